@@ -319,12 +319,19 @@ fn tag_file(ir: &Ir, tag: &str, feature: &str, ops: &[&Operation], target: &ApiT
     }
     out.push_str("}\n");
     for op in ops {
-        builder(&mut out, ir, op);
+        builder(&mut out, ir, op, target.contract);
     }
     out
 }
 
-fn builder(out: &mut String, ir: &Ir, op: &Operation) {
+/// The operation's page in the vendor's API explorer (`#get-api-v2-users--userId-`).
+pub fn explorer_anchor(op: &Operation) -> String {
+    let path: String =
+        op.path.trim_start_matches('/').chars().map(|c| if matches!(c, '/' | '{' | '}') { '-' } else { c }).collect();
+    format!("https://developer.genesys.cloud/devapps/api-explorer#{}-{path}", op.method.to_lowercase())
+}
+
+fn builder(out: &mut String, ir: &Ir, op: &Operation, explorer: bool) {
     let b = builder_name(op);
     let meta = meta_name(op);
     let method = op.method.to_ascii_uppercase();
@@ -346,6 +353,10 @@ fn builder(out: &mut String, ir: &Ir, op: &Operation) {
     );
     let (out_ty, mode) = output_types(ir, op);
     doc(out, "", &format!(" `{method} {}`: the `{}` operation.", op.path, op.id));
+    if explorer {
+        doc(out, "", "");
+        doc(out, "", &format!(" In the API explorer: <{}>.", explorer_anchor(op)));
+    }
     doc(out, "", "");
     let returns = match &op.output {
         Output::None => "nothing (the response has no body in the spec)".to_owned(),
@@ -364,9 +375,24 @@ fn builder(out: &mut String, ir: &Ir, op: &Operation) {
         doc(out, "", "");
         doc(out, "", " Public endpoint: no access token is sent.");
     }
-    if op.paging.is_some() {
+    doc(out, "", "");
+    if is_idempotent(op) {
+        doc(out, "", " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings).");
+    } else {
+        doc(out, "", " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received.");
+    }
+    if let Some((paging, _)) = &op.paging {
         doc(out, "", "");
-        doc(out, "", " A listing: `.into_paginator()` walks every page as a stream.");
+        let how = match paging {
+            Paging::PageNumber { .. } => "by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`)".to_owned(),
+            Paging::NextUri { .. } => "by the `nextUri` each page gives (on the API host only)".to_owned(),
+            Paging::Cursor { param, field, .. } => format!("by cursor (`{field}` of a page, sent back as `{param}`)"),
+        };
+        doc(out, "", &format!(" A listing, {how}: `.into_paginator()` walks every page as a stream."));
+    }
+    if op.deprecated {
+        doc(out, "", "");
+        doc(out, "", " **Deprecated** in the API: it may be removed in a later release.");
     }
     if op.deprecated {
         out.push_str("#[deprecated(note = \"deprecated in the API\")]\n");

@@ -86,6 +86,57 @@ pub struct Field {
     pub nullable: bool,
     /// `format` as written in the spec, for the docs.
     pub format: Option<String>,
+    /// What the spec constrains the value to (enum values, ranges, lengths, pattern), for the
+    /// docs.
+    pub constraints: Vec<String>,
+}
+
+/// The constraints a property schema states, in words: enum values, minimum and maximum,
+/// lengths, pattern, item counts (of the items too, for arrays).
+pub fn constraints(prop: &Map<String, Value>) -> Vec<String> {
+    let mut out = Vec::new();
+    let num = |k: &str| prop.get(k).and_then(Value::as_f64);
+    let exclusive = |k: &str| prop.get(k).and_then(Value::as_bool).unwrap_or(false);
+    match (num("minimum"), num("maximum")) {
+        (Some(lo), Some(hi)) => out.push(format!("from {lo} to {hi}")),
+        (Some(lo), None) if exclusive("exclusiveMinimum") => out.push(format!("more than {lo}")),
+        (Some(lo), None) => out.push(format!("at least {lo}")),
+        (None, Some(hi)) if exclusive("exclusiveMaximum") => out.push(format!("less than {hi}")),
+        (None, Some(hi)) => out.push(format!("at most {hi}")),
+        (None, None) => {}
+    }
+    match (num("minLength"), num("maxLength")) {
+        (Some(lo), Some(hi)) => out.push(format!("{lo} to {hi} characters")),
+        (Some(lo), None) => out.push(format!("at least {lo} characters")),
+        (None, Some(hi)) => out.push(format!("at most {hi} characters")),
+        (None, None) => {}
+    }
+    match (num("minItems"), num("maxItems")) {
+        (Some(lo), Some(hi)) => out.push(format!("{lo} to {hi} items")),
+        (Some(lo), None) => out.push(format!("at least {lo} items")),
+        (None, Some(hi)) => out.push(format!("at most {hi} items")),
+        (None, None) => {}
+    }
+    if prop.get("uniqueItems").and_then(Value::as_bool) == Some(true) {
+        out.push("items unique".into());
+    }
+    if let Some(p) = prop.get("pattern").and_then(Value::as_str) {
+        out.push(format!("pattern `{}`", p.replace('`', "'")));
+    }
+    if let Some(values) = prop.get("enum").and_then(Value::as_array) {
+        let names: Vec<String> =
+            values.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), |s| format!("`{s}`"))).collect();
+        let shown = if names.len() > 12 {
+            format!("{}, … ({} in all)", names[..12].join(", "), names.len())
+        } else {
+            names.join(", ")
+        };
+        out.push(format!("one of {shown}"));
+    }
+    if let Some(Value::Object(items)) = prop.get("items") {
+        out.extend(constraints(items).into_iter().map(|c| format!("each item {c}")));
+    }
+    out
 }
 
 /// What a generated type is.
@@ -375,6 +426,7 @@ impl Builder<'_> {
                 read_only: prop.get("readOnly").and_then(Value::as_bool).unwrap_or(false),
                 nullable: prop.get("x-nullable").and_then(Value::as_bool).unwrap_or(false),
                 format: prop.get("format").and_then(Value::as_str).map(str::to_owned),
+                constraints: constraints(prop),
                 json,
                 ident,
                 ty,

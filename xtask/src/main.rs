@@ -388,6 +388,56 @@ mod tests {
         assert!(docs.contains("**Preview:**"), "{docs}");
         assert!(docs.contains("`GET /pets/{petId}/legacy`"), "{docs}");
         assert!(pets.contains("#[deprecated(note = \"deprecated in the API\")]\n    pub fn get_pet_legacy("));
+        assert!(docs.contains("Idempotent: retried after 502"), "{docs}");
+        assert!(docs.contains("**Deprecated** in the API"), "{docs}");
+        // Another spec's operations have no link to the Genesys Cloud API explorer.
+        assert!(!pets.contains("api-explorer"));
+        let post = &pets[pets.find("static META_POST_PETS").unwrap()..pets.find("pub struct PostPets").unwrap()];
+        assert!(post.contains("Not idempotent: retried only after 429"), "{post}");
+    }
+
+    #[test]
+    fn docs_state_the_facts_the_spec_holds() {
+        let op = |method: &str, path: &str| ops::Operation {
+            id: "x".into(),
+            method: method.into(),
+            path: path.into(),
+            tags: vec![],
+            params: vec![],
+            body: None,
+            output: ops::Output::None,
+            paging: None,
+            deprecated: false,
+            preview: false,
+            needs_auth: true,
+        };
+        assert_eq!(
+            api::explorer_anchor(&op("GET", "/api/v2/conversations/{conversationId}")),
+            "https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId-"
+        );
+        assert_eq!(
+            api::explorer_anchor(&op("GET", "/api/v2/analytics/conversations/{conversationId}/details")),
+            "https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-conversations--conversationId--details"
+        );
+        let prop = serde_json::json!({"type": "array", "maxItems": 100, "items": {"type": "string", "minLength": 1, "maxLength": 36,
+            "pattern": "[a-f0-9-]+", "enum": ["a", "b"]}});
+        assert_eq!(
+            ir::constraints(prop.as_object().unwrap()),
+            [
+                "at most 100 items",
+                "each item 1 to 36 characters",
+                "each item pattern `[a-f0-9-]+`",
+                "each item one of `a`, `b`"
+            ]
+        );
+        let n = serde_json::json!({"type": "integer", "minimum": 1, "maximum": 500});
+        assert_eq!(ir::constraints(n.as_object().unwrap()), ["from 1 to 500"]);
+        // The vendored spec's docs link each operation to its explorer page.
+        let users =
+            std::fs::read_to_string(workspace_root().join("crates/genesys-cloud-api/src/generated/users.rs")).unwrap();
+        assert!(users.contains(
+            "In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-me>."
+        ));
     }
 
     #[test]

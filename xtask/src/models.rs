@@ -238,6 +238,7 @@ fn emit_struct(out: &mut String, ir: &Ir, t: &TypeDef, fields: &[Field], additio
         if f.nullable {
             notes.push("nullable".into());
         }
+        notes.extend(f.constraints.iter().cloned());
         doc(out, "    ", &format!(" JSON `{}`: {}.", f.json, notes.join(", ")));
         let inner = rust_ty(ir, &f.ty);
         let inner = if f.boxed { format!("::std::boxed::Box<{inner}>") } else { inner };

@@ -112,7 +112,11 @@ impl AgentAssistantsApi {
 static META_DELETE_ASSISTANT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAssistant", &["Agent Assistants"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/assistants/{assistantId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/assistants/{assistantId}`: the `deleteAssistant` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-assistants--assistantId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAssistant {
@@ -175,7 +179,11 @@ impl DeleteAssistant {
 static META_DELETE_ASSISTANT_QUEUE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAssistantQueue", &["Agent Assistants"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/assistants/{assistantId}/queues/{queueId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/assistants/{assistantId}/queues/{queueId}`: the `deleteAssistantQueue` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-assistants--assistantId--queues--queueId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAssistantQueue {
@@ -240,7 +248,11 @@ impl DeleteAssistantQueue {
 static META_DELETE_ASSISTANT_QUEUES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAssistantQueues", &["Agent Assistants"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/assistants/{assistantId}/queues", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/assistants/{assistantId}/queues`: the `deleteAssistantQueues` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-assistants--assistantId--queues>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAssistantQueues {
@@ -312,7 +324,11 @@ impl DeleteAssistantQueues {
 static META_DELETE_ASSISTANTS_AGENTCHECKLIST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAssistantsAgentchecklist", &["Agent Assistants"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/assistants/agentchecklists/{agentChecklistId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/assistants/agentchecklists/{agentChecklistId}`: the `deleteAssistantsAgentchecklist` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-assistants-agentchecklists--agentChecklistId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAssistantsAgentchecklist {
@@ -375,7 +391,11 @@ impl DeleteAssistantsAgentchecklist {
 static META_GET_ASSISTANT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAssistant", &["Agent Assistants"], ::genesys_cloud_core::http::Method::GET, "/api/v2/assistants/{assistantId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/assistants/{assistantId}`: the `getAssistant` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-assistants--assistantId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Assistant`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAssistant {
@@ -465,7 +485,11 @@ impl GetAssistant {
 static META_GET_ASSISTANT_QUEUE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAssistantQueue", &["Agent Assistants"], ::genesys_cloud_core::http::Method::GET, "/api/v2/assistants/{assistantId}/queues/{queueId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/assistants/{assistantId}/queues/{queueId}`: the `getAssistantQueue` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-assistants--assistantId--queues--queueId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AssistantQueue`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAssistantQueue {
@@ -539,7 +563,11 @@ impl GetAssistantQueue {
 static META_GET_ASSISTANT_QUEUE_USERS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAssistantQueueUsersJob", &["Agent Assistants"], ::genesys_cloud_core::http::Method::GET, "/api/v2/assistants/{assistantId}/queues/{queueId}/users/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/assistants/{assistantId}/queues/{queueId}/users/jobs/{jobId}`: the `getAssistantQueueUsersJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-assistants--assistantId--queues--queueId--users-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AssistantQueueUsersJobsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAssistantQueueUsersJob {
@@ -606,9 +634,13 @@ impl GetAssistantQueueUsersJob {
 static META_GET_ASSISTANT_QUEUES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAssistantQueues", &["Agent Assistants"], ::genesys_cloud_core::http::Method::GET, "/api/v2/assistants/{assistantId}/queues", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/assistants/{assistantId}/queues`: the `getAssistantQueues` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-assistants--assistantId--queues>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AssistantQueueListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAssistantQueues {
@@ -719,9 +751,13 @@ impl GetAssistantQueues {
 static META_GET_ASSISTANTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAssistants", &["Agent Assistants"], ::genesys_cloud_core::http::Method::GET, "/api/v2/assistants", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/assistants`: the `getAssistants` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-assistants>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AssistantListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAssistants {
@@ -848,7 +884,11 @@ impl GetAssistants {
 static META_GET_ASSISTANTS_AGENTCHECKLIST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAssistantsAgentchecklist", &["Agent Assistants"], ::genesys_cloud_core::http::Method::GET, "/api/v2/assistants/agentchecklists/{agentChecklistId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/assistants/agentchecklists/{agentChecklistId}`: the `getAssistantsAgentchecklist` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-assistants-agentchecklists--agentChecklistId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentChecklist`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAssistantsAgentchecklist {
@@ -911,9 +951,13 @@ impl GetAssistantsAgentchecklist {
 static META_GET_ASSISTANTS_AGENTCHECKLISTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAssistantsAgentchecklists", &["Agent Assistants"], ::genesys_cloud_core::http::Method::GET, "/api/v2/assistants/agentchecklists", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/assistants/agentchecklists`: the `getAssistantsAgentchecklists` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-assistants-agentchecklists>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentChecklistListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAssistantsAgentchecklists {
@@ -1058,7 +1102,11 @@ impl GetAssistantsAgentchecklists {
 static META_GET_ASSISTANTS_AGENTCHECKLISTS_LANGUAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAssistantsAgentchecklistsLanguages", &["Agent Assistants"], ::genesys_cloud_core::http::Method::GET, "/api/v2/assistants/agentchecklists/languages", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/assistants/agentchecklists/languages`: the `getAssistantsAgentchecklistsLanguages` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-assistants-agentchecklists-languages>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAssistantsAgentchecklistsLanguages {
@@ -1119,9 +1167,13 @@ impl GetAssistantsAgentchecklistsLanguages {
 static META_GET_ASSISTANTS_QUEUES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAssistantsQueues", &["Agent Assistants"], ::genesys_cloud_core::http::Method::GET, "/api/v2/assistants/queues", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/assistants/queues`: the `getAssistantsQueues` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-assistants-queues>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AssistantQueueListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAssistantsQueues {
@@ -1239,7 +1291,11 @@ impl GetAssistantsQueues {
 static META_PATCH_ASSISTANT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchAssistant", &["Agent Assistants"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/assistants/{assistantId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/assistants/{assistantId}`: the `patchAssistant` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-assistants--assistantId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Assistant`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchAssistant {
@@ -1304,9 +1360,13 @@ impl PatchAssistant {
 static META_PATCH_ASSISTANT_QUEUES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchAssistantQueues", &["Agent Assistants"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/assistants/{assistantId}/queues", false, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `PATCH /api/v2/assistants/{assistantId}/queues`: the `patchAssistantQueues` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-assistants--assistantId--queues>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AssistantQueueListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchAssistantQueues {
@@ -1383,7 +1443,11 @@ impl PatchAssistantQueues {
 static META_POST_ASSISTANT_QUEUE_USERS_BULK_ADD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAssistantQueueUsersBulkAdd", &["Agent Assistants"], ::genesys_cloud_core::http::Method::POST, "/api/v2/assistants/{assistantId}/queues/{queueId}/users/bulk/add", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/assistants/{assistantId}/queues/{queueId}/users/bulk/add`: the `postAssistantQueueUsersBulkAdd` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-assistants--assistantId--queues--queueId--users-bulk-add>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAssistantQueueUsersBulkAdd {
@@ -1450,7 +1514,11 @@ impl PostAssistantQueueUsersBulkAdd {
 static META_POST_ASSISTANT_QUEUE_USERS_BULK_REMOVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAssistantQueueUsersBulkRemove", &["Agent Assistants"], ::genesys_cloud_core::http::Method::POST, "/api/v2/assistants/{assistantId}/queues/{queueId}/users/bulk/remove", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/assistants/{assistantId}/queues/{queueId}/users/bulk/remove`: the `postAssistantQueueUsersBulkRemove` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-assistants--assistantId--queues--queueId--users-bulk-remove>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAssistantQueueUsersBulkRemove {
@@ -1517,7 +1585,11 @@ impl PostAssistantQueueUsersBulkRemove {
 static META_POST_ASSISTANT_QUEUE_USERS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAssistantQueueUsersJobs", &["Agent Assistants"], ::genesys_cloud_core::http::Method::POST, "/api/v2/assistants/{assistantId}/queues/{queueId}/users/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/assistants/{assistantId}/queues/{queueId}/users/jobs`: the `postAssistantQueueUsersJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-assistants--assistantId--queues--queueId--users-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AssistantQueueUsersJobsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAssistantQueueUsersJobs {
@@ -1584,7 +1656,11 @@ impl PostAssistantQueueUsersJobs {
 static META_POST_ASSISTANT_QUEUE_USERS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAssistantQueueUsersQuery", &["Agent Assistants"], ::genesys_cloud_core::http::Method::POST, "/api/v2/assistants/{assistantId}/queues/{queueId}/users/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/assistants/{assistantId}/queues/{queueId}/users/query`: the `postAssistantQueueUsersQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-assistants--assistantId--queues--queueId--users-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AssistantQueueUsersQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAssistantQueueUsersQuery {
@@ -1660,7 +1736,11 @@ impl PostAssistantQueueUsersQuery {
 static META_POST_ASSISTANTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAssistants", &["Agent Assistants"], ::genesys_cloud_core::http::Method::POST, "/api/v2/assistants", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/assistants`: the `postAssistants` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-assistants>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Assistant`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAssistants {
@@ -1723,7 +1803,11 @@ impl PostAssistants {
 static META_POST_ASSISTANTS_AGENTCHECKLISTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAssistantsAgentchecklists", &["Agent Assistants"], ::genesys_cloud_core::http::Method::POST, "/api/v2/assistants/agentchecklists", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/assistants/agentchecklists`: the `postAssistantsAgentchecklists` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-assistants-agentchecklists>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentChecklist`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAssistantsAgentchecklists {
@@ -1786,7 +1870,11 @@ impl PostAssistantsAgentchecklists {
 static META_PUT_ASSISTANT_QUEUE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putAssistantQueue", &["Agent Assistants"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/assistants/{assistantId}/queues/{queueId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/assistants/{assistantId}/queues/{queueId}`: the `putAssistantQueue` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-assistants--assistantId--queues--queueId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AssistantQueue`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutAssistantQueue {
@@ -1853,7 +1941,11 @@ impl PutAssistantQueue {
 static META_PUT_ASSISTANTS_AGENTCHECKLIST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putAssistantsAgentchecklist", &["Agent Assistants"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/assistants/agentchecklists/{agentChecklistId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/assistants/agentchecklists/{agentChecklistId}`: the `putAssistantsAgentchecklist` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-assistants-agentchecklists--agentChecklistId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentChecklist`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutAssistantsAgentchecklist {

@@ -32,7 +32,11 @@ impl AgentCopilotApi {
 static META_GET_ASSISTANT_COPILOT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAssistantCopilot", &["Agent Copilot"], ::genesys_cloud_core::http::Method::GET, "/api/v2/assistants/{assistantId}/copilot", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/assistants/{assistantId}/copilot`: the `getAssistantCopilot` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-assistants--assistantId--copilot>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Copilot`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAssistantCopilot {
@@ -95,7 +99,11 @@ impl GetAssistantCopilot {
 static META_GET_ASSISTANTS_COPILOT_FEATURESUPPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAssistantsCopilotFeaturesupport", &["Agent Copilot"], ::genesys_cloud_core::http::Method::GET, "/api/v2/assistants/copilot/featuresupport", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/assistants/copilot/featuresupport`: the `getAssistantsCopilotFeaturesupport` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-assistants-copilot-featuresupport>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LanguageSupportResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAssistantsCopilotFeaturesupport {
@@ -165,7 +173,11 @@ impl GetAssistantsCopilotFeaturesupport {
 static META_PUT_ASSISTANT_COPILOT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putAssistantCopilot", &["Agent Copilot"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/assistants/{assistantId}/copilot", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/assistants/{assistantId}/copilot`: the `putAssistantCopilot` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-assistants--assistantId--copilot>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Copilot`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutAssistantCopilot {

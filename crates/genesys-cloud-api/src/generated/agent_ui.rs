@@ -36,7 +36,11 @@ impl AgentUiApi {
 static META_DELETE_USERS_AGENTUI_AGENTS_AUTOANSWER_AGENT_ID_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteUsersAgentuiAgentsAutoanswerAgentIdSettings", &["Agent UI", "Settings"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/users/agentui/agents/autoanswer/{agentId}/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/users/agentui/agents/autoanswer/{agentId}/settings`: the `deleteUsersAgentuiAgentsAutoanswerAgentIdSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-users-agentui-agents-autoanswer--agentId--settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings {
@@ -99,7 +103,11 @@ impl DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings {
 static META_GET_USERS_AGENTUI_AGENTS_AUTOANSWER_AGENT_ID_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersAgentuiAgentsAutoanswerAgentIdSettings", &["Agent UI", "Settings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/agentui/agents/autoanswer/{agentId}/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/agentui/agents/autoanswer/{agentId}/settings`: the `getUsersAgentuiAgentsAutoanswerAgentIdSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-agentui-agents-autoanswer--agentId--settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AutoAnswerSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUsersAgentuiAgentsAutoanswerAgentIdSettings {
@@ -162,7 +170,11 @@ impl GetUsersAgentuiAgentsAutoanswerAgentIdSettings {
 static META_PATCH_USERS_AGENTUI_AGENTS_AUTOANSWER_AGENT_ID_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUsersAgentuiAgentsAutoanswerAgentIdSettings", &["Agent UI", "Settings"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/agentui/agents/autoanswer/{agentId}/settings", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/users/agentui/agents/autoanswer/{agentId}/settings`: the `patchUsersAgentuiAgentsAutoanswerAgentIdSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users-agentui-agents-autoanswer--agentId--settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AutoAnswerSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchUsersAgentuiAgentsAutoanswerAgentIdSettings {
@@ -227,7 +239,11 @@ impl PatchUsersAgentuiAgentsAutoanswerAgentIdSettings {
 static META_PUT_USERS_AGENTUI_AGENTS_AUTOANSWER_AGENT_ID_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUsersAgentuiAgentsAutoanswerAgentIdSettings", &["Agent UI", "Settings"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/agentui/agents/autoanswer/{agentId}/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/users/agentui/agents/autoanswer/{agentId}/settings`: the `putUsersAgentuiAgentsAutoanswerAgentIdSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users-agentui-agents-autoanswer--agentId--settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AutoAnswerSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutUsersAgentuiAgentsAutoanswerAgentIdSettings {

@@ -132,7 +132,11 @@ impl AiStudioApi {
 static META_DELETE_AGENTIC_VIRTUALAGENT_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAgenticVirtualagentJobs", &["AI Studio", "Virtual Agents"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/agentic/virtualagents/{virtualAgentId}/jobs", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/agentic/virtualagents/{virtualAgentId}/jobs`: the `deleteAgenticVirtualagentJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-agentic-virtualagents--virtualAgentId--jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgenticVirtualAgentJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAgenticVirtualagentJobs {
@@ -195,7 +199,11 @@ impl DeleteAgenticVirtualagentJobs {
 static META_DELETE_CONVERSATIONS_SUMMARIES_SETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteConversationsSummariesSetting", &["AI Studio"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/conversations/summaries/settings/{summarySettingId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/conversations/summaries/settings/{summarySettingId}`: the `deleteConversationsSummariesSetting` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-conversations-summaries-settings--summarySettingId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteConversationsSummariesSetting {
@@ -258,7 +266,11 @@ impl DeleteConversationsSummariesSetting {
 static META_DELETE_GUIDE_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteGuideJobs", &["AI Studio"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/guides/{guideId}/jobs", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/guides/{guideId}/jobs`: the `deleteGuideJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-guides--guideId--jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GuideJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteGuideJobs {
@@ -321,7 +333,11 @@ impl DeleteGuideJobs {
 static META_GET_AGENTIC_VIRTUALAGENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAgenticVirtualagent", &["AI Studio", "Virtual Agents"], ::genesys_cloud_core::http::Method::GET, "/api/v2/agentic/virtualagents/{virtualAgentId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/agentic/virtualagents/{virtualAgentId}`: the `getAgenticVirtualagent` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-agentic-virtualagents--virtualAgentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgenticVirtualAgent`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAgenticVirtualagent {
@@ -384,7 +400,11 @@ impl GetAgenticVirtualagent {
 static META_GET_AGENTIC_VIRTUALAGENT_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAgenticVirtualagentJob", &["AI Studio", "Virtual Agents"], ::genesys_cloud_core::http::Method::GET, "/api/v2/agentic/virtualagents/{virtualAgentId}/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/agentic/virtualagents/{virtualAgentId}/jobs/{jobId}`: the `getAgenticVirtualagentJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-agentic-virtualagents--virtualAgentId--jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgenticVirtualAgentJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAgenticVirtualagentJob {
@@ -449,9 +469,13 @@ impl GetAgenticVirtualagentJob {
 static META_GET_AGENTIC_VIRTUALAGENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAgenticVirtualagents", &["AI Studio", "Virtual Agents"], ::genesys_cloud_core::http::Method::GET, "/api/v2/agentic/virtualagents", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/agentic/virtualagents`: the `getAgenticVirtualagents` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-agentic-virtualagents>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgenticVirtualAgentEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAgenticVirtualagents {
@@ -587,7 +611,11 @@ impl GetAgenticVirtualagents {
 static META_GET_CONVERSATIONS_SUMMARIES_SETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsSummariesSetting", &["AI Studio"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/summaries/settings/{summarySettingId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/summaries/settings/{summarySettingId}`: the `getConversationsSummariesSetting` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-summaries-settings--summarySettingId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SummarySetting`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsSummariesSetting {
@@ -650,9 +678,13 @@ impl GetConversationsSummariesSetting {
 static META_GET_CONVERSATIONS_SUMMARIES_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsSummariesSettings", &["AI Studio"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/summaries/settings", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/conversations/summaries/settings`: the `getConversationsSummariesSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-summaries-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SummarySettingEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsSummariesSettings {
@@ -779,7 +811,11 @@ impl GetConversationsSummariesSettings {
 static META_GET_GUIDE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGuide", &["AI Studio"], ::genesys_cloud_core::http::Method::GET, "/api/v2/guides/{guideId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/guides/{guideId}`: the `getGuide` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-guides--guideId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Guide`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGuide {
@@ -842,7 +878,11 @@ impl GetGuide {
 static META_GET_GUIDE_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGuideJob", &["AI Studio"], ::genesys_cloud_core::http::Method::GET, "/api/v2/guides/{guideId}/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/guides/{guideId}/jobs/{jobId}`: the `getGuideJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-guides--guideId--jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GuideJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGuideJob {
@@ -907,7 +947,11 @@ impl GetGuideJob {
 static META_GET_GUIDE_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGuideVersion", &["AI Studio"], ::genesys_cloud_core::http::Method::GET, "/api/v2/guides/{guideId}/versions/{versionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/guides/{guideId}/versions/{versionId}`: the `getGuideVersion` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-guides--guideId--versions--versionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GuideVersion`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGuideVersion {
@@ -972,7 +1016,11 @@ impl GetGuideVersion {
 static META_GET_GUIDE_VERSION_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGuideVersionJob", &["AI Studio"], ::genesys_cloud_core::http::Method::GET, "/api/v2/guides/{guideId}/versions/{versionId}/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/guides/{guideId}/versions/{versionId}/jobs/{jobId}`: the `getGuideVersionJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-guides--guideId--versions--versionId--jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GuideVersionPublishJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGuideVersionJob {
@@ -1039,9 +1087,13 @@ impl GetGuideVersionJob {
 static META_GET_GUIDES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGuides", &["AI Studio"], ::genesys_cloud_core::http::Method::GET, "/api/v2/guides", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/guides`: the `getGuides` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-guides>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GuideEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGuides {
@@ -1177,7 +1229,11 @@ impl GetGuides {
 static META_GET_GUIDES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGuidesJob", &["AI Studio"], ::genesys_cloud_core::http::Method::GET, "/api/v2/guides/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/guides/jobs/{jobId}`: the `getGuidesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-guides-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GuideContentGenerationJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGuidesJob {
@@ -1240,7 +1296,11 @@ impl GetGuidesJob {
 static META_PATCH_AGENTIC_VIRTUALAGENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchAgenticVirtualagent", &["AI Studio", "Virtual Agents"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/agentic/virtualagents/{virtualAgentId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/agentic/virtualagents/{virtualAgentId}`: the `patchAgenticVirtualagent` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-agentic-virtualagents--virtualAgentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgenticVirtualAgent`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchAgenticVirtualagent {
@@ -1305,7 +1365,11 @@ impl PatchAgenticVirtualagent {
 static META_PATCH_GUIDE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchGuide", &["AI Studio"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/guides/{guideId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/guides/{guideId}`: the `patchGuide` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-guides--guideId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Guide`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchGuide {
@@ -1370,7 +1434,11 @@ impl PatchGuide {
 static META_PATCH_GUIDE_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchGuideVersion", &["AI Studio"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/guides/{guideId}/versions/{versionId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/guides/{guideId}/versions/{versionId}`: the `patchGuideVersion` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-guides--guideId--versions--versionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GuideVersion`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchGuideVersion {
@@ -1437,7 +1505,11 @@ impl PatchGuideVersion {
 static META_POST_AGENTIC_VIRTUALAGENT_VERSION_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAgenticVirtualagentVersionJobs", &["AI Studio", "Virtual Agents"], ::genesys_cloud_core::http::Method::POST, "/api/v2/agentic/virtualagents/{virtualAgentId}/versions/{versionId}/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/agentic/virtualagents/{virtualAgentId}/versions/{versionId}/jobs`: the `postAgenticVirtualagentVersionJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-agentic-virtualagents--virtualAgentId--versions--versionId--jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgenticVirtualAgentVersionPublishJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAgenticVirtualagentVersionJobs {
@@ -1504,7 +1576,11 @@ impl PostAgenticVirtualagentVersionJobs {
 static META_POST_AGENTIC_VIRTUALAGENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAgenticVirtualagents", &["AI Studio", "Virtual Agents"], ::genesys_cloud_core::http::Method::POST, "/api/v2/agentic/virtualagents", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/agentic/virtualagents`: the `postAgenticVirtualagents` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-agentic-virtualagents>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgenticVirtualAgent`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAgenticVirtualagents {
@@ -1567,7 +1643,11 @@ impl PostAgenticVirtualagents {
 static META_POST_CONVERSATIONS_SUMMARIES_PREVIEW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsSummariesPreview", &["AI Studio"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/summaries/preview", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/summaries/preview`: the `postConversationsSummariesPreview` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-summaries-preview>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsSummariesPreview {
@@ -1630,7 +1710,11 @@ impl PostConversationsSummariesPreview {
 static META_POST_CONVERSATIONS_SUMMARIES_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsSummariesSettings", &["AI Studio"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/summaries/settings", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/summaries/settings`: the `postConversationsSummariesSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-summaries-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SummarySetting`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsSummariesSettings {
@@ -1693,7 +1777,11 @@ impl PostConversationsSummariesSettings {
 static META_POST_GUIDE_SESSION_TURNS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGuideSessionTurns", &["AI Studio"], ::genesys_cloud_core::http::Method::POST, "/api/v2/guides/{guideId}/sessions/{guideSessionId}/turns", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/guides/{guideId}/sessions/{guideSessionId}/turns`: the `postGuideSessionTurns` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-guides--guideId--sessions--guideSessionId--turns>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GuideSessionTurnResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostGuideSessionTurns {
@@ -1760,7 +1848,11 @@ impl PostGuideSessionTurns {
 static META_POST_GUIDE_VERSION_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGuideVersionJobs", &["AI Studio"], ::genesys_cloud_core::http::Method::POST, "/api/v2/guides/{guideId}/versions/{versionId}/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/guides/{guideId}/versions/{versionId}/jobs`: the `postGuideVersionJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-guides--guideId--versions--versionId--jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GuideVersionPublishJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostGuideVersionJobs {
@@ -1827,7 +1919,11 @@ impl PostGuideVersionJobs {
 static META_POST_GUIDE_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGuideVersions", &["AI Studio"], ::genesys_cloud_core::http::Method::POST, "/api/v2/guides/{guideId}/versions", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/guides/{guideId}/versions`: the `postGuideVersions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-guides--guideId--versions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GuideVersion`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostGuideVersions {
@@ -1899,7 +1995,11 @@ impl PostGuideVersions {
 static META_POST_GUIDES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGuides", &["AI Studio"], ::genesys_cloud_core::http::Method::POST, "/api/v2/guides", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/guides`: the `postGuides` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-guides>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Guide`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostGuides {
@@ -1962,7 +2062,11 @@ impl PostGuides {
 static META_POST_GUIDES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGuidesJobs", &["AI Studio"], ::genesys_cloud_core::http::Method::POST, "/api/v2/guides/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/guides/jobs`: the `postGuidesJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-guides-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GuideContentGenerationJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostGuidesJobs {
@@ -2025,7 +2129,11 @@ impl PostGuidesJobs {
 static META_POST_GUIDES_UPLOADS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGuidesUploads", &["AI Studio", "Uploads"], ::genesys_cloud_core::http::Method::POST, "/api/v2/guides/uploads", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/guides/uploads`: the `postGuidesUploads` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-guides-uploads>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UploadUrlResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostGuidesUploads {
@@ -2088,7 +2196,11 @@ impl PostGuidesUploads {
 static META_PUT_CONVERSATIONS_SUMMARIES_SETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsSummariesSetting", &["AI Studio"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/summaries/settings/{summarySettingId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/conversations/summaries/settings/{summarySettingId}`: the `putConversationsSummariesSetting` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-summaries-settings--summarySettingId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SummarySetting`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutConversationsSummariesSetting {

@@ -80,7 +80,11 @@ impl AlertingApi {
 static META_DELETE_ALERTING_ALERT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAlertingAlert", &["Alerting"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/alerting/alerts/{alertId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/alerting/alerts/{alertId}`: the `deleteAlertingAlert` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-alerting-alerts--alertId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAlertingAlert {
@@ -143,7 +147,11 @@ impl DeleteAlertingAlert {
 static META_DELETE_ALERTING_ALERTS_ALL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAlertingAlertsAll", &["Alerting"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/alerting/alerts/all", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/alerting/alerts/all`: the `deleteAlertingAlertsAll` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-alerting-alerts-all>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAlertingAlertsAll {
@@ -204,7 +212,11 @@ impl DeleteAlertingAlertsAll {
 static META_DELETE_ALERTING_RULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAlertingRule", &["Alerting"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/alerting/rules/{ruleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/alerting/rules/{ruleId}`: the `deleteAlertingRule` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-alerting-rules--ruleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAlertingRule {
@@ -267,7 +279,11 @@ impl DeleteAlertingRule {
 static META_GET_ALERTING_ALERT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAlertingAlert", &["Alerting"], ::genesys_cloud_core::http::Method::GET, "/api/v2/alerting/alerts/{alertId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/alerting/alerts/{alertId}`: the `getAlertingAlert` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-alerting-alerts--alertId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CommonAlert`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAlertingAlert {
@@ -330,7 +346,11 @@ impl GetAlertingAlert {
 static META_GET_ALERTING_RULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAlertingRule", &["Alerting"], ::genesys_cloud_core::http::Method::GET, "/api/v2/alerting/rules/{ruleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/alerting/rules/{ruleId}`: the `getAlertingRule` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-alerting-rules--ruleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CommonRule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAlertingRule {
@@ -393,7 +413,11 @@ impl GetAlertingRule {
 static META_PATCH_ALERTING_ALERT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchAlertingAlert", &["Alerting"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/alerting/alerts/{alertId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/alerting/alerts/{alertId}`: the `patchAlertingAlert` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-alerting-alerts--alertId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CommonAlert`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchAlertingAlert {
@@ -465,7 +489,11 @@ impl PatchAlertingAlert {
 static META_PATCH_ALERTING_ALERTS_ALL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchAlertingAlertsAll", &["Alerting"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/alerting/alerts/all", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/alerting/alerts/all`: the `patchAlertingAlertsAll` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-alerting-alerts-all>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchAlertingAlertsAll {
@@ -535,7 +563,11 @@ impl PatchAlertingAlertsAll {
 static META_PATCH_ALERTING_ALERTS_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchAlertingAlertsBulk", &["Alerting"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/alerting/alerts/bulk", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/alerting/alerts/bulk`: the `patchAlertingAlertsBulk` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-alerting-alerts-bulk>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchAlertingAlertsBulk {
@@ -598,7 +630,11 @@ impl PatchAlertingAlertsBulk {
 static META_PATCH_ALERTING_RULES_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchAlertingRulesBulk", &["Alerting"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/alerting/rules/bulk", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/alerting/rules/bulk`: the `patchAlertingRulesBulk` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-alerting-rules-bulk>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchAlertingRulesBulk {
@@ -661,9 +697,13 @@ impl PatchAlertingRulesBulk {
 static META_POST_ALERTING_ALERTS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAlertingAlertsQuery", &["Alerting"], ::genesys_cloud_core::http::Method::POST, "/api/v2/alerting/alerts/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `POST /api/v2/alerting/alerts/query`: the `postAlertingAlertsQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-alerting-alerts-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AlertListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAlertingAlertsQuery {
@@ -745,7 +785,11 @@ impl PostAlertingAlertsQuery {
 static META_POST_ALERTING_RULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAlertingRules", &["Alerting"], ::genesys_cloud_core::http::Method::POST, "/api/v2/alerting/rules", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/alerting/rules`: the `postAlertingRules` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-alerting-rules>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CommonRule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAlertingRules {
@@ -808,7 +852,11 @@ impl PostAlertingRules {
 static META_POST_ALERTING_RULES_BULK_REMOVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAlertingRulesBulkRemove", &["Alerting"], ::genesys_cloud_core::http::Method::POST, "/api/v2/alerting/rules/bulk/remove", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/alerting/rules/bulk/remove`: the `postAlertingRulesBulkRemove` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-alerting-rules-bulk-remove>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAlertingRulesBulkRemove {
@@ -871,9 +919,13 @@ impl PostAlertingRulesBulkRemove {
 static META_POST_ALERTING_RULES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAlertingRulesQuery", &["Alerting"], ::genesys_cloud_core::http::Method::POST, "/api/v2/alerting/rules/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `POST /api/v2/alerting/rules/query`: the `postAlertingRulesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-alerting-rules-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CommonRuleContainer`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAlertingRulesQuery {
@@ -955,7 +1007,11 @@ impl PostAlertingRulesQuery {
 static META_PUT_ALERTING_ALERT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putAlertingAlert", &["Alerting"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/alerting/alerts/{alertId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/alerting/alerts/{alertId}`: the `putAlertingAlert` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-alerting-alerts--alertId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AlertingUnreadStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutAlertingAlert {
@@ -1027,7 +1083,11 @@ impl PutAlertingAlert {
 static META_PUT_ALERTING_RULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putAlertingRule", &["Alerting"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/alerting/rules/{ruleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/alerting/rules/{ruleId}`: the `putAlertingRule` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-alerting-rules--ruleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CommonRule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutAlertingRule {

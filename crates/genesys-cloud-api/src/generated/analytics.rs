@@ -573,7 +573,11 @@ impl AnalyticsApi {
 static META_DELETE_ANALYTICS_ACTIONS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsActionsAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/actions/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/analytics/actions/aggregates/jobs/{jobId}`: the `deleteAnalyticsActionsAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-actions-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAnalyticsActionsAggregatesJob {
@@ -636,7 +640,11 @@ impl DeleteAnalyticsActionsAggregatesJob {
 static META_DELETE_ANALYTICS_AGENTCOPILOTS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsAgentcopilotsAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/agentcopilots/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/analytics/agentcopilots/aggregates/jobs/{jobId}`: the `deleteAnalyticsAgentcopilotsAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-agentcopilots-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAnalyticsAgentcopilotsAggregatesJob {
@@ -699,9 +707,13 @@ impl DeleteAnalyticsAgentcopilotsAggregatesJob {
 static META_DELETE_ANALYTICS_AGENTUTILIZATIONS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsAgentutilizationsAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/agentutilizations/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, true, true);
 #[doc = " `DELETE /api/v2/analytics/agentutilizations/aggregates/jobs/{jobId}`: the `deleteAnalyticsAgentutilizationsAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-agentutilizations-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAnalyticsAgentutilizationsAggregatesJob {
@@ -764,7 +776,11 @@ impl DeleteAnalyticsAgentutilizationsAggregatesJob {
 static META_DELETE_ANALYTICS_BOTS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsBotsAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/bots/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/analytics/bots/aggregates/jobs/{jobId}`: the `deleteAnalyticsBotsAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-bots-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAnalyticsBotsAggregatesJob {
@@ -827,7 +843,11 @@ impl DeleteAnalyticsBotsAggregatesJob {
 static META_DELETE_ANALYTICS_CASEMANAGEMENT_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsCasemanagementAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/casemanagement/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/analytics/casemanagement/aggregates/jobs/{jobId}`: the `deleteAnalyticsCasemanagementAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-casemanagement-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAnalyticsCasemanagementAggregatesJob {
@@ -890,7 +910,11 @@ impl DeleteAnalyticsCasemanagementAggregatesJob {
 static META_DELETE_ANALYTICS_CONVERSATIONS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsConversationsAggregatesJob", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/conversations/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/analytics/conversations/aggregates/jobs/{jobId}`: the `deleteAnalyticsConversationsAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-conversations-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAnalyticsConversationsAggregatesJob {
@@ -953,7 +977,11 @@ impl DeleteAnalyticsConversationsAggregatesJob {
 static META_DELETE_ANALYTICS_CONVERSATIONS_DETAILS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsConversationsDetailsJob", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/conversations/details/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/analytics/conversations/details/jobs/{jobId}`: the `deleteAnalyticsConversationsDetailsJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-conversations-details-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAnalyticsConversationsDetailsJob {
@@ -1016,7 +1044,11 @@ impl DeleteAnalyticsConversationsDetailsJob {
 static META_DELETE_ANALYTICS_COPILOTS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsCopilotsAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/copilots/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/analytics/copilots/aggregates/jobs/{jobId}`: the `deleteAnalyticsCopilotsAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-copilots-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAnalyticsCopilotsAggregatesJob {
@@ -1079,7 +1111,11 @@ impl DeleteAnalyticsCopilotsAggregatesJob {
 static META_DELETE_ANALYTICS_EVALUATIONS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsEvaluationsAggregatesJob", &["Analytics", "Quality"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/evaluations/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/analytics/evaluations/aggregates/jobs/{jobId}`: the `deleteAnalyticsEvaluationsAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-evaluations-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAnalyticsEvaluationsAggregatesJob {
@@ -1142,7 +1178,11 @@ impl DeleteAnalyticsEvaluationsAggregatesJob {
 static META_DELETE_ANALYTICS_FLOWEXECUTIONS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsFlowexecutionsAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/flowexecutions/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/analytics/flowexecutions/aggregates/jobs/{jobId}`: the `deleteAnalyticsFlowexecutionsAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-flowexecutions-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAnalyticsFlowexecutionsAggregatesJob {
@@ -1205,7 +1245,11 @@ impl DeleteAnalyticsFlowexecutionsAggregatesJob {
 static META_DELETE_ANALYTICS_FLOWS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsFlowsAggregatesJob", &["Analytics", "Flows"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/flows/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/analytics/flows/aggregates/jobs/{jobId}`: the `deleteAnalyticsFlowsAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-flows-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAnalyticsFlowsAggregatesJob {
@@ -1268,7 +1312,11 @@ impl DeleteAnalyticsFlowsAggregatesJob {
 static META_DELETE_ANALYTICS_JOURNEYS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsJourneysAggregatesJob", &["Analytics", "Journey"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/journeys/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/analytics/journeys/aggregates/jobs/{jobId}`: the `deleteAnalyticsJourneysAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-journeys-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAnalyticsJourneysAggregatesJob {
@@ -1331,7 +1379,11 @@ impl DeleteAnalyticsJourneysAggregatesJob {
 static META_DELETE_ANALYTICS_KNOWLEDGE_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsKnowledgeAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/knowledge/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/analytics/knowledge/aggregates/jobs/{jobId}`: the `deleteAnalyticsKnowledgeAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-knowledge-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAnalyticsKnowledgeAggregatesJob {
@@ -1394,7 +1446,11 @@ impl DeleteAnalyticsKnowledgeAggregatesJob {
 static META_DELETE_ANALYTICS_RESOLUTIONS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsResolutionsAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/resolutions/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/analytics/resolutions/aggregates/jobs/{jobId}`: the `deleteAnalyticsResolutionsAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-resolutions-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAnalyticsResolutionsAggregatesJob {
@@ -1457,7 +1513,11 @@ impl DeleteAnalyticsResolutionsAggregatesJob {
 static META_DELETE_ANALYTICS_SUMMARIES_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsSummariesAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/summaries/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/analytics/summaries/aggregates/jobs/{jobId}`: the `deleteAnalyticsSummariesAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-summaries-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAnalyticsSummariesAggregatesJob {
@@ -1520,7 +1580,11 @@ impl DeleteAnalyticsSummariesAggregatesJob {
 static META_DELETE_ANALYTICS_SURVEYS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsSurveysAggregatesJob", &["Analytics", "Quality"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/surveys/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/analytics/surveys/aggregates/jobs/{jobId}`: the `deleteAnalyticsSurveysAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-surveys-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAnalyticsSurveysAggregatesJob {
@@ -1583,7 +1647,11 @@ impl DeleteAnalyticsSurveysAggregatesJob {
 static META_DELETE_ANALYTICS_TASKMANAGEMENT_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsTaskmanagementAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/taskmanagement/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/analytics/taskmanagement/aggregates/jobs/{jobId}`: the `deleteAnalyticsTaskmanagementAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-taskmanagement-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAnalyticsTaskmanagementAggregatesJob {
@@ -1646,7 +1714,11 @@ impl DeleteAnalyticsTaskmanagementAggregatesJob {
 static META_DELETE_ANALYTICS_TRANSCRIPTS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsTranscriptsAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/transcripts/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/analytics/transcripts/aggregates/jobs/{jobId}`: the `deleteAnalyticsTranscriptsAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-transcripts-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAnalyticsTranscriptsAggregatesJob {
@@ -1709,7 +1781,11 @@ impl DeleteAnalyticsTranscriptsAggregatesJob {
 static META_DELETE_ANALYTICS_USERS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsUsersAggregatesJob", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/users/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/analytics/users/aggregates/jobs/{jobId}`: the `deleteAnalyticsUsersAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-users-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAnalyticsUsersAggregatesJob {
@@ -1772,7 +1848,11 @@ impl DeleteAnalyticsUsersAggregatesJob {
 static META_DELETE_ANALYTICS_USERS_DETAILS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsUsersDetailsJob", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/users/details/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/analytics/users/details/jobs/{jobId}`: the `deleteAnalyticsUsersDetailsJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-users-details-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAnalyticsUsersDetailsJob {
@@ -1835,7 +1915,11 @@ impl DeleteAnalyticsUsersDetailsJob {
 static META_GET_ANALYTICS_ACTIONS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsActionsAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/actions/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/actions/aggregates/jobs/{jobId}`: the `getAnalyticsActionsAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-actions-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsActionsAggregatesJob {
@@ -1898,7 +1982,11 @@ impl GetAnalyticsActionsAggregatesJob {
 static META_GET_ANALYTICS_ACTIONS_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsActionsAggregatesJobResults", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/actions/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/actions/aggregates/jobs/{jobId}/results`: the `getAnalyticsActionsAggregatesJobResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-actions-aggregates-jobs--jobId--results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ActionAsyncAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsActionsAggregatesJobResults {
@@ -1970,7 +2058,11 @@ impl GetAnalyticsActionsAggregatesJobResults {
 static META_GET_ANALYTICS_AGENT_STATUS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsAgentStatus", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/agents/{userId}/status", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/agents/{userId}/status`: the `getAnalyticsAgentStatus` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-agents--userId--status>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AnalyticsAgentStateAgentResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsAgentStatus {
@@ -2033,7 +2125,11 @@ impl GetAnalyticsAgentStatus {
 static META_GET_ANALYTICS_AGENTCOPILOTS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsAgentcopilotsAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/agentcopilots/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/agentcopilots/aggregates/jobs/{jobId}`: the `getAnalyticsAgentcopilotsAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-agentcopilots-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsAgentcopilotsAggregatesJob {
@@ -2096,7 +2192,11 @@ impl GetAnalyticsAgentcopilotsAggregatesJob {
 static META_GET_ANALYTICS_AGENTCOPILOTS_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsAgentcopilotsAggregatesJobResults", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/agentcopilots/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/agentcopilots/aggregates/jobs/{jobId}/results`: the `getAnalyticsAgentcopilotsAggregatesJobResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-agentcopilots-aggregates-jobs--jobId--results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentCopilotAsyncAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsAgentcopilotsAggregatesJobResults {
@@ -2168,9 +2268,13 @@ impl GetAnalyticsAgentcopilotsAggregatesJobResults {
 static META_GET_ANALYTICS_AGENTUTILIZATIONS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsAgentutilizationsAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/agentutilizations/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, true, true);
 #[doc = " `GET /api/v2/analytics/agentutilizations/aggregates/jobs/{jobId}`: the `getAnalyticsAgentutilizationsAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-agentutilizations-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsAgentutilizationsAggregatesJob {
@@ -2233,9 +2337,13 @@ impl GetAnalyticsAgentutilizationsAggregatesJob {
 static META_GET_ANALYTICS_AGENTUTILIZATIONS_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsAgentutilizationsAggregatesJobResults", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/agentutilizations/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, true, true);
 #[doc = " `GET /api/v2/analytics/agentutilizations/aggregates/jobs/{jobId}/results`: the `getAnalyticsAgentutilizationsAggregatesJobResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-agentutilizations-aggregates-jobs--jobId--results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentUtilizationAsyncAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsAgentutilizationsAggregatesJobResults {
@@ -2307,9 +2415,13 @@ impl GetAnalyticsAgentutilizationsAggregatesJobResults {
 static META_GET_ANALYTICS_BOTFLOW_DIVISIONS_REPORTINGTURNS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsBotflowDivisionsReportingturns", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/botflows/{botFlowId}/divisions/reportingturns", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/analytics/botflows/{botFlowId}/divisions/reportingturns`: the `getAnalyticsBotflowDivisionsReportingturns` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-botflows--botFlowId--divisions-reportingturns>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ReportingTurnsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsBotflowDivisionsReportingturns {
@@ -2447,9 +2559,15 @@ impl GetAnalyticsBotflowDivisionsReportingturns {
 static META_GET_ANALYTICS_BOTFLOW_REPORTINGTURNS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsBotflowReportingturns", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/botflows/{botFlowId}/reportingturns", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), true, false, true);
 #[doc = " `GET /api/v2/analytics/botflows/{botFlowId}/reportingturns`: the `getAnalyticsBotflowReportingturns` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-botflows--botFlowId--reportingturns>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ReportingTurnsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -2588,9 +2706,13 @@ impl GetAnalyticsBotflowReportingturns {
 static META_GET_ANALYTICS_BOTFLOW_SESSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsBotflowSessions", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/botflows/{botFlowId}/sessions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/analytics/botflows/{botFlowId}/sessions`: the `getAnalyticsBotflowSessions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-botflows--botFlowId--sessions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SessionsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsBotflowSessions {
@@ -2710,7 +2832,11 @@ impl GetAnalyticsBotflowSessions {
 static META_GET_ANALYTICS_BOTS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsBotsAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/bots/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/bots/aggregates/jobs/{jobId}`: the `getAnalyticsBotsAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-bots-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsBotsAggregatesJob {
@@ -2773,7 +2899,11 @@ impl GetAnalyticsBotsAggregatesJob {
 static META_GET_ANALYTICS_BOTS_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsBotsAggregatesJobResults", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/bots/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/bots/aggregates/jobs/{jobId}/results`: the `getAnalyticsBotsAggregatesJobResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-bots-aggregates-jobs--jobId--results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BotAsyncAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsBotsAggregatesJobResults {
@@ -2845,7 +2975,11 @@ impl GetAnalyticsBotsAggregatesJobResults {
 static META_GET_ANALYTICS_CASEMANAGEMENT_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsCasemanagementAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/casemanagement/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/casemanagement/aggregates/jobs/{jobId}`: the `getAnalyticsCasemanagementAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-casemanagement-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsCasemanagementAggregatesJob {
@@ -2908,7 +3042,11 @@ impl GetAnalyticsCasemanagementAggregatesJob {
 static META_GET_ANALYTICS_CASEMANAGEMENT_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsCasemanagementAggregatesJobResults", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/casemanagement/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/casemanagement/aggregates/jobs/{jobId}/results`: the `getAnalyticsCasemanagementAggregatesJobResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-casemanagement-aggregates-jobs--jobId--results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CaseManagementAsyncAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsCasemanagementAggregatesJobResults {
@@ -2980,7 +3118,11 @@ impl GetAnalyticsCasemanagementAggregatesJobResults {
 static META_GET_ANALYTICS_CONVERSATION_DETAILS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsConversationDetails", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/conversations/{conversationId}/details", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/conversations/{conversationId}/details`: the `getAnalyticsConversationDetails` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-conversations--conversationId--details>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AnalyticsConversationWithoutAttributes`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsConversationDetails {
@@ -3043,7 +3185,11 @@ impl GetAnalyticsConversationDetails {
 static META_GET_ANALYTICS_CONVERSATIONS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsConversationsAggregatesJob", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/conversations/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/conversations/aggregates/jobs/{jobId}`: the `getAnalyticsConversationsAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-conversations-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsConversationsAggregatesJob {
@@ -3106,7 +3252,11 @@ impl GetAnalyticsConversationsAggregatesJob {
 static META_GET_ANALYTICS_CONVERSATIONS_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsConversationsAggregatesJobResults", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/conversations/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/conversations/aggregates/jobs/{jobId}/results`: the `getAnalyticsConversationsAggregatesJobResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-conversations-aggregates-jobs--jobId--results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ConversationAsyncAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsConversationsAggregatesJobResults {
@@ -3178,7 +3328,11 @@ impl GetAnalyticsConversationsAggregatesJobResults {
 static META_GET_ANALYTICS_CONVERSATIONS_DETAILS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsConversationsDetails", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/conversations/details", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/conversations/details`: the `getAnalyticsConversationsDetails` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-conversations-details>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AnalyticsConversationWithoutAttributesMultiGetResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsConversationsDetails {
@@ -3248,7 +3402,11 @@ impl GetAnalyticsConversationsDetails {
 static META_GET_ANALYTICS_CONVERSATIONS_DETAILS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsConversationsDetailsJob", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/conversations/details/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/conversations/details/jobs/{jobId}`: the `getAnalyticsConversationsDetailsJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-conversations-details-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsConversationsDetailsJob {
@@ -3311,7 +3469,11 @@ impl GetAnalyticsConversationsDetailsJob {
 static META_GET_ANALYTICS_CONVERSATIONS_DETAILS_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsConversationsDetailsJobResults", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/conversations/details/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/conversations/details/jobs/{jobId}/results`: the `getAnalyticsConversationsDetailsJobResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-conversations-details-jobs--jobId--results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AnalyticsConversationAsyncQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsConversationsDetailsJobResults {
@@ -3392,7 +3554,11 @@ impl GetAnalyticsConversationsDetailsJobResults {
 static META_GET_ANALYTICS_CONVERSATIONS_DETAILS_JOBS_AVAILABILITY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsConversationsDetailsJobsAvailability", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/conversations/details/jobs/availability", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/conversations/details/jobs/availability`: the `getAnalyticsConversationsDetailsJobsAvailability` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-conversations-details-jobs-availability>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataAvailabilityResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsConversationsDetailsJobsAvailability {
@@ -3453,7 +3619,11 @@ impl GetAnalyticsConversationsDetailsJobsAvailability {
 static META_GET_ANALYTICS_COPILOTS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsCopilotsAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/copilots/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/copilots/aggregates/jobs/{jobId}`: the `getAnalyticsCopilotsAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-copilots-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsCopilotsAggregatesJob {
@@ -3516,7 +3686,11 @@ impl GetAnalyticsCopilotsAggregatesJob {
 static META_GET_ANALYTICS_COPILOTS_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsCopilotsAggregatesJobResults", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/copilots/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/copilots/aggregates/jobs/{jobId}/results`: the `getAnalyticsCopilotsAggregatesJobResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-copilots-aggregates-jobs--jobId--results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CopilotAsyncAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsCopilotsAggregatesJobResults {
@@ -3588,7 +3762,11 @@ impl GetAnalyticsCopilotsAggregatesJobResults {
 static META_GET_ANALYTICS_DATAEXTRACTION_DOWNLOAD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsDataextractionDownload", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/dataextraction/downloads/{downloadId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/dataextraction/downloads/{downloadId}`: the `getAnalyticsDataextractionDownload` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-dataextraction-downloads--downloadId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsDataextractionDownload {
@@ -3651,9 +3829,13 @@ impl GetAnalyticsDataextractionDownload {
 static META_GET_ANALYTICS_DATAEXTRACTION_DOWNLOADS_METADATA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsDataextractionDownloadsMetadata", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/dataextraction/downloads/metadata", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/analytics/dataextraction/downloads/metadata`: the `getAnalyticsDataextractionDownloadsMetadata` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-dataextraction-downloads-metadata>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataExtractionFileSchemaListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsDataextractionDownloadsMetadata {
@@ -3780,7 +3962,11 @@ impl GetAnalyticsDataextractionDownloadsMetadata {
 static META_GET_ANALYTICS_DATARETENTION_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsDataretentionSettings", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/dataretention/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/dataretention/settings`: the `getAnalyticsDataretentionSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-dataretention-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AnalyticsDataRetentionResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsDataretentionSettings {
@@ -3841,7 +4027,11 @@ impl GetAnalyticsDataretentionSettings {
 static META_GET_ANALYTICS_EVALUATIONS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsEvaluationsAggregatesJob", &["Analytics", "Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/evaluations/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/evaluations/aggregates/jobs/{jobId}`: the `getAnalyticsEvaluationsAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-evaluations-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsEvaluationsAggregatesJob {
@@ -3904,7 +4094,11 @@ impl GetAnalyticsEvaluationsAggregatesJob {
 static META_GET_ANALYTICS_EVALUATIONS_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsEvaluationsAggregatesJobResults", &["Analytics", "Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/evaluations/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/evaluations/aggregates/jobs/{jobId}/results`: the `getAnalyticsEvaluationsAggregatesJobResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-evaluations-aggregates-jobs--jobId--results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EvaluationAsyncAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsEvaluationsAggregatesJobResults {
@@ -3976,7 +4170,11 @@ impl GetAnalyticsEvaluationsAggregatesJobResults {
 static META_GET_ANALYTICS_FLOWEXECUTIONS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsFlowexecutionsAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/flowexecutions/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/flowexecutions/aggregates/jobs/{jobId}`: the `getAnalyticsFlowexecutionsAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-flowexecutions-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsFlowexecutionsAggregatesJob {
@@ -4039,7 +4237,11 @@ impl GetAnalyticsFlowexecutionsAggregatesJob {
 static META_GET_ANALYTICS_FLOWEXECUTIONS_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsFlowexecutionsAggregatesJobResults", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/flowexecutions/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/flowexecutions/aggregates/jobs/{jobId}/results`: the `getAnalyticsFlowexecutionsAggregatesJobResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-flowexecutions-aggregates-jobs--jobId--results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FlowExecutionAsyncAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsFlowexecutionsAggregatesJobResults {
@@ -4111,7 +4313,11 @@ impl GetAnalyticsFlowexecutionsAggregatesJobResults {
 static META_GET_ANALYTICS_FLOWS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsFlowsAggregatesJob", &["Analytics", "Flows"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/flows/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/flows/aggregates/jobs/{jobId}`: the `getAnalyticsFlowsAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-flows-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsFlowsAggregatesJob {
@@ -4174,7 +4380,11 @@ impl GetAnalyticsFlowsAggregatesJob {
 static META_GET_ANALYTICS_FLOWS_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsFlowsAggregatesJobResults", &["Analytics", "Flows"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/flows/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/flows/aggregates/jobs/{jobId}/results`: the `getAnalyticsFlowsAggregatesJobResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-flows-aggregates-jobs--jobId--results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FlowAsyncAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsFlowsAggregatesJobResults {
@@ -4246,7 +4456,11 @@ impl GetAnalyticsFlowsAggregatesJobResults {
 static META_GET_ANALYTICS_JOURNEYS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsJourneysAggregatesJob", &["Analytics", "Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/journeys/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/journeys/aggregates/jobs/{jobId}`: the `getAnalyticsJourneysAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-journeys-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsJourneysAggregatesJob {
@@ -4309,7 +4523,11 @@ impl GetAnalyticsJourneysAggregatesJob {
 static META_GET_ANALYTICS_JOURNEYS_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsJourneysAggregatesJobResults", &["Analytics", "Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/journeys/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/journeys/aggregates/jobs/{jobId}/results`: the `getAnalyticsJourneysAggregatesJobResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-journeys-aggregates-jobs--jobId--results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JourneyAsyncAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsJourneysAggregatesJobResults {
@@ -4381,7 +4599,11 @@ impl GetAnalyticsJourneysAggregatesJobResults {
 static META_GET_ANALYTICS_KNOWLEDGE_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsKnowledgeAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/knowledge/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/knowledge/aggregates/jobs/{jobId}`: the `getAnalyticsKnowledgeAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-knowledge-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsKnowledgeAggregatesJob {
@@ -4444,7 +4666,11 @@ impl GetAnalyticsKnowledgeAggregatesJob {
 static META_GET_ANALYTICS_KNOWLEDGE_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsKnowledgeAggregatesJobResults", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/knowledge/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/knowledge/aggregates/jobs/{jobId}/results`: the `getAnalyticsKnowledgeAggregatesJobResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-knowledge-aggregates-jobs--jobId--results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeAsyncAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsKnowledgeAggregatesJobResults {
@@ -4516,7 +4742,11 @@ impl GetAnalyticsKnowledgeAggregatesJobResults {
 static META_GET_ANALYTICS_REPORTING_DASHBOARDS_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsReportingDashboardsUser", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/reporting/dashboards/users/{userId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/reporting/dashboards/users/{userId}`: the `getAnalyticsReportingDashboardsUser` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-reporting-dashboards-users--userId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DashboardUser`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsReportingDashboardsUser {
@@ -4579,9 +4809,13 @@ impl GetAnalyticsReportingDashboardsUser {
 static META_GET_ANALYTICS_REPORTING_DASHBOARDS_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsReportingDashboardsUsers", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/reporting/dashboards/users", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/analytics/reporting/dashboards/users`: the `getAnalyticsReportingDashboardsUsers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-reporting-dashboards-users>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DashboardUserListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsReportingDashboardsUsers {
@@ -4708,9 +4942,13 @@ impl GetAnalyticsReportingDashboardsUsers {
 static META_GET_ANALYTICS_REPORTING_EXPORTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsReportingExports", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/reporting/exports", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/analytics/reporting/exports`: the `getAnalyticsReportingExports` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-reporting-exports>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ReportingExportJobListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsReportingExports {
@@ -4801,9 +5039,13 @@ impl GetAnalyticsReportingExports {
 static META_GET_ANALYTICS_REPORTING_EXPORTS_METADATA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsReportingExportsMetadata", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/reporting/exports/metadata", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/analytics/reporting/exports/metadata`: the `getAnalyticsReportingExportsMetadata` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-reporting-exports-metadata>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ReportingExportMetadataJobListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsReportingExportsMetadata {
@@ -4876,7 +5118,11 @@ impl GetAnalyticsReportingExportsMetadata {
 static META_GET_ANALYTICS_REPORTING_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsReportingSettings", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/reporting/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/reporting/settings`: the `getAnalyticsReportingSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-reporting-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AnalyticsReportingSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsReportingSettings {
@@ -4937,9 +5183,13 @@ impl GetAnalyticsReportingSettings {
 static META_GET_ANALYTICS_REPORTING_SETTINGS_DASHBOARDS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsReportingSettingsDashboardsQuery", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/reporting/settings/dashboards/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/analytics/reporting/settings/dashboards/query`: the `getAnalyticsReportingSettingsDashboardsQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-reporting-settings-dashboards-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DashboardConfigurationListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsReportingSettingsDashboardsQuery {
@@ -5077,9 +5327,13 @@ impl GetAnalyticsReportingSettingsDashboardsQuery {
 static META_GET_ANALYTICS_REPORTING_SETTINGS_USER_DASHBOARDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsReportingSettingsUserDashboards", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/reporting/settings/users/{userId}/dashboards", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/analytics/reporting/settings/users/{userId}/dashboards`: the `getAnalyticsReportingSettingsUserDashboards` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-reporting-settings-users--userId--dashboards>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DashboardConfigurationListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsReportingSettingsUserDashboards {
@@ -5217,7 +5471,11 @@ impl GetAnalyticsReportingSettingsUserDashboards {
 static META_GET_ANALYTICS_RESOLUTIONS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsResolutionsAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/resolutions/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/resolutions/aggregates/jobs/{jobId}`: the `getAnalyticsResolutionsAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-resolutions-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsResolutionsAggregatesJob {
@@ -5280,7 +5538,11 @@ impl GetAnalyticsResolutionsAggregatesJob {
 static META_GET_ANALYTICS_RESOLUTIONS_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsResolutionsAggregatesJobResults", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/resolutions/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/resolutions/aggregates/jobs/{jobId}/results`: the `getAnalyticsResolutionsAggregatesJobResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-resolutions-aggregates-jobs--jobId--results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ResolutionAsyncAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsResolutionsAggregatesJobResults {
@@ -5352,7 +5614,11 @@ impl GetAnalyticsResolutionsAggregatesJobResults {
 static META_GET_ANALYTICS_SUMMARIES_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsSummariesAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/summaries/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/summaries/aggregates/jobs/{jobId}`: the `getAnalyticsSummariesAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-summaries-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsSummariesAggregatesJob {
@@ -5415,7 +5681,11 @@ impl GetAnalyticsSummariesAggregatesJob {
 static META_GET_ANALYTICS_SUMMARIES_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsSummariesAggregatesJobResults", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/summaries/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/summaries/aggregates/jobs/{jobId}/results`: the `getAnalyticsSummariesAggregatesJobResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-summaries-aggregates-jobs--jobId--results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SummaryAsyncAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsSummariesAggregatesJobResults {
@@ -5487,7 +5757,11 @@ impl GetAnalyticsSummariesAggregatesJobResults {
 static META_GET_ANALYTICS_SURVEYS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsSurveysAggregatesJob", &["Analytics", "Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/surveys/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/surveys/aggregates/jobs/{jobId}`: the `getAnalyticsSurveysAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-surveys-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsSurveysAggregatesJob {
@@ -5550,7 +5824,11 @@ impl GetAnalyticsSurveysAggregatesJob {
 static META_GET_ANALYTICS_SURVEYS_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsSurveysAggregatesJobResults", &["Analytics", "Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/surveys/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/surveys/aggregates/jobs/{jobId}/results`: the `getAnalyticsSurveysAggregatesJobResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-surveys-aggregates-jobs--jobId--results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SurveyAsyncAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsSurveysAggregatesJobResults {
@@ -5622,7 +5900,11 @@ impl GetAnalyticsSurveysAggregatesJobResults {
 static META_GET_ANALYTICS_TASKMANAGEMENT_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsTaskmanagementAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/taskmanagement/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/taskmanagement/aggregates/jobs/{jobId}`: the `getAnalyticsTaskmanagementAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-taskmanagement-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsTaskmanagementAggregatesJob {
@@ -5685,7 +5967,11 @@ impl GetAnalyticsTaskmanagementAggregatesJob {
 static META_GET_ANALYTICS_TASKMANAGEMENT_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsTaskmanagementAggregatesJobResults", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/taskmanagement/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/taskmanagement/aggregates/jobs/{jobId}/results`: the `getAnalyticsTaskmanagementAggregatesJobResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-taskmanagement-aggregates-jobs--jobId--results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TaskManagementAsyncAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsTaskmanagementAggregatesJobResults {
@@ -5757,7 +6043,11 @@ impl GetAnalyticsTaskmanagementAggregatesJobResults {
 static META_GET_ANALYTICS_TRANSCRIPTS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsTranscriptsAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/transcripts/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/transcripts/aggregates/jobs/{jobId}`: the `getAnalyticsTranscriptsAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-transcripts-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsTranscriptsAggregatesJob {
@@ -5820,7 +6110,11 @@ impl GetAnalyticsTranscriptsAggregatesJob {
 static META_GET_ANALYTICS_TRANSCRIPTS_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsTranscriptsAggregatesJobResults", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/transcripts/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/transcripts/aggregates/jobs/{jobId}/results`: the `getAnalyticsTranscriptsAggregatesJobResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-transcripts-aggregates-jobs--jobId--results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TranscriptAsyncAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsTranscriptsAggregatesJobResults {
@@ -5892,7 +6186,11 @@ impl GetAnalyticsTranscriptsAggregatesJobResults {
 static META_GET_ANALYTICS_USERS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsUsersAggregatesJob", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/users/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/users/aggregates/jobs/{jobId}`: the `getAnalyticsUsersAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-users-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsUsersAggregatesJob {
@@ -5955,7 +6253,11 @@ impl GetAnalyticsUsersAggregatesJob {
 static META_GET_ANALYTICS_USERS_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsUsersAggregatesJobResults", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/users/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/users/aggregates/jobs/{jobId}/results`: the `getAnalyticsUsersAggregatesJobResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-users-aggregates-jobs--jobId--results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserAsyncAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsUsersAggregatesJobResults {
@@ -6027,7 +6329,11 @@ impl GetAnalyticsUsersAggregatesJobResults {
 static META_GET_ANALYTICS_USERS_DETAILS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsUsersDetailsJob", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/users/details/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/users/details/jobs/{jobId}`: the `getAnalyticsUsersDetailsJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-users-details-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsUsersDetailsJob {
@@ -6090,7 +6396,11 @@ impl GetAnalyticsUsersDetailsJob {
 static META_GET_ANALYTICS_USERS_DETAILS_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsUsersDetailsJobResults", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/users/details/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/users/details/jobs/{jobId}/results`: the `getAnalyticsUsersDetailsJobResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-users-details-jobs--jobId--results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AnalyticsUserDetailsAsyncQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsUsersDetailsJobResults {
@@ -6171,7 +6481,11 @@ impl GetAnalyticsUsersDetailsJobResults {
 static META_GET_ANALYTICS_USERS_DETAILS_JOBS_AVAILABILITY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsUsersDetailsJobsAvailability", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/users/details/jobs/availability", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/users/details/jobs/availability`: the `getAnalyticsUsersDetailsJobsAvailability` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-users-details-jobs-availability>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataAvailabilityResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsUsersDetailsJobsAvailability {
@@ -6232,7 +6546,11 @@ impl GetAnalyticsUsersDetailsJobsAvailability {
 static META_PATCH_ANALYTICS_REPORTING_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchAnalyticsReportingSettings", &["Analytics"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/analytics/reporting/settings", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/analytics/reporting/settings`: the `patchAnalyticsReportingSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-analytics-reporting-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AnalyticsReportingSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchAnalyticsReportingSettings {
@@ -6295,7 +6613,11 @@ impl PatchAnalyticsReportingSettings {
 static META_POST_ANALYTICS_ACTIONS_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsActionsAggregatesJobs", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/actions/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/actions/aggregates/jobs`: the `postAnalyticsActionsAggregatesJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-actions-aggregates-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsActionsAggregatesJobs {
@@ -6358,7 +6680,11 @@ impl PostAnalyticsActionsAggregatesJobs {
 static META_POST_ANALYTICS_ACTIONS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsActionsAggregatesQuery", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/actions/aggregates/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/actions/aggregates/query`: the `postAnalyticsActionsAggregatesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-actions-aggregates-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ActionAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsActionsAggregatesQuery {
@@ -6421,7 +6747,11 @@ impl PostAnalyticsActionsAggregatesQuery {
 static META_POST_ANALYTICS_AGENTCOPILOTS_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsAgentcopilotsAggregatesJobs", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/agentcopilots/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/agentcopilots/aggregates/jobs`: the `postAnalyticsAgentcopilotsAggregatesJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-agentcopilots-aggregates-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsAgentcopilotsAggregatesJobs {
@@ -6484,7 +6814,11 @@ impl PostAnalyticsAgentcopilotsAggregatesJobs {
 static META_POST_ANALYTICS_AGENTCOPILOTS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsAgentcopilotsAggregatesQuery", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/agentcopilots/aggregates/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/agentcopilots/aggregates/query`: the `postAnalyticsAgentcopilotsAggregatesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-agentcopilots-aggregates-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentCopilotAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsAgentcopilotsAggregatesQuery {
@@ -6547,7 +6881,11 @@ impl PostAnalyticsAgentcopilotsAggregatesQuery {
 static META_POST_ANALYTICS_AGENTS_STATUS_COUNTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsAgentsStatusCounts", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/agents/status/counts", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/agents/status/counts`: the `postAnalyticsAgentsStatusCounts` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-agents-status-counts>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AnalyticsAgentStateCountsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsAgentsStatusCounts {
@@ -6619,7 +6957,11 @@ impl PostAnalyticsAgentsStatusCounts {
 static META_POST_ANALYTICS_AGENTS_STATUS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsAgentsStatusQuery", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/agents/status/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/agents/status/query`: the `postAnalyticsAgentsStatusQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-agents-status-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AnalyticsAgentStateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsAgentsStatusQuery {
@@ -6682,9 +7024,13 @@ impl PostAnalyticsAgentsStatusQuery {
 static META_POST_ANALYTICS_AGENTUTILIZATIONS_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsAgentutilizationsAggregatesJobs", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/agentutilizations/aggregates/jobs", false, ::std::option::Option::None, false, true, true);
 #[doc = " `POST /api/v2/analytics/agentutilizations/aggregates/jobs`: the `postAnalyticsAgentutilizationsAggregatesJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-agentutilizations-aggregates-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsAgentutilizationsAggregatesJobs {
@@ -6747,9 +7093,13 @@ impl PostAnalyticsAgentutilizationsAggregatesJobs {
 static META_POST_ANALYTICS_AGENTUTILIZATIONS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsAgentutilizationsAggregatesQuery", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/agentutilizations/aggregates/query", true, ::std::option::Option::None, false, true, true);
 #[doc = " `POST /api/v2/analytics/agentutilizations/aggregates/query`: the `postAnalyticsAgentutilizationsAggregatesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-agentutilizations-aggregates-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentUtilizationAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsAgentutilizationsAggregatesQuery {
@@ -6812,7 +7162,11 @@ impl PostAnalyticsAgentutilizationsAggregatesQuery {
 static META_POST_ANALYTICS_BOTS_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsBotsAggregatesJobs", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/bots/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/bots/aggregates/jobs`: the `postAnalyticsBotsAggregatesJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-bots-aggregates-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsBotsAggregatesJobs {
@@ -6875,7 +7229,11 @@ impl PostAnalyticsBotsAggregatesJobs {
 static META_POST_ANALYTICS_BOTS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsBotsAggregatesQuery", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/bots/aggregates/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/bots/aggregates/query`: the `postAnalyticsBotsAggregatesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-bots-aggregates-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BotAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsBotsAggregatesQuery {
@@ -6938,7 +7296,11 @@ impl PostAnalyticsBotsAggregatesQuery {
 static META_POST_ANALYTICS_CASEMANAGEMENT_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsCasemanagementAggregatesJobs", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/casemanagement/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/casemanagement/aggregates/jobs`: the `postAnalyticsCasemanagementAggregatesJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-casemanagement-aggregates-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsCasemanagementAggregatesJobs {
@@ -7001,7 +7363,11 @@ impl PostAnalyticsCasemanagementAggregatesJobs {
 static META_POST_ANALYTICS_CASEMANAGEMENT_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsCasemanagementAggregatesQuery", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/casemanagement/aggregates/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/casemanagement/aggregates/query`: the `postAnalyticsCasemanagementAggregatesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-casemanagement-aggregates-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CaseManagementAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsCasemanagementAggregatesQuery {
@@ -7064,7 +7430,11 @@ impl PostAnalyticsCasemanagementAggregatesQuery {
 static META_POST_ANALYTICS_CONVERSATION_DETAILS_PROPERTIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsConversationDetailsProperties", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/conversations/{conversationId}/details/properties", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/conversations/{conversationId}/details/properties`: the `postAnalyticsConversationDetailsProperties` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-conversations--conversationId--details-properties>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PropertyIndexRequest`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsConversationDetailsProperties {
@@ -7129,7 +7499,11 @@ impl PostAnalyticsConversationDetailsProperties {
 static META_POST_ANALYTICS_CONVERSATIONS_ACTIVITY_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsConversationsActivityQuery", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/conversations/activity/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/conversations/activity/query`: the `postAnalyticsConversationsActivityQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-conversations-activity-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ConversationActivityResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsConversationsActivityQuery {
@@ -7210,7 +7584,11 @@ impl PostAnalyticsConversationsActivityQuery {
 static META_POST_ANALYTICS_CONVERSATIONS_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsConversationsAggregatesJobs", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/conversations/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/conversations/aggregates/jobs`: the `postAnalyticsConversationsAggregatesJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-conversations-aggregates-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsConversationsAggregatesJobs {
@@ -7273,7 +7651,11 @@ impl PostAnalyticsConversationsAggregatesJobs {
 static META_POST_ANALYTICS_CONVERSATIONS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsConversationsAggregatesQuery", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/conversations/aggregates/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/conversations/aggregates/query`: the `postAnalyticsConversationsAggregatesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-conversations-aggregates-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ConversationAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsConversationsAggregatesQuery {
@@ -7336,7 +7718,11 @@ impl PostAnalyticsConversationsAggregatesQuery {
 static META_POST_ANALYTICS_CONVERSATIONS_DETAILS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsConversationsDetailsJobs", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/conversations/details/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/conversations/details/jobs`: the `postAnalyticsConversationsDetailsJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-conversations-details-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsConversationsDetailsJobs {
@@ -7399,7 +7785,11 @@ impl PostAnalyticsConversationsDetailsJobs {
 static META_POST_ANALYTICS_CONVERSATIONS_DETAILS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsConversationsDetailsQuery", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/conversations/details/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/conversations/details/query`: the `postAnalyticsConversationsDetailsQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-conversations-details-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AnalyticsConversationQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsConversationsDetailsQuery {
@@ -7462,7 +7852,11 @@ impl PostAnalyticsConversationsDetailsQuery {
 static META_POST_ANALYTICS_COPILOTS_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsCopilotsAggregatesJobs", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/copilots/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/copilots/aggregates/jobs`: the `postAnalyticsCopilotsAggregatesJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-copilots-aggregates-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsCopilotsAggregatesJobs {
@@ -7525,7 +7919,11 @@ impl PostAnalyticsCopilotsAggregatesJobs {
 static META_POST_ANALYTICS_COPILOTS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsCopilotsAggregatesQuery", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/copilots/aggregates/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/copilots/aggregates/query`: the `postAnalyticsCopilotsAggregatesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-copilots-aggregates-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CopilotAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsCopilotsAggregatesQuery {
@@ -7588,7 +7986,11 @@ impl PostAnalyticsCopilotsAggregatesQuery {
 static META_POST_ANALYTICS_DATAEXTRACTION_DOWNLOADS_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsDataextractionDownloadsBulk", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/dataextraction/downloads/bulk", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/dataextraction/downloads/bulk`: the `postAnalyticsDataextractionDownloadsBulk` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-dataextraction-downloads-bulk>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataExtractionFileUrlListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsDataextractionDownloadsBulk {
@@ -7651,7 +8053,11 @@ impl PostAnalyticsDataextractionDownloadsBulk {
 static META_POST_ANALYTICS_EVALUATIONS_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsEvaluationsAggregatesJobs", &["Analytics", "Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/evaluations/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/evaluations/aggregates/jobs`: the `postAnalyticsEvaluationsAggregatesJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-evaluations-aggregates-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsEvaluationsAggregatesJobs {
@@ -7714,7 +8120,11 @@ impl PostAnalyticsEvaluationsAggregatesJobs {
 static META_POST_ANALYTICS_EVALUATIONS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsEvaluationsAggregatesQuery", &["Analytics", "Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/evaluations/aggregates/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/evaluations/aggregates/query`: the `postAnalyticsEvaluationsAggregatesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-evaluations-aggregates-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EvaluationAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsEvaluationsAggregatesQuery {
@@ -7777,7 +8187,11 @@ impl PostAnalyticsEvaluationsAggregatesQuery {
 static META_POST_ANALYTICS_FLOWEXECUTIONS_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsFlowexecutionsAggregatesJobs", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/flowexecutions/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/flowexecutions/aggregates/jobs`: the `postAnalyticsFlowexecutionsAggregatesJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-flowexecutions-aggregates-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsFlowexecutionsAggregatesJobs {
@@ -7840,7 +8254,11 @@ impl PostAnalyticsFlowexecutionsAggregatesJobs {
 static META_POST_ANALYTICS_FLOWEXECUTIONS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsFlowexecutionsAggregatesQuery", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/flowexecutions/aggregates/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/flowexecutions/aggregates/query`: the `postAnalyticsFlowexecutionsAggregatesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-flowexecutions-aggregates-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FlowExecutionAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsFlowexecutionsAggregatesQuery {
@@ -7903,7 +8321,11 @@ impl PostAnalyticsFlowexecutionsAggregatesQuery {
 static META_POST_ANALYTICS_FLOWS_ACTIVITY_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsFlowsActivityQuery", &["Analytics", "Flows"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/flows/activity/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/flows/activity/query`: the `postAnalyticsFlowsActivityQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-flows-activity-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FlowActivityResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsFlowsActivityQuery {
@@ -7984,7 +8406,11 @@ impl PostAnalyticsFlowsActivityQuery {
 static META_POST_ANALYTICS_FLOWS_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsFlowsAggregatesJobs", &["Analytics", "Flows"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/flows/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/flows/aggregates/jobs`: the `postAnalyticsFlowsAggregatesJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-flows-aggregates-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsFlowsAggregatesJobs {
@@ -8047,7 +8473,11 @@ impl PostAnalyticsFlowsAggregatesJobs {
 static META_POST_ANALYTICS_FLOWS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsFlowsAggregatesQuery", &["Analytics", "Flows"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/flows/aggregates/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/flows/aggregates/query`: the `postAnalyticsFlowsAggregatesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-flows-aggregates-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FlowAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsFlowsAggregatesQuery {
@@ -8110,7 +8540,11 @@ impl PostAnalyticsFlowsAggregatesQuery {
 static META_POST_ANALYTICS_FLOWS_OBSERVATIONS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsFlowsObservationsQuery", &["Analytics", "Flows"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/flows/observations/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/flows/observations/query`: the `postAnalyticsFlowsObservationsQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-flows-observations-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FlowObservationQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsFlowsObservationsQuery {
@@ -8173,7 +8607,11 @@ impl PostAnalyticsFlowsObservationsQuery {
 static META_POST_ANALYTICS_JOURNEYS_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsJourneysAggregatesJobs", &["Analytics", "Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/journeys/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/journeys/aggregates/jobs`: the `postAnalyticsJourneysAggregatesJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-journeys-aggregates-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsJourneysAggregatesJobs {
@@ -8236,7 +8674,11 @@ impl PostAnalyticsJourneysAggregatesJobs {
 static META_POST_ANALYTICS_JOURNEYS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsJourneysAggregatesQuery", &["Analytics", "Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/journeys/aggregates/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/journeys/aggregates/query`: the `postAnalyticsJourneysAggregatesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-journeys-aggregates-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JourneyAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsJourneysAggregatesQuery {
@@ -8299,7 +8741,11 @@ impl PostAnalyticsJourneysAggregatesQuery {
 static META_POST_ANALYTICS_KNOWLEDGE_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsKnowledgeAggregatesJobs", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/knowledge/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/knowledge/aggregates/jobs`: the `postAnalyticsKnowledgeAggregatesJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-knowledge-aggregates-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsKnowledgeAggregatesJobs {
@@ -8362,7 +8808,11 @@ impl PostAnalyticsKnowledgeAggregatesJobs {
 static META_POST_ANALYTICS_KNOWLEDGE_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsKnowledgeAggregatesQuery", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/knowledge/aggregates/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/knowledge/aggregates/query`: the `postAnalyticsKnowledgeAggregatesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-knowledge-aggregates-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsKnowledgeAggregatesQuery {
@@ -8425,7 +8875,11 @@ impl PostAnalyticsKnowledgeAggregatesQuery {
 static META_POST_ANALYTICS_QUEUES_OBSERVATIONS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsQueuesObservationsQuery", &["Analytics", "Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/queues/observations/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/queues/observations/query`: the `postAnalyticsQueuesObservationsQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-queues-observations-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `QueueObservationQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsQueuesObservationsQuery {
@@ -8488,7 +8942,11 @@ impl PostAnalyticsQueuesObservationsQuery {
 static META_POST_ANALYTICS_RATELIMITS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsRatelimitsAggregatesQuery", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/ratelimits/aggregates/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/ratelimits/aggregates/query`: the `postAnalyticsRatelimitsAggregatesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-ratelimits-aggregates-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RateLimitAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsRatelimitsAggregatesQuery {
@@ -8551,7 +9009,11 @@ impl PostAnalyticsRatelimitsAggregatesQuery {
 static META_POST_ANALYTICS_REPORTING_DASHBOARDS_USERS_BULK_REMOVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsReportingDashboardsUsersBulkRemove", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/reporting/dashboards/users/bulk/remove", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/reporting/dashboards/users/bulk/remove`: the `postAnalyticsReportingDashboardsUsersBulkRemove` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-reporting-dashboards-users-bulk-remove>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsReportingDashboardsUsersBulkRemove {
@@ -8614,7 +9076,11 @@ impl PostAnalyticsReportingDashboardsUsersBulkRemove {
 static META_POST_ANALYTICS_REPORTING_EXPORTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsReportingExports", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/reporting/exports", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/reporting/exports`: the `postAnalyticsReportingExports` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-reporting-exports>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ReportingExportJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsReportingExports {
@@ -8677,7 +9143,11 @@ impl PostAnalyticsReportingExports {
 static META_POST_ANALYTICS_REPORTING_SETTINGS_DASHBOARDS_BULK_REMOVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsReportingSettingsDashboardsBulkRemove", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/reporting/settings/dashboards/bulk/remove", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/reporting/settings/dashboards/bulk/remove`: the `postAnalyticsReportingSettingsDashboardsBulkRemove` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-reporting-settings-dashboards-bulk-remove>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsReportingSettingsDashboardsBulkRemove {
@@ -8740,9 +9210,13 @@ impl PostAnalyticsReportingSettingsDashboardsBulkRemove {
 static META_POST_ANALYTICS_REPORTING_SETTINGS_DASHBOARDS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsReportingSettingsDashboardsQuery", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/reporting/settings/dashboards/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `POST /api/v2/analytics/reporting/settings/dashboards/query`: the `postAnalyticsReportingSettingsDashboardsQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-reporting-settings-dashboards-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DashboardConfigurationListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsReportingSettingsDashboardsQuery {
@@ -8817,7 +9291,11 @@ impl PostAnalyticsReportingSettingsDashboardsQuery {
 static META_POST_ANALYTICS_RESOLUTIONS_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsResolutionsAggregatesJobs", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/resolutions/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/resolutions/aggregates/jobs`: the `postAnalyticsResolutionsAggregatesJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-resolutions-aggregates-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsResolutionsAggregatesJobs {
@@ -8880,7 +9358,11 @@ impl PostAnalyticsResolutionsAggregatesJobs {
 static META_POST_ANALYTICS_RESOLUTIONS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsResolutionsAggregatesQuery", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/resolutions/aggregates/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/resolutions/aggregates/query`: the `postAnalyticsResolutionsAggregatesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-resolutions-aggregates-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ResolutionAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsResolutionsAggregatesQuery {
@@ -8943,7 +9425,11 @@ impl PostAnalyticsResolutionsAggregatesQuery {
 static META_POST_ANALYTICS_ROUTING_ACTIVITY_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsRoutingActivityQuery", &["Analytics", "Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/routing/activity/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/routing/activity/query`: the `postAnalyticsRoutingActivityQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-routing-activity-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RoutingActivityResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsRoutingActivityQuery {
@@ -9024,7 +9510,11 @@ impl PostAnalyticsRoutingActivityQuery {
 static META_POST_ANALYTICS_SUMMARIES_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsSummariesAggregatesJobs", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/summaries/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/summaries/aggregates/jobs`: the `postAnalyticsSummariesAggregatesJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-summaries-aggregates-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsSummariesAggregatesJobs {
@@ -9087,7 +9577,11 @@ impl PostAnalyticsSummariesAggregatesJobs {
 static META_POST_ANALYTICS_SUMMARIES_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsSummariesAggregatesQuery", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/summaries/aggregates/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/summaries/aggregates/query`: the `postAnalyticsSummariesAggregatesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-summaries-aggregates-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SummaryAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsSummariesAggregatesQuery {
@@ -9150,7 +9644,11 @@ impl PostAnalyticsSummariesAggregatesQuery {
 static META_POST_ANALYTICS_SURVEYS_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsSurveysAggregatesJobs", &["Analytics", "Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/surveys/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/surveys/aggregates/jobs`: the `postAnalyticsSurveysAggregatesJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-surveys-aggregates-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsSurveysAggregatesJobs {
@@ -9213,7 +9711,11 @@ impl PostAnalyticsSurveysAggregatesJobs {
 static META_POST_ANALYTICS_SURVEYS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsSurveysAggregatesQuery", &["Analytics", "Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/surveys/aggregates/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/surveys/aggregates/query`: the `postAnalyticsSurveysAggregatesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-surveys-aggregates-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SurveyAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsSurveysAggregatesQuery {
@@ -9276,7 +9778,11 @@ impl PostAnalyticsSurveysAggregatesQuery {
 static META_POST_ANALYTICS_TASKMANAGEMENT_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsTaskmanagementAggregatesJobs", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/taskmanagement/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/taskmanagement/aggregates/jobs`: the `postAnalyticsTaskmanagementAggregatesJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-taskmanagement-aggregates-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsTaskmanagementAggregatesJobs {
@@ -9339,7 +9845,11 @@ impl PostAnalyticsTaskmanagementAggregatesJobs {
 static META_POST_ANALYTICS_TASKMANAGEMENT_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsTaskmanagementAggregatesQuery", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/taskmanagement/aggregates/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/taskmanagement/aggregates/query`: the `postAnalyticsTaskmanagementAggregatesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-taskmanagement-aggregates-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TaskManagementAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsTaskmanagementAggregatesQuery {
@@ -9402,7 +9912,11 @@ impl PostAnalyticsTaskmanagementAggregatesQuery {
 static META_POST_ANALYTICS_TASKMANAGEMENT_METRICS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsTaskmanagementMetricsQuery", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/taskmanagement/metrics/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/taskmanagement/metrics/query`: the `postAnalyticsTaskmanagementMetricsQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-taskmanagement-metrics-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TaskManagementObservationQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsTaskmanagementMetricsQuery {
@@ -9483,7 +9997,11 @@ impl PostAnalyticsTaskmanagementMetricsQuery {
 static META_POST_ANALYTICS_TEAMS_ACTIVITY_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsTeamsActivityQuery", &["Analytics", "Teams"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/teams/activity/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/teams/activity/query`: the `postAnalyticsTeamsActivityQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-teams-activity-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TeamActivityResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsTeamsActivityQuery {
@@ -9564,7 +10082,11 @@ impl PostAnalyticsTeamsActivityQuery {
 static META_POST_ANALYTICS_TRANSCRIPTS_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsTranscriptsAggregatesJobs", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/transcripts/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/transcripts/aggregates/jobs`: the `postAnalyticsTranscriptsAggregatesJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-transcripts-aggregates-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsTranscriptsAggregatesJobs {
@@ -9627,7 +10149,11 @@ impl PostAnalyticsTranscriptsAggregatesJobs {
 static META_POST_ANALYTICS_TRANSCRIPTS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsTranscriptsAggregatesQuery", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/transcripts/aggregates/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/transcripts/aggregates/query`: the `postAnalyticsTranscriptsAggregatesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-transcripts-aggregates-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TranscriptAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsTranscriptsAggregatesQuery {
@@ -9690,7 +10216,11 @@ impl PostAnalyticsTranscriptsAggregatesQuery {
 static META_POST_ANALYTICS_USERS_ACTIVITY_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsUsersActivityQuery", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/users/activity/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/users/activity/query`: the `postAnalyticsUsersActivityQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-users-activity-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserActivityResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsUsersActivityQuery {
@@ -9771,7 +10301,11 @@ impl PostAnalyticsUsersActivityQuery {
 static META_POST_ANALYTICS_USERS_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsUsersAggregatesJobs", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/users/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/users/aggregates/jobs`: the `postAnalyticsUsersAggregatesJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-users-aggregates-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsUsersAggregatesJobs {
@@ -9834,7 +10368,11 @@ impl PostAnalyticsUsersAggregatesJobs {
 static META_POST_ANALYTICS_USERS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsUsersAggregatesQuery", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/users/aggregates/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/users/aggregates/query`: the `postAnalyticsUsersAggregatesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-users-aggregates-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsUsersAggregatesQuery {
@@ -9897,7 +10435,11 @@ impl PostAnalyticsUsersAggregatesQuery {
 static META_POST_ANALYTICS_USERS_DETAILS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsUsersDetailsJobs", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/users/details/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/users/details/jobs`: the `postAnalyticsUsersDetailsJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-users-details-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsUsersDetailsJobs {
@@ -9960,7 +10502,11 @@ impl PostAnalyticsUsersDetailsJobs {
 static META_POST_ANALYTICS_USERS_DETAILS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsUsersDetailsQuery", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/users/details/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/users/details/query`: the `postAnalyticsUsersDetailsQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-users-details-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AnalyticsUserDetailsQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsUsersDetailsQuery {
@@ -10023,7 +10569,11 @@ impl PostAnalyticsUsersDetailsQuery {
 static META_POST_ANALYTICS_USERS_OBSERVATIONS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsUsersObservationsQuery", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/users/observations/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/users/observations/query`: the `postAnalyticsUsersObservationsQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-users-observations-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserObservationQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsUsersObservationsQuery {
@@ -10086,7 +10636,11 @@ impl PostAnalyticsUsersObservationsQuery {
 static META_PUT_ANALYTICS_DATARETENTION_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putAnalyticsDataretentionSettings", &["Analytics"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/analytics/dataretention/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/analytics/dataretention/settings`: the `putAnalyticsDataretentionSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-analytics-dataretention-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AnalyticsDataRetentionResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutAnalyticsDataretentionSettings {

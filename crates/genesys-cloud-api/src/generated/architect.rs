@@ -625,7 +625,11 @@ impl ArchitectApi {
 static META_DELETE_ARCHITECT_EMERGENCYGROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteArchitectEmergencygroup", &["Architect"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/architect/emergencygroups/{emergencyGroupId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/architect/emergencygroups/{emergencyGroupId}`: the `deleteArchitectEmergencygroup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-architect-emergencygroups--emergencyGroupId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteArchitectEmergencygroup {
@@ -688,7 +692,11 @@ impl DeleteArchitectEmergencygroup {
 static META_DELETE_ARCHITECT_GRAMMAR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteArchitectGrammar", &["Architect"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/architect/grammars/{grammarId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/architect/grammars/{grammarId}`: the `deleteArchitectGrammar` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-architect-grammars--grammarId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteArchitectGrammar {
@@ -751,7 +759,11 @@ impl DeleteArchitectGrammar {
 static META_DELETE_ARCHITECT_GRAMMAR_LANGUAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteArchitectGrammarLanguage", &["Architect"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/architect/grammars/{grammarId}/languages/{languageCode}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/architect/grammars/{grammarId}/languages/{languageCode}`: the `deleteArchitectGrammarLanguage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-architect-grammars--grammarId--languages--languageCode->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteArchitectGrammarLanguage {
@@ -816,7 +828,11 @@ impl DeleteArchitectGrammarLanguage {
 static META_DELETE_ARCHITECT_GRAMMAR_LANGUAGE_FILES_DTMF: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteArchitectGrammarLanguageFilesDtmf", &["Architect"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/architect/grammars/{grammarId}/languages/{languageCode}/files/dtmf", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/architect/grammars/{grammarId}/languages/{languageCode}/files/dtmf`: the `deleteArchitectGrammarLanguageFilesDtmf` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-architect-grammars--grammarId--languages--languageCode--files-dtmf>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteArchitectGrammarLanguageFilesDtmf {
@@ -881,7 +897,11 @@ impl DeleteArchitectGrammarLanguageFilesDtmf {
 static META_DELETE_ARCHITECT_GRAMMAR_LANGUAGE_FILES_VOICE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteArchitectGrammarLanguageFilesVoice", &["Architect"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/architect/grammars/{grammarId}/languages/{languageCode}/files/voice", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/architect/grammars/{grammarId}/languages/{languageCode}/files/voice`: the `deleteArchitectGrammarLanguageFilesVoice` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-architect-grammars--grammarId--languages--languageCode--files-voice>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteArchitectGrammarLanguageFilesVoice {
@@ -946,7 +966,11 @@ impl DeleteArchitectGrammarLanguageFilesVoice {
 static META_DELETE_ARCHITECT_IVR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteArchitectIvr", &["Architect"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/architect/ivrs/{ivrId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/architect/ivrs/{ivrId}`: the `deleteArchitectIvr` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-architect-ivrs--ivrId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteArchitectIvr {
@@ -1009,7 +1033,11 @@ impl DeleteArchitectIvr {
 static META_DELETE_ARCHITECT_PROMPT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteArchitectPrompt", &["Architect"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/architect/prompts/{promptId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/architect/prompts/{promptId}`: the `deleteArchitectPrompt` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-architect-prompts--promptId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteArchitectPrompt {
@@ -1081,7 +1109,11 @@ impl DeleteArchitectPrompt {
 static META_DELETE_ARCHITECT_PROMPT_RESOURCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteArchitectPromptResource", &["Architect"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/architect/prompts/{promptId}/resources/{languageCode}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/architect/prompts/{promptId}/resources/{languageCode}`: the `deleteArchitectPromptResource` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-architect-prompts--promptId--resources--languageCode->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteArchitectPromptResource {
@@ -1146,7 +1178,11 @@ impl DeleteArchitectPromptResource {
 static META_DELETE_ARCHITECT_PROMPT_RESOURCE_AUDIO: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteArchitectPromptResourceAudio", &["Architect"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/architect/prompts/{promptId}/resources/{languageCode}/audio", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/architect/prompts/{promptId}/resources/{languageCode}/audio`: the `deleteArchitectPromptResourceAudio` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-architect-prompts--promptId--resources--languageCode--audio>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteArchitectPromptResourceAudio {
@@ -1211,7 +1247,11 @@ impl DeleteArchitectPromptResourceAudio {
 static META_DELETE_ARCHITECT_PROMPTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteArchitectPrompts", &["Architect"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/architect/prompts", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/architect/prompts`: the `deleteArchitectPrompts` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-architect-prompts>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Operation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteArchitectPrompts {
@@ -1282,7 +1322,11 @@ impl DeleteArchitectPrompts {
 static META_DELETE_ARCHITECT_SCHEDULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteArchitectSchedule", &["Architect"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/architect/schedules/{scheduleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/architect/schedules/{scheduleId}`: the `deleteArchitectSchedule` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-architect-schedules--scheduleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteArchitectSchedule {
@@ -1345,7 +1389,11 @@ impl DeleteArchitectSchedule {
 static META_DELETE_ARCHITECT_SCHEDULEGROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteArchitectSchedulegroup", &["Architect"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/architect/schedulegroups/{scheduleGroupId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/architect/schedulegroups/{scheduleGroupId}`: the `deleteArchitectSchedulegroup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-architect-schedulegroups--scheduleGroupId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteArchitectSchedulegroup {
@@ -1408,7 +1456,11 @@ impl DeleteArchitectSchedulegroup {
 static META_DELETE_ARCHITECT_SYSTEMPROMPT_RESOURCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteArchitectSystempromptResource", &["Architect"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/architect/systemprompts/{promptId}/resources/{languageCode}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/architect/systemprompts/{promptId}/resources/{languageCode}`: the `deleteArchitectSystempromptResource` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-architect-systemprompts--promptId--resources--languageCode->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteArchitectSystempromptResource {
@@ -1473,7 +1525,11 @@ impl DeleteArchitectSystempromptResource {
 static META_DELETE_FLOW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteFlow", &["Architect"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/flows/{flowId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/flows/{flowId}`: the `deleteFlow` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-flows--flowId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteFlow {
@@ -1536,7 +1592,11 @@ impl DeleteFlow {
 static META_DELETE_FLOW_INSTANCES_SETTINGS_LOGLEVELS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteFlowInstancesSettingsLoglevels", &["Architect"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/flows/{flowId}/instances/settings/loglevels", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/flows/{flowId}/instances/settings/loglevels`: the `deleteFlowInstancesSettingsLoglevels` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-flows--flowId--instances-settings-loglevels>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteFlowInstancesSettingsLoglevels {
@@ -1599,7 +1659,11 @@ impl DeleteFlowInstancesSettingsLoglevels {
 static META_DELETE_FLOWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteFlows", &["Architect"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/flows", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/flows`: the `deleteFlows` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-flows>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Operation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteFlows {
@@ -1670,7 +1734,11 @@ impl DeleteFlows {
 static META_DELETE_FLOWS_DATATABLE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteFlowsDatatable", &["Architect"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/flows/datatables/{datatableId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/flows/datatables/{datatableId}`: the `deleteFlowsDatatable` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-flows-datatables--datatableId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteFlowsDatatable {
@@ -1742,7 +1810,11 @@ impl DeleteFlowsDatatable {
 static META_DELETE_FLOWS_DATATABLE_ROW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteFlowsDatatableRow", &["Architect"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/flows/datatables/{datatableId}/rows/{rowId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/flows/datatables/{datatableId}/rows/{rowId}`: the `deleteFlowsDatatableRow` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-flows-datatables--datatableId--rows--rowId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteFlowsDatatableRow {
@@ -1807,7 +1879,11 @@ impl DeleteFlowsDatatableRow {
 static META_DELETE_FLOWS_INSTANCES_SETTINGS_LOGLEVELS_DEFAULT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteFlowsInstancesSettingsLoglevelsDefault", &["Architect"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/flows/instances/settings/loglevels/default", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/flows/instances/settings/loglevels/default`: the `deleteFlowsInstancesSettingsLoglevelsDefault` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-flows-instances-settings-loglevels-default>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteFlowsInstancesSettingsLoglevelsDefault {
@@ -1868,7 +1944,11 @@ impl DeleteFlowsInstancesSettingsLoglevelsDefault {
 static META_DELETE_FLOWS_MILESTONE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteFlowsMilestone", &["Architect"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/flows/milestones/{milestoneId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/flows/milestones/{milestoneId}`: the `deleteFlowsMilestone` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-flows-milestones--milestoneId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteFlowsMilestone {
@@ -1931,9 +2011,13 @@ impl DeleteFlowsMilestone {
 static META_GET_ARCHITECT_DEPENDENCYTRACKING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectDependencytracking", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/dependencytracking", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/architect/dependencytracking`: the `getArchitectDependencytracking` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-dependencytracking>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DependencyObjectEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetArchitectDependencytracking {
@@ -2079,7 +2163,11 @@ impl GetArchitectDependencytracking {
 static META_GET_ARCHITECT_DEPENDENCYTRACKING_BUILD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectDependencytrackingBuild", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/dependencytracking/build", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/architect/dependencytracking/build`: the `getArchitectDependencytrackingBuild` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-dependencytracking-build>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DependencyStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetArchitectDependencytrackingBuild {
@@ -2140,9 +2228,13 @@ impl GetArchitectDependencytrackingBuild {
 static META_GET_ARCHITECT_DEPENDENCYTRACKING_CONSUMEDRESOURCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectDependencytrackingConsumedresources", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/dependencytracking/consumedresources", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/architect/dependencytracking/consumedresources`: the `getArchitectDependencytrackingConsumedresources` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-dependencytracking-consumedresources>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ConsumedResourcesEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetArchitectDependencytrackingConsumedresources {
@@ -2272,9 +2364,13 @@ impl GetArchitectDependencytrackingConsumedresources {
 static META_GET_ARCHITECT_DEPENDENCYTRACKING_CONSUMINGRESOURCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectDependencytrackingConsumingresources", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/dependencytracking/consumingresources", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/architect/dependencytracking/consumingresources`: the `getArchitectDependencytrackingConsumingresources` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-dependencytracking-consumingresources>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ConsumingResourcesEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetArchitectDependencytrackingConsumingresources {
@@ -2412,9 +2508,13 @@ impl GetArchitectDependencytrackingConsumingresources {
 static META_GET_ARCHITECT_DEPENDENCYTRACKING_DELETEDRESOURCECONSUMERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectDependencytrackingDeletedresourceconsumers", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/dependencytracking/deletedresourceconsumers", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/architect/dependencytracking/deletedresourceconsumers`: the `getArchitectDependencytrackingDeletedresourceconsumers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-dependencytracking-deletedresourceconsumers>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DependencyObjectEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetArchitectDependencytrackingDeletedresourceconsumers {
@@ -2550,7 +2650,11 @@ impl GetArchitectDependencytrackingDeletedresourceconsumers {
 static META_GET_ARCHITECT_DEPENDENCYTRACKING_OBJECT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectDependencytrackingObject", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/dependencytracking/object", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/architect/dependencytracking/object`: the `getArchitectDependencytrackingObject` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-dependencytracking-object>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DependencyObject`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetArchitectDependencytrackingObject {
@@ -2684,7 +2788,11 @@ impl GetArchitectDependencytrackingObject {
 static META_GET_ARCHITECT_DEPENDENCYTRACKING_TYPE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectDependencytrackingType", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/dependencytracking/types/{typeId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/architect/dependencytracking/types/{typeId}`: the `getArchitectDependencytrackingType` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-dependencytracking-types--typeId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DependencyType`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetArchitectDependencytrackingType {
@@ -2747,9 +2855,13 @@ impl GetArchitectDependencytrackingType {
 static META_GET_ARCHITECT_DEPENDENCYTRACKING_TYPES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectDependencytrackingTypes", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/dependencytracking/types", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/architect/dependencytracking/types`: the `getArchitectDependencytrackingTypes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-dependencytracking-types>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DependencyTypeEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetArchitectDependencytrackingTypes {
@@ -2840,9 +2952,13 @@ impl GetArchitectDependencytrackingTypes {
 static META_GET_ARCHITECT_DEPENDENCYTRACKING_UPDATEDRESOURCECONSUMERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectDependencytrackingUpdatedresourceconsumers", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/dependencytracking/updatedresourceconsumers", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/architect/dependencytracking/updatedresourceconsumers`: the `getArchitectDependencytrackingUpdatedresourceconsumers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-dependencytracking-updatedresourceconsumers>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DependencyObjectEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetArchitectDependencytrackingUpdatedresourceconsumers {
@@ -2969,7 +3085,11 @@ impl GetArchitectDependencytrackingUpdatedresourceconsumers {
 static META_GET_ARCHITECT_EMERGENCYGROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectEmergencygroup", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/emergencygroups/{emergencyGroupId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/architect/emergencygroups/{emergencyGroupId}`: the `getArchitectEmergencygroup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-emergencygroups--emergencyGroupId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EmergencyGroup`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetArchitectEmergencygroup {
@@ -3032,9 +3152,13 @@ impl GetArchitectEmergencygroup {
 static META_GET_ARCHITECT_EMERGENCYGROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectEmergencygroups", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/emergencygroups", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/architect/emergencygroups`: the `getArchitectEmergencygroups` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-emergencygroups>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EmergencyGroupListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetArchitectEmergencygroups {
@@ -3152,9 +3276,13 @@ impl GetArchitectEmergencygroups {
 static META_GET_ARCHITECT_EMERGENCYGROUPS_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectEmergencygroupsDivisionviews", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/emergencygroups/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/architect/emergencygroups/divisionviews`: the `getArchitectEmergencygroupsDivisionviews` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-emergencygroups-divisionviews>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EmergencyGroupDivisionViewEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetArchitectEmergencygroupsDivisionviews {
@@ -3290,7 +3418,11 @@ impl GetArchitectEmergencygroupsDivisionviews {
 static META_GET_ARCHITECT_GRAMMAR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectGrammar", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/grammars/{grammarId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/architect/grammars/{grammarId}`: the `getArchitectGrammar` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-grammars--grammarId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Grammar`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetArchitectGrammar {
@@ -3362,7 +3494,11 @@ impl GetArchitectGrammar {
 static META_GET_ARCHITECT_GRAMMAR_LANGUAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectGrammarLanguage", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/grammars/{grammarId}/languages/{languageCode}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/architect/grammars/{grammarId}/languages/{languageCode}`: the `getArchitectGrammarLanguage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-grammars--grammarId--languages--languageCode->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GrammarLanguage`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetArchitectGrammarLanguage {
@@ -3427,9 +3563,13 @@ impl GetArchitectGrammarLanguage {
 static META_GET_ARCHITECT_GRAMMARS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectGrammars", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/grammars", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/architect/grammars`: the `getArchitectGrammars` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-grammars>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GrammarListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetArchitectGrammars {
@@ -3583,7 +3723,11 @@ impl GetArchitectGrammars {
 static META_GET_ARCHITECT_IVR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectIvr", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/ivrs/{ivrId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/architect/ivrs/{ivrId}`: the `getArchitectIvr` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-ivrs--ivrId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `IVR`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetArchitectIvr {
@@ -3646,7 +3790,11 @@ impl GetArchitectIvr {
 static META_GET_ARCHITECT_IVR_IDENTITYRESOLUTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectIvrIdentityresolution", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/ivrs/{ivrId}/identityresolution", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/architect/ivrs/{ivrId}/identityresolution`: the `getArchitectIvrIdentityresolution` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-ivrs--ivrId--identityresolution>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `IVRIdentityResolutionConfig`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetArchitectIvrIdentityresolution {
@@ -3709,9 +3857,13 @@ impl GetArchitectIvrIdentityresolution {
 static META_GET_ARCHITECT_IVRS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectIvrs", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/ivrs", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/architect/ivrs`: the `getArchitectIvrs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-ivrs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `IVREntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetArchitectIvrs {
@@ -3856,9 +4008,13 @@ impl GetArchitectIvrs {
 static META_GET_ARCHITECT_IVRS_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectIvrsDivisionviews", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/ivrs/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/architect/ivrs/divisionviews`: the `getArchitectIvrsDivisionviews` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-ivrs-divisionviews>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `IVRDivisionViewEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetArchitectIvrsDivisionviews {
@@ -3994,7 +4150,11 @@ impl GetArchitectIvrsDivisionviews {
 static META_GET_ARCHITECT_PROMPT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectPrompt", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/prompts/{promptId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/architect/prompts/{promptId}`: the `getArchitectPrompt` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-prompts--promptId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Prompt`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetArchitectPrompt {
@@ -4084,9 +4244,13 @@ impl GetArchitectPrompt {
 static META_GET_ARCHITECT_PROMPT_HISTORY_HISTORY_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectPromptHistoryHistoryId", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/prompts/{promptId}/history/{historyId}", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/architect/prompts/{promptId}/history/{historyId}`: the `getArchitectPromptHistoryHistoryId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-prompts--promptId--history--historyId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `HistoryListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetArchitectPromptHistoryHistoryId {
@@ -4208,7 +4372,11 @@ impl GetArchitectPromptHistoryHistoryId {
 static META_GET_ARCHITECT_PROMPT_RESOURCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectPromptResource", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/prompts/{promptId}/resources/{languageCode}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/architect/prompts/{promptId}/resources/{languageCode}`: the `getArchitectPromptResource` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-prompts--promptId--resources--languageCode->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PromptAsset`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetArchitectPromptResource {
@@ -4273,9 +4441,13 @@ impl GetArchitectPromptResource {
 static META_GET_ARCHITECT_PROMPT_RESOURCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectPromptResources", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/prompts/{promptId}/resources", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/architect/prompts/{promptId}/resources`: the `getArchitectPromptResources` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-prompts--promptId--resources>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PromptAssetEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetArchitectPromptResources {
@@ -4368,9 +4540,13 @@ impl GetArchitectPromptResources {
 static META_GET_ARCHITECT_PROMPTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectPrompts", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/prompts", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/architect/prompts`: the `getArchitectPrompts` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-prompts>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PromptEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetArchitectPrompts {
@@ -4542,7 +4718,11 @@ impl GetArchitectPrompts {
 static META_GET_ARCHITECT_SCHEDULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectSchedule", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/schedules/{scheduleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/architect/schedules/{scheduleId}`: the `getArchitectSchedule` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-schedules--scheduleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Schedule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetArchitectSchedule {
@@ -4605,7 +4785,11 @@ impl GetArchitectSchedule {
 static META_GET_ARCHITECT_SCHEDULEGROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectSchedulegroup", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/schedulegroups/{scheduleGroupId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/architect/schedulegroups/{scheduleGroupId}`: the `getArchitectSchedulegroup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-schedulegroups--scheduleGroupId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScheduleGroup`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetArchitectSchedulegroup {
@@ -4668,9 +4852,13 @@ impl GetArchitectSchedulegroup {
 static META_GET_ARCHITECT_SCHEDULEGROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectSchedulegroups", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/schedulegroups", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/architect/schedulegroups`: the `getArchitectSchedulegroups` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-schedulegroups>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScheduleGroupEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetArchitectSchedulegroups {
@@ -4806,9 +4994,13 @@ impl GetArchitectSchedulegroups {
 static META_GET_ARCHITECT_SCHEDULEGROUPS_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectSchedulegroupsDivisionviews", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/schedulegroups/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/architect/schedulegroups/divisionviews`: the `getArchitectSchedulegroupsDivisionviews` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-schedulegroups-divisionviews>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScheduleGroupDivisionViewEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetArchitectSchedulegroupsDivisionviews {
@@ -4944,9 +5136,13 @@ impl GetArchitectSchedulegroupsDivisionviews {
 static META_GET_ARCHITECT_SCHEDULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectSchedules", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/schedules", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/architect/schedules`: the `getArchitectSchedules` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-schedules>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScheduleEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetArchitectSchedules {
@@ -5073,9 +5269,13 @@ impl GetArchitectSchedules {
 static META_GET_ARCHITECT_SCHEDULES_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectSchedulesDivisionviews", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/schedules/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/architect/schedules/divisionviews`: the `getArchitectSchedulesDivisionviews` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-schedules-divisionviews>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScheduleDivisionViewEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetArchitectSchedulesDivisionviews {
@@ -5211,7 +5411,11 @@ impl GetArchitectSchedulesDivisionviews {
 static META_GET_ARCHITECT_SYSTEMPROMPT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectSystemprompt", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/systemprompts/{promptId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/architect/systemprompts/{promptId}`: the `getArchitectSystemprompt` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-systemprompts--promptId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SystemPrompt`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetArchitectSystemprompt {
@@ -5301,9 +5505,13 @@ impl GetArchitectSystemprompt {
 static META_GET_ARCHITECT_SYSTEMPROMPT_HISTORY_HISTORY_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectSystempromptHistoryHistoryId", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/systemprompts/{promptId}/history/{historyId}", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/architect/systemprompts/{promptId}/history/{historyId}`: the `getArchitectSystempromptHistoryHistoryId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-systemprompts--promptId--history--historyId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `HistoryListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetArchitectSystempromptHistoryHistoryId {
@@ -5425,7 +5633,11 @@ impl GetArchitectSystempromptHistoryHistoryId {
 static META_GET_ARCHITECT_SYSTEMPROMPT_RESOURCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectSystempromptResource", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/systemprompts/{promptId}/resources/{languageCode}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/architect/systemprompts/{promptId}/resources/{languageCode}`: the `getArchitectSystempromptResource` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-systemprompts--promptId--resources--languageCode->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SystemPromptAsset`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetArchitectSystempromptResource {
@@ -5490,9 +5702,13 @@ impl GetArchitectSystempromptResource {
 static META_GET_ARCHITECT_SYSTEMPROMPT_RESOURCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectSystempromptResources", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/systemprompts/{promptId}/resources", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/architect/systemprompts/{promptId}/resources`: the `getArchitectSystempromptResources` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-systemprompts--promptId--resources>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SystemPromptAssetEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetArchitectSystempromptResources {
@@ -5603,9 +5819,13 @@ impl GetArchitectSystempromptResources {
 static META_GET_ARCHITECT_SYSTEMPROMPTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectSystemprompts", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/systemprompts", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/architect/systemprompts`: the `getArchitectSystemprompts` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-systemprompts>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SystemPromptEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetArchitectSystemprompts {
@@ -5768,7 +5988,11 @@ impl GetArchitectSystemprompts {
 static META_GET_FLOW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlow", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/{flowId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/flows/{flowId}`: the `getFlow` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows--flowId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Flow`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFlow {
@@ -5840,9 +6064,13 @@ impl GetFlow {
 static META_GET_FLOW_HISTORY_HISTORY_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowHistoryHistoryId", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/{flowId}/history/{historyId}", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/flows/{flowId}/history/{historyId}`: the `getFlowHistoryHistoryId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows--flowId--history--historyId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `HistoryListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFlowHistoryHistoryId {
@@ -5964,7 +6192,11 @@ impl GetFlowHistoryHistoryId {
 static META_GET_FLOW_INSTANCES_SETTINGS_LOGLEVELS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowInstancesSettingsLoglevels", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/{flowId}/instances/settings/loglevels", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/flows/{flowId}/instances/settings/loglevels`: the `getFlowInstancesSettingsLoglevels` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows--flowId--instances-settings-loglevels>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FlowSettingsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFlowInstancesSettingsLoglevels {
@@ -6036,7 +6268,11 @@ impl GetFlowInstancesSettingsLoglevels {
 static META_GET_FLOW_LATESTCONFIGURATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowLatestconfiguration", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/{flowId}/latestconfiguration", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/flows/{flowId}/latestconfiguration`: the `getFlowLatestconfiguration` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows--flowId--latestconfiguration>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFlowLatestconfiguration {
@@ -6108,7 +6344,11 @@ impl GetFlowLatestconfiguration {
 static META_GET_FLOW_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowVersion", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/{flowId}/versions/{versionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/flows/{flowId}/versions/{versionId}`: the `getFlowVersion` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows--flowId--versions--versionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FlowVersion`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFlowVersion {
@@ -6182,7 +6422,11 @@ impl GetFlowVersion {
 static META_GET_FLOW_VERSION_CONFIGURATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowVersionConfiguration", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/{flowId}/versions/{versionId}/configuration", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/flows/{flowId}/versions/{versionId}/configuration`: the `getFlowVersionConfiguration` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows--flowId--versions--versionId--configuration>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFlowVersionConfiguration {
@@ -6256,7 +6500,11 @@ impl GetFlowVersionConfiguration {
 static META_GET_FLOW_VERSION_HEALTH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowVersionHealth", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/{flowId}/versions/{versionId}/health", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/flows/{flowId}/versions/{versionId}/health`: the `getFlowVersionHealth` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows--flowId--versions--versionId--health>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FlowHealth`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFlowVersionHealth {
@@ -6330,7 +6578,11 @@ impl GetFlowVersionHealth {
 static META_GET_FLOW_VERSION_INTENT_HEALTH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowVersionIntentHealth", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/{flowId}/versions/{versionId}/intents/{intentId}/health", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/flows/{flowId}/versions/{versionId}/intents/{intentId}/health`: the `getFlowVersionIntentHealth` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows--flowId--versions--versionId--intents--intentId--health>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FlowHealthIntent`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFlowVersionIntentHealth {
@@ -6407,7 +6659,11 @@ impl GetFlowVersionIntentHealth {
 static META_GET_FLOW_VERSION_INTENT_UTTERANCE_HEALTH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowVersionIntentUtteranceHealth", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/{flowId}/versions/{versionId}/intents/{intentId}/utterances/{utteranceId}/health", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/flows/{flowId}/versions/{versionId}/intents/{intentId}/utterances/{utteranceId}/health`: the `getFlowVersionIntentUtteranceHealth` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows--flowId--versions--versionId--intents--intentId--utterances--utteranceId--health>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FlowHealthUtterance`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFlowVersionIntentUtteranceHealth {
@@ -6486,9 +6742,13 @@ impl GetFlowVersionIntentUtteranceHealth {
 static META_GET_FLOW_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowVersions", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/{flowId}/versions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/flows/{flowId}/versions`: the `getFlowVersions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows--flowId--versions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FlowVersionEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFlowVersions {
@@ -6590,9 +6850,13 @@ impl GetFlowVersions {
 static META_GET_FLOWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlows", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/flows`: the `getFlows` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FlowEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFlows {
@@ -6845,7 +7109,11 @@ impl GetFlows {
 static META_GET_FLOWS_DATATABLE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsDatatable", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/datatables/{datatableId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/flows/datatables/{datatableId}`: the `getFlowsDatatable` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-datatables--datatableId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataTable`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFlowsDatatable {
@@ -6917,7 +7185,11 @@ impl GetFlowsDatatable {
 static META_GET_FLOWS_DATATABLE_EXPORT_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsDatatableExportJob", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/datatables/{datatableId}/export/jobs/{exportJobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/flows/datatables/{datatableId}/export/jobs/{exportJobId}`: the `getFlowsDatatableExportJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-datatables--datatableId--export-jobs--exportJobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataTableExportJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFlowsDatatableExportJob {
@@ -6982,7 +7254,11 @@ impl GetFlowsDatatableExportJob {
 static META_GET_FLOWS_DATATABLE_IMPORT_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsDatatableImportJob", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/datatables/{datatableId}/import/jobs/{importJobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/flows/datatables/{datatableId}/import/jobs/{importJobId}`: the `getFlowsDatatableImportJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-datatables--datatableId--import-jobs--importJobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataTableImportJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFlowsDatatableImportJob {
@@ -7047,9 +7323,13 @@ impl GetFlowsDatatableImportJob {
 static META_GET_FLOWS_DATATABLE_IMPORT_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsDatatableImportJobs", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/datatables/{datatableId}/import/jobs", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/flows/datatables/{datatableId}/import/jobs`: the `getFlowsDatatableImportJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-datatables--datatableId--import-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataTableImportEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFlowsDatatableImportJobs {
@@ -7142,7 +7422,11 @@ impl GetFlowsDatatableImportJobs {
 static META_GET_FLOWS_DATATABLE_ROW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsDatatableRow", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/datatables/{datatableId}/rows/{rowId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/flows/datatables/{datatableId}/rows/{rowId}`: the `getFlowsDatatableRow` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-datatables--datatableId--rows--rowId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::std::collections::BTreeMap<String, ::serde_json::Value>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFlowsDatatableRow {
@@ -7216,9 +7500,13 @@ impl GetFlowsDatatableRow {
 static META_GET_FLOWS_DATATABLE_ROWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsDatatableRows", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/datatables/{datatableId}/rows", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/flows/datatables/{datatableId}/rows`: the `getFlowsDatatableRows` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-datatables--datatableId--rows>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataTableRowEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFlowsDatatableRows {
@@ -7329,9 +7617,13 @@ impl GetFlowsDatatableRows {
 static META_GET_FLOWS_DATATABLES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsDatatables", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/datatables", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/flows/datatables`: the `getFlowsDatatables` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-datatables>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataTablesDomainEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFlowsDatatables {
@@ -7467,7 +7759,11 @@ impl GetFlowsDatatables {
 static META_GET_FLOWS_DATATABLES_DIVISIONVIEW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsDatatablesDivisionview", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/datatables/divisionviews/{datatableId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/flows/datatables/divisionviews/{datatableId}`: the `getFlowsDatatablesDivisionview` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-datatables-divisionviews--datatableId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataTable`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFlowsDatatablesDivisionview {
@@ -7539,9 +7835,13 @@ impl GetFlowsDatatablesDivisionview {
 static META_GET_FLOWS_DATATABLES_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsDatatablesDivisionviews", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/datatables/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/flows/datatables/divisionviews`: the `getFlowsDatatablesDivisionviews` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-datatables-divisionviews>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataTablesDomainEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFlowsDatatablesDivisionviews {
@@ -7677,9 +7977,13 @@ impl GetFlowsDatatablesDivisionviews {
 static META_GET_FLOWS_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsDivisionviews", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/flows/divisionviews`: the `getFlowsDivisionviews` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-divisionviews>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FlowDivisionViewEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFlowsDivisionviews {
@@ -7860,7 +8164,11 @@ impl GetFlowsDivisionviews {
 static META_GET_FLOWS_EXECUTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsExecution", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/executions/{flowExecutionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/flows/executions/{flowExecutionId}`: the `getFlowsExecution` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-executions--flowExecutionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FlowRuntimeExecution`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFlowsExecution {
@@ -7923,7 +8231,11 @@ impl GetFlowsExecution {
 static META_GET_FLOWS_EXPORT_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsExportJob", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/export/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/flows/export/jobs/{jobId}`: the `getFlowsExportJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-export-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ArchitectExportJobStateResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFlowsExportJob {
@@ -7995,7 +8307,11 @@ impl GetFlowsExportJob {
 static META_GET_FLOWS_INSTANCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsInstance", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/instances/{instanceId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/flows/instances/{instanceId}`: the `getFlowsInstance` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-instances--instanceId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GetFlowExecutionDataJobResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFlowsInstance {
@@ -8067,7 +8383,11 @@ impl GetFlowsInstance {
 static META_GET_FLOWS_INSTANCES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsInstancesJob", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/instances/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/flows/instances/jobs/{jobId}`: the `getFlowsInstancesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-instances-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GetFlowExecutionDataJobResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFlowsInstancesJob {
@@ -8130,7 +8450,11 @@ impl GetFlowsInstancesJob {
 static META_GET_FLOWS_INSTANCES_QUERYCAPABILITIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsInstancesQuerycapabilities", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/instances/querycapabilities", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/flows/instances/querycapabilities`: the `getFlowsInstancesQuerycapabilities` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-instances-querycapabilities>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FlowsQueryCriteriaResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFlowsInstancesQuerycapabilities {
@@ -8200,7 +8524,11 @@ impl GetFlowsInstancesQuerycapabilities {
 static META_GET_FLOWS_INSTANCES_SETTINGS_EXECUTIONDATA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsInstancesSettingsExecutiondata", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/instances/settings/executiondata", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/flows/instances/settings/executiondata`: the `getFlowsInstancesSettingsExecutiondata` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-instances-settings-executiondata>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExecutionDataFlowSettingsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFlowsInstancesSettingsExecutiondata {
@@ -8261,9 +8589,13 @@ impl GetFlowsInstancesSettingsExecutiondata {
 static META_GET_FLOWS_INSTANCES_SETTINGS_LOGLEVELS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsInstancesSettingsLoglevels", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/instances/settings/loglevels", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/flows/instances/settings/loglevels`: the `getFlowsInstancesSettingsLoglevels` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-instances-settings-loglevels>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FlowSettingsResponseEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFlowsInstancesSettingsLoglevels {
@@ -8363,7 +8695,11 @@ impl GetFlowsInstancesSettingsLoglevels {
 static META_GET_FLOWS_INSTANCES_SETTINGS_LOGLEVELS_CHARACTERISTICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsInstancesSettingsLoglevelsCharacteristics", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/instances/settings/loglevels/characteristics", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/flows/instances/settings/loglevels/characteristics`: the `getFlowsInstancesSettingsLoglevelsCharacteristics` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-instances-settings-loglevels-characteristics>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FlowLogLevelCharacteristicsDefinitions`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFlowsInstancesSettingsLoglevelsCharacteristics {
@@ -8424,7 +8760,11 @@ impl GetFlowsInstancesSettingsLoglevelsCharacteristics {
 static META_GET_FLOWS_INSTANCES_SETTINGS_LOGLEVELS_DEFAULT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsInstancesSettingsLoglevelsDefault", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/instances/settings/loglevels/default", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/flows/instances/settings/loglevels/default`: the `getFlowsInstancesSettingsLoglevelsDefault` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-instances-settings-loglevels-default>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FlowSettingsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFlowsInstancesSettingsLoglevelsDefault {
@@ -8494,7 +8834,11 @@ impl GetFlowsInstancesSettingsLoglevelsDefault {
 static META_GET_FLOWS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsJob", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/flows/jobs/{jobId}`: the `getFlowsJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ArchitectJobStateResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFlowsJob {
@@ -8566,9 +8910,13 @@ impl GetFlowsJob {
 static META_GET_FLOWS_LOOKUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsLookup", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/lookup", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/flows/lookup`: the `getFlowsLookup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-lookup>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FlowEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFlowsLookup {
@@ -8687,7 +9035,11 @@ impl GetFlowsLookup {
 static META_GET_FLOWS_MILESTONE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsMilestone", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/milestones/{milestoneId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/flows/milestones/{milestoneId}`: the `getFlowsMilestone` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-milestones--milestoneId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FlowMilestone`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFlowsMilestone {
@@ -8750,9 +9102,13 @@ impl GetFlowsMilestone {
 static META_GET_FLOWS_MILESTONES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsMilestones", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/milestones", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/flows/milestones`: the `getFlowsMilestones` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-milestones>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FlowMilestoneListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFlowsMilestones {
@@ -8906,9 +9262,13 @@ impl GetFlowsMilestones {
 static META_GET_FLOWS_MILESTONES_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsMilestonesDivisionviews", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/milestones/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/flows/milestones/divisionviews`: the `getFlowsMilestonesDivisionviews` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-milestones-divisionviews>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FlowMilestoneDivisionViewEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFlowsMilestonesDivisionviews {
@@ -9044,7 +9404,11 @@ impl GetFlowsMilestonesDivisionviews {
 static META_GET_FLOWS_OUTCOME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsOutcome", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/outcomes/{flowOutcomeId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/flows/outcomes/{flowOutcomeId}`: the `getFlowsOutcome` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-outcomes--flowOutcomeId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FlowOutcome`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFlowsOutcome {
@@ -9107,9 +9471,13 @@ impl GetFlowsOutcome {
 static META_GET_FLOWS_OUTCOMES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsOutcomes", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/outcomes", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/flows/outcomes`: the `getFlowsOutcomes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-outcomes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FlowOutcomeListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFlowsOutcomes {
@@ -9263,9 +9631,13 @@ impl GetFlowsOutcomes {
 static META_GET_FLOWS_OUTCOMES_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsOutcomesDivisionviews", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/outcomes/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/flows/outcomes/divisionviews`: the `getFlowsOutcomesDivisionviews` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-outcomes-divisionviews>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FlowOutcomeDivisionViewEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFlowsOutcomesDivisionviews {
@@ -9401,9 +9773,13 @@ impl GetFlowsOutcomesDivisionviews {
 static META_GET_FLOWS_VALIDATE_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsValidateJob", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/validate/jobs/{jobId}", true, ::std::option::Option::None, false, true, true);
 #[doc = " `GET /api/v2/flows/validate/jobs/{jobId}`: the `getFlowsValidateJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-validate-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ArchitectValidateJobStateResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFlowsValidateJob {
@@ -9475,7 +9851,11 @@ impl GetFlowsValidateJob {
 static META_PATCH_ARCHITECT_GRAMMAR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchArchitectGrammar", &["Architect"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/architect/grammars/{grammarId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/architect/grammars/{grammarId}`: the `patchArchitectGrammar` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-architect-grammars--grammarId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Grammar`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchArchitectGrammar {
@@ -9547,7 +9927,11 @@ impl PatchArchitectGrammar {
 static META_PATCH_ARCHITECT_GRAMMAR_LANGUAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchArchitectGrammarLanguage", &["Architect"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/architect/grammars/{grammarId}/languages/{languageCode}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/architect/grammars/{grammarId}/languages/{languageCode}`: the `patchArchitectGrammarLanguage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-architect-grammars--grammarId--languages--languageCode->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GrammarLanguage`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchArchitectGrammarLanguage {
@@ -9621,7 +10005,11 @@ impl PatchArchitectGrammarLanguage {
 static META_PATCH_FLOWS_INSTANCES_SETTINGS_EXECUTIONDATA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchFlowsInstancesSettingsExecutiondata", &["Architect"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/flows/instances/settings/executiondata", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/flows/instances/settings/executiondata`: the `patchFlowsInstancesSettingsExecutiondata` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-flows-instances-settings-executiondata>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExecutionDataFlowSettingsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchFlowsInstancesSettingsExecutiondata {
@@ -9684,7 +10072,11 @@ impl PatchFlowsInstancesSettingsExecutiondata {
 static META_POST_ARCHITECT_DEPENDENCYTRACKING_BUILD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postArchitectDependencytrackingBuild", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/architect/dependencytracking/build", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/architect/dependencytracking/build`: the `postArchitectDependencytrackingBuild` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-architect-dependencytracking-build>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostArchitectDependencytrackingBuild {
@@ -9745,7 +10137,11 @@ impl PostArchitectDependencytrackingBuild {
 static META_POST_ARCHITECT_EMERGENCYGROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postArchitectEmergencygroups", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/architect/emergencygroups", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/architect/emergencygroups`: the `postArchitectEmergencygroups` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-architect-emergencygroups>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EmergencyGroup`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostArchitectEmergencygroups {
@@ -9808,7 +10204,11 @@ impl PostArchitectEmergencygroups {
 static META_POST_ARCHITECT_GRAMMAR_LANGUAGE_FILES_DTMF: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postArchitectGrammarLanguageFilesDtmf", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/architect/grammars/{grammarId}/languages/{languageCode}/files/dtmf", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/architect/grammars/{grammarId}/languages/{languageCode}/files/dtmf`: the `postArchitectGrammarLanguageFilesDtmf` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-architect-grammars--grammarId--languages--languageCode--files-dtmf>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UploadUrlResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostArchitectGrammarLanguageFilesDtmf {
@@ -9875,7 +10275,11 @@ impl PostArchitectGrammarLanguageFilesDtmf {
 static META_POST_ARCHITECT_GRAMMAR_LANGUAGE_FILES_VOICE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postArchitectGrammarLanguageFilesVoice", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/architect/grammars/{grammarId}/languages/{languageCode}/files/voice", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/architect/grammars/{grammarId}/languages/{languageCode}/files/voice`: the `postArchitectGrammarLanguageFilesVoice` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-architect-grammars--grammarId--languages--languageCode--files-voice>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UploadUrlResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostArchitectGrammarLanguageFilesVoice {
@@ -9942,7 +10346,11 @@ impl PostArchitectGrammarLanguageFilesVoice {
 static META_POST_ARCHITECT_GRAMMAR_LANGUAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postArchitectGrammarLanguages", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/architect/grammars/{grammarId}/languages", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/architect/grammars/{grammarId}/languages`: the `postArchitectGrammarLanguages` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-architect-grammars--grammarId--languages>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GrammarLanguage`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostArchitectGrammarLanguages {
@@ -10007,7 +10415,11 @@ impl PostArchitectGrammarLanguages {
 static META_POST_ARCHITECT_GRAMMARS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postArchitectGrammars", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/architect/grammars", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/architect/grammars`: the `postArchitectGrammars` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-architect-grammars>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Grammar`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostArchitectGrammars {
@@ -10070,7 +10482,11 @@ impl PostArchitectGrammars {
 static META_POST_ARCHITECT_IVRS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postArchitectIvrs", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/architect/ivrs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/architect/ivrs`: the `postArchitectIvrs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-architect-ivrs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `IVR`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostArchitectIvrs {
@@ -10133,7 +10549,11 @@ impl PostArchitectIvrs {
 static META_POST_ARCHITECT_PROMPT_HISTORY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postArchitectPromptHistory", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/architect/prompts/{promptId}/history", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/architect/prompts/{promptId}/history`: the `postArchitectPromptHistory` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-architect-prompts--promptId--history>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Operation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostArchitectPromptHistory {
@@ -10196,9 +10616,13 @@ impl PostArchitectPromptHistory {
 static META_POST_ARCHITECT_PROMPT_RESOURCE_UPLOADS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postArchitectPromptResourceUploads", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/architect/prompts/{promptId}/resources/{languageCode}/uploads", false, ::std::option::Option::None, false, true, true);
 #[doc = " `POST /api/v2/architect/prompts/{promptId}/resources/{languageCode}/uploads`: the `postArchitectPromptResourceUploads` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-architect-prompts--promptId--resources--languageCode--uploads>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PromptAssetUpload`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostArchitectPromptResourceUploads {
@@ -10263,7 +10687,11 @@ impl PostArchitectPromptResourceUploads {
 static META_POST_ARCHITECT_PROMPT_RESOURCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postArchitectPromptResources", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/architect/prompts/{promptId}/resources", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/architect/prompts/{promptId}/resources`: the `postArchitectPromptResources` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-architect-prompts--promptId--resources>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PromptAsset`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostArchitectPromptResources {
@@ -10328,7 +10756,11 @@ impl PostArchitectPromptResources {
 static META_POST_ARCHITECT_PROMPTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postArchitectPrompts", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/architect/prompts", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/architect/prompts`: the `postArchitectPrompts` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-architect-prompts>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Prompt`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostArchitectPrompts {
@@ -10391,7 +10823,11 @@ impl PostArchitectPrompts {
 static META_POST_ARCHITECT_SCHEDULEGROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postArchitectSchedulegroups", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/architect/schedulegroups", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/architect/schedulegroups`: the `postArchitectSchedulegroups` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-architect-schedulegroups>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScheduleGroup`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostArchitectSchedulegroups {
@@ -10454,7 +10890,11 @@ impl PostArchitectSchedulegroups {
 static META_POST_ARCHITECT_SCHEDULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postArchitectSchedules", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/architect/schedules", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/architect/schedules`: the `postArchitectSchedules` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-architect-schedules>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Schedule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostArchitectSchedules {
@@ -10517,7 +10957,11 @@ impl PostArchitectSchedules {
 static META_POST_ARCHITECT_SYSTEMPROMPT_HISTORY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postArchitectSystempromptHistory", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/architect/systemprompts/{promptId}/history", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/architect/systemprompts/{promptId}/history`: the `postArchitectSystempromptHistory` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-architect-systemprompts--promptId--history>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Operation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostArchitectSystempromptHistory {
@@ -10580,9 +11024,13 @@ impl PostArchitectSystempromptHistory {
 static META_POST_ARCHITECT_SYSTEMPROMPT_RESOURCE_UPLOADS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postArchitectSystempromptResourceUploads", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/architect/systemprompts/{promptId}/resources/{languageCode}/uploads", false, ::std::option::Option::None, false, true, true);
 #[doc = " `POST /api/v2/architect/systemprompts/{promptId}/resources/{languageCode}/uploads`: the `postArchitectSystempromptResourceUploads` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-architect-systemprompts--promptId--resources--languageCode--uploads>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PromptAssetUpload`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostArchitectSystempromptResourceUploads {
@@ -10647,7 +11095,11 @@ impl PostArchitectSystempromptResourceUploads {
 static META_POST_ARCHITECT_SYSTEMPROMPT_RESOURCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postArchitectSystempromptResources", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/architect/systemprompts/{promptId}/resources", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/architect/systemprompts/{promptId}/resources`: the `postArchitectSystempromptResources` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-architect-systemprompts--promptId--resources>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SystemPromptAsset`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostArchitectSystempromptResources {
@@ -10712,7 +11164,11 @@ impl PostArchitectSystempromptResources {
 static META_POST_FLOW_HISTORY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowHistory", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/{flowId}/history", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/flows/{flowId}/history`: the `postFlowHistory` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows--flowId--history>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Operation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostFlowHistory {
@@ -10775,7 +11231,11 @@ impl PostFlowHistory {
 static META_POST_FLOW_INSTANCES_SETTINGS_LOGLEVELS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowInstancesSettingsLoglevels", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/{flowId}/instances/settings/loglevels", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/flows/{flowId}/instances/settings/loglevels`: the `postFlowInstancesSettingsLoglevels` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows--flowId--instances-settings-loglevels>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FlowSettingsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostFlowInstancesSettingsLoglevels {
@@ -10849,7 +11309,11 @@ impl PostFlowInstancesSettingsLoglevels {
 static META_POST_FLOW_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowVersions", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/{flowId}/versions", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/flows/{flowId}/versions`: the `postFlowVersions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows--flowId--versions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FlowVersion`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostFlowVersions {
@@ -10914,7 +11378,11 @@ impl PostFlowVersions {
 static META_POST_FLOWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlows", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/flows`: the `postFlows` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Flow`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostFlows {
@@ -10986,7 +11454,11 @@ impl PostFlows {
 static META_POST_FLOWS_ACTIONS_CHECKIN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowsActionsCheckin", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/actions/checkin", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/flows/actions/checkin`: the `postFlowsActionsCheckin` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows-actions-checkin>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Operation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostFlowsActionsCheckin {
@@ -11057,7 +11529,11 @@ impl PostFlowsActionsCheckin {
 static META_POST_FLOWS_ACTIONS_CHECKOUT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowsActionsCheckout", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/actions/checkout", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/flows/actions/checkout`: the `postFlowsActionsCheckout` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows-actions-checkout>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Flow`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostFlowsActionsCheckout {
@@ -11128,7 +11604,11 @@ impl PostFlowsActionsCheckout {
 static META_POST_FLOWS_ACTIONS_DEACTIVATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowsActionsDeactivate", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/actions/deactivate", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/flows/actions/deactivate`: the `postFlowsActionsDeactivate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows-actions-deactivate>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Flow`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostFlowsActionsDeactivate {
@@ -11199,7 +11679,11 @@ impl PostFlowsActionsDeactivate {
 static META_POST_FLOWS_ACTIONS_PUBLISH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowsActionsPublish", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/actions/publish", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/flows/actions/publish`: the `postFlowsActionsPublish` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows-actions-publish>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Operation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostFlowsActionsPublish {
@@ -11279,7 +11763,11 @@ impl PostFlowsActionsPublish {
 static META_POST_FLOWS_ACTIONS_REVERT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowsActionsRevert", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/actions/revert", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/flows/actions/revert`: the `postFlowsActionsRevert` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows-actions-revert>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Flow`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostFlowsActionsRevert {
@@ -11350,7 +11838,11 @@ impl PostFlowsActionsRevert {
 static META_POST_FLOWS_ACTIONS_UNLOCK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowsActionsUnlock", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/actions/unlock", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/flows/actions/unlock`: the `postFlowsActionsUnlock` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows-actions-unlock>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Flow`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostFlowsActionsUnlock {
@@ -11421,7 +11913,11 @@ impl PostFlowsActionsUnlock {
 static META_POST_FLOWS_DATATABLE_EXPORT_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowsDatatableExportJobs", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/datatables/{datatableId}/export/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/flows/datatables/{datatableId}/export/jobs`: the `postFlowsDatatableExportJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows-datatables--datatableId--export-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataTableExportJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostFlowsDatatableExportJobs {
@@ -11484,7 +11980,11 @@ impl PostFlowsDatatableExportJobs {
 static META_POST_FLOWS_DATATABLE_IMPORT_CSV_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowsDatatableImportCsvJobs", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/datatables/{datatableId}/import/csv/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/flows/datatables/{datatableId}/import/csv/jobs`: the `postFlowsDatatableImportCsvJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows-datatables--datatableId--import-csv-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataTableImportJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostFlowsDatatableImportCsvJobs {
@@ -11549,7 +12049,13 @@ impl PostFlowsDatatableImportCsvJobs {
 static META_POST_FLOWS_DATATABLE_IMPORT_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowsDatatableImportJobs", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/datatables/{datatableId}/import/jobs", false, ::std::option::Option::None, true, false, true);
 #[doc = " `POST /api/v2/flows/datatables/{datatableId}/import/jobs`: the `postFlowsDatatableImportJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows-datatables--datatableId--import-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataTableImportJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -11615,7 +12121,11 @@ impl PostFlowsDatatableImportJobs {
 static META_POST_FLOWS_DATATABLE_ROWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowsDatatableRows", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/datatables/{datatableId}/rows", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/flows/datatables/{datatableId}/rows`: the `postFlowsDatatableRows` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows-datatables--datatableId--rows>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::std::collections::BTreeMap<String, ::serde_json::Value>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostFlowsDatatableRows {
@@ -11680,7 +12190,11 @@ impl PostFlowsDatatableRows {
 static META_POST_FLOWS_DATATABLES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowsDatatables", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/datatables", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/flows/datatables`: the `postFlowsDatatables` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows-datatables>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataTable`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostFlowsDatatables {
@@ -11743,7 +12257,11 @@ impl PostFlowsDatatables {
 static META_POST_FLOWS_EXECUTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowsExecutions", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/executions", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/flows/executions`: the `postFlowsExecutions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows-executions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FlowExecutionLaunchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostFlowsExecutions {
@@ -11806,7 +12324,11 @@ impl PostFlowsExecutions {
 static META_POST_FLOWS_EXPORT_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowsExportJobs", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/export/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/flows/export/jobs`: the `postFlowsExportJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows-export-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RegisterArchitectExportJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostFlowsExportJobs {
@@ -11869,7 +12391,11 @@ impl PostFlowsExportJobs {
 static META_POST_FLOWS_INSTANCES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowsInstancesJobs", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/instances/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/flows/instances/jobs`: the `postFlowsInstancesJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows-instances-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GetFlowExecutionDataJobResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostFlowsInstancesJobs {
@@ -11941,9 +12467,13 @@ impl PostFlowsInstancesJobs {
 static META_POST_FLOWS_INSTANCES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowsInstancesQuery", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/instances/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `POST /api/v2/flows/instances/query`: the `postFlowsInstancesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows-instances-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FlowResultEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostFlowsInstancesQuery {
@@ -12036,7 +12566,11 @@ impl PostFlowsInstancesQuery {
 static META_POST_FLOWS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowsJobs", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/flows/jobs`: the `postFlowsJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RegisterArchitectJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostFlowsJobs {
@@ -12106,7 +12640,11 @@ impl PostFlowsJobs {
 static META_POST_FLOWS_MILESTONES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowsMilestones", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/milestones", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/flows/milestones`: the `postFlowsMilestones` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows-milestones>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FlowMilestone`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostFlowsMilestones {
@@ -12176,7 +12714,11 @@ impl PostFlowsMilestones {
 static META_POST_FLOWS_OUTCOMES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowsOutcomes", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/outcomes", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/flows/outcomes`: the `postFlowsOutcomes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows-outcomes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FlowOutcome`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostFlowsOutcomes {
@@ -12246,9 +12788,13 @@ impl PostFlowsOutcomes {
 static META_POST_FLOWS_VALIDATE_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowsValidateJobs", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/validate/jobs", false, ::std::option::Option::None, false, true, true);
 #[doc = " `POST /api/v2/flows/validate/jobs`: the `postFlowsValidateJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows-validate-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RegisterArchitectValidateJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostFlowsValidateJobs {
@@ -12311,7 +12857,11 @@ impl PostFlowsValidateJobs {
 static META_PUT_ARCHITECT_EMERGENCYGROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putArchitectEmergencygroup", &["Architect"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/architect/emergencygroups/{emergencyGroupId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/architect/emergencygroups/{emergencyGroupId}`: the `putArchitectEmergencygroup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-architect-emergencygroups--emergencyGroupId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EmergencyGroup`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutArchitectEmergencygroup {
@@ -12376,7 +12926,11 @@ impl PutArchitectEmergencygroup {
 static META_PUT_ARCHITECT_IVR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putArchitectIvr", &["Architect"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/architect/ivrs/{ivrId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/architect/ivrs/{ivrId}`: the `putArchitectIvr` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-architect-ivrs--ivrId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `IVR`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutArchitectIvr {
@@ -12441,7 +12995,11 @@ impl PutArchitectIvr {
 static META_PUT_ARCHITECT_IVR_IDENTITYRESOLUTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putArchitectIvrIdentityresolution", &["Architect"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/architect/ivrs/{ivrId}/identityresolution", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/architect/ivrs/{ivrId}/identityresolution`: the `putArchitectIvrIdentityresolution` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-architect-ivrs--ivrId--identityresolution>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `IVRIdentityResolutionConfig`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutArchitectIvrIdentityresolution {
@@ -12506,7 +13064,11 @@ impl PutArchitectIvrIdentityresolution {
 static META_PUT_ARCHITECT_PROMPT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putArchitectPrompt", &["Architect"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/architect/prompts/{promptId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/architect/prompts/{promptId}`: the `putArchitectPrompt` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-architect-prompts--promptId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Prompt`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutArchitectPrompt {
@@ -12571,7 +13133,11 @@ impl PutArchitectPrompt {
 static META_PUT_ARCHITECT_PROMPT_RESOURCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putArchitectPromptResource", &["Architect"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/architect/prompts/{promptId}/resources/{languageCode}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/architect/prompts/{promptId}/resources/{languageCode}`: the `putArchitectPromptResource` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-architect-prompts--promptId--resources--languageCode->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PromptAsset`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutArchitectPromptResource {
@@ -12638,7 +13204,11 @@ impl PutArchitectPromptResource {
 static META_PUT_ARCHITECT_SCHEDULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putArchitectSchedule", &["Architect"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/architect/schedules/{scheduleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/architect/schedules/{scheduleId}`: the `putArchitectSchedule` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-architect-schedules--scheduleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Schedule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutArchitectSchedule {
@@ -12703,7 +13273,11 @@ impl PutArchitectSchedule {
 static META_PUT_ARCHITECT_SCHEDULEGROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putArchitectSchedulegroup", &["Architect"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/architect/schedulegroups/{scheduleGroupId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/architect/schedulegroups/{scheduleGroupId}`: the `putArchitectSchedulegroup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-architect-schedulegroups--scheduleGroupId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScheduleGroup`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutArchitectSchedulegroup {
@@ -12768,7 +13342,11 @@ impl PutArchitectSchedulegroup {
 static META_PUT_ARCHITECT_SYSTEMPROMPT_RESOURCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putArchitectSystempromptResource", &["Architect"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/architect/systemprompts/{promptId}/resources/{languageCode}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/architect/systemprompts/{promptId}/resources/{languageCode}`: the `putArchitectSystempromptResource` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-architect-systemprompts--promptId--resources--languageCode->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SystemPromptAsset`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutArchitectSystempromptResource {
@@ -12835,7 +13413,11 @@ impl PutArchitectSystempromptResource {
 static META_PUT_FLOW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putFlow", &["Architect"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/flows/{flowId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/flows/{flowId}`: the `putFlow` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-flows--flowId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Flow`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutFlow {
@@ -12900,7 +13482,11 @@ impl PutFlow {
 static META_PUT_FLOW_INSTANCES_SETTINGS_LOGLEVELS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putFlowInstancesSettingsLoglevels", &["Architect"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/flows/{flowId}/instances/settings/loglevels", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/flows/{flowId}/instances/settings/loglevels`: the `putFlowInstancesSettingsLoglevels` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-flows--flowId--instances-settings-loglevels>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FlowSettingsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutFlowInstancesSettingsLoglevels {
@@ -12974,7 +13560,11 @@ impl PutFlowInstancesSettingsLoglevels {
 static META_PUT_FLOWS_DATATABLE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putFlowsDatatable", &["Architect"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/flows/datatables/{datatableId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/flows/datatables/{datatableId}`: the `putFlowsDatatable` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-flows-datatables--datatableId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataTable`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutFlowsDatatable {
@@ -13048,7 +13638,11 @@ impl PutFlowsDatatable {
 static META_PUT_FLOWS_DATATABLE_ROW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putFlowsDatatableRow", &["Architect"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/flows/datatables/{datatableId}/rows/{rowId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/flows/datatables/{datatableId}/rows/{rowId}`: the `putFlowsDatatableRow` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-flows-datatables--datatableId--rows--rowId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::std::collections::BTreeMap<String, ::serde_json::Value>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutFlowsDatatableRow {
@@ -13122,7 +13716,11 @@ impl PutFlowsDatatableRow {
 static META_PUT_FLOWS_INSTANCES_SETTINGS_LOGLEVELS_DEFAULT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putFlowsInstancesSettingsLoglevelsDefault", &["Architect"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/flows/instances/settings/loglevels/default", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/flows/instances/settings/loglevels/default`: the `putFlowsInstancesSettingsLoglevelsDefault` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-flows-instances-settings-loglevels-default>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FlowSettingsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutFlowsInstancesSettingsLoglevelsDefault {
@@ -13194,7 +13792,11 @@ impl PutFlowsInstancesSettingsLoglevelsDefault {
 static META_PUT_FLOWS_MILESTONE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putFlowsMilestone", &["Architect"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/flows/milestones/{milestoneId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/flows/milestones/{milestoneId}`: the `putFlowsMilestone` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-flows-milestones--milestoneId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FlowMilestone`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutFlowsMilestone {
@@ -13266,7 +13868,11 @@ impl PutFlowsMilestone {
 static META_PUT_FLOWS_OUTCOME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putFlowsOutcome", &["Architect"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/flows/outcomes/{flowOutcomeId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/flows/outcomes/{flowOutcomeId}`: the `putFlowsOutcome` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-flows-outcomes--flowOutcomeId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Operation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutFlowsOutcome {

@@ -40,7 +40,11 @@ impl AssistantCopilotVariationsApi {
 static META_DELETE_ASSISTANT_VARIATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAssistantVariation", &["Assistant Copilot Variations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/assistants/{assistantId}/variations/{variationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/assistants/{assistantId}/variations/{variationId}`: the `deleteAssistantVariation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-assistants--assistantId--variations--variationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAssistantVariation {
@@ -105,7 +109,11 @@ impl DeleteAssistantVariation {
 static META_GET_ASSISTANT_VARIATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAssistantVariation", &["Assistant Copilot Variations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/assistants/{assistantId}/variations/{variationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/assistants/{assistantId}/variations/{variationId}`: the `getAssistantVariation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-assistants--assistantId--variations--variationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AssistantCopilotVariation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAssistantVariation {
@@ -170,9 +178,13 @@ impl GetAssistantVariation {
 static META_GET_ASSISTANT_VARIATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAssistantVariations", &["Assistant Copilot Variations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/assistants/{assistantId}/variations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/assistants/{assistantId}/variations`: the `getAssistantVariations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-assistants--assistantId--variations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AssistantCopilotVariationListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAssistantVariations {
@@ -247,7 +259,11 @@ impl GetAssistantVariations {
 static META_POST_ASSISTANT_VARIATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAssistantVariations", &["Assistant Copilot Variations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/assistants/{assistantId}/variations", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/assistants/{assistantId}/variations`: the `postAssistantVariations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-assistants--assistantId--variations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AssistantCopilotVariation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAssistantVariations {
@@ -312,7 +328,11 @@ impl PostAssistantVariations {
 static META_PUT_ASSISTANT_VARIATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putAssistantVariation", &["Assistant Copilot Variations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/assistants/{assistantId}/variations/{variationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/assistants/{assistantId}/variations/{variationId}`: the `putAssistantVariation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-assistants--assistantId--variations--variationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AssistantCopilotVariation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutAssistantVariation {

@@ -48,7 +48,11 @@ impl AuditApi {
 static META_GET_AUDITS_QUERY_REALTIME_SERVICEMAPPING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuditsQueryRealtimeServicemapping", &["Audit"], ::genesys_cloud_core::http::Method::GET, "/api/v2/audits/query/realtime/servicemapping", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/audits/query/realtime/servicemapping`: the `getAuditsQueryRealtimeServicemapping` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-audits-query-realtime-servicemapping>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AuditQueryServiceMapping`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAuditsQueryRealtimeServicemapping {
@@ -109,7 +113,11 @@ impl GetAuditsQueryRealtimeServicemapping {
 static META_GET_AUDITS_QUERY_SERVICEMAPPING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuditsQueryServicemapping", &["Audit"], ::genesys_cloud_core::http::Method::GET, "/api/v2/audits/query/servicemapping", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/audits/query/servicemapping`: the `getAuditsQueryServicemapping` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-audits-query-servicemapping>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AuditQueryServiceMapping`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAuditsQueryServicemapping {
@@ -170,7 +178,11 @@ impl GetAuditsQueryServicemapping {
 static META_GET_AUDITS_QUERY_TRANSACTION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuditsQueryTransactionId", &["Audit"], ::genesys_cloud_core::http::Method::GET, "/api/v2/audits/query/{transactionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/audits/query/{transactionId}`: the `getAuditsQueryTransactionId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-audits-query--transactionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AuditQueryExecutionStatusResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAuditsQueryTransactionId {
@@ -233,9 +245,13 @@ impl GetAuditsQueryTransactionId {
 static META_GET_AUDITS_QUERY_TRANSACTION_ID_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuditsQueryTransactionIdResults", &["Audit"], ::genesys_cloud_core::http::Method::GET, "/api/v2/audits/query/{transactionId}/results", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::Cursor), false, false, true);
 #[doc = " `GET /api/v2/audits/query/{transactionId}/results`: the `getAuditsQueryTransactionIdResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-audits-query--transactionId--results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AuditQueryExecutionResultsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by cursor (`cursor` of a page, sent back as `cursor`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAuditsQueryTransactionIdResults {
@@ -346,7 +362,11 @@ impl GetAuditsQueryTransactionIdResults {
 static META_POST_AUDITS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuditsQuery", &["Audit"], ::genesys_cloud_core::http::Method::POST, "/api/v2/audits/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/audits/query`: the `postAuditsQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-audits-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AuditQueryExecutionStatusResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAuditsQuery {
@@ -409,7 +429,11 @@ impl PostAuditsQuery {
 static META_POST_AUDITS_QUERY_REALTIME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuditsQueryRealtime", &["Audit"], ::genesys_cloud_core::http::Method::POST, "/api/v2/audits/query/realtime", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/audits/query/realtime`: the `postAuditsQueryRealtime` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-audits-query-realtime>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AuditRealtimeQueryResultsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAuditsQueryRealtime {
@@ -481,7 +505,11 @@ impl PostAuditsQueryRealtime {
 static META_POST_AUDITS_QUERY_REALTIME_RELATED: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuditsQueryRealtimeRelated", &["Audit"], ::genesys_cloud_core::http::Method::POST, "/api/v2/audits/query/realtime/related", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/audits/query/realtime/related`: the `postAuditsQueryRealtimeRelated` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-audits-query-realtime-related>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AuditRealtimeRelatedResultsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAuditsQueryRealtimeRelated {

@@ -258,7 +258,11 @@ impl AuthorizationApi {
 static META_DELETE_AUTHORIZATION_DIVISION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAuthorizationDivision", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/authorization/divisions/{divisionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/authorization/divisions/{divisionId}`: the `deleteAuthorizationDivision` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-authorization-divisions--divisionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAuthorizationDivision {
@@ -330,7 +334,11 @@ impl DeleteAuthorizationDivision {
 static META_DELETE_AUTHORIZATION_POLICIES_TARGET_SUBJECT_SUBJECT_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAuthorizationPoliciesTargetSubjectSubjectId", &["Authorization"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/authorization/policies/targets/{targetName}/subject/{subjectId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/authorization/policies/targets/{targetName}/subject/{subjectId}`: the `deleteAuthorizationPoliciesTargetSubjectSubjectId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-authorization-policies-targets--targetName--subject--subjectId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAuthorizationPoliciesTargetSubjectSubjectId {
@@ -395,7 +403,11 @@ impl DeleteAuthorizationPoliciesTargetSubjectSubjectId {
 static META_DELETE_AUTHORIZATION_ROLE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAuthorizationRole", &["Authorization"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/authorization/roles/{roleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/authorization/roles/{roleId}`: the `deleteAuthorizationRole` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-authorization-roles--roleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAuthorizationRole {
@@ -458,7 +470,11 @@ impl DeleteAuthorizationRole {
 static META_DELETE_AUTHORIZATION_SUBJECT_DIVISION_ROLE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAuthorizationSubjectDivisionRole", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/authorization/subjects/{subjectId}/divisions/{divisionId}/roles/{roleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/authorization/subjects/{subjectId}/divisions/{divisionId}/roles/{roleId}`: the `deleteAuthorizationSubjectDivisionRole` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-authorization-subjects--subjectId--divisions--divisionId--roles--roleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAuthorizationSubjectDivisionRole {
@@ -525,7 +541,11 @@ impl DeleteAuthorizationSubjectDivisionRole {
 static META_GET_AUTHORIZATION_DIVISION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationDivision", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/divisions/{divisionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/authorization/divisions/{divisionId}`: the `getAuthorizationDivision` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-divisions--divisionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AuthzDivision`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAuthorizationDivision {
@@ -597,9 +617,13 @@ impl GetAuthorizationDivision {
 static META_GET_AUTHORIZATION_DIVISION_GRANTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationDivisionGrants", &["Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/divisions/{divisionId}/grants", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/authorization/divisions/{divisionId}/grants`: the `getAuthorizationDivisionGrants` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-divisions--divisionId--grants>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AuthzDivisionGrantEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAuthorizationDivisionGrants {
@@ -692,9 +716,13 @@ impl GetAuthorizationDivisionGrants {
 static META_GET_AUTHORIZATION_DIVISIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationDivisions", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/divisions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/authorization/divisions`: the `getAuthorizationDivisions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-divisions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AuthzDivisionEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAuthorizationDivisions {
@@ -848,9 +876,13 @@ impl GetAuthorizationDivisions {
 static META_GET_AUTHORIZATION_DIVISIONS_DELETED: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationDivisionsDeleted", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/divisions/deleted", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/authorization/divisions/deleted`: the `getAuthorizationDivisionsDeleted` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-divisions-deleted>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AuthzDivisionEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAuthorizationDivisionsDeleted {
@@ -941,7 +973,11 @@ impl GetAuthorizationDivisionsDeleted {
 static META_GET_AUTHORIZATION_DIVISIONS_HOME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationDivisionsHome", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/divisions/home", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/authorization/divisions/home`: the `getAuthorizationDivisionsHome` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-divisions-home>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AuthzDivision`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAuthorizationDivisionsHome {
@@ -1002,7 +1038,11 @@ impl GetAuthorizationDivisionsHome {
 static META_GET_AUTHORIZATION_DIVISIONS_LIMIT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationDivisionsLimit", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/divisions/limit", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/authorization/divisions/limit`: the `getAuthorizationDivisionsLimit` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-divisions-limit>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `i64`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAuthorizationDivisionsLimit {
@@ -1063,9 +1103,13 @@ impl GetAuthorizationDivisionsLimit {
 static META_GET_AUTHORIZATION_DIVISIONS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationDivisionsQuery", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/divisions/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/authorization/divisions/query`: the `getAuthorizationDivisionsQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-divisions-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AuthzDivisionCursorListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAuthorizationDivisionsQuery {
@@ -1183,7 +1227,13 @@ impl GetAuthorizationDivisionsQuery {
 static META_GET_AUTHORIZATION_DIVISIONSPERMITTED_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationDivisionspermittedMe", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/divisionspermitted/me", true, ::std::option::Option::None, true, false, true);
 #[doc = " `GET /api/v2/authorization/divisionspermitted/me`: the `getAuthorizationDivisionspermittedMe` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-divisionspermitted-me>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<AuthzDivision>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -1264,9 +1314,13 @@ impl GetAuthorizationDivisionspermittedMe {
 static META_GET_AUTHORIZATION_DIVISIONSPERMITTED_PAGED_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationDivisionspermittedPagedMe", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/divisionspermitted/paged/me", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/authorization/divisionspermitted/paged/me`: the `getAuthorizationDivisionspermittedPagedMe` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-divisionspermitted-paged-me>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DivsPermittedEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAuthorizationDivisionspermittedPagedMe {
@@ -1367,9 +1421,15 @@ impl GetAuthorizationDivisionspermittedPagedMe {
 static META_GET_AUTHORIZATION_DIVISIONSPERMITTED_PAGED_SUBJECT_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationDivisionspermittedPagedSubjectId", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/divisionspermitted/paged/{subjectId}", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), true, false, true);
 #[doc = " `GET /api/v2/authorization/divisionspermitted/paged/{subjectId}`: the `getAuthorizationDivisionspermittedPagedSubjectId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-divisionspermitted-paged--subjectId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DivsPermittedEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -1473,9 +1533,13 @@ impl GetAuthorizationDivisionspermittedPagedSubjectId {
 static META_GET_AUTHORIZATION_PERMISSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationPermissions", &["Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/permissions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/authorization/permissions`: the `getAuthorizationPermissions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-permissions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PermissionCollectionEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAuthorizationPermissions {
@@ -1584,9 +1648,13 @@ impl GetAuthorizationPermissions {
 static META_GET_AUTHORIZATION_POLICIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationPolicies", &["Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/policies", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/authorization/policies`: the `getAuthorizationPolicies` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-policies>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AuthorizationPolicyEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAuthorizationPolicies {
@@ -1677,9 +1745,13 @@ impl GetAuthorizationPolicies {
 static META_GET_AUTHORIZATION_POLICIES_SUBJECT_SUBJECT_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationPoliciesSubjectSubjectId", &["Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/policies/subject/{subjectId}", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/authorization/policies/subject/{subjectId}`: the `getAuthorizationPoliciesSubjectSubjectId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-policies-subject--subjectId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AuthorizationPolicyEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAuthorizationPoliciesSubjectSubjectId {
@@ -1772,9 +1844,13 @@ impl GetAuthorizationPoliciesSubjectSubjectId {
 static META_GET_AUTHORIZATION_POLICIES_TARGET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationPoliciesTarget", &["Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/policies/targets/{targetName}", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/authorization/policies/targets/{targetName}`: the `getAuthorizationPoliciesTarget` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-policies-targets--targetName->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AuthorizationPolicyEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAuthorizationPoliciesTarget {
@@ -1867,7 +1943,11 @@ impl GetAuthorizationPoliciesTarget {
 static META_GET_AUTHORIZATION_POLICIES_TARGET_SUBJECT_SUBJECT_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationPoliciesTargetSubjectSubjectId", &["Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/policies/targets/{targetName}/subject/{subjectId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/authorization/policies/targets/{targetName}/subject/{subjectId}`: the `getAuthorizationPoliciesTargetSubjectSubjectId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-policies-targets--targetName--subject--subjectId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AuthorizationPolicy`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAuthorizationPoliciesTargetSubjectSubjectId {
@@ -1932,7 +2012,11 @@ impl GetAuthorizationPoliciesTargetSubjectSubjectId {
 static META_GET_AUTHORIZATION_POLICIES_TARGETS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationPoliciesTargets", &["Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/policies/targets", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/authorization/policies/targets`: the `getAuthorizationPoliciesTargets` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-policies-targets>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TargetAttributes`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAuthorizationPoliciesTargets {
@@ -1993,7 +2077,11 @@ impl GetAuthorizationPoliciesTargets {
 static META_GET_AUTHORIZATION_POLICY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationPolicy", &["Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/policies/{policyId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/authorization/policies/{policyId}`: the `getAuthorizationPolicy` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-policies--policyId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AuthorizationPolicy`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAuthorizationPolicy {
@@ -2056,7 +2144,11 @@ impl GetAuthorizationPolicy {
 static META_GET_AUTHORIZATION_POLICY_ATTRIBUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationPolicyAttributes", &["Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/policies/{policyId}/attributes", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/authorization/policies/{policyId}/attributes`: the `getAuthorizationPolicyAttributes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-policies--policyId--attributes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PolicyAttributeSet`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAuthorizationPolicyAttributes {
@@ -2119,7 +2211,11 @@ impl GetAuthorizationPolicyAttributes {
 static META_GET_AUTHORIZATION_PRODUCTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationProducts", &["Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/products", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/authorization/products`: the `getAuthorizationProducts` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-products>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OrganizationProductEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAuthorizationProducts {
@@ -2180,7 +2276,11 @@ impl GetAuthorizationProducts {
 static META_GET_AUTHORIZATION_ROLE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationRole", &["Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/roles/{roleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/authorization/roles/{roleId}`: the `getAuthorizationRole` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-roles--roleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DomainOrganizationRole`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAuthorizationRole {
@@ -2261,7 +2361,11 @@ impl GetAuthorizationRole {
 static META_GET_AUTHORIZATION_ROLE_COMPAREDEFAULT_RIGHT_ROLE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationRoleComparedefaultRightRoleId", &["Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/roles/{leftRoleId}/comparedefault/{rightRoleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/authorization/roles/{leftRoleId}/comparedefault/{rightRoleId}`: the `getAuthorizationRoleComparedefaultRightRoleId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-roles--leftRoleId--comparedefault--rightRoleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DomainOrgRoleDifference`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAuthorizationRoleComparedefaultRightRoleId {
@@ -2326,9 +2430,13 @@ impl GetAuthorizationRoleComparedefaultRightRoleId {
 static META_GET_AUTHORIZATION_ROLE_SUBJECTGRANTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationRoleSubjectgrants", &["Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/roles/{roleId}/subjectgrants", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/authorization/roles/{roleId}/subjectgrants`: the `getAuthorizationRoleSubjectgrants` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-roles--roleId--subjectgrants>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SubjectDivisionGrantsEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAuthorizationRoleSubjectgrants {
@@ -2457,9 +2565,13 @@ impl GetAuthorizationRoleSubjectgrants {
 static META_GET_AUTHORIZATION_ROLE_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationRoleUsers", &["Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/roles/{roleId}/users", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/authorization/roles/{roleId}/users`: the `getAuthorizationRoleUsers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-roles--roleId--users>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserReferenceEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAuthorizationRoleUsers {
@@ -2552,9 +2664,13 @@ impl GetAuthorizationRoleUsers {
 static META_GET_AUTHORIZATION_ROLES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationRoles", &["Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/roles", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/authorization/roles`: the `getAuthorizationRoles` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-roles>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OrganizationRoleEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAuthorizationRoles {
@@ -2726,7 +2842,11 @@ impl GetAuthorizationRoles {
 static META_GET_AUTHORIZATION_ROLES_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationRolesSettings", &["Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/roles/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/authorization/roles/settings`: the `getAuthorizationRolesSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-roles-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RoleSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAuthorizationRolesSettings {
@@ -2787,7 +2907,11 @@ impl GetAuthorizationRolesSettings {
 static META_GET_AUTHORIZATION_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationSettings", &["Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/authorization/settings`: the `getAuthorizationSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AuthorizationSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAuthorizationSettings {
@@ -2848,7 +2972,11 @@ impl GetAuthorizationSettings {
 static META_GET_AUTHORIZATION_SUBJECT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationSubject", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/subjects/{subjectId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/authorization/subjects/{subjectId}`: the `getAuthorizationSubject` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-subjects--subjectId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AuthzSubject`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAuthorizationSubject {
@@ -2929,7 +3057,11 @@ impl GetAuthorizationSubject {
 static META_GET_AUTHORIZATION_SUBJECTS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationSubjectsMe", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/subjects/me", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/authorization/subjects/me`: the `getAuthorizationSubjectsMe` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-subjects-me>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AuthzSubject`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAuthorizationSubjectsMe {
@@ -3008,7 +3140,11 @@ impl GetAuthorizationSubjectsMe {
 static META_GET_AUTHORIZATION_SUBJECTS_ROLECOUNTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationSubjectsRolecounts", &["Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/subjects/rolecounts", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/authorization/subjects/rolecounts`: the `getAuthorizationSubjectsRolecounts` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-subjects-rolecounts>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::std::collections::BTreeMap<String, ::serde_json::Value>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAuthorizationSubjectsRolecounts {
@@ -3078,7 +3214,11 @@ impl GetAuthorizationSubjectsRolecounts {
 static META_GET_USER_ROLES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserRoles", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{subjectId}/roles", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/{subjectId}/roles`: the `getUserRoles` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--subjectId--roles>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserAuthorization`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUserRoles {
@@ -3141,7 +3281,11 @@ impl GetUserRoles {
 static META_PATCH_AUTHORIZATION_ROLE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchAuthorizationRole", &["Authorization"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/authorization/roles/{roleId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/authorization/roles/{roleId}`: the `patchAuthorizationRole` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-authorization-roles--roleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DomainOrganizationRole`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchAuthorizationRole {
@@ -3206,7 +3350,11 @@ impl PatchAuthorizationRole {
 static META_PATCH_AUTHORIZATION_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchAuthorizationSettings", &["Authorization"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/authorization/settings", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/authorization/settings`: the `patchAuthorizationSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-authorization-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AuthorizationSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchAuthorizationSettings {
@@ -3269,7 +3417,11 @@ impl PatchAuthorizationSettings {
 static META_POST_AUTHORIZATION_DIVISION_OBJECT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuthorizationDivisionObject", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::POST, "/api/v2/authorization/divisions/{divisionId}/objects/{objectType}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/authorization/divisions/{divisionId}/objects/{objectType}`: the `postAuthorizationDivisionObject` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-authorization-divisions--divisionId--objects--objectType->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAuthorizationDivisionObject {
@@ -3336,7 +3488,11 @@ impl PostAuthorizationDivisionObject {
 static META_POST_AUTHORIZATION_DIVISION_RESTORE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuthorizationDivisionRestore", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::POST, "/api/v2/authorization/divisions/{divisionId}/restore", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/authorization/divisions/{divisionId}/restore`: the `postAuthorizationDivisionRestore` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-authorization-divisions--divisionId--restore>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AuthzDivision`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAuthorizationDivisionRestore {
@@ -3401,7 +3557,11 @@ impl PostAuthorizationDivisionRestore {
 static META_POST_AUTHORIZATION_DIVISIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuthorizationDivisions", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::POST, "/api/v2/authorization/divisions", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/authorization/divisions`: the `postAuthorizationDivisions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-authorization-divisions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AuthzDivision`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAuthorizationDivisions {
@@ -3464,7 +3624,11 @@ impl PostAuthorizationDivisions {
 static META_POST_AUTHORIZATION_POLICIES_TARGET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuthorizationPoliciesTarget", &["Authorization"], ::genesys_cloud_core::http::Method::POST, "/api/v2/authorization/policies/targets/{targetName}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/authorization/policies/targets/{targetName}`: the `postAuthorizationPoliciesTarget` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-authorization-policies-targets--targetName->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AuthorizationPolicy`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAuthorizationPoliciesTarget {
@@ -3538,7 +3702,11 @@ impl PostAuthorizationPoliciesTarget {
 static META_POST_AUTHORIZATION_POLICIES_TARGET_VALIDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuthorizationPoliciesTargetValidate", &["Authorization"], ::genesys_cloud_core::http::Method::POST, "/api/v2/authorization/policies/targets/{targetName}/validate", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/authorization/policies/targets/{targetName}/validate`: the `postAuthorizationPoliciesTargetValidate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-authorization-policies-targets--targetName--validate>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ValidationErrorListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAuthorizationPoliciesTargetValidate {
@@ -3603,7 +3771,11 @@ impl PostAuthorizationPoliciesTargetValidate {
 static META_POST_AUTHORIZATION_POLICY_SIMULATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuthorizationPolicySimulate", &["Authorization"], ::genesys_cloud_core::http::Method::POST, "/api/v2/authorization/policies/{policyId}/simulate", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/authorization/policies/{policyId}/simulate`: the `postAuthorizationPolicySimulate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-authorization-policies--policyId--simulate>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PolicyTestResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAuthorizationPolicySimulate {
@@ -3668,7 +3840,11 @@ impl PostAuthorizationPolicySimulate {
 static META_POST_AUTHORIZATION_ROLE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuthorizationRole", &["Authorization"], ::genesys_cloud_core::http::Method::POST, "/api/v2/authorization/roles/{roleId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/authorization/roles/{roleId}`: the `postAuthorizationRole` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-authorization-roles--roleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAuthorizationRole {
@@ -3742,7 +3918,11 @@ impl PostAuthorizationRole {
 static META_POST_AUTHORIZATION_ROLE_COMPAREDEFAULT_RIGHT_ROLE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuthorizationRoleComparedefaultRightRoleId", &["Authorization"], ::genesys_cloud_core::http::Method::POST, "/api/v2/authorization/roles/{leftRoleId}/comparedefault/{rightRoleId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/authorization/roles/{leftRoleId}/comparedefault/{rightRoleId}`: the `postAuthorizationRoleComparedefaultRightRoleId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-authorization-roles--leftRoleId--comparedefault--rightRoleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DomainOrgRoleDifference`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAuthorizationRoleComparedefaultRightRoleId {
@@ -3809,7 +3989,11 @@ impl PostAuthorizationRoleComparedefaultRightRoleId {
 static META_POST_AUTHORIZATION_ROLES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuthorizationRoles", &["Authorization"], ::genesys_cloud_core::http::Method::POST, "/api/v2/authorization/roles", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/authorization/roles`: the `postAuthorizationRoles` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-authorization-roles>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DomainOrganizationRole`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAuthorizationRoles {
@@ -3872,9 +4056,13 @@ impl PostAuthorizationRoles {
 static META_POST_AUTHORIZATION_ROLES_DEFAULT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuthorizationRolesDefault", &["Authorization"], ::genesys_cloud_core::http::Method::POST, "/api/v2/authorization/roles/default", false, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `POST /api/v2/authorization/roles/default`: the `postAuthorizationRolesDefault` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-authorization-roles-default>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OrganizationRoleEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAuthorizationRolesDefault {
@@ -3956,7 +4144,11 @@ impl PostAuthorizationRolesDefault {
 static META_POST_AUTHORIZATION_SUBJECT_BULKADD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuthorizationSubjectBulkadd", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/authorization/subjects/{subjectId}/bulkadd", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/authorization/subjects/{subjectId}/bulkadd`: the `postAuthorizationSubjectBulkadd` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-authorization-subjects--subjectId--bulkadd>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAuthorizationSubjectBulkadd {
@@ -4030,7 +4222,11 @@ impl PostAuthorizationSubjectBulkadd {
 static META_POST_AUTHORIZATION_SUBJECT_BULKREMOVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuthorizationSubjectBulkremove", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/authorization/subjects/{subjectId}/bulkremove", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/authorization/subjects/{subjectId}/bulkremove`: the `postAuthorizationSubjectBulkremove` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-authorization-subjects--subjectId--bulkremove>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAuthorizationSubjectBulkremove {
@@ -4095,7 +4291,11 @@ impl PostAuthorizationSubjectBulkremove {
 static META_POST_AUTHORIZATION_SUBJECT_BULKREPLACE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuthorizationSubjectBulkreplace", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/authorization/subjects/{subjectId}/bulkreplace", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/authorization/subjects/{subjectId}/bulkreplace`: the `postAuthorizationSubjectBulkreplace` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-authorization-subjects--subjectId--bulkreplace>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAuthorizationSubjectBulkreplace {
@@ -4169,7 +4369,11 @@ impl PostAuthorizationSubjectBulkreplace {
 static META_POST_AUTHORIZATION_SUBJECT_DIVISION_ROLE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuthorizationSubjectDivisionRole", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/authorization/subjects/{subjectId}/divisions/{divisionId}/roles/{roleId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/authorization/subjects/{subjectId}/divisions/{divisionId}/roles/{roleId}`: the `postAuthorizationSubjectDivisionRole` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-authorization-subjects--subjectId--divisions--divisionId--roles--roleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAuthorizationSubjectDivisionRole {
@@ -4245,7 +4449,11 @@ impl PostAuthorizationSubjectDivisionRole {
 static META_PUT_AUTHORIZATION_DIVISION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putAuthorizationDivision", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/authorization/divisions/{divisionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/authorization/divisions/{divisionId}`: the `putAuthorizationDivision` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-authorization-divisions--divisionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AuthzDivision`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutAuthorizationDivision {
@@ -4310,7 +4518,11 @@ impl PutAuthorizationDivision {
 static META_PUT_AUTHORIZATION_POLICIES_TARGET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putAuthorizationPoliciesTarget", &["Authorization"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/authorization/policies/targets/{targetName}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/authorization/policies/targets/{targetName}`: the `putAuthorizationPoliciesTarget` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-authorization-policies-targets--targetName->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AuthorizationPolicy`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutAuthorizationPoliciesTarget {
@@ -4384,7 +4596,11 @@ impl PutAuthorizationPoliciesTarget {
 static META_PUT_AUTHORIZATION_POLICY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putAuthorizationPolicy", &["Authorization"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/authorization/policies/{policyId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/authorization/policies/{policyId}`: the `putAuthorizationPolicy` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-authorization-policies--policyId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AuthorizationPolicy`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutAuthorizationPolicy {
@@ -4458,7 +4674,11 @@ impl PutAuthorizationPolicy {
 static META_PUT_AUTHORIZATION_ROLE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putAuthorizationRole", &["Authorization"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/authorization/roles/{roleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/authorization/roles/{roleId}`: the `putAuthorizationRole` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-authorization-roles--roleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DomainOrganizationRole`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutAuthorizationRole {
@@ -4523,7 +4743,11 @@ impl PutAuthorizationRole {
 static META_PUT_AUTHORIZATION_ROLE_USERS_ADD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putAuthorizationRoleUsersAdd", &["Authorization"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/authorization/roles/{roleId}/users/add", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/authorization/roles/{roleId}/users/add`: the `putAuthorizationRoleUsersAdd` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-authorization-roles--roleId--users-add>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<String>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutAuthorizationRoleUsersAdd {
@@ -4588,7 +4812,11 @@ impl PutAuthorizationRoleUsersAdd {
 static META_PUT_AUTHORIZATION_ROLE_USERS_REMOVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putAuthorizationRoleUsersRemove", &["Authorization"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/authorization/roles/{roleId}/users/remove", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/authorization/roles/{roleId}/users/remove`: the `putAuthorizationRoleUsersRemove` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-authorization-roles--roleId--users-remove>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<String>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutAuthorizationRoleUsersRemove {
@@ -4653,9 +4881,13 @@ impl PutAuthorizationRoleUsersRemove {
 static META_PUT_AUTHORIZATION_ROLES_DEFAULT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putAuthorizationRolesDefault", &["Authorization"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/authorization/roles/default", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `PUT /api/v2/authorization/roles/default`: the `putAuthorizationRolesDefault` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-authorization-roles-default>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OrganizationRoleEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutAuthorizationRolesDefault {
@@ -4730,7 +4962,11 @@ impl PutAuthorizationRolesDefault {
 static META_PUT_AUTHORIZATION_ROLES_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putAuthorizationRolesSettings", &["Authorization"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/authorization/roles/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/authorization/roles/settings`: the `putAuthorizationRolesSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-authorization-roles-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RoleSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutAuthorizationRolesSettings {
@@ -4793,7 +5029,11 @@ impl PutAuthorizationRolesSettings {
 static META_PUT_USER_ROLES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUserRoles", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/{subjectId}/roles", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/users/{subjectId}/roles`: the `putUserRoles` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users--subjectId--roles>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserAuthorization`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutUserRoles {

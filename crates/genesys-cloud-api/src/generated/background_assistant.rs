@@ -28,9 +28,13 @@ impl BackgroundAssistantApi {
 static META_POST_BACKGROUNDASSISTANT_TOKEN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postBackgroundassistantToken", &["Background Assistant"], ::genesys_cloud_core::http::Method::POST, "/api/v2/backgroundassistant/token", false, ::std::option::Option::None, false, true, true);
 #[doc = " `POST /api/v2/backgroundassistant/token`: the `postBackgroundassistantToken` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-backgroundassistant-token>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SignedData`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostBackgroundassistantToken {
@@ -100,7 +104,11 @@ impl PostBackgroundassistantToken {
 static META_POST_SCREENRECORDING_TOKEN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postScreenrecordingToken", &["Background Assistant"], ::genesys_cloud_core::http::Method::POST, "/api/v2/screenrecording/token", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/screenrecording/token`: the `postScreenrecordingToken` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-screenrecording-token>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SignedData`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostScreenrecordingToken {

@@ -52,9 +52,13 @@ impl BillingApi {
 static META_GET_BILLING_CONTRACT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBillingContract", &["Billing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/billing/contracts/{contractId}", true, ::std::option::Option::None, false, true, true);
 #[doc = " `GET /api/v2/billing/contracts/{contractId}`: the `getBillingContract` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-billing-contracts--contractId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BillingContract`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetBillingContract {
@@ -117,9 +121,13 @@ impl GetBillingContract {
 static META_GET_BILLING_CONTRACT_BILLINGPERIOD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBillingContractBillingperiod", &["Billing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/billing/contracts/{contractId}/billingperiods/{billingPeriodId}", true, ::std::option::Option::None, false, true, true);
 #[doc = " `GET /api/v2/billing/contracts/{contractId}/billingperiods/{billingPeriodId}`: the `getBillingContractBillingperiod` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-billing-contracts--contractId--billingperiods--billingPeriodId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BillingContractPeriodDetail`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetBillingContractBillingperiod {
@@ -184,11 +192,15 @@ impl GetBillingContractBillingperiod {
 static META_GET_BILLING_CONTRACTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBillingContracts", &["Billing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/billing/contracts", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, true, true);
 #[doc = " `GET /api/v2/billing/contracts`: the `getBillingContracts` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-billing-contracts>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BillingContractListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetBillingContracts {
@@ -324,9 +336,13 @@ impl GetBillingContracts {
 static META_GET_BILLING_CONTRACTS_INVOICE_DOCUMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBillingContractsInvoiceDocument", &["Billing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/billing/contracts/invoices/{invoiceId}/document", true, ::std::option::Option::None, false, true, true);
 #[doc = " `GET /api/v2/billing/contracts/invoices/{invoiceId}/document`: the `getBillingContractsInvoiceDocument` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-billing-contracts-invoices--invoiceId--document>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UrlResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetBillingContractsInvoiceDocument {
@@ -389,11 +405,15 @@ impl GetBillingContractsInvoiceDocument {
 static META_GET_BILLING_CONTRACTS_INVOICE_LINES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBillingContractsInvoiceLines", &["Billing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/billing/contracts/invoices/{invoiceId}/lines", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, true, true);
 #[doc = " `GET /api/v2/billing/contracts/invoices/{invoiceId}/lines`: the `getBillingContractsInvoiceLines` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-billing-contracts-invoices--invoiceId--lines>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BillingInvoiceItemListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetBillingContractsInvoiceLines {
@@ -495,11 +515,15 @@ impl GetBillingContractsInvoiceLines {
 static META_GET_BILLING_CONTRACTS_INVOICES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBillingContractsInvoices", &["Billing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/billing/contracts/invoices", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, true, true);
 #[doc = " `GET /api/v2/billing/contracts/invoices`: the `getBillingContractsInvoices` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-billing-contracts-invoices>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BillingInvoiceListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetBillingContractsInvoices {
@@ -626,7 +650,11 @@ impl GetBillingContractsInvoices {
 static META_GET_BILLING_REPORTS_BILLABLEUSAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBillingReportsBillableusage", &["Billing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/billing/reports/billableusage", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/billing/reports/billableusage`: the `getBillingReportsBillableusage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-billing-reports-billableusage>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BillingUsageReport`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetBillingReportsBillableusage {
@@ -707,7 +735,11 @@ impl GetBillingReportsBillableusage {
 static META_GET_BILLING_TRUSTEEBILLINGOVERVIEW_TRUSTOR_ORG_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBillingTrusteebillingoverviewTrustorOrgId", &["Billing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/billing/trusteebillingoverview/{trustorOrgId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/billing/trusteebillingoverview/{trustorOrgId}`: the `getBillingTrusteebillingoverviewTrustorOrgId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-billing-trusteebillingoverview--trustorOrgId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TrusteeBillingOverview`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetBillingTrusteebillingoverviewTrustorOrgId {

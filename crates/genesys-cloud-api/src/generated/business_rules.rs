@@ -204,7 +204,11 @@ impl BusinessRulesApi {
 static META_DELETE_BUSINESSRULES_DECISIONTABLE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteBusinessrulesDecisiontable", &["Business Rules"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/businessrules/decisiontables/{tableId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/businessrules/decisiontables/{tableId}`: the `deleteBusinessrulesDecisiontable` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-businessrules-decisiontables--tableId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteBusinessrulesDecisiontable {
@@ -276,7 +280,11 @@ impl DeleteBusinessrulesDecisiontable {
 static META_DELETE_BUSINESSRULES_DECISIONTABLE_EXPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteBusinessrulesDecisiontableExport", &["Business Rules"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/businessrules/decisiontables/{tableId}/exports/{exportJobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/businessrules/decisiontables/{tableId}/exports/{exportJobId}`: the `deleteBusinessrulesDecisiontableExport` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-businessrules-decisiontables--tableId--exports--exportJobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteBusinessrulesDecisiontableExport {
@@ -341,7 +349,11 @@ impl DeleteBusinessrulesDecisiontableExport {
 static META_DELETE_BUSINESSRULES_DECISIONTABLE_IMPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteBusinessrulesDecisiontableImport", &["Business Rules"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/businessrules/decisiontables/{tableId}/imports/{importJobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/businessrules/decisiontables/{tableId}/imports/{importJobId}`: the `deleteBusinessrulesDecisiontableImport` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-businessrules-decisiontables--tableId--imports--importJobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteBusinessrulesDecisiontableImport {
@@ -406,7 +418,11 @@ impl DeleteBusinessrulesDecisiontableImport {
 static META_DELETE_BUSINESSRULES_DECISIONTABLE_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteBusinessrulesDecisiontableVersion", &["Business Rules"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}`: the `deleteBusinessrulesDecisiontableVersion` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-businessrules-decisiontables--tableId--versions--tableVersion->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteBusinessrulesDecisiontableVersion {
@@ -470,7 +486,11 @@ impl DeleteBusinessrulesDecisiontableVersion {
 static META_DELETE_BUSINESSRULES_DECISIONTABLE_VERSION_ROW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteBusinessrulesDecisiontableVersionRow", &["Business Rules"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows/{rowId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows/{rowId}`: the `deleteBusinessrulesDecisiontableVersionRow` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-businessrules-decisiontables--tableId--versions--tableVersion--rows--rowId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteBusinessrulesDecisiontableVersionRow {
@@ -536,7 +556,11 @@ impl DeleteBusinessrulesDecisiontableVersionRow {
 static META_DELETE_BUSINESSRULES_DECISIONTABLE_VERSION_SNAPSHOT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteBusinessrulesDecisiontableVersionSnapshot", &["Business Rules"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/snapshot", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/snapshot`: the `deleteBusinessrulesDecisiontableVersionSnapshot` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-businessrules-decisiontables--tableId--versions--tableVersion--snapshot>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteBusinessrulesDecisiontableVersionSnapshot {
@@ -600,7 +624,11 @@ impl DeleteBusinessrulesDecisiontableVersionSnapshot {
 static META_DELETE_BUSINESSRULES_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteBusinessrulesSchema", &["Business Rules"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/businessrules/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/businessrules/schemas/{schemaId}`: the `deleteBusinessrulesSchema` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-businessrules-schemas--schemaId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteBusinessrulesSchema {
@@ -663,7 +691,11 @@ impl DeleteBusinessrulesSchema {
 static META_GET_BUSINESSRULES_DECISIONTABLE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBusinessrulesDecisiontable", &["Business Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/businessrules/decisiontables/{tableId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/businessrules/decisiontables/{tableId}`: the `getBusinessrulesDecisiontable` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-businessrules-decisiontables--tableId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DecisionTable`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetBusinessrulesDecisiontable {
@@ -726,7 +758,11 @@ impl GetBusinessrulesDecisiontable {
 static META_GET_BUSINESSRULES_DECISIONTABLE_EXPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBusinessrulesDecisiontableExport", &["Business Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/businessrules/decisiontables/{tableId}/exports/{exportJobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/businessrules/decisiontables/{tableId}/exports/{exportJobId}`: the `getBusinessrulesDecisiontableExport` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-businessrules-decisiontables--tableId--exports--exportJobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DecisionTableExportJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetBusinessrulesDecisiontableExport {
@@ -791,9 +827,13 @@ impl GetBusinessrulesDecisiontableExport {
 static META_GET_BUSINESSRULES_DECISIONTABLE_EXPORTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBusinessrulesDecisiontableExports", &["Business Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/businessrules/decisiontables/{tableId}/exports", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/businessrules/decisiontables/{tableId}/exports`: the `getBusinessrulesDecisiontableExports` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-businessrules-decisiontables--tableId--exports>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DecisionTableExportJobListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetBusinessrulesDecisiontableExports {
@@ -886,7 +926,11 @@ impl GetBusinessrulesDecisiontableExports {
 static META_GET_BUSINESSRULES_DECISIONTABLE_IMPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBusinessrulesDecisiontableImport", &["Business Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/businessrules/decisiontables/{tableId}/imports/{importJobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/businessrules/decisiontables/{tableId}/imports/{importJobId}`: the `getBusinessrulesDecisiontableImport` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-businessrules-decisiontables--tableId--imports--importJobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DecisionTableImportJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetBusinessrulesDecisiontableImport {
@@ -951,9 +995,13 @@ impl GetBusinessrulesDecisiontableImport {
 static META_GET_BUSINESSRULES_DECISIONTABLE_IMPORTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBusinessrulesDecisiontableImports", &["Business Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/businessrules/decisiontables/{tableId}/imports", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/businessrules/decisiontables/{tableId}/imports`: the `getBusinessrulesDecisiontableImports` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-businessrules-decisiontables--tableId--imports>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DecisionTableImportJobListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetBusinessrulesDecisiontableImports {
@@ -1046,7 +1094,11 @@ impl GetBusinessrulesDecisiontableImports {
 static META_GET_BUSINESSRULES_DECISIONTABLE_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBusinessrulesDecisiontableVersion", &["Business Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}`: the `getBusinessrulesDecisiontableVersion` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-businessrules-decisiontables--tableId--versions--tableVersion->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DecisionTableVersion`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetBusinessrulesDecisiontableVersion {
@@ -1110,7 +1162,11 @@ impl GetBusinessrulesDecisiontableVersion {
 static META_GET_BUSINESSRULES_DECISIONTABLE_VERSION_ROW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBusinessrulesDecisiontableVersionRow", &["Business Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows/{rowId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows/{rowId}`: the `getBusinessrulesDecisiontableVersionRow` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-businessrules-decisiontables--tableId--versions--tableVersion--rows--rowId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DecisionTableRow`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetBusinessrulesDecisiontableVersionRow {
@@ -1176,9 +1232,13 @@ impl GetBusinessrulesDecisiontableVersionRow {
 static META_GET_BUSINESSRULES_DECISIONTABLE_VERSION_ROWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBusinessrulesDecisiontableVersionRows", &["Business Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows`: the `getBusinessrulesDecisiontableVersionRows` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-businessrules-decisiontables--tableId--versions--tableVersion--rows>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DecisionTableRowListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetBusinessrulesDecisiontableVersionRows {
@@ -1272,9 +1332,13 @@ impl GetBusinessrulesDecisiontableVersionRows {
 static META_GET_BUSINESSRULES_DECISIONTABLE_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBusinessrulesDecisiontableVersions", &["Business Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/businessrules/decisiontables/{tableId}/versions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/businessrules/decisiontables/{tableId}/versions`: the `getBusinessrulesDecisiontableVersions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-businessrules-decisiontables--tableId--versions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DecisionTableVersionListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetBusinessrulesDecisiontableVersions {
@@ -1385,9 +1449,13 @@ impl GetBusinessrulesDecisiontableVersions {
 static META_GET_BUSINESSRULES_DECISIONTABLES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBusinessrulesDecisiontables", &["Business Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/businessrules/decisiontables", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/businessrules/decisiontables`: the `getBusinessrulesDecisiontables` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-businessrules-decisiontables>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DecisionTableListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetBusinessrulesDecisiontables {
@@ -1496,9 +1564,13 @@ impl GetBusinessrulesDecisiontables {
 static META_GET_BUSINESSRULES_DECISIONTABLES_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBusinessrulesDecisiontablesSearch", &["Business Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/businessrules/decisiontables/search", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/businessrules/decisiontables/search`: the `getBusinessrulesDecisiontablesSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-businessrules-decisiontables-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DecisionTableListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetBusinessrulesDecisiontablesSearch {
@@ -1634,7 +1706,11 @@ impl GetBusinessrulesDecisiontablesSearch {
 static META_GET_BUSINESSRULES_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBusinessrulesSchema", &["Business Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/businessrules/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/businessrules/schemas/{schemaId}`: the `getBusinessrulesSchema` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-businessrules-schemas--schemaId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BusinessRulesDataSchema`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetBusinessrulesSchema {
@@ -1697,7 +1773,11 @@ impl GetBusinessrulesSchema {
 static META_GET_BUSINESSRULES_SCHEMA_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBusinessrulesSchemaVersion", &["Business Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/businessrules/schemas/{schemaId}/versions/{schemaVersion}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/businessrules/schemas/{schemaId}/versions/{schemaVersion}`: the `getBusinessrulesSchemaVersion` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-businessrules-schemas--schemaId--versions--schemaVersion->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BusinessRulesDataSchema`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetBusinessrulesSchemaVersion {
@@ -1762,9 +1842,13 @@ impl GetBusinessrulesSchemaVersion {
 static META_GET_BUSINESSRULES_SCHEMA_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBusinessrulesSchemaVersions", &["Business Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/businessrules/schemas/{schemaId}/versions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/businessrules/schemas/{schemaId}/versions`: the `getBusinessrulesSchemaVersions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-businessrules-schemas--schemaId--versions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BusinessRulesDataSchemaListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetBusinessrulesSchemaVersions {
@@ -1866,9 +1950,13 @@ impl GetBusinessrulesSchemaVersions {
 static META_GET_BUSINESSRULES_SCHEMAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBusinessrulesSchemas", &["Business Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/businessrules/schemas", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/businessrules/schemas`: the `getBusinessrulesSchemas` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-businessrules-schemas>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BusinessRulesDataSchemaListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetBusinessrulesSchemas {
@@ -1941,7 +2029,11 @@ impl GetBusinessrulesSchemas {
 static META_GET_BUSINESSRULES_SCHEMAS_CORETYPE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBusinessrulesSchemasCoretype", &["Business Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/businessrules/schemas/coretypes/{coreTypeName}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/businessrules/schemas/coretypes/{coreTypeName}`: the `getBusinessrulesSchemasCoretype` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-businessrules-schemas-coretypes--coreTypeName->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Coretype`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetBusinessrulesSchemasCoretype {
@@ -2004,7 +2096,11 @@ impl GetBusinessrulesSchemasCoretype {
 static META_GET_BUSINESSRULES_SCHEMAS_CORETYPES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBusinessrulesSchemasCoretypes", &["Business Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/businessrules/schemas/coretypes", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/businessrules/schemas/coretypes`: the `getBusinessrulesSchemasCoretypes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-businessrules-schemas-coretypes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CoretypeListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetBusinessrulesSchemasCoretypes {
@@ -2065,7 +2161,11 @@ impl GetBusinessrulesSchemasCoretypes {
 static META_PATCH_BUSINESSRULES_DECISIONTABLE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchBusinessrulesDecisiontable", &["Business Rules"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/businessrules/decisiontables/{tableId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/businessrules/decisiontables/{tableId}`: the `patchBusinessrulesDecisiontable` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-businessrules-decisiontables--tableId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DecisionTable`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchBusinessrulesDecisiontable {
@@ -2130,7 +2230,11 @@ impl PatchBusinessrulesDecisiontable {
 static META_PATCH_BUSINESSRULES_DECISIONTABLE_IMPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchBusinessrulesDecisiontableImport", &["Business Rules"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/businessrules/decisiontables/{tableId}/imports/{importJobId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/businessrules/decisiontables/{tableId}/imports/{importJobId}`: the `patchBusinessrulesDecisiontableImport` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-businessrules-decisiontables--tableId--imports--importJobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DecisionTableImportJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchBusinessrulesDecisiontableImport {
@@ -2197,7 +2301,11 @@ impl PatchBusinessrulesDecisiontableImport {
 static META_PATCH_BUSINESSRULES_DECISIONTABLE_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchBusinessrulesDecisiontableVersion", &["Business Rules"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}`: the `patchBusinessrulesDecisiontableVersion` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-businessrules-decisiontables--tableId--versions--tableVersion->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DecisionTableVersion`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchBusinessrulesDecisiontableVersion {
@@ -2263,7 +2371,11 @@ impl PatchBusinessrulesDecisiontableVersion {
 static META_POST_BUSINESSRULES_DECISIONTABLE_EXECUTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postBusinessrulesDecisiontableExecute", &["Business Rules"], ::genesys_cloud_core::http::Method::POST, "/api/v2/businessrules/decisiontables/{tableId}/execute", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/businessrules/decisiontables/{tableId}/execute`: the `postBusinessrulesDecisiontableExecute` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-businessrules-decisiontables--tableId--execute>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DecisionTableExecutionResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostBusinessrulesDecisiontableExecute {
@@ -2328,7 +2440,11 @@ impl PostBusinessrulesDecisiontableExecute {
 static META_POST_BUSINESSRULES_DECISIONTABLE_EXPORTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postBusinessrulesDecisiontableExports", &["Business Rules"], ::genesys_cloud_core::http::Method::POST, "/api/v2/businessrules/decisiontables/{tableId}/exports", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/businessrules/decisiontables/{tableId}/exports`: the `postBusinessrulesDecisiontableExports` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-businessrules-decisiontables--tableId--exports>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DecisionTableExportJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostBusinessrulesDecisiontableExports {
@@ -2393,7 +2509,11 @@ impl PostBusinessrulesDecisiontableExports {
 static META_POST_BUSINESSRULES_DECISIONTABLE_IMPORTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postBusinessrulesDecisiontableImports", &["Business Rules"], ::genesys_cloud_core::http::Method::POST, "/api/v2/businessrules/decisiontables/{tableId}/imports", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/businessrules/decisiontables/{tableId}/imports`: the `postBusinessrulesDecisiontableImports` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-businessrules-decisiontables--tableId--imports>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DecisionTableImportJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostBusinessrulesDecisiontableImports {
@@ -2458,7 +2578,11 @@ impl PostBusinessrulesDecisiontableImports {
 static META_POST_BUSINESSRULES_DECISIONTABLE_VERSION_COPY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postBusinessrulesDecisiontableVersionCopy", &["Business Rules"], ::genesys_cloud_core::http::Method::POST, "/api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/copy", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/copy`: the `postBusinessrulesDecisiontableVersionCopy` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-businessrules-decisiontables--tableId--versions--tableVersion--copy>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DecisionTableVersion`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostBusinessrulesDecisiontableVersionCopy {
@@ -2524,7 +2648,11 @@ impl PostBusinessrulesDecisiontableVersionCopy {
 static META_POST_BUSINESSRULES_DECISIONTABLE_VERSION_EXECUTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postBusinessrulesDecisiontableVersionExecute", &["Business Rules"], ::genesys_cloud_core::http::Method::POST, "/api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/execute", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/execute`: the `postBusinessrulesDecisiontableVersionExecute` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-businessrules-decisiontables--tableId--versions--tableVersion--execute>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DecisionTableExecutionResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostBusinessrulesDecisiontableVersionExecute {
@@ -2590,7 +2718,11 @@ impl PostBusinessrulesDecisiontableVersionExecute {
 static META_POST_BUSINESSRULES_DECISIONTABLE_VERSION_ROLLBACK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postBusinessrulesDecisiontableVersionRollback", &["Business Rules"], ::genesys_cloud_core::http::Method::POST, "/api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rollback", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rollback`: the `postBusinessrulesDecisiontableVersionRollback` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-businessrules-decisiontables--tableId--versions--tableVersion--rollback>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DecisionTableVersion`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostBusinessrulesDecisiontableVersionRollback {
@@ -2663,7 +2795,11 @@ impl PostBusinessrulesDecisiontableVersionRollback {
 static META_POST_BUSINESSRULES_DECISIONTABLE_VERSION_ROWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postBusinessrulesDecisiontableVersionRows", &["Business Rules"], ::genesys_cloud_core::http::Method::POST, "/api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows`: the `postBusinessrulesDecisiontableVersionRows` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-businessrules-decisiontables--tableId--versions--tableVersion--rows>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DecisionTableRow`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostBusinessrulesDecisiontableVersionRows {
@@ -2729,7 +2865,11 @@ impl PostBusinessrulesDecisiontableVersionRows {
 static META_POST_BUSINESSRULES_DECISIONTABLE_VERSION_ROWS_BULK_ADD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postBusinessrulesDecisiontableVersionRowsBulkAdd", &["Business Rules"], ::genesys_cloud_core::http::Method::POST, "/api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows/bulk/add", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows/bulk/add`: the `postBusinessrulesDecisiontableVersionRowsBulkAdd` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-businessrules-decisiontables--tableId--versions--tableVersion--rows-bulk-add>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkAddDecisionTableRowsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostBusinessrulesDecisiontableVersionRowsBulkAdd {
@@ -2795,7 +2935,11 @@ impl PostBusinessrulesDecisiontableVersionRowsBulkAdd {
 static META_POST_BUSINESSRULES_DECISIONTABLE_VERSION_ROWS_BULK_REMOVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postBusinessrulesDecisiontableVersionRowsBulkRemove", &["Business Rules"], ::genesys_cloud_core::http::Method::POST, "/api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows/bulk/remove", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows/bulk/remove`: the `postBusinessrulesDecisiontableVersionRowsBulkRemove` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-businessrules-decisiontables--tableId--versions--tableVersion--rows-bulk-remove>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostBusinessrulesDecisiontableVersionRowsBulkRemove {
@@ -2861,7 +3005,11 @@ impl PostBusinessrulesDecisiontableVersionRowsBulkRemove {
 static META_POST_BUSINESSRULES_DECISIONTABLE_VERSION_ROWS_BULK_UPDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postBusinessrulesDecisiontableVersionRowsBulkUpdate", &["Business Rules"], ::genesys_cloud_core::http::Method::POST, "/api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows/bulk/update", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows/bulk/update`: the `postBusinessrulesDecisiontableVersionRowsBulkUpdate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-businessrules-decisiontables--tableId--versions--tableVersion--rows-bulk-update>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkUpdateDecisionTableRowsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostBusinessrulesDecisiontableVersionRowsBulkUpdate {
@@ -2927,9 +3075,13 @@ impl PostBusinessrulesDecisiontableVersionRowsBulkUpdate {
 static META_POST_BUSINESSRULES_DECISIONTABLE_VERSION_ROWS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postBusinessrulesDecisiontableVersionRowsSearch", &["Business Rules"], ::genesys_cloud_core::http::Method::POST, "/api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows/search", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `POST /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows/search`: the `postBusinessrulesDecisiontableVersionRowsSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-businessrules-decisiontables--tableId--versions--tableVersion--rows-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DecisionTableRowListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostBusinessrulesDecisiontableVersionRowsSearch {
@@ -3025,7 +3177,11 @@ impl PostBusinessrulesDecisiontableVersionRowsSearch {
 static META_POST_BUSINESSRULES_DECISIONTABLE_VERSION_SNAPSHOT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postBusinessrulesDecisiontableVersionSnapshot", &["Business Rules"], ::genesys_cloud_core::http::Method::POST, "/api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/snapshot", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/snapshot`: the `postBusinessrulesDecisiontableVersionSnapshot` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-businessrules-decisiontables--tableId--versions--tableVersion--snapshot>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DecisionTableVersion`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostBusinessrulesDecisiontableVersionSnapshot {
@@ -3091,7 +3247,11 @@ impl PostBusinessrulesDecisiontableVersionSnapshot {
 static META_POST_BUSINESSRULES_DECISIONTABLE_VERSION_SYNC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postBusinessrulesDecisiontableVersionSync", &["Business Rules"], ::genesys_cloud_core::http::Method::POST, "/api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/sync", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/sync`: the `postBusinessrulesDecisiontableVersionSync` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-businessrules-decisiontables--tableId--versions--tableVersion--sync>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DecisionTableVersion`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostBusinessrulesDecisiontableVersionSync {
@@ -3155,7 +3315,11 @@ impl PostBusinessrulesDecisiontableVersionSync {
 static META_POST_BUSINESSRULES_DECISIONTABLE_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postBusinessrulesDecisiontableVersions", &["Business Rules"], ::genesys_cloud_core::http::Method::POST, "/api/v2/businessrules/decisiontables/{tableId}/versions", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/businessrules/decisiontables/{tableId}/versions`: the `postBusinessrulesDecisiontableVersions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-businessrules-decisiontables--tableId--versions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DecisionTableVersion`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostBusinessrulesDecisiontableVersions {
@@ -3227,7 +3391,11 @@ impl PostBusinessrulesDecisiontableVersions {
 static META_POST_BUSINESSRULES_DECISIONTABLES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postBusinessrulesDecisiontables", &["Business Rules"], ::genesys_cloud_core::http::Method::POST, "/api/v2/businessrules/decisiontables", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/businessrules/decisiontables`: the `postBusinessrulesDecisiontables` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-businessrules-decisiontables>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DecisionTableVersion`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostBusinessrulesDecisiontables {
@@ -3290,7 +3458,11 @@ impl PostBusinessrulesDecisiontables {
 static META_POST_BUSINESSRULES_SCHEMAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postBusinessrulesSchemas", &["Business Rules"], ::genesys_cloud_core::http::Method::POST, "/api/v2/businessrules/schemas", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/businessrules/schemas`: the `postBusinessrulesSchemas` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-businessrules-schemas>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BusinessRulesDataSchema`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostBusinessrulesSchemas {
@@ -3353,7 +3525,11 @@ impl PostBusinessrulesSchemas {
 static META_PUT_BUSINESSRULES_DECISIONTABLE_VERSION_PUBLISH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putBusinessrulesDecisiontableVersionPublish", &["Business Rules"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/publish", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/publish`: the `putBusinessrulesDecisiontableVersionPublish` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-businessrules-decisiontables--tableId--versions--tableVersion--publish>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DecisionTableVersion`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutBusinessrulesDecisiontableVersionPublish {
@@ -3417,7 +3593,11 @@ impl PutBusinessrulesDecisiontableVersionPublish {
 static META_PUT_BUSINESSRULES_DECISIONTABLE_VERSION_ROW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putBusinessrulesDecisiontableVersionRow", &["Business Rules"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows/{rowId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows/{rowId}`: the `putBusinessrulesDecisiontableVersionRow` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-businessrules-decisiontables--tableId--versions--tableVersion--rows--rowId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DecisionTableRow`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutBusinessrulesDecisiontableVersionRow {
@@ -3485,7 +3665,11 @@ impl PutBusinessrulesDecisiontableVersionRow {
 static META_PUT_BUSINESSRULES_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putBusinessrulesSchema", &["Business Rules"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/businessrules/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/businessrules/schemas/{schemaId}`: the `putBusinessrulesSchema` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-businessrules-schemas--schemaId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BusinessRulesDataSchema`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutBusinessrulesSchema {

@@ -28,7 +28,11 @@ impl CarrierServicesApi {
 static META_GET_CARRIERSERVICES_INTEGRATIONS_EMERGENCYLOCATIONS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCarrierservicesIntegrationsEmergencylocationsMe", &["Carrier Services"], ::genesys_cloud_core::http::Method::GET, "/api/v2/carrierservices/integrations/emergencylocations/me", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/carrierservices/integrations/emergencylocations/me`: the `getCarrierservicesIntegrationsEmergencylocationsMe` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-carrierservices-integrations-emergencylocations-me>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EmergencyLocation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetCarrierservicesIntegrationsEmergencylocationsMe {
@@ -99,7 +103,11 @@ impl GetCarrierservicesIntegrationsEmergencylocationsMe {
 static META_POST_CARRIERSERVICES_INTEGRATIONS_EMERGENCYLOCATIONS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postCarrierservicesIntegrationsEmergencylocationsMe", &["Carrier Services"], ::genesys_cloud_core::http::Method::POST, "/api/v2/carrierservices/integrations/emergencylocations/me", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/carrierservices/integrations/emergencylocations/me`: the `postCarrierservicesIntegrationsEmergencylocationsMe` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-carrierservices-integrations-emergencylocations-me>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EmergencyLocation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostCarrierservicesIntegrationsEmergencylocationsMe {

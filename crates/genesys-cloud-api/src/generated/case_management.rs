@@ -228,7 +228,11 @@ impl CaseManagementApi {
 static META_DELETE_CASEMANAGEMENT_CASE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteCasemanagementCase", &["Case Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/casemanagement/cases/{caseId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/casemanagement/cases/{caseId}`: the `deleteCasemanagementCase` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-casemanagement-cases--caseId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteCasemanagementCase {
@@ -291,7 +295,11 @@ impl DeleteCasemanagementCase {
 static META_DELETE_CASEMANAGEMENT_CASE_COMMENTS_ME_COMMENT_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteCasemanagementCaseCommentsMeCommentId", &["Case Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/casemanagement/cases/{caseId}/comments/me/{commentId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/casemanagement/cases/{caseId}/comments/me/{commentId}`: the `deleteCasemanagementCaseCommentsMeCommentId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-casemanagement-cases--caseId--comments-me--commentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteCasemanagementCaseCommentsMeCommentId {
@@ -356,7 +364,11 @@ impl DeleteCasemanagementCaseCommentsMeCommentId {
 static META_DELETE_CASEMANAGEMENT_CASEPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteCasemanagementCaseplan", &["Case Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/casemanagement/caseplans/{caseplanId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/casemanagement/caseplans/{caseplanId}`: the `deleteCasemanagementCaseplan` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-casemanagement-caseplans--caseplanId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteCasemanagementCaseplan {
@@ -419,7 +431,11 @@ impl DeleteCasemanagementCaseplan {
 static META_DELETE_CASEMANAGEMENT_CASEPLAN_DATASCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteCasemanagementCaseplanDataschema", &["Case Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/casemanagement/caseplans/{caseplanId}/dataschemas/{schemaKeyName}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/casemanagement/caseplans/{caseplanId}/dataschemas/{schemaKeyName}`: the `deleteCasemanagementCaseplanDataschema` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-casemanagement-caseplans--caseplanId--dataschemas--schemaKeyName->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteCasemanagementCaseplanDataschema {
@@ -484,9 +500,13 @@ impl DeleteCasemanagementCaseplanDataschema {
 static META_DELETE_CASEMANAGEMENT_CASEPLAN_STAGEPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteCasemanagementCaseplanStageplan", &["Case Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/casemanagement/caseplans/{caseplanId}/stageplans/{stageplanId}", true, ::std::option::Option::None, false, true, true);
 #[doc = " `DELETE /api/v2/casemanagement/caseplans/{caseplanId}/stageplans/{stageplanId}`: the `deleteCasemanagementCaseplanStageplan` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-casemanagement-caseplans--caseplanId--stageplans--stageplanId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteCasemanagementCaseplanStageplan {
@@ -551,7 +571,11 @@ impl DeleteCasemanagementCaseplanStageplan {
 static META_GET_CASEMANAGEMENT_CASE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCase", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/cases/{caseId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/casemanagement/cases/{caseId}`: the `getCasemanagementCase` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-cases--caseId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Case`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetCasemanagementCase {
@@ -623,7 +647,11 @@ impl GetCasemanagementCase {
 static META_GET_CASEMANAGEMENT_CASE_ASSOCIATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCaseAssociation", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/cases/{caseId}/associations/{associationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/casemanagement/cases/{caseId}/associations/{associationId}`: the `getCasemanagementCaseAssociation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-cases--caseId--associations--associationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CaseAssociation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetCasemanagementCaseAssociation {
@@ -688,9 +716,13 @@ impl GetCasemanagementCaseAssociation {
 static META_GET_CASEMANAGEMENT_CASE_ASSOCIATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCaseAssociations", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/cases/{caseId}/associations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/casemanagement/cases/{caseId}/associations`: the `getCasemanagementCaseAssociations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-cases--caseId--associations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CaseAssociationListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetCasemanagementCaseAssociations {
@@ -792,7 +824,11 @@ impl GetCasemanagementCaseAssociations {
 static META_GET_CASEMANAGEMENT_CASE_COMMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCaseComment", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/cases/{caseId}/comments/{commentId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/casemanagement/cases/{caseId}/comments/{commentId}`: the `getCasemanagementCaseComment` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-cases--caseId--comments--commentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Comment`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetCasemanagementCaseComment {
@@ -857,9 +893,13 @@ impl GetCasemanagementCaseComment {
 static META_GET_CASEMANAGEMENT_CASE_COMMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCaseComments", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/cases/{caseId}/comments", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/casemanagement/cases/{caseId}/comments`: the `getCasemanagementCaseComments` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-cases--caseId--comments>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CommentListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetCasemanagementCaseComments {
@@ -961,7 +1001,11 @@ impl GetCasemanagementCaseComments {
 static META_GET_CASEMANAGEMENT_CASE_STAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCaseStage", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/cases/{caseId}/stages/{stageId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/casemanagement/cases/{caseId}/stages/{stageId}`: the `getCasemanagementCaseStage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-cases--caseId--stages--stageId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Stage`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetCasemanagementCaseStage {
@@ -1026,7 +1070,11 @@ impl GetCasemanagementCaseStage {
 static META_GET_CASEMANAGEMENT_CASE_STAGE_STEP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCaseStageStep", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/cases/{caseId}/stages/{stageId}/steps/{stepId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/casemanagement/cases/{caseId}/stages/{stageId}/steps/{stepId}`: the `getCasemanagementCaseStageStep` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-cases--caseId--stages--stageId--steps--stepId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Step`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetCasemanagementCaseStageStep {
@@ -1093,9 +1141,13 @@ impl GetCasemanagementCaseStageStep {
 static META_GET_CASEMANAGEMENT_CASE_STAGE_STEPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCaseStageSteps", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/cases/{caseId}/stages/{stageId}/steps", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/casemanagement/cases/{caseId}/stages/{stageId}/steps`: the `getCasemanagementCaseStageSteps` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-cases--caseId--stages--stageId--steps>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `StepListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetCasemanagementCaseStageSteps {
@@ -1199,9 +1251,13 @@ impl GetCasemanagementCaseStageSteps {
 static META_GET_CASEMANAGEMENT_CASE_STAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCaseStages", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/cases/{caseId}/stages", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/casemanagement/cases/{caseId}/stages`: the `getCasemanagementCaseStages` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-cases--caseId--stages>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `StageListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetCasemanagementCaseStages {
@@ -1303,7 +1359,11 @@ impl GetCasemanagementCaseStages {
 static META_GET_CASEMANAGEMENT_CASE_TERMINATE_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCaseTerminateJob", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/cases/{caseId}/terminate/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/casemanagement/cases/{caseId}/terminate/jobs/{jobId}`: the `getCasemanagementCaseTerminateJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-cases--caseId--terminate-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TerminateJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetCasemanagementCaseTerminateJob {
@@ -1368,7 +1428,11 @@ impl GetCasemanagementCaseTerminateJob {
 static META_GET_CASEMANAGEMENT_CASEPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCaseplan", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/caseplans/{caseplanId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/casemanagement/caseplans/{caseplanId}`: the `getCasemanagementCaseplan` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-caseplans--caseplanId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Caseplan`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetCasemanagementCaseplan {
@@ -1431,7 +1495,11 @@ impl GetCasemanagementCaseplan {
 static META_GET_CASEMANAGEMENT_CASEPLAN_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCaseplanVersion", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/caseplans/{caseplanId}/versions/{versionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/casemanagement/caseplans/{caseplanId}/versions/{versionId}`: the `getCasemanagementCaseplanVersion` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-caseplans--caseplanId--versions--versionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Caseplan`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetCasemanagementCaseplanVersion {
@@ -1496,7 +1564,11 @@ impl GetCasemanagementCaseplanVersion {
 static META_GET_CASEMANAGEMENT_CASEPLAN_VERSION_DATASCHEMAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCaseplanVersionDataschemas", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/caseplans/{caseplanId}/versions/{versionId}/dataschemas", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/casemanagement/caseplans/{caseplanId}/versions/{versionId}/dataschemas`: the `getCasemanagementCaseplanVersionDataschemas` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-caseplans--caseplanId--versions--versionId--dataschemas>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CaseplanDataSchemaListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetCasemanagementCaseplanVersionDataschemas {
@@ -1561,7 +1633,11 @@ impl GetCasemanagementCaseplanVersionDataschemas {
 static META_GET_CASEMANAGEMENT_CASEPLAN_VERSION_INTAKESETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCaseplanVersionIntakesettings", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/caseplans/{caseplanId}/versions/{versionId}/intakesettings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/casemanagement/caseplans/{caseplanId}/versions/{versionId}/intakesettings`: the `getCasemanagementCaseplanVersionIntakesettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-caseplans--caseplanId--versions--versionId--intakesettings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `IntakeSettingsListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetCasemanagementCaseplanVersionIntakesettings {
@@ -1626,7 +1702,11 @@ impl GetCasemanagementCaseplanVersionIntakesettings {
 static META_GET_CASEMANAGEMENT_CASEPLAN_VERSION_STAGEPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCaseplanVersionStageplan", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/caseplans/{caseplanId}/versions/{versionId}/stageplans/{stageplanId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/casemanagement/caseplans/{caseplanId}/versions/{versionId}/stageplans/{stageplanId}`: the `getCasemanagementCaseplanVersionStageplan` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-caseplans--caseplanId--versions--versionId--stageplans--stageplanId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Stageplan`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetCasemanagementCaseplanVersionStageplan {
@@ -1702,7 +1782,11 @@ impl GetCasemanagementCaseplanVersionStageplan {
 static META_GET_CASEMANAGEMENT_CASEPLAN_VERSION_STAGEPLAN_STEPPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCaseplanVersionStageplanStepplan", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/caseplans/{caseplanId}/versions/{versionId}/stageplans/{stageplanId}/stepplans/{stepplanId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/casemanagement/caseplans/{caseplanId}/versions/{versionId}/stageplans/{stageplanId}/stepplans/{stepplanId}`: the `getCasemanagementCaseplanVersionStageplanStepplan` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-caseplans--caseplanId--versions--versionId--stageplans--stageplanId--stepplans--stepplanId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Stepplan`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetCasemanagementCaseplanVersionStageplanStepplan {
@@ -1780,9 +1864,13 @@ impl GetCasemanagementCaseplanVersionStageplanStepplan {
 static META_GET_CASEMANAGEMENT_CASEPLAN_VERSION_STAGEPLAN_STEPPLANS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCaseplanVersionStageplanStepplans", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/caseplans/{caseplanId}/versions/{versionId}/stageplans/{stageplanId}/stepplans", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/casemanagement/caseplans/{caseplanId}/versions/{versionId}/stageplans/{stageplanId}/stepplans`: the `getCasemanagementCaseplanVersionStageplanStepplans` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-caseplans--caseplanId--versions--versionId--stageplans--stageplanId--stepplans>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `StepplanListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetCasemanagementCaseplanVersionStageplanStepplans {
@@ -1897,9 +1985,13 @@ impl GetCasemanagementCaseplanVersionStageplanStepplans {
 static META_GET_CASEMANAGEMENT_CASEPLAN_VERSION_STAGEPLANS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCaseplanVersionStageplans", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/caseplans/{caseplanId}/versions/{versionId}/stageplans", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/casemanagement/caseplans/{caseplanId}/versions/{versionId}/stageplans`: the `getCasemanagementCaseplanVersionStageplans` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-caseplans--caseplanId--versions--versionId--stageplans>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `StageplanListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetCasemanagementCaseplanVersionStageplans {
@@ -2012,9 +2104,13 @@ impl GetCasemanagementCaseplanVersionStageplans {
 static META_GET_CASEMANAGEMENT_CASEPLANS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCaseplans", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/caseplans", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/casemanagement/caseplans`: the `getCasemanagementCaseplans` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-caseplans>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CaseplanListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetCasemanagementCaseplans {
@@ -2123,9 +2219,13 @@ impl GetCasemanagementCaseplans {
 static META_GET_CASEMANAGEMENT_CASES_EXTERNALCONTACT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCasesExternalcontact", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/cases/externalcontacts/{externalContactId}", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/casemanagement/cases/externalcontacts/{externalContactId}`: the `getCasemanagementCasesExternalcontact` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-cases-externalcontacts--externalContactId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CaseListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetCasemanagementCasesExternalcontact {
@@ -2236,7 +2336,11 @@ impl GetCasemanagementCasesExternalcontact {
 static META_GET_CASEMANAGEMENT_CASES_QUERY_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCasesQueryJob", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/cases/query/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/casemanagement/cases/query/jobs/{jobId}`: the `getCasemanagementCasesQueryJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-cases-query-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CaseQueryJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetCasemanagementCasesQueryJob {
@@ -2299,7 +2403,11 @@ impl GetCasemanagementCasesQueryJob {
 static META_GET_CASEMANAGEMENT_CASES_QUERY_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCasesQueryJobResults", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/cases/query/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/casemanagement/cases/query/jobs/{jobId}/results`: the `getCasemanagementCasesQueryJobResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-cases-query-jobs--jobId--results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CaseQueryJobResultsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetCasemanagementCasesQueryJobResults {
@@ -2362,7 +2470,11 @@ impl GetCasemanagementCasesQueryJobResults {
 static META_GET_CASEMANAGEMENT_CASES_REFERENCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCasesReference", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/cases/references/{referenceId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/casemanagement/cases/references/{referenceId}`: the `getCasemanagementCasesReference` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-cases-references--referenceId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Case`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetCasemanagementCasesReference {
@@ -2434,7 +2546,11 @@ impl GetCasemanagementCasesReference {
 static META_PATCH_CASEMANAGEMENT_CASE_DATEDUE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchCasemanagementCaseDatedue", &["Case Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/casemanagement/cases/{caseId}/datedue", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/casemanagement/cases/{caseId}/datedue`: the `patchCasemanagementCaseDatedue` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-casemanagement-cases--caseId--datedue>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Case`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchCasemanagementCaseDatedue {
@@ -2499,9 +2615,13 @@ impl PatchCasemanagementCaseDatedue {
 static META_PATCH_CASEMANAGEMENT_CASE_DESCRIPTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchCasemanagementCaseDescription", &["Case Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/casemanagement/cases/{caseId}/description", false, ::std::option::Option::None, false, true, true);
 #[doc = " `PATCH /api/v2/casemanagement/cases/{caseId}/description`: the `patchCasemanagementCaseDescription` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-casemanagement-cases--caseId--description>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Case`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchCasemanagementCaseDescription {
@@ -2566,9 +2686,13 @@ impl PatchCasemanagementCaseDescription {
 static META_PATCH_CASEMANAGEMENT_CASE_EXTERNALID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchCasemanagementCaseExternalid", &["Case Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/casemanagement/cases/{caseId}/externalid", false, ::std::option::Option::None, false, true, true);
 #[doc = " `PATCH /api/v2/casemanagement/cases/{caseId}/externalid`: the `patchCasemanagementCaseExternalid` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-casemanagement-cases--caseId--externalid>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Case`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchCasemanagementCaseExternalid {
@@ -2633,7 +2757,11 @@ impl PatchCasemanagementCaseExternalid {
 static META_PATCH_CASEMANAGEMENT_CASE_OWNER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchCasemanagementCaseOwner", &["Case Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/casemanagement/cases/{caseId}/owner", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/casemanagement/cases/{caseId}/owner`: the `patchCasemanagementCaseOwner` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-casemanagement-cases--caseId--owner>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Case`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchCasemanagementCaseOwner {
@@ -2698,7 +2826,11 @@ impl PatchCasemanagementCaseOwner {
 static META_PATCH_CASEMANAGEMENT_CASE_PRIORITY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchCasemanagementCasePriority", &["Case Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/casemanagement/cases/{caseId}/priority", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/casemanagement/cases/{caseId}/priority`: the `patchCasemanagementCasePriority` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-casemanagement-cases--caseId--priority>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Case`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchCasemanagementCasePriority {
@@ -2763,7 +2895,11 @@ impl PatchCasemanagementCasePriority {
 static META_PATCH_CASEMANAGEMENT_CASE_SUMMARY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchCasemanagementCaseSummary", &["Case Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/casemanagement/cases/{caseId}/summary", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/casemanagement/cases/{caseId}/summary`: the `patchCasemanagementCaseSummary` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-casemanagement-cases--caseId--summary>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Case`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchCasemanagementCaseSummary {
@@ -2828,7 +2964,11 @@ impl PatchCasemanagementCaseSummary {
 static META_PATCH_CASEMANAGEMENT_CASEPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchCasemanagementCaseplan", &["Case Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/casemanagement/caseplans/{caseplanId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/casemanagement/caseplans/{caseplanId}`: the `patchCasemanagementCaseplan` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-casemanagement-caseplans--caseplanId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Caseplan`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchCasemanagementCaseplan {
@@ -2893,7 +3033,11 @@ impl PatchCasemanagementCaseplan {
 static META_PATCH_CASEMANAGEMENT_CASEPLAN_STAGEPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchCasemanagementCaseplanStageplan", &["Case Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/casemanagement/caseplans/{caseplanId}/stageplans/{stageplanId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/casemanagement/caseplans/{caseplanId}/stageplans/{stageplanId}`: the `patchCasemanagementCaseplanStageplan` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-casemanagement-caseplans--caseplanId--stageplans--stageplanId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Stageplan`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchCasemanagementCaseplanStageplan {
@@ -2960,7 +3104,11 @@ impl PatchCasemanagementCaseplanStageplan {
 static META_PATCH_CASEMANAGEMENT_CASEPLAN_STAGEPLAN_STEPPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchCasemanagementCaseplanStageplanStepplan", &["Case Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/casemanagement/caseplans/{caseplanId}/stageplans/{stageplanId}/stepplans/{stepplanId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/casemanagement/caseplans/{caseplanId}/stageplans/{stageplanId}/stepplans/{stepplanId}`: the `patchCasemanagementCaseplanStageplanStepplan` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-casemanagement-caseplans--caseplanId--stageplans--stageplanId--stepplans--stepplanId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Stepplan`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchCasemanagementCaseplanStageplanStepplan {
@@ -3029,7 +3177,11 @@ impl PatchCasemanagementCaseplanStageplanStepplan {
 static META_POST_CASEMANAGEMENT_CASE_ASSOCIATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postCasemanagementCaseAssociations", &["Case Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/casemanagement/cases/{caseId}/associations", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/casemanagement/cases/{caseId}/associations`: the `postCasemanagementCaseAssociations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-casemanagement-cases--caseId--associations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CaseAssociation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostCasemanagementCaseAssociations {
@@ -3094,7 +3246,11 @@ impl PostCasemanagementCaseAssociations {
 static META_POST_CASEMANAGEMENT_CASE_COMMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postCasemanagementCaseComments", &["Case Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/casemanagement/cases/{caseId}/comments", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/casemanagement/cases/{caseId}/comments`: the `postCasemanagementCaseComments` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-casemanagement-cases--caseId--comments>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Comment`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostCasemanagementCaseComments {
@@ -3159,7 +3315,11 @@ impl PostCasemanagementCaseComments {
 static META_POST_CASEMANAGEMENT_CASE_TERMINATE_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postCasemanagementCaseTerminateJobs", &["Case Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/casemanagement/cases/{caseId}/terminate/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/casemanagement/cases/{caseId}/terminate/jobs`: the `postCasemanagementCaseTerminateJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-casemanagement-cases--caseId--terminate-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TerminateJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostCasemanagementCaseTerminateJobs {
@@ -3222,7 +3382,11 @@ impl PostCasemanagementCaseTerminateJobs {
 static META_POST_CASEMANAGEMENT_CASEPLAN_DATASCHEMAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postCasemanagementCaseplanDataschemas", &["Case Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/casemanagement/caseplans/{caseplanId}/dataschemas", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/casemanagement/caseplans/{caseplanId}/dataschemas`: the `postCasemanagementCaseplanDataschemas` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-casemanagement-caseplans--caseplanId--dataschemas>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CaseplanDataSchema`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostCasemanagementCaseplanDataschemas {
@@ -3287,7 +3451,11 @@ impl PostCasemanagementCaseplanDataschemas {
 static META_POST_CASEMANAGEMENT_CASEPLAN_PUBLISH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postCasemanagementCaseplanPublish", &["Case Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/casemanagement/caseplans/{caseplanId}/publish", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/casemanagement/caseplans/{caseplanId}/publish`: the `postCasemanagementCaseplanPublish` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-casemanagement-caseplans--caseplanId--publish>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Caseplan`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostCasemanagementCaseplanPublish {
@@ -3350,9 +3518,13 @@ impl PostCasemanagementCaseplanPublish {
 static META_POST_CASEMANAGEMENT_CASEPLAN_STAGEPLAN_REPOSITION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postCasemanagementCaseplanStageplanReposition", &["Case Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/casemanagement/caseplans/{caseplanId}/stageplans/{stageplanId}/reposition", false, ::std::option::Option::None, false, true, true);
 #[doc = " `POST /api/v2/casemanagement/caseplans/{caseplanId}/stageplans/{stageplanId}/reposition`: the `postCasemanagementCaseplanStageplanReposition` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-casemanagement-caseplans--caseplanId--stageplans--stageplanId--reposition>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostCasemanagementCaseplanStageplanReposition {
@@ -3419,9 +3591,13 @@ impl PostCasemanagementCaseplanStageplanReposition {
 static META_POST_CASEMANAGEMENT_CASEPLAN_STAGEPLANS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postCasemanagementCaseplanStageplans", &["Case Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/casemanagement/caseplans/{caseplanId}/stageplans", false, ::std::option::Option::None, false, true, true);
 #[doc = " `POST /api/v2/casemanagement/caseplans/{caseplanId}/stageplans`: the `postCasemanagementCaseplanStageplans` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-casemanagement-caseplans--caseplanId--stageplans>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Stageplan`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostCasemanagementCaseplanStageplans {
@@ -3486,7 +3662,11 @@ impl PostCasemanagementCaseplanStageplans {
 static META_POST_CASEMANAGEMENT_CASEPLAN_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postCasemanagementCaseplanVersions", &["Case Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/casemanagement/caseplans/{caseplanId}/versions", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/casemanagement/caseplans/{caseplanId}/versions`: the `postCasemanagementCaseplanVersions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-casemanagement-caseplans--caseplanId--versions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Caseplan`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostCasemanagementCaseplanVersions {
@@ -3549,7 +3729,11 @@ impl PostCasemanagementCaseplanVersions {
 static META_POST_CASEMANAGEMENT_CASEPLANS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postCasemanagementCaseplans", &["Case Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/casemanagement/caseplans", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/casemanagement/caseplans`: the `postCasemanagementCaseplans` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-casemanagement-caseplans>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CaseplanCreateResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostCasemanagementCaseplans {
@@ -3612,9 +3796,13 @@ impl PostCasemanagementCaseplans {
 static META_POST_CASEMANAGEMENT_CASEPLANS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postCasemanagementCaseplansQuery", &["Case Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/casemanagement/caseplans/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `POST /api/v2/casemanagement/caseplans/query`: the `postCasemanagementCaseplansQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-casemanagement-caseplans-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CaseplanQueryEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostCasemanagementCaseplansQuery {
@@ -3689,7 +3877,11 @@ impl PostCasemanagementCaseplansQuery {
 static META_POST_CASEMANAGEMENT_CASES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postCasemanagementCases", &["Case Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/casemanagement/cases", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/casemanagement/cases`: the `postCasemanagementCases` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-casemanagement-cases>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Case`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostCasemanagementCases {
@@ -3752,9 +3944,13 @@ impl PostCasemanagementCases {
 static META_POST_CASEMANAGEMENT_CASES_ASSOCIATIONS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postCasemanagementCasesAssociationsQuery", &["Case Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/casemanagement/cases/associations/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `POST /api/v2/casemanagement/cases/associations/query`: the `postCasemanagementCasesAssociationsQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-casemanagement-cases-associations-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CaseAssociationQueryEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostCasemanagementCasesAssociationsQuery {
@@ -3829,7 +4025,11 @@ impl PostCasemanagementCasesAssociationsQuery {
 static META_POST_CASEMANAGEMENT_CASES_QUERY_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postCasemanagementCasesQueryJobs", &["Case Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/casemanagement/cases/query/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/casemanagement/cases/query/jobs`: the `postCasemanagementCasesQueryJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-casemanagement-cases-query-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CaseQueryJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostCasemanagementCasesQueryJobs {
@@ -3892,7 +4092,11 @@ impl PostCasemanagementCasesQueryJobs {
 static META_PUT_CASEMANAGEMENT_CASEPLAN_DATASCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putCasemanagementCaseplanDataschema", &["Case Management"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/casemanagement/caseplans/{caseplanId}/dataschemas/{schemaKeyName}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/casemanagement/caseplans/{caseplanId}/dataschemas/{schemaKeyName}`: the `putCasemanagementCaseplanDataschema` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-casemanagement-caseplans--caseplanId--dataschemas--schemaKeyName->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CaseplanDataSchema`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutCasemanagementCaseplanDataschema {
@@ -3959,7 +4163,11 @@ impl PutCasemanagementCaseplanDataschema {
 static META_PUT_CASEMANAGEMENT_CASEPLAN_INTAKESETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putCasemanagementCaseplanIntakesettings", &["Case Management"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/casemanagement/caseplans/{caseplanId}/intakesettings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/casemanagement/caseplans/{caseplanId}/intakesettings`: the `putCasemanagementCaseplanIntakesettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-casemanagement-caseplans--caseplanId--intakesettings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `IntakeSettingsListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutCasemanagementCaseplanIntakesettings {

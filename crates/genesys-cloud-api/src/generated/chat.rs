@@ -156,7 +156,11 @@ impl ChatApi {
 static META_DELETE_CHATS_ROOM_MESSAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteChatsRoomMessage", &["Chat"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/chats/rooms/{roomJid}/messages/{messageId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/chats/rooms/{roomJid}/messages/{messageId}`: the `deleteChatsRoomMessage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-chats-rooms--roomJid--messages--messageId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteChatsRoomMessage {
@@ -221,7 +225,11 @@ impl DeleteChatsRoomMessage {
 static META_DELETE_CHATS_ROOM_MESSAGES_PIN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteChatsRoomMessagesPin", &["Chat"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/chats/rooms/{roomJid}/messages/pins/{pinnedMessageId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/chats/rooms/{roomJid}/messages/pins/{pinnedMessageId}`: the `deleteChatsRoomMessagesPin` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-chats-rooms--roomJid--messages-pins--pinnedMessageId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteChatsRoomMessagesPin {
@@ -286,7 +294,11 @@ impl DeleteChatsRoomMessagesPin {
 static META_DELETE_CHATS_ROOM_PARTICIPANT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteChatsRoomParticipant", &["Chat"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/chats/rooms/{roomJid}/participants/{userId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/chats/rooms/{roomJid}/participants/{userId}`: the `deleteChatsRoomParticipant` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-chats-rooms--roomJid--participants--userId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteChatsRoomParticipant {
@@ -351,7 +363,11 @@ impl DeleteChatsRoomParticipant {
 static META_DELETE_CHATS_USER_MESSAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteChatsUserMessage", &["Chat"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/chats/users/{userId}/messages/{messageId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/chats/users/{userId}/messages/{messageId}`: the `deleteChatsUserMessage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-chats-users--userId--messages--messageId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteChatsUserMessage {
@@ -416,7 +432,11 @@ impl DeleteChatsUserMessage {
 static META_DELETE_CHATS_USER_MESSAGES_PIN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteChatsUserMessagesPin", &["Chat"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/chats/users/{userId}/messages/pins/{pinnedMessageId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/chats/users/{userId}/messages/pins/{pinnedMessageId}`: the `deleteChatsUserMessagesPin` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-chats-users--userId--messages-pins--pinnedMessageId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteChatsUserMessagesPin {
@@ -481,7 +501,11 @@ impl DeleteChatsUserMessagesPin {
 static META_DELETE_CHATS_USERS_ME_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteChatsUsersMeSettings", &["Chat"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/chats/users/me/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/chats/users/me/settings`: the `deleteChatsUsersMeSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-chats-users-me-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteChatsUsersMeSettings {
@@ -542,7 +566,11 @@ impl DeleteChatsUsersMeSettings {
 static META_GET_CHATS_MESSAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getChatsMessage", &["Chat"], ::genesys_cloud_core::http::Method::GET, "/api/v2/chats/messages/{messageId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/chats/messages/{messageId}`: the `getChatsMessage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-chats-messages--messageId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ChatMessageResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetChatsMessage {
@@ -605,7 +633,11 @@ impl GetChatsMessage {
 static META_GET_CHATS_ROOM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getChatsRoom", &["Chat"], ::genesys_cloud_core::http::Method::GET, "/api/v2/chats/rooms/{roomJid}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/chats/rooms/{roomJid}`: the `getChatsRoom` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-chats-rooms--roomJid->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Room`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetChatsRoom {
@@ -668,7 +700,11 @@ impl GetChatsRoom {
 static META_GET_CHATS_ROOM_MESSAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getChatsRoomMessage", &["Chat"], ::genesys_cloud_core::http::Method::GET, "/api/v2/chats/rooms/{roomJid}/messages/{messageIds}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/chats/rooms/{roomJid}/messages/{messageIds}`: the `getChatsRoomMessage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-chats-rooms--roomJid--messages--messageIds->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ChatMessageEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetChatsRoomMessage {
@@ -733,7 +769,11 @@ impl GetChatsRoomMessage {
 static META_GET_CHATS_ROOM_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getChatsRoomMessages", &["Chat"], ::genesys_cloud_core::http::Method::GET, "/api/v2/chats/rooms/{roomJid}/messages", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/chats/rooms/{roomJid}/messages`: the `getChatsRoomMessages` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-chats-rooms--roomJid--messages>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ChatMessageEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetChatsRoomMessages {
@@ -832,7 +872,11 @@ impl GetChatsRoomMessages {
 static META_GET_CHATS_ROOM_PARTICIPANT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getChatsRoomParticipant", &["Chat"], ::genesys_cloud_core::http::Method::GET, "/api/v2/chats/rooms/{roomJid}/participants/{participantJid}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/chats/rooms/{roomJid}/participants/{participantJid}`: the `getChatsRoomParticipant` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-chats-rooms--roomJid--participants--participantJid->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RoomParticipant`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetChatsRoomParticipant {
@@ -897,7 +941,11 @@ impl GetChatsRoomParticipant {
 static META_GET_CHATS_ROOM_PARTICIPANTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getChatsRoomParticipants", &["Chat"], ::genesys_cloud_core::http::Method::GET, "/api/v2/chats/rooms/{roomJid}/participants", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/chats/rooms/{roomJid}/participants`: the `getChatsRoomParticipants` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-chats-rooms--roomJid--participants>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RoomParticipantsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetChatsRoomParticipants {
@@ -969,7 +1017,11 @@ impl GetChatsRoomParticipants {
 static META_GET_CHATS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getChatsSettings", &["Chat"], ::genesys_cloud_core::http::Method::GET, "/api/v2/chats/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/chats/settings`: the `getChatsSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-chats-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ChatSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetChatsSettings {
@@ -1030,7 +1082,11 @@ impl GetChatsSettings {
 static META_GET_CHATS_THREAD_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getChatsThreadMessages", &["Chat"], ::genesys_cloud_core::http::Method::GET, "/api/v2/chats/threads/{threadId}/messages", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/chats/threads/{threadId}/messages`: the `getChatsThreadMessages` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-chats-threads--threadId--messages>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ChatMessageEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetChatsThreadMessages {
@@ -1129,7 +1185,11 @@ impl GetChatsThreadMessages {
 static META_GET_CHATS_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getChatsUser", &["Chat"], ::genesys_cloud_core::http::Method::GET, "/api/v2/chats/users/{userId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/chats/users/{userId}`: the `getChatsUser` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-chats-users--userId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OneOnOne`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetChatsUser {
@@ -1192,7 +1252,11 @@ impl GetChatsUser {
 static META_GET_CHATS_USER_MESSAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getChatsUserMessage", &["Chat"], ::genesys_cloud_core::http::Method::GET, "/api/v2/chats/users/{userId}/messages/{messageIds}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/chats/users/{userId}/messages/{messageIds}`: the `getChatsUserMessage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-chats-users--userId--messages--messageIds->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ChatMessageEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetChatsUserMessage {
@@ -1257,7 +1321,11 @@ impl GetChatsUserMessage {
 static META_GET_CHATS_USER_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getChatsUserMessages", &["Chat"], ::genesys_cloud_core::http::Method::GET, "/api/v2/chats/users/{userId}/messages", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/chats/users/{userId}/messages`: the `getChatsUserMessages` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-chats-users--userId--messages>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ChatMessageResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetChatsUserMessages {
@@ -1356,7 +1424,11 @@ impl GetChatsUserMessages {
 static META_GET_CHATS_USER_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getChatsUserSettings", &["Chat"], ::genesys_cloud_core::http::Method::GET, "/api/v2/chats/users/{userId}/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/chats/users/{userId}/settings`: the `getChatsUserSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-chats-users--userId--settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ChatUserSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetChatsUserSettings {
@@ -1419,7 +1491,11 @@ impl GetChatsUserSettings {
 static META_GET_CHATS_USERS_ME_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getChatsUsersMeSettings", &["Chat"], ::genesys_cloud_core::http::Method::GET, "/api/v2/chats/users/me/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/chats/users/me/settings`: the `getChatsUsersMeSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-chats-users-me-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserSettingsForChat`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetChatsUsersMeSettings {
@@ -1480,7 +1556,11 @@ impl GetChatsUsersMeSettings {
 static META_PATCH_CHATS_ROOM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchChatsRoom", &["Chat"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/chats/rooms/{roomJid}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/chats/rooms/{roomJid}`: the `patchChatsRoom` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-chats-rooms--roomJid->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchChatsRoom {
@@ -1545,7 +1625,11 @@ impl PatchChatsRoom {
 static META_PATCH_CHATS_ROOM_MESSAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchChatsRoomMessage", &["Chat"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/chats/rooms/{roomJid}/messages/{messageId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/chats/rooms/{roomJid}/messages/{messageId}`: the `patchChatsRoomMessage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-chats-rooms--roomJid--messages--messageId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ChatSendMessageResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchChatsRoomMessage {
@@ -1612,7 +1696,11 @@ impl PatchChatsRoomMessage {
 static META_PATCH_CHATS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchChatsSettings", &["Chat"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/chats/settings", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/chats/settings`: the `patchChatsSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-chats-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ChatSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchChatsSettings {
@@ -1675,7 +1763,11 @@ impl PatchChatsSettings {
 static META_PATCH_CHATS_USER_MESSAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchChatsUserMessage", &["Chat"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/chats/users/{userId}/messages/{messageId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/chats/users/{userId}/messages/{messageId}`: the `patchChatsUserMessage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-chats-users--userId--messages--messageId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ChatSendMessageResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchChatsUserMessage {
@@ -1742,7 +1834,11 @@ impl PatchChatsUserMessage {
 static META_PATCH_CHATS_USER_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchChatsUserSettings", &["Chat"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/chats/users/{userId}/settings", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/chats/users/{userId}/settings`: the `patchChatsUserSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-chats-users--userId--settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ChatUserSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchChatsUserSettings {
@@ -1807,7 +1903,11 @@ impl PatchChatsUserSettings {
 static META_PATCH_CHATS_USERS_ME_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchChatsUsersMeSettings", &["Chat"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/chats/users/me/settings", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/chats/users/me/settings`: the `patchChatsUsersMeSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-chats-users-me-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserSettingsForChat`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchChatsUsersMeSettings {
@@ -1870,7 +1970,11 @@ impl PatchChatsUsersMeSettings {
 static META_POST_CHATS_ROOM_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postChatsRoomMessages", &["Chat"], ::genesys_cloud_core::http::Method::POST, "/api/v2/chats/rooms/{roomJid}/messages", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/chats/rooms/{roomJid}/messages`: the `postChatsRoomMessages` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-chats-rooms--roomJid--messages>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ChatSendMessageResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostChatsRoomMessages {
@@ -1935,7 +2039,11 @@ impl PostChatsRoomMessages {
 static META_POST_CHATS_ROOM_MESSAGES_PINS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postChatsRoomMessagesPins", &["Chat"], ::genesys_cloud_core::http::Method::POST, "/api/v2/chats/rooms/{roomJid}/messages/pins", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/chats/rooms/{roomJid}/messages/pins`: the `postChatsRoomMessagesPins` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-chats-rooms--roomJid--messages-pins>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostChatsRoomMessagesPins {
@@ -2000,7 +2108,11 @@ impl PostChatsRoomMessagesPins {
 static META_POST_CHATS_ROOM_PARTICIPANT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postChatsRoomParticipant", &["Chat"], ::genesys_cloud_core::http::Method::POST, "/api/v2/chats/rooms/{roomJid}/participants/{userId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/chats/rooms/{roomJid}/participants/{userId}`: the `postChatsRoomParticipant` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-chats-rooms--roomJid--participants--userId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostChatsRoomParticipant {
@@ -2065,7 +2177,11 @@ impl PostChatsRoomParticipant {
 static META_POST_CHATS_ROOMS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postChatsRooms", &["Chat"], ::genesys_cloud_core::http::Method::POST, "/api/v2/chats/rooms", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/chats/rooms`: the `postChatsRooms` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-chats-rooms>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CreateRoomResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostChatsRooms {
@@ -2128,7 +2244,11 @@ impl PostChatsRooms {
 static META_POST_CHATS_USER_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postChatsUserMessages", &["Chat"], ::genesys_cloud_core::http::Method::POST, "/api/v2/chats/users/{userId}/messages", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/chats/users/{userId}/messages`: the `postChatsUserMessages` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-chats-users--userId--messages>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ChatSendMessageResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostChatsUserMessages {
@@ -2193,7 +2313,11 @@ impl PostChatsUserMessages {
 static META_POST_CHATS_USER_MESSAGES_PINS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postChatsUserMessagesPins", &["Chat"], ::genesys_cloud_core::http::Method::POST, "/api/v2/chats/users/{userId}/messages/pins", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/chats/users/{userId}/messages/pins`: the `postChatsUserMessagesPins` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-chats-users--userId--messages-pins>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostChatsUserMessagesPins {
@@ -2258,7 +2382,11 @@ impl PostChatsUserMessagesPins {
 static META_POST_CHATS_USERS_ME_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postChatsUsersMeSettings", &["Chat"], ::genesys_cloud_core::http::Method::POST, "/api/v2/chats/users/me/settings", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/chats/users/me/settings`: the `postChatsUsersMeSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-chats-users-me-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostChatsUsersMeSettings {
@@ -2321,7 +2449,11 @@ impl PostChatsUsersMeSettings {
 static META_PUT_CHATS_MESSAGE_REACTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putChatsMessageReactions", &["Chat"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/chats/messages/{messageId}/reactions", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/chats/messages/{messageId}/reactions`: the `putChatsMessageReactions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-chats-messages--messageId--reactions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutChatsMessageReactions {
@@ -2386,7 +2518,11 @@ impl PutChatsMessageReactions {
 static META_PUT_CHATS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putChatsSettings", &["Chat"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/chats/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/chats/settings`: the `putChatsSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-chats-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ChatSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutChatsSettings {

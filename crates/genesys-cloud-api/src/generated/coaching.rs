@@ -104,7 +104,11 @@ impl CoachingApi {
 static META_DELETE_COACHING_APPOINTMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteCoachingAppointment", &["Coaching"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/coaching/appointments/{appointmentId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/coaching/appointments/{appointmentId}`: the `deleteCoachingAppointment` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-coaching-appointments--appointmentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CoachingAppointmentReference`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteCoachingAppointment {
@@ -167,7 +171,11 @@ impl DeleteCoachingAppointment {
 static META_DELETE_COACHING_APPOINTMENT_ANNOTATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteCoachingAppointmentAnnotation", &["Coaching"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/coaching/appointments/{appointmentId}/annotations/{annotationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/coaching/appointments/{appointmentId}/annotations/{annotationId}`: the `deleteCoachingAppointmentAnnotation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-coaching-appointments--appointmentId--annotations--annotationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteCoachingAppointmentAnnotation {
@@ -232,7 +240,11 @@ impl DeleteCoachingAppointmentAnnotation {
 static META_GET_COACHING_APPOINTMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCoachingAppointment", &["Coaching"], ::genesys_cloud_core::http::Method::GET, "/api/v2/coaching/appointments/{appointmentId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/coaching/appointments/{appointmentId}`: the `getCoachingAppointment` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-coaching-appointments--appointmentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CoachingAppointmentResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetCoachingAppointment {
@@ -295,7 +307,11 @@ impl GetCoachingAppointment {
 static META_GET_COACHING_APPOINTMENT_ANNOTATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCoachingAppointmentAnnotation", &["Coaching"], ::genesys_cloud_core::http::Method::GET, "/api/v2/coaching/appointments/{appointmentId}/annotations/{annotationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/coaching/appointments/{appointmentId}/annotations/{annotationId}`: the `getCoachingAppointmentAnnotation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-coaching-appointments--appointmentId--annotations--annotationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CoachingAnnotation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetCoachingAppointmentAnnotation {
@@ -360,9 +376,13 @@ impl GetCoachingAppointmentAnnotation {
 static META_GET_COACHING_APPOINTMENT_ANNOTATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCoachingAppointmentAnnotations", &["Coaching"], ::genesys_cloud_core::http::Method::GET, "/api/v2/coaching/appointments/{appointmentId}/annotations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/coaching/appointments/{appointmentId}/annotations`: the `getCoachingAppointmentAnnotations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-coaching-appointments--appointmentId--annotations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CoachingAnnotationList`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetCoachingAppointmentAnnotations {
@@ -455,9 +475,13 @@ impl GetCoachingAppointmentAnnotations {
 static META_GET_COACHING_APPOINTMENT_STATUSES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCoachingAppointmentStatuses", &["Coaching"], ::genesys_cloud_core::http::Method::GET, "/api/v2/coaching/appointments/{appointmentId}/statuses", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/coaching/appointments/{appointmentId}/statuses`: the `getCoachingAppointmentStatuses` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-coaching-appointments--appointmentId--statuses>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CoachingAppointmentStatusResponseList`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetCoachingAppointmentStatuses {
@@ -550,9 +574,13 @@ impl GetCoachingAppointmentStatuses {
 static META_GET_COACHING_APPOINTMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCoachingAppointments", &["Coaching"], ::genesys_cloud_core::http::Method::GET, "/api/v2/coaching/appointments", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/coaching/appointments`: the `getCoachingAppointments` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-coaching-appointments>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CoachingAppointmentResponseList`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetCoachingAppointments {
@@ -725,9 +753,13 @@ impl GetCoachingAppointments {
 static META_GET_COACHING_APPOINTMENTS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCoachingAppointmentsMe", &["Coaching"], ::genesys_cloud_core::http::Method::GET, "/api/v2/coaching/appointments/me", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/coaching/appointments/me`: the `getCoachingAppointmentsMe` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-coaching-appointments-me>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CoachingAppointmentResponseList`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetCoachingAppointmentsMe {
@@ -890,7 +922,11 @@ impl GetCoachingAppointmentsMe {
 static META_GET_COACHING_NOTIFICATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCoachingNotification", &["Coaching"], ::genesys_cloud_core::http::Method::GET, "/api/v2/coaching/notifications/{notificationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/coaching/notifications/{notificationId}`: the `getCoachingNotification` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-coaching-notifications--notificationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CoachingNotification`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetCoachingNotification {
@@ -962,9 +998,13 @@ impl GetCoachingNotification {
 static META_GET_COACHING_NOTIFICATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCoachingNotifications", &["Coaching"], ::genesys_cloud_core::http::Method::GET, "/api/v2/coaching/notifications", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/coaching/notifications`: the `getCoachingNotifications` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-coaching-notifications>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CoachingNotificationList`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetCoachingNotifications {
@@ -1064,7 +1104,11 @@ impl GetCoachingNotifications {
 static META_GET_COACHING_SCHEDULESLOTS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCoachingScheduleslotsJob", &["Coaching"], ::genesys_cloud_core::http::Method::GET, "/api/v2/coaching/scheduleslots/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/coaching/scheduleslots/jobs/{jobId}`: the `getCoachingScheduleslotsJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-coaching-scheduleslots-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CoachingScheduleSlotsJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetCoachingScheduleslotsJob {
@@ -1127,7 +1171,11 @@ impl GetCoachingScheduleslotsJob {
 static META_PATCH_COACHING_APPOINTMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchCoachingAppointment", &["Coaching"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/coaching/appointments/{appointmentId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/coaching/appointments/{appointmentId}`: the `patchCoachingAppointment` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-coaching-appointments--appointmentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CoachingAppointmentResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchCoachingAppointment {
@@ -1192,7 +1240,11 @@ impl PatchCoachingAppointment {
 static META_PATCH_COACHING_APPOINTMENT_ANNOTATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchCoachingAppointmentAnnotation", &["Coaching"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/coaching/appointments/{appointmentId}/annotations/{annotationId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/coaching/appointments/{appointmentId}/annotations/{annotationId}`: the `patchCoachingAppointmentAnnotation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-coaching-appointments--appointmentId--annotations--annotationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CoachingAnnotation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchCoachingAppointmentAnnotation {
@@ -1259,7 +1311,11 @@ impl PatchCoachingAppointmentAnnotation {
 static META_PATCH_COACHING_APPOINTMENT_STATUS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchCoachingAppointmentStatus", &["Coaching"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/coaching/appointments/{appointmentId}/status", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/coaching/appointments/{appointmentId}/status`: the `patchCoachingAppointmentStatus` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-coaching-appointments--appointmentId--status>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CoachingAppointmentStatusResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchCoachingAppointmentStatus {
@@ -1324,7 +1380,11 @@ impl PatchCoachingAppointmentStatus {
 static META_PATCH_COACHING_NOTIFICATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchCoachingNotification", &["Coaching"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/coaching/notifications/{notificationId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/coaching/notifications/{notificationId}`: the `patchCoachingNotification` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-coaching-notifications--notificationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CoachingNotification`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchCoachingNotification {
@@ -1389,7 +1449,11 @@ impl PatchCoachingNotification {
 static META_POST_COACHING_APPOINTMENT_ANNOTATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postCoachingAppointmentAnnotations", &["Coaching"], ::genesys_cloud_core::http::Method::POST, "/api/v2/coaching/appointments/{appointmentId}/annotations", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/coaching/appointments/{appointmentId}/annotations`: the `postCoachingAppointmentAnnotations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-coaching-appointments--appointmentId--annotations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CoachingAnnotation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostCoachingAppointmentAnnotations {
@@ -1454,7 +1518,11 @@ impl PostCoachingAppointmentAnnotations {
 static META_POST_COACHING_APPOINTMENT_CONVERSATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postCoachingAppointmentConversations", &["Coaching"], ::genesys_cloud_core::http::Method::POST, "/api/v2/coaching/appointments/{appointmentId}/conversations", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/coaching/appointments/{appointmentId}/conversations`: the `postCoachingAppointmentConversations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-coaching-appointments--appointmentId--conversations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AddConversationResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostCoachingAppointmentConversations {
@@ -1519,7 +1587,11 @@ impl PostCoachingAppointmentConversations {
 static META_POST_COACHING_APPOINTMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postCoachingAppointments", &["Coaching"], ::genesys_cloud_core::http::Method::POST, "/api/v2/coaching/appointments", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/coaching/appointments`: the `postCoachingAppointments` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-coaching-appointments>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CoachingAppointmentResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostCoachingAppointments {
@@ -1582,7 +1654,11 @@ impl PostCoachingAppointments {
 static META_POST_COACHING_APPOINTMENTS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postCoachingAppointmentsAggregatesQuery", &["Coaching"], ::genesys_cloud_core::http::Method::POST, "/api/v2/coaching/appointments/aggregates/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/coaching/appointments/aggregates/query`: the `postCoachingAppointmentsAggregatesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-coaching-appointments-aggregates-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CoachingAppointmentAggregateResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostCoachingAppointmentsAggregatesQuery {
@@ -1645,7 +1721,11 @@ impl PostCoachingAppointmentsAggregatesQuery {
 static META_POST_COACHING_SCHEDULESLOTS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postCoachingScheduleslotsJobs", &["Coaching"], ::genesys_cloud_core::http::Method::POST, "/api/v2/coaching/scheduleslots/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/coaching/scheduleslots/jobs`: the `postCoachingScheduleslotsJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-coaching-scheduleslots-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CoachingScheduleSlotsJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostCoachingScheduleslotsJobs {
@@ -1708,7 +1788,11 @@ impl PostCoachingScheduleslotsJobs {
 static META_POST_COACHING_SCHEDULESLOTS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postCoachingScheduleslotsQuery", &["Coaching"], ::genesys_cloud_core::http::Method::POST, "/api/v2/coaching/scheduleslots/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/coaching/scheduleslots/query`: the `postCoachingScheduleslotsQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-coaching-scheduleslots-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CoachingSlotsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostCoachingScheduleslotsQuery {

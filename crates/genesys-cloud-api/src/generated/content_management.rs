@@ -165,7 +165,11 @@ impl ContentManagementApi {
 static META_DELETE_CONTENTMANAGEMENT_DOCUMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteContentmanagementDocument", &["Content Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/contentmanagement/documents/{documentId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/contentmanagement/documents/{documentId}`: the `deleteContentmanagementDocument` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-contentmanagement-documents--documentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteContentmanagementDocument {
@@ -237,7 +241,11 @@ impl DeleteContentmanagementDocument {
 static META_DELETE_CONTENTMANAGEMENT_SHARE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteContentmanagementShare", &["Content Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/contentmanagement/shares/{shareId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/contentmanagement/shares/{shareId}`: the `deleteContentmanagementShare` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-contentmanagement-shares--shareId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteContentmanagementShare {
@@ -300,7 +308,11 @@ impl DeleteContentmanagementShare {
 static META_DELETE_CONTENTMANAGEMENT_STATUS_STATUS_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteContentmanagementStatusStatusId", &["Content Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/contentmanagement/status/{statusId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/contentmanagement/status/{statusId}`: the `deleteContentmanagementStatusStatusId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-contentmanagement-status--statusId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteContentmanagementStatusStatusId {
@@ -363,7 +375,11 @@ impl DeleteContentmanagementStatusStatusId {
 static META_DELETE_CONTENTMANAGEMENT_WORKSPACE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteContentmanagementWorkspace", &["Content Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/contentmanagement/workspaces/{workspaceId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/contentmanagement/workspaces/{workspaceId}`: the `deleteContentmanagementWorkspace` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-contentmanagement-workspaces--workspaceId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteContentmanagementWorkspace {
@@ -435,7 +451,11 @@ impl DeleteContentmanagementWorkspace {
 static META_DELETE_CONTENTMANAGEMENT_WORKSPACE_MEMBER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteContentmanagementWorkspaceMember", &["Content Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/contentmanagement/workspaces/{workspaceId}/members/{memberId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/contentmanagement/workspaces/{workspaceId}/members/{memberId}`: the `deleteContentmanagementWorkspaceMember` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-contentmanagement-workspaces--workspaceId--members--memberId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteContentmanagementWorkspaceMember {
@@ -500,7 +520,11 @@ impl DeleteContentmanagementWorkspaceMember {
 static META_DELETE_CONTENTMANAGEMENT_WORKSPACE_TAGVALUE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteContentmanagementWorkspaceTagvalue", &["Content Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/contentmanagement/workspaces/{workspaceId}/tagvalues/{tagId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/contentmanagement/workspaces/{workspaceId}/tagvalues/{tagId}`: the `deleteContentmanagementWorkspaceTagvalue` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-contentmanagement-workspaces--workspaceId--tagvalues--tagId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteContentmanagementWorkspaceTagvalue {
@@ -565,7 +589,11 @@ impl DeleteContentmanagementWorkspaceTagvalue {
 static META_GET_CONTENTMANAGEMENT_DOCUMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getContentmanagementDocument", &["Content Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/contentmanagement/documents/{documentId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/contentmanagement/documents/{documentId}`: the `getContentmanagementDocument` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-contentmanagement-documents--documentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Document`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetContentmanagementDocument {
@@ -637,7 +665,11 @@ impl GetContentmanagementDocument {
 static META_GET_CONTENTMANAGEMENT_DOCUMENT_CONTENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getContentmanagementDocumentContent", &["Content Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/contentmanagement/documents/{documentId}/content", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/contentmanagement/documents/{documentId}/content`: the `getContentmanagementDocumentContent` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-contentmanagement-documents--documentId--content>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DownloadResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetContentmanagementDocumentContent {
@@ -718,9 +750,15 @@ impl GetContentmanagementDocumentContent {
 static META_GET_CONTENTMANAGEMENT_DOCUMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getContentmanagementDocuments", &["Content Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/contentmanagement/documents", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), true, false, true);
 #[doc = " `GET /api/v2/contentmanagement/documents`: the `getContentmanagementDocuments` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-contentmanagement-documents>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DocumentEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -858,7 +896,11 @@ impl GetContentmanagementDocuments {
 static META_GET_CONTENTMANAGEMENT_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getContentmanagementQuery", &["Content Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/contentmanagement/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/contentmanagement/query`: the `getContentmanagementQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-contentmanagement-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `QueryResults`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetContentmanagementQuery {
@@ -974,7 +1016,11 @@ impl GetContentmanagementQuery {
 static META_GET_CONTENTMANAGEMENT_SECURITYPROFILE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getContentmanagementSecurityprofile", &["Content Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/contentmanagement/securityprofiles/{securityProfileId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/contentmanagement/securityprofiles/{securityProfileId}`: the `getContentmanagementSecurityprofile` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-contentmanagement-securityprofiles--securityProfileId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SecurityProfile`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetContentmanagementSecurityprofile {
@@ -1037,9 +1083,13 @@ impl GetContentmanagementSecurityprofile {
 static META_GET_CONTENTMANAGEMENT_SECURITYPROFILES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getContentmanagementSecurityprofiles", &["Content Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/contentmanagement/securityprofiles", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/contentmanagement/securityprofiles`: the `getContentmanagementSecurityprofiles` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-contentmanagement-securityprofiles>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SecurityProfileEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetContentmanagementSecurityprofiles {
@@ -1112,7 +1162,11 @@ impl GetContentmanagementSecurityprofiles {
 static META_GET_CONTENTMANAGEMENT_SHARE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getContentmanagementShare", &["Content Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/contentmanagement/shares/{shareId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/contentmanagement/shares/{shareId}`: the `getContentmanagementShare` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-contentmanagement-shares--shareId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Share`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetContentmanagementShare {
@@ -1184,7 +1238,11 @@ impl GetContentmanagementShare {
 static META_GET_CONTENTMANAGEMENT_SHARED_SHARED_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getContentmanagementSharedSharedId", &["Content Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/contentmanagement/shared/{sharedId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/contentmanagement/shared/{sharedId}`: the `getContentmanagementSharedSharedId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-contentmanagement-shared--sharedId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SharedResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetContentmanagementSharedSharedId {
@@ -1274,9 +1332,13 @@ impl GetContentmanagementSharedSharedId {
 static META_GET_CONTENTMANAGEMENT_SHARES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getContentmanagementShares", &["Content Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/contentmanagement/shares", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/contentmanagement/shares`: the `getContentmanagementShares` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-contentmanagement-shares>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ShareEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetContentmanagementShares {
@@ -1385,9 +1447,13 @@ impl GetContentmanagementShares {
 static META_GET_CONTENTMANAGEMENT_STATUS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getContentmanagementStatus", &["Content Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/contentmanagement/status", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/contentmanagement/status`: the `getContentmanagementStatus` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-contentmanagement-status>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CommandStatusEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetContentmanagementStatus {
@@ -1478,7 +1544,11 @@ impl GetContentmanagementStatus {
 static META_GET_CONTENTMANAGEMENT_STATUS_STATUS_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getContentmanagementStatusStatusId", &["Content Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/contentmanagement/status/{statusId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/contentmanagement/status/{statusId}`: the `getContentmanagementStatusStatusId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-contentmanagement-status--statusId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CommandStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetContentmanagementStatusStatusId {
@@ -1541,7 +1611,11 @@ impl GetContentmanagementStatusStatusId {
 static META_GET_CONTENTMANAGEMENT_USAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getContentmanagementUsage", &["Content Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/contentmanagement/usage", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/contentmanagement/usage`: the `getContentmanagementUsage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-contentmanagement-usage>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Usage`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetContentmanagementUsage {
@@ -1602,7 +1676,11 @@ impl GetContentmanagementUsage {
 static META_GET_CONTENTMANAGEMENT_WORKSPACE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getContentmanagementWorkspace", &["Content Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/contentmanagement/workspaces/{workspaceId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/contentmanagement/workspaces/{workspaceId}`: the `getContentmanagementWorkspace` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-contentmanagement-workspaces--workspaceId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Workspace`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetContentmanagementWorkspace {
@@ -1674,9 +1752,13 @@ impl GetContentmanagementWorkspace {
 static META_GET_CONTENTMANAGEMENT_WORKSPACE_DOCUMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getContentmanagementWorkspaceDocuments", &["Content Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/contentmanagement/workspaces/{workspaceId}/documents", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/contentmanagement/workspaces/{workspaceId}/documents`: the `getContentmanagementWorkspaceDocuments` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-contentmanagement-workspaces--workspaceId--documents>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DocumentEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetContentmanagementWorkspaceDocuments {
@@ -1796,7 +1878,11 @@ impl GetContentmanagementWorkspaceDocuments {
 static META_GET_CONTENTMANAGEMENT_WORKSPACE_MEMBER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getContentmanagementWorkspaceMember", &["Content Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/contentmanagement/workspaces/{workspaceId}/members/{memberId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/contentmanagement/workspaces/{workspaceId}/members/{memberId}`: the `getContentmanagementWorkspaceMember` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-contentmanagement-workspaces--workspaceId--members--memberId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkspaceMember`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetContentmanagementWorkspaceMember {
@@ -1870,9 +1956,13 @@ impl GetContentmanagementWorkspaceMember {
 static META_GET_CONTENTMANAGEMENT_WORKSPACE_MEMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getContentmanagementWorkspaceMembers", &["Content Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/contentmanagement/workspaces/{workspaceId}/members", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/contentmanagement/workspaces/{workspaceId}/members`: the `getContentmanagementWorkspaceMembers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-contentmanagement-workspaces--workspaceId--members>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkspaceMemberEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetContentmanagementWorkspaceMembers {
@@ -1974,7 +2064,11 @@ impl GetContentmanagementWorkspaceMembers {
 static META_GET_CONTENTMANAGEMENT_WORKSPACE_TAGVALUE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getContentmanagementWorkspaceTagvalue", &["Content Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/contentmanagement/workspaces/{workspaceId}/tagvalues/{tagId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/contentmanagement/workspaces/{workspaceId}/tagvalues/{tagId}`: the `getContentmanagementWorkspaceTagvalue` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-contentmanagement-workspaces--workspaceId--tagvalues--tagId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TagValue`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetContentmanagementWorkspaceTagvalue {
@@ -2048,9 +2142,13 @@ impl GetContentmanagementWorkspaceTagvalue {
 static META_GET_CONTENTMANAGEMENT_WORKSPACE_TAGVALUES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getContentmanagementWorkspaceTagvalues", &["Content Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/contentmanagement/workspaces/{workspaceId}/tagvalues", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/contentmanagement/workspaces/{workspaceId}/tagvalues`: the `getContentmanagementWorkspaceTagvalues` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-contentmanagement-workspaces--workspaceId--tagvalues>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TagValueEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetContentmanagementWorkspaceTagvalues {
@@ -2161,9 +2259,13 @@ impl GetContentmanagementWorkspaceTagvalues {
 static META_GET_CONTENTMANAGEMENT_WORKSPACES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getContentmanagementWorkspaces", &["Content Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/contentmanagement/workspaces", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/contentmanagement/workspaces`: the `getContentmanagementWorkspaces` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-contentmanagement-workspaces>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkspaceEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetContentmanagementWorkspaces {
@@ -2272,7 +2374,11 @@ impl GetContentmanagementWorkspaces {
 static META_POST_CONTENTMANAGEMENT_DOCUMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postContentmanagementDocument", &["Content Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/contentmanagement/documents/{documentId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/contentmanagement/documents/{documentId}`: the `postContentmanagementDocument` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-contentmanagement-documents--documentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Document`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostContentmanagementDocument {
@@ -2355,7 +2461,11 @@ impl PostContentmanagementDocument {
 static META_POST_CONTENTMANAGEMENT_DOCUMENT_CONTENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postContentmanagementDocumentContent", &["Content Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/contentmanagement/documents/{documentId}/content", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/contentmanagement/documents/{documentId}/content`: the `postContentmanagementDocumentContent` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-contentmanagement-documents--documentId--content>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ReplaceResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostContentmanagementDocumentContent {
@@ -2429,7 +2539,11 @@ impl PostContentmanagementDocumentContent {
 static META_POST_CONTENTMANAGEMENT_DOCUMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postContentmanagementDocuments", &["Content Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/contentmanagement/documents", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/contentmanagement/documents`: the `postContentmanagementDocuments` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-contentmanagement-documents>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Document`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostContentmanagementDocuments {
@@ -2519,7 +2633,11 @@ impl PostContentmanagementDocuments {
 static META_POST_CONTENTMANAGEMENT_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postContentmanagementQuery", &["Content Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/contentmanagement/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/contentmanagement/query`: the `postContentmanagementQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-contentmanagement-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `QueryResults`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostContentmanagementQuery {
@@ -2591,7 +2709,11 @@ impl PostContentmanagementQuery {
 static META_POST_CONTENTMANAGEMENT_SHARES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postContentmanagementShares", &["Content Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/contentmanagement/shares", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/contentmanagement/shares`: the `postContentmanagementShares` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-contentmanagement-shares>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CreateShareResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostContentmanagementShares {
@@ -2654,7 +2776,11 @@ impl PostContentmanagementShares {
 static META_POST_CONTENTMANAGEMENT_WORKSPACE_TAGVALUES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postContentmanagementWorkspaceTagvalues", &["Content Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/contentmanagement/workspaces/{workspaceId}/tagvalues", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/contentmanagement/workspaces/{workspaceId}/tagvalues`: the `postContentmanagementWorkspaceTagvalues` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-contentmanagement-workspaces--workspaceId--tagvalues>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TagValue`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostContentmanagementWorkspaceTagvalues {
@@ -2719,9 +2845,13 @@ impl PostContentmanagementWorkspaceTagvalues {
 static META_POST_CONTENTMANAGEMENT_WORKSPACE_TAGVALUES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postContentmanagementWorkspaceTagvaluesQuery", &["Content Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/contentmanagement/workspaces/{workspaceId}/tagvalues/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `POST /api/v2/contentmanagement/workspaces/{workspaceId}/tagvalues/query`: the `postContentmanagementWorkspaceTagvaluesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-contentmanagement-workspaces--workspaceId--tagvalues-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TagValueEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostContentmanagementWorkspaceTagvaluesQuery {
@@ -2807,7 +2937,11 @@ impl PostContentmanagementWorkspaceTagvaluesQuery {
 static META_POST_CONTENTMANAGEMENT_WORKSPACES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postContentmanagementWorkspaces", &["Content Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/contentmanagement/workspaces", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/contentmanagement/workspaces`: the `postContentmanagementWorkspaces` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-contentmanagement-workspaces>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Workspace`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostContentmanagementWorkspaces {
@@ -2870,7 +3004,11 @@ impl PostContentmanagementWorkspaces {
 static META_PUT_CONTENTMANAGEMENT_WORKSPACE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putContentmanagementWorkspace", &["Content Management"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/contentmanagement/workspaces/{workspaceId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/contentmanagement/workspaces/{workspaceId}`: the `putContentmanagementWorkspace` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-contentmanagement-workspaces--workspaceId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Workspace`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutContentmanagementWorkspace {
@@ -2935,7 +3073,11 @@ impl PutContentmanagementWorkspace {
 static META_PUT_CONTENTMANAGEMENT_WORKSPACE_MEMBER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putContentmanagementWorkspaceMember", &["Content Management"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/contentmanagement/workspaces/{workspaceId}/members/{memberId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/contentmanagement/workspaces/{workspaceId}/members/{memberId}`: the `putContentmanagementWorkspaceMember` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-contentmanagement-workspaces--workspaceId--members--memberId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkspaceMember`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutContentmanagementWorkspaceMember {
@@ -3002,7 +3144,11 @@ impl PutContentmanagementWorkspaceMember {
 static META_PUT_CONTENTMANAGEMENT_WORKSPACE_TAGVALUE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putContentmanagementWorkspaceTagvalue", &["Content Management"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/contentmanagement/workspaces/{workspaceId}/tagvalues/{tagId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/contentmanagement/workspaces/{workspaceId}/tagvalues/{tagId}`: the `putContentmanagementWorkspaceTagvalue` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-contentmanagement-workspaces--workspaceId--tagvalues--tagId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TagValue`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutContentmanagementWorkspaceTagvalue {

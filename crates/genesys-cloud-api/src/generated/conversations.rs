@@ -1297,7 +1297,11 @@ impl ConversationsApi {
 static META_DELETE_ANALYTICS_CONVERSATIONS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsConversationsAggregatesJob", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/conversations/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/analytics/conversations/aggregates/jobs/{jobId}`: the `deleteAnalyticsConversationsAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-conversations-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAnalyticsConversationsAggregatesJob {
@@ -1360,7 +1364,11 @@ impl DeleteAnalyticsConversationsAggregatesJob {
 static META_DELETE_ANALYTICS_CONVERSATIONS_DETAILS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsConversationsDetailsJob", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/conversations/details/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/analytics/conversations/details/jobs/{jobId}`: the `deleteAnalyticsConversationsDetailsJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-conversations-details-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAnalyticsConversationsDetailsJob {
@@ -1423,7 +1431,11 @@ impl DeleteAnalyticsConversationsDetailsJob {
 static META_DELETE_CONVERSATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteConversation", &["Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/conversations/{conversationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/conversations/{conversationId}`: the `deleteConversation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-conversations--conversationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteConversation {
@@ -1486,7 +1498,11 @@ impl DeleteConversation {
 static META_DELETE_CONVERSATION_CUSTOMATTRIBUTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteConversationCustomattribute", &["Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/conversations/{conversationId}/customattributes/{attributesId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/conversations/{conversationId}/customattributes/{attributesId}`: the `deleteConversationCustomattribute` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-conversations--conversationId--customattributes--attributesId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteConversationCustomattribute {
@@ -1551,7 +1567,11 @@ impl DeleteConversationCustomattribute {
 static META_DELETE_CONVERSATION_PARTICIPANT_CODE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteConversationParticipantCode", &["Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/conversations/{conversationId}/participants/{participantId}/codes/{addCommunicationCode}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/conversations/{conversationId}/participants/{participantId}/codes/{addCommunicationCode}`: the `deleteConversationParticipantCode` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-conversations--conversationId--participants--participantId--codes--addCommunicationCode->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteConversationParticipantCode {
@@ -1618,7 +1638,11 @@ impl DeleteConversationParticipantCode {
 static META_DELETE_CONVERSATION_PARTICIPANT_FLAGGEDREASON: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteConversationParticipantFlaggedreason", &["Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/conversations/{conversationId}/participants/{participantId}/flaggedreason", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/conversations/{conversationId}/participants/{participantId}/flaggedreason`: the `deleteConversationParticipantFlaggedreason` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-conversations--conversationId--participants--participantId--flaggedreason>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteConversationParticipantFlaggedreason {
@@ -1683,7 +1707,11 @@ impl DeleteConversationParticipantFlaggedreason {
 static META_DELETE_CONVERSATIONS_CALL_PARTICIPANT_COMMUNICATION_POSTFLOWACTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteConversationsCallParticipantCommunicationPostflowaction", &["Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/communications/{communicationId}/postflowaction", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/conversations/calls/{conversationId}/participants/{participantId}/communications/{communicationId}/postflowaction`: the `deleteConversationsCallParticipantCommunicationPostflowaction` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-conversations-calls--conversationId--participants--participantId--communications--communicationId--postflowaction>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteConversationsCallParticipantCommunicationPostflowaction {
@@ -1750,7 +1778,11 @@ impl DeleteConversationsCallParticipantCommunicationPostflowaction {
 static META_DELETE_CONVERSATIONS_CALL_PARTICIPANT_CONSULT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteConversationsCallParticipantConsult", &["Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/consult", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/conversations/calls/{conversationId}/participants/{participantId}/consult`: the `deleteConversationsCallParticipantConsult` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-conversations-calls--conversationId--participants--participantId--consult>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteConversationsCallParticipantConsult {
@@ -1815,7 +1847,11 @@ impl DeleteConversationsCallParticipantConsult {
 static META_DELETE_CONVERSATIONS_EMAIL_MESSAGES_DRAFT_ATTACHMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteConversationsEmailMessagesDraftAttachment", &["Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/conversations/emails/{conversationId}/messages/draft/attachments/{attachmentId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/conversations/emails/{conversationId}/messages/draft/attachments/{attachmentId}`: the `deleteConversationsEmailMessagesDraftAttachment` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-conversations-emails--conversationId--messages-draft-attachments--attachmentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteConversationsEmailMessagesDraftAttachment {
@@ -1880,7 +1916,11 @@ impl DeleteConversationsEmailMessagesDraftAttachment {
 static META_DELETE_CONVERSATIONS_MESSAGES_CACHEDMEDIA_CACHED_MEDIA_ITEM_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteConversationsMessagesCachedmediaCachedMediaItemId", &["Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/conversations/messages/cachedmedia/{cachedMediaItemId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/conversations/messages/cachedmedia/{cachedMediaItemId}`: the `deleteConversationsMessagesCachedmediaCachedMediaItemId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-conversations-messages-cachedmedia--cachedMediaItemId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteConversationsMessagesCachedmediaCachedMediaItemId {
@@ -1943,7 +1983,11 @@ impl DeleteConversationsMessagesCachedmediaCachedMediaItemId {
 static META_DELETE_CONVERSATIONS_MESSAGING_INTEGRATIONS_APPLE_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteConversationsMessagingIntegrationsAppleIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/conversations/messaging/integrations/apple/{integrationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/conversations/messaging/integrations/apple/{integrationId}`: the `deleteConversationsMessagingIntegrationsAppleIntegrationId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-conversations-messaging-integrations-apple--integrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteConversationsMessagingIntegrationsAppleIntegrationId {
@@ -2006,7 +2050,11 @@ impl DeleteConversationsMessagingIntegrationsAppleIntegrationId {
 static META_DELETE_CONVERSATIONS_MESSAGING_INTEGRATIONS_FACEBOOK_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteConversationsMessagingIntegrationsFacebookIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/conversations/messaging/integrations/facebook/{integrationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/conversations/messaging/integrations/facebook/{integrationId}`: the `deleteConversationsMessagingIntegrationsFacebookIntegrationId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-conversations-messaging-integrations-facebook--integrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteConversationsMessagingIntegrationsFacebookIntegrationId {
@@ -2069,7 +2117,11 @@ impl DeleteConversationsMessagingIntegrationsFacebookIntegrationId {
 static META_DELETE_CONVERSATIONS_MESSAGING_INTEGRATIONS_INSTAGRAM_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteConversationsMessagingIntegrationsInstagramIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/conversations/messaging/integrations/instagram/{integrationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/conversations/messaging/integrations/instagram/{integrationId}`: the `deleteConversationsMessagingIntegrationsInstagramIntegrationId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-conversations-messaging-integrations-instagram--integrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteConversationsMessagingIntegrationsInstagramIntegrationId {
@@ -2132,9 +2184,13 @@ impl DeleteConversationsMessagingIntegrationsInstagramIntegrationId {
 static META_DELETE_CONVERSATIONS_MESSAGING_INTEGRATIONS_OPEN_EXTENSIONS_GOOGLEBUSINESSPROFILE_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile/{integrationId}", true, ::std::option::Option::None, false, true, true);
 #[doc = " `DELETE /api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile/{integrationId}`: the `deleteConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-conversations-messaging-integrations-open-extensions-googlebusinessprofile--integrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId {
@@ -2197,7 +2253,11 @@ impl DeleteConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofile
 static META_DELETE_CONVERSATIONS_MESSAGING_INTEGRATIONS_OPEN_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteConversationsMessagingIntegrationsOpenIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/conversations/messaging/integrations/open/{integrationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/conversations/messaging/integrations/open/{integrationId}`: the `deleteConversationsMessagingIntegrationsOpenIntegrationId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-conversations-messaging-integrations-open--integrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteConversationsMessagingIntegrationsOpenIntegrationId {
@@ -2260,7 +2320,11 @@ impl DeleteConversationsMessagingIntegrationsOpenIntegrationId {
 static META_DELETE_CONVERSATIONS_MESSAGING_INTEGRATIONS_TWITTER_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteConversationsMessagingIntegrationsTwitterIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/conversations/messaging/integrations/twitter/{integrationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/conversations/messaging/integrations/twitter/{integrationId}`: the `deleteConversationsMessagingIntegrationsTwitterIntegrationId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-conversations-messaging-integrations-twitter--integrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteConversationsMessagingIntegrationsTwitterIntegrationId {
@@ -2323,7 +2387,11 @@ impl DeleteConversationsMessagingIntegrationsTwitterIntegrationId {
 static META_DELETE_CONVERSATIONS_MESSAGING_INTEGRATIONS_WHATSAPP_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteConversationsMessagingIntegrationsWhatsappIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/conversations/messaging/integrations/whatsapp/{integrationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/conversations/messaging/integrations/whatsapp/{integrationId}`: the `deleteConversationsMessagingIntegrationsWhatsappIntegrationId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-conversations-messaging-integrations-whatsapp--integrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WhatsAppIntegration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteConversationsMessagingIntegrationsWhatsappIntegrationId {
@@ -2386,7 +2454,11 @@ impl DeleteConversationsMessagingIntegrationsWhatsappIntegrationId {
 static META_DELETE_CONVERSATIONS_MESSAGING_SETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteConversationsMessagingSetting", &["Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/conversations/messaging/settings/{messageSettingId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/conversations/messaging/settings/{messageSettingId}`: the `deleteConversationsMessagingSetting` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-conversations-messaging-settings--messageSettingId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteConversationsMessagingSetting {
@@ -2449,7 +2521,11 @@ impl DeleteConversationsMessagingSetting {
 static META_DELETE_CONVERSATIONS_MESSAGING_SETTINGS_DEFAULT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteConversationsMessagingSettingsDefault", &["Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/conversations/messaging/settings/default", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/conversations/messaging/settings/default`: the `deleteConversationsMessagingSettingsDefault` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-conversations-messaging-settings-default>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteConversationsMessagingSettingsDefault {
@@ -2510,7 +2586,11 @@ impl DeleteConversationsMessagingSettingsDefault {
 static META_DELETE_CONVERSATIONS_MESSAGING_SUPPORTEDCONTENT_SUPPORTED_CONTENT_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteConversationsMessagingSupportedcontentSupportedContentId", &["Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/conversations/messaging/supportedcontent/{supportedContentId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/conversations/messaging/supportedcontent/{supportedContentId}`: the `deleteConversationsMessagingSupportedcontentSupportedContentId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-conversations-messaging-supportedcontent--supportedContentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteConversationsMessagingSupportedcontentSupportedContentId {
@@ -2573,7 +2653,11 @@ impl DeleteConversationsMessagingSupportedcontentSupportedContentId {
 static META_GET_ANALYTICS_CONVERSATION_DETAILS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsConversationDetails", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/conversations/{conversationId}/details", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/conversations/{conversationId}/details`: the `getAnalyticsConversationDetails` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-conversations--conversationId--details>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AnalyticsConversationWithoutAttributes`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsConversationDetails {
@@ -2636,7 +2720,11 @@ impl GetAnalyticsConversationDetails {
 static META_GET_ANALYTICS_CONVERSATIONS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsConversationsAggregatesJob", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/conversations/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/conversations/aggregates/jobs/{jobId}`: the `getAnalyticsConversationsAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-conversations-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsConversationsAggregatesJob {
@@ -2699,7 +2787,11 @@ impl GetAnalyticsConversationsAggregatesJob {
 static META_GET_ANALYTICS_CONVERSATIONS_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsConversationsAggregatesJobResults", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/conversations/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/conversations/aggregates/jobs/{jobId}/results`: the `getAnalyticsConversationsAggregatesJobResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-conversations-aggregates-jobs--jobId--results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ConversationAsyncAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsConversationsAggregatesJobResults {
@@ -2771,7 +2863,11 @@ impl GetAnalyticsConversationsAggregatesJobResults {
 static META_GET_ANALYTICS_CONVERSATIONS_DETAILS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsConversationsDetails", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/conversations/details", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/conversations/details`: the `getAnalyticsConversationsDetails` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-conversations-details>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AnalyticsConversationWithoutAttributesMultiGetResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsConversationsDetails {
@@ -2841,7 +2937,11 @@ impl GetAnalyticsConversationsDetails {
 static META_GET_ANALYTICS_CONVERSATIONS_DETAILS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsConversationsDetailsJob", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/conversations/details/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/conversations/details/jobs/{jobId}`: the `getAnalyticsConversationsDetailsJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-conversations-details-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsConversationsDetailsJob {
@@ -2904,7 +3004,11 @@ impl GetAnalyticsConversationsDetailsJob {
 static META_GET_ANALYTICS_CONVERSATIONS_DETAILS_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsConversationsDetailsJobResults", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/conversations/details/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/conversations/details/jobs/{jobId}/results`: the `getAnalyticsConversationsDetailsJobResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-conversations-details-jobs--jobId--results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AnalyticsConversationAsyncQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsConversationsDetailsJobResults {
@@ -2985,7 +3089,11 @@ impl GetAnalyticsConversationsDetailsJobResults {
 static META_GET_ANALYTICS_CONVERSATIONS_DETAILS_JOBS_AVAILABILITY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsConversationsDetailsJobsAvailability", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/conversations/details/jobs/availability", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/conversations/details/jobs/availability`: the `getAnalyticsConversationsDetailsJobsAvailability` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-conversations-details-jobs-availability>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataAvailabilityResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsConversationsDetailsJobsAvailability {
@@ -3046,7 +3154,11 @@ impl GetAnalyticsConversationsDetailsJobsAvailability {
 static META_GET_CONVERSATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversation", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/{conversationId}`: the `getConversation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Conversation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversation {
@@ -3109,9 +3221,13 @@ impl GetConversation {
 static META_GET_CONVERSATION_ACCESSATTRIBUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationAccessattributes", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/accessattributes", true, ::std::option::Option::None, false, true, true);
 #[doc = " `GET /api/v2/conversations/{conversationId}/accessattributes`: the `getConversationAccessattributes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--accessattributes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ConversationAccessAttributesResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationAccessattributes {
@@ -3174,9 +3290,13 @@ impl GetConversationAccessattributes {
 static META_GET_CONVERSATION_ASSISTANT_COPILOTCONTEXT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationAssistantCopilotcontext", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/assistant/copilotcontext", true, ::std::option::Option::None, false, true, true);
 #[doc = " `GET /api/v2/conversations/{conversationId}/assistant/copilotcontext`: the `getConversationAssistantCopilotcontext` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--assistant-copilotcontext>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CopilotContextValues`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationAssistantCopilotcontext {
@@ -3239,7 +3359,11 @@ impl GetConversationAssistantCopilotcontext {
 static META_GET_CONVERSATION_COMMUNICATION_AGENTCHECKLIST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationCommunicationAgentchecklist", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/communications/{communicationId}/agentchecklists/{agentChecklistId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/{conversationId}/communications/{communicationId}/agentchecklists/{agentChecklistId}`: the `getConversationCommunicationAgentchecklist` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--communications--communicationId--agentchecklists--agentChecklistId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentChecklistResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationCommunicationAgentchecklist {
@@ -3306,7 +3430,11 @@ impl GetConversationCommunicationAgentchecklist {
 static META_GET_CONVERSATION_COMMUNICATION_AGENTCHECKLIST_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationCommunicationAgentchecklistJob", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/communications/{communicationId}/agentchecklists/{agentChecklistId}/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/{conversationId}/communications/{communicationId}/agentchecklists/{agentChecklistId}/jobs/{jobId}`: the `getConversationCommunicationAgentchecklistJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--communications--communicationId--agentchecklists--agentChecklistId--jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ChecklistInferenceJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationCommunicationAgentchecklistJob {
@@ -3375,9 +3503,13 @@ impl GetConversationCommunicationAgentchecklistJob {
 static META_GET_CONVERSATION_COMMUNICATION_AGENTCHECKLISTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationCommunicationAgentchecklists", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/communications/{communicationId}/agentchecklists", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/conversations/{conversationId}/communications/{communicationId}/agentchecklists`: the `getConversationCommunicationAgentchecklists` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--communications--communicationId--agentchecklists>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentChecklistResponseList`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationCommunicationAgentchecklists {
@@ -3454,7 +3586,11 @@ impl GetConversationCommunicationAgentchecklists {
 static META_GET_CONVERSATION_COMMUNICATION_INTERNALMESSAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationCommunicationInternalmessage", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/communications/{communicationId}/internalmessages/{messageId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/{conversationId}/communications/{communicationId}/internalmessages/{messageId}`: the `getConversationCommunicationInternalmessage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--communications--communicationId--internalmessages--messageId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `InternalMessageData`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationCommunicationInternalmessage {
@@ -3521,9 +3657,13 @@ impl GetConversationCommunicationInternalmessage {
 static META_GET_CONVERSATION_COMMUNICATION_INTERNALMESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationCommunicationInternalmessages", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/communications/{communicationId}/internalmessages", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/conversations/{conversationId}/communications/{communicationId}/internalmessages`: the `getConversationCommunicationInternalmessages` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--communications--communicationId--internalmessages>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `InternalMessageDataEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationCommunicationInternalmessages {
@@ -3618,7 +3758,11 @@ impl GetConversationCommunicationInternalmessages {
 static META_GET_CONVERSATION_CUSTOMATTRIBUTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationCustomattribute", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/customattributes/{attributesId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/{conversationId}/customattributes/{attributesId}`: the `getConversationCustomattribute` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--customattributes--attributesId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CustomAttributes`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationCustomattribute {
@@ -3683,7 +3827,11 @@ impl GetConversationCustomattribute {
 static META_GET_CONVERSATION_CUSTOMATTRIBUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationCustomattributes", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/customattributes", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/{conversationId}/customattributes`: the `getConversationCustomattributes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--customattributes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CustomAttributesListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationCustomattributes {
@@ -3746,7 +3894,11 @@ impl GetConversationCustomattributes {
 static META_GET_CONVERSATION_PARTICIPANT_SECUREIVRSESSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationParticipantSecureivrsession", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/participants/{participantId}/secureivrsessions/{secureSessionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/{conversationId}/participants/{participantId}/secureivrsessions/{secureSessionId}`: the `getConversationParticipantSecureivrsession` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--participants--participantId--secureivrsessions--secureSessionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SecureSession`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationParticipantSecureivrsession {
@@ -3813,7 +3965,11 @@ impl GetConversationParticipantSecureivrsession {
 static META_GET_CONVERSATION_PARTICIPANT_SECUREIVRSESSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationParticipantSecureivrsessions", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/participants/{participantId}/secureivrsessions", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/{conversationId}/participants/{participantId}/secureivrsessions`: the `getConversationParticipantSecureivrsessions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--participants--participantId--secureivrsessions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SecureSessionEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationParticipantSecureivrsessions {
@@ -3878,7 +4034,11 @@ impl GetConversationParticipantSecureivrsessions {
 static META_GET_CONVERSATION_PARTICIPANT_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationParticipantWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/participants/{participantId}/wrapup", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/{conversationId}/participants/{participantId}/wrapup`: the `getConversationParticipantWrapup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--participants--participantId--wrapup>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AssignedWrapupCode`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationParticipantWrapup {
@@ -3952,7 +4112,11 @@ impl GetConversationParticipantWrapup {
 static META_GET_CONVERSATION_PARTICIPANT_WRAPUPCODES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationParticipantWrapupcodes", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/participants/{participantId}/wrapupcodes", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/{conversationId}/participants/{participantId}/wrapupcodes`: the `getConversationParticipantWrapupcodes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--participants--participantId--wrapupcodes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<WrapupCode>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationParticipantWrapupcodes {
@@ -4017,7 +4181,11 @@ impl GetConversationParticipantWrapupcodes {
 static META_GET_CONVERSATION_SECUREATTRIBUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationSecureattributes", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/secureattributes", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/{conversationId}/secureattributes`: the `getConversationSecureattributes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--secureattributes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ConversationSecureAttributes`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationSecureattributes {
@@ -4080,7 +4248,11 @@ impl GetConversationSecureattributes {
 static META_GET_CONVERSATION_SUGGESTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationSuggestion", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/suggestions/{suggestionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/{conversationId}/suggestions/{suggestionId}`: the `getConversationSuggestion` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--suggestions--suggestionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Suggestion`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationSuggestion {
@@ -4145,9 +4317,13 @@ impl GetConversationSuggestion {
 static META_GET_CONVERSATION_SUGGESTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationSuggestions", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/suggestions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/conversations/{conversationId}/suggestions`: the `getConversationSuggestions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--suggestions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SuggestionListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationSuggestions {
@@ -4267,7 +4443,11 @@ impl GetConversationSuggestions {
 static META_GET_CONVERSATION_SUMMARIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationSummaries", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/summaries", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/{conversationId}/summaries`: the `getConversationSummaries` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--summaries>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ConversationSummariesGetResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationSummaries {
@@ -4330,9 +4510,13 @@ impl GetConversationSummaries {
 static META_GET_CONVERSATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversations", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/conversations`: the `getConversations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ConversationEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversations {
@@ -4414,7 +4598,11 @@ impl GetConversations {
 static META_GET_CONVERSATIONS_CALL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCall", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/calls/{conversationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/calls/{conversationId}`: the `getConversationsCall` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-calls--conversationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CallConversation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsCall {
@@ -4477,7 +4665,11 @@ impl GetConversationsCall {
 static META_GET_CONVERSATIONS_CALL_PARTICIPANT_COMMUNICATION_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCallParticipantCommunicationWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/calls/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup`: the `getConversationsCallParticipantCommunicationWrapup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-calls--conversationId--participants--participantId--communications--communicationId--wrapup>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AssignedWrapupCode`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsCallParticipantCommunicationWrapup {
@@ -4553,7 +4745,11 @@ impl GetConversationsCallParticipantCommunicationWrapup {
 static META_GET_CONVERSATIONS_CALL_PARTICIPANT_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCallParticipantWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/wrapup", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/calls/{conversationId}/participants/{participantId}/wrapup`: the `getConversationsCallParticipantWrapup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-calls--conversationId--participants--participantId--wrapup>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AssignedWrapupCode`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsCallParticipantWrapup {
@@ -4627,7 +4823,11 @@ impl GetConversationsCallParticipantWrapup {
 static META_GET_CONVERSATIONS_CALL_PARTICIPANT_WRAPUPCODES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCallParticipantWrapupcodes", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/wrapupcodes", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/calls/{conversationId}/participants/{participantId}/wrapupcodes`: the `getConversationsCallParticipantWrapupcodes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-calls--conversationId--participants--participantId--wrapupcodes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<WrapupCode>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsCallParticipantWrapupcodes {
@@ -4692,7 +4892,11 @@ impl GetConversationsCallParticipantWrapupcodes {
 static META_GET_CONVERSATIONS_CALLBACK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCallback", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/callbacks/{conversationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/callbacks/{conversationId}`: the `getConversationsCallback` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-callbacks--conversationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CallbackConversation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsCallback {
@@ -4755,7 +4959,11 @@ impl GetConversationsCallback {
 static META_GET_CONVERSATIONS_CALLBACK_PARTICIPANT_COMMUNICATION_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCallbackParticipantCommunicationWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/callbacks/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/callbacks/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup`: the `getConversationsCallbackParticipantCommunicationWrapup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-callbacks--conversationId--participants--participantId--communications--communicationId--wrapup>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AssignedWrapupCode`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsCallbackParticipantCommunicationWrapup {
@@ -4831,7 +5039,11 @@ impl GetConversationsCallbackParticipantCommunicationWrapup {
 static META_GET_CONVERSATIONS_CALLBACK_PARTICIPANT_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCallbackParticipantWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/callbacks/{conversationId}/participants/{participantId}/wrapup", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/callbacks/{conversationId}/participants/{participantId}/wrapup`: the `getConversationsCallbackParticipantWrapup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-callbacks--conversationId--participants--participantId--wrapup>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AssignedWrapupCode`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsCallbackParticipantWrapup {
@@ -4905,7 +5117,11 @@ impl GetConversationsCallbackParticipantWrapup {
 static META_GET_CONVERSATIONS_CALLBACK_PARTICIPANT_WRAPUPCODES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCallbackParticipantWrapupcodes", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/callbacks/{conversationId}/participants/{participantId}/wrapupcodes", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/callbacks/{conversationId}/participants/{participantId}/wrapupcodes`: the `getConversationsCallbackParticipantWrapupcodes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-callbacks--conversationId--participants--participantId--wrapupcodes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<WrapupCode>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsCallbackParticipantWrapupcodes {
@@ -4970,9 +5186,13 @@ impl GetConversationsCallbackParticipantWrapupcodes {
 static META_GET_CONVERSATIONS_CALLBACKS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCallbacks", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/callbacks", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/conversations/callbacks`: the `getConversationsCallbacks` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-callbacks>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CallbackConversationEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsCallbacks {
@@ -5045,9 +5265,13 @@ impl GetConversationsCallbacks {
 static META_GET_CONVERSATIONS_CALLS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCalls", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/calls", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/conversations/calls`: the `getConversationsCalls` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-calls>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CallConversationEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsCalls {
@@ -5120,9 +5344,13 @@ impl GetConversationsCalls {
 static META_GET_CONVERSATIONS_CALLS_HISTORY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCallsHistory", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/calls/history", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/conversations/calls/history`: the `getConversationsCallsHistory` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-calls-history>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CallHistoryConversationEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsCallsHistory {
@@ -5231,7 +5459,11 @@ impl GetConversationsCallsHistory {
 static META_GET_CONVERSATIONS_CALLS_MAXIMUMCONFERENCEPARTIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCallsMaximumconferenceparties", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/calls/maximumconferenceparties", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/calls/maximumconferenceparties`: the `getConversationsCallsMaximumconferenceparties` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-calls-maximumconferenceparties>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MaxParticipants`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsCallsMaximumconferenceparties {
@@ -5292,7 +5524,11 @@ impl GetConversationsCallsMaximumconferenceparties {
 static META_GET_CONVERSATIONS_COBROWSESESSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCobrowsesession", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/cobrowsesessions/{conversationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/cobrowsesessions/{conversationId}`: the `getConversationsCobrowsesession` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-cobrowsesessions--conversationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CobrowseConversation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsCobrowsesession {
@@ -5355,7 +5591,13 @@ impl GetConversationsCobrowsesession {
 static META_GET_CONVERSATIONS_COBROWSESESSION_PARTICIPANT_COMMUNICATION_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCobrowsesessionParticipantCommunicationWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/cobrowsesessions/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup", true, ::std::option::Option::None, true, false, true);
 #[doc = " `GET /api/v2/conversations/cobrowsesessions/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup`: the `getConversationsCobrowsesessionParticipantCommunicationWrapup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-cobrowsesessions--conversationId--participants--participantId--communications--communicationId--wrapup>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AssignedWrapupCode`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -5432,7 +5674,13 @@ impl GetConversationsCobrowsesessionParticipantCommunicationWrapup {
 static META_GET_CONVERSATIONS_COBROWSESESSION_PARTICIPANT_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCobrowsesessionParticipantWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/cobrowsesessions/{conversationId}/participants/{participantId}/wrapup", true, ::std::option::Option::None, true, false, true);
 #[doc = " `GET /api/v2/conversations/cobrowsesessions/{conversationId}/participants/{participantId}/wrapup`: the `getConversationsCobrowsesessionParticipantWrapup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-cobrowsesessions--conversationId--participants--participantId--wrapup>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AssignedWrapupCode`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -5507,7 +5755,13 @@ impl GetConversationsCobrowsesessionParticipantWrapup {
 static META_GET_CONVERSATIONS_COBROWSESESSION_PARTICIPANT_WRAPUPCODES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCobrowsesessionParticipantWrapupcodes", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/cobrowsesessions/{conversationId}/participants/{participantId}/wrapupcodes", true, ::std::option::Option::None, true, false, true);
 #[doc = " `GET /api/v2/conversations/cobrowsesessions/{conversationId}/participants/{participantId}/wrapupcodes`: the `getConversationsCobrowsesessionParticipantWrapupcodes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-cobrowsesessions--conversationId--participants--participantId--wrapupcodes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<WrapupCode>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -5573,9 +5827,13 @@ impl GetConversationsCobrowsesessionParticipantWrapupcodes {
 static META_GET_CONVERSATIONS_COBROWSESESSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCobrowsesessions", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/cobrowsesessions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/conversations/cobrowsesessions`: the `getConversationsCobrowsesessions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-cobrowsesessions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CobrowseConversationEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsCobrowsesessions {
@@ -5648,7 +5906,11 @@ impl GetConversationsCobrowsesessions {
 static META_GET_CONVERSATIONS_CUSTOMATTRIBUTES_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCustomattributesSchema", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/customattributes/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/customattributes/schemas/{schemaId}`: the `getConversationsCustomattributesSchema` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-customattributes-schemas--schemaId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ConversationDataSchema`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsCustomattributesSchema {
@@ -5711,7 +5973,11 @@ impl GetConversationsCustomattributesSchema {
 static META_GET_CONVERSATIONS_CUSTOMATTRIBUTES_SCHEMA_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCustomattributesSchemaVersion", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/customattributes/schemas/{schemaId}/versions/{versionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/customattributes/schemas/{schemaId}/versions/{versionId}`: the `getConversationsCustomattributesSchemaVersion` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-customattributes-schemas--schemaId--versions--versionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ConversationDataSchema`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsCustomattributesSchemaVersion {
@@ -5776,7 +6042,11 @@ impl GetConversationsCustomattributesSchemaVersion {
 static META_GET_CONVERSATIONS_CUSTOMATTRIBUTES_SCHEMA_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCustomattributesSchemaVersions", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/customattributes/schemas/{schemaId}/versions", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/customattributes/schemas/{schemaId}/versions`: the `getConversationsCustomattributesSchemaVersions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-customattributes-schemas--schemaId--versions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ConversationDataSchemaListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsCustomattributesSchemaVersions {
@@ -5839,7 +6109,11 @@ impl GetConversationsCustomattributesSchemaVersions {
 static META_GET_CONVERSATIONS_CUSTOMATTRIBUTES_SCHEMAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCustomattributesSchemas", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/customattributes/schemas", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/customattributes/schemas`: the `getConversationsCustomattributesSchemas` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-customattributes-schemas>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ConversationDataSchemaListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsCustomattributesSchemas {
@@ -5900,7 +6174,11 @@ impl GetConversationsCustomattributesSchemas {
 static META_GET_CONVERSATIONS_CUSTOMATTRIBUTES_SCHEMAS_CORETYPE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCustomattributesSchemasCoretype", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/customattributes/schemas/coretypes/{coreTypeName}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/customattributes/schemas/coretypes/{coreTypeName}`: the `getConversationsCustomattributesSchemasCoretype` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-customattributes-schemas-coretypes--coreTypeName->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Coretype`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsCustomattributesSchemasCoretype {
@@ -5963,7 +6241,11 @@ impl GetConversationsCustomattributesSchemasCoretype {
 static META_GET_CONVERSATIONS_CUSTOMATTRIBUTES_SCHEMAS_CORETYPES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCustomattributesSchemasCoretypes", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/customattributes/schemas/coretypes", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/customattributes/schemas/coretypes`: the `getConversationsCustomattributesSchemasCoretypes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-customattributes-schemas-coretypes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CoretypeListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsCustomattributesSchemasCoretypes {
@@ -6024,7 +6306,11 @@ impl GetConversationsCustomattributesSchemasCoretypes {
 static META_GET_CONVERSATIONS_CUSTOMATTRIBUTES_SCHEMAS_LIMITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCustomattributesSchemasLimits", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/customattributes/schemas/limits", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/customattributes/schemas/limits`: the `getConversationsCustomattributesSchemasLimits` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-customattributes-schemas-limits>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SchemaQuantityLimits`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsCustomattributesSchemasLimits {
@@ -6085,7 +6371,11 @@ impl GetConversationsCustomattributesSchemasLimits {
 static META_GET_CONVERSATIONS_EMAIL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsEmail", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/emails/{conversationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/emails/{conversationId}`: the `getConversationsEmail` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-emails--conversationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EmailConversation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsEmail {
@@ -6148,7 +6438,11 @@ impl GetConversationsEmail {
 static META_GET_CONVERSATIONS_EMAIL_MESSAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsEmailMessage", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/emails/{conversationId}/messages/{messageId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/emails/{conversationId}/messages/{messageId}`: the `getConversationsEmailMessage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-emails--conversationId--messages--messageId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EmailMessage`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsEmailMessage {
@@ -6213,9 +6507,13 @@ impl GetConversationsEmailMessage {
 static META_GET_CONVERSATIONS_EMAIL_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsEmailMessages", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/emails/{conversationId}/messages", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/conversations/emails/{conversationId}/messages`: the `getConversationsEmailMessages` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-emails--conversationId--messages>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EmailMessagePreviewListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsEmailMessages {
@@ -6299,7 +6597,11 @@ impl GetConversationsEmailMessages {
 static META_GET_CONVERSATIONS_EMAIL_MESSAGES_DRAFT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsEmailMessagesDraft", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/emails/{conversationId}/messages/draft", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/emails/{conversationId}/messages/draft`: the `getConversationsEmailMessagesDraft` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-emails--conversationId--messages-draft>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EmailMessage`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsEmailMessagesDraft {
@@ -6362,7 +6664,11 @@ impl GetConversationsEmailMessagesDraft {
 static META_GET_CONVERSATIONS_EMAIL_PARTICIPANT_COMMUNICATION_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsEmailParticipantCommunicationWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/emails/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/emails/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup`: the `getConversationsEmailParticipantCommunicationWrapup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-emails--conversationId--participants--participantId--communications--communicationId--wrapup>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AssignedWrapupCode`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsEmailParticipantCommunicationWrapup {
@@ -6438,7 +6744,11 @@ impl GetConversationsEmailParticipantCommunicationWrapup {
 static META_GET_CONVERSATIONS_EMAIL_PARTICIPANT_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsEmailParticipantWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/emails/{conversationId}/participants/{participantId}/wrapup", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/emails/{conversationId}/participants/{participantId}/wrapup`: the `getConversationsEmailParticipantWrapup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-emails--conversationId--participants--participantId--wrapup>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AssignedWrapupCode`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsEmailParticipantWrapup {
@@ -6512,7 +6822,11 @@ impl GetConversationsEmailParticipantWrapup {
 static META_GET_CONVERSATIONS_EMAIL_PARTICIPANT_WRAPUPCODES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsEmailParticipantWrapupcodes", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/emails/{conversationId}/participants/{participantId}/wrapupcodes", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/emails/{conversationId}/participants/{participantId}/wrapupcodes`: the `getConversationsEmailParticipantWrapupcodes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-emails--conversationId--participants--participantId--wrapupcodes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<WrapupCode>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsEmailParticipantWrapupcodes {
@@ -6577,7 +6891,11 @@ impl GetConversationsEmailParticipantWrapupcodes {
 static META_GET_CONVERSATIONS_EMAIL_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsEmailSettings", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/emails/{conversationId}/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/emails/{conversationId}/settings`: the `getConversationsEmailSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-emails--conversationId--settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EmailsSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsEmailSettings {
@@ -6640,9 +6958,13 @@ impl GetConversationsEmailSettings {
 static META_GET_CONVERSATIONS_EMAILS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsEmails", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/emails", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/conversations/emails`: the `getConversationsEmails` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-emails>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EmailConversationEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsEmails {
@@ -6715,7 +7037,11 @@ impl GetConversationsEmails {
 static META_GET_CONVERSATIONS_INTERNALMESSAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsInternalmessage", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/internalmessages/{conversationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/internalmessages/{conversationId}`: the `getConversationsInternalmessage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-internalmessages--conversationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `InternalMessageConversation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsInternalmessage {
@@ -6778,9 +7104,13 @@ impl GetConversationsInternalmessage {
 static META_GET_CONVERSATIONS_INTERNALMESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsInternalmessages", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/internalmessages", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/conversations/internalmessages`: the `getConversationsInternalmessages` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-internalmessages>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `InternalMessageConversationEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsInternalmessages {
@@ -6853,7 +7183,11 @@ impl GetConversationsInternalmessages {
 static META_GET_CONVERSATIONS_KEYCONFIGURATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsKeyconfiguration", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/keyconfigurations/{keyconfigurationsId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/keyconfigurations/{keyconfigurationsId}`: the `getConversationsKeyconfiguration` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-keyconfigurations--keyconfigurationsId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ConversationEncryptionConfiguration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsKeyconfiguration {
@@ -6916,7 +7250,11 @@ impl GetConversationsKeyconfiguration {
 static META_GET_CONVERSATIONS_KEYCONFIGURATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsKeyconfigurations", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/keyconfigurations", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/keyconfigurations`: the `getConversationsKeyconfigurations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-keyconfigurations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ConversationEncryptionConfigurationListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsKeyconfigurations {
@@ -6977,7 +7315,11 @@ impl GetConversationsKeyconfigurations {
 static META_GET_CONVERSATIONS_MESSAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessage", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messages/{conversationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/messages/{conversationId}`: the `getConversationsMessage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messages--conversationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MessageConversation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessage {
@@ -7040,9 +7382,13 @@ impl GetConversationsMessage {
 static META_GET_CONVERSATIONS_MESSAGE_COMMUNICATION_MESSAGES_MEDIA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessageCommunicationMessagesMedia", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages/media", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages/media`: the `getConversationsMessageCommunicationMessagesMedia` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messages--conversationId--communications--communicationId--messages-media>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MessageMediaListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessageCommunicationMessagesMedia {
@@ -7146,7 +7492,11 @@ impl GetConversationsMessageCommunicationMessagesMedia {
 static META_GET_CONVERSATIONS_MESSAGE_COMMUNICATION_MESSAGES_MEDIA_MEDIA_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessageCommunicationMessagesMediaMediaId", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages/media/{mediaId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages/media/{mediaId}`: the `getConversationsMessageCommunicationMessagesMediaMediaId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messages--conversationId--communications--communicationId--messages-media--mediaId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MessageMediaData`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessageCommunicationMessagesMediaMediaId {
@@ -7213,7 +7563,11 @@ impl GetConversationsMessageCommunicationMessagesMediaMediaId {
 static META_GET_CONVERSATIONS_MESSAGE_DETAILS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessageDetails", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messages/{messageId}/details", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/messages/{messageId}/details`: the `getConversationsMessageDetails` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messages--messageId--details>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MessageData`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessageDetails {
@@ -7276,7 +7630,11 @@ impl GetConversationsMessageDetails {
 static META_GET_CONVERSATIONS_MESSAGE_MESSAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessageMessage", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messages/{conversationId}/messages/{messageId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/messages/{conversationId}/messages/{messageId}`: the `getConversationsMessageMessage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messages--conversationId--messages--messageId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MessageData`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessageMessage {
@@ -7341,7 +7699,11 @@ impl GetConversationsMessageMessage {
 static META_GET_CONVERSATIONS_MESSAGE_PARTICIPANT_COMMUNICATION_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessageParticipantCommunicationWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messages/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/messages/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup`: the `getConversationsMessageParticipantCommunicationWrapup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messages--conversationId--participants--participantId--communications--communicationId--wrapup>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AssignedWrapupCode`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessageParticipantCommunicationWrapup {
@@ -7417,7 +7779,11 @@ impl GetConversationsMessageParticipantCommunicationWrapup {
 static META_GET_CONVERSATIONS_MESSAGE_PARTICIPANT_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessageParticipantWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messages/{conversationId}/participants/{participantId}/wrapup", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/messages/{conversationId}/participants/{participantId}/wrapup`: the `getConversationsMessageParticipantWrapup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messages--conversationId--participants--participantId--wrapup>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AssignedWrapupCode`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessageParticipantWrapup {
@@ -7491,7 +7857,11 @@ impl GetConversationsMessageParticipantWrapup {
 static META_GET_CONVERSATIONS_MESSAGE_PARTICIPANT_WRAPUPCODES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessageParticipantWrapupcodes", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messages/{conversationId}/participants/{participantId}/wrapupcodes", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/messages/{conversationId}/participants/{participantId}/wrapupcodes`: the `getConversationsMessageParticipantWrapupcodes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messages--conversationId--participants--participantId--wrapupcodes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<WrapupCode>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessageParticipantWrapupcodes {
@@ -7556,9 +7926,13 @@ impl GetConversationsMessageParticipantWrapupcodes {
 static META_GET_CONVERSATIONS_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessages", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messages", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/conversations/messages`: the `getConversationsMessages` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messages>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MessageConversationEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessages {
@@ -7631,9 +8005,13 @@ impl GetConversationsMessages {
 static META_GET_CONVERSATIONS_MESSAGES_CACHEDMEDIA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagesCachedmedia", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messages/cachedmedia", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/conversations/messages/cachedmedia`: the `getConversationsMessagesCachedmedia` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messages-cachedmedia>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CachedMediaItemEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessagesCachedmedia {
@@ -7733,7 +8111,11 @@ impl GetConversationsMessagesCachedmedia {
 static META_GET_CONVERSATIONS_MESSAGES_CACHEDMEDIA_CACHED_MEDIA_ITEM_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagesCachedmediaCachedMediaItemId", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messages/cachedmedia/{cachedMediaItemId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/messages/cachedmedia/{cachedMediaItemId}`: the `getConversationsMessagesCachedmediaCachedMediaItemId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messages-cachedmedia--cachedMediaItemId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CachedMediaItem`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessagesCachedmediaCachedMediaItemId {
@@ -7796,7 +8178,11 @@ impl GetConversationsMessagesCachedmediaCachedMediaItemId {
 static META_GET_CONVERSATIONS_MESSAGING_FACEBOOK_APP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingFacebookApp", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/facebook/app", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/messaging/facebook/app`: the `getConversationsMessagingFacebookApp` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-facebook-app>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FacebookAppCredentials`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessagingFacebookApp {
@@ -7857,7 +8243,11 @@ impl GetConversationsMessagingFacebookApp {
 static META_GET_CONVERSATIONS_MESSAGING_FACEBOOK_PERMISSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingFacebookPermissions", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/facebook/permissions", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/messaging/facebook/permissions`: the `getConversationsMessagingFacebookPermissions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-facebook-permissions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FacebookPermissionEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessagingFacebookPermissions {
@@ -7918,7 +8308,11 @@ impl GetConversationsMessagingFacebookPermissions {
 static META_GET_CONVERSATIONS_MESSAGING_IDENTITYRESOLUTION_INTEGRATIONS_APPLE_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIdentityresolutionIntegrationsAppleIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/identityresolution/integrations/apple/{integrationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/messaging/identityresolution/integrations/apple/{integrationId}`: the `getConversationsMessagingIdentityresolutionIntegrationsAppleIntegrationId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-identityresolution-integrations-apple--integrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AppleIdentityResolutionConfig`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessagingIdentityresolutionIntegrationsAppleIntegrationId {
@@ -7981,7 +8375,11 @@ impl GetConversationsMessagingIdentityresolutionIntegrationsAppleIntegrationId {
 static META_GET_CONVERSATIONS_MESSAGING_IDENTITYRESOLUTION_INTEGRATIONS_FACEBOOK_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIdentityresolutionIntegrationsFacebookIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/identityresolution/integrations/facebook/{integrationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/messaging/identityresolution/integrations/facebook/{integrationId}`: the `getConversationsMessagingIdentityresolutionIntegrationsFacebookIntegrationId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-identityresolution-integrations-facebook--integrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FacebookIdentityResolutionConfig`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessagingIdentityresolutionIntegrationsFacebookIntegrationId {
@@ -8044,7 +8442,11 @@ impl GetConversationsMessagingIdentityresolutionIntegrationsFacebookIntegrationI
 static META_GET_CONVERSATIONS_MESSAGING_IDENTITYRESOLUTION_INTEGRATIONS_INSTAGRAM_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIdentityresolutionIntegrationsInstagramIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/identityresolution/integrations/instagram/{integrationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/messaging/identityresolution/integrations/instagram/{integrationId}`: the `getConversationsMessagingIdentityresolutionIntegrationsInstagramIntegrationId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-identityresolution-integrations-instagram--integrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `InstagramIdentityResolutionConfig`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessagingIdentityresolutionIntegrationsInstagramIntegrationId {
@@ -8107,7 +8509,11 @@ impl GetConversationsMessagingIdentityresolutionIntegrationsInstagramIntegration
 static META_GET_CONVERSATIONS_MESSAGING_IDENTITYRESOLUTION_INTEGRATIONS_OPEN_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIdentityresolutionIntegrationsOpenIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/identityresolution/integrations/open/{integrationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/messaging/identityresolution/integrations/open/{integrationId}`: the `getConversationsMessagingIdentityresolutionIntegrationsOpenIntegrationId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-identityresolution-integrations-open--integrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OpenMessagingIdentityResolutionConfig`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessagingIdentityresolutionIntegrationsOpenIntegrationId {
@@ -8170,7 +8576,11 @@ impl GetConversationsMessagingIdentityresolutionIntegrationsOpenIntegrationId {
 static META_GET_CONVERSATIONS_MESSAGING_IDENTITYRESOLUTION_INTEGRATIONS_TWITTER_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIdentityresolutionIntegrationsTwitterIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/identityresolution/integrations/twitter/{integrationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/messaging/identityresolution/integrations/twitter/{integrationId}`: the `getConversationsMessagingIdentityresolutionIntegrationsTwitterIntegrationId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-identityresolution-integrations-twitter--integrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TwitterIdentityResolutionConfig`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessagingIdentityresolutionIntegrationsTwitterIntegrationId {
@@ -8233,7 +8643,11 @@ impl GetConversationsMessagingIdentityresolutionIntegrationsTwitterIntegrationId
 static META_GET_CONVERSATIONS_MESSAGING_IDENTITYRESOLUTION_INTEGRATIONS_WHATSAPP_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/identityresolution/integrations/whatsapp/{integrationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/messaging/identityresolution/integrations/whatsapp/{integrationId}`: the `getConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegrationId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-identityresolution-integrations-whatsapp--integrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WhatsAppIdentityResolutionConfig`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegrationId {
@@ -8296,7 +8710,11 @@ impl GetConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegrationI
 static META_GET_CONVERSATIONS_MESSAGING_INTEGRATION_TWITTER_OAUTH_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIntegrationTwitterOauthSettings", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/integrations/{integrationId}/twitter/oauth/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/messaging/integrations/{integrationId}/twitter/oauth/settings`: the `getConversationsMessagingIntegrationTwitterOauthSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-integrations--integrationId--twitter-oauth-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TwitterOAuthSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessagingIntegrationTwitterOauthSettings {
@@ -8359,9 +8777,13 @@ impl GetConversationsMessagingIntegrationTwitterOauthSettings {
 static META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIntegrations", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/integrations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/conversations/messaging/integrations`: the `getConversationsMessagingIntegrations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-integrations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MessagingIntegrationEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessagingIntegrations {
@@ -8479,9 +8901,13 @@ impl GetConversationsMessagingIntegrations {
 static META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS_APPLE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIntegrationsApple", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/integrations/apple", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/conversations/messaging/integrations/apple`: the `getConversationsMessagingIntegrationsApple` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-integrations-apple>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AppleIntegrationEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessagingIntegrationsApple {
@@ -8599,7 +9025,11 @@ impl GetConversationsMessagingIntegrationsApple {
 static META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS_APPLE_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIntegrationsAppleIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/integrations/apple/{integrationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/messaging/integrations/apple/{integrationId}`: the `getConversationsMessagingIntegrationsAppleIntegrationId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-integrations-apple--integrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AppleIntegration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessagingIntegrationsAppleIntegrationId {
@@ -8671,9 +9101,13 @@ impl GetConversationsMessagingIntegrationsAppleIntegrationId {
 static META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS_FACEBOOK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIntegrationsFacebook", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/integrations/facebook", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/conversations/messaging/integrations/facebook`: the `getConversationsMessagingIntegrationsFacebook` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-integrations-facebook>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FacebookIntegrationEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessagingIntegrationsFacebook {
@@ -8791,7 +9225,11 @@ impl GetConversationsMessagingIntegrationsFacebook {
 static META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS_FACEBOOK_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIntegrationsFacebookIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/integrations/facebook/{integrationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/messaging/integrations/facebook/{integrationId}`: the `getConversationsMessagingIntegrationsFacebookIntegrationId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-integrations-facebook--integrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FacebookIntegration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessagingIntegrationsFacebookIntegrationId {
@@ -8863,9 +9301,13 @@ impl GetConversationsMessagingIntegrationsFacebookIntegrationId {
 static META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS_INSTAGRAM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIntegrationsInstagram", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/integrations/instagram", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/conversations/messaging/integrations/instagram`: the `getConversationsMessagingIntegrationsInstagram` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-integrations-instagram>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `InstagramIntegrationEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessagingIntegrationsInstagram {
@@ -8983,7 +9425,11 @@ impl GetConversationsMessagingIntegrationsInstagram {
 static META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS_INSTAGRAM_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIntegrationsInstagramIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/integrations/instagram/{integrationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/messaging/integrations/instagram/{integrationId}`: the `getConversationsMessagingIntegrationsInstagramIntegrationId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-integrations-instagram--integrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `InstagramIntegration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessagingIntegrationsInstagramIntegrationId {
@@ -9055,9 +9501,13 @@ impl GetConversationsMessagingIntegrationsInstagramIntegrationId {
 static META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS_OPEN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIntegrationsOpen", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/integrations/open", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/conversations/messaging/integrations/open`: the `getConversationsMessagingIntegrationsOpen` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-integrations-open>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OpenIntegrationEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessagingIntegrationsOpen {
@@ -9175,9 +9625,13 @@ impl GetConversationsMessagingIntegrationsOpen {
 static META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS_OPEN_EXTENSIONS_GOOGLEBUSINESSPROFILE_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile/{integrationId}", true, ::std::option::Option::None, false, true, true);
 #[doc = " `GET /api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile/{integrationId}`: the `getConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-integrations-open-extensions-googlebusinessprofile--integrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GoogleBusinessProfileOpenIntegration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId {
@@ -9249,9 +9703,13 @@ impl GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileInt
 static META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS_OPEN_EXTENSIONS_GOOGLEBUSINESSPROFILE_OAUTH_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileOauthSettings", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile/oauth/settings", true, ::std::option::Option::None, false, true, true);
 #[doc = " `GET /api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile/oauth/settings`: the `getConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileOauthSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-integrations-open-extensions-googlebusinessprofile-oauth-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GoogleOAuthSettingsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileOauthSettings {
@@ -9312,9 +9770,13 @@ impl GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileOau
 static META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS_OPEN_EXTENSIONS_GOOGLEBUSINESSPROFILE_TOKEN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileToken", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile/tokens/{tokenId}", true, ::std::option::Option::None, false, true, true);
 #[doc = " `GET /api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile/tokens/{tokenId}`: the `getConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileToken` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-integrations-open-extensions-googlebusinessprofile-tokens--tokenId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GoogleAuthToken`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileToken {
@@ -9377,9 +9839,13 @@ impl GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileTok
 static META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS_OPEN_EXTENSIONS_GOOGLEBUSINESSPROFILE_TOKEN_ACCOUNTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileTokenAccounts", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile/tokens/{tokenId}/accounts", true, ::std::option::Option::None, false, true, true);
 #[doc = " `GET /api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile/tokens/{tokenId}/accounts`: the `getConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileTokenAccounts` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-integrations-open-extensions-googlebusinessprofile-tokens--tokenId--accounts>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GoogleBusinessProfileAccountListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileTokenAccounts {
@@ -9442,7 +9908,11 @@ impl GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileTok
 static META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS_OPEN_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIntegrationsOpenIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/integrations/open/{integrationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/messaging/integrations/open/{integrationId}`: the `getConversationsMessagingIntegrationsOpenIntegrationId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-integrations-open--integrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OpenIntegration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessagingIntegrationsOpenIntegrationId {
@@ -9514,9 +9984,13 @@ impl GetConversationsMessagingIntegrationsOpenIntegrationId {
 static META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS_TWITTER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIntegrationsTwitter", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/integrations/twitter", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/conversations/messaging/integrations/twitter`: the `getConversationsMessagingIntegrationsTwitter` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-integrations-twitter>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TwitterIntegrationEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessagingIntegrationsTwitter {
@@ -9634,7 +10108,11 @@ impl GetConversationsMessagingIntegrationsTwitter {
 static META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS_TWITTER_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIntegrationsTwitterIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/integrations/twitter/{integrationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/messaging/integrations/twitter/{integrationId}`: the `getConversationsMessagingIntegrationsTwitterIntegrationId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-integrations-twitter--integrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TwitterIntegration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessagingIntegrationsTwitterIntegrationId {
@@ -9706,7 +10184,11 @@ impl GetConversationsMessagingIntegrationsTwitterIntegrationId {
 static META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS_TWITTER_OAUTH_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIntegrationsTwitterOauthSettings", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/integrations/twitter/oauth/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/messaging/integrations/twitter/oauth/settings`: the `getConversationsMessagingIntegrationsTwitterOauthSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-integrations-twitter-oauth-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TwitterSignupOAuthSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessagingIntegrationsTwitterOauthSettings {
@@ -9767,9 +10249,13 @@ impl GetConversationsMessagingIntegrationsTwitterOauthSettings {
 static META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS_WHATSAPP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIntegrationsWhatsapp", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/integrations/whatsapp", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/conversations/messaging/integrations/whatsapp`: the `getConversationsMessagingIntegrationsWhatsapp` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-integrations-whatsapp>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WhatsAppIntegrationEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessagingIntegrationsWhatsapp {
@@ -9887,7 +10373,11 @@ impl GetConversationsMessagingIntegrationsWhatsapp {
 static META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS_WHATSAPP_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIntegrationsWhatsappIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/integrations/whatsapp/{integrationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/messaging/integrations/whatsapp/{integrationId}`: the `getConversationsMessagingIntegrationsWhatsappIntegrationId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-integrations-whatsapp--integrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WhatsAppIntegration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessagingIntegrationsWhatsappIntegrationId {
@@ -9959,9 +10449,13 @@ impl GetConversationsMessagingIntegrationsWhatsappIntegrationId {
 static META_GET_CONVERSATIONS_MESSAGING_OAUTH_APPLE_CALLBACK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingOauthAppleCallback", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/oauth/apple/callback", true, ::std::option::Option::None, false, false, false);
 #[doc = " `GET /api/v2/conversations/messaging/oauth/apple/callback`: the `getConversationsMessagingOauthAppleCallback` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-oauth-apple-callback>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OAuthAppleAuthorizationResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " Public endpoint: no access token is sent."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessagingOauthAppleCallback {
@@ -10051,7 +10545,11 @@ impl GetConversationsMessagingOauthAppleCallback {
 static META_GET_CONVERSATIONS_MESSAGING_SETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingSetting", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/settings/{messageSettingId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/messaging/settings/{messageSettingId}`: the `getConversationsMessagingSetting` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-settings--messageSettingId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MessagingSetting`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessagingSetting {
@@ -10114,9 +10612,13 @@ impl GetConversationsMessagingSetting {
 static META_GET_CONVERSATIONS_MESSAGING_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingSettings", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/settings", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/conversations/messaging/settings`: the `getConversationsMessagingSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MessagingConfigListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessagingSettings {
@@ -10207,7 +10709,11 @@ impl GetConversationsMessagingSettings {
 static META_GET_CONVERSATIONS_MESSAGING_SETTINGS_DEFAULT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingSettingsDefault", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/settings/default", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/messaging/settings/default`: the `getConversationsMessagingSettingsDefault` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-settings-default>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MessagingSetting`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessagingSettingsDefault {
@@ -10268,9 +10774,13 @@ impl GetConversationsMessagingSettingsDefault {
 static META_GET_CONVERSATIONS_MESSAGING_SUPPORTEDCONTENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingSupportedcontent", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/supportedcontent", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/conversations/messaging/supportedcontent`: the `getConversationsMessagingSupportedcontent` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-supportedcontent>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SupportedContentListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessagingSupportedcontent {
@@ -10361,7 +10871,11 @@ impl GetConversationsMessagingSupportedcontent {
 static META_GET_CONVERSATIONS_MESSAGING_SUPPORTEDCONTENT_DEFAULT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingSupportedcontentDefault", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/supportedcontent/default", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/messaging/supportedcontent/default`: the `getConversationsMessagingSupportedcontentDefault` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-supportedcontent-default>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SupportedContent`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessagingSupportedcontentDefault {
@@ -10422,7 +10936,11 @@ impl GetConversationsMessagingSupportedcontentDefault {
 static META_GET_CONVERSATIONS_MESSAGING_SUPPORTEDCONTENT_SUPPORTED_CONTENT_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingSupportedcontentSupportedContentId", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/supportedcontent/{supportedContentId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/messaging/supportedcontent/{supportedContentId}`: the `getConversationsMessagingSupportedcontentSupportedContentId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-supportedcontent--supportedContentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SupportedContent`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessagingSupportedcontentSupportedContentId {
@@ -10485,7 +11003,11 @@ impl GetConversationsMessagingSupportedcontentSupportedContentId {
 static META_GET_CONVERSATIONS_MESSAGING_THREADINGTIMELINE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingThreadingtimeline", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/threadingtimeline", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/messaging/threadingtimeline`: the `getConversationsMessagingThreadingtimeline` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-threadingtimeline>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ConversationThreadingWindow`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsMessagingThreadingtimeline {
@@ -10546,7 +11068,13 @@ impl GetConversationsMessagingThreadingtimeline {
 static META_GET_CONVERSATIONS_SCREENSHARE_PARTICIPANT_COMMUNICATION_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsScreenshareParticipantCommunicationWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/screenshares/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup", true, ::std::option::Option::None, true, false, true);
 #[doc = " `GET /api/v2/conversations/screenshares/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup`: the `getConversationsScreenshareParticipantCommunicationWrapup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-screenshares--conversationId--participants--participantId--communications--communicationId--wrapup>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AssignedWrapupCode`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -10623,7 +11151,11 @@ impl GetConversationsScreenshareParticipantCommunicationWrapup {
 static META_GET_CONVERSATIONS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsSettings", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/settings`: the `getConversationsSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Settings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsSettings {
@@ -10684,7 +11216,11 @@ impl GetConversationsSettings {
 static META_GET_CONVERSATIONS_SOCIAL_PARTICIPANT_COMMUNICATION_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsSocialParticipantCommunicationWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/socials/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/socials/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup`: the `getConversationsSocialParticipantCommunicationWrapup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-socials--conversationId--participants--participantId--communications--communicationId--wrapup>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AssignedWrapupCode`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsSocialParticipantCommunicationWrapup {
@@ -10760,9 +11296,13 @@ impl GetConversationsSocialParticipantCommunicationWrapup {
 static META_GET_CONVERSATIONS_VIDEO_DETAILS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsVideoDetails", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/videos/{conferenceId}/details", true, ::std::option::Option::None, false, true, true);
 #[doc = " `GET /api/v2/conversations/videos/{conferenceId}/details`: the `getConversationsVideoDetails` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-videos--conferenceId--details>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `VideoConferenceDetails`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsVideoDetails {
@@ -10825,7 +11365,11 @@ impl GetConversationsVideoDetails {
 static META_GET_CONVERSATIONS_VIDEO_PARTICIPANT_COMMUNICATION_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsVideoParticipantCommunicationWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/videos/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/videos/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup`: the `getConversationsVideoParticipantCommunicationWrapup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-videos--conversationId--participants--participantId--communications--communicationId--wrapup>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AssignedWrapupCode`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsVideoParticipantCommunicationWrapup {
@@ -10901,7 +11445,11 @@ impl GetConversationsVideoParticipantCommunicationWrapup {
 static META_GET_CONVERSATIONS_VIDEOS_MEETING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsVideosMeeting", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/videos/meetings/{meetingId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/videos/meetings/{meetingId}`: the `getConversationsVideosMeeting` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-videos-meetings--meetingId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MeetingIdRecord`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationsVideosMeeting {
@@ -10964,7 +11512,11 @@ impl GetConversationsVideosMeeting {
 static META_PATCH_CONVERSATION_CUSTOMATTRIBUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationCustomattributes", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/{conversationId}/customattributes", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/{conversationId}/customattributes`: the `patchConversationCustomattributes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations--conversationId--customattributes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationCustomattributes {
@@ -11036,7 +11588,11 @@ impl PatchConversationCustomattributes {
 static META_PATCH_CONVERSATION_CUSTOMATTRIBUTES_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationCustomattributesBulk", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/{conversationId}/customattributes/bulk", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/{conversationId}/customattributes/bulk`: the `patchConversationCustomattributesBulk` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations--conversationId--customattributes-bulk>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CustomAttributesBulkUpdateResponseMap`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationCustomattributesBulk {
@@ -11108,7 +11664,11 @@ impl PatchConversationCustomattributesBulk {
 static META_PATCH_CONVERSATION_PARTICIPANT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationParticipant", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/{conversationId}/participants/{participantId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/{conversationId}/participants/{participantId}`: the `patchConversationParticipant` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations--conversationId--participants--participantId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationParticipant {
@@ -11175,7 +11735,11 @@ impl PatchConversationParticipant {
 static META_PATCH_CONVERSATION_PARTICIPANT_ATTRIBUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationParticipantAttributes", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/{conversationId}/participants/{participantId}/attributes", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/{conversationId}/participants/{participantId}/attributes`: the `patchConversationParticipantAttributes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations--conversationId--participants--participantId--attributes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationParticipantAttributes {
@@ -11242,7 +11806,11 @@ impl PatchConversationParticipantAttributes {
 static META_PATCH_CONVERSATION_RECORDINGSTATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationRecordingstate", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/{conversationId}/recordingstate", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/{conversationId}/recordingstate`: the `patchConversationRecordingstate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations--conversationId--recordingstate>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationRecordingstate {
@@ -11307,7 +11875,11 @@ impl PatchConversationRecordingstate {
 static META_PATCH_CONVERSATION_SECUREATTRIBUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationSecureattributes", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/{conversationId}/secureattributes", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/{conversationId}/secureattributes`: the `patchConversationSecureattributes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations--conversationId--secureattributes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for the body as text, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationSecureattributes {
@@ -11372,7 +11944,11 @@ impl PatchConversationSecureattributes {
 static META_PATCH_CONVERSATION_SUGGESTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationSuggestion", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/{conversationId}/suggestions/{suggestionId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/{conversationId}/suggestions/{suggestionId}`: the `patchConversationSuggestion` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations--conversationId--suggestions--suggestionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Suggestion`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationSuggestion {
@@ -11439,7 +12015,11 @@ impl PatchConversationSuggestion {
 static META_PATCH_CONVERSATION_SUMMARY_ENGAGEMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationSummaryEngagements", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/{conversationId}/summaries/{summaryId}/engagements", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/{conversationId}/summaries/{summaryId}/engagements`: the `patchConversationSummaryEngagements` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations--conversationId--summaries--summaryId--engagements>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationSummaryEngagements {
@@ -11513,7 +12093,11 @@ impl PatchConversationSummaryEngagements {
 static META_PATCH_CONVERSATION_SUMMARY_FEEDBACK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationSummaryFeedback", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/{conversationId}/summaries/{summaryId}/feedback", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/{conversationId}/summaries/{summaryId}/feedback`: the `patchConversationSummaryFeedback` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations--conversationId--summaries--summaryId--feedback>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationSummaryFeedback {
@@ -11587,7 +12171,11 @@ impl PatchConversationSummaryFeedback {
 static META_PATCH_CONVERSATION_UTILIZATIONLABEL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationUtilizationlabel", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/{conversationId}/utilizationlabel", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/{conversationId}/utilizationlabel`: the `patchConversationUtilizationlabel` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations--conversationId--utilizationlabel>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for the body as text, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationUtilizationlabel {
@@ -11652,7 +12240,11 @@ impl PatchConversationUtilizationlabel {
 static META_PATCH_CONVERSATIONS_AFTERCALLWORK_CONVERSATION_ID_PARTICIPANT_COMMUNICATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsAftercallworkConversationIdParticipantCommunication", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/aftercallwork/{conversationId}/participants/{participantId}/communications/{communicationId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/aftercallwork/{conversationId}/participants/{participantId}/communications/{communicationId}`: the `patchConversationsAftercallworkConversationIdParticipantCommunication` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-aftercallwork--conversationId--participants--participantId--communications--communicationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AfterCallWorkUpdate`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationsAftercallworkConversationIdParticipantCommunication {
@@ -11721,7 +12313,11 @@ impl PatchConversationsAftercallworkConversationIdParticipantCommunication {
 static META_PATCH_CONVERSATIONS_CALL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsCall", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/calls/{conversationId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/calls/{conversationId}`: the `patchConversationsCall` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-calls--conversationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Conversation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationsCall {
@@ -11786,7 +12382,11 @@ impl PatchConversationsCall {
 static META_PATCH_CONVERSATIONS_CALL_CONFERENCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsCallConference", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/calls/{conversationId}/conference", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/calls/{conversationId}/conference`: the `patchConversationsCallConference` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-calls--conversationId--conference>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationsCallConference {
@@ -11851,7 +12451,11 @@ impl PatchConversationsCallConference {
 static META_PATCH_CONVERSATIONS_CALL_PARTICIPANT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsCallParticipant", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/calls/{conversationId}/participants/{participantId}`: the `patchConversationsCallParticipant` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-calls--conversationId--participants--participantId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationsCallParticipant {
@@ -11918,7 +12522,11 @@ impl PatchConversationsCallParticipant {
 static META_PATCH_CONVERSATIONS_CALL_PARTICIPANT_ATTRIBUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsCallParticipantAttributes", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/attributes", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/calls/{conversationId}/participants/{participantId}/attributes`: the `patchConversationsCallParticipantAttributes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-calls--conversationId--participants--participantId--attributes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ParticipantAttributes`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationsCallParticipantAttributes {
@@ -11985,7 +12593,11 @@ impl PatchConversationsCallParticipantAttributes {
 static META_PATCH_CONVERSATIONS_CALL_PARTICIPANT_COMMUNICATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsCallParticipantCommunication", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/communications/{communicationId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/calls/{conversationId}/participants/{participantId}/communications/{communicationId}`: the `patchConversationsCallParticipantCommunication` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-calls--conversationId--participants--participantId--communications--communicationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationsCallParticipantCommunication {
@@ -12054,7 +12666,11 @@ impl PatchConversationsCallParticipantCommunication {
 static META_PATCH_CONVERSATIONS_CALL_PARTICIPANT_COMMUNICATION_POSTFLOWACTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsCallParticipantCommunicationPostflowaction", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/communications/{communicationId}/postflowaction", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/calls/{conversationId}/participants/{participantId}/communications/{communicationId}/postflowaction`: the `patchConversationsCallParticipantCommunicationPostflowaction` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-calls--conversationId--participants--participantId--communications--communicationId--postflowaction>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationsCallParticipantCommunicationPostflowaction {
@@ -12130,7 +12746,11 @@ impl PatchConversationsCallParticipantCommunicationPostflowaction {
 static META_PATCH_CONVERSATIONS_CALL_PARTICIPANT_CONSULT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsCallParticipantConsult", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/consult", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/calls/{conversationId}/participants/{participantId}/consult`: the `patchConversationsCallParticipantConsult` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-calls--conversationId--participants--participantId--consult>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ConsultTransferResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationsCallParticipantConsult {
@@ -12197,7 +12817,11 @@ impl PatchConversationsCallParticipantConsult {
 static META_PATCH_CONVERSATIONS_CALL_PARTICIPANT_USER_USER_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsCallParticipantUserUserId", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/user/{userId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/calls/{conversationId}/participants/{participantId}/user/{userId}`: the `patchConversationsCallParticipantUserUserId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-calls--conversationId--participants--participantId--user--userId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationsCallParticipantUserUserId {
@@ -12266,7 +12890,11 @@ impl PatchConversationsCallParticipantUserUserId {
 static META_PATCH_CONVERSATIONS_CALLBACK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsCallback", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/callbacks/{conversationId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/callbacks/{conversationId}`: the `patchConversationsCallback` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-callbacks--conversationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Conversation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationsCallback {
@@ -12331,7 +12959,11 @@ impl PatchConversationsCallback {
 static META_PATCH_CONVERSATIONS_CALLBACK_PARTICIPANT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsCallbackParticipant", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/callbacks/{conversationId}/participants/{participantId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/callbacks/{conversationId}/participants/{participantId}`: the `patchConversationsCallbackParticipant` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-callbacks--conversationId--participants--participantId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationsCallbackParticipant {
@@ -12398,7 +13030,11 @@ impl PatchConversationsCallbackParticipant {
 static META_PATCH_CONVERSATIONS_CALLBACK_PARTICIPANT_ATTRIBUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsCallbackParticipantAttributes", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/callbacks/{conversationId}/participants/{participantId}/attributes", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/callbacks/{conversationId}/participants/{participantId}/attributes`: the `patchConversationsCallbackParticipantAttributes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-callbacks--conversationId--participants--participantId--attributes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ParticipantAttributes`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationsCallbackParticipantAttributes {
@@ -12465,7 +13101,11 @@ impl PatchConversationsCallbackParticipantAttributes {
 static META_PATCH_CONVERSATIONS_CALLBACK_PARTICIPANT_COMMUNICATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsCallbackParticipantCommunication", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/callbacks/{conversationId}/participants/{participantId}/communications/{communicationId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/callbacks/{conversationId}/participants/{participantId}/communications/{communicationId}`: the `patchConversationsCallbackParticipantCommunication` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-callbacks--conversationId--participants--participantId--communications--communicationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationsCallbackParticipantCommunication {
@@ -12534,7 +13174,11 @@ impl PatchConversationsCallbackParticipantCommunication {
 static META_PATCH_CONVERSATIONS_CALLBACKS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsCallbacks", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/callbacks", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/callbacks`: the `patchConversationsCallbacks` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-callbacks>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PatchCallbackResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationsCallbacks {
@@ -12597,7 +13241,13 @@ impl PatchConversationsCallbacks {
 static META_PATCH_CONVERSATIONS_COBROWSESESSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsCobrowsesession", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/cobrowsesessions/{conversationId}", false, ::std::option::Option::None, true, false, true);
 #[doc = " `PATCH /api/v2/conversations/cobrowsesessions/{conversationId}`: the `patchConversationsCobrowsesession` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-cobrowsesessions--conversationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Conversation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -12663,7 +13313,13 @@ impl PatchConversationsCobrowsesession {
 static META_PATCH_CONVERSATIONS_COBROWSESESSION_PARTICIPANT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsCobrowsesessionParticipant", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/cobrowsesessions/{conversationId}/participants/{participantId}", false, ::std::option::Option::None, true, false, true);
 #[doc = " `PATCH /api/v2/conversations/cobrowsesessions/{conversationId}/participants/{participantId}`: the `patchConversationsCobrowsesessionParticipant` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-cobrowsesessions--conversationId--participants--participantId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -12738,7 +13394,13 @@ impl PatchConversationsCobrowsesessionParticipant {
 static META_PATCH_CONVERSATIONS_COBROWSESESSION_PARTICIPANT_ATTRIBUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsCobrowsesessionParticipantAttributes", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/cobrowsesessions/{conversationId}/participants/{participantId}/attributes", false, ::std::option::Option::None, true, false, true);
 #[doc = " `PATCH /api/v2/conversations/cobrowsesessions/{conversationId}/participants/{participantId}/attributes`: the `patchConversationsCobrowsesessionParticipantAttributes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-cobrowsesessions--conversationId--participants--participantId--attributes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ParticipantAttributes`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -12813,7 +13475,13 @@ impl PatchConversationsCobrowsesessionParticipantAttributes {
 static META_PATCH_CONVERSATIONS_COBROWSESESSION_PARTICIPANT_COMMUNICATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsCobrowsesessionParticipantCommunication", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/cobrowsesessions/{conversationId}/participants/{participantId}/communications/{communicationId}", false, ::std::option::Option::None, true, false, true);
 #[doc = " `PATCH /api/v2/conversations/cobrowsesessions/{conversationId}/participants/{participantId}/communications/{communicationId}`: the `patchConversationsCobrowsesessionParticipantCommunication` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-cobrowsesessions--conversationId--participants--participantId--communications--communicationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -12883,7 +13551,11 @@ impl PatchConversationsCobrowsesessionParticipantCommunication {
 static META_PATCH_CONVERSATIONS_EMAIL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsEmail", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/emails/{conversationId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/emails/{conversationId}`: the `patchConversationsEmail` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-emails--conversationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Conversation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationsEmail {
@@ -12948,7 +13620,11 @@ impl PatchConversationsEmail {
 static META_PATCH_CONVERSATIONS_EMAIL_MESSAGES_DRAFT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsEmailMessagesDraft", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/emails/{conversationId}/messages/draft", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/emails/{conversationId}/messages/draft`: the `patchConversationsEmailMessagesDraft` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-emails--conversationId--messages-draft>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EmailMessage`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationsEmailMessagesDraft {
@@ -13038,7 +13714,11 @@ impl PatchConversationsEmailMessagesDraft {
 static META_PATCH_CONVERSATIONS_EMAIL_PARTICIPANT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsEmailParticipant", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/emails/{conversationId}/participants/{participantId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/emails/{conversationId}/participants/{participantId}`: the `patchConversationsEmailParticipant` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-emails--conversationId--participants--participantId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationsEmailParticipant {
@@ -13105,7 +13785,11 @@ impl PatchConversationsEmailParticipant {
 static META_PATCH_CONVERSATIONS_EMAIL_PARTICIPANT_ATTRIBUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsEmailParticipantAttributes", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/emails/{conversationId}/participants/{participantId}/attributes", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/emails/{conversationId}/participants/{participantId}/attributes`: the `patchConversationsEmailParticipantAttributes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-emails--conversationId--participants--participantId--attributes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ParticipantAttributes`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationsEmailParticipantAttributes {
@@ -13172,7 +13856,11 @@ impl PatchConversationsEmailParticipantAttributes {
 static META_PATCH_CONVERSATIONS_EMAIL_PARTICIPANT_COMMUNICATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsEmailParticipantCommunication", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/emails/{conversationId}/participants/{participantId}/communications/{communicationId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/emails/{conversationId}/participants/{participantId}/communications/{communicationId}`: the `patchConversationsEmailParticipantCommunication` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-emails--conversationId--participants--participantId--communications--communicationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationsEmailParticipantCommunication {
@@ -13241,7 +13929,11 @@ impl PatchConversationsEmailParticipantCommunication {
 static META_PATCH_CONVERSATIONS_EMAIL_PARTICIPANT_PARKINGSTATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsEmailParticipantParkingstate", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/emails/{conversationId}/participants/{participantId}/parkingstate", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/emails/{conversationId}/participants/{participantId}/parkingstate`: the `patchConversationsEmailParticipantParkingstate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-emails--conversationId--participants--participantId--parkingstate>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationsEmailParticipantParkingstate {
@@ -13308,7 +14000,11 @@ impl PatchConversationsEmailParticipantParkingstate {
 static META_PATCH_CONVERSATIONS_MESSAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsMessage", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/messages/{conversationId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/messages/{conversationId}`: the `patchConversationsMessage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-messages--conversationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Conversation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationsMessage {
@@ -13373,7 +14069,11 @@ impl PatchConversationsMessage {
 static META_PATCH_CONVERSATIONS_MESSAGE_PARTICIPANT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsMessageParticipant", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/messages/{conversationId}/participants/{participantId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/messages/{conversationId}/participants/{participantId}`: the `patchConversationsMessageParticipant` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-messages--conversationId--participants--participantId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationsMessageParticipant {
@@ -13447,7 +14147,11 @@ impl PatchConversationsMessageParticipant {
 static META_PATCH_CONVERSATIONS_MESSAGE_PARTICIPANT_ATTRIBUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsMessageParticipantAttributes", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/messages/{conversationId}/participants/{participantId}/attributes", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/messages/{conversationId}/participants/{participantId}/attributes`: the `patchConversationsMessageParticipantAttributes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-messages--conversationId--participants--participantId--attributes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ParticipantAttributes`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationsMessageParticipantAttributes {
@@ -13521,7 +14225,11 @@ impl PatchConversationsMessageParticipantAttributes {
 static META_PATCH_CONVERSATIONS_MESSAGE_PARTICIPANT_COMMUNICATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsMessageParticipantCommunication", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/messages/{conversationId}/participants/{participantId}/communications/{communicationId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/messages/{conversationId}/participants/{participantId}/communications/{communicationId}`: the `patchConversationsMessageParticipantCommunication` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-messages--conversationId--participants--participantId--communications--communicationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationsMessageParticipantCommunication {
@@ -13590,7 +14298,11 @@ impl PatchConversationsMessageParticipantCommunication {
 static META_PATCH_CONVERSATIONS_MESSAGE_PARTICIPANT_PARKINGSTATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsMessageParticipantParkingstate", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/messages/{conversationId}/participants/{participantId}/parkingstate", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/messages/{conversationId}/participants/{participantId}/parkingstate`: the `patchConversationsMessageParticipantParkingstate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-messages--conversationId--participants--participantId--parkingstate>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationsMessageParticipantParkingstate {
@@ -13657,7 +14369,11 @@ impl PatchConversationsMessageParticipantParkingstate {
 static META_PATCH_CONVERSATIONS_MESSAGING_INTEGRATIONS_APPLE_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsMessagingIntegrationsAppleIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/messaging/integrations/apple/{integrationId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/messaging/integrations/apple/{integrationId}`: the `patchConversationsMessagingIntegrationsAppleIntegrationId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-messaging-integrations-apple--integrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AppleIntegration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationsMessagingIntegrationsAppleIntegrationId {
@@ -13722,7 +14438,11 @@ impl PatchConversationsMessagingIntegrationsAppleIntegrationId {
 static META_PATCH_CONVERSATIONS_MESSAGING_INTEGRATIONS_FACEBOOK_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsMessagingIntegrationsFacebookIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/messaging/integrations/facebook/{integrationId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/messaging/integrations/facebook/{integrationId}`: the `patchConversationsMessagingIntegrationsFacebookIntegrationId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-messaging-integrations-facebook--integrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FacebookIntegration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationsMessagingIntegrationsFacebookIntegrationId {
@@ -13787,7 +14507,11 @@ impl PatchConversationsMessagingIntegrationsFacebookIntegrationId {
 static META_PATCH_CONVERSATIONS_MESSAGING_INTEGRATIONS_INSTAGRAM_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsMessagingIntegrationsInstagramIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/messaging/integrations/instagram/{integrationId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/messaging/integrations/instagram/{integrationId}`: the `patchConversationsMessagingIntegrationsInstagramIntegrationId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-messaging-integrations-instagram--integrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `InstagramIntegration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationsMessagingIntegrationsInstagramIntegrationId {
@@ -13852,9 +14576,13 @@ impl PatchConversationsMessagingIntegrationsInstagramIntegrationId {
 static META_PATCH_CONVERSATIONS_MESSAGING_INTEGRATIONS_OPEN_EXTENSIONS_GOOGLEBUSINESSPROFILE_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile/{integrationId}", false, ::std::option::Option::None, false, true, true);
 #[doc = " `PATCH /api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile/{integrationId}`: the `patchConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-messaging-integrations-open-extensions-googlebusinessprofile--integrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GoogleBusinessProfileOpenIntegration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId {
@@ -13919,7 +14647,11 @@ impl PatchConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileI
 static META_PATCH_CONVERSATIONS_MESSAGING_INTEGRATIONS_OPEN_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsMessagingIntegrationsOpenIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/messaging/integrations/open/{integrationId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/messaging/integrations/open/{integrationId}`: the `patchConversationsMessagingIntegrationsOpenIntegrationId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-messaging-integrations-open--integrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OpenIntegration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationsMessagingIntegrationsOpenIntegrationId {
@@ -13984,7 +14716,11 @@ impl PatchConversationsMessagingIntegrationsOpenIntegrationId {
 static META_PATCH_CONVERSATIONS_MESSAGING_INTEGRATIONS_TWITTER_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsMessagingIntegrationsTwitterIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/messaging/integrations/twitter/{integrationId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/messaging/integrations/twitter/{integrationId}`: the `patchConversationsMessagingIntegrationsTwitterIntegrationId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-messaging-integrations-twitter--integrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TwitterIntegration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationsMessagingIntegrationsTwitterIntegrationId {
@@ -14049,7 +14785,11 @@ impl PatchConversationsMessagingIntegrationsTwitterIntegrationId {
 static META_PATCH_CONVERSATIONS_MESSAGING_INTEGRATIONS_WHATSAPP_EMBEDDEDSIGNUP_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsMessagingIntegrationsWhatsappEmbeddedsignupIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/messaging/integrations/whatsapp/embeddedsignup/{integrationId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/messaging/integrations/whatsapp/embeddedsignup/{integrationId}`: the `patchConversationsMessagingIntegrationsWhatsappEmbeddedsignupIntegrationId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-messaging-integrations-whatsapp-embeddedsignup--integrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WhatsAppIntegration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationsMessagingIntegrationsWhatsappEmbeddedsignupIntegrationId {
@@ -14114,7 +14854,11 @@ impl PatchConversationsMessagingIntegrationsWhatsappEmbeddedsignupIntegrationId 
 static META_PATCH_CONVERSATIONS_MESSAGING_INTEGRATIONS_WHATSAPP_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsMessagingIntegrationsWhatsappIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/messaging/integrations/whatsapp/{integrationId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/messaging/integrations/whatsapp/{integrationId}`: the `patchConversationsMessagingIntegrationsWhatsappIntegrationId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-messaging-integrations-whatsapp--integrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WhatsAppIntegration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationsMessagingIntegrationsWhatsappIntegrationId {
@@ -14179,7 +14923,11 @@ impl PatchConversationsMessagingIntegrationsWhatsappIntegrationId {
 static META_PATCH_CONVERSATIONS_MESSAGING_SETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsMessagingSetting", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/messaging/settings/{messageSettingId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/messaging/settings/{messageSettingId}`: the `patchConversationsMessagingSetting` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-messaging-settings--messageSettingId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MessagingSetting`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationsMessagingSetting {
@@ -14244,7 +14992,11 @@ impl PatchConversationsMessagingSetting {
 static META_PATCH_CONVERSATIONS_MESSAGING_SUPPORTEDCONTENT_SUPPORTED_CONTENT_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsMessagingSupportedcontentSupportedContentId", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/messaging/supportedcontent/{supportedContentId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/messaging/supportedcontent/{supportedContentId}`: the `patchConversationsMessagingSupportedcontentSupportedContentId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-messaging-supportedcontent--supportedContentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SupportedContent`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationsMessagingSupportedcontentSupportedContentId {
@@ -14309,7 +15061,11 @@ impl PatchConversationsMessagingSupportedcontentSupportedContentId {
 static META_PATCH_CONVERSATIONS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsSettings", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/settings", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/conversations/settings`: the `patchConversationsSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchConversationsSettings {
@@ -14372,7 +15128,11 @@ impl PatchConversationsSettings {
 static META_POST_ANALYTICS_CONVERSATION_DETAILS_PROPERTIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsConversationDetailsProperties", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/conversations/{conversationId}/details/properties", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/conversations/{conversationId}/details/properties`: the `postAnalyticsConversationDetailsProperties` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-conversations--conversationId--details-properties>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PropertyIndexRequest`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsConversationDetailsProperties {
@@ -14437,7 +15197,11 @@ impl PostAnalyticsConversationDetailsProperties {
 static META_POST_ANALYTICS_CONVERSATIONS_ACTIVITY_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsConversationsActivityQuery", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/conversations/activity/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/conversations/activity/query`: the `postAnalyticsConversationsActivityQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-conversations-activity-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ConversationActivityResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsConversationsActivityQuery {
@@ -14518,7 +15282,11 @@ impl PostAnalyticsConversationsActivityQuery {
 static META_POST_ANALYTICS_CONVERSATIONS_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsConversationsAggregatesJobs", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/conversations/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/conversations/aggregates/jobs`: the `postAnalyticsConversationsAggregatesJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-conversations-aggregates-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsConversationsAggregatesJobs {
@@ -14581,7 +15349,11 @@ impl PostAnalyticsConversationsAggregatesJobs {
 static META_POST_ANALYTICS_CONVERSATIONS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsConversationsAggregatesQuery", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/conversations/aggregates/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/conversations/aggregates/query`: the `postAnalyticsConversationsAggregatesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-conversations-aggregates-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ConversationAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsConversationsAggregatesQuery {
@@ -14644,7 +15416,11 @@ impl PostAnalyticsConversationsAggregatesQuery {
 static META_POST_ANALYTICS_CONVERSATIONS_DETAILS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsConversationsDetailsJobs", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/conversations/details/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/conversations/details/jobs`: the `postAnalyticsConversationsDetailsJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-conversations-details-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsConversationsDetailsJobs {
@@ -14707,7 +15483,11 @@ impl PostAnalyticsConversationsDetailsJobs {
 static META_POST_ANALYTICS_CONVERSATIONS_DETAILS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsConversationsDetailsQuery", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/conversations/details/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/conversations/details/query`: the `postAnalyticsConversationsDetailsQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-conversations-details-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AnalyticsConversationQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsConversationsDetailsQuery {
@@ -14770,7 +15550,11 @@ impl PostAnalyticsConversationsDetailsQuery {
 static META_POST_CONVERSATION_ASSIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationAssign", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/assign", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/{conversationId}/assign`: the `postConversationAssign` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--assign>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for the body as text, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationAssign {
@@ -14835,7 +15619,11 @@ impl PostConversationAssign {
 static META_POST_CONVERSATION_BARGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationBarge", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/barge", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/{conversationId}/barge`: the `postConversationBarge` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--barge>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationBarge {
@@ -14898,7 +15686,11 @@ impl PostConversationBarge {
 static META_POST_CONVERSATION_COBROWSE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationCobrowse", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/cobrowse", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/{conversationId}/cobrowse`: the `postConversationCobrowse` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--cobrowse>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CobrowseWebMessagingSession`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationCobrowse {
@@ -14961,7 +15753,11 @@ impl PostConversationCobrowse {
 static META_POST_CONVERSATION_COMMUNICATION_AGENTCHECKLIST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationCommunicationAgentchecklist", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/communications/{communicationId}/agentchecklists/{agentChecklistId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/{conversationId}/communications/{communicationId}/agentchecklists/{agentChecklistId}`: the `postConversationCommunicationAgentchecklist` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--communications--communicationId--agentchecklists--agentChecklistId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentChecklistResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationCommunicationAgentchecklist {
@@ -15030,7 +15826,11 @@ impl PostConversationCommunicationAgentchecklist {
 static META_POST_CONVERSATION_COMMUNICATION_AGENTCHECKLIST_AGENTACTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationCommunicationAgentchecklistAgentaction", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/communications/{communicationId}/agentchecklists/{agentChecklistId}/agentaction", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/{conversationId}/communications/{communicationId}/agentchecklists/{agentChecklistId}/agentaction`: the `postConversationCommunicationAgentchecklistAgentaction` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--communications--communicationId--agentchecklists--agentChecklistId--agentaction>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentChecklistResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationCommunicationAgentchecklistAgentaction {
@@ -15099,7 +15899,11 @@ impl PostConversationCommunicationAgentchecklistAgentaction {
 static META_POST_CONVERSATION_COMMUNICATION_AGENTCHECKLIST_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationCommunicationAgentchecklistJobs", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/communications/{communicationId}/agentchecklists/{agentChecklistId}/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/{conversationId}/communications/{communicationId}/agentchecklists/{agentChecklistId}/jobs`: the `postConversationCommunicationAgentchecklistJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--communications--communicationId--agentchecklists--agentChecklistId--jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ChecklistInferenceJobCreationResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationCommunicationAgentchecklistJobs {
@@ -15168,9 +15972,13 @@ impl PostConversationCommunicationAgentchecklistJobs {
 static META_POST_CONVERSATION_COMMUNICATION_AGENTCHECKLISTS_FINALIZE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationCommunicationAgentchecklistsFinalize", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/communications/{communicationId}/agentchecklists/finalize", false, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `POST /api/v2/conversations/{conversationId}/communications/{communicationId}/agentchecklists/finalize`: the `postConversationCommunicationAgentchecklistsFinalize` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--communications--communicationId--agentchecklists-finalize>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentChecklistResponseList`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationCommunicationAgentchecklistsFinalize {
@@ -15249,7 +16057,11 @@ impl PostConversationCommunicationAgentchecklistsFinalize {
 static META_POST_CONVERSATION_COMMUNICATION_INTERNALMESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationCommunicationInternalmessages", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/communications/{communicationId}/internalmessages", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/{conversationId}/communications/{communicationId}/internalmessages`: the `postConversationCommunicationInternalmessages` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--communications--communicationId--internalmessages>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `InternalMessageData`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationCommunicationInternalmessages {
@@ -15316,7 +16128,11 @@ impl PostConversationCommunicationInternalmessages {
 static META_POST_CONVERSATION_DISCONNECT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationDisconnect", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/disconnect", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/{conversationId}/disconnect`: the `postConversationDisconnect` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--disconnect>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for the body as text, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationDisconnect {
@@ -15379,7 +16195,11 @@ impl PostConversationDisconnect {
 static META_POST_CONVERSATION_PARTICIPANT_CALLBACKS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationParticipantCallbacks", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/participants/{participantId}/callbacks", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/{conversationId}/participants/{participantId}/callbacks`: the `postConversationParticipantCallbacks` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--participants--participantId--callbacks>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationParticipantCallbacks {
@@ -15453,7 +16273,11 @@ impl PostConversationParticipantCallbacks {
 static META_POST_CONVERSATION_PARTICIPANT_DIGITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationParticipantDigits", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/participants/{participantId}/digits", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/{conversationId}/participants/{participantId}/digits`: the `postConversationParticipantDigits` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--participants--participantId--digits>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationParticipantDigits {
@@ -15527,7 +16351,11 @@ impl PostConversationParticipantDigits {
 static META_POST_CONVERSATION_PARTICIPANT_INTERNALMESSAGES_USERS_COMMUNICATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationParticipantInternalmessagesUsersCommunications", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/participants/{participantId}/internalmessages/users/communications", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/{conversationId}/participants/{participantId}/internalmessages/users/communications`: the `postConversationParticipantInternalmessagesUsersCommunications` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--participants--participantId--internalmessages-users-communications>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MessagingConferResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationParticipantInternalmessagesUsersCommunications {
@@ -15594,7 +16422,13 @@ impl PostConversationParticipantInternalmessagesUsersCommunications {
 static META_POST_CONVERSATION_PARTICIPANT_REPLACE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationParticipantReplace", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/participants/{participantId}/replace", false, ::std::option::Option::None, true, false, true);
 #[doc = " `POST /api/v2/conversations/{conversationId}/participants/{participantId}/replace`: the `postConversationParticipantReplace` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--participants--participantId--replace>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -15662,7 +16496,11 @@ impl PostConversationParticipantReplace {
 static META_POST_CONVERSATION_PARTICIPANT_REPLACE_AGENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationParticipantReplaceAgent", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/participants/{participantId}/replace/agent", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/{conversationId}/participants/{participantId}/replace/agent`: the `postConversationParticipantReplaceAgent` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--participants--participantId--replace-agent>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationParticipantReplaceAgent {
@@ -15729,7 +16567,11 @@ impl PostConversationParticipantReplaceAgent {
 static META_POST_CONVERSATION_PARTICIPANT_REPLACE_CONTACT_EXTERNAL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationParticipantReplaceContactExternal", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/participants/{participantId}/replace/contact/external", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/{conversationId}/participants/{participantId}/replace/contact/external`: the `postConversationParticipantReplaceContactExternal` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--participants--participantId--replace-contact-external>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationParticipantReplaceContactExternal {
@@ -15796,7 +16638,13 @@ impl PostConversationParticipantReplaceContactExternal {
 static META_POST_CONVERSATION_PARTICIPANT_REPLACE_EXTERNAL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationParticipantReplaceExternal", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/participants/{participantId}/replace/external", false, ::std::option::Option::None, true, false, true);
 #[doc = " `POST /api/v2/conversations/{conversationId}/participants/{participantId}/replace/external`: the `postConversationParticipantReplaceExternal` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--participants--participantId--replace-external>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -15864,7 +16712,11 @@ impl PostConversationParticipantReplaceExternal {
 static META_POST_CONVERSATION_PARTICIPANT_REPLACE_QUEUE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationParticipantReplaceQueue", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/participants/{participantId}/replace/queue", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/{conversationId}/participants/{participantId}/replace/queue`: the `postConversationParticipantReplaceQueue` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--participants--participantId--replace-queue>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationParticipantReplaceQueue {
@@ -15931,7 +16783,11 @@ impl PostConversationParticipantReplaceQueue {
 static META_POST_CONVERSATION_PARTICIPANT_SECUREIVRSESSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationParticipantSecureivrsessions", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/participants/{participantId}/secureivrsessions", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/{conversationId}/participants/{participantId}/secureivrsessions`: the `postConversationParticipantSecureivrsessions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--participants--participantId--secureivrsessions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SecureSession`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationParticipantSecureivrsessions {
@@ -16005,7 +16861,11 @@ impl PostConversationParticipantSecureivrsessions {
 static META_POST_CONVERSATION_PARTICIPANT_TRANSFER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationParticipantTransfer", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/participants/{participantId}/transfer", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/{conversationId}/participants/{participantId}/transfer`: the `postConversationParticipantTransfer` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--participants--participantId--transfer>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationParticipantTransfer {
@@ -16072,7 +16932,11 @@ impl PostConversationParticipantTransfer {
 static META_POST_CONVERSATION_SUGGESTION_ENGAGEMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationSuggestionEngagement", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/suggestions/{suggestionId}/engagement", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/{conversationId}/suggestions/{suggestionId}/engagement`: the `postConversationSuggestionEngagement` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--suggestions--suggestionId--engagement>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SuggestionEngagement`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationSuggestionEngagement {
@@ -16139,7 +17003,13 @@ impl PostConversationSuggestionEngagement {
 static META_POST_CONVERSATION_SUGGESTIONS_FEEDBACK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationSuggestionsFeedback", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/suggestions/feedback", false, ::std::option::Option::None, true, false, true);
 #[doc = " `POST /api/v2/conversations/{conversationId}/suggestions/feedback`: the `postConversationSuggestionsFeedback` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--suggestions-feedback>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -16205,7 +17075,11 @@ impl PostConversationSuggestionsFeedback {
 static META_POST_CONVERSATION_SUMMARY_FEEDBACK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationSummaryFeedback", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/summaries/{summaryId}/feedback", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/{conversationId}/summaries/{summaryId}/feedback`: the `postConversationSummaryFeedback` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--summaries--summaryId--feedback>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationSummaryFeedback {
@@ -16279,7 +17153,11 @@ impl PostConversationSummaryFeedback {
 static META_POST_CONVERSATIONS_CALL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCall", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/calls/{conversationId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/calls/{conversationId}`: the `postConversationsCall` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-calls--conversationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Conversation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsCall {
@@ -16344,7 +17222,11 @@ impl PostConversationsCall {
 static META_POST_CONVERSATIONS_CALL_PARTICIPANT_BARGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCallParticipantBarge", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/barge", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/barge`: the `postConversationsCallParticipantBarge` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-calls--conversationId--participants--participantId--barge>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsCallParticipantBarge {
@@ -16409,7 +17291,11 @@ impl PostConversationsCallParticipantBarge {
 static META_POST_CONVERSATIONS_CALL_PARTICIPANT_COACH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCallParticipantCoach", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/coach", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/coach`: the `postConversationsCallParticipantCoach` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-calls--conversationId--participants--participantId--coach>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsCallParticipantCoach {
@@ -16474,7 +17360,11 @@ impl PostConversationsCallParticipantCoach {
 static META_POST_CONVERSATIONS_CALL_PARTICIPANT_COMMUNICATION_SUMMARIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCallParticipantCommunicationSummaries", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/communications/{communicationId}/summaries", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/communications/{communicationId}/summaries`: the `postConversationsCallParticipantCommunicationSummaries` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-calls--conversationId--participants--participantId--communications--communicationId--summaries>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OnDemandSummaryAcceptedResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsCallParticipantCommunicationSummaries {
@@ -16550,7 +17440,11 @@ impl PostConversationsCallParticipantCommunicationSummaries {
 static META_POST_CONVERSATIONS_CALL_PARTICIPANT_COMMUNICATION_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCallParticipantCommunicationWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup`: the `postConversationsCallParticipantCommunicationWrapup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-calls--conversationId--participants--participantId--communications--communicationId--wrapup>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsCallParticipantCommunicationWrapup {
@@ -16626,7 +17520,13 @@ impl PostConversationsCallParticipantCommunicationWrapup {
 static META_POST_CONVERSATIONS_CALL_PARTICIPANT_CONSULT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCallParticipantConsult", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/consult", false, ::std::option::Option::None, true, false, true);
 #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/consult`: the `postConversationsCallParticipantConsult` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-calls--conversationId--participants--participantId--consult>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ConsultTransferResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -16694,7 +17594,11 @@ impl PostConversationsCallParticipantConsult {
 static META_POST_CONVERSATIONS_CALL_PARTICIPANT_CONSULT_AGENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCallParticipantConsultAgent", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/consult/agent", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/consult/agent`: the `postConversationsCallParticipantConsultAgent` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-calls--conversationId--participants--participantId--consult-agent>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ConsultTransferResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsCallParticipantConsultAgent {
@@ -16761,7 +17665,11 @@ impl PostConversationsCallParticipantConsultAgent {
 static META_POST_CONVERSATIONS_CALL_PARTICIPANT_CONSULT_CONTACT_EXTERNAL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCallParticipantConsultContactExternal", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/consult/contact/external", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/consult/contact/external`: the `postConversationsCallParticipantConsultContactExternal` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-calls--conversationId--participants--participantId--consult-contact-external>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ConsultTransferResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsCallParticipantConsultContactExternal {
@@ -16828,7 +17736,13 @@ impl PostConversationsCallParticipantConsultContactExternal {
 static META_POST_CONVERSATIONS_CALL_PARTICIPANT_CONSULT_EXTERNAL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCallParticipantConsultExternal", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/consult/external", false, ::std::option::Option::None, true, false, true);
 #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/consult/external`: the `postConversationsCallParticipantConsultExternal` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-calls--conversationId--participants--participantId--consult-external>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ConsultTransferResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -16896,7 +17810,11 @@ impl PostConversationsCallParticipantConsultExternal {
 static META_POST_CONVERSATIONS_CALL_PARTICIPANT_CONSULT_QUEUE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCallParticipantConsultQueue", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/consult/queue", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/consult/queue`: the `postConversationsCallParticipantConsultQueue` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-calls--conversationId--participants--participantId--consult-queue>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ConsultTransferResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsCallParticipantConsultQueue {
@@ -16963,7 +17881,11 @@ impl PostConversationsCallParticipantConsultQueue {
 static META_POST_CONVERSATIONS_CALL_PARTICIPANT_MONITOR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCallParticipantMonitor", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/monitor", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/monitor`: the `postConversationsCallParticipantMonitor` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-calls--conversationId--participants--participantId--monitor>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsCallParticipantMonitor {
@@ -17028,7 +17950,11 @@ impl PostConversationsCallParticipantMonitor {
 static META_POST_CONVERSATIONS_CALL_PARTICIPANT_REPLACE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCallParticipantReplace", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/replace", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/replace`: the `postConversationsCallParticipantReplace` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-calls--conversationId--participants--participantId--replace>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsCallParticipantReplace {
@@ -17095,7 +18021,11 @@ impl PostConversationsCallParticipantReplace {
 static META_POST_CONVERSATIONS_CALL_PARTICIPANT_SNIPPET_RECORD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCallParticipantSnippetRecord", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/snippet/record", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/snippet/record`: the `postConversationsCallParticipantSnippetRecord` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-calls--conversationId--participants--participantId--snippet-record>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for the body as text, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsCallParticipantSnippetRecord {
@@ -17162,7 +18092,11 @@ impl PostConversationsCallParticipantSnippetRecord {
 static META_POST_CONVERSATIONS_CALL_PARTICIPANT_VOICE_CONSULT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCallParticipantVoiceConsult", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/voice/consult", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/voice/consult`: the `postConversationsCallParticipantVoiceConsult` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-calls--conversationId--participants--participantId--voice-consult>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ConsultTransferResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsCallParticipantVoiceConsult {
@@ -17229,7 +18163,11 @@ impl PostConversationsCallParticipantVoiceConsult {
 static META_POST_CONVERSATIONS_CALL_PARTICIPANTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCallParticipants", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/calls/{conversationId}/participants", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants`: the `postConversationsCallParticipants` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-calls--conversationId--participants>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Conversation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsCallParticipants {
@@ -17294,7 +18232,11 @@ impl PostConversationsCallParticipants {
 static META_POST_CONVERSATIONS_CALL_PARTICIPANTS_USER_USER_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCallParticipantsUserUserId", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/calls/{conversationId}/participants/user/{userId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants/user/{userId}`: the `postConversationsCallParticipantsUserUserId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-calls--conversationId--participants-user--userId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Conversation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsCallParticipantsUserUserId {
@@ -17361,7 +18303,11 @@ impl PostConversationsCallParticipantsUserUserId {
 static META_POST_CONVERSATIONS_CALLBACK_PARTICIPANT_COMMUNICATION_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCallbackParticipantCommunicationWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/callbacks/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/callbacks/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup`: the `postConversationsCallbackParticipantCommunicationWrapup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-callbacks--conversationId--participants--participantId--communications--communicationId--wrapup>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsCallbackParticipantCommunicationWrapup {
@@ -17437,7 +18383,11 @@ impl PostConversationsCallbackParticipantCommunicationWrapup {
 static META_POST_CONVERSATIONS_CALLBACK_PARTICIPANT_REPLACE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCallbackParticipantReplace", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/callbacks/{conversationId}/participants/{participantId}/replace", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/callbacks/{conversationId}/participants/{participantId}/replace`: the `postConversationsCallbackParticipantReplace` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-callbacks--conversationId--participants--participantId--replace>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsCallbackParticipantReplace {
@@ -17504,7 +18454,11 @@ impl PostConversationsCallbackParticipantReplace {
 static META_POST_CONVERSATIONS_CALLBACKS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCallbacks", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/callbacks", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/callbacks`: the `postConversationsCallbacks` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-callbacks>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CreateCallbackResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsCallbacks {
@@ -17567,7 +18521,11 @@ impl PostConversationsCallbacks {
 static META_POST_CONVERSATIONS_CALLBACKS_BULK_DISCONNECT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCallbacksBulkDisconnect", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/callbacks/bulk/disconnect", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/callbacks/bulk/disconnect`: the `postConversationsCallbacksBulkDisconnect` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-callbacks-bulk-disconnect>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsCallbacksBulkDisconnect {
@@ -17630,7 +18588,11 @@ impl PostConversationsCallbacksBulkDisconnect {
 static META_POST_CONVERSATIONS_CALLBACKS_BULK_UPDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCallbacksBulkUpdate", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/callbacks/bulk/update", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/callbacks/bulk/update`: the `postConversationsCallbacksBulkUpdate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-callbacks-bulk-update>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkCallbackPatchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsCallbacksBulkUpdate {
@@ -17693,7 +18655,11 @@ impl PostConversationsCallbacksBulkUpdate {
 static META_POST_CONVERSATIONS_CALLS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCalls", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/calls", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/calls`: the `postConversationsCalls` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-calls>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CreateCallResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsCalls {
@@ -17756,7 +18722,11 @@ impl PostConversationsCalls {
 static META_POST_CONVERSATIONS_CALLS_USER_USER_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCallsUserUserId", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/calls/user/{userId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/calls/user/{userId}`: the `postConversationsCallsUserUserId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-calls-user--userId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CreateCallResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsCallsUserUserId {
@@ -17821,7 +18791,13 @@ impl PostConversationsCallsUserUserId {
 static META_POST_CONVERSATIONS_COBROWSESESSION_PARTICIPANT_COMMUNICATION_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCobrowsesessionParticipantCommunicationWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/cobrowsesessions/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup", false, ::std::option::Option::None, true, false, true);
 #[doc = " `POST /api/v2/conversations/cobrowsesessions/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup`: the `postConversationsCobrowsesessionParticipantCommunicationWrapup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-cobrowsesessions--conversationId--participants--participantId--communications--communicationId--wrapup>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -17898,7 +18874,13 @@ impl PostConversationsCobrowsesessionParticipantCommunicationWrapup {
 static META_POST_CONVERSATIONS_COBROWSESESSION_PARTICIPANT_REPLACE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCobrowsesessionParticipantReplace", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/cobrowsesessions/{conversationId}/participants/{participantId}/replace", false, ::std::option::Option::None, true, false, true);
 #[doc = " `POST /api/v2/conversations/cobrowsesessions/{conversationId}/participants/{participantId}/replace`: the `postConversationsCobrowsesessionParticipantReplace` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-cobrowsesessions--conversationId--participants--participantId--replace>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -17973,7 +18955,11 @@ impl PostConversationsCobrowsesessionParticipantReplace {
 static META_POST_CONVERSATIONS_CUSTOMATTRIBUTES_SCHEMAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCustomattributesSchemas", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/customattributes/schemas", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/customattributes/schemas`: the `postConversationsCustomattributesSchemas` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-customattributes-schemas>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ConversationDataSchema`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsCustomattributesSchemas {
@@ -18036,7 +19022,11 @@ impl PostConversationsCustomattributesSchemas {
 static META_POST_CONVERSATIONS_CUSTOMATTRIBUTES_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCustomattributesSearch", &["Conversations", "Search"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/customattributes/search", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/customattributes/search`: the `postConversationsCustomattributesSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-customattributes-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JsonSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsCustomattributesSearch {
@@ -18099,7 +19089,11 @@ impl PostConversationsCustomattributesSearch {
 static META_POST_CONVERSATIONS_EMAIL_INBOUNDMESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsEmailInboundmessages", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/emails/{conversationId}/inboundmessages", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/emails/{conversationId}/inboundmessages`: the `postConversationsEmailInboundmessages` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-emails--conversationId--inboundmessages>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EmailConversation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsEmailInboundmessages {
@@ -18164,7 +19158,11 @@ impl PostConversationsEmailInboundmessages {
 static META_POST_CONVERSATIONS_EMAIL_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsEmailMessages", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/emails/{conversationId}/messages", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/emails/{conversationId}/messages`: the `postConversationsEmailMessages` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-emails--conversationId--messages>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EmailMessageReply`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsEmailMessages {
@@ -18229,7 +19227,11 @@ impl PostConversationsEmailMessages {
 static META_POST_CONVERSATIONS_EMAIL_MESSAGES_DRAFT_ATTACHMENTS_COPY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsEmailMessagesDraftAttachmentsCopy", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/emails/{conversationId}/messages/draft/attachments/copy", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/emails/{conversationId}/messages/draft/attachments/copy`: the `postConversationsEmailMessagesDraftAttachmentsCopy` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-emails--conversationId--messages-draft-attachments-copy>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EmailMessage`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsEmailMessagesDraftAttachmentsCopy {
@@ -18294,7 +19296,11 @@ impl PostConversationsEmailMessagesDraftAttachmentsCopy {
 static META_POST_CONVERSATIONS_EMAIL_MESSAGES_DRAFT_ATTACHMENTS_UPLOADS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsEmailMessagesDraftAttachmentsUploads", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/emails/{conversationId}/messages/draft/attachments/uploads", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/emails/{conversationId}/messages/draft/attachments/uploads`: the `postConversationsEmailMessagesDraftAttachmentsUploads` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-emails--conversationId--messages-draft-attachments-uploads>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UploadAttachmentResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsEmailMessagesDraftAttachmentsUploads {
@@ -18359,7 +19365,11 @@ impl PostConversationsEmailMessagesDraftAttachmentsUploads {
 static META_POST_CONVERSATIONS_EMAIL_PARTICIPANT_COMMUNICATION_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsEmailParticipantCommunicationWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/emails/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/emails/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup`: the `postConversationsEmailParticipantCommunicationWrapup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-emails--conversationId--participants--participantId--communications--communicationId--wrapup>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsEmailParticipantCommunicationWrapup {
@@ -18435,7 +19445,11 @@ impl PostConversationsEmailParticipantCommunicationWrapup {
 static META_POST_CONVERSATIONS_EMAIL_PARTICIPANT_REPLACE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsEmailParticipantReplace", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/emails/{conversationId}/participants/{participantId}/replace", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/emails/{conversationId}/participants/{participantId}/replace`: the `postConversationsEmailParticipantReplace` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-emails--conversationId--participants--participantId--replace>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsEmailParticipantReplace {
@@ -18502,7 +19516,11 @@ impl PostConversationsEmailParticipantReplace {
 static META_POST_CONVERSATIONS_EMAIL_RECONNECT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsEmailReconnect", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/emails/{conversationId}/reconnect", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/emails/{conversationId}/reconnect`: the `postConversationsEmailReconnect` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-emails--conversationId--reconnect>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsEmailReconnect {
@@ -18565,7 +19583,11 @@ impl PostConversationsEmailReconnect {
 static META_POST_CONVERSATIONS_EMAILS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsEmails", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/emails", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/emails`: the `postConversationsEmails` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-emails>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EmailConversation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsEmails {
@@ -18628,7 +19650,11 @@ impl PostConversationsEmails {
 static META_POST_CONVERSATIONS_EMAILS_AGENTLESS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsEmailsAgentless", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/emails/agentless", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/emails/agentless`: the `postConversationsEmailsAgentless` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-emails-agentless>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentlessEmailSendResponseDto`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsEmailsAgentless {
@@ -18691,7 +19717,11 @@ impl PostConversationsEmailsAgentless {
 static META_POST_CONVERSATIONS_FAXES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsFaxes", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/faxes", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/faxes`: the `postConversationsFaxes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-faxes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FaxSendResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsFaxes {
@@ -18754,7 +19784,11 @@ impl PostConversationsFaxes {
 static META_POST_CONVERSATIONS_KEYCONFIGURATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsKeyconfigurations", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/keyconfigurations", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/keyconfigurations`: the `postConversationsKeyconfigurations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-keyconfigurations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ConversationEncryptionConfiguration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsKeyconfigurations {
@@ -18817,7 +19851,11 @@ impl PostConversationsKeyconfigurations {
 static META_POST_CONVERSATIONS_KEYCONFIGURATIONS_VALIDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsKeyconfigurationsValidate", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/keyconfigurations/validate", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/keyconfigurations/validate`: the `postConversationsKeyconfigurationsValidate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-keyconfigurations-validate>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ConversationEncryptionConfiguration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsKeyconfigurationsValidate {
@@ -18880,7 +19918,11 @@ impl PostConversationsKeyconfigurationsValidate {
 static META_POST_CONVERSATIONS_MESSAGE_COMMUNICATION_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessageCommunicationMessages", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages`: the `postConversationsMessageCommunicationMessages` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messages--conversationId--communications--communicationId--messages>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MessageData`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsMessageCommunicationMessages {
@@ -18947,7 +19989,13 @@ impl PostConversationsMessageCommunicationMessages {
 static META_POST_CONVERSATIONS_MESSAGE_COMMUNICATION_MESSAGES_MEDIA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessageCommunicationMessagesMedia", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages/media", false, ::std::option::Option::None, true, false, true);
 #[doc = " `POST /api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages/media`: the `postConversationsMessageCommunicationMessagesMedia` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messages--conversationId--communications--communicationId--messages-media>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MessageMediaData`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -19013,7 +20061,11 @@ impl PostConversationsMessageCommunicationMessagesMedia {
 static META_POST_CONVERSATIONS_MESSAGE_COMMUNICATION_MESSAGES_MEDIA_UPLOADS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessageCommunicationMessagesMediaUploads", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages/media/uploads", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages/media/uploads`: the `postConversationsMessageCommunicationMessagesMediaUploads` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messages--conversationId--communications--communicationId--messages-media-uploads>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MessageMediaUploadData`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsMessageCommunicationMessagesMediaUploads {
@@ -19080,7 +20132,11 @@ impl PostConversationsMessageCommunicationMessagesMediaUploads {
 static META_POST_CONVERSATIONS_MESSAGE_COMMUNICATION_SOCIALMEDIA_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessageCommunicationSocialmediaMessages", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messages/{conversationId}/communications/{communicationId}/socialmedia/messages", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/messages/{conversationId}/communications/{communicationId}/socialmedia/messages`: the `postConversationsMessageCommunicationSocialmediaMessages` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messages--conversationId--communications--communicationId--socialmedia-messages>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SocialMediaMessageData`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsMessageCommunicationSocialmediaMessages {
@@ -19147,7 +20203,11 @@ impl PostConversationsMessageCommunicationSocialmediaMessages {
 static META_POST_CONVERSATIONS_MESSAGE_COMMUNICATION_TYPING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessageCommunicationTyping", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messages/{conversationId}/communications/{communicationId}/typing", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/messages/{conversationId}/communications/{communicationId}/typing`: the `postConversationsMessageCommunicationTyping` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messages--conversationId--communications--communicationId--typing>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsMessageCommunicationTyping {
@@ -19214,7 +20274,11 @@ impl PostConversationsMessageCommunicationTyping {
 static META_POST_CONVERSATIONS_MESSAGE_INBOUND_OPEN_EVENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessageInboundOpenEvent", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messages/{integrationId}/inbound/open/event", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/messages/{integrationId}/inbound/open/event`: the `postConversationsMessageInboundOpenEvent` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messages--integrationId--inbound-open-event>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OpenEventNormalizedMessage`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsMessageInboundOpenEvent {
@@ -19279,7 +20343,11 @@ impl PostConversationsMessageInboundOpenEvent {
 static META_POST_CONVERSATIONS_MESSAGE_INBOUND_OPEN_MESSAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessageInboundOpenMessage", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messages/{integrationId}/inbound/open/message", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/messages/{integrationId}/inbound/open/message`: the `postConversationsMessageInboundOpenMessage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messages--integrationId--inbound-open-message>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OpenMessageNormalizedMessage`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsMessageInboundOpenMessage {
@@ -19353,7 +20421,11 @@ impl PostConversationsMessageInboundOpenMessage {
 static META_POST_CONVERSATIONS_MESSAGE_INBOUND_OPEN_RECEIPT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessageInboundOpenReceipt", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messages/{integrationId}/inbound/open/receipt", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/messages/{integrationId}/inbound/open/receipt`: the `postConversationsMessageInboundOpenReceipt` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messages--integrationId--inbound-open-receipt>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OpenReceiptNormalizedMessage`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsMessageInboundOpenReceipt {
@@ -19418,7 +20490,11 @@ impl PostConversationsMessageInboundOpenReceipt {
 static META_POST_CONVERSATIONS_MESSAGE_INBOUND_OPEN_STRUCTURED_RESPONSE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessageInboundOpenStructuredResponse", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messages/{integrationId}/inbound/open/structured/response", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/messages/{integrationId}/inbound/open/structured/response`: the `postConversationsMessageInboundOpenStructuredResponse` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messages--integrationId--inbound-open-structured-response>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OpenStructuredResponseNormalizedMessage`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsMessageInboundOpenStructuredResponse {
@@ -19483,7 +20559,11 @@ impl PostConversationsMessageInboundOpenStructuredResponse {
 static META_POST_CONVERSATIONS_MESSAGE_MESSAGES_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessageMessagesBulk", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messages/{conversationId}/messages/bulk", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/messages/{conversationId}/messages/bulk`: the `postConversationsMessageMessagesBulk` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messages--conversationId--messages-bulk>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TextMessageListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsMessageMessagesBulk {
@@ -19555,7 +20635,11 @@ impl PostConversationsMessageMessagesBulk {
 static META_POST_CONVERSATIONS_MESSAGE_PARTICIPANT_COMMUNICATION_SUMMARIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessageParticipantCommunicationSummaries", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messages/{conversationId}/participants/{participantId}/communications/{communicationId}/summaries", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/messages/{conversationId}/participants/{participantId}/communications/{communicationId}/summaries`: the `postConversationsMessageParticipantCommunicationSummaries` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messages--conversationId--participants--participantId--communications--communicationId--summaries>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OnDemandSummaryAcceptedResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsMessageParticipantCommunicationSummaries {
@@ -19631,7 +20715,11 @@ impl PostConversationsMessageParticipantCommunicationSummaries {
 static META_POST_CONVERSATIONS_MESSAGE_PARTICIPANT_COMMUNICATION_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessageParticipantCommunicationWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messages/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/messages/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup`: the `postConversationsMessageParticipantCommunicationWrapup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messages--conversationId--participants--participantId--communications--communicationId--wrapup>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsMessageParticipantCommunicationWrapup {
@@ -19707,7 +20795,11 @@ impl PostConversationsMessageParticipantCommunicationWrapup {
 static META_POST_CONVERSATIONS_MESSAGE_PARTICIPANT_MONITOR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessageParticipantMonitor", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messages/{conversationId}/participants/{participantId}/monitor", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/messages/{conversationId}/participants/{participantId}/monitor`: the `postConversationsMessageParticipantMonitor` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messages--conversationId--participants--participantId--monitor>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsMessageParticipantMonitor {
@@ -19772,7 +20864,11 @@ impl PostConversationsMessageParticipantMonitor {
 static META_POST_CONVERSATIONS_MESSAGE_PARTICIPANT_REPLACE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessageParticipantReplace", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messages/{conversationId}/participants/{participantId}/replace", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/messages/{conversationId}/participants/{participantId}/replace`: the `postConversationsMessageParticipantReplace` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messages--conversationId--participants--participantId--replace>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsMessageParticipantReplace {
@@ -19839,7 +20935,11 @@ impl PostConversationsMessageParticipantReplace {
 static META_POST_CONVERSATIONS_MESSAGE_PARTICIPANT_TAKEOVER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessageParticipantTakeover", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messages/{conversationId}/participants/{participantId}/takeover", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/messages/{conversationId}/participants/{participantId}/takeover`: the `postConversationsMessageParticipantTakeover` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messages--conversationId--participants--participantId--takeover>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsMessageParticipantTakeover {
@@ -19904,7 +21004,11 @@ impl PostConversationsMessageParticipantTakeover {
 static META_POST_CONVERSATIONS_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessages", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messages", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/messages`: the `postConversationsMessages` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messages>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CreateOutboundMessagingConversationResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsMessages {
@@ -19967,7 +21071,11 @@ impl PostConversationsMessages {
 static META_POST_CONVERSATIONS_MESSAGES_AGENTLESS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessagesAgentless", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messages/agentless", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/messages/agentless`: the `postConversationsMessagesAgentless` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messages-agentless>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SendAgentlessOutboundMessageResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsMessagesAgentless {
@@ -20030,7 +21138,13 @@ impl PostConversationsMessagesAgentless {
 static META_POST_CONVERSATIONS_MESSAGES_INBOUND_OPEN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessagesInboundOpen", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messages/inbound/open", false, ::std::option::Option::None, true, false, true);
 #[doc = " `POST /api/v2/conversations/messages/inbound/open`: the `postConversationsMessagesInboundOpen` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messages-inbound-open>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OpenNormalizedMessage`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -20094,7 +21208,11 @@ impl PostConversationsMessagesInboundOpen {
 static META_POST_CONVERSATIONS_MESSAGING_INTEGRATIONS_APPLE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessagingIntegrationsApple", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messaging/integrations/apple", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/messaging/integrations/apple`: the `postConversationsMessagingIntegrationsApple` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messaging-integrations-apple>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AppleIntegration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsMessagingIntegrationsApple {
@@ -20157,7 +21275,11 @@ impl PostConversationsMessagingIntegrationsApple {
 static META_POST_CONVERSATIONS_MESSAGING_INTEGRATIONS_FACEBOOK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessagingIntegrationsFacebook", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messaging/integrations/facebook", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/messaging/integrations/facebook`: the `postConversationsMessagingIntegrationsFacebook` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messaging-integrations-facebook>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FacebookIntegration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsMessagingIntegrationsFacebook {
@@ -20220,7 +21342,11 @@ impl PostConversationsMessagingIntegrationsFacebook {
 static META_POST_CONVERSATIONS_MESSAGING_INTEGRATIONS_INSTAGRAM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessagingIntegrationsInstagram", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messaging/integrations/instagram", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/messaging/integrations/instagram`: the `postConversationsMessagingIntegrationsInstagram` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messaging-integrations-instagram>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `InstagramIntegration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsMessagingIntegrationsInstagram {
@@ -20283,7 +21409,11 @@ impl PostConversationsMessagingIntegrationsInstagram {
 static META_POST_CONVERSATIONS_MESSAGING_INTEGRATIONS_OPEN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessagingIntegrationsOpen", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messaging/integrations/open", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/messaging/integrations/open`: the `postConversationsMessagingIntegrationsOpen` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messaging-integrations-open>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OpenIntegration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsMessagingIntegrationsOpen {
@@ -20346,9 +21476,13 @@ impl PostConversationsMessagingIntegrationsOpen {
 static META_POST_CONVERSATIONS_MESSAGING_INTEGRATIONS_OPEN_EXTENSIONS_GOOGLEBUSINESSPROFILE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofile", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile", false, ::std::option::Option::None, false, true, true);
 #[doc = " `POST /api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile`: the `postConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofile` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messaging-integrations-open-extensions-googlebusinessprofile>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GoogleBusinessProfileOpenIntegration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofile {
@@ -20411,9 +21545,13 @@ impl PostConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofile {
 static META_POST_CONVERSATIONS_MESSAGING_INTEGRATIONS_OPEN_EXTENSIONS_GOOGLEBUSINESSPROFILE_TOKENS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileTokens", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile/tokens", false, ::std::option::Option::None, false, true, true);
 #[doc = " `POST /api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile/tokens`: the `postConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileTokens` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messaging-integrations-open-extensions-googlebusinessprofile-tokens>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GoogleAuthToken`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileTokens {
@@ -20476,7 +21614,11 @@ impl PostConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileTo
 static META_POST_CONVERSATIONS_MESSAGING_INTEGRATIONS_TWITTER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessagingIntegrationsTwitter", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messaging/integrations/twitter", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/messaging/integrations/twitter`: the `postConversationsMessagingIntegrationsTwitter` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messaging-integrations-twitter>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TwitterIntegration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsMessagingIntegrationsTwitter {
@@ -20539,7 +21681,13 @@ impl PostConversationsMessagingIntegrationsTwitter {
 static META_POST_CONVERSATIONS_MESSAGING_INTEGRATIONS_WHATSAPP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessagingIntegrationsWhatsapp", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messaging/integrations/whatsapp", false, ::std::option::Option::None, true, false, true);
 #[doc = " `POST /api/v2/conversations/messaging/integrations/whatsapp`: the `postConversationsMessagingIntegrationsWhatsapp` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messaging-integrations-whatsapp>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WhatsAppIntegration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -20603,7 +21751,11 @@ impl PostConversationsMessagingIntegrationsWhatsapp {
 static META_POST_CONVERSATIONS_MESSAGING_INTEGRATIONS_WHATSAPP_EMBEDDEDSIGNUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessagingIntegrationsWhatsappEmbeddedsignup", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messaging/integrations/whatsapp/embeddedsignup", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/messaging/integrations/whatsapp/embeddedsignup`: the `postConversationsMessagingIntegrationsWhatsappEmbeddedsignup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messaging-integrations-whatsapp-embeddedsignup>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WhatsAppIntegration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsMessagingIntegrationsWhatsappEmbeddedsignup {
@@ -20666,7 +21818,11 @@ impl PostConversationsMessagingIntegrationsWhatsappEmbeddedsignup {
 static META_POST_CONVERSATIONS_MESSAGING_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessagingSettings", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messaging/settings", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/messaging/settings`: the `postConversationsMessagingSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messaging-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MessagingSetting`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsMessagingSettings {
@@ -20729,7 +21885,11 @@ impl PostConversationsMessagingSettings {
 static META_POST_CONVERSATIONS_MESSAGING_SUPPORTEDCONTENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessagingSupportedcontent", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messaging/supportedcontent", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/messaging/supportedcontent`: the `postConversationsMessagingSupportedcontent` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messaging-supportedcontent>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SupportedContent`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsMessagingSupportedcontent {
@@ -20792,7 +21952,11 @@ impl PostConversationsMessagingSupportedcontent {
 static META_POST_CONVERSATIONS_PARTICIPANTS_ATTRIBUTES_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsParticipantsAttributesSearch", &["Conversations", "Search"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/participants/attributes/search", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/participants/attributes/search`: the `postConversationsParticipantsAttributesSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-participants-attributes-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JsonCursorSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsParticipantsAttributesSearch {
@@ -20855,7 +22019,13 @@ impl PostConversationsParticipantsAttributesSearch {
 static META_POST_CONVERSATIONS_SCREENSHARE_PARTICIPANT_COMMUNICATION_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsScreenshareParticipantCommunicationWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/screenshares/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup", false, ::std::option::Option::None, true, false, true);
 #[doc = " `POST /api/v2/conversations/screenshares/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup`: the `postConversationsScreenshareParticipantCommunicationWrapup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-screenshares--conversationId--participants--participantId--communications--communicationId--wrapup>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -20932,7 +22102,11 @@ impl PostConversationsScreenshareParticipantCommunicationWrapup {
 static META_POST_CONVERSATIONS_SOCIAL_PARTICIPANT_COMMUNICATION_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsSocialParticipantCommunicationWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/socials/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/socials/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup`: the `postConversationsSocialParticipantCommunicationWrapup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-socials--conversationId--participants--participantId--communications--communicationId--wrapup>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsSocialParticipantCommunicationWrapup {
@@ -21008,9 +22182,13 @@ impl PostConversationsSocialParticipantCommunicationWrapup {
 static META_POST_CONVERSATIONS_VIDEO_AGENTCONFERENCE_COMMUNICATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsVideoAgentconferenceCommunication", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/videos/{conversationId}/agentconference/communications/{communicationId}", false, ::std::option::Option::None, false, true, true);
 #[doc = " `POST /api/v2/conversations/videos/{conversationId}/agentconference/communications/{communicationId}`: the `postConversationsVideoAgentconferenceCommunication` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-videos--conversationId--agentconference-communications--communicationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CreateJoinVideoResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsVideoAgentconferenceCommunication {
@@ -21075,7 +22253,11 @@ impl PostConversationsVideoAgentconferenceCommunication {
 static META_POST_CONVERSATIONS_VIDEO_PARTICIPANT_COMMUNICATION_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsVideoParticipantCommunicationWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/videos/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/videos/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup`: the `postConversationsVideoParticipantCommunicationWrapup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-videos--conversationId--participants--participantId--communications--communicationId--wrapup>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsVideoParticipantCommunicationWrapup {
@@ -21151,7 +22333,11 @@ impl PostConversationsVideoParticipantCommunicationWrapup {
 static META_POST_CONVERSATIONS_VIDEOS_MEETINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsVideosMeetings", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/videos/meetings", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/videos/meetings`: the `postConversationsVideosMeetings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-videos-meetings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MeetingIdRecord`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsVideosMeetings {
@@ -21214,9 +22400,13 @@ impl PostConversationsVideosMeetings {
 static META_PUT_CONVERSATION_ACCESSATTRIBUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationAccessattributes", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/{conversationId}/accessattributes", true, ::std::option::Option::None, false, true, true);
 #[doc = " `PUT /api/v2/conversations/{conversationId}/accessattributes`: the `putConversationAccessattributes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations--conversationId--accessattributes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for the body as text, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutConversationAccessattributes {
@@ -21281,7 +22471,11 @@ impl PutConversationAccessattributes {
 static META_PUT_CONVERSATION_CUSTOMATTRIBUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationCustomattributes", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/{conversationId}/customattributes", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/conversations/{conversationId}/customattributes`: the `putConversationCustomattributes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations--conversationId--customattributes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CustomAttributesIdResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutConversationCustomattributes {
@@ -21353,7 +22547,11 @@ impl PutConversationCustomattributes {
 static META_PUT_CONVERSATION_CUSTOMATTRIBUTES_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationCustomattributesBulk", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/{conversationId}/customattributes/bulk", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/conversations/{conversationId}/customattributes/bulk`: the `putConversationCustomattributesBulk` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations--conversationId--customattributes-bulk>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CustomAttributesBulkUpdateResponseMap`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutConversationCustomattributesBulk {
@@ -21425,7 +22623,11 @@ impl PutConversationCustomattributesBulk {
 static META_PUT_CONVERSATION_PARTICIPANT_FLAGGEDREASON: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationParticipantFlaggedreason", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/{conversationId}/participants/{participantId}/flaggedreason", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/conversations/{conversationId}/participants/{participantId}/flaggedreason`: the `putConversationParticipantFlaggedreason` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations--conversationId--participants--participantId--flaggedreason>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutConversationParticipantFlaggedreason {
@@ -21490,7 +22692,11 @@ impl PutConversationParticipantFlaggedreason {
 static META_PUT_CONVERSATION_SECUREATTRIBUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationSecureattributes", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/{conversationId}/secureattributes", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/conversations/{conversationId}/secureattributes`: the `putConversationSecureattributes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations--conversationId--secureattributes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for the body as text, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutConversationSecureattributes {
@@ -21555,7 +22761,11 @@ impl PutConversationSecureattributes {
 static META_PUT_CONVERSATION_TAGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationTags", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/{conversationId}/tags", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/conversations/{conversationId}/tags`: the `putConversationTags` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations--conversationId--tags>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for the body as text, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutConversationTags {
@@ -21620,7 +22830,11 @@ impl PutConversationTags {
 static META_PUT_CONVERSATIONS_CALL_PARTICIPANT_COMMUNICATION_UUIDATA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsCallParticipantCommunicationUuidata", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/communications/{communicationId}/uuidata", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/conversations/calls/{conversationId}/participants/{participantId}/communications/{communicationId}/uuidata`: the `putConversationsCallParticipantCommunicationUuidata` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-calls--conversationId--participants--participantId--communications--communicationId--uuidata>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutConversationsCallParticipantCommunicationUuidata {
@@ -21689,7 +22903,11 @@ impl PutConversationsCallParticipantCommunicationUuidata {
 static META_PUT_CONVERSATIONS_CALL_RECORDINGSTATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsCallRecordingstate", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/calls/{conversationId}/recordingstate", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/conversations/calls/{conversationId}/recordingstate`: the `putConversationsCallRecordingstate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-calls--conversationId--recordingstate>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for the body as text, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutConversationsCallRecordingstate {
@@ -21754,7 +22972,11 @@ impl PutConversationsCallRecordingstate {
 static META_PUT_CONVERSATIONS_CALLBACK_RECORDINGSTATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsCallbackRecordingstate", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/callbacks/{conversationId}/recordingstate", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/conversations/callbacks/{conversationId}/recordingstate`: the `putConversationsCallbackRecordingstate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-callbacks--conversationId--recordingstate>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for the body as text, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutConversationsCallbackRecordingstate {
@@ -21819,7 +23041,13 @@ impl PutConversationsCallbackRecordingstate {
 static META_PUT_CONVERSATIONS_COBROWSESESSION_RECORDINGSTATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsCobrowsesessionRecordingstate", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/cobrowsesessions/{conversationId}/recordingstate", true, ::std::option::Option::None, true, false, true);
 #[doc = " `PUT /api/v2/conversations/cobrowsesessions/{conversationId}/recordingstate`: the `putConversationsCobrowsesessionRecordingstate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-cobrowsesessions--conversationId--recordingstate>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for the body as text, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -21885,7 +23113,11 @@ impl PutConversationsCobrowsesessionRecordingstate {
 static META_PUT_CONVERSATIONS_CUSTOMATTRIBUTES_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsCustomattributesSchema", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/customattributes/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/conversations/customattributes/schemas/{schemaId}`: the `putConversationsCustomattributesSchema` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-customattributes-schemas--schemaId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ConversationDataSchema`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutConversationsCustomattributesSchema {
@@ -21950,7 +23182,11 @@ impl PutConversationsCustomattributesSchema {
 static META_PUT_CONVERSATIONS_EMAIL_MESSAGES_DRAFT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsEmailMessagesDraft", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/emails/{conversationId}/messages/draft", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/conversations/emails/{conversationId}/messages/draft`: the `putConversationsEmailMessagesDraft` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-emails--conversationId--messages-draft>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EmailMessage`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutConversationsEmailMessagesDraft {
@@ -22015,7 +23251,11 @@ impl PutConversationsEmailMessagesDraft {
 static META_PUT_CONVERSATIONS_EMAIL_RECORDINGSTATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsEmailRecordingstate", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/emails/{conversationId}/recordingstate", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/conversations/emails/{conversationId}/recordingstate`: the `putConversationsEmailRecordingstate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-emails--conversationId--recordingstate>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for the body as text, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutConversationsEmailRecordingstate {
@@ -22080,7 +23320,11 @@ impl PutConversationsEmailRecordingstate {
 static META_PUT_CONVERSATIONS_KEYCONFIGURATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsKeyconfiguration", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/keyconfigurations/{keyconfigurationsId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/conversations/keyconfigurations/{keyconfigurationsId}`: the `putConversationsKeyconfiguration` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-keyconfigurations--keyconfigurationsId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ConversationEncryptionConfiguration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutConversationsKeyconfiguration {
@@ -22145,7 +23389,11 @@ impl PutConversationsKeyconfiguration {
 static META_PUT_CONVERSATIONS_MESSAGE_RECORDINGSTATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsMessageRecordingstate", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/messages/{conversationId}/recordingstate", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/conversations/messages/{conversationId}/recordingstate`: the `putConversationsMessageRecordingstate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-messages--conversationId--recordingstate>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for the body as text, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutConversationsMessageRecordingstate {
@@ -22210,7 +23458,11 @@ impl PutConversationsMessageRecordingstate {
 static META_PUT_CONVERSATIONS_MESSAGING_IDENTITYRESOLUTION_INTEGRATIONS_APPLE_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsMessagingIdentityresolutionIntegrationsAppleIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/messaging/identityresolution/integrations/apple/{integrationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/conversations/messaging/identityresolution/integrations/apple/{integrationId}`: the `putConversationsMessagingIdentityresolutionIntegrationsAppleIntegrationId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-messaging-identityresolution-integrations-apple--integrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AppleIdentityResolutionConfig`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutConversationsMessagingIdentityresolutionIntegrationsAppleIntegrationId {
@@ -22275,7 +23527,11 @@ impl PutConversationsMessagingIdentityresolutionIntegrationsAppleIntegrationId {
 static META_PUT_CONVERSATIONS_MESSAGING_IDENTITYRESOLUTION_INTEGRATIONS_FACEBOOK_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsMessagingIdentityresolutionIntegrationsFacebookIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/messaging/identityresolution/integrations/facebook/{integrationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/conversations/messaging/identityresolution/integrations/facebook/{integrationId}`: the `putConversationsMessagingIdentityresolutionIntegrationsFacebookIntegrationId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-messaging-identityresolution-integrations-facebook--integrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FacebookIdentityResolutionConfig`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutConversationsMessagingIdentityresolutionIntegrationsFacebookIntegrationId {
@@ -22340,7 +23596,11 @@ impl PutConversationsMessagingIdentityresolutionIntegrationsFacebookIntegrationI
 static META_PUT_CONVERSATIONS_MESSAGING_IDENTITYRESOLUTION_INTEGRATIONS_INSTAGRAM_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsMessagingIdentityresolutionIntegrationsInstagramIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/messaging/identityresolution/integrations/instagram/{integrationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/conversations/messaging/identityresolution/integrations/instagram/{integrationId}`: the `putConversationsMessagingIdentityresolutionIntegrationsInstagramIntegrationId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-messaging-identityresolution-integrations-instagram--integrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `InstagramIdentityResolutionConfig`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutConversationsMessagingIdentityresolutionIntegrationsInstagramIntegrationId {
@@ -22405,7 +23665,11 @@ impl PutConversationsMessagingIdentityresolutionIntegrationsInstagramIntegration
 static META_PUT_CONVERSATIONS_MESSAGING_IDENTITYRESOLUTION_INTEGRATIONS_OPEN_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsMessagingIdentityresolutionIntegrationsOpenIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/messaging/identityresolution/integrations/open/{integrationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/conversations/messaging/identityresolution/integrations/open/{integrationId}`: the `putConversationsMessagingIdentityresolutionIntegrationsOpenIntegrationId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-messaging-identityresolution-integrations-open--integrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OpenMessagingIdentityResolutionConfig`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutConversationsMessagingIdentityresolutionIntegrationsOpenIntegrationId {
@@ -22470,7 +23734,11 @@ impl PutConversationsMessagingIdentityresolutionIntegrationsOpenIntegrationId {
 static META_PUT_CONVERSATIONS_MESSAGING_IDENTITYRESOLUTION_INTEGRATIONS_TWITTER_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsMessagingIdentityresolutionIntegrationsTwitterIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/messaging/identityresolution/integrations/twitter/{integrationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/conversations/messaging/identityresolution/integrations/twitter/{integrationId}`: the `putConversationsMessagingIdentityresolutionIntegrationsTwitterIntegrationId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-messaging-identityresolution-integrations-twitter--integrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TwitterIdentityResolutionConfig`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutConversationsMessagingIdentityresolutionIntegrationsTwitterIntegrationId {
@@ -22535,7 +23803,11 @@ impl PutConversationsMessagingIdentityresolutionIntegrationsTwitterIntegrationId
 static META_PUT_CONVERSATIONS_MESSAGING_IDENTITYRESOLUTION_INTEGRATIONS_WHATSAPP_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/messaging/identityresolution/integrations/whatsapp/{integrationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/conversations/messaging/identityresolution/integrations/whatsapp/{integrationId}`: the `putConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegrationId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-messaging-identityresolution-integrations-whatsapp--integrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WhatsAppIdentityResolutionConfig`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegrationId {
@@ -22600,7 +23872,11 @@ impl PutConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegrationI
 static META_PUT_CONVERSATIONS_MESSAGING_SETTINGS_DEFAULT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsMessagingSettingsDefault", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/messaging/settings/default", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/conversations/messaging/settings/default`: the `putConversationsMessagingSettingsDefault` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-messaging-settings-default>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MessagingSetting`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutConversationsMessagingSettingsDefault {
@@ -22663,7 +23939,11 @@ impl PutConversationsMessagingSettingsDefault {
 static META_PUT_CONVERSATIONS_MESSAGING_SUPPORTEDCONTENT_DEFAULT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsMessagingSupportedcontentDefault", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/messaging/supportedcontent/default", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/conversations/messaging/supportedcontent/default`: the `putConversationsMessagingSupportedcontentDefault` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-messaging-supportedcontent-default>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SupportedContent`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutConversationsMessagingSupportedcontentDefault {
@@ -22726,7 +24006,11 @@ impl PutConversationsMessagingSupportedcontentDefault {
 static META_PUT_CONVERSATIONS_MESSAGING_THREADINGTIMELINE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsMessagingThreadingtimeline", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/messaging/threadingtimeline", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/conversations/messaging/threadingtimeline`: the `putConversationsMessagingThreadingtimeline` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-messaging-threadingtimeline>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ConversationThreadingWindow`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutConversationsMessagingThreadingtimeline {
@@ -22789,7 +24073,13 @@ impl PutConversationsMessagingThreadingtimeline {
 static META_PUT_CONVERSATIONS_SCREENSHARE_RECORDINGSTATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsScreenshareRecordingstate", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/screenshares/{conversationId}/recordingstate", true, ::std::option::Option::None, true, false, true);
 #[doc = " `PUT /api/v2/conversations/screenshares/{conversationId}/recordingstate`: the `putConversationsScreenshareRecordingstate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-screenshares--conversationId--recordingstate>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for the body as text, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -22855,7 +24145,11 @@ impl PutConversationsScreenshareRecordingstate {
 static META_PUT_CONVERSATIONS_SOCIAL_RECORDINGSTATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsSocialRecordingstate", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/socials/{conversationId}/recordingstate", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/conversations/socials/{conversationId}/recordingstate`: the `putConversationsSocialRecordingstate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-socials--conversationId--recordingstate>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for the body as text, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutConversationsSocialRecordingstate {
@@ -22920,7 +24214,11 @@ impl PutConversationsSocialRecordingstate {
 static META_PUT_CONVERSATIONS_VIDEO_RECORDINGSTATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsVideoRecordingstate", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/videos/{conversationId}/recordingstate", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/conversations/videos/{conversationId}/recordingstate`: the `putConversationsVideoRecordingstate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-videos--conversationId--recordingstate>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for the body as text, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutConversationsVideoRecordingstate {

@@ -32,7 +32,11 @@ impl DataExtensionsApi {
 static META_GET_DATAEXTENSIONS_CORETYPE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getDataextensionsCoretype", &["Data Extensions"], ::genesys_cloud_core::http::Method::GET, "/api/v2/dataextensions/coretypes/{coretypeName}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/dataextensions/coretypes/{coretypeName}`: the `getDataextensionsCoretype` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-dataextensions-coretypes--coretypeName->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Coretype`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetDataextensionsCoretype {
@@ -95,7 +99,11 @@ impl GetDataextensionsCoretype {
 static META_GET_DATAEXTENSIONS_CORETYPES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getDataextensionsCoretypes", &["Data Extensions"], ::genesys_cloud_core::http::Method::GET, "/api/v2/dataextensions/coretypes", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/dataextensions/coretypes`: the `getDataextensionsCoretypes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-dataextensions-coretypes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CoretypeListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetDataextensionsCoretypes {
@@ -156,7 +164,11 @@ impl GetDataextensionsCoretypes {
 static META_GET_DATAEXTENSIONS_LIMITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getDataextensionsLimits", &["Data Extensions"], ::genesys_cloud_core::http::Method::GET, "/api/v2/dataextensions/limits", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/dataextensions/limits`: the `getDataextensionsLimits` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-dataextensions-limits>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SchemaQuantityLimits`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetDataextensionsLimits {

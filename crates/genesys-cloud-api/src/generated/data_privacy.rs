@@ -44,7 +44,11 @@ impl DataPrivacyApi {
 static META_DELETE_DATAPRIVACY_MASKINGRULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteDataprivacyMaskingrule", &["Data Privacy"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/dataprivacy/maskingrules/{ruleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/dataprivacy/maskingrules/{ruleId}`: the `deleteDataprivacyMaskingrule` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-dataprivacy-maskingrules--ruleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteDataprivacyMaskingrule {
@@ -107,7 +111,11 @@ impl DeleteDataprivacyMaskingrule {
 static META_GET_DATAPRIVACY_MASKINGRULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getDataprivacyMaskingrule", &["Data Privacy"], ::genesys_cloud_core::http::Method::GET, "/api/v2/dataprivacy/maskingrules/{ruleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/dataprivacy/maskingrules/{ruleId}`: the `getDataprivacyMaskingrule` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-dataprivacy-maskingrules--ruleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MaskingRule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetDataprivacyMaskingrule {
@@ -170,7 +178,11 @@ impl GetDataprivacyMaskingrule {
 static META_GET_DATAPRIVACY_MASKINGRULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getDataprivacyMaskingrules", &["Data Privacy"], ::genesys_cloud_core::http::Method::GET, "/api/v2/dataprivacy/maskingrules", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/dataprivacy/maskingrules`: the `getDataprivacyMaskingrules` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-dataprivacy-maskingrules>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MaskingRuleListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetDataprivacyMaskingrules {
@@ -231,7 +243,11 @@ impl GetDataprivacyMaskingrules {
 static META_PATCH_DATAPRIVACY_MASKINGRULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchDataprivacyMaskingrule", &["Data Privacy"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/dataprivacy/maskingrules/{ruleId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/dataprivacy/maskingrules/{ruleId}`: the `patchDataprivacyMaskingrule` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-dataprivacy-maskingrules--ruleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MaskingRule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchDataprivacyMaskingrule {
@@ -303,7 +319,11 @@ impl PatchDataprivacyMaskingrule {
 static META_POST_DATAPRIVACY_MASKINGRULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postDataprivacyMaskingrules", &["Data Privacy"], ::genesys_cloud_core::http::Method::POST, "/api/v2/dataprivacy/maskingrules", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/dataprivacy/maskingrules`: the `postDataprivacyMaskingrules` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-dataprivacy-maskingrules>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MaskingRule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostDataprivacyMaskingrules {
@@ -366,7 +386,11 @@ impl PostDataprivacyMaskingrules {
 static META_POST_DATAPRIVACY_MASKINGRULES_VALIDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postDataprivacyMaskingrulesValidate", &["Data Privacy"], ::genesys_cloud_core::http::Method::POST, "/api/v2/dataprivacy/maskingrules/validate", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/dataprivacy/maskingrules/validate`: the `postDataprivacyMaskingrulesValidate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-dataprivacy-maskingrules-validate>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MaskingRuleValidateResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostDataprivacyMaskingrulesValidate {

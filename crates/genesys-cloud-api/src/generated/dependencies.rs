@@ -32,9 +32,13 @@ impl DependenciesApi {
 static META_GET_DEPENDENCIES_TYPE_ENTITY_TYPE_ID_ENTITY_ID_CONNECTIONS_REQUIREDBY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredby", &["Dependencies"], ::genesys_cloud_core::http::Method::GET, "/api/v2/dependencies/type/{entityType}/id/{entityId}/connections/requiredby", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/dependencies/type/{entityType}/id/{entityId}/connections/requiredby`: the `getDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredby` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-dependencies-type--entityType--id--entityId--connections-requiredby>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DependencyEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredby {
@@ -156,7 +160,11 @@ impl GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredby {
 static META_GET_DEPENDENCIES_TYPE_ENTITY_TYPE_ID_ENTITY_ID_CONNECTIONS_REQUIREDBYCOUNTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredbycounts", &["Dependencies"], ::genesys_cloud_core::http::Method::GET, "/api/v2/dependencies/type/{entityType}/id/{entityId}/connections/requiredbycounts", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/dependencies/type/{entityType}/id/{entityId}/connections/requiredbycounts`: the `getDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredbycounts` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-dependencies-type--entityType--id--entityId--connections-requiredbycounts>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DependencyCount`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredbycounts {
@@ -221,9 +229,13 @@ impl GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredbycounts {
 static META_GET_DEPENDENCIES_TYPE_ENTITY_TYPE_ID_ENTITY_ID_CONNECTIONS_REQUIRES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getDependenciesTypeEntityTypeIdEntityIdConnectionsRequires", &["Dependencies"], ::genesys_cloud_core::http::Method::GET, "/api/v2/dependencies/type/{entityType}/id/{entityId}/connections/requires", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/dependencies/type/{entityType}/id/{entityId}/connections/requires`: the `getDependenciesTypeEntityTypeIdEntityIdConnectionsRequires` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-dependencies-type--entityType--id--entityId--connections-requires>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DependencyEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequires {

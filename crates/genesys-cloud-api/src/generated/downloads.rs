@@ -24,7 +24,11 @@ impl DownloadsApi {
 static META_GET_DOWNLOAD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getDownload", &["Downloads"], ::genesys_cloud_core::http::Method::GET, "/api/v2/downloads/{downloadId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/downloads/{downloadId}`: the `getDownload` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-downloads--downloadId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UrlResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetDownload {

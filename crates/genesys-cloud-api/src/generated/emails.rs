@@ -40,7 +40,11 @@ impl EmailsApi {
 static META_DELETE_EMAILS_SETTINGS_THREADING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteEmailsSettingsThreading", &["Emails", "Settings"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/emails/settings/threading", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/emails/settings/threading`: the `deleteEmailsSettingsThreading` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-emails-settings-threading>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteEmailsSettingsThreading {
@@ -101,7 +105,11 @@ impl DeleteEmailsSettingsThreading {
 static META_GET_EMAILS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getEmailsSettings", &["Emails", "Settings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/emails/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/emails/settings`: the `getEmailsSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-emails-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EmailSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetEmailsSettings {
@@ -162,7 +170,11 @@ impl GetEmailsSettings {
 static META_GET_EMAILS_SETTINGS_THREADING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getEmailsSettingsThreading", &["Emails", "Settings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/emails/settings/threading", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/emails/settings/threading`: the `getEmailsSettingsThreading` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-emails-settings-threading>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EmailThreadingSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetEmailsSettingsThreading {
@@ -223,7 +235,11 @@ impl GetEmailsSettingsThreading {
 static META_PATCH_EMAILS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchEmailsSettings", &["Emails", "Settings"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/emails/settings", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/emails/settings`: the `patchEmailsSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-emails-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EmailSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchEmailsSettings {
@@ -293,7 +309,11 @@ impl PatchEmailsSettings {
 static META_PATCH_EMAILS_SETTINGS_THREADING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchEmailsSettingsThreading", &["Emails", "Settings"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/emails/settings/threading", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/emails/settings/threading`: the `patchEmailsSettingsThreading` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-emails-settings-threading>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EmailThreadingSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchEmailsSettingsThreading {

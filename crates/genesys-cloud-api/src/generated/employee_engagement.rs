@@ -44,7 +44,11 @@ impl EmployeeEngagementApi {
 static META_DELETE_EMPLOYEEENGAGEMENT_CELEBRATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteEmployeeengagementCelebration", &["Employee Engagement"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/employeeengagement/celebrations/{celebrationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/employeeengagement/celebrations/{celebrationId}`: the `deleteEmployeeengagementCelebration` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-employeeengagement-celebrations--celebrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteEmployeeengagementCelebration {
@@ -107,9 +111,13 @@ impl DeleteEmployeeengagementCelebration {
 static META_GET_EMPLOYEEENGAGEMENT_CELEBRATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getEmployeeengagementCelebrations", &["Employee Engagement"], ::genesys_cloud_core::http::Method::GET, "/api/v2/employeeengagement/celebrations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/employeeengagement/celebrations`: the `getEmployeeengagementCelebrations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-employeeengagement-celebrations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GetCelebrationListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetEmployeeengagementCelebrations {
@@ -200,7 +208,11 @@ impl GetEmployeeengagementCelebrations {
 static META_GET_EMPLOYEEENGAGEMENT_RECOGNITION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getEmployeeengagementRecognition", &["Employee Engagement"], ::genesys_cloud_core::http::Method::GET, "/api/v2/employeeengagement/recognitions/{recognitionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/employeeengagement/recognitions/{recognitionId}`: the `getEmployeeengagementRecognition` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-employeeengagement-recognitions--recognitionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Recognition`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetEmployeeengagementRecognition {
@@ -263,9 +275,13 @@ impl GetEmployeeengagementRecognition {
 static META_GET_EMPLOYEEENGAGEMENT_RECOGNITIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getEmployeeengagementRecognitions", &["Employee Engagement"], ::genesys_cloud_core::http::Method::GET, "/api/v2/employeeengagement/recognitions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/employeeengagement/recognitions`: the `getEmployeeengagementRecognitions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-employeeengagement-recognitions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Recognitions`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetEmployeeengagementRecognitions {
@@ -392,7 +408,11 @@ impl GetEmployeeengagementRecognitions {
 static META_PATCH_EMPLOYEEENGAGEMENT_CELEBRATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchEmployeeengagementCelebration", &["Employee Engagement"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/employeeengagement/celebrations/{celebrationId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/employeeengagement/celebrations/{celebrationId}`: the `patchEmployeeengagementCelebration` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-employeeengagement-celebrations--celebrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchEmployeeengagementCelebration {
@@ -457,7 +477,11 @@ impl PatchEmployeeengagementCelebration {
 static META_POST_EMPLOYEEENGAGEMENT_RECOGNITIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postEmployeeengagementRecognitions", &["Employee Engagement"], ::genesys_cloud_core::http::Method::POST, "/api/v2/employeeengagement/recognitions", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/employeeengagement/recognitions`: the `postEmployeeengagementRecognitions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-employeeengagement-recognitions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RecognitionBase`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostEmployeeengagementRecognitions {

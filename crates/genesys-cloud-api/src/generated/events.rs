@@ -36,7 +36,11 @@ impl EventsApi {
 static META_POST_EVENTS_CONVERSATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postEventsConversations", &["Events"], ::genesys_cloud_core::http::Method::POST, "/api/v2/events/conversations", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/events/conversations`: the `postEventsConversations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-events-conversations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BatchEventResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostEventsConversations {
@@ -99,7 +103,11 @@ impl PostEventsConversations {
 static META_POST_EVENTS_ROUTING_CUSTOMKPIATTRIBUTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postEventsRoutingCustomkpiattributions", &["Events"], ::genesys_cloud_core::http::Method::POST, "/api/v2/events/routing/customkpiattributions", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/events/routing/customkpiattributions`: the `postEventsRoutingCustomkpiattributions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-events-routing-customkpiattributions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BatchEventResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostEventsRoutingCustomkpiattributions {
@@ -162,7 +170,11 @@ impl PostEventsRoutingCustomkpiattributions {
 static META_POST_EVENTS_USERS_PRESENCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postEventsUsersPresence", &["Events"], ::genesys_cloud_core::http::Method::POST, "/api/v2/events/users/presence", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/events/users/presence`: the `postEventsUsersPresence` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-events-users-presence>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BatchEventResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostEventsUsersPresence {
@@ -225,7 +237,11 @@ impl PostEventsUsersPresence {
 static META_POST_EVENTS_USERS_ROUTINGSTATUS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postEventsUsersRoutingstatus", &["Events"], ::genesys_cloud_core::http::Method::POST, "/api/v2/events/users/routingstatus", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/events/users/routingstatus`: the `postEventsUsersRoutingstatus` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-events-users-routingstatus>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BatchEventResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostEventsUsersRoutingstatus {

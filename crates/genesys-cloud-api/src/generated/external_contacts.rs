@@ -602,7 +602,11 @@ impl ExternalContactsApi {
 static META_DELETE_EXTERNALCONTACTS_CONTACT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteExternalcontactsContact", &["External Contacts"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/externalcontacts/contacts/{contactId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/externalcontacts/contacts/{contactId}`: the `deleteExternalcontactsContact` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-externalcontacts-contacts--contactId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteExternalcontactsContact {
@@ -665,7 +669,11 @@ impl DeleteExternalcontactsContact {
 static META_DELETE_EXTERNALCONTACTS_CONTACT_NOTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteExternalcontactsContactNote", &["External Contacts"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/externalcontacts/contacts/{contactId}/notes/{noteId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/externalcontacts/contacts/{contactId}/notes/{noteId}`: the `deleteExternalcontactsContactNote` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-externalcontacts-contacts--contactId--notes--noteId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteExternalcontactsContactNote {
@@ -730,7 +738,11 @@ impl DeleteExternalcontactsContactNote {
 static META_DELETE_EXTERNALCONTACTS_CONTACTS_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteExternalcontactsContactsSchema", &["External Contacts"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/externalcontacts/contacts/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/externalcontacts/contacts/schemas/{schemaId}`: the `deleteExternalcontactsContactsSchema` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-externalcontacts-contacts-schemas--schemaId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteExternalcontactsContactsSchema {
@@ -793,7 +805,11 @@ impl DeleteExternalcontactsContactsSchema {
 static META_DELETE_EXTERNALCONTACTS_EXTERNALSOURCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteExternalcontactsExternalsource", &["External Contacts"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/externalcontacts/externalsources/{externalSourceId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/externalcontacts/externalsources/{externalSourceId}`: the `deleteExternalcontactsExternalsource` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-externalcontacts-externalsources--externalSourceId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteExternalcontactsExternalsource {
@@ -856,7 +872,11 @@ impl DeleteExternalcontactsExternalsource {
 static META_DELETE_EXTERNALCONTACTS_IMPORT_CSV_SETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteExternalcontactsImportCsvSetting", &["External Contacts"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/externalcontacts/import/csv/settings/{settingsId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/externalcontacts/import/csv/settings/{settingsId}`: the `deleteExternalcontactsImportCsvSetting` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-externalcontacts-import-csv-settings--settingsId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteExternalcontactsImportCsvSetting {
@@ -919,7 +939,11 @@ impl DeleteExternalcontactsImportCsvSetting {
 static META_DELETE_EXTERNALCONTACTS_IMPORT_SETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteExternalcontactsImportSetting", &["External Contacts"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/externalcontacts/import/settings/{settingsId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/externalcontacts/import/settings/{settingsId}`: the `deleteExternalcontactsImportSetting` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-externalcontacts-import-settings--settingsId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteExternalcontactsImportSetting {
@@ -982,7 +1006,11 @@ impl DeleteExternalcontactsImportSetting {
 static META_DELETE_EXTERNALCONTACTS_ORGANIZATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteExternalcontactsOrganization", &["External Contacts"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/externalcontacts/organizations/{externalOrganizationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/externalcontacts/organizations/{externalOrganizationId}`: the `deleteExternalcontactsOrganization` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-externalcontacts-organizations--externalOrganizationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteExternalcontactsOrganization {
@@ -1045,7 +1073,11 @@ impl DeleteExternalcontactsOrganization {
 static META_DELETE_EXTERNALCONTACTS_ORGANIZATION_NOTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteExternalcontactsOrganizationNote", &["External Contacts"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/externalcontacts/organizations/{externalOrganizationId}/notes/{noteId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/externalcontacts/organizations/{externalOrganizationId}/notes/{noteId}`: the `deleteExternalcontactsOrganizationNote` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-externalcontacts-organizations--externalOrganizationId--notes--noteId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteExternalcontactsOrganizationNote {
@@ -1110,7 +1142,11 @@ impl DeleteExternalcontactsOrganizationNote {
 static META_DELETE_EXTERNALCONTACTS_ORGANIZATION_TRUSTOR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteExternalcontactsOrganizationTrustor", &["External Contacts"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/externalcontacts/organizations/{externalOrganizationId}/trustor", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/externalcontacts/organizations/{externalOrganizationId}/trustor`: the `deleteExternalcontactsOrganizationTrustor` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-externalcontacts-organizations--externalOrganizationId--trustor>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteExternalcontactsOrganizationTrustor {
@@ -1173,7 +1209,11 @@ impl DeleteExternalcontactsOrganizationTrustor {
 static META_DELETE_EXTERNALCONTACTS_RELATIONSHIP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteExternalcontactsRelationship", &["External Contacts"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/externalcontacts/relationships/{relationshipId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/externalcontacts/relationships/{relationshipId}`: the `deleteExternalcontactsRelationship` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-externalcontacts-relationships--relationshipId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteExternalcontactsRelationship {
@@ -1236,7 +1276,11 @@ impl DeleteExternalcontactsRelationship {
 static META_GET_EXTERNALCONTACTS_CONTACT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsContact", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/contacts/{contactId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/contacts/{contactId}`: the `getExternalcontactsContact` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-contacts--contactId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExternalContact`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsContact {
@@ -1308,7 +1352,11 @@ impl GetExternalcontactsContact {
 static META_GET_EXTERNALCONTACTS_CONTACT_IDENTIFIERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsContactIdentifiers", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/contacts/{contactId}/identifiers", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/contacts/{contactId}/identifiers`: the `getExternalcontactsContactIdentifiers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-contacts--contactId--identifiers>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContactIdentifierListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsContactIdentifiers {
@@ -1371,7 +1419,11 @@ impl GetExternalcontactsContactIdentifiers {
 static META_GET_EXTERNALCONTACTS_CONTACT_JOURNEY_SEGMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsContactJourneySegments", &["External Contacts", "Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/contacts/{contactId}/journey/segments", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/contacts/{contactId}/journey/segments`: the `getExternalcontactsContactJourneySegments` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-contacts--contactId--journey-segments>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SegmentAssignmentListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsContactJourneySegments {
@@ -1452,9 +1504,13 @@ impl GetExternalcontactsContactJourneySegments {
 static META_GET_EXTERNALCONTACTS_CONTACT_JOURNEY_SESSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsContactJourneySessions", &["External Contacts", "Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/contacts/{contactId}/journey/sessions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/contacts/{contactId}/journey/sessions`: the `getExternalcontactsContactJourneySessions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-contacts--contactId--journey-sessions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SessionListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsContactJourneySessions {
@@ -1556,7 +1612,11 @@ impl GetExternalcontactsContactJourneySessions {
 static META_GET_EXTERNALCONTACTS_CONTACT_NOTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsContactNote", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/contacts/{contactId}/notes/{noteId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/contacts/{contactId}/notes/{noteId}`: the `getExternalcontactsContactNote` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-contacts--contactId--notes--noteId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Note`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsContactNote {
@@ -1630,9 +1690,13 @@ impl GetExternalcontactsContactNote {
 static META_GET_EXTERNALCONTACTS_CONTACT_NOTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsContactNotes", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/contacts/{contactId}/notes", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/contacts/{contactId}/notes`: the `getExternalcontactsContactNotes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-contacts--contactId--notes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `NoteListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsContactNotes {
@@ -1743,7 +1807,11 @@ impl GetExternalcontactsContactNotes {
 static META_GET_EXTERNALCONTACTS_CONTACT_UNRESOLVED: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsContactUnresolved", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/contacts/{contactId}/unresolved", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/contacts/{contactId}/unresolved`: the `getExternalcontactsContactUnresolved` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-contacts--contactId--unresolved>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExternalContact`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsContactUnresolved {
@@ -1815,9 +1883,13 @@ impl GetExternalcontactsContactUnresolved {
 static META_GET_EXTERNALCONTACTS_CONTACTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsContacts", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/contacts", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/contacts`: the `getExternalcontactsContacts` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-contacts>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContactListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsContacts {
@@ -1944,7 +2016,11 @@ impl GetExternalcontactsContacts {
 static META_GET_EXTERNALCONTACTS_CONTACTS_EXPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsContactsExport", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/contacts/exports/{exportId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/contacts/exports/{exportId}`: the `getExternalcontactsContactsExport` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-contacts-exports--exportId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContactsExport`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsContactsExport {
@@ -2007,9 +2083,13 @@ impl GetExternalcontactsContactsExport {
 static META_GET_EXTERNALCONTACTS_CONTACTS_EXPORTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsContactsExports", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/contacts/exports", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/contacts/exports`: the `getExternalcontactsContactsExports` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-contacts-exports>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContactsExportListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsContactsExports {
@@ -2109,7 +2189,11 @@ impl GetExternalcontactsContactsExports {
 static META_GET_EXTERNALCONTACTS_CONTACTS_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsContactsSchema", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/contacts/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/contacts/schemas/{schemaId}`: the `getExternalcontactsContactsSchema` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-contacts-schemas--schemaId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataSchema`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsContactsSchema {
@@ -2172,7 +2256,11 @@ impl GetExternalcontactsContactsSchema {
 static META_GET_EXTERNALCONTACTS_CONTACTS_SCHEMA_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsContactsSchemaVersion", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/contacts/schemas/{schemaId}/versions/{versionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/contacts/schemas/{schemaId}/versions/{versionId}`: the `getExternalcontactsContactsSchemaVersion` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-contacts-schemas--schemaId--versions--versionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataSchema`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsContactsSchemaVersion {
@@ -2237,7 +2325,11 @@ impl GetExternalcontactsContactsSchemaVersion {
 static META_GET_EXTERNALCONTACTS_CONTACTS_SCHEMA_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsContactsSchemaVersions", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/contacts/schemas/{schemaId}/versions", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/contacts/schemas/{schemaId}/versions`: the `getExternalcontactsContactsSchemaVersions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-contacts-schemas--schemaId--versions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataSchemaListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsContactsSchemaVersions {
@@ -2300,7 +2392,11 @@ impl GetExternalcontactsContactsSchemaVersions {
 static META_GET_EXTERNALCONTACTS_CONTACTS_SCHEMAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsContactsSchemas", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/contacts/schemas", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/contacts/schemas`: the `getExternalcontactsContactsSchemas` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-contacts-schemas>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataSchemaListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsContactsSchemas {
@@ -2361,7 +2457,11 @@ impl GetExternalcontactsContactsSchemas {
 static META_GET_EXTERNALCONTACTS_CONTACTS_SCHEMAS_CORETYPE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsContactsSchemasCoretype", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/contacts/schemas/coretypes/{coreTypeName}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/contacts/schemas/coretypes/{coreTypeName}`: the `getExternalcontactsContactsSchemasCoretype` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-contacts-schemas-coretypes--coreTypeName->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Coretype`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsContactsSchemasCoretype {
@@ -2424,7 +2524,11 @@ impl GetExternalcontactsContactsSchemasCoretype {
 static META_GET_EXTERNALCONTACTS_CONTACTS_SCHEMAS_CORETYPES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsContactsSchemasCoretypes", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/contacts/schemas/coretypes", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/contacts/schemas/coretypes`: the `getExternalcontactsContactsSchemasCoretypes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-contacts-schemas-coretypes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CoretypeListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsContactsSchemasCoretypes {
@@ -2485,7 +2589,11 @@ impl GetExternalcontactsContactsSchemasCoretypes {
 static META_GET_EXTERNALCONTACTS_CONTACTS_SCHEMAS_LIMITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsContactsSchemasLimits", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/contacts/schemas/limits", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/contacts/schemas/limits`: the `getExternalcontactsContactsSchemasLimits` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-contacts-schemas-limits>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SchemaQuantityLimits`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsContactsSchemasLimits {
@@ -2546,7 +2654,11 @@ impl GetExternalcontactsContactsSchemasLimits {
 static META_GET_EXTERNALCONTACTS_EXTERNALSOURCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsExternalsource", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/externalsources/{externalSourceId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/externalsources/{externalSourceId}`: the `getExternalcontactsExternalsource` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-externalsources--externalSourceId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExternalSource`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsExternalsource {
@@ -2609,9 +2721,13 @@ impl GetExternalcontactsExternalsource {
 static META_GET_EXTERNALCONTACTS_EXTERNALSOURCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsExternalsources", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/externalsources", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/externalsources`: the `getExternalcontactsExternalsources` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-externalsources>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CursorExternalSourceListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsExternalsources {
@@ -2720,9 +2836,13 @@ impl GetExternalcontactsExternalsources {
 static META_GET_EXTERNALCONTACTS_GRAPHS_CLUSTERSCAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsGraphsClusterscan", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/graphs/clusterscans/{scanId}", true, ::std::option::Option::None, false, true, true);
 #[doc = " `GET /api/v2/externalcontacts/graphs/clusterscans/{scanId}`: the `getExternalcontactsGraphsClusterscan` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-graphs-clusterscans--scanId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ClusterScan`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsGraphsClusterscan {
@@ -2794,9 +2914,13 @@ impl GetExternalcontactsGraphsClusterscan {
 static META_GET_EXTERNALCONTACTS_GRAPHS_CLUSTERSCAN_CLUSTER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsGraphsClusterscanCluster", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/graphs/clusterscans/{scanId}/clusters/{clusterId}", true, ::std::option::Option::None, false, true, true);
 #[doc = " `GET /api/v2/externalcontacts/graphs/clusterscans/{scanId}/clusters/{clusterId}`: the `getExternalcontactsGraphsClusterscanCluster` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-graphs-clusterscans--scanId--clusters--clusterId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Cluster`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsGraphsClusterscanCluster {
@@ -2861,11 +2985,15 @@ impl GetExternalcontactsGraphsClusterscanCluster {
 static META_GET_EXTERNALCONTACTS_GRAPHS_CLUSTERSCAN_CLUSTERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsGraphsClusterscanClusters", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/graphs/clusterscans/{scanId}/clusters", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, true, true);
 #[doc = " `GET /api/v2/externalcontacts/graphs/clusterscans/{scanId}/clusters`: the `getExternalcontactsGraphsClusterscanClusters` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-graphs-clusterscans--scanId--clusters>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ClusterList`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsGraphsClusterscanClusters {
@@ -2976,9 +3104,13 @@ impl GetExternalcontactsGraphsClusterscanClusters {
 static META_GET_EXTERNALCONTACTS_GRAPHS_CLUSTERSCAN_STATISTICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsGraphsClusterscanStatistics", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/graphs/clusterscans/{scanId}/statistics", true, ::std::option::Option::None, false, true, true);
 #[doc = " `GET /api/v2/externalcontacts/graphs/clusterscans/{scanId}/statistics`: the `getExternalcontactsGraphsClusterscanStatistics` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-graphs-clusterscans--scanId--statistics>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ClusterScanStatistics`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsGraphsClusterscanStatistics {
@@ -3041,11 +3173,15 @@ impl GetExternalcontactsGraphsClusterscanStatistics {
 static META_GET_EXTERNALCONTACTS_GRAPHS_CLUSTERSCANS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsGraphsClusterscans", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/graphs/clusterscans", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, true, true);
 #[doc = " `GET /api/v2/externalcontacts/graphs/clusterscans`: the `getExternalcontactsGraphsClusterscans` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-graphs-clusterscans>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ClusterScanList`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsGraphsClusterscans {
@@ -3145,9 +3281,13 @@ impl GetExternalcontactsGraphsClusterscans {
 static META_GET_EXTERNALCONTACTS_GRAPHS_CLUSTERSCANS_LATEST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsGraphsClusterscansLatest", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/graphs/clusterscans/latest", true, ::std::option::Option::None, false, true, true);
 #[doc = " `GET /api/v2/externalcontacts/graphs/clusterscans/latest`: the `getExternalcontactsGraphsClusterscansLatest` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-graphs-clusterscans-latest>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ClusterScan`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsGraphsClusterscansLatest {
@@ -3217,9 +3357,13 @@ impl GetExternalcontactsGraphsClusterscansLatest {
 static META_GET_EXTERNALCONTACTS_GRAPHS_CLUSTERSCANS_LATEST_STATISTICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsGraphsClusterscansLatestStatistics", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/graphs/clusterscans/latest/statistics", true, ::std::option::Option::None, false, true, true);
 #[doc = " `GET /api/v2/externalcontacts/graphs/clusterscans/latest/statistics`: the `getExternalcontactsGraphsClusterscansLatestStatistics` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-graphs-clusterscans-latest-statistics>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ClusterScanStatistics`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsGraphsClusterscansLatestStatistics {
@@ -3280,9 +3424,13 @@ impl GetExternalcontactsGraphsClusterscansLatestStatistics {
 static META_GET_EXTERNALCONTACTS_GRAPHS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsGraphsSettings", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/graphs/settings", true, ::std::option::Option::None, false, true, true);
 #[doc = " `GET /api/v2/externalcontacts/graphs/settings`: the `getExternalcontactsGraphsSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-graphs-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GraphSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsGraphsSettings {
@@ -3343,7 +3491,11 @@ impl GetExternalcontactsGraphsSettings {
 static META_GET_EXTERNALCONTACTS_IMPORT_CSV_SETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsImportCsvSetting", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/import/csv/settings/{settingsId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/import/csv/settings/{settingsId}`: the `getExternalcontactsImportCsvSetting` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-import-csv-settings--settingsId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CsvSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsImportCsvSetting {
@@ -3406,9 +3558,13 @@ impl GetExternalcontactsImportCsvSetting {
 static META_GET_EXTERNALCONTACTS_IMPORT_CSV_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsImportCsvSettings", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/import/csv/settings", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/import/csv/settings`: the `getExternalcontactsImportCsvSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-import-csv-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Listing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsImportCsvSettings {
@@ -3508,7 +3664,11 @@ impl GetExternalcontactsImportCsvSettings {
 static META_GET_EXTERNALCONTACTS_IMPORT_CSV_UPLOAD_DETAILS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsImportCsvUploadDetails", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/import/csv/uploads/{uploadId}/details", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/import/csv/uploads/{uploadId}/details`: the `getExternalcontactsImportCsvUploadDetails` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-import-csv-uploads--uploadId--details>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CsvUploadDetailsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsImportCsvUploadDetails {
@@ -3571,7 +3731,11 @@ impl GetExternalcontactsImportCsvUploadDetails {
 static META_GET_EXTERNALCONTACTS_IMPORT_CSV_UPLOAD_PREVIEW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsImportCsvUploadPreview", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/import/csv/uploads/{uploadId}/preview", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/import/csv/uploads/{uploadId}/preview`: the `getExternalcontactsImportCsvUploadPreview` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-import-csv-uploads--uploadId--preview>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CsvUploadPreviewResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsImportCsvUploadPreview {
@@ -3634,7 +3798,11 @@ impl GetExternalcontactsImportCsvUploadPreview {
 static META_GET_EXTERNALCONTACTS_IMPORT_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsImportJob", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/import/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/import/jobs/{jobId}`: the `getExternalcontactsImportJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-import-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContactImportJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsImportJob {
@@ -3706,9 +3874,13 @@ impl GetExternalcontactsImportJob {
 static META_GET_EXTERNALCONTACTS_IMPORT_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsImportJobs", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/import/jobs", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/import/jobs`: the `getExternalcontactsImportJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-import-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContactImportJobEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsImportJobs {
@@ -3826,7 +3998,11 @@ impl GetExternalcontactsImportJobs {
 static META_GET_EXTERNALCONTACTS_IMPORT_SETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsImportSetting", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/import/settings/{settingsId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/import/settings/{settingsId}`: the `getExternalcontactsImportSetting` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-import-settings--settingsId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContactImportSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsImportSetting {
@@ -3889,9 +4065,13 @@ impl GetExternalcontactsImportSetting {
 static META_GET_EXTERNALCONTACTS_IMPORT_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsImportSettings", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/import/settings", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/import/settings`: the `getExternalcontactsImportSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-import-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContactImportSettingsEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsImportSettings {
@@ -4000,7 +4180,11 @@ impl GetExternalcontactsImportSettings {
 static META_GET_EXTERNALCONTACTS_NOTES_EXPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsNotesExport", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/notes/exports/{exportId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/notes/exports/{exportId}`: the `getExternalcontactsNotesExport` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-notes-exports--exportId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `NotesExport`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsNotesExport {
@@ -4063,9 +4247,13 @@ impl GetExternalcontactsNotesExport {
 static META_GET_EXTERNALCONTACTS_NOTES_EXPORTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsNotesExports", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/notes/exports", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/notes/exports`: the `getExternalcontactsNotesExports` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-notes-exports>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `NotesExportListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsNotesExports {
@@ -4165,7 +4353,11 @@ impl GetExternalcontactsNotesExports {
 static META_GET_EXTERNALCONTACTS_ORGANIZATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsOrganization", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/organizations/{externalOrganizationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/organizations/{externalOrganizationId}`: the `getExternalcontactsOrganization` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-organizations--externalOrganizationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExternalOrganization`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsOrganization {
@@ -4246,9 +4438,13 @@ impl GetExternalcontactsOrganization {
 static META_GET_EXTERNALCONTACTS_ORGANIZATION_CONTACTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsOrganizationContacts", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/organizations/{externalOrganizationId}/contacts", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/organizations/{externalOrganizationId}/contacts`: the `getExternalcontactsOrganizationContacts` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-organizations--externalOrganizationId--contacts>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContactListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsOrganizationContacts {
@@ -4368,7 +4564,11 @@ impl GetExternalcontactsOrganizationContacts {
 static META_GET_EXTERNALCONTACTS_ORGANIZATION_IDENTIFIERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsOrganizationIdentifiers", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/organizations/{externalOrganizationId}/identifiers", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/organizations/{externalOrganizationId}/identifiers`: the `getExternalcontactsOrganizationIdentifiers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-organizations--externalOrganizationId--identifiers>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExternalOrganizationIdentifierListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsOrganizationIdentifiers {
@@ -4431,7 +4631,11 @@ impl GetExternalcontactsOrganizationIdentifiers {
 static META_GET_EXTERNALCONTACTS_ORGANIZATION_NOTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsOrganizationNote", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/organizations/{externalOrganizationId}/notes/{noteId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/organizations/{externalOrganizationId}/notes/{noteId}`: the `getExternalcontactsOrganizationNote` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-organizations--externalOrganizationId--notes--noteId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Note`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsOrganizationNote {
@@ -4505,9 +4709,13 @@ impl GetExternalcontactsOrganizationNote {
 static META_GET_EXTERNALCONTACTS_ORGANIZATION_NOTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsOrganizationNotes", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/organizations/{externalOrganizationId}/notes", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/organizations/{externalOrganizationId}/notes`: the `getExternalcontactsOrganizationNotes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-organizations--externalOrganizationId--notes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `NoteListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsOrganizationNotes {
@@ -4618,9 +4826,13 @@ impl GetExternalcontactsOrganizationNotes {
 static META_GET_EXTERNALCONTACTS_ORGANIZATION_RELATIONSHIPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsOrganizationRelationships", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/organizations/{externalOrganizationId}/relationships", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/organizations/{externalOrganizationId}/relationships`: the `getExternalcontactsOrganizationRelationships` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-organizations--externalOrganizationId--relationships>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RelationshipListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsOrganizationRelationships {
@@ -4731,9 +4943,13 @@ impl GetExternalcontactsOrganizationRelationships {
 static META_GET_EXTERNALCONTACTS_ORGANIZATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsOrganizations", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/organizations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/organizations`: the `getExternalcontactsOrganizations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-organizations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExternalOrganizationListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsOrganizations {
@@ -4878,7 +5094,11 @@ impl GetExternalcontactsOrganizations {
 static META_GET_EXTERNALCONTACTS_ORGANIZATIONS_EXPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsOrganizationsExport", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/organizations/exports/{exportId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/organizations/exports/{exportId}`: the `getExternalcontactsOrganizationsExport` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-organizations-exports--exportId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OrganizationsExport`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsOrganizationsExport {
@@ -4941,9 +5161,13 @@ impl GetExternalcontactsOrganizationsExport {
 static META_GET_EXTERNALCONTACTS_ORGANIZATIONS_EXPORTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsOrganizationsExports", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/organizations/exports", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/organizations/exports`: the `getExternalcontactsOrganizationsExports` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-organizations-exports>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OrganizationsExportListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsOrganizationsExports {
@@ -5043,7 +5267,11 @@ impl GetExternalcontactsOrganizationsExports {
 static META_GET_EXTERNALCONTACTS_ORGANIZATIONS_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsOrganizationsSchema", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/organizations/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/organizations/schemas/{schemaId}`: the `getExternalcontactsOrganizationsSchema` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-organizations-schemas--schemaId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataSchema`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsOrganizationsSchema {
@@ -5106,7 +5334,11 @@ impl GetExternalcontactsOrganizationsSchema {
 static META_GET_EXTERNALCONTACTS_ORGANIZATIONS_SCHEMA_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsOrganizationsSchemaVersion", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/organizations/schemas/{schemaId}/versions/{versionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/organizations/schemas/{schemaId}/versions/{versionId}`: the `getExternalcontactsOrganizationsSchemaVersion` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-organizations-schemas--schemaId--versions--versionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataSchema`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsOrganizationsSchemaVersion {
@@ -5171,7 +5403,11 @@ impl GetExternalcontactsOrganizationsSchemaVersion {
 static META_GET_EXTERNALCONTACTS_ORGANIZATIONS_SCHEMA_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsOrganizationsSchemaVersions", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/organizations/schemas/{schemaId}/versions", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/organizations/schemas/{schemaId}/versions`: the `getExternalcontactsOrganizationsSchemaVersions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-organizations-schemas--schemaId--versions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataSchemaListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsOrganizationsSchemaVersions {
@@ -5234,7 +5470,11 @@ impl GetExternalcontactsOrganizationsSchemaVersions {
 static META_GET_EXTERNALCONTACTS_ORGANIZATIONS_SCHEMAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsOrganizationsSchemas", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/organizations/schemas", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/organizations/schemas`: the `getExternalcontactsOrganizationsSchemas` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-organizations-schemas>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataSchemaListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsOrganizationsSchemas {
@@ -5295,7 +5535,11 @@ impl GetExternalcontactsOrganizationsSchemas {
 static META_GET_EXTERNALCONTACTS_ORGANIZATIONS_SCHEMAS_CORETYPE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsOrganizationsSchemasCoretype", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/organizations/schemas/coretypes/{coreTypeName}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/organizations/schemas/coretypes/{coreTypeName}`: the `getExternalcontactsOrganizationsSchemasCoretype` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-organizations-schemas-coretypes--coreTypeName->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Coretype`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsOrganizationsSchemasCoretype {
@@ -5358,7 +5602,11 @@ impl GetExternalcontactsOrganizationsSchemasCoretype {
 static META_GET_EXTERNALCONTACTS_ORGANIZATIONS_SCHEMAS_CORETYPES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsOrganizationsSchemasCoretypes", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/organizations/schemas/coretypes", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/organizations/schemas/coretypes`: the `getExternalcontactsOrganizationsSchemasCoretypes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-organizations-schemas-coretypes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CoretypeListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsOrganizationsSchemasCoretypes {
@@ -5419,7 +5667,11 @@ impl GetExternalcontactsOrganizationsSchemasCoretypes {
 static META_GET_EXTERNALCONTACTS_ORGANIZATIONS_SCHEMAS_LIMITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsOrganizationsSchemasLimits", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/organizations/schemas/limits", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/organizations/schemas/limits`: the `getExternalcontactsOrganizationsSchemasLimits` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-organizations-schemas-limits>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SchemaQuantityLimits`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsOrganizationsSchemasLimits {
@@ -5480,7 +5732,11 @@ impl GetExternalcontactsOrganizationsSchemasLimits {
 static META_GET_EXTERNALCONTACTS_RELATIONSHIP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsRelationship", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/relationships/{relationshipId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/relationships/{relationshipId}`: the `getExternalcontactsRelationship` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-relationships--relationshipId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Relationship`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsRelationship {
@@ -5552,7 +5808,11 @@ impl GetExternalcontactsRelationship {
 static META_GET_EXTERNALCONTACTS_RELATIONSHIPS_EXPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsRelationshipsExport", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/relationships/exports/{exportId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/relationships/exports/{exportId}`: the `getExternalcontactsRelationshipsExport` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-relationships-exports--exportId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RelationshipsExport`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsRelationshipsExport {
@@ -5615,9 +5875,13 @@ impl GetExternalcontactsRelationshipsExport {
 static META_GET_EXTERNALCONTACTS_RELATIONSHIPS_EXPORTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsRelationshipsExports", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/relationships/exports", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/relationships/exports`: the `getExternalcontactsRelationshipsExports` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-relationships-exports>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RelationshipsExportListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsRelationshipsExports {
@@ -5717,7 +5981,11 @@ impl GetExternalcontactsRelationshipsExports {
 static META_GET_EXTERNALCONTACTS_REVERSEWHITEPAGESLOOKUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsReversewhitepageslookup", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/reversewhitepageslookup", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/reversewhitepageslookup`: the `getExternalcontactsReversewhitepageslookup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-reversewhitepageslookup>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ReverseWhitepagesLookupResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsReversewhitepageslookup {
@@ -5806,9 +6074,13 @@ impl GetExternalcontactsReversewhitepageslookup {
 static META_GET_EXTERNALCONTACTS_SCAN_CONTACTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsScanContacts", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/scan/contacts", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/scan/contacts`: the `getExternalcontactsScanContacts` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-scan-contacts>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CursorContactListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsScanContacts {
@@ -5908,9 +6180,13 @@ impl GetExternalcontactsScanContacts {
 static META_GET_EXTERNALCONTACTS_SCAN_CONTACTS_DIVISIONVIEWS_ALL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsScanContactsDivisionviewsAll", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/scan/contacts/divisionviews/all", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/scan/contacts/divisionviews/all`: the `getExternalcontactsScanContactsDivisionviewsAll` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-scan-contacts-divisionviews-all>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CursorContactListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsScanContactsDivisionviewsAll {
@@ -6001,9 +6277,13 @@ impl GetExternalcontactsScanContactsDivisionviewsAll {
 static META_GET_EXTERNALCONTACTS_SCAN_NOTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsScanNotes", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/scan/notes", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/scan/notes`: the `getExternalcontactsScanNotes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-scan-notes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CursorNoteListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsScanNotes {
@@ -6103,9 +6383,13 @@ impl GetExternalcontactsScanNotes {
 static META_GET_EXTERNALCONTACTS_SCAN_NOTES_DIVISIONVIEWS_ALL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsScanNotesDivisionviewsAll", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/scan/notes/divisionviews/all", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/scan/notes/divisionviews/all`: the `getExternalcontactsScanNotesDivisionviewsAll` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-scan-notes-divisionviews-all>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CursorNoteListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsScanNotesDivisionviewsAll {
@@ -6196,9 +6480,13 @@ impl GetExternalcontactsScanNotesDivisionviewsAll {
 static META_GET_EXTERNALCONTACTS_SCAN_ORGANIZATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsScanOrganizations", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/scan/organizations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/scan/organizations`: the `getExternalcontactsScanOrganizations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-scan-organizations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CursorOrganizationListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsScanOrganizations {
@@ -6298,9 +6586,13 @@ impl GetExternalcontactsScanOrganizations {
 static META_GET_EXTERNALCONTACTS_SCAN_ORGANIZATIONS_DIVISIONVIEWS_ALL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsScanOrganizationsDivisionviewsAll", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/scan/organizations/divisionviews/all", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/scan/organizations/divisionviews/all`: the `getExternalcontactsScanOrganizationsDivisionviewsAll` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-scan-organizations-divisionviews-all>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CursorOrganizationListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsScanOrganizationsDivisionviewsAll {
@@ -6391,9 +6683,13 @@ impl GetExternalcontactsScanOrganizationsDivisionviewsAll {
 static META_GET_EXTERNALCONTACTS_SCAN_RELATIONSHIPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsScanRelationships", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/scan/relationships", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/scan/relationships`: the `getExternalcontactsScanRelationships` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-scan-relationships>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CursorRelationshipListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsScanRelationships {
@@ -6493,9 +6789,13 @@ impl GetExternalcontactsScanRelationships {
 static META_GET_EXTERNALCONTACTS_SCAN_RELATIONSHIPS_DIVISIONVIEWS_ALL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsScanRelationshipsDivisionviewsAll", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/scan/relationships/divisionviews/all", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/scan/relationships/divisionviews/all`: the `getExternalcontactsScanRelationshipsDivisionviewsAll` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-scan-relationships-divisionviews-all>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CursorRelationshipListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsScanRelationshipsDivisionviewsAll {
@@ -6586,7 +6886,11 @@ impl GetExternalcontactsScanRelationshipsDivisionviewsAll {
 static META_PATCH_EXTERNALCONTACTS_CONTACT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchExternalcontactsContact", &["External Contacts"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/externalcontacts/contacts/{contactId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/externalcontacts/contacts/{contactId}`: the `patchExternalcontactsContact` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-externalcontacts-contacts--contactId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExternalContact`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchExternalcontactsContact {
@@ -6651,7 +6955,11 @@ impl PatchExternalcontactsContact {
 static META_PATCH_EXTERNALCONTACTS_CONTACT_IDENTIFIERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchExternalcontactsContactIdentifiers", &["External Contacts"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/externalcontacts/contacts/{contactId}/identifiers", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/externalcontacts/contacts/{contactId}/identifiers`: the `patchExternalcontactsContactIdentifiers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-externalcontacts-contacts--contactId--identifiers>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContactIdentifier`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchExternalcontactsContactIdentifiers {
@@ -6716,7 +7024,11 @@ impl PatchExternalcontactsContactIdentifiers {
 static META_PATCH_EXTERNALCONTACTS_CONTACT_NOTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchExternalcontactsContactNote", &["External Contacts"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/externalcontacts/contacts/{contactId}/notes/{noteId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/externalcontacts/contacts/{contactId}/notes/{noteId}`: the `patchExternalcontactsContactNote` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-externalcontacts-contacts--contactId--notes--noteId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Note`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchExternalcontactsContactNote {
@@ -6783,7 +7095,11 @@ impl PatchExternalcontactsContactNote {
 static META_PATCH_EXTERNALCONTACTS_ORGANIZATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchExternalcontactsOrganization", &["External Contacts"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/externalcontacts/organizations/{externalOrganizationId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/externalcontacts/organizations/{externalOrganizationId}`: the `patchExternalcontactsOrganization` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-externalcontacts-organizations--externalOrganizationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExternalOrganization`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchExternalcontactsOrganization {
@@ -6848,7 +7164,11 @@ impl PatchExternalcontactsOrganization {
 static META_PATCH_EXTERNALCONTACTS_ORGANIZATION_IDENTIFIERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchExternalcontactsOrganizationIdentifiers", &["External Contacts"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/externalcontacts/organizations/{externalOrganizationId}/identifiers", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/externalcontacts/organizations/{externalOrganizationId}/identifiers`: the `patchExternalcontactsOrganizationIdentifiers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-externalcontacts-organizations--externalOrganizationId--identifiers>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExternalOrganizationIdentifier`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchExternalcontactsOrganizationIdentifiers {
@@ -6913,7 +7233,11 @@ impl PatchExternalcontactsOrganizationIdentifiers {
 static META_PATCH_EXTERNALCONTACTS_ORGANIZATION_NOTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchExternalcontactsOrganizationNote", &["External Contacts"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/externalcontacts/organizations/{externalOrganizationId}/notes/{noteId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/externalcontacts/organizations/{externalOrganizationId}/notes/{noteId}`: the `patchExternalcontactsOrganizationNote` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-externalcontacts-organizations--externalOrganizationId--notes--noteId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Note`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchExternalcontactsOrganizationNote {
@@ -6980,7 +7304,11 @@ impl PatchExternalcontactsOrganizationNote {
 static META_PATCH_EXTERNALCONTACTS_RELATIONSHIP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchExternalcontactsRelationship", &["External Contacts"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/externalcontacts/relationships/{relationshipId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/externalcontacts/relationships/{relationshipId}`: the `patchExternalcontactsRelationship` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-externalcontacts-relationships--relationshipId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Relationship`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchExternalcontactsRelationship {
@@ -7045,7 +7373,11 @@ impl PatchExternalcontactsRelationship {
 static META_POST_EXTERNALCONTACTS_BULK_CONTACTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsBulkContacts", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/bulk/contacts", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/bulk/contacts`: the `postExternalcontactsBulkContacts` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-bulk-contacts>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkFetchContactsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsBulkContacts {
@@ -7108,7 +7440,11 @@ impl PostExternalcontactsBulkContacts {
 static META_POST_EXTERNALCONTACTS_BULK_CONTACTS_ADD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsBulkContactsAdd", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/bulk/contacts/add", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/bulk/contacts/add`: the `postExternalcontactsBulkContactsAdd` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-bulk-contacts-add>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkContactsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsBulkContactsAdd {
@@ -7171,7 +7507,11 @@ impl PostExternalcontactsBulkContactsAdd {
 static META_POST_EXTERNALCONTACTS_BULK_CONTACTS_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsBulkContactsDivisionviews", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/bulk/contacts/divisionviews", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/bulk/contacts/divisionviews`: the `postExternalcontactsBulkContactsDivisionviews` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-bulk-contacts-divisionviews>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkFetchContactsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsBulkContactsDivisionviews {
@@ -7234,7 +7574,11 @@ impl PostExternalcontactsBulkContactsDivisionviews {
 static META_POST_EXTERNALCONTACTS_BULK_CONTACTS_ENRICH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsBulkContactsEnrich", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/bulk/contacts/enrich", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/bulk/contacts/enrich`: the `postExternalcontactsBulkContactsEnrich` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-bulk-contacts-enrich>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkContactsEnrichResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsBulkContactsEnrich {
@@ -7306,7 +7650,11 @@ impl PostExternalcontactsBulkContactsEnrich {
 static META_POST_EXTERNALCONTACTS_BULK_CONTACTS_REMOVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsBulkContactsRemove", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/bulk/contacts/remove", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/bulk/contacts/remove`: the `postExternalcontactsBulkContactsRemove` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-bulk-contacts-remove>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkDeleteResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsBulkContactsRemove {
@@ -7369,7 +7717,11 @@ impl PostExternalcontactsBulkContactsRemove {
 static META_POST_EXTERNALCONTACTS_BULK_CONTACTS_UNRESOLVED: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsBulkContactsUnresolved", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/bulk/contacts/unresolved", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/bulk/contacts/unresolved`: the `postExternalcontactsBulkContactsUnresolved` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-bulk-contacts-unresolved>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkFetchContactsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsBulkContactsUnresolved {
@@ -7432,7 +7784,11 @@ impl PostExternalcontactsBulkContactsUnresolved {
 static META_POST_EXTERNALCONTACTS_BULK_CONTACTS_UPDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsBulkContactsUpdate", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/bulk/contacts/update", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/bulk/contacts/update`: the `postExternalcontactsBulkContactsUpdate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-bulk-contacts-update>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkContactsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsBulkContactsUpdate {
@@ -7495,7 +7851,11 @@ impl PostExternalcontactsBulkContactsUpdate {
 static META_POST_EXTERNALCONTACTS_BULK_NOTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsBulkNotes", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/bulk/notes", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/bulk/notes`: the `postExternalcontactsBulkNotes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-bulk-notes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkFetchNotesResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsBulkNotes {
@@ -7558,7 +7918,11 @@ impl PostExternalcontactsBulkNotes {
 static META_POST_EXTERNALCONTACTS_BULK_NOTES_ADD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsBulkNotesAdd", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/bulk/notes/add", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/bulk/notes/add`: the `postExternalcontactsBulkNotesAdd` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-bulk-notes-add>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkNotesResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsBulkNotesAdd {
@@ -7621,7 +7985,11 @@ impl PostExternalcontactsBulkNotesAdd {
 static META_POST_EXTERNALCONTACTS_BULK_NOTES_REMOVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsBulkNotesRemove", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/bulk/notes/remove", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/bulk/notes/remove`: the `postExternalcontactsBulkNotesRemove` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-bulk-notes-remove>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkDeleteResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsBulkNotesRemove {
@@ -7684,7 +8052,11 @@ impl PostExternalcontactsBulkNotesRemove {
 static META_POST_EXTERNALCONTACTS_BULK_NOTES_UPDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsBulkNotesUpdate", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/bulk/notes/update", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/bulk/notes/update`: the `postExternalcontactsBulkNotesUpdate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-bulk-notes-update>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkNotesResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsBulkNotesUpdate {
@@ -7747,7 +8119,11 @@ impl PostExternalcontactsBulkNotesUpdate {
 static META_POST_EXTERNALCONTACTS_BULK_ORGANIZATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsBulkOrganizations", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/bulk/organizations", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/bulk/organizations`: the `postExternalcontactsBulkOrganizations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-bulk-organizations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkFetchOrganizationsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsBulkOrganizations {
@@ -7810,7 +8186,11 @@ impl PostExternalcontactsBulkOrganizations {
 static META_POST_EXTERNALCONTACTS_BULK_ORGANIZATIONS_ADD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsBulkOrganizationsAdd", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/bulk/organizations/add", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/bulk/organizations/add`: the `postExternalcontactsBulkOrganizationsAdd` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-bulk-organizations-add>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkOrganizationsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsBulkOrganizationsAdd {
@@ -7873,7 +8253,11 @@ impl PostExternalcontactsBulkOrganizationsAdd {
 static META_POST_EXTERNALCONTACTS_BULK_ORGANIZATIONS_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsBulkOrganizationsDivisionviews", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/bulk/organizations/divisionviews", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/bulk/organizations/divisionviews`: the `postExternalcontactsBulkOrganizationsDivisionviews` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-bulk-organizations-divisionviews>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkFetchOrganizationsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsBulkOrganizationsDivisionviews {
@@ -7936,7 +8320,11 @@ impl PostExternalcontactsBulkOrganizationsDivisionviews {
 static META_POST_EXTERNALCONTACTS_BULK_ORGANIZATIONS_ENRICH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsBulkOrganizationsEnrich", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/bulk/organizations/enrich", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/bulk/organizations/enrich`: the `postExternalcontactsBulkOrganizationsEnrich` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-bulk-organizations-enrich>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkOrganizationsEnrichResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsBulkOrganizationsEnrich {
@@ -8008,7 +8396,11 @@ impl PostExternalcontactsBulkOrganizationsEnrich {
 static META_POST_EXTERNALCONTACTS_BULK_ORGANIZATIONS_REMOVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsBulkOrganizationsRemove", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/bulk/organizations/remove", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/bulk/organizations/remove`: the `postExternalcontactsBulkOrganizationsRemove` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-bulk-organizations-remove>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkDeleteResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsBulkOrganizationsRemove {
@@ -8071,7 +8463,11 @@ impl PostExternalcontactsBulkOrganizationsRemove {
 static META_POST_EXTERNALCONTACTS_BULK_ORGANIZATIONS_UPDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsBulkOrganizationsUpdate", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/bulk/organizations/update", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/bulk/organizations/update`: the `postExternalcontactsBulkOrganizationsUpdate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-bulk-organizations-update>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkOrganizationsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsBulkOrganizationsUpdate {
@@ -8134,7 +8530,11 @@ impl PostExternalcontactsBulkOrganizationsUpdate {
 static META_POST_EXTERNALCONTACTS_BULK_RELATIONSHIPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsBulkRelationships", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/bulk/relationships", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/bulk/relationships`: the `postExternalcontactsBulkRelationships` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-bulk-relationships>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkFetchRelationshipsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsBulkRelationships {
@@ -8197,7 +8597,11 @@ impl PostExternalcontactsBulkRelationships {
 static META_POST_EXTERNALCONTACTS_BULK_RELATIONSHIPS_ADD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsBulkRelationshipsAdd", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/bulk/relationships/add", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/bulk/relationships/add`: the `postExternalcontactsBulkRelationshipsAdd` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-bulk-relationships-add>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkRelationshipsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsBulkRelationshipsAdd {
@@ -8260,7 +8664,11 @@ impl PostExternalcontactsBulkRelationshipsAdd {
 static META_POST_EXTERNALCONTACTS_BULK_RELATIONSHIPS_REMOVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsBulkRelationshipsRemove", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/bulk/relationships/remove", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/bulk/relationships/remove`: the `postExternalcontactsBulkRelationshipsRemove` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-bulk-relationships-remove>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkDeleteResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsBulkRelationshipsRemove {
@@ -8323,7 +8731,11 @@ impl PostExternalcontactsBulkRelationshipsRemove {
 static META_POST_EXTERNALCONTACTS_BULK_RELATIONSHIPS_UPDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsBulkRelationshipsUpdate", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/bulk/relationships/update", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/bulk/relationships/update`: the `postExternalcontactsBulkRelationshipsUpdate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-bulk-relationships-update>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkRelationshipsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsBulkRelationshipsUpdate {
@@ -8386,7 +8798,11 @@ impl PostExternalcontactsBulkRelationshipsUpdate {
 static META_POST_EXTERNALCONTACTS_CONTACT_JOURNEY_SEGMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsContactJourneySegments", &["External Contacts", "Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/contacts/{contactId}/journey/segments", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/contacts/{contactId}/journey/segments`: the `postExternalcontactsContactJourneySegments` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-contacts--contactId--journey-segments>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UpdateSegmentAssignmentResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsContactJourneySegments {
@@ -8458,7 +8874,11 @@ impl PostExternalcontactsContactJourneySegments {
 static META_POST_EXTERNALCONTACTS_CONTACT_NOTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsContactNotes", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/contacts/{contactId}/notes", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/contacts/{contactId}/notes`: the `postExternalcontactsContactNotes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-contacts--contactId--notes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Note`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsContactNotes {
@@ -8523,7 +8943,11 @@ impl PostExternalcontactsContactNotes {
 static META_POST_EXTERNALCONTACTS_CONTACT_PROMOTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsContactPromotion", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/contacts/{contactId}/promotion", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/contacts/{contactId}/promotion`: the `postExternalcontactsContactPromotion` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-contacts--contactId--promotion>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExternalContact`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsContactPromotion {
@@ -8586,7 +9010,11 @@ impl PostExternalcontactsContactPromotion {
 static META_POST_EXTERNALCONTACTS_CONTACTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsContacts", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/contacts", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/contacts`: the `postExternalcontactsContacts` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-contacts>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExternalContact`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsContacts {
@@ -8649,7 +9077,11 @@ impl PostExternalcontactsContacts {
 static META_POST_EXTERNALCONTACTS_CONTACTS_ENRICH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsContactsEnrich", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/contacts/enrich", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/contacts/enrich`: the `postExternalcontactsContactsEnrich` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-contacts-enrich>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExternalContact`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsContactsEnrich {
@@ -8721,7 +9153,11 @@ impl PostExternalcontactsContactsEnrich {
 static META_POST_EXTERNALCONTACTS_CONTACTS_EXPORTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsContactsExports", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/contacts/exports", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/contacts/exports`: the `postExternalcontactsContactsExports` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-contacts-exports>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContactsExport`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsContactsExports {
@@ -8784,7 +9220,11 @@ impl PostExternalcontactsContactsExports {
 static META_POST_EXTERNALCONTACTS_CONTACTS_MERGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsContactsMerge", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/contacts/merge", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/contacts/merge`: the `postExternalcontactsContactsMerge` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-contacts-merge>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExternalContact`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsContactsMerge {
@@ -8847,7 +9287,11 @@ impl PostExternalcontactsContactsMerge {
 static META_POST_EXTERNALCONTACTS_CONTACTS_SCHEMAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsContactsSchemas", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/contacts/schemas", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/contacts/schemas`: the `postExternalcontactsContactsSchemas` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-contacts-schemas>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataSchema`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsContactsSchemas {
@@ -8910,9 +9354,13 @@ impl PostExternalcontactsContactsSchemas {
 static META_POST_EXTERNALCONTACTS_CONTACTS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsContactsSearch", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/contacts/search", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/contacts/search`: the `postExternalcontactsContactsSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-contacts-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContactListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsContactsSearch {
@@ -8987,7 +9435,11 @@ impl PostExternalcontactsContactsSearch {
 static META_POST_EXTERNALCONTACTS_EXTERNALSOURCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsExternalsources", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/externalsources", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/externalsources`: the `postExternalcontactsExternalsources` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-externalsources>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExternalSource`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsExternalsources {
@@ -9050,7 +9502,13 @@ impl PostExternalcontactsExternalsources {
 static META_POST_EXTERNALCONTACTS_IDENTIFIERLOOKUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsIdentifierlookup", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/identifierlookup", false, ::std::option::Option::None, true, false, true);
 #[doc = " `POST /api/v2/externalcontacts/identifierlookup`: the `postExternalcontactsIdentifierlookup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-identifierlookup>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExternalContact`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -9123,7 +9581,11 @@ impl PostExternalcontactsIdentifierlookup {
 static META_POST_EXTERNALCONTACTS_IDENTIFIERLOOKUP_CONTACTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsIdentifierlookupContacts", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/identifierlookup/contacts", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/identifierlookup/contacts`: the `postExternalcontactsIdentifierlookupContacts` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-identifierlookup-contacts>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExternalContact`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsIdentifierlookupContacts {
@@ -9195,7 +9657,11 @@ impl PostExternalcontactsIdentifierlookupContacts {
 static META_POST_EXTERNALCONTACTS_IDENTIFIERLOOKUP_ORGANIZATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsIdentifierlookupOrganizations", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/identifierlookup/organizations", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/identifierlookup/organizations`: the `postExternalcontactsIdentifierlookupOrganizations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-identifierlookup-organizations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExternalOrganization`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsIdentifierlookupOrganizations {
@@ -9267,7 +9733,11 @@ impl PostExternalcontactsIdentifierlookupOrganizations {
 static META_POST_EXTERNALCONTACTS_IMPORT_CSV_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsImportCsvJobs", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/import/csv/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/import/csv/jobs`: the `postExternalcontactsImportCsvJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-import-csv-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CsvJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsImportCsvJobs {
@@ -9330,7 +9800,11 @@ impl PostExternalcontactsImportCsvJobs {
 static META_POST_EXTERNALCONTACTS_IMPORT_CSV_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsImportCsvSettings", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/import/csv/settings", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/import/csv/settings`: the `postExternalcontactsImportCsvSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-import-csv-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CsvSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsImportCsvSettings {
@@ -9393,7 +9867,11 @@ impl PostExternalcontactsImportCsvSettings {
 static META_POST_EXTERNALCONTACTS_IMPORT_CSV_UPLOADS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsImportCsvUploads", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/import/csv/uploads", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/import/csv/uploads`: the `postExternalcontactsImportCsvUploads` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-import-csv-uploads>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CsvUploadResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsImportCsvUploads {
@@ -9456,7 +9934,11 @@ impl PostExternalcontactsImportCsvUploads {
 static META_POST_EXTERNALCONTACTS_IMPORT_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsImportJobs", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/import/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/import/jobs`: the `postExternalcontactsImportJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-import-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContactImportJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsImportJobs {
@@ -9519,7 +10001,11 @@ impl PostExternalcontactsImportJobs {
 static META_POST_EXTERNALCONTACTS_IMPORT_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsImportSettings", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/import/settings", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/import/settings`: the `postExternalcontactsImportSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-import-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContactImportSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsImportSettings {
@@ -9582,7 +10068,13 @@ impl PostExternalcontactsImportSettings {
 static META_POST_EXTERNALCONTACTS_MERGE_CONTACTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsMergeContacts", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/merge/contacts", false, ::std::option::Option::None, true, false, true);
 #[doc = " `POST /api/v2/externalcontacts/merge/contacts`: the `postExternalcontactsMergeContacts` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-merge-contacts>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExternalContact`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -9646,7 +10138,11 @@ impl PostExternalcontactsMergeContacts {
 static META_POST_EXTERNALCONTACTS_NOTES_EXPORTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsNotesExports", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/notes/exports", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/notes/exports`: the `postExternalcontactsNotesExports` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-notes-exports>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `NotesExport`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsNotesExports {
@@ -9709,7 +10205,11 @@ impl PostExternalcontactsNotesExports {
 static META_POST_EXTERNALCONTACTS_ORGANIZATION_NOTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsOrganizationNotes", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/organizations/{externalOrganizationId}/notes", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/organizations/{externalOrganizationId}/notes`: the `postExternalcontactsOrganizationNotes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-organizations--externalOrganizationId--notes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Note`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsOrganizationNotes {
@@ -9774,7 +10274,11 @@ impl PostExternalcontactsOrganizationNotes {
 static META_POST_EXTERNALCONTACTS_ORGANIZATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsOrganizations", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/organizations", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/organizations`: the `postExternalcontactsOrganizations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-organizations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExternalOrganization`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsOrganizations {
@@ -9837,7 +10341,11 @@ impl PostExternalcontactsOrganizations {
 static META_POST_EXTERNALCONTACTS_ORGANIZATIONS_ENRICH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsOrganizationsEnrich", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/organizations/enrich", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/organizations/enrich`: the `postExternalcontactsOrganizationsEnrich` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-organizations-enrich>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExternalOrganization`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsOrganizationsEnrich {
@@ -9909,7 +10417,11 @@ impl PostExternalcontactsOrganizationsEnrich {
 static META_POST_EXTERNALCONTACTS_ORGANIZATIONS_EXPORTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsOrganizationsExports", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/organizations/exports", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/organizations/exports`: the `postExternalcontactsOrganizationsExports` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-organizations-exports>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OrganizationsExport`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsOrganizationsExports {
@@ -9972,7 +10484,11 @@ impl PostExternalcontactsOrganizationsExports {
 static META_POST_EXTERNALCONTACTS_ORGANIZATIONS_SCHEMAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsOrganizationsSchemas", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/organizations/schemas", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/organizations/schemas`: the `postExternalcontactsOrganizationsSchemas` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-organizations-schemas>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataSchema`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsOrganizationsSchemas {
@@ -10035,7 +10551,11 @@ impl PostExternalcontactsOrganizationsSchemas {
 static META_POST_EXTERNALCONTACTS_RELATIONSHIPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsRelationships", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/relationships", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/relationships`: the `postExternalcontactsRelationships` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-relationships>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Relationship`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsRelationships {
@@ -10098,7 +10618,11 @@ impl PostExternalcontactsRelationships {
 static META_POST_EXTERNALCONTACTS_RELATIONSHIPS_EXPORTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsRelationshipsExports", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/relationships/exports", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/relationships/exports`: the `postExternalcontactsRelationshipsExports` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-relationships-exports>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RelationshipsExport`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsRelationshipsExports {
@@ -10161,7 +10685,11 @@ impl PostExternalcontactsRelationshipsExports {
 static META_PUT_EXTERNALCONTACTS_CONTACT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putExternalcontactsContact", &["External Contacts"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/externalcontacts/contacts/{contactId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/externalcontacts/contacts/{contactId}`: the `putExternalcontactsContact` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-externalcontacts-contacts--contactId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExternalContact`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutExternalcontactsContact {
@@ -10226,7 +10754,11 @@ impl PutExternalcontactsContact {
 static META_PUT_EXTERNALCONTACTS_CONTACT_NOTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putExternalcontactsContactNote", &["External Contacts"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/externalcontacts/contacts/{contactId}/notes/{noteId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/externalcontacts/contacts/{contactId}/notes/{noteId}`: the `putExternalcontactsContactNote` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-externalcontacts-contacts--contactId--notes--noteId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Note`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutExternalcontactsContactNote {
@@ -10293,7 +10825,11 @@ impl PutExternalcontactsContactNote {
 static META_PUT_EXTERNALCONTACTS_CONTACTS_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putExternalcontactsContactsSchema", &["External Contacts"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/externalcontacts/contacts/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/externalcontacts/contacts/schemas/{schemaId}`: the `putExternalcontactsContactsSchema` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-externalcontacts-contacts-schemas--schemaId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataSchema`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutExternalcontactsContactsSchema {
@@ -10358,7 +10894,11 @@ impl PutExternalcontactsContactsSchema {
 static META_PUT_EXTERNALCONTACTS_CONVERSATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putExternalcontactsConversation", &["External Contacts"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/externalcontacts/conversations/{conversationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/externalcontacts/conversations/{conversationId}`: the `putExternalcontactsConversation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-externalcontacts-conversations--conversationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutExternalcontactsConversation {
@@ -10423,7 +10963,11 @@ impl PutExternalcontactsConversation {
 static META_PUT_EXTERNALCONTACTS_EXTERNALSOURCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putExternalcontactsExternalsource", &["External Contacts"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/externalcontacts/externalsources/{externalSourceId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/externalcontacts/externalsources/{externalSourceId}`: the `putExternalcontactsExternalsource` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-externalcontacts-externalsources--externalSourceId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExternalSource`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutExternalcontactsExternalsource {
@@ -10488,9 +11032,13 @@ impl PutExternalcontactsExternalsource {
 static META_PUT_EXTERNALCONTACTS_GRAPHS_CLUSTERSCAN_CLUSTER_MERGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putExternalcontactsGraphsClusterscanClusterMerge", &["External Contacts"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/externalcontacts/graphs/clusterscans/{scanId}/clusters/{clusterId}/merge", true, ::std::option::Option::None, false, true, true);
 #[doc = " `PUT /api/v2/externalcontacts/graphs/clusterscans/{scanId}/clusters/{clusterId}/merge`: the `putExternalcontactsGraphsClusterscanClusterMerge` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-externalcontacts-graphs-clusterscans--scanId--clusters--clusterId--merge>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Cluster`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutExternalcontactsGraphsClusterscanClusterMerge {
@@ -10555,9 +11103,13 @@ impl PutExternalcontactsGraphsClusterscanClusterMerge {
 static META_PUT_EXTERNALCONTACTS_GRAPHS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putExternalcontactsGraphsSettings", &["External Contacts"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/externalcontacts/graphs/settings", true, ::std::option::Option::None, false, true, true);
 #[doc = " `PUT /api/v2/externalcontacts/graphs/settings`: the `putExternalcontactsGraphsSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-externalcontacts-graphs-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GraphSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutExternalcontactsGraphsSettings {
@@ -10620,7 +11172,11 @@ impl PutExternalcontactsGraphsSettings {
 static META_PUT_EXTERNALCONTACTS_IMPORT_CSV_SETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putExternalcontactsImportCsvSetting", &["External Contacts"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/externalcontacts/import/csv/settings/{settingsId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/externalcontacts/import/csv/settings/{settingsId}`: the `putExternalcontactsImportCsvSetting` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-externalcontacts-import-csv-settings--settingsId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CsvSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutExternalcontactsImportCsvSetting {
@@ -10685,7 +11241,11 @@ impl PutExternalcontactsImportCsvSetting {
 static META_PUT_EXTERNALCONTACTS_IMPORT_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putExternalcontactsImportJob", &["External Contacts"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/externalcontacts/import/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/externalcontacts/import/jobs/{jobId}`: the `putExternalcontactsImportJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-externalcontacts-import-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContactImportJobStatusUpdateResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutExternalcontactsImportJob {
@@ -10750,7 +11310,11 @@ impl PutExternalcontactsImportJob {
 static META_PUT_EXTERNALCONTACTS_IMPORT_SETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putExternalcontactsImportSetting", &["External Contacts"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/externalcontacts/import/settings/{settingsId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/externalcontacts/import/settings/{settingsId}`: the `putExternalcontactsImportSetting` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-externalcontacts-import-settings--settingsId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContactImportSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutExternalcontactsImportSetting {
@@ -10815,7 +11379,11 @@ impl PutExternalcontactsImportSetting {
 static META_PUT_EXTERNALCONTACTS_ORGANIZATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putExternalcontactsOrganization", &["External Contacts"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/externalcontacts/organizations/{externalOrganizationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/externalcontacts/organizations/{externalOrganizationId}`: the `putExternalcontactsOrganization` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-externalcontacts-organizations--externalOrganizationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExternalOrganization`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutExternalcontactsOrganization {
@@ -10880,7 +11448,11 @@ impl PutExternalcontactsOrganization {
 static META_PUT_EXTERNALCONTACTS_ORGANIZATION_NOTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putExternalcontactsOrganizationNote", &["External Contacts"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/externalcontacts/organizations/{externalOrganizationId}/notes/{noteId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/externalcontacts/organizations/{externalOrganizationId}/notes/{noteId}`: the `putExternalcontactsOrganizationNote` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-externalcontacts-organizations--externalOrganizationId--notes--noteId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Note`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutExternalcontactsOrganizationNote {
@@ -10947,7 +11519,11 @@ impl PutExternalcontactsOrganizationNote {
 static META_PUT_EXTERNALCONTACTS_ORGANIZATION_TRUSTOR_TRUSTOR_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putExternalcontactsOrganizationTrustorTrustorId", &["External Contacts"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/externalcontacts/organizations/{externalOrganizationId}/trustor/{trustorId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/externalcontacts/organizations/{externalOrganizationId}/trustor/{trustorId}`: the `putExternalcontactsOrganizationTrustorTrustorId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-externalcontacts-organizations--externalOrganizationId--trustor--trustorId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExternalOrganizationTrustorLink`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutExternalcontactsOrganizationTrustorTrustorId {
@@ -11012,7 +11588,11 @@ impl PutExternalcontactsOrganizationTrustorTrustorId {
 static META_PUT_EXTERNALCONTACTS_ORGANIZATIONS_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putExternalcontactsOrganizationsSchema", &["External Contacts"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/externalcontacts/organizations/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/externalcontacts/organizations/schemas/{schemaId}`: the `putExternalcontactsOrganizationsSchema` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-externalcontacts-organizations-schemas--schemaId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataSchema`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutExternalcontactsOrganizationsSchema {
@@ -11077,7 +11657,11 @@ impl PutExternalcontactsOrganizationsSchema {
 static META_PUT_EXTERNALCONTACTS_RELATIONSHIP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putExternalcontactsRelationship", &["External Contacts"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/externalcontacts/relationships/{relationshipId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/externalcontacts/relationships/{relationshipId}`: the `putExternalcontactsRelationship` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-externalcontacts-relationships--relationshipId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Relationship`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutExternalcontactsRelationship {

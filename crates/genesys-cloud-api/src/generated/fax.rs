@@ -56,7 +56,11 @@ impl FaxApi {
 static META_DELETE_FAX_DOCUMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteFaxDocument", &["Fax"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/fax/documents/{documentId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/fax/documents/{documentId}`: the `deleteFaxDocument` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-fax-documents--documentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteFaxDocument {
@@ -119,7 +123,11 @@ impl DeleteFaxDocument {
 static META_GET_FAX_DOCUMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFaxDocument", &["Fax"], ::genesys_cloud_core::http::Method::GET, "/api/v2/fax/documents/{documentId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/fax/documents/{documentId}`: the `getFaxDocument` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-fax-documents--documentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FaxDocument`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFaxDocument {
@@ -182,7 +190,11 @@ impl GetFaxDocument {
 static META_GET_FAX_DOCUMENT_CONTENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFaxDocumentContent", &["Fax"], ::genesys_cloud_core::http::Method::GET, "/api/v2/fax/documents/{documentId}/content", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/fax/documents/{documentId}/content`: the `getFaxDocumentContent` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-fax-documents--documentId--content>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DownloadResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFaxDocumentContent {
@@ -245,9 +257,13 @@ impl GetFaxDocumentContent {
 static META_GET_FAX_DOCUMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFaxDocuments", &["Fax"], ::genesys_cloud_core::http::Method::GET, "/api/v2/fax/documents", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/fax/documents`: the `getFaxDocuments` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-fax-documents>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FaxDocumentEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFaxDocuments {
@@ -338,7 +354,11 @@ impl GetFaxDocuments {
 static META_GET_FAX_FAX_ID_STATUS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFaxFaxIdStatus", &["Fax"], ::genesys_cloud_core::http::Method::GET, "/api/v2/fax/{faxId}/status", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/fax/{faxId}/status`: the `getFaxFaxIdStatus` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-fax--faxId--status>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OutboundFaxStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFaxFaxIdStatus {
@@ -401,7 +421,11 @@ impl GetFaxFaxIdStatus {
 static META_GET_FAX_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFaxSettings", &["Fax"], ::genesys_cloud_core::http::Method::GET, "/api/v2/fax/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/fax/settings`: the `getFaxSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-fax-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FaxConfig`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFaxSettings {
@@ -462,7 +486,11 @@ impl GetFaxSettings {
 static META_GET_FAX_SUMMARY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFaxSummary", &["Fax"], ::genesys_cloud_core::http::Method::GET, "/api/v2/fax/summary", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/fax/summary`: the `getFaxSummary` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-fax-summary>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FaxSummary`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetFaxSummary {
@@ -523,7 +551,11 @@ impl GetFaxSummary {
 static META_PUT_FAX_DOCUMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putFaxDocument", &["Fax"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/fax/documents/{documentId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/fax/documents/{documentId}`: the `putFaxDocument` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-fax-documents--documentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FaxDocument`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutFaxDocument {
@@ -588,7 +620,11 @@ impl PutFaxDocument {
 static META_PUT_FAX_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putFaxSettings", &["Fax"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/fax/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/fax/settings`: the `putFaxSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-fax-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FaxConfig`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutFaxSettings {

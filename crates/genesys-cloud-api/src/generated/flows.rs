@@ -48,7 +48,11 @@ impl FlowsApi {
 static META_DELETE_ANALYTICS_FLOWS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsFlowsAggregatesJob", &["Analytics", "Flows"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/flows/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/analytics/flows/aggregates/jobs/{jobId}`: the `deleteAnalyticsFlowsAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-flows-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAnalyticsFlowsAggregatesJob {
@@ -111,7 +115,11 @@ impl DeleteAnalyticsFlowsAggregatesJob {
 static META_GET_ANALYTICS_FLOWS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsFlowsAggregatesJob", &["Analytics", "Flows"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/flows/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/flows/aggregates/jobs/{jobId}`: the `getAnalyticsFlowsAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-flows-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsFlowsAggregatesJob {
@@ -174,7 +182,11 @@ impl GetAnalyticsFlowsAggregatesJob {
 static META_GET_ANALYTICS_FLOWS_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsFlowsAggregatesJobResults", &["Analytics", "Flows"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/flows/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/flows/aggregates/jobs/{jobId}/results`: the `getAnalyticsFlowsAggregatesJobResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-flows-aggregates-jobs--jobId--results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FlowAsyncAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsFlowsAggregatesJobResults {
@@ -246,7 +258,11 @@ impl GetAnalyticsFlowsAggregatesJobResults {
 static META_POST_ANALYTICS_FLOWS_ACTIVITY_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsFlowsActivityQuery", &["Analytics", "Flows"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/flows/activity/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/flows/activity/query`: the `postAnalyticsFlowsActivityQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-flows-activity-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FlowActivityResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsFlowsActivityQuery {
@@ -327,7 +343,11 @@ impl PostAnalyticsFlowsActivityQuery {
 static META_POST_ANALYTICS_FLOWS_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsFlowsAggregatesJobs", &["Analytics", "Flows"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/flows/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/flows/aggregates/jobs`: the `postAnalyticsFlowsAggregatesJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-flows-aggregates-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsFlowsAggregatesJobs {
@@ -390,7 +410,11 @@ impl PostAnalyticsFlowsAggregatesJobs {
 static META_POST_ANALYTICS_FLOWS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsFlowsAggregatesQuery", &["Analytics", "Flows"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/flows/aggregates/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/flows/aggregates/query`: the `postAnalyticsFlowsAggregatesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-flows-aggregates-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FlowAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsFlowsAggregatesQuery {
@@ -453,7 +477,11 @@ impl PostAnalyticsFlowsAggregatesQuery {
 static META_POST_ANALYTICS_FLOWS_OBSERVATIONS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsFlowsObservationsQuery", &["Analytics", "Flows"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/flows/observations/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/flows/observations/query`: the `postAnalyticsFlowsObservationsQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-flows-observations-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FlowObservationQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsFlowsObservationsQuery {

@@ -332,7 +332,11 @@ impl GamificationApi {
 static META_DELETE_EMPLOYEEPERFORMANCE_EXTERNALMETRICS_DEFINITION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteEmployeeperformanceExternalmetricsDefinition", &["Gamification"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/employeeperformance/externalmetrics/definitions/{metricId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/employeeperformance/externalmetrics/definitions/{metricId}`: the `deleteEmployeeperformanceExternalmetricsDefinition` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-employeeperformance-externalmetrics-definitions--metricId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteEmployeeperformanceExternalmetricsDefinition {
@@ -395,7 +399,11 @@ impl DeleteEmployeeperformanceExternalmetricsDefinition {
 static META_DELETE_GAMIFICATION_CONTEST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteGamificationContest", &["Gamification"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/gamification/contests/{contestId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/gamification/contests/{contestId}`: the `deleteGamificationContest` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-gamification-contests--contestId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteGamificationContest {
@@ -458,7 +466,11 @@ impl DeleteGamificationContest {
 static META_GET_EMPLOYEEPERFORMANCE_EXTERNALMETRICS_DEFINITION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getEmployeeperformanceExternalmetricsDefinition", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/employeeperformance/externalmetrics/definitions/{metricId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/employeeperformance/externalmetrics/definitions/{metricId}`: the `getEmployeeperformanceExternalmetricsDefinition` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-employeeperformance-externalmetrics-definitions--metricId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExternalMetricDefinition`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetEmployeeperformanceExternalmetricsDefinition {
@@ -521,9 +533,13 @@ impl GetEmployeeperformanceExternalmetricsDefinition {
 static META_GET_EMPLOYEEPERFORMANCE_EXTERNALMETRICS_DEFINITIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getEmployeeperformanceExternalmetricsDefinitions", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/employeeperformance/externalmetrics/definitions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/employeeperformance/externalmetrics/definitions`: the `getEmployeeperformanceExternalmetricsDefinitions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-employeeperformance-externalmetrics-definitions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExternalMetricDefinitionListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetEmployeeperformanceExternalmetricsDefinitions {
@@ -614,7 +630,11 @@ impl GetEmployeeperformanceExternalmetricsDefinitions {
 static META_GET_GAMIFICATION_CONTEST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationContest", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/contests/{contestId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/contests/{contestId}`: the `getGamificationContest` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-contests--contestId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContestsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationContest {
@@ -677,9 +697,13 @@ impl GetGamificationContest {
 static META_GET_GAMIFICATION_CONTEST_AGENTS_SCORES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationContestAgentsScores", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/contests/{contestId}/agents/scores", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/gamification/contests/{contestId}/agents/scores`: the `getGamificationContestAgentsScores` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-contests--contestId--agents-scores>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContestScoresAgentsPagedList`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationContestAgentsScores {
@@ -790,9 +814,13 @@ impl GetGamificationContestAgentsScores {
 static META_GET_GAMIFICATION_CONTEST_AGENTS_SCORES_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationContestAgentsScoresMe", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/contests/{contestId}/agents/scores/me", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/gamification/contests/{contestId}/agents/scores/me`: the `getGamificationContestAgentsScoresMe` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-contests--contestId--agents-scores-me>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContestScoresAgentsPagedList`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationContestAgentsScoresMe {
@@ -903,7 +931,11 @@ impl GetGamificationContestAgentsScoresMe {
 static META_GET_GAMIFICATION_CONTEST_AGENTS_SCORES_TRENDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationContestAgentsScoresTrends", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/contests/{contestId}/agents/scores/trends", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/contests/{contestId}/agents/scores/trends`: the `getGamificationContestAgentsScoresTrends` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-contests--contestId--agents-scores-trends>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContestScoresGroupTrendList`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationContestAgentsScoresTrends {
@@ -966,7 +998,11 @@ impl GetGamificationContestAgentsScoresTrends {
 static META_GET_GAMIFICATION_CONTEST_AGENTS_SCORES_TRENDS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationContestAgentsScoresTrendsMe", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/contests/{contestId}/agents/scores/trends/me", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/contests/{contestId}/agents/scores/trends/me`: the `getGamificationContestAgentsScoresTrendsMe` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-contests--contestId--agents-scores-trends-me>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContestScoresAgentTrendList`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationContestAgentsScoresTrendsMe {
@@ -1029,7 +1065,11 @@ impl GetGamificationContestAgentsScoresTrendsMe {
 static META_GET_GAMIFICATION_CONTEST_PRIZEIMAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationContestPrizeimage", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/contests/{contestId}/prizeimages/{prizeImageId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/contests/{contestId}/prizeimages/{prizeImageId}`: the `getGamificationContestPrizeimage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-contests--contestId--prizeimages--prizeImageId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PrizeImages`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationContestPrizeimage {
@@ -1094,9 +1134,13 @@ impl GetGamificationContestPrizeimage {
 static META_GET_GAMIFICATION_CONTESTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationContests", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/contests", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/gamification/contests`: the `getGamificationContests` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-contests>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GetContestsEssentialsListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationContests {
@@ -1232,9 +1276,13 @@ impl GetGamificationContests {
 static META_GET_GAMIFICATION_CONTESTS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationContestsMe", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/contests/me", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/gamification/contests/me`: the `getGamificationContestsMe` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-contests-me>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GetContestsEssentialsListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationContestsMe {
@@ -1379,9 +1427,13 @@ impl GetGamificationContestsMe {
 static META_GET_GAMIFICATION_INSIGHTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationInsights", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/insights", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/gamification/insights`: the `getGamificationInsights` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-insights>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `InsightsSummary`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationInsights {
@@ -1567,7 +1619,11 @@ impl GetGamificationInsights {
 static META_GET_GAMIFICATION_INSIGHTS_DETAILS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationInsightsDetails", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/insights/details", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/insights/details`: the `getGamificationInsightsDetails` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-insights-details>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `InsightsDetails`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationInsightsDetails {
@@ -1678,7 +1734,11 @@ impl GetGamificationInsightsDetails {
 static META_GET_GAMIFICATION_INSIGHTS_GROUPS_TRENDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationInsightsGroupsTrends", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/insights/groups/trends", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/insights/groups/trends`: the `getGamificationInsightsGroupsTrends` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-insights-groups-trends>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `InsightsTrend`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationInsightsGroupsTrends {
@@ -1809,7 +1869,11 @@ impl GetGamificationInsightsGroupsTrends {
 static META_GET_GAMIFICATION_INSIGHTS_GROUPS_TRENDS_ALL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationInsightsGroupsTrendsAll", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/insights/groups/trends/all", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/insights/groups/trends/all`: the `getGamificationInsightsGroupsTrendsAll` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-insights-groups-trends-all>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `InsightsTrend`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationInsightsGroupsTrendsAll {
@@ -1940,7 +2004,11 @@ impl GetGamificationInsightsGroupsTrendsAll {
 static META_GET_GAMIFICATION_INSIGHTS_MANAGERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationInsightsManagers", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/insights/managers", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/insights/managers`: the `getGamificationInsightsManagers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-insights-managers>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `InsightsAgents`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationInsightsManagers {
@@ -2059,7 +2127,11 @@ impl GetGamificationInsightsManagers {
 static META_GET_GAMIFICATION_INSIGHTS_MEMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationInsightsMembers", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/insights/members", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/insights/members`: the `getGamificationInsightsMembers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-insights-members>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `InsightsAgents`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationInsightsMembers {
@@ -2169,7 +2241,11 @@ impl GetGamificationInsightsMembers {
 static META_GET_GAMIFICATION_INSIGHTS_RANKINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationInsightsRankings", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/insights/rankings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/insights/rankings`: the `getGamificationInsightsRankings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-insights-rankings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `InsightsRankings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationInsightsRankings {
@@ -2326,7 +2402,11 @@ impl GetGamificationInsightsRankings {
 static META_GET_GAMIFICATION_INSIGHTS_TRENDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationInsightsTrends", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/insights/trends", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/insights/trends`: the `getGamificationInsightsTrends` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-insights-trends>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserInsightsTrend`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationInsightsTrends {
@@ -2457,7 +2537,11 @@ impl GetGamificationInsightsTrends {
 static META_GET_GAMIFICATION_INSIGHTS_USER_DETAILS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationInsightsUserDetails", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/insights/users/{userId}/details", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/insights/users/{userId}/details`: the `getGamificationInsightsUserDetails` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-insights-users--userId--details>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `InsightsDetails`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationInsightsUserDetails {
@@ -2570,7 +2654,11 @@ impl GetGamificationInsightsUserDetails {
 static META_GET_GAMIFICATION_INSIGHTS_USER_TRENDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationInsightsUserTrends", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/insights/users/{userId}/trends", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/insights/users/{userId}/trends`: the `getGamificationInsightsUserTrends` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-insights-users--userId--trends>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserInsightsTrend`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationInsightsUserTrends {
@@ -2703,7 +2791,11 @@ impl GetGamificationInsightsUserTrends {
 static META_GET_GAMIFICATION_LEADERBOARD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationLeaderboard", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/leaderboard", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/leaderboard`: the `getGamificationLeaderboard` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-leaderboard>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Leaderboard`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationLeaderboard {
@@ -2793,7 +2885,11 @@ impl GetGamificationLeaderboard {
 static META_GET_GAMIFICATION_LEADERBOARD_ALL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationLeaderboardAll", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/leaderboard/all", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/leaderboard/all`: the `getGamificationLeaderboardAll` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-leaderboard-all>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Leaderboard`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationLeaderboardAll {
@@ -2903,7 +2999,11 @@ impl GetGamificationLeaderboardAll {
 static META_GET_GAMIFICATION_LEADERBOARD_ALL_BESTPOINTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationLeaderboardAllBestpoints", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/leaderboard/all/bestpoints", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/leaderboard/all/bestpoints`: the `getGamificationLeaderboardAllBestpoints` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-leaderboard-all-bestpoints>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OverallBestPoints`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationLeaderboardAllBestpoints {
@@ -2984,7 +3084,11 @@ impl GetGamificationLeaderboardAllBestpoints {
 static META_GET_GAMIFICATION_LEADERBOARD_BESTPOINTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationLeaderboardBestpoints", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/leaderboard/bestpoints", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/leaderboard/bestpoints`: the `getGamificationLeaderboardBestpoints` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-leaderboard-bestpoints>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OverallBestPoints`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationLeaderboardBestpoints {
@@ -3045,7 +3149,11 @@ impl GetGamificationLeaderboardBestpoints {
 static META_GET_GAMIFICATION_METRICDEFINITION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationMetricdefinition", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/metricdefinitions/{metricDefinitionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/metricdefinitions/{metricDefinitionId}`: the `getGamificationMetricdefinition` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-metricdefinitions--metricDefinitionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MetricDefinition`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationMetricdefinition {
@@ -3108,7 +3216,11 @@ impl GetGamificationMetricdefinition {
 static META_GET_GAMIFICATION_METRICDEFINITIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationMetricdefinitions", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/metricdefinitions", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/metricdefinitions`: the `getGamificationMetricdefinitions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-metricdefinitions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GetMetricDefinitionsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationMetricdefinitions {
@@ -3169,7 +3281,11 @@ impl GetGamificationMetricdefinitions {
 static META_GET_GAMIFICATION_PROFILE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationProfile", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/profiles/{profileId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/profiles/{profileId}`: the `getGamificationProfile` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-profiles--profileId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PerformanceProfile`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationProfile {
@@ -3232,7 +3348,11 @@ impl GetGamificationProfile {
 static META_GET_GAMIFICATION_PROFILE_MEMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationProfileMembers", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/profiles/{profileId}/members", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/profiles/{profileId}/members`: the `getGamificationProfileMembers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-profiles--profileId--members>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MemberListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationProfileMembers {
@@ -3295,7 +3415,11 @@ impl GetGamificationProfileMembers {
 static META_GET_GAMIFICATION_PROFILE_METRIC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationProfileMetric", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/profiles/{profileId}/metrics/{metricId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/profiles/{profileId}/metrics/{metricId}`: the `getGamificationProfileMetric` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-profiles--profileId--metrics--metricId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Metric`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationProfileMetric {
@@ -3369,7 +3493,11 @@ impl GetGamificationProfileMetric {
 static META_GET_GAMIFICATION_PROFILE_METRICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationProfileMetrics", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/profiles/{profileId}/metrics", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/profiles/{profileId}/metrics`: the `getGamificationProfileMetrics` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-profiles--profileId--metrics>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GetMetricResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationProfileMetrics {
@@ -3459,7 +3587,11 @@ impl GetGamificationProfileMetrics {
 static META_GET_GAMIFICATION_PROFILE_METRICS_OBJECTIVEDETAILS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationProfileMetricsObjectivedetails", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/profiles/{profileId}/metrics/objectivedetails", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/profiles/{profileId}/metrics/objectivedetails`: the `getGamificationProfileMetricsObjectivedetails` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-profiles--profileId--metrics-objectivedetails>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GetMetricsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationProfileMetricsObjectivedetails {
@@ -3531,7 +3663,11 @@ impl GetGamificationProfileMetricsObjectivedetails {
 static META_GET_GAMIFICATION_PROFILES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationProfiles", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/profiles", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/profiles`: the `getGamificationProfiles` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-profiles>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GetProfilesResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationProfiles {
@@ -3592,7 +3728,11 @@ impl GetGamificationProfiles {
 static META_GET_GAMIFICATION_PROFILES_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationProfilesUser", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/profiles/users/{userId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/profiles/users/{userId}`: the `getGamificationProfilesUser` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-profiles-users--userId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PerformanceProfile`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationProfilesUser {
@@ -3664,7 +3804,11 @@ impl GetGamificationProfilesUser {
 static META_GET_GAMIFICATION_PROFILES_USERS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationProfilesUsersMe", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/profiles/users/me", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/profiles/users/me`: the `getGamificationProfilesUsersMe` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-profiles-users-me>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PerformanceProfile`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationProfilesUsersMe {
@@ -3734,7 +3878,11 @@ impl GetGamificationProfilesUsersMe {
 static META_GET_GAMIFICATION_SCORECARDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationScorecards", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/scorecards", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/scorecards`: the `getGamificationScorecards` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-scorecards>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkdayMetricListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationScorecards {
@@ -3814,7 +3962,11 @@ impl GetGamificationScorecards {
 static META_GET_GAMIFICATION_SCORECARDS_ATTENDANCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationScorecardsAttendance", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/scorecards/attendance", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/scorecards/attendance`: the `getGamificationScorecardsAttendance` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-scorecards-attendance>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AttendanceStatusListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationScorecardsAttendance {
@@ -3895,7 +4047,11 @@ impl GetGamificationScorecardsAttendance {
 static META_GET_GAMIFICATION_SCORECARDS_BESTPOINTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationScorecardsBestpoints", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/scorecards/bestpoints", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/scorecards/bestpoints`: the `getGamificationScorecardsBestpoints` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-scorecards-bestpoints>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserBestPoints`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationScorecardsBestpoints {
@@ -3956,7 +4112,11 @@ impl GetGamificationScorecardsBestpoints {
 static META_GET_GAMIFICATION_SCORECARDS_POINTS_ALLTIME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationScorecardsPointsAlltime", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/scorecards/points/alltime", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/scorecards/points/alltime`: the `getGamificationScorecardsPointsAlltime` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-scorecards-points-alltime>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AllTimePoints`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationScorecardsPointsAlltime {
@@ -4027,7 +4187,11 @@ impl GetGamificationScorecardsPointsAlltime {
 static META_GET_GAMIFICATION_SCORECARDS_POINTS_AVERAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationScorecardsPointsAverage", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/scorecards/points/average", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/scorecards/points/average`: the `getGamificationScorecardsPointsAverage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-scorecards-points-average>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SingleWorkdayAveragePoints`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationScorecardsPointsAverage {
@@ -4098,7 +4262,11 @@ impl GetGamificationScorecardsPointsAverage {
 static META_GET_GAMIFICATION_SCORECARDS_POINTS_TRENDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationScorecardsPointsTrends", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/scorecards/points/trends", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/scorecards/points/trends`: the `getGamificationScorecardsPointsTrends` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-scorecards-points-trends>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkdayPointsTrend`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationScorecardsPointsTrends {
@@ -4188,7 +4356,11 @@ impl GetGamificationScorecardsPointsTrends {
 static META_GET_GAMIFICATION_SCORECARDS_PROFILE_METRIC_USER_VALUES_TRENDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationScorecardsProfileMetricUserValuesTrends", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/scorecards/profiles/{profileId}/metrics/{metricId}/users/{userId}/values/trends", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/scorecards/profiles/{profileId}/metrics/{metricId}/users/{userId}/values/trends`: the `getGamificationScorecardsProfileMetricUserValuesTrends` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-scorecards-profiles--profileId--metrics--metricId--users--userId--values-trends>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MetricValueTrendAverage`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationScorecardsProfileMetricUserValuesTrends {
@@ -4293,7 +4465,11 @@ impl GetGamificationScorecardsProfileMetricUserValuesTrends {
 static META_GET_GAMIFICATION_SCORECARDS_PROFILE_METRIC_USERS_VALUES_TRENDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationScorecardsProfileMetricUsersValuesTrends", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/scorecards/profiles/{profileId}/metrics/{metricId}/users/values/trends", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/scorecards/profiles/{profileId}/metrics/{metricId}/users/values/trends`: the `getGamificationScorecardsProfileMetricUsersValuesTrends` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-scorecards-profiles--profileId--metrics--metricId--users-values-trends>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MetricValueTrendAverage`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationScorecardsProfileMetricUsersValuesTrends {
@@ -4415,7 +4591,11 @@ impl GetGamificationScorecardsProfileMetricUsersValuesTrends {
 static META_GET_GAMIFICATION_SCORECARDS_PROFILE_METRIC_VALUES_TRENDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationScorecardsProfileMetricValuesTrends", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/scorecards/profiles/{profileId}/metrics/{metricId}/values/trends", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/scorecards/profiles/{profileId}/metrics/{metricId}/values/trends`: the `getGamificationScorecardsProfileMetricValuesTrends` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-scorecards-profiles--profileId--metrics--metricId--values-trends>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MetricValueTrendAverage`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationScorecardsProfileMetricValuesTrends {
@@ -4527,7 +4707,11 @@ impl GetGamificationScorecardsProfileMetricValuesTrends {
 static META_GET_GAMIFICATION_SCORECARDS_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationScorecardsUser", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/scorecards/users/{userId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/scorecards/users/{userId}`: the `getGamificationScorecardsUser` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-scorecards-users--userId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkdayMetricListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationScorecardsUser {
@@ -4609,7 +4793,11 @@ impl GetGamificationScorecardsUser {
 static META_GET_GAMIFICATION_SCORECARDS_USER_ATTENDANCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationScorecardsUserAttendance", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/scorecards/users/{userId}/attendance", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/scorecards/users/{userId}/attendance`: the `getGamificationScorecardsUserAttendance` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-scorecards-users--userId--attendance>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AttendanceStatusListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationScorecardsUserAttendance {
@@ -4692,7 +4880,11 @@ impl GetGamificationScorecardsUserAttendance {
 static META_GET_GAMIFICATION_SCORECARDS_USER_BESTPOINTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationScorecardsUserBestpoints", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/scorecards/users/{userId}/bestpoints", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/scorecards/users/{userId}/bestpoints`: the `getGamificationScorecardsUserBestpoints` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-scorecards-users--userId--bestpoints>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserBestPoints`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationScorecardsUserBestpoints {
@@ -4755,7 +4947,11 @@ impl GetGamificationScorecardsUserBestpoints {
 static META_GET_GAMIFICATION_SCORECARDS_USER_POINTS_ALLTIME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationScorecardsUserPointsAlltime", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/scorecards/users/{userId}/points/alltime", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/scorecards/users/{userId}/points/alltime`: the `getGamificationScorecardsUserPointsAlltime` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-scorecards-users--userId--points-alltime>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AllTimePoints`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationScorecardsUserPointsAlltime {
@@ -4828,7 +5024,11 @@ impl GetGamificationScorecardsUserPointsAlltime {
 static META_GET_GAMIFICATION_SCORECARDS_USER_POINTS_TRENDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationScorecardsUserPointsTrends", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/scorecards/users/{userId}/points/trends", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/scorecards/users/{userId}/points/trends`: the `getGamificationScorecardsUserPointsTrends` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-scorecards-users--userId--points-trends>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkdayPointsTrend`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationScorecardsUserPointsTrends {
@@ -4920,7 +5120,11 @@ impl GetGamificationScorecardsUserPointsTrends {
 static META_GET_GAMIFICATION_SCORECARDS_USER_VALUES_TRENDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationScorecardsUserValuesTrends", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/scorecards/users/{userId}/values/trends", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/scorecards/users/{userId}/values/trends`: the `getGamificationScorecardsUserValuesTrends` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-scorecards-users--userId--values-trends>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkdayValuesTrend`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationScorecardsUserValuesTrends {
@@ -5012,7 +5216,11 @@ impl GetGamificationScorecardsUserValuesTrends {
 static META_GET_GAMIFICATION_SCORECARDS_USERS_POINTS_AVERAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationScorecardsUsersPointsAverage", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/scorecards/users/points/average", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/scorecards/users/points/average`: the `getGamificationScorecardsUsersPointsAverage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-scorecards-users-points-average>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SingleWorkdayAveragePoints`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationScorecardsUsersPointsAverage {
@@ -5103,7 +5311,11 @@ impl GetGamificationScorecardsUsersPointsAverage {
 static META_GET_GAMIFICATION_SCORECARDS_USERS_VALUES_AVERAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationScorecardsUsersValuesAverage", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/scorecards/users/values/average", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/scorecards/users/values/average`: the `getGamificationScorecardsUsersValuesAverage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-scorecards-users-values-average>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SingleWorkdayAverageValues`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationScorecardsUsersValuesAverage {
@@ -5203,7 +5415,11 @@ impl GetGamificationScorecardsUsersValuesAverage {
 static META_GET_GAMIFICATION_SCORECARDS_USERS_VALUES_TRENDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationScorecardsUsersValuesTrends", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/scorecards/users/values/trends", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/scorecards/users/values/trends`: the `getGamificationScorecardsUsersValuesTrends` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-scorecards-users-values-trends>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkdayValuesTrend`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationScorecardsUsersValuesTrends {
@@ -5313,7 +5529,11 @@ impl GetGamificationScorecardsUsersValuesTrends {
 static META_GET_GAMIFICATION_SCORECARDS_VALUES_AVERAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationScorecardsValuesAverage", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/scorecards/values/average", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/scorecards/values/average`: the `getGamificationScorecardsValuesAverage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-scorecards-values-average>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SingleWorkdayAverageValues`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationScorecardsValuesAverage {
@@ -5393,7 +5613,11 @@ impl GetGamificationScorecardsValuesAverage {
 static META_GET_GAMIFICATION_SCORECARDS_VALUES_TRENDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationScorecardsValuesTrends", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/scorecards/values/trends", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/scorecards/values/trends`: the `getGamificationScorecardsValuesTrends` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-scorecards-values-trends>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkdayValuesTrend`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationScorecardsValuesTrends {
@@ -5501,7 +5725,11 @@ impl GetGamificationScorecardsValuesTrends {
 static META_GET_GAMIFICATION_STATUS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationStatus", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/status", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/status`: the `getGamificationStatus` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-status>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GamificationStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationStatus {
@@ -5562,7 +5790,11 @@ impl GetGamificationStatus {
 static META_GET_GAMIFICATION_TEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationTemplate", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/templates/{templateId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/templates/{templateId}`: the `getGamificationTemplate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-templates--templateId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ObjectiveTemplate`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationTemplate {
@@ -5625,7 +5857,11 @@ impl GetGamificationTemplate {
 static META_GET_GAMIFICATION_TEMPLATES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationTemplates", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/templates", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gamification/templates`: the `getGamificationTemplates` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-templates>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GetTemplatesResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGamificationTemplates {
@@ -5686,7 +5922,11 @@ impl GetGamificationTemplates {
 static META_PATCH_EMPLOYEEPERFORMANCE_EXTERNALMETRICS_DEFINITION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchEmployeeperformanceExternalmetricsDefinition", &["Gamification"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/employeeperformance/externalmetrics/definitions/{metricId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/employeeperformance/externalmetrics/definitions/{metricId}`: the `patchEmployeeperformanceExternalmetricsDefinition` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-employeeperformance-externalmetrics-definitions--metricId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExternalMetricDefinition`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchEmployeeperformanceExternalmetricsDefinition {
@@ -5751,7 +5991,11 @@ impl PatchEmployeeperformanceExternalmetricsDefinition {
 static META_PATCH_GAMIFICATION_CONTEST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchGamificationContest", &["Gamification"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/gamification/contests/{contestId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/gamification/contests/{contestId}`: the `patchGamificationContest` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-gamification-contests--contestId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContestsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchGamificationContest {
@@ -5816,7 +6060,11 @@ impl PatchGamificationContest {
 static META_POST_EMPLOYEEPERFORMANCE_EXTERNALMETRICS_DATA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postEmployeeperformanceExternalmetricsData", &["Gamification"], ::genesys_cloud_core::http::Method::POST, "/api/v2/employeeperformance/externalmetrics/data", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/employeeperformance/externalmetrics/data`: the `postEmployeeperformanceExternalmetricsData` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-employeeperformance-externalmetrics-data>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExternalMetricDataWriteResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostEmployeeperformanceExternalmetricsData {
@@ -5886,7 +6134,11 @@ impl PostEmployeeperformanceExternalmetricsData {
 static META_POST_EMPLOYEEPERFORMANCE_EXTERNALMETRICS_DEFINITIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postEmployeeperformanceExternalmetricsDefinitions", &["Gamification"], ::genesys_cloud_core::http::Method::POST, "/api/v2/employeeperformance/externalmetrics/definitions", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/employeeperformance/externalmetrics/definitions`: the `postEmployeeperformanceExternalmetricsDefinitions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-employeeperformance-externalmetrics-definitions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExternalMetricDefinition`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostEmployeeperformanceExternalmetricsDefinitions {
@@ -5956,7 +6208,11 @@ impl PostEmployeeperformanceExternalmetricsDefinitions {
 static META_POST_GAMIFICATION_CONTESTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGamificationContests", &["Gamification"], ::genesys_cloud_core::http::Method::POST, "/api/v2/gamification/contests", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/gamification/contests`: the `postGamificationContests` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-gamification-contests>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContestsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostGamificationContests {
@@ -6019,7 +6275,11 @@ impl PostGamificationContests {
 static META_POST_GAMIFICATION_CONTESTS_UPLOADS_PRIZEIMAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGamificationContestsUploadsPrizeimages", &["Gamification", "Uploads"], ::genesys_cloud_core::http::Method::POST, "/api/v2/gamification/contests/uploads/prizeimages", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/gamification/contests/uploads/prizeimages`: the `postGamificationContestsUploadsPrizeimages` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-gamification-contests-uploads-prizeimages>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UploadUrlResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostGamificationContestsUploadsPrizeimages {
@@ -6082,7 +6342,11 @@ impl PostGamificationContestsUploadsPrizeimages {
 static META_POST_GAMIFICATION_PROFILE_ACTIVATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGamificationProfileActivate", &["Gamification"], ::genesys_cloud_core::http::Method::POST, "/api/v2/gamification/profiles/{profileId}/activate", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/gamification/profiles/{profileId}/activate`: the `postGamificationProfileActivate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-gamification-profiles--profileId--activate>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PerformanceProfile`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostGamificationProfileActivate {
@@ -6145,7 +6409,11 @@ impl PostGamificationProfileActivate {
 static META_POST_GAMIFICATION_PROFILE_DEACTIVATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGamificationProfileDeactivate", &["Gamification"], ::genesys_cloud_core::http::Method::POST, "/api/v2/gamification/profiles/{profileId}/deactivate", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/gamification/profiles/{profileId}/deactivate`: the `postGamificationProfileDeactivate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-gamification-profiles--profileId--deactivate>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PerformanceProfile`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostGamificationProfileDeactivate {
@@ -6208,7 +6476,11 @@ impl PostGamificationProfileDeactivate {
 static META_POST_GAMIFICATION_PROFILE_MEMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGamificationProfileMembers", &["Gamification"], ::genesys_cloud_core::http::Method::POST, "/api/v2/gamification/profiles/{profileId}/members", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/gamification/profiles/{profileId}/members`: the `postGamificationProfileMembers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-gamification-profiles--profileId--members>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Assignment`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostGamificationProfileMembers {
@@ -6273,7 +6545,11 @@ impl PostGamificationProfileMembers {
 static META_POST_GAMIFICATION_PROFILE_MEMBERS_VALIDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGamificationProfileMembersValidate", &["Gamification"], ::genesys_cloud_core::http::Method::POST, "/api/v2/gamification/profiles/{profileId}/members/validate", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/gamification/profiles/{profileId}/members/validate`: the `postGamificationProfileMembersValidate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-gamification-profiles--profileId--members-validate>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AssignmentValidation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostGamificationProfileMembersValidate {
@@ -6338,7 +6614,11 @@ impl PostGamificationProfileMembersValidate {
 static META_POST_GAMIFICATION_PROFILE_METRIC_LINK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGamificationProfileMetricLink", &["Gamification"], ::genesys_cloud_core::http::Method::POST, "/api/v2/gamification/profiles/{sourceProfileId}/metrics/{sourceMetricId}/link", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/gamification/profiles/{sourceProfileId}/metrics/{sourceMetricId}/link`: the `postGamificationProfileMetricLink` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-gamification-profiles--sourceProfileId--metrics--sourceMetricId--link>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Metric`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostGamificationProfileMetricLink {
@@ -6405,7 +6685,11 @@ impl PostGamificationProfileMetricLink {
 static META_POST_GAMIFICATION_PROFILE_METRICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGamificationProfileMetrics", &["Gamification"], ::genesys_cloud_core::http::Method::POST, "/api/v2/gamification/profiles/{profileId}/metrics", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/gamification/profiles/{profileId}/metrics`: the `postGamificationProfileMetrics` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-gamification-profiles--profileId--metrics>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Metric`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostGamificationProfileMetrics {
@@ -6470,7 +6754,11 @@ impl PostGamificationProfileMetrics {
 static META_POST_GAMIFICATION_PROFILES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGamificationProfiles", &["Gamification"], ::genesys_cloud_core::http::Method::POST, "/api/v2/gamification/profiles", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/gamification/profiles`: the `postGamificationProfiles` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-gamification-profiles>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PerformanceProfile`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostGamificationProfiles {
@@ -6542,7 +6830,11 @@ impl PostGamificationProfiles {
 static META_POST_GAMIFICATION_PROFILES_USER_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGamificationProfilesUserQuery", &["Gamification"], ::genesys_cloud_core::http::Method::POST, "/api/v2/gamification/profiles/users/{userId}/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/gamification/profiles/users/{userId}/query`: the `postGamificationProfilesUserQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-gamification-profiles-users--userId--query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserProfilesInDateRange`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostGamificationProfilesUserQuery {
@@ -6607,7 +6899,11 @@ impl PostGamificationProfilesUserQuery {
 static META_POST_GAMIFICATION_PROFILES_USERS_ME_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGamificationProfilesUsersMeQuery", &["Gamification"], ::genesys_cloud_core::http::Method::POST, "/api/v2/gamification/profiles/users/me/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/gamification/profiles/users/me/query`: the `postGamificationProfilesUsersMeQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-gamification-profiles-users-me-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserProfilesInDateRange`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostGamificationProfilesUsersMeQuery {
@@ -6670,7 +6966,11 @@ impl PostGamificationProfilesUsersMeQuery {
 static META_PUT_GAMIFICATION_CONTEST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putGamificationContest", &["Gamification"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/gamification/contests/{contestId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/gamification/contests/{contestId}`: the `putGamificationContest` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-gamification-contests--contestId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContestsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutGamificationContest {
@@ -6735,7 +7035,11 @@ impl PutGamificationContest {
 static META_PUT_GAMIFICATION_PROFILE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putGamificationProfile", &["Gamification"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/gamification/profiles/{profileId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/gamification/profiles/{profileId}`: the `putGamificationProfile` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-gamification-profiles--profileId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PerformanceProfile`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutGamificationProfile {
@@ -6807,7 +7111,11 @@ impl PutGamificationProfile {
 static META_PUT_GAMIFICATION_PROFILE_METRIC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putGamificationProfileMetric", &["Gamification"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/gamification/profiles/{profileId}/metrics/{metricId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/gamification/profiles/{profileId}/metrics/{metricId}`: the `putGamificationProfileMetric` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-gamification-profiles--profileId--metrics--metricId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Metric`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutGamificationProfileMetric {
@@ -6874,7 +7182,11 @@ impl PutGamificationProfileMetric {
 static META_PUT_GAMIFICATION_STATUS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putGamificationStatus", &["Gamification"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/gamification/status", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/gamification/status`: the `putGamificationStatus` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-gamification-status>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GamificationStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutGamificationStatus {

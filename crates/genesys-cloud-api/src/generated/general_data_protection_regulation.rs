@@ -36,7 +36,11 @@ impl GeneralDataProtectionRegulationApi {
 static META_GET_GDPR_REQUEST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGdprRequest", &["General Data Protection Regulation"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gdpr/requests/{requestId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/gdpr/requests/{requestId}`: the `getGdprRequest` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gdpr-requests--requestId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GDPRRequest`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGdprRequest {
@@ -99,9 +103,13 @@ impl GetGdprRequest {
 static META_GET_GDPR_REQUESTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGdprRequests", &["General Data Protection Regulation"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gdpr/requests", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/gdpr/requests`: the `getGdprRequests` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gdpr-requests>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GDPRRequestEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGdprRequests {
@@ -192,9 +200,13 @@ impl GetGdprRequests {
 static META_GET_GDPR_SUBJECTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGdprSubjects", &["General Data Protection Regulation"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gdpr/subjects", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/gdpr/subjects`: the `getGdprSubjects` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gdpr-subjects>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GDPRSubjectEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGdprSubjects {
@@ -287,7 +299,11 @@ impl GetGdprSubjects {
 static META_POST_GDPR_REQUESTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGdprRequests", &["General Data Protection Regulation"], ::genesys_cloud_core::http::Method::POST, "/api/v2/gdpr/requests", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/gdpr/requests`: the `postGdprRequests` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-gdpr-requests>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GDPRRequest`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostGdprRequests {

@@ -36,7 +36,11 @@ impl GeolocationApi {
 static META_GET_GEOLOCATIONS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGeolocationsSettings", &["Geolocation"], ::genesys_cloud_core::http::Method::GET, "/api/v2/geolocations/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/geolocations/settings`: the `getGeolocationsSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-geolocations-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GeolocationSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGeolocationsSettings {
@@ -97,7 +101,11 @@ impl GetGeolocationsSettings {
 static META_GET_USER_GEOLOCATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserGeolocation", &["Geolocation", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/geolocations/{clientId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/{userId}/geolocations/{clientId}`: the `getUserGeolocation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--geolocations--clientId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Geolocation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUserGeolocation {
@@ -162,7 +170,11 @@ impl GetUserGeolocation {
 static META_PATCH_GEOLOCATIONS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchGeolocationsSettings", &["Geolocation"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/geolocations/settings", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/geolocations/settings`: the `patchGeolocationsSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-geolocations-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GeolocationSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchGeolocationsSettings {
@@ -225,7 +237,11 @@ impl PatchGeolocationsSettings {
 static META_PATCH_USER_GEOLOCATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUserGeolocation", &["Geolocation", "Users"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/{userId}/geolocations/{clientId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/users/{userId}/geolocations/{clientId}`: the `patchUserGeolocation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users--userId--geolocations--clientId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Geolocation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchUserGeolocation {

@@ -96,7 +96,11 @@ impl GreetingsApi {
 static META_DELETE_GREETING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteGreeting", &["Greetings"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/greetings/{greetingId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/greetings/{greetingId}`: the `deleteGreeting` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-greetings--greetingId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteGreeting {
@@ -159,7 +163,11 @@ impl DeleteGreeting {
 static META_GET_GREETING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGreeting", &["Greetings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/greetings/{greetingId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/greetings/{greetingId}`: the `getGreeting` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-greetings--greetingId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Greeting`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGreeting {
@@ -222,7 +230,11 @@ impl GetGreeting {
 static META_GET_GREETING_DOWNLOADS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGreetingDownloads", &["Greetings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/greetings/{greetingId}/downloads", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/greetings/{greetingId}/downloads`: the `getGreetingDownloads` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-greetings--greetingId--downloads>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GreetingMediaInfo`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGreetingDownloads {
@@ -294,7 +306,11 @@ impl GetGreetingDownloads {
 static META_GET_GREETING_GROUPS_DOWNLOADS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGreetingGroupsDownloads", &["Greetings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/greetings/{greetingId}/groups/downloads", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/greetings/{greetingId}/groups/downloads`: the `getGreetingGroupsDownloads` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-greetings--greetingId--groups-downloads>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GreetingMediaInfo`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGreetingGroupsDownloads {
@@ -366,7 +382,11 @@ impl GetGreetingGroupsDownloads {
 static META_GET_GREETING_MEDIA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGreetingMedia", &["Greetings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/greetings/{greetingId}/media", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/greetings/{greetingId}/media`: the `getGreetingMedia` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-greetings--greetingId--media>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GreetingMediaInfo`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGreetingMedia {
@@ -438,7 +458,11 @@ impl GetGreetingMedia {
 static META_GET_GREETING_USERS_DOWNLOADS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGreetingUsersDownloads", &["Greetings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/greetings/{greetingId}/users/downloads", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/greetings/{greetingId}/users/downloads`: the `getGreetingUsersDownloads` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-greetings--greetingId--users-downloads>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GreetingMediaInfo`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGreetingUsersDownloads {
@@ -510,9 +534,13 @@ impl GetGreetingUsersDownloads {
 static META_GET_GREETINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGreetings", &["Greetings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/greetings", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/greetings`: the `getGreetings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-greetings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DomainEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGreetings {
@@ -603,7 +631,11 @@ impl GetGreetings {
 static META_GET_GREETINGS_DEFAULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGreetingsDefaults", &["Greetings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/greetings/defaults", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/greetings/defaults`: the `getGreetingsDefaults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-greetings-defaults>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DefaultGreetingList`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGreetingsDefaults {
@@ -664,9 +696,13 @@ impl GetGreetingsDefaults {
 static META_GET_GROUP_GREETINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGroupGreetings", &["Greetings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/groups/{groupId}/greetings", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/groups/{groupId}/greetings`: the `getGroupGreetings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-groups--groupId--greetings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GreetingListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGroupGreetings {
@@ -759,7 +795,11 @@ impl GetGroupGreetings {
 static META_GET_GROUP_GREETINGS_DEFAULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGroupGreetingsDefaults", &["Greetings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/groups/{groupId}/greetings/defaults", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/groups/{groupId}/greetings/defaults`: the `getGroupGreetingsDefaults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-groups--groupId--greetings-defaults>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DefaultGreetingList`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGroupGreetingsDefaults {
@@ -822,9 +862,13 @@ impl GetGroupGreetingsDefaults {
 static META_GET_USER_GREETINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserGreetings", &["Greetings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/greetings", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/users/{userId}/greetings`: the `getUserGreetings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--greetings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DomainEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUserGreetings {
@@ -917,7 +961,11 @@ impl GetUserGreetings {
 static META_GET_USER_GREETINGS_DEFAULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserGreetingsDefaults", &["Greetings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/greetings/defaults", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/{userId}/greetings/defaults`: the `getUserGreetingsDefaults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--greetings-defaults>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DefaultGreetingList`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUserGreetingsDefaults {
@@ -980,7 +1028,11 @@ impl GetUserGreetingsDefaults {
 static META_POST_GREETINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGreetings", &["Greetings"], ::genesys_cloud_core::http::Method::POST, "/api/v2/greetings", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/greetings`: the `postGreetings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-greetings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Greeting`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostGreetings {
@@ -1043,7 +1095,11 @@ impl PostGreetings {
 static META_POST_GROUP_GREETINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGroupGreetings", &["Greetings"], ::genesys_cloud_core::http::Method::POST, "/api/v2/groups/{groupId}/greetings", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/groups/{groupId}/greetings`: the `postGroupGreetings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-groups--groupId--greetings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Greeting`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostGroupGreetings {
@@ -1108,7 +1164,11 @@ impl PostGroupGreetings {
 static META_POST_USER_GREETINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUserGreetings", &["Greetings"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/{userId}/greetings", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/users/{userId}/greetings`: the `postUserGreetings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users--userId--greetings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Greeting`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostUserGreetings {
@@ -1173,7 +1233,11 @@ impl PostUserGreetings {
 static META_PUT_GREETING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putGreeting", &["Greetings"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/greetings/{greetingId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/greetings/{greetingId}`: the `putGreeting` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-greetings--greetingId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Greeting`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutGreeting {
@@ -1238,7 +1302,11 @@ impl PutGreeting {
 static META_PUT_GREETINGS_DEFAULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putGreetingsDefaults", &["Greetings"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/greetings/defaults", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/greetings/defaults`: the `putGreetingsDefaults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-greetings-defaults>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DefaultGreetingList`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutGreetingsDefaults {
@@ -1301,7 +1369,11 @@ impl PutGreetingsDefaults {
 static META_PUT_GROUP_GREETINGS_DEFAULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putGroupGreetingsDefaults", &["Greetings"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/groups/{groupId}/greetings/defaults", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/groups/{groupId}/greetings/defaults`: the `putGroupGreetingsDefaults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-groups--groupId--greetings-defaults>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DefaultGreetingList`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutGroupGreetingsDefaults {
@@ -1366,7 +1438,11 @@ impl PutGroupGreetingsDefaults {
 static META_PUT_USER_GREETINGS_DEFAULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUserGreetingsDefaults", &["Greetings"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/{userId}/greetings/defaults", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/users/{userId}/greetings/defaults`: the `putUserGreetingsDefaults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users--userId--greetings-defaults>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DefaultGreetingList`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutUserGreetingsDefaults {

@@ -96,7 +96,11 @@ impl GroupsApi {
 static META_DELETE_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteGroup", &["Groups"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/groups/{groupId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/groups/{groupId}`: the `deleteGroup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-groups--groupId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteGroup {
@@ -159,9 +163,13 @@ impl DeleteGroup {
 static META_DELETE_GROUP_DYNAMICSETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteGroupDynamicsettings", &["Groups"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/groups/{groupId}/dynamicsettings", true, ::std::option::Option::None, false, true, true);
 #[doc = " `DELETE /api/v2/groups/{groupId}/dynamicsettings`: the `deleteGroupDynamicsettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-groups--groupId--dynamicsettings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteGroupDynamicsettings {
@@ -224,7 +232,11 @@ impl DeleteGroupDynamicsettings {
 static META_DELETE_GROUP_MEMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteGroupMembers", &["Groups"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/groups/{groupId}/members", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/groups/{groupId}/members`: the `deleteGroupMembers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-groups--groupId--members>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteGroupMembers {
@@ -297,7 +309,13 @@ impl DeleteGroupMembers {
 static META_GET_FIELDCONFIG: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFieldconfig", &["Groups", "Organization", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/fieldconfig", true, ::std::option::Option::None, true, false, true);
 #[doc = " `GET /api/v2/fieldconfig`: the `getFieldconfig` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-fieldconfig>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FieldConfig`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -369,7 +387,11 @@ impl GetFieldconfig {
 static META_GET_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGroup", &["Groups"], ::genesys_cloud_core::http::Method::GET, "/api/v2/groups/{groupId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/groups/{groupId}`: the `getGroup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-groups--groupId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Group`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGroup {
@@ -432,9 +454,13 @@ impl GetGroup {
 static META_GET_GROUP_DYNAMICSETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGroupDynamicsettings", &["Groups"], ::genesys_cloud_core::http::Method::GET, "/api/v2/groups/{groupId}/dynamicsettings", true, ::std::option::Option::None, false, true, true);
 #[doc = " `GET /api/v2/groups/{groupId}/dynamicsettings`: the `getGroupDynamicsettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-groups--groupId--dynamicsettings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DynamicGroupDefinition`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGroupDynamicsettings {
@@ -497,9 +523,13 @@ impl GetGroupDynamicsettings {
 static META_GET_GROUP_INDIVIDUALS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGroupIndividuals", &["Groups"], ::genesys_cloud_core::http::Method::GET, "/api/v2/groups/{groupId}/individuals", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/groups/{groupId}/individuals`: the `getGroupIndividuals` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-groups--groupId--individuals>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGroupIndividuals {
@@ -574,9 +604,13 @@ impl GetGroupIndividuals {
 static META_GET_GROUP_MEMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGroupMembers", &["Groups"], ::genesys_cloud_core::http::Method::GET, "/api/v2/groups/{groupId}/members", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/groups/{groupId}/members`: the `getGroupMembers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-groups--groupId--members>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGroupMembers {
@@ -687,7 +721,13 @@ impl GetGroupMembers {
 static META_GET_GROUP_PROFILE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGroupProfile", &["Groups"], ::genesys_cloud_core::http::Method::GET, "/api/v2/groups/{groupId}/profile", true, ::std::option::Option::None, true, false, true);
 #[doc = " `GET /api/v2/groups/{groupId}/profile`: the `getGroupProfile` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-groups--groupId--profile>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GroupProfile`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -760,9 +800,13 @@ impl GetGroupProfile {
 static META_GET_GROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGroups", &["Groups"], ::genesys_cloud_core::http::Method::GET, "/api/v2/groups", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/groups`: the `getGroups` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-groups>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GroupEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGroups {
@@ -880,7 +924,11 @@ impl GetGroups {
 static META_GET_GROUPS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGroupsSearch", &["Groups", "Search"], ::genesys_cloud_core::http::Method::GET, "/api/v2/groups/search", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/groups/search`: the `getGroupsSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-groups-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GroupsSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGroupsSearch {
@@ -960,9 +1008,15 @@ impl GetGroupsSearch {
 static META_GET_PROFILES_GROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getProfilesGroups", &["Groups"], ::genesys_cloud_core::http::Method::GET, "/api/v2/profiles/groups", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), true, false, true);
 #[doc = " `GET /api/v2/profiles/groups`: the `getProfilesGroups` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-profiles-groups>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GroupProfileEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -1081,7 +1135,11 @@ impl GetProfilesGroups {
 static META_POST_GROUP_MEMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGroupMembers", &["Groups"], ::genesys_cloud_core::http::Method::POST, "/api/v2/groups/{groupId}/members", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/groups/{groupId}/members`: the `postGroupMembers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-groups--groupId--members>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostGroupMembers {
@@ -1146,7 +1204,11 @@ impl PostGroupMembers {
 static META_POST_GROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGroups", &["Groups"], ::genesys_cloud_core::http::Method::POST, "/api/v2/groups", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/groups`: the `postGroups` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-groups>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Group`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostGroups {
@@ -1209,9 +1271,15 @@ impl PostGroups {
 static META_POST_GROUPS_DYNAMICSETTINGS_PREVIEW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGroupsDynamicsettingsPreview", &["Groups"], ::genesys_cloud_core::http::Method::POST, "/api/v2/groups/dynamicsettings/preview", false, ::std::option::Option::None, true, true, true);
 #[doc = " `POST /api/v2/groups/dynamicsettings/preview`: the `postGroupsDynamicsettingsPreview` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-groups-dynamicsettings-preview>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DynamicGroupQueryPreview`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -1275,7 +1343,11 @@ impl PostGroupsDynamicsettingsPreview {
 static META_POST_GROUPS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGroupsSearch", &["Groups", "Search"], ::genesys_cloud_core::http::Method::POST, "/api/v2/groups/search", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/groups/search`: the `postGroupsSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-groups-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GroupsSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostGroupsSearch {
@@ -1338,7 +1410,11 @@ impl PostGroupsSearch {
 static META_PUT_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putGroup", &["Groups"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/groups/{groupId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/groups/{groupId}`: the `putGroup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-groups--groupId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Group`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutGroup {
@@ -1410,9 +1486,13 @@ impl PutGroup {
 static META_PUT_GROUP_DYNAMICSETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putGroupDynamicsettings", &["Groups"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/groups/{groupId}/dynamicsettings", true, ::std::option::Option::None, false, true, true);
 #[doc = " `PUT /api/v2/groups/{groupId}/dynamicsettings`: the `putGroupDynamicsettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-groups--groupId--dynamicsettings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutGroupDynamicsettings {

@@ -172,7 +172,11 @@ impl IdentityProviderApi {
 static META_DELETE_IDENTITYPROVIDER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteIdentityprovider", &["Identity Provider"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/identityproviders/{providerId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/identityproviders/{providerId}`: the `deleteIdentityprovider` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-identityproviders--providerId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteIdentityprovider {
@@ -235,7 +239,11 @@ impl DeleteIdentityprovider {
 static META_DELETE_IDENTITYPROVIDERS_ADFS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteIdentityprovidersAdfs", &["Identity Provider"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/identityproviders/adfs", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/identityproviders/adfs`: the `deleteIdentityprovidersAdfs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-identityproviders-adfs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteIdentityprovidersAdfs {
@@ -296,7 +304,11 @@ impl DeleteIdentityprovidersAdfs {
 static META_DELETE_IDENTITYPROVIDERS_CIC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteIdentityprovidersCic", &["Identity Provider"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/identityproviders/cic", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/identityproviders/cic`: the `deleteIdentityprovidersCic` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-identityproviders-cic>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteIdentityprovidersCic {
@@ -357,7 +369,11 @@ impl DeleteIdentityprovidersCic {
 static META_DELETE_IDENTITYPROVIDERS_GENERIC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteIdentityprovidersGeneric", &["Identity Provider"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/identityproviders/generic", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/identityproviders/generic`: the `deleteIdentityprovidersGeneric` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-identityproviders-generic>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteIdentityprovidersGeneric {
@@ -418,7 +434,11 @@ impl DeleteIdentityprovidersGeneric {
 static META_DELETE_IDENTITYPROVIDERS_GSUITE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteIdentityprovidersGsuite", &["Identity Provider"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/identityproviders/gsuite", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/identityproviders/gsuite`: the `deleteIdentityprovidersGsuite` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-identityproviders-gsuite>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteIdentityprovidersGsuite {
@@ -479,7 +499,11 @@ impl DeleteIdentityprovidersGsuite {
 static META_DELETE_IDENTITYPROVIDERS_IDENTITYNOW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteIdentityprovidersIdentitynow", &["Identity Provider"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/identityproviders/identitynow", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/identityproviders/identitynow`: the `deleteIdentityprovidersIdentitynow` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-identityproviders-identitynow>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteIdentityprovidersIdentitynow {
@@ -540,7 +564,11 @@ impl DeleteIdentityprovidersIdentitynow {
 static META_DELETE_IDENTITYPROVIDERS_OKTA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteIdentityprovidersOkta", &["Identity Provider"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/identityproviders/okta", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/identityproviders/okta`: the `deleteIdentityprovidersOkta` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-identityproviders-okta>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteIdentityprovidersOkta {
@@ -601,7 +629,11 @@ impl DeleteIdentityprovidersOkta {
 static META_DELETE_IDENTITYPROVIDERS_ONELOGIN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteIdentityprovidersOnelogin", &["Identity Provider"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/identityproviders/onelogin", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/identityproviders/onelogin`: the `deleteIdentityprovidersOnelogin` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-identityproviders-onelogin>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteIdentityprovidersOnelogin {
@@ -662,7 +694,11 @@ impl DeleteIdentityprovidersOnelogin {
 static META_DELETE_IDENTITYPROVIDERS_PING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteIdentityprovidersPing", &["Identity Provider"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/identityproviders/ping", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/identityproviders/ping`: the `deleteIdentityprovidersPing` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-identityproviders-ping>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteIdentityprovidersPing {
@@ -723,7 +759,11 @@ impl DeleteIdentityprovidersPing {
 static META_DELETE_IDENTITYPROVIDERS_PURECLOUD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteIdentityprovidersPurecloud", &["Identity Provider"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/identityproviders/purecloud", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/identityproviders/purecloud`: the `deleteIdentityprovidersPurecloud` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-identityproviders-purecloud>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteIdentityprovidersPurecloud {
@@ -784,7 +824,11 @@ impl DeleteIdentityprovidersPurecloud {
 static META_DELETE_IDENTITYPROVIDERS_PUREENGAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteIdentityprovidersPureengage", &["Identity Provider"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/identityproviders/pureengage", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/identityproviders/pureengage`: the `deleteIdentityprovidersPureengage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-identityproviders-pureengage>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteIdentityprovidersPureengage {
@@ -845,7 +889,11 @@ impl DeleteIdentityprovidersPureengage {
 static META_DELETE_IDENTITYPROVIDERS_SALESFORCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteIdentityprovidersSalesforce", &["Identity Provider"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/identityproviders/salesforce", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/identityproviders/salesforce`: the `deleteIdentityprovidersSalesforce` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-identityproviders-salesforce>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteIdentityprovidersSalesforce {
@@ -906,7 +954,11 @@ impl DeleteIdentityprovidersSalesforce {
 static META_GET_IDENTITYPROVIDER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIdentityprovider", &["Identity Provider"], ::genesys_cloud_core::http::Method::GET, "/api/v2/identityproviders/{providerId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/identityproviders/{providerId}`: the `getIdentityprovider` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-identityproviders--providerId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CustomProvider`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIdentityprovider {
@@ -969,9 +1021,13 @@ impl GetIdentityprovider {
 static META_GET_IDENTITYPROVIDERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIdentityproviders", &["Identity Provider"], ::genesys_cloud_core::http::Method::GET, "/api/v2/identityproviders", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/identityproviders`: the `getIdentityproviders` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-identityproviders>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `IdentityProviderEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIdentityproviders {
@@ -1044,7 +1100,11 @@ impl GetIdentityproviders {
 static META_GET_IDENTITYPROVIDERS_ADFS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIdentityprovidersAdfs", &["Identity Provider"], ::genesys_cloud_core::http::Method::GET, "/api/v2/identityproviders/adfs", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/identityproviders/adfs`: the `getIdentityprovidersAdfs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-identityproviders-adfs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ADFS`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIdentityprovidersAdfs {
@@ -1105,7 +1165,11 @@ impl GetIdentityprovidersAdfs {
 static META_GET_IDENTITYPROVIDERS_CIC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIdentityprovidersCic", &["Identity Provider"], ::genesys_cloud_core::http::Method::GET, "/api/v2/identityproviders/cic", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/identityproviders/cic`: the `getIdentityprovidersCic` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-identityproviders-cic>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CustomerInteractionCenter`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIdentityprovidersCic {
@@ -1166,7 +1230,11 @@ impl GetIdentityprovidersCic {
 static META_GET_IDENTITYPROVIDERS_GENERIC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIdentityprovidersGeneric", &["Identity Provider"], ::genesys_cloud_core::http::Method::GET, "/api/v2/identityproviders/generic", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/identityproviders/generic`: the `getIdentityprovidersGeneric` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-identityproviders-generic>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GenericSAML`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIdentityprovidersGeneric {
@@ -1227,7 +1295,11 @@ impl GetIdentityprovidersGeneric {
 static META_GET_IDENTITYPROVIDERS_GSUITE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIdentityprovidersGsuite", &["Identity Provider"], ::genesys_cloud_core::http::Method::GET, "/api/v2/identityproviders/gsuite", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/identityproviders/gsuite`: the `getIdentityprovidersGsuite` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-identityproviders-gsuite>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GSuite`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIdentityprovidersGsuite {
@@ -1288,7 +1360,11 @@ impl GetIdentityprovidersGsuite {
 static META_GET_IDENTITYPROVIDERS_IDENTITYNOW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIdentityprovidersIdentitynow", &["Identity Provider"], ::genesys_cloud_core::http::Method::GET, "/api/v2/identityproviders/identitynow", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/identityproviders/identitynow`: the `getIdentityprovidersIdentitynow` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-identityproviders-identitynow>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `IdentityNow`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIdentityprovidersIdentitynow {
@@ -1349,7 +1425,11 @@ impl GetIdentityprovidersIdentitynow {
 static META_GET_IDENTITYPROVIDERS_OKTA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIdentityprovidersOkta", &["Identity Provider"], ::genesys_cloud_core::http::Method::GET, "/api/v2/identityproviders/okta", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/identityproviders/okta`: the `getIdentityprovidersOkta` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-identityproviders-okta>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Okta`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIdentityprovidersOkta {
@@ -1410,7 +1490,11 @@ impl GetIdentityprovidersOkta {
 static META_GET_IDENTITYPROVIDERS_ONELOGIN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIdentityprovidersOnelogin", &["Identity Provider"], ::genesys_cloud_core::http::Method::GET, "/api/v2/identityproviders/onelogin", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/identityproviders/onelogin`: the `getIdentityprovidersOnelogin` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-identityproviders-onelogin>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OneLogin`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIdentityprovidersOnelogin {
@@ -1471,7 +1555,11 @@ impl GetIdentityprovidersOnelogin {
 static META_GET_IDENTITYPROVIDERS_PING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIdentityprovidersPing", &["Identity Provider"], ::genesys_cloud_core::http::Method::GET, "/api/v2/identityproviders/ping", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/identityproviders/ping`: the `getIdentityprovidersPing` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-identityproviders-ping>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PingIdentity`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIdentityprovidersPing {
@@ -1532,7 +1620,11 @@ impl GetIdentityprovidersPing {
 static META_GET_IDENTITYPROVIDERS_PURECLOUD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIdentityprovidersPurecloud", &["Identity Provider"], ::genesys_cloud_core::http::Method::GET, "/api/v2/identityproviders/purecloud", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/identityproviders/purecloud`: the `getIdentityprovidersPurecloud` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-identityproviders-purecloud>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PureCloud`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIdentityprovidersPurecloud {
@@ -1593,7 +1685,11 @@ impl GetIdentityprovidersPurecloud {
 static META_GET_IDENTITYPROVIDERS_PUREENGAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIdentityprovidersPureengage", &["Identity Provider"], ::genesys_cloud_core::http::Method::GET, "/api/v2/identityproviders/pureengage", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/identityproviders/pureengage`: the `getIdentityprovidersPureengage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-identityproviders-pureengage>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PureEngage`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIdentityprovidersPureengage {
@@ -1654,7 +1750,11 @@ impl GetIdentityprovidersPureengage {
 static META_GET_IDENTITYPROVIDERS_SALESFORCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIdentityprovidersSalesforce", &["Identity Provider"], ::genesys_cloud_core::http::Method::GET, "/api/v2/identityproviders/salesforce", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/identityproviders/salesforce`: the `getIdentityprovidersSalesforce` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-identityproviders-salesforce>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Salesforce`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIdentityprovidersSalesforce {
@@ -1715,7 +1815,11 @@ impl GetIdentityprovidersSalesforce {
 static META_POST_IDENTITYPROVIDERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIdentityproviders", &["Identity Provider"], ::genesys_cloud_core::http::Method::POST, "/api/v2/identityproviders", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/identityproviders`: the `postIdentityproviders` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-identityproviders>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CustomProvider`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostIdentityproviders {
@@ -1778,7 +1882,11 @@ impl PostIdentityproviders {
 static META_PUT_IDENTITYPROVIDER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putIdentityprovider", &["Identity Provider"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/identityproviders/{providerId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/identityproviders/{providerId}`: the `putIdentityprovider` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-identityproviders--providerId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CustomProvider`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutIdentityprovider {
@@ -1843,7 +1951,11 @@ impl PutIdentityprovider {
 static META_PUT_IDENTITYPROVIDERS_ADFS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putIdentityprovidersAdfs", &["Identity Provider"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/identityproviders/adfs", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/identityproviders/adfs`: the `putIdentityprovidersAdfs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-identityproviders-adfs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `IdentityProvider`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutIdentityprovidersAdfs {
@@ -1906,7 +2018,11 @@ impl PutIdentityprovidersAdfs {
 static META_PUT_IDENTITYPROVIDERS_CIC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putIdentityprovidersCic", &["Identity Provider"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/identityproviders/cic", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/identityproviders/cic`: the `putIdentityprovidersCic` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-identityproviders-cic>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `IdentityProvider`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutIdentityprovidersCic {
@@ -1969,7 +2085,11 @@ impl PutIdentityprovidersCic {
 static META_PUT_IDENTITYPROVIDERS_GENERIC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putIdentityprovidersGeneric", &["Identity Provider"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/identityproviders/generic", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/identityproviders/generic`: the `putIdentityprovidersGeneric` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-identityproviders-generic>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `IdentityProvider`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutIdentityprovidersGeneric {
@@ -2032,7 +2152,11 @@ impl PutIdentityprovidersGeneric {
 static META_PUT_IDENTITYPROVIDERS_GSUITE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putIdentityprovidersGsuite", &["Identity Provider"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/identityproviders/gsuite", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/identityproviders/gsuite`: the `putIdentityprovidersGsuite` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-identityproviders-gsuite>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `IdentityProvider`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutIdentityprovidersGsuite {
@@ -2095,7 +2219,11 @@ impl PutIdentityprovidersGsuite {
 static META_PUT_IDENTITYPROVIDERS_IDENTITYNOW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putIdentityprovidersIdentitynow", &["Identity Provider"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/identityproviders/identitynow", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/identityproviders/identitynow`: the `putIdentityprovidersIdentitynow` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-identityproviders-identitynow>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `IdentityNow`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutIdentityprovidersIdentitynow {
@@ -2158,7 +2286,11 @@ impl PutIdentityprovidersIdentitynow {
 static META_PUT_IDENTITYPROVIDERS_OKTA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putIdentityprovidersOkta", &["Identity Provider"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/identityproviders/okta", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/identityproviders/okta`: the `putIdentityprovidersOkta` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-identityproviders-okta>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `IdentityProvider`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutIdentityprovidersOkta {
@@ -2221,7 +2353,11 @@ impl PutIdentityprovidersOkta {
 static META_PUT_IDENTITYPROVIDERS_ONELOGIN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putIdentityprovidersOnelogin", &["Identity Provider"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/identityproviders/onelogin", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/identityproviders/onelogin`: the `putIdentityprovidersOnelogin` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-identityproviders-onelogin>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `IdentityProvider`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutIdentityprovidersOnelogin {
@@ -2284,7 +2420,11 @@ impl PutIdentityprovidersOnelogin {
 static META_PUT_IDENTITYPROVIDERS_PING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putIdentityprovidersPing", &["Identity Provider"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/identityproviders/ping", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/identityproviders/ping`: the `putIdentityprovidersPing` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-identityproviders-ping>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `IdentityProvider`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutIdentityprovidersPing {
@@ -2347,7 +2487,11 @@ impl PutIdentityprovidersPing {
 static META_PUT_IDENTITYPROVIDERS_PURECLOUD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putIdentityprovidersPurecloud", &["Identity Provider"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/identityproviders/purecloud", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/identityproviders/purecloud`: the `putIdentityprovidersPurecloud` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-identityproviders-purecloud>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `IdentityProvider`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutIdentityprovidersPurecloud {
@@ -2410,7 +2554,11 @@ impl PutIdentityprovidersPurecloud {
 static META_PUT_IDENTITYPROVIDERS_PUREENGAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putIdentityprovidersPureengage", &["Identity Provider"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/identityproviders/pureengage", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/identityproviders/pureengage`: the `putIdentityprovidersPureengage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-identityproviders-pureengage>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `IdentityProvider`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutIdentityprovidersPureengage {
@@ -2473,7 +2621,11 @@ impl PutIdentityprovidersPureengage {
 static META_PUT_IDENTITYPROVIDERS_SALESFORCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putIdentityprovidersSalesforce", &["Identity Provider"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/identityproviders/salesforce", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/identityproviders/salesforce`: the `putIdentityprovidersSalesforce` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-identityproviders-salesforce>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `IdentityProvider`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutIdentityprovidersSalesforce {

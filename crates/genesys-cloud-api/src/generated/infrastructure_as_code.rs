@@ -40,7 +40,11 @@ impl InfrastructureAsCodeApi {
 static META_GET_INFRASTRUCTUREASCODE_ACCELERATOR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getInfrastructureascodeAccelerator", &["Infrastructure As Code"], ::genesys_cloud_core::http::Method::GET, "/api/v2/infrastructureascode/accelerators/{acceleratorId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/infrastructureascode/accelerators/{acceleratorId}`: the `getInfrastructureascodeAccelerator` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-infrastructureascode-accelerators--acceleratorId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AcceleratorSpecification`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetInfrastructureascodeAccelerator {
@@ -112,9 +116,13 @@ impl GetInfrastructureascodeAccelerator {
 static META_GET_INFRASTRUCTUREASCODE_ACCELERATORS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getInfrastructureascodeAccelerators", &["Infrastructure As Code"], ::genesys_cloud_core::http::Method::GET, "/api/v2/infrastructureascode/accelerators", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/infrastructureascode/accelerators`: the `getInfrastructureascodeAccelerators` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-infrastructureascode-accelerators>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AcceleratorList`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetInfrastructureascodeAccelerators {
@@ -277,7 +285,11 @@ impl GetInfrastructureascodeAccelerators {
 static META_GET_INFRASTRUCTUREASCODE_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getInfrastructureascodeJob", &["Infrastructure As Code"], ::genesys_cloud_core::http::Method::GET, "/api/v2/infrastructureascode/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/infrastructureascode/jobs/{jobId}`: the `getInfrastructureascodeJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-infrastructureascode-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `InfrastructureascodeJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetInfrastructureascodeJob {
@@ -349,7 +361,11 @@ impl GetInfrastructureascodeJob {
 static META_GET_INFRASTRUCTUREASCODE_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getInfrastructureascodeJobs", &["Infrastructure As Code"], ::genesys_cloud_core::http::Method::GET, "/api/v2/infrastructureascode/jobs", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/infrastructureascode/jobs`: the `getInfrastructureascodeJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-infrastructureascode-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `InfrastructureascodeJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetInfrastructureascodeJobs {
@@ -473,7 +489,11 @@ impl GetInfrastructureascodeJobs {
 static META_POST_INFRASTRUCTUREASCODE_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postInfrastructureascodeJobs", &["Infrastructure As Code"], ::genesys_cloud_core::http::Method::POST, "/api/v2/infrastructureascode/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/infrastructureascode/jobs`: the `postInfrastructureascodeJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-infrastructureascode-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `InfrastructureascodeJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostInfrastructureascodeJobs {

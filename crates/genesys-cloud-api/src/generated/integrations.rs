@@ -385,7 +385,11 @@ impl IntegrationsApi {
 static META_DELETE_INTEGRATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteIntegration", &["Integrations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/integrations/{integrationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/integrations/{integrationId}`: the `deleteIntegration` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-integrations--integrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Integration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteIntegration {
@@ -448,7 +452,11 @@ impl DeleteIntegration {
 static META_DELETE_INTEGRATIONS_ACTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteIntegrationsAction", &["Integrations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/integrations/actions/{actionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/integrations/actions/{actionId}`: the `deleteIntegrationsAction` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-integrations-actions--actionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteIntegrationsAction {
@@ -511,7 +519,11 @@ impl DeleteIntegrationsAction {
 static META_DELETE_INTEGRATIONS_ACTION_DRAFT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteIntegrationsActionDraft", &["Integrations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/integrations/actions/{actionId}/draft", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/integrations/actions/{actionId}/draft`: the `deleteIntegrationsActionDraft` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-integrations-actions--actionId--draft>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteIntegrationsActionDraft {
@@ -574,7 +586,11 @@ impl DeleteIntegrationsActionDraft {
 static META_DELETE_INTEGRATIONS_CREDENTIAL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteIntegrationsCredential", &["Integrations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/integrations/credentials/{credentialId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/integrations/credentials/{credentialId}`: the `deleteIntegrationsCredential` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-integrations-credentials--credentialId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteIntegrationsCredential {
@@ -637,7 +653,11 @@ impl DeleteIntegrationsCredential {
 static META_GET_INTEGRATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegration", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/{integrationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/integrations/{integrationId}`: the `getIntegration` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations--integrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Integration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegration {
@@ -754,7 +774,11 @@ impl GetIntegration {
 static META_GET_INTEGRATION_CONFIG_CURRENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationConfigCurrent", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/{integrationId}/config/current", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/integrations/{integrationId}/config/current`: the `getIntegrationConfigCurrent` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations--integrationId--config-current>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `IntegrationConfiguration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationConfigCurrent {
@@ -817,9 +841,13 @@ impl GetIntegrationConfigCurrent {
 static META_GET_INTEGRATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrations", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/integrations`: the `getIntegrations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `IntegrationEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrations {
@@ -982,7 +1010,11 @@ impl GetIntegrations {
 static META_GET_INTEGRATIONS_ACTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsAction", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/actions/{actionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/integrations/actions/{actionId}`: the `getIntegrationsAction` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-actions--actionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Action`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsAction {
@@ -1072,7 +1104,11 @@ impl GetIntegrationsAction {
 static META_GET_INTEGRATIONS_ACTION_DRAFT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsActionDraft", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/actions/{actionId}/draft", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/integrations/actions/{actionId}/draft`: the `getIntegrationsActionDraft` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-actions--actionId--draft>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Action`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsActionDraft {
@@ -1162,7 +1198,11 @@ impl GetIntegrationsActionDraft {
 static META_GET_INTEGRATIONS_ACTION_DRAFT_FUNCTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsActionDraftFunction", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/actions/{actionId}/draft/function", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/integrations/actions/{actionId}/draft/function`: the `getIntegrationsActionDraftFunction` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-actions--actionId--draft-function>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FunctionConfig`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsActionDraftFunction {
@@ -1225,7 +1265,11 @@ impl GetIntegrationsActionDraftFunction {
 static META_GET_INTEGRATIONS_ACTION_DRAFT_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsActionDraftSchema", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/actions/{actionId}/draft/schemas/{fileName}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/integrations/actions/{actionId}/draft/schemas/{fileName}`: the `getIntegrationsActionDraftSchema` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-actions--actionId--draft-schemas--fileName->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JsonSchemaDocument`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsActionDraftSchema {
@@ -1299,7 +1343,11 @@ impl GetIntegrationsActionDraftSchema {
 static META_GET_INTEGRATIONS_ACTION_DRAFT_TEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsActionDraftTemplate", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/actions/{actionId}/draft/templates/{fileName}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/integrations/actions/{actionId}/draft/templates/{fileName}`: the `getIntegrationsActionDraftTemplate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-actions--actionId--draft-templates--fileName->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for the body as text, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsActionDraftTemplate {
@@ -1364,7 +1412,11 @@ impl GetIntegrationsActionDraftTemplate {
 static META_GET_INTEGRATIONS_ACTION_DRAFT_VALIDATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsActionDraftValidation", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/actions/{actionId}/draft/validation", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/integrations/actions/{actionId}/draft/validation`: the `getIntegrationsActionDraftValidation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-actions--actionId--draft-validation>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DraftValidationResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsActionDraftValidation {
@@ -1427,7 +1479,11 @@ impl GetIntegrationsActionDraftValidation {
 static META_GET_INTEGRATIONS_ACTION_FUNCTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsActionFunction", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/actions/{actionId}/function", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/integrations/actions/{actionId}/function`: the `getIntegrationsActionFunction` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-actions--actionId--function>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FunctionConfig`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsActionFunction {
@@ -1490,7 +1546,11 @@ impl GetIntegrationsActionFunction {
 static META_GET_INTEGRATIONS_ACTION_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsActionSchema", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/actions/{actionId}/schemas/{fileName}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/integrations/actions/{actionId}/schemas/{fileName}`: the `getIntegrationsActionSchema` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-actions--actionId--schemas--fileName->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JsonSchemaDocument`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsActionSchema {
@@ -1564,7 +1624,11 @@ impl GetIntegrationsActionSchema {
 static META_GET_INTEGRATIONS_ACTION_TEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsActionTemplate", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/actions/{actionId}/templates/{fileName}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/integrations/actions/{actionId}/templates/{fileName}`: the `getIntegrationsActionTemplate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-actions--actionId--templates--fileName->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for the body as text, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsActionTemplate {
@@ -1629,9 +1693,13 @@ impl GetIntegrationsActionTemplate {
 static META_GET_INTEGRATIONS_ACTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsActions", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/actions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/integrations/actions`: the `getIntegrationsActions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-actions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ActionEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsActions {
@@ -1812,9 +1880,13 @@ impl GetIntegrationsActions {
 static META_GET_INTEGRATIONS_ACTIONS_CATEGORIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsActionsCategories", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/actions/categories", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/integrations/actions/categories`: the `getIntegrationsActionsCategories` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-actions-categories>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CategoryEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsActionsCategories {
@@ -1950,9 +2022,13 @@ impl GetIntegrationsActionsCategories {
 static META_GET_INTEGRATIONS_ACTIONS_CERTIFICATES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsActionsCertificates", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/actions/certificates", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/integrations/actions/certificates`: the `getIntegrationsActionsCertificates` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-actions-certificates>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ActionCertificateListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsActionsCertificates {
@@ -2043,7 +2119,11 @@ impl GetIntegrationsActionsCertificates {
 static META_GET_INTEGRATIONS_ACTIONS_CERTIFICATES_TRUSTSTORE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsActionsCertificatesTruststore", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/actions/certificates/truststore", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/integrations/actions/certificates/truststore`: the `getIntegrationsActionsCertificatesTruststore` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-actions-certificates-truststore>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TrustedCertificates`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsActionsCertificatesTruststore {
@@ -2104,9 +2184,13 @@ impl GetIntegrationsActionsCertificatesTruststore {
 static META_GET_INTEGRATIONS_ACTIONS_DRAFTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsActionsDrafts", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/actions/drafts", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/integrations/actions/drafts`: the `getIntegrationsActionsDrafts` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-actions-drafts>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ActionEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsActionsDrafts {
@@ -2287,7 +2371,11 @@ impl GetIntegrationsActionsDrafts {
 static META_GET_INTEGRATIONS_ACTIONS_FUNCTIONS_RUNTIMES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsActionsFunctionsRuntimes", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/actions/functions/runtimes", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/integrations/actions/functions/runtimes`: the `getIntegrationsActionsFunctionsRuntimes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-actions-functions-runtimes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<FunctionRuntime>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsActionsFunctionsRuntimes {
@@ -2348,9 +2436,13 @@ impl GetIntegrationsActionsFunctionsRuntimes {
 static META_GET_INTEGRATIONS_BOTCONNECTOR_BOT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsBotconnectorBot", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/botconnectors/{integrationId}/bots/{botId}", true, ::std::option::Option::None, false, true, true);
 #[doc = " `GET /api/v2/integrations/botconnectors/{integrationId}/bots/{botId}`: the `getIntegrationsBotconnectorBot` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-botconnectors--integrationId--bots--botId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Bot`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsBotconnectorBot {
@@ -2424,11 +2516,15 @@ impl GetIntegrationsBotconnectorBot {
 static META_GET_INTEGRATIONS_BOTCONNECTOR_BOTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsBotconnectorBots", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/botconnectors/{integrationId}/bots", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, true, true);
 #[doc = " `GET /api/v2/integrations/botconnectors/{integrationId}/bots`: the `getIntegrationsBotconnectorBots` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-botconnectors--integrationId--bots>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BotListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsBotconnectorBots {
@@ -2521,11 +2617,15 @@ impl GetIntegrationsBotconnectorBots {
 static META_GET_INTEGRATIONS_BOTCONNECTOR_BOTS_SUMMARIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsBotconnectorBotsSummaries", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/botconnectors/{integrationId}/bots/summaries", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, true, true);
 #[doc = " `GET /api/v2/integrations/botconnectors/{integrationId}/bots/summaries`: the `getIntegrationsBotconnectorBotsSummaries` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-botconnectors--integrationId--bots-summaries>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BotSummaryEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsBotconnectorBotsSummaries {
@@ -2618,7 +2718,11 @@ impl GetIntegrationsBotconnectorBotsSummaries {
 static META_GET_INTEGRATIONS_BOTCONNECTOR_INTEGRATION_ID_BOT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsBotconnectorIntegrationIdBot", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/botconnector/{integrationId}/bots/{botId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/integrations/botconnector/{integrationId}/bots/{botId}`: the `getIntegrationsBotconnectorIntegrationIdBot` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-botconnector--integrationId--bots--botId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BotConnectorBot`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsBotconnectorIntegrationIdBot {
@@ -2692,9 +2796,13 @@ impl GetIntegrationsBotconnectorIntegrationIdBot {
 static META_GET_INTEGRATIONS_BOTCONNECTOR_INTEGRATION_ID_BOT_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsBotconnectorIntegrationIdBotVersions", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/botconnector/{integrationId}/bots/{botId}/versions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/integrations/botconnector/{integrationId}/bots/{botId}/versions`: the `getIntegrationsBotconnectorIntegrationIdBotVersions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-botconnector--integrationId--bots--botId--versions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BotConnectorBotVersionSummaryEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsBotconnectorIntegrationIdBotVersions {
@@ -2789,7 +2897,11 @@ impl GetIntegrationsBotconnectorIntegrationIdBotVersions {
 static META_GET_INTEGRATIONS_BOTCONNECTOR_INTEGRATION_ID_BOTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsBotconnectorIntegrationIdBots", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/botconnector/{integrationId}/bots", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/integrations/botconnector/{integrationId}/bots`: the `getIntegrationsBotconnectorIntegrationIdBots` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-botconnector--integrationId--bots>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BotList`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsBotconnectorIntegrationIdBots {
@@ -2852,9 +2964,13 @@ impl GetIntegrationsBotconnectorIntegrationIdBots {
 static META_GET_INTEGRATIONS_BOTCONNECTOR_INTEGRATION_ID_BOTS_SUMMARIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsBotconnectorIntegrationIdBotsSummaries", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/botconnector/{integrationId}/bots/summaries", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/integrations/botconnector/{integrationId}/bots/summaries`: the `getIntegrationsBotconnectorIntegrationIdBotsSummaries` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-botconnector--integrationId--bots-summaries>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BotConnectorBotSummaryEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsBotconnectorIntegrationIdBotsSummaries {
@@ -2947,9 +3063,13 @@ impl GetIntegrationsBotconnectorIntegrationIdBotsSummaries {
 static META_GET_INTEGRATIONS_CLIENTAPPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsClientapps", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/clientapps", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/integrations/clientapps`: the `getIntegrationsClientapps` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-clientapps>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ClientAppEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsClientapps {
@@ -3076,7 +3196,11 @@ impl GetIntegrationsClientapps {
 static META_GET_INTEGRATIONS_CREDENTIAL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsCredential", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/credentials/{credentialId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/integrations/credentials/{credentialId}`: the `getIntegrationsCredential` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-credentials--credentialId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Credential`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsCredential {
@@ -3139,9 +3263,15 @@ impl GetIntegrationsCredential {
 static META_GET_INTEGRATIONS_CREDENTIALS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsCredentials", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/credentials", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), true, false, true);
 #[doc = " `GET /api/v2/integrations/credentials`: the `getIntegrationsCredentials` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-credentials>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CredentialInfoListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -3233,9 +3363,13 @@ impl GetIntegrationsCredentials {
 static META_GET_INTEGRATIONS_CREDENTIALS_LISTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsCredentialsListing", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/credentials/listing", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/integrations/credentials/listing`: the `getIntegrationsCredentialsListing` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-credentials-listing>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CredentialInfoCursorListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsCredentialsListing {
@@ -3335,7 +3469,11 @@ impl GetIntegrationsCredentialsListing {
 static META_GET_INTEGRATIONS_CREDENTIALS_TYPES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsCredentialsTypes", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/credentials/types", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/integrations/credentials/types`: the `getIntegrationsCredentialsTypes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-credentials-types>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<CredentialType>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsCredentialsTypes {
@@ -3396,9 +3534,13 @@ impl GetIntegrationsCredentialsTypes {
 static META_GET_INTEGRATIONS_SPEECH_AUDIOCONNECTOR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechAudioconnector", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/audioconnector", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/integrations/speech/audioconnector`: the `getIntegrationsSpeechAudioconnector` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-audioconnector>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AudioConnectorIntegrationEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsSpeechAudioconnector {
@@ -3489,7 +3631,11 @@ impl GetIntegrationsSpeechAudioconnector {
 static META_GET_INTEGRATIONS_SPEECH_AUDIOCONNECTOR_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechAudioconnectorIntegrationId", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/audioconnector/{integrationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/integrations/speech/audioconnector/{integrationId}`: the `getIntegrationsSpeechAudioconnectorIntegrationId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-audioconnector--integrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AudioConnectorIntegration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsSpeechAudioconnectorIntegrationId {
@@ -3552,7 +3698,11 @@ impl GetIntegrationsSpeechAudioconnectorIntegrationId {
 static META_GET_INTEGRATIONS_SPEECH_DIALOGFLOW_AGENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechDialogflowAgent", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/dialogflow/agents/{agentId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/integrations/speech/dialogflow/agents/{agentId}`: the `getIntegrationsSpeechDialogflowAgent` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-dialogflow-agents--agentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DialogflowAgent`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsSpeechDialogflowAgent {
@@ -3615,9 +3765,13 @@ impl GetIntegrationsSpeechDialogflowAgent {
 static META_GET_INTEGRATIONS_SPEECH_DIALOGFLOW_AGENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechDialogflowAgents", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/dialogflow/agents", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/integrations/speech/dialogflow/agents`: the `getIntegrationsSpeechDialogflowAgents` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-dialogflow-agents>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DialogflowAgentSummaryEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsSpeechDialogflowAgents {
@@ -3717,7 +3871,11 @@ impl GetIntegrationsSpeechDialogflowAgents {
 static META_GET_INTEGRATIONS_SPEECH_DIALOGFLOWCX_AGENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechDialogflowcxAgent", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/dialogflowcx/agents/{agentId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/integrations/speech/dialogflowcx/agents/{agentId}`: the `getIntegrationsSpeechDialogflowcxAgent` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-dialogflowcx-agents--agentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DialogflowCXAgent`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsSpeechDialogflowcxAgent {
@@ -3780,9 +3938,13 @@ impl GetIntegrationsSpeechDialogflowcxAgent {
 static META_GET_INTEGRATIONS_SPEECH_DIALOGFLOWCX_AGENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechDialogflowcxAgents", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/dialogflowcx/agents", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/integrations/speech/dialogflowcx/agents`: the `getIntegrationsSpeechDialogflowcxAgents` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-dialogflowcx-agents>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DialogflowCXAgentSummaryEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsSpeechDialogflowcxAgents {
@@ -3882,7 +4044,11 @@ impl GetIntegrationsSpeechDialogflowcxAgents {
 static META_GET_INTEGRATIONS_SPEECH_LEX_BOT_ALIAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechLexBotAlias", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/lex/bot/alias/{aliasId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/integrations/speech/lex/bot/alias/{aliasId}`: the `getIntegrationsSpeechLexBotAlias` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-lex-bot-alias--aliasId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LexBotAlias`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsSpeechLexBotAlias {
@@ -3945,9 +4111,13 @@ impl GetIntegrationsSpeechLexBotAlias {
 static META_GET_INTEGRATIONS_SPEECH_LEX_BOT_BOT_ID_ALIASES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechLexBotBotIdAliases", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/lex/bot/{botId}/aliases", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/integrations/speech/lex/bot/{botId}/aliases`: the `getIntegrationsSpeechLexBotBotIdAliases` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-lex-bot--botId--aliases>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LexBotAliasEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsSpeechLexBotBotIdAliases {
@@ -4058,9 +4228,13 @@ impl GetIntegrationsSpeechLexBotBotIdAliases {
 static META_GET_INTEGRATIONS_SPEECH_LEX_BOTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechLexBots", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/lex/bots", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/integrations/speech/lex/bots`: the `getIntegrationsSpeechLexBots` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-lex-bots>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LexBotEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsSpeechLexBots {
@@ -4160,7 +4334,11 @@ impl GetIntegrationsSpeechLexBots {
 static META_GET_INTEGRATIONS_SPEECH_LEXV2_BOT_ALIAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechLexv2BotAlias", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/lexv2/bot/alias/{aliasId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/integrations/speech/lexv2/bot/alias/{aliasId}`: the `getIntegrationsSpeechLexv2BotAlias` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-lexv2-bot-alias--aliasId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LexV2BotAlias`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsSpeechLexv2BotAlias {
@@ -4223,9 +4401,13 @@ impl GetIntegrationsSpeechLexv2BotAlias {
 static META_GET_INTEGRATIONS_SPEECH_LEXV2_BOT_BOT_ID_ALIASES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechLexv2BotBotIdAliases", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/lexv2/bot/{botId}/aliases", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/integrations/speech/lexv2/bot/{botId}/aliases`: the `getIntegrationsSpeechLexv2BotBotIdAliases` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-lexv2-bot--botId--aliases>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LexV2BotAliasEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsSpeechLexv2BotBotIdAliases {
@@ -4336,9 +4518,13 @@ impl GetIntegrationsSpeechLexv2BotBotIdAliases {
 static META_GET_INTEGRATIONS_SPEECH_LEXV2_BOTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechLexv2Bots", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/lexv2/bots", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/integrations/speech/lexv2/bots`: the `getIntegrationsSpeechLexv2Bots` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-lexv2-bots>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LexV2BotEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsSpeechLexv2Bots {
@@ -4438,7 +4624,11 @@ impl GetIntegrationsSpeechLexv2Bots {
 static META_GET_INTEGRATIONS_SPEECH_NUANCE_NUANCE_INTEGRATION_ID_BOT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechNuanceNuanceIntegrationIdBot", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/{botId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/{botId}`: the `getIntegrationsSpeechNuanceNuanceIntegrationIdBot` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-nuance--nuanceIntegrationId--bots--botId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `NuanceBot`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsSpeechNuanceNuanceIntegrationIdBot {
@@ -4521,7 +4711,11 @@ impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBot {
 static META_GET_INTEGRATIONS_SPEECH_NUANCE_NUANCE_INTEGRATION_ID_BOT_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechNuanceNuanceIntegrationIdBotJob", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/{botId}/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/{botId}/jobs/{jobId}`: the `getIntegrationsSpeechNuanceNuanceIntegrationIdBotJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-nuance--nuanceIntegrationId--bots--botId--jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJob {
@@ -4588,7 +4782,11 @@ impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJob {
 static META_GET_INTEGRATIONS_SPEECH_NUANCE_NUANCE_INTEGRATION_ID_BOT_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechNuanceNuanceIntegrationIdBotJobResults", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/{botId}/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/{botId}/jobs/{jobId}/results`: the `getIntegrationsSpeechNuanceNuanceIntegrationIdBotJobResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-nuance--nuanceIntegrationId--bots--botId--jobs--jobId--results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `NuanceBot`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJobResults {
@@ -4655,9 +4853,13 @@ impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJobResults {
 static META_GET_INTEGRATIONS_SPEECH_NUANCE_NUANCE_INTEGRATION_ID_BOTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechNuanceNuanceIntegrationIdBots", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots`: the `getIntegrationsSpeechNuanceNuanceIntegrationIdBots` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-nuance--nuanceIntegrationId--bots>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `NuanceBotEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsSpeechNuanceNuanceIntegrationIdBots {
@@ -4759,7 +4961,11 @@ impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBots {
 static META_GET_INTEGRATIONS_SPEECH_NUANCE_NUANCE_INTEGRATION_ID_BOTS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechNuanceNuanceIntegrationIdBotsJob", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/jobs/{jobId}`: the `getIntegrationsSpeechNuanceNuanceIntegrationIdBotsJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-nuance--nuanceIntegrationId--bots-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJob {
@@ -4824,9 +5030,13 @@ impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJob {
 static META_GET_INTEGRATIONS_SPEECH_NUANCE_NUANCE_INTEGRATION_ID_BOTS_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobResults", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/jobs/{jobId}/results", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/jobs/{jobId}/results`: the `getIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-nuance--nuanceIntegrationId--bots-jobs--jobId--results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `NuanceBotEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobResults {
@@ -4903,7 +5113,11 @@ impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobResults {
 static META_GET_INTEGRATIONS_SPEECH_STT_ENGINE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechSttEngine", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/stt/engines/{engineId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/integrations/speech/stt/engines/{engineId}`: the `getIntegrationsSpeechSttEngine` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-stt-engines--engineId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SttEngineEntity`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsSpeechSttEngine {
@@ -4966,9 +5180,13 @@ impl GetIntegrationsSpeechSttEngine {
 static META_GET_INTEGRATIONS_SPEECH_STT_ENGINES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechSttEngines", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/stt/engines", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/integrations/speech/stt/engines`: the `getIntegrationsSpeechSttEngines` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-stt-engines>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SttEngineEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsSpeechSttEngines {
@@ -5068,7 +5286,11 @@ impl GetIntegrationsSpeechSttEngines {
 static META_GET_INTEGRATIONS_SPEECH_TTS_ENGINE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechTtsEngine", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/tts/engines/{engineId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/integrations/speech/tts/engines/{engineId}`: the `getIntegrationsSpeechTtsEngine` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-tts-engines--engineId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TtsEngineEntity`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsSpeechTtsEngine {
@@ -5140,7 +5362,11 @@ impl GetIntegrationsSpeechTtsEngine {
 static META_GET_INTEGRATIONS_SPEECH_TTS_ENGINE_VOICE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechTtsEngineVoice", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/tts/engines/{engineId}/voices/{voiceId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/integrations/speech/tts/engines/{engineId}/voices/{voiceId}`: the `getIntegrationsSpeechTtsEngineVoice` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-tts-engines--engineId--voices--voiceId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TtsVoiceEntity`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsSpeechTtsEngineVoice {
@@ -5205,9 +5431,13 @@ impl GetIntegrationsSpeechTtsEngineVoice {
 static META_GET_INTEGRATIONS_SPEECH_TTS_ENGINE_VOICES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechTtsEngineVoices", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/tts/engines/{engineId}/voices", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/integrations/speech/tts/engines/{engineId}/voices`: the `getIntegrationsSpeechTtsEngineVoices` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-tts-engines--engineId--voices>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TtsVoiceEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsSpeechTtsEngineVoices {
@@ -5300,9 +5530,13 @@ impl GetIntegrationsSpeechTtsEngineVoices {
 static META_GET_INTEGRATIONS_SPEECH_TTS_ENGINES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechTtsEngines", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/tts/engines", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/integrations/speech/tts/engines`: the `getIntegrationsSpeechTtsEngines` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-tts-engines>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TtsEngineEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsSpeechTtsEngines {
@@ -5420,7 +5654,11 @@ impl GetIntegrationsSpeechTtsEngines {
 static META_GET_INTEGRATIONS_SPEECH_TTS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechTtsSettings", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/tts/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/integrations/speech/tts/settings`: the `getIntegrationsSpeechTtsSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-tts-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TtsSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsSpeechTtsSettings {
@@ -5481,7 +5719,11 @@ impl GetIntegrationsSpeechTtsSettings {
 static META_GET_INTEGRATIONS_TYPE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsType", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/types/{typeId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/integrations/types/{typeId}`: the `getIntegrationsType` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-types--typeId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `IntegrationType`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsType {
@@ -5544,7 +5786,11 @@ impl GetIntegrationsType {
 static META_GET_INTEGRATIONS_TYPE_CONFIGSCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsTypeConfigschema", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/types/{typeId}/configschemas/{configType}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/integrations/types/{typeId}/configschemas/{configType}`: the `getIntegrationsTypeConfigschema` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-types--typeId--configschemas--configType->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JsonSchemaDocument`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsTypeConfigschema {
@@ -5609,9 +5855,13 @@ impl GetIntegrationsTypeConfigschema {
 static META_GET_INTEGRATIONS_TYPES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsTypes", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/types", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/integrations/types`: the `getIntegrationsTypes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-types>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `IntegrationTypeEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsTypes {
@@ -5738,7 +5988,11 @@ impl GetIntegrationsTypes {
 static META_GET_INTEGRATIONS_UNIFIEDCOMMUNICATIONS_CLIENTAPP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsUnifiedcommunicationsClientapp", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/unifiedcommunications/clientapps/{ucIntegrationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/integrations/unifiedcommunications/clientapps/{ucIntegrationId}`: the `getIntegrationsUnifiedcommunicationsClientapp` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-unifiedcommunications-clientapps--ucIntegrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UnifiedCommunicationsIntegration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsUnifiedcommunicationsClientapp {
@@ -5801,9 +6055,13 @@ impl GetIntegrationsUnifiedcommunicationsClientapp {
 static META_GET_INTEGRATIONS_UNIFIEDCOMMUNICATIONS_CLIENTAPPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsUnifiedcommunicationsClientapps", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/unifiedcommunications/clientapps", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/integrations/unifiedcommunications/clientapps`: the `getIntegrationsUnifiedcommunicationsClientapps` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-unifiedcommunications-clientapps>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UnifiedCommunicationsIntegrationListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsUnifiedcommunicationsClientapps {
@@ -5930,9 +6188,13 @@ impl GetIntegrationsUnifiedcommunicationsClientapps {
 static META_GET_INTEGRATIONS_USERAPPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsUserapps", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/userapps", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/integrations/userapps`: the `getIntegrationsUserapps` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-userapps>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserAppEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntegrationsUserapps {
@@ -6068,7 +6330,11 @@ impl GetIntegrationsUserapps {
 static META_PATCH_INTEGRATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchIntegration", &["Integrations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/integrations/{integrationId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/integrations/{integrationId}`: the `patchIntegration` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-integrations--integrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Integration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchIntegration {
@@ -6194,7 +6460,11 @@ impl PatchIntegration {
 static META_PATCH_INTEGRATIONS_ACTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchIntegrationsAction", &["Integrations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/integrations/actions/{actionId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/integrations/actions/{actionId}`: the `patchIntegrationsAction` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-integrations-actions--actionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Action`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchIntegrationsAction {
@@ -6259,7 +6529,11 @@ impl PatchIntegrationsAction {
 static META_PATCH_INTEGRATIONS_ACTION_DRAFT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchIntegrationsActionDraft", &["Integrations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/integrations/actions/{actionId}/draft", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/integrations/actions/{actionId}/draft`: the `patchIntegrationsActionDraft` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-integrations-actions--actionId--draft>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Action`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchIntegrationsActionDraft {
@@ -6324,7 +6598,11 @@ impl PatchIntegrationsActionDraft {
 static META_POST_INTEGRATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntegrations", &["Integrations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/integrations", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/integrations`: the `postIntegrations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-integrations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Integration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostIntegrations {
@@ -6394,7 +6672,11 @@ impl PostIntegrations {
 static META_POST_INTEGRATIONS_ACTION_DRAFT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntegrationsActionDraft", &["Integrations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/integrations/actions/{actionId}/draft", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/integrations/actions/{actionId}/draft`: the `postIntegrationsActionDraft` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-integrations-actions--actionId--draft>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Action`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostIntegrationsActionDraft {
@@ -6457,7 +6739,11 @@ impl PostIntegrationsActionDraft {
 static META_POST_INTEGRATIONS_ACTION_DRAFT_FUNCTION_UPLOAD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntegrationsActionDraftFunctionUpload", &["Integrations", "Uploads"], ::genesys_cloud_core::http::Method::POST, "/api/v2/integrations/actions/{actionId}/draft/function/upload", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/integrations/actions/{actionId}/draft/function/upload`: the `postIntegrationsActionDraftFunctionUpload` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-integrations-actions--actionId--draft-function-upload>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FunctionUploadResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostIntegrationsActionDraftFunctionUpload {
@@ -6522,7 +6808,11 @@ impl PostIntegrationsActionDraftFunctionUpload {
 static META_POST_INTEGRATIONS_ACTION_DRAFT_PUBLISH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntegrationsActionDraftPublish", &["Integrations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/integrations/actions/{actionId}/draft/publish", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/integrations/actions/{actionId}/draft/publish`: the `postIntegrationsActionDraftPublish` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-integrations-actions--actionId--draft-publish>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Action`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostIntegrationsActionDraftPublish {
@@ -6587,7 +6877,11 @@ impl PostIntegrationsActionDraftPublish {
 static META_POST_INTEGRATIONS_ACTION_DRAFT_TEST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntegrationsActionDraftTest", &["Integrations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/integrations/actions/{actionId}/draft/test", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/integrations/actions/{actionId}/draft/test`: the `postIntegrationsActionDraftTest` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-integrations-actions--actionId--draft-test>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TestExecutionResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostIntegrationsActionDraftTest {
@@ -6661,7 +6955,11 @@ impl PostIntegrationsActionDraftTest {
 static META_POST_INTEGRATIONS_ACTION_EXECUTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntegrationsActionExecute", &["Integrations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/integrations/actions/{actionId}/execute", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/integrations/actions/{actionId}/execute`: the `postIntegrationsActionExecute` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-integrations-actions--actionId--execute>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostIntegrationsActionExecute {
@@ -6735,7 +7033,11 @@ impl PostIntegrationsActionExecute {
 static META_POST_INTEGRATIONS_ACTION_TEST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntegrationsActionTest", &["Integrations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/integrations/actions/{actionId}/test", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/integrations/actions/{actionId}/test`: the `postIntegrationsActionTest` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-integrations-actions--actionId--test>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TestExecutionResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostIntegrationsActionTest {
@@ -6809,7 +7111,11 @@ impl PostIntegrationsActionTest {
 static META_POST_INTEGRATIONS_ACTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntegrationsActions", &["Integrations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/integrations/actions", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/integrations/actions`: the `postIntegrationsActions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-integrations-actions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Action`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostIntegrationsActions {
@@ -6872,7 +7178,11 @@ impl PostIntegrationsActions {
 static META_POST_INTEGRATIONS_ACTIONS_DRAFTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntegrationsActionsDrafts", &["Integrations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/integrations/actions/drafts", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/integrations/actions/drafts`: the `postIntegrationsActionsDrafts` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-integrations-actions-drafts>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Action`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostIntegrationsActionsDrafts {
@@ -6935,9 +7245,13 @@ impl PostIntegrationsActionsDrafts {
 static META_POST_INTEGRATIONS_BOTCONNECTORS_INCOMING_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntegrationsBotconnectorsIncomingMessages", &["Integrations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/integrations/botconnectors/incoming/messages", false, ::std::option::Option::None, false, true, true);
 #[doc = " `POST /api/v2/integrations/botconnectors/incoming/messages`: the `postIntegrationsBotconnectorsIncomingMessages` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-integrations-botconnectors-incoming-messages>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `IncomingMessageResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostIntegrationsBotconnectorsIncomingMessages {
@@ -7000,9 +7314,13 @@ impl PostIntegrationsBotconnectorsIncomingMessages {
 static META_POST_INTEGRATIONS_BOTCONNECTORS_OUTGOING_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntegrationsBotconnectorsOutgoingMessages", &["Integrations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/integrations/botconnectors/outgoing/messages", false, ::std::option::Option::None, false, true, true);
 #[doc = " `POST /api/v2/integrations/botconnectors/outgoing/messages`: the `postIntegrationsBotconnectorsOutgoingMessages` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-integrations-botconnectors-outgoing-messages>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OutgoingMessageResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostIntegrationsBotconnectorsOutgoingMessages {
@@ -7065,7 +7383,11 @@ impl PostIntegrationsBotconnectorsOutgoingMessages {
 static META_POST_INTEGRATIONS_CREDENTIALS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntegrationsCredentials", &["Integrations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/integrations/credentials", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/integrations/credentials`: the `postIntegrationsCredentials` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-integrations-credentials>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CredentialInfo`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostIntegrationsCredentials {
@@ -7135,7 +7457,11 @@ impl PostIntegrationsCredentials {
 static META_POST_INTEGRATIONS_SPEECH_NUANCE_NUANCE_INTEGRATION_ID_BOT_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntegrationsSpeechNuanceNuanceIntegrationIdBotJobs", &["Integrations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/{botId}/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/{botId}/jobs`: the `postIntegrationsSpeechNuanceNuanceIntegrationIdBotJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-integrations-speech-nuance--nuanceIntegrationId--bots--botId--jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostIntegrationsSpeechNuanceNuanceIntegrationIdBotJobs {
@@ -7218,7 +7544,11 @@ impl PostIntegrationsSpeechNuanceNuanceIntegrationIdBotJobs {
 static META_POST_INTEGRATIONS_SPEECH_NUANCE_NUANCE_INTEGRATION_ID_BOTS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobs", &["Integrations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/jobs`: the `postIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-integrations-speech-nuance--nuanceIntegrationId--bots-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobs {
@@ -7308,7 +7638,11 @@ impl PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobs {
 static META_POST_INTEGRATIONS_SPEECH_NUANCE_NUANCE_INTEGRATION_ID_BOTS_LAUNCH_VALIDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchValidate", &["Integrations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/launch/validate", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/launch/validate`: the `postIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchValidate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-integrations-speech-nuance--nuanceIntegrationId--bots-launch-validate>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchValidate {
@@ -7373,9 +7707,13 @@ impl PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchValidate {
 static META_POST_INTEGRATIONS_WEBHOOK_EVENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntegrationsWebhookEvents", &["Integrations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/integrations/webhooks/{tokenId}/events", false, ::std::option::Option::None, false, false, false);
 #[doc = " `POST /api/v2/integrations/webhooks/{tokenId}/events`: the `postIntegrationsWebhookEvents` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-integrations-webhooks--tokenId--events>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WebhookInvocationResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " Public endpoint: no access token is sent."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostIntegrationsWebhookEvents {
@@ -7440,7 +7778,11 @@ impl PostIntegrationsWebhookEvents {
 static META_PUT_INTEGRATION_CONFIG_CURRENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putIntegrationConfigCurrent", &["Integrations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/integrations/{integrationId}/config/current", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/integrations/{integrationId}/config/current`: the `putIntegrationConfigCurrent` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-integrations--integrationId--config-current>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `IntegrationConfiguration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutIntegrationConfigCurrent {
@@ -7512,7 +7854,11 @@ impl PutIntegrationConfigCurrent {
 static META_PUT_INTEGRATIONS_ACTION_DRAFT_FUNCTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putIntegrationsActionDraftFunction", &["Integrations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/integrations/actions/{actionId}/draft/function", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/integrations/actions/{actionId}/draft/function`: the `putIntegrationsActionDraftFunction` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-integrations-actions--actionId--draft-function>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FunctionConfig`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutIntegrationsActionDraftFunction {
@@ -7577,7 +7923,11 @@ impl PutIntegrationsActionDraftFunction {
 static META_PUT_INTEGRATIONS_BOTCONNECTOR_INTEGRATION_ID_BOTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putIntegrationsBotconnectorIntegrationIdBots", &["Integrations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/integrations/botconnector/{integrationId}/bots", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/integrations/botconnector/{integrationId}/bots`: the `putIntegrationsBotconnectorIntegrationIdBots` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-integrations-botconnector--integrationId--bots>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutIntegrationsBotconnectorIntegrationIdBots {
@@ -7642,7 +7992,11 @@ impl PutIntegrationsBotconnectorIntegrationIdBots {
 static META_PUT_INTEGRATIONS_CREDENTIAL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putIntegrationsCredential", &["Integrations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/integrations/credentials/{credentialId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/integrations/credentials/{credentialId}`: the `putIntegrationsCredential` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-integrations-credentials--credentialId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CredentialInfo`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutIntegrationsCredential {
@@ -7714,7 +8068,11 @@ impl PutIntegrationsCredential {
 static META_PUT_INTEGRATIONS_SPEECH_NUANCE_NUANCE_INTEGRATION_ID_BOTS_LAUNCH_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchSettings", &["Integrations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/launch/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/launch/settings`: the `putIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-integrations-speech-nuance--nuanceIntegrationId--bots-launch-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchSettings {
@@ -7779,7 +8137,11 @@ impl PutIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchSettings {
 static META_PUT_INTEGRATIONS_SPEECH_TTS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putIntegrationsSpeechTtsSettings", &["Integrations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/integrations/speech/tts/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/integrations/speech/tts/settings`: the `putIntegrationsSpeechTtsSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-integrations-speech-tts-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TtsSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutIntegrationsSpeechTtsSettings {
@@ -7842,7 +8204,11 @@ impl PutIntegrationsSpeechTtsSettings {
 static META_PUT_INTEGRATIONS_UNIFIEDCOMMUNICATION_THIRDPARTYPRESENCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putIntegrationsUnifiedcommunicationThirdpartypresences", &["Integrations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/integrations/unifiedcommunications/{ucIntegrationId}/thirdpartypresences", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/integrations/unifiedcommunications/{ucIntegrationId}/thirdpartypresences`: the `putIntegrationsUnifiedcommunicationThirdpartypresences` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-integrations-unifiedcommunications--ucIntegrationId--thirdpartypresences>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for the body as text, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutIntegrationsUnifiedcommunicationThirdpartypresences {

@@ -88,7 +88,11 @@ impl IntentsApi {
 static META_DELETE_INTENTS_CATEGORY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteIntentsCategory", &["Intents"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/intents/categories/{categoryId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/intents/categories/{categoryId}`: the `deleteIntentsCategory` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-intents-categories--categoryId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteIntentsCategory {
@@ -151,7 +155,11 @@ impl DeleteIntentsCategory {
 static META_DELETE_INTENTS_CUSTOMERINTENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteIntentsCustomerintent", &["Intents"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/intents/customerintents/{customerIntentId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/intents/customerintents/{customerIntentId}`: the `deleteIntentsCustomerintent` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-intents-customerintents--customerIntentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteIntentsCustomerintent {
@@ -214,9 +222,13 @@ impl DeleteIntentsCustomerintent {
 static META_GET_INTENTS_ASSIGNMENTS_EXTERNALCONTACT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntentsAssignmentsExternalcontact", &["Intents"], ::genesys_cloud_core::http::Method::GET, "/api/v2/intents/assignments/externalcontacts/{externalContactId}", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/intents/assignments/externalcontacts/{externalContactId}`: the `getIntentsAssignmentsExternalcontact` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-intents-assignments-externalcontacts--externalContactId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CustomerIntentAssignmentListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntentsAssignmentsExternalcontact {
@@ -309,9 +321,13 @@ impl GetIntentsAssignmentsExternalcontact {
 static META_GET_INTENTS_CATEGORIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntentsCategories", &["Intents"], ::genesys_cloud_core::http::Method::GET, "/api/v2/intents/categories", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/intents/categories`: the `getIntentsCategories` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-intents-categories>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `IntentsCategoryListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntentsCategories {
@@ -411,7 +427,11 @@ impl GetIntentsCategories {
 static META_GET_INTENTS_CATEGORY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntentsCategory", &["Intents"], ::genesys_cloud_core::http::Method::GET, "/api/v2/intents/categories/{categoryId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/intents/categories/{categoryId}`: the `getIntentsCategory` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-intents-categories--categoryId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `IntentsCategory`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntentsCategory {
@@ -474,7 +494,11 @@ impl GetIntentsCategory {
 static META_GET_INTENTS_CUSTOMERINTENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntentsCustomerintent", &["Intents"], ::genesys_cloud_core::http::Method::GET, "/api/v2/intents/customerintents/{customerIntentId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/intents/customerintents/{customerIntentId}`: the `getIntentsCustomerintent` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-intents-customerintents--customerIntentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CustomerIntentResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntentsCustomerintent {
@@ -537,9 +561,13 @@ impl GetIntentsCustomerintent {
 static META_GET_INTENTS_CUSTOMERINTENT_SOURCEINTENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntentsCustomerintentSourceintents", &["Intents"], ::genesys_cloud_core::http::Method::GET, "/api/v2/intents/customerintents/{customerIntentId}/sourceintents", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/intents/customerintents/{customerIntentId}/sourceintents`: the `getIntentsCustomerintentSourceintents` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-intents-customerintents--customerIntentId--sourceintents>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CustomerSourceIntentListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntentsCustomerintentSourceintents {
@@ -641,9 +669,13 @@ impl GetIntentsCustomerintentSourceintents {
 static META_GET_INTENTS_CUSTOMERINTENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntentsCustomerintents", &["Intents"], ::genesys_cloud_core::http::Method::GET, "/api/v2/intents/customerintents", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/intents/customerintents`: the `getIntentsCustomerintents` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-intents-customerintents>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CustomerIntentListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntentsCustomerintents {
@@ -752,9 +784,13 @@ impl GetIntentsCustomerintents {
 static META_GET_INTENTS_SOURCEINTENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntentsSourceintents", &["Intents"], ::genesys_cloud_core::http::Method::GET, "/api/v2/intents/sourceintents", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/intents/sourceintents`: the `getIntentsSourceintents` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-intents-sourceintents>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CustomerSourceIntentListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIntentsSourceintents {
@@ -863,7 +899,11 @@ impl GetIntentsSourceintents {
 static META_PATCH_INTENTS_CATEGORY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchIntentsCategory", &["Intents"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/intents/categories/{categoryId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/intents/categories/{categoryId}`: the `patchIntentsCategory` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-intents-categories--categoryId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `IntentsCategory`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchIntentsCategory {
@@ -928,7 +968,11 @@ impl PatchIntentsCategory {
 static META_PATCH_INTENTS_CUSTOMERINTENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchIntentsCustomerintent", &["Intents"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/intents/customerintents/{customerIntentId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/intents/customerintents/{customerIntentId}`: the `patchIntentsCustomerintent` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-intents-customerintents--customerIntentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CustomerIntentResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchIntentsCustomerintent {
@@ -993,7 +1037,11 @@ impl PatchIntentsCustomerintent {
 static META_POST_INTENTS_ASSIGNMENTS_EXTERNALCONTACT_CUSTOMERINTENT_ASSIGNMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntentsAssignmentsExternalcontactCustomerintentAssignment", &["Intents"], ::genesys_cloud_core::http::Method::POST, "/api/v2/intents/assignments/externalcontacts/{externalContactId}/customerintents/{customerIntentId}/assignment", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/intents/assignments/externalcontacts/{externalContactId}/customerintents/{customerIntentId}/assignment`: the `postIntentsAssignmentsExternalcontactCustomerintentAssignment` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-intents-assignments-externalcontacts--externalContactId--customerintents--customerIntentId--assignment>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CustomerIntentAssignmentResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostIntentsAssignmentsExternalcontactCustomerintentAssignment {
@@ -1060,7 +1108,11 @@ impl PostIntentsAssignmentsExternalcontactCustomerintentAssignment {
 static META_POST_INTENTS_CATEGORIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntentsCategories", &["Intents"], ::genesys_cloud_core::http::Method::POST, "/api/v2/intents/categories", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/intents/categories`: the `postIntentsCategories` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-intents-categories>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `IntentsCategory`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostIntentsCategories {
@@ -1123,7 +1175,11 @@ impl PostIntentsCategories {
 static META_POST_INTENTS_CUSTOMERINTENT_SOURCEINTENTS_BULK_ADD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntentsCustomerintentSourceintentsBulkAdd", &["Intents"], ::genesys_cloud_core::http::Method::POST, "/api/v2/intents/customerintents/{customerIntentId}/sourceintents/bulk/add", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/intents/customerintents/{customerIntentId}/sourceintents/bulk/add`: the `postIntentsCustomerintentSourceintentsBulkAdd` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-intents-customerintents--customerIntentId--sourceintents-bulk-add>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkSourceIntentsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostIntentsCustomerintentSourceintentsBulkAdd {
@@ -1188,7 +1244,11 @@ impl PostIntentsCustomerintentSourceintentsBulkAdd {
 static META_POST_INTENTS_CUSTOMERINTENT_SOURCEINTENTS_BULK_REMOVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntentsCustomerintentSourceintentsBulkRemove", &["Intents"], ::genesys_cloud_core::http::Method::POST, "/api/v2/intents/customerintents/{customerIntentId}/sourceintents/bulk/remove", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/intents/customerintents/{customerIntentId}/sourceintents/bulk/remove`: the `postIntentsCustomerintentSourceintentsBulkRemove` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-intents-customerintents--customerIntentId--sourceintents-bulk-remove>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkSourceIntentsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostIntentsCustomerintentSourceintentsBulkRemove {
@@ -1253,7 +1313,11 @@ impl PostIntentsCustomerintentSourceintentsBulkRemove {
 static META_POST_INTENTS_CUSTOMERINTENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntentsCustomerintents", &["Intents"], ::genesys_cloud_core::http::Method::POST, "/api/v2/intents/customerintents", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/intents/customerintents`: the `postIntentsCustomerintents` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-intents-customerintents>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CustomerIntentResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostIntentsCustomerintents {
@@ -1316,7 +1380,11 @@ impl PostIntentsCustomerintents {
 static META_POST_INTENTS_CUSTOMERINTENTS_BULK_RETRIEVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntentsCustomerintentsBulkRetrieve", &["Intents"], ::genesys_cloud_core::http::Method::POST, "/api/v2/intents/customerintents/bulk/retrieve", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/intents/customerintents/bulk/retrieve`: the `postIntentsCustomerintentsBulkRetrieve` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-intents-customerintents-bulk-retrieve>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<CustomerIntentResponse>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostIntentsCustomerintentsBulkRetrieve {

@@ -414,7 +414,11 @@ impl JourneyApi {
 static META_DELETE_ANALYTICS_JOURNEYS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsJourneysAggregatesJob", &["Analytics", "Journey"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/journeys/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/analytics/journeys/aggregates/jobs/{jobId}`: the `deleteAnalyticsJourneysAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-journeys-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAnalyticsJourneysAggregatesJob {
@@ -477,7 +481,11 @@ impl DeleteAnalyticsJourneysAggregatesJob {
 static META_DELETE_JOURNEY_ACTIONMAP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteJourneyActionmap", &["Journey"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/journey/actionmaps/{actionMapId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/journey/actionmaps/{actionMapId}`: the `deleteJourneyActionmap` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-journey-actionmaps--actionMapId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteJourneyActionmap {
@@ -540,7 +548,11 @@ impl DeleteJourneyActionmap {
 static META_DELETE_JOURNEY_ACTIONTEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteJourneyActiontemplate", &["Journey"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/journey/actiontemplates/{actionTemplateId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/journey/actiontemplates/{actionTemplateId}`: the `deleteJourneyActiontemplate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-journey-actiontemplates--actionTemplateId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteJourneyActiontemplate {
@@ -612,7 +624,11 @@ impl DeleteJourneyActiontemplate {
 static META_DELETE_JOURNEY_EXTERNALEVENTS_CONFIGURATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteJourneyExternaleventsConfiguration", &["Journey"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/journey/externalevents/configurations/{configId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/journey/externalevents/configurations/{configId}`: the `deleteJourneyExternaleventsConfiguration` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-journey-externalevents-configurations--configId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteJourneyExternaleventsConfiguration {
@@ -675,7 +691,11 @@ impl DeleteJourneyExternaleventsConfiguration {
 static META_DELETE_JOURNEY_EXTERNALEVENTS_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteJourneyExternaleventsSchema", &["Journey"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/journey/externalevents/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/journey/externalevents/schemas/{schemaId}`: the `deleteJourneyExternaleventsSchema` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-journey-externalevents-schemas--schemaId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteJourneyExternaleventsSchema {
@@ -738,7 +758,13 @@ impl DeleteJourneyExternaleventsSchema {
 static META_DELETE_JOURNEY_OUTCOME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteJourneyOutcome", &["Journey"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/journey/outcomes/{outcomeId}", true, ::std::option::Option::None, true, false, true);
 #[doc = " `DELETE /api/v2/journey/outcomes/{outcomeId}`: the `deleteJourneyOutcome` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-journey-outcomes--outcomeId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -802,7 +828,13 @@ impl DeleteJourneyOutcome {
 static META_DELETE_JOURNEY_OUTCOMES_PREDICTOR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteJourneyOutcomesPredictor", &["Journey"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/journey/outcomes/predictors/{predictorId}", true, ::std::option::Option::None, true, false, true);
 #[doc = " `DELETE /api/v2/journey/outcomes/predictors/{predictorId}`: the `deleteJourneyOutcomesPredictor` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-journey-outcomes-predictors--predictorId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -866,7 +898,11 @@ impl DeleteJourneyOutcomesPredictor {
 static META_DELETE_JOURNEY_SEGMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteJourneySegment", &["Journey"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/journey/segments/{segmentId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/journey/segments/{segmentId}`: the `deleteJourneySegment` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-journey-segments--segmentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteJourneySegment {
@@ -929,7 +965,11 @@ impl DeleteJourneySegment {
 static META_DELETE_JOURNEY_VIEW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteJourneyView", &["Journey"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/journey/views/{viewId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/journey/views/{viewId}`: the `deleteJourneyView` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-journey-views--viewId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteJourneyView {
@@ -992,7 +1032,11 @@ impl DeleteJourneyView {
 static META_DELETE_JOURNEY_VIEW_SCHEDULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteJourneyViewSchedules", &["Journey"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/journey/views/{viewId}/schedules", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/journey/views/{viewId}/schedules`: the `deleteJourneyViewSchedules` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-journey-views--viewId--schedules>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JourneyViewSchedule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteJourneyViewSchedules {
@@ -1055,7 +1099,11 @@ impl DeleteJourneyViewSchedules {
 static META_GET_ANALYTICS_JOURNEYS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsJourneysAggregatesJob", &["Analytics", "Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/journeys/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/journeys/aggregates/jobs/{jobId}`: the `getAnalyticsJourneysAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-journeys-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsJourneysAggregatesJob {
@@ -1118,7 +1166,11 @@ impl GetAnalyticsJourneysAggregatesJob {
 static META_GET_ANALYTICS_JOURNEYS_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsJourneysAggregatesJobResults", &["Analytics", "Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/journeys/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/journeys/aggregates/jobs/{jobId}/results`: the `getAnalyticsJourneysAggregatesJobResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-journeys-aggregates-jobs--jobId--results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JourneyAsyncAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsJourneysAggregatesJobResults {
@@ -1190,7 +1242,11 @@ impl GetAnalyticsJourneysAggregatesJobResults {
 static META_GET_EXTERNALCONTACTS_CONTACT_JOURNEY_SEGMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsContactJourneySegments", &["External Contacts", "Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/contacts/{contactId}/journey/segments", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/contacts/{contactId}/journey/segments`: the `getExternalcontactsContactJourneySegments` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-contacts--contactId--journey-segments>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SegmentAssignmentListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsContactJourneySegments {
@@ -1271,9 +1327,13 @@ impl GetExternalcontactsContactJourneySegments {
 static META_GET_EXTERNALCONTACTS_CONTACT_JOURNEY_SESSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsContactJourneySessions", &["External Contacts", "Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/contacts/{contactId}/journey/sessions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/contacts/{contactId}/journey/sessions`: the `getExternalcontactsContactJourneySessions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-contacts--contactId--journey-sessions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SessionListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsContactJourneySessions {
@@ -1375,7 +1435,11 @@ impl GetExternalcontactsContactJourneySessions {
 static META_GET_JOURNEY_ACTIONMAP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyActionmap", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/actionmaps/{actionMapId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/journey/actionmaps/{actionMapId}`: the `getJourneyActionmap` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-actionmaps--actionMapId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ActionMap`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetJourneyActionmap {
@@ -1438,9 +1502,13 @@ impl GetJourneyActionmap {
 static META_GET_JOURNEY_ACTIONMAPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyActionmaps", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/actionmaps", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/journey/actionmaps`: the `getJourneyActionmaps` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-actionmaps>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ActionMapListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetJourneyActionmaps {
@@ -1585,7 +1653,13 @@ impl GetJourneyActionmaps {
 static META_GET_JOURNEY_ACTIONMAPS_ESTIMATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyActionmapsEstimatesJob", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/actionmaps/estimates/jobs/{jobId}", true, ::std::option::Option::None, true, false, true);
 #[doc = " `GET /api/v2/journey/actionmaps/estimates/jobs/{jobId}`: the `getJourneyActionmapsEstimatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-actionmaps-estimates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for the body as text, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -1649,7 +1723,13 @@ impl GetJourneyActionmapsEstimatesJob {
 static META_GET_JOURNEY_ACTIONMAPS_ESTIMATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyActionmapsEstimatesJobResults", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/actionmaps/estimates/jobs/{jobId}/results", true, ::std::option::Option::None, true, false, true);
 #[doc = " `GET /api/v2/journey/actionmaps/estimates/jobs/{jobId}/results`: the `getJourneyActionmapsEstimatesJobResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-actionmaps-estimates-jobs--jobId--results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ActionMapEstimateResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -1713,7 +1793,13 @@ impl GetJourneyActionmapsEstimatesJobResults {
 static META_GET_JOURNEY_ACTIONTARGET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyActiontarget", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/actiontargets/{actionTargetId}", true, ::std::option::Option::None, true, false, true);
 #[doc = " `GET /api/v2/journey/actiontargets/{actionTargetId}`: the `getJourneyActiontarget` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-actiontargets--actionTargetId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ActionTarget`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -1777,9 +1863,15 @@ impl GetJourneyActiontarget {
 static META_GET_JOURNEY_ACTIONTARGETS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyActiontargets", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/actiontargets", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), true, false, true);
 #[doc = " `GET /api/v2/journey/actiontargets`: the `getJourneyActiontargets` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-actiontargets>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ActionTargetListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -1871,7 +1963,11 @@ impl GetJourneyActiontargets {
 static META_GET_JOURNEY_ACTIONTEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyActiontemplate", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/actiontemplates/{actionTemplateId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/journey/actiontemplates/{actionTemplateId}`: the `getJourneyActiontemplate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-actiontemplates--actionTemplateId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ActionTemplate`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetJourneyActiontemplate {
@@ -1934,9 +2030,13 @@ impl GetJourneyActiontemplate {
 static META_GET_JOURNEY_ACTIONTEMPLATES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyActiontemplates", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/actiontemplates", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/journey/actiontemplates`: the `getJourneyActiontemplates` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-actiontemplates>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ActionTemplateListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetJourneyActiontemplates {
@@ -2072,9 +2172,13 @@ impl GetJourneyActiontemplates {
 static META_GET_JOURNEY_DEPLOYMENT_CUSTOMER_PING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyDeploymentCustomerPing", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/deployments/{deploymentId}/customers/{customerCookieId}/ping", true, ::std::option::Option::None, false, false, false);
 #[doc = " `GET /api/v2/journey/deployments/{deploymentId}/customers/{customerCookieId}/ping`: the `getJourneyDeploymentCustomerPing` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-deployments--deploymentId--customers--customerCookieId--ping>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DeploymentPing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " Public endpoint: no access token is sent."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetJourneyDeploymentCustomerPing {
@@ -2184,7 +2288,11 @@ impl GetJourneyDeploymentCustomerPing {
 static META_GET_JOURNEY_EXTERNALEVENTS_CONFIGURATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyExternaleventsConfiguration", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/externalevents/configurations/{configId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/journey/externalevents/configurations/{configId}`: the `getJourneyExternaleventsConfiguration` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-externalevents-configurations--configId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExternalEventsConfiguration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetJourneyExternaleventsConfiguration {
@@ -2247,9 +2355,13 @@ impl GetJourneyExternaleventsConfiguration {
 static META_GET_JOURNEY_EXTERNALEVENTS_CONFIGURATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyExternaleventsConfigurations", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/externalevents/configurations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/journey/externalevents/configurations`: the `getJourneyExternaleventsConfigurations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-externalevents-configurations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExternalEventsConfigurationListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetJourneyExternaleventsConfigurations {
@@ -2340,7 +2452,11 @@ impl GetJourneyExternaleventsConfigurations {
 static META_GET_JOURNEY_EXTERNALEVENTS_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyExternaleventsSchema", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/externalevents/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/journey/externalevents/schemas/{schemaId}`: the `getJourneyExternaleventsSchema` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-externalevents-schemas--schemaId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JourneyExternalEventsSchema`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetJourneyExternaleventsSchema {
@@ -2403,7 +2519,11 @@ impl GetJourneyExternaleventsSchema {
 static META_GET_JOURNEY_EXTERNALEVENTS_SCHEMA_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyExternaleventsSchemaVersion", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/externalevents/schemas/{schemaId}/versions/{versionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/journey/externalevents/schemas/{schemaId}/versions/{versionId}`: the `getJourneyExternaleventsSchemaVersion` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-externalevents-schemas--schemaId--versions--versionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JourneyExternalEventsSchema`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetJourneyExternaleventsSchemaVersion {
@@ -2468,7 +2588,11 @@ impl GetJourneyExternaleventsSchemaVersion {
 static META_GET_JOURNEY_EXTERNALEVENTS_SCHEMA_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyExternaleventsSchemaVersions", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/externalevents/schemas/{schemaId}/versions", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/journey/externalevents/schemas/{schemaId}/versions`: the `getJourneyExternaleventsSchemaVersions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-externalevents-schemas--schemaId--versions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JourneyExternalEventsSchemaListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetJourneyExternaleventsSchemaVersions {
@@ -2531,7 +2655,11 @@ impl GetJourneyExternaleventsSchemaVersions {
 static META_GET_JOURNEY_EXTERNALEVENTS_SCHEMAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyExternaleventsSchemas", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/externalevents/schemas", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/journey/externalevents/schemas`: the `getJourneyExternaleventsSchemas` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-externalevents-schemas>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JourneyExternalEventsSchemaListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetJourneyExternaleventsSchemas {
@@ -2592,7 +2720,11 @@ impl GetJourneyExternaleventsSchemas {
 static META_GET_JOURNEY_EXTERNALEVENTS_SCHEMAS_CORETYPE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyExternaleventsSchemasCoretype", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/externalevents/schemas/coretypes/{coreTypeName}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/journey/externalevents/schemas/coretypes/{coreTypeName}`: the `getJourneyExternaleventsSchemasCoretype` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-externalevents-schemas-coretypes--coreTypeName->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Coretype`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetJourneyExternaleventsSchemasCoretype {
@@ -2655,7 +2787,11 @@ impl GetJourneyExternaleventsSchemasCoretype {
 static META_GET_JOURNEY_EXTERNALEVENTS_SCHEMAS_CORETYPES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyExternaleventsSchemasCoretypes", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/externalevents/schemas/coretypes", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/journey/externalevents/schemas/coretypes`: the `getJourneyExternaleventsSchemasCoretypes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-externalevents-schemas-coretypes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CoretypeListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetJourneyExternaleventsSchemasCoretypes {
@@ -2716,7 +2852,11 @@ impl GetJourneyExternaleventsSchemasCoretypes {
 static META_GET_JOURNEY_EXTERNALEVENTS_SCHEMAS_LIMITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyExternaleventsSchemasLimits", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/externalevents/schemas/limits", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/journey/externalevents/schemas/limits`: the `getJourneyExternaleventsSchemasLimits` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-externalevents-schemas-limits>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SchemaQuantityLimits`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetJourneyExternaleventsSchemasLimits {
@@ -2777,7 +2917,13 @@ impl GetJourneyExternaleventsSchemasLimits {
 static META_GET_JOURNEY_OUTCOME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyOutcome", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/outcomes/{outcomeId}", true, ::std::option::Option::None, true, false, true);
 #[doc = " `GET /api/v2/journey/outcomes/{outcomeId}`: the `getJourneyOutcome` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-outcomes--outcomeId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Outcome`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -2841,9 +2987,15 @@ impl GetJourneyOutcome {
 static META_GET_JOURNEY_OUTCOMES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyOutcomes", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/outcomes", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), true, false, true);
 #[doc = " `GET /api/v2/journey/outcomes`: the `getJourneyOutcomes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-outcomes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OutcomeListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -2971,9 +3123,15 @@ impl GetJourneyOutcomes {
 static META_GET_JOURNEY_OUTCOMES_ATTRIBUTIONS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyOutcomesAttributionsJob", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/outcomes/attributions/jobs/{jobId}", true, ::std::option::Option::None, true, true, true);
 #[doc = " `GET /api/v2/journey/outcomes/attributions/jobs/{jobId}`: the `getJourneyOutcomesAttributionsJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-outcomes-attributions-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OutcomeAttributionJobStateResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -3037,9 +3195,15 @@ impl GetJourneyOutcomesAttributionsJob {
 static META_GET_JOURNEY_OUTCOMES_ATTRIBUTIONS_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyOutcomesAttributionsJobResults", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/outcomes/attributions/jobs/{jobId}/results", true, ::std::option::Option::None, true, true, true);
 #[doc = " `GET /api/v2/journey/outcomes/attributions/jobs/{jobId}/results`: the `getJourneyOutcomesAttributionsJobResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-outcomes-attributions-jobs--jobId--results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OutcomeAttributionResponseListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -3103,7 +3267,13 @@ impl GetJourneyOutcomesAttributionsJobResults {
 static META_GET_JOURNEY_OUTCOMES_PREDICTOR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyOutcomesPredictor", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/outcomes/predictors/{predictorId}", true, ::std::option::Option::None, true, false, true);
 #[doc = " `GET /api/v2/journey/outcomes/predictors/{predictorId}`: the `getJourneyOutcomesPredictor` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-outcomes-predictors--predictorId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OutcomePredictor`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -3167,7 +3337,13 @@ impl GetJourneyOutcomesPredictor {
 static META_GET_JOURNEY_OUTCOMES_PREDICTORS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyOutcomesPredictors", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/outcomes/predictors", true, ::std::option::Option::None, true, false, true);
 #[doc = " `GET /api/v2/journey/outcomes/predictors`: the `getJourneyOutcomesPredictors` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-outcomes-predictors>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OutcomePredictorListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -3229,7 +3405,11 @@ impl GetJourneyOutcomesPredictors {
 static META_GET_JOURNEY_SEGMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneySegment", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/segments/{segmentId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/journey/segments/{segmentId}`: the `getJourneySegment` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-segments--segmentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JourneySegment`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetJourneySegment {
@@ -3292,9 +3472,13 @@ impl GetJourneySegment {
 static META_GET_JOURNEY_SEGMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneySegments", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/segments", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/journey/segments`: the `getJourneySegments` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-segments>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SegmentListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetJourneySegments {
@@ -3430,7 +3614,11 @@ impl GetJourneySegments {
 static META_GET_JOURNEY_SESSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneySession", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/sessions/{sessionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/journey/sessions/{sessionId}`: the `getJourneySession` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-sessions--sessionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Session`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetJourneySession {
@@ -3493,9 +3681,13 @@ impl GetJourneySession {
 static META_GET_JOURNEY_SESSION_EVENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneySessionEvents", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/sessions/{sessionId}/events", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/journey/sessions/{sessionId}/events`: the `getJourneySessionEvents` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-sessions--sessionId--events>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EventListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetJourneySessionEvents {
@@ -3597,7 +3789,13 @@ impl GetJourneySessionEvents {
 static META_GET_JOURNEY_SESSION_OUTCOMESCORES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneySessionOutcomescores", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/sessions/{sessionId}/outcomescores", true, ::std::option::Option::None, true, false, true);
 #[doc = " `GET /api/v2/journey/sessions/{sessionId}/outcomescores`: the `getJourneySessionOutcomescores` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-sessions--sessionId--outcomescores>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OutcomeScoresResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -3661,7 +3859,11 @@ impl GetJourneySessionOutcomescores {
 static META_GET_JOURNEY_VIEW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyView", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/views/{viewId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/journey/views/{viewId}`: the `getJourneyView` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-views--viewId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JourneyView`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetJourneyView {
@@ -3724,7 +3926,11 @@ impl GetJourneyView {
 static META_GET_JOURNEY_VIEW_SCHEDULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyViewSchedules", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/views/{viewId}/schedules", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/journey/views/{viewId}/schedules`: the `getJourneyViewSchedules` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-views--viewId--schedules>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JourneyViewSchedule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetJourneyViewSchedules {
@@ -3787,7 +3993,11 @@ impl GetJourneyViewSchedules {
 static META_GET_JOURNEY_VIEW_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyViewVersion", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/views/{viewId}/versions/{versionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/journey/views/{viewId}/versions/{versionId}`: the `getJourneyViewVersion` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-views--viewId--versions--versionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JourneyView`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetJourneyViewVersion {
@@ -3852,7 +4062,11 @@ impl GetJourneyViewVersion {
 static META_GET_JOURNEY_VIEW_VERSION_CHART: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyViewVersionChart", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/views/{viewId}/versions/{journeyViewVersion}/charts/{chartId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/journey/views/{viewId}/versions/{journeyViewVersion}/charts/{chartId}`: the `getJourneyViewVersionChart` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-views--viewId--versions--journeyViewVersion--charts--chartId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JourneyViewChart`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetJourneyViewVersionChart {
@@ -3919,7 +4133,11 @@ impl GetJourneyViewVersionChart {
 static META_GET_JOURNEY_VIEW_VERSION_CHART_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyViewVersionChartVersion", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/views/{viewId}/versions/{journeyViewVersion}/charts/{chartId}/versions/{chartVersion}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/journey/views/{viewId}/versions/{journeyViewVersion}/charts/{chartId}/versions/{chartVersion}`: the `getJourneyViewVersionChartVersion` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-views--viewId--versions--journeyViewVersion--charts--chartId--versions--chartVersion->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JourneyViewChart`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetJourneyViewVersionChartVersion {
@@ -3988,7 +4206,11 @@ impl GetJourneyViewVersionChartVersion {
 static META_GET_JOURNEY_VIEW_VERSION_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyViewVersionJob", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/views/{viewId}/versions/{journeyVersionId}/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/journey/views/{viewId}/versions/{journeyVersionId}/jobs/{jobId}`: the `getJourneyViewVersionJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-views--viewId--versions--journeyVersionId--jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JourneyViewJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetJourneyViewVersionJob {
@@ -4055,7 +4277,11 @@ impl GetJourneyViewVersionJob {
 static META_GET_JOURNEY_VIEW_VERSION_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyViewVersionJobResults", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/views/{viewId}/versions/{journeyViewVersion}/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/journey/views/{viewId}/versions/{journeyViewVersion}/jobs/{jobId}/results`: the `getJourneyViewVersionJobResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-views--viewId--versions--journeyViewVersion--jobs--jobId--results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JourneyViewResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetJourneyViewVersionJobResults {
@@ -4122,7 +4348,11 @@ impl GetJourneyViewVersionJobResults {
 static META_GET_JOURNEY_VIEW_VERSION_JOB_RESULTS_CHART: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyViewVersionJobResultsChart", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/views/{viewId}/versions/{journeyVersionId}/jobs/{jobId}/results/charts/{chartId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/journey/views/{viewId}/versions/{journeyVersionId}/jobs/{jobId}/results/charts/{chartId}`: the `getJourneyViewVersionJobResultsChart` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-views--viewId--versions--journeyVersionId--jobs--jobId--results-charts--chartId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JourneyViewChartResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetJourneyViewVersionJobResultsChart {
@@ -4191,7 +4421,11 @@ impl GetJourneyViewVersionJobResultsChart {
 static META_GET_JOURNEY_VIEW_VERSION_JOBS_LATEST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyViewVersionJobsLatest", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/views/{viewId}/versions/{journeyVersionId}/jobs/latest", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/journey/views/{viewId}/versions/{journeyVersionId}/jobs/latest`: the `getJourneyViewVersionJobsLatest` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-views--viewId--versions--journeyVersionId--jobs-latest>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JourneyViewJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetJourneyViewVersionJobsLatest {
@@ -4256,9 +4490,13 @@ impl GetJourneyViewVersionJobsLatest {
 static META_GET_JOURNEY_VIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyViews", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/views", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/journey/views`: the `getJourneyViews` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-views>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JourneyViewListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetJourneyViews {
@@ -4376,7 +4614,11 @@ impl GetJourneyViews {
 static META_GET_JOURNEY_VIEWS_DATA_DETAILS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyViewsDataDetails", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/views/data/details", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/journey/views/data/details`: the `getJourneyViewsDataDetails` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-views-data-details>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataRange`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetJourneyViewsDataDetails {
@@ -4437,7 +4679,11 @@ impl GetJourneyViewsDataDetails {
 static META_GET_JOURNEY_VIEWS_EVENTDEFINITION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyViewsEventdefinition", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/views/eventdefinitions/{eventDefinitionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/journey/views/eventdefinitions/{eventDefinitionId}`: the `getJourneyViewsEventdefinition` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-views-eventdefinitions--eventDefinitionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JourneyEventDefinition`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetJourneyViewsEventdefinition {
@@ -4500,7 +4746,11 @@ impl GetJourneyViewsEventdefinition {
 static META_GET_JOURNEY_VIEWS_EVENTDEFINITIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyViewsEventdefinitions", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/views/eventdefinitions", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/journey/views/eventdefinitions`: the `getJourneyViewsEventdefinitions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-views-eventdefinitions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JourneyEventDefinitionListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetJourneyViewsEventdefinitions {
@@ -4561,7 +4811,11 @@ impl GetJourneyViewsEventdefinitions {
 static META_GET_JOURNEY_VIEWS_EVENTDEFINITIONS_EXTERNAL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyViewsEventdefinitionsExternal", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/views/eventdefinitions/external", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/journey/views/eventdefinitions/external`: the `getJourneyViewsEventdefinitionsExternal` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-views-eventdefinitions-external>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GetExternalEventsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetJourneyViewsEventdefinitionsExternal {
@@ -4622,7 +4876,11 @@ impl GetJourneyViewsEventdefinitionsExternal {
 static META_GET_JOURNEY_VIEWS_EVENTDEFINITIONS_EXTERNAL_CHANGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyViewsEventdefinitionsExternalChanges", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/views/eventdefinitions/external/changes", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/journey/views/eventdefinitions/external/changes`: the `getJourneyViewsEventdefinitionsExternalChanges` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-views-eventdefinitions-external-changes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExternalEventChangesResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetJourneyViewsEventdefinitionsExternalChanges {
@@ -4683,9 +4941,13 @@ impl GetJourneyViewsEventdefinitionsExternalChanges {
 static META_GET_JOURNEY_VIEWS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyViewsJobs", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/views/jobs", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/journey/views/jobs`: the `getJourneyViewsJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-views-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JourneyViewJobListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetJourneyViewsJobs {
@@ -4794,9 +5056,13 @@ impl GetJourneyViewsJobs {
 static META_GET_JOURNEY_VIEWS_JOBS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyViewsJobsMe", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/views/jobs/me", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/journey/views/jobs/me`: the `getJourneyViewsJobsMe` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-views-jobs-me>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JourneyViewJobListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetJourneyViewsJobsMe {
@@ -4905,9 +5171,13 @@ impl GetJourneyViewsJobsMe {
 static META_GET_JOURNEY_VIEWS_SCHEDULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyViewsSchedules", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/views/schedules", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/journey/views/schedules`: the `getJourneyViewsSchedules` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-views-schedules>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JourneyViewScheduleListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetJourneyViewsSchedules {
@@ -4998,7 +5268,11 @@ impl GetJourneyViewsSchedules {
 static META_PATCH_JOURNEY_ACTIONMAP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchJourneyActionmap", &["Journey"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/journey/actionmaps/{actionMapId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/journey/actionmaps/{actionMapId}`: the `patchJourneyActionmap` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-journey-actionmaps--actionMapId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ActionMap`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchJourneyActionmap {
@@ -5070,7 +5344,11 @@ impl PatchJourneyActionmap {
 static META_PATCH_JOURNEY_ACTIONTEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchJourneyActiontemplate", &["Journey"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/journey/actiontemplates/{actionTemplateId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/journey/actiontemplates/{actionTemplateId}`: the `patchJourneyActiontemplate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-journey-actiontemplates--actionTemplateId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ActionTemplate`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchJourneyActiontemplate {
@@ -5142,7 +5420,11 @@ impl PatchJourneyActiontemplate {
 static META_PATCH_JOURNEY_EXTERNALEVENTS_CONFIGURATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchJourneyExternaleventsConfiguration", &["Journey"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/journey/externalevents/configurations/{configId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/journey/externalevents/configurations/{configId}`: the `patchJourneyExternaleventsConfiguration` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-journey-externalevents-configurations--configId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExternalEventsConfiguration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchJourneyExternaleventsConfiguration {
@@ -5214,7 +5496,13 @@ impl PatchJourneyExternaleventsConfiguration {
 static META_PATCH_JOURNEY_OUTCOME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchJourneyOutcome", &["Journey"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/journey/outcomes/{outcomeId}", false, ::std::option::Option::None, true, false, true);
 #[doc = " `PATCH /api/v2/journey/outcomes/{outcomeId}`: the `patchJourneyOutcome` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-journey-outcomes--outcomeId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Outcome`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -5287,7 +5575,11 @@ impl PatchJourneyOutcome {
 static META_PATCH_JOURNEY_SEGMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchJourneySegment", &["Journey"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/journey/segments/{segmentId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/journey/segments/{segmentId}`: the `patchJourneySegment` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-journey-segments--segmentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JourneySegment`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchJourneySegment {
@@ -5359,7 +5651,11 @@ impl PatchJourneySegment {
 static META_PATCH_JOURNEY_VIEW_VERSION_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchJourneyViewVersionJob", &["Journey"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/journey/views/{viewId}/versions/{journeyVersionId}/jobs/{jobId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/journey/views/{viewId}/versions/{journeyVersionId}/jobs/{jobId}`: the `patchJourneyViewVersionJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-journey-views--viewId--versions--journeyVersionId--jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JourneyViewJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchJourneyViewVersionJob {
@@ -5428,7 +5724,11 @@ impl PatchJourneyViewVersionJob {
 static META_POST_ANALYTICS_JOURNEYS_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsJourneysAggregatesJobs", &["Analytics", "Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/journeys/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/journeys/aggregates/jobs`: the `postAnalyticsJourneysAggregatesJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-journeys-aggregates-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsJourneysAggregatesJobs {
@@ -5491,7 +5791,11 @@ impl PostAnalyticsJourneysAggregatesJobs {
 static META_POST_ANALYTICS_JOURNEYS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsJourneysAggregatesQuery", &["Analytics", "Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/journeys/aggregates/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/journeys/aggregates/query`: the `postAnalyticsJourneysAggregatesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-journeys-aggregates-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JourneyAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsJourneysAggregatesQuery {
@@ -5554,7 +5858,11 @@ impl PostAnalyticsJourneysAggregatesQuery {
 static META_POST_EXTERNALCONTACTS_CONTACT_JOURNEY_SEGMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsContactJourneySegments", &["External Contacts", "Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/contacts/{contactId}/journey/segments", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/externalcontacts/contacts/{contactId}/journey/segments`: the `postExternalcontactsContactJourneySegments` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-contacts--contactId--journey-segments>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UpdateSegmentAssignmentResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostExternalcontactsContactJourneySegments {
@@ -5626,7 +5934,11 @@ impl PostExternalcontactsContactJourneySegments {
 static META_POST_JOURNEY_ACTIONMAPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postJourneyActionmaps", &["Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/journey/actionmaps", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/journey/actionmaps`: the `postJourneyActionmaps` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-journey-actionmaps>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ActionMap`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostJourneyActionmaps {
@@ -5696,7 +6008,13 @@ impl PostJourneyActionmaps {
 static META_POST_JOURNEY_ACTIONMAPS_ESTIMATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postJourneyActionmapsEstimatesJobs", &["Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/journey/actionmaps/estimates/jobs", false, ::std::option::Option::None, true, false, true);
 #[doc = " `POST /api/v2/journey/actionmaps/estimates/jobs`: the `postJourneyActionmapsEstimatesJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-journey-actionmaps-estimates-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EstimateJobAsyncResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -5760,7 +6078,11 @@ impl PostJourneyActionmapsEstimatesJobs {
 static META_POST_JOURNEY_ACTIONTEMPLATES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postJourneyActiontemplates", &["Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/journey/actiontemplates", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/journey/actiontemplates`: the `postJourneyActiontemplates` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-journey-actiontemplates>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ActionTemplate`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostJourneyActiontemplates {
@@ -5830,9 +6152,13 @@ impl PostJourneyActiontemplates {
 static META_POST_JOURNEY_DEPLOYMENT_ACTIONEVENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postJourneyDeploymentActionevent", &["Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/journey/deployments/{deploymentId}/actionevent", false, ::std::option::Option::None, false, false, false);
 #[doc = " `POST /api/v2/journey/deployments/{deploymentId}/actionevent`: the `postJourneyDeploymentActionevent` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-journey-deployments--deploymentId--actionevent>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " Public endpoint: no access token is sent."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostJourneyDeploymentActionevent {
@@ -5897,9 +6223,13 @@ impl PostJourneyDeploymentActionevent {
 static META_POST_JOURNEY_DEPLOYMENT_APPEVENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postJourneyDeploymentAppevents", &["Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/journey/deployments/{deploymentId}/appevents", false, ::std::option::Option::None, false, false, false);
 #[doc = " `POST /api/v2/journey/deployments/{deploymentId}/appevents`: the `postJourneyDeploymentAppevents` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-journey-deployments--deploymentId--appevents>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AppEventResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " Public endpoint: no access token is sent."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostJourneyDeploymentAppevents {
@@ -5971,9 +6301,13 @@ impl PostJourneyDeploymentAppevents {
 static META_POST_JOURNEY_DEPLOYMENT_WEBEVENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postJourneyDeploymentWebevents", &["Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/journey/deployments/{deploymentId}/webevents", false, ::std::option::Option::None, false, false, false);
 #[doc = " `POST /api/v2/journey/deployments/{deploymentId}/webevents`: the `postJourneyDeploymentWebevents` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-journey-deployments--deploymentId--webevents>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WebEventResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " Public endpoint: no access token is sent."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostJourneyDeploymentWebevents {
@@ -6045,7 +6379,11 @@ impl PostJourneyDeploymentWebevents {
 static META_POST_JOURNEY_EXTERNALEVENTS_CONFIGURATION_EVENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postJourneyExternaleventsConfigurationEvents", &["Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/journey/externalevents/configurations/{configurationId}/events", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/journey/externalevents/configurations/{configurationId}/events`: the `postJourneyExternaleventsConfigurationEvents` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-journey-externalevents-configurations--configurationId--events>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExternalEventsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostJourneyExternaleventsConfigurationEvents {
@@ -6117,7 +6455,11 @@ impl PostJourneyExternaleventsConfigurationEvents {
 static META_POST_JOURNEY_EXTERNALEVENTS_CONFIGURATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postJourneyExternaleventsConfigurations", &["Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/journey/externalevents/configurations", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/journey/externalevents/configurations`: the `postJourneyExternaleventsConfigurations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-journey-externalevents-configurations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExternalEventsConfiguration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostJourneyExternaleventsConfigurations {
@@ -6187,7 +6529,11 @@ impl PostJourneyExternaleventsConfigurations {
 static META_POST_JOURNEY_EXTERNALEVENTS_SCHEMAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postJourneyExternaleventsSchemas", &["Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/journey/externalevents/schemas", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/journey/externalevents/schemas`: the `postJourneyExternaleventsSchemas` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-journey-externalevents-schemas>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JourneyExternalEventsSchema`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostJourneyExternaleventsSchemas {
@@ -6250,7 +6596,11 @@ impl PostJourneyExternaleventsSchemas {
 static META_POST_JOURNEY_FLOWS_PATHS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postJourneyFlowsPathsQuery", &["Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/journey/flows/paths/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/journey/flows/paths/query`: the `postJourneyFlowsPathsQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-journey-flows-paths-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FlowPaths`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostJourneyFlowsPathsQuery {
@@ -6320,7 +6670,13 @@ impl PostJourneyFlowsPathsQuery {
 static META_POST_JOURNEY_OUTCOMES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postJourneyOutcomes", &["Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/journey/outcomes", false, ::std::option::Option::None, true, false, true);
 #[doc = " `POST /api/v2/journey/outcomes`: the `postJourneyOutcomes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-journey-outcomes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Outcome`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -6391,9 +6747,15 @@ impl PostJourneyOutcomes {
 static META_POST_JOURNEY_OUTCOMES_ATTRIBUTIONS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postJourneyOutcomesAttributionsJobs", &["Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/journey/outcomes/attributions/jobs", false, ::std::option::Option::None, true, true, true);
 #[doc = " `POST /api/v2/journey/outcomes/attributions/jobs`: the `postJourneyOutcomesAttributionsJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-journey-outcomes-attributions-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OutcomeAttributionAsyncResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -6464,7 +6826,13 @@ impl PostJourneyOutcomesAttributionsJobs {
 static META_POST_JOURNEY_OUTCOMES_PREDICTORS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postJourneyOutcomesPredictors", &["Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/journey/outcomes/predictors", false, ::std::option::Option::None, true, false, true);
 #[doc = " `POST /api/v2/journey/outcomes/predictors`: the `postJourneyOutcomesPredictors` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-journey-outcomes-predictors>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OutcomePredictor`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -6535,7 +6903,11 @@ impl PostJourneyOutcomesPredictors {
 static META_POST_JOURNEY_SEGMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postJourneySegments", &["Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/journey/segments", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/journey/segments`: the `postJourneySegments` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-journey-segments>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JourneySegment`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostJourneySegments {
@@ -6605,7 +6977,11 @@ impl PostJourneySegments {
 static META_POST_JOURNEY_VIEW_SCHEDULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postJourneyViewSchedules", &["Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/journey/views/{viewId}/schedules", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/journey/views/{viewId}/schedules`: the `postJourneyViewSchedules` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-journey-views--viewId--schedules>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JourneyViewSchedule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostJourneyViewSchedules {
@@ -6670,7 +7046,11 @@ impl PostJourneyViewSchedules {
 static META_POST_JOURNEY_VIEW_VERSION_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postJourneyViewVersionJobs", &["Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/journey/views/{viewId}/versions/{journeyVersionId}/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/journey/views/{viewId}/versions/{journeyVersionId}/jobs`: the `postJourneyViewVersionJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-journey-views--viewId--versions--journeyVersionId--jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JourneyViewJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostJourneyViewVersionJobs {
@@ -6735,7 +7115,11 @@ impl PostJourneyViewVersionJobs {
 static META_POST_JOURNEY_VIEW_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postJourneyViewVersions", &["Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/journey/views/{viewId}/versions", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/journey/views/{viewId}/versions`: the `postJourneyViewVersions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-journey-views--viewId--versions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JourneyView`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostJourneyViewVersions {
@@ -6800,7 +7184,11 @@ impl PostJourneyViewVersions {
 static META_POST_JOURNEY_VIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postJourneyViews", &["Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/journey/views", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/journey/views`: the `postJourneyViews` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-journey-views>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JourneyView`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostJourneyViews {
@@ -6863,7 +7251,11 @@ impl PostJourneyViews {
 static META_POST_JOURNEY_VIEWS_ENCODINGS_VALIDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postJourneyViewsEncodingsValidate", &["Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/journey/views/encodings/validate", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/journey/views/encodings/validate`: the `postJourneyViewsEncodingsValidate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-journey-views-encodings-validate>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostJourneyViewsEncodingsValidate {
@@ -6933,7 +7325,11 @@ impl PostJourneyViewsEncodingsValidate {
 static META_PUT_JOURNEY_EXTERNALEVENTS_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putJourneyExternaleventsSchema", &["Journey"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/journey/externalevents/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/journey/externalevents/schemas/{schemaId}`: the `putJourneyExternaleventsSchema` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-journey-externalevents-schemas--schemaId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JourneyExternalEventsSchema`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutJourneyExternaleventsSchema {
@@ -6998,7 +7394,11 @@ impl PutJourneyExternaleventsSchema {
 static META_PUT_JOURNEY_VIEW_SCHEDULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putJourneyViewSchedules", &["Journey"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/journey/views/{viewId}/schedules", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/journey/views/{viewId}/schedules`: the `putJourneyViewSchedules` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-journey-views--viewId--schedules>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JourneyViewSchedule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutJourneyViewSchedules {
@@ -7063,7 +7463,11 @@ impl PutJourneyViewSchedules {
 static META_PUT_JOURNEY_VIEW_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putJourneyViewVersion", &["Journey"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/journey/views/{viewId}/versions/{versionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/journey/views/{viewId}/versions/{versionId}`: the `putJourneyViewVersion` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-journey-views--viewId--versions--versionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JourneyView`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutJourneyViewVersion {
@@ -7130,7 +7534,11 @@ impl PutJourneyViewVersion {
 static META_PUT_JOURNEY_VIEWS_EVENTDEFINITION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putJourneyViewsEventdefinition", &["Journey"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/journey/views/eventdefinitions/{eventDefinitionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/journey/views/eventdefinitions/{eventDefinitionId}`: the `putJourneyViewsEventdefinition` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-journey-views-eventdefinitions--eventDefinitionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UpdateExternalEventResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutJourneyViewsEventdefinition {
@@ -7202,7 +7610,11 @@ impl PutJourneyViewsEventdefinition {
 static META_PUT_JOURNEY_VIEWS_EVENTDEFINITION_ACTIVATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putJourneyViewsEventdefinitionActivate", &["Journey"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/journey/views/eventdefinitions/{eventDefinitionId}/activate", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/journey/views/eventdefinitions/{eventDefinitionId}/activate`: the `putJourneyViewsEventdefinitionActivate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-journey-views-eventdefinitions--eventDefinitionId--activate>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ActivateExternalEventResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutJourneyViewsEventdefinitionActivate {

@@ -528,7 +528,11 @@ impl KnowledgeApi {
 static META_DELETE_KNOWLEDGE_CONNECTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteKnowledgeConnection", &["Knowledge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/knowledge/connections/{connectionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/knowledge/connections/{connectionId}`: the `deleteKnowledgeConnection` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-knowledge-connections--connectionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ConnectionResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteKnowledgeConnection {
@@ -591,7 +595,11 @@ impl DeleteKnowledgeConnection {
 static META_DELETE_KNOWLEDGE_KNOWLEDGEBASE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteKnowledgeKnowledgebase", &["Knowledge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/knowledge/knowledgebases/{knowledgeBaseId}`: the `deleteKnowledgeKnowledgebase` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-knowledge-knowledgebases--knowledgeBaseId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeBase`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteKnowledgeKnowledgebase {
@@ -654,7 +662,11 @@ impl DeleteKnowledgeKnowledgebase {
 static META_DELETE_KNOWLEDGE_KNOWLEDGEBASE_CATEGORY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteKnowledgeKnowledgebaseCategory", &["Knowledge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/categories/{categoryId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/categories/{categoryId}`: the `deleteKnowledgeKnowledgebaseCategory` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-knowledge-knowledgebases--knowledgeBaseId--categories--categoryId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CategoryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteKnowledgeKnowledgebaseCategory {
@@ -719,7 +731,11 @@ impl DeleteKnowledgeKnowledgebaseCategory {
 static META_DELETE_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteKnowledgeKnowledgebaseDocument", &["Knowledge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}`: the `deleteKnowledgeKnowledgebaseDocument` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents--documentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteKnowledgeKnowledgebaseDocument {
@@ -784,7 +800,11 @@ impl DeleteKnowledgeKnowledgebaseDocument {
 static META_DELETE_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_VARIATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteKnowledgeKnowledgebaseDocumentVariation", &["Knowledge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/variations/{documentVariationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/variations/{documentVariationId}`: the `deleteKnowledgeKnowledgebaseDocumentVariation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents--documentId--variations--documentVariationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteKnowledgeKnowledgebaseDocumentVariation {
@@ -851,7 +871,11 @@ impl DeleteKnowledgeKnowledgebaseDocumentVariation {
 static META_DELETE_KNOWLEDGE_KNOWLEDGEBASE_EXPORT_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteKnowledgeKnowledgebaseExportJob", &["Knowledge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/export/jobs/{exportJobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/export/jobs/{exportJobId}`: the `deleteKnowledgeKnowledgebaseExportJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-knowledge-knowledgebases--knowledgeBaseId--export-jobs--exportJobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteKnowledgeKnowledgebaseExportJob {
@@ -916,7 +940,11 @@ impl DeleteKnowledgeKnowledgebaseExportJob {
 static META_DELETE_KNOWLEDGE_KNOWLEDGEBASE_IMPORT_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteKnowledgeKnowledgebaseImportJob", &["Knowledge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/import/jobs/{importJobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/import/jobs/{importJobId}`: the `deleteKnowledgeKnowledgebaseImportJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-knowledge-knowledgebases--knowledgeBaseId--import-jobs--importJobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteKnowledgeKnowledgebaseImportJob {
@@ -981,7 +1009,11 @@ impl DeleteKnowledgeKnowledgebaseImportJob {
 static META_DELETE_KNOWLEDGE_KNOWLEDGEBASE_LABEL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteKnowledgeKnowledgebaseLabel", &["Knowledge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/labels/{labelId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/labels/{labelId}`: the `deleteKnowledgeKnowledgebaseLabel` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-knowledge-knowledgebases--knowledgeBaseId--labels--labelId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LabelResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteKnowledgeKnowledgebaseLabel {
@@ -1046,7 +1078,11 @@ impl DeleteKnowledgeKnowledgebaseLabel {
 static META_DELETE_KNOWLEDGE_KNOWLEDGEBASE_SOURCES_SALESFORCE_SOURCE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteKnowledgeKnowledgebaseSourcesSalesforceSourceId", &["Knowledge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/salesforce/{sourceId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/salesforce/{sourceId}`: the `deleteKnowledgeKnowledgebaseSourcesSalesforceSourceId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-knowledge-knowledgebases--knowledgeBaseId--sources-salesforce--sourceId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteKnowledgeKnowledgebaseSourcesSalesforceSourceId {
@@ -1111,7 +1147,11 @@ impl DeleteKnowledgeKnowledgebaseSourcesSalesforceSourceId {
 static META_DELETE_KNOWLEDGE_KNOWLEDGEBASE_SOURCES_SERVICENOW_SOURCE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteKnowledgeKnowledgebaseSourcesServicenowSourceId", &["Knowledge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/servicenow/{sourceId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/servicenow/{sourceId}`: the `deleteKnowledgeKnowledgebaseSourcesServicenowSourceId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-knowledge-knowledgebases--knowledgeBaseId--sources-servicenow--sourceId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteKnowledgeKnowledgebaseSourcesServicenowSourceId {
@@ -1176,7 +1216,11 @@ impl DeleteKnowledgeKnowledgebaseSourcesServicenowSourceId {
 static META_DELETE_KNOWLEDGE_KNOWLEDGEBASE_SYNCHRONIZE_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteKnowledgeKnowledgebaseSynchronizeJob", &["Knowledge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/synchronize/jobs/{syncJobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/synchronize/jobs/{syncJobId}`: the `deleteKnowledgeKnowledgebaseSynchronizeJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-knowledge-knowledgebases--knowledgeBaseId--synchronize-jobs--syncJobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteKnowledgeKnowledgebaseSynchronizeJob {
@@ -1241,7 +1285,11 @@ impl DeleteKnowledgeKnowledgebaseSynchronizeJob {
 static META_DELETE_KNOWLEDGE_SETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteKnowledgeSetting", &["Knowledge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/knowledge/settings/{knowledgeSettingId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/knowledge/settings/{knowledgeSettingId}`: the `deleteKnowledgeSetting` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-knowledge-settings--knowledgeSettingId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteKnowledgeSetting {
@@ -1304,7 +1352,11 @@ impl DeleteKnowledgeSetting {
 static META_DELETE_KNOWLEDGE_SOURCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteKnowledgeSource", &["Knowledge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/knowledge/sources/{sourceId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/knowledge/sources/{sourceId}`: the `deleteKnowledgeSource` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-knowledge-sources--sourceId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteKnowledgeSource {
@@ -1367,7 +1419,11 @@ impl DeleteKnowledgeSource {
 static META_DELETE_KNOWLEDGE_SOURCE_SYNCHRONIZATION_DELETION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteKnowledgeSourceSynchronizationDeletion", &["Knowledge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}/deletions/{fileId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}/deletions/{fileId}`: the `deleteKnowledgeSourceSynchronizationDeletion` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-knowledge-sources--sourceId--synchronizations--synchronizationId--deletions--fileId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteKnowledgeSourceSynchronizationDeletion {
@@ -1434,7 +1490,11 @@ impl DeleteKnowledgeSourceSynchronizationDeletion {
 static META_DELETE_KNOWLEDGE_SOURCE_SYNCHRONIZATION_UPLOAD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteKnowledgeSourceSynchronizationUpload", &["Knowledge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}/uploads/{fileId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}/uploads/{fileId}`: the `deleteKnowledgeSourceSynchronizationUpload` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-knowledge-sources--sourceId--synchronizations--synchronizationId--uploads--fileId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteKnowledgeSourceSynchronizationUpload {
@@ -1501,7 +1561,11 @@ impl DeleteKnowledgeSourceSynchronizationUpload {
 static META_GET_KNOWLEDGE_CONNECTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeConnection", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/connections/{connectionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/knowledge/connections/{connectionId}`: the `getKnowledgeConnection` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-connections--connectionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ConnectionResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeConnection {
@@ -1573,9 +1637,13 @@ impl GetKnowledgeConnection {
 static META_GET_KNOWLEDGE_CONNECTION_OPTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeConnectionOptions", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/connections/{connectionId}/options", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/knowledge/connections/{connectionId}/options`: the `getKnowledgeConnectionOptions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-connections--connectionId--options>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ConnectionOptionListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeConnectionOptions {
@@ -1677,7 +1745,11 @@ impl GetKnowledgeConnectionOptions {
 static META_GET_KNOWLEDGE_CONNECTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeConnections", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/connections", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/knowledge/connections`: the `getKnowledgeConnections` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-connections>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ConnectionListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeConnections {
@@ -1738,11 +1810,15 @@ impl GetKnowledgeConnections {
 static META_GET_KNOWLEDGE_GUEST_SESSION_CATEGORIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeGuestSessionCategories", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/guest/sessions/{sessionId}/categories", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, false);
 #[doc = " `GET /api/v2/knowledge/guest/sessions/{sessionId}/categories`: the `getKnowledgeGuestSessionCategories` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-guest-sessions--sessionId--categories>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GuestCategoryResponseListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " Public endpoint: no access token is sent."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeGuestSessionCategories {
@@ -1898,9 +1974,13 @@ impl GetKnowledgeGuestSessionCategories {
 static META_GET_KNOWLEDGE_GUEST_SESSION_DOCUMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeGuestSessionDocument", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/guest/sessions/{sessionId}/documents/{documentId}", true, ::std::option::Option::None, false, false, false);
 #[doc = " `GET /api/v2/knowledge/guest/sessions/{sessionId}/documents/{documentId}`: the `getKnowledgeGuestSessionDocument` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-guest-sessions--sessionId--documents--documentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeGuestDocumentResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " Public endpoint: no access token is sent."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeGuestSessionDocument {
@@ -1965,11 +2045,15 @@ impl GetKnowledgeGuestSessionDocument {
 static META_GET_KNOWLEDGE_GUEST_SESSION_DOCUMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeGuestSessionDocuments", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/guest/sessions/{sessionId}/documents", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, false);
 #[doc = " `GET /api/v2/knowledge/guest/sessions/{sessionId}/documents`: the `getKnowledgeGuestSessionDocuments` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-guest-sessions--sessionId--documents>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeGuestDocumentResponseListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " Public endpoint: no access token is sent."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeGuestSessionDocuments {
@@ -2062,7 +2146,11 @@ impl GetKnowledgeGuestSessionDocuments {
 static META_GET_KNOWLEDGE_INTEGRATION_OPTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeIntegrationOptions", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/integrations/{integrationId}/options", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/knowledge/integrations/{integrationId}/options`: the `getKnowledgeIntegrationOptions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-integrations--integrationId--options>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeIntegrationOptionsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeIntegrationOptions {
@@ -2134,7 +2222,11 @@ impl GetKnowledgeIntegrationOptions {
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebase", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}`: the `getKnowledgeKnowledgebase` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeBase`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeKnowledgebase {
@@ -2197,9 +2289,13 @@ impl GetKnowledgeKnowledgebase {
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_CATEGORIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseCategories", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/categories", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/categories`: the `getKnowledgeKnowledgebaseCategories` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--categories>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CategoryResponseListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeKnowledgebaseCategories {
@@ -2355,7 +2451,11 @@ impl GetKnowledgeKnowledgebaseCategories {
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_CATEGORY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseCategory", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/categories/{categoryId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/categories/{categoryId}`: the `getKnowledgeKnowledgebaseCategory` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--categories--categoryId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CategoryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeKnowledgebaseCategory {
@@ -2420,7 +2520,11 @@ impl GetKnowledgeKnowledgebaseCategory {
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseDocument", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}`: the `getKnowledgeKnowledgebaseDocument` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents--documentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeDocumentResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeKnowledgebaseDocument {
@@ -2503,9 +2607,13 @@ impl GetKnowledgeKnowledgebaseDocument {
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_FEEDBACK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseDocumentFeedback", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/feedback", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/feedback`: the `getKnowledgeKnowledgebaseDocumentFeedback` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents--documentId--feedback>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeDocumentFeedbackResponseListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeKnowledgebaseDocumentFeedback {
@@ -2681,7 +2789,11 @@ impl GetKnowledgeKnowledgebaseDocumentFeedback {
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_FEEDBACK_FEEDBACK_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseDocumentFeedbackFeedbackId", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/feedback/{feedbackId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/feedback/{feedbackId}`: the `getKnowledgeKnowledgebaseDocumentFeedbackFeedbackId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents--documentId--feedback--feedbackId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeDocumentFeedbackResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeKnowledgebaseDocumentFeedbackFeedbackId {
@@ -2748,7 +2860,11 @@ impl GetKnowledgeKnowledgebaseDocumentFeedbackFeedbackId {
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_VARIATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseDocumentVariation", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/variations/{documentVariationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/variations/{documentVariationId}`: the `getKnowledgeKnowledgebaseDocumentVariation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents--documentId--variations--documentVariationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DocumentVariationResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeKnowledgebaseDocumentVariation {
@@ -2833,9 +2949,13 @@ impl GetKnowledgeKnowledgebaseDocumentVariation {
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_VARIATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseDocumentVariations", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/variations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/variations`: the `getKnowledgeKnowledgebaseDocumentVariations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents--documentId--variations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DocumentVariationResponseListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeKnowledgebaseDocumentVariations {
@@ -2957,7 +3077,11 @@ impl GetKnowledgeKnowledgebaseDocumentVariations {
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseDocumentVersion", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/versions/{versionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/versions/{versionId}`: the `getKnowledgeKnowledgebaseDocumentVersion` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents--documentId--versions--versionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeDocumentVersion`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeKnowledgebaseDocumentVersion {
@@ -3033,7 +3157,11 @@ impl GetKnowledgeKnowledgebaseDocumentVersion {
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_VERSION_VARIATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseDocumentVersionVariation", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/versions/{versionId}/variations/{variationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/versions/{versionId}/variations/{variationId}`: the `getKnowledgeKnowledgebaseDocumentVersionVariation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents--documentId--versions--versionId--variations--variationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeDocumentVersionVariation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeKnowledgebaseDocumentVersionVariation {
@@ -3102,9 +3230,13 @@ impl GetKnowledgeKnowledgebaseDocumentVersionVariation {
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_VERSION_VARIATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseDocumentVersionVariations", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/versions/{versionId}/variations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/versions/{versionId}/variations`: the `getKnowledgeKnowledgebaseDocumentVersionVariations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents--documentId--versions--versionId--variations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeDocumentVersionVariationListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeKnowledgebaseDocumentVersionVariations {
@@ -3210,9 +3342,13 @@ impl GetKnowledgeKnowledgebaseDocumentVersionVariations {
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseDocumentVersions", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/versions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/versions`: the `getKnowledgeKnowledgebaseDocumentVersions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents--documentId--versions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeDocumentVersionListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeKnowledgebaseDocumentVersions {
@@ -3325,9 +3461,13 @@ impl GetKnowledgeKnowledgebaseDocumentVersions {
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseDocuments", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents`: the `getKnowledgeKnowledgebaseDocuments` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeDocumentResponseListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeKnowledgebaseDocuments {
@@ -3501,9 +3641,13 @@ impl GetKnowledgeKnowledgebaseDocuments {
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS_FEEDBACK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseDocumentsFeedback", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/feedback", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/feedback`: the `getKnowledgeKnowledgebaseDocumentsFeedback` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents-feedback>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeDocumentFeedbackResponseListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeKnowledgebaseDocumentsFeedback {
@@ -3677,7 +3821,11 @@ impl GetKnowledgeKnowledgebaseDocumentsFeedback {
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_EXPORT_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseExportJob", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/export/jobs/{exportJobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/export/jobs/{exportJobId}`: the `getKnowledgeKnowledgebaseExportJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--export-jobs--exportJobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeExportJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeKnowledgebaseExportJob {
@@ -3742,7 +3890,11 @@ impl GetKnowledgeKnowledgebaseExportJob {
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_IMPORT_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseImportJob", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/import/jobs/{importJobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/import/jobs/{importJobId}`: the `getKnowledgeKnowledgebaseImportJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--import-jobs--importJobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeImportJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeKnowledgebaseImportJob {
@@ -3816,7 +3968,11 @@ impl GetKnowledgeKnowledgebaseImportJob {
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_LABEL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseLabel", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/labels/{labelId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/labels/{labelId}`: the `getKnowledgeKnowledgebaseLabel` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--labels--labelId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LabelResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeKnowledgebaseLabel {
@@ -3881,9 +4037,13 @@ impl GetKnowledgeKnowledgebaseLabel {
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_LABELS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseLabels", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/labels", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/labels`: the `getKnowledgeKnowledgebaseLabels` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--labels>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LabelListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeKnowledgebaseLabels {
@@ -4003,9 +4163,13 @@ impl GetKnowledgeKnowledgebaseLabels {
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_OPERATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseOperations", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/operations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/operations`: the `getKnowledgeKnowledgebaseOperations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--operations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OperationListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeKnowledgebaseOperations {
@@ -4152,7 +4316,11 @@ impl GetKnowledgeKnowledgebaseOperations {
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_OPERATIONS_USERS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseOperationsUsersQuery", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/operations/users/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/operations/users/query`: the `getKnowledgeKnowledgebaseOperationsUsersQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--operations-users-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OperationCreatorUserResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeKnowledgebaseOperationsUsersQuery {
@@ -4215,7 +4383,11 @@ impl GetKnowledgeKnowledgebaseOperationsUsersQuery {
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_PARSE_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseParseJob", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/parse/jobs/{parseJobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/parse/jobs/{parseJobId}`: the `getKnowledgeKnowledgebaseParseJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--parse-jobs--parseJobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeParseJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeKnowledgebaseParseJob {
@@ -4289,7 +4461,11 @@ impl GetKnowledgeKnowledgebaseParseJob {
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_SOURCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseSources", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources`: the `getKnowledgeKnowledgebaseSources` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--sources>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<SourceBaseResponse>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeKnowledgebaseSources {
@@ -4379,7 +4555,11 @@ impl GetKnowledgeKnowledgebaseSources {
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_SOURCES_SALESFORCE_SOURCE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseSourcesSalesforceSourceId", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/salesforce/{sourceId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/salesforce/{sourceId}`: the `getKnowledgeKnowledgebaseSourcesSalesforceSourceId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--sources-salesforce--sourceId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SalesforceSourceResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeKnowledgebaseSourcesSalesforceSourceId {
@@ -4453,7 +4633,11 @@ impl GetKnowledgeKnowledgebaseSourcesSalesforceSourceId {
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_SOURCES_SERVICENOW_SOURCE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseSourcesServicenowSourceId", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/servicenow/{sourceId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/servicenow/{sourceId}`: the `getKnowledgeKnowledgebaseSourcesServicenowSourceId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--sources-servicenow--sourceId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ServiceNowSourceResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeKnowledgebaseSourcesServicenowSourceId {
@@ -4527,7 +4711,11 @@ impl GetKnowledgeKnowledgebaseSourcesServicenowSourceId {
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_SYNCHRONIZE_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseSynchronizeJob", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/synchronize/jobs/{syncJobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/synchronize/jobs/{syncJobId}`: the `getKnowledgeKnowledgebaseSynchronizeJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--synchronize-jobs--syncJobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeSyncJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeKnowledgebaseSynchronizeJob {
@@ -4592,7 +4780,11 @@ impl GetKnowledgeKnowledgebaseSynchronizeJob {
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_UNANSWERED_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseUnansweredGroup", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/unanswered/groups/{groupId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/unanswered/groups/{groupId}`: the `getKnowledgeKnowledgebaseUnansweredGroup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--unanswered-groups--groupId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UnansweredGroup`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeKnowledgebaseUnansweredGroup {
@@ -4684,7 +4876,11 @@ impl GetKnowledgeKnowledgebaseUnansweredGroup {
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_UNANSWERED_GROUP_PHRASEGROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseUnansweredGroupPhrasegroup", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/unanswered/groups/{groupId}/phrasegroups/{phraseGroupId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/unanswered/groups/{groupId}/phrasegroups/{phraseGroupId}`: the `getKnowledgeKnowledgebaseUnansweredGroupPhrasegroup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--unanswered-groups--groupId--phrasegroups--phraseGroupId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UnansweredPhraseGroup`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeKnowledgebaseUnansweredGroupPhrasegroup {
@@ -4778,7 +4974,11 @@ impl GetKnowledgeKnowledgebaseUnansweredGroupPhrasegroup {
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_UNANSWERED_GROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseUnansweredGroups", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/unanswered/groups", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/unanswered/groups`: the `getKnowledgeKnowledgebaseUnansweredGroups` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--unanswered-groups>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UnansweredGroups`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeKnowledgebaseUnansweredGroups {
@@ -4868,7 +5068,11 @@ impl GetKnowledgeKnowledgebaseUnansweredGroups {
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_UPLOADS_URLS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseUploadsUrlsJob", &["Knowledge", "Uploads"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/uploads/urls/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/uploads/urls/jobs/{jobId}`: the `getKnowledgeKnowledgebaseUploadsUrlsJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--uploads-urls-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GetUploadSourceUrlJobStatusResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeKnowledgebaseUploadsUrlsJob {
@@ -4933,9 +5137,13 @@ impl GetKnowledgeKnowledgebaseUploadsUrlsJob {
 static META_GET_KNOWLEDGE_KNOWLEDGEBASES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebases", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/knowledge/knowledgebases`: the `getKnowledgeKnowledgebases` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeBaseListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeKnowledgebases {
@@ -5089,7 +5297,11 @@ impl GetKnowledgeKnowledgebases {
 static META_GET_KNOWLEDGE_SETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeSetting", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/settings/{knowledgeSettingId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/knowledge/settings/{knowledgeSettingId}`: the `getKnowledgeSetting` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-settings--knowledgeSettingId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeSettingsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeSetting {
@@ -5152,9 +5364,13 @@ impl GetKnowledgeSetting {
 static META_GET_KNOWLEDGE_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeSettings", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/settings", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/knowledge/settings`: the `getKnowledgeSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeSettingListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeSettings {
@@ -5290,7 +5506,11 @@ impl GetKnowledgeSettings {
 static META_GET_KNOWLEDGE_SOURCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeSource", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/sources/{sourceId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/knowledge/sources/{sourceId}`: the `getKnowledgeSource` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-sources--sourceId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `V3SourceExpandableResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeSource {
@@ -5362,7 +5582,11 @@ impl GetKnowledgeSource {
 static META_GET_KNOWLEDGE_SOURCE_SYNCHRONIZATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeSourceSynchronization", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}`: the `getKnowledgeSourceSynchronization` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-sources--sourceId--synchronizations--synchronizationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `V3Synchronization`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeSourceSynchronization {
@@ -5427,7 +5651,11 @@ impl GetKnowledgeSourceSynchronization {
 static META_GET_KNOWLEDGE_SOURCE_SYNCHRONIZATION_DELETION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeSourceSynchronizationDeletion", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}/deletions/{fileId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}/deletions/{fileId}`: the `getKnowledgeSourceSynchronizationDeletion` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-sources--sourceId--synchronizations--synchronizationId--deletions--fileId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `V3SynchronizationDeletion`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeSourceSynchronizationDeletion {
@@ -5494,9 +5722,13 @@ impl GetKnowledgeSourceSynchronizationDeletion {
 static META_GET_KNOWLEDGE_SOURCE_SYNCHRONIZATION_DELETIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeSourceSynchronizationDeletions", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}/deletions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}/deletions`: the `getKnowledgeSourceSynchronizationDeletions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-sources--sourceId--synchronizations--synchronizationId--deletions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `V3SynchronizationDeletionListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeSourceSynchronizationDeletions {
@@ -5600,7 +5832,11 @@ impl GetKnowledgeSourceSynchronizationDeletions {
 static META_GET_KNOWLEDGE_SOURCE_SYNCHRONIZATION_UPLOAD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeSourceSynchronizationUpload", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}/uploads/{fileId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}/uploads/{fileId}`: the `getKnowledgeSourceSynchronizationUpload` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-sources--sourceId--synchronizations--synchronizationId--uploads--fileId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `V3SynchronizationUpload`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeSourceSynchronizationUpload {
@@ -5667,9 +5903,13 @@ impl GetKnowledgeSourceSynchronizationUpload {
 static META_GET_KNOWLEDGE_SOURCE_SYNCHRONIZATION_UPLOADS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeSourceSynchronizationUploads", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}/uploads", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}/uploads`: the `getKnowledgeSourceSynchronizationUploads` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-sources--sourceId--synchronizations--synchronizationId--uploads>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `V3SynchronizationUploadListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeSourceSynchronizationUploads {
@@ -5773,9 +6013,13 @@ impl GetKnowledgeSourceSynchronizationUploads {
 static META_GET_KNOWLEDGE_SOURCE_SYNCHRONIZATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeSourceSynchronizations", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/sources/{sourceId}/synchronizations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/knowledge/sources/{sourceId}/synchronizations`: the `getKnowledgeSourceSynchronizations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-sources--sourceId--synchronizations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `V3SynchronizationListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeSourceSynchronizations {
@@ -5877,7 +6121,11 @@ impl GetKnowledgeSourceSynchronizations {
 static META_GET_KNOWLEDGE_SOURCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeSources", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/sources", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/knowledge/sources`: the `getKnowledgeSources` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-sources>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `V3SourceExpandableListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeSources {
@@ -5947,9 +6195,13 @@ impl GetKnowledgeSources {
 static META_GET_KNOWLEDGE_SOURCES_SYNCHRONIZATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeSourcesSynchronizations", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/sources/synchronizations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/knowledge/sources/synchronizations`: the `getKnowledgeSourcesSynchronizations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-sources-synchronizations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `V3SynchronizationListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeSourcesSynchronizations {
@@ -6049,7 +6301,11 @@ impl GetKnowledgeSourcesSynchronizations {
 static META_PATCH_KNOWLEDGE_CONNECTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchKnowledgeConnection", &["Knowledge"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/knowledge/connections/{connectionId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/knowledge/connections/{connectionId}`: the `patchKnowledgeConnection` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-knowledge-connections--connectionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ConnectionResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchKnowledgeConnection {
@@ -6121,9 +6377,13 @@ impl PatchKnowledgeConnection {
 static META_PATCH_KNOWLEDGE_GUEST_SESSION_DOCUMENTS_SEARCH_SEARCH_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchKnowledgeGuestSessionDocumentsSearchSearchId", &["Knowledge"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/knowledge/guest/sessions/{sessionId}/documents/search/{searchId}", false, ::std::option::Option::None, false, false, false);
 #[doc = " `PATCH /api/v2/knowledge/guest/sessions/{sessionId}/documents/search/{searchId}`: the `patchKnowledgeGuestSessionDocumentsSearchSearchId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-knowledge-guest-sessions--sessionId--documents-search--searchId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " Public endpoint: no access token is sent."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchKnowledgeGuestSessionDocumentsSearchSearchId {
@@ -6190,7 +6450,11 @@ impl PatchKnowledgeGuestSessionDocumentsSearchSearchId {
 static META_PATCH_KNOWLEDGE_KNOWLEDGEBASE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchKnowledgeKnowledgebase", &["Knowledge"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/knowledge/knowledgebases/{knowledgeBaseId}`: the `patchKnowledgeKnowledgebase` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-knowledge-knowledgebases--knowledgeBaseId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeBase`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchKnowledgeKnowledgebase {
@@ -6255,7 +6519,11 @@ impl PatchKnowledgeKnowledgebase {
 static META_PATCH_KNOWLEDGE_KNOWLEDGEBASE_CATEGORY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchKnowledgeKnowledgebaseCategory", &["Knowledge"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/categories/{categoryId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/categories/{categoryId}`: the `patchKnowledgeKnowledgebaseCategory` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-knowledge-knowledgebases--knowledgeBaseId--categories--categoryId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CategoryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchKnowledgeKnowledgebaseCategory {
@@ -6322,7 +6590,11 @@ impl PatchKnowledgeKnowledgebaseCategory {
 static META_PATCH_KNOWLEDGE_KNOWLEDGEBASE_CHUNKS_SEARCH_SEARCH_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchKnowledgeKnowledgebaseChunksSearchSearchId", &["Knowledge"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/chunks/search/{searchId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/chunks/search/{searchId}`: the `patchKnowledgeKnowledgebaseChunksSearchSearchId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-knowledge-knowledgebases--knowledgeBaseId--chunks-search--searchId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchKnowledgeKnowledgebaseChunksSearchSearchId {
@@ -6396,7 +6668,11 @@ impl PatchKnowledgeKnowledgebaseChunksSearchSearchId {
 static META_PATCH_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchKnowledgeKnowledgebaseDocument", &["Knowledge"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}`: the `patchKnowledgeKnowledgebaseDocument` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents--documentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeDocumentResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchKnowledgeKnowledgebaseDocument {
@@ -6463,7 +6739,11 @@ impl PatchKnowledgeKnowledgebaseDocument {
 static META_PATCH_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_FEEDBACK_FEEDBACK_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchKnowledgeKnowledgebaseDocumentFeedbackFeedbackId", &["Knowledge"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/feedback/{feedbackId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/feedback/{feedbackId}`: the `patchKnowledgeKnowledgebaseDocumentFeedbackFeedbackId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents--documentId--feedback--feedbackId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeDocumentFeedbackResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchKnowledgeKnowledgebaseDocumentFeedbackFeedbackId {
@@ -6539,7 +6819,11 @@ impl PatchKnowledgeKnowledgebaseDocumentFeedbackFeedbackId {
 static META_PATCH_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_VARIATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchKnowledgeKnowledgebaseDocumentVariation", &["Knowledge"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/variations/{documentVariationId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/variations/{documentVariationId}`: the `patchKnowledgeKnowledgebaseDocumentVariation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents--documentId--variations--documentVariationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DocumentVariationResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchKnowledgeKnowledgebaseDocumentVariation {
@@ -6608,7 +6892,11 @@ impl PatchKnowledgeKnowledgebaseDocumentVariation {
 static META_PATCH_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS_SEARCH_SEARCH_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchKnowledgeKnowledgebaseDocumentsSearchSearchId", &["Knowledge"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/search/{searchId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/search/{searchId}`: the `patchKnowledgeKnowledgebaseDocumentsSearchSearchId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents-search--searchId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchKnowledgeKnowledgebaseDocumentsSearchSearchId {
@@ -6682,7 +6970,11 @@ impl PatchKnowledgeKnowledgebaseDocumentsSearchSearchId {
 static META_PATCH_KNOWLEDGE_KNOWLEDGEBASE_IMPORT_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchKnowledgeKnowledgebaseImportJob", &["Knowledge"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/import/jobs/{importJobId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/import/jobs/{importJobId}`: the `patchKnowledgeKnowledgebaseImportJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-knowledge-knowledgebases--knowledgeBaseId--import-jobs--importJobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeImportJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchKnowledgeKnowledgebaseImportJob {
@@ -6749,7 +7041,11 @@ impl PatchKnowledgeKnowledgebaseImportJob {
 static META_PATCH_KNOWLEDGE_KNOWLEDGEBASE_LABEL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchKnowledgeKnowledgebaseLabel", &["Knowledge"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/labels/{labelId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/labels/{labelId}`: the `patchKnowledgeKnowledgebaseLabel` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-knowledge-knowledgebases--knowledgeBaseId--labels--labelId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LabelResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchKnowledgeKnowledgebaseLabel {
@@ -6816,7 +7112,11 @@ impl PatchKnowledgeKnowledgebaseLabel {
 static META_PATCH_KNOWLEDGE_KNOWLEDGEBASE_PARSE_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchKnowledgeKnowledgebaseParseJob", &["Knowledge"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/parse/jobs/{parseJobId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/parse/jobs/{parseJobId}`: the `patchKnowledgeKnowledgebaseParseJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-knowledge-knowledgebases--knowledgeBaseId--parse-jobs--parseJobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchKnowledgeKnowledgebaseParseJob {
@@ -6883,7 +7183,11 @@ impl PatchKnowledgeKnowledgebaseParseJob {
 static META_PATCH_KNOWLEDGE_KNOWLEDGEBASE_SYNCHRONIZE_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchKnowledgeKnowledgebaseSynchronizeJob", &["Knowledge"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/synchronize/jobs/{syncJobId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/synchronize/jobs/{syncJobId}`: the `patchKnowledgeKnowledgebaseSynchronizeJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-knowledge-knowledgebases--knowledgeBaseId--synchronize-jobs--syncJobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeSyncJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchKnowledgeKnowledgebaseSynchronizeJob {
@@ -6950,7 +7254,11 @@ impl PatchKnowledgeKnowledgebaseSynchronizeJob {
 static META_PATCH_KNOWLEDGE_KNOWLEDGEBASE_UNANSWERED_GROUP_PHRASEGROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchKnowledgeKnowledgebaseUnansweredGroupPhrasegroup", &["Knowledge"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/unanswered/groups/{groupId}/phrasegroups/{phraseGroupId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/unanswered/groups/{groupId}/phrasegroups/{phraseGroupId}`: the `patchKnowledgeKnowledgebaseUnansweredGroupPhrasegroup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-knowledge-knowledgebases--knowledgeBaseId--unanswered-groups--groupId--phrasegroups--phraseGroupId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UnansweredPhraseGroupUpdateResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchKnowledgeKnowledgebaseUnansweredGroupPhrasegroup {
@@ -7019,7 +7327,11 @@ impl PatchKnowledgeKnowledgebaseUnansweredGroupPhrasegroup {
 static META_PATCH_KNOWLEDGE_SETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchKnowledgeSetting", &["Knowledge"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/knowledge/settings/{knowledgeSettingId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/knowledge/settings/{knowledgeSettingId}`: the `patchKnowledgeSetting` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-knowledge-settings--knowledgeSettingId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeSettingsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchKnowledgeSetting {
@@ -7084,7 +7396,11 @@ impl PatchKnowledgeSetting {
 static META_PATCH_KNOWLEDGE_SOURCE_SYNCHRONIZATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchKnowledgeSourceSynchronization", &["Knowledge"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}`: the `patchKnowledgeSourceSynchronization` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-knowledge-sources--sourceId--synchronizations--synchronizationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `V3Synchronization`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchKnowledgeSourceSynchronization {
@@ -7151,7 +7467,11 @@ impl PatchKnowledgeSourceSynchronization {
 static META_POST_KNOWLEDGE_CONNECTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeConnections", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/connections", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/knowledge/connections`: the `postKnowledgeConnections` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-connections>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ConnectionCreateResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeConnections {
@@ -7214,7 +7534,11 @@ impl PostKnowledgeConnections {
 static META_POST_KNOWLEDGE_DOCUMENTUPLOADS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeDocumentuploads", &["Knowledge", "Uploads"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/documentuploads", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/knowledge/documentuploads`: the `postKnowledgeDocumentuploads` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-documentuploads>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UploadUrlResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeDocumentuploads {
@@ -7277,9 +7601,13 @@ impl PostKnowledgeDocumentuploads {
 static META_POST_KNOWLEDGE_GUEST_SESSION_DOCUMENT_COPIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeGuestSessionDocumentCopies", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/guest/sessions/{sessionId}/documents/{documentId}/copies", false, ::std::option::Option::None, false, false, false);
 #[doc = " `POST /api/v2/knowledge/guest/sessions/{sessionId}/documents/{documentId}/copies`: the `postKnowledgeGuestSessionDocumentCopies` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-guest-sessions--sessionId--documents--documentId--copies>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " Public endpoint: no access token is sent."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeGuestSessionDocumentCopies {
@@ -7353,9 +7681,13 @@ impl PostKnowledgeGuestSessionDocumentCopies {
 static META_POST_KNOWLEDGE_GUEST_SESSION_DOCUMENT_FEEDBACK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeGuestSessionDocumentFeedback", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/guest/sessions/{sessionId}/documents/{documentId}/feedback", false, ::std::option::Option::None, false, false, false);
 #[doc = " `POST /api/v2/knowledge/guest/sessions/{sessionId}/documents/{documentId}/feedback`: the `postKnowledgeGuestSessionDocumentFeedback` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-guest-sessions--sessionId--documents--documentId--feedback>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeGuestDocumentFeedback`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " Public endpoint: no access token is sent."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeGuestSessionDocumentFeedback {
@@ -7429,9 +7761,13 @@ impl PostKnowledgeGuestSessionDocumentFeedback {
 static META_POST_KNOWLEDGE_GUEST_SESSION_DOCUMENT_VIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeGuestSessionDocumentViews", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/guest/sessions/{sessionId}/documents/{documentId}/views", false, ::std::option::Option::None, false, false, false);
 #[doc = " `POST /api/v2/knowledge/guest/sessions/{sessionId}/documents/{documentId}/views`: the `postKnowledgeGuestSessionDocumentViews` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-guest-sessions--sessionId--documents--documentId--views>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " Public endpoint: no access token is sent."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeGuestSessionDocumentViews {
@@ -7505,9 +7841,13 @@ impl PostKnowledgeGuestSessionDocumentViews {
 static META_POST_KNOWLEDGE_GUEST_SESSION_DOCUMENTS_ANSWERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeGuestSessionDocumentsAnswers", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/guest/sessions/{sessionId}/documents/answers", false, ::std::option::Option::None, false, false, false);
 #[doc = " `POST /api/v2/knowledge/guest/sessions/{sessionId}/documents/answers`: the `postKnowledgeGuestSessionDocumentsAnswers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-guest-sessions--sessionId--documents-answers>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeGuestAnswerDocumentsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " Public endpoint: no access token is sent."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeGuestSessionDocumentsAnswers {
@@ -7572,9 +7912,13 @@ impl PostKnowledgeGuestSessionDocumentsAnswers {
 static META_POST_KNOWLEDGE_GUEST_SESSION_DOCUMENTS_PRESENTATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeGuestSessionDocumentsPresentations", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/guest/sessions/{sessionId}/documents/presentations", false, ::std::option::Option::None, false, false, false);
 #[doc = " `POST /api/v2/knowledge/guest/sessions/{sessionId}/documents/presentations`: the `postKnowledgeGuestSessionDocumentsPresentations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-guest-sessions--sessionId--documents-presentations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " Public endpoint: no access token is sent."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeGuestSessionDocumentsPresentations {
@@ -7646,9 +7990,13 @@ impl PostKnowledgeGuestSessionDocumentsPresentations {
 static META_POST_KNOWLEDGE_GUEST_SESSION_DOCUMENTS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeGuestSessionDocumentsSearch", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/guest/sessions/{sessionId}/documents/search", true, ::std::option::Option::None, false, false, false);
 #[doc = " `POST /api/v2/knowledge/guest/sessions/{sessionId}/documents/search`: the `postKnowledgeGuestSessionDocumentsSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-guest-sessions--sessionId--documents-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeDocumentGuestSearch`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " Public endpoint: no access token is sent."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeGuestSessionDocumentsSearch {
@@ -7729,9 +8077,13 @@ impl PostKnowledgeGuestSessionDocumentsSearch {
 static META_POST_KNOWLEDGE_GUEST_SESSION_DOCUMENTS_SEARCH_SUGGESTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeGuestSessionDocumentsSearchSuggestions", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/guest/sessions/{sessionId}/documents/search/suggestions", false, ::std::option::Option::None, false, false, false);
 #[doc = " `POST /api/v2/knowledge/guest/sessions/{sessionId}/documents/search/suggestions`: the `postKnowledgeGuestSessionDocumentsSearchSuggestions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-guest-sessions--sessionId--documents-search-suggestions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeGuestDocumentSuggestion`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " Public endpoint: no access token is sent."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeGuestSessionDocumentsSearchSuggestions {
@@ -7803,9 +8155,13 @@ impl PostKnowledgeGuestSessionDocumentsSearchSuggestions {
 static META_POST_KNOWLEDGE_GUEST_SESSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeGuestSessions", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/guest/sessions", false, ::std::option::Option::None, false, false, false);
 #[doc = " `POST /api/v2/knowledge/guest/sessions`: the `postKnowledgeGuestSessions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-guest-sessions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeGuestSession`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " Public endpoint: no access token is sent."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeGuestSessions {
@@ -7868,7 +8224,11 @@ impl PostKnowledgeGuestSessions {
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_CATEGORIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseCategories", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/categories", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/categories`: the `postKnowledgeKnowledgebaseCategories` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--categories>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CategoryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeKnowledgebaseCategories {
@@ -7933,7 +8293,11 @@ impl PostKnowledgeKnowledgebaseCategories {
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_CHUNKS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseChunksSearch", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/chunks/search", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/chunks/search`: the `postKnowledgeKnowledgebaseChunksSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--chunks-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeDocumentChunkResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeKnowledgebaseChunksSearch {
@@ -8005,7 +8369,11 @@ impl PostKnowledgeKnowledgebaseChunksSearch {
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_COPIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseDocumentCopies", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/copies", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/copies`: the `postKnowledgeKnowledgebaseDocumentCopies` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents--documentId--copies>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeKnowledgebaseDocumentCopies {
@@ -8079,7 +8447,11 @@ impl PostKnowledgeKnowledgebaseDocumentCopies {
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_FEEDBACK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseDocumentFeedback", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/feedback", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/feedback`: the `postKnowledgeKnowledgebaseDocumentFeedback` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents--documentId--feedback>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeDocumentFeedbackResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeKnowledgebaseDocumentFeedback {
@@ -8153,7 +8525,11 @@ impl PostKnowledgeKnowledgebaseDocumentFeedback {
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_VARIATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseDocumentVariations", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/variations", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/variations`: the `postKnowledgeKnowledgebaseDocumentVariations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents--documentId--variations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DocumentVariationResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeKnowledgebaseDocumentVariations {
@@ -8220,7 +8596,11 @@ impl PostKnowledgeKnowledgebaseDocumentVariations {
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseDocumentVersions", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/versions", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/versions`: the `postKnowledgeKnowledgebaseDocumentVersions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents--documentId--versions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeDocumentVersion`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeKnowledgebaseDocumentVersions {
@@ -8287,7 +8667,11 @@ impl PostKnowledgeKnowledgebaseDocumentVersions {
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_VIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseDocumentViews", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/views", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/views`: the `postKnowledgeKnowledgebaseDocumentViews` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents--documentId--views>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeKnowledgebaseDocumentViews {
@@ -8361,7 +8745,11 @@ impl PostKnowledgeKnowledgebaseDocumentViews {
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseDocuments", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents`: the `postKnowledgeKnowledgebaseDocuments` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeDocumentResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeKnowledgebaseDocuments {
@@ -8426,7 +8814,11 @@ impl PostKnowledgeKnowledgebaseDocuments {
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS_ANSWERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseDocumentsAnswers", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/answers", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/answers`: the `postKnowledgeKnowledgebaseDocumentsAnswers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents-answers>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeAnswerDocumentsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeKnowledgebaseDocumentsAnswers {
@@ -8491,7 +8883,11 @@ impl PostKnowledgeKnowledgebaseDocumentsAnswers {
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS_BULK_REMOVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseDocumentsBulkRemove", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/bulk/remove", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/bulk/remove`: the `postKnowledgeKnowledgebaseDocumentsBulkRemove` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents-bulk-remove>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeKnowledgebaseDocumentsBulkRemove {
@@ -8556,7 +8952,11 @@ impl PostKnowledgeKnowledgebaseDocumentsBulkRemove {
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS_BULK_UPDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseDocumentsBulkUpdate", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/bulk/update", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/bulk/update`: the `postKnowledgeKnowledgebaseDocumentsBulkUpdate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents-bulk-update>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeKnowledgebaseDocumentsBulkUpdate {
@@ -8621,7 +9021,11 @@ impl PostKnowledgeKnowledgebaseDocumentsBulkUpdate {
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS_PRESENTATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseDocumentsPresentations", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/presentations", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/presentations`: the `postKnowledgeKnowledgebaseDocumentsPresentations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents-presentations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeKnowledgebaseDocumentsPresentations {
@@ -8693,7 +9097,11 @@ impl PostKnowledgeKnowledgebaseDocumentsPresentations {
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseDocumentsQuery", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/query`: the `postKnowledgeKnowledgebaseDocumentsQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeDocumentQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeKnowledgebaseDocumentsQuery {
@@ -8774,7 +9182,11 @@ impl PostKnowledgeKnowledgebaseDocumentsQuery {
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseDocumentsSearch", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/search", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/search`: the `postKnowledgeKnowledgebaseDocumentsSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeDocumentSearch`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeKnowledgebaseDocumentsSearch {
@@ -8855,7 +9267,11 @@ impl PostKnowledgeKnowledgebaseDocumentsSearch {
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS_SEARCH_SUGGESTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseDocumentsSearchSuggestions", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/search/suggestions", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/search/suggestions`: the `postKnowledgeKnowledgebaseDocumentsSearchSuggestions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents-search-suggestions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeDocumentSuggestion`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeKnowledgebaseDocumentsSearchSuggestions {
@@ -8927,7 +9343,11 @@ impl PostKnowledgeKnowledgebaseDocumentsSearchSuggestions {
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS_VERSIONS_BULK_ADD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseDocumentsVersionsBulkAdd", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/versions/bulk/add", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/versions/bulk/add`: the `postKnowledgeKnowledgebaseDocumentsVersionsBulkAdd` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents-versions-bulk-add>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeKnowledgebaseDocumentsVersionsBulkAdd {
@@ -8992,7 +9412,11 @@ impl PostKnowledgeKnowledgebaseDocumentsVersionsBulkAdd {
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_EXPORT_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseExportJobs", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/export/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/export/jobs`: the `postKnowledgeKnowledgebaseExportJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--export-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeExportJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeKnowledgebaseExportJobs {
@@ -9057,7 +9481,11 @@ impl PostKnowledgeKnowledgebaseExportJobs {
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_IMPORT_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseImportJobs", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/import/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/import/jobs`: the `postKnowledgeKnowledgebaseImportJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--import-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeImportJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeKnowledgebaseImportJobs {
@@ -9122,7 +9550,11 @@ impl PostKnowledgeKnowledgebaseImportJobs {
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_LABELS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseLabels", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/labels", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/labels`: the `postKnowledgeKnowledgebaseLabels` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--labels>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LabelResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeKnowledgebaseLabels {
@@ -9187,7 +9619,11 @@ impl PostKnowledgeKnowledgebaseLabels {
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_PARSE_JOB_IMPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseParseJobImport", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/parse/jobs/{parseJobId}/import", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/parse/jobs/{parseJobId}/import`: the `postKnowledgeKnowledgebaseParseJobImport` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--parse-jobs--parseJobId--import>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeKnowledgebaseParseJobImport {
@@ -9254,7 +9690,11 @@ impl PostKnowledgeKnowledgebaseParseJobImport {
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_PARSE_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseParseJobs", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/parse/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/parse/jobs`: the `postKnowledgeKnowledgebaseParseJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--parse-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeParseJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeKnowledgebaseParseJobs {
@@ -9319,7 +9759,11 @@ impl PostKnowledgeKnowledgebaseParseJobs {
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_SOURCES_SALESFORCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseSourcesSalesforce", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/salesforce", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/salesforce`: the `postKnowledgeKnowledgebaseSourcesSalesforce` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--sources-salesforce>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeSyncJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeKnowledgebaseSourcesSalesforce {
@@ -9384,7 +9828,11 @@ impl PostKnowledgeKnowledgebaseSourcesSalesforce {
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_SOURCES_SALESFORCE_SOURCE_ID_SYNC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseSourcesSalesforceSourceIdSync", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/salesforce/{sourceId}/sync", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/salesforce/{sourceId}/sync`: the `postKnowledgeKnowledgebaseSourcesSalesforceSourceIdSync` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--sources-salesforce--sourceId--sync>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SourceSyncResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeKnowledgebaseSourcesSalesforceSourceIdSync {
@@ -9458,7 +9906,11 @@ impl PostKnowledgeKnowledgebaseSourcesSalesforceSourceIdSync {
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_SOURCES_SERVICENOW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseSourcesServicenow", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/servicenow", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/servicenow`: the `postKnowledgeKnowledgebaseSourcesServicenow` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--sources-servicenow>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeSyncJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeKnowledgebaseSourcesServicenow {
@@ -9523,7 +9975,11 @@ impl PostKnowledgeKnowledgebaseSourcesServicenow {
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_SOURCES_SERVICENOW_SOURCE_ID_SYNC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseSourcesServicenowSourceIdSync", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/servicenow/{sourceId}/sync", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/servicenow/{sourceId}/sync`: the `postKnowledgeKnowledgebaseSourcesServicenowSourceIdSync` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--sources-servicenow--sourceId--sync>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SourceSyncResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeKnowledgebaseSourcesServicenowSourceIdSync {
@@ -9597,7 +10053,11 @@ impl PostKnowledgeKnowledgebaseSourcesServicenowSourceIdSync {
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_SYNCHRONIZE_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseSynchronizeJobs", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/synchronize/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/synchronize/jobs`: the `postKnowledgeKnowledgebaseSynchronizeJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--synchronize-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeSyncJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeKnowledgebaseSynchronizeJobs {
@@ -9662,7 +10122,11 @@ impl PostKnowledgeKnowledgebaseSynchronizeJobs {
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_UPLOADS_URLS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseUploadsUrlsJobs", &["Knowledge", "Uploads"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/uploads/urls/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/uploads/urls/jobs`: the `postKnowledgeKnowledgebaseUploadsUrlsJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--uploads-urls-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CreateUploadSourceUrlJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeKnowledgebaseUploadsUrlsJobs {
@@ -9727,7 +10191,11 @@ impl PostKnowledgeKnowledgebaseUploadsUrlsJobs {
 static META_POST_KNOWLEDGE_KNOWLEDGEBASES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebases", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/knowledge/knowledgebases`: the `postKnowledgeKnowledgebases` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeBase`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeKnowledgebases {
@@ -9790,7 +10258,11 @@ impl PostKnowledgeKnowledgebases {
 static META_POST_KNOWLEDGE_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeSearch", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/search", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/knowledge/search`: the `postKnowledgeSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeSourcesSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeSearch {
@@ -9860,7 +10332,11 @@ impl PostKnowledgeSearch {
 static META_POST_KNOWLEDGE_SEARCH_PREVIEW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeSearchPreview", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/search/preview", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/knowledge/search/preview`: the `postKnowledgeSearchPreview` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-search-preview>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeSearchPreviewResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeSearchPreview {
@@ -9930,7 +10406,11 @@ impl PostKnowledgeSearchPreview {
 static META_POST_KNOWLEDGE_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeSettings", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/settings", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/knowledge/settings`: the `postKnowledgeSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KnowledgeSettingsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeSettings {
@@ -10000,7 +10480,11 @@ impl PostKnowledgeSettings {
 static META_POST_KNOWLEDGE_SOURCE_SYNCHRONIZATION_DELETIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeSourceSynchronizationDeletions", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}/deletions", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}/deletions`: the `postKnowledgeSourceSynchronizationDeletions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-sources--sourceId--synchronizations--synchronizationId--deletions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `V3SynchronizationDeletion`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeSourceSynchronizationDeletions {
@@ -10067,7 +10551,11 @@ impl PostKnowledgeSourceSynchronizationDeletions {
 static META_POST_KNOWLEDGE_SOURCE_SYNCHRONIZATION_UPLOADS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeSourceSynchronizationUploads", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}/uploads", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}/uploads`: the `postKnowledgeSourceSynchronizationUploads` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-sources--sourceId--synchronizations--synchronizationId--uploads>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `V3SynchronizationUploadUrlResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeSourceSynchronizationUploads {
@@ -10134,7 +10622,11 @@ impl PostKnowledgeSourceSynchronizationUploads {
 static META_POST_KNOWLEDGE_SOURCE_SYNCHRONIZATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeSourceSynchronizations", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/sources/{sourceId}/synchronizations", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/knowledge/sources/{sourceId}/synchronizations`: the `postKnowledgeSourceSynchronizations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-sources--sourceId--synchronizations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `V3Synchronization`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeSourceSynchronizations {
@@ -10206,7 +10698,11 @@ impl PostKnowledgeSourceSynchronizations {
 static META_POST_KNOWLEDGE_SOURCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeSources", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/sources", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/knowledge/sources`: the `postKnowledgeSources` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-sources>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `V3SourceDetailedResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeSources {
@@ -10269,7 +10765,11 @@ impl PostKnowledgeSources {
 static META_PUT_KNOWLEDGE_KNOWLEDGEBASE_SOURCES_SALESFORCE_SOURCE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putKnowledgeKnowledgebaseSourcesSalesforceSourceId", &["Knowledge"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/salesforce/{sourceId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/salesforce/{sourceId}`: the `putKnowledgeKnowledgebaseSourcesSalesforceSourceId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-knowledge-knowledgebases--knowledgeBaseId--sources-salesforce--sourceId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SalesforceSourceResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutKnowledgeKnowledgebaseSourcesSalesforceSourceId {
@@ -10336,7 +10836,11 @@ impl PutKnowledgeKnowledgebaseSourcesSalesforceSourceId {
 static META_PUT_KNOWLEDGE_KNOWLEDGEBASE_SOURCES_SERVICENOW_SOURCE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putKnowledgeKnowledgebaseSourcesServicenowSourceId", &["Knowledge"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/servicenow/{sourceId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/servicenow/{sourceId}`: the `putKnowledgeKnowledgebaseSourcesServicenowSourceId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-knowledge-knowledgebases--knowledgeBaseId--sources-servicenow--sourceId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ServiceNowSourceResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutKnowledgeKnowledgebaseSourcesServicenowSourceId {
@@ -10403,7 +10907,11 @@ impl PutKnowledgeKnowledgebaseSourcesServicenowSourceId {
 static META_PUT_KNOWLEDGE_SOURCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putKnowledgeSource", &["Knowledge"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/knowledge/sources/{sourceId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/knowledge/sources/{sourceId}`: the `putKnowledgeSource` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-knowledge-sources--sourceId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `V3SourceDetailedResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutKnowledgeSource {

@@ -180,7 +180,11 @@ impl LanguageUnderstandingApi {
 static META_DELETE_LANGUAGEUNDERSTANDING_DOMAIN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteLanguageunderstandingDomain", &["Language Understanding"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/languageunderstanding/domains/{domainId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/languageunderstanding/domains/{domainId}`: the `deleteLanguageunderstandingDomain` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-languageunderstanding-domains--domainId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteLanguageunderstandingDomain {
@@ -243,7 +247,11 @@ impl DeleteLanguageunderstandingDomain {
 static META_DELETE_LANGUAGEUNDERSTANDING_DOMAIN_FEEDBACK_FEEDBACK_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteLanguageunderstandingDomainFeedbackFeedbackId", &["Language Understanding"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/languageunderstanding/domains/{domainId}/feedback/{feedbackId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/languageunderstanding/domains/{domainId}/feedback/{feedbackId}`: the `deleteLanguageunderstandingDomainFeedbackFeedbackId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-languageunderstanding-domains--domainId--feedback--feedbackId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteLanguageunderstandingDomainFeedbackFeedbackId {
@@ -308,7 +316,11 @@ impl DeleteLanguageunderstandingDomainFeedbackFeedbackId {
 static META_DELETE_LANGUAGEUNDERSTANDING_DOMAIN_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteLanguageunderstandingDomainVersion", &["Language Understanding"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/languageunderstanding/domains/{domainId}/versions/{domainVersionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/languageunderstanding/domains/{domainId}/versions/{domainVersionId}`: the `deleteLanguageunderstandingDomainVersion` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-languageunderstanding-domains--domainId--versions--domainVersionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteLanguageunderstandingDomainVersion {
@@ -373,7 +385,11 @@ impl DeleteLanguageunderstandingDomainVersion {
 static META_DELETE_LANGUAGEUNDERSTANDING_MINER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteLanguageunderstandingMiner", &["Language Understanding"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/languageunderstanding/miners/{minerId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/languageunderstanding/miners/{minerId}`: the `deleteLanguageunderstandingMiner` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-languageunderstanding-miners--minerId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteLanguageunderstandingMiner {
@@ -436,7 +452,11 @@ impl DeleteLanguageunderstandingMiner {
 static META_DELETE_LANGUAGEUNDERSTANDING_MINER_DRAFT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteLanguageunderstandingMinerDraft", &["Language Understanding"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/languageunderstanding/miners/{minerId}/drafts/{draftId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/languageunderstanding/miners/{minerId}/drafts/{draftId}`: the `deleteLanguageunderstandingMinerDraft` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-languageunderstanding-miners--minerId--drafts--draftId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteLanguageunderstandingMinerDraft {
@@ -501,7 +521,11 @@ impl DeleteLanguageunderstandingMinerDraft {
 static META_GET_LANGUAGEUNDERSTANDING_DOMAIN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguageunderstandingDomain", &["Language Understanding"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languageunderstanding/domains/{domainId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/languageunderstanding/domains/{domainId}`: the `getLanguageunderstandingDomain` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languageunderstanding-domains--domainId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `NluDomain`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetLanguageunderstandingDomain {
@@ -564,9 +588,13 @@ impl GetLanguageunderstandingDomain {
 static META_GET_LANGUAGEUNDERSTANDING_DOMAIN_FEEDBACK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguageunderstandingDomainFeedback", &["Language Understanding"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languageunderstanding/domains/{domainId}/feedback", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/languageunderstanding/domains/{domainId}/feedback`: the `getLanguageunderstandingDomainFeedback` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languageunderstanding-domains--domainId--feedback>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `NluFeedbackListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetLanguageunderstandingDomainFeedback {
@@ -749,7 +777,11 @@ impl GetLanguageunderstandingDomainFeedback {
 static META_GET_LANGUAGEUNDERSTANDING_DOMAIN_FEEDBACK_FEEDBACK_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguageunderstandingDomainFeedbackFeedbackId", &["Language Understanding"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languageunderstanding/domains/{domainId}/feedback/{feedbackId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/languageunderstanding/domains/{domainId}/feedback/{feedbackId}`: the `getLanguageunderstandingDomainFeedbackFeedbackId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languageunderstanding-domains--domainId--feedback--feedbackId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `NluFeedbackResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetLanguageunderstandingDomainFeedbackFeedbackId {
@@ -823,7 +855,11 @@ impl GetLanguageunderstandingDomainFeedbackFeedbackId {
 static META_GET_LANGUAGEUNDERSTANDING_DOMAIN_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguageunderstandingDomainVersion", &["Language Understanding"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languageunderstanding/domains/{domainId}/versions/{domainVersionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/languageunderstanding/domains/{domainId}/versions/{domainVersionId}`: the `getLanguageunderstandingDomainVersion` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languageunderstanding-domains--domainId--versions--domainVersionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `NluDomainVersion`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetLanguageunderstandingDomainVersion {
@@ -897,7 +933,11 @@ impl GetLanguageunderstandingDomainVersion {
 static META_GET_LANGUAGEUNDERSTANDING_DOMAIN_VERSION_REPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguageunderstandingDomainVersionReport", &["Language Understanding"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languageunderstanding/domains/{domainId}/versions/{domainVersionId}/report", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/languageunderstanding/domains/{domainId}/versions/{domainVersionId}/report`: the `getLanguageunderstandingDomainVersionReport` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languageunderstanding-domains--domainId--versions--domainVersionId--report>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `NluDomainVersionQualityReport`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetLanguageunderstandingDomainVersionReport {
@@ -962,9 +1002,13 @@ impl GetLanguageunderstandingDomainVersionReport {
 static META_GET_LANGUAGEUNDERSTANDING_DOMAIN_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguageunderstandingDomainVersions", &["Language Understanding"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languageunderstanding/domains/{domainId}/versions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/languageunderstanding/domains/{domainId}/versions`: the `getLanguageunderstandingDomainVersions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languageunderstanding-domains--domainId--versions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `NluDomainVersionListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetLanguageunderstandingDomainVersions {
@@ -1066,9 +1110,13 @@ impl GetLanguageunderstandingDomainVersions {
 static META_GET_LANGUAGEUNDERSTANDING_DOMAINS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguageunderstandingDomains", &["Language Understanding"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languageunderstanding/domains", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/languageunderstanding/domains`: the `getLanguageunderstandingDomains` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languageunderstanding-domains>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `NluDomainListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetLanguageunderstandingDomains {
@@ -1159,9 +1207,13 @@ impl GetLanguageunderstandingDomains {
 static META_GET_LANGUAGEUNDERSTANDING_IGNOREPHRASE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguageunderstandingIgnorephrase", &["Language Understanding"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languageunderstanding/ignorephrases/{languageCode}", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/languageunderstanding/ignorephrases/{languageCode}`: the `getLanguageunderstandingIgnorephrase` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languageunderstanding-ignorephrases--languageCode->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `IgnoredMinedPhraseListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetLanguageunderstandingIgnorephrase {
@@ -1281,9 +1333,13 @@ impl GetLanguageunderstandingIgnorephrase {
 static META_GET_LANGUAGEUNDERSTANDING_IGNORETOPIC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguageunderstandingIgnoretopic", &["Language Understanding"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languageunderstanding/ignoretopics/{languageCode}", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/languageunderstanding/ignoretopics/{languageCode}`: the `getLanguageunderstandingIgnoretopic` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languageunderstanding-ignoretopics--languageCode->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `IgnoredMinedTopicListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetLanguageunderstandingIgnoretopic {
@@ -1403,7 +1459,11 @@ impl GetLanguageunderstandingIgnoretopic {
 static META_GET_LANGUAGEUNDERSTANDING_MINER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguageunderstandingMiner", &["Language Understanding"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languageunderstanding/miners/{minerId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/languageunderstanding/miners/{minerId}`: the `getLanguageunderstandingMiner` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languageunderstanding-miners--minerId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Miner`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetLanguageunderstandingMiner {
@@ -1466,7 +1526,11 @@ impl GetLanguageunderstandingMiner {
 static META_GET_LANGUAGEUNDERSTANDING_MINER_DRAFT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguageunderstandingMinerDraft", &["Language Understanding"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languageunderstanding/miners/{minerId}/drafts/{draftId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/languageunderstanding/miners/{minerId}/drafts/{draftId}`: the `getLanguageunderstandingMinerDraft` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languageunderstanding-miners--minerId--drafts--draftId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Draft`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetLanguageunderstandingMinerDraft {
@@ -1549,9 +1613,13 @@ impl GetLanguageunderstandingMinerDraft {
 static META_GET_LANGUAGEUNDERSTANDING_MINER_DRAFTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguageunderstandingMinerDrafts", &["Language Understanding"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languageunderstanding/miners/{minerId}/drafts", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/languageunderstanding/miners/{minerId}/drafts`: the `getLanguageunderstandingMinerDrafts` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languageunderstanding-miners--minerId--drafts>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DraftListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetLanguageunderstandingMinerDrafts {
@@ -1626,7 +1694,11 @@ impl GetLanguageunderstandingMinerDrafts {
 static META_GET_LANGUAGEUNDERSTANDING_MINER_INTENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguageunderstandingMinerIntent", &["Language Understanding"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languageunderstanding/miners/{minerId}/intents/{intentId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/languageunderstanding/miners/{minerId}/intents/{intentId}`: the `getLanguageunderstandingMinerIntent` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languageunderstanding-miners--minerId--intents--intentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MinerIntent`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetLanguageunderstandingMinerIntent {
@@ -1700,9 +1772,13 @@ impl GetLanguageunderstandingMinerIntent {
 static META_GET_LANGUAGEUNDERSTANDING_MINER_INTENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguageunderstandingMinerIntents", &["Language Understanding"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languageunderstanding/miners/{minerId}/intents", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/languageunderstanding/miners/{minerId}/intents`: the `getLanguageunderstandingMinerIntents` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languageunderstanding-miners--minerId--intents>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MinedIntentsListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetLanguageunderstandingMinerIntents {
@@ -1786,7 +1862,11 @@ impl GetLanguageunderstandingMinerIntents {
 static META_GET_LANGUAGEUNDERSTANDING_MINER_TOPIC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguageunderstandingMinerTopic", &["Language Understanding"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languageunderstanding/miners/{minerId}/topics/{topicId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/languageunderstanding/miners/{minerId}/topics/{topicId}`: the `getLanguageunderstandingMinerTopic` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languageunderstanding-miners--minerId--topics--topicId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MinerTopic`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetLanguageunderstandingMinerTopic {
@@ -1860,7 +1940,11 @@ impl GetLanguageunderstandingMinerTopic {
 static META_GET_LANGUAGEUNDERSTANDING_MINER_TOPIC_PHRASE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguageunderstandingMinerTopicPhrase", &["Language Understanding"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languageunderstanding/miners/{minerId}/topics/{topicId}/phrases/{phraseId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/languageunderstanding/miners/{minerId}/topics/{topicId}/phrases/{phraseId}`: the `getLanguageunderstandingMinerTopicPhrase` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languageunderstanding-miners--minerId--topics--topicId--phrases--phraseId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MinerTopicPhrase`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetLanguageunderstandingMinerTopicPhrase {
@@ -1927,9 +2011,13 @@ impl GetLanguageunderstandingMinerTopicPhrase {
 static META_GET_LANGUAGEUNDERSTANDING_MINER_TOPICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguageunderstandingMinerTopics", &["Language Understanding"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languageunderstanding/miners/{minerId}/topics", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/languageunderstanding/miners/{minerId}/topics`: the `getLanguageunderstandingMinerTopics` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languageunderstanding-miners--minerId--topics>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MinerTopicsListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetLanguageunderstandingMinerTopics {
@@ -2004,9 +2092,13 @@ impl GetLanguageunderstandingMinerTopics {
 static META_GET_LANGUAGEUNDERSTANDING_MINERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguageunderstandingMiners", &["Language Understanding"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languageunderstanding/miners", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/languageunderstanding/miners`: the `getLanguageunderstandingMiners` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languageunderstanding-miners>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MinerListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetLanguageunderstandingMiners {
@@ -2088,7 +2180,11 @@ impl GetLanguageunderstandingMiners {
 static META_GET_LANGUAGEUNDERSTANDING_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguageunderstandingSettings", &["Language Understanding"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languageunderstanding/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/languageunderstanding/settings`: the `getLanguageunderstandingSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languageunderstanding-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `NluOrganization`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetLanguageunderstandingSettings {
@@ -2149,7 +2245,11 @@ impl GetLanguageunderstandingSettings {
 static META_PATCH_LANGUAGEUNDERSTANDING_DOMAIN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchLanguageunderstandingDomain", &["Language Understanding"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/languageunderstanding/domains/{domainId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/languageunderstanding/domains/{domainId}`: the `patchLanguageunderstandingDomain` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-languageunderstanding-domains--domainId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `NluDomain`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchLanguageunderstandingDomain {
@@ -2214,7 +2314,11 @@ impl PatchLanguageunderstandingDomain {
 static META_PATCH_LANGUAGEUNDERSTANDING_MINER_DRAFT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchLanguageunderstandingMinerDraft", &["Language Understanding"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/languageunderstanding/miners/{minerId}/drafts/{draftId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/languageunderstanding/miners/{minerId}/drafts/{draftId}`: the `patchLanguageunderstandingMinerDraft` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-languageunderstanding-miners--minerId--drafts--draftId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Draft`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchLanguageunderstandingMinerDraft {
@@ -2288,7 +2392,11 @@ impl PatchLanguageunderstandingMinerDraft {
 static META_POST_LANGUAGEUNDERSTANDING_DOMAIN_FEEDBACK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLanguageunderstandingDomainFeedback", &["Language Understanding"], ::genesys_cloud_core::http::Method::POST, "/api/v2/languageunderstanding/domains/{domainId}/feedback", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/languageunderstanding/domains/{domainId}/feedback`: the `postLanguageunderstandingDomainFeedback` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-languageunderstanding-domains--domainId--feedback>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `NluFeedbackResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostLanguageunderstandingDomainFeedback {
@@ -2353,7 +2461,11 @@ impl PostLanguageunderstandingDomainFeedback {
 static META_POST_LANGUAGEUNDERSTANDING_DOMAIN_VERSION_DETECT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLanguageunderstandingDomainVersionDetect", &["Language Understanding"], ::genesys_cloud_core::http::Method::POST, "/api/v2/languageunderstanding/domains/{domainId}/versions/{domainVersionId}/detect", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/languageunderstanding/domains/{domainId}/versions/{domainVersionId}/detect`: the `postLanguageunderstandingDomainVersionDetect` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-languageunderstanding-domains--domainId--versions--domainVersionId--detect>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `NluDetectionResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostLanguageunderstandingDomainVersionDetect {
@@ -2420,7 +2532,11 @@ impl PostLanguageunderstandingDomainVersionDetect {
 static META_POST_LANGUAGEUNDERSTANDING_DOMAIN_VERSION_PUBLISH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLanguageunderstandingDomainVersionPublish", &["Language Understanding"], ::genesys_cloud_core::http::Method::POST, "/api/v2/languageunderstanding/domains/{domainId}/versions/{domainVersionId}/publish", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/languageunderstanding/domains/{domainId}/versions/{domainVersionId}/publish`: the `postLanguageunderstandingDomainVersionPublish` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-languageunderstanding-domains--domainId--versions--domainVersionId--publish>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `NluDomainVersion`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostLanguageunderstandingDomainVersionPublish {
@@ -2485,7 +2601,11 @@ impl PostLanguageunderstandingDomainVersionPublish {
 static META_POST_LANGUAGEUNDERSTANDING_DOMAIN_VERSION_TRAIN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLanguageunderstandingDomainVersionTrain", &["Language Understanding"], ::genesys_cloud_core::http::Method::POST, "/api/v2/languageunderstanding/domains/{domainId}/versions/{domainVersionId}/train", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/languageunderstanding/domains/{domainId}/versions/{domainVersionId}/train`: the `postLanguageunderstandingDomainVersionTrain` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-languageunderstanding-domains--domainId--versions--domainVersionId--train>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `NluDomainVersionTrainingResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostLanguageunderstandingDomainVersionTrain {
@@ -2550,7 +2670,11 @@ impl PostLanguageunderstandingDomainVersionTrain {
 static META_POST_LANGUAGEUNDERSTANDING_DOMAIN_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLanguageunderstandingDomainVersions", &["Language Understanding"], ::genesys_cloud_core::http::Method::POST, "/api/v2/languageunderstanding/domains/{domainId}/versions", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/languageunderstanding/domains/{domainId}/versions`: the `postLanguageunderstandingDomainVersions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-languageunderstanding-domains--domainId--versions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `NluDomainVersion`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostLanguageunderstandingDomainVersions {
@@ -2624,7 +2748,11 @@ impl PostLanguageunderstandingDomainVersions {
 static META_POST_LANGUAGEUNDERSTANDING_DOMAINS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLanguageunderstandingDomains", &["Language Understanding"], ::genesys_cloud_core::http::Method::POST, "/api/v2/languageunderstanding/domains", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/languageunderstanding/domains`: the `postLanguageunderstandingDomains` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-languageunderstanding-domains>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `NluDomain`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostLanguageunderstandingDomains {
@@ -2687,7 +2815,11 @@ impl PostLanguageunderstandingDomains {
 static META_POST_LANGUAGEUNDERSTANDING_IGNOREPHRASE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLanguageunderstandingIgnorephrase", &["Language Understanding"], ::genesys_cloud_core::http::Method::POST, "/api/v2/languageunderstanding/ignorephrases/{languageCode}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/languageunderstanding/ignorephrases/{languageCode}`: the `postLanguageunderstandingIgnorephrase` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-languageunderstanding-ignorephrases--languageCode->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `IgnorePhrasesResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostLanguageunderstandingIgnorephrase {
@@ -2752,7 +2884,11 @@ impl PostLanguageunderstandingIgnorephrase {
 static META_POST_LANGUAGEUNDERSTANDING_IGNOREPHRASE_REMOVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLanguageunderstandingIgnorephraseRemove", &["Language Understanding"], ::genesys_cloud_core::http::Method::POST, "/api/v2/languageunderstanding/ignorephrases/{languageCode}/remove", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/languageunderstanding/ignorephrases/{languageCode}/remove`: the `postLanguageunderstandingIgnorephraseRemove` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-languageunderstanding-ignorephrases--languageCode--remove>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostLanguageunderstandingIgnorephraseRemove {
@@ -2817,7 +2953,11 @@ impl PostLanguageunderstandingIgnorephraseRemove {
 static META_POST_LANGUAGEUNDERSTANDING_IGNORETOPIC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLanguageunderstandingIgnoretopic", &["Language Understanding"], ::genesys_cloud_core::http::Method::POST, "/api/v2/languageunderstanding/ignoretopics/{languageCode}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/languageunderstanding/ignoretopics/{languageCode}`: the `postLanguageunderstandingIgnoretopic` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-languageunderstanding-ignoretopics--languageCode->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `IgnoreTopicsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostLanguageunderstandingIgnoretopic {
@@ -2882,7 +3022,11 @@ impl PostLanguageunderstandingIgnoretopic {
 static META_POST_LANGUAGEUNDERSTANDING_IGNORETOPIC_REMOVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLanguageunderstandingIgnoretopicRemove", &["Language Understanding"], ::genesys_cloud_core::http::Method::POST, "/api/v2/languageunderstanding/ignoretopics/{languageCode}/remove", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/languageunderstanding/ignoretopics/{languageCode}/remove`: the `postLanguageunderstandingIgnoretopicRemove` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-languageunderstanding-ignoretopics--languageCode--remove>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostLanguageunderstandingIgnoretopicRemove {
@@ -2947,7 +3091,11 @@ impl PostLanguageunderstandingIgnoretopicRemove {
 static META_POST_LANGUAGEUNDERSTANDING_MINER_DRAFTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLanguageunderstandingMinerDrafts", &["Language Understanding"], ::genesys_cloud_core::http::Method::POST, "/api/v2/languageunderstanding/miners/{minerId}/drafts", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/languageunderstanding/miners/{minerId}/drafts`: the `postLanguageunderstandingMinerDrafts` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-languageunderstanding-miners--minerId--drafts>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Draft`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostLanguageunderstandingMinerDrafts {
@@ -3012,7 +3160,11 @@ impl PostLanguageunderstandingMinerDrafts {
 static META_POST_LANGUAGEUNDERSTANDING_MINER_EXECUTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLanguageunderstandingMinerExecute", &["Language Understanding"], ::genesys_cloud_core::http::Method::POST, "/api/v2/languageunderstanding/miners/{minerId}/execute", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/languageunderstanding/miners/{minerId}/execute`: the `postLanguageunderstandingMinerExecute` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-languageunderstanding-miners--minerId--execute>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Miner`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostLanguageunderstandingMinerExecute {
@@ -3084,7 +3236,11 @@ impl PostLanguageunderstandingMinerExecute {
 static META_POST_LANGUAGEUNDERSTANDING_MINERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLanguageunderstandingMiners", &["Language Understanding"], ::genesys_cloud_core::http::Method::POST, "/api/v2/languageunderstanding/miners", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/languageunderstanding/miners`: the `postLanguageunderstandingMiners` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-languageunderstanding-miners>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Miner`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostLanguageunderstandingMiners {
@@ -3147,7 +3303,11 @@ impl PostLanguageunderstandingMiners {
 static META_PUT_LANGUAGEUNDERSTANDING_DOMAIN_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putLanguageunderstandingDomainVersion", &["Language Understanding"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/languageunderstanding/domains/{domainId}/versions/{domainVersionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/languageunderstanding/domains/{domainId}/versions/{domainVersionId}`: the `putLanguageunderstandingDomainVersion` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-languageunderstanding-domains--domainId--versions--domainVersionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `NluDomainVersion`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutLanguageunderstandingDomainVersion {

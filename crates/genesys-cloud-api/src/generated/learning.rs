@@ -172,7 +172,11 @@ impl LearningApi {
 static META_DELETE_LEARNING_ASSIGNMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteLearningAssignment", &["Learning"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/learning/assignments/{assignmentId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/learning/assignments/{assignmentId}`: the `deleteLearningAssignment` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-learning-assignments--assignmentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteLearningAssignment {
@@ -235,7 +239,11 @@ impl DeleteLearningAssignment {
 static META_DELETE_LEARNING_MODULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteLearningModule", &["Learning"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/learning/modules/{moduleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/learning/modules/{moduleId}`: the `deleteLearningModule` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-learning-modules--moduleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteLearningModule {
@@ -298,7 +306,11 @@ impl DeleteLearningModule {
 static META_GET_LEARNING_ASSIGNMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLearningAssignment", &["Learning"], ::genesys_cloud_core::http::Method::GET, "/api/v2/learning/assignments/{assignmentId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/learning/assignments/{assignmentId}`: the `getLearningAssignment` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-learning-assignments--assignmentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LearningAssignment`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetLearningAssignment {
@@ -370,7 +382,11 @@ impl GetLearningAssignment {
 static META_GET_LEARNING_ASSIGNMENT_STEP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLearningAssignmentStep", &["Learning"], ::genesys_cloud_core::http::Method::GET, "/api/v2/learning/assignments/{assignmentId}/steps/{stepId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/learning/assignments/{assignmentId}/steps/{stepId}`: the `getLearningAssignmentStep` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-learning-assignments--assignmentId--steps--stepId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LearningAssignmentStep`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetLearningAssignmentStep {
@@ -462,9 +478,13 @@ impl GetLearningAssignmentStep {
 static META_GET_LEARNING_ASSIGNMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLearningAssignments", &["Learning"], ::genesys_cloud_core::http::Method::GET, "/api/v2/learning/assignments", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/learning/assignments`: the `getLearningAssignments` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-learning-assignments>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LearningAssignmentsDomainEntity`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetLearningAssignments {
@@ -672,9 +692,13 @@ impl GetLearningAssignments {
 static META_GET_LEARNING_ASSIGNMENTS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLearningAssignmentsMe", &["Learning"], ::genesys_cloud_core::http::Method::GET, "/api/v2/learning/assignments/me", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/learning/assignments/me`: the `getLearningAssignmentsMe` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-learning-assignments-me>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LearningAssignmentsDomainEntity`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetLearningAssignmentsMe {
@@ -873,7 +897,11 @@ impl GetLearningAssignmentsMe {
 static META_GET_LEARNING_MODULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLearningModule", &["Learning"], ::genesys_cloud_core::http::Method::GET, "/api/v2/learning/modules/{moduleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/learning/modules/{moduleId}`: the `getLearningModule` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-learning-modules--moduleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LearningModule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetLearningModule {
@@ -945,7 +973,11 @@ impl GetLearningModule {
 static META_GET_LEARNING_MODULE_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLearningModuleJob", &["Learning"], ::genesys_cloud_core::http::Method::GET, "/api/v2/learning/modules/{moduleId}/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/learning/modules/{moduleId}/jobs/{jobId}`: the `getLearningModuleJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-learning-modules--moduleId--jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LearningModuleJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetLearningModuleJob {
@@ -1010,7 +1042,11 @@ impl GetLearningModuleJob {
 static META_GET_LEARNING_MODULE_PREVIEW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLearningModulePreview", &["Learning"], ::genesys_cloud_core::http::Method::GET, "/api/v2/learning/modules/{moduleId}/preview", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/learning/modules/{moduleId}/preview`: the `getLearningModulePreview` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-learning-modules--moduleId--preview>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LearningModulePreviewGetResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetLearningModulePreview {
@@ -1073,7 +1109,11 @@ impl GetLearningModulePreview {
 static META_GET_LEARNING_MODULE_RULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLearningModuleRule", &["Learning"], ::genesys_cloud_core::http::Method::GET, "/api/v2/learning/modules/{moduleId}/rule", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/learning/modules/{moduleId}/rule`: the `getLearningModuleRule` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-learning-modules--moduleId--rule>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LearningModuleRule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetLearningModuleRule {
@@ -1136,7 +1176,11 @@ impl GetLearningModuleRule {
 static META_GET_LEARNING_MODULE_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLearningModuleVersion", &["Learning"], ::genesys_cloud_core::http::Method::GET, "/api/v2/learning/modules/{moduleId}/versions/{versionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/learning/modules/{moduleId}/versions/{versionId}`: the `getLearningModuleVersion` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-learning-modules--moduleId--versions--versionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LearningModule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetLearningModuleVersion {
@@ -1210,9 +1254,13 @@ impl GetLearningModuleVersion {
 static META_GET_LEARNING_MODULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLearningModules", &["Learning"], ::genesys_cloud_core::http::Method::GET, "/api/v2/learning/modules", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/learning/modules`: the `getLearningModules` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-learning-modules>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LearningModuleList`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetLearningModules {
@@ -1366,9 +1414,13 @@ impl GetLearningModules {
 static META_GET_LEARNING_MODULES_ASSIGNMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLearningModulesAssignments", &["Learning"], ::genesys_cloud_core::http::Method::GET, "/api/v2/learning/modules/assignments", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/learning/modules/assignments`: the `getLearningModulesAssignments` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-learning-modules-assignments>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AssignedLearningModuleDomainEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetLearningModulesAssignments {
@@ -1505,7 +1557,11 @@ impl GetLearningModulesAssignments {
 static META_GET_LEARNING_MODULES_COVERART_COVER_ART_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLearningModulesCoverartCoverArtId", &["Learning"], ::genesys_cloud_core::http::Method::GET, "/api/v2/learning/modules/coverart/{coverArtId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/learning/modules/coverart/{coverArtId}`: the `getLearningModulesCoverartCoverArtId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-learning-modules-coverart--coverArtId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LearningModuleCoverArtResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetLearningModulesCoverartCoverArtId {
@@ -1568,7 +1624,11 @@ impl GetLearningModulesCoverartCoverArtId {
 static META_GET_LEARNING_SCHEDULESLOTS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLearningScheduleslotsJob", &["Learning"], ::genesys_cloud_core::http::Method::GET, "/api/v2/learning/scheduleslots/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/learning/scheduleslots/jobs/{jobId}`: the `getLearningScheduleslotsJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-learning-scheduleslots-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LearningScheduleSlotsJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetLearningScheduleslotsJob {
@@ -1631,7 +1691,11 @@ impl GetLearningScheduleslotsJob {
 static META_GET_LEARNING_SCORM_SCORM_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLearningScormScormId", &["Learning"], ::genesys_cloud_core::http::Method::GET, "/api/v2/learning/scorm/{scormId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/learning/scorm/{scormId}`: the `getLearningScormScormId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-learning-scorm--scormId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LearningScormResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetLearningScormScormId {
@@ -1694,7 +1758,11 @@ impl GetLearningScormScormId {
 static META_PATCH_LEARNING_ASSIGNMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchLearningAssignment", &["Learning"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/learning/assignments/{assignmentId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/learning/assignments/{assignmentId}`: the `patchLearningAssignment` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-learning-assignments--assignmentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LearningAssignment`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchLearningAssignment {
@@ -1766,7 +1834,11 @@ impl PatchLearningAssignment {
 static META_PATCH_LEARNING_ASSIGNMENT_RESCHEDULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchLearningAssignmentReschedule", &["Learning"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/learning/assignments/{assignmentId}/reschedule", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/learning/assignments/{assignmentId}/reschedule`: the `patchLearningAssignmentReschedule` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-learning-assignments--assignmentId--reschedule>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LearningAssignment`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchLearningAssignmentReschedule {
@@ -1838,7 +1910,11 @@ impl PatchLearningAssignmentReschedule {
 static META_PATCH_LEARNING_ASSIGNMENT_STEP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchLearningAssignmentStep", &["Learning"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/learning/assignments/{assignmentId}/steps/{stepId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/learning/assignments/{assignmentId}/steps/{stepId}`: the `patchLearningAssignmentStep` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-learning-assignments--assignmentId--steps--stepId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LearningAssignmentStep`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchLearningAssignmentStep {
@@ -1912,7 +1988,11 @@ impl PatchLearningAssignmentStep {
 static META_PATCH_LEARNING_MODULE_USER_ASSIGNMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchLearningModuleUserAssignments", &["Learning"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/learning/modules/{moduleId}/users/{userId}/assignments", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/learning/modules/{moduleId}/users/{userId}/assignments`: the `patchLearningModuleUserAssignments` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-learning-modules--moduleId--users--userId--assignments>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LearningAssignment`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchLearningModuleUserAssignments {
@@ -1979,7 +2059,11 @@ impl PatchLearningModuleUserAssignments {
 static META_POST_LEARNING_ASSESSMENTS_SCORING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLearningAssessmentsScoring", &["Learning"], ::genesys_cloud_core::http::Method::POST, "/api/v2/learning/assessments/scoring", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/learning/assessments/scoring`: the `postLearningAssessmentsScoring` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-learning-assessments-scoring>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AssessmentScoringSet`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostLearningAssessmentsScoring {
@@ -2042,7 +2126,11 @@ impl PostLearningAssessmentsScoring {
 static META_POST_LEARNING_ASSIGNMENT_REASSIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLearningAssignmentReassign", &["Learning"], ::genesys_cloud_core::http::Method::POST, "/api/v2/learning/assignments/{assignmentId}/reassign", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/learning/assignments/{assignmentId}/reassign`: the `postLearningAssignmentReassign` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-learning-assignments--assignmentId--reassign>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LearningAssignment`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostLearningAssignmentReassign {
@@ -2105,7 +2193,11 @@ impl PostLearningAssignmentReassign {
 static META_POST_LEARNING_ASSIGNMENT_RESET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLearningAssignmentReset", &["Learning"], ::genesys_cloud_core::http::Method::POST, "/api/v2/learning/assignments/{assignmentId}/reset", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/learning/assignments/{assignmentId}/reset`: the `postLearningAssignmentReset` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-learning-assignments--assignmentId--reset>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LearningAssignment`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostLearningAssignmentReset {
@@ -2168,7 +2260,11 @@ impl PostLearningAssignmentReset {
 static META_POST_LEARNING_ASSIGNMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLearningAssignments", &["Learning"], ::genesys_cloud_core::http::Method::POST, "/api/v2/learning/assignments", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/learning/assignments`: the `postLearningAssignments` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-learning-assignments>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LearningAssignment`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostLearningAssignments {
@@ -2238,7 +2334,11 @@ impl PostLearningAssignments {
 static META_POST_LEARNING_ASSIGNMENTS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLearningAssignmentsAggregatesQuery", &["Learning"], ::genesys_cloud_core::http::Method::POST, "/api/v2/learning/assignments/aggregates/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/learning/assignments/aggregates/query`: the `postLearningAssignmentsAggregatesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-learning-assignments-aggregates-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LearningAssignmentAggregateResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostLearningAssignmentsAggregatesQuery {
@@ -2301,7 +2401,11 @@ impl PostLearningAssignmentsAggregatesQuery {
 static META_POST_LEARNING_ASSIGNMENTS_BULKADD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLearningAssignmentsBulkadd", &["Learning"], ::genesys_cloud_core::http::Method::POST, "/api/v2/learning/assignments/bulkadd", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/learning/assignments/bulkadd`: the `postLearningAssignmentsBulkadd` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-learning-assignments-bulkadd>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LearningAssignmentBulkAddResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostLearningAssignmentsBulkadd {
@@ -2371,7 +2475,11 @@ impl PostLearningAssignmentsBulkadd {
 static META_POST_LEARNING_ASSIGNMENTS_BULKREMOVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLearningAssignmentsBulkremove", &["Learning"], ::genesys_cloud_core::http::Method::POST, "/api/v2/learning/assignments/bulkremove", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/learning/assignments/bulkremove`: the `postLearningAssignmentsBulkremove` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-learning-assignments-bulkremove>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LearningAssignmentBulkRemoveResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostLearningAssignmentsBulkremove {
@@ -2441,7 +2549,11 @@ impl PostLearningAssignmentsBulkremove {
 static META_POST_LEARNING_MODULE_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLearningModuleJobs", &["Learning"], ::genesys_cloud_core::http::Method::POST, "/api/v2/learning/modules/{moduleId}/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/learning/modules/{moduleId}/jobs`: the `postLearningModuleJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-learning-modules--moduleId--jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LearningModuleJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostLearningModuleJobs {
@@ -2506,7 +2618,11 @@ impl PostLearningModuleJobs {
 static META_POST_LEARNING_MODULE_PUBLISH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLearningModulePublish", &["Learning"], ::genesys_cloud_core::http::Method::POST, "/api/v2/learning/modules/{moduleId}/publish", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/learning/modules/{moduleId}/publish`: the `postLearningModulePublish` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-learning-modules--moduleId--publish>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LearningModulePublishResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostLearningModulePublish {
@@ -2578,9 +2694,13 @@ impl PostLearningModulePublish {
 static META_POST_LEARNING_MODULE_RULE_MIGRATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLearningModuleRuleMigrate", &["Learning"], ::genesys_cloud_core::http::Method::POST, "/api/v2/learning/modules/{moduleId}/rule/migrate", false, ::std::option::Option::None, false, true, true);
 #[doc = " `POST /api/v2/learning/modules/{moduleId}/rule/migrate`: the `postLearningModuleRuleMigrate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-learning-modules--moduleId--rule-migrate>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LearningModuleMigrateResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostLearningModuleRuleMigrate {
@@ -2643,7 +2763,11 @@ impl PostLearningModuleRuleMigrate {
 static META_POST_LEARNING_MODULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLearningModules", &["Learning"], ::genesys_cloud_core::http::Method::POST, "/api/v2/learning/modules", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/learning/modules`: the `postLearningModules` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-learning-modules>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LearningModule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostLearningModules {
@@ -2706,9 +2830,13 @@ impl PostLearningModules {
 static META_POST_LEARNING_RULES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLearningRulesQuery", &["Learning"], ::genesys_cloud_core::http::Method::POST, "/api/v2/learning/rules/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `POST /api/v2/learning/rules/query`: the `postLearningRulesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-learning-rules-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LearningAssignmentUserListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostLearningRulesQuery {
@@ -2803,7 +2931,11 @@ impl PostLearningRulesQuery {
 static META_POST_LEARNING_SCHEDULESLOTS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLearningScheduleslotsJobs", &["Learning"], ::genesys_cloud_core::http::Method::POST, "/api/v2/learning/scheduleslots/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/learning/scheduleslots/jobs`: the `postLearningScheduleslotsJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-learning-scheduleslots-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LearningScheduleSlotsJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostLearningScheduleslotsJobs {
@@ -2866,7 +2998,11 @@ impl PostLearningScheduleslotsJobs {
 static META_POST_LEARNING_SCHEDULESLOTS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLearningScheduleslotsQuery", &["Learning"], ::genesys_cloud_core::http::Method::POST, "/api/v2/learning/scheduleslots/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/learning/scheduleslots/query`: the `postLearningScheduleslotsQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-learning-scheduleslots-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LearningScheduleSlotsQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostLearningScheduleslotsQuery {
@@ -2929,7 +3065,11 @@ impl PostLearningScheduleslotsQuery {
 static META_POST_LEARNING_SCORM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLearningScorm", &["Learning"], ::genesys_cloud_core::http::Method::POST, "/api/v2/learning/scorm", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/learning/scorm`: the `postLearningScorm` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-learning-scorm>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LearningScormUploadResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostLearningScorm {
@@ -2999,7 +3139,11 @@ impl PostLearningScorm {
 static META_PUT_LEARNING_MODULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putLearningModule", &["Learning"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/learning/modules/{moduleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/learning/modules/{moduleId}`: the `putLearningModule` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-learning-modules--moduleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LearningModule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutLearningModule {
@@ -3064,7 +3208,11 @@ impl PutLearningModule {
 static META_PUT_LEARNING_MODULE_PREVIEW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putLearningModulePreview", &["Learning"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/learning/modules/{moduleId}/preview", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/learning/modules/{moduleId}/preview`: the `putLearningModulePreview` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-learning-modules--moduleId--preview>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LearningModulePreviewUpdateResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutLearningModulePreview {
@@ -3129,7 +3277,11 @@ impl PutLearningModulePreview {
 static META_PUT_LEARNING_MODULE_RULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putLearningModuleRule", &["Learning"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/learning/modules/{moduleId}/rule", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/learning/modules/{moduleId}/rule`: the `putLearningModuleRule` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-learning-modules--moduleId--rule>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LearningModuleRule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutLearningModuleRule {

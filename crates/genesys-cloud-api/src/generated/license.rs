@@ -60,7 +60,11 @@ impl LicenseApi {
 static META_GET_LICENSE_DEFINITION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLicenseDefinition", &["License"], ::genesys_cloud_core::http::Method::GET, "/api/v2/license/definitions/{licenseId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/license/definitions/{licenseId}`: the `getLicenseDefinition` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-license-definitions--licenseId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LicenseDefinition`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetLicenseDefinition {
@@ -123,7 +127,11 @@ impl GetLicenseDefinition {
 static META_GET_LICENSE_DEFINITIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLicenseDefinitions", &["License"], ::genesys_cloud_core::http::Method::GET, "/api/v2/license/definitions", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/license/definitions`: the `getLicenseDefinitions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-license-definitions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<LicenseDefinition>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetLicenseDefinitions {
@@ -184,7 +192,11 @@ impl GetLicenseDefinitions {
 static META_GET_LICENSE_TOGGLE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLicenseToggle", &["License"], ::genesys_cloud_core::http::Method::GET, "/api/v2/license/toggles/{featureName}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/license/toggles/{featureName}`: the `getLicenseToggle` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-license-toggles--featureName->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LicenseOrgToggle`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetLicenseToggle {
@@ -247,7 +259,11 @@ impl GetLicenseToggle {
 static META_GET_LICENSE_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLicenseUser", &["License"], ::genesys_cloud_core::http::Method::GET, "/api/v2/license/users/{userId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/license/users/{userId}`: the `getLicenseUser` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-license-users--userId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LicenseUser`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetLicenseUser {
@@ -310,9 +326,13 @@ impl GetLicenseUser {
 static META_GET_LICENSE_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLicenseUsers", &["License"], ::genesys_cloud_core::http::Method::GET, "/api/v2/license/users", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/license/users`: the `getLicenseUsers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-license-users>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserLicensesEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetLicenseUsers {
@@ -403,7 +423,11 @@ impl GetLicenseUsers {
 static META_POST_LICENSE_INFER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLicenseInfer", &["License"], ::genesys_cloud_core::http::Method::POST, "/api/v2/license/infer", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/license/infer`: the `postLicenseInfer` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-license-infer>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<String>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostLicenseInfer {
@@ -473,9 +497,13 @@ impl PostLicenseInfer {
 static META_POST_LICENSE_INFER_PERMISSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLicenseInferPermissions", &["License"], ::genesys_cloud_core::http::Method::POST, "/api/v2/license/infer/permissions", false, ::std::option::Option::None, false, true, true);
 #[doc = " `POST /api/v2/license/infer/permissions`: the `postLicenseInferPermissions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-license-infer-permissions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<String>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostLicenseInferPermissions {
@@ -545,7 +573,11 @@ impl PostLicenseInferPermissions {
 static META_POST_LICENSE_ORGANIZATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLicenseOrganization", &["License"], ::genesys_cloud_core::http::Method::POST, "/api/v2/license/organization", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/license/organization`: the `postLicenseOrganization` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-license-organization>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<LicenseUpdateStatus>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostLicenseOrganization {
@@ -615,7 +647,11 @@ impl PostLicenseOrganization {
 static META_POST_LICENSE_TOGGLE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLicenseToggle", &["License"], ::genesys_cloud_core::http::Method::POST, "/api/v2/license/toggles/{featureName}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/license/toggles/{featureName}`: the `postLicenseToggle` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-license-toggles--featureName->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LicenseOrgToggle`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostLicenseToggle {
@@ -678,7 +714,11 @@ impl PostLicenseToggle {
 static META_POST_LICENSE_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLicenseUsers", &["License"], ::genesys_cloud_core::http::Method::POST, "/api/v2/license/users", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/license/users`: the `postLicenseUsers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-license-users>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::std::collections::BTreeMap<String, ::serde_json::Value>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostLicenseUsers {

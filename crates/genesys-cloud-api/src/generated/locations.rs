@@ -52,7 +52,11 @@ impl LocationsApi {
 static META_DELETE_LOCATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteLocation", &["Locations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/locations/{locationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/locations/{locationId}`: the `deleteLocation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-locations--locationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteLocation {
@@ -115,7 +119,11 @@ impl DeleteLocation {
 static META_GET_LOCATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLocation", &["Locations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/locations/{locationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/locations/{locationId}`: the `getLocation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-locations--locationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LocationDefinition`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetLocation {
@@ -187,9 +195,13 @@ impl GetLocation {
 static META_GET_LOCATION_SUBLOCATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLocationSublocations", &["Locations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/locations/{locationId}/sublocations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/locations/{locationId}/sublocations`: the `getLocationSublocations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-locations--locationId--sublocations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LocationEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetLocationSublocations {
@@ -264,9 +276,13 @@ impl GetLocationSublocations {
 static META_GET_LOCATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLocations", &["Locations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/locations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/locations`: the `getLocations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-locations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LocationEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetLocations {
@@ -375,7 +391,11 @@ impl GetLocations {
 static META_GET_LOCATIONS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLocationsSearch", &["Locations", "Search"], ::genesys_cloud_core::http::Method::GET, "/api/v2/locations/search", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/locations/search`: the `getLocationsSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-locations-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LocationsSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetLocationsSearch {
@@ -455,7 +475,11 @@ impl GetLocationsSearch {
 static META_PATCH_LOCATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchLocation", &["Locations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/locations/{locationId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/locations/{locationId}`: the `patchLocation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-locations--locationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LocationDefinition`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchLocation {
@@ -520,7 +544,11 @@ impl PatchLocation {
 static META_POST_LOCATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLocations", &["Locations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/locations", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/locations`: the `postLocations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-locations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LocationDefinition`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostLocations {
@@ -583,7 +611,11 @@ impl PostLocations {
 static META_POST_LOCATIONS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLocationsSearch", &["Locations", "Search"], ::genesys_cloud_core::http::Method::POST, "/api/v2/locations/search", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/locations/search`: the `postLocationsSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-locations-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LocationsSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostLocationsSearch {

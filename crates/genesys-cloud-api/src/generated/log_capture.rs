@@ -48,7 +48,11 @@ impl LogCaptureApi {
 static META_DELETE_DIAGNOSTICS_LOGCAPTURE_BROWSER_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteDiagnosticsLogcaptureBrowserUser", &["Log Capture"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/diagnostics/logcapture/browser/users/{userId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/diagnostics/logcapture/browser/users/{userId}`: the `deleteDiagnosticsLogcaptureBrowserUser` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-diagnostics-logcapture-browser-users--userId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteDiagnosticsLogcaptureBrowserUser {
@@ -111,7 +115,11 @@ impl DeleteDiagnosticsLogcaptureBrowserUser {
 static META_GET_DIAGNOSTICS_LOGCAPTURE_BROWSER_ENTRIES_DOWNLOAD_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getDiagnosticsLogcaptureBrowserEntriesDownloadJob", &["Log Capture"], ::genesys_cloud_core::http::Method::GET, "/api/v2/diagnostics/logcapture/browser/entries/download/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/diagnostics/logcapture/browser/entries/download/jobs/{jobId}`: the `getDiagnosticsLogcaptureBrowserEntriesDownloadJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-diagnostics-logcapture-browser-entries-download-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LogCaptureDownloadExecutionResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetDiagnosticsLogcaptureBrowserEntriesDownloadJob {
@@ -174,7 +182,11 @@ impl GetDiagnosticsLogcaptureBrowserEntriesDownloadJob {
 static META_GET_DIAGNOSTICS_LOGCAPTURE_BROWSER_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getDiagnosticsLogcaptureBrowserUser", &["Log Capture"], ::genesys_cloud_core::http::Method::GET, "/api/v2/diagnostics/logcapture/browser/users/{userId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/diagnostics/logcapture/browser/users/{userId}`: the `getDiagnosticsLogcaptureBrowserUser` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-diagnostics-logcapture-browser-users--userId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LogCaptureUserConfigurationResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetDiagnosticsLogcaptureBrowserUser {
@@ -237,7 +249,11 @@ impl GetDiagnosticsLogcaptureBrowserUser {
 static META_GET_DIAGNOSTICS_LOGCAPTURE_BROWSER_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getDiagnosticsLogcaptureBrowserUsers", &["Log Capture"], ::genesys_cloud_core::http::Method::GET, "/api/v2/diagnostics/logcapture/browser/users", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/diagnostics/logcapture/browser/users`: the `getDiagnosticsLogcaptureBrowserUsers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-diagnostics-logcapture-browser-users>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LogCaptureUserConfigurationListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetDiagnosticsLogcaptureBrowserUsers {
@@ -307,7 +323,11 @@ impl GetDiagnosticsLogcaptureBrowserUsers {
 static META_POST_DIAGNOSTICS_LOGCAPTURE_BROWSER_ENTRIES_DOWNLOAD_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postDiagnosticsLogcaptureBrowserEntriesDownloadJobs", &["Log Capture"], ::genesys_cloud_core::http::Method::POST, "/api/v2/diagnostics/logcapture/browser/entries/download/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/diagnostics/logcapture/browser/entries/download/jobs`: the `postDiagnosticsLogcaptureBrowserEntriesDownloadJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-diagnostics-logcapture-browser-entries-download-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LogCaptureDownloadExecutionResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostDiagnosticsLogcaptureBrowserEntriesDownloadJobs {
@@ -377,9 +397,13 @@ impl PostDiagnosticsLogcaptureBrowserEntriesDownloadJobs {
 static META_POST_DIAGNOSTICS_LOGCAPTURE_BROWSER_ENTRIES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postDiagnosticsLogcaptureBrowserEntriesQuery", &["Log Capture"], ::genesys_cloud_core::http::Method::POST, "/api/v2/diagnostics/logcapture/browser/entries/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `POST /api/v2/diagnostics/logcapture/browser/entries/query`: the `postDiagnosticsLogcaptureBrowserEntriesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-diagnostics-logcapture-browser-entries-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LogCaptureQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostDiagnosticsLogcaptureBrowserEntriesQuery {
@@ -479,7 +503,11 @@ impl PostDiagnosticsLogcaptureBrowserEntriesQuery {
 static META_POST_DIAGNOSTICS_LOGCAPTURE_BROWSER_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postDiagnosticsLogcaptureBrowserUser", &["Log Capture"], ::genesys_cloud_core::http::Method::POST, "/api/v2/diagnostics/logcapture/browser/users/{userId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/diagnostics/logcapture/browser/users/{userId}`: the `postDiagnosticsLogcaptureBrowserUser` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-diagnostics-logcapture-browser-users--userId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LogCaptureUserConfiguration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostDiagnosticsLogcaptureBrowserUser {

@@ -52,7 +52,11 @@ impl NotificationsApi {
 static META_DELETE_NOTIFICATIONS_CHANNEL_SUBSCRIPTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteNotificationsChannelSubscriptions", &["Notifications"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/notifications/channels/{channelId}/subscriptions", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/notifications/channels/{channelId}/subscriptions`: the `deleteNotificationsChannelSubscriptions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-notifications-channels--channelId--subscriptions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteNotificationsChannelSubscriptions {
@@ -115,7 +119,11 @@ impl DeleteNotificationsChannelSubscriptions {
 static META_GET_NOTIFICATIONS_AVAILABLETOPICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getNotificationsAvailabletopics", &["Notifications"], ::genesys_cloud_core::http::Method::GET, "/api/v2/notifications/availabletopics", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/notifications/availabletopics`: the `getNotificationsAvailabletopics` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-notifications-availabletopics>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AvailableTopicEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetNotificationsAvailabletopics {
@@ -194,7 +202,11 @@ impl GetNotificationsAvailabletopics {
 static META_GET_NOTIFICATIONS_CHANNEL_SUBSCRIPTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getNotificationsChannelSubscriptions", &["Notifications"], ::genesys_cloud_core::http::Method::GET, "/api/v2/notifications/channels/{channelId}/subscriptions", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/notifications/channels/{channelId}/subscriptions`: the `getNotificationsChannelSubscriptions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-notifications-channels--channelId--subscriptions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ChannelTopicEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetNotificationsChannelSubscriptions {
@@ -257,7 +269,11 @@ impl GetNotificationsChannelSubscriptions {
 static META_GET_NOTIFICATIONS_CHANNELS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getNotificationsChannels", &["Notifications"], ::genesys_cloud_core::http::Method::GET, "/api/v2/notifications/channels", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/notifications/channels`: the `getNotificationsChannels` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-notifications-channels>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ChannelEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetNotificationsChannels {
@@ -327,7 +343,11 @@ impl GetNotificationsChannels {
 static META_HEAD_NOTIFICATIONS_CHANNEL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("headNotificationsChannel", &["Notifications"], ::genesys_cloud_core::http::Method::HEAD, "/api/v2/notifications/channels/{channelId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `HEAD /api/v2/notifications/channels/{channelId}`: the `headNotificationsChannel` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#head-api-v2-notifications-channels--channelId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct HeadNotificationsChannel {
@@ -390,7 +410,11 @@ impl HeadNotificationsChannel {
 static META_POST_NOTIFICATIONS_CHANNEL_SUBSCRIPTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postNotificationsChannelSubscriptions", &["Notifications"], ::genesys_cloud_core::http::Method::POST, "/api/v2/notifications/channels/{channelId}/subscriptions", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/notifications/channels/{channelId}/subscriptions`: the `postNotificationsChannelSubscriptions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-notifications-channels--channelId--subscriptions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ChannelTopicEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostNotificationsChannelSubscriptions {
@@ -464,7 +488,11 @@ impl PostNotificationsChannelSubscriptions {
 static META_POST_NOTIFICATIONS_CHANNELS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postNotificationsChannels", &["Notifications"], ::genesys_cloud_core::http::Method::POST, "/api/v2/notifications/channels", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/notifications/channels`: the `postNotificationsChannels` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-notifications-channels>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Channel`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostNotificationsChannels {
@@ -525,7 +553,11 @@ impl PostNotificationsChannels {
 static META_PUT_NOTIFICATIONS_CHANNEL_SUBSCRIPTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putNotificationsChannelSubscriptions", &["Notifications"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/notifications/channels/{channelId}/subscriptions", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/notifications/channels/{channelId}/subscriptions`: the `putNotificationsChannelSubscriptions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-notifications-channels--channelId--subscriptions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ChannelTopicEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutNotificationsChannelSubscriptions {

@@ -72,7 +72,11 @@ impl OAuthApi {
 static META_DELETE_OAUTH_CLIENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOauthClient", &["OAuth"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/oauth/clients/{clientId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/oauth/clients/{clientId}`: the `deleteOauthClient` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-oauth-clients--clientId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOauthClient {
@@ -135,7 +139,11 @@ impl DeleteOauthClient {
 static META_GET_OAUTH_AUTHORIZATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOauthAuthorization", &["OAuth"], ::genesys_cloud_core::http::Method::GET, "/api/v2/oauth/authorizations/{clientId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/oauth/authorizations/{clientId}`: the `getOauthAuthorization` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-oauth-authorizations--clientId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OAuthAuthorization`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOauthAuthorization {
@@ -207,7 +215,11 @@ impl GetOauthAuthorization {
 static META_GET_OAUTH_AUTHORIZATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOauthAuthorizations", &["OAuth"], ::genesys_cloud_core::http::Method::GET, "/api/v2/oauth/authorizations", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/oauth/authorizations`: the `getOauthAuthorizations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-oauth-authorizations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OAuthAuthorizationListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOauthAuthorizations {
@@ -277,7 +289,11 @@ impl GetOauthAuthorizations {
 static META_GET_OAUTH_CLIENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOauthClient", &["OAuth"], ::genesys_cloud_core::http::Method::GET, "/api/v2/oauth/clients/{clientId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/oauth/clients/{clientId}`: the `getOauthClient` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-oauth-clients--clientId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OAuthClient`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOauthClient {
@@ -340,7 +356,11 @@ impl GetOauthClient {
 static META_GET_OAUTH_CLIENT_USAGE_QUERY_RESULT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOauthClientUsageQueryResult", &["OAuth", "Usage"], ::genesys_cloud_core::http::Method::GET, "/api/v2/oauth/clients/{clientId}/usage/query/results/{executionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/oauth/clients/{clientId}/usage/query/results/{executionId}`: the `getOauthClientUsageQueryResult` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-oauth-clients--clientId--usage-query-results--executionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ApiUsageQueryResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOauthClientUsageQueryResult {
@@ -405,7 +425,11 @@ impl GetOauthClientUsageQueryResult {
 static META_GET_OAUTH_CLIENT_USAGE_SUMMARY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOauthClientUsageSummary", &["OAuth", "Usage"], ::genesys_cloud_core::http::Method::GET, "/api/v2/oauth/clients/{clientId}/usage/summary", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/oauth/clients/{clientId}/usage/summary`: the `getOauthClientUsageSummary` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-oauth-clients--clientId--usage-summary>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UsageExecutionResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOauthClientUsageSummary {
@@ -477,9 +501,13 @@ impl GetOauthClientUsageSummary {
 static META_GET_OAUTH_CLIENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOauthClients", &["OAuth"], ::genesys_cloud_core::http::Method::GET, "/api/v2/oauth/clients", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/oauth/clients`: the `getOauthClients` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-oauth-clients>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OAuthClientEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOauthClients {
@@ -552,7 +580,11 @@ impl GetOauthClients {
 static META_GET_OAUTH_SCOPE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOauthScope", &["OAuth"], ::genesys_cloud_core::http::Method::GET, "/api/v2/oauth/scopes/{scopeId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/oauth/scopes/{scopeId}`: the `getOauthScope` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-oauth-scopes--scopeId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OAuthScope`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOauthScope {
@@ -624,7 +656,11 @@ impl GetOauthScope {
 static META_GET_OAUTH_SCOPES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOauthScopes", &["OAuth"], ::genesys_cloud_core::http::Method::GET, "/api/v2/oauth/scopes", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/oauth/scopes`: the `getOauthScopes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-oauth-scopes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OAuthScopeListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOauthScopes {
@@ -694,7 +730,11 @@ impl GetOauthScopes {
 static META_POST_OAUTH_CLIENT_SECRET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOauthClientSecret", &["OAuth"], ::genesys_cloud_core::http::Method::POST, "/api/v2/oauth/clients/{clientId}/secret", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/oauth/clients/{clientId}/secret`: the `postOauthClientSecret` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-oauth-clients--clientId--secret>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OAuthClient`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOauthClientSecret {
@@ -757,7 +797,11 @@ impl PostOauthClientSecret {
 static META_POST_OAUTH_CLIENT_USAGE_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOauthClientUsageQuery", &["OAuth", "Usage"], ::genesys_cloud_core::http::Method::POST, "/api/v2/oauth/clients/{clientId}/usage/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/oauth/clients/{clientId}/usage/query`: the `postOauthClientUsageQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-oauth-clients--clientId--usage-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UsageExecutionResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOauthClientUsageQuery {
@@ -822,7 +866,11 @@ impl PostOauthClientUsageQuery {
 static META_POST_OAUTH_CLIENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOauthClients", &["OAuth"], ::genesys_cloud_core::http::Method::POST, "/api/v2/oauth/clients", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/oauth/clients`: the `postOauthClients` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-oauth-clients>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OAuthClient`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOauthClients {
@@ -885,7 +933,11 @@ impl PostOauthClients {
 static META_PUT_OAUTH_CLIENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOauthClient", &["OAuth"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/oauth/clients/{clientId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/oauth/clients/{clientId}`: the `putOauthClient` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-oauth-clients--clientId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OAuthClient`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutOauthClient {

@@ -64,7 +64,11 @@ impl ObjectsApi {
 static META_DELETE_AUTHORIZATION_DIVISION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAuthorizationDivision", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/authorization/divisions/{divisionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/authorization/divisions/{divisionId}`: the `deleteAuthorizationDivision` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-authorization-divisions--divisionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAuthorizationDivision {
@@ -136,7 +140,11 @@ impl DeleteAuthorizationDivision {
 static META_GET_AUTHORIZATION_DIVISION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationDivision", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/divisions/{divisionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/authorization/divisions/{divisionId}`: the `getAuthorizationDivision` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-divisions--divisionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AuthzDivision`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAuthorizationDivision {
@@ -208,9 +216,13 @@ impl GetAuthorizationDivision {
 static META_GET_AUTHORIZATION_DIVISIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationDivisions", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/divisions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/authorization/divisions`: the `getAuthorizationDivisions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-divisions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AuthzDivisionEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAuthorizationDivisions {
@@ -364,9 +376,13 @@ impl GetAuthorizationDivisions {
 static META_GET_AUTHORIZATION_DIVISIONS_DELETED: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationDivisionsDeleted", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/divisions/deleted", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/authorization/divisions/deleted`: the `getAuthorizationDivisionsDeleted` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-divisions-deleted>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AuthzDivisionEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAuthorizationDivisionsDeleted {
@@ -457,7 +473,11 @@ impl GetAuthorizationDivisionsDeleted {
 static META_GET_AUTHORIZATION_DIVISIONS_HOME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationDivisionsHome", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/divisions/home", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/authorization/divisions/home`: the `getAuthorizationDivisionsHome` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-divisions-home>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AuthzDivision`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAuthorizationDivisionsHome {
@@ -518,7 +538,11 @@ impl GetAuthorizationDivisionsHome {
 static META_GET_AUTHORIZATION_DIVISIONS_LIMIT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationDivisionsLimit", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/divisions/limit", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/authorization/divisions/limit`: the `getAuthorizationDivisionsLimit` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-divisions-limit>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `i64`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAuthorizationDivisionsLimit {
@@ -579,9 +603,13 @@ impl GetAuthorizationDivisionsLimit {
 static META_GET_AUTHORIZATION_DIVISIONS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationDivisionsQuery", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/divisions/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/authorization/divisions/query`: the `getAuthorizationDivisionsQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-divisions-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AuthzDivisionCursorListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAuthorizationDivisionsQuery {
@@ -699,7 +727,11 @@ impl GetAuthorizationDivisionsQuery {
 static META_POST_AUTHORIZATION_DIVISION_OBJECT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuthorizationDivisionObject", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::POST, "/api/v2/authorization/divisions/{divisionId}/objects/{objectType}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/authorization/divisions/{divisionId}/objects/{objectType}`: the `postAuthorizationDivisionObject` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-authorization-divisions--divisionId--objects--objectType->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAuthorizationDivisionObject {
@@ -766,7 +798,11 @@ impl PostAuthorizationDivisionObject {
 static META_POST_AUTHORIZATION_DIVISION_RESTORE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuthorizationDivisionRestore", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::POST, "/api/v2/authorization/divisions/{divisionId}/restore", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/authorization/divisions/{divisionId}/restore`: the `postAuthorizationDivisionRestore` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-authorization-divisions--divisionId--restore>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AuthzDivision`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAuthorizationDivisionRestore {
@@ -831,7 +867,11 @@ impl PostAuthorizationDivisionRestore {
 static META_POST_AUTHORIZATION_DIVISIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuthorizationDivisions", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::POST, "/api/v2/authorization/divisions", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/authorization/divisions`: the `postAuthorizationDivisions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-authorization-divisions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AuthzDivision`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAuthorizationDivisions {
@@ -894,7 +934,11 @@ impl PostAuthorizationDivisions {
 static META_PUT_AUTHORIZATION_DIVISION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putAuthorizationDivision", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/authorization/divisions/{divisionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/authorization/divisions/{divisionId}`: the `putAuthorizationDivision` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-authorization-divisions--divisionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AuthzDivision`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutAuthorizationDivision {

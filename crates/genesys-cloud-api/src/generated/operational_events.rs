@@ -36,7 +36,11 @@ impl OperationalEventsApi {
 static META_GET_USAGE_EVENTS_DEFINITION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsageEventsDefinition", &["Operational Events"], ::genesys_cloud_core::http::Method::GET, "/api/v2/usage/events/definitions/{eventDefinitionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/usage/events/definitions/{eventDefinitionId}`: the `getUsageEventsDefinition` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-usage-events-definitions--eventDefinitionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EventDefinition`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUsageEventsDefinition {
@@ -99,7 +103,11 @@ impl GetUsageEventsDefinition {
 static META_GET_USAGE_EVENTS_DEFINITIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsageEventsDefinitions", &["Operational Events"], ::genesys_cloud_core::http::Method::GET, "/api/v2/usage/events/definitions", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/usage/events/definitions`: the `getUsageEventsDefinitions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-usage-events-definitions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EventDefinitionListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUsageEventsDefinitions {
@@ -160,7 +168,11 @@ impl GetUsageEventsDefinitions {
 static META_POST_USAGE_EVENTS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsageEventsAggregatesQuery", &["Operational Events"], ::genesys_cloud_core::http::Method::POST, "/api/v2/usage/events/aggregates/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/usage/events/aggregates/query`: the `postUsageEventsAggregatesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-usage-events-aggregates-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EventAggregatesResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostUsageEventsAggregatesQuery {
@@ -230,9 +242,13 @@ impl PostUsageEventsAggregatesQuery {
 static META_POST_USAGE_EVENTS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsageEventsQuery", &["Operational Events"], ::genesys_cloud_core::http::Method::POST, "/api/v2/usage/events/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `POST /api/v2/usage/events/query`: the `postUsageEventsQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-usage-events-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EventQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostUsageEventsQuery {

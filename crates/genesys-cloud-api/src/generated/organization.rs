@@ -103,7 +103,13 @@ impl OrganizationApi {
 static META_GET_FIELDCONFIG: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFieldconfig", &["Groups", "Organization", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/fieldconfig", true, ::std::option::Option::None, true, false, true);
 #[doc = " `GET /api/v2/fieldconfig`: the `getFieldconfig` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-fieldconfig>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FieldConfig`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -175,7 +181,11 @@ impl GetFieldconfig {
 static META_GET_ORGANIZATIONS_AUTHENTICATION_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrganizationsAuthenticationSettings", &["Organization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/organizations/authentication/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/organizations/authentication/settings`: the `getOrganizationsAuthenticationSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-organizations-authentication-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OrgAuthSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOrganizationsAuthenticationSettings {
@@ -236,7 +246,13 @@ impl GetOrganizationsAuthenticationSettings {
 static META_GET_ORGANIZATIONS_EMBEDDEDINTEGRATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrganizationsEmbeddedintegration", &["Organization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/organizations/embeddedintegration", true, ::std::option::Option::None, true, false, true);
 #[doc = " `GET /api/v2/organizations/embeddedintegration`: the `getOrganizationsEmbeddedintegration` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-organizations-embeddedintegration>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EmbeddedIntegration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -298,7 +314,13 @@ impl GetOrganizationsEmbeddedintegration {
 static META_GET_ORGANIZATIONS_IPADDRESSAUTHENTICATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrganizationsIpaddressauthentication", &["Organization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/organizations/ipaddressauthentication", true, ::std::option::Option::None, true, false, true);
 #[doc = " `GET /api/v2/organizations/ipaddressauthentication`: the `getOrganizationsIpaddressauthentication` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-organizations-ipaddressauthentication>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `IpAddressAuthentication`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -360,7 +382,11 @@ impl GetOrganizationsIpaddressauthentication {
 static META_GET_ORGANIZATIONS_LIMITS_CHANGEREQUEST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrganizationsLimitsChangerequest", &["Organization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/organizations/limits/changerequests/{requestId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/organizations/limits/changerequests/{requestId}`: the `getOrganizationsLimitsChangerequest` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-organizations-limits-changerequests--requestId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LimitChangeRequestDetails`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOrganizationsLimitsChangerequest {
@@ -423,9 +449,13 @@ impl GetOrganizationsLimitsChangerequest {
 static META_GET_ORGANIZATIONS_LIMITS_CHANGEREQUESTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrganizationsLimitsChangerequests", &["Organization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/organizations/limits/changerequests", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/organizations/limits/changerequests`: the `getOrganizationsLimitsChangerequests` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-organizations-limits-changerequests>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LimitChangeRequestsEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOrganizationsLimitsChangerequests {
@@ -543,7 +573,11 @@ impl GetOrganizationsLimitsChangerequests {
 static META_GET_ORGANIZATIONS_LIMITS_DOCS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrganizationsLimitsDocs", &["Organization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/organizations/limits/docs", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/organizations/limits/docs`: the `getOrganizationsLimitsDocs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-organizations-limits-docs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LimitDocumentation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOrganizationsLimitsDocs {
@@ -604,7 +638,11 @@ impl GetOrganizationsLimitsDocs {
 static META_GET_ORGANIZATIONS_LIMITS_DOCS_FREETRIAL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrganizationsLimitsDocsFreetrial", &["Organization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/organizations/limits/docs/freetrial", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/organizations/limits/docs/freetrial`: the `getOrganizationsLimitsDocsFreetrial` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-organizations-limits-docs-freetrial>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FreeTrialLimitDocs`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOrganizationsLimitsDocsFreetrial {
@@ -665,7 +703,11 @@ impl GetOrganizationsLimitsDocsFreetrial {
 static META_GET_ORGANIZATIONS_LIMITS_NAMESPACE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrganizationsLimitsNamespace", &["Organization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/organizations/limits/namespaces/{namespaceName}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/organizations/limits/namespaces/{namespaceName}`: the `getOrganizationsLimitsNamespace` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-organizations-limits-namespaces--namespaceName->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LimitsEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOrganizationsLimitsNamespace {
@@ -728,7 +770,11 @@ impl GetOrganizationsLimitsNamespace {
 static META_GET_ORGANIZATIONS_LIMITS_NAMESPACE_DEFAULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrganizationsLimitsNamespaceDefaults", &["Organization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/organizations/limits/namespaces/{namespaceName}/defaults", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/organizations/limits/namespaces/{namespaceName}/defaults`: the `getOrganizationsLimitsNamespaceDefaults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-organizations-limits-namespaces--namespaceName--defaults>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LimitsEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOrganizationsLimitsNamespaceDefaults {
@@ -791,7 +837,11 @@ impl GetOrganizationsLimitsNamespaceDefaults {
 static META_GET_ORGANIZATIONS_LIMITS_NAMESPACES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrganizationsLimitsNamespaces", &["Organization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/organizations/limits/namespaces", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/organizations/limits/namespaces`: the `getOrganizationsLimitsNamespaces` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-organizations-limits-namespaces>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOrganizationsLimitsNamespaces {
@@ -870,7 +920,11 @@ impl GetOrganizationsLimitsNamespaces {
 static META_GET_ORGANIZATIONS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrganizationsMe", &["Organization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/organizations/me", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/organizations/me`: the `getOrganizationsMe` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-organizations-me>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Organization`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOrganizationsMe {
@@ -931,7 +985,13 @@ impl GetOrganizationsMe {
 static META_GET_ORGANIZATIONS_WHITELIST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrganizationsWhitelist", &["Organization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/organizations/whitelist", true, ::std::option::Option::None, true, false, true);
 #[doc = " `GET /api/v2/organizations/whitelist`: the `getOrganizationsWhitelist` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-organizations-whitelist>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OrgWhitelistSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -993,7 +1053,11 @@ impl GetOrganizationsWhitelist {
 static META_PATCH_ORGANIZATIONS_AUTHENTICATION_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchOrganizationsAuthenticationSettings", &["Organization"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/organizations/authentication/settings", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/organizations/authentication/settings`: the `patchOrganizationsAuthenticationSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-organizations-authentication-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OrgAuthSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchOrganizationsAuthenticationSettings {
@@ -1056,7 +1120,11 @@ impl PatchOrganizationsAuthenticationSettings {
 static META_PATCH_ORGANIZATIONS_FEATURE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchOrganizationsFeature", &["Organization"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/organizations/features/{featureName}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/organizations/features/{featureName}`: the `patchOrganizationsFeature` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-organizations-features--featureName->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OrganizationFeatures`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchOrganizationsFeature {
@@ -1121,7 +1189,13 @@ impl PatchOrganizationsFeature {
 static META_PUT_ORGANIZATIONS_EMBEDDEDINTEGRATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOrganizationsEmbeddedintegration", &["Organization"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/organizations/embeddedintegration", true, ::std::option::Option::None, true, false, true);
 #[doc = " `PUT /api/v2/organizations/embeddedintegration`: the `putOrganizationsEmbeddedintegration` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-organizations-embeddedintegration>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EmbeddedIntegration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -1185,7 +1259,13 @@ impl PutOrganizationsEmbeddedintegration {
 static META_PUT_ORGANIZATIONS_IPADDRESSAUTHENTICATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOrganizationsIpaddressauthentication", &["Organization"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/organizations/ipaddressauthentication", true, ::std::option::Option::None, true, false, true);
 #[doc = " `PUT /api/v2/organizations/ipaddressauthentication`: the `putOrganizationsIpaddressauthentication` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-organizations-ipaddressauthentication>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `IpAddressAuthentication`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -1249,7 +1329,11 @@ impl PutOrganizationsIpaddressauthentication {
 static META_PUT_ORGANIZATIONS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOrganizationsMe", &["Organization"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/organizations/me", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/organizations/me`: the `putOrganizationsMe` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-organizations-me>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Organization`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutOrganizationsMe {
@@ -1319,7 +1403,13 @@ impl PutOrganizationsMe {
 static META_PUT_ORGANIZATIONS_WHITELIST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOrganizationsWhitelist", &["Organization"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/organizations/whitelist", true, ::std::option::Option::None, true, false, true);
 #[doc = " `PUT /api/v2/organizations/whitelist`: the `putOrganizationsWhitelist` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-organizations-whitelist>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OrgWhitelistSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]

@@ -212,7 +212,11 @@ impl OrganizationAuthorizationApi {
 static META_DELETE_ORGAUTHORIZATION_TRUSTEE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOrgauthorizationTrustee", &["Organization Authorization"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/orgauthorization/trustees/{trusteeOrgId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/orgauthorization/trustees/{trusteeOrgId}`: the `deleteOrgauthorizationTrustee` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-orgauthorization-trustees--trusteeOrgId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOrgauthorizationTrustee {
@@ -275,7 +279,11 @@ impl DeleteOrgauthorizationTrustee {
 static META_DELETE_ORGAUTHORIZATION_TRUSTEE_CLONEDUSER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOrgauthorizationTrusteeCloneduser", &["Organization Authorization"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/orgauthorization/trustees/{trusteeOrgId}/clonedusers/{trusteeUserId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/orgauthorization/trustees/{trusteeOrgId}/clonedusers/{trusteeUserId}`: the `deleteOrgauthorizationTrusteeCloneduser` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-orgauthorization-trustees--trusteeOrgId--clonedusers--trusteeUserId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOrgauthorizationTrusteeCloneduser {
@@ -340,7 +348,11 @@ impl DeleteOrgauthorizationTrusteeCloneduser {
 static META_DELETE_ORGAUTHORIZATION_TRUSTEE_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOrgauthorizationTrusteeGroup", &["Organization Authorization"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/orgauthorization/trustees/{trusteeOrgId}/groups/{trusteeGroupId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/orgauthorization/trustees/{trusteeOrgId}/groups/{trusteeGroupId}`: the `deleteOrgauthorizationTrusteeGroup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-orgauthorization-trustees--trusteeOrgId--groups--trusteeGroupId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOrgauthorizationTrusteeGroup {
@@ -405,7 +417,11 @@ impl DeleteOrgauthorizationTrusteeGroup {
 static META_DELETE_ORGAUTHORIZATION_TRUSTEE_GROUP_ROLES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOrgauthorizationTrusteeGroupRoles", &["Organization Authorization"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/orgauthorization/trustees/{trusteeOrgId}/groups/{trusteeGroupId}/roles", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/orgauthorization/trustees/{trusteeOrgId}/groups/{trusteeGroupId}/roles`: the `deleteOrgauthorizationTrusteeGroupRoles` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-orgauthorization-trustees--trusteeOrgId--groups--trusteeGroupId--roles>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOrgauthorizationTrusteeGroupRoles {
@@ -470,7 +486,11 @@ impl DeleteOrgauthorizationTrusteeGroupRoles {
 static META_DELETE_ORGAUTHORIZATION_TRUSTEE_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOrgauthorizationTrusteeUser", &["Organization Authorization"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/orgauthorization/trustees/{trusteeOrgId}/users/{trusteeUserId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/orgauthorization/trustees/{trusteeOrgId}/users/{trusteeUserId}`: the `deleteOrgauthorizationTrusteeUser` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-orgauthorization-trustees--trusteeOrgId--users--trusteeUserId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOrgauthorizationTrusteeUser {
@@ -535,7 +555,11 @@ impl DeleteOrgauthorizationTrusteeUser {
 static META_DELETE_ORGAUTHORIZATION_TRUSTEE_USER_ROLES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOrgauthorizationTrusteeUserRoles", &["Organization Authorization"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/orgauthorization/trustees/{trusteeOrgId}/users/{trusteeUserId}/roles", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/orgauthorization/trustees/{trusteeOrgId}/users/{trusteeUserId}/roles`: the `deleteOrgauthorizationTrusteeUserRoles` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-orgauthorization-trustees--trusteeOrgId--users--trusteeUserId--roles>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOrgauthorizationTrusteeUserRoles {
@@ -600,9 +624,13 @@ impl DeleteOrgauthorizationTrusteeUserRoles {
 static META_DELETE_ORGAUTHORIZATION_TRUSTEES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOrgauthorizationTrustees", &["Organization Authorization"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/orgauthorization/trustees", true, ::std::option::Option::None, false, true, true);
 #[doc = " `DELETE /api/v2/orgauthorization/trustees`: the `deleteOrgauthorizationTrustees` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-orgauthorization-trustees>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOrgauthorizationTrustees {
@@ -673,7 +701,11 @@ impl DeleteOrgauthorizationTrustees {
 static META_DELETE_ORGAUTHORIZATION_TRUSTOR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOrgauthorizationTrustor", &["Organization Authorization"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/orgauthorization/trustors/{trustorOrgId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/orgauthorization/trustors/{trustorOrgId}`: the `deleteOrgauthorizationTrustor` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-orgauthorization-trustors--trustorOrgId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOrgauthorizationTrustor {
@@ -736,7 +768,11 @@ impl DeleteOrgauthorizationTrustor {
 static META_DELETE_ORGAUTHORIZATION_TRUSTOR_CLONEDUSER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOrgauthorizationTrustorCloneduser", &["Organization Authorization"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/orgauthorization/trustors/{trustorOrgId}/clonedusers/{trusteeUserId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/orgauthorization/trustors/{trustorOrgId}/clonedusers/{trusteeUserId}`: the `deleteOrgauthorizationTrustorCloneduser` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-orgauthorization-trustors--trustorOrgId--clonedusers--trusteeUserId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOrgauthorizationTrustorCloneduser {
@@ -801,7 +837,11 @@ impl DeleteOrgauthorizationTrustorCloneduser {
 static META_DELETE_ORGAUTHORIZATION_TRUSTOR_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOrgauthorizationTrustorGroup", &["Organization Authorization"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/orgauthorization/trustors/{trustorOrgId}/groups/{trustorGroupId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/orgauthorization/trustors/{trustorOrgId}/groups/{trustorGroupId}`: the `deleteOrgauthorizationTrustorGroup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-orgauthorization-trustors--trustorOrgId--groups--trustorGroupId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOrgauthorizationTrustorGroup {
@@ -866,7 +906,11 @@ impl DeleteOrgauthorizationTrustorGroup {
 static META_DELETE_ORGAUTHORIZATION_TRUSTOR_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOrgauthorizationTrustorUser", &["Organization Authorization"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/orgauthorization/trustors/{trustorOrgId}/users/{trusteeUserId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/orgauthorization/trustors/{trustorOrgId}/users/{trusteeUserId}`: the `deleteOrgauthorizationTrustorUser` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-orgauthorization-trustors--trustorOrgId--users--trusteeUserId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOrgauthorizationTrustorUser {
@@ -931,9 +975,13 @@ impl DeleteOrgauthorizationTrustorUser {
 static META_DELETE_ORGAUTHORIZATION_TRUSTORS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOrgauthorizationTrustors", &["Organization Authorization"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/orgauthorization/trustors", true, ::std::option::Option::None, false, true, true);
 #[doc = " `DELETE /api/v2/orgauthorization/trustors`: the `deleteOrgauthorizationTrustors` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-orgauthorization-trustors>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOrgauthorizationTrustors {
@@ -1004,7 +1052,11 @@ impl DeleteOrgauthorizationTrustors {
 static META_GET_ORGAUTHORIZATION_PAIRING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrgauthorizationPairing", &["Organization Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orgauthorization/pairings/{pairingId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/orgauthorization/pairings/{pairingId}`: the `getOrgauthorizationPairing` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orgauthorization-pairings--pairingId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TrustRequest`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOrgauthorizationPairing {
@@ -1067,7 +1119,11 @@ impl GetOrgauthorizationPairing {
 static META_GET_ORGAUTHORIZATION_TRUSTEE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrgauthorizationTrustee", &["Organization Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orgauthorization/trustees/{trusteeOrgId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/orgauthorization/trustees/{trusteeOrgId}`: the `getOrgauthorizationTrustee` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orgauthorization-trustees--trusteeOrgId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Trustee`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOrgauthorizationTrustee {
@@ -1130,7 +1186,11 @@ impl GetOrgauthorizationTrustee {
 static META_GET_ORGAUTHORIZATION_TRUSTEE_CLONEDUSERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrgauthorizationTrusteeClonedusers", &["Organization Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orgauthorization/trustees/{trusteeOrgId}/clonedusers", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/orgauthorization/trustees/{trusteeOrgId}/clonedusers`: the `getOrgauthorizationTrusteeClonedusers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orgauthorization-trustees--trusteeOrgId--clonedusers>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ClonedUserEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOrgauthorizationTrusteeClonedusers {
@@ -1193,7 +1253,11 @@ impl GetOrgauthorizationTrusteeClonedusers {
 static META_GET_ORGAUTHORIZATION_TRUSTEE_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrgauthorizationTrusteeGroup", &["Organization Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orgauthorization/trustees/{trusteeOrgId}/groups/{trusteeGroupId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/orgauthorization/trustees/{trusteeOrgId}/groups/{trusteeGroupId}`: the `getOrgauthorizationTrusteeGroup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orgauthorization-trustees--trusteeOrgId--groups--trusteeGroupId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TrustGroup`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOrgauthorizationTrusteeGroup {
@@ -1258,7 +1322,11 @@ impl GetOrgauthorizationTrusteeGroup {
 static META_GET_ORGAUTHORIZATION_TRUSTEE_GROUP_ROLES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrgauthorizationTrusteeGroupRoles", &["Organization Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orgauthorization/trustees/{trusteeOrgId}/groups/{trusteeGroupId}/roles", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/orgauthorization/trustees/{trusteeOrgId}/groups/{trusteeGroupId}/roles`: the `getOrgauthorizationTrusteeGroupRoles` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orgauthorization-trustees--trusteeOrgId--groups--trusteeGroupId--roles>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserAuthorization`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOrgauthorizationTrusteeGroupRoles {
@@ -1323,9 +1391,13 @@ impl GetOrgauthorizationTrusteeGroupRoles {
 static META_GET_ORGAUTHORIZATION_TRUSTEE_GROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrgauthorizationTrusteeGroups", &["Organization Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orgauthorization/trustees/{trusteeOrgId}/groups", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/orgauthorization/trustees/{trusteeOrgId}/groups`: the `getOrgauthorizationTrusteeGroups` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orgauthorization-trustees--trusteeOrgId--groups>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TrustGroupEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOrgauthorizationTrusteeGroups {
@@ -1418,7 +1490,11 @@ impl GetOrgauthorizationTrusteeGroups {
 static META_GET_ORGAUTHORIZATION_TRUSTEE_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrgauthorizationTrusteeUser", &["Organization Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orgauthorization/trustees/{trusteeOrgId}/users/{trusteeUserId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/orgauthorization/trustees/{trusteeOrgId}/users/{trusteeUserId}`: the `getOrgauthorizationTrusteeUser` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orgauthorization-trustees--trusteeOrgId--users--trusteeUserId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TrustUser`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOrgauthorizationTrusteeUser {
@@ -1483,7 +1559,11 @@ impl GetOrgauthorizationTrusteeUser {
 static META_GET_ORGAUTHORIZATION_TRUSTEE_USER_ROLES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrgauthorizationTrusteeUserRoles", &["Organization Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orgauthorization/trustees/{trusteeOrgId}/users/{trusteeUserId}/roles", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/orgauthorization/trustees/{trusteeOrgId}/users/{trusteeUserId}/roles`: the `getOrgauthorizationTrusteeUserRoles` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orgauthorization-trustees--trusteeOrgId--users--trusteeUserId--roles>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserAuthorization`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOrgauthorizationTrusteeUserRoles {
@@ -1548,9 +1628,13 @@ impl GetOrgauthorizationTrusteeUserRoles {
 static META_GET_ORGAUTHORIZATION_TRUSTEE_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrgauthorizationTrusteeUsers", &["Organization Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orgauthorization/trustees/{trusteeOrgId}/users", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/orgauthorization/trustees/{trusteeOrgId}/users`: the `getOrgauthorizationTrusteeUsers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orgauthorization-trustees--trusteeOrgId--users>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TrustUserEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOrgauthorizationTrusteeUsers {
@@ -1643,9 +1727,13 @@ impl GetOrgauthorizationTrusteeUsers {
 static META_GET_ORGAUTHORIZATION_TRUSTEES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrgauthorizationTrustees", &["Organization Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orgauthorization/trustees", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/orgauthorization/trustees`: the `getOrgauthorizationTrustees` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orgauthorization-trustees>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TrustEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOrgauthorizationTrustees {
@@ -1736,7 +1824,11 @@ impl GetOrgauthorizationTrustees {
 static META_GET_ORGAUTHORIZATION_TRUSTEES_CARE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrgauthorizationTrusteesCare", &["Organization Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orgauthorization/trustees/care", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/orgauthorization/trustees/care`: the `getOrgauthorizationTrusteesCare` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orgauthorization-trustees-care>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TrusteeReferenceList`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOrgauthorizationTrusteesCare {
@@ -1797,7 +1889,11 @@ impl GetOrgauthorizationTrusteesCare {
 static META_GET_ORGAUTHORIZATION_TRUSTEES_DEFAULT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrgauthorizationTrusteesDefault", &["Organization Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orgauthorization/trustees/default", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/orgauthorization/trustees/default`: the `getOrgauthorizationTrusteesDefault` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orgauthorization-trustees-default>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Trustee`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOrgauthorizationTrusteesDefault {
@@ -1858,7 +1954,11 @@ impl GetOrgauthorizationTrusteesDefault {
 static META_GET_ORGAUTHORIZATION_TRUSTOR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrgauthorizationTrustor", &["Organization Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orgauthorization/trustors/{trustorOrgId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/orgauthorization/trustors/{trustorOrgId}`: the `getOrgauthorizationTrustor` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orgauthorization-trustors--trustorOrgId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Trustor`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOrgauthorizationTrustor {
@@ -1921,7 +2021,11 @@ impl GetOrgauthorizationTrustor {
 static META_GET_ORGAUTHORIZATION_TRUSTOR_CLONEDUSER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrgauthorizationTrustorCloneduser", &["Organization Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orgauthorization/trustors/{trustorOrgId}/clonedusers/{trusteeUserId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/orgauthorization/trustors/{trustorOrgId}/clonedusers/{trusteeUserId}`: the `getOrgauthorizationTrustorCloneduser` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orgauthorization-trustors--trustorOrgId--clonedusers--trusteeUserId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ClonedUser`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOrgauthorizationTrustorCloneduser {
@@ -1986,7 +2090,11 @@ impl GetOrgauthorizationTrustorCloneduser {
 static META_GET_ORGAUTHORIZATION_TRUSTOR_CLONEDUSERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrgauthorizationTrustorClonedusers", &["Organization Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orgauthorization/trustors/{trustorOrgId}/clonedusers", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/orgauthorization/trustors/{trustorOrgId}/clonedusers`: the `getOrgauthorizationTrustorClonedusers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orgauthorization-trustors--trustorOrgId--clonedusers>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ClonedUserEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOrgauthorizationTrustorClonedusers {
@@ -2049,7 +2157,11 @@ impl GetOrgauthorizationTrustorClonedusers {
 static META_GET_ORGAUTHORIZATION_TRUSTOR_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrgauthorizationTrustorGroup", &["Organization Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orgauthorization/trustors/{trustorOrgId}/groups/{trustorGroupId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/orgauthorization/trustors/{trustorOrgId}/groups/{trustorGroupId}`: the `getOrgauthorizationTrustorGroup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orgauthorization-trustors--trustorOrgId--groups--trustorGroupId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TrustGroup`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOrgauthorizationTrustorGroup {
@@ -2114,9 +2226,13 @@ impl GetOrgauthorizationTrustorGroup {
 static META_GET_ORGAUTHORIZATION_TRUSTOR_GROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrgauthorizationTrustorGroups", &["Organization Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orgauthorization/trustors/{trustorOrgId}/groups", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/orgauthorization/trustors/{trustorOrgId}/groups`: the `getOrgauthorizationTrustorGroups` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orgauthorization-trustors--trustorOrgId--groups>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TrustGroupEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOrgauthorizationTrustorGroups {
@@ -2209,7 +2325,11 @@ impl GetOrgauthorizationTrustorGroups {
 static META_GET_ORGAUTHORIZATION_TRUSTOR_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrgauthorizationTrustorUser", &["Organization Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orgauthorization/trustors/{trustorOrgId}/users/{trusteeUserId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/orgauthorization/trustors/{trustorOrgId}/users/{trusteeUserId}`: the `getOrgauthorizationTrustorUser` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orgauthorization-trustors--trustorOrgId--users--trusteeUserId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TrustUser`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOrgauthorizationTrustorUser {
@@ -2274,9 +2394,13 @@ impl GetOrgauthorizationTrustorUser {
 static META_GET_ORGAUTHORIZATION_TRUSTOR_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrgauthorizationTrustorUsers", &["Organization Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orgauthorization/trustors/{trustorOrgId}/users", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/orgauthorization/trustors/{trustorOrgId}/users`: the `getOrgauthorizationTrustorUsers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orgauthorization-trustors--trustorOrgId--users>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TrustUserEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOrgauthorizationTrustorUsers {
@@ -2369,9 +2493,13 @@ impl GetOrgauthorizationTrustorUsers {
 static META_GET_ORGAUTHORIZATION_TRUSTORS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrgauthorizationTrustors", &["Organization Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orgauthorization/trustors", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/orgauthorization/trustors`: the `getOrgauthorizationTrustors` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orgauthorization-trustors>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TrustorEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOrgauthorizationTrustors {
@@ -2462,7 +2590,11 @@ impl GetOrgauthorizationTrustors {
 static META_POST_ORGAUTHORIZATION_PAIRINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOrgauthorizationPairings", &["Organization Authorization"], ::genesys_cloud_core::http::Method::POST, "/api/v2/orgauthorization/pairings", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/orgauthorization/pairings`: the `postOrgauthorizationPairings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-orgauthorization-pairings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TrustRequest`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOrgauthorizationPairings {
@@ -2525,7 +2657,11 @@ impl PostOrgauthorizationPairings {
 static META_POST_ORGAUTHORIZATION_TRUSTEE_GROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOrgauthorizationTrusteeGroups", &["Organization Authorization"], ::genesys_cloud_core::http::Method::POST, "/api/v2/orgauthorization/trustees/{trusteeOrgId}/groups", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/orgauthorization/trustees/{trusteeOrgId}/groups`: the `postOrgauthorizationTrusteeGroups` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-orgauthorization-trustees--trusteeOrgId--groups>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TrustGroup`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOrgauthorizationTrusteeGroups {
@@ -2590,7 +2726,11 @@ impl PostOrgauthorizationTrusteeGroups {
 static META_POST_ORGAUTHORIZATION_TRUSTEE_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOrgauthorizationTrusteeUsers", &["Organization Authorization"], ::genesys_cloud_core::http::Method::POST, "/api/v2/orgauthorization/trustees/{trusteeOrgId}/users", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/orgauthorization/trustees/{trusteeOrgId}/users`: the `postOrgauthorizationTrusteeUsers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-orgauthorization-trustees--trusteeOrgId--users>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TrustUser`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOrgauthorizationTrusteeUsers {
@@ -2655,7 +2795,11 @@ impl PostOrgauthorizationTrusteeUsers {
 static META_POST_ORGAUTHORIZATION_TRUSTEES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOrgauthorizationTrustees", &["Organization Authorization"], ::genesys_cloud_core::http::Method::POST, "/api/v2/orgauthorization/trustees", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/orgauthorization/trustees`: the `postOrgauthorizationTrustees` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-orgauthorization-trustees>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Trustee`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOrgauthorizationTrustees {
@@ -2718,7 +2862,11 @@ impl PostOrgauthorizationTrustees {
 static META_POST_ORGAUTHORIZATION_TRUSTEES_AUDITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOrgauthorizationTrusteesAudits", &["Organization Authorization"], ::genesys_cloud_core::http::Method::POST, "/api/v2/orgauthorization/trustees/audits", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/orgauthorization/trustees/audits`: the `postOrgauthorizationTrusteesAudits` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-orgauthorization-trustees-audits>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOrgauthorizationTrusteesAudits {
@@ -2817,9 +2965,13 @@ impl PostOrgauthorizationTrusteesAudits {
 static META_POST_ORGAUTHORIZATION_TRUSTEES_CARE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOrgauthorizationTrusteesCare", &["Organization Authorization"], ::genesys_cloud_core::http::Method::POST, "/api/v2/orgauthorization/trustees/care", false, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `POST /api/v2/orgauthorization/trustees/care`: the `postOrgauthorizationTrusteesCare` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-orgauthorization-trustees-care>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TrustEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOrgauthorizationTrusteesCare {
@@ -2928,7 +3080,11 @@ impl PostOrgauthorizationTrusteesCare {
 static META_POST_ORGAUTHORIZATION_TRUSTEES_DEFAULT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOrgauthorizationTrusteesDefault", &["Organization Authorization"], ::genesys_cloud_core::http::Method::POST, "/api/v2/orgauthorization/trustees/default", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/orgauthorization/trustees/default`: the `postOrgauthorizationTrusteesDefault` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-orgauthorization-trustees-default>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Trustee`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOrgauthorizationTrusteesDefault {
@@ -3007,7 +3163,11 @@ impl PostOrgauthorizationTrusteesDefault {
 static META_POST_ORGAUTHORIZATION_TRUSTOR_AUDITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOrgauthorizationTrustorAudits", &["Organization Authorization"], ::genesys_cloud_core::http::Method::POST, "/api/v2/orgauthorization/trustor/audits", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/orgauthorization/trustor/audits`: the `postOrgauthorizationTrustorAudits` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-orgauthorization-trustor-audits>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOrgauthorizationTrustorAudits {
@@ -3106,7 +3266,11 @@ impl PostOrgauthorizationTrustorAudits {
 static META_PUT_ORGAUTHORIZATION_TRUSTEE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOrgauthorizationTrustee", &["Organization Authorization"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/orgauthorization/trustees/{trusteeOrgId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/orgauthorization/trustees/{trusteeOrgId}`: the `putOrgauthorizationTrustee` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-orgauthorization-trustees--trusteeOrgId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Trustee`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutOrgauthorizationTrustee {
@@ -3171,7 +3335,11 @@ impl PutOrgauthorizationTrustee {
 static META_PUT_ORGAUTHORIZATION_TRUSTEE_GROUP_ROLEDIVISIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOrgauthorizationTrusteeGroupRoledivisions", &["Organization Authorization"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/orgauthorization/trustees/{trusteeOrgId}/groups/{trusteeGroupId}/roledivisions", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/orgauthorization/trustees/{trusteeOrgId}/groups/{trusteeGroupId}/roledivisions`: the `putOrgauthorizationTrusteeGroupRoledivisions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-orgauthorization-trustees--trusteeOrgId--groups--trusteeGroupId--roledivisions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserAuthorization`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutOrgauthorizationTrusteeGroupRoledivisions {
@@ -3238,7 +3406,11 @@ impl PutOrgauthorizationTrusteeGroupRoledivisions {
 static META_PUT_ORGAUTHORIZATION_TRUSTEE_GROUP_ROLES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOrgauthorizationTrusteeGroupRoles", &["Organization Authorization"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/orgauthorization/trustees/{trusteeOrgId}/groups/{trusteeGroupId}/roles", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/orgauthorization/trustees/{trusteeOrgId}/groups/{trusteeGroupId}/roles`: the `putOrgauthorizationTrusteeGroupRoles` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-orgauthorization-trustees--trusteeOrgId--groups--trusteeGroupId--roles>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserAuthorization`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutOrgauthorizationTrusteeGroupRoles {
@@ -3305,7 +3477,11 @@ impl PutOrgauthorizationTrusteeGroupRoles {
 static META_PUT_ORGAUTHORIZATION_TRUSTEE_USER_ROLEDIVISIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOrgauthorizationTrusteeUserRoledivisions", &["Organization Authorization"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/orgauthorization/trustees/{trusteeOrgId}/users/{trusteeUserId}/roledivisions", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/orgauthorization/trustees/{trusteeOrgId}/users/{trusteeUserId}/roledivisions`: the `putOrgauthorizationTrusteeUserRoledivisions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-orgauthorization-trustees--trusteeOrgId--users--trusteeUserId--roledivisions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserAuthorization`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutOrgauthorizationTrusteeUserRoledivisions {
@@ -3372,7 +3548,11 @@ impl PutOrgauthorizationTrusteeUserRoledivisions {
 static META_PUT_ORGAUTHORIZATION_TRUSTEE_USER_ROLES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOrgauthorizationTrusteeUserRoles", &["Organization Authorization"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/orgauthorization/trustees/{trusteeOrgId}/users/{trusteeUserId}/roles", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/orgauthorization/trustees/{trusteeOrgId}/users/{trusteeUserId}/roles`: the `putOrgauthorizationTrusteeUserRoles` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-orgauthorization-trustees--trusteeOrgId--users--trusteeUserId--roles>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserAuthorization`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutOrgauthorizationTrusteeUserRoles {
@@ -3439,7 +3619,11 @@ impl PutOrgauthorizationTrusteeUserRoles {
 static META_PUT_ORGAUTHORIZATION_TRUSTOR_CLONEDUSER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOrgauthorizationTrustorCloneduser", &["Organization Authorization"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/orgauthorization/trustors/{trustorOrgId}/clonedusers/{trusteeUserId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/orgauthorization/trustors/{trustorOrgId}/clonedusers/{trusteeUserId}`: the `putOrgauthorizationTrustorCloneduser` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-orgauthorization-trustors--trustorOrgId--clonedusers--trusteeUserId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ClonedUser`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutOrgauthorizationTrustorCloneduser {
@@ -3504,7 +3688,11 @@ impl PutOrgauthorizationTrustorCloneduser {
 static META_PUT_ORGAUTHORIZATION_TRUSTOR_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOrgauthorizationTrustorGroup", &["Organization Authorization"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/orgauthorization/trustors/{trustorOrgId}/groups/{trustorGroupId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/orgauthorization/trustors/{trustorOrgId}/groups/{trustorGroupId}`: the `putOrgauthorizationTrustorGroup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-orgauthorization-trustors--trustorOrgId--groups--trustorGroupId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TrustGroup`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutOrgauthorizationTrustorGroup {
@@ -3569,7 +3757,11 @@ impl PutOrgauthorizationTrustorGroup {
 static META_PUT_ORGAUTHORIZATION_TRUSTOR_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOrgauthorizationTrustorUser", &["Organization Authorization"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/orgauthorization/trustors/{trustorOrgId}/users/{trusteeUserId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/orgauthorization/trustors/{trustorOrgId}/users/{trusteeUserId}`: the `putOrgauthorizationTrustorUser` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-orgauthorization-trustors--trustorOrgId--users--trusteeUserId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TrustUser`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutOrgauthorizationTrustorUser {

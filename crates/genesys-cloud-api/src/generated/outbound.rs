@@ -729,7 +729,11 @@ impl OutboundApi {
 static META_DELETE_OUTBOUND_ATTEMPTLIMIT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundAttemptlimit", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/attemptlimits/{attemptLimitsId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/outbound/attemptlimits/{attemptLimitsId}`: the `deleteOutboundAttemptlimit` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-attemptlimits--attemptLimitsId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOutboundAttemptlimit {
@@ -792,7 +796,11 @@ impl DeleteOutboundAttemptlimit {
 static META_DELETE_OUTBOUND_CALLABLETIMESET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundCallabletimeset", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/callabletimesets/{callableTimeSetId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/outbound/callabletimesets/{callableTimeSetId}`: the `deleteOutboundCallabletimeset` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-callabletimesets--callableTimeSetId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOutboundCallabletimeset {
@@ -855,7 +863,11 @@ impl DeleteOutboundCallabletimeset {
 static META_DELETE_OUTBOUND_CALLANALYSISRESPONSESET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundCallanalysisresponseset", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/callanalysisresponsesets/{callAnalysisSetId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/outbound/callanalysisresponsesets/{callAnalysisSetId}`: the `deleteOutboundCallanalysisresponseset` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-callanalysisresponsesets--callAnalysisSetId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOutboundCallanalysisresponseset {
@@ -918,7 +930,11 @@ impl DeleteOutboundCallanalysisresponseset {
 static META_DELETE_OUTBOUND_CAMPAIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundCampaign", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/campaigns/{campaignId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/outbound/campaigns/{campaignId}`: the `deleteOutboundCampaign` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-campaigns--campaignId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Campaign`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOutboundCampaign {
@@ -981,7 +997,11 @@ impl DeleteOutboundCampaign {
 static META_DELETE_OUTBOUND_CAMPAIGN_PROGRESS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundCampaignProgress", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/campaigns/{campaignId}/progress", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/outbound/campaigns/{campaignId}/progress`: the `deleteOutboundCampaignProgress` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-campaigns--campaignId--progress>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOutboundCampaignProgress {
@@ -1044,7 +1064,11 @@ impl DeleteOutboundCampaignProgress {
 static META_DELETE_OUTBOUND_CAMPAIGNRULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundCampaignrule", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/campaignrules/{campaignRuleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/outbound/campaignrules/{campaignRuleId}`: the `deleteOutboundCampaignrule` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-campaignrules--campaignRuleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOutboundCampaignrule {
@@ -1107,7 +1131,11 @@ impl DeleteOutboundCampaignrule {
 static META_DELETE_OUTBOUND_CONTACTLIST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundContactlist", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/contactlists/{contactListId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/outbound/contactlists/{contactListId}`: the `deleteOutboundContactlist` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-contactlists--contactListId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOutboundContactlist {
@@ -1170,7 +1198,11 @@ impl DeleteOutboundContactlist {
 static META_DELETE_OUTBOUND_CONTACTLIST_CONTACT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundContactlistContact", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/contactlists/{contactListId}/contacts/{contactId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/outbound/contactlists/{contactListId}/contacts/{contactId}`: the `deleteOutboundContactlistContact` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-contactlists--contactListId--contacts--contactId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOutboundContactlistContact {
@@ -1235,7 +1267,11 @@ impl DeleteOutboundContactlistContact {
 static META_DELETE_OUTBOUND_CONTACTLIST_CONTACTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundContactlistContacts", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/contactlists/{contactListId}/contacts", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/outbound/contactlists/{contactListId}/contacts`: the `deleteOutboundContactlistContacts` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-contactlists--contactListId--contacts>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOutboundContactlistContacts {
@@ -1308,7 +1344,11 @@ impl DeleteOutboundContactlistContacts {
 static META_DELETE_OUTBOUND_CONTACTLISTFILTER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundContactlistfilter", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/contactlistfilters/{contactListFilterId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/outbound/contactlistfilters/{contactListFilterId}`: the `deleteOutboundContactlistfilter` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-contactlistfilters--contactListFilterId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOutboundContactlistfilter {
@@ -1371,7 +1411,11 @@ impl DeleteOutboundContactlistfilter {
 static META_DELETE_OUTBOUND_CONTACTLISTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundContactlists", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/contactlists", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/outbound/contactlists`: the `deleteOutboundContactlists` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-contactlists>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOutboundContactlists {
@@ -1442,7 +1486,11 @@ impl DeleteOutboundContactlists {
 static META_DELETE_OUTBOUND_CONTACTLISTTEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundContactlisttemplate", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/contactlisttemplates/{contactListTemplateId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/outbound/contactlisttemplates/{contactListTemplateId}`: the `deleteOutboundContactlisttemplate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-contactlisttemplates--contactListTemplateId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOutboundContactlisttemplate {
@@ -1505,7 +1553,11 @@ impl DeleteOutboundContactlisttemplate {
 static META_DELETE_OUTBOUND_CONTACTLISTTEMPLATES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundContactlisttemplates", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/contactlisttemplates", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/outbound/contactlisttemplates`: the `deleteOutboundContactlisttemplates` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-contactlisttemplates>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOutboundContactlisttemplates {
@@ -1576,7 +1628,11 @@ impl DeleteOutboundContactlisttemplates {
 static META_DELETE_OUTBOUND_DIGITALRULESET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundDigitalruleset", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/digitalrulesets/{digitalRuleSetId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/outbound/digitalrulesets/{digitalRuleSetId}`: the `deleteOutboundDigitalruleset` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-digitalrulesets--digitalRuleSetId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOutboundDigitalruleset {
@@ -1639,7 +1695,11 @@ impl DeleteOutboundDigitalruleset {
 static META_DELETE_OUTBOUND_DNCLIST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundDnclist", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/dnclists/{dncListId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/outbound/dnclists/{dncListId}`: the `deleteOutboundDnclist` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-dnclists--dncListId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOutboundDnclist {
@@ -1702,7 +1762,11 @@ impl DeleteOutboundDnclist {
 static META_DELETE_OUTBOUND_DNCLIST_CUSTOMEXCLUSIONCOLUMNS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundDnclistCustomexclusioncolumns", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/dnclists/{dncListId}/customexclusioncolumns", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/outbound/dnclists/{dncListId}/customexclusioncolumns`: the `deleteOutboundDnclistCustomexclusioncolumns` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-dnclists--dncListId--customexclusioncolumns>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOutboundDnclistCustomexclusioncolumns {
@@ -1774,7 +1838,11 @@ impl DeleteOutboundDnclistCustomexclusioncolumns {
 static META_DELETE_OUTBOUND_DNCLIST_EMAILADDRESSES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundDnclistEmailaddresses", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/dnclists/{dncListId}/emailaddresses", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/outbound/dnclists/{dncListId}/emailaddresses`: the `deleteOutboundDnclistEmailaddresses` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-dnclists--dncListId--emailaddresses>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOutboundDnclistEmailaddresses {
@@ -1846,7 +1914,11 @@ impl DeleteOutboundDnclistEmailaddresses {
 static META_DELETE_OUTBOUND_DNCLIST_PHONENUMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundDnclistPhonenumbers", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/dnclists/{dncListId}/phonenumbers", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/outbound/dnclists/{dncListId}/phonenumbers`: the `deleteOutboundDnclistPhonenumbers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-dnclists--dncListId--phonenumbers>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOutboundDnclistPhonenumbers {
@@ -1918,7 +1990,11 @@ impl DeleteOutboundDnclistPhonenumbers {
 static META_DELETE_OUTBOUND_DNCLIST_WHATSAPPNUMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundDnclistWhatsappnumbers", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/dnclists/{dncListId}/whatsappnumbers", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/outbound/dnclists/{dncListId}/whatsappnumbers`: the `deleteOutboundDnclistWhatsappnumbers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-dnclists--dncListId--whatsappnumbers>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOutboundDnclistWhatsappnumbers {
@@ -1990,7 +2066,11 @@ impl DeleteOutboundDnclistWhatsappnumbers {
 static META_DELETE_OUTBOUND_FILESPECIFICATIONTEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundFilespecificationtemplate", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/filespecificationtemplates/{fileSpecificationTemplateId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/outbound/filespecificationtemplates/{fileSpecificationTemplateId}`: the `deleteOutboundFilespecificationtemplate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-filespecificationtemplates--fileSpecificationTemplateId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOutboundFilespecificationtemplate {
@@ -2053,7 +2133,11 @@ impl DeleteOutboundFilespecificationtemplate {
 static META_DELETE_OUTBOUND_FILESPECIFICATIONTEMPLATES_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundFilespecificationtemplatesBulk", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/filespecificationtemplates/bulk", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/outbound/filespecificationtemplates/bulk`: the `deleteOutboundFilespecificationtemplatesBulk` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-filespecificationtemplates-bulk>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOutboundFilespecificationtemplatesBulk {
@@ -2124,7 +2208,11 @@ impl DeleteOutboundFilespecificationtemplatesBulk {
 static META_DELETE_OUTBOUND_IMPORTTEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundImporttemplate", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/importtemplates/{importTemplateId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/outbound/importtemplates/{importTemplateId}`: the `deleteOutboundImporttemplate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-importtemplates--importTemplateId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOutboundImporttemplate {
@@ -2187,7 +2275,11 @@ impl DeleteOutboundImporttemplate {
 static META_DELETE_OUTBOUND_IMPORTTEMPLATES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundImporttemplates", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/importtemplates", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/outbound/importtemplates`: the `deleteOutboundImporttemplates` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-importtemplates>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOutboundImporttemplates {
@@ -2258,7 +2350,11 @@ impl DeleteOutboundImporttemplates {
 static META_DELETE_OUTBOUND_MESSAGINGCAMPAIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundMessagingcampaign", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/messagingcampaigns/{messagingCampaignId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/outbound/messagingcampaigns/{messagingCampaignId}`: the `deleteOutboundMessagingcampaign` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-messagingcampaigns--messagingCampaignId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MessagingCampaign`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOutboundMessagingcampaign {
@@ -2321,7 +2417,11 @@ impl DeleteOutboundMessagingcampaign {
 static META_DELETE_OUTBOUND_MESSAGINGCAMPAIGN_PROGRESS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundMessagingcampaignProgress", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/messagingcampaigns/{messagingCampaignId}/progress", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/outbound/messagingcampaigns/{messagingCampaignId}/progress`: the `deleteOutboundMessagingcampaignProgress` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-messagingcampaigns--messagingCampaignId--progress>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOutboundMessagingcampaignProgress {
@@ -2384,7 +2484,11 @@ impl DeleteOutboundMessagingcampaignProgress {
 static META_DELETE_OUTBOUND_RULESET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundRuleset", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/rulesets/{ruleSetId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/outbound/rulesets/{ruleSetId}`: the `deleteOutboundRuleset` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-rulesets--ruleSetId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOutboundRuleset {
@@ -2447,7 +2551,11 @@ impl DeleteOutboundRuleset {
 static META_DELETE_OUTBOUND_SCHEDULES_CAMPAIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundSchedulesCampaign", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/schedules/campaigns/{campaignId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/outbound/schedules/campaigns/{campaignId}`: the `deleteOutboundSchedulesCampaign` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-schedules-campaigns--campaignId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOutboundSchedulesCampaign {
@@ -2510,7 +2618,11 @@ impl DeleteOutboundSchedulesCampaign {
 static META_DELETE_OUTBOUND_SCHEDULES_EMAILCAMPAIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundSchedulesEmailcampaign", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/schedules/emailcampaigns/{emailCampaignId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/outbound/schedules/emailcampaigns/{emailCampaignId}`: the `deleteOutboundSchedulesEmailcampaign` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-schedules-emailcampaigns--emailCampaignId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOutboundSchedulesEmailcampaign {
@@ -2573,7 +2685,11 @@ impl DeleteOutboundSchedulesEmailcampaign {
 static META_DELETE_OUTBOUND_SCHEDULES_MESSAGINGCAMPAIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundSchedulesMessagingcampaign", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/schedules/messagingcampaigns/{messagingCampaignId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/outbound/schedules/messagingcampaigns/{messagingCampaignId}`: the `deleteOutboundSchedulesMessagingcampaign` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-schedules-messagingcampaigns--messagingCampaignId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOutboundSchedulesMessagingcampaign {
@@ -2636,7 +2752,11 @@ impl DeleteOutboundSchedulesMessagingcampaign {
 static META_DELETE_OUTBOUND_SCHEDULES_SEQUENCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundSchedulesSequence", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/schedules/sequences/{sequenceId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/outbound/schedules/sequences/{sequenceId}`: the `deleteOutboundSchedulesSequence` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-schedules-sequences--sequenceId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOutboundSchedulesSequence {
@@ -2699,7 +2819,11 @@ impl DeleteOutboundSchedulesSequence {
 static META_DELETE_OUTBOUND_SCHEDULES_WHATSAPPCAMPAIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundSchedulesWhatsappcampaign", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/schedules/whatsappcampaigns/{whatsAppCampaignId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/outbound/schedules/whatsappcampaigns/{whatsAppCampaignId}`: the `deleteOutboundSchedulesWhatsappcampaign` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-schedules-whatsappcampaigns--whatsAppCampaignId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOutboundSchedulesWhatsappcampaign {
@@ -2762,7 +2886,11 @@ impl DeleteOutboundSchedulesWhatsappcampaign {
 static META_DELETE_OUTBOUND_SEQUENCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundSequence", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/sequences/{sequenceId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/outbound/sequences/{sequenceId}`: the `deleteOutboundSequence` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-sequences--sequenceId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOutboundSequence {
@@ -2825,7 +2953,11 @@ impl DeleteOutboundSequence {
 static META_GET_OUTBOUND_ATTEMPTLIMIT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundAttemptlimit", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/attemptlimits/{attemptLimitsId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/attemptlimits/{attemptLimitsId}`: the `getOutboundAttemptlimit` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-attemptlimits--attemptLimitsId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AttemptLimits`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundAttemptlimit {
@@ -2888,9 +3020,13 @@ impl GetOutboundAttemptlimit {
 static META_GET_OUTBOUND_ATTEMPTLIMITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundAttemptlimits", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/attemptlimits", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/outbound/attemptlimits`: the `getOutboundAttemptlimits` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-attemptlimits>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AttemptLimitsEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundAttemptlimits {
@@ -3026,7 +3162,11 @@ impl GetOutboundAttemptlimits {
 static META_GET_OUTBOUND_CALLABLETIMESET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundCallabletimeset", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/callabletimesets/{callableTimeSetId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/callabletimesets/{callableTimeSetId}`: the `getOutboundCallabletimeset` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-callabletimesets--callableTimeSetId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CallableTimeSet`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundCallabletimeset {
@@ -3089,9 +3229,13 @@ impl GetOutboundCallabletimeset {
 static META_GET_OUTBOUND_CALLABLETIMESETS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundCallabletimesets", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/callabletimesets", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/outbound/callabletimesets`: the `getOutboundCallabletimesets` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-callabletimesets>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CallableTimeSetEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundCallabletimesets {
@@ -3227,7 +3371,11 @@ impl GetOutboundCallabletimesets {
 static META_GET_OUTBOUND_CALLANALYSISRESPONSESET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundCallanalysisresponseset", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/callanalysisresponsesets/{callAnalysisSetId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/callanalysisresponsesets/{callAnalysisSetId}`: the `getOutboundCallanalysisresponseset` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-callanalysisresponsesets--callAnalysisSetId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ResponseSet`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundCallanalysisresponseset {
@@ -3290,9 +3438,13 @@ impl GetOutboundCallanalysisresponseset {
 static META_GET_OUTBOUND_CALLANALYSISRESPONSESETS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundCallanalysisresponsesets", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/callanalysisresponsesets", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/outbound/callanalysisresponsesets`: the `getOutboundCallanalysisresponsesets` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-callanalysisresponsesets>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ResponseSetEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundCallanalysisresponsesets {
@@ -3428,7 +3580,11 @@ impl GetOutboundCallanalysisresponsesets {
 static META_GET_OUTBOUND_CAMPAIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundCampaign", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/campaigns/{campaignId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/campaigns/{campaignId}`: the `getOutboundCampaign` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-campaigns--campaignId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Campaign`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundCampaign {
@@ -3491,7 +3647,11 @@ impl GetOutboundCampaign {
 static META_GET_OUTBOUND_CAMPAIGN_AGENTOWNEDMAPPINGPREVIEW_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundCampaignAgentownedmappingpreviewResults", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/campaigns/{campaignId}/agentownedmappingpreview/results", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/campaigns/{campaignId}/agentownedmappingpreview/results`: the `getOutboundCampaignAgentownedmappingpreviewResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-campaigns--campaignId--agentownedmappingpreview-results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentOwnedMappingPreviewListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundCampaignAgentownedmappingpreviewResults {
@@ -3554,7 +3714,11 @@ impl GetOutboundCampaignAgentownedmappingpreviewResults {
 static META_GET_OUTBOUND_CAMPAIGN_DIAGNOSTICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundCampaignDiagnostics", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/campaigns/{campaignId}/diagnostics", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/campaigns/{campaignId}/diagnostics`: the `getOutboundCampaignDiagnostics` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-campaigns--campaignId--diagnostics>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CampaignDiagnostics`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundCampaignDiagnostics {
@@ -3617,7 +3781,11 @@ impl GetOutboundCampaignDiagnostics {
 static META_GET_OUTBOUND_CAMPAIGN_INTERACTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundCampaignInteractions", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/campaigns/{campaignId}/interactions", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/campaigns/{campaignId}/interactions`: the `getOutboundCampaignInteractions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-campaigns--campaignId--interactions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CampaignInteractions`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundCampaignInteractions {
@@ -3680,7 +3848,11 @@ impl GetOutboundCampaignInteractions {
 static META_GET_OUTBOUND_CAMPAIGN_LINEDISTRIBUTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundCampaignLinedistribution", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/campaigns/{campaignId}/linedistribution", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/campaigns/{campaignId}/linedistribution`: the `getOutboundCampaignLinedistribution` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-campaigns--campaignId--linedistribution>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CampaignOutboundLinesDistribution`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundCampaignLinedistribution {
@@ -3797,7 +3969,11 @@ impl GetOutboundCampaignLinedistribution {
 static META_GET_OUTBOUND_CAMPAIGN_PROGRESS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundCampaignProgress", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/campaigns/{campaignId}/progress", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/campaigns/{campaignId}/progress`: the `getOutboundCampaignProgress` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-campaigns--campaignId--progress>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CampaignProgress`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundCampaignProgress {
@@ -3860,9 +4036,13 @@ impl GetOutboundCampaignProgress {
 static META_GET_OUTBOUND_CAMPAIGN_SKILLCOMBINATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundCampaignSkillcombinations", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/campaigns/{campaignId}/skillcombinations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/outbound/campaigns/{campaignId}/skillcombinations`: the `getOutboundCampaignSkillcombinations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-campaigns--campaignId--skillcombinations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PagedSkillCombinationListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundCampaignSkillcombinations {
@@ -3955,7 +4135,11 @@ impl GetOutboundCampaignSkillcombinations {
 static META_GET_OUTBOUND_CAMPAIGN_STATS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundCampaignStats", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/campaigns/{campaignId}/stats", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/campaigns/{campaignId}/stats`: the `getOutboundCampaignStats` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-campaigns--campaignId--stats>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CampaignStats`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundCampaignStats {
@@ -4018,7 +4202,11 @@ impl GetOutboundCampaignStats {
 static META_GET_OUTBOUND_CAMPAIGNRULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundCampaignrule", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/campaignrules/{campaignRuleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/campaignrules/{campaignRuleId}`: the `getOutboundCampaignrule` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-campaignrules--campaignRuleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CampaignRule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundCampaignrule {
@@ -4081,9 +4269,13 @@ impl GetOutboundCampaignrule {
 static META_GET_OUTBOUND_CAMPAIGNRULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundCampaignrules", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/campaignrules", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/outbound/campaignrules`: the `getOutboundCampaignrules` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-campaignrules>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CampaignRuleEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundCampaignrules {
@@ -4219,9 +4411,13 @@ impl GetOutboundCampaignrules {
 static META_GET_OUTBOUND_CAMPAIGNS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundCampaigns", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/campaigns", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/outbound/campaigns`: the `getOutboundCampaigns` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-campaigns>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CampaignEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundCampaigns {
@@ -4411,9 +4607,13 @@ impl GetOutboundCampaigns {
 static META_GET_OUTBOUND_CAMPAIGNS_ALL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundCampaignsAll", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/campaigns/all", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/outbound/campaigns/all`: the `getOutboundCampaignsAll` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-campaigns-all>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CommonCampaignEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundCampaignsAll {
@@ -4549,9 +4749,13 @@ impl GetOutboundCampaignsAll {
 static META_GET_OUTBOUND_CAMPAIGNS_ALL_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundCampaignsAllDivisionviews", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/campaigns/all/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/outbound/campaigns/all/divisionviews`: the `getOutboundCampaignsAllDivisionviews` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-campaigns-all-divisionviews>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CommonCampaignDivisionViewEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundCampaignsAllDivisionviews {
@@ -4687,7 +4891,11 @@ impl GetOutboundCampaignsAllDivisionviews {
 static META_GET_OUTBOUND_CAMPAIGNS_DIVISIONVIEW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundCampaignsDivisionview", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/campaigns/divisionviews/{campaignId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/campaigns/divisionviews/{campaignId}`: the `getOutboundCampaignsDivisionview` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-campaigns-divisionviews--campaignId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CampaignDivisionView`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundCampaignsDivisionview {
@@ -4750,9 +4958,13 @@ impl GetOutboundCampaignsDivisionview {
 static META_GET_OUTBOUND_CAMPAIGNS_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundCampaignsDivisionviews", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/campaigns/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/outbound/campaigns/divisionviews`: the `getOutboundCampaignsDivisionviews` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-campaigns-divisionviews>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CampaignDivisionViewListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundCampaignsDivisionviews {
@@ -4888,7 +5100,11 @@ impl GetOutboundCampaignsDivisionviews {
 static META_GET_OUTBOUND_CONTACTLIST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundContactlist", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/contactlists/{contactListId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/contactlists/{contactListId}`: the `getOutboundContactlist` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-contactlists--contactListId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContactList`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundContactlist {
@@ -4969,7 +5185,11 @@ impl GetOutboundContactlist {
 static META_GET_OUTBOUND_CONTACTLIST_CONTACT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundContactlistContact", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/contactlists/{contactListId}/contacts/{contactId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/contactlists/{contactListId}/contacts/{contactId}`: the `getOutboundContactlistContact` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-contactlists--contactListId--contacts--contactId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DialerContact`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundContactlistContact {
@@ -5034,7 +5254,11 @@ impl GetOutboundContactlistContact {
 static META_GET_OUTBOUND_CONTACTLIST_CONTACTS_BULK_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundContactlistContactsBulkJob", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/contactlists/{contactListId}/contacts/bulk/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/contactlists/{contactListId}/contacts/bulk/jobs/{jobId}`: the `getOutboundContactlistContactsBulkJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-contactlists--contactListId--contacts-bulk-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContactsBulkOperationJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundContactlistContactsBulkJob {
@@ -5099,7 +5323,11 @@ impl GetOutboundContactlistContactsBulkJob {
 static META_GET_OUTBOUND_CONTACTLIST_CONTACTS_BULK_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundContactlistContactsBulkJobs", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/contactlists/{contactListId}/contacts/bulk/jobs", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/contactlists/{contactListId}/contacts/bulk/jobs`: the `getOutboundContactlistContactsBulkJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-contactlists--contactListId--contacts-bulk-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContactsBulkOperationJobListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundContactlistContactsBulkJobs {
@@ -5162,7 +5390,11 @@ impl GetOutboundContactlistContactsBulkJobs {
 static META_GET_OUTBOUND_CONTACTLIST_EXPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundContactlistExport", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/contactlists/{contactListId}/export", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/contactlists/{contactListId}/export`: the `getOutboundContactlistExport` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-contactlists--contactListId--export>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExportUri`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundContactlistExport {
@@ -5234,7 +5466,11 @@ impl GetOutboundContactlistExport {
 static META_GET_OUTBOUND_CONTACTLIST_IMPORTSTATUS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundContactlistImportstatus", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/contactlists/{contactListId}/importstatus", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/contactlists/{contactListId}/importstatus`: the `getOutboundContactlistImportstatus` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-contactlists--contactListId--importstatus>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ImportStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundContactlistImportstatus {
@@ -5297,7 +5533,11 @@ impl GetOutboundContactlistImportstatus {
 static META_GET_OUTBOUND_CONTACTLIST_TIMEZONEMAPPINGPREVIEW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundContactlistTimezonemappingpreview", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/contactlists/{contactListId}/timezonemappingpreview", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/contactlists/{contactListId}/timezonemappingpreview`: the `getOutboundContactlistTimezonemappingpreview` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-contactlists--contactListId--timezonemappingpreview>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TimeZoneMappingPreview`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundContactlistTimezonemappingpreview {
@@ -5360,7 +5600,11 @@ impl GetOutboundContactlistTimezonemappingpreview {
 static META_GET_OUTBOUND_CONTACTLISTFILTER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundContactlistfilter", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/contactlistfilters/{contactListFilterId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/contactlistfilters/{contactListFilterId}`: the `getOutboundContactlistfilter` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-contactlistfilters--contactListFilterId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContactListFilter`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundContactlistfilter {
@@ -5423,9 +5667,13 @@ impl GetOutboundContactlistfilter {
 static META_GET_OUTBOUND_CONTACTLISTFILTERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundContactlistfilters", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/contactlistfilters", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/outbound/contactlistfilters`: the `getOutboundContactlistfilters` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-contactlistfilters>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContactListFilterEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundContactlistfilters {
@@ -5570,9 +5818,13 @@ impl GetOutboundContactlistfilters {
 static META_GET_OUTBOUND_CONTACTLISTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundContactlists", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/contactlists", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/outbound/contactlists`: the `getOutboundContactlists` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-contactlists>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContactListEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundContactlists {
@@ -5762,7 +6014,11 @@ impl GetOutboundContactlists {
 static META_GET_OUTBOUND_CONTACTLISTS_DIVISIONVIEW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundContactlistsDivisionview", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/contactlists/divisionviews/{contactListId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/contactlists/divisionviews/{contactListId}`: the `getOutboundContactlistsDivisionview` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-contactlists-divisionviews--contactListId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContactListDivisionView`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundContactlistsDivisionview {
@@ -5843,9 +6099,13 @@ impl GetOutboundContactlistsDivisionview {
 static META_GET_OUTBOUND_CONTACTLISTS_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundContactlistsDivisionviews", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/contactlists/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/outbound/contactlists/divisionviews`: the `getOutboundContactlistsDivisionviews` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-contactlists-divisionviews>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContactListDivisionViewListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundContactlistsDivisionviews {
@@ -5999,7 +6259,11 @@ impl GetOutboundContactlistsDivisionviews {
 static META_GET_OUTBOUND_CONTACTLISTTEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundContactlisttemplate", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/contactlisttemplates/{contactListTemplateId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/contactlisttemplates/{contactListTemplateId}`: the `getOutboundContactlisttemplate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-contactlisttemplates--contactListTemplateId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContactListTemplate`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundContactlisttemplate {
@@ -6062,9 +6326,13 @@ impl GetOutboundContactlisttemplate {
 static META_GET_OUTBOUND_CONTACTLISTTEMPLATES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundContactlisttemplates", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/contactlisttemplates", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/outbound/contactlisttemplates`: the `getOutboundContactlisttemplates` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-contactlisttemplates>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContactListTemplateEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundContactlisttemplates {
@@ -6209,7 +6477,11 @@ impl GetOutboundContactlisttemplates {
 static META_GET_OUTBOUND_DIAGNOSTICS_CAMPAIGN_SUMMARY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundDiagnosticsCampaignSummary", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/diagnostics/campaigns/{campaignId}/summary", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/diagnostics/campaigns/{campaignId}/summary`: the `getOutboundDiagnosticsCampaignSummary` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-diagnostics-campaigns--campaignId--summary>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CampaignDiagnosticSummary`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundDiagnosticsCampaignSummary {
@@ -6292,7 +6564,11 @@ impl GetOutboundDiagnosticsCampaignSummary {
 static META_GET_OUTBOUND_DIGITALRULESET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundDigitalruleset", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/digitalrulesets/{digitalRuleSetId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/digitalrulesets/{digitalRuleSetId}`: the `getOutboundDigitalruleset` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-digitalrulesets--digitalRuleSetId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DigitalRuleSet`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundDigitalruleset {
@@ -6355,9 +6631,13 @@ impl GetOutboundDigitalruleset {
 static META_GET_OUTBOUND_DIGITALRULESETS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundDigitalrulesets", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/digitalrulesets", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/outbound/digitalrulesets`: the `getOutboundDigitalrulesets` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-digitalrulesets>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DigitalRuleSetEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundDigitalrulesets {
@@ -6484,7 +6764,11 @@ impl GetOutboundDigitalrulesets {
 static META_GET_OUTBOUND_DNCLIST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundDnclist", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/dnclists/{dncListId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/dnclists/{dncListId}`: the `getOutboundDnclist` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-dnclists--dncListId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DncList`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundDnclist {
@@ -6565,7 +6849,11 @@ impl GetOutboundDnclist {
 static META_GET_OUTBOUND_DNCLIST_EXPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundDnclistExport", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/dnclists/{dncListId}/export", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/dnclists/{dncListId}/export`: the `getOutboundDnclistExport` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-dnclists--dncListId--export>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExportUri`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundDnclistExport {
@@ -6637,7 +6925,11 @@ impl GetOutboundDnclistExport {
 static META_GET_OUTBOUND_DNCLIST_IMPORTSTATUS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundDnclistImportstatus", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/dnclists/{dncListId}/importstatus", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/dnclists/{dncListId}/importstatus`: the `getOutboundDnclistImportstatus` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-dnclists--dncListId--importstatus>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ImportStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundDnclistImportstatus {
@@ -6700,9 +6992,13 @@ impl GetOutboundDnclistImportstatus {
 static META_GET_OUTBOUND_DNCLISTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundDnclists", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/dnclists", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/outbound/dnclists`: the `getOutboundDnclists` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-dnclists>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DncListEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundDnclists {
@@ -6874,7 +7170,11 @@ impl GetOutboundDnclists {
 static META_GET_OUTBOUND_DNCLISTS_DIVISIONVIEW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundDnclistsDivisionview", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/dnclists/divisionviews/{dncListId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/dnclists/divisionviews/{dncListId}`: the `getOutboundDnclistsDivisionview` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-dnclists-divisionviews--dncListId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DncListDivisionView`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundDnclistsDivisionview {
@@ -6955,9 +7255,13 @@ impl GetOutboundDnclistsDivisionview {
 static META_GET_OUTBOUND_DNCLISTS_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundDnclistsDivisionviews", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/dnclists/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/outbound/dnclists/divisionviews`: the `getOutboundDnclistsDivisionviews` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-dnclists-divisionviews>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DncListDivisionViewListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundDnclistsDivisionviews {
@@ -7120,7 +7424,11 @@ impl GetOutboundDnclistsDivisionviews {
 static META_GET_OUTBOUND_EVENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundEvent", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/events/{eventId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/events/{eventId}`: the `getOutboundEvent` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-events--eventId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EventLog`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundEvent {
@@ -7183,9 +7491,13 @@ impl GetOutboundEvent {
 static META_GET_OUTBOUND_EVENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundEvents", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/events", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/outbound/events`: the `getOutboundEvents` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-events>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DialerEventEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundEvents {
@@ -7321,7 +7633,11 @@ impl GetOutboundEvents {
 static META_GET_OUTBOUND_FILESPECIFICATIONTEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundFilespecificationtemplate", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/filespecificationtemplates/{fileSpecificationTemplateId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/filespecificationtemplates/{fileSpecificationTemplateId}`: the `getOutboundFilespecificationtemplate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-filespecificationtemplates--fileSpecificationTemplateId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FileSpecificationTemplate`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundFilespecificationtemplate {
@@ -7384,9 +7700,13 @@ impl GetOutboundFilespecificationtemplate {
 static META_GET_OUTBOUND_FILESPECIFICATIONTEMPLATES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundFilespecificationtemplates", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/filespecificationtemplates", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/outbound/filespecificationtemplates`: the `getOutboundFilespecificationtemplates` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-filespecificationtemplates>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FileSpecificationTemplateEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundFilespecificationtemplates {
@@ -7522,7 +7842,11 @@ impl GetOutboundFilespecificationtemplates {
 static META_GET_OUTBOUND_IMPORTTEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundImporttemplate", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/importtemplates/{importTemplateId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/importtemplates/{importTemplateId}`: the `getOutboundImporttemplate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-importtemplates--importTemplateId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ImportTemplate`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundImporttemplate {
@@ -7594,7 +7918,11 @@ impl GetOutboundImporttemplate {
 static META_GET_OUTBOUND_IMPORTTEMPLATE_IMPORTSTATUS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundImporttemplateImportstatus", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/importtemplates/{importTemplateId}/importstatus", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/importtemplates/{importTemplateId}/importstatus`: the `getOutboundImporttemplateImportstatus` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-importtemplates--importTemplateId--importstatus>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ImportStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundImporttemplateImportstatus {
@@ -7666,9 +7994,13 @@ impl GetOutboundImporttemplateImportstatus {
 static META_GET_OUTBOUND_IMPORTTEMPLATES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundImporttemplates", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/importtemplates", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/outbound/importtemplates`: the `getOutboundImporttemplates` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-importtemplates>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ImportTemplateEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundImporttemplates {
@@ -7822,7 +8154,11 @@ impl GetOutboundImporttemplates {
 static META_GET_OUTBOUND_MESSAGINGCAMPAIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundMessagingcampaign", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/messagingcampaigns/{messagingCampaignId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/messagingcampaigns/{messagingCampaignId}`: the `getOutboundMessagingcampaign` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-messagingcampaigns--messagingCampaignId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MessagingCampaign`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundMessagingcampaign {
@@ -7885,7 +8221,11 @@ impl GetOutboundMessagingcampaign {
 static META_GET_OUTBOUND_MESSAGINGCAMPAIGN_DIAGNOSTICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundMessagingcampaignDiagnostics", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/messagingcampaigns/{messagingCampaignId}/diagnostics", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/messagingcampaigns/{messagingCampaignId}/diagnostics`: the `getOutboundMessagingcampaignDiagnostics` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-messagingcampaigns--messagingCampaignId--diagnostics>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MessagingCampaignDiagnostics`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundMessagingcampaignDiagnostics {
@@ -7948,7 +8288,11 @@ impl GetOutboundMessagingcampaignDiagnostics {
 static META_GET_OUTBOUND_MESSAGINGCAMPAIGN_PROGRESS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundMessagingcampaignProgress", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/messagingcampaigns/{messagingCampaignId}/progress", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/messagingcampaigns/{messagingCampaignId}/progress`: the `getOutboundMessagingcampaignProgress` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-messagingcampaigns--messagingCampaignId--progress>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CampaignProgress`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundMessagingcampaignProgress {
@@ -8011,9 +8355,13 @@ impl GetOutboundMessagingcampaignProgress {
 static META_GET_OUTBOUND_MESSAGINGCAMPAIGNS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundMessagingcampaigns", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/messagingcampaigns", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/outbound/messagingcampaigns`: the `getOutboundMessagingcampaigns` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-messagingcampaigns>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MessagingCampaignEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundMessagingcampaigns {
@@ -8203,7 +8551,11 @@ impl GetOutboundMessagingcampaigns {
 static META_GET_OUTBOUND_MESSAGINGCAMPAIGNS_DIVISIONVIEW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundMessagingcampaignsDivisionview", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/messagingcampaigns/divisionviews/{messagingCampaignId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/messagingcampaigns/divisionviews/{messagingCampaignId}`: the `getOutboundMessagingcampaignsDivisionview` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-messagingcampaigns-divisionviews--messagingCampaignId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MessagingCampaignDivisionView`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundMessagingcampaignsDivisionview {
@@ -8266,9 +8618,13 @@ impl GetOutboundMessagingcampaignsDivisionview {
 static META_GET_OUTBOUND_MESSAGINGCAMPAIGNS_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundMessagingcampaignsDivisionviews", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/messagingcampaigns/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/outbound/messagingcampaigns/divisionviews`: the `getOutboundMessagingcampaignsDivisionviews` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-messagingcampaigns-divisionviews>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MessagingCampaignDivisionViewEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundMessagingcampaignsDivisionviews {
@@ -8422,7 +8778,11 @@ impl GetOutboundMessagingcampaignsDivisionviews {
 static META_GET_OUTBOUND_RULESET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundRuleset", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/rulesets/{ruleSetId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/rulesets/{ruleSetId}`: the `getOutboundRuleset` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-rulesets--ruleSetId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RuleSet`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundRuleset {
@@ -8485,9 +8845,13 @@ impl GetOutboundRuleset {
 static META_GET_OUTBOUND_RULESETS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundRulesets", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/rulesets", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/outbound/rulesets`: the `getOutboundRulesets` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-rulesets>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RuleSetEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundRulesets {
@@ -8623,7 +8987,11 @@ impl GetOutboundRulesets {
 static META_GET_OUTBOUND_SCHEDULES_CAMPAIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundSchedulesCampaign", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/schedules/campaigns/{campaignId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/schedules/campaigns/{campaignId}`: the `getOutboundSchedulesCampaign` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-schedules-campaigns--campaignId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CampaignSchedule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundSchedulesCampaign {
@@ -8686,7 +9054,11 @@ impl GetOutboundSchedulesCampaign {
 static META_GET_OUTBOUND_SCHEDULES_CAMPAIGNS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundSchedulesCampaigns", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/schedules/campaigns", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/schedules/campaigns`: the `getOutboundSchedulesCampaigns` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-schedules-campaigns>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<CampaignSchedule>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundSchedulesCampaigns {
@@ -8747,7 +9119,11 @@ impl GetOutboundSchedulesCampaigns {
 static META_GET_OUTBOUND_SCHEDULES_EMAILCAMPAIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundSchedulesEmailcampaign", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/schedules/emailcampaigns/{emailCampaignId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/schedules/emailcampaigns/{emailCampaignId}`: the `getOutboundSchedulesEmailcampaign` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-schedules-emailcampaigns--emailCampaignId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EmailCampaignSchedule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundSchedulesEmailcampaign {
@@ -8810,9 +9186,13 @@ impl GetOutboundSchedulesEmailcampaign {
 static META_GET_OUTBOUND_SCHEDULES_EMAILCAMPAIGNS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundSchedulesEmailcampaigns", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/schedules/emailcampaigns", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/outbound/schedules/emailcampaigns`: the `getOutboundSchedulesEmailcampaigns` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-schedules-emailcampaigns>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EmailCampaignScheduleEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundSchedulesEmailcampaigns {
@@ -8885,7 +9265,11 @@ impl GetOutboundSchedulesEmailcampaigns {
 static META_GET_OUTBOUND_SCHEDULES_MESSAGINGCAMPAIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundSchedulesMessagingcampaign", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/schedules/messagingcampaigns/{messagingCampaignId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/schedules/messagingcampaigns/{messagingCampaignId}`: the `getOutboundSchedulesMessagingcampaign` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-schedules-messagingcampaigns--messagingCampaignId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MessagingCampaignSchedule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundSchedulesMessagingcampaign {
@@ -8948,9 +9332,13 @@ impl GetOutboundSchedulesMessagingcampaign {
 static META_GET_OUTBOUND_SCHEDULES_MESSAGINGCAMPAIGNS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundSchedulesMessagingcampaigns", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/schedules/messagingcampaigns", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/outbound/schedules/messagingcampaigns`: the `getOutboundSchedulesMessagingcampaigns` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-schedules-messagingcampaigns>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MessagingCampaignScheduleEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundSchedulesMessagingcampaigns {
@@ -9023,7 +9411,11 @@ impl GetOutboundSchedulesMessagingcampaigns {
 static META_GET_OUTBOUND_SCHEDULES_SEQUENCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundSchedulesSequence", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/schedules/sequences/{sequenceId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/schedules/sequences/{sequenceId}`: the `getOutboundSchedulesSequence` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-schedules-sequences--sequenceId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SequenceSchedule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundSchedulesSequence {
@@ -9086,7 +9478,11 @@ impl GetOutboundSchedulesSequence {
 static META_GET_OUTBOUND_SCHEDULES_SEQUENCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundSchedulesSequences", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/schedules/sequences", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/schedules/sequences`: the `getOutboundSchedulesSequences` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-schedules-sequences>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<SequenceSchedule>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundSchedulesSequences {
@@ -9147,7 +9543,11 @@ impl GetOutboundSchedulesSequences {
 static META_GET_OUTBOUND_SCHEDULES_WHATSAPPCAMPAIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundSchedulesWhatsappcampaign", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/schedules/whatsappcampaigns/{whatsAppCampaignId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/schedules/whatsappcampaigns/{whatsAppCampaignId}`: the `getOutboundSchedulesWhatsappcampaign` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-schedules-whatsappcampaigns--whatsAppCampaignId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WhatsAppCampaignSchedule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundSchedulesWhatsappcampaign {
@@ -9210,9 +9610,13 @@ impl GetOutboundSchedulesWhatsappcampaign {
 static META_GET_OUTBOUND_SCHEDULES_WHATSAPPCAMPAIGNS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundSchedulesWhatsappcampaigns", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/schedules/whatsappcampaigns", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/outbound/schedules/whatsappcampaigns`: the `getOutboundSchedulesWhatsappcampaigns` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-schedules-whatsappcampaigns>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WhatsAppCampaignScheduleEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundSchedulesWhatsappcampaigns {
@@ -9285,7 +9689,11 @@ impl GetOutboundSchedulesWhatsappcampaigns {
 static META_GET_OUTBOUND_SEQUENCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundSequence", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/sequences/{sequenceId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/sequences/{sequenceId}`: the `getOutboundSequence` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-sequences--sequenceId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CampaignSequence`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundSequence {
@@ -9348,9 +9756,13 @@ impl GetOutboundSequence {
 static META_GET_OUTBOUND_SEQUENCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundSequences", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/sequences", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/outbound/sequences`: the `getOutboundSequences` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-sequences>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CampaignSequenceEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundSequences {
@@ -9486,7 +9898,11 @@ impl GetOutboundSequences {
 static META_GET_OUTBOUND_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundSettings", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/settings`: the `getOutboundSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OutboundSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundSettings {
@@ -9547,7 +9963,11 @@ impl GetOutboundSettings {
 static META_GET_OUTBOUND_WRAPUPCODEMAPPINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundWrapupcodemappings", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/wrapupcodemappings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/outbound/wrapupcodemappings`: the `getOutboundWrapupcodemappings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-wrapupcodemappings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WrapUpCodeMapping`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOutboundWrapupcodemappings {
@@ -9608,7 +10028,11 @@ impl GetOutboundWrapupcodemappings {
 static META_PATCH_OUTBOUND_CAMPAIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchOutboundCampaign", &["Outbound"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/outbound/campaigns/{campaignId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/outbound/campaigns/{campaignId}`: the `patchOutboundCampaign` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-outbound-campaigns--campaignId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchOutboundCampaign {
@@ -9673,7 +10097,11 @@ impl PatchOutboundCampaign {
 static META_PATCH_OUTBOUND_DNCLIST_CUSTOMEXCLUSIONCOLUMNS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchOutboundDnclistCustomexclusioncolumns", &["Outbound"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/outbound/dnclists/{dncListId}/customexclusioncolumns", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/outbound/dnclists/{dncListId}/customexclusioncolumns`: the `patchOutboundDnclistCustomexclusioncolumns` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-outbound-dnclists--dncListId--customexclusioncolumns>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchOutboundDnclistCustomexclusioncolumns {
@@ -9738,7 +10166,11 @@ impl PatchOutboundDnclistCustomexclusioncolumns {
 static META_PATCH_OUTBOUND_DNCLIST_EMAILADDRESSES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchOutboundDnclistEmailaddresses", &["Outbound"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/outbound/dnclists/{dncListId}/emailaddresses", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/outbound/dnclists/{dncListId}/emailaddresses`: the `patchOutboundDnclistEmailaddresses` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-outbound-dnclists--dncListId--emailaddresses>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchOutboundDnclistEmailaddresses {
@@ -9803,7 +10235,11 @@ impl PatchOutboundDnclistEmailaddresses {
 static META_PATCH_OUTBOUND_DNCLIST_PHONENUMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchOutboundDnclistPhonenumbers", &["Outbound"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/outbound/dnclists/{dncListId}/phonenumbers", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/outbound/dnclists/{dncListId}/phonenumbers`: the `patchOutboundDnclistPhonenumbers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-outbound-dnclists--dncListId--phonenumbers>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchOutboundDnclistPhonenumbers {
@@ -9868,7 +10304,11 @@ impl PatchOutboundDnclistPhonenumbers {
 static META_PATCH_OUTBOUND_DNCLIST_WHATSAPPNUMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchOutboundDnclistWhatsappnumbers", &["Outbound"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/outbound/dnclists/{dncListId}/whatsappnumbers", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/outbound/dnclists/{dncListId}/whatsappnumbers`: the `patchOutboundDnclistWhatsappnumbers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-outbound-dnclists--dncListId--whatsappnumbers>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchOutboundDnclistWhatsappnumbers {
@@ -9933,7 +10373,11 @@ impl PatchOutboundDnclistWhatsappnumbers {
 static META_PATCH_OUTBOUND_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchOutboundSettings", &["Outbound"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/outbound/settings", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/outbound/settings`: the `patchOutboundSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-outbound-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchOutboundSettings {
@@ -10005,7 +10449,11 @@ impl PatchOutboundSettings {
 static META_POST_OUTBOUND_ATTEMPTLIMITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundAttemptlimits", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/attemptlimits", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/outbound/attemptlimits`: the `postOutboundAttemptlimits` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-attemptlimits>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AttemptLimits`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOutboundAttemptlimits {
@@ -10068,7 +10516,11 @@ impl PostOutboundAttemptlimits {
 static META_POST_OUTBOUND_CALLABLETIMESETS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundCallabletimesets", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/callabletimesets", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/outbound/callabletimesets`: the `postOutboundCallabletimesets` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-callabletimesets>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CallableTimeSet`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOutboundCallabletimesets {
@@ -10131,7 +10583,11 @@ impl PostOutboundCallabletimesets {
 static META_POST_OUTBOUND_CALLANALYSISRESPONSESETS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundCallanalysisresponsesets", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/callanalysisresponsesets", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/outbound/callanalysisresponsesets`: the `postOutboundCallanalysisresponsesets` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-callanalysisresponsesets>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ResponseSet`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOutboundCallanalysisresponsesets {
@@ -10194,7 +10650,11 @@ impl PostOutboundCallanalysisresponsesets {
 static META_POST_OUTBOUND_CAMPAIGN_AGENTOWNEDMAPPINGPREVIEW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundCampaignAgentownedmappingpreview", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/campaigns/{campaignId}/agentownedmappingpreview", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/outbound/campaigns/{campaignId}/agentownedmappingpreview`: the `postOutboundCampaignAgentownedmappingpreview` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-campaigns--campaignId--agentownedmappingpreview>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOutboundCampaignAgentownedmappingpreview {
@@ -10257,7 +10717,13 @@ impl PostOutboundCampaignAgentownedmappingpreview {
 static META_POST_OUTBOUND_CAMPAIGN_CALLBACK_SCHEDULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundCampaignCallbackSchedule", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/campaigns/{campaignId}/callback/schedule", false, ::std::option::Option::None, true, false, true);
 #[doc = " `POST /api/v2/outbound/campaigns/{campaignId}/callback/schedule`: the `postOutboundCampaignCallbackSchedule` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-campaigns--campaignId--callback-schedule>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContactCallbackRequest`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -10323,7 +10789,11 @@ impl PostOutboundCampaignCallbackSchedule {
 static META_POST_OUTBOUND_CAMPAIGN_START: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundCampaignStart", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/campaigns/{campaignId}/start", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/outbound/campaigns/{campaignId}/start`: the `postOutboundCampaignStart` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-campaigns--campaignId--start>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOutboundCampaignStart {
@@ -10386,7 +10856,11 @@ impl PostOutboundCampaignStart {
 static META_POST_OUTBOUND_CAMPAIGN_STOP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundCampaignStop", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/campaigns/{campaignId}/stop", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/outbound/campaigns/{campaignId}/stop`: the `postOutboundCampaignStop` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-campaigns--campaignId--stop>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOutboundCampaignStop {
@@ -10449,7 +10923,11 @@ impl PostOutboundCampaignStop {
 static META_POST_OUTBOUND_CAMPAIGNRULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundCampaignrules", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/campaignrules", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/outbound/campaignrules`: the `postOutboundCampaignrules` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-campaignrules>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CampaignRule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOutboundCampaignrules {
@@ -10512,7 +10990,11 @@ impl PostOutboundCampaignrules {
 static META_POST_OUTBOUND_CAMPAIGNS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundCampaigns", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/campaigns", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/outbound/campaigns`: the `postOutboundCampaigns` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-campaigns>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Campaign`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOutboundCampaigns {
@@ -10584,7 +11066,11 @@ impl PostOutboundCampaigns {
 static META_POST_OUTBOUND_CAMPAIGNS_PERFORMANCE_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundCampaignsPerformanceQuery", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/campaigns/performance/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/outbound/campaigns/performance/query`: the `postOutboundCampaignsPerformanceQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-campaigns-performance-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CampaignPerformanceDataListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOutboundCampaignsPerformanceQuery {
@@ -10647,7 +11133,11 @@ impl PostOutboundCampaignsPerformanceQuery {
 static META_POST_OUTBOUND_CAMPAIGNS_PROGRESS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundCampaignsProgress", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/campaigns/progress", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/outbound/campaigns/progress`: the `postOutboundCampaignsProgress` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-campaigns-progress>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<CampaignProgress>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOutboundCampaignsProgress {
@@ -10710,7 +11200,11 @@ impl PostOutboundCampaignsProgress {
 static META_POST_OUTBOUND_CONTACTLIST_CLEAR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundContactlistClear", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/contactlists/{contactListId}/clear", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/outbound/contactlists/{contactListId}/clear`: the `postOutboundContactlistClear` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-contactlists--contactListId--clear>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOutboundContactlistClear {
@@ -10773,7 +11267,11 @@ impl PostOutboundContactlistClear {
 static META_POST_OUTBOUND_CONTACTLIST_CONTACTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundContactlistContacts", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/contactlists/{contactListId}/contacts", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/outbound/contactlists/{contactListId}/contacts`: the `postOutboundContactlistContacts` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-contactlists--contactListId--contacts>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<DialerContact>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOutboundContactlistContacts {
@@ -10865,7 +11363,11 @@ impl PostOutboundContactlistContacts {
 static META_POST_OUTBOUND_CONTACTLIST_CONTACTS_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundContactlistContactsBulk", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/contactlists/{contactListId}/contacts/bulk", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/outbound/contactlists/{contactListId}/contacts/bulk`: the `postOutboundContactlistContactsBulk` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-contactlists--contactListId--contacts-bulk>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<DialerContact>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOutboundContactlistContactsBulk {
@@ -10930,7 +11432,11 @@ impl PostOutboundContactlistContactsBulk {
 static META_POST_OUTBOUND_CONTACTLIST_CONTACTS_BULK_REMOVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundContactlistContactsBulkRemove", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/contactlists/{contactListId}/contacts/bulk/remove", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/outbound/contactlists/{contactListId}/contacts/bulk/remove`: the `postOutboundContactlistContactsBulkRemove` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-contactlists--contactListId--contacts-bulk-remove>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContactsBulkOperationJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOutboundContactlistContactsBulkRemove {
@@ -10995,7 +11501,11 @@ impl PostOutboundContactlistContactsBulkRemove {
 static META_POST_OUTBOUND_CONTACTLIST_CONTACTS_BULK_UPDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundContactlistContactsBulkUpdate", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/contactlists/{contactListId}/contacts/bulk/update", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/outbound/contactlists/{contactListId}/contacts/bulk/update`: the `postOutboundContactlistContactsBulkUpdate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-contactlists--contactListId--contacts-bulk-update>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContactsBulkOperationJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOutboundContactlistContactsBulkUpdate {
@@ -11060,9 +11570,13 @@ impl PostOutboundContactlistContactsBulkUpdate {
 static META_POST_OUTBOUND_CONTACTLIST_CONTACTS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundContactlistContactsSearch", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/contactlists/{contactListId}/contacts/search", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `POST /api/v2/outbound/contactlists/{contactListId}/contacts/search`: the `postOutboundContactlistContactsSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-contactlists--contactListId--contacts-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContactListingResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOutboundContactlistContactsSearch {
@@ -11139,7 +11653,11 @@ impl PostOutboundContactlistContactsSearch {
 static META_POST_OUTBOUND_CONTACTLIST_EXPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundContactlistExport", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/contactlists/{contactListId}/export", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/outbound/contactlists/{contactListId}/export`: the `postOutboundContactlistExport` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-contactlists--contactListId--export>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DomainEntityRef`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOutboundContactlistExport {
@@ -11211,7 +11729,11 @@ impl PostOutboundContactlistExport {
 static META_POST_OUTBOUND_CONTACTLISTFILTERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundContactlistfilters", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/contactlistfilters", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/outbound/contactlistfilters`: the `postOutboundContactlistfilters` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-contactlistfilters>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContactListFilter`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOutboundContactlistfilters {
@@ -11274,9 +11796,13 @@ impl PostOutboundContactlistfilters {
 static META_POST_OUTBOUND_CONTACTLISTFILTERS_BULK_RETRIEVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundContactlistfiltersBulkRetrieve", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/contactlistfilters/bulk/retrieve", false, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `POST /api/v2/outbound/contactlistfilters/bulk/retrieve`: the `postOutboundContactlistfiltersBulkRetrieve` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-contactlistfilters-bulk-retrieve>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContactListFilterEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOutboundContactlistfiltersBulkRetrieve {
@@ -11351,7 +11877,11 @@ impl PostOutboundContactlistfiltersBulkRetrieve {
 static META_POST_OUTBOUND_CONTACTLISTFILTERS_PREVIEW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundContactlistfiltersPreview", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/contactlistfilters/preview", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/outbound/contactlistfilters/preview`: the `postOutboundContactlistfiltersPreview` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-contactlistfilters-preview>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FilterPreviewResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOutboundContactlistfiltersPreview {
@@ -11414,7 +11944,11 @@ impl PostOutboundContactlistfiltersPreview {
 static META_POST_OUTBOUND_CONTACTLISTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundContactlists", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/contactlists", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/outbound/contactlists`: the `postOutboundContactlists` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-contactlists>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContactList`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOutboundContactlists {
@@ -11477,7 +12011,11 @@ impl PostOutboundContactlists {
 static META_POST_OUTBOUND_CONTACTLISTS_BULK_UPDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundContactlistsBulkUpdate", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/contactlists/bulk/update", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/outbound/contactlists/bulk/update`: the `postOutboundContactlistsBulkUpdate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-contactlists-bulk-update>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContactListsBulkEditResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOutboundContactlistsBulkUpdate {
@@ -11540,7 +12078,11 @@ impl PostOutboundContactlistsBulkUpdate {
 static META_POST_OUTBOUND_CONTACTLISTS_UPLOADS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundContactlistsUploads", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/contactlists/uploads", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/outbound/contactlists/uploads`: the `postOutboundContactlistsUploads` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-contactlists-uploads>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UploadUrlResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOutboundContactlistsUploads {
@@ -11603,7 +12145,11 @@ impl PostOutboundContactlistsUploads {
 static META_POST_OUTBOUND_CONTACTLISTTEMPLATES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundContactlisttemplates", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/contactlisttemplates", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/outbound/contactlisttemplates`: the `postOutboundContactlisttemplates` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-contactlisttemplates>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContactListTemplate`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOutboundContactlisttemplates {
@@ -11666,9 +12212,13 @@ impl PostOutboundContactlisttemplates {
 static META_POST_OUTBOUND_CONTACTLISTTEMPLATES_BULK_ADD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundContactlisttemplatesBulkAdd", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/contactlisttemplates/bulk/add", false, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `POST /api/v2/outbound/contactlisttemplates/bulk/add`: the `postOutboundContactlisttemplatesBulkAdd` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-contactlisttemplates-bulk-add>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContactListTemplateEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOutboundContactlisttemplatesBulkAdd {
@@ -11743,9 +12293,13 @@ impl PostOutboundContactlisttemplatesBulkAdd {
 static META_POST_OUTBOUND_CONTACTLISTTEMPLATES_BULK_RETRIEVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundContactlisttemplatesBulkRetrieve", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/contactlisttemplates/bulk/retrieve", false, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `POST /api/v2/outbound/contactlisttemplates/bulk/retrieve`: the `postOutboundContactlisttemplatesBulkRetrieve` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-contactlisttemplates-bulk-retrieve>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContactListTemplateEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOutboundContactlisttemplatesBulkRetrieve {
@@ -11820,7 +12374,11 @@ impl PostOutboundContactlisttemplatesBulkRetrieve {
 static META_POST_OUTBOUND_CONVERSATION_DNC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundConversationDnc", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/conversations/{conversationId}/dnc", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/outbound/conversations/{conversationId}/dnc`: the `postOutboundConversationDnc` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-conversations--conversationId--dnc>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOutboundConversationDnc {
@@ -11883,7 +12441,11 @@ impl PostOutboundConversationDnc {
 static META_POST_OUTBOUND_DIGITALRULESETS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundDigitalrulesets", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/digitalrulesets", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/outbound/digitalrulesets`: the `postOutboundDigitalrulesets` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-digitalrulesets>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DigitalRuleSet`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOutboundDigitalrulesets {
@@ -11946,7 +12508,11 @@ impl PostOutboundDigitalrulesets {
 static META_POST_OUTBOUND_DNCLIST_EMAILADDRESSES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundDnclistEmailaddresses", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/dnclists/{dncListId}/emailaddresses", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/outbound/dnclists/{dncListId}/emailaddresses`: the `postOutboundDnclistEmailaddresses` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-dnclists--dncListId--emailaddresses>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOutboundDnclistEmailaddresses {
@@ -12011,7 +12577,11 @@ impl PostOutboundDnclistEmailaddresses {
 static META_POST_OUTBOUND_DNCLIST_EXPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundDnclistExport", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/dnclists/{dncListId}/export", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/outbound/dnclists/{dncListId}/export`: the `postOutboundDnclistExport` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-dnclists--dncListId--export>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DomainEntityRef`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOutboundDnclistExport {
@@ -12074,7 +12644,11 @@ impl PostOutboundDnclistExport {
 static META_POST_OUTBOUND_DNCLIST_PHONENUMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundDnclistPhonenumbers", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/dnclists/{dncListId}/phonenumbers", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/outbound/dnclists/{dncListId}/phonenumbers`: the `postOutboundDnclistPhonenumbers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-dnclists--dncListId--phonenumbers>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOutboundDnclistPhonenumbers {
@@ -12148,7 +12722,11 @@ impl PostOutboundDnclistPhonenumbers {
 static META_POST_OUTBOUND_DNCLISTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundDnclists", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/dnclists", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/outbound/dnclists`: the `postOutboundDnclists` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-dnclists>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DncList`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOutboundDnclists {
@@ -12211,7 +12789,11 @@ impl PostOutboundDnclists {
 static META_POST_OUTBOUND_DNCLISTS_UPLOADS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundDnclistsUploads", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/dnclists/uploads", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/outbound/dnclists/uploads`: the `postOutboundDnclistsUploads` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-dnclists-uploads>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UploadUrlResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOutboundDnclistsUploads {
@@ -12274,7 +12856,11 @@ impl PostOutboundDnclistsUploads {
 static META_POST_OUTBOUND_FILESPECIFICATIONTEMPLATES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundFilespecificationtemplates", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/filespecificationtemplates", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/outbound/filespecificationtemplates`: the `postOutboundFilespecificationtemplates` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-filespecificationtemplates>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FileSpecificationTemplate`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOutboundFilespecificationtemplates {
@@ -12337,7 +12923,11 @@ impl PostOutboundFilespecificationtemplates {
 static META_POST_OUTBOUND_IMPORTTEMPLATES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundImporttemplates", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/importtemplates", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/outbound/importtemplates`: the `postOutboundImporttemplates` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-importtemplates>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ImportTemplate`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOutboundImporttemplates {
@@ -12400,9 +12990,13 @@ impl PostOutboundImporttemplates {
 static META_POST_OUTBOUND_IMPORTTEMPLATES_BULK_ADD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundImporttemplatesBulkAdd", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/importtemplates/bulk/add", false, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `POST /api/v2/outbound/importtemplates/bulk/add`: the `postOutboundImporttemplatesBulkAdd` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-importtemplates-bulk-add>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ImportTemplateEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOutboundImporttemplatesBulkAdd {
@@ -12477,7 +13071,11 @@ impl PostOutboundImporttemplatesBulkAdd {
 static META_POST_OUTBOUND_MESSAGINGCAMPAIGN_START: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundMessagingcampaignStart", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/messagingcampaigns/{messagingCampaignId}/start", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/outbound/messagingcampaigns/{messagingCampaignId}/start`: the `postOutboundMessagingcampaignStart` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-messagingcampaigns--messagingCampaignId--start>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOutboundMessagingcampaignStart {
@@ -12540,7 +13138,11 @@ impl PostOutboundMessagingcampaignStart {
 static META_POST_OUTBOUND_MESSAGINGCAMPAIGN_STOP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundMessagingcampaignStop", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/messagingcampaigns/{messagingCampaignId}/stop", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/outbound/messagingcampaigns/{messagingCampaignId}/stop`: the `postOutboundMessagingcampaignStop` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-messagingcampaigns--messagingCampaignId--stop>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOutboundMessagingcampaignStop {
@@ -12603,7 +13205,11 @@ impl PostOutboundMessagingcampaignStop {
 static META_POST_OUTBOUND_MESSAGINGCAMPAIGNS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundMessagingcampaigns", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/messagingcampaigns", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/outbound/messagingcampaigns`: the `postOutboundMessagingcampaigns` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-messagingcampaigns>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MessagingCampaign`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOutboundMessagingcampaigns {
@@ -12666,7 +13272,11 @@ impl PostOutboundMessagingcampaigns {
 static META_POST_OUTBOUND_MESSAGINGCAMPAIGNS_PROGRESS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundMessagingcampaignsProgress", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/messagingcampaigns/progress", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/outbound/messagingcampaigns/progress`: the `postOutboundMessagingcampaignsProgress` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-messagingcampaigns-progress>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<CampaignProgress>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOutboundMessagingcampaignsProgress {
@@ -12729,7 +13339,11 @@ impl PostOutboundMessagingcampaignsProgress {
 static META_POST_OUTBOUND_RULESETS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundRulesets", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/rulesets", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/outbound/rulesets`: the `postOutboundRulesets` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-rulesets>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RuleSet`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOutboundRulesets {
@@ -12792,7 +13406,11 @@ impl PostOutboundRulesets {
 static META_POST_OUTBOUND_SEQUENCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundSequences", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/sequences", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/outbound/sequences`: the `postOutboundSequences` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-sequences>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CampaignSequence`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOutboundSequences {
@@ -12855,7 +13473,11 @@ impl PostOutboundSequences {
 static META_PUT_OUTBOUND_ATTEMPTLIMIT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundAttemptlimit", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/attemptlimits/{attemptLimitsId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/outbound/attemptlimits/{attemptLimitsId}`: the `putOutboundAttemptlimit` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-attemptlimits--attemptLimitsId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AttemptLimits`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutOutboundAttemptlimit {
@@ -12920,7 +13542,11 @@ impl PutOutboundAttemptlimit {
 static META_PUT_OUTBOUND_CALLABLETIMESET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundCallabletimeset", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/callabletimesets/{callableTimeSetId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/outbound/callabletimesets/{callableTimeSetId}`: the `putOutboundCallabletimeset` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-callabletimesets--callableTimeSetId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CallableTimeSet`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutOutboundCallabletimeset {
@@ -12985,7 +13611,11 @@ impl PutOutboundCallabletimeset {
 static META_PUT_OUTBOUND_CALLANALYSISRESPONSESET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundCallanalysisresponseset", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/callanalysisresponsesets/{callAnalysisSetId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/outbound/callanalysisresponsesets/{callAnalysisSetId}`: the `putOutboundCallanalysisresponseset` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-callanalysisresponsesets--callAnalysisSetId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ResponseSet`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutOutboundCallanalysisresponseset {
@@ -13050,7 +13680,11 @@ impl PutOutboundCallanalysisresponseset {
 static META_PUT_OUTBOUND_CAMPAIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundCampaign", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/campaigns/{campaignId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/outbound/campaigns/{campaignId}`: the `putOutboundCampaign` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-campaigns--campaignId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Campaign`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutOutboundCampaign {
@@ -13124,7 +13758,11 @@ impl PutOutboundCampaign {
 static META_PUT_OUTBOUND_CAMPAIGN_AGENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundCampaignAgent", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/campaigns/{campaignId}/agents/{userId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/outbound/campaigns/{campaignId}/agents/{userId}`: the `putOutboundCampaignAgent` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-campaigns--campaignId--agents--userId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for the body as text, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutOutboundCampaignAgent {
@@ -13191,7 +13829,11 @@ impl PutOutboundCampaignAgent {
 static META_PUT_OUTBOUND_CAMPAIGNRULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundCampaignrule", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/campaignrules/{campaignRuleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/outbound/campaignrules/{campaignRuleId}`: the `putOutboundCampaignrule` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-campaignrules--campaignRuleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CampaignRule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutOutboundCampaignrule {
@@ -13256,7 +13898,11 @@ impl PutOutboundCampaignrule {
 static META_PUT_OUTBOUND_CONTACTLIST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundContactlist", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/contactlists/{contactListId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/outbound/contactlists/{contactListId}`: the `putOutboundContactlist` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-contactlists--contactListId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContactList`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutOutboundContactlist {
@@ -13321,7 +13967,11 @@ impl PutOutboundContactlist {
 static META_PUT_OUTBOUND_CONTACTLIST_CONTACT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundContactlistContact", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/contactlists/{contactListId}/contacts/{contactId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/outbound/contactlists/{contactListId}/contacts/{contactId}`: the `putOutboundContactlistContact` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-contactlists--contactListId--contacts--contactId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DialerContact`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutOutboundContactlistContact {
@@ -13388,7 +14038,11 @@ impl PutOutboundContactlistContact {
 static META_PUT_OUTBOUND_CONTACTLISTFILTER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundContactlistfilter", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/contactlistfilters/{contactListFilterId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/outbound/contactlistfilters/{contactListFilterId}`: the `putOutboundContactlistfilter` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-contactlistfilters--contactListFilterId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContactListFilter`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutOutboundContactlistfilter {
@@ -13453,7 +14107,11 @@ impl PutOutboundContactlistfilter {
 static META_PUT_OUTBOUND_CONTACTLISTTEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundContactlisttemplate", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/contactlisttemplates/{contactListTemplateId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/outbound/contactlisttemplates/{contactListTemplateId}`: the `putOutboundContactlisttemplate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-contactlisttemplates--contactListTemplateId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContactListTemplate`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutOutboundContactlisttemplate {
@@ -13518,7 +14176,11 @@ impl PutOutboundContactlisttemplate {
 static META_PUT_OUTBOUND_DIGITALRULESET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundDigitalruleset", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/digitalrulesets/{digitalRuleSetId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/outbound/digitalrulesets/{digitalRuleSetId}`: the `putOutboundDigitalruleset` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-digitalrulesets--digitalRuleSetId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DigitalRuleSet`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutOutboundDigitalruleset {
@@ -13583,7 +14245,11 @@ impl PutOutboundDigitalruleset {
 static META_PUT_OUTBOUND_DNCLIST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundDnclist", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/dnclists/{dncListId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/outbound/dnclists/{dncListId}`: the `putOutboundDnclist` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-dnclists--dncListId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DncList`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutOutboundDnclist {
@@ -13648,7 +14314,11 @@ impl PutOutboundDnclist {
 static META_PUT_OUTBOUND_FILESPECIFICATIONTEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundFilespecificationtemplate", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/filespecificationtemplates/{fileSpecificationTemplateId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/outbound/filespecificationtemplates/{fileSpecificationTemplateId}`: the `putOutboundFilespecificationtemplate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-filespecificationtemplates--fileSpecificationTemplateId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FileSpecificationTemplate`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutOutboundFilespecificationtemplate {
@@ -13713,7 +14383,11 @@ impl PutOutboundFilespecificationtemplate {
 static META_PUT_OUTBOUND_IMPORTTEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundImporttemplate", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/importtemplates/{importTemplateId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/outbound/importtemplates/{importTemplateId}`: the `putOutboundImporttemplate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-importtemplates--importTemplateId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ImportTemplate`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutOutboundImporttemplate {
@@ -13778,7 +14452,11 @@ impl PutOutboundImporttemplate {
 static META_PUT_OUTBOUND_MESSAGINGCAMPAIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundMessagingcampaign", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/messagingcampaigns/{messagingCampaignId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/outbound/messagingcampaigns/{messagingCampaignId}`: the `putOutboundMessagingcampaign` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-messagingcampaigns--messagingCampaignId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MessagingCampaign`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutOutboundMessagingcampaign {
@@ -13843,7 +14521,11 @@ impl PutOutboundMessagingcampaign {
 static META_PUT_OUTBOUND_RULESET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundRuleset", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/rulesets/{ruleSetId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/outbound/rulesets/{ruleSetId}`: the `putOutboundRuleset` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-rulesets--ruleSetId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RuleSet`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutOutboundRuleset {
@@ -13908,7 +14590,11 @@ impl PutOutboundRuleset {
 static META_PUT_OUTBOUND_SCHEDULES_CAMPAIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundSchedulesCampaign", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/schedules/campaigns/{campaignId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/outbound/schedules/campaigns/{campaignId}`: the `putOutboundSchedulesCampaign` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-schedules-campaigns--campaignId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CampaignSchedule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutOutboundSchedulesCampaign {
@@ -13973,7 +14659,11 @@ impl PutOutboundSchedulesCampaign {
 static META_PUT_OUTBOUND_SCHEDULES_EMAILCAMPAIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundSchedulesEmailcampaign", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/schedules/emailcampaigns/{emailCampaignId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/outbound/schedules/emailcampaigns/{emailCampaignId}`: the `putOutboundSchedulesEmailcampaign` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-schedules-emailcampaigns--emailCampaignId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EmailCampaignSchedule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutOutboundSchedulesEmailcampaign {
@@ -14038,7 +14728,11 @@ impl PutOutboundSchedulesEmailcampaign {
 static META_PUT_OUTBOUND_SCHEDULES_MESSAGINGCAMPAIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundSchedulesMessagingcampaign", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/schedules/messagingcampaigns/{messagingCampaignId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/outbound/schedules/messagingcampaigns/{messagingCampaignId}`: the `putOutboundSchedulesMessagingcampaign` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-schedules-messagingcampaigns--messagingCampaignId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MessagingCampaignSchedule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutOutboundSchedulesMessagingcampaign {
@@ -14103,7 +14797,11 @@ impl PutOutboundSchedulesMessagingcampaign {
 static META_PUT_OUTBOUND_SCHEDULES_SEQUENCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundSchedulesSequence", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/schedules/sequences/{sequenceId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/outbound/schedules/sequences/{sequenceId}`: the `putOutboundSchedulesSequence` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-schedules-sequences--sequenceId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SequenceSchedule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutOutboundSchedulesSequence {
@@ -14168,7 +14866,11 @@ impl PutOutboundSchedulesSequence {
 static META_PUT_OUTBOUND_SCHEDULES_WHATSAPPCAMPAIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundSchedulesWhatsappcampaign", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/schedules/whatsappcampaigns/{whatsAppCampaignId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/outbound/schedules/whatsappcampaigns/{whatsAppCampaignId}`: the `putOutboundSchedulesWhatsappcampaign` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-schedules-whatsappcampaigns--whatsAppCampaignId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WhatsAppCampaignSchedule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutOutboundSchedulesWhatsappcampaign {
@@ -14233,7 +14935,11 @@ impl PutOutboundSchedulesWhatsappcampaign {
 static META_PUT_OUTBOUND_SEQUENCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundSequence", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/sequences/{sequenceId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/outbound/sequences/{sequenceId}`: the `putOutboundSequence` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-sequences--sequenceId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CampaignSequence`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutOutboundSequence {
@@ -14298,7 +15004,11 @@ impl PutOutboundSequence {
 static META_PUT_OUTBOUND_WRAPUPCODEMAPPINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundWrapupcodemappings", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/wrapupcodemappings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/outbound/wrapupcodemappings`: the `putOutboundWrapupcodemappings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-wrapupcodemappings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WrapUpCodeMapping`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutOutboundWrapupcodemappings {

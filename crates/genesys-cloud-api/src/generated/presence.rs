@@ -133,7 +133,11 @@ impl PresenceApi {
 static META_DELETE_PRESENCE_DEFINITION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deletePresenceDefinition", &["Presence"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/presence/definitions/{definitionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/presence/definitions/{definitionId}`: the `deletePresenceDefinition` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-presence-definitions--definitionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeletePresenceDefinition {
@@ -196,7 +200,11 @@ impl DeletePresenceDefinition {
 static META_DELETE_PRESENCE_SOURCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deletePresenceSource", &["Presence"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/presence/sources/{sourceId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/presence/sources/{sourceId}`: the `deletePresenceSource` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-presence-sources--sourceId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeletePresenceSource {
@@ -259,7 +267,13 @@ impl DeletePresenceSource {
 static META_DELETE_PRESENCEDEFINITION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deletePresencedefinition", &["Presence"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/presencedefinitions/{presenceId}", true, ::std::option::Option::None, true, false, true);
 #[doc = " `DELETE /api/v2/presencedefinitions/{presenceId}`: the `deletePresencedefinition` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-presencedefinitions--presenceId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -323,7 +337,11 @@ impl DeletePresencedefinition {
 static META_GET_PRESENCE_DEFINITION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getPresenceDefinition", &["Presence"], ::genesys_cloud_core::http::Method::GET, "/api/v2/presence/definitions/{definitionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/presence/definitions/{definitionId}`: the `getPresenceDefinition` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-presence-definitions--definitionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OrganizationPresenceDefinition`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetPresenceDefinition {
@@ -395,7 +413,11 @@ impl GetPresenceDefinition {
 static META_GET_PRESENCE_DEFINITIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getPresenceDefinitions", &["Presence"], ::genesys_cloud_core::http::Method::GET, "/api/v2/presence/definitions", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/presence/definitions`: the `getPresenceDefinitions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-presence-definitions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OrganizationPresenceDefinitionEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetPresenceDefinitions {
@@ -483,7 +505,11 @@ impl GetPresenceDefinitions {
 static META_GET_PRESENCE_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getPresenceSettings", &["Presence"], ::genesys_cloud_core::http::Method::GET, "/api/v2/presence/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/presence/settings`: the `getPresenceSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-presence-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PresenceSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetPresenceSettings {
@@ -544,7 +570,11 @@ impl GetPresenceSettings {
 static META_GET_PRESENCE_SOURCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getPresenceSource", &["Presence"], ::genesys_cloud_core::http::Method::GET, "/api/v2/presence/sources/{sourceId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/presence/sources/{sourceId}`: the `getPresenceSource` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-presence-sources--sourceId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Source`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetPresenceSource {
@@ -607,7 +637,11 @@ impl GetPresenceSource {
 static META_GET_PRESENCE_SOURCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getPresenceSources", &["Presence"], ::genesys_cloud_core::http::Method::GET, "/api/v2/presence/sources", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/presence/sources`: the `getPresenceSources` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-presence-sources>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SourceEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetPresenceSources {
@@ -677,7 +711,11 @@ impl GetPresenceSources {
 static META_GET_PRESENCE_USER_PRIMARYSOURCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getPresenceUserPrimarysource", &["Presence"], ::genesys_cloud_core::http::Method::GET, "/api/v2/presence/users/{userId}/primarysource", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/presence/users/{userId}/primarysource`: the `getPresenceUserPrimarysource` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-presence-users--userId--primarysource>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserPrimarySource`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetPresenceUserPrimarysource {
@@ -740,7 +778,13 @@ impl GetPresenceUserPrimarysource {
 static META_GET_PRESENCEDEFINITION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getPresencedefinition", &["Presence"], ::genesys_cloud_core::http::Method::GET, "/api/v2/presencedefinitions/{presenceId}", true, ::std::option::Option::None, true, false, true);
 #[doc = " `GET /api/v2/presencedefinitions/{presenceId}`: the `getPresencedefinition` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-presencedefinitions--presenceId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OrganizationPresence`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -813,9 +857,15 @@ impl GetPresencedefinition {
 static META_GET_PRESENCEDEFINITIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getPresencedefinitions", &["Presence"], ::genesys_cloud_core::http::Method::GET, "/api/v2/presencedefinitions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), true, false, true);
 #[doc = " `GET /api/v2/presencedefinitions`: the `getPresencedefinitions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-presencedefinitions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OrganizationPresenceEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -925,7 +975,11 @@ impl GetPresencedefinitions {
 static META_GET_SYSTEMPRESENCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSystempresences", &["Presence"], ::genesys_cloud_core::http::Method::GET, "/api/v2/systempresences", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/systempresences`: the `getSystempresences` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-systempresences>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<SystemPresence>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSystempresences {
@@ -986,7 +1040,11 @@ impl GetSystempresences {
 static META_GET_USER_PRESENCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserPresence", &["Presence"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/presences/{sourceId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/{userId}/presences/{sourceId}`: the `getUserPresence` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--presences--sourceId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserPresence`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUserPresence {
@@ -1051,7 +1109,11 @@ impl GetUserPresence {
 static META_GET_USER_PRESENCES_PURECLOUD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserPresencesPurecloud", &["Presence"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/presences/purecloud", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/{userId}/presences/purecloud`: the `getUserPresencesPurecloud` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--presences-purecloud>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserPresence`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUserPresencesPurecloud {
@@ -1114,7 +1176,11 @@ impl GetUserPresencesPurecloud {
 static META_GET_USERS_PRESENCE_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersPresenceBulk", &["Presence"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/presences/{sourceId}/bulk", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/presences/{sourceId}/bulk`: the `getUsersPresenceBulk` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-presences--sourceId--bulk>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<UcUserPresence>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUsersPresenceBulk {
@@ -1186,7 +1252,11 @@ impl GetUsersPresenceBulk {
 static META_GET_USERS_PRESENCES_PURECLOUD_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersPresencesPurecloudBulk", &["Presence"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/presences/purecloud/bulk", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/presences/purecloud/bulk`: the `getUsersPresencesPurecloudBulk` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-presences-purecloud-bulk>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<UcUserPresence>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUsersPresencesPurecloudBulk {
@@ -1256,7 +1326,11 @@ impl GetUsersPresencesPurecloudBulk {
 static META_PATCH_USER_PRESENCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUserPresence", &["Presence"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/{userId}/presences/{sourceId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/users/{userId}/presences/{sourceId}`: the `patchUserPresence` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users--userId--presences--sourceId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserPresence`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchUserPresence {
@@ -1323,7 +1397,11 @@ impl PatchUserPresence {
 static META_PATCH_USER_PRESENCES_PURECLOUD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUserPresencesPurecloud", &["Presence"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/{userId}/presences/purecloud", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/users/{userId}/presences/purecloud`: the `patchUserPresencesPurecloud` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users--userId--presences-purecloud>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserPresence`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchUserPresencesPurecloud {
@@ -1388,7 +1466,11 @@ impl PatchUserPresencesPurecloud {
 static META_POST_PRESENCE_DEFINITIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postPresenceDefinitions", &["Presence"], ::genesys_cloud_core::http::Method::POST, "/api/v2/presence/definitions", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/presence/definitions`: the `postPresenceDefinitions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-presence-definitions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OrganizationPresenceDefinition`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostPresenceDefinitions {
@@ -1451,7 +1533,11 @@ impl PostPresenceDefinitions {
 static META_POST_PRESENCE_SOURCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postPresenceSources", &["Presence"], ::genesys_cloud_core::http::Method::POST, "/api/v2/presence/sources", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/presence/sources`: the `postPresenceSources` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-presence-sources>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Source`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostPresenceSources {
@@ -1514,7 +1600,13 @@ impl PostPresenceSources {
 static META_POST_PRESENCEDEFINITIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postPresencedefinitions", &["Presence"], ::genesys_cloud_core::http::Method::POST, "/api/v2/presencedefinitions", false, ::std::option::Option::None, true, false, true);
 #[doc = " `POST /api/v2/presencedefinitions`: the `postPresencedefinitions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-presencedefinitions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OrganizationPresence`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -1578,7 +1670,11 @@ impl PostPresencedefinitions {
 static META_PUT_PRESENCE_DEFINITION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putPresenceDefinition", &["Presence"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/presence/definitions/{definitionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/presence/definitions/{definitionId}`: the `putPresenceDefinition` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-presence-definitions--definitionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OrganizationPresenceDefinition`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutPresenceDefinition {
@@ -1643,7 +1739,11 @@ impl PutPresenceDefinition {
 static META_PUT_PRESENCE_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putPresenceSettings", &["Presence"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/presence/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/presence/settings`: the `putPresenceSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-presence-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PresenceSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutPresenceSettings {
@@ -1706,7 +1806,11 @@ impl PutPresenceSettings {
 static META_PUT_PRESENCE_SOURCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putPresenceSource", &["Presence"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/presence/sources/{sourceId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/presence/sources/{sourceId}`: the `putPresenceSource` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-presence-sources--sourceId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Source`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutPresenceSource {
@@ -1771,7 +1875,11 @@ impl PutPresenceSource {
 static META_PUT_PRESENCE_USER_PRIMARYSOURCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putPresenceUserPrimarysource", &["Presence"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/presence/users/{userId}/primarysource", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/presence/users/{userId}/primarysource`: the `putPresenceUserPrimarysource` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-presence-users--userId--primarysource>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserPrimarySource`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutPresenceUserPrimarysource {
@@ -1836,7 +1944,13 @@ impl PutPresenceUserPrimarysource {
 static META_PUT_PRESENCEDEFINITION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putPresencedefinition", &["Presence"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/presencedefinitions/{presenceId}", true, ::std::option::Option::None, true, false, true);
 #[doc = " `PUT /api/v2/presencedefinitions/{presenceId}`: the `putPresencedefinition` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-presencedefinitions--presenceId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OrganizationPresence`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -1902,7 +2016,11 @@ impl PutPresencedefinition {
 static META_PUT_USERS_PRESENCES_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUsersPresencesBulk", &["Presence"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/presences/bulk", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/users/presences/bulk`: the `putUsersPresencesBulk` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users-presences-bulk>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<UserPresence>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutUsersPresencesBulk {

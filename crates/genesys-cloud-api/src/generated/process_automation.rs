@@ -72,7 +72,11 @@ impl ProcessAutomationApi {
 static META_DELETE_PROCESSAUTOMATION_SCHEDULEDTRIGGER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteProcessautomationScheduledtrigger", &["Process Automation"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/processautomation/scheduledtriggers/{scheduledTriggerId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/processautomation/scheduledtriggers/{scheduledTriggerId}`: the `deleteProcessautomationScheduledtrigger` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-processautomation-scheduledtriggers--scheduledTriggerId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteProcessautomationScheduledtrigger {
@@ -135,7 +139,11 @@ impl DeleteProcessautomationScheduledtrigger {
 static META_DELETE_PROCESSAUTOMATION_TRIGGER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteProcessautomationTrigger", &["Process Automation"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/processautomation/triggers/{triggerId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/processautomation/triggers/{triggerId}`: the `deleteProcessautomationTrigger` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-processautomation-triggers--triggerId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteProcessautomationTrigger {
@@ -198,7 +206,11 @@ impl DeleteProcessautomationTrigger {
 static META_GET_PROCESSAUTOMATION_SCHEDULEDTRIGGER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getProcessautomationScheduledtrigger", &["Process Automation"], ::genesys_cloud_core::http::Method::GET, "/api/v2/processautomation/scheduledtriggers/{scheduledTriggerId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/processautomation/scheduledtriggers/{scheduledTriggerId}`: the `getProcessautomationScheduledtrigger` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-processautomation-scheduledtriggers--scheduledTriggerId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScheduledTrigger`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetProcessautomationScheduledtrigger {
@@ -261,9 +273,13 @@ impl GetProcessautomationScheduledtrigger {
 static META_GET_PROCESSAUTOMATION_SCHEDULEDTRIGGERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getProcessautomationScheduledtriggers", &["Process Automation"], ::genesys_cloud_core::http::Method::GET, "/api/v2/processautomation/scheduledtriggers", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/processautomation/scheduledtriggers`: the `getProcessautomationScheduledtriggers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-processautomation-scheduledtriggers>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScheduledTriggerEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetProcessautomationScheduledtriggers {
@@ -372,7 +388,11 @@ impl GetProcessautomationScheduledtriggers {
 static META_GET_PROCESSAUTOMATION_TRIGGER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getProcessautomationTrigger", &["Process Automation"], ::genesys_cloud_core::http::Method::GET, "/api/v2/processautomation/triggers/{triggerId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/processautomation/triggers/{triggerId}`: the `getProcessautomationTrigger` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-processautomation-triggers--triggerId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Trigger`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetProcessautomationTrigger {
@@ -435,9 +455,13 @@ impl GetProcessautomationTrigger {
 static META_GET_PROCESSAUTOMATION_TRIGGERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getProcessautomationTriggers", &["Process Automation"], ::genesys_cloud_core::http::Method::GET, "/api/v2/processautomation/triggers", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/processautomation/triggers`: the `getProcessautomationTriggers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-processautomation-triggers>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TriggerEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetProcessautomationTriggers {
@@ -564,9 +588,13 @@ impl GetProcessautomationTriggers {
 static META_GET_PROCESSAUTOMATION_TRIGGERS_TOPICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getProcessautomationTriggersTopics", &["Process Automation"], ::genesys_cloud_core::http::Method::GET, "/api/v2/processautomation/triggers/topics", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/processautomation/triggers/topics`: the `getProcessautomationTriggersTopics` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-processautomation-triggers-topics>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TopicCursorEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetProcessautomationTriggersTopics {
@@ -666,7 +694,11 @@ impl GetProcessautomationTriggersTopics {
 static META_POST_PROCESSAUTOMATION_SCHEDULEDTRIGGERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postProcessautomationScheduledtriggers", &["Process Automation"], ::genesys_cloud_core::http::Method::POST, "/api/v2/processautomation/scheduledtriggers", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/processautomation/scheduledtriggers`: the `postProcessautomationScheduledtriggers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-processautomation-scheduledtriggers>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScheduledTrigger`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostProcessautomationScheduledtriggers {
@@ -729,7 +761,11 @@ impl PostProcessautomationScheduledtriggers {
 static META_POST_PROCESSAUTOMATION_TRIGGER_TEST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postProcessautomationTriggerTest", &["Process Automation"], ::genesys_cloud_core::http::Method::POST, "/api/v2/processautomation/triggers/{triggerId}/test", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/processautomation/triggers/{triggerId}/test`: the `postProcessautomationTriggerTest` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-processautomation-triggers--triggerId--test>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TestModeResults`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostProcessautomationTriggerTest {
@@ -801,7 +837,11 @@ impl PostProcessautomationTriggerTest {
 static META_POST_PROCESSAUTOMATION_TRIGGERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postProcessautomationTriggers", &["Process Automation"], ::genesys_cloud_core::http::Method::POST, "/api/v2/processautomation/triggers", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/processautomation/triggers`: the `postProcessautomationTriggers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-processautomation-triggers>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Trigger`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostProcessautomationTriggers {
@@ -864,7 +904,11 @@ impl PostProcessautomationTriggers {
 static META_POST_PROCESSAUTOMATION_TRIGGERS_TOPIC_TEST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postProcessautomationTriggersTopicTest", &["Process Automation"], ::genesys_cloud_core::http::Method::POST, "/api/v2/processautomation/triggers/topics/{topicName}/test", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/processautomation/triggers/topics/{topicName}/test`: the `postProcessautomationTriggersTopicTest` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-processautomation-triggers-topics--topicName--test>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TestModeEventResults`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostProcessautomationTriggersTopicTest {
@@ -936,7 +980,11 @@ impl PostProcessautomationTriggersTopicTest {
 static META_PUT_PROCESSAUTOMATION_SCHEDULEDTRIGGER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putProcessautomationScheduledtrigger", &["Process Automation"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/processautomation/scheduledtriggers/{scheduledTriggerId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/processautomation/scheduledtriggers/{scheduledTriggerId}`: the `putProcessautomationScheduledtrigger` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-processautomation-scheduledtriggers--scheduledTriggerId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScheduledTrigger`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutProcessautomationScheduledtrigger {
@@ -1001,7 +1049,11 @@ impl PutProcessautomationScheduledtrigger {
 static META_PUT_PROCESSAUTOMATION_TRIGGER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putProcessautomationTrigger", &["Process Automation"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/processautomation/triggers/{triggerId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/processautomation/triggers/{triggerId}`: the `putProcessautomationTrigger` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-processautomation-triggers--triggerId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Trigger`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutProcessautomationTrigger {

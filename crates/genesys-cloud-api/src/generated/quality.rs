@@ -333,7 +333,11 @@ impl QualityApi {
 static META_DELETE_ANALYTICS_EVALUATIONS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsEvaluationsAggregatesJob", &["Analytics", "Quality"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/evaluations/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/analytics/evaluations/aggregates/jobs/{jobId}`: the `deleteAnalyticsEvaluationsAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-evaluations-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAnalyticsEvaluationsAggregatesJob {
@@ -396,7 +400,11 @@ impl DeleteAnalyticsEvaluationsAggregatesJob {
 static META_DELETE_ANALYTICS_SURVEYS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsSurveysAggregatesJob", &["Analytics", "Quality"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/surveys/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/analytics/surveys/aggregates/jobs/{jobId}`: the `deleteAnalyticsSurveysAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-surveys-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAnalyticsSurveysAggregatesJob {
@@ -459,7 +467,11 @@ impl DeleteAnalyticsSurveysAggregatesJob {
 static META_DELETE_QUALITY_CALIBRATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteQualityCalibration", &["Quality"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/quality/calibrations/{calibrationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/quality/calibrations/{calibrationId}`: the `deleteQualityCalibration` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-quality-calibrations--calibrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Calibration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteQualityCalibration {
@@ -532,7 +544,11 @@ impl DeleteQualityCalibration {
 static META_DELETE_QUALITY_CONVERSATION_EVALUATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteQualityConversationEvaluation", &["Quality"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/quality/conversations/{conversationId}/evaluations/{evaluationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/quality/conversations/{conversationId}/evaluations/{evaluationId}`: the `deleteQualityConversationEvaluation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-quality-conversations--conversationId--evaluations--evaluationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EvaluationResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteQualityConversationEvaluation {
@@ -606,7 +622,13 @@ impl DeleteQualityConversationEvaluation {
 static META_DELETE_QUALITY_FORM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteQualityForm", &["Quality"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/quality/forms/{formId}", true, ::std::option::Option::None, true, false, true);
 #[doc = " `DELETE /api/v2/quality/forms/{formId}`: the `deleteQualityForm` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-quality-forms--formId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -670,7 +692,11 @@ impl DeleteQualityForm {
 static META_DELETE_QUALITY_FORMS_EVALUATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteQualityFormsEvaluation", &["Quality"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/quality/forms/evaluations/{formId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/quality/forms/evaluations/{formId}`: the `deleteQualityFormsEvaluation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-quality-forms-evaluations--formId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteQualityFormsEvaluation {
@@ -733,7 +759,11 @@ impl DeleteQualityFormsEvaluation {
 static META_DELETE_QUALITY_FORMS_SURVEY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteQualityFormsSurvey", &["Quality"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/quality/forms/surveys/{formId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/quality/forms/surveys/{formId}`: the `deleteQualityFormsSurvey` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-quality-forms-surveys--formId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteQualityFormsSurvey {
@@ -796,7 +826,11 @@ impl DeleteQualityFormsSurvey {
 static META_DELETE_QUALITY_PROGRAM_AGENTSCORINGRULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteQualityProgramAgentscoringrule", &["Quality"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/quality/programs/{programId}/agentscoringrules/{ruleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/quality/programs/{programId}/agentscoringrules/{ruleId}`: the `deleteQualityProgramAgentscoringrule` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-quality-programs--programId--agentscoringrules--ruleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteQualityProgramAgentscoringrule {
@@ -861,7 +895,11 @@ impl DeleteQualityProgramAgentscoringrule {
 static META_GET_ANALYTICS_EVALUATIONS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsEvaluationsAggregatesJob", &["Analytics", "Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/evaluations/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/evaluations/aggregates/jobs/{jobId}`: the `getAnalyticsEvaluationsAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-evaluations-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsEvaluationsAggregatesJob {
@@ -924,7 +962,11 @@ impl GetAnalyticsEvaluationsAggregatesJob {
 static META_GET_ANALYTICS_EVALUATIONS_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsEvaluationsAggregatesJobResults", &["Analytics", "Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/evaluations/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/evaluations/aggregates/jobs/{jobId}/results`: the `getAnalyticsEvaluationsAggregatesJobResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-evaluations-aggregates-jobs--jobId--results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EvaluationAsyncAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsEvaluationsAggregatesJobResults {
@@ -996,7 +1038,11 @@ impl GetAnalyticsEvaluationsAggregatesJobResults {
 static META_GET_ANALYTICS_SURVEYS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsSurveysAggregatesJob", &["Analytics", "Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/surveys/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/surveys/aggregates/jobs/{jobId}`: the `getAnalyticsSurveysAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-surveys-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsSurveysAggregatesJob {
@@ -1059,7 +1105,11 @@ impl GetAnalyticsSurveysAggregatesJob {
 static META_GET_ANALYTICS_SURVEYS_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsSurveysAggregatesJobResults", &["Analytics", "Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/surveys/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/surveys/aggregates/jobs/{jobId}/results`: the `getAnalyticsSurveysAggregatesJobResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-surveys-aggregates-jobs--jobId--results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SurveyAsyncAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsSurveysAggregatesJobResults {
@@ -1131,9 +1181,13 @@ impl GetAnalyticsSurveysAggregatesJobResults {
 static META_GET_QUALITY_AGENTS_ACTIVITY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityAgentsActivity", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/agents/activity", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/quality/agents/activity`: the `getQualityAgentsActivity` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-agents-activity>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentActivityEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetQualityAgentsActivity {
@@ -1341,7 +1395,11 @@ impl GetQualityAgentsActivity {
 static META_GET_QUALITY_CALIBRATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityCalibration", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/calibrations/{calibrationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/quality/calibrations/{calibrationId}`: the `getQualityCalibration` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-calibrations--calibrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Calibration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetQualityCalibration {
@@ -1422,9 +1480,13 @@ impl GetQualityCalibration {
 static META_GET_QUALITY_CALIBRATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityCalibrations", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/calibrations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/quality/calibrations`: the `getQualityCalibrations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-calibrations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CalibrationEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetQualityCalibrations {
@@ -1588,7 +1650,11 @@ impl GetQualityCalibrations {
 static META_GET_QUALITY_CONVERSATION_EVALUATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityConversationEvaluation", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/conversations/{conversationId}/evaluations/{evaluationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/quality/conversations/{conversationId}/evaluations/{evaluationId}`: the `getQualityConversationEvaluation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-conversations--conversationId--evaluations--evaluationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EvaluationResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetQualityConversationEvaluation {
@@ -1662,7 +1728,11 @@ impl GetQualityConversationEvaluation {
 static META_GET_QUALITY_CONVERSATION_SURVEYS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityConversationSurveys", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/conversations/{conversationId}/surveys", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/quality/conversations/{conversationId}/surveys`: the `getQualityConversationSurveys` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-conversations--conversationId--surveys>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<Survey>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetQualityConversationSurveys {
@@ -1725,7 +1795,11 @@ impl GetQualityConversationSurveys {
 static META_GET_QUALITY_CONVERSATIONS_AUDITS_QUERY_TRANSACTION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityConversationsAuditsQueryTransactionId", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/conversations/audits/query/{transactionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/quality/conversations/audits/query/{transactionId}`: the `getQualityConversationsAuditsQueryTransactionId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-conversations-audits-query--transactionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `QualityAuditQueryExecutionStatusResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetQualityConversationsAuditsQueryTransactionId {
@@ -1788,9 +1862,13 @@ impl GetQualityConversationsAuditsQueryTransactionId {
 static META_GET_QUALITY_CONVERSATIONS_AUDITS_QUERY_TRANSACTION_ID_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityConversationsAuditsQueryTransactionIdResults", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/conversations/audits/query/{transactionId}/results", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::Cursor), false, false, true);
 #[doc = " `GET /api/v2/quality/conversations/audits/query/{transactionId}/results`: the `getQualityConversationsAuditsQueryTransactionIdResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-conversations-audits-query--transactionId--results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `QualityAuditQueryExecutionResultsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by cursor (`cursor` of a page, sent back as `cursor`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetQualityConversationsAuditsQueryTransactionIdResults {
@@ -1892,9 +1970,13 @@ impl GetQualityConversationsAuditsQueryTransactionIdResults {
 static META_GET_QUALITY_EVALUATIONS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityEvaluationsQuery", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/evaluations/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/quality/evaluations/query`: the `getQualityEvaluationsQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-evaluations-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EvaluationEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetQualityEvaluationsQuery {
@@ -2147,9 +2229,13 @@ impl GetQualityEvaluationsQuery {
 static META_GET_QUALITY_EVALUATORS_ACTIVITY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityEvaluatorsActivity", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/evaluators/activity", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/quality/evaluators/activity`: the `getQualityEvaluatorsActivity` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-evaluators-activity>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EvaluatorActivityEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetQualityEvaluatorsActivity {
@@ -2330,7 +2416,13 @@ impl GetQualityEvaluatorsActivity {
 static META_GET_QUALITY_FORM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityForm", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/forms/{formId}", true, ::std::option::Option::None, true, false, true);
 #[doc = " `GET /api/v2/quality/forms/{formId}`: the `getQualityForm` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-forms--formId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EvaluationFormResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -2394,9 +2486,15 @@ impl GetQualityForm {
 static META_GET_QUALITY_FORM_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityFormVersions", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/forms/{formId}/versions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), true, false, true);
 #[doc = " `GET /api/v2/quality/forms/{formId}/versions`: the `getQualityFormVersions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-forms--formId--versions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EvaluationFormResponseEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -2499,9 +2597,15 @@ impl GetQualityFormVersions {
 static META_GET_QUALITY_FORMS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityForms", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/forms", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), true, false, true);
 #[doc = " `GET /api/v2/quality/forms`: the `getQualityForms` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-forms>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EvaluationFormResponseEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -2647,7 +2751,11 @@ impl GetQualityForms {
 static META_GET_QUALITY_FORMS_EVALUATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityFormsEvaluation", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/forms/evaluations/{formId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/quality/forms/evaluations/{formId}`: the `getQualityFormsEvaluation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-forms-evaluations--formId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EvaluationFormResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetQualityFormsEvaluation {
@@ -2710,9 +2818,13 @@ impl GetQualityFormsEvaluation {
 static META_GET_QUALITY_FORMS_EVALUATION_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityFormsEvaluationVersions", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/forms/evaluations/{formId}/versions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/quality/forms/evaluations/{formId}/versions`: the `getQualityFormsEvaluationVersions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-forms-evaluations--formId--versions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EvaluationFormResponseEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetQualityFormsEvaluationVersions {
@@ -2814,9 +2926,13 @@ impl GetQualityFormsEvaluationVersions {
 static META_GET_QUALITY_FORMS_EVALUATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityFormsEvaluations", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/forms/evaluations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/quality/forms/evaluations`: the `getQualityFormsEvaluations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-forms-evaluations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EvaluationFormResponseEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetQualityFormsEvaluations {
@@ -2961,9 +3077,13 @@ impl GetQualityFormsEvaluations {
 static META_GET_QUALITY_FORMS_EVALUATIONS_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityFormsEvaluationsBulk", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/forms/evaluations/bulk", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/quality/forms/evaluations/bulk`: the `getQualityFormsEvaluationsBulk` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-forms-evaluations-bulk>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EvaluationFormResponseEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetQualityFormsEvaluationsBulk {
@@ -3055,7 +3175,11 @@ impl GetQualityFormsEvaluationsBulk {
 static META_GET_QUALITY_FORMS_EVALUATIONS_BULK_CONTEXTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityFormsEvaluationsBulkContexts", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/forms/evaluations/bulk/contexts", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/quality/forms/evaluations/bulk/contexts`: the `getQualityFormsEvaluationsBulkContexts` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-forms-evaluations-bulk-contexts>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<EvaluationFormResponse>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetQualityFormsEvaluationsBulkContexts {
@@ -3126,7 +3250,11 @@ impl GetQualityFormsEvaluationsBulkContexts {
 static META_GET_QUALITY_FORMS_SURVEY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityFormsSurvey", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/forms/surveys/{formId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/quality/forms/surveys/{formId}`: the `getQualityFormsSurvey` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-forms-surveys--formId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SurveyForm`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetQualityFormsSurvey {
@@ -3189,9 +3317,13 @@ impl GetQualityFormsSurvey {
 static META_GET_QUALITY_FORMS_SURVEY_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityFormsSurveyVersions", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/forms/surveys/{formId}/versions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/quality/forms/surveys/{formId}/versions`: the `getQualityFormsSurveyVersions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-forms-surveys--formId--versions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SurveyFormEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetQualityFormsSurveyVersions {
@@ -3284,9 +3416,13 @@ impl GetQualityFormsSurveyVersions {
 static META_GET_QUALITY_FORMS_SURVEYS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityFormsSurveys", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/forms/surveys", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/quality/forms/surveys`: the `getQualityFormsSurveys` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-forms-surveys>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SurveyFormEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetQualityFormsSurveys {
@@ -3431,9 +3567,13 @@ impl GetQualityFormsSurveys {
 static META_GET_QUALITY_FORMS_SURVEYS_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityFormsSurveysBulk", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/forms/surveys/bulk", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/quality/forms/surveys/bulk`: the `getQualityFormsSurveysBulk` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-forms-surveys-bulk>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SurveyFormEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetQualityFormsSurveysBulk {
@@ -3516,7 +3656,11 @@ impl GetQualityFormsSurveysBulk {
 static META_GET_QUALITY_FORMS_SURVEYS_BULK_CONTEXTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityFormsSurveysBulkContexts", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/forms/surveys/bulk/contexts", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/quality/forms/surveys/bulk/contexts`: the `getQualityFormsSurveysBulkContexts` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-forms-surveys-bulk-contexts>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<SurveyForm>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetQualityFormsSurveysBulkContexts {
@@ -3596,7 +3740,11 @@ impl GetQualityFormsSurveysBulkContexts {
 static META_GET_QUALITY_PROGRAM_AGENTSCORINGRULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityProgramAgentscoringrule", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/programs/{programId}/agentscoringrules/{ruleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/quality/programs/{programId}/agentscoringrules/{ruleId}`: the `getQualityProgramAgentscoringrule` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-programs--programId--agentscoringrules--ruleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentScoringRule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetQualityProgramAgentscoringrule {
@@ -3661,9 +3809,13 @@ impl GetQualityProgramAgentscoringrule {
 static META_GET_QUALITY_PROGRAM_AGENTSCORINGRULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityProgramAgentscoringrules", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/programs/{programId}/agentscoringrules", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/quality/programs/{programId}/agentscoringrules`: the `getQualityProgramAgentscoringrules` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-programs--programId--agentscoringrules>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentScoringRuleEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetQualityProgramAgentscoringrules {
@@ -3738,7 +3890,13 @@ impl GetQualityProgramAgentscoringrules {
 static META_GET_QUALITY_PUBLISHEDFORM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityPublishedform", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/publishedforms/{formId}", true, ::std::option::Option::None, true, false, true);
 #[doc = " `GET /api/v2/quality/publishedforms/{formId}`: the `getQualityPublishedform` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-publishedforms--formId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EvaluationFormResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -3802,9 +3960,15 @@ impl GetQualityPublishedform {
 static META_GET_QUALITY_PUBLISHEDFORMS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityPublishedforms", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/publishedforms", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), true, false, true);
 #[doc = " `GET /api/v2/quality/publishedforms`: the `getQualityPublishedforms` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-publishedforms>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EvaluationFormResponseEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -3914,7 +4078,11 @@ impl GetQualityPublishedforms {
 static META_GET_QUALITY_PUBLISHEDFORMS_EVALUATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityPublishedformsEvaluation", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/publishedforms/evaluations/{formId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/quality/publishedforms/evaluations/{formId}`: the `getQualityPublishedformsEvaluation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-publishedforms-evaluations--formId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EvaluationFormResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetQualityPublishedformsEvaluation {
@@ -3977,9 +4145,13 @@ impl GetQualityPublishedformsEvaluation {
 static META_GET_QUALITY_PUBLISHEDFORMS_EVALUATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityPublishedformsEvaluations", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/publishedforms/evaluations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/quality/publishedforms/evaluations`: the `getQualityPublishedformsEvaluations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-publishedforms-evaluations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EvaluationFormResponseEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetQualityPublishedformsEvaluations {
@@ -4088,7 +4260,11 @@ impl GetQualityPublishedformsEvaluations {
 static META_GET_QUALITY_PUBLISHEDFORMS_EVALUATIONS_DIVISIONVIEW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityPublishedformsEvaluationsDivisionview", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/publishedforms/evaluations/divisionviews/{evaluationFormId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/quality/publishedforms/evaluations/divisionviews/{evaluationFormId}`: the `getQualityPublishedformsEvaluationsDivisionview` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-publishedforms-evaluations-divisionviews--evaluationFormId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EvaluationFormDivisionView`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetQualityPublishedformsEvaluationsDivisionview {
@@ -4151,9 +4327,13 @@ impl GetQualityPublishedformsEvaluationsDivisionview {
 static META_GET_QUALITY_PUBLISHEDFORMS_EVALUATIONS_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityPublishedformsEvaluationsDivisionviews", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/publishedforms/evaluations/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/quality/publishedforms/evaluations/divisionviews`: the `getQualityPublishedformsEvaluationsDivisionviews` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-publishedforms-evaluations-divisionviews>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EvaluationFormDivisionViewListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetQualityPublishedformsEvaluationsDivisionviews {
@@ -4272,7 +4452,11 @@ impl GetQualityPublishedformsEvaluationsDivisionviews {
 static META_GET_QUALITY_PUBLISHEDFORMS_SURVEY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityPublishedformsSurvey", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/publishedforms/surveys/{formId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/quality/publishedforms/surveys/{formId}`: the `getQualityPublishedformsSurvey` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-publishedforms-surveys--formId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SurveyForm`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetQualityPublishedformsSurvey {
@@ -4335,9 +4519,13 @@ impl GetQualityPublishedformsSurvey {
 static META_GET_QUALITY_PUBLISHEDFORMS_SURVEYS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityPublishedformsSurveys", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/publishedforms/surveys", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/quality/publishedforms/surveys`: the `getQualityPublishedformsSurveys` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-publishedforms-surveys>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SurveyFormEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetQualityPublishedformsSurveys {
@@ -4446,7 +4634,11 @@ impl GetQualityPublishedformsSurveys {
 static META_GET_QUALITY_PUBLISHEDFORMS_SURVEYS_DIVISIONVIEW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityPublishedformsSurveysDivisionview", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/publishedforms/surveys/divisionviews/{surveyFormId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/quality/publishedforms/surveys/divisionviews/{surveyFormId}`: the `getQualityPublishedformsSurveysDivisionview` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-publishedforms-surveys-divisionviews--surveyFormId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SurveyFormDivisionView`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetQualityPublishedformsSurveysDivisionview {
@@ -4509,9 +4701,13 @@ impl GetQualityPublishedformsSurveysDivisionview {
 static META_GET_QUALITY_PUBLISHEDFORMS_SURVEYS_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityPublishedformsSurveysDivisionviews", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/publishedforms/surveys/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/quality/publishedforms/surveys/divisionviews`: the `getQualityPublishedformsSurveysDivisionviews` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-publishedforms-surveys-divisionviews>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SurveyFormDivisionViewListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetQualityPublishedformsSurveysDivisionviews {
@@ -4630,7 +4826,11 @@ impl GetQualityPublishedformsSurveysDivisionviews {
 static META_GET_QUALITY_SURVEY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualitySurvey", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/surveys/{surveyId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/quality/surveys/{surveyId}`: the `getQualitySurvey` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-surveys--surveyId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Survey`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetQualitySurvey {
@@ -4693,9 +4893,13 @@ impl GetQualitySurvey {
 static META_GET_QUALITY_SURVEYS_SCORABLE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualitySurveysScorable", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/surveys/scorable", true, ::std::option::Option::None, false, false, false);
 #[doc = " `GET /api/v2/quality/surveys/scorable`: the `getQualitySurveysScorable` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-surveys-scorable>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScorableSurvey`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " Public endpoint: no access token is sent."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetQualitySurveysScorable {
@@ -4766,7 +4970,11 @@ impl GetQualitySurveysScorable {
 static META_PATCH_QUALITY_FORMS_SURVEY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchQualityFormsSurvey", &["Quality"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/quality/forms/surveys/{formId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/quality/forms/surveys/{formId}`: the `patchQualityFormsSurvey` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-quality-forms-surveys--formId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SurveyForm`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchQualityFormsSurvey {
@@ -4831,7 +5039,11 @@ impl PatchQualityFormsSurvey {
 static META_POST_ANALYTICS_EVALUATIONS_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsEvaluationsAggregatesJobs", &["Analytics", "Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/evaluations/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/evaluations/aggregates/jobs`: the `postAnalyticsEvaluationsAggregatesJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-evaluations-aggregates-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsEvaluationsAggregatesJobs {
@@ -4894,7 +5106,11 @@ impl PostAnalyticsEvaluationsAggregatesJobs {
 static META_POST_ANALYTICS_EVALUATIONS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsEvaluationsAggregatesQuery", &["Analytics", "Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/evaluations/aggregates/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/evaluations/aggregates/query`: the `postAnalyticsEvaluationsAggregatesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-evaluations-aggregates-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EvaluationAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsEvaluationsAggregatesQuery {
@@ -4957,7 +5173,11 @@ impl PostAnalyticsEvaluationsAggregatesQuery {
 static META_POST_ANALYTICS_SURVEYS_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsSurveysAggregatesJobs", &["Analytics", "Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/surveys/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/surveys/aggregates/jobs`: the `postAnalyticsSurveysAggregatesJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-surveys-aggregates-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsSurveysAggregatesJobs {
@@ -5020,7 +5240,11 @@ impl PostAnalyticsSurveysAggregatesJobs {
 static META_POST_ANALYTICS_SURVEYS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsSurveysAggregatesQuery", &["Analytics", "Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/surveys/aggregates/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/surveys/aggregates/query`: the `postAnalyticsSurveysAggregatesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-surveys-aggregates-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SurveyAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsSurveysAggregatesQuery {
@@ -5083,7 +5307,11 @@ impl PostAnalyticsSurveysAggregatesQuery {
 static META_POST_QUALITY_CALIBRATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postQualityCalibrations", &["Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/quality/calibrations", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/quality/calibrations`: the `postQualityCalibrations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-quality-calibrations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Calibration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostQualityCalibrations {
@@ -5155,7 +5383,11 @@ impl PostQualityCalibrations {
 static META_POST_QUALITY_CONVERSATION_EVALUATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postQualityConversationEvaluations", &["Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/quality/conversations/{conversationId}/evaluations", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/quality/conversations/{conversationId}/evaluations`: the `postQualityConversationEvaluations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-quality-conversations--conversationId--evaluations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Evaluation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostQualityConversationEvaluations {
@@ -5238,7 +5470,11 @@ impl PostQualityConversationEvaluations {
 static META_POST_QUALITY_CONVERSATIONS_AUDITS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postQualityConversationsAuditsQuery", &["Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/quality/conversations/audits/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/quality/conversations/audits/query`: the `postQualityConversationsAuditsQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-quality-conversations-audits-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `QualityAuditQueryExecutionStatusResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostQualityConversationsAuditsQuery {
@@ -5301,7 +5537,11 @@ impl PostQualityConversationsAuditsQuery {
 static META_POST_QUALITY_EVALUATIONS_AGGREGATES_QUERY_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postQualityEvaluationsAggregatesQueryMe", &["Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/quality/evaluations/aggregates/query/me", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/quality/evaluations/aggregates/query/me`: the `postQualityEvaluationsAggregatesQueryMe` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-quality-evaluations-aggregates-query-me>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EvaluationAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostQualityEvaluationsAggregatesQueryMe {
@@ -5364,7 +5604,11 @@ impl PostQualityEvaluationsAggregatesQueryMe {
 static META_POST_QUALITY_EVALUATIONS_SCORING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postQualityEvaluationsScoring", &["Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/quality/evaluations/scoring", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/quality/evaluations/scoring`: the `postQualityEvaluationsScoring` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-quality-evaluations-scoring>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EvaluationScoringSet`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostQualityEvaluationsScoring {
@@ -5427,7 +5671,11 @@ impl PostQualityEvaluationsScoring {
 static META_POST_QUALITY_EVALUATIONS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postQualityEvaluationsSearch", &["Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/quality/evaluations/search", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/quality/evaluations/search`: the `postQualityEvaluationsSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-quality-evaluations-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EvaluationSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostQualityEvaluationsSearch {
@@ -5490,7 +5738,13 @@ impl PostQualityEvaluationsSearch {
 static META_POST_QUALITY_FORMS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postQualityForms", &["Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/quality/forms", false, ::std::option::Option::None, true, false, true);
 #[doc = " `POST /api/v2/quality/forms`: the `postQualityForms` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-quality-forms>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EvaluationFormResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -5554,7 +5808,11 @@ impl PostQualityForms {
 static META_POST_QUALITY_FORMS_EVALUATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postQualityFormsEvaluations", &["Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/quality/forms/evaluations", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/quality/forms/evaluations`: the `postQualityFormsEvaluations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-quality-forms-evaluations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EvaluationFormResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostQualityFormsEvaluations {
@@ -5617,7 +5875,11 @@ impl PostQualityFormsEvaluations {
 static META_POST_QUALITY_FORMS_SURVEYS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postQualityFormsSurveys", &["Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/quality/forms/surveys", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/quality/forms/surveys`: the `postQualityFormsSurveys` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-quality-forms-surveys>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SurveyForm`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostQualityFormsSurveys {
@@ -5680,7 +5942,11 @@ impl PostQualityFormsSurveys {
 static META_POST_QUALITY_PROGRAM_AGENTSCORINGRULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postQualityProgramAgentscoringrules", &["Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/quality/programs/{programId}/agentscoringrules", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/quality/programs/{programId}/agentscoringrules`: the `postQualityProgramAgentscoringrules` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-quality-programs--programId--agentscoringrules>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentScoringRule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostQualityProgramAgentscoringrules {
@@ -5745,7 +6011,13 @@ impl PostQualityProgramAgentscoringrules {
 static META_POST_QUALITY_PUBLISHEDFORMS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postQualityPublishedforms", &["Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/quality/publishedforms", false, ::std::option::Option::None, true, false, true);
 #[doc = " `POST /api/v2/quality/publishedforms`: the `postQualityPublishedforms` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-quality-publishedforms>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EvaluationFormResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -5809,7 +6081,11 @@ impl PostQualityPublishedforms {
 static META_POST_QUALITY_PUBLISHEDFORMS_EVALUATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postQualityPublishedformsEvaluations", &["Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/quality/publishedforms/evaluations", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/quality/publishedforms/evaluations`: the `postQualityPublishedformsEvaluations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-quality-publishedforms-evaluations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EvaluationFormResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostQualityPublishedformsEvaluations {
@@ -5872,7 +6148,11 @@ impl PostQualityPublishedformsEvaluations {
 static META_POST_QUALITY_PUBLISHEDFORMS_SURVEYS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postQualityPublishedformsSurveys", &["Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/quality/publishedforms/surveys", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/quality/publishedforms/surveys`: the `postQualityPublishedformsSurveys` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-quality-publishedforms-surveys>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SurveyForm`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostQualityPublishedformsSurveys {
@@ -5935,7 +6215,11 @@ impl PostQualityPublishedformsSurveys {
 static META_POST_QUALITY_SURVEYS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postQualitySurveys", &["Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/quality/surveys", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/quality/surveys`: the `postQualitySurveys` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-quality-surveys>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CreateSurveyResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostQualitySurveys {
@@ -5998,7 +6282,11 @@ impl PostQualitySurveys {
 static META_POST_QUALITY_SURVEYS_SCORING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postQualitySurveysScoring", &["Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/quality/surveys/scoring", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/quality/surveys/scoring`: the `postQualitySurveysScoring` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-quality-surveys-scoring>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SurveyScoringSet`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostQualitySurveysScoring {
@@ -6061,7 +6349,11 @@ impl PostQualitySurveysScoring {
 static META_PUT_QUALITY_CALIBRATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putQualityCalibration", &["Quality"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/quality/calibrations/{calibrationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/quality/calibrations/{calibrationId}`: the `putQualityCalibration` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-quality-calibrations--calibrationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Calibration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutQualityCalibration {
@@ -6126,7 +6418,11 @@ impl PutQualityCalibration {
 static META_PUT_QUALITY_CONVERSATION_EVALUATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putQualityConversationEvaluation", &["Quality"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/quality/conversations/{conversationId}/evaluations/{evaluationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/quality/conversations/{conversationId}/evaluations/{evaluationId}`: the `putQualityConversationEvaluation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-quality-conversations--conversationId--evaluations--evaluationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EvaluationResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutQualityConversationEvaluation {
@@ -6202,7 +6498,13 @@ impl PutQualityConversationEvaluation {
 static META_PUT_QUALITY_FORM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putQualityForm", &["Quality"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/quality/forms/{formId}", true, ::std::option::Option::None, true, false, true);
 #[doc = " `PUT /api/v2/quality/forms/{formId}`: the `putQualityForm` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-quality-forms--formId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EvaluationFormResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -6268,7 +6570,11 @@ impl PutQualityForm {
 static META_PUT_QUALITY_FORMS_EVALUATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putQualityFormsEvaluation", &["Quality"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/quality/forms/evaluations/{formId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/quality/forms/evaluations/{formId}`: the `putQualityFormsEvaluation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-quality-forms-evaluations--formId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EvaluationFormResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutQualityFormsEvaluation {
@@ -6333,7 +6639,11 @@ impl PutQualityFormsEvaluation {
 static META_PUT_QUALITY_FORMS_EVALUATION_AISCORING_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putQualityFormsEvaluationAiscoringSettings", &["Quality"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/quality/forms/evaluations/{formId}/aiscoring/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/quality/forms/evaluations/{formId}/aiscoring/settings`: the `putQualityFormsEvaluationAiscoringSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-quality-forms-evaluations--formId--aiscoring-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AiScoringSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutQualityFormsEvaluationAiscoringSettings {
@@ -6398,7 +6708,11 @@ impl PutQualityFormsEvaluationAiscoringSettings {
 static META_PUT_QUALITY_FORMS_SURVEY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putQualityFormsSurvey", &["Quality"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/quality/forms/surveys/{formId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/quality/forms/surveys/{formId}`: the `putQualityFormsSurvey` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-quality-forms-surveys--formId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SurveyForm`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutQualityFormsSurvey {
@@ -6463,7 +6777,11 @@ impl PutQualityFormsSurvey {
 static META_PUT_QUALITY_PROGRAM_AGENTSCORINGRULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putQualityProgramAgentscoringrule", &["Quality"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/quality/programs/{programId}/agentscoringrules/{ruleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/quality/programs/{programId}/agentscoringrules/{ruleId}`: the `putQualityProgramAgentscoringrule` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-quality-programs--programId--agentscoringrules--ruleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentScoringRule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutQualityProgramAgentscoringrule {
@@ -6530,9 +6848,13 @@ impl PutQualityProgramAgentscoringrule {
 static META_PUT_QUALITY_SURVEYS_SCORABLE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putQualitySurveysScorable", &["Quality"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/quality/surveys/scorable", true, ::std::option::Option::None, false, false, false);
 #[doc = " `PUT /api/v2/quality/surveys/scorable`: the `putQualitySurveysScorable` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-quality-surveys-scorable>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScorableSurvey`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " Public endpoint: no access token is sent."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutQualitySurveysScorable {

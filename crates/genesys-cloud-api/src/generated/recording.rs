@@ -248,7 +248,11 @@ impl RecordingApi {
 static META_DELETE_CONVERSATION_RECORDING_ANNOTATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteConversationRecordingAnnotation", &["Recording"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/conversations/{conversationId}/recordings/{recordingId}/annotations/{annotationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/conversations/{conversationId}/recordings/{recordingId}/annotations/{annotationId}`: the `deleteConversationRecordingAnnotation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-conversations--conversationId--recordings--recordingId--annotations--annotationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteConversationRecordingAnnotation {
@@ -315,7 +319,11 @@ impl DeleteConversationRecordingAnnotation {
 static META_DELETE_ORPHANRECORDING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOrphanrecording", &["Recording"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/orphanrecordings/{orphanId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/orphanrecordings/{orphanId}`: the `deleteOrphanrecording` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-orphanrecordings--orphanId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OrphanRecording`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteOrphanrecording {
@@ -378,7 +386,11 @@ impl DeleteOrphanrecording {
 static META_DELETE_RECORDING_CROSSPLATFORM_MEDIARETENTIONPOLICIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRecordingCrossplatformMediaretentionpolicies", &["Recording"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/recording/crossplatform/mediaretentionpolicies", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/recording/crossplatform/mediaretentionpolicies`: the `deleteRecordingCrossplatformMediaretentionpolicies` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-recording-crossplatform-mediaretentionpolicies>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteRecordingCrossplatformMediaretentionpolicies {
@@ -449,7 +461,11 @@ impl DeleteRecordingCrossplatformMediaretentionpolicies {
 static META_DELETE_RECORDING_CROSSPLATFORM_MEDIARETENTIONPOLICY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRecordingCrossplatformMediaretentionpolicy", &["Recording"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/recording/crossplatform/mediaretentionpolicies/{policyId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/recording/crossplatform/mediaretentionpolicies/{policyId}`: the `deleteRecordingCrossplatformMediaretentionpolicy` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-recording-crossplatform-mediaretentionpolicies--policyId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteRecordingCrossplatformMediaretentionpolicy {
@@ -512,7 +528,11 @@ impl DeleteRecordingCrossplatformMediaretentionpolicy {
 static META_DELETE_RECORDING_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRecordingJob", &["Recording"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/recording/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/recording/jobs/{jobId}`: the `deleteRecordingJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-recording-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteRecordingJob {
@@ -575,7 +595,11 @@ impl DeleteRecordingJob {
 static META_DELETE_RECORDING_MEDIARETENTIONPOLICIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRecordingMediaretentionpolicies", &["Recording"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/recording/mediaretentionpolicies", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/recording/mediaretentionpolicies`: the `deleteRecordingMediaretentionpolicies` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-recording-mediaretentionpolicies>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteRecordingMediaretentionpolicies {
@@ -646,7 +670,11 @@ impl DeleteRecordingMediaretentionpolicies {
 static META_DELETE_RECORDING_MEDIARETENTIONPOLICY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRecordingMediaretentionpolicy", &["Recording"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/recording/mediaretentionpolicies/{policyId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/recording/mediaretentionpolicies/{policyId}`: the `deleteRecordingMediaretentionpolicy` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-recording-mediaretentionpolicies--policyId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteRecordingMediaretentionpolicy {
@@ -709,7 +737,11 @@ impl DeleteRecordingMediaretentionpolicy {
 static META_GET_CONVERSATION_RECORDING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationRecording", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/recordings/{recordingId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/{conversationId}/recordings/{recordingId}`: the `getConversationRecording` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--recordings--recordingId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Recording`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationRecording {
@@ -846,7 +878,11 @@ impl GetConversationRecording {
 static META_GET_CONVERSATION_RECORDING_ANNOTATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationRecordingAnnotation", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/recordings/{recordingId}/annotations/{annotationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/{conversationId}/recordings/{recordingId}/annotations/{annotationId}`: the `getConversationRecordingAnnotation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--recordings--recordingId--annotations--annotationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Annotation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationRecordingAnnotation {
@@ -913,7 +949,11 @@ impl GetConversationRecordingAnnotation {
 static META_GET_CONVERSATION_RECORDING_ANNOTATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationRecordingAnnotations", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/recordings/{recordingId}/annotations", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/{conversationId}/recordings/{recordingId}/annotations`: the `getConversationRecordingAnnotations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--recordings--recordingId--annotations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<Annotation>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationRecordingAnnotations {
@@ -978,7 +1018,11 @@ impl GetConversationRecordingAnnotations {
 static META_GET_CONVERSATION_RECORDINGMETADATA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationRecordingmetadata", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/recordingmetadata", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/{conversationId}/recordingmetadata`: the `getConversationRecordingmetadata` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--recordingmetadata>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<RecordingMetadata>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationRecordingmetadata {
@@ -1041,7 +1085,11 @@ impl GetConversationRecordingmetadata {
 static META_GET_CONVERSATION_RECORDINGMETADATA_RECORDING_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationRecordingmetadataRecordingId", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/recordingmetadata/{recordingId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/{conversationId}/recordingmetadata/{recordingId}`: the `getConversationRecordingmetadataRecordingId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--recordingmetadata--recordingId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RecordingMetadata`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationRecordingmetadataRecordingId {
@@ -1106,7 +1154,11 @@ impl GetConversationRecordingmetadataRecordingId {
 static META_GET_CONVERSATION_RECORDINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationRecordings", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/recordings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/{conversationId}/recordings`: the `getConversationRecordings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--recordings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<Recording>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationRecordings {
@@ -1214,7 +1266,11 @@ impl GetConversationRecordings {
 static META_GET_ORPHANRECORDING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrphanrecording", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orphanrecordings/{orphanId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/orphanrecordings/{orphanId}`: the `getOrphanrecording` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orphanrecordings--orphanId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OrphanRecording`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOrphanrecording {
@@ -1277,7 +1333,11 @@ impl GetOrphanrecording {
 static META_GET_ORPHANRECORDING_MEDIA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrphanrecordingMedia", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orphanrecordings/{orphanId}/media", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/orphanrecordings/{orphanId}/media`: the `getOrphanrecordingMedia` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orphanrecordings--orphanId--media>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Recording`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOrphanrecordingMedia {
@@ -1412,9 +1472,13 @@ impl GetOrphanrecordingMedia {
 static META_GET_ORPHANRECORDINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrphanrecordings", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orphanrecordings", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/orphanrecordings`: the `getOrphanrecordings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orphanrecordings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OrphanRecordingListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOrphanrecordings {
@@ -1559,7 +1623,11 @@ impl GetOrphanrecordings {
 static META_GET_RECORDING_BATCHREQUEST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRecordingBatchrequest", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/recording/batchrequests/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/recording/batchrequests/{jobId}`: the `getRecordingBatchrequest` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-recording-batchrequests--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BatchDownloadJobStatusResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRecordingBatchrequest {
@@ -1622,9 +1690,13 @@ impl GetRecordingBatchrequest {
 static META_GET_RECORDING_CROSSPLATFORM_MEDIARETENTIONPOLICIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRecordingCrossplatformMediaretentionpolicies", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/recording/crossplatform/mediaretentionpolicies", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/recording/crossplatform/mediaretentionpolicies`: the `getRecordingCrossplatformMediaretentionpolicies` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-recording-crossplatform-mediaretentionpolicies>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PolicyEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRecordingCrossplatformMediaretentionpolicies {
@@ -1796,7 +1868,11 @@ impl GetRecordingCrossplatformMediaretentionpolicies {
 static META_GET_RECORDING_CROSSPLATFORM_MEDIARETENTIONPOLICY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRecordingCrossplatformMediaretentionpolicy", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/recording/crossplatform/mediaretentionpolicies/{policyId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/recording/crossplatform/mediaretentionpolicies/{policyId}`: the `getRecordingCrossplatformMediaretentionpolicy` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-recording-crossplatform-mediaretentionpolicies--policyId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CrossPlatformPolicy`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRecordingCrossplatformMediaretentionpolicy {
@@ -1859,7 +1935,11 @@ impl GetRecordingCrossplatformMediaretentionpolicy {
 static META_GET_RECORDING_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRecordingJob", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/recording/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/recording/jobs/{jobId}`: the `getRecordingJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-recording-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RecordingJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRecordingJob {
@@ -1922,9 +2002,13 @@ impl GetRecordingJob {
 static META_GET_RECORDING_JOB_FAILEDRECORDINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRecordingJobFailedrecordings", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/recording/jobs/{jobId}/failedrecordings", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/recording/jobs/{jobId}/failedrecordings`: the `getRecordingJobFailedrecordings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-recording-jobs--jobId--failedrecordings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FailedRecordingEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRecordingJobFailedrecordings {
@@ -2035,9 +2119,13 @@ impl GetRecordingJobFailedrecordings {
 static META_GET_RECORDING_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRecordingJobs", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/recording/jobs", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/recording/jobs`: the `getRecordingJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-recording-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RecordingJobEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRecordingJobs {
@@ -2182,7 +2270,11 @@ impl GetRecordingJobs {
 static META_GET_RECORDING_KEYCONFIGURATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRecordingKeyconfiguration", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/recording/keyconfigurations/{keyConfigurationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/recording/keyconfigurations/{keyConfigurationId}`: the `getRecordingKeyconfiguration` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-recording-keyconfigurations--keyConfigurationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RecordingEncryptionConfiguration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRecordingKeyconfiguration {
@@ -2245,7 +2337,11 @@ impl GetRecordingKeyconfiguration {
 static META_GET_RECORDING_KEYCONFIGURATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRecordingKeyconfigurations", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/recording/keyconfigurations", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/recording/keyconfigurations`: the `getRecordingKeyconfigurations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-recording-keyconfigurations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RecordingEncryptionConfigurationListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRecordingKeyconfigurations {
@@ -2306,9 +2402,13 @@ impl GetRecordingKeyconfigurations {
 static META_GET_RECORDING_MEDIARETENTIONPOLICIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRecordingMediaretentionpolicies", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/recording/mediaretentionpolicies", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/recording/mediaretentionpolicies`: the `getRecordingMediaretentionpolicies` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-recording-mediaretentionpolicies>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PolicyEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRecordingMediaretentionpolicies {
@@ -2480,7 +2580,11 @@ impl GetRecordingMediaretentionpolicies {
 static META_GET_RECORDING_MEDIARETENTIONPOLICY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRecordingMediaretentionpolicy", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/recording/mediaretentionpolicies/{policyId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/recording/mediaretentionpolicies/{policyId}`: the `getRecordingMediaretentionpolicy` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-recording-mediaretentionpolicies--policyId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Policy`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRecordingMediaretentionpolicy {
@@ -2543,9 +2647,13 @@ impl GetRecordingMediaretentionpolicy {
 static META_GET_RECORDING_RECORDINGKEYS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRecordingRecordingkeys", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/recording/recordingkeys", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/recording/recordingkeys`: the `getRecordingRecordingkeys` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-recording-recordingkeys>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EncryptionKeyEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRecordingRecordingkeys {
@@ -2636,7 +2744,11 @@ impl GetRecordingRecordingkeys {
 static META_GET_RECORDING_RECORDINGKEYS_ROTATIONSCHEDULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRecordingRecordingkeysRotationschedule", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/recording/recordingkeys/rotationschedule", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/recording/recordingkeys/rotationschedule`: the `getRecordingRecordingkeysRotationschedule` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-recording-recordingkeys-rotationschedule>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KeyRotationSchedule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRecordingRecordingkeysRotationschedule {
@@ -2697,7 +2809,11 @@ impl GetRecordingRecordingkeysRotationschedule {
 static META_GET_RECORDING_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRecordingSettings", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/recording/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/recording/settings`: the `getRecordingSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-recording-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RecordingSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRecordingSettings {
@@ -2767,7 +2883,11 @@ impl GetRecordingSettings {
 static META_GET_RECORDING_UPLOADS_REPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRecordingUploadsReport", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/recording/uploads/reports/{reportId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/recording/uploads/reports/{reportId}`: the `getRecordingUploadsReport` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-recording-uploads-reports--reportId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RecordingUploadReport`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRecordingUploadsReport {
@@ -2830,9 +2950,13 @@ impl GetRecordingUploadsReport {
 static META_GET_RECORDINGS_RETENTION_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRecordingsRetentionQuery", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/recordings/retention/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/recordings/retention/query`: the `getRecordingsRetentionQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-recordings-retention-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RecordingRetentionCursorEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRecordingsRetentionQuery {
@@ -2933,7 +3057,11 @@ impl GetRecordingsRetentionQuery {
 static META_GET_RECORDINGS_SCREENSESSIONS_DETAILS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRecordingsScreensessionsDetails", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/recordings/screensessions/details", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/recordings/screensessions/details`: the `getRecordingsScreensessionsDetails` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-recordings-screensessions-details>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScreenRecordingActiveSessions`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRecordingsScreensessionsDetails {
@@ -2994,7 +3122,11 @@ impl GetRecordingsScreensessionsDetails {
 static META_PATCH_RECORDING_CROSSPLATFORM_MEDIARETENTIONPOLICY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchRecordingCrossplatformMediaretentionpolicy", &["Recording"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/recording/crossplatform/mediaretentionpolicies/{policyId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/recording/crossplatform/mediaretentionpolicies/{policyId}`: the `patchRecordingCrossplatformMediaretentionpolicy` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-recording-crossplatform-mediaretentionpolicies--policyId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CrossPlatformPolicy`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchRecordingCrossplatformMediaretentionpolicy {
@@ -3059,7 +3191,11 @@ impl PatchRecordingCrossplatformMediaretentionpolicy {
 static META_PATCH_RECORDING_MEDIARETENTIONPOLICY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchRecordingMediaretentionpolicy", &["Recording"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/recording/mediaretentionpolicies/{policyId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/recording/mediaretentionpolicies/{policyId}`: the `patchRecordingMediaretentionpolicy` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-recording-mediaretentionpolicies--policyId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Policy`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchRecordingMediaretentionpolicy {
@@ -3124,7 +3260,11 @@ impl PatchRecordingMediaretentionpolicy {
 static META_POST_CONVERSATION_RECORDING_ANNOTATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationRecordingAnnotations", &["Recording"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/recordings/{recordingId}/annotations", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/{conversationId}/recordings/{recordingId}/annotations`: the `postConversationRecordingAnnotations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--recordings--recordingId--annotations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Annotation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationRecordingAnnotations {
@@ -3191,7 +3331,11 @@ impl PostConversationRecordingAnnotations {
 static META_POST_RECORDING_BATCHREQUESTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRecordingBatchrequests", &["Recording"], ::genesys_cloud_core::http::Method::POST, "/api/v2/recording/batchrequests", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/recording/batchrequests`: the `postRecordingBatchrequests` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-recording-batchrequests>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BatchDownloadJobSubmissionResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostRecordingBatchrequests {
@@ -3254,7 +3398,11 @@ impl PostRecordingBatchrequests {
 static META_POST_RECORDING_CROSSPLATFORM_MEDIARETENTIONPOLICIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRecordingCrossplatformMediaretentionpolicies", &["Recording"], ::genesys_cloud_core::http::Method::POST, "/api/v2/recording/crossplatform/mediaretentionpolicies", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/recording/crossplatform/mediaretentionpolicies`: the `postRecordingCrossplatformMediaretentionpolicies` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-recording-crossplatform-mediaretentionpolicies>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CrossPlatformPolicy`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostRecordingCrossplatformMediaretentionpolicies {
@@ -3317,7 +3465,11 @@ impl PostRecordingCrossplatformMediaretentionpolicies {
 static META_POST_RECORDING_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRecordingJobs", &["Recording"], ::genesys_cloud_core::http::Method::POST, "/api/v2/recording/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/recording/jobs`: the `postRecordingJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-recording-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RecordingJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostRecordingJobs {
@@ -3380,7 +3532,11 @@ impl PostRecordingJobs {
 static META_POST_RECORDING_KEYCONFIGURATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRecordingKeyconfigurations", &["Recording"], ::genesys_cloud_core::http::Method::POST, "/api/v2/recording/keyconfigurations", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/recording/keyconfigurations`: the `postRecordingKeyconfigurations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-recording-keyconfigurations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RecordingEncryptionConfiguration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostRecordingKeyconfigurations {
@@ -3443,7 +3599,11 @@ impl PostRecordingKeyconfigurations {
 static META_POST_RECORDING_KEYCONFIGURATIONS_VALIDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRecordingKeyconfigurationsValidate", &["Recording"], ::genesys_cloud_core::http::Method::POST, "/api/v2/recording/keyconfigurations/validate", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/recording/keyconfigurations/validate`: the `postRecordingKeyconfigurationsValidate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-recording-keyconfigurations-validate>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RecordingEncryptionConfiguration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostRecordingKeyconfigurationsValidate {
@@ -3506,7 +3666,11 @@ impl PostRecordingKeyconfigurationsValidate {
 static META_POST_RECORDING_LOCALKEYS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRecordingLocalkeys", &["Recording"], ::genesys_cloud_core::http::Method::POST, "/api/v2/recording/localkeys", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/recording/localkeys`: the `postRecordingLocalkeys` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-recording-localkeys>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EncryptionKey`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostRecordingLocalkeys {
@@ -3569,7 +3733,11 @@ impl PostRecordingLocalkeys {
 static META_POST_RECORDING_MEDIARETENTIONPOLICIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRecordingMediaretentionpolicies", &["Recording"], ::genesys_cloud_core::http::Method::POST, "/api/v2/recording/mediaretentionpolicies", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/recording/mediaretentionpolicies`: the `postRecordingMediaretentionpolicies` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-recording-mediaretentionpolicies>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Policy`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostRecordingMediaretentionpolicies {
@@ -3632,7 +3800,11 @@ impl PostRecordingMediaretentionpolicies {
 static META_POST_RECORDING_RECORDINGKEYS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRecordingRecordingkeys", &["Recording"], ::genesys_cloud_core::http::Method::POST, "/api/v2/recording/recordingkeys", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/recording/recordingkeys`: the `postRecordingRecordingkeys` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-recording-recordingkeys>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EncryptionKey`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostRecordingRecordingkeys {
@@ -3693,7 +3865,11 @@ impl PostRecordingRecordingkeys {
 static META_POST_RECORDING_UPLOADS_REPORTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRecordingUploadsReports", &["Recording"], ::genesys_cloud_core::http::Method::POST, "/api/v2/recording/uploads/reports", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/recording/uploads/reports`: the `postRecordingUploadsReports` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-recording-uploads-reports>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RecordingUploadReport`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostRecordingUploadsReports {
@@ -3756,7 +3932,11 @@ impl PostRecordingUploadsReports {
 static META_POST_RECORDINGS_DELETIONPROTECTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRecordingsDeletionprotection", &["Recording"], ::genesys_cloud_core::http::Method::POST, "/api/v2/recordings/deletionprotection", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/recordings/deletionprotection`: the `postRecordingsDeletionprotection` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-recordings-deletionprotection>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<AddressableEntityRef>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostRecordingsDeletionprotection {
@@ -3819,7 +3999,11 @@ impl PostRecordingsDeletionprotection {
 static META_POST_RECORDINGS_SCREENSESSIONS_ACKNOWLEDGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRecordingsScreensessionsAcknowledge", &["Recording"], ::genesys_cloud_core::http::Method::POST, "/api/v2/recordings/screensessions/acknowledge", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/recordings/screensessions/acknowledge`: the `postRecordingsScreensessionsAcknowledge` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-recordings-screensessions-acknowledge>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostRecordingsScreensessionsAcknowledge {
@@ -3882,7 +4066,11 @@ impl PostRecordingsScreensessionsAcknowledge {
 static META_POST_RECORDINGS_SCREENSESSIONS_METADATA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRecordingsScreensessionsMetadata", &["Recording"], ::genesys_cloud_core::http::Method::POST, "/api/v2/recordings/screensessions/metadata", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/recordings/screensessions/metadata`: the `postRecordingsScreensessionsMetadata` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-recordings-screensessions-metadata>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostRecordingsScreensessionsMetadata {
@@ -3945,7 +4133,11 @@ impl PostRecordingsScreensessionsMetadata {
 static META_PUT_CONVERSATION_RECORDING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationRecording", &["Recording"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/{conversationId}/recordings/{recordingId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/conversations/{conversationId}/recordings/{recordingId}`: the `putConversationRecording` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations--conversationId--recordings--recordingId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Recording`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutConversationRecording {
@@ -4021,7 +4213,11 @@ impl PutConversationRecording {
 static META_PUT_CONVERSATION_RECORDING_ANNOTATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationRecordingAnnotation", &["Recording"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/{conversationId}/recordings/{recordingId}/annotations/{annotationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/conversations/{conversationId}/recordings/{recordingId}/annotations/{annotationId}`: the `putConversationRecordingAnnotation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations--conversationId--recordings--recordingId--annotations--annotationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Annotation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutConversationRecordingAnnotation {
@@ -4090,7 +4286,11 @@ impl PutConversationRecordingAnnotation {
 static META_PUT_ORPHANRECORDING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOrphanrecording", &["Recording"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/orphanrecordings/{orphanId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/orphanrecordings/{orphanId}`: the `putOrphanrecording` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-orphanrecordings--orphanId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Recording`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutOrphanrecording {
@@ -4162,7 +4362,11 @@ impl PutOrphanrecording {
 static META_PUT_RECORDING_CROSSPLATFORM_MEDIARETENTIONPOLICY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRecordingCrossplatformMediaretentionpolicy", &["Recording"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/recording/crossplatform/mediaretentionpolicies/{policyId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/recording/crossplatform/mediaretentionpolicies/{policyId}`: the `putRecordingCrossplatformMediaretentionpolicy` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-recording-crossplatform-mediaretentionpolicies--policyId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CrossPlatformPolicy`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutRecordingCrossplatformMediaretentionpolicy {
@@ -4227,7 +4431,11 @@ impl PutRecordingCrossplatformMediaretentionpolicy {
 static META_PUT_RECORDING_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRecordingJob", &["Recording"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/recording/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/recording/jobs/{jobId}`: the `putRecordingJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-recording-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RecordingJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutRecordingJob {
@@ -4292,7 +4500,11 @@ impl PutRecordingJob {
 static META_PUT_RECORDING_KEYCONFIGURATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRecordingKeyconfiguration", &["Recording"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/recording/keyconfigurations/{keyConfigurationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/recording/keyconfigurations/{keyConfigurationId}`: the `putRecordingKeyconfiguration` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-recording-keyconfigurations--keyConfigurationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RecordingEncryptionConfiguration`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutRecordingKeyconfiguration {
@@ -4357,7 +4569,11 @@ impl PutRecordingKeyconfiguration {
 static META_PUT_RECORDING_MEDIARETENTIONPOLICY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRecordingMediaretentionpolicy", &["Recording"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/recording/mediaretentionpolicies/{policyId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/recording/mediaretentionpolicies/{policyId}`: the `putRecordingMediaretentionpolicy` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-recording-mediaretentionpolicies--policyId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Policy`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutRecordingMediaretentionpolicy {
@@ -4422,7 +4638,11 @@ impl PutRecordingMediaretentionpolicy {
 static META_PUT_RECORDING_RECORDINGKEYS_ROTATIONSCHEDULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRecordingRecordingkeysRotationschedule", &["Recording"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/recording/recordingkeys/rotationschedule", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/recording/recordingkeys/rotationschedule`: the `putRecordingRecordingkeysRotationschedule` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-recording-recordingkeys-rotationschedule>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KeyRotationSchedule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutRecordingRecordingkeysRotationschedule {
@@ -4485,7 +4705,11 @@ impl PutRecordingRecordingkeysRotationschedule {
 static META_PUT_RECORDING_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRecordingSettings", &["Recording"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/recording/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/recording/settings`: the `putRecordingSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-recording-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RecordingSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutRecordingSettings {
@@ -4548,7 +4772,11 @@ impl PutRecordingSettings {
 static META_PUT_RECORDINGS_DELETIONPROTECTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRecordingsDeletionprotection", &["Recording"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/recordings/deletionprotection", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/recordings/deletionprotection`: the `putRecordingsDeletionprotection` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-recordings-deletionprotection>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ManageDeleteProtectionResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutRecordingsDeletionprotection {

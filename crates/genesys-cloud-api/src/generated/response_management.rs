@@ -116,7 +116,11 @@ impl ResponseManagementApi {
 static META_DELETE_RESPONSEMANAGEMENT_LIBRARY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteResponsemanagementLibrary", &["Response Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/responsemanagement/libraries/{libraryId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/responsemanagement/libraries/{libraryId}`: the `deleteResponsemanagementLibrary` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-responsemanagement-libraries--libraryId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteResponsemanagementLibrary {
@@ -179,7 +183,11 @@ impl DeleteResponsemanagementLibrary {
 static META_DELETE_RESPONSEMANAGEMENT_RESPONSE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteResponsemanagementResponse", &["Response Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/responsemanagement/responses/{responseId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/responsemanagement/responses/{responseId}`: the `deleteResponsemanagementResponse` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-responsemanagement-responses--responseId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteResponsemanagementResponse {
@@ -242,7 +250,11 @@ impl DeleteResponsemanagementResponse {
 static META_DELETE_RESPONSEMANAGEMENT_RESPONSEASSET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteResponsemanagementResponseasset", &["Response Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/responsemanagement/responseassets/{responseAssetId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/responsemanagement/responseassets/{responseAssetId}`: the `deleteResponsemanagementResponseasset` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-responsemanagement-responseassets--responseAssetId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteResponsemanagementResponseasset {
@@ -305,9 +317,13 @@ impl DeleteResponsemanagementResponseasset {
 static META_GET_RESPONSEMANAGEMENT_LIBRARIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getResponsemanagementLibraries", &["Response Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/responsemanagement/libraries", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/responsemanagement/libraries`: the `getResponsemanagementLibraries` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-responsemanagement-libraries>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LibraryEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetResponsemanagementLibraries {
@@ -416,7 +432,11 @@ impl GetResponsemanagementLibraries {
 static META_GET_RESPONSEMANAGEMENT_LIBRARIES_DIVISIONVIEW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getResponsemanagementLibrariesDivisionview", &["Response Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/responsemanagement/libraries/divisionviews/{libraryId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/responsemanagement/libraries/divisionviews/{libraryId}`: the `getResponsemanagementLibrariesDivisionview` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-responsemanagement-libraries-divisionviews--libraryId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LibraryDivisionView`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetResponsemanagementLibrariesDivisionview {
@@ -479,9 +499,13 @@ impl GetResponsemanagementLibrariesDivisionview {
 static META_GET_RESPONSEMANAGEMENT_LIBRARIES_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getResponsemanagementLibrariesDivisionviews", &["Response Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/responsemanagement/libraries/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/responsemanagement/libraries/divisionviews`: the `getResponsemanagementLibrariesDivisionviews` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-responsemanagement-libraries-divisionviews>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LibraryDivisionViewEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetResponsemanagementLibrariesDivisionviews {
@@ -590,7 +614,11 @@ impl GetResponsemanagementLibrariesDivisionviews {
 static META_GET_RESPONSEMANAGEMENT_LIBRARY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getResponsemanagementLibrary", &["Response Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/responsemanagement/libraries/{libraryId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/responsemanagement/libraries/{libraryId}`: the `getResponsemanagementLibrary` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-responsemanagement-libraries--libraryId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Library`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetResponsemanagementLibrary {
@@ -653,7 +681,11 @@ impl GetResponsemanagementLibrary {
 static META_GET_RESPONSEMANAGEMENT_RESPONSE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getResponsemanagementResponse", &["Response Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/responsemanagement/responses/{responseId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/responsemanagement/responses/{responseId}`: the `getResponsemanagementResponse` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-responsemanagement-responses--responseId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Response`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetResponsemanagementResponse {
@@ -725,7 +757,11 @@ impl GetResponsemanagementResponse {
 static META_GET_RESPONSEMANAGEMENT_RESPONSEASSET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getResponsemanagementResponseasset", &["Response Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/responsemanagement/responseassets/{responseAssetId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/responsemanagement/responseassets/{responseAssetId}`: the `getResponsemanagementResponseasset` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-responsemanagement-responseassets--responseAssetId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ResponseAsset`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetResponsemanagementResponseasset {
@@ -788,7 +824,11 @@ impl GetResponsemanagementResponseasset {
 static META_GET_RESPONSEMANAGEMENT_RESPONSEASSETS_STATUS_STATUS_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getResponsemanagementResponseassetsStatusStatusId", &["Response Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/responsemanagement/responseassets/status/{statusId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/responsemanagement/responseassets/status/{statusId}`: the `getResponsemanagementResponseassetsStatusStatusId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-responsemanagement-responseassets-status--statusId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ResponseAssetStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetResponsemanagementResponseassetsStatusStatusId {
@@ -851,9 +891,13 @@ impl GetResponsemanagementResponseassetsStatusStatusId {
 static META_GET_RESPONSEMANAGEMENT_RESPONSES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getResponsemanagementResponses", &["Response Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/responsemanagement/responses", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/responsemanagement/responses`: the `getResponsemanagementResponses` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-responsemanagement-responses>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ResponseEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetResponsemanagementResponses {
@@ -963,7 +1007,11 @@ impl GetResponsemanagementResponses {
 static META_GET_RESPONSEMANAGEMENT_RESPONSES_DIVISIONVIEW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getResponsemanagementResponsesDivisionview", &["Response Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/responsemanagement/responses/divisionviews/{responseId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/responsemanagement/responses/divisionviews/{responseId}`: the `getResponsemanagementResponsesDivisionview` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-responsemanagement-responses-divisionviews--responseId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ResponseDivisionView`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetResponsemanagementResponsesDivisionview {
@@ -1026,7 +1074,11 @@ impl GetResponsemanagementResponsesDivisionview {
 static META_POST_RESPONSEMANAGEMENT_LIBRARIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postResponsemanagementLibraries", &["Response Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/responsemanagement/libraries", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/responsemanagement/libraries`: the `postResponsemanagementLibraries` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-responsemanagement-libraries>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Library`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostResponsemanagementLibraries {
@@ -1089,9 +1141,13 @@ impl PostResponsemanagementLibraries {
 static META_POST_RESPONSEMANAGEMENT_LIBRARIES_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postResponsemanagementLibrariesBulk", &["Response Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/responsemanagement/libraries/bulk", false, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `POST /api/v2/responsemanagement/libraries/bulk`: the `postResponsemanagementLibrariesBulk` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-responsemanagement-libraries-bulk>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LibraryEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostResponsemanagementLibrariesBulk {
@@ -1166,9 +1222,13 @@ impl PostResponsemanagementLibrariesBulk {
 static META_POST_RESPONSEMANAGEMENT_LIBRARIES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postResponsemanagementLibrariesQuery", &["Response Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/responsemanagement/libraries/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `POST /api/v2/responsemanagement/libraries/query`: the `postResponsemanagementLibrariesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-responsemanagement-libraries-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LibraryEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostResponsemanagementLibrariesQuery {
@@ -1261,7 +1321,11 @@ impl PostResponsemanagementLibrariesQuery {
 static META_POST_RESPONSEMANAGEMENT_RESPONSEASSETS_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postResponsemanagementResponseassetsBulk", &["Response Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/responsemanagement/responseassets/bulk", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/responsemanagement/responseassets/bulk`: the `postResponsemanagementResponseassetsBulk` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-responsemanagement-responseassets-bulk>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ResponseAssetEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostResponsemanagementResponseassetsBulk {
@@ -1324,7 +1388,11 @@ impl PostResponsemanagementResponseassetsBulk {
 static META_POST_RESPONSEMANAGEMENT_RESPONSEASSETS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postResponsemanagementResponseassetsSearch", &["Response Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/responsemanagement/responseassets/search", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/responsemanagement/responseassets/search`: the `postResponsemanagementResponseassetsSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-responsemanagement-responseassets-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ResponseAssetSearchResults`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostResponsemanagementResponseassetsSearch {
@@ -1396,7 +1464,11 @@ impl PostResponsemanagementResponseassetsSearch {
 static META_POST_RESPONSEMANAGEMENT_RESPONSEASSETS_UPLOADS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postResponsemanagementResponseassetsUploads", &["Response Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/responsemanagement/responseassets/uploads", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/responsemanagement/responseassets/uploads`: the `postResponsemanagementResponseassetsUploads` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-responsemanagement-responseassets-uploads>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CreateResponseAssetResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostResponsemanagementResponseassetsUploads {
@@ -1459,7 +1531,11 @@ impl PostResponsemanagementResponseassetsUploads {
 static META_POST_RESPONSEMANAGEMENT_RESPONSES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postResponsemanagementResponses", &["Response Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/responsemanagement/responses", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/responsemanagement/responses`: the `postResponsemanagementResponses` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-responsemanagement-responses>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Response`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostResponsemanagementResponses {
@@ -1531,7 +1607,11 @@ impl PostResponsemanagementResponses {
 static META_POST_RESPONSEMANAGEMENT_RESPONSES_DIVISIONVIEWS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postResponsemanagementResponsesDivisionviewsQuery", &["Response Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/responsemanagement/responses/divisionviews/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/responsemanagement/responses/divisionviews/query`: the `postResponsemanagementResponsesDivisionviewsQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-responsemanagement-responses-divisionviews-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ResponseDivisionViewQueryResults`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostResponsemanagementResponsesDivisionviewsQuery {
@@ -1594,7 +1674,11 @@ impl PostResponsemanagementResponsesDivisionviewsQuery {
 static META_POST_RESPONSEMANAGEMENT_RESPONSES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postResponsemanagementResponsesQuery", &["Response Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/responsemanagement/responses/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/responsemanagement/responses/query`: the `postResponsemanagementResponsesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-responsemanagement-responses-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ResponseQueryResults`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostResponsemanagementResponsesQuery {
@@ -1657,7 +1741,11 @@ impl PostResponsemanagementResponsesQuery {
 static META_PUT_RESPONSEMANAGEMENT_LIBRARY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putResponsemanagementLibrary", &["Response Management"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/responsemanagement/libraries/{libraryId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/responsemanagement/libraries/{libraryId}`: the `putResponsemanagementLibrary` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-responsemanagement-libraries--libraryId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Library`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutResponsemanagementLibrary {
@@ -1722,7 +1810,11 @@ impl PutResponsemanagementLibrary {
 static META_PUT_RESPONSEMANAGEMENT_RESPONSE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putResponsemanagementResponse", &["Response Management"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/responsemanagement/responses/{responseId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/responsemanagement/responses/{responseId}`: the `putResponsemanagementResponse` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-responsemanagement-responses--responseId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Response`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutResponsemanagementResponse {
@@ -1796,7 +1888,11 @@ impl PutResponsemanagementResponse {
 static META_PUT_RESPONSEMANAGEMENT_RESPONSEASSET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putResponsemanagementResponseasset", &["Response Management"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/responsemanagement/responseassets/{responseAssetId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/responsemanagement/responseassets/{responseAssetId}`: the `putResponsemanagementResponseasset` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-responsemanagement-responseassets--responseAssetId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ResponseAsset`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutResponsemanagementResponseasset {

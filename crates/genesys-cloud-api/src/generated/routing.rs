@@ -725,7 +725,11 @@ impl RoutingApi {
 static META_DELETE_ROUTING_ASSESSMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingAssessment", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/assessments/{assessmentId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/routing/assessments/{assessmentId}`: the `deleteRoutingAssessment` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-assessments--assessmentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteRoutingAssessment {
@@ -788,7 +792,11 @@ impl DeleteRoutingAssessment {
 static META_DELETE_ROUTING_DIRECTROUTINGBACKUP_SETTINGS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingDirectroutingbackupSettingsMe", &["Routing", "Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/directroutingbackup/settings/me", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/routing/directroutingbackup/settings/me`: the `deleteRoutingDirectroutingbackupSettingsMe` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-directroutingbackup-settings-me>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteRoutingDirectroutingbackupSettingsMe {
@@ -849,7 +857,11 @@ impl DeleteRoutingDirectroutingbackupSettingsMe {
 static META_DELETE_ROUTING_EMAIL_DOMAIN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingEmailDomain", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/email/domains/{domainId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/routing/email/domains/{domainId}`: the `deleteRoutingEmailDomain` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-email-domains--domainId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteRoutingEmailDomain {
@@ -912,7 +924,11 @@ impl DeleteRoutingEmailDomain {
 static META_DELETE_ROUTING_EMAIL_DOMAIN_ROUTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingEmailDomainRoute", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/email/domains/{domainName}/routes/{routeId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/routing/email/domains/{domainName}/routes/{routeId}`: the `deleteRoutingEmailDomainRoute` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-email-domains--domainName--routes--routeId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteRoutingEmailDomainRoute {
@@ -977,7 +993,11 @@ impl DeleteRoutingEmailDomainRoute {
 static META_DELETE_ROUTING_EMAIL_OUTBOUND_DOMAIN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingEmailOutboundDomain", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/email/outbound/domains/{domainId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/routing/email/outbound/domains/{domainId}`: the `deleteRoutingEmailOutboundDomain` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-email-outbound-domains--domainId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteRoutingEmailOutboundDomain {
@@ -1040,7 +1060,11 @@ impl DeleteRoutingEmailOutboundDomain {
 static META_DELETE_ROUTING_EMAIL_SETTING_EMAIL_SETTING_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingEmailSettingEmailSettingId", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/email/setting/{emailSettingId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/routing/email/setting/{emailSettingId}`: the `deleteRoutingEmailSettingEmailSettingId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-email-setting--emailSettingId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteRoutingEmailSettingEmailSettingId {
@@ -1103,7 +1127,11 @@ impl DeleteRoutingEmailSettingEmailSettingId {
 static META_DELETE_ROUTING_LANGUAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingLanguage", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/languages/{languageId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/routing/languages/{languageId}`: the `deleteRoutingLanguage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-languages--languageId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteRoutingLanguage {
@@ -1166,7 +1194,11 @@ impl DeleteRoutingLanguage {
 static META_DELETE_ROUTING_PREDICTOR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingPredictor", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/predictors/{predictorId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/routing/predictors/{predictorId}`: the `deleteRoutingPredictor` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-predictors--predictorId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteRoutingPredictor {
@@ -1229,7 +1261,11 @@ impl DeleteRoutingPredictor {
 static META_DELETE_ROUTING_PREDICTORS_KEYPERFORMANCEINDICATOR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingPredictorsKeyperformanceindicator", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/predictors/keyperformanceindicators/{kpiId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/routing/predictors/keyperformanceindicators/{kpiId}`: the `deleteRoutingPredictorsKeyperformanceindicator` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-predictors-keyperformanceindicators--kpiId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteRoutingPredictorsKeyperformanceindicator {
@@ -1292,7 +1328,11 @@ impl DeleteRoutingPredictorsKeyperformanceindicator {
 static META_DELETE_ROUTING_QUEUE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingQueue", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/queues/{queueId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/routing/queues/{queueId}`: the `deleteRoutingQueue` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-queues--queueId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteRoutingQueue {
@@ -1364,7 +1404,11 @@ impl DeleteRoutingQueue {
 static META_DELETE_ROUTING_QUEUE_MEMBER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingQueueMember", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/queues/{queueId}/members/{memberId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/routing/queues/{queueId}/members/{memberId}`: the `deleteRoutingQueueMember` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-queues--queueId--members--memberId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteRoutingQueueMember {
@@ -1429,7 +1473,13 @@ impl DeleteRoutingQueueMember {
 static META_DELETE_ROUTING_QUEUE_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingQueueUser", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/queues/{queueId}/users/{memberId}", true, ::std::option::Option::None, true, false, true);
 #[doc = " `DELETE /api/v2/routing/queues/{queueId}/users/{memberId}`: the `deleteRoutingQueueUser` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-queues--queueId--users--memberId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -1495,7 +1545,11 @@ impl DeleteRoutingQueueUser {
 static META_DELETE_ROUTING_QUEUE_WRAPUPCODE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingQueueWrapupcode", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/queues/{queueId}/wrapupcodes/{codeId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/routing/queues/{queueId}/wrapupcodes/{codeId}`: the `deleteRoutingQueueWrapupcode` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-queues--queueId--wrapupcodes--codeId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteRoutingQueueWrapupcode {
@@ -1560,7 +1614,11 @@ impl DeleteRoutingQueueWrapupcode {
 static META_DELETE_ROUTING_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingSettings", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/routing/settings`: the `deleteRoutingSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteRoutingSettings {
@@ -1621,7 +1679,11 @@ impl DeleteRoutingSettings {
 static META_DELETE_ROUTING_SKILL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingSkill", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/skills/{skillId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/routing/skills/{skillId}`: the `deleteRoutingSkill` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-skills--skillId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteRoutingSkill {
@@ -1684,7 +1746,11 @@ impl DeleteRoutingSkill {
 static META_DELETE_ROUTING_SKILLEXPRESSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingSkillexpression", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/skillexpressions/{expressionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/routing/skillexpressions/{expressionId}`: the `deleteRoutingSkillexpression` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-skillexpressions--expressionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteRoutingSkillexpression {
@@ -1747,7 +1813,11 @@ impl DeleteRoutingSkillexpression {
 static META_DELETE_ROUTING_SKILLEXPRESSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingSkillexpressions", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/skillexpressions", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/routing/skillexpressions`: the `deleteRoutingSkillexpressions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-skillexpressions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteRoutingSkillexpressions {
@@ -1817,7 +1887,11 @@ impl DeleteRoutingSkillexpressions {
 static META_DELETE_ROUTING_SKILLGROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingSkillgroup", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/skillgroups/{skillGroupId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/routing/skillgroups/{skillGroupId}`: the `deleteRoutingSkillgroup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-skillgroups--skillGroupId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteRoutingSkillgroup {
@@ -1880,7 +1954,11 @@ impl DeleteRoutingSkillgroup {
 static META_DELETE_ROUTING_SMS_ADDRESS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingSmsAddress", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/sms/addresses/{addressId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/routing/sms/addresses/{addressId}`: the `deleteRoutingSmsAddress` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-sms-addresses--addressId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteRoutingSmsAddress {
@@ -1943,7 +2021,11 @@ impl DeleteRoutingSmsAddress {
 static META_DELETE_ROUTING_SMS_PHONENUMBER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingSmsPhonenumber", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/sms/phonenumbers/{phoneNumberId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/routing/sms/phonenumbers/{phoneNumberId}`: the `deleteRoutingSmsPhonenumber` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-sms-phonenumbers--phoneNumberId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteRoutingSmsPhonenumber {
@@ -2006,7 +2088,11 @@ impl DeleteRoutingSmsPhonenumber {
 static META_DELETE_ROUTING_USER_DIRECTROUTINGBACKUP_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingUserDirectroutingbackupSettings", &["Routing", "Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/users/{userId}/directroutingbackup/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/routing/users/{userId}/directroutingbackup/settings`: the `deleteRoutingUserDirectroutingbackupSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-users--userId--directroutingbackup-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteRoutingUserDirectroutingbackupSettings {
@@ -2069,7 +2155,11 @@ impl DeleteRoutingUserDirectroutingbackupSettings {
 static META_DELETE_ROUTING_USER_UTILIZATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingUserUtilization", &["Routing", "Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/users/{userId}/utilization", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/routing/users/{userId}/utilization`: the `deleteRoutingUserUtilization` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-users--userId--utilization>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteRoutingUserUtilization {
@@ -2132,7 +2222,11 @@ impl DeleteRoutingUserUtilization {
 static META_DELETE_ROUTING_UTILIZATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingUtilization", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/utilization", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/routing/utilization`: the `deleteRoutingUtilization` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-utilization>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteRoutingUtilization {
@@ -2193,7 +2287,11 @@ impl DeleteRoutingUtilization {
 static META_DELETE_ROUTING_UTILIZATION_LABEL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingUtilizationLabel", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/utilization/labels/{labelId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/routing/utilization/labels/{labelId}`: the `deleteRoutingUtilizationLabel` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-utilization-labels--labelId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteRoutingUtilizationLabel {
@@ -2265,7 +2363,11 @@ impl DeleteRoutingUtilizationLabel {
 static META_DELETE_ROUTING_WRAPUPCODE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingWrapupcode", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/wrapupcodes/{codeId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/routing/wrapupcodes/{codeId}`: the `deleteRoutingWrapupcode` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-wrapupcodes--codeId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteRoutingWrapupcode {
@@ -2328,7 +2430,11 @@ impl DeleteRoutingWrapupcode {
 static META_DELETE_USER_ROUTINGLANGUAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteUserRoutinglanguage", &["Routing", "Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/users/{userId}/routinglanguages/{languageId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/users/{userId}/routinglanguages/{languageId}`: the `deleteUserRoutinglanguage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-users--userId--routinglanguages--languageId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteUserRoutinglanguage {
@@ -2393,7 +2499,11 @@ impl DeleteUserRoutinglanguage {
 static META_DELETE_USER_ROUTINGSKILL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteUserRoutingskill", &["Routing", "Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/users/{userId}/routingskills/{skillId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/users/{userId}/routingskills/{skillId}`: the `deleteUserRoutingskill` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-users--userId--routingskills--skillId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteUserRoutingskill {
@@ -2458,7 +2568,11 @@ impl DeleteUserRoutingskill {
 static META_GET_ROUTING_ASSESSMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingAssessment", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/assessments/{assessmentId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/assessments/{assessmentId}`: the `getRoutingAssessment` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-assessments--assessmentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BenefitAssessment`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingAssessment {
@@ -2521,9 +2635,13 @@ impl GetRoutingAssessment {
 static META_GET_ROUTING_ASSESSMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingAssessments", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/assessments", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/routing/assessments`: the `getRoutingAssessments` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-assessments>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AssessmentListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingAssessments {
@@ -2641,7 +2759,11 @@ impl GetRoutingAssessments {
 static META_GET_ROUTING_ASSESSMENTS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingAssessmentsJob", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/assessments/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/assessments/jobs/{jobId}`: the `getRoutingAssessmentsJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-assessments-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BenefitAssessmentJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingAssessmentsJob {
@@ -2704,7 +2826,11 @@ impl GetRoutingAssessmentsJob {
 static META_GET_ROUTING_ASSESSMENTS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingAssessmentsJobs", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/assessments/jobs", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/assessments/jobs`: the `getRoutingAssessmentsJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-assessments-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AssessmentJobListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingAssessmentsJobs {
@@ -2774,7 +2900,11 @@ impl GetRoutingAssessmentsJobs {
 static META_GET_ROUTING_AVAILABLEMEDIATYPES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingAvailablemediatypes", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/availablemediatypes", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/availablemediatypes`: the `getRoutingAvailablemediatypes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-availablemediatypes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AvailableMediaTypeEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingAvailablemediatypes {
@@ -2835,7 +2965,11 @@ impl GetRoutingAvailablemediatypes {
 static META_GET_ROUTING_DIRECTROUTINGBACKUP_SETTINGS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingDirectroutingbackupSettingsMe", &["Routing", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/directroutingbackup/settings/me", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/directroutingbackup/settings/me`: the `getRoutingDirectroutingbackupSettingsMe` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-directroutingbackup-settings-me>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentDirectRoutingBackupSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingDirectroutingbackupSettingsMe {
@@ -2896,7 +3030,11 @@ impl GetRoutingDirectroutingbackupSettingsMe {
 static META_GET_ROUTING_EMAIL_DOMAIN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingEmailDomain", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/email/domains/{domainId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/email/domains/{domainId}`: the `getRoutingEmailDomain` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-email-domains--domainId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `InboundDomain`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingEmailDomain {
@@ -2968,7 +3106,11 @@ impl GetRoutingEmailDomain {
 static META_GET_ROUTING_EMAIL_DOMAIN_DKIM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingEmailDomainDkim", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/email/domains/{domainId}/dkim", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/email/domains/{domainId}/dkim`: the `getRoutingEmailDomainDkim` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-email-domains--domainId--dkim>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `VerificationResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingEmailDomainDkim {
@@ -3031,7 +3173,11 @@ impl GetRoutingEmailDomainDkim {
 static META_GET_ROUTING_EMAIL_DOMAIN_MAILFROM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingEmailDomainMailfrom", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/email/domains/{domainId}/mailfrom", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/email/domains/{domainId}/mailfrom`: the `getRoutingEmailDomainMailfrom` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-email-domains--domainId--mailfrom>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MailFromResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingEmailDomainMailfrom {
@@ -3094,7 +3240,11 @@ impl GetRoutingEmailDomainMailfrom {
 static META_GET_ROUTING_EMAIL_DOMAIN_ROUTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingEmailDomainRoute", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/email/domains/{domainName}/routes/{routeId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/email/domains/{domainName}/routes/{routeId}`: the `getRoutingEmailDomainRoute` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-email-domains--domainName--routes--routeId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `InboundRoute`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingEmailDomainRoute {
@@ -3168,7 +3318,11 @@ impl GetRoutingEmailDomainRoute {
 static META_GET_ROUTING_EMAIL_DOMAIN_ROUTE_IDENTITYRESOLUTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingEmailDomainRouteIdentityresolution", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/email/domains/{domainName}/routes/{routeId}/identityresolution", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/email/domains/{domainName}/routes/{routeId}/identityresolution`: the `getRoutingEmailDomainRouteIdentityresolution` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-email-domains--domainName--routes--routeId--identityresolution>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RouteIdentityResolutionConfig`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingEmailDomainRouteIdentityresolution {
@@ -3233,9 +3387,13 @@ impl GetRoutingEmailDomainRouteIdentityresolution {
 static META_GET_ROUTING_EMAIL_DOMAIN_ROUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingEmailDomainRoutes", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/email/domains/{domainName}/routes", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/routing/email/domains/{domainName}/routes`: the `getRoutingEmailDomainRoutes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-email-domains--domainName--routes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `InboundRouteEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingEmailDomainRoutes {
@@ -3346,7 +3504,11 @@ impl GetRoutingEmailDomainRoutes {
 static META_GET_ROUTING_EMAIL_DOMAIN_VERIFICATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingEmailDomainVerification", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/email/domains/{domainId}/verification", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/email/domains/{domainId}/verification`: the `getRoutingEmailDomainVerification` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-email-domains--domainId--verification>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `VerificationResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingEmailDomainVerification {
@@ -3409,9 +3571,13 @@ impl GetRoutingEmailDomainVerification {
 static META_GET_ROUTING_EMAIL_DOMAINS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingEmailDomains", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/email/domains", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/routing/email/domains`: the `getRoutingEmailDomains` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-email-domains>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `InboundDomainEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingEmailDomains {
@@ -3529,7 +3695,11 @@ impl GetRoutingEmailDomains {
 static META_GET_ROUTING_EMAIL_OUTBOUND_DOMAIN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingEmailOutboundDomain", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/email/outbound/domains/{domainId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/email/outbound/domains/{domainId}`: the `getRoutingEmailOutboundDomain` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-email-outbound-domains--domainId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OutboundDomain`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingEmailOutboundDomain {
@@ -3601,7 +3771,11 @@ impl GetRoutingEmailOutboundDomain {
 static META_GET_ROUTING_EMAIL_OUTBOUND_DOMAIN_ACTIVATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingEmailOutboundDomainActivation", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/email/outbound/domains/{domainId}/activation", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/email/outbound/domains/{domainId}/activation`: the `getRoutingEmailOutboundDomainActivation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-email-outbound-domains--domainId--activation>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EmailOutboundDomainResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingEmailOutboundDomainActivation {
@@ -3664,9 +3838,13 @@ impl GetRoutingEmailOutboundDomainActivation {
 static META_GET_ROUTING_EMAIL_OUTBOUND_DOMAINS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingEmailOutboundDomains", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/email/outbound/domains", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/routing/email/outbound/domains`: the `getRoutingEmailOutboundDomains` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-email-outbound-domains>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OutboundDomainEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingEmailOutboundDomains {
@@ -3775,9 +3953,13 @@ impl GetRoutingEmailOutboundDomains {
 static META_GET_ROUTING_EMAIL_SETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingEmailSetting", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/email/setting", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/routing/email/setting`: the `getRoutingEmailSetting` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-email-setting>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EmailSettingEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingEmailSetting {
@@ -3868,7 +4050,11 @@ impl GetRoutingEmailSetting {
 static META_GET_ROUTING_EMAIL_SETTING_EMAIL_SETTING_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingEmailSettingEmailSettingId", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/email/setting/{emailSettingId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/email/setting/{emailSettingId}`: the `getRoutingEmailSettingEmailSettingId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-email-setting--emailSettingId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EmailSetting`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingEmailSettingEmailSettingId {
@@ -3931,7 +4117,11 @@ impl GetRoutingEmailSettingEmailSettingId {
 static META_GET_ROUTING_EMAIL_SETUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingEmailSetup", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/email/setup", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/email/setup`: the `getRoutingEmailSetup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-email-setup>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EmailSetup`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingEmailSetup {
@@ -3992,7 +4182,11 @@ impl GetRoutingEmailSetup {
 static META_GET_ROUTING_LANGUAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingLanguage", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/languages/{languageId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/languages/{languageId}`: the `getRoutingLanguage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-languages--languageId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Language`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingLanguage {
@@ -4055,9 +4249,13 @@ impl GetRoutingLanguage {
 static META_GET_ROUTING_LANGUAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingLanguages", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/languages", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/routing/languages`: the `getRoutingLanguages` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-languages>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LanguageEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingLanguages {
@@ -4175,7 +4373,11 @@ impl GetRoutingLanguages {
 static META_GET_ROUTING_MESSAGE_RECIPIENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingMessageRecipient", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/message/recipients/{recipientId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/message/recipients/{recipientId}`: the `getRoutingMessageRecipient` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-message-recipients--recipientId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Recipient`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingMessageRecipient {
@@ -4238,9 +4440,13 @@ impl GetRoutingMessageRecipient {
 static META_GET_ROUTING_MESSAGE_RECIPIENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingMessageRecipients", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/message/recipients", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/routing/message/recipients`: the `getRoutingMessageRecipients` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-message-recipients>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RecipientListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingMessageRecipients {
@@ -4349,7 +4555,11 @@ impl GetRoutingMessageRecipients {
 static META_GET_ROUTING_PREDICTOR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingPredictor", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/predictors/{predictorId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/predictors/{predictorId}`: the `getRoutingPredictor` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-predictors--predictorId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Predictor`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingPredictor {
@@ -4412,7 +4622,11 @@ impl GetRoutingPredictor {
 static META_GET_ROUTING_PREDICTOR_MODEL_FEATURES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingPredictorModelFeatures", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/predictors/{predictorId}/models/{modelId}/features", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/predictors/{predictorId}/models/{modelId}/features`: the `getRoutingPredictorModelFeatures` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-predictors--predictorId--models--modelId--features>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PredictorModelFeatureListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingPredictorModelFeatures {
@@ -4477,7 +4691,11 @@ impl GetRoutingPredictorModelFeatures {
 static META_GET_ROUTING_PREDICTOR_MODELS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingPredictorModels", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/predictors/{predictorId}/models", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/predictors/{predictorId}/models`: the `getRoutingPredictorModels` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-predictors--predictorId--models>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PredictorModels`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingPredictorModels {
@@ -4540,9 +4758,13 @@ impl GetRoutingPredictorModels {
 static META_GET_ROUTING_PREDICTORS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingPredictors", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/predictors", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/routing/predictors`: the `getRoutingPredictors` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-predictors>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PredictorListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingPredictors {
@@ -4678,7 +4900,11 @@ impl GetRoutingPredictors {
 static META_GET_ROUTING_PREDICTORS_KEYPERFORMANCEINDICATOR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingPredictorsKeyperformanceindicator", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/predictors/keyperformanceindicators/{kpiId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/predictors/keyperformanceindicators/{kpiId}`: the `getRoutingPredictorsKeyperformanceindicator` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-predictors-keyperformanceindicators--kpiId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KeyPerformanceIndicator`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingPredictorsKeyperformanceindicator {
@@ -4750,7 +4976,11 @@ impl GetRoutingPredictorsKeyperformanceindicator {
 static META_GET_ROUTING_PREDICTORS_KEYPERFORMANCEINDICATORS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingPredictorsKeyperformanceindicators", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/predictors/keyperformanceindicators", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/predictors/keyperformanceindicators`: the `getRoutingPredictorsKeyperformanceindicators` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-predictors-keyperformanceindicators>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KeyPerformanceIndicatorEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingPredictorsKeyperformanceindicators {
@@ -4829,7 +5059,11 @@ impl GetRoutingPredictorsKeyperformanceindicators {
 static META_GET_ROUTING_PREDICTORS_KEYPERFORMANCEINDICATORTYPES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingPredictorsKeyperformanceindicatortypes", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/predictors/keyperformanceindicatortypes", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/predictors/keyperformanceindicatortypes`: the `getRoutingPredictorsKeyperformanceindicatortypes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-predictors-keyperformanceindicatortypes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<KeyPerformanceIndicatorType>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingPredictorsKeyperformanceindicatortypes {
@@ -4890,7 +5124,11 @@ impl GetRoutingPredictorsKeyperformanceindicatortypes {
 static META_GET_ROUTING_QUEUE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingQueue", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/queues/{queueId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/queues/{queueId}`: the `getRoutingQueue` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-queues--queueId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Queue`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingQueue {
@@ -4962,7 +5200,11 @@ impl GetRoutingQueue {
 static META_GET_ROUTING_QUEUE_ASSISTANT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingQueueAssistant", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/queues/{queueId}/assistant", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/queues/{queueId}/assistant`: the `getRoutingQueueAssistant` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-queues--queueId--assistant>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AssistantQueue`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingQueueAssistant {
@@ -5052,7 +5294,11 @@ impl GetRoutingQueueAssistant {
 static META_GET_ROUTING_QUEUE_COMPARISONPERIOD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingQueueComparisonperiod", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/queues/{queueId}/comparisonperiods/{comparisonPeriodId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/queues/{queueId}/comparisonperiods/{comparisonPeriodId}`: the `getRoutingQueueComparisonperiod` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-queues--queueId--comparisonperiods--comparisonPeriodId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ComparisonPeriod`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingQueueComparisonperiod {
@@ -5117,7 +5363,11 @@ impl GetRoutingQueueComparisonperiod {
 static META_GET_ROUTING_QUEUE_COMPARISONPERIODS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingQueueComparisonperiods", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/queues/{queueId}/comparisonperiods", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/queues/{queueId}/comparisonperiods`: the `getRoutingQueueComparisonperiods` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-queues--queueId--comparisonperiods>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ComparisonPeriodListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingQueueComparisonperiods {
@@ -5180,7 +5430,11 @@ impl GetRoutingQueueComparisonperiods {
 static META_GET_ROUTING_QUEUE_ESTIMATEDWAITTIME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingQueueEstimatedwaittime", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/queues/{queueId}/estimatedwaittime", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/queues/{queueId}/estimatedwaittime`: the `getRoutingQueueEstimatedwaittime` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-queues--queueId--estimatedwaittime>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EstimatedWaitTimePredictions`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingQueueEstimatedwaittime {
@@ -5252,7 +5506,11 @@ impl GetRoutingQueueEstimatedwaittime {
 static META_GET_ROUTING_QUEUE_IDENTITYRESOLUTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingQueueIdentityresolution", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/queues/{queueId}/identityresolution", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/queues/{queueId}/identityresolution`: the `getRoutingQueueIdentityresolution` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-queues--queueId--identityresolution>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `IdentityResolutionQueueConfig`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingQueueIdentityresolution {
@@ -5315,7 +5573,11 @@ impl GetRoutingQueueIdentityresolution {
 static META_GET_ROUTING_QUEUE_MEDIATYPE_ESTIMATEDWAITTIME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingQueueMediatypeEstimatedwaittime", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/queues/{queueId}/mediatypes/{mediaType}/estimatedwaittime", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/queues/{queueId}/mediatypes/{mediaType}/estimatedwaittime`: the `getRoutingQueueMediatypeEstimatedwaittime` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-queues--queueId--mediatypes--mediaType--estimatedwaittime>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EstimatedWaitTimePredictions`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingQueueMediatypeEstimatedwaittime {
@@ -5389,9 +5651,13 @@ impl GetRoutingQueueMediatypeEstimatedwaittime {
 static META_GET_ROUTING_QUEUE_MEMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingQueueMembers", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/queues/{queueId}/members", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/routing/queues/{queueId}/members`: the `getRoutingQueueMembers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-queues--queueId--members>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `QueueMemberEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingQueueMembers {
@@ -5574,9 +5840,15 @@ impl GetRoutingQueueMembers {
 static META_GET_ROUTING_QUEUE_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingQueueUsers", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/queues/{queueId}/users", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), true, false, true);
 #[doc = " `GET /api/v2/routing/queues/{queueId}/users`: the `getRoutingQueueUsers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-queues--queueId--users>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `QueueMemberEntityListingV1`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -5751,9 +6023,13 @@ impl GetRoutingQueueUsers {
 static META_GET_ROUTING_QUEUE_WRAPUPCODES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingQueueWrapupcodes", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/queues/{queueId}/wrapupcodes", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/routing/queues/{queueId}/wrapupcodes`: the `getRoutingQueueWrapupcodes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-queues--queueId--wrapupcodes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WrapupCodeEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingQueueWrapupcodes {
@@ -5855,9 +6131,13 @@ impl GetRoutingQueueWrapupcodes {
 static META_GET_ROUTING_QUEUES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingQueues", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/queues", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/routing/queues`: the `getRoutingQueues` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-queues>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `QueueEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingQueues {
@@ -6020,9 +6300,13 @@ impl GetRoutingQueues {
 static META_GET_ROUTING_QUEUES_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingQueuesDivisionviews", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/queues/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/routing/queues/divisionviews`: the `getRoutingQueuesDivisionviews` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-queues-divisionviews>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `QueueEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingQueuesDivisionviews {
@@ -6158,9 +6442,13 @@ impl GetRoutingQueuesDivisionviews {
 static META_GET_ROUTING_QUEUES_DIVISIONVIEWS_ALL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingQueuesDivisionviewsAll", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/queues/divisionviews/all", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/routing/queues/divisionviews/all`: the `getRoutingQueuesDivisionviewsAll` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-queues-divisionviews-all>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `QueueEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingQueuesDivisionviewsAll {
@@ -6260,9 +6548,13 @@ impl GetRoutingQueuesDivisionviewsAll {
 static META_GET_ROUTING_QUEUES_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingQueuesMe", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/queues/me", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/routing/queues/me`: the `getRoutingQueuesMe` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-queues-me>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserQueueEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingQueuesMe {
@@ -6371,7 +6663,11 @@ impl GetRoutingQueuesMe {
 static META_GET_ROUTING_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingSettings", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/settings`: the `getRoutingSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RoutingSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingSettings {
@@ -6432,7 +6728,11 @@ impl GetRoutingSettings {
 static META_GET_ROUTING_SETTINGS_CONTACTCENTER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingSettingsContactcenter", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/settings/contactcenter", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/settings/contactcenter`: the `getRoutingSettingsContactcenter` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-settings-contactcenter>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContactCenterSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingSettingsContactcenter {
@@ -6493,7 +6793,11 @@ impl GetRoutingSettingsContactcenter {
 static META_GET_ROUTING_SETTINGS_TRANSCRIPTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingSettingsTranscription", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/settings/transcription", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/settings/transcription`: the `getRoutingSettingsTranscription` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-settings-transcription>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TranscriptionSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingSettingsTranscription {
@@ -6554,7 +6858,11 @@ impl GetRoutingSettingsTranscription {
 static META_GET_ROUTING_SKILL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingSkill", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/skills/{skillId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/skills/{skillId}`: the `getRoutingSkill` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-skills--skillId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RoutingSkill`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingSkill {
@@ -6617,7 +6925,11 @@ impl GetRoutingSkill {
 static META_GET_ROUTING_SKILLEXPRESSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingSkillexpression", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/skillexpressions/{expressionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/skillexpressions/{expressionId}`: the `getRoutingSkillexpression` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-skillexpressions--expressionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SkillExpression`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingSkillexpression {
@@ -6698,9 +7010,13 @@ impl GetRoutingSkillexpression {
 static META_GET_ROUTING_SKILLEXPRESSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingSkillexpressions", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/skillexpressions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/routing/skillexpressions`: the `getRoutingSkillexpressions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-skillexpressions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SkillExpressionEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingSkillexpressions {
@@ -6800,9 +7116,13 @@ impl GetRoutingSkillexpressions {
 static META_GET_ROUTING_SKILLEXPRESSIONS_QUEUE_QUEUE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingSkillexpressionsQueueQueueId", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/skillexpressions/queue/{queueId}", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/routing/skillexpressions/queue/{queueId}`: the `getRoutingSkillexpressionsQueueQueueId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-skillexpressions-queue--queueId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SkillExpressionEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingSkillexpressionsQueueQueueId {
@@ -6895,7 +7215,11 @@ impl GetRoutingSkillexpressionsQueueQueueId {
 static META_GET_ROUTING_SKILLGROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingSkillgroup", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/skillgroups/{skillGroupId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/skillgroups/{skillGroupId}`: the `getRoutingSkillgroup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-skillgroups--skillGroupId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SkillGroup`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingSkillgroup {
@@ -6958,9 +7282,13 @@ impl GetRoutingSkillgroup {
 static META_GET_ROUTING_SKILLGROUP_MEMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingSkillgroupMembers", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/skillgroups/{skillGroupId}/members", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/routing/skillgroups/{skillGroupId}/members`: the `getRoutingSkillgroupMembers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-skillgroups--skillGroupId--members>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SkillGroupMemberEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingSkillgroupMembers {
@@ -7071,7 +7399,11 @@ impl GetRoutingSkillgroupMembers {
 static META_GET_ROUTING_SKILLGROUP_MEMBERS_DIVISIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingSkillgroupMembersDivisions", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/skillgroups/{skillGroupId}/members/divisions", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/skillgroups/{skillGroupId}/members/divisions`: the `getRoutingSkillgroupMembersDivisions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-skillgroups--skillGroupId--members-divisions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SkillGroupMemberDivisionList`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingSkillgroupMembersDivisions {
@@ -7143,9 +7475,13 @@ impl GetRoutingSkillgroupMembersDivisions {
 static META_GET_ROUTING_SKILLGROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingSkillgroups", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/skillgroups", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/routing/skillgroups`: the `getRoutingSkillgroups` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-skillgroups>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SkillGroupEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingSkillgroups {
@@ -7254,9 +7590,13 @@ impl GetRoutingSkillgroups {
 static META_GET_ROUTING_SKILLS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingSkills", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/skills", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/routing/skills`: the `getRoutingSkills` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-skills>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SkillEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingSkills {
@@ -7365,7 +7705,11 @@ impl GetRoutingSkills {
 static META_GET_ROUTING_SMS_ADDRESS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingSmsAddress", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/sms/addresses/{addressId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/sms/addresses/{addressId}`: the `getRoutingSmsAddress` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-sms-addresses--addressId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SmsAddress`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingSmsAddress {
@@ -7428,9 +7772,13 @@ impl GetRoutingSmsAddress {
 static META_GET_ROUTING_SMS_ADDRESSES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingSmsAddresses", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/sms/addresses", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/routing/sms/addresses`: the `getRoutingSmsAddresses` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-sms-addresses>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SmsAddressEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingSmsAddresses {
@@ -7521,7 +7869,11 @@ impl GetRoutingSmsAddresses {
 static META_GET_ROUTING_SMS_AVAILABLEPHONENUMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingSmsAvailablephonenumbers", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/sms/availablephonenumbers", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/sms/availablephonenumbers`: the `getRoutingSmsAvailablephonenumbers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-sms-availablephonenumbers>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SMSAvailablePhoneNumberEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingSmsAvailablephonenumbers {
@@ -7647,7 +7999,11 @@ impl GetRoutingSmsAvailablephonenumbers {
 static META_GET_ROUTING_SMS_IDENTITYRESOLUTION_PHONENUMBER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingSmsIdentityresolutionPhonenumber", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/sms/identityresolution/phonenumbers/{addressId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/sms/identityresolution/phonenumbers/{addressId}`: the `getRoutingSmsIdentityresolutionPhonenumber` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-sms-identityresolution-phonenumbers--addressId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SmsIdentityResolutionConfig`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingSmsIdentityresolutionPhonenumber {
@@ -7710,7 +8066,11 @@ impl GetRoutingSmsIdentityresolutionPhonenumber {
 static META_GET_ROUTING_SMS_PHONENUMBER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingSmsPhonenumber", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/sms/phonenumbers/{phoneNumberId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/sms/phonenumbers/{phoneNumberId}`: the `getRoutingSmsPhonenumber` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-sms-phonenumbers--phoneNumberId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SmsPhoneNumber`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingSmsPhonenumber {
@@ -7782,9 +8142,13 @@ impl GetRoutingSmsPhonenumber {
 static META_GET_ROUTING_SMS_PHONENUMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingSmsPhonenumbers", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/sms/phonenumbers", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/routing/sms/phonenumbers`: the `getRoutingSmsPhonenumbers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-sms-phonenumbers>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SmsPhoneNumberEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingSmsPhonenumbers {
@@ -7965,7 +8329,11 @@ impl GetRoutingSmsPhonenumbers {
 static META_GET_ROUTING_USER_DIRECTROUTINGBACKUP_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingUserDirectroutingbackupSettings", &["Routing", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/users/{userId}/directroutingbackup/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/users/{userId}/directroutingbackup/settings`: the `getRoutingUserDirectroutingbackupSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-users--userId--directroutingbackup-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentDirectRoutingBackupSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingUserDirectroutingbackupSettings {
@@ -8028,7 +8396,11 @@ impl GetRoutingUserDirectroutingbackupSettings {
 static META_GET_ROUTING_USER_UTILIZATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingUserUtilization", &["Routing", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/users/{userId}/utilization", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/users/{userId}/utilization`: the `getRoutingUserUtilization` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-users--userId--utilization>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentMaxUtilizationResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingUserUtilization {
@@ -8091,7 +8463,11 @@ impl GetRoutingUserUtilization {
 static META_GET_ROUTING_UTILIZATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingUtilization", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/utilization", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/utilization`: the `getRoutingUtilization` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-utilization>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UtilizationResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingUtilization {
@@ -8152,7 +8528,11 @@ impl GetRoutingUtilization {
 static META_GET_ROUTING_UTILIZATION_LABEL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingUtilizationLabel", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/utilization/labels/{labelId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/utilization/labels/{labelId}`: the `getRoutingUtilizationLabel` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-utilization-labels--labelId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UtilizationLabel`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingUtilizationLabel {
@@ -8215,7 +8595,11 @@ impl GetRoutingUtilizationLabel {
 static META_GET_ROUTING_UTILIZATION_LABEL_AGENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingUtilizationLabelAgents", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/utilization/labels/{labelId}/agents", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/utilization/labels/{labelId}/agents`: the `getRoutingUtilizationLabelAgents` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-utilization-labels--labelId--agents>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<::serde_json::Value>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingUtilizationLabelAgents {
@@ -8278,9 +8662,13 @@ impl GetRoutingUtilizationLabelAgents {
 static META_GET_ROUTING_UTILIZATION_LABELS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingUtilizationLabels", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/utilization/labels", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/routing/utilization/labels`: the `getRoutingUtilizationLabels` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-utilization-labels>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UtilizationLabelEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingUtilizationLabels {
@@ -8389,7 +8777,11 @@ impl GetRoutingUtilizationLabels {
 static META_GET_ROUTING_WRAPUPCODE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingWrapupcode", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/wrapupcodes/{codeId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/wrapupcodes/{codeId}`: the `getRoutingWrapupcode` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-wrapupcodes--codeId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WrapupCode`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingWrapupcode {
@@ -8452,9 +8844,13 @@ impl GetRoutingWrapupcode {
 static META_GET_ROUTING_WRAPUPCODES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingWrapupcodes", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/wrapupcodes", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/routing/wrapupcodes`: the `getRoutingWrapupcodes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-wrapupcodes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WrapupCodeEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingWrapupcodes {
@@ -8590,7 +8986,11 @@ impl GetRoutingWrapupcodes {
 static META_GET_ROUTING_WRAPUPCODES_DIVISIONVIEW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingWrapupcodesDivisionview", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/wrapupcodes/divisionviews/{codeId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/wrapupcodes/divisionviews/{codeId}`: the `getRoutingWrapupcodesDivisionview` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-wrapupcodes-divisionviews--codeId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WrapupCode`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingWrapupcodesDivisionview {
@@ -8653,9 +9053,13 @@ impl GetRoutingWrapupcodesDivisionview {
 static META_GET_ROUTING_WRAPUPCODES_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingWrapupcodesDivisionviews", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/wrapupcodes/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/routing/wrapupcodes/divisionviews`: the `getRoutingWrapupcodesDivisionviews` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-wrapupcodes-divisionviews>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WrapupCodeEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingWrapupcodesDivisionviews {
@@ -8782,9 +9186,13 @@ impl GetRoutingWrapupcodesDivisionviews {
 static META_GET_USER_QUEUES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserQueues", &["Routing", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/queues", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/users/{userId}/queues`: the `getUserQueues` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--queues>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserQueueEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUserQueues {
@@ -8895,9 +9303,13 @@ impl GetUserQueues {
 static META_GET_USER_ROUTINGLANGUAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserRoutinglanguages", &["Routing", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/routinglanguages", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/users/{userId}/routinglanguages`: the `getUserRoutinglanguages` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--routinglanguages>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserLanguageEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUserRoutinglanguages {
@@ -8999,9 +9411,13 @@ impl GetUserRoutinglanguages {
 static META_GET_USER_ROUTINGSKILLS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserRoutingskills", &["Routing", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/routingskills", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/users/{userId}/routingskills`: the `getUserRoutingskills` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--routingskills>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserSkillEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUserRoutingskills {
@@ -9103,9 +9519,13 @@ impl GetUserRoutingskills {
 static META_GET_USER_SKILLGROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserSkillgroups", &["Routing", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/skillgroups", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/users/{userId}/skillgroups`: the `getUserSkillgroups` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--skillgroups>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserSkillGroupEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUserSkillgroups {
@@ -9207,7 +9627,11 @@ impl GetUserSkillgroups {
 static META_PATCH_ROUTING_CONVERSATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchRoutingConversation", &["Routing"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/routing/conversations/{conversationId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/routing/conversations/{conversationId}`: the `patchRoutingConversation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-routing-conversations--conversationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RoutingConversationAttributesResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchRoutingConversation {
@@ -9272,7 +9696,11 @@ impl PatchRoutingConversation {
 static META_PATCH_ROUTING_EMAIL_DOMAIN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchRoutingEmailDomain", &["Routing"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/routing/email/domains/{domainId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/routing/email/domains/{domainId}`: the `patchRoutingEmailDomain` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-routing-email-domains--domainId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `InboundDomain`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchRoutingEmailDomain {
@@ -9337,7 +9765,11 @@ impl PatchRoutingEmailDomain {
 static META_PATCH_ROUTING_EMAIL_DOMAIN_VALIDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchRoutingEmailDomainValidate", &["Routing"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/routing/email/domains/{domainId}/validate", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/routing/email/domains/{domainId}/validate`: the `patchRoutingEmailDomainValidate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-routing-email-domains--domainId--validate>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `InboundDomain`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchRoutingEmailDomainValidate {
@@ -9402,7 +9834,11 @@ impl PatchRoutingEmailDomainValidate {
 static META_PATCH_ROUTING_EMAIL_OUTBOUND_DOMAIN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchRoutingEmailOutboundDomain", &["Routing"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/routing/email/outbound/domains/{domainId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/routing/email/outbound/domains/{domainId}`: the `patchRoutingEmailOutboundDomain` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-routing-email-outbound-domains--domainId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OutboundDomain`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchRoutingEmailOutboundDomain {
@@ -9467,7 +9903,11 @@ impl PatchRoutingEmailOutboundDomain {
 static META_PATCH_ROUTING_EMAIL_SETTING_EMAIL_SETTING_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchRoutingEmailSettingEmailSettingId", &["Routing"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/routing/email/setting/{emailSettingId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/routing/email/setting/{emailSettingId}`: the `patchRoutingEmailSettingEmailSettingId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-routing-email-setting--emailSettingId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EmailSetting`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchRoutingEmailSettingEmailSettingId {
@@ -9532,7 +9972,11 @@ impl PatchRoutingEmailSettingEmailSettingId {
 static META_PATCH_ROUTING_PREDICTOR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchRoutingPredictor", &["Routing"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/routing/predictors/{predictorId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/routing/predictors/{predictorId}`: the `patchRoutingPredictor` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-routing-predictors--predictorId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Predictor`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchRoutingPredictor {
@@ -9604,7 +10048,11 @@ impl PatchRoutingPredictor {
 static META_PATCH_ROUTING_PREDICTORS_KEYPERFORMANCEINDICATOR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchRoutingPredictorsKeyperformanceindicator", &["Routing"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/routing/predictors/keyperformanceindicators/{kpiId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/routing/predictors/keyperformanceindicators/{kpiId}`: the `patchRoutingPredictorsKeyperformanceindicator` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-routing-predictors-keyperformanceindicators--kpiId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KeyPerformanceIndicator`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchRoutingPredictorsKeyperformanceindicator {
@@ -9676,7 +10124,11 @@ impl PatchRoutingPredictorsKeyperformanceindicator {
 static META_PATCH_ROUTING_QUEUE_MEMBER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchRoutingQueueMember", &["Routing"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/routing/queues/{queueId}/members/{memberId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/routing/queues/{queueId}/members/{memberId}`: the `patchRoutingQueueMember` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-routing-queues--queueId--members--memberId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchRoutingQueueMember {
@@ -9743,9 +10195,13 @@ impl PatchRoutingQueueMember {
 static META_PATCH_ROUTING_QUEUE_MEMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchRoutingQueueMembers", &["Routing"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/routing/queues/{queueId}/members", false, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `PATCH /api/v2/routing/queues/{queueId}/members`: the `patchRoutingQueueMembers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-routing-queues--queueId--members>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `QueueMemberEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchRoutingQueueMembers {
@@ -9822,7 +10278,13 @@ impl PatchRoutingQueueMembers {
 static META_PATCH_ROUTING_QUEUE_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchRoutingQueueUser", &["Routing"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/routing/queues/{queueId}/users/{memberId}", false, ::std::option::Option::None, true, false, true);
 #[doc = " `PATCH /api/v2/routing/queues/{queueId}/users/{memberId}`: the `patchRoutingQueueUser` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-routing-queues--queueId--users--memberId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -9890,9 +10352,15 @@ impl PatchRoutingQueueUser {
 static META_PATCH_ROUTING_QUEUE_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchRoutingQueueUsers", &["Routing"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/routing/queues/{queueId}/users", false, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), true, false, true);
 #[doc = " `PATCH /api/v2/routing/queues/{queueId}/users`: the `patchRoutingQueueUsers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-routing-queues--queueId--users>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `QueueMemberEntityListingV1`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -9970,7 +10438,11 @@ impl PatchRoutingQueueUsers {
 static META_PATCH_ROUTING_SETTINGS_CONTACTCENTER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchRoutingSettingsContactcenter", &["Routing"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/routing/settings/contactcenter", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/routing/settings/contactcenter`: the `patchRoutingSettingsContactcenter` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-routing-settings-contactcenter>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchRoutingSettingsContactcenter {
@@ -10033,7 +10505,11 @@ impl PatchRoutingSettingsContactcenter {
 static META_PATCH_ROUTING_SETTINGS_TRANSCRIPTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchRoutingSettingsTranscription", &["Routing"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/routing/settings/transcription", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/routing/settings/transcription`: the `patchRoutingSettingsTranscription` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-routing-settings-transcription>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TranscriptionSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchRoutingSettingsTranscription {
@@ -10096,7 +10572,11 @@ impl PatchRoutingSettingsTranscription {
 static META_PATCH_ROUTING_SKILL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchRoutingSkill", &["Routing"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/routing/skills/{skillId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/routing/skills/{skillId}`: the `patchRoutingSkill` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-routing-skills--skillId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RoutingSkill`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchRoutingSkill {
@@ -10161,7 +10641,11 @@ impl PatchRoutingSkill {
 static META_PATCH_ROUTING_SKILLGROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchRoutingSkillgroup", &["Routing"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/routing/skillgroups/{skillGroupId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/routing/skillgroups/{skillGroupId}`: the `patchRoutingSkillgroup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-routing-skillgroups--skillGroupId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SkillGroup`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchRoutingSkillgroup {
@@ -10226,7 +10710,11 @@ impl PatchRoutingSkillgroup {
 static META_PATCH_ROUTING_SMS_PHONENUMBER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchRoutingSmsPhonenumber", &["Routing"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/routing/sms/phonenumbers/{phoneNumberId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/routing/sms/phonenumbers/{phoneNumberId}`: the `patchRoutingSmsPhonenumber` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-routing-sms-phonenumbers--phoneNumberId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SmsPhoneNumber`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchRoutingSmsPhonenumber {
@@ -10291,7 +10779,11 @@ impl PatchRoutingSmsPhonenumber {
 static META_PATCH_USER_QUEUE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUserQueue", &["Routing", "Users"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/{userId}/queues/{queueId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/users/{userId}/queues/{queueId}`: the `patchUserQueue` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users--userId--queues--queueId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserQueue`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchUserQueue {
@@ -10358,9 +10850,13 @@ impl PatchUserQueue {
 static META_PATCH_USER_QUEUES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUserQueues", &["Routing", "Users"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/{userId}/queues", false, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `PATCH /api/v2/users/{userId}/queues`: the `patchUserQueues` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users--userId--queues>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserQueueEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchUserQueues {
@@ -10446,7 +10942,11 @@ impl PatchUserQueues {
 static META_PATCH_USER_ROUTINGLANGUAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUserRoutinglanguage", &["Routing", "Users"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/{userId}/routinglanguages/{languageId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/users/{userId}/routinglanguages/{languageId}`: the `patchUserRoutinglanguage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users--userId--routinglanguages--languageId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserRoutingLanguage`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchUserRoutinglanguage {
@@ -10513,9 +11013,13 @@ impl PatchUserRoutinglanguage {
 static META_PATCH_USER_ROUTINGLANGUAGES_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUserRoutinglanguagesBulk", &["Routing", "Users"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/{userId}/routinglanguages/bulk", false, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `PATCH /api/v2/users/{userId}/routinglanguages/bulk`: the `patchUserRoutinglanguagesBulk` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users--userId--routinglanguages-bulk>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserLanguageEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchUserRoutinglanguagesBulk {
@@ -10592,9 +11096,13 @@ impl PatchUserRoutinglanguagesBulk {
 static META_PATCH_USER_ROUTINGSKILLS_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUserRoutingskillsBulk", &["Routing", "Users"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/{userId}/routingskills/bulk", false, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `PATCH /api/v2/users/{userId}/routingskills/bulk`: the `patchUserRoutingskillsBulk` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users--userId--routingskills-bulk>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserSkillEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchUserRoutingskillsBulk {
@@ -10671,7 +11179,11 @@ impl PatchUserRoutingskillsBulk {
 static META_POST_ANALYTICS_QUEUES_OBSERVATIONS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsQueuesObservationsQuery", &["Analytics", "Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/queues/observations/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/queues/observations/query`: the `postAnalyticsQueuesObservationsQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-queues-observations-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `QueueObservationQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsQueuesObservationsQuery {
@@ -10734,7 +11246,11 @@ impl PostAnalyticsQueuesObservationsQuery {
 static META_POST_ANALYTICS_ROUTING_ACTIVITY_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsRoutingActivityQuery", &["Analytics", "Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/routing/activity/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/routing/activity/query`: the `postAnalyticsRoutingActivityQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-routing-activity-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RoutingActivityResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsRoutingActivityQuery {
@@ -10815,7 +11331,11 @@ impl PostAnalyticsRoutingActivityQuery {
 static META_POST_ROUTING_ASSESSMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingAssessments", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/assessments", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/routing/assessments`: the `postRoutingAssessments` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-assessments>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BenefitAssessment`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostRoutingAssessments {
@@ -10885,7 +11405,11 @@ impl PostRoutingAssessments {
 static META_POST_ROUTING_ASSESSMENTS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingAssessmentsJobs", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/assessments/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/routing/assessments/jobs`: the `postRoutingAssessmentsJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-assessments-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BenefitAssessmentJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostRoutingAssessmentsJobs {
@@ -10955,7 +11479,11 @@ impl PostRoutingAssessmentsJobs {
 static META_POST_ROUTING_EMAIL_DOMAIN_DKIM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingEmailDomainDkim", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/email/domains/{domainId}/dkim", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/routing/email/domains/{domainId}/dkim`: the `postRoutingEmailDomainDkim` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-email-domains--domainId--dkim>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `VerificationResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostRoutingEmailDomainDkim {
@@ -11018,7 +11546,11 @@ impl PostRoutingEmailDomainDkim {
 static META_POST_ROUTING_EMAIL_DOMAIN_MAILFROM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingEmailDomainMailfrom", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/email/domains/{domainId}/mailfrom", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/routing/email/domains/{domainId}/mailfrom`: the `postRoutingEmailDomainMailfrom` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-email-domains--domainId--mailfrom>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MailFromResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostRoutingEmailDomainMailfrom {
@@ -11083,7 +11615,11 @@ impl PostRoutingEmailDomainMailfrom {
 static META_POST_ROUTING_EMAIL_DOMAIN_ROUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingEmailDomainRoutes", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/email/domains/{domainName}/routes", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/routing/email/domains/{domainName}/routes`: the `postRoutingEmailDomainRoutes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-email-domains--domainName--routes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `InboundRoute`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostRoutingEmailDomainRoutes {
@@ -11148,7 +11684,11 @@ impl PostRoutingEmailDomainRoutes {
 static META_POST_ROUTING_EMAIL_DOMAIN_TESTCONNECTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingEmailDomainTestconnection", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/email/domains/{domainId}/testconnection", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/routing/email/domains/{domainId}/testconnection`: the `postRoutingEmailDomainTestconnection` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-email-domains--domainId--testconnection>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TestMessage`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostRoutingEmailDomainTestconnection {
@@ -11220,7 +11760,11 @@ impl PostRoutingEmailDomainTestconnection {
 static META_POST_ROUTING_EMAIL_DOMAIN_VERIFICATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingEmailDomainVerification", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/email/domains/{domainId}/verification", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/routing/email/domains/{domainId}/verification`: the `postRoutingEmailDomainVerification` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-email-domains--domainId--verification>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `VerificationResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostRoutingEmailDomainVerification {
@@ -11283,7 +11827,11 @@ impl PostRoutingEmailDomainVerification {
 static META_POST_ROUTING_EMAIL_DOMAINS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingEmailDomains", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/email/domains", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/routing/email/domains`: the `postRoutingEmailDomains` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-email-domains>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `InboundDomain`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostRoutingEmailDomains {
@@ -11346,7 +11894,11 @@ impl PostRoutingEmailDomains {
 static META_POST_ROUTING_EMAIL_OUTBOUND_DOMAIN_TESTCONNECTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingEmailOutboundDomainTestconnection", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/email/outbound/domains/{domainId}/testconnection", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/routing/email/outbound/domains/{domainId}/testconnection`: the `postRoutingEmailOutboundDomainTestconnection` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-email-outbound-domains--domainId--testconnection>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TestMessage`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostRoutingEmailOutboundDomainTestconnection {
@@ -11418,7 +11970,11 @@ impl PostRoutingEmailOutboundDomainTestconnection {
 static META_POST_ROUTING_EMAIL_OUTBOUND_DOMAINS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingEmailOutboundDomains", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/email/outbound/domains", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/routing/email/outbound/domains`: the `postRoutingEmailOutboundDomains` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-email-outbound-domains>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EmailOutboundDomainResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostRoutingEmailOutboundDomains {
@@ -11481,7 +12037,11 @@ impl PostRoutingEmailOutboundDomains {
 static META_POST_ROUTING_EMAIL_OUTBOUND_DOMAINS_SIMULATED: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingEmailOutboundDomainsSimulated", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/email/outbound/domains/simulated", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/routing/email/outbound/domains/simulated`: the `postRoutingEmailOutboundDomainsSimulated` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-email-outbound-domains-simulated>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EmailOutboundDomainResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostRoutingEmailOutboundDomainsSimulated {
@@ -11544,7 +12104,11 @@ impl PostRoutingEmailOutboundDomainsSimulated {
 static META_POST_ROUTING_EMAIL_SETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingEmailSetting", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/email/setting", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/routing/email/setting`: the `postRoutingEmailSetting` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-email-setting>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EmailSetting`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostRoutingEmailSetting {
@@ -11607,7 +12171,11 @@ impl PostRoutingEmailSetting {
 static META_POST_ROUTING_LANGUAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingLanguages", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/languages", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/routing/languages`: the `postRoutingLanguages` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-languages>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Language`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostRoutingLanguages {
@@ -11670,7 +12238,11 @@ impl PostRoutingLanguages {
 static META_POST_ROUTING_PREDICTORS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingPredictors", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/predictors", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/routing/predictors`: the `postRoutingPredictors` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-predictors>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Predictor`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostRoutingPredictors {
@@ -11740,7 +12312,11 @@ impl PostRoutingPredictors {
 static META_POST_ROUTING_PREDICTORS_KEYPERFORMANCEINDICATORS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingPredictorsKeyperformanceindicators", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/predictors/keyperformanceindicators", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/routing/predictors/keyperformanceindicators`: the `postRoutingPredictorsKeyperformanceindicators` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-predictors-keyperformanceindicators>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `KeyPerformanceIndicator`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostRoutingPredictorsKeyperformanceindicators {
@@ -11803,7 +12379,11 @@ impl PostRoutingPredictorsKeyperformanceindicators {
 static META_POST_ROUTING_QUEUE_MEMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingQueueMembers", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/queues/{queueId}/members", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/routing/queues/{queueId}/members`: the `postRoutingQueueMembers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-queues--queueId--members>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostRoutingQueueMembers {
@@ -11877,7 +12457,13 @@ impl PostRoutingQueueMembers {
 static META_POST_ROUTING_QUEUE_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingQueueUsers", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/queues/{queueId}/users", false, ::std::option::Option::None, true, false, true);
 #[doc = " `POST /api/v2/routing/queues/{queueId}/users`: the `postRoutingQueueUsers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-queues--queueId--users>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -11952,7 +12538,11 @@ impl PostRoutingQueueUsers {
 static META_POST_ROUTING_QUEUE_WRAPUPCODES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingQueueWrapupcodes", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/queues/{queueId}/wrapupcodes", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/routing/queues/{queueId}/wrapupcodes`: the `postRoutingQueueWrapupcodes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-queues--queueId--wrapupcodes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<WrapupCode>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostRoutingQueueWrapupcodes {
@@ -12017,7 +12607,11 @@ impl PostRoutingQueueWrapupcodes {
 static META_POST_ROUTING_QUEUES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingQueues", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/queues", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/routing/queues`: the `postRoutingQueues` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-queues>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Queue`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostRoutingQueues {
@@ -12080,7 +12674,11 @@ impl PostRoutingQueues {
 static META_POST_ROUTING_SKILLEXPRESSIONS_VALIDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingSkillexpressionsValidate", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/skillexpressions/validate", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/routing/skillexpressions/validate`: the `postRoutingSkillexpressionsValidate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-skillexpressions-validate>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SkillExpressionValidationResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostRoutingSkillexpressionsValidate {
@@ -12143,7 +12741,11 @@ impl PostRoutingSkillexpressionsValidate {
 static META_POST_ROUTING_SKILLGROUP_MEMBERS_DIVISIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingSkillgroupMembersDivisions", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/skillgroups/{skillGroupId}/members/divisions", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/routing/skillgroups/{skillGroupId}/members/divisions`: the `postRoutingSkillgroupMembersDivisions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-skillgroups--skillGroupId--members-divisions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostRoutingSkillgroupMembersDivisions {
@@ -12215,7 +12817,11 @@ impl PostRoutingSkillgroupMembersDivisions {
 static META_POST_ROUTING_SKILLGROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingSkillgroups", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/skillgroups", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/routing/skillgroups`: the `postRoutingSkillgroups` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-skillgroups>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SkillGroupWithMemberDivisions`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostRoutingSkillgroups {
@@ -12278,7 +12884,11 @@ impl PostRoutingSkillgroups {
 static META_POST_ROUTING_SKILLS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingSkills", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/skills", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/routing/skills`: the `postRoutingSkills` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-skills>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RoutingSkill`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostRoutingSkills {
@@ -12341,7 +12951,11 @@ impl PostRoutingSkills {
 static META_POST_ROUTING_SMS_ADDRESSES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingSmsAddresses", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/sms/addresses", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/routing/sms/addresses`: the `postRoutingSmsAddresses` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-sms-addresses>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SmsAddress`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostRoutingSmsAddresses {
@@ -12404,7 +13018,11 @@ impl PostRoutingSmsAddresses {
 static META_POST_ROUTING_SMS_PHONENUMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingSmsPhonenumbers", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/sms/phonenumbers", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/routing/sms/phonenumbers`: the `postRoutingSmsPhonenumbers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-sms-phonenumbers>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SmsPhoneNumber`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostRoutingSmsPhonenumbers {
@@ -12467,9 +13085,13 @@ impl PostRoutingSmsPhonenumbers {
 static META_POST_ROUTING_SMS_PHONENUMBERS_ALPHANUMERIC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingSmsPhonenumbersAlphanumeric", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/sms/phonenumbers/alphanumeric", false, ::std::option::Option::None, false, true, true);
 #[doc = " `POST /api/v2/routing/sms/phonenumbers/alphanumeric`: the `postRoutingSmsPhonenumbersAlphanumeric` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-sms-phonenumbers-alphanumeric>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SmsPhoneNumber`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostRoutingSmsPhonenumbersAlphanumeric {
@@ -12532,7 +13154,11 @@ impl PostRoutingSmsPhonenumbersAlphanumeric {
 static META_POST_ROUTING_SMS_PHONENUMBERS_IMPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingSmsPhonenumbersImport", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/sms/phonenumbers/import", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/routing/sms/phonenumbers/import`: the `postRoutingSmsPhonenumbersImport` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-sms-phonenumbers-import>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SmsPhoneNumber`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostRoutingSmsPhonenumbersImport {
@@ -12595,7 +13221,11 @@ impl PostRoutingSmsPhonenumbersImport {
 static META_POST_ROUTING_UTILIZATION_LABELS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingUtilizationLabels", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/utilization/labels", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/routing/utilization/labels`: the `postRoutingUtilizationLabels` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-utilization-labels>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UtilizationLabel`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostRoutingUtilizationLabels {
@@ -12658,7 +13288,11 @@ impl PostRoutingUtilizationLabels {
 static META_POST_ROUTING_WRAPUPCODES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingWrapupcodes", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/wrapupcodes", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/routing/wrapupcodes`: the `postRoutingWrapupcodes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-wrapupcodes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WrapupCode`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostRoutingWrapupcodes {
@@ -12721,7 +13355,11 @@ impl PostRoutingWrapupcodes {
 static META_POST_USER_ROUTINGLANGUAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUserRoutinglanguages", &["Routing", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/{userId}/routinglanguages", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/users/{userId}/routinglanguages`: the `postUserRoutinglanguages` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users--userId--routinglanguages>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserRoutingLanguage`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostUserRoutinglanguages {
@@ -12786,7 +13424,11 @@ impl PostUserRoutinglanguages {
 static META_POST_USER_ROUTINGSKILLS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUserRoutingskills", &["Routing", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/{userId}/routingskills", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/users/{userId}/routingskills`: the `postUserRoutingskills` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users--userId--routingskills>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserRoutingSkill`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostUserRoutingskills {
@@ -12851,7 +13493,11 @@ impl PostUserRoutingskills {
 static META_PUT_ROUTING_DIRECTROUTINGBACKUP_SETTINGS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRoutingDirectroutingbackupSettingsMe", &["Routing", "Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/routing/directroutingbackup/settings/me", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/routing/directroutingbackup/settings/me`: the `putRoutingDirectroutingbackupSettingsMe` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-routing-directroutingbackup-settings-me>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentDirectRoutingBackupSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutRoutingDirectroutingbackupSettingsMe {
@@ -12914,7 +13560,11 @@ impl PutRoutingDirectroutingbackupSettingsMe {
 static META_PUT_ROUTING_EMAIL_DOMAIN_ROUTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRoutingEmailDomainRoute", &["Routing"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/routing/email/domains/{domainName}/routes/{routeId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/routing/email/domains/{domainName}/routes/{routeId}`: the `putRoutingEmailDomainRoute` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-routing-email-domains--domainName--routes--routeId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `InboundRoute`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutRoutingEmailDomainRoute {
@@ -12981,7 +13631,11 @@ impl PutRoutingEmailDomainRoute {
 static META_PUT_ROUTING_EMAIL_DOMAIN_ROUTE_IDENTITYRESOLUTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRoutingEmailDomainRouteIdentityresolution", &["Routing"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/routing/email/domains/{domainName}/routes/{routeId}/identityresolution", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/routing/email/domains/{domainName}/routes/{routeId}/identityresolution`: the `putRoutingEmailDomainRouteIdentityresolution` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-routing-email-domains--domainName--routes--routeId--identityresolution>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RouteIdentityResolutionConfig`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutRoutingEmailDomainRouteIdentityresolution {
@@ -13048,7 +13702,11 @@ impl PutRoutingEmailDomainRouteIdentityresolution {
 static META_PUT_ROUTING_EMAIL_OUTBOUND_DOMAIN_ACTIVATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRoutingEmailOutboundDomainActivation", &["Routing"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/routing/email/outbound/domains/{domainId}/activation", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/routing/email/outbound/domains/{domainId}/activation`: the `putRoutingEmailOutboundDomainActivation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-routing-email-outbound-domains--domainId--activation>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EmailOutboundDomainResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutRoutingEmailOutboundDomainActivation {
@@ -13111,7 +13769,11 @@ impl PutRoutingEmailOutboundDomainActivation {
 static META_PUT_ROUTING_MESSAGE_RECIPIENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRoutingMessageRecipient", &["Routing"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/routing/message/recipients/{recipientId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/routing/message/recipients/{recipientId}`: the `putRoutingMessageRecipient` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-routing-message-recipients--recipientId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Recipient`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutRoutingMessageRecipient {
@@ -13176,7 +13838,11 @@ impl PutRoutingMessageRecipient {
 static META_PUT_ROUTING_QUEUE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRoutingQueue", &["Routing"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/routing/queues/{queueId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/routing/queues/{queueId}`: the `putRoutingQueue` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-routing-queues--queueId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Queue`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutRoutingQueue {
@@ -13241,7 +13907,11 @@ impl PutRoutingQueue {
 static META_PUT_ROUTING_QUEUE_IDENTITYRESOLUTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRoutingQueueIdentityresolution", &["Routing"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/routing/queues/{queueId}/identityresolution", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/routing/queues/{queueId}/identityresolution`: the `putRoutingQueueIdentityresolution` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-routing-queues--queueId--identityresolution>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `IdentityResolutionQueueConfig`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutRoutingQueueIdentityresolution {
@@ -13306,7 +13976,11 @@ impl PutRoutingQueueIdentityresolution {
 static META_PUT_ROUTING_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRoutingSettings", &["Routing"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/routing/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/routing/settings`: the `putRoutingSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-routing-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RoutingSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutRoutingSettings {
@@ -13369,7 +14043,11 @@ impl PutRoutingSettings {
 static META_PUT_ROUTING_SETTINGS_TRANSCRIPTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRoutingSettingsTranscription", &["Routing"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/routing/settings/transcription", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/routing/settings/transcription`: the `putRoutingSettingsTranscription` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-routing-settings-transcription>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TranscriptionSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutRoutingSettingsTranscription {
@@ -13432,7 +14110,11 @@ impl PutRoutingSettingsTranscription {
 static META_PUT_ROUTING_SMS_IDENTITYRESOLUTION_PHONENUMBER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRoutingSmsIdentityresolutionPhonenumber", &["Routing"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/routing/sms/identityresolution/phonenumbers/{addressId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/routing/sms/identityresolution/phonenumbers/{addressId}`: the `putRoutingSmsIdentityresolutionPhonenumber` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-routing-sms-identityresolution-phonenumbers--addressId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SmsIdentityResolutionConfig`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutRoutingSmsIdentityresolutionPhonenumber {
@@ -13497,7 +14179,11 @@ impl PutRoutingSmsIdentityresolutionPhonenumber {
 static META_PUT_ROUTING_USER_DIRECTROUTINGBACKUP_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRoutingUserDirectroutingbackupSettings", &["Routing", "Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/routing/users/{userId}/directroutingbackup/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/routing/users/{userId}/directroutingbackup/settings`: the `putRoutingUserDirectroutingbackupSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-routing-users--userId--directroutingbackup-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentDirectRoutingBackupSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutRoutingUserDirectroutingbackupSettings {
@@ -13562,7 +14248,11 @@ impl PutRoutingUserDirectroutingbackupSettings {
 static META_PUT_ROUTING_USER_UTILIZATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRoutingUserUtilization", &["Routing", "Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/routing/users/{userId}/utilization", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/routing/users/{userId}/utilization`: the `putRoutingUserUtilization` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-routing-users--userId--utilization>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentMaxUtilizationResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutRoutingUserUtilization {
@@ -13627,7 +14317,11 @@ impl PutRoutingUserUtilization {
 static META_PUT_ROUTING_UTILIZATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRoutingUtilization", &["Routing"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/routing/utilization", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/routing/utilization`: the `putRoutingUtilization` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-routing-utilization>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UtilizationResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutRoutingUtilization {
@@ -13690,7 +14384,11 @@ impl PutRoutingUtilization {
 static META_PUT_ROUTING_UTILIZATION_LABEL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRoutingUtilizationLabel", &["Routing"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/routing/utilization/labels/{labelId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/routing/utilization/labels/{labelId}`: the `putRoutingUtilizationLabel` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-routing-utilization-labels--labelId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UtilizationLabel`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutRoutingUtilizationLabel {
@@ -13755,7 +14453,11 @@ impl PutRoutingUtilizationLabel {
 static META_PUT_ROUTING_WRAPUPCODE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRoutingWrapupcode", &["Routing"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/routing/wrapupcodes/{codeId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/routing/wrapupcodes/{codeId}`: the `putRoutingWrapupcode` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-routing-wrapupcodes--codeId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WrapupCode`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutRoutingWrapupcode {
@@ -13820,7 +14522,11 @@ impl PutRoutingWrapupcode {
 static META_PUT_USER_ROUTINGSKILL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUserRoutingskill", &["Routing", "Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/{userId}/routingskills/{skillId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/users/{userId}/routingskills/{skillId}`: the `putUserRoutingskill` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users--userId--routingskills--skillId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserRoutingSkill`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutUserRoutingskill {
@@ -13887,9 +14593,13 @@ impl PutUserRoutingskill {
 static META_PUT_USER_ROUTINGSKILLS_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUserRoutingskillsBulk", &["Routing", "Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/{userId}/routingskills/bulk", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `PUT /api/v2/users/{userId}/routingskills/bulk`: the `putUserRoutingskillsBulk` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users--userId--routingskills-bulk>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserSkillEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutUserRoutingskillsBulk {

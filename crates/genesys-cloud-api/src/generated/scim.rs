@@ -140,7 +140,11 @@ impl ScimApi {
 static META_DELETE_SCIM_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteScimUser", &["SCIM"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/scim/users/{userId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/scim/users/{userId}`: the `deleteScimUser` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-scim-users--userId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteScimUser {
@@ -212,7 +216,11 @@ impl DeleteScimUser {
 static META_DELETE_SCIM_V2_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteScimV2User", &["SCIM"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/scim/v2/users/{userId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/scim/v2/users/{userId}`: the `deleteScimV2User` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-scim-v2-users--userId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteScimV2User {
@@ -284,7 +292,11 @@ impl DeleteScimV2User {
 static META_GET_SCIM_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimGroup", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/groups/{groupId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/scim/groups/{groupId}`: the `getScimGroup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scim-groups--groupId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScimV2Group`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetScimGroup {
@@ -374,7 +386,11 @@ impl GetScimGroup {
 static META_GET_SCIM_GROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimGroups", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/groups", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/scim/groups`: the `getScimGroups` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scim-groups>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScimGroupListResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetScimGroups {
@@ -480,7 +496,11 @@ impl GetScimGroups {
 static META_GET_SCIM_RESOURCETYPE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimResourcetype", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/resourcetypes/{resourceType}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/scim/resourcetypes/{resourceType}`: the `getScimResourcetype` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scim-resourcetypes--resourceType->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScimConfigResourceType`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetScimResourcetype {
@@ -543,7 +563,11 @@ impl GetScimResourcetype {
 static META_GET_SCIM_RESOURCETYPES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimResourcetypes", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/resourcetypes", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/scim/resourcetypes`: the `getScimResourcetypes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scim-resourcetypes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScimConfigResourceTypesListResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetScimResourcetypes {
@@ -604,7 +628,11 @@ impl GetScimResourcetypes {
 static META_GET_SCIM_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimSchema", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/scim/schemas/{schemaId}`: the `getScimSchema` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scim-schemas--schemaId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScimV2SchemaDefinition`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetScimSchema {
@@ -667,7 +695,11 @@ impl GetScimSchema {
 static META_GET_SCIM_SCHEMAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimSchemas", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/schemas", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/scim/schemas`: the `getScimSchemas` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scim-schemas>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScimV2SchemaListResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetScimSchemas {
@@ -737,7 +769,11 @@ impl GetScimSchemas {
 static META_GET_SCIM_SERVICEPROVIDERCONFIG: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimServiceproviderconfig", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/serviceproviderconfig", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/scim/serviceproviderconfig`: the `getScimServiceproviderconfig` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scim-serviceproviderconfig>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScimServiceProviderConfig`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetScimServiceproviderconfig {
@@ -807,7 +843,11 @@ impl GetScimServiceproviderconfig {
 static META_GET_SCIM_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimUser", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/users/{userId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/scim/users/{userId}`: the `getScimUser` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scim-users--userId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScimV2User`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetScimUser {
@@ -897,7 +937,11 @@ impl GetScimUser {
 static META_GET_SCIM_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimUsers", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/users", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/scim/users`: the `getScimUsers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scim-users>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScimUserListResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetScimUsers {
@@ -1003,7 +1047,11 @@ impl GetScimUsers {
 static META_GET_SCIM_V2_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimV2Group", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/v2/groups/{groupId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/scim/v2/groups/{groupId}`: the `getScimV2Group` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scim-v2-groups--groupId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScimV2Group`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetScimV2Group {
@@ -1093,7 +1141,11 @@ impl GetScimV2Group {
 static META_GET_SCIM_V2_GROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimV2Groups", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/v2/groups", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/scim/v2/groups`: the `getScimV2Groups` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scim-v2-groups>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScimGroupListResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetScimV2Groups {
@@ -1200,7 +1252,11 @@ impl GetScimV2Groups {
 static META_GET_SCIM_V2_RESOURCETYPE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimV2Resourcetype", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/v2/resourcetypes/{resourceType}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/scim/v2/resourcetypes/{resourceType}`: the `getScimV2Resourcetype` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scim-v2-resourcetypes--resourceType->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScimConfigResourceType`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetScimV2Resourcetype {
@@ -1263,7 +1319,11 @@ impl GetScimV2Resourcetype {
 static META_GET_SCIM_V2_RESOURCETYPES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimV2Resourcetypes", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/v2/resourcetypes", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/scim/v2/resourcetypes`: the `getScimV2Resourcetypes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scim-v2-resourcetypes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScimConfigResourceTypesListResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetScimV2Resourcetypes {
@@ -1324,7 +1384,11 @@ impl GetScimV2Resourcetypes {
 static META_GET_SCIM_V2_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimV2Schema", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/v2/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/scim/v2/schemas/{schemaId}`: the `getScimV2Schema` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scim-v2-schemas--schemaId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScimV2SchemaDefinition`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetScimV2Schema {
@@ -1387,7 +1451,11 @@ impl GetScimV2Schema {
 static META_GET_SCIM_V2_SCHEMAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimV2Schemas", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/v2/schemas", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/scim/v2/schemas`: the `getScimV2Schemas` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scim-v2-schemas>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScimV2SchemaListResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetScimV2Schemas {
@@ -1457,7 +1525,11 @@ impl GetScimV2Schemas {
 static META_GET_SCIM_V2_SERVICEPROVIDERCONFIG: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimV2Serviceproviderconfig", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/v2/serviceproviderconfig", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/scim/v2/serviceproviderconfig`: the `getScimV2Serviceproviderconfig` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scim-v2-serviceproviderconfig>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScimServiceProviderConfig`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetScimV2Serviceproviderconfig {
@@ -1527,7 +1599,11 @@ impl GetScimV2Serviceproviderconfig {
 static META_GET_SCIM_V2_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimV2User", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/v2/users/{userId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/scim/v2/users/{userId}`: the `getScimV2User` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scim-v2-users--userId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScimV2User`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetScimV2User {
@@ -1617,7 +1693,11 @@ impl GetScimV2User {
 static META_GET_SCIM_V2_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimV2Users", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/v2/users", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/scim/v2/users`: the `getScimV2Users` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scim-v2-users>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScimUserListResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetScimV2Users {
@@ -1723,7 +1803,11 @@ impl GetScimV2Users {
 static META_PATCH_SCIM_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchScimGroup", &["SCIM"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/scim/groups/{groupId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/scim/groups/{groupId}`: the `patchScimGroup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-scim-groups--groupId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScimV2Group`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchScimGroup {
@@ -1797,7 +1881,11 @@ impl PatchScimGroup {
 static META_PATCH_SCIM_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchScimUser", &["SCIM"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/scim/users/{userId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/scim/users/{userId}`: the `patchScimUser` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-scim-users--userId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScimV2User`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchScimUser {
@@ -1871,7 +1959,11 @@ impl PatchScimUser {
 static META_PATCH_SCIM_V2_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchScimV2Group", &["SCIM"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/scim/v2/groups/{groupId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/scim/v2/groups/{groupId}`: the `patchScimV2Group` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-scim-v2-groups--groupId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScimV2Group`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchScimV2Group {
@@ -1945,7 +2037,11 @@ impl PatchScimV2Group {
 static META_PATCH_SCIM_V2_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchScimV2User", &["SCIM"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/scim/v2/users/{userId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/scim/v2/users/{userId}`: the `patchScimV2User` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-scim-v2-users--userId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScimV2User`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchScimV2User {
@@ -2019,7 +2115,11 @@ impl PatchScimV2User {
 static META_POST_SCIM_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postScimUsers", &["SCIM"], ::genesys_cloud_core::http::Method::POST, "/api/v2/scim/users", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/scim/users`: the `postScimUsers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-scim-users>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScimV2User`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostScimUsers {
@@ -2082,7 +2182,11 @@ impl PostScimUsers {
 static META_POST_SCIM_V2_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postScimV2Users", &["SCIM"], ::genesys_cloud_core::http::Method::POST, "/api/v2/scim/v2/users", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/scim/v2/users`: the `postScimV2Users` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-scim-v2-users>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScimV2User`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostScimV2Users {
@@ -2145,7 +2249,11 @@ impl PostScimV2Users {
 static META_PUT_SCIM_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putScimGroup", &["SCIM"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/scim/groups/{groupId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/scim/groups/{groupId}`: the `putScimGroup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-scim-groups--groupId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScimV2Group`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutScimGroup {
@@ -2219,7 +2327,11 @@ impl PutScimGroup {
 static META_PUT_SCIM_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putScimUser", &["SCIM"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/scim/users/{userId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/scim/users/{userId}`: the `putScimUser` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-scim-users--userId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScimV2User`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutScimUser {
@@ -2293,7 +2405,11 @@ impl PutScimUser {
 static META_PUT_SCIM_V2_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putScimV2Group", &["SCIM"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/scim/v2/groups/{groupId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/scim/v2/groups/{groupId}`: the `putScimV2Group` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-scim-v2-groups--groupId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScimV2Group`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutScimV2Group {
@@ -2367,7 +2483,11 @@ impl PutScimV2Group {
 static META_PUT_SCIM_V2_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putScimV2User", &["SCIM"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/scim/v2/users/{userId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/scim/v2/users/{userId}`: the `putScimV2User` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-scim-v2-users--userId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScimV2User`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutScimV2User {

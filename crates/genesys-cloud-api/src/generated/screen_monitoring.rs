@@ -64,7 +64,11 @@ impl ScreenMonitoringApi {
 static META_DELETE_CONVERSATION_PARTICIPANT_SCREENMONITORS_SESSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteConversationParticipantScreenmonitorsSession", &["Screen Monitoring"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/conversations/{conversationId}/participants/{participantId}/screenmonitors/sessions/{screenMonitoringId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/conversations/{conversationId}/participants/{participantId}/screenmonitors/sessions/{screenMonitoringId}`: the `deleteConversationParticipantScreenmonitorsSession` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-conversations--conversationId--participants--participantId--screenmonitors-sessions--screenMonitoringId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteConversationParticipantScreenmonitorsSession {
@@ -131,7 +135,11 @@ impl DeleteConversationParticipantScreenmonitorsSession {
 static META_DELETE_USER_SCREENMONITORS_SESSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteUserScreenmonitorsSession", &["Screen Monitoring"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/users/{userId}/screenmonitors/sessions/{screenMonitoringId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/users/{userId}/screenmonitors/sessions/{screenMonitoringId}`: the `deleteUserScreenmonitorsSession` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-users--userId--screenmonitors-sessions--screenMonitoringId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteUserScreenmonitorsSession {
@@ -196,7 +204,11 @@ impl DeleteUserScreenmonitorsSession {
 static META_GET_CONVERSATION_PARTICIPANT_SCREENMONITORS_SESSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationParticipantScreenmonitorsSession", &["Screen Monitoring"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/participants/{participantId}/screenmonitors/sessions/{screenMonitoringId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/conversations/{conversationId}/participants/{participantId}/screenmonitors/sessions/{screenMonitoringId}`: the `getConversationParticipantScreenmonitorsSession` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--participants--participantId--screenmonitors-sessions--screenMonitoringId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScreenMonitoringSession`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetConversationParticipantScreenmonitorsSession {
@@ -263,7 +275,11 @@ impl GetConversationParticipantScreenmonitorsSession {
 static META_GET_SCREENMONITORS_SESSIONS_DETAILS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScreenmonitorsSessionsDetails", &["Screen Monitoring"], ::genesys_cloud_core::http::Method::GET, "/api/v2/screenmonitors/sessions/details", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/screenmonitors/sessions/details`: the `getScreenmonitorsSessionsDetails` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-screenmonitors-sessions-details>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScreenMonitoringDetails`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetScreenmonitorsSessionsDetails {
@@ -324,7 +340,11 @@ impl GetScreenmonitorsSessionsDetails {
 static META_GET_SCREENMONITORS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScreenmonitorsSettings", &["Screen Monitoring"], ::genesys_cloud_core::http::Method::GET, "/api/v2/screenmonitors/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/screenmonitors/settings`: the `getScreenmonitorsSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-screenmonitors-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScreenMonitorSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetScreenmonitorsSettings {
@@ -385,7 +405,11 @@ impl GetScreenmonitorsSettings {
 static META_GET_SCREENMONITORS_USER_SESSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScreenmonitorsUserSessions", &["Screen Monitoring"], ::genesys_cloud_core::http::Method::GET, "/api/v2/screenmonitors/users/{userId}/sessions", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/screenmonitors/users/{userId}/sessions`: the `getScreenmonitorsUserSessions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-screenmonitors-users--userId--sessions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScreenMonitoringSessionEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetScreenmonitorsUserSessions {
@@ -448,7 +472,11 @@ impl GetScreenmonitorsUserSessions {
 static META_GET_USER_SCREENMONITORS_SESSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserScreenmonitorsSession", &["Screen Monitoring"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/screenmonitors/sessions/{screenMonitoringId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/{userId}/screenmonitors/sessions/{screenMonitoringId}`: the `getUserScreenmonitorsSession` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--screenmonitors-sessions--screenMonitoringId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScreenMonitoringSession`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUserScreenmonitorsSession {
@@ -513,7 +541,11 @@ impl GetUserScreenmonitorsSession {
 static META_POST_CONVERSATION_PARTICIPANT_SCREENMONITORS_SESSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationParticipantScreenmonitorsSessions", &["Screen Monitoring"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/participants/{participantId}/screenmonitors/sessions", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/{conversationId}/participants/{participantId}/screenmonitors/sessions`: the `postConversationParticipantScreenmonitorsSessions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--participants--participantId--screenmonitors-sessions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `StartScreenMonitorResponseBody`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationParticipantScreenmonitorsSessions {
@@ -578,7 +610,11 @@ impl PostConversationParticipantScreenmonitorsSessions {
 static META_POST_SCREENMONITORS_SESSIONS_USERS_DETAILS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postScreenmonitorsSessionsUsersDetails", &["Screen Monitoring"], ::genesys_cloud_core::http::Method::POST, "/api/v2/screenmonitors/sessions/users/details", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/screenmonitors/sessions/users/details`: the `postScreenmonitorsSessionsUsersDetails` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-screenmonitors-sessions-users-details>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScreenMonitoringUserDetailsEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostScreenmonitorsSessionsUsersDetails {
@@ -641,7 +677,11 @@ impl PostScreenmonitorsSessionsUsersDetails {
 static META_POST_USER_SCREENMONITORS_SESSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUserScreenmonitorsSessions", &["Screen Monitoring"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/{userId}/screenmonitors/sessions", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/users/{userId}/screenmonitors/sessions`: the `postUserScreenmonitorsSessions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users--userId--screenmonitors-sessions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `StartScreenMonitorResponseBody`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostUserScreenmonitorsSessions {
@@ -704,7 +744,11 @@ impl PostUserScreenmonitorsSessions {
 static META_PUT_SCREENMONITORS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putScreenmonitorsSettings", &["Screen Monitoring"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/screenmonitors/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/screenmonitors/settings`: the `putScreenmonitorsSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-screenmonitors-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutScreenmonitorsSettings {

@@ -80,7 +80,11 @@ impl ScriptsApi {
 static META_GET_SCRIPT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScript", &["Scripts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scripts/{scriptId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/scripts/{scriptId}`: the `getScript` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scripts--scriptId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Script`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetScript {
@@ -143,7 +147,11 @@ impl GetScript {
 static META_GET_SCRIPT_PAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScriptPage", &["Scripts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scripts/{scriptId}/pages/{pageId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/scripts/{scriptId}/pages/{pageId}`: the `getScriptPage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scripts--scriptId--pages--pageId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Page`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetScriptPage {
@@ -217,7 +225,11 @@ impl GetScriptPage {
 static META_GET_SCRIPT_PAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScriptPages", &["Scripts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scripts/{scriptId}/pages", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/scripts/{scriptId}/pages`: the `getScriptPages` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scripts--scriptId--pages>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<Page>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetScriptPages {
@@ -289,9 +301,13 @@ impl GetScriptPages {
 static META_GET_SCRIPTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScripts", &["Scripts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scripts", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/scripts`: the `getScripts` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scripts>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScriptEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetScripts {
@@ -454,9 +470,13 @@ impl GetScripts {
 static META_GET_SCRIPTS_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScriptsDivisionviews", &["Scripts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scripts/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/scripts/divisionviews`: the `getScriptsDivisionviews` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scripts-divisionviews>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScriptEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetScriptsDivisionviews {
@@ -619,9 +639,13 @@ impl GetScriptsDivisionviews {
 static META_GET_SCRIPTS_PUBLISHED: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScriptsPublished", &["Scripts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scripts/published", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/scripts/published`: the `getScriptsPublished` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scripts-published>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScriptEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetScriptsPublished {
@@ -766,7 +790,11 @@ impl GetScriptsPublished {
 static META_GET_SCRIPTS_PUBLISHED_DIVISIONVIEW_VARIABLES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScriptsPublishedDivisionviewVariables", &["Scripts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scripts/published/divisionviews/{scriptId}/variables", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/scripts/published/divisionviews/{scriptId}/variables`: the `getScriptsPublishedDivisionviewVariables` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scripts-published-divisionviews--scriptId--variables>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetScriptsPublishedDivisionviewVariables {
@@ -865,9 +893,13 @@ impl GetScriptsPublishedDivisionviewVariables {
 static META_GET_SCRIPTS_PUBLISHED_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScriptsPublishedDivisionviews", &["Scripts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scripts/published/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/scripts/published/divisionviews`: the `getScriptsPublishedDivisionviews` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scripts-published-divisionviews>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScriptEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetScriptsPublishedDivisionviews {
@@ -1012,7 +1044,11 @@ impl GetScriptsPublishedDivisionviews {
 static META_GET_SCRIPTS_PUBLISHED_SCRIPT_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScriptsPublishedScriptId", &["Scripts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scripts/published/{scriptId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/scripts/published/{scriptId}`: the `getScriptsPublishedScriptId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scripts-published--scriptId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Script`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetScriptsPublishedScriptId {
@@ -1084,7 +1120,11 @@ impl GetScriptsPublishedScriptId {
 static META_GET_SCRIPTS_PUBLISHED_SCRIPT_ID_PAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScriptsPublishedScriptIdPage", &["Scripts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scripts/published/{scriptId}/pages/{pageId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/scripts/published/{scriptId}/pages/{pageId}`: the `getScriptsPublishedScriptIdPage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scripts-published--scriptId--pages--pageId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Page`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetScriptsPublishedScriptIdPage {
@@ -1158,7 +1198,11 @@ impl GetScriptsPublishedScriptIdPage {
 static META_GET_SCRIPTS_PUBLISHED_SCRIPT_ID_PAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScriptsPublishedScriptIdPages", &["Scripts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scripts/published/{scriptId}/pages", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/scripts/published/{scriptId}/pages`: the `getScriptsPublishedScriptIdPages` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scripts-published--scriptId--pages>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<Page>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetScriptsPublishedScriptIdPages {
@@ -1230,7 +1274,11 @@ impl GetScriptsPublishedScriptIdPages {
 static META_GET_SCRIPTS_PUBLISHED_SCRIPT_ID_VARIABLES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScriptsPublishedScriptIdVariables", &["Scripts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scripts/published/{scriptId}/variables", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/scripts/published/{scriptId}/variables`: the `getScriptsPublishedScriptIdVariables` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scripts-published--scriptId--variables>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetScriptsPublishedScriptIdVariables {
@@ -1329,7 +1377,11 @@ impl GetScriptsPublishedScriptIdVariables {
 static META_GET_SCRIPTS_UPLOAD_STATUS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScriptsUploadStatus", &["Scripts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scripts/uploads/{uploadId}/status", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/scripts/uploads/{uploadId}/status`: the `getScriptsUploadStatus` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scripts-uploads--uploadId--status>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ImportScriptStatusResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetScriptsUploadStatus {
@@ -1401,7 +1453,11 @@ impl GetScriptsUploadStatus {
 static META_POST_SCRIPT_EXPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postScriptExport", &["Scripts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/scripts/{scriptId}/export", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/scripts/{scriptId}/export`: the `postScriptExport` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-scripts--scriptId--export>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExportScriptResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostScriptExport {
@@ -1473,7 +1529,11 @@ impl PostScriptExport {
 static META_POST_SCRIPTS_PUBLISHED: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postScriptsPublished", &["Scripts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/scripts/published", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/scripts/published`: the `postScriptsPublished` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-scripts-published>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Script`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostScriptsPublished {

@@ -124,9 +124,13 @@ impl SearchApi {
 static META_GET_DOCUMENTATION_GKN_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getDocumentationGknSearch", &["Search"], ::genesys_cloud_core::http::Method::GET, "/api/v2/documentation/gkn/search", true, ::std::option::Option::None, false, false, false);
 #[doc = " `GET /api/v2/documentation/gkn/search`: the `getDocumentationGknSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-documentation-gkn-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GKNDocumentationSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " Public endpoint: no access token is sent."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetDocumentationGknSearch {
@@ -197,9 +201,13 @@ impl GetDocumentationGknSearch {
 static META_GET_DOCUMENTATION_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getDocumentationSearch", &["Search"], ::genesys_cloud_core::http::Method::GET, "/api/v2/documentation/search", true, ::std::option::Option::None, false, false, false);
 #[doc = " `GET /api/v2/documentation/search`: the `getDocumentationSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-documentation-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DocumentationSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " Public endpoint: no access token is sent."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetDocumentationSearch {
@@ -270,7 +278,11 @@ impl GetDocumentationSearch {
 static META_GET_GROUPS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGroupsSearch", &["Groups", "Search"], ::genesys_cloud_core::http::Method::GET, "/api/v2/groups/search", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/groups/search`: the `getGroupsSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-groups-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GroupsSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetGroupsSearch {
@@ -350,7 +362,11 @@ impl GetGroupsSearch {
 static META_GET_LOCATIONS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLocationsSearch", &["Locations", "Search"], ::genesys_cloud_core::http::Method::GET, "/api/v2/locations/search", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/locations/search`: the `getLocationsSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-locations-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LocationsSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetLocationsSearch {
@@ -430,7 +446,11 @@ impl GetLocationsSearch {
 static META_GET_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSearch", &["Search", "Suggest"], ::genesys_cloud_core::http::Method::GET, "/api/v2/search", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/search`: the `getSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JsonNodeSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSearch {
@@ -519,7 +539,11 @@ impl GetSearch {
 static META_GET_SEARCH_SUGGEST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSearchSuggest", &["Search", "Suggest"], ::genesys_cloud_core::http::Method::GET, "/api/v2/search/suggest", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/search/suggest`: the `getSearchSuggest` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-search-suggest>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JsonNodeSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSearchSuggest {
@@ -608,7 +632,11 @@ impl GetSearchSuggest {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_SITES_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesSitesSearch", &["Search", "Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/sites/search", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/sites/search`: the `getTelephonyProvidersEdgesSitesSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-sites-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SitesSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesSitesSearch {
@@ -688,7 +716,11 @@ impl GetTelephonyProvidersEdgesSitesSearch {
 static META_GET_USERS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersSearch", &["Search", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/search", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/search`: the `getUsersSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UsersSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUsersSearch {
@@ -777,7 +809,11 @@ impl GetUsersSearch {
 static META_GET_VOICEMAIL_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getVoicemailSearch", &["Search", "Voicemail"], ::genesys_cloud_core::http::Method::GET, "/api/v2/voicemail/search", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/voicemail/search`: the `getVoicemailSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-voicemail-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `VoicemailsSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetVoicemailSearch {
@@ -857,7 +893,11 @@ impl GetVoicemailSearch {
 static META_POST_CONVERSATIONS_CUSTOMATTRIBUTES_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCustomattributesSearch", &["Conversations", "Search"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/customattributes/search", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/customattributes/search`: the `postConversationsCustomattributesSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-customattributes-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JsonSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsCustomattributesSearch {
@@ -920,7 +960,11 @@ impl PostConversationsCustomattributesSearch {
 static META_POST_CONVERSATIONS_PARTICIPANTS_ATTRIBUTES_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsParticipantsAttributesSearch", &["Conversations", "Search"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/participants/attributes/search", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/conversations/participants/attributes/search`: the `postConversationsParticipantsAttributesSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-participants-attributes-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JsonCursorSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostConversationsParticipantsAttributesSearch {
@@ -983,11 +1027,15 @@ impl PostConversationsParticipantsAttributesSearch {
 static META_POST_DOCUMENTATION_ALL_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postDocumentationAllSearch", &["Search"], ::genesys_cloud_core::http::Method::POST, "/api/v2/documentation/all/search", true, ::std::option::Option::None, false, true, false);
 #[doc = " `POST /api/v2/documentation/all/search`: the `postDocumentationAllSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-documentation-all-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JsonNodeSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
 #[doc = ""]
 #[doc = " Public endpoint: no access token is sent."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostDocumentationAllSearch {
@@ -1050,9 +1098,13 @@ impl PostDocumentationAllSearch {
 static META_POST_DOCUMENTATION_GKN_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postDocumentationGknSearch", &["Search"], ::genesys_cloud_core::http::Method::POST, "/api/v2/documentation/gkn/search", true, ::std::option::Option::None, false, false, false);
 #[doc = " `POST /api/v2/documentation/gkn/search`: the `postDocumentationGknSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-documentation-gkn-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GKNDocumentationSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " Public endpoint: no access token is sent."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostDocumentationGknSearch {
@@ -1115,9 +1167,13 @@ impl PostDocumentationGknSearch {
 static META_POST_DOCUMENTATION_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postDocumentationSearch", &["Search"], ::genesys_cloud_core::http::Method::POST, "/api/v2/documentation/search", true, ::std::option::Option::None, false, false, false);
 #[doc = " `POST /api/v2/documentation/search`: the `postDocumentationSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-documentation-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DocumentationSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " Public endpoint: no access token is sent."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostDocumentationSearch {
@@ -1180,7 +1236,11 @@ impl PostDocumentationSearch {
 static META_POST_GROUPS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGroupsSearch", &["Groups", "Search"], ::genesys_cloud_core::http::Method::POST, "/api/v2/groups/search", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/groups/search`: the `postGroupsSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-groups-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GroupsSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostGroupsSearch {
@@ -1243,7 +1303,11 @@ impl PostGroupsSearch {
 static META_POST_LOCATIONS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLocationsSearch", &["Locations", "Search"], ::genesys_cloud_core::http::Method::POST, "/api/v2/locations/search", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/locations/search`: the `postLocationsSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-locations-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LocationsSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostLocationsSearch {
@@ -1306,7 +1370,11 @@ impl PostLocationsSearch {
 static META_POST_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSearch", &["Search", "Suggest"], ::genesys_cloud_core::http::Method::POST, "/api/v2/search", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/search`: the `postSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JsonNodeSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostSearch {
@@ -1378,7 +1446,11 @@ impl PostSearch {
 static META_POST_SEARCH_SUGGEST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSearchSuggest", &["Search", "Suggest"], ::genesys_cloud_core::http::Method::POST, "/api/v2/search/suggest", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/search/suggest`: the `postSearchSuggest` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-search-suggest>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JsonNodeSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostSearchSuggest {
@@ -1450,7 +1522,11 @@ impl PostSearchSuggest {
 static META_POST_SPEECHANDTEXTANALYTICS_TRANSCRIPTS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSpeechandtextanalyticsTranscriptsSearch", &["Search", "Speech Text Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/speechandtextanalytics/transcripts/search", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/speechandtextanalytics/transcripts/search`: the `postSpeechandtextanalyticsTranscriptsSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-speechandtextanalytics-transcripts-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JsonSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostSpeechandtextanalyticsTranscriptsSearch {
@@ -1513,7 +1589,11 @@ impl PostSpeechandtextanalyticsTranscriptsSearch {
 static META_POST_TEAMS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTeamsSearch", &["Search", "Teams"], ::genesys_cloud_core::http::Method::POST, "/api/v2/teams/search", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/teams/search`: the `postTeamsSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-teams-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TeamsSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTeamsSearch {
@@ -1576,7 +1656,11 @@ impl PostTeamsSearch {
 static META_POST_TELEPHONY_PROVIDERS_EDGES_SITES_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgesSitesSearch", &["Search", "Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/sites/search", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/telephony/providers/edges/sites/search`: the `postTelephonyProvidersEdgesSitesSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges-sites-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SitesSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTelephonyProvidersEdgesSitesSearch {
@@ -1639,7 +1723,11 @@ impl PostTelephonyProvidersEdgesSitesSearch {
 static META_POST_USERS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsersSearch", &["Search", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/search", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/users/search`: the `postUsersSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UsersSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostUsersSearch {
@@ -1702,9 +1790,13 @@ impl PostUsersSearch {
 static META_POST_USERS_SEARCH_CONVERSATION_TARGET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsersSearchConversationTarget", &["Search", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/search/conversation/target", false, ::std::option::Option::None, false, true, true);
 #[doc = " `POST /api/v2/users/search/conversation/target`: the `postUsersSearchConversationTarget` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users-search-conversation-target>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UsersSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostUsersSearchConversationTarget {
@@ -1767,9 +1859,13 @@ impl PostUsersSearchConversationTarget {
 static META_POST_USERS_SEARCH_QUEUEMEMBERS_MANAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsersSearchQueuemembersManage", &["Search", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/search/queuemembers/manage", false, ::std::option::Option::None, false, true, true);
 #[doc = " `POST /api/v2/users/search/queuemembers/manage`: the `postUsersSearchQueuemembersManage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users-search-queuemembers-manage>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UsersSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostUsersSearchQueuemembersManage {
@@ -1832,7 +1928,11 @@ impl PostUsersSearchQueuemembersManage {
 static META_POST_USERS_SEARCH_TEAMS_ASSIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsersSearchTeamsAssign", &["Search", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/search/teams/assign", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/users/search/teams/assign`: the `postUsersSearchTeamsAssign` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users-search-teams-assign>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UsersSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostUsersSearchTeamsAssign {
@@ -1895,7 +1995,11 @@ impl PostUsersSearchTeamsAssign {
 static META_POST_VOICEMAIL_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postVoicemailSearch", &["Search", "Voicemail"], ::genesys_cloud_core::http::Method::POST, "/api/v2/voicemail/search", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/voicemail/search`: the `postVoicemailSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-voicemail-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `VoicemailsSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostVoicemailSearch {

@@ -76,7 +76,11 @@ impl SettingsApi {
 static META_DELETE_EMAILS_SETTINGS_THREADING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteEmailsSettingsThreading", &["Emails", "Settings"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/emails/settings/threading", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/emails/settings/threading`: the `deleteEmailsSettingsThreading` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-emails-settings-threading>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteEmailsSettingsThreading {
@@ -137,7 +141,11 @@ impl DeleteEmailsSettingsThreading {
 static META_DELETE_EXTERNALCONTACTS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteExternalcontactsSettings", &["Settings"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/externalcontacts/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/externalcontacts/settings`: the `deleteExternalcontactsSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-externalcontacts-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UpdatedSettingsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteExternalcontactsSettings {
@@ -198,7 +206,11 @@ impl DeleteExternalcontactsSettings {
 static META_DELETE_USERS_AGENTUI_AGENTS_AUTOANSWER_AGENT_ID_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteUsersAgentuiAgentsAutoanswerAgentIdSettings", &["Agent UI", "Settings"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/users/agentui/agents/autoanswer/{agentId}/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/users/agentui/agents/autoanswer/{agentId}/settings`: the `deleteUsersAgentuiAgentsAutoanswerAgentIdSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-users-agentui-agents-autoanswer--agentId--settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings {
@@ -261,7 +273,11 @@ impl DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings {
 static META_GET_EMAILS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getEmailsSettings", &["Emails", "Settings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/emails/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/emails/settings`: the `getEmailsSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-emails-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EmailSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetEmailsSettings {
@@ -322,7 +338,11 @@ impl GetEmailsSettings {
 static META_GET_EMAILS_SETTINGS_THREADING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getEmailsSettingsThreading", &["Emails", "Settings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/emails/settings/threading", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/emails/settings/threading`: the `getEmailsSettingsThreading` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-emails-settings-threading>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EmailThreadingSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetEmailsSettingsThreading {
@@ -383,7 +403,11 @@ impl GetEmailsSettingsThreading {
 static META_GET_EXTERNALCONTACTS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsSettings", &["Settings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/externalcontacts/settings`: the `getExternalcontactsSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExternalContactsSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetExternalcontactsSettings {
@@ -444,7 +468,11 @@ impl GetExternalcontactsSettings {
 static META_GET_SETTINGS_EXECUTIONDATA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSettingsExecutiondata", &["Settings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/settings/executiondata", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/settings/executiondata`: the `getSettingsExecutiondata` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-settings-executiondata>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExecutionDataGlobalSettingsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSettingsExecutiondata {
@@ -505,7 +533,11 @@ impl GetSettingsExecutiondata {
 static META_GET_USERS_AGENTUI_AGENTS_AUTOANSWER_AGENT_ID_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersAgentuiAgentsAutoanswerAgentIdSettings", &["Agent UI", "Settings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/agentui/agents/autoanswer/{agentId}/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/agentui/agents/autoanswer/{agentId}/settings`: the `getUsersAgentuiAgentsAutoanswerAgentIdSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-agentui-agents-autoanswer--agentId--settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AutoAnswerSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUsersAgentuiAgentsAutoanswerAgentIdSettings {
@@ -568,7 +600,11 @@ impl GetUsersAgentuiAgentsAutoanswerAgentIdSettings {
 static META_PATCH_EMAILS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchEmailsSettings", &["Emails", "Settings"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/emails/settings", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/emails/settings`: the `patchEmailsSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-emails-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EmailSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchEmailsSettings {
@@ -638,7 +674,11 @@ impl PatchEmailsSettings {
 static META_PATCH_EMAILS_SETTINGS_THREADING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchEmailsSettingsThreading", &["Emails", "Settings"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/emails/settings/threading", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/emails/settings/threading`: the `patchEmailsSettingsThreading` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-emails-settings-threading>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EmailThreadingSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchEmailsSettingsThreading {
@@ -708,7 +748,11 @@ impl PatchEmailsSettingsThreading {
 static META_PATCH_SETTINGS_EXECUTIONDATA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchSettingsExecutiondata", &["Settings"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/settings/executiondata", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/settings/executiondata`: the `patchSettingsExecutiondata` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-settings-executiondata>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExecutionDataGlobalSettingsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchSettingsExecutiondata {
@@ -771,7 +815,11 @@ impl PatchSettingsExecutiondata {
 static META_PATCH_USERS_AGENTUI_AGENTS_AUTOANSWER_AGENT_ID_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUsersAgentuiAgentsAutoanswerAgentIdSettings", &["Agent UI", "Settings"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/agentui/agents/autoanswer/{agentId}/settings", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/users/agentui/agents/autoanswer/{agentId}/settings`: the `patchUsersAgentuiAgentsAutoanswerAgentIdSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users-agentui-agents-autoanswer--agentId--settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AutoAnswerSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchUsersAgentuiAgentsAutoanswerAgentIdSettings {
@@ -836,7 +884,11 @@ impl PatchUsersAgentuiAgentsAutoanswerAgentIdSettings {
 static META_PUT_EXTERNALCONTACTS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putExternalcontactsSettings", &["Settings"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/externalcontacts/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/externalcontacts/settings`: the `putExternalcontactsSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-externalcontacts-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UpdatedSettingsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutExternalcontactsSettings {
@@ -906,7 +958,11 @@ impl PutExternalcontactsSettings {
 static META_PUT_USERS_AGENTUI_AGENTS_AUTOANSWER_AGENT_ID_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUsersAgentuiAgentsAutoanswerAgentIdSettings", &["Agent UI", "Settings"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/agentui/agents/autoanswer/{agentId}/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/users/agentui/agents/autoanswer/{agentId}/settings`: the `putUsersAgentuiAgentsAutoanswerAgentIdSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users-agentui-agents-autoanswer--agentId--settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AutoAnswerSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutUsersAgentuiAgentsAutoanswerAgentIdSettings {

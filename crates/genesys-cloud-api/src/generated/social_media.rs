@@ -248,7 +248,11 @@ impl SocialMediaApi {
 static META_DELETE_SOCIALMEDIA_ESCALATIONRULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteSocialmediaEscalationrule", &["Social Media"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/socialmedia/escalationrules/{escalationRuleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/socialmedia/escalationrules/{escalationRuleId}`: the `deleteSocialmediaEscalationrule` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-socialmedia-escalationrules--escalationRuleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteSocialmediaEscalationrule {
@@ -311,9 +315,13 @@ impl DeleteSocialmediaEscalationrule {
 static META_DELETE_SOCIALMEDIA_MESSAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteSocialmediaMessage", &["Social Media"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/socialmedia/messages/{messageId}", true, ::std::option::Option::None, false, true, true);
 #[doc = " `DELETE /api/v2/socialmedia/messages/{messageId}`: the `deleteSocialmediaMessage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-socialmedia-messages--messageId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteSocialmediaMessage {
@@ -376,7 +384,11 @@ impl DeleteSocialmediaMessage {
 static META_DELETE_SOCIALMEDIA_TOPIC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteSocialmediaTopic", &["Social Media"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/socialmedia/topics/{topicId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/socialmedia/topics/{topicId}`: the `deleteSocialmediaTopic` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-socialmedia-topics--topicId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteSocialmediaTopic {
@@ -448,7 +460,11 @@ impl DeleteSocialmediaTopic {
 static META_DELETE_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_FACEBOOK_FACEBOOK_INGESTION_RULE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId", &["Social Media"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/facebook/{facebookIngestionRuleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/socialmedia/topics/{topicId}/dataingestionrules/facebook/{facebookIngestionRuleId}`: the `deleteSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-socialmedia-topics--topicId--dataingestionrules-facebook--facebookIngestionRuleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
@@ -522,9 +538,13 @@ impl DeleteSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
 static META_DELETE_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_GOOGLEBUSINESSPROFILE_GOOGLE_BUSINESS_PROFILE_INGESTION_RULE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId", &["Social Media"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/googlebusinessprofile/{googleBusinessProfileIngestionRuleId}", true, ::std::option::Option::None, false, true, true);
 #[doc = " `DELETE /api/v2/socialmedia/topics/{topicId}/dataingestionrules/googlebusinessprofile/{googleBusinessProfileIngestionRuleId}`: the `deleteSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-socialmedia-topics--topicId--dataingestionrules-googlebusinessprofile--googleBusinessProfileIngestionRuleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId {
@@ -598,7 +618,11 @@ impl DeleteSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusiness
 static META_DELETE_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_INSTAGRAM_INSTAGRAM_INGESTION_RULE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId", &["Social Media"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/instagram/{instagramIngestionRuleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/socialmedia/topics/{topicId}/dataingestionrules/instagram/{instagramIngestionRuleId}`: the `deleteSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-socialmedia-topics--topicId--dataingestionrules-instagram--instagramIngestionRuleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
@@ -672,7 +696,11 @@ impl DeleteSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
 static META_DELETE_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_OPEN_OPEN_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteSocialmediaTopicDataingestionrulesOpenOpenId", &["Social Media"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/open/{openId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/socialmedia/topics/{topicId}/dataingestionrules/open/{openId}`: the `deleteSocialmediaTopicDataingestionrulesOpenOpenId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-socialmedia-topics--topicId--dataingestionrules-open--openId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteSocialmediaTopicDataingestionrulesOpenOpenId {
@@ -746,7 +774,11 @@ impl DeleteSocialmediaTopicDataingestionrulesOpenOpenId {
 static META_DELETE_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_TWITTER_TWITTER_INGESTION_RULE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId", &["Social Media"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/twitter/{twitterIngestionRuleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/socialmedia/topics/{topicId}/dataingestionrules/twitter/{twitterIngestionRuleId}`: the `deleteSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-socialmedia-topics--topicId--dataingestionrules-twitter--twitterIngestionRuleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
@@ -820,7 +852,11 @@ impl DeleteSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
 static META_GET_SOCIALMEDIA_ANALYTICS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaAnalyticsAggregatesJob", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/analytics/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/socialmedia/analytics/aggregates/jobs/{jobId}`: the `getSocialmediaAnalyticsAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-analytics-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSocialmediaAnalyticsAggregatesJob {
@@ -883,7 +919,11 @@ impl GetSocialmediaAnalyticsAggregatesJob {
 static META_GET_SOCIALMEDIA_ANALYTICS_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaAnalyticsAggregatesJobResults", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/analytics/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/socialmedia/analytics/aggregates/jobs/{jobId}/results`: the `getSocialmediaAnalyticsAggregatesJobResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-analytics-aggregates-jobs--jobId--results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SocialMediaAsyncAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSocialmediaAnalyticsAggregatesJobResults {
@@ -955,7 +995,11 @@ impl GetSocialmediaAnalyticsAggregatesJobResults {
 static META_GET_SOCIALMEDIA_ANALYTICS_MESSAGES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaAnalyticsMessagesJob", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/analytics/messages/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/socialmedia/analytics/messages/jobs/{jobId}`: the `getSocialmediaAnalyticsMessagesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-analytics-messages-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSocialmediaAnalyticsMessagesJob {
@@ -1018,7 +1062,11 @@ impl GetSocialmediaAnalyticsMessagesJob {
 static META_GET_SOCIALMEDIA_ANALYTICS_MESSAGES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaAnalyticsMessagesJobResults", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/analytics/messages/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/socialmedia/analytics/messages/jobs/{jobId}/results`: the `getSocialmediaAnalyticsMessagesJobResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-analytics-messages-jobs--jobId--results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SocialMediaAsyncDetailQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSocialmediaAnalyticsMessagesJobResults {
@@ -1090,7 +1138,11 @@ impl GetSocialmediaAnalyticsMessagesJobResults {
 static META_GET_SOCIALMEDIA_ESCALATIONRULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaEscalationrule", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/escalationrules/{escalationRuleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/socialmedia/escalationrules/{escalationRuleId}`: the `getSocialmediaEscalationrule` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-escalationrules--escalationRuleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EscalationRuleResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSocialmediaEscalationrule {
@@ -1162,9 +1214,13 @@ impl GetSocialmediaEscalationrule {
 static META_GET_SOCIALMEDIA_ESCALATIONRULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaEscalationrules", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/escalationrules", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/socialmedia/escalationrules`: the `getSocialmediaEscalationrules` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-escalationrules>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SocialEscalationResponseEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSocialmediaEscalationrules {
@@ -1265,7 +1321,11 @@ impl GetSocialmediaEscalationrules {
 static META_GET_SOCIALMEDIA_TOPIC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaTopic", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/topics/{topicId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/socialmedia/topics/{topicId}`: the `getSocialmediaTopic` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-topics--topicId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SocialTopicWithDataIngestionRuleMetadataResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSocialmediaTopic {
@@ -1337,9 +1397,13 @@ impl GetSocialmediaTopic {
 static META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaTopicDataingestionrules", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules`: the `getSocialmediaTopicDataingestionrules` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-topics--topicId--dataingestionrules>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GenericDataIngestionRuleResponseEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSocialmediaTopicDataingestionrules {
@@ -1441,7 +1505,11 @@ impl GetSocialmediaTopicDataingestionrules {
 static META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_FACEBOOK_FACEBOOK_INGESTION_RULE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/facebook/{facebookIngestionRuleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/facebook/{facebookIngestionRuleId}`: the `getSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-topics--topicId--dataingestionrules-facebook--facebookIngestionRuleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FacebookDataIngestionRuleResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
@@ -1515,7 +1583,11 @@ impl GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
 static META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_FACEBOOK_FACEBOOK_INGESTION_RULE_ID_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersion", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/facebook/{facebookIngestionRuleId}/versions/{dataIngestionRuleVersion}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/facebook/{facebookIngestionRuleId}/versions/{dataIngestionRuleVersion}`: the `getSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersion` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-topics--topicId--dataingestionrules-facebook--facebookIngestionRuleId--versions--dataIngestionRuleVersion->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FacebookDataIngestionRuleVersionResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersion {
@@ -1591,9 +1663,13 @@ impl GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersion
 static META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_FACEBOOK_FACEBOOK_INGESTION_RULE_ID_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersions", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/facebook/{facebookIngestionRuleId}/versions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/facebook/{facebookIngestionRuleId}/versions`: the `getSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-topics--topicId--dataingestionrules-facebook--facebookIngestionRuleId--versions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FacebookDataIngestionRuleVersionResponseEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersions {
@@ -1697,9 +1773,13 @@ impl GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersion
 static META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_GOOGLEBUSINESSPROFILE_GOOGLE_BUSINESS_PROFILE_INGESTION_RULE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/googlebusinessprofile/{googleBusinessProfileIngestionRuleId}", true, ::std::option::Option::None, false, true, true);
 #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/googlebusinessprofile/{googleBusinessProfileIngestionRuleId}`: the `getSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-topics--topicId--dataingestionrules-googlebusinessprofile--googleBusinessProfileIngestionRuleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GoogleBusinessProfileDataIngestionRuleResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId {
@@ -1773,9 +1853,13 @@ impl GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessPro
 static META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_GOOGLEBUSINESSPROFILE_GOOGLE_BUSINESS_PROFILE_INGESTION_RULE_ID_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersion", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/googlebusinessprofile/{googleBusinessProfileIngestionRuleId}/versions/{dataIngestionRuleVersion}", true, ::std::option::Option::None, false, true, true);
 #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/googlebusinessprofile/{googleBusinessProfileIngestionRuleId}/versions/{dataIngestionRuleVersion}`: the `getSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersion` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-topics--topicId--dataingestionrules-googlebusinessprofile--googleBusinessProfileIngestionRuleId--versions--dataIngestionRuleVersion->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GoogleBusinessProfileDataIngestionRuleVersionResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersion {
@@ -1851,11 +1935,15 @@ impl GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessPro
 static META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_GOOGLEBUSINESSPROFILE_GOOGLE_BUSINESS_PROFILE_INGESTION_RULE_ID_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersions", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/googlebusinessprofile/{googleBusinessProfileIngestionRuleId}/versions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, true, true);
 #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/googlebusinessprofile/{googleBusinessProfileIngestionRuleId}/versions`: the `getSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-topics--topicId--dataingestionrules-googlebusinessprofile--googleBusinessProfileIngestionRuleId--versions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GoogleBusinessProfileDataIngestionRuleVersionResponseEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersions {
@@ -1959,7 +2047,11 @@ impl GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessPro
 static META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_INSTAGRAM_INSTAGRAM_INGESTION_RULE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/instagram/{instagramIngestionRuleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/instagram/{instagramIngestionRuleId}`: the `getSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-topics--topicId--dataingestionrules-instagram--instagramIngestionRuleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `InstagramDataIngestionRuleResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
@@ -2033,7 +2125,11 @@ impl GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
 static META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_INSTAGRAM_INSTAGRAM_INGESTION_RULE_ID_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersion", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/instagram/{instagramIngestionRuleId}/versions/{dataIngestionRuleVersion}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/instagram/{instagramIngestionRuleId}/versions/{dataIngestionRuleVersion}`: the `getSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersion` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-topics--topicId--dataingestionrules-instagram--instagramIngestionRuleId--versions--dataIngestionRuleVersion->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `InstagramDataIngestionRuleVersionResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersion {
@@ -2109,9 +2205,13 @@ impl GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersi
 static META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_INSTAGRAM_INSTAGRAM_INGESTION_RULE_ID_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersions", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/instagram/{instagramIngestionRuleId}/versions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/instagram/{instagramIngestionRuleId}/versions`: the `getSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-topics--topicId--dataingestionrules-instagram--instagramIngestionRuleId--versions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `InstagramDataIngestionRuleVersionResponseEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersions {
@@ -2215,7 +2315,11 @@ impl GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersi
 static META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_OPEN_OPEN_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaTopicDataingestionrulesOpenOpenId", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/open/{openId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/open/{openId}`: the `getSocialmediaTopicDataingestionrulesOpenOpenId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-topics--topicId--dataingestionrules-open--openId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OpenDataIngestionRuleResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSocialmediaTopicDataingestionrulesOpenOpenId {
@@ -2289,7 +2393,11 @@ impl GetSocialmediaTopicDataingestionrulesOpenOpenId {
 static META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_OPEN_OPEN_ID_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaTopicDataingestionrulesOpenOpenIdVersion", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/open/{openId}/versions/{dataIngestionRuleVersion}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/open/{openId}/versions/{dataIngestionRuleVersion}`: the `getSocialmediaTopicDataingestionrulesOpenOpenIdVersion` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-topics--topicId--dataingestionrules-open--openId--versions--dataIngestionRuleVersion->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OpenDataIngestionRuleVersionResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSocialmediaTopicDataingestionrulesOpenOpenIdVersion {
@@ -2365,9 +2473,13 @@ impl GetSocialmediaTopicDataingestionrulesOpenOpenIdVersion {
 static META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_OPEN_OPEN_ID_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaTopicDataingestionrulesOpenOpenIdVersions", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/open/{openId}/versions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/open/{openId}/versions`: the `getSocialmediaTopicDataingestionrulesOpenOpenIdVersions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-topics--topicId--dataingestionrules-open--openId--versions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OpenDataIngestionRuleVersionResponseEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSocialmediaTopicDataingestionrulesOpenOpenIdVersions {
@@ -2471,7 +2583,11 @@ impl GetSocialmediaTopicDataingestionrulesOpenOpenIdVersions {
 static META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_TWITTER_TWITTER_INGESTION_RULE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/twitter/{twitterIngestionRuleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/twitter/{twitterIngestionRuleId}`: the `getSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-topics--topicId--dataingestionrules-twitter--twitterIngestionRuleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TwitterDataIngestionRuleResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
@@ -2545,7 +2661,11 @@ impl GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
 static META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_TWITTER_TWITTER_INGESTION_RULE_ID_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersion", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/twitter/{twitterIngestionRuleId}/versions/{dataIngestionRuleVersion}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/twitter/{twitterIngestionRuleId}/versions/{dataIngestionRuleVersion}`: the `getSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersion` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-topics--topicId--dataingestionrules-twitter--twitterIngestionRuleId--versions--dataIngestionRuleVersion->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TwitterDataIngestionRuleVersionResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersion {
@@ -2621,9 +2741,13 @@ impl GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersion {
 static META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_TWITTER_TWITTER_INGESTION_RULE_ID_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersions", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/twitter/{twitterIngestionRuleId}/versions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/twitter/{twitterIngestionRuleId}/versions`: the `getSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-topics--topicId--dataingestionrules-twitter--twitterIngestionRuleId--versions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TwitterDataIngestionRuleVersionResponseEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersions {
@@ -2727,9 +2851,13 @@ impl GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersions 
 static META_GET_SOCIALMEDIA_TOPICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaTopics", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/topics", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/socialmedia/topics`: the `getSocialmediaTopics` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-topics>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SocialTopicWithDataIngestionRuleMetadataResponseEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSocialmediaTopics {
@@ -2856,7 +2984,11 @@ impl GetSocialmediaTopics {
 static META_PATCH_SOCIALMEDIA_TOPIC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchSocialmediaTopic", &["Social Media"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/socialmedia/topics/{topicId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/socialmedia/topics/{topicId}`: the `patchSocialmediaTopic` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-socialmedia-topics--topicId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SocialTopicResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchSocialmediaTopic {
@@ -2928,7 +3060,11 @@ impl PatchSocialmediaTopic {
 static META_PATCH_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_FACEBOOK_FACEBOOK_INGESTION_RULE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId", &["Social Media"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/facebook/{facebookIngestionRuleId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/socialmedia/topics/{topicId}/dataingestionrules/facebook/{facebookIngestionRuleId}`: the `patchSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-socialmedia-topics--topicId--dataingestionrules-facebook--facebookIngestionRuleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FacebookDataIngestionRuleResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
@@ -3002,9 +3138,13 @@ impl PatchSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
 static META_PATCH_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_GOOGLEBUSINESSPROFILE_GOOGLE_BUSINESS_PROFILE_INGESTION_RULE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId", &["Social Media"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/googlebusinessprofile/{googleBusinessProfileIngestionRuleId}", false, ::std::option::Option::None, false, true, true);
 #[doc = " `PATCH /api/v2/socialmedia/topics/{topicId}/dataingestionrules/googlebusinessprofile/{googleBusinessProfileIngestionRuleId}`: the `patchSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-socialmedia-topics--topicId--dataingestionrules-googlebusinessprofile--googleBusinessProfileIngestionRuleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GoogleBusinessProfileDataIngestionRuleResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId {
@@ -3078,7 +3218,11 @@ impl PatchSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessP
 static META_PATCH_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_INSTAGRAM_INSTAGRAM_INGESTION_RULE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId", &["Social Media"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/instagram/{instagramIngestionRuleId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/socialmedia/topics/{topicId}/dataingestionrules/instagram/{instagramIngestionRuleId}`: the `patchSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-socialmedia-topics--topicId--dataingestionrules-instagram--instagramIngestionRuleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `InstagramDataIngestionRuleResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
@@ -3152,7 +3296,11 @@ impl PatchSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
 static META_PATCH_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_OPEN_OPEN_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchSocialmediaTopicDataingestionrulesOpenOpenId", &["Social Media"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/open/{openId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/socialmedia/topics/{topicId}/dataingestionrules/open/{openId}`: the `patchSocialmediaTopicDataingestionrulesOpenOpenId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-socialmedia-topics--topicId--dataingestionrules-open--openId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OpenDataIngestionRuleResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchSocialmediaTopicDataingestionrulesOpenOpenId {
@@ -3226,7 +3374,11 @@ impl PatchSocialmediaTopicDataingestionrulesOpenOpenId {
 static META_PATCH_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_TWITTER_TWITTER_INGESTION_RULE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId", &["Social Media"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/twitter/{twitterIngestionRuleId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/socialmedia/topics/{topicId}/dataingestionrules/twitter/{twitterIngestionRuleId}`: the `patchSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-socialmedia-topics--topicId--dataingestionrules-twitter--twitterIngestionRuleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TwitterDataIngestionRuleResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
@@ -3300,7 +3452,11 @@ impl PatchSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
 static META_POST_SOCIALMEDIA_ANALYTICS_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSocialmediaAnalyticsAggregatesJobs", &["Social Media"], ::genesys_cloud_core::http::Method::POST, "/api/v2/socialmedia/analytics/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/socialmedia/analytics/aggregates/jobs`: the `postSocialmediaAnalyticsAggregatesJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-socialmedia-analytics-aggregates-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostSocialmediaAnalyticsAggregatesJobs {
@@ -3363,7 +3519,11 @@ impl PostSocialmediaAnalyticsAggregatesJobs {
 static META_POST_SOCIALMEDIA_ANALYTICS_MESSAGES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSocialmediaAnalyticsMessagesJobs", &["Social Media"], ::genesys_cloud_core::http::Method::POST, "/api/v2/socialmedia/analytics/messages/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/socialmedia/analytics/messages/jobs`: the `postSocialmediaAnalyticsMessagesJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-socialmedia-analytics-messages-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostSocialmediaAnalyticsMessagesJobs {
@@ -3426,7 +3586,11 @@ impl PostSocialmediaAnalyticsMessagesJobs {
 static META_POST_SOCIALMEDIA_ESCALATIONRULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSocialmediaEscalationrules", &["Social Media"], ::genesys_cloud_core::http::Method::POST, "/api/v2/socialmedia/escalationrules", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/socialmedia/escalationrules`: the `postSocialmediaEscalationrules` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-socialmedia-escalationrules>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EscalationRuleResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostSocialmediaEscalationrules {
@@ -3496,7 +3660,11 @@ impl PostSocialmediaEscalationrules {
 static META_POST_SOCIALMEDIA_ESCALATIONS_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSocialmediaEscalationsMessages", &["Social Media"], ::genesys_cloud_core::http::Method::POST, "/api/v2/socialmedia/escalations/messages", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/socialmedia/escalations/messages`: the `postSocialmediaEscalationsMessages` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-socialmedia-escalations-messages>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ManualEscalationResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostSocialmediaEscalationsMessages {
@@ -3576,7 +3744,11 @@ impl PostSocialmediaEscalationsMessages {
 static META_POST_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_FACEBOOK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSocialmediaTopicDataingestionrulesFacebook", &["Social Media"], ::genesys_cloud_core::http::Method::POST, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/facebook", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/socialmedia/topics/{topicId}/dataingestionrules/facebook`: the `postSocialmediaTopicDataingestionrulesFacebook` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-socialmedia-topics--topicId--dataingestionrules-facebook>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FacebookDataIngestionRuleResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostSocialmediaTopicDataingestionrulesFacebook {
@@ -3648,9 +3820,13 @@ impl PostSocialmediaTopicDataingestionrulesFacebook {
 static META_POST_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_GOOGLEBUSINESSPROFILE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSocialmediaTopicDataingestionrulesGooglebusinessprofile", &["Social Media"], ::genesys_cloud_core::http::Method::POST, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/googlebusinessprofile", false, ::std::option::Option::None, false, true, true);
 #[doc = " `POST /api/v2/socialmedia/topics/{topicId}/dataingestionrules/googlebusinessprofile`: the `postSocialmediaTopicDataingestionrulesGooglebusinessprofile` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-socialmedia-topics--topicId--dataingestionrules-googlebusinessprofile>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GoogleBusinessProfileDataIngestionRuleResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostSocialmediaTopicDataingestionrulesGooglebusinessprofile {
@@ -3722,7 +3898,11 @@ impl PostSocialmediaTopicDataingestionrulesGooglebusinessprofile {
 static META_POST_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_INSTAGRAM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSocialmediaTopicDataingestionrulesInstagram", &["Social Media"], ::genesys_cloud_core::http::Method::POST, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/instagram", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/socialmedia/topics/{topicId}/dataingestionrules/instagram`: the `postSocialmediaTopicDataingestionrulesInstagram` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-socialmedia-topics--topicId--dataingestionrules-instagram>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `InstagramDataIngestionRuleResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostSocialmediaTopicDataingestionrulesInstagram {
@@ -3794,7 +3974,11 @@ impl PostSocialmediaTopicDataingestionrulesInstagram {
 static META_POST_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_OPEN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSocialmediaTopicDataingestionrulesOpen", &["Social Media"], ::genesys_cloud_core::http::Method::POST, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/open", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/socialmedia/topics/{topicId}/dataingestionrules/open`: the `postSocialmediaTopicDataingestionrulesOpen` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-socialmedia-topics--topicId--dataingestionrules-open>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OpenDataIngestionRuleResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostSocialmediaTopicDataingestionrulesOpen {
@@ -3866,9 +4050,13 @@ impl PostSocialmediaTopicDataingestionrulesOpen {
 static META_POST_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_OPEN_RULE_ID_MESSAGES_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSocialmediaTopicDataingestionrulesOpenRuleIdMessagesBulk", &["Social Media"], ::genesys_cloud_core::http::Method::POST, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/open/{ruleId}/messages/bulk", false, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `POST /api/v2/socialmedia/topics/{topicId}/dataingestionrules/open/{ruleId}/messages/bulk`: the `postSocialmediaTopicDataingestionrulesOpenRuleIdMessagesBulk` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-socialmedia-topics--topicId--dataingestionrules-open--ruleId--messages-bulk>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OpenSocialNormalizedMessageEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostSocialmediaTopicDataingestionrulesOpenRuleIdMessagesBulk {
@@ -3947,9 +4135,13 @@ impl PostSocialmediaTopicDataingestionrulesOpenRuleIdMessagesBulk {
 static META_POST_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_OPEN_RULE_ID_REACTIONS_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSocialmediaTopicDataingestionrulesOpenRuleIdReactionsBulk", &["Social Media"], ::genesys_cloud_core::http::Method::POST, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/open/{ruleId}/reactions/bulk", false, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `POST /api/v2/socialmedia/topics/{topicId}/dataingestionrules/open/{ruleId}/reactions/bulk`: the `postSocialmediaTopicDataingestionrulesOpenRuleIdReactionsBulk` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-socialmedia-topics--topicId--dataingestionrules-open--ruleId--reactions-bulk>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OpenSocialReactionsNormalizedEventEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostSocialmediaTopicDataingestionrulesOpenRuleIdReactionsBulk {
@@ -4028,7 +4220,11 @@ impl PostSocialmediaTopicDataingestionrulesOpenRuleIdReactionsBulk {
 static META_POST_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_TWITTER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSocialmediaTopicDataingestionrulesTwitter", &["Social Media"], ::genesys_cloud_core::http::Method::POST, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/twitter", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/socialmedia/topics/{topicId}/dataingestionrules/twitter`: the `postSocialmediaTopicDataingestionrulesTwitter` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-socialmedia-topics--topicId--dataingestionrules-twitter>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TwitterDataIngestionRuleResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostSocialmediaTopicDataingestionrulesTwitter {
@@ -4100,7 +4296,11 @@ impl PostSocialmediaTopicDataingestionrulesTwitter {
 static META_POST_SOCIALMEDIA_TOPICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSocialmediaTopics", &["Social Media"], ::genesys_cloud_core::http::Method::POST, "/api/v2/socialmedia/topics", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/socialmedia/topics`: the `postSocialmediaTopics` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-socialmedia-topics>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SocialTopicResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostSocialmediaTopics {
@@ -4170,7 +4370,11 @@ impl PostSocialmediaTopics {
 static META_POST_SOCIALMEDIA_TWITTER_HISTORICAL_TWEETS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSocialmediaTwitterHistoricalTweets", &["Social Media"], ::genesys_cloud_core::http::Method::POST, "/api/v2/socialmedia/twitter/historical/tweets", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/socialmedia/twitter/historical/tweets`: the `postSocialmediaTwitterHistoricalTweets` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-socialmedia-twitter-historical-tweets>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TwitterDataHistoricalTweetResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostSocialmediaTwitterHistoricalTweets {
@@ -4233,7 +4437,11 @@ impl PostSocialmediaTwitterHistoricalTweets {
 static META_PUT_SOCIALMEDIA_ESCALATIONRULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putSocialmediaEscalationrule", &["Social Media"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/socialmedia/escalationrules/{escalationRuleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/socialmedia/escalationrules/{escalationRuleId}`: the `putSocialmediaEscalationrule` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-socialmedia-escalationrules--escalationRuleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EscalationRuleResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutSocialmediaEscalationrule {
@@ -4305,7 +4513,11 @@ impl PutSocialmediaEscalationrule {
 static META_PUT_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_FACEBOOK_FACEBOOK_INGESTION_RULE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId", &["Social Media"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/facebook/{facebookIngestionRuleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/socialmedia/topics/{topicId}/dataingestionrules/facebook/{facebookIngestionRuleId}`: the `putSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-socialmedia-topics--topicId--dataingestionrules-facebook--facebookIngestionRuleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FacebookDataIngestionRuleResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
@@ -4379,9 +4591,13 @@ impl PutSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
 static META_PUT_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_GOOGLEBUSINESSPROFILE_GOOGLE_BUSINESS_PROFILE_INGESTION_RULE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId", &["Social Media"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/googlebusinessprofile/{googleBusinessProfileIngestionRuleId}", true, ::std::option::Option::None, false, true, true);
 #[doc = " `PUT /api/v2/socialmedia/topics/{topicId}/dataingestionrules/googlebusinessprofile/{googleBusinessProfileIngestionRuleId}`: the `putSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-socialmedia-topics--topicId--dataingestionrules-googlebusinessprofile--googleBusinessProfileIngestionRuleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GoogleBusinessProfileDataIngestionRuleResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId {
@@ -4455,7 +4671,11 @@ impl PutSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessPro
 static META_PUT_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_INSTAGRAM_INSTAGRAM_INGESTION_RULE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId", &["Social Media"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/instagram/{instagramIngestionRuleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/socialmedia/topics/{topicId}/dataingestionrules/instagram/{instagramIngestionRuleId}`: the `putSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-socialmedia-topics--topicId--dataingestionrules-instagram--instagramIngestionRuleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `InstagramDataIngestionRuleResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
@@ -4529,7 +4749,11 @@ impl PutSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
 static META_PUT_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_OPEN_OPEN_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putSocialmediaTopicDataingestionrulesOpenOpenId", &["Social Media"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/open/{openId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/socialmedia/topics/{topicId}/dataingestionrules/open/{openId}`: the `putSocialmediaTopicDataingestionrulesOpenOpenId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-socialmedia-topics--topicId--dataingestionrules-open--openId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OpenDataIngestionRuleResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutSocialmediaTopicDataingestionrulesOpenOpenId {
@@ -4603,7 +4827,11 @@ impl PutSocialmediaTopicDataingestionrulesOpenOpenId {
 static META_PUT_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_TWITTER_TWITTER_INGESTION_RULE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId", &["Social Media"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/twitter/{twitterIngestionRuleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/socialmedia/topics/{topicId}/dataingestionrules/twitter/{twitterIngestionRuleId}`: the `putSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-socialmedia-topics--topicId--dataingestionrules-twitter--twitterIngestionRuleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TwitterDataIngestionRuleResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {

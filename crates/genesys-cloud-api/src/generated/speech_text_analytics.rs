@@ -296,7 +296,11 @@ impl SpeechTextAnalyticsApi {
 static META_DELETE_SPEECHANDTEXTANALYTICS_CATEGORY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteSpeechandtextanalyticsCategory", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/speechandtextanalytics/categories/{categoryId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/speechandtextanalytics/categories/{categoryId}`: the `deleteSpeechandtextanalyticsCategory` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-speechandtextanalytics-categories--categoryId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteSpeechandtextanalyticsCategory {
@@ -359,7 +363,11 @@ impl DeleteSpeechandtextanalyticsCategory {
 static META_DELETE_SPEECHANDTEXTANALYTICS_DICTIONARYFEEDBACK_DICTIONARY_FEEDBACK_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/speechandtextanalytics/dictionaryfeedback/{dictionaryFeedbackId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/speechandtextanalytics/dictionaryfeedback/{dictionaryFeedbackId}`: the `deleteSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-speechandtextanalytics-dictionaryfeedback--dictionaryFeedbackId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
@@ -422,7 +430,11 @@ impl DeleteSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
 static META_DELETE_SPEECHANDTEXTANALYTICS_PROGRAM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteSpeechandtextanalyticsProgram", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/speechandtextanalytics/programs/{programId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/speechandtextanalytics/programs/{programId}`: the `deleteSpeechandtextanalyticsProgram` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-speechandtextanalytics-programs--programId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DeleteProgramResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteSpeechandtextanalyticsProgram {
@@ -494,9 +506,13 @@ impl DeleteSpeechandtextanalyticsProgram {
 static META_DELETE_SPEECHANDTEXTANALYTICS_REPROCESSING_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteSpeechandtextanalyticsReprocessingJob", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/speechandtextanalytics/reprocessing/jobs/{jobId}", true, ::std::option::Option::None, false, true, true);
 #[doc = " `DELETE /api/v2/speechandtextanalytics/reprocessing/jobs/{jobId}`: the `deleteSpeechandtextanalyticsReprocessingJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-speechandtextanalytics-reprocessing-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteSpeechandtextanalyticsReprocessingJob {
@@ -559,7 +575,11 @@ impl DeleteSpeechandtextanalyticsReprocessingJob {
 static META_DELETE_SPEECHANDTEXTANALYTICS_SENTIMENTFEEDBACK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteSpeechandtextanalyticsSentimentfeedback", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/speechandtextanalytics/sentimentfeedback", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/speechandtextanalytics/sentimentfeedback`: the `deleteSpeechandtextanalyticsSentimentfeedback` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-speechandtextanalytics-sentimentfeedback>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteSpeechandtextanalyticsSentimentfeedback {
@@ -620,7 +640,11 @@ impl DeleteSpeechandtextanalyticsSentimentfeedback {
 static META_DELETE_SPEECHANDTEXTANALYTICS_SENTIMENTFEEDBACK_SENTIMENT_FEEDBACK_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteSpeechandtextanalyticsSentimentfeedbackSentimentFeedbackId", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/speechandtextanalytics/sentimentfeedback/{sentimentFeedbackId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/speechandtextanalytics/sentimentfeedback/{sentimentFeedbackId}`: the `deleteSpeechandtextanalyticsSentimentfeedbackSentimentFeedbackId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-speechandtextanalytics-sentimentfeedback--sentimentFeedbackId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteSpeechandtextanalyticsSentimentfeedbackSentimentFeedbackId {
@@ -683,7 +707,11 @@ impl DeleteSpeechandtextanalyticsSentimentfeedbackSentimentFeedbackId {
 static META_DELETE_SPEECHANDTEXTANALYTICS_TOPIC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteSpeechandtextanalyticsTopic", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/speechandtextanalytics/topics/{topicId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/speechandtextanalytics/topics/{topicId}`: the `deleteSpeechandtextanalyticsTopic` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-speechandtextanalytics-topics--topicId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteSpeechandtextanalyticsTopic {
@@ -746,9 +774,13 @@ impl DeleteSpeechandtextanalyticsTopic {
 static META_GET_SPEECHANDTEXTANALYTICS_CATEGORIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsCategories", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/categories", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/speechandtextanalytics/categories`: the `getSpeechandtextanalyticsCategories` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-categories>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CategoriesEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSpeechandtextanalyticsCategories {
@@ -875,7 +907,11 @@ impl GetSpeechandtextanalyticsCategories {
 static META_GET_SPEECHANDTEXTANALYTICS_CATEGORY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsCategory", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/categories/{categoryId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/speechandtextanalytics/categories/{categoryId}`: the `getSpeechandtextanalyticsCategory` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-categories--categoryId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `StaCategory`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSpeechandtextanalyticsCategory {
@@ -938,7 +974,11 @@ impl GetSpeechandtextanalyticsCategory {
 static META_GET_SPEECHANDTEXTANALYTICS_CONVERSATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsConversation", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/conversations/{conversationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/speechandtextanalytics/conversations/{conversationId}`: the `getSpeechandtextanalyticsConversation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-conversations--conversationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ConversationMetrics`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSpeechandtextanalyticsConversation {
@@ -1001,9 +1041,13 @@ impl GetSpeechandtextanalyticsConversation {
 static META_GET_SPEECHANDTEXTANALYTICS_CONVERSATION_CATEGORIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsConversationCategories", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/conversations/{conversationId}/categories", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/speechandtextanalytics/conversations/{conversationId}/categories`: the `getSpeechandtextanalyticsConversationCategories` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-conversations--conversationId--categories>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ConversationCategoriesEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSpeechandtextanalyticsConversationCategories {
@@ -1096,7 +1140,11 @@ impl GetSpeechandtextanalyticsConversationCategories {
 static META_GET_SPEECHANDTEXTANALYTICS_CONVERSATION_COMMUNICATION_TRANSCRIPTURL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsConversationCommunicationTranscripturl", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/conversations/{conversationId}/communications/{communicationId}/transcripturl", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/speechandtextanalytics/conversations/{conversationId}/communications/{communicationId}/transcripturl`: the `getSpeechandtextanalyticsConversationCommunicationTranscripturl` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-conversations--conversationId--communications--communicationId--transcripturl>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TranscriptUrl`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSpeechandtextanalyticsConversationCommunicationTranscripturl {
@@ -1161,7 +1209,11 @@ impl GetSpeechandtextanalyticsConversationCommunicationTranscripturl {
 static META_GET_SPEECHANDTEXTANALYTICS_CONVERSATION_COMMUNICATION_TRANSCRIPTURLS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsConversationCommunicationTranscripturls", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/conversations/{conversationId}/communications/{communicationId}/transcripturls", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/speechandtextanalytics/conversations/{conversationId}/communications/{communicationId}/transcripturls`: the `getSpeechandtextanalyticsConversationCommunicationTranscripturls` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-conversations--conversationId--communications--communicationId--transcripturls>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TranscriptUrls`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSpeechandtextanalyticsConversationCommunicationTranscripturls {
@@ -1226,7 +1278,11 @@ impl GetSpeechandtextanalyticsConversationCommunicationTranscripturls {
 static META_GET_SPEECHANDTEXTANALYTICS_CONVERSATION_SENTIMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsConversationSentiments", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/conversations/{conversationId}/sentiments", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/speechandtextanalytics/conversations/{conversationId}/sentiments`: the `getSpeechandtextanalyticsConversationSentiments` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-conversations--conversationId--sentiments>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SentimentData`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSpeechandtextanalyticsConversationSentiments {
@@ -1289,7 +1345,11 @@ impl GetSpeechandtextanalyticsConversationSentiments {
 static META_GET_SPEECHANDTEXTANALYTICS_CONVERSATION_SUMMARIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsConversationSummaries", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/conversations/{conversationId}/summaries", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/speechandtextanalytics/conversations/{conversationId}/summaries`: the `getSpeechandtextanalyticsConversationSummaries` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-conversations--conversationId--summaries>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SpeechTextAnalyticsConversationSummaryListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSpeechandtextanalyticsConversationSummaries {
@@ -1352,9 +1412,13 @@ impl GetSpeechandtextanalyticsConversationSummaries {
 static META_GET_SPEECHANDTEXTANALYTICS_DICTIONARYFEEDBACK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsDictionaryfeedback", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/dictionaryfeedback", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/speechandtextanalytics/dictionaryfeedback`: the `getSpeechandtextanalyticsDictionaryfeedback` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-dictionaryfeedback>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DictionaryFeedbackEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSpeechandtextanalyticsDictionaryfeedback {
@@ -1463,7 +1527,11 @@ impl GetSpeechandtextanalyticsDictionaryfeedback {
 static META_GET_SPEECHANDTEXTANALYTICS_DICTIONARYFEEDBACK_DICTIONARY_FEEDBACK_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/dictionaryfeedback/{dictionaryFeedbackId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/speechandtextanalytics/dictionaryfeedback/{dictionaryFeedbackId}`: the `getSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-dictionaryfeedback--dictionaryFeedbackId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DictionaryFeedback`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
@@ -1526,7 +1594,11 @@ impl GetSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
 static META_GET_SPEECHANDTEXTANALYTICS_PROGRAM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsProgram", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/programs/{programId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/speechandtextanalytics/programs/{programId}`: the `getSpeechandtextanalyticsProgram` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-programs--programId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Program`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSpeechandtextanalyticsProgram {
@@ -1589,7 +1661,11 @@ impl GetSpeechandtextanalyticsProgram {
 static META_GET_SPEECHANDTEXTANALYTICS_PROGRAM_MAPPINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsProgramMappings", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/programs/{programId}/mappings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/speechandtextanalytics/programs/{programId}/mappings`: the `getSpeechandtextanalyticsProgramMappings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-programs--programId--mappings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TopicsDefinitionsProgramMappings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSpeechandtextanalyticsProgramMappings {
@@ -1652,7 +1728,11 @@ impl GetSpeechandtextanalyticsProgramMappings {
 static META_GET_SPEECHANDTEXTANALYTICS_PROGRAM_SETTINGS_INSIGHTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsProgramSettingsInsights", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/programs/{programId}/settings/insights", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/speechandtextanalytics/programs/{programId}/settings/insights`: the `getSpeechandtextanalyticsProgramSettingsInsights` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-programs--programId--settings-insights>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ProgramInsightsSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSpeechandtextanalyticsProgramSettingsInsights {
@@ -1715,7 +1795,11 @@ impl GetSpeechandtextanalyticsProgramSettingsInsights {
 static META_GET_SPEECHANDTEXTANALYTICS_PROGRAM_SETTINGS_PROCESSING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsProgramSettingsProcessing", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/programs/{programId}/settings/processing", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/speechandtextanalytics/programs/{programId}/settings/processing`: the `getSpeechandtextanalyticsProgramSettingsProcessing` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-programs--programId--settings-processing>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ProgramProcessingSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSpeechandtextanalyticsProgramSettingsProcessing {
@@ -1778,7 +1862,11 @@ impl GetSpeechandtextanalyticsProgramSettingsProcessing {
 static META_GET_SPEECHANDTEXTANALYTICS_PROGRAM_TRANSCRIPTIONENGINES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsProgramTranscriptionengines", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/programs/{programId}/transcriptionengines", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/speechandtextanalytics/programs/{programId}/transcriptionengines`: the `getSpeechandtextanalyticsProgramTranscriptionengines` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-programs--programId--transcriptionengines>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ProgramTranscriptionEngines`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSpeechandtextanalyticsProgramTranscriptionengines {
@@ -1841,9 +1929,13 @@ impl GetSpeechandtextanalyticsProgramTranscriptionengines {
 static META_GET_SPEECHANDTEXTANALYTICS_PROGRAMS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsPrograms", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/programs", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/speechandtextanalytics/programs`: the `getSpeechandtextanalyticsPrograms` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-programs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ProgramsEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSpeechandtextanalyticsPrograms {
@@ -1979,7 +2071,11 @@ impl GetSpeechandtextanalyticsPrograms {
 static META_GET_SPEECHANDTEXTANALYTICS_PROGRAMS_GENERAL_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsProgramsGeneralJob", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/programs/general/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/speechandtextanalytics/programs/general/jobs/{jobId}`: the `getSpeechandtextanalyticsProgramsGeneralJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-programs-general-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GeneralProgramJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSpeechandtextanalyticsProgramsGeneralJob {
@@ -2042,9 +2138,13 @@ impl GetSpeechandtextanalyticsProgramsGeneralJob {
 static META_GET_SPEECHANDTEXTANALYTICS_PROGRAMS_MAPPINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsProgramsMappings", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/programs/mappings", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/speechandtextanalytics/programs/mappings`: the `getSpeechandtextanalyticsProgramsMappings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-programs-mappings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TopicsDefinitionsProgramsMappingsEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSpeechandtextanalyticsProgramsMappings {
@@ -2135,7 +2235,11 @@ impl GetSpeechandtextanalyticsProgramsMappings {
 static META_GET_SPEECHANDTEXTANALYTICS_PROGRAMS_PUBLISHJOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsProgramsPublishjob", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/programs/publishjobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/speechandtextanalytics/programs/publishjobs/{jobId}`: the `getSpeechandtextanalyticsProgramsPublishjob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-programs-publishjobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ProgramJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSpeechandtextanalyticsProgramsPublishjob {
@@ -2198,9 +2302,13 @@ impl GetSpeechandtextanalyticsProgramsPublishjob {
 static META_GET_SPEECHANDTEXTANALYTICS_PROGRAMS_SETTINGS_INSIGHTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsProgramsSettingsInsights", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/programs/settings/insights", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/speechandtextanalytics/programs/settings/insights`: the `getSpeechandtextanalyticsProgramsSettingsInsights` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-programs-settings-insights>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ProgramInsightsSettingsEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSpeechandtextanalyticsProgramsSettingsInsights {
@@ -2300,9 +2408,13 @@ impl GetSpeechandtextanalyticsProgramsSettingsInsights {
 static META_GET_SPEECHANDTEXTANALYTICS_PROGRAMS_SETTINGS_PROCESSING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsProgramsSettingsProcessing", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/programs/settings/processing", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/speechandtextanalytics/programs/settings/processing`: the `getSpeechandtextanalyticsProgramsSettingsProcessing` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-programs-settings-processing>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ProgramProcessingSettingsEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSpeechandtextanalyticsProgramsSettingsProcessing {
@@ -2402,7 +2514,11 @@ impl GetSpeechandtextanalyticsProgramsSettingsProcessing {
 static META_GET_SPEECHANDTEXTANALYTICS_PROGRAMS_TOPICLINKS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsProgramsTopiclinksJob", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/programs/topiclinks/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/speechandtextanalytics/programs/topiclinks/jobs/{jobId}`: the `getSpeechandtextanalyticsProgramsTopiclinksJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-programs-topiclinks-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ProgramTopicLinksJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSpeechandtextanalyticsProgramsTopiclinksJob {
@@ -2465,7 +2581,11 @@ impl GetSpeechandtextanalyticsProgramsTopiclinksJob {
 static META_GET_SPEECHANDTEXTANALYTICS_PROGRAMS_TRANSCRIPTIONENGINES_DIALECTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsProgramsTranscriptionenginesDialects", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/programs/transcriptionengines/dialects", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/speechandtextanalytics/programs/transcriptionengines/dialects`: the `getSpeechandtextanalyticsProgramsTranscriptionenginesDialects` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-programs-transcriptionengines-dialects>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SupportedDialectsEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSpeechandtextanalyticsProgramsTranscriptionenginesDialects {
@@ -2526,9 +2646,13 @@ impl GetSpeechandtextanalyticsProgramsTranscriptionenginesDialects {
 static META_GET_SPEECHANDTEXTANALYTICS_PROGRAMS_UNPUBLISHED: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsProgramsUnpublished", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/programs/unpublished", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/speechandtextanalytics/programs/unpublished`: the `getSpeechandtextanalyticsProgramsUnpublished` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-programs-unpublished>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UnpublishedProgramsEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSpeechandtextanalyticsProgramsUnpublished {
@@ -2619,9 +2743,13 @@ impl GetSpeechandtextanalyticsProgramsUnpublished {
 static META_GET_SPEECHANDTEXTANALYTICS_REPROCESSING_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsReprocessingJob", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/reprocessing/jobs/{jobId}", true, ::std::option::Option::None, false, true, true);
 #[doc = " `GET /api/v2/speechandtextanalytics/reprocessing/jobs/{jobId}`: the `getSpeechandtextanalyticsReprocessingJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-reprocessing-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ReprocessJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSpeechandtextanalyticsReprocessingJob {
@@ -2684,9 +2812,13 @@ impl GetSpeechandtextanalyticsReprocessingJob {
 static META_GET_SPEECHANDTEXTANALYTICS_REPROCESSING_JOB_INTERACTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsReprocessingJobInteractions", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/reprocessing/jobs/{jobId}/interactions", true, ::std::option::Option::None, false, true, true);
 #[doc = " `GET /api/v2/speechandtextanalytics/reprocessing/jobs/{jobId}/interactions`: the `getSpeechandtextanalyticsReprocessingJobInteractions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-reprocessing-jobs--jobId--interactions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ReprocessInteractionsByJobIdResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSpeechandtextanalyticsReprocessingJobInteractions {
@@ -2749,11 +2881,15 @@ impl GetSpeechandtextanalyticsReprocessingJobInteractions {
 static META_GET_SPEECHANDTEXTANALYTICS_REPROCESSING_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsReprocessingJobs", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/reprocessing/jobs", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, true, true);
 #[doc = " `GET /api/v2/speechandtextanalytics/reprocessing/jobs`: the `getSpeechandtextanalyticsReprocessingJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-reprocessing-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ReprocessJobEntityListingResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSpeechandtextanalyticsReprocessingJobs {
@@ -2862,7 +2998,11 @@ impl GetSpeechandtextanalyticsReprocessingJobs {
 static META_GET_SPEECHANDTEXTANALYTICS_SENTIMENT_DIALECTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsSentimentDialects", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/sentiment/dialects", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/speechandtextanalytics/sentiment/dialects`: the `getSpeechandtextanalyticsSentimentDialects` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-sentiment-dialects>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSpeechandtextanalyticsSentimentDialects {
@@ -2923,7 +3063,11 @@ impl GetSpeechandtextanalyticsSentimentDialects {
 static META_GET_SPEECHANDTEXTANALYTICS_SENTIMENTFEEDBACK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsSentimentfeedback", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/sentimentfeedback", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/speechandtextanalytics/sentimentfeedback`: the `getSpeechandtextanalyticsSentimentfeedback` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-sentimentfeedback>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SentimentFeedbackEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSpeechandtextanalyticsSentimentfeedback {
@@ -2993,7 +3137,11 @@ impl GetSpeechandtextanalyticsSentimentfeedback {
 static META_GET_SPEECHANDTEXTANALYTICS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsSettings", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/speechandtextanalytics/settings`: the `getSpeechandtextanalyticsSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SpeechTextAnalyticsSettingsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSpeechandtextanalyticsSettings {
@@ -3054,7 +3202,11 @@ impl GetSpeechandtextanalyticsSettings {
 static META_GET_SPEECHANDTEXTANALYTICS_TOPIC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsTopic", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/topics/{topicId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/speechandtextanalytics/topics/{topicId}`: the `getSpeechandtextanalyticsTopic` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-topics--topicId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Topic`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSpeechandtextanalyticsTopic {
@@ -3117,9 +3269,13 @@ impl GetSpeechandtextanalyticsTopic {
 static META_GET_SPEECHANDTEXTANALYTICS_TOPICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsTopics", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/topics", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/speechandtextanalytics/topics`: the `getSpeechandtextanalyticsTopics` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-topics>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TopicsEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSpeechandtextanalyticsTopics {
@@ -3273,7 +3429,11 @@ impl GetSpeechandtextanalyticsTopics {
 static META_GET_SPEECHANDTEXTANALYTICS_TOPICS_DIALECTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsTopicsDialects", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/topics/dialects", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/speechandtextanalytics/topics/dialects`: the `getSpeechandtextanalyticsTopicsDialects` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-topics-dialects>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSpeechandtextanalyticsTopicsDialects {
@@ -3334,7 +3494,11 @@ impl GetSpeechandtextanalyticsTopicsDialects {
 static META_GET_SPEECHANDTEXTANALYTICS_TOPICS_GENERAL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsTopicsGeneral", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/topics/general", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/speechandtextanalytics/topics/general`: the `getSpeechandtextanalyticsTopicsGeneral` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-topics-general>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GeneralTopicsEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSpeechandtextanalyticsTopicsGeneral {
@@ -3404,7 +3568,11 @@ impl GetSpeechandtextanalyticsTopicsGeneral {
 static META_GET_SPEECHANDTEXTANALYTICS_TOPICS_GENERAL_STATUS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsTopicsGeneralStatus", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/topics/general/status", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/speechandtextanalytics/topics/general/status`: the `getSpeechandtextanalyticsTopicsGeneralStatus` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-topics-general-status>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UnifiedGeneralTopicEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSpeechandtextanalyticsTopicsGeneralStatus {
@@ -3474,7 +3642,11 @@ impl GetSpeechandtextanalyticsTopicsGeneralStatus {
 static META_GET_SPEECHANDTEXTANALYTICS_TOPICS_GENERATEDPHRASES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsTopicsGeneratedphrasesJob", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/topics/generatedphrases/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/speechandtextanalytics/topics/generatedphrases/jobs/{jobId}`: the `getSpeechandtextanalyticsTopicsGeneratedphrasesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-topics-generatedphrases-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GenAIPhrasesJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSpeechandtextanalyticsTopicsGeneratedphrasesJob {
@@ -3537,7 +3709,11 @@ impl GetSpeechandtextanalyticsTopicsGeneratedphrasesJob {
 static META_GET_SPEECHANDTEXTANALYTICS_TOPICS_PUBLISHJOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsTopicsPublishjob", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/topics/publishjobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/speechandtextanalytics/topics/publishjobs/{jobId}`: the `getSpeechandtextanalyticsTopicsPublishjob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-topics-publishjobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TopicJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSpeechandtextanalyticsTopicsPublishjob {
@@ -3600,7 +3776,11 @@ impl GetSpeechandtextanalyticsTopicsPublishjob {
 static META_GET_SPEECHANDTEXTANALYTICS_TOPICS_TESTPHRASE_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsTopicsTestphraseJob", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/topics/testphrase/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/speechandtextanalytics/topics/testphrase/jobs/{jobId}`: the `getSpeechandtextanalyticsTopicsTestphraseJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-topics-testphrase-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TestTopicPhraseJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSpeechandtextanalyticsTopicsTestphraseJob {
@@ -3663,7 +3843,11 @@ impl GetSpeechandtextanalyticsTopicsTestphraseJob {
 static META_GET_SPEECHANDTEXTANALYTICS_TRANSLATIONS_LANGUAGE_CONVERSATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsTranslationsLanguageConversation", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/translations/languages/{languageId}/conversations/{conversationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/speechandtextanalytics/translations/languages/{languageId}/conversations/{conversationId}`: the `getSpeechandtextanalyticsTranslationsLanguageConversation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-translations-languages--languageId--conversations--conversationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CommunicationTranslationList`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSpeechandtextanalyticsTranslationsLanguageConversation {
@@ -3746,7 +3930,11 @@ impl GetSpeechandtextanalyticsTranslationsLanguageConversation {
 static META_GET_SPEECHANDTEXTANALYTICS_TRANSLATIONS_LANGUAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsTranslationsLanguages", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/translations/languages", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/speechandtextanalytics/translations/languages`: the `getSpeechandtextanalyticsTranslationsLanguages` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-translations-languages>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TranslateSupportedLanguageList`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSpeechandtextanalyticsTranslationsLanguages {
@@ -3807,7 +3995,11 @@ impl GetSpeechandtextanalyticsTranslationsLanguages {
 static META_PATCH_SPEECHANDTEXTANALYTICS_PROGRAM_SETTINGS_PROCESSING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchSpeechandtextanalyticsProgramSettingsProcessing", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/speechandtextanalytics/programs/{programId}/settings/processing", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/speechandtextanalytics/programs/{programId}/settings/processing`: the `patchSpeechandtextanalyticsProgramSettingsProcessing` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-speechandtextanalytics-programs--programId--settings-processing>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ProgramProcessingSettingsPatchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchSpeechandtextanalyticsProgramSettingsProcessing {
@@ -3872,7 +4064,11 @@ impl PatchSpeechandtextanalyticsProgramSettingsProcessing {
 static META_PATCH_SPEECHANDTEXTANALYTICS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchSpeechandtextanalyticsSettings", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/speechandtextanalytics/settings", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/speechandtextanalytics/settings`: the `patchSpeechandtextanalyticsSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-speechandtextanalytics-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SpeechTextAnalyticsSettingsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchSpeechandtextanalyticsSettings {
@@ -3935,7 +4131,11 @@ impl PatchSpeechandtextanalyticsSettings {
 static META_POST_SPEECHANDTEXTANALYTICS_CATEGORIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSpeechandtextanalyticsCategories", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/speechandtextanalytics/categories", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/speechandtextanalytics/categories`: the `postSpeechandtextanalyticsCategories` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-speechandtextanalytics-categories>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `StaCategory`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostSpeechandtextanalyticsCategories {
@@ -3998,7 +4198,11 @@ impl PostSpeechandtextanalyticsCategories {
 static META_POST_SPEECHANDTEXTANALYTICS_DICTIONARYFEEDBACK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSpeechandtextanalyticsDictionaryfeedback", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/speechandtextanalytics/dictionaryfeedback", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/speechandtextanalytics/dictionaryfeedback`: the `postSpeechandtextanalyticsDictionaryfeedback` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-speechandtextanalytics-dictionaryfeedback>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DictionaryFeedback`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostSpeechandtextanalyticsDictionaryfeedback {
@@ -4061,7 +4265,11 @@ impl PostSpeechandtextanalyticsDictionaryfeedback {
 static META_POST_SPEECHANDTEXTANALYTICS_PROGRAMS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSpeechandtextanalyticsPrograms", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/speechandtextanalytics/programs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/speechandtextanalytics/programs`: the `postSpeechandtextanalyticsPrograms` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-speechandtextanalytics-programs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Program`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostSpeechandtextanalyticsPrograms {
@@ -4124,7 +4332,11 @@ impl PostSpeechandtextanalyticsPrograms {
 static META_POST_SPEECHANDTEXTANALYTICS_PROGRAMS_GENERAL_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSpeechandtextanalyticsProgramsGeneralJobs", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/speechandtextanalytics/programs/general/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/speechandtextanalytics/programs/general/jobs`: the `postSpeechandtextanalyticsProgramsGeneralJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-speechandtextanalytics-programs-general-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GeneralProgramJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostSpeechandtextanalyticsProgramsGeneralJobs {
@@ -4187,7 +4399,11 @@ impl PostSpeechandtextanalyticsProgramsGeneralJobs {
 static META_POST_SPEECHANDTEXTANALYTICS_PROGRAMS_PUBLISHJOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSpeechandtextanalyticsProgramsPublishjobs", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/speechandtextanalytics/programs/publishjobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/speechandtextanalytics/programs/publishjobs`: the `postSpeechandtextanalyticsProgramsPublishjobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-speechandtextanalytics-programs-publishjobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ProgramJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostSpeechandtextanalyticsProgramsPublishjobs {
@@ -4250,9 +4466,13 @@ impl PostSpeechandtextanalyticsProgramsPublishjobs {
 static META_POST_SPEECHANDTEXTANALYTICS_REPROCESSING_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSpeechandtextanalyticsReprocessingJobs", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/speechandtextanalytics/reprocessing/jobs", false, ::std::option::Option::None, false, true, true);
 #[doc = " `POST /api/v2/speechandtextanalytics/reprocessing/jobs`: the `postSpeechandtextanalyticsReprocessingJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-speechandtextanalytics-reprocessing-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ReprocessJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostSpeechandtextanalyticsReprocessingJobs {
@@ -4315,7 +4535,11 @@ impl PostSpeechandtextanalyticsReprocessingJobs {
 static META_POST_SPEECHANDTEXTANALYTICS_SENTIMENTFEEDBACK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSpeechandtextanalyticsSentimentfeedback", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/speechandtextanalytics/sentimentfeedback", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/speechandtextanalytics/sentimentfeedback`: the `postSpeechandtextanalyticsSentimentfeedback` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-speechandtextanalytics-sentimentfeedback>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SentimentFeedback`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostSpeechandtextanalyticsSentimentfeedback {
@@ -4378,7 +4602,11 @@ impl PostSpeechandtextanalyticsSentimentfeedback {
 static META_POST_SPEECHANDTEXTANALYTICS_TOPICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSpeechandtextanalyticsTopics", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/speechandtextanalytics/topics", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/speechandtextanalytics/topics`: the `postSpeechandtextanalyticsTopics` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-speechandtextanalytics-topics>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Topic`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostSpeechandtextanalyticsTopics {
@@ -4441,7 +4669,11 @@ impl PostSpeechandtextanalyticsTopics {
 static META_POST_SPEECHANDTEXTANALYTICS_TOPICS_GENERATEDPHRASES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSpeechandtextanalyticsTopicsGeneratedphrasesJobs", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/speechandtextanalytics/topics/generatedphrases/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/speechandtextanalytics/topics/generatedphrases/jobs`: the `postSpeechandtextanalyticsTopicsGeneratedphrasesJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-speechandtextanalytics-topics-generatedphrases-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GenAIPhrasesJobs`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostSpeechandtextanalyticsTopicsGeneratedphrasesJobs {
@@ -4504,7 +4736,11 @@ impl PostSpeechandtextanalyticsTopicsGeneratedphrasesJobs {
 static META_POST_SPEECHANDTEXTANALYTICS_TOPICS_PUBLISHJOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSpeechandtextanalyticsTopicsPublishjobs", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/speechandtextanalytics/topics/publishjobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/speechandtextanalytics/topics/publishjobs`: the `postSpeechandtextanalyticsTopicsPublishjobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-speechandtextanalytics-topics-publishjobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TopicJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostSpeechandtextanalyticsTopicsPublishjobs {
@@ -4567,7 +4803,11 @@ impl PostSpeechandtextanalyticsTopicsPublishjobs {
 static META_POST_SPEECHANDTEXTANALYTICS_TOPICS_TESTPHRASE_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSpeechandtextanalyticsTopicsTestphraseJobs", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/speechandtextanalytics/topics/testphrase/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/speechandtextanalytics/topics/testphrase/jobs`: the `postSpeechandtextanalyticsTopicsTestphraseJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-speechandtextanalytics-topics-testphrase-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TestTopicPhraseJobs`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostSpeechandtextanalyticsTopicsTestphraseJobs {
@@ -4630,7 +4870,11 @@ impl PostSpeechandtextanalyticsTopicsTestphraseJobs {
 static META_POST_SPEECHANDTEXTANALYTICS_TRANSCRIPTS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSpeechandtextanalyticsTranscriptsSearch", &["Search", "Speech Text Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/speechandtextanalytics/transcripts/search", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/speechandtextanalytics/transcripts/search`: the `postSpeechandtextanalyticsTranscriptsSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-speechandtextanalytics-transcripts-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JsonSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostSpeechandtextanalyticsTranscriptsSearch {
@@ -4693,7 +4937,11 @@ impl PostSpeechandtextanalyticsTranscriptsSearch {
 static META_PUT_SPEECHANDTEXTANALYTICS_CATEGORY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putSpeechandtextanalyticsCategory", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/speechandtextanalytics/categories/{categoryId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/speechandtextanalytics/categories/{categoryId}`: the `putSpeechandtextanalyticsCategory` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-speechandtextanalytics-categories--categoryId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `StaCategory`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutSpeechandtextanalyticsCategory {
@@ -4758,7 +5006,11 @@ impl PutSpeechandtextanalyticsCategory {
 static META_PUT_SPEECHANDTEXTANALYTICS_DICTIONARYFEEDBACK_DICTIONARY_FEEDBACK_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/speechandtextanalytics/dictionaryfeedback/{dictionaryFeedbackId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/speechandtextanalytics/dictionaryfeedback/{dictionaryFeedbackId}`: the `putSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-speechandtextanalytics-dictionaryfeedback--dictionaryFeedbackId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DictionaryFeedback`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
@@ -4830,7 +5082,11 @@ impl PutSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
 static META_PUT_SPEECHANDTEXTANALYTICS_PROGRAM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putSpeechandtextanalyticsProgram", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/speechandtextanalytics/programs/{programId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/speechandtextanalytics/programs/{programId}`: the `putSpeechandtextanalyticsProgram` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-speechandtextanalytics-programs--programId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Program`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutSpeechandtextanalyticsProgram {
@@ -4895,7 +5151,11 @@ impl PutSpeechandtextanalyticsProgram {
 static META_PUT_SPEECHANDTEXTANALYTICS_PROGRAM_MAPPINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putSpeechandtextanalyticsProgramMappings", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/speechandtextanalytics/programs/{programId}/mappings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/speechandtextanalytics/programs/{programId}/mappings`: the `putSpeechandtextanalyticsProgramMappings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-speechandtextanalytics-programs--programId--mappings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TopicsDefinitionsProgramMappings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutSpeechandtextanalyticsProgramMappings {
@@ -4960,7 +5220,11 @@ impl PutSpeechandtextanalyticsProgramMappings {
 static META_PUT_SPEECHANDTEXTANALYTICS_PROGRAM_SETTINGS_INSIGHTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putSpeechandtextanalyticsProgramSettingsInsights", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/speechandtextanalytics/programs/{programId}/settings/insights", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/speechandtextanalytics/programs/{programId}/settings/insights`: the `putSpeechandtextanalyticsProgramSettingsInsights` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-speechandtextanalytics-programs--programId--settings-insights>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ProgramInsightsSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutSpeechandtextanalyticsProgramSettingsInsights {
@@ -5025,7 +5289,11 @@ impl PutSpeechandtextanalyticsProgramSettingsInsights {
 static META_PUT_SPEECHANDTEXTANALYTICS_PROGRAM_TRANSCRIPTIONENGINES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putSpeechandtextanalyticsProgramTranscriptionengines", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/speechandtextanalytics/programs/{programId}/transcriptionengines", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/speechandtextanalytics/programs/{programId}/transcriptionengines`: the `putSpeechandtextanalyticsProgramTranscriptionengines` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-speechandtextanalytics-programs--programId--transcriptionengines>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ProgramTranscriptionEngines`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutSpeechandtextanalyticsProgramTranscriptionengines {
@@ -5090,7 +5358,11 @@ impl PutSpeechandtextanalyticsProgramTranscriptionengines {
 static META_PUT_SPEECHANDTEXTANALYTICS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putSpeechandtextanalyticsSettings", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/speechandtextanalytics/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/speechandtextanalytics/settings`: the `putSpeechandtextanalyticsSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-speechandtextanalytics-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SpeechTextAnalyticsSettingsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutSpeechandtextanalyticsSettings {
@@ -5153,7 +5425,11 @@ impl PutSpeechandtextanalyticsSettings {
 static META_PUT_SPEECHANDTEXTANALYTICS_TOPIC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putSpeechandtextanalyticsTopic", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/speechandtextanalytics/topics/{topicId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/speechandtextanalytics/topics/{topicId}`: the `putSpeechandtextanalyticsTopic` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-speechandtextanalytics-topics--topicId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Topic`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutSpeechandtextanalyticsTopic {

@@ -32,7 +32,11 @@ impl StationsApi {
 static META_DELETE_STATION_ASSOCIATEDUSER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteStationAssociateduser", &["Stations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/stations/{stationId}/associateduser", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/stations/{stationId}/associateduser`: the `deleteStationAssociateduser` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-stations--stationId--associateduser>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteStationAssociateduser {
@@ -95,7 +99,11 @@ impl DeleteStationAssociateduser {
 static META_GET_STATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getStation", &["Stations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/stations/{stationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/stations/{stationId}`: the `getStation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-stations--stationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Station`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetStation {
@@ -158,9 +166,13 @@ impl GetStation {
 static META_GET_STATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getStations", &["Stations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/stations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/stations`: the `getStations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-stations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `StationEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetStations {

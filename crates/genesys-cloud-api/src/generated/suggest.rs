@@ -36,7 +36,11 @@ impl SuggestApi {
 static META_GET_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSearch", &["Search", "Suggest"], ::genesys_cloud_core::http::Method::GET, "/api/v2/search", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/search`: the `getSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JsonNodeSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSearch {
@@ -125,7 +129,11 @@ impl GetSearch {
 static META_GET_SEARCH_SUGGEST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSearchSuggest", &["Search", "Suggest"], ::genesys_cloud_core::http::Method::GET, "/api/v2/search/suggest", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/search/suggest`: the `getSearchSuggest` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-search-suggest>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JsonNodeSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetSearchSuggest {
@@ -214,7 +222,11 @@ impl GetSearchSuggest {
 static META_POST_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSearch", &["Search", "Suggest"], ::genesys_cloud_core::http::Method::POST, "/api/v2/search", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/search`: the `postSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JsonNodeSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostSearch {
@@ -286,7 +298,11 @@ impl PostSearch {
 static META_POST_SEARCH_SUGGEST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSearchSuggest", &["Search", "Suggest"], ::genesys_cloud_core::http::Method::POST, "/api/v2/search/suggest", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/search/suggest`: the `postSearchSuggest` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-search-suggest>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `JsonNodeSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostSearchSuggest {

@@ -324,7 +324,11 @@ impl TaskManagementApi {
 static META_DELETE_TASKMANAGEMENT_WORKBIN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTaskmanagementWorkbin", &["Task Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/taskmanagement/workbins/{workbinId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/taskmanagement/workbins/{workbinId}`: the `deleteTaskmanagementWorkbin` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-taskmanagement-workbins--workbinId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteTaskmanagementWorkbin {
@@ -387,7 +391,11 @@ impl DeleteTaskmanagementWorkbin {
 static META_DELETE_TASKMANAGEMENT_WORKITEM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTaskmanagementWorkitem", &["Task Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/taskmanagement/workitems/{workitemId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/taskmanagement/workitems/{workitemId}`: the `deleteTaskmanagementWorkitem` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-taskmanagement-workitems--workitemId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteTaskmanagementWorkitem {
@@ -450,7 +458,11 @@ impl DeleteTaskmanagementWorkitem {
 static META_DELETE_TASKMANAGEMENT_WORKITEMS_BULK_ADD_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTaskmanagementWorkitemsBulkAddJob", &["Task Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/taskmanagement/workitems/bulk/add/jobs/{bulkJobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/taskmanagement/workitems/bulk/add/jobs/{bulkJobId}`: the `deleteTaskmanagementWorkitemsBulkAddJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-taskmanagement-workitems-bulk-add-jobs--bulkJobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteTaskmanagementWorkitemsBulkAddJob {
@@ -513,7 +525,11 @@ impl DeleteTaskmanagementWorkitemsBulkAddJob {
 static META_DELETE_TASKMANAGEMENT_WORKITEMS_BULK_TERMINATE_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTaskmanagementWorkitemsBulkTerminateJob", &["Task Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/taskmanagement/workitems/bulk/terminate/jobs/{bulkJobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/taskmanagement/workitems/bulk/terminate/jobs/{bulkJobId}`: the `deleteTaskmanagementWorkitemsBulkTerminateJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-taskmanagement-workitems-bulk-terminate-jobs--bulkJobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteTaskmanagementWorkitemsBulkTerminateJob {
@@ -576,7 +592,11 @@ impl DeleteTaskmanagementWorkitemsBulkTerminateJob {
 static META_DELETE_TASKMANAGEMENT_WORKITEMS_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTaskmanagementWorkitemsSchema", &["Task Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/taskmanagement/workitems/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/taskmanagement/workitems/schemas/{schemaId}`: the `deleteTaskmanagementWorkitemsSchema` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-taskmanagement-workitems-schemas--schemaId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteTaskmanagementWorkitemsSchema {
@@ -639,7 +659,11 @@ impl DeleteTaskmanagementWorkitemsSchema {
 static META_DELETE_TASKMANAGEMENT_WORKTYPE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTaskmanagementWorktype", &["Task Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/taskmanagement/worktypes/{worktypeId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/taskmanagement/worktypes/{worktypeId}`: the `deleteTaskmanagementWorktype` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-taskmanagement-worktypes--worktypeId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteTaskmanagementWorktype {
@@ -702,7 +726,11 @@ impl DeleteTaskmanagementWorktype {
 static META_DELETE_TASKMANAGEMENT_WORKTYPE_FLOWS_DATEBASED_RULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTaskmanagementWorktypeFlowsDatebasedRule", &["Task Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/taskmanagement/worktypes/{worktypeId}/flows/datebased/rules/{ruleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/taskmanagement/worktypes/{worktypeId}/flows/datebased/rules/{ruleId}`: the `deleteTaskmanagementWorktypeFlowsDatebasedRule` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-taskmanagement-worktypes--worktypeId--flows-datebased-rules--ruleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteTaskmanagementWorktypeFlowsDatebasedRule {
@@ -767,7 +795,11 @@ impl DeleteTaskmanagementWorktypeFlowsDatebasedRule {
 static META_DELETE_TASKMANAGEMENT_WORKTYPE_FLOWS_ONATTRIBUTECHANGE_RULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTaskmanagementWorktypeFlowsOnattributechangeRule", &["Task Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/taskmanagement/worktypes/{worktypeId}/flows/onattributechange/rules/{ruleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/taskmanagement/worktypes/{worktypeId}/flows/onattributechange/rules/{ruleId}`: the `deleteTaskmanagementWorktypeFlowsOnattributechangeRule` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-taskmanagement-worktypes--worktypeId--flows-onattributechange-rules--ruleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteTaskmanagementWorktypeFlowsOnattributechangeRule {
@@ -832,7 +864,11 @@ impl DeleteTaskmanagementWorktypeFlowsOnattributechangeRule {
 static META_DELETE_TASKMANAGEMENT_WORKTYPE_FLOWS_ONCREATE_RULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTaskmanagementWorktypeFlowsOncreateRule", &["Task Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/taskmanagement/worktypes/{worktypeId}/flows/oncreate/rules/{ruleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/taskmanagement/worktypes/{worktypeId}/flows/oncreate/rules/{ruleId}`: the `deleteTaskmanagementWorktypeFlowsOncreateRule` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-taskmanagement-worktypes--worktypeId--flows-oncreate-rules--ruleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteTaskmanagementWorktypeFlowsOncreateRule {
@@ -897,7 +933,11 @@ impl DeleteTaskmanagementWorktypeFlowsOncreateRule {
 static META_DELETE_TASKMANAGEMENT_WORKTYPE_STATUS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTaskmanagementWorktypeStatus", &["Task Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/taskmanagement/worktypes/{worktypeId}/statuses/{statusId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/taskmanagement/worktypes/{worktypeId}/statuses/{statusId}`: the `deleteTaskmanagementWorktypeStatus` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-taskmanagement-worktypes--worktypeId--statuses--statusId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteTaskmanagementWorktypeStatus {
@@ -962,7 +1002,11 @@ impl DeleteTaskmanagementWorktypeStatus {
 static META_GET_TASKMANAGEMENT_WORKBIN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkbin", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workbins/{workbinId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/taskmanagement/workbins/{workbinId}`: the `getTaskmanagementWorkbin` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workbins--workbinId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Workbin`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTaskmanagementWorkbin {
@@ -1025,9 +1069,13 @@ impl GetTaskmanagementWorkbin {
 static META_GET_TASKMANAGEMENT_WORKBIN_HISTORY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkbinHistory", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workbins/{workbinId}/history", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/taskmanagement/workbins/{workbinId}/history`: the `getTaskmanagementWorkbinHistory` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workbins--workbinId--history>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkbinChangeListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTaskmanagementWorkbinHistory {
@@ -1129,7 +1177,11 @@ impl GetTaskmanagementWorkbinHistory {
 static META_GET_TASKMANAGEMENT_WORKBIN_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkbinVersion", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workbins/{workbinId}/versions/{entityVersion}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/taskmanagement/workbins/{workbinId}/versions/{entityVersion}`: the `getTaskmanagementWorkbinVersion` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workbins--workbinId--versions--entityVersion->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkbinVersion`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTaskmanagementWorkbinVersion {
@@ -1193,9 +1245,13 @@ impl GetTaskmanagementWorkbinVersion {
 static META_GET_TASKMANAGEMENT_WORKBIN_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkbinVersions", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workbins/{workbinId}/versions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/taskmanagement/workbins/{workbinId}/versions`: the `getTaskmanagementWorkbinVersions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workbins--workbinId--versions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkbinVersionListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTaskmanagementWorkbinVersions {
@@ -1297,7 +1353,11 @@ impl GetTaskmanagementWorkbinVersions {
 static META_GET_TASKMANAGEMENT_WORKITEM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkitem", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workitems/{workitemId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/taskmanagement/workitems/{workitemId}`: the `getTaskmanagementWorkitem` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workitems--workitemId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Workitem`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTaskmanagementWorkitem {
@@ -1369,9 +1429,13 @@ impl GetTaskmanagementWorkitem {
 static META_GET_TASKMANAGEMENT_WORKITEM_HISTORY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkitemHistory", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workitems/{workitemId}/history", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/taskmanagement/workitems/{workitemId}/history`: the `getTaskmanagementWorkitemHistory` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workitems--workitemId--history>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkitemChangeListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTaskmanagementWorkitemHistory {
@@ -1473,9 +1537,13 @@ impl GetTaskmanagementWorkitemHistory {
 static META_GET_TASKMANAGEMENT_WORKITEM_USER_WRAPUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkitemUserWrapups", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workitems/{workitemId}/users/{userId}/wrapups", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/taskmanagement/workitems/{workitemId}/users/{userId}/wrapups`: the `getTaskmanagementWorkitemUserWrapups` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workitems--workitemId--users--userId--wrapups>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkitemWrapupEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTaskmanagementWorkitemUserWrapups {
@@ -1588,7 +1656,11 @@ impl GetTaskmanagementWorkitemUserWrapups {
 static META_GET_TASKMANAGEMENT_WORKITEM_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkitemVersion", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workitems/{workitemId}/versions/{entityVersion}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/taskmanagement/workitems/{workitemId}/versions/{entityVersion}`: the `getTaskmanagementWorkitemVersion` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workitems--workitemId--versions--entityVersion->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkitemVersion`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTaskmanagementWorkitemVersion {
@@ -1652,9 +1724,13 @@ impl GetTaskmanagementWorkitemVersion {
 static META_GET_TASKMANAGEMENT_WORKITEM_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkitemVersions", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workitems/{workitemId}/versions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/taskmanagement/workitems/{workitemId}/versions`: the `getTaskmanagementWorkitemVersions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workitems--workitemId--versions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkitemVersionListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTaskmanagementWorkitemVersions {
@@ -1756,9 +1832,13 @@ impl GetTaskmanagementWorkitemVersions {
 static META_GET_TASKMANAGEMENT_WORKITEM_WRAPUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkitemWrapups", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workitems/{workitemId}/wrapups", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/taskmanagement/workitems/{workitemId}/wrapups`: the `getTaskmanagementWorkitemWrapups` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workitems--workitemId--wrapups>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkitemWrapupEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTaskmanagementWorkitemWrapups {
@@ -1869,7 +1949,11 @@ impl GetTaskmanagementWorkitemWrapups {
 static META_GET_TASKMANAGEMENT_WORKITEMS_BULK_ADD_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkitemsBulkAddJob", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workitems/bulk/add/jobs/{bulkJobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/taskmanagement/workitems/bulk/add/jobs/{bulkJobId}`: the `getTaskmanagementWorkitemsBulkAddJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workitems-bulk-add-jobs--bulkJobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTaskmanagementWorkitemsBulkAddJob {
@@ -1932,7 +2016,11 @@ impl GetTaskmanagementWorkitemsBulkAddJob {
 static META_GET_TASKMANAGEMENT_WORKITEMS_BULK_ADD_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkitemsBulkAddJobResults", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workitems/bulk/add/jobs/{bulkJobId}/results", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/taskmanagement/workitems/bulk/add/jobs/{bulkJobId}/results`: the `getTaskmanagementWorkitemsBulkAddJobResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workitems-bulk-add-jobs--bulkJobId--results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkJobAddResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTaskmanagementWorkitemsBulkAddJobResults {
@@ -1995,9 +2083,13 @@ impl GetTaskmanagementWorkitemsBulkAddJobResults {
 static META_GET_TASKMANAGEMENT_WORKITEMS_BULK_JOBS_USERS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkitemsBulkJobsUsersMe", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workitems/bulk/jobs/users/me", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/taskmanagement/workitems/bulk/jobs/users/me`: the `getTaskmanagementWorkitemsBulkJobsUsersMe` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workitems-bulk-jobs-users-me>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkJobsListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTaskmanagementWorkitemsBulkJobsUsersMe {
@@ -2106,7 +2198,11 @@ impl GetTaskmanagementWorkitemsBulkJobsUsersMe {
 static META_GET_TASKMANAGEMENT_WORKITEMS_BULK_TERMINATE_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkitemsBulkTerminateJob", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workitems/bulk/terminate/jobs/{bulkJobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/taskmanagement/workitems/bulk/terminate/jobs/{bulkJobId}`: the `getTaskmanagementWorkitemsBulkTerminateJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workitems-bulk-terminate-jobs--bulkJobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTaskmanagementWorkitemsBulkTerminateJob {
@@ -2169,7 +2265,11 @@ impl GetTaskmanagementWorkitemsBulkTerminateJob {
 static META_GET_TASKMANAGEMENT_WORKITEMS_BULK_TERMINATE_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkitemsBulkTerminateJobResults", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workitems/bulk/terminate/jobs/{bulkJobId}/results", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/taskmanagement/workitems/bulk/terminate/jobs/{bulkJobId}/results`: the `getTaskmanagementWorkitemsBulkTerminateJobResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workitems-bulk-terminate-jobs--bulkJobId--results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkJobTerminateResultsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTaskmanagementWorkitemsBulkTerminateJobResults {
@@ -2232,7 +2332,11 @@ impl GetTaskmanagementWorkitemsBulkTerminateJobResults {
 static META_GET_TASKMANAGEMENT_WORKITEMS_QUERY_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkitemsQueryJob", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workitems/query/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/taskmanagement/workitems/query/jobs/{jobId}`: the `getTaskmanagementWorkitemsQueryJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workitems-query-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkitemQueryJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTaskmanagementWorkitemsQueryJob {
@@ -2295,7 +2399,11 @@ impl GetTaskmanagementWorkitemsQueryJob {
 static META_GET_TASKMANAGEMENT_WORKITEMS_QUERY_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkitemsQueryJobResults", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workitems/query/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/taskmanagement/workitems/query/jobs/{jobId}/results`: the `getTaskmanagementWorkitemsQueryJobResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workitems-query-jobs--jobId--results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkitemPagedEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTaskmanagementWorkitemsQueryJobResults {
@@ -2358,7 +2466,11 @@ impl GetTaskmanagementWorkitemsQueryJobResults {
 static META_GET_TASKMANAGEMENT_WORKITEMS_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkitemsSchema", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workitems/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/taskmanagement/workitems/schemas/{schemaId}`: the `getTaskmanagementWorkitemsSchema` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workitems-schemas--schemaId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataSchema`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTaskmanagementWorkitemsSchema {
@@ -2421,7 +2533,11 @@ impl GetTaskmanagementWorkitemsSchema {
 static META_GET_TASKMANAGEMENT_WORKITEMS_SCHEMA_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkitemsSchemaVersion", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workitems/schemas/{schemaId}/versions/{versionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/taskmanagement/workitems/schemas/{schemaId}/versions/{versionId}`: the `getTaskmanagementWorkitemsSchemaVersion` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workitems-schemas--schemaId--versions--versionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataSchema`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTaskmanagementWorkitemsSchemaVersion {
@@ -2486,7 +2602,11 @@ impl GetTaskmanagementWorkitemsSchemaVersion {
 static META_GET_TASKMANAGEMENT_WORKITEMS_SCHEMA_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkitemsSchemaVersions", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workitems/schemas/{schemaId}/versions", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/taskmanagement/workitems/schemas/{schemaId}/versions`: the `getTaskmanagementWorkitemsSchemaVersions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workitems-schemas--schemaId--versions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataSchemaListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTaskmanagementWorkitemsSchemaVersions {
@@ -2549,7 +2669,11 @@ impl GetTaskmanagementWorkitemsSchemaVersions {
 static META_GET_TASKMANAGEMENT_WORKITEMS_SCHEMAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkitemsSchemas", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workitems/schemas", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/taskmanagement/workitems/schemas`: the `getTaskmanagementWorkitemsSchemas` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workitems-schemas>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataSchemaListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTaskmanagementWorkitemsSchemas {
@@ -2610,7 +2734,11 @@ impl GetTaskmanagementWorkitemsSchemas {
 static META_GET_TASKMANAGEMENT_WORKITEMS_SCHEMAS_CORETYPE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkitemsSchemasCoretype", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workitems/schemas/coretypes/{coreTypeName}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/taskmanagement/workitems/schemas/coretypes/{coreTypeName}`: the `getTaskmanagementWorkitemsSchemasCoretype` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workitems-schemas-coretypes--coreTypeName->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Coretype`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTaskmanagementWorkitemsSchemasCoretype {
@@ -2673,7 +2801,11 @@ impl GetTaskmanagementWorkitemsSchemasCoretype {
 static META_GET_TASKMANAGEMENT_WORKITEMS_SCHEMAS_CORETYPES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkitemsSchemasCoretypes", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workitems/schemas/coretypes", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/taskmanagement/workitems/schemas/coretypes`: the `getTaskmanagementWorkitemsSchemasCoretypes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workitems-schemas-coretypes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CoretypeListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTaskmanagementWorkitemsSchemasCoretypes {
@@ -2734,7 +2866,11 @@ impl GetTaskmanagementWorkitemsSchemasCoretypes {
 static META_GET_TASKMANAGEMENT_WORKITEMS_SCHEMAS_LIMITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkitemsSchemasLimits", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workitems/schemas/limits", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/taskmanagement/workitems/schemas/limits`: the `getTaskmanagementWorkitemsSchemasLimits` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workitems-schemas-limits>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SchemaQuantityLimits`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTaskmanagementWorkitemsSchemasLimits {
@@ -2795,7 +2931,11 @@ impl GetTaskmanagementWorkitemsSchemasLimits {
 static META_GET_TASKMANAGEMENT_WORKTYPE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorktype", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/worktypes/{worktypeId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/taskmanagement/worktypes/{worktypeId}`: the `getTaskmanagementWorktype` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-worktypes--worktypeId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Worktype`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTaskmanagementWorktype {
@@ -2867,7 +3007,11 @@ impl GetTaskmanagementWorktype {
 static META_GET_TASKMANAGEMENT_WORKTYPE_FLOWS_DATEBASED_RULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorktypeFlowsDatebasedRule", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/worktypes/{worktypeId}/flows/datebased/rules/{ruleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/taskmanagement/worktypes/{worktypeId}/flows/datebased/rules/{ruleId}`: the `getTaskmanagementWorktypeFlowsDatebasedRule` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-worktypes--worktypeId--flows-datebased-rules--ruleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkitemDateBasedRule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTaskmanagementWorktypeFlowsDatebasedRule {
@@ -2932,9 +3076,13 @@ impl GetTaskmanagementWorktypeFlowsDatebasedRule {
 static META_GET_TASKMANAGEMENT_WORKTYPE_FLOWS_DATEBASED_RULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorktypeFlowsDatebasedRules", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/worktypes/{worktypeId}/flows/datebased/rules", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/taskmanagement/worktypes/{worktypeId}/flows/datebased/rules`: the `getTaskmanagementWorktypeFlowsDatebasedRules` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-worktypes--worktypeId--flows-datebased-rules>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkitemDateBasedRuleListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTaskmanagementWorktypeFlowsDatebasedRules {
@@ -3027,7 +3175,11 @@ impl GetTaskmanagementWorktypeFlowsDatebasedRules {
 static META_GET_TASKMANAGEMENT_WORKTYPE_FLOWS_ONATTRIBUTECHANGE_RULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorktypeFlowsOnattributechangeRule", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/worktypes/{worktypeId}/flows/onattributechange/rules/{ruleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/taskmanagement/worktypes/{worktypeId}/flows/onattributechange/rules/{ruleId}`: the `getTaskmanagementWorktypeFlowsOnattributechangeRule` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-worktypes--worktypeId--flows-onattributechange-rules--ruleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkitemOnAttributeChangeRule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTaskmanagementWorktypeFlowsOnattributechangeRule {
@@ -3092,9 +3244,13 @@ impl GetTaskmanagementWorktypeFlowsOnattributechangeRule {
 static META_GET_TASKMANAGEMENT_WORKTYPE_FLOWS_ONATTRIBUTECHANGE_RULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorktypeFlowsOnattributechangeRules", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/worktypes/{worktypeId}/flows/onattributechange/rules", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/taskmanagement/worktypes/{worktypeId}/flows/onattributechange/rules`: the `getTaskmanagementWorktypeFlowsOnattributechangeRules` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-worktypes--worktypeId--flows-onattributechange-rules>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkitemOnAttributeChangeRuleListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTaskmanagementWorktypeFlowsOnattributechangeRules {
@@ -3187,7 +3343,11 @@ impl GetTaskmanagementWorktypeFlowsOnattributechangeRules {
 static META_GET_TASKMANAGEMENT_WORKTYPE_FLOWS_ONCREATE_RULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorktypeFlowsOncreateRule", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/worktypes/{worktypeId}/flows/oncreate/rules/{ruleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/taskmanagement/worktypes/{worktypeId}/flows/oncreate/rules/{ruleId}`: the `getTaskmanagementWorktypeFlowsOncreateRule` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-worktypes--worktypeId--flows-oncreate-rules--ruleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkitemOnCreateRule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTaskmanagementWorktypeFlowsOncreateRule {
@@ -3252,9 +3412,13 @@ impl GetTaskmanagementWorktypeFlowsOncreateRule {
 static META_GET_TASKMANAGEMENT_WORKTYPE_FLOWS_ONCREATE_RULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorktypeFlowsOncreateRules", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/worktypes/{worktypeId}/flows/oncreate/rules", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/taskmanagement/worktypes/{worktypeId}/flows/oncreate/rules`: the `getTaskmanagementWorktypeFlowsOncreateRules` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-worktypes--worktypeId--flows-oncreate-rules>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkitemOnCreateRuleListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTaskmanagementWorktypeFlowsOncreateRules {
@@ -3347,9 +3511,13 @@ impl GetTaskmanagementWorktypeFlowsOncreateRules {
 static META_GET_TASKMANAGEMENT_WORKTYPE_HISTORY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorktypeHistory", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/worktypes/{worktypeId}/history", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/taskmanagement/worktypes/{worktypeId}/history`: the `getTaskmanagementWorktypeHistory` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-worktypes--worktypeId--history>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorktypeChangeListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTaskmanagementWorktypeHistory {
@@ -3460,7 +3628,11 @@ impl GetTaskmanagementWorktypeHistory {
 static META_GET_TASKMANAGEMENT_WORKTYPE_STATUS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorktypeStatus", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/worktypes/{worktypeId}/statuses/{statusId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/taskmanagement/worktypes/{worktypeId}/statuses/{statusId}`: the `getTaskmanagementWorktypeStatus` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-worktypes--worktypeId--statuses--statusId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkitemStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTaskmanagementWorktypeStatus {
@@ -3525,7 +3697,11 @@ impl GetTaskmanagementWorktypeStatus {
 static META_GET_TASKMANAGEMENT_WORKTYPE_STATUSES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorktypeStatuses", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/worktypes/{worktypeId}/statuses", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/taskmanagement/worktypes/{worktypeId}/statuses`: the `getTaskmanagementWorktypeStatuses` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-worktypes--worktypeId--statuses>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkitemStatusListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTaskmanagementWorktypeStatuses {
@@ -3588,7 +3764,11 @@ impl GetTaskmanagementWorktypeStatuses {
 static META_GET_TASKMANAGEMENT_WORKTYPE_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorktypeVersion", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/worktypes/{worktypeId}/versions/{entityVersion}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/taskmanagement/worktypes/{worktypeId}/versions/{entityVersion}`: the `getTaskmanagementWorktypeVersion` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-worktypes--worktypeId--versions--entityVersion->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorktypeVersion`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTaskmanagementWorktypeVersion {
@@ -3652,9 +3832,13 @@ impl GetTaskmanagementWorktypeVersion {
 static META_GET_TASKMANAGEMENT_WORKTYPE_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorktypeVersions", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/worktypes/{worktypeId}/versions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/taskmanagement/worktypes/{worktypeId}/versions`: the `getTaskmanagementWorktypeVersions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-worktypes--worktypeId--versions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorktypeVersionListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTaskmanagementWorktypeVersions {
@@ -3756,7 +3940,11 @@ impl GetTaskmanagementWorktypeVersions {
 static META_PATCH_TASKMANAGEMENT_WORKBIN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchTaskmanagementWorkbin", &["Task Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/taskmanagement/workbins/{workbinId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/taskmanagement/workbins/{workbinId}`: the `patchTaskmanagementWorkbin` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-taskmanagement-workbins--workbinId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Workbin`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchTaskmanagementWorkbin {
@@ -3821,7 +4009,11 @@ impl PatchTaskmanagementWorkbin {
 static META_PATCH_TASKMANAGEMENT_WORKITEM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchTaskmanagementWorkitem", &["Task Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/taskmanagement/workitems/{workitemId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/taskmanagement/workitems/{workitemId}`: the `patchTaskmanagementWorkitem` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-taskmanagement-workitems--workitemId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Workitem`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchTaskmanagementWorkitem {
@@ -3886,7 +4078,11 @@ impl PatchTaskmanagementWorkitem {
 static META_PATCH_TASKMANAGEMENT_WORKITEM_ASSIGNMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchTaskmanagementWorkitemAssignment", &["Task Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/taskmanagement/workitems/{workitemId}/assignment", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/taskmanagement/workitems/{workitemId}/assignment`: the `patchTaskmanagementWorkitemAssignment` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-taskmanagement-workitems--workitemId--assignment>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchTaskmanagementWorkitemAssignment {
@@ -3951,7 +4147,11 @@ impl PatchTaskmanagementWorkitemAssignment {
 static META_PATCH_TASKMANAGEMENT_WORKITEM_USER_WRAPUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchTaskmanagementWorkitemUserWrapups", &["Task Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/taskmanagement/workitems/{workitemId}/users/{userId}/wrapups", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/taskmanagement/workitems/{workitemId}/users/{userId}/wrapups`: the `patchTaskmanagementWorkitemUserWrapups` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-taskmanagement-workitems--workitemId--users--userId--wrapups>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchTaskmanagementWorkitemUserWrapups {
@@ -4018,7 +4218,11 @@ impl PatchTaskmanagementWorkitemUserWrapups {
 static META_PATCH_TASKMANAGEMENT_WORKITEM_USERS_ME_WRAPUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchTaskmanagementWorkitemUsersMeWrapups", &["Task Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/taskmanagement/workitems/{workitemId}/users/me/wrapups", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/taskmanagement/workitems/{workitemId}/users/me/wrapups`: the `patchTaskmanagementWorkitemUsersMeWrapups` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-taskmanagement-workitems--workitemId--users-me-wrapups>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchTaskmanagementWorkitemUsersMeWrapups {
@@ -4083,7 +4287,11 @@ impl PatchTaskmanagementWorkitemUsersMeWrapups {
 static META_PATCH_TASKMANAGEMENT_WORKITEMS_BULK_ADD_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchTaskmanagementWorkitemsBulkAddJob", &["Task Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/taskmanagement/workitems/bulk/add/jobs/{bulkJobId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/taskmanagement/workitems/bulk/add/jobs/{bulkJobId}`: the `patchTaskmanagementWorkitemsBulkAddJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-taskmanagement-workitems-bulk-add-jobs--bulkJobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchTaskmanagementWorkitemsBulkAddJob {
@@ -4148,7 +4356,11 @@ impl PatchTaskmanagementWorkitemsBulkAddJob {
 static META_PATCH_TASKMANAGEMENT_WORKITEMS_BULK_TERMINATE_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchTaskmanagementWorkitemsBulkTerminateJob", &["Task Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/taskmanagement/workitems/bulk/terminate/jobs/{bulkJobId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/taskmanagement/workitems/bulk/terminate/jobs/{bulkJobId}`: the `patchTaskmanagementWorkitemsBulkTerminateJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-taskmanagement-workitems-bulk-terminate-jobs--bulkJobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchTaskmanagementWorkitemsBulkTerminateJob {
@@ -4213,7 +4425,11 @@ impl PatchTaskmanagementWorkitemsBulkTerminateJob {
 static META_PATCH_TASKMANAGEMENT_WORKTYPE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchTaskmanagementWorktype", &["Task Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/taskmanagement/worktypes/{worktypeId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/taskmanagement/worktypes/{worktypeId}`: the `patchTaskmanagementWorktype` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-taskmanagement-worktypes--worktypeId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Worktype`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchTaskmanagementWorktype {
@@ -4278,7 +4494,11 @@ impl PatchTaskmanagementWorktype {
 static META_PATCH_TASKMANAGEMENT_WORKTYPE_FLOWS_DATEBASED_RULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchTaskmanagementWorktypeFlowsDatebasedRule", &["Task Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/taskmanagement/worktypes/{worktypeId}/flows/datebased/rules/{ruleId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/taskmanagement/worktypes/{worktypeId}/flows/datebased/rules/{ruleId}`: the `patchTaskmanagementWorktypeFlowsDatebasedRule` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-taskmanagement-worktypes--worktypeId--flows-datebased-rules--ruleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkitemDateBasedRule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchTaskmanagementWorktypeFlowsDatebasedRule {
@@ -4345,7 +4565,11 @@ impl PatchTaskmanagementWorktypeFlowsDatebasedRule {
 static META_PATCH_TASKMANAGEMENT_WORKTYPE_FLOWS_ONATTRIBUTECHANGE_RULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchTaskmanagementWorktypeFlowsOnattributechangeRule", &["Task Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/taskmanagement/worktypes/{worktypeId}/flows/onattributechange/rules/{ruleId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/taskmanagement/worktypes/{worktypeId}/flows/onattributechange/rules/{ruleId}`: the `patchTaskmanagementWorktypeFlowsOnattributechangeRule` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-taskmanagement-worktypes--worktypeId--flows-onattributechange-rules--ruleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkitemOnAttributeChangeRule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchTaskmanagementWorktypeFlowsOnattributechangeRule {
@@ -4412,7 +4636,11 @@ impl PatchTaskmanagementWorktypeFlowsOnattributechangeRule {
 static META_PATCH_TASKMANAGEMENT_WORKTYPE_FLOWS_ONCREATE_RULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchTaskmanagementWorktypeFlowsOncreateRule", &["Task Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/taskmanagement/worktypes/{worktypeId}/flows/oncreate/rules/{ruleId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/taskmanagement/worktypes/{worktypeId}/flows/oncreate/rules/{ruleId}`: the `patchTaskmanagementWorktypeFlowsOncreateRule` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-taskmanagement-worktypes--worktypeId--flows-oncreate-rules--ruleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkitemOnCreateRule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchTaskmanagementWorktypeFlowsOncreateRule {
@@ -4479,7 +4707,11 @@ impl PatchTaskmanagementWorktypeFlowsOncreateRule {
 static META_PATCH_TASKMANAGEMENT_WORKTYPE_STATUS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchTaskmanagementWorktypeStatus", &["Task Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/taskmanagement/worktypes/{worktypeId}/statuses/{statusId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/taskmanagement/worktypes/{worktypeId}/statuses/{statusId}`: the `patchTaskmanagementWorktypeStatus` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-taskmanagement-worktypes--worktypeId--statuses--statusId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkitemStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchTaskmanagementWorktypeStatus {
@@ -4546,7 +4778,11 @@ impl PatchTaskmanagementWorktypeStatus {
 static META_POST_TASKMANAGEMENT_WORKBINS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTaskmanagementWorkbins", &["Task Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/taskmanagement/workbins", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/taskmanagement/workbins`: the `postTaskmanagementWorkbins` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-taskmanagement-workbins>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Workbin`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTaskmanagementWorkbins {
@@ -4609,9 +4845,13 @@ impl PostTaskmanagementWorkbins {
 static META_POST_TASKMANAGEMENT_WORKBINS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTaskmanagementWorkbinsQuery", &["Task Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/taskmanagement/workbins/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `POST /api/v2/taskmanagement/workbins/query`: the `postTaskmanagementWorkbinsQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-taskmanagement-workbins-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkbinQueryEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTaskmanagementWorkbinsQuery {
@@ -4686,7 +4926,11 @@ impl PostTaskmanagementWorkbinsQuery {
 static META_POST_TASKMANAGEMENT_WORKITEM_ACD_CANCEL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTaskmanagementWorkitemAcdCancel", &["Task Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/taskmanagement/workitems/{workitemId}/acd/cancel", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/taskmanagement/workitems/{workitemId}/acd/cancel`: the `postTaskmanagementWorkitemAcdCancel` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-taskmanagement-workitems--workitemId--acd-cancel>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Workitem`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTaskmanagementWorkitemAcdCancel {
@@ -4749,7 +4993,11 @@ impl PostTaskmanagementWorkitemAcdCancel {
 static META_POST_TASKMANAGEMENT_WORKITEM_DISCONNECT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTaskmanagementWorkitemDisconnect", &["Task Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/taskmanagement/workitems/{workitemId}/disconnect", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/taskmanagement/workitems/{workitemId}/disconnect`: the `postTaskmanagementWorkitemDisconnect` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-taskmanagement-workitems--workitemId--disconnect>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Workitem`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTaskmanagementWorkitemDisconnect {
@@ -4812,7 +5060,11 @@ impl PostTaskmanagementWorkitemDisconnect {
 static META_POST_TASKMANAGEMENT_WORKITEM_TERMINATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTaskmanagementWorkitemTerminate", &["Task Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/taskmanagement/workitems/{workitemId}/terminate", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/taskmanagement/workitems/{workitemId}/terminate`: the `postTaskmanagementWorkitemTerminate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-taskmanagement-workitems--workitemId--terminate>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Workitem`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTaskmanagementWorkitemTerminate {
@@ -4884,7 +5136,11 @@ impl PostTaskmanagementWorkitemTerminate {
 static META_POST_TASKMANAGEMENT_WORKITEMS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTaskmanagementWorkitems", &["Task Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/taskmanagement/workitems", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/taskmanagement/workitems`: the `postTaskmanagementWorkitems` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-taskmanagement-workitems>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Workitem`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTaskmanagementWorkitems {
@@ -4947,7 +5203,11 @@ impl PostTaskmanagementWorkitems {
 static META_POST_TASKMANAGEMENT_WORKITEMS_BULK_ADD_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTaskmanagementWorkitemsBulkAddJobs", &["Task Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/taskmanagement/workitems/bulk/add/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/taskmanagement/workitems/bulk/add/jobs`: the `postTaskmanagementWorkitemsBulkAddJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-taskmanagement-workitems-bulk-add-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTaskmanagementWorkitemsBulkAddJobs {
@@ -5010,7 +5270,11 @@ impl PostTaskmanagementWorkitemsBulkAddJobs {
 static META_POST_TASKMANAGEMENT_WORKITEMS_BULK_TERMINATE_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTaskmanagementWorkitemsBulkTerminateJobs", &["Task Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/taskmanagement/workitems/bulk/terminate/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/taskmanagement/workitems/bulk/terminate/jobs`: the `postTaskmanagementWorkitemsBulkTerminateJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-taskmanagement-workitems-bulk-terminate-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTaskmanagementWorkitemsBulkTerminateJobs {
@@ -5073,9 +5337,13 @@ impl PostTaskmanagementWorkitemsBulkTerminateJobs {
 static META_POST_TASKMANAGEMENT_WORKITEMS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTaskmanagementWorkitemsQuery", &["Task Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/taskmanagement/workitems/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `POST /api/v2/taskmanagement/workitems/query`: the `postTaskmanagementWorkitemsQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-taskmanagement-workitems-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkitemPostQueryEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTaskmanagementWorkitemsQuery {
@@ -5150,7 +5418,11 @@ impl PostTaskmanagementWorkitemsQuery {
 static META_POST_TASKMANAGEMENT_WORKITEMS_QUERY_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTaskmanagementWorkitemsQueryJobs", &["Task Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/taskmanagement/workitems/query/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/taskmanagement/workitems/query/jobs`: the `postTaskmanagementWorkitemsQueryJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-taskmanagement-workitems-query-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkitemQueryJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTaskmanagementWorkitemsQueryJobs {
@@ -5213,7 +5485,11 @@ impl PostTaskmanagementWorkitemsQueryJobs {
 static META_POST_TASKMANAGEMENT_WORKITEMS_SCHEMAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTaskmanagementWorkitemsSchemas", &["Task Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/taskmanagement/workitems/schemas", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/taskmanagement/workitems/schemas`: the `postTaskmanagementWorkitemsSchemas` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-taskmanagement-workitems-schemas>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataSchema`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTaskmanagementWorkitemsSchemas {
@@ -5276,7 +5552,11 @@ impl PostTaskmanagementWorkitemsSchemas {
 static META_POST_TASKMANAGEMENT_WORKTYPE_FLOWS_DATEBASED_RULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTaskmanagementWorktypeFlowsDatebasedRules", &["Task Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/taskmanagement/worktypes/{worktypeId}/flows/datebased/rules", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/taskmanagement/worktypes/{worktypeId}/flows/datebased/rules`: the `postTaskmanagementWorktypeFlowsDatebasedRules` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-taskmanagement-worktypes--worktypeId--flows-datebased-rules>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkitemDateBasedRule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTaskmanagementWorktypeFlowsDatebasedRules {
@@ -5341,7 +5621,11 @@ impl PostTaskmanagementWorktypeFlowsDatebasedRules {
 static META_POST_TASKMANAGEMENT_WORKTYPE_FLOWS_ONATTRIBUTECHANGE_RULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTaskmanagementWorktypeFlowsOnattributechangeRules", &["Task Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/taskmanagement/worktypes/{worktypeId}/flows/onattributechange/rules", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/taskmanagement/worktypes/{worktypeId}/flows/onattributechange/rules`: the `postTaskmanagementWorktypeFlowsOnattributechangeRules` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-taskmanagement-worktypes--worktypeId--flows-onattributechange-rules>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkitemOnAttributeChangeRule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTaskmanagementWorktypeFlowsOnattributechangeRules {
@@ -5406,7 +5690,11 @@ impl PostTaskmanagementWorktypeFlowsOnattributechangeRules {
 static META_POST_TASKMANAGEMENT_WORKTYPE_FLOWS_ONCREATE_RULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTaskmanagementWorktypeFlowsOncreateRules", &["Task Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/taskmanagement/worktypes/{worktypeId}/flows/oncreate/rules", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/taskmanagement/worktypes/{worktypeId}/flows/oncreate/rules`: the `postTaskmanagementWorktypeFlowsOncreateRules` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-taskmanagement-worktypes--worktypeId--flows-oncreate-rules>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkitemOnCreateRule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTaskmanagementWorktypeFlowsOncreateRules {
@@ -5471,7 +5759,11 @@ impl PostTaskmanagementWorktypeFlowsOncreateRules {
 static META_POST_TASKMANAGEMENT_WORKTYPE_STATUSES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTaskmanagementWorktypeStatuses", &["Task Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/taskmanagement/worktypes/{worktypeId}/statuses", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/taskmanagement/worktypes/{worktypeId}/statuses`: the `postTaskmanagementWorktypeStatuses` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-taskmanagement-worktypes--worktypeId--statuses>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkitemStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTaskmanagementWorktypeStatuses {
@@ -5536,7 +5828,11 @@ impl PostTaskmanagementWorktypeStatuses {
 static META_POST_TASKMANAGEMENT_WORKTYPES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTaskmanagementWorktypes", &["Task Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/taskmanagement/worktypes", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/taskmanagement/worktypes`: the `postTaskmanagementWorktypes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-taskmanagement-worktypes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Worktype`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTaskmanagementWorktypes {
@@ -5599,9 +5895,13 @@ impl PostTaskmanagementWorktypes {
 static META_POST_TASKMANAGEMENT_WORKTYPES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTaskmanagementWorktypesQuery", &["Task Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/taskmanagement/worktypes/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `POST /api/v2/taskmanagement/worktypes/query`: the `postTaskmanagementWorktypesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-taskmanagement-worktypes-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorktypeQueryEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTaskmanagementWorktypesQuery {
@@ -5676,7 +5976,11 @@ impl PostTaskmanagementWorktypesQuery {
 static META_PUT_TASKMANAGEMENT_WORKITEMS_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putTaskmanagementWorkitemsSchema", &["Task Management"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/taskmanagement/workitems/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/taskmanagement/workitems/schemas/{schemaId}`: the `putTaskmanagementWorkitemsSchema` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-taskmanagement-workitems-schemas--schemaId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataSchema`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutTaskmanagementWorkitemsSchema {

@@ -60,7 +60,11 @@ impl TeamsApi {
 static META_DELETE_TEAM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTeam", &["Teams"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/teams/{teamId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/teams/{teamId}`: the `deleteTeam` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-teams--teamId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteTeam {
@@ -123,7 +127,11 @@ impl DeleteTeam {
 static META_DELETE_TEAM_MEMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTeamMembers", &["Teams"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/teams/{teamId}/members", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/teams/{teamId}/members`: the `deleteTeamMembers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-teams--teamId--members>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteTeamMembers {
@@ -196,7 +204,11 @@ impl DeleteTeamMembers {
 static META_GET_TEAM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTeam", &["Teams"], ::genesys_cloud_core::http::Method::GET, "/api/v2/teams/{teamId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/teams/{teamId}`: the `getTeam` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-teams--teamId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Team`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTeam {
@@ -268,9 +280,13 @@ impl GetTeam {
 static META_GET_TEAM_MEMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTeamMembers", &["Teams"], ::genesys_cloud_core::http::Method::GET, "/api/v2/teams/{teamId}/members", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/teams/{teamId}/members`: the `getTeamMembers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-teams--teamId--members>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TeamMemberEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTeamMembers {
@@ -381,9 +397,13 @@ impl GetTeamMembers {
 static META_GET_TEAMS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTeams", &["Teams"], ::genesys_cloud_core::http::Method::GET, "/api/v2/teams", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/teams`: the `getTeams` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-teams>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TeamEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTeams {
@@ -501,7 +521,11 @@ impl GetTeams {
 static META_PATCH_TEAM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchTeam", &["Teams"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/teams/{teamId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/teams/{teamId}`: the `patchTeam` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-teams--teamId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Team`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchTeam {
@@ -566,7 +590,11 @@ impl PatchTeam {
 static META_POST_ANALYTICS_TEAMS_ACTIVITY_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsTeamsActivityQuery", &["Analytics", "Teams"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/teams/activity/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/teams/activity/query`: the `postAnalyticsTeamsActivityQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-teams-activity-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TeamActivityResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsTeamsActivityQuery {
@@ -647,7 +675,11 @@ impl PostAnalyticsTeamsActivityQuery {
 static META_POST_TEAM_MEMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTeamMembers", &["Teams"], ::genesys_cloud_core::http::Method::POST, "/api/v2/teams/{teamId}/members", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/teams/{teamId}/members`: the `postTeamMembers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-teams--teamId--members>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TeamMemberAddListingResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTeamMembers {
@@ -712,7 +744,11 @@ impl PostTeamMembers {
 static META_POST_TEAMS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTeams", &["Teams"], ::genesys_cloud_core::http::Method::POST, "/api/v2/teams", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/teams`: the `postTeams` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-teams>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Team`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTeams {
@@ -775,7 +811,11 @@ impl PostTeams {
 static META_POST_TEAMS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTeamsSearch", &["Search", "Teams"], ::genesys_cloud_core::http::Method::POST, "/api/v2/teams/search", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/teams/search`: the `postTeamsSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-teams-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TeamsSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTeamsSearch {

@@ -120,7 +120,11 @@ impl TelephonyApi {
 static META_DELETE_TELEPHONY_ORGANIZATION_LINK_TARGET_ORGANIZATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTelephonyOrganizationLinkTargetOrganizationId", &["Telephony"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/telephony/organization/link/{targetOrganizationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/telephony/organization/link/{targetOrganizationId}`: the `deleteTelephonyOrganizationLinkTargetOrganizationId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-telephony-organization-link--targetOrganizationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteTelephonyOrganizationLinkTargetOrganizationId {
@@ -183,7 +187,11 @@ impl DeleteTelephonyOrganizationLinkTargetOrganizationId {
 static META_GET_TELEPHONY_AGENT_GREETINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyAgentGreetings", &["Telephony"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/agents/{agentId}/greetings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/agents/{agentId}/greetings`: the `getTelephonyAgentGreetings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-agents--agentId--greetings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentGreeting`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyAgentGreetings {
@@ -246,7 +254,11 @@ impl GetTelephonyAgentGreetings {
 static META_GET_TELEPHONY_AGENTS_GREETINGS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyAgentsGreetingsMe", &["Telephony"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/agents/greetings/me", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/agents/greetings/me`: the `getTelephonyAgentsGreetingsMe` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-agents-greetings-me>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SelfAgentGreeting`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyAgentsGreetingsMe {
@@ -307,7 +319,11 @@ impl GetTelephonyAgentsGreetingsMe {
 static META_GET_TELEPHONY_CALLS_METRICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyCallsMetrics", &["Telephony"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/calls/metrics", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/calls/metrics`: the `getTelephonyCallsMetrics` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-calls-metrics>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OrganizationCallMetrics`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyCallsMetrics {
@@ -377,7 +393,11 @@ impl GetTelephonyCallsMetrics {
 static META_GET_TELEPHONY_MEDIAREGIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyMediaregions", &["Telephony"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/mediaregions", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/mediaregions`: the `getTelephonyMediaregions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-mediaregions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MediaRegions`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyMediaregions {
@@ -438,9 +458,13 @@ impl GetTelephonyMediaregions {
 static META_GET_TELEPHONY_NUMBERS_ROUTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyNumbersRouting", &["Telephony"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/numbers/routing", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/telephony/numbers/routing`: the `getTelephonyNumbersRouting` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-numbers-routing>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `NumberRoutingListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyNumbersRouting {
@@ -576,7 +600,11 @@ impl GetTelephonyNumbersRouting {
 static META_GET_TELEPHONY_ORGANIZATION_LINK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyOrganizationLink", &["Telephony"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/organization/link", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/organization/link`: the `getTelephonyOrganizationLink` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-organization-link>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<OrganizationLinkResponse>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyOrganizationLink {
@@ -637,7 +665,11 @@ impl GetTelephonyOrganizationLink {
 static META_GET_TELEPHONY_ORGANIZATION_LINK_REGIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyOrganizationLinkRegions", &["Telephony"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/organization/link/regions", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/organization/link/regions`: the `getTelephonyOrganizationLinkRegions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-organization-link-regions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<RegionResponse>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyOrganizationLinkRegions {
@@ -698,9 +730,13 @@ impl GetTelephonyOrganizationLinkRegions {
 static META_GET_TELEPHONY_PREFIXES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyPrefixes", &["Telephony"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/prefixes", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/telephony/prefixes`: the `getTelephonyPrefixes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-prefixes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PrefixListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyPrefixes {
@@ -819,7 +855,11 @@ impl GetTelephonyPrefixes {
 static META_GET_TELEPHONY_PREFIXES_SIMULATE_CALL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyPrefixesSimulateCall", &["Telephony"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/prefixes/simulate/call", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/prefixes/simulate/call`: the `getTelephonyPrefixesSimulateCall` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-prefixes-simulate-call>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CallSimulationResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyPrefixesSimulateCall {
@@ -890,7 +930,11 @@ impl GetTelephonyPrefixesSimulateCall {
 static META_GET_TELEPHONY_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonySettings", &["Telephony"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/settings`: the `getTelephonySettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TelephonySettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonySettings {
@@ -951,7 +995,11 @@ impl GetTelephonySettings {
 static META_GET_TELEPHONY_SIPMESSAGES_CONVERSATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonySipmessagesConversation", &["Telephony"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/sipmessages/conversations/{conversationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/sipmessages/conversations/{conversationId}`: the `getTelephonySipmessagesConversation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-sipmessages-conversations--conversationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Callmessage`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonySipmessagesConversation {
@@ -1014,7 +1062,11 @@ impl GetTelephonySipmessagesConversation {
 static META_GET_TELEPHONY_SIPMESSAGES_CONVERSATION_HEADERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonySipmessagesConversationHeaders", &["Telephony"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/sipmessages/conversations/{conversationId}/headers", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/sipmessages/conversations/{conversationId}/headers`: the `getTelephonySipmessagesConversationHeaders` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-sipmessages-conversations--conversationId--headers>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Callheader`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonySipmessagesConversationHeaders {
@@ -1086,7 +1138,11 @@ impl GetTelephonySipmessagesConversationHeaders {
 static META_GET_TELEPHONY_SIPTRACES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonySiptraces", &["Telephony"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/siptraces", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/siptraces`: the `getTelephonySiptraces` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-siptraces>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SipSearchResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonySiptraces {
@@ -1203,7 +1259,11 @@ impl GetTelephonySiptraces {
 static META_GET_TELEPHONY_SIPTRACES_DOWNLOAD_DOWNLOAD_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonySiptracesDownloadDownloadId", &["Telephony"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/siptraces/download/{downloadId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/siptraces/download/{downloadId}`: the `getTelephonySiptracesDownloadDownloadId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-siptraces-download--downloadId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SignedUrlResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonySiptracesDownloadDownloadId {
@@ -1266,7 +1326,11 @@ impl GetTelephonySiptracesDownloadDownloadId {
 static META_PATCH_TELEPHONY_ORGANIZATION_LINK_APPROVE_REQUESTING_ORGANIZATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchTelephonyOrganizationLinkApproveRequestingOrganizationId", &["Telephony"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/telephony/organization/link/approve/{requestingOrganizationId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/telephony/organization/link/approve/{requestingOrganizationId}`: the `patchTelephonyOrganizationLinkApproveRequestingOrganizationId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-telephony-organization-link-approve--requestingOrganizationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchTelephonyOrganizationLinkApproveRequestingOrganizationId {
@@ -1331,7 +1395,11 @@ impl PatchTelephonyOrganizationLinkApproveRequestingOrganizationId {
 static META_POST_TELEPHONY_NUMBERS_ROUTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyNumbersRouting", &["Telephony"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/numbers/routing", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/telephony/numbers/routing`: the `postTelephonyNumbersRouting` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-numbers-routing>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTelephonyNumbersRouting {
@@ -1394,7 +1462,11 @@ impl PostTelephonyNumbersRouting {
 static META_POST_TELEPHONY_NUMBERS_ROUTING_ALL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyNumbersRoutingAll", &["Telephony"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/numbers/routing/all", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/telephony/numbers/routing/all`: the `postTelephonyNumbersRoutingAll` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-numbers-routing-all>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTelephonyNumbersRoutingAll {
@@ -1457,7 +1529,11 @@ impl PostTelephonyNumbersRoutingAll {
 static META_POST_TELEPHONY_NUMBERS_ROUTING_RESET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyNumbersRoutingReset", &["Telephony"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/numbers/routing/reset", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/telephony/numbers/routing/reset`: the `postTelephonyNumbersRoutingReset` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-numbers-routing-reset>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTelephonyNumbersRoutingReset {
@@ -1520,7 +1596,11 @@ impl PostTelephonyNumbersRoutingReset {
 static META_POST_TELEPHONY_ORGANIZATION_LINK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyOrganizationLink", &["Telephony"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/organization/link", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/telephony/organization/link`: the `postTelephonyOrganizationLink` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-organization-link>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OrganizationLink`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTelephonyOrganizationLink {
@@ -1583,7 +1663,11 @@ impl PostTelephonyOrganizationLink {
 static META_POST_TELEPHONY_PREFIXES_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyPrefixesBulk", &["Telephony"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/prefixes/bulk", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/telephony/prefixes/bulk`: the `postTelephonyPrefixesBulk` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-prefixes-bulk>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkPrefixesResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTelephonyPrefixesBulk {
@@ -1646,7 +1730,11 @@ impl PostTelephonyPrefixesBulk {
 static META_POST_TELEPHONY_SIPTRACES_DOWNLOAD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonySiptracesDownload", &["Telephony"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/siptraces/download", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/telephony/siptraces/download`: the `postTelephonySiptracesDownload` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-siptraces-download>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SipDownloadResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTelephonySiptracesDownload {
@@ -1709,7 +1797,11 @@ impl PostTelephonySiptracesDownload {
 static META_PUT_TELEPHONY_AGENT_GREETINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putTelephonyAgentGreetings", &["Telephony"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/telephony/agents/{agentId}/greetings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/telephony/agents/{agentId}/greetings`: the `putTelephonyAgentGreetings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-telephony-agents--agentId--greetings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentGreeting`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutTelephonyAgentGreetings {
@@ -1774,7 +1866,11 @@ impl PutTelephonyAgentGreetings {
 static META_PUT_TELEPHONY_AGENTS_GREETINGS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putTelephonyAgentsGreetingsMe", &["Telephony"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/telephony/agents/greetings/me", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/telephony/agents/greetings/me`: the `putTelephonyAgentsGreetingsMe` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-telephony-agents-greetings-me>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SelfAgentGreeting`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutTelephonyAgentsGreetingsMe {
@@ -1837,7 +1933,11 @@ impl PutTelephonyAgentsGreetingsMe {
 static META_PUT_TELEPHONY_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putTelephonySettings", &["Telephony"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/telephony/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/telephony/settings`: the `putTelephonySettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-telephony-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TelephonySettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutTelephonySettings {

@@ -536,7 +536,11 @@ impl TelephonyProvidersEdgeApi {
 static META_DELETE_TELEPHONY_PROVIDERS_EDGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTelephonyProvidersEdge", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/telephony/providers/edges/{edgeId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/telephony/providers/edges/{edgeId}`: the `deleteTelephonyProvidersEdge` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-telephony-providers-edges--edgeId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteTelephonyProvidersEdge {
@@ -599,7 +603,11 @@ impl DeleteTelephonyProvidersEdge {
 static META_DELETE_TELEPHONY_PROVIDERS_EDGE_LOGICALINTERFACE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTelephonyProvidersEdgeLogicalinterface", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/telephony/providers/edges/{edgeId}/logicalinterfaces/{interfaceId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/telephony/providers/edges/{edgeId}/logicalinterfaces/{interfaceId}`: the `deleteTelephonyProvidersEdgeLogicalinterface` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-telephony-providers-edges--edgeId--logicalinterfaces--interfaceId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteTelephonyProvidersEdgeLogicalinterface {
@@ -664,7 +672,11 @@ impl DeleteTelephonyProvidersEdgeLogicalinterface {
 static META_DELETE_TELEPHONY_PROVIDERS_EDGE_SOFTWAREUPDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTelephonyProvidersEdgeSoftwareupdate", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/telephony/providers/edges/{edgeId}/softwareupdate", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/telephony/providers/edges/{edgeId}/softwareupdate`: the `deleteTelephonyProvidersEdgeSoftwareupdate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-telephony-providers-edges--edgeId--softwareupdate>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteTelephonyProvidersEdgeSoftwareupdate {
@@ -727,7 +739,11 @@ impl DeleteTelephonyProvidersEdgeSoftwareupdate {
 static META_DELETE_TELEPHONY_PROVIDERS_EDGES_ALERTABLEPRESENCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTelephonyProvidersEdgesAlertablepresences", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/telephony/providers/edges/alertablepresences", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/telephony/providers/edges/alertablepresences`: the `deleteTelephonyProvidersEdgesAlertablepresences` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-telephony-providers-edges-alertablepresences>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteTelephonyProvidersEdgesAlertablepresences {
@@ -788,7 +804,11 @@ impl DeleteTelephonyProvidersEdgesAlertablepresences {
 static META_DELETE_TELEPHONY_PROVIDERS_EDGES_CERTIFICATEAUTHORITY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTelephonyProvidersEdgesCertificateauthority", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/telephony/providers/edges/certificateauthorities/{certificateId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/telephony/providers/edges/certificateauthorities/{certificateId}`: the `deleteTelephonyProvidersEdgesCertificateauthority` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-telephony-providers-edges-certificateauthorities--certificateId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteTelephonyProvidersEdgesCertificateauthority {
@@ -851,7 +871,11 @@ impl DeleteTelephonyProvidersEdgesCertificateauthority {
 static META_DELETE_TELEPHONY_PROVIDERS_EDGES_DIDPOOL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTelephonyProvidersEdgesDidpool", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/telephony/providers/edges/didpools/{didPoolId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/telephony/providers/edges/didpools/{didPoolId}`: the `deleteTelephonyProvidersEdgesDidpool` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-telephony-providers-edges-didpools--didPoolId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteTelephonyProvidersEdgesDidpool {
@@ -914,7 +938,11 @@ impl DeleteTelephonyProvidersEdgesDidpool {
 static META_DELETE_TELEPHONY_PROVIDERS_EDGES_EDGEGROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTelephonyProvidersEdgesEdgegroup", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/telephony/providers/edges/edgegroups/{edgeGroupId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/telephony/providers/edges/edgegroups/{edgeGroupId}`: the `deleteTelephonyProvidersEdgesEdgegroup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-telephony-providers-edges-edgegroups--edgeGroupId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteTelephonyProvidersEdgesEdgegroup {
@@ -977,7 +1005,11 @@ impl DeleteTelephonyProvidersEdgesEdgegroup {
 static META_DELETE_TELEPHONY_PROVIDERS_EDGES_EXTENSIONPOOL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTelephonyProvidersEdgesExtensionpool", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/telephony/providers/edges/extensionpools/{extensionPoolId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/telephony/providers/edges/extensionpools/{extensionPoolId}`: the `deleteTelephonyProvidersEdgesExtensionpool` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-telephony-providers-edges-extensionpools--extensionPoolId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteTelephonyProvidersEdgesExtensionpool {
@@ -1040,7 +1072,11 @@ impl DeleteTelephonyProvidersEdgesExtensionpool {
 static META_DELETE_TELEPHONY_PROVIDERS_EDGES_PHONE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTelephonyProvidersEdgesPhone", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/telephony/providers/edges/phones/{phoneId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/telephony/providers/edges/phones/{phoneId}`: the `deleteTelephonyProvidersEdgesPhone` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-telephony-providers-edges-phones--phoneId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteTelephonyProvidersEdgesPhone {
@@ -1103,7 +1139,11 @@ impl DeleteTelephonyProvidersEdgesPhone {
 static META_DELETE_TELEPHONY_PROVIDERS_EDGES_PHONEBASESETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTelephonyProvidersEdgesPhonebasesetting", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/telephony/providers/edges/phonebasesettings/{phoneBaseId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/telephony/providers/edges/phonebasesettings/{phoneBaseId}`: the `deleteTelephonyProvidersEdgesPhonebasesetting` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-telephony-providers-edges-phonebasesettings--phoneBaseId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteTelephonyProvidersEdgesPhonebasesetting {
@@ -1166,7 +1206,11 @@ impl DeleteTelephonyProvidersEdgesPhonebasesetting {
 static META_DELETE_TELEPHONY_PROVIDERS_EDGES_SITE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTelephonyProvidersEdgesSite", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/telephony/providers/edges/sites/{siteId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/telephony/providers/edges/sites/{siteId}`: the `deleteTelephonyProvidersEdgesSite` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-telephony-providers-edges-sites--siteId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteTelephonyProvidersEdgesSite {
@@ -1229,7 +1273,11 @@ impl DeleteTelephonyProvidersEdgesSite {
 static META_DELETE_TELEPHONY_PROVIDERS_EDGES_SITE_OUTBOUNDROUTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTelephonyProvidersEdgesSiteOutboundroute", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/telephony/providers/edges/sites/{siteId}/outboundroutes/{outboundRouteId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/telephony/providers/edges/sites/{siteId}/outboundroutes/{outboundRouteId}`: the `deleteTelephonyProvidersEdgesSiteOutboundroute` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-telephony-providers-edges-sites--siteId--outboundroutes--outboundRouteId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteTelephonyProvidersEdgesSiteOutboundroute {
@@ -1294,7 +1342,11 @@ impl DeleteTelephonyProvidersEdgesSiteOutboundroute {
 static META_DELETE_TELEPHONY_PROVIDERS_EDGES_TRUNKBASESETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTelephonyProvidersEdgesTrunkbasesetting", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/telephony/providers/edges/trunkbasesettings/{trunkBaseSettingsId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/telephony/providers/edges/trunkbasesettings/{trunkBaseSettingsId}`: the `deleteTelephonyProvidersEdgesTrunkbasesetting` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-telephony-providers-edges-trunkbasesettings--trunkBaseSettingsId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteTelephonyProvidersEdgesTrunkbasesetting {
@@ -1357,7 +1409,11 @@ impl DeleteTelephonyProvidersEdgesTrunkbasesetting {
 static META_GET_TELEPHONY_PROVIDERS_EDGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdge", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/{edgeId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}`: the `getTelephonyProvidersEdge` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges--edgeId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Edge`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdge {
@@ -1429,7 +1485,11 @@ impl GetTelephonyProvidersEdge {
 static META_GET_TELEPHONY_PROVIDERS_EDGE_DIAGNOSTIC_NSLOOKUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgeDiagnosticNslookup", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/{edgeId}/diagnostic/nslookup", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/diagnostic/nslookup`: the `getTelephonyProvidersEdgeDiagnosticNslookup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges--edgeId--diagnostic-nslookup>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EdgeNetworkDiagnosticResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgeDiagnosticNslookup {
@@ -1492,7 +1552,11 @@ impl GetTelephonyProvidersEdgeDiagnosticNslookup {
 static META_GET_TELEPHONY_PROVIDERS_EDGE_DIAGNOSTIC_PING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgeDiagnosticPing", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/{edgeId}/diagnostic/ping", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/diagnostic/ping`: the `getTelephonyProvidersEdgeDiagnosticPing` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges--edgeId--diagnostic-ping>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EdgeNetworkDiagnosticResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgeDiagnosticPing {
@@ -1555,7 +1619,11 @@ impl GetTelephonyProvidersEdgeDiagnosticPing {
 static META_GET_TELEPHONY_PROVIDERS_EDGE_DIAGNOSTIC_ROUTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgeDiagnosticRoute", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/{edgeId}/diagnostic/route", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/diagnostic/route`: the `getTelephonyProvidersEdgeDiagnosticRoute` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges--edgeId--diagnostic-route>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EdgeNetworkDiagnosticResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgeDiagnosticRoute {
@@ -1618,7 +1686,11 @@ impl GetTelephonyProvidersEdgeDiagnosticRoute {
 static META_GET_TELEPHONY_PROVIDERS_EDGE_DIAGNOSTIC_TRACEPATH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgeDiagnosticTracepath", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/{edgeId}/diagnostic/tracepath", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/diagnostic/tracepath`: the `getTelephonyProvidersEdgeDiagnosticTracepath` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges--edgeId--diagnostic-tracepath>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EdgeNetworkDiagnosticResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgeDiagnosticTracepath {
@@ -1681,7 +1753,11 @@ impl GetTelephonyProvidersEdgeDiagnosticTracepath {
 static META_GET_TELEPHONY_PROVIDERS_EDGE_LOGICALINTERFACE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgeLogicalinterface", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/{edgeId}/logicalinterfaces/{interfaceId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/logicalinterfaces/{interfaceId}`: the `getTelephonyProvidersEdgeLogicalinterface` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges--edgeId--logicalinterfaces--interfaceId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DomainLogicalInterface`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgeLogicalinterface {
@@ -1755,9 +1831,13 @@ impl GetTelephonyProvidersEdgeLogicalinterface {
 static META_GET_TELEPHONY_PROVIDERS_EDGE_LOGICALINTERFACES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgeLogicalinterfaces", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/{edgeId}/logicalinterfaces", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/logicalinterfaces`: the `getTelephonyProvidersEdgeLogicalinterfaces` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges--edgeId--logicalinterfaces>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LogicalInterfaceEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgeLogicalinterfaces {
@@ -1841,7 +1921,11 @@ impl GetTelephonyProvidersEdgeLogicalinterfaces {
 static META_GET_TELEPHONY_PROVIDERS_EDGE_LOGS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgeLogsJob", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/{edgeId}/logs/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/logs/jobs/{jobId}`: the `getTelephonyProvidersEdgeLogsJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges--edgeId--logs-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EdgeLogsJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgeLogsJob {
@@ -1906,7 +1990,11 @@ impl GetTelephonyProvidersEdgeLogsJob {
 static META_GET_TELEPHONY_PROVIDERS_EDGE_METRICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgeMetrics", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/{edgeId}/metrics", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/metrics`: the `getTelephonyProvidersEdgeMetrics` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges--edgeId--metrics>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EdgeMetrics`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgeMetrics {
@@ -1969,7 +2057,11 @@ impl GetTelephonyProvidersEdgeMetrics {
 static META_GET_TELEPHONY_PROVIDERS_EDGE_PHYSICALINTERFACE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgePhysicalinterface", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/{edgeId}/physicalinterfaces/{interfaceId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/physicalinterfaces/{interfaceId}`: the `getTelephonyProvidersEdgePhysicalinterface` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges--edgeId--physicalinterfaces--interfaceId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DomainPhysicalInterface`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgePhysicalinterface {
@@ -2034,9 +2126,13 @@ impl GetTelephonyProvidersEdgePhysicalinterface {
 static META_GET_TELEPHONY_PROVIDERS_EDGE_PHYSICALINTERFACES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgePhysicalinterfaces", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/{edgeId}/physicalinterfaces", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/physicalinterfaces`: the `getTelephonyProvidersEdgePhysicalinterfaces` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges--edgeId--physicalinterfaces>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PhysicalInterfaceEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgePhysicalinterfaces {
@@ -2111,7 +2207,11 @@ impl GetTelephonyProvidersEdgePhysicalinterfaces {
 static META_GET_TELEPHONY_PROVIDERS_EDGE_SETUPPACKAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgeSetuppackage", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/{edgeId}/setuppackage", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/setuppackage`: the `getTelephonyProvidersEdgeSetuppackage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges--edgeId--setuppackage>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `VmPairingInfo`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgeSetuppackage {
@@ -2174,7 +2274,11 @@ impl GetTelephonyProvidersEdgeSetuppackage {
 static META_GET_TELEPHONY_PROVIDERS_EDGE_SOFTWAREUPDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgeSoftwareupdate", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/{edgeId}/softwareupdate", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/softwareupdate`: the `getTelephonyProvidersEdgeSoftwareupdate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges--edgeId--softwareupdate>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DomainEdgeSoftwareUpdateDto`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgeSoftwareupdate {
@@ -2237,9 +2341,13 @@ impl GetTelephonyProvidersEdgeSoftwareupdate {
 static META_GET_TELEPHONY_PROVIDERS_EDGE_SOFTWAREVERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgeSoftwareversions", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/{edgeId}/softwareversions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/softwareversions`: the `getTelephonyProvidersEdgeSoftwareversions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges--edgeId--softwareversions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DomainEdgeSoftwareVersionDtoEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgeSoftwareversions {
@@ -2314,9 +2422,13 @@ impl GetTelephonyProvidersEdgeSoftwareversions {
 static META_GET_TELEPHONY_PROVIDERS_EDGE_TRUNKS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgeTrunks", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/{edgeId}/trunks", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/trunks`: the `getTelephonyProvidersEdgeTrunks` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges--edgeId--trunks>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TrunkEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgeTrunks {
@@ -2445,9 +2557,13 @@ impl GetTelephonyProvidersEdgeTrunks {
 static META_GET_TELEPHONY_PROVIDERS_EDGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdges", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges`: the `getTelephonyProvidersEdges` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EdgeEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdges {
@@ -2592,7 +2708,11 @@ impl GetTelephonyProvidersEdges {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_ALERTABLEPRESENCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesAlertablepresences", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/alertablepresences", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/alertablepresences`: the `getTelephonyProvidersEdgesAlertablepresences` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-alertablepresences>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AlertablePresences`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesAlertablepresences {
@@ -2662,9 +2782,13 @@ impl GetTelephonyProvidersEdgesAlertablepresences {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_CERTIFICATEAUTHORITIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesCertificateauthorities", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/certificateauthorities", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/certificateauthorities`: the `getTelephonyProvidersEdgesCertificateauthorities` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-certificateauthorities>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CertificateAuthorityEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesCertificateauthorities {
@@ -2737,7 +2861,11 @@ impl GetTelephonyProvidersEdgesCertificateauthorities {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_CERTIFICATEAUTHORITY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesCertificateauthority", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/certificateauthorities/{certificateId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/certificateauthorities/{certificateId}`: the `getTelephonyProvidersEdgesCertificateauthority` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-certificateauthorities--certificateId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DomainCertificateAuthority`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesCertificateauthority {
@@ -2800,7 +2928,11 @@ impl GetTelephonyProvidersEdgesCertificateauthority {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_DID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesDid", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/dids/{didId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/dids/{didId}`: the `getTelephonyProvidersEdgesDid` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-dids--didId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DID`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesDid {
@@ -2863,7 +2995,11 @@ impl GetTelephonyProvidersEdgesDid {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_DIDPOOL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesDidpool", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/didpools/{didPoolId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/didpools/{didPoolId}`: the `getTelephonyProvidersEdgesDidpool` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-didpools--didPoolId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DIDPool`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesDidpool {
@@ -2926,9 +3062,13 @@ impl GetTelephonyProvidersEdgesDidpool {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_DIDPOOLS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesDidpools", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/didpools", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/didpools`: the `getTelephonyProvidersEdgesDidpools` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-didpools>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DIDPoolEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesDidpools {
@@ -3037,9 +3177,13 @@ impl GetTelephonyProvidersEdgesDidpools {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_DIDPOOLS_DIDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesDidpoolsDids", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/didpools/dids", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/didpools/dids`: the `getTelephonyProvidersEdgesDidpoolsDids` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-didpools-dids>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DIDNumberEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesDidpoolsDids {
@@ -3167,9 +3311,13 @@ impl GetTelephonyProvidersEdgesDidpoolsDids {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_DIDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesDids", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/dids", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/dids`: the `getTelephonyProvidersEdgesDids` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-dids>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DIDEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesDids {
@@ -3314,7 +3462,11 @@ impl GetTelephonyProvidersEdgesDids {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_EDGEGROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesEdgegroup", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/edgegroups/{edgeGroupId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/edgegroups/{edgeGroupId}`: the `getTelephonyProvidersEdgesEdgegroup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-edgegroups--edgeGroupId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EdgeGroup`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesEdgegroup {
@@ -3386,7 +3538,11 @@ impl GetTelephonyProvidersEdgesEdgegroup {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_EDGEGROUP_EDGETRUNKBASE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesEdgegroupEdgetrunkbase", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/edgegroups/{edgegroupId}/edgetrunkbases/{edgetrunkbaseId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/edgegroups/{edgegroupId}/edgetrunkbases/{edgetrunkbaseId}`: the `getTelephonyProvidersEdgesEdgegroupEdgetrunkbase` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-edgegroups--edgegroupId--edgetrunkbases--edgetrunkbaseId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EdgeTrunkBase`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesEdgegroupEdgetrunkbase {
@@ -3451,9 +3607,13 @@ impl GetTelephonyProvidersEdgesEdgegroupEdgetrunkbase {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_EDGEGROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesEdgegroups", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/edgegroups", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/edgegroups`: the `getTelephonyProvidersEdgesEdgegroups` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-edgegroups>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EdgeGroupEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesEdgegroups {
@@ -3571,7 +3731,11 @@ impl GetTelephonyProvidersEdgesEdgegroups {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_EDGEVERSIONREPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesEdgeversionreport", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/edgeversionreport", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/edgeversionreport`: the `getTelephonyProvidersEdgesEdgeversionreport` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-edgeversionreport>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EdgeVersionReport`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesEdgeversionreport {
@@ -3632,7 +3796,11 @@ impl GetTelephonyProvidersEdgesEdgeversionreport {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_EXPIRED: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesExpired", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/expired", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/expired`: the `getTelephonyProvidersEdgesExpired` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-expired>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExpiredEdgeListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesExpired {
@@ -3693,7 +3861,11 @@ impl GetTelephonyProvidersEdgesExpired {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_EXTENSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesExtension", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/extensions/{extensionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/extensions/{extensionId}`: the `getTelephonyProvidersEdgesExtension` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-extensions--extensionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Extension`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesExtension {
@@ -3756,7 +3928,11 @@ impl GetTelephonyProvidersEdgesExtension {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_EXTENSIONPOOL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesExtensionpool", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/extensionpools/{extensionPoolId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/extensionpools/{extensionPoolId}`: the `getTelephonyProvidersEdgesExtensionpool` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-extensionpools--extensionPoolId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExtensionPool`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesExtensionpool {
@@ -3819,9 +3995,13 @@ impl GetTelephonyProvidersEdgesExtensionpool {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_EXTENSIONPOOLS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesExtensionpools", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/extensionpools", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/extensionpools`: the `getTelephonyProvidersEdgesExtensionpools` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-extensionpools>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExtensionPoolEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesExtensionpools {
@@ -3939,9 +4119,13 @@ impl GetTelephonyProvidersEdgesExtensionpools {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_EXTENSIONPOOLS_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesExtensionpoolsDivisionviews", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/extensionpools/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/extensionpools/divisionviews`: the `getTelephonyProvidersEdgesExtensionpoolsDivisionviews` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-extensionpools-divisionviews>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExtensionPoolDivisionViewEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesExtensionpoolsDivisionviews {
@@ -4077,9 +4261,13 @@ impl GetTelephonyProvidersEdgesExtensionpoolsDivisionviews {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_EXTENSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesExtensions", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/extensions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/extensions`: the `getTelephonyProvidersEdgesExtensions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-extensions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExtensionEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesExtensions {
@@ -4197,7 +4385,11 @@ impl GetTelephonyProvidersEdgesExtensions {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_LINE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesLine", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/lines/{lineId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/lines/{lineId}`: the `getTelephonyProvidersEdgesLine` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-lines--lineId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Line`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesLine {
@@ -4260,7 +4452,11 @@ impl GetTelephonyProvidersEdgesLine {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_LINEBASESETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesLinebasesetting", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/linebasesettings/{lineBaseId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/linebasesettings/{lineBaseId}`: the `getTelephonyProvidersEdgesLinebasesetting` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-linebasesettings--lineBaseId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LineBase`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesLinebasesetting {
@@ -4323,9 +4519,13 @@ impl GetTelephonyProvidersEdgesLinebasesetting {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_LINEBASESETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesLinebasesettings", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/linebasesettings", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/linebasesettings`: the `getTelephonyProvidersEdgesLinebasesettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-linebasesettings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LineBaseEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesLinebasesettings {
@@ -4443,9 +4643,13 @@ impl GetTelephonyProvidersEdgesLinebasesettings {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_LINES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesLines", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/lines", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/lines`: the `getTelephonyProvidersEdgesLines` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-lines>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LineEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesLines {
@@ -4563,7 +4767,11 @@ impl GetTelephonyProvidersEdgesLines {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_LINES_TEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesLinesTemplate", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/lines/template", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/lines/template`: the `getTelephonyProvidersEdgesLinesTemplate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-lines-template>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Line`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesLinesTemplate {
@@ -4634,9 +4842,13 @@ impl GetTelephonyProvidersEdgesLinesTemplate {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_LOGICALINTERFACES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesLogicalinterfaces", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/logicalinterfaces", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/logicalinterfaces`: the `getTelephonyProvidersEdgesLogicalinterfaces` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-logicalinterfaces>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LogicalInterfaceEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesLogicalinterfaces {
@@ -4728,9 +4940,13 @@ impl GetTelephonyProvidersEdgesLogicalinterfaces {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_MEDIASTATISTICS_CONVERSATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesMediastatisticsConversation", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/mediastatistics/conversations/{conversationId}", true, ::std::option::Option::None, false, true, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/mediastatistics/conversations/{conversationId}`: the `getTelephonyProvidersEdgesMediastatisticsConversation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-mediastatistics-conversations--conversationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MediaStatisticsListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesMediastatisticsConversation {
@@ -4793,9 +5009,13 @@ impl GetTelephonyProvidersEdgesMediastatisticsConversation {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_MEDIASTATISTICS_CONVERSATION_COMMUNICATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesMediastatisticsConversationCommunication", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/mediastatistics/conversations/{conversationId}/communications/{communicationId}", true, ::std::option::Option::None, false, true, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/mediastatistics/conversations/{conversationId}/communications/{communicationId}`: the `getTelephonyProvidersEdgesMediastatisticsConversationCommunication` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-mediastatistics-conversations--conversationId--communications--communicationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MediaStatistics`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesMediastatisticsConversationCommunication {
@@ -4860,7 +5080,11 @@ impl GetTelephonyProvidersEdgesMediastatisticsConversationCommunication {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_METRICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesMetrics", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/metrics", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/metrics`: the `getTelephonyProvidersEdgesMetrics` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-metrics>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<EdgeMetrics>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesMetrics {
@@ -4931,9 +5155,13 @@ impl GetTelephonyProvidersEdgesMetrics {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_OUTBOUNDROUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesOutboundroutes", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/outboundroutes", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/outboundroutes`: the `getTelephonyProvidersEdgesOutboundroutes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-outboundroutes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OutboundRouteEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesOutboundroutes {
@@ -5060,7 +5288,11 @@ impl GetTelephonyProvidersEdgesOutboundroutes {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_PHONE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesPhone", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/phones/{phoneId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/phones/{phoneId}`: the `getTelephonyProvidersEdgesPhone` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-phones--phoneId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Phone`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesPhone {
@@ -5123,7 +5355,11 @@ impl GetTelephonyProvidersEdgesPhone {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_PHONEBASESETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesPhonebasesetting", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/phonebasesettings/{phoneBaseId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/phonebasesettings/{phoneBaseId}`: the `getTelephonyProvidersEdgesPhonebasesetting` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-phonebasesettings--phoneBaseId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PhoneBase`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesPhonebasesetting {
@@ -5186,9 +5422,13 @@ impl GetTelephonyProvidersEdgesPhonebasesetting {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_PHONEBASESETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesPhonebasesettings", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/phonebasesettings", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/phonebasesettings`: the `getTelephonyProvidersEdgesPhonebasesettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-phonebasesettings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PhoneBaseEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesPhonebasesettings {
@@ -5315,9 +5555,13 @@ impl GetTelephonyProvidersEdgesPhonebasesettings {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_PHONEBASESETTINGS_AVAILABLEMETABASES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesPhonebasesettingsAvailablemetabases", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/phonebasesettings/availablemetabases", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/phonebasesettings/availablemetabases`: the `getTelephonyProvidersEdgesPhonebasesettingsAvailablemetabases` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-phonebasesettings-availablemetabases>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PhoneMetaBaseEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesPhonebasesettingsAvailablemetabases {
@@ -5408,7 +5652,11 @@ impl GetTelephonyProvidersEdgesPhonebasesettingsAvailablemetabases {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_PHONEBASESETTINGS_TEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesPhonebasesettingsTemplate", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/phonebasesettings/template", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/phonebasesettings/template`: the `getTelephonyProvidersEdgesPhonebasesettingsTemplate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-phonebasesettings-template>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PhoneBase`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesPhonebasesettingsTemplate {
@@ -5479,9 +5727,13 @@ impl GetTelephonyProvidersEdgesPhonebasesettingsTemplate {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_PHONES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesPhones", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/phones", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/phones`: the `getTelephonyProvidersEdgesPhones` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-phones>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PhoneEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesPhones {
@@ -5707,7 +5959,11 @@ impl GetTelephonyProvidersEdgesPhones {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_PHONES_TEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesPhonesTemplate", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/phones/template", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/phones/template`: the `getTelephonyProvidersEdgesPhonesTemplate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-phones-template>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Phone`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesPhonesTemplate {
@@ -5778,9 +6034,13 @@ impl GetTelephonyProvidersEdgesPhonesTemplate {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_PHYSICALINTERFACES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesPhysicalinterfaces", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/physicalinterfaces", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/physicalinterfaces`: the `getTelephonyProvidersEdgesPhysicalinterfaces` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-physicalinterfaces>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PhysicalInterfaceEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesPhysicalinterfaces {
@@ -5863,7 +6123,11 @@ impl GetTelephonyProvidersEdgesPhysicalinterfaces {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_SITE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesSite", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/sites/{siteId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/sites/{siteId}`: the `getTelephonyProvidersEdgesSite` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-sites--siteId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Site`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesSite {
@@ -5926,7 +6190,11 @@ impl GetTelephonyProvidersEdgesSite {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_SITE_NUMBERPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesSiteNumberplan", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/sites/{siteId}/numberplans/{numberPlanId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/sites/{siteId}/numberplans/{numberPlanId}`: the `getTelephonyProvidersEdgesSiteNumberplan` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-sites--siteId--numberplans--numberPlanId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `NumberPlan`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesSiteNumberplan {
@@ -5991,7 +6259,11 @@ impl GetTelephonyProvidersEdgesSiteNumberplan {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_SITE_NUMBERPLANS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesSiteNumberplans", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/sites/{siteId}/numberplans", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/sites/{siteId}/numberplans`: the `getTelephonyProvidersEdgesSiteNumberplans` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-sites--siteId--numberplans>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<NumberPlan>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesSiteNumberplans {
@@ -6054,7 +6326,11 @@ impl GetTelephonyProvidersEdgesSiteNumberplans {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_SITE_NUMBERPLANS_CLASSIFICATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesSiteNumberplansClassifications", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/sites/{siteId}/numberplans/classifications", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/sites/{siteId}/numberplans/classifications`: the `getTelephonyProvidersEdgesSiteNumberplansClassifications` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-sites--siteId--numberplans-classifications>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<String>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesSiteNumberplansClassifications {
@@ -6126,7 +6402,11 @@ impl GetTelephonyProvidersEdgesSiteNumberplansClassifications {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_SITE_OUTBOUNDROUTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesSiteOutboundroute", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/sites/{siteId}/outboundroutes/{outboundRouteId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/sites/{siteId}/outboundroutes/{outboundRouteId}`: the `getTelephonyProvidersEdgesSiteOutboundroute` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-sites--siteId--outboundroutes--outboundRouteId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OutboundRouteBase`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesSiteOutboundroute {
@@ -6191,9 +6471,13 @@ impl GetTelephonyProvidersEdgesSiteOutboundroute {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_SITE_OUTBOUNDROUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesSiteOutboundroutes", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/sites/{siteId}/outboundroutes", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/sites/{siteId}/outboundroutes`: the `getTelephonyProvidersEdgesSiteOutboundroutes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-sites--siteId--outboundroutes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OutboundRouteBaseEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesSiteOutboundroutes {
@@ -6313,7 +6597,11 @@ impl GetTelephonyProvidersEdgesSiteOutboundroutes {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_SITE_SITECONNECTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesSiteSiteconnections", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/sites/{siteId}/siteconnections", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/sites/{siteId}/siteconnections`: the `getTelephonyProvidersEdgesSiteSiteconnections` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-sites--siteId--siteconnections>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SiteConnections`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesSiteSiteconnections {
@@ -6376,9 +6664,13 @@ impl GetTelephonyProvidersEdgesSiteSiteconnections {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_SITES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesSites", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/sites", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/sites`: the `getTelephonyProvidersEdgesSites` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-sites>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SiteEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesSites {
@@ -6523,7 +6815,11 @@ impl GetTelephonyProvidersEdgesSites {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_SITES_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesSitesSearch", &["Search", "Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/sites/search", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/sites/search`: the `getTelephonyProvidersEdgesSitesSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-sites-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SitesSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesSitesSearch {
@@ -6603,9 +6899,13 @@ impl GetTelephonyProvidersEdgesSitesSearch {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_TIMEZONES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesTimezones", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/timezones", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/timezones`: the `getTelephonyProvidersEdgesTimezones` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-timezones>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TimeZoneEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesTimezones {
@@ -6696,7 +6996,11 @@ impl GetTelephonyProvidersEdgesTimezones {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_TRUNK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesTrunk", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/trunks/{trunkId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/trunks/{trunkId}`: the `getTelephonyProvidersEdgesTrunk` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-trunks--trunkId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Trunk`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesTrunk {
@@ -6759,7 +7063,11 @@ impl GetTelephonyProvidersEdgesTrunk {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_TRUNK_METRICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesTrunkMetrics", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/trunks/{trunkId}/metrics", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/trunks/{trunkId}/metrics`: the `getTelephonyProvidersEdgesTrunkMetrics` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-trunks--trunkId--metrics>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TrunkMetrics`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesTrunkMetrics {
@@ -6822,7 +7130,11 @@ impl GetTelephonyProvidersEdgesTrunkMetrics {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_TRUNKBASESETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesTrunkbasesetting", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/trunkbasesettings/{trunkBaseSettingsId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/trunkbasesettings/{trunkBaseSettingsId}`: the `getTelephonyProvidersEdgesTrunkbasesetting` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-trunkbasesettings--trunkBaseSettingsId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TrunkBase`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesTrunkbasesetting {
@@ -6894,9 +7206,13 @@ impl GetTelephonyProvidersEdgesTrunkbasesetting {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_TRUNKBASESETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesTrunkbasesettings", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/trunkbasesettings", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/trunkbasesettings`: the `getTelephonyProvidersEdgesTrunkbasesettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-trunkbasesettings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TrunkBaseEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesTrunkbasesettings {
@@ -7050,9 +7366,13 @@ impl GetTelephonyProvidersEdgesTrunkbasesettings {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_TRUNKBASESETTINGS_AVAILABLEMETABASES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesTrunkbasesettingsAvailablemetabases", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/trunkbasesettings/availablemetabases", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/trunkbasesettings/availablemetabases`: the `getTelephonyProvidersEdgesTrunkbasesettingsAvailablemetabases` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-trunkbasesettings-availablemetabases>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TrunkMetabaseEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesTrunkbasesettingsAvailablemetabases {
@@ -7152,9 +7472,13 @@ impl GetTelephonyProvidersEdgesTrunkbasesettingsAvailablemetabases {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_TRUNKBASESETTINGS_SITE_SITE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesTrunkbasesettingsSiteSiteId", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/trunkbasesettings/site/{siteId}", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/trunkbasesettings/site/{siteId}`: the `getTelephonyProvidersEdgesTrunkbasesettingsSiteSiteId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-trunkbasesettings-site--siteId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TrunkBaseEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesTrunkbasesettingsSiteSiteId {
@@ -7265,7 +7589,11 @@ impl GetTelephonyProvidersEdgesTrunkbasesettingsSiteSiteId {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_TRUNKBASESETTINGS_TEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesTrunkbasesettingsTemplate", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/trunkbasesettings/template", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/trunkbasesettings/template`: the `getTelephonyProvidersEdgesTrunkbasesettingsTemplate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-trunkbasesettings-template>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TrunkBase`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesTrunkbasesettingsTemplate {
@@ -7336,9 +7664,13 @@ impl GetTelephonyProvidersEdgesTrunkbasesettingsTemplate {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_TRUNKS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesTrunks", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/trunks", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/trunks`: the `getTelephonyProvidersEdgesTrunks` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-trunks>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TrunkEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesTrunks {
@@ -7474,7 +7806,11 @@ impl GetTelephonyProvidersEdgesTrunks {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_TRUNKS_METRICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesTrunksMetrics", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/trunks/metrics", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/trunks/metrics`: the `getTelephonyProvidersEdgesTrunksMetrics` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-trunks-metrics>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<TrunkMetrics>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesTrunksMetrics {
@@ -7545,7 +7881,11 @@ impl GetTelephonyProvidersEdgesTrunksMetrics {
 static META_GET_TELEPHONY_PROVIDERS_EDGES_TRUNKSWITHRECORDING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesTrunkswithrecording", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/trunkswithrecording", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/telephony/providers/edges/trunkswithrecording`: the `getTelephonyProvidersEdgesTrunkswithrecording` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-trunkswithrecording>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TrunkRecordingEnabledCount`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTelephonyProvidersEdgesTrunkswithrecording {
@@ -7615,7 +7955,11 @@ impl GetTelephonyProvidersEdgesTrunkswithrecording {
 static META_PATCH_TELEPHONY_PROVIDERS_EDGES_SITE_SITECONNECTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchTelephonyProvidersEdgesSiteSiteconnections", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/telephony/providers/edges/sites/{siteId}/siteconnections", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/telephony/providers/edges/sites/{siteId}/siteconnections`: the `patchTelephonyProvidersEdgesSiteSiteconnections` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-telephony-providers-edges-sites--siteId--siteconnections>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SiteConnections`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchTelephonyProvidersEdgesSiteSiteconnections {
@@ -7680,7 +8024,11 @@ impl PatchTelephonyProvidersEdgesSiteSiteconnections {
 static META_POST_TELEPHONY_PROVIDERS_EDGE_DIAGNOSTIC_NSLOOKUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgeDiagnosticNslookup", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/{edgeId}/diagnostic/nslookup", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/telephony/providers/edges/{edgeId}/diagnostic/nslookup`: the `postTelephonyProvidersEdgeDiagnosticNslookup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges--edgeId--diagnostic-nslookup>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EdgeNetworkDiagnostic`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTelephonyProvidersEdgeDiagnosticNslookup {
@@ -7745,7 +8093,11 @@ impl PostTelephonyProvidersEdgeDiagnosticNslookup {
 static META_POST_TELEPHONY_PROVIDERS_EDGE_DIAGNOSTIC_PING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgeDiagnosticPing", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/{edgeId}/diagnostic/ping", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/telephony/providers/edges/{edgeId}/diagnostic/ping`: the `postTelephonyProvidersEdgeDiagnosticPing` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges--edgeId--diagnostic-ping>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EdgeNetworkDiagnostic`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTelephonyProvidersEdgeDiagnosticPing {
@@ -7810,7 +8162,11 @@ impl PostTelephonyProvidersEdgeDiagnosticPing {
 static META_POST_TELEPHONY_PROVIDERS_EDGE_DIAGNOSTIC_ROUTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgeDiagnosticRoute", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/{edgeId}/diagnostic/route", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/telephony/providers/edges/{edgeId}/diagnostic/route`: the `postTelephonyProvidersEdgeDiagnosticRoute` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges--edgeId--diagnostic-route>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EdgeNetworkDiagnostic`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTelephonyProvidersEdgeDiagnosticRoute {
@@ -7875,7 +8231,11 @@ impl PostTelephonyProvidersEdgeDiagnosticRoute {
 static META_POST_TELEPHONY_PROVIDERS_EDGE_DIAGNOSTIC_TRACEPATH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgeDiagnosticTracepath", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/{edgeId}/diagnostic/tracepath", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/telephony/providers/edges/{edgeId}/diagnostic/tracepath`: the `postTelephonyProvidersEdgeDiagnosticTracepath` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges--edgeId--diagnostic-tracepath>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EdgeNetworkDiagnostic`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTelephonyProvidersEdgeDiagnosticTracepath {
@@ -7940,7 +8300,11 @@ impl PostTelephonyProvidersEdgeDiagnosticTracepath {
 static META_POST_TELEPHONY_PROVIDERS_EDGE_LOGICALINTERFACES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgeLogicalinterfaces", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/{edgeId}/logicalinterfaces", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/telephony/providers/edges/{edgeId}/logicalinterfaces`: the `postTelephonyProvidersEdgeLogicalinterfaces` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges--edgeId--logicalinterfaces>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DomainLogicalInterface`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTelephonyProvidersEdgeLogicalinterfaces {
@@ -8005,7 +8369,11 @@ impl PostTelephonyProvidersEdgeLogicalinterfaces {
 static META_POST_TELEPHONY_PROVIDERS_EDGE_LOGS_JOB_UPLOAD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgeLogsJobUpload", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/{edgeId}/logs/jobs/{jobId}/upload", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/telephony/providers/edges/{edgeId}/logs/jobs/{jobId}/upload`: the `postTelephonyProvidersEdgeLogsJobUpload` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges--edgeId--logs-jobs--jobId--upload>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTelephonyProvidersEdgeLogsJobUpload {
@@ -8072,7 +8440,11 @@ impl PostTelephonyProvidersEdgeLogsJobUpload {
 static META_POST_TELEPHONY_PROVIDERS_EDGE_LOGS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgeLogsJobs", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/{edgeId}/logs/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/telephony/providers/edges/{edgeId}/logs/jobs`: the `postTelephonyProvidersEdgeLogsJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges--edgeId--logs-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EdgeLogsJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTelephonyProvidersEdgeLogsJobs {
@@ -8137,7 +8509,11 @@ impl PostTelephonyProvidersEdgeLogsJobs {
 static META_POST_TELEPHONY_PROVIDERS_EDGE_OFFLINECONFIGURATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgeOfflineconfiguration", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/{edgeId}/offlineconfiguration", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/telephony/providers/edges/{edgeId}/offlineconfiguration`: the `postTelephonyProvidersEdgeOfflineconfiguration` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges--edgeId--offlineconfiguration>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EdgeOfflineConfigurationResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTelephonyProvidersEdgeOfflineconfiguration {
@@ -8202,7 +8578,11 @@ impl PostTelephonyProvidersEdgeOfflineconfiguration {
 static META_POST_TELEPHONY_PROVIDERS_EDGE_REBOOT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgeReboot", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/{edgeId}/reboot", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/telephony/providers/edges/{edgeId}/reboot`: the `postTelephonyProvidersEdgeReboot` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges--edgeId--reboot>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for the body as text, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTelephonyProvidersEdgeReboot {
@@ -8274,7 +8654,11 @@ impl PostTelephonyProvidersEdgeReboot {
 static META_POST_TELEPHONY_PROVIDERS_EDGE_SOFTWAREUPDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgeSoftwareupdate", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/{edgeId}/softwareupdate", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/telephony/providers/edges/{edgeId}/softwareupdate`: the `postTelephonyProvidersEdgeSoftwareupdate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges--edgeId--softwareupdate>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DomainEdgeSoftwareUpdateDto`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTelephonyProvidersEdgeSoftwareupdate {
@@ -8339,7 +8723,11 @@ impl PostTelephonyProvidersEdgeSoftwareupdate {
 static META_POST_TELEPHONY_PROVIDERS_EDGE_STATUSCODE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgeStatuscode", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/{edgeId}/statuscode", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/telephony/providers/edges/{edgeId}/statuscode`: the `postTelephonyProvidersEdgeStatuscode` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges--edgeId--statuscode>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for the body as text, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTelephonyProvidersEdgeStatuscode {
@@ -8411,7 +8799,11 @@ impl PostTelephonyProvidersEdgeStatuscode {
 static META_POST_TELEPHONY_PROVIDERS_EDGE_UNPAIR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgeUnpair", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/{edgeId}/unpair", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/telephony/providers/edges/{edgeId}/unpair`: the `postTelephonyProvidersEdgeUnpair` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges--edgeId--unpair>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for the body as text, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTelephonyProvidersEdgeUnpair {
@@ -8474,7 +8866,11 @@ impl PostTelephonyProvidersEdgeUnpair {
 static META_POST_TELEPHONY_PROVIDERS_EDGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdges", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/telephony/providers/edges`: the `postTelephonyProvidersEdges` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Edge`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTelephonyProvidersEdges {
@@ -8537,7 +8933,11 @@ impl PostTelephonyProvidersEdges {
 static META_POST_TELEPHONY_PROVIDERS_EDGES_ADDRESSVALIDATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgesAddressvalidation", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/addressvalidation", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/telephony/providers/edges/addressvalidation`: the `postTelephonyProvidersEdgesAddressvalidation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges-addressvalidation>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ValidateAddressResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTelephonyProvidersEdgesAddressvalidation {
@@ -8600,7 +9000,11 @@ impl PostTelephonyProvidersEdgesAddressvalidation {
 static META_POST_TELEPHONY_PROVIDERS_EDGES_CERTIFICATEAUTHORITIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgesCertificateauthorities", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/certificateauthorities", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/telephony/providers/edges/certificateauthorities`: the `postTelephonyProvidersEdgesCertificateauthorities` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges-certificateauthorities>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DomainCertificateAuthority`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTelephonyProvidersEdgesCertificateauthorities {
@@ -8663,7 +9067,11 @@ impl PostTelephonyProvidersEdgesCertificateauthorities {
 static META_POST_TELEPHONY_PROVIDERS_EDGES_DIDPOOLS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgesDidpools", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/didpools", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/telephony/providers/edges/didpools`: the `postTelephonyProvidersEdgesDidpools` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges-didpools>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DIDPool`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTelephonyProvidersEdgesDidpools {
@@ -8726,7 +9134,11 @@ impl PostTelephonyProvidersEdgesDidpools {
 static META_POST_TELEPHONY_PROVIDERS_EDGES_EDGEGROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgesEdgegroups", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/edgegroups", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/telephony/providers/edges/edgegroups`: the `postTelephonyProvidersEdgesEdgegroups` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges-edgegroups>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EdgeGroup`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTelephonyProvidersEdgesEdgegroups {
@@ -8789,7 +9201,11 @@ impl PostTelephonyProvidersEdgesEdgegroups {
 static META_POST_TELEPHONY_PROVIDERS_EDGES_EXTENSIONPOOLS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgesExtensionpools", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/extensionpools", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/telephony/providers/edges/extensionpools`: the `postTelephonyProvidersEdgesExtensionpools` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges-extensionpools>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExtensionPool`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTelephonyProvidersEdgesExtensionpools {
@@ -8852,7 +9268,11 @@ impl PostTelephonyProvidersEdgesExtensionpools {
 static META_POST_TELEPHONY_PROVIDERS_EDGES_PHONE_REBOOT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgesPhoneReboot", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/phones/{phoneId}/reboot", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/telephony/providers/edges/phones/{phoneId}/reboot`: the `postTelephonyProvidersEdgesPhoneReboot` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges-phones--phoneId--reboot>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTelephonyProvidersEdgesPhoneReboot {
@@ -8915,7 +9335,11 @@ impl PostTelephonyProvidersEdgesPhoneReboot {
 static META_POST_TELEPHONY_PROVIDERS_EDGES_PHONEBASESETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgesPhonebasesettings", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/phonebasesettings", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/telephony/providers/edges/phonebasesettings`: the `postTelephonyProvidersEdgesPhonebasesettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges-phonebasesettings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PhoneBase`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTelephonyProvidersEdgesPhonebasesettings {
@@ -8978,7 +9402,11 @@ impl PostTelephonyProvidersEdgesPhonebasesettings {
 static META_POST_TELEPHONY_PROVIDERS_EDGES_PHONES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgesPhones", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/phones", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/telephony/providers/edges/phones`: the `postTelephonyProvidersEdgesPhones` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges-phones>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Phone`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTelephonyProvidersEdgesPhones {
@@ -9041,7 +9469,11 @@ impl PostTelephonyProvidersEdgesPhones {
 static META_POST_TELEPHONY_PROVIDERS_EDGES_PHONES_REBOOT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgesPhonesReboot", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/phones/reboot", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/telephony/providers/edges/phones/reboot`: the `postTelephonyProvidersEdgesPhonesReboot` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges-phones-reboot>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTelephonyProvidersEdgesPhonesReboot {
@@ -9104,7 +9536,11 @@ impl PostTelephonyProvidersEdgesPhonesReboot {
 static META_POST_TELEPHONY_PROVIDERS_EDGES_SITE_OUTBOUNDROUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgesSiteOutboundroutes", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/sites/{siteId}/outboundroutes", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/telephony/providers/edges/sites/{siteId}/outboundroutes`: the `postTelephonyProvidersEdgesSiteOutboundroutes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges-sites--siteId--outboundroutes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OutboundRouteBase`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTelephonyProvidersEdgesSiteOutboundroutes {
@@ -9169,7 +9605,11 @@ impl PostTelephonyProvidersEdgesSiteOutboundroutes {
 static META_POST_TELEPHONY_PROVIDERS_EDGES_SITES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgesSites", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/sites", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/telephony/providers/edges/sites`: the `postTelephonyProvidersEdgesSites` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges-sites>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Site`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTelephonyProvidersEdgesSites {
@@ -9232,7 +9672,11 @@ impl PostTelephonyProvidersEdgesSites {
 static META_POST_TELEPHONY_PROVIDERS_EDGES_SITES_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgesSitesSearch", &["Search", "Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/sites/search", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/telephony/providers/edges/sites/search`: the `postTelephonyProvidersEdgesSitesSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges-sites-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SitesSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTelephonyProvidersEdgesSitesSearch {
@@ -9295,7 +9739,11 @@ impl PostTelephonyProvidersEdgesSitesSearch {
 static META_POST_TELEPHONY_PROVIDERS_EDGES_TRUNKBASESETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgesTrunkbasesettings", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/trunkbasesettings", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/telephony/providers/edges/trunkbasesettings`: the `postTelephonyProvidersEdgesTrunkbasesettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges-trunkbasesettings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TrunkBase`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTelephonyProvidersEdgesTrunkbasesettings {
@@ -9358,7 +9806,11 @@ impl PostTelephonyProvidersEdgesTrunkbasesettings {
 static META_POST_TELEPHONY_PROVIDERS_EDGES_TRUNKBASESETTINGS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgesTrunkbasesettingsSearch", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/trunkbasesettings/search", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/telephony/providers/edges/trunkbasesettings/search`: the `postTelephonyProvidersEdgesTrunkbasesettingsSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges-trunkbasesettings-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TrunkBasesSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTelephonyProvidersEdgesTrunkbasesettingsSearch {
@@ -9421,7 +9873,11 @@ impl PostTelephonyProvidersEdgesTrunkbasesettingsSearch {
 static META_POST_TELEPHONY_PROVIDERS_EDGES_TRUNKS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgesTrunksSearch", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/trunks/search", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/telephony/providers/edges/trunks/search`: the `postTelephonyProvidersEdgesTrunksSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges-trunks-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TrunkInstanceSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTelephonyProvidersEdgesTrunksSearch {
@@ -9484,7 +9940,11 @@ impl PostTelephonyProvidersEdgesTrunksSearch {
 static META_PUT_TELEPHONY_PROVIDERS_EDGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putTelephonyProvidersEdge", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/telephony/providers/edges/{edgeId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/telephony/providers/edges/{edgeId}`: the `putTelephonyProvidersEdge` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-telephony-providers-edges--edgeId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Edge`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutTelephonyProvidersEdge {
@@ -9549,7 +10009,11 @@ impl PutTelephonyProvidersEdge {
 static META_PUT_TELEPHONY_PROVIDERS_EDGE_LOGICALINTERFACE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putTelephonyProvidersEdgeLogicalinterface", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/telephony/providers/edges/{edgeId}/logicalinterfaces/{interfaceId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/telephony/providers/edges/{edgeId}/logicalinterfaces/{interfaceId}`: the `putTelephonyProvidersEdgeLogicalinterface` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-telephony-providers-edges--edgeId--logicalinterfaces--interfaceId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DomainLogicalInterface`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutTelephonyProvidersEdgeLogicalinterface {
@@ -9616,7 +10080,11 @@ impl PutTelephonyProvidersEdgeLogicalinterface {
 static META_PUT_TELEPHONY_PROVIDERS_EDGES_ALERTABLEPRESENCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putTelephonyProvidersEdgesAlertablepresences", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/telephony/providers/edges/alertablepresences", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/telephony/providers/edges/alertablepresences`: the `putTelephonyProvidersEdgesAlertablepresences` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-telephony-providers-edges-alertablepresences>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutTelephonyProvidersEdgesAlertablepresences {
@@ -9679,7 +10147,11 @@ impl PutTelephonyProvidersEdgesAlertablepresences {
 static META_PUT_TELEPHONY_PROVIDERS_EDGES_CERTIFICATEAUTHORITY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putTelephonyProvidersEdgesCertificateauthority", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/telephony/providers/edges/certificateauthorities/{certificateId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/telephony/providers/edges/certificateauthorities/{certificateId}`: the `putTelephonyProvidersEdgesCertificateauthority` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-telephony-providers-edges-certificateauthorities--certificateId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DomainCertificateAuthority`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutTelephonyProvidersEdgesCertificateauthority {
@@ -9744,7 +10216,11 @@ impl PutTelephonyProvidersEdgesCertificateauthority {
 static META_PUT_TELEPHONY_PROVIDERS_EDGES_DIDPOOL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putTelephonyProvidersEdgesDidpool", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/telephony/providers/edges/didpools/{didPoolId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/telephony/providers/edges/didpools/{didPoolId}`: the `putTelephonyProvidersEdgesDidpool` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-telephony-providers-edges-didpools--didPoolId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DIDPool`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutTelephonyProvidersEdgesDidpool {
@@ -9809,7 +10285,11 @@ impl PutTelephonyProvidersEdgesDidpool {
 static META_PUT_TELEPHONY_PROVIDERS_EDGES_EDGEGROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putTelephonyProvidersEdgesEdgegroup", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/telephony/providers/edges/edgegroups/{edgeGroupId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/telephony/providers/edges/edgegroups/{edgeGroupId}`: the `putTelephonyProvidersEdgesEdgegroup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-telephony-providers-edges-edgegroups--edgeGroupId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EdgeGroup`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutTelephonyProvidersEdgesEdgegroup {
@@ -9874,7 +10354,11 @@ impl PutTelephonyProvidersEdgesEdgegroup {
 static META_PUT_TELEPHONY_PROVIDERS_EDGES_EDGEGROUP_EDGETRUNKBASE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putTelephonyProvidersEdgesEdgegroupEdgetrunkbase", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/telephony/providers/edges/edgegroups/{edgegroupId}/edgetrunkbases/{edgetrunkbaseId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/telephony/providers/edges/edgegroups/{edgegroupId}/edgetrunkbases/{edgetrunkbaseId}`: the `putTelephonyProvidersEdgesEdgegroupEdgetrunkbase` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-telephony-providers-edges-edgegroups--edgegroupId--edgetrunkbases--edgetrunkbaseId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EdgeTrunkBase`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutTelephonyProvidersEdgesEdgegroupEdgetrunkbase {
@@ -9941,7 +10425,11 @@ impl PutTelephonyProvidersEdgesEdgegroupEdgetrunkbase {
 static META_PUT_TELEPHONY_PROVIDERS_EDGES_EXTENSIONPOOL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putTelephonyProvidersEdgesExtensionpool", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/telephony/providers/edges/extensionpools/{extensionPoolId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/telephony/providers/edges/extensionpools/{extensionPoolId}`: the `putTelephonyProvidersEdgesExtensionpool` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-telephony-providers-edges-extensionpools--extensionPoolId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExtensionPool`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutTelephonyProvidersEdgesExtensionpool {
@@ -10006,7 +10494,11 @@ impl PutTelephonyProvidersEdgesExtensionpool {
 static META_PUT_TELEPHONY_PROVIDERS_EDGES_PHONE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putTelephonyProvidersEdgesPhone", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/telephony/providers/edges/phones/{phoneId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/telephony/providers/edges/phones/{phoneId}`: the `putTelephonyProvidersEdgesPhone` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-telephony-providers-edges-phones--phoneId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Phone`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutTelephonyProvidersEdgesPhone {
@@ -10071,7 +10563,11 @@ impl PutTelephonyProvidersEdgesPhone {
 static META_PUT_TELEPHONY_PROVIDERS_EDGES_PHONEBASESETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putTelephonyProvidersEdgesPhonebasesetting", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/telephony/providers/edges/phonebasesettings/{phoneBaseId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/telephony/providers/edges/phonebasesettings/{phoneBaseId}`: the `putTelephonyProvidersEdgesPhonebasesetting` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-telephony-providers-edges-phonebasesettings--phoneBaseId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PhoneBase`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutTelephonyProvidersEdgesPhonebasesetting {
@@ -10136,7 +10632,11 @@ impl PutTelephonyProvidersEdgesPhonebasesetting {
 static META_PUT_TELEPHONY_PROVIDERS_EDGES_SITE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putTelephonyProvidersEdgesSite", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/telephony/providers/edges/sites/{siteId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/telephony/providers/edges/sites/{siteId}`: the `putTelephonyProvidersEdgesSite` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-telephony-providers-edges-sites--siteId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Site`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutTelephonyProvidersEdgesSite {
@@ -10201,7 +10701,11 @@ impl PutTelephonyProvidersEdgesSite {
 static META_PUT_TELEPHONY_PROVIDERS_EDGES_SITE_NUMBERPLANS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putTelephonyProvidersEdgesSiteNumberplans", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/telephony/providers/edges/sites/{siteId}/numberplans", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/telephony/providers/edges/sites/{siteId}/numberplans`: the `putTelephonyProvidersEdgesSiteNumberplans` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-telephony-providers-edges-sites--siteId--numberplans>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<NumberPlan>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutTelephonyProvidersEdgesSiteNumberplans {
@@ -10266,7 +10770,11 @@ impl PutTelephonyProvidersEdgesSiteNumberplans {
 static META_PUT_TELEPHONY_PROVIDERS_EDGES_SITE_OUTBOUNDROUTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putTelephonyProvidersEdgesSiteOutboundroute", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/telephony/providers/edges/sites/{siteId}/outboundroutes/{outboundRouteId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/telephony/providers/edges/sites/{siteId}/outboundroutes/{outboundRouteId}`: the `putTelephonyProvidersEdgesSiteOutboundroute` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-telephony-providers-edges-sites--siteId--outboundroutes--outboundRouteId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OutboundRouteBase`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutTelephonyProvidersEdgesSiteOutboundroute {
@@ -10333,7 +10841,11 @@ impl PutTelephonyProvidersEdgesSiteOutboundroute {
 static META_PUT_TELEPHONY_PROVIDERS_EDGES_SITE_SITECONNECTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putTelephonyProvidersEdgesSiteSiteconnections", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/telephony/providers/edges/sites/{siteId}/siteconnections", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/telephony/providers/edges/sites/{siteId}/siteconnections`: the `putTelephonyProvidersEdgesSiteSiteconnections` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-telephony-providers-edges-sites--siteId--siteconnections>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SiteConnections`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutTelephonyProvidersEdgesSiteSiteconnections {
@@ -10398,7 +10910,11 @@ impl PutTelephonyProvidersEdgesSiteSiteconnections {
 static META_PUT_TELEPHONY_PROVIDERS_EDGES_TRUNKBASESETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putTelephonyProvidersEdgesTrunkbasesetting", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/telephony/providers/edges/trunkbasesettings/{trunkBaseSettingsId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/telephony/providers/edges/trunkbasesettings/{trunkBaseSettingsId}`: the `putTelephonyProvidersEdgesTrunkbasesetting` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-telephony-providers-edges-trunkbasesettings--trunkBaseSettingsId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TrunkBase`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutTelephonyProvidersEdgesTrunkbasesetting {

@@ -36,7 +36,11 @@ impl TextbotsApi {
 static META_GET_TEXTBOTS_BOTS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTextbotsBotsSearch", &["Textbots"], ::genesys_cloud_core::http::Method::GET, "/api/v2/textbots/bots/search", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/textbots/bots/search`: the `getTextbotsBotsSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-textbots-bots-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BotSearchResponseEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTextbotsBotsSearch {
@@ -142,7 +146,11 @@ impl GetTextbotsBotsSearch {
 static META_POST_TEXTBOTS_BOTFLOWS_SESSION_TURNS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTextbotsBotflowsSessionTurns", &["Textbots"], ::genesys_cloud_core::http::Method::POST, "/api/v2/textbots/botflows/sessions/{sessionId}/turns", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/textbots/botflows/sessions/{sessionId}/turns`: the `postTextbotsBotflowsSessionTurns` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-textbots-botflows-sessions--sessionId--turns>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TextBotFlowTurnResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTextbotsBotflowsSessionTurns {
@@ -207,7 +215,11 @@ impl PostTextbotsBotflowsSessionTurns {
 static META_POST_TEXTBOTS_BOTFLOWS_SESSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTextbotsBotflowsSessions", &["Textbots"], ::genesys_cloud_core::http::Method::POST, "/api/v2/textbots/botflows/sessions", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/textbots/botflows/sessions`: the `postTextbotsBotflowsSessions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-textbots-botflows-sessions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TextBotFlowLaunchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTextbotsBotflowsSessions {
@@ -270,7 +282,11 @@ impl PostTextbotsBotflowsSessions {
 static META_POST_TEXTBOTS_BOTS_EXECUTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTextbotsBotsExecute", &["Textbots"], ::genesys_cloud_core::http::Method::POST, "/api/v2/textbots/bots/execute", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/textbots/bots/execute`: the `postTextbotsBotsExecute` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-textbots-bots-execute>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PostTextResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostTextbotsBotsExecute {

@@ -44,7 +44,11 @@ impl TokensApi {
 static META_DELETE_TOKEN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteToken", &["Tokens"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/tokens/{userId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/tokens/{userId}`: the `deleteToken` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-tokens--userId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteToken {
@@ -107,7 +111,11 @@ impl DeleteToken {
 static META_DELETE_TOKENS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTokensMe", &["Tokens"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/tokens/me", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/tokens/me`: the `deleteTokensMe` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-tokens-me>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteTokensMe {
@@ -168,7 +176,11 @@ impl DeleteTokensMe {
 static META_GET_TOKENS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTokensMe", &["Tokens"], ::genesys_cloud_core::http::Method::GET, "/api/v2/tokens/me", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/tokens/me`: the `getTokensMe` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-tokens-me>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TokenInfo`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTokensMe {
@@ -238,7 +250,11 @@ impl GetTokensMe {
 static META_GET_TOKENS_TIMEOUT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTokensTimeout", &["Tokens"], ::genesys_cloud_core::http::Method::GET, "/api/v2/tokens/timeout", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/tokens/timeout`: the `getTokensTimeout` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-tokens-timeout>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `IdleTokenTimeout`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTokensTimeout {
@@ -299,7 +315,11 @@ impl GetTokensTimeout {
 static META_HEAD_TOKENS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("headTokensMe", &["Tokens"], ::genesys_cloud_core::http::Method::HEAD, "/api/v2/tokens/me", true, ::std::option::Option::None, false, false, true);
 #[doc = " `HEAD /api/v2/tokens/me`: the `headTokensMe` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#head-api-v2-tokens-me>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct HeadTokensMe {
@@ -360,7 +380,11 @@ impl HeadTokensMe {
 static META_PUT_TOKENS_TIMEOUT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putTokensTimeout", &["Tokens"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/tokens/timeout", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/tokens/timeout`: the `putTokensTimeout` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-tokens-timeout>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `IdleTokenTimeout`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutTokensTimeout {

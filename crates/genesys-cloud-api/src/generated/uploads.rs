@@ -64,7 +64,11 @@ impl UploadsApi {
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_UPLOADS_URLS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseUploadsUrlsJob", &["Knowledge", "Uploads"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/uploads/urls/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/uploads/urls/jobs/{jobId}`: the `getKnowledgeKnowledgebaseUploadsUrlsJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--uploads-urls-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `GetUploadSourceUrlJobStatusResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetKnowledgeKnowledgebaseUploadsUrlsJob {
@@ -129,7 +133,11 @@ impl GetKnowledgeKnowledgebaseUploadsUrlsJob {
 static META_POST_GAMIFICATION_CONTESTS_UPLOADS_PRIZEIMAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGamificationContestsUploadsPrizeimages", &["Gamification", "Uploads"], ::genesys_cloud_core::http::Method::POST, "/api/v2/gamification/contests/uploads/prizeimages", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/gamification/contests/uploads/prizeimages`: the `postGamificationContestsUploadsPrizeimages` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-gamification-contests-uploads-prizeimages>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UploadUrlResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostGamificationContestsUploadsPrizeimages {
@@ -192,7 +200,11 @@ impl PostGamificationContestsUploadsPrizeimages {
 static META_POST_GUIDES_UPLOADS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGuidesUploads", &["AI Studio", "Uploads"], ::genesys_cloud_core::http::Method::POST, "/api/v2/guides/uploads", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/guides/uploads`: the `postGuidesUploads` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-guides-uploads>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UploadUrlResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostGuidesUploads {
@@ -255,7 +267,11 @@ impl PostGuidesUploads {
 static META_POST_INTEGRATIONS_ACTION_DRAFT_FUNCTION_UPLOAD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntegrationsActionDraftFunctionUpload", &["Integrations", "Uploads"], ::genesys_cloud_core::http::Method::POST, "/api/v2/integrations/actions/{actionId}/draft/function/upload", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/integrations/actions/{actionId}/draft/function/upload`: the `postIntegrationsActionDraftFunctionUpload` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-integrations-actions--actionId--draft-function-upload>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FunctionUploadResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostIntegrationsActionDraftFunctionUpload {
@@ -320,7 +336,11 @@ impl PostIntegrationsActionDraftFunctionUpload {
 static META_POST_KNOWLEDGE_DOCUMENTUPLOADS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeDocumentuploads", &["Knowledge", "Uploads"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/documentuploads", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/knowledge/documentuploads`: the `postKnowledgeDocumentuploads` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-documentuploads>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UploadUrlResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeDocumentuploads {
@@ -383,7 +403,11 @@ impl PostKnowledgeDocumentuploads {
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_UPLOADS_URLS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseUploadsUrlsJobs", &["Knowledge", "Uploads"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/uploads/urls/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/uploads/urls/jobs`: the `postKnowledgeKnowledgebaseUploadsUrlsJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--uploads-urls-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CreateUploadSourceUrlJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostKnowledgeKnowledgebaseUploadsUrlsJobs {
@@ -448,7 +472,11 @@ impl PostKnowledgeKnowledgebaseUploadsUrlsJobs {
 static META_POST_LANGUAGEUNDERSTANDING_MINER_UPLOADS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLanguageunderstandingMinerUploads", &["Uploads"], ::genesys_cloud_core::http::Method::POST, "/api/v2/languageunderstanding/miners/{minerId}/uploads", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/languageunderstanding/miners/{minerId}/uploads`: the `postLanguageunderstandingMinerUploads` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-languageunderstanding-miners--minerId--uploads>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UploadUrlResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostLanguageunderstandingMinerUploads {
@@ -513,7 +541,11 @@ impl PostLanguageunderstandingMinerUploads {
 static META_POST_UPLOADS_LEARNING_COVERART: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUploadsLearningCoverart", &["Uploads"], ::genesys_cloud_core::http::Method::POST, "/api/v2/uploads/learning/coverart", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/uploads/learning/coverart`: the `postUploadsLearningCoverart` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-uploads-learning-coverart>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UploadUrlResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostUploadsLearningCoverart {
@@ -576,7 +608,11 @@ impl PostUploadsLearningCoverart {
 static META_POST_UPLOADS_PUBLICASSETS_IMAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUploadsPublicassetsImages", &["Uploads"], ::genesys_cloud_core::http::Method::POST, "/api/v2/uploads/publicassets/images", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/uploads/publicassets/images`: the `postUploadsPublicassetsImages` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-uploads-publicassets-images>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UploadUrlResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostUploadsPublicassetsImages {
@@ -639,7 +675,11 @@ impl PostUploadsPublicassetsImages {
 static META_POST_UPLOADS_RECORDINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUploadsRecordings", &["Uploads"], ::genesys_cloud_core::http::Method::POST, "/api/v2/uploads/recordings", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/uploads/recordings`: the `postUploadsRecordings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-uploads-recordings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UploadUrlResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostUploadsRecordings {
@@ -702,7 +742,11 @@ impl PostUploadsRecordings {
 static META_POST_UPLOADS_WORKFORCEMANAGEMENT_HISTORICALDATA_CSV: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUploadsWorkforcemanagementHistoricaldataCsv", &["Uploads"], ::genesys_cloud_core::http::Method::POST, "/api/v2/uploads/workforcemanagement/historicaldata/csv", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/uploads/workforcemanagement/historicaldata/csv`: the `postUploadsWorkforcemanagementHistoricaldataCsv` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-uploads-workforcemanagement-historicaldata-csv>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UploadUrlResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostUploadsWorkforcemanagementHistoricaldataCsv {

@@ -64,7 +64,11 @@ impl UsageApi {
 static META_GET_OAUTH_CLIENT_USAGE_QUERY_RESULT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOauthClientUsageQueryResult", &["OAuth", "Usage"], ::genesys_cloud_core::http::Method::GET, "/api/v2/oauth/clients/{clientId}/usage/query/results/{executionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/oauth/clients/{clientId}/usage/query/results/{executionId}`: the `getOauthClientUsageQueryResult` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-oauth-clients--clientId--usage-query-results--executionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ApiUsageQueryResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOauthClientUsageQueryResult {
@@ -129,7 +133,11 @@ impl GetOauthClientUsageQueryResult {
 static META_GET_OAUTH_CLIENT_USAGE_SUMMARY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOauthClientUsageSummary", &["OAuth", "Usage"], ::genesys_cloud_core::http::Method::GET, "/api/v2/oauth/clients/{clientId}/usage/summary", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/oauth/clients/{clientId}/usage/summary`: the `getOauthClientUsageSummary` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-oauth-clients--clientId--usage-summary>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UsageExecutionResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetOauthClientUsageSummary {
@@ -201,9 +209,13 @@ impl GetOauthClientUsageSummary {
 static META_GET_USAGE_AGGREGATES_QUERY_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsageAggregatesQueryJob", &["Usage"], ::genesys_cloud_core::http::Method::GET, "/api/v2/usage/aggregates/query/jobs/{jobId}", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/usage/aggregates/query/jobs/{jobId}`: the `getUsageAggregatesQueryJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-usage-aggregates-query-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OrganizationPublicApiUsageResultsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUsageAggregatesQueryJob {
@@ -296,9 +308,13 @@ impl GetUsageAggregatesQueryJob {
 static META_GET_USAGE_CLIENT_CLIENT_ID_AGGREGATES_QUERY_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsageClientClientIdAggregatesQueryJob", &["Usage"], ::genesys_cloud_core::http::Method::GET, "/api/v2/usage/client/{clientId}/aggregates/query/jobs/{jobId}", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/usage/client/{clientId}/aggregates/query/jobs/{jobId}`: the `getUsageClientClientIdAggregatesQueryJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-usage-client--clientId--aggregates-query-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ClientPublicApiUsageResultsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUsageClientClientIdAggregatesQueryJob {
@@ -393,7 +409,11 @@ impl GetUsageClientClientIdAggregatesQueryJob {
 static META_GET_USAGE_QUERY_EXECUTION_ID_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsageQueryExecutionIdResults", &["Usage"], ::genesys_cloud_core::http::Method::GET, "/api/v2/usage/query/{executionId}/results", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/usage/query/{executionId}/results`: the `getUsageQueryExecutionIdResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-usage-query--executionId--results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ApiUsageQueryResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUsageQueryExecutionIdResults {
@@ -456,7 +476,11 @@ impl GetUsageQueryExecutionIdResults {
 static META_GET_USAGE_SIMPLESEARCH_EXECUTION_ID_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsageSimplesearchExecutionIdResults", &["Usage"], ::genesys_cloud_core::http::Method::GET, "/api/v2/usage/simplesearch/{executionId}/results", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/usage/simplesearch/{executionId}/results`: the `getUsageSimplesearchExecutionIdResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-usage-simplesearch--executionId--results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ApiUsageQueryResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUsageSimplesearchExecutionIdResults {
@@ -537,7 +561,11 @@ impl GetUsageSimplesearchExecutionIdResults {
 static META_POST_OAUTH_CLIENT_USAGE_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOauthClientUsageQuery", &["OAuth", "Usage"], ::genesys_cloud_core::http::Method::POST, "/api/v2/oauth/clients/{clientId}/usage/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/oauth/clients/{clientId}/usage/query`: the `postOauthClientUsageQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-oauth-clients--clientId--usage-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UsageExecutionResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostOauthClientUsageQuery {
@@ -602,7 +630,11 @@ impl PostOauthClientUsageQuery {
 static META_POST_USAGE_AGGREGATES_QUERY_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsageAggregatesQueryJobs", &["Usage"], ::genesys_cloud_core::http::Method::POST, "/api/v2/usage/aggregates/query/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/usage/aggregates/query/jobs`: the `postUsageAggregatesQueryJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-usage-aggregates-query-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OrganizationUsageQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostUsageAggregatesQueryJobs {
@@ -665,7 +697,11 @@ impl PostUsageAggregatesQueryJobs {
 static META_POST_USAGE_CLIENT_CLIENT_ID_AGGREGATES_QUERY_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsageClientClientIdAggregatesQueryJobs", &["Usage"], ::genesys_cloud_core::http::Method::POST, "/api/v2/usage/client/{clientId}/aggregates/query/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/usage/client/{clientId}/aggregates/query/jobs`: the `postUsageClientClientIdAggregatesQueryJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-usage-client--clientId--aggregates-query-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ClientUsageQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostUsageClientClientIdAggregatesQueryJobs {
@@ -730,7 +766,11 @@ impl PostUsageClientClientIdAggregatesQueryJobs {
 static META_POST_USAGE_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsageQuery", &["Usage"], ::genesys_cloud_core::http::Method::POST, "/api/v2/usage/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/usage/query`: the `postUsageQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-usage-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UsageExecutionResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostUsageQuery {
@@ -793,7 +833,11 @@ impl PostUsageQuery {
 static META_POST_USAGE_SIMPLESEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsageSimplesearch", &["Usage"], ::genesys_cloud_core::http::Method::POST, "/api/v2/usage/simplesearch", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/usage/simplesearch`: the `postUsageSimplesearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-usage-simplesearch>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UsageExecutionResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostUsageSimplesearch {

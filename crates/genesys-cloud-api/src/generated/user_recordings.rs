@@ -44,7 +44,11 @@ impl UserRecordingsApi {
 static META_DELETE_USERRECORDING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteUserrecording", &["User Recordings"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/userrecordings/{recordingId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/userrecordings/{recordingId}`: the `deleteUserrecording` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-userrecordings--recordingId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteUserrecording {
@@ -107,7 +111,11 @@ impl DeleteUserrecording {
 static META_GET_USERRECORDING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserrecording", &["User Recordings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/userrecordings/{recordingId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/userrecordings/{recordingId}`: the `getUserrecording` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-userrecordings--recordingId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserRecording`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUserrecording {
@@ -179,7 +187,11 @@ impl GetUserrecording {
 static META_GET_USERRECORDING_TRANSCODING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserrecordingTranscoding", &["User Recordings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/userrecordings/{recordingId}/transcoding", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/userrecordings/{recordingId}/transcoding`: the `getUserrecordingTranscoding` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-userrecordings--recordingId--transcoding>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DownloadResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUserrecordingTranscoding {
@@ -251,9 +263,13 @@ impl GetUserrecordingTranscoding {
 static META_GET_USERRECORDINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserrecordings", &["User Recordings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/userrecordings", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/userrecordings`: the `getUserrecordings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-userrecordings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserRecordingEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUserrecordings {
@@ -353,7 +369,11 @@ impl GetUserrecordings {
 static META_GET_USERRECORDINGS_SUMMARY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserrecordingsSummary", &["User Recordings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/userrecordings/summary", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/userrecordings/summary`: the `getUserrecordingsSummary` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-userrecordings-summary>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FaxSummary`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUserrecordingsSummary {
@@ -414,7 +434,11 @@ impl GetUserrecordingsSummary {
 static META_PUT_USERRECORDING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUserrecording", &["User Recordings"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/userrecordings/{recordingId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/userrecordings/{recordingId}`: the `putUserrecording` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-userrecordings--recordingId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserRecording`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutUserrecording {

@@ -546,7 +546,11 @@ impl UsersApi {
 static META_DELETE_ANALYTICS_USERS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsUsersAggregatesJob", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/users/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/analytics/users/aggregates/jobs/{jobId}`: the `deleteAnalyticsUsersAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-users-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAnalyticsUsersAggregatesJob {
@@ -609,7 +613,11 @@ impl DeleteAnalyticsUsersAggregatesJob {
 static META_DELETE_ANALYTICS_USERS_DETAILS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsUsersDetailsJob", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/users/details/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/analytics/users/details/jobs/{jobId}`: the `deleteAnalyticsUsersDetailsJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-users-details-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAnalyticsUsersDetailsJob {
@@ -672,7 +680,11 @@ impl DeleteAnalyticsUsersDetailsJob {
 static META_DELETE_AUTHORIZATION_SUBJECT_DIVISION_ROLE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAuthorizationSubjectDivisionRole", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/authorization/subjects/{subjectId}/divisions/{divisionId}/roles/{roleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/authorization/subjects/{subjectId}/divisions/{divisionId}/roles/{roleId}`: the `deleteAuthorizationSubjectDivisionRole` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-authorization-subjects--subjectId--divisions--divisionId--roles--roleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAuthorizationSubjectDivisionRole {
@@ -739,7 +751,11 @@ impl DeleteAuthorizationSubjectDivisionRole {
 static META_DELETE_ROUTING_DIRECTROUTINGBACKUP_SETTINGS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingDirectroutingbackupSettingsMe", &["Routing", "Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/directroutingbackup/settings/me", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/routing/directroutingbackup/settings/me`: the `deleteRoutingDirectroutingbackupSettingsMe` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-directroutingbackup-settings-me>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteRoutingDirectroutingbackupSettingsMe {
@@ -800,7 +816,11 @@ impl DeleteRoutingDirectroutingbackupSettingsMe {
 static META_DELETE_ROUTING_USER_DIRECTROUTINGBACKUP_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingUserDirectroutingbackupSettings", &["Routing", "Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/users/{userId}/directroutingbackup/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/routing/users/{userId}/directroutingbackup/settings`: the `deleteRoutingUserDirectroutingbackupSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-users--userId--directroutingbackup-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteRoutingUserDirectroutingbackupSettings {
@@ -863,7 +883,11 @@ impl DeleteRoutingUserDirectroutingbackupSettings {
 static META_DELETE_ROUTING_USER_UTILIZATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingUserUtilization", &["Routing", "Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/users/{userId}/utilization", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/routing/users/{userId}/utilization`: the `deleteRoutingUserUtilization` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-users--userId--utilization>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteRoutingUserUtilization {
@@ -926,7 +950,11 @@ impl DeleteRoutingUserUtilization {
 static META_DELETE_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteUser", &["Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/users/{userId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/users/{userId}`: the `deleteUser` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-users--userId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteUser {
@@ -989,7 +1017,11 @@ impl DeleteUser {
 static META_DELETE_USER_CUSTOMATTRIBUTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteUserCustomattribute", &["Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/users/{userId}/customattributes/{schemaId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/users/{userId}/customattributes/{schemaId}`: the `deleteUserCustomattribute` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-users--userId--customattributes--schemaId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteUserCustomattribute {
@@ -1054,7 +1086,11 @@ impl DeleteUserCustomattribute {
 static META_DELETE_USER_EXTERNALID_AUTHORITY_NAME_EXTERNAL_KEY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteUserExternalidAuthorityNameExternalKey", &["Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/users/{userId}/externalid/{authorityName}/{externalKey}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/users/{userId}/externalid/{authorityName}/{externalKey}`: the `deleteUserExternalidAuthorityNameExternalKey` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-users--userId--externalid--authorityName---externalKey->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteUserExternalidAuthorityNameExternalKey {
@@ -1121,7 +1157,11 @@ impl DeleteUserExternalidAuthorityNameExternalKey {
 static META_DELETE_USER_ROUTINGLANGUAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteUserRoutinglanguage", &["Routing", "Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/users/{userId}/routinglanguages/{languageId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/users/{userId}/routinglanguages/{languageId}`: the `deleteUserRoutinglanguage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-users--userId--routinglanguages--languageId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteUserRoutinglanguage {
@@ -1186,7 +1226,11 @@ impl DeleteUserRoutinglanguage {
 static META_DELETE_USER_ROUTINGSKILL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteUserRoutingskill", &["Routing", "Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/users/{userId}/routingskills/{skillId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/users/{userId}/routingskills/{skillId}`: the `deleteUserRoutingskill` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-users--userId--routingskills--skillId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteUserRoutingskill {
@@ -1251,7 +1295,11 @@ impl DeleteUserRoutingskill {
 static META_DELETE_USER_STATION_ASSOCIATEDSTATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteUserStationAssociatedstation", &["Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/users/{userId}/station/associatedstation", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/users/{userId}/station/associatedstation`: the `deleteUserStationAssociatedstation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-users--userId--station-associatedstation>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteUserStationAssociatedstation {
@@ -1314,7 +1362,11 @@ impl DeleteUserStationAssociatedstation {
 static META_DELETE_USER_STATION_DEFAULTSTATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteUserStationDefaultstation", &["Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/users/{userId}/station/defaultstation", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/users/{userId}/station/defaultstation`: the `deleteUserStationDefaultstation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-users--userId--station-defaultstation>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteUserStationDefaultstation {
@@ -1377,7 +1429,11 @@ impl DeleteUserStationDefaultstation {
 static META_DELETE_USER_VERIFIER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteUserVerifier", &["Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/users/{userId}/verifiers/{verifierId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/users/{userId}/verifiers/{verifierId}`: the `deleteUserVerifier` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-users--userId--verifiers--verifierId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteUserVerifier {
@@ -1442,7 +1498,11 @@ impl DeleteUserVerifier {
 static META_DELETE_USERS_CUSTOMATTRIBUTES_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteUsersCustomattributesSchema", &["Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/users/customattributes/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/users/customattributes/schemas/{schemaId}`: the `deleteUsersCustomattributesSchema` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-users-customattributes-schemas--schemaId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteUsersCustomattributesSchema {
@@ -1505,7 +1565,11 @@ impl DeleteUsersCustomattributesSchema {
 static META_DELETE_USERS_ME_VERIFIER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteUsersMeVerifier", &["Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/users/me/verifiers/{verifierId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/users/me/verifiers/{verifierId}`: the `deleteUsersMeVerifier` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-users-me-verifiers--verifierId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteUsersMeVerifier {
@@ -1568,7 +1632,11 @@ impl DeleteUsersMeVerifier {
 static META_DELETE_USERS_STATIONS_ME_ASSOCIATEDSTATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteUsersStationsMeAssociatedstation", &["Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/users/stations/me/associatedstation", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/users/stations/me/associatedstation`: the `deleteUsersStationsMeAssociatedstation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-users-stations-me-associatedstation>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteUsersStationsMeAssociatedstation {
@@ -1629,7 +1697,11 @@ impl DeleteUsersStationsMeAssociatedstation {
 static META_GET_ANALYTICS_USERS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsUsersAggregatesJob", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/users/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/users/aggregates/jobs/{jobId}`: the `getAnalyticsUsersAggregatesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-users-aggregates-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsUsersAggregatesJob {
@@ -1692,7 +1764,11 @@ impl GetAnalyticsUsersAggregatesJob {
 static META_GET_ANALYTICS_USERS_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsUsersAggregatesJobResults", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/users/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/users/aggregates/jobs/{jobId}/results`: the `getAnalyticsUsersAggregatesJobResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-users-aggregates-jobs--jobId--results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserAsyncAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsUsersAggregatesJobResults {
@@ -1764,7 +1840,11 @@ impl GetAnalyticsUsersAggregatesJobResults {
 static META_GET_ANALYTICS_USERS_DETAILS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsUsersDetailsJob", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/users/details/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/users/details/jobs/{jobId}`: the `getAnalyticsUsersDetailsJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-users-details-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsUsersDetailsJob {
@@ -1827,7 +1907,11 @@ impl GetAnalyticsUsersDetailsJob {
 static META_GET_ANALYTICS_USERS_DETAILS_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsUsersDetailsJobResults", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/users/details/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/users/details/jobs/{jobId}/results`: the `getAnalyticsUsersDetailsJobResults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-users-details-jobs--jobId--results>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AnalyticsUserDetailsAsyncQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsUsersDetailsJobResults {
@@ -1908,7 +1992,11 @@ impl GetAnalyticsUsersDetailsJobResults {
 static META_GET_ANALYTICS_USERS_DETAILS_JOBS_AVAILABILITY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsUsersDetailsJobsAvailability", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/users/details/jobs/availability", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/analytics/users/details/jobs/availability`: the `getAnalyticsUsersDetailsJobsAvailability` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-users-details-jobs-availability>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataAvailabilityResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAnalyticsUsersDetailsJobsAvailability {
@@ -1969,7 +2057,13 @@ impl GetAnalyticsUsersDetailsJobsAvailability {
 static META_GET_AUTHORIZATION_DIVISIONSPERMITTED_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationDivisionspermittedMe", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/divisionspermitted/me", true, ::std::option::Option::None, true, false, true);
 #[doc = " `GET /api/v2/authorization/divisionspermitted/me`: the `getAuthorizationDivisionspermittedMe` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-divisionspermitted-me>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<AuthzDivision>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -2050,9 +2144,13 @@ impl GetAuthorizationDivisionspermittedMe {
 static META_GET_AUTHORIZATION_DIVISIONSPERMITTED_PAGED_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationDivisionspermittedPagedMe", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/divisionspermitted/paged/me", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/authorization/divisionspermitted/paged/me`: the `getAuthorizationDivisionspermittedPagedMe` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-divisionspermitted-paged-me>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DivsPermittedEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAuthorizationDivisionspermittedPagedMe {
@@ -2153,9 +2251,15 @@ impl GetAuthorizationDivisionspermittedPagedMe {
 static META_GET_AUTHORIZATION_DIVISIONSPERMITTED_PAGED_SUBJECT_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationDivisionspermittedPagedSubjectId", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/divisionspermitted/paged/{subjectId}", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), true, false, true);
 #[doc = " `GET /api/v2/authorization/divisionspermitted/paged/{subjectId}`: the `getAuthorizationDivisionspermittedPagedSubjectId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-divisionspermitted-paged--subjectId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DivsPermittedEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -2259,7 +2363,11 @@ impl GetAuthorizationDivisionspermittedPagedSubjectId {
 static META_GET_AUTHORIZATION_SUBJECT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationSubject", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/subjects/{subjectId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/authorization/subjects/{subjectId}`: the `getAuthorizationSubject` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-subjects--subjectId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AuthzSubject`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAuthorizationSubject {
@@ -2340,7 +2448,11 @@ impl GetAuthorizationSubject {
 static META_GET_AUTHORIZATION_SUBJECTS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationSubjectsMe", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/subjects/me", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/authorization/subjects/me`: the `getAuthorizationSubjectsMe` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-subjects-me>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AuthzSubject`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAuthorizationSubjectsMe {
@@ -2419,7 +2531,13 @@ impl GetAuthorizationSubjectsMe {
 static META_GET_FIELDCONFIG: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFieldconfig", &["Groups", "Organization", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/fieldconfig", true, ::std::option::Option::None, true, false, true);
 #[doc = " `GET /api/v2/fieldconfig`: the `getFieldconfig` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-fieldconfig>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `FieldConfig`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -2491,9 +2609,15 @@ impl GetFieldconfig {
 static META_GET_PROFILES_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getProfilesUsers", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/profiles/users", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), true, false, true);
 #[doc = " `GET /api/v2/profiles/users`: the `getProfilesUsers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-profiles-users>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserProfileEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -2630,7 +2754,11 @@ impl GetProfilesUsers {
 static META_GET_ROUTING_DIRECTROUTINGBACKUP_SETTINGS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingDirectroutingbackupSettingsMe", &["Routing", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/directroutingbackup/settings/me", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/directroutingbackup/settings/me`: the `getRoutingDirectroutingbackupSettingsMe` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-directroutingbackup-settings-me>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentDirectRoutingBackupSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingDirectroutingbackupSettingsMe {
@@ -2691,7 +2819,11 @@ impl GetRoutingDirectroutingbackupSettingsMe {
 static META_GET_ROUTING_USER_DIRECTROUTINGBACKUP_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingUserDirectroutingbackupSettings", &["Routing", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/users/{userId}/directroutingbackup/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/users/{userId}/directroutingbackup/settings`: the `getRoutingUserDirectroutingbackupSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-users--userId--directroutingbackup-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentDirectRoutingBackupSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingUserDirectroutingbackupSettings {
@@ -2754,7 +2886,11 @@ impl GetRoutingUserDirectroutingbackupSettings {
 static META_GET_ROUTING_USER_UTILIZATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingUserUtilization", &["Routing", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/users/{userId}/utilization", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/routing/users/{userId}/utilization`: the `getRoutingUserUtilization` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-users--userId--utilization>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentMaxUtilizationResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetRoutingUserUtilization {
@@ -2817,7 +2953,11 @@ impl GetRoutingUserUtilization {
 static META_GET_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUser", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/{userId}`: the `getUser` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `User`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUser {
@@ -2916,7 +3056,11 @@ impl GetUser {
 static META_GET_USER_ADJACENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserAdjacents", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/adjacents", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/{userId}/adjacents`: the `getUserAdjacents` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--adjacents>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Adjacents`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUserAdjacents {
@@ -2988,7 +3132,11 @@ impl GetUserAdjacents {
 static META_GET_USER_CALLFORWARDING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserCallforwarding", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/callforwarding", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/{userId}/callforwarding`: the `getUserCallforwarding` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--callforwarding>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CallForwarding`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUserCallforwarding {
@@ -3051,7 +3199,11 @@ impl GetUserCallforwarding {
 static META_GET_USER_CUSTOMATTRIBUTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserCustomattribute", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/customattributes/{schemaId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/{userId}/customattributes/{schemaId}`: the `getUserCustomattribute` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--customattributes--schemaId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserCustomAttributes`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUserCustomattribute {
@@ -3116,7 +3268,11 @@ impl GetUserCustomattribute {
 static META_GET_USER_CUSTOMATTRIBUTES_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserCustomattributesBulk", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/customattributes/bulk", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/{userId}/customattributes/bulk`: the `getUserCustomattributesBulk` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--customattributes-bulk>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<::serde_json::Value>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUserCustomattributesBulk {
@@ -3189,7 +3345,11 @@ impl GetUserCustomattributesBulk {
 static META_GET_USER_DIRECTREPORTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserDirectreports", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/directreports", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/{userId}/directreports`: the `getUserDirectreports` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--directreports>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<User>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUserDirectreports {
@@ -3261,7 +3421,11 @@ impl GetUserDirectreports {
 static META_GET_USER_EXTERNALID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserExternalid", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/externalid", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/{userId}/externalid`: the `getUserExternalid` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--externalid>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<UserExternalIdentifier>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUserExternalid {
@@ -3324,7 +3488,11 @@ impl GetUserExternalid {
 static META_GET_USER_EXTERNALID_AUTHORITY_NAME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserExternalidAuthorityName", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/externalid/{authorityName}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/{userId}/externalid/{authorityName}`: the `getUserExternalidAuthorityName` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--externalid--authorityName->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserExternalIdentifier`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUserExternalidAuthorityName {
@@ -3389,9 +3557,15 @@ impl GetUserExternalidAuthorityName {
 static META_GET_USER_FAVORITES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserFavorites", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/favorites", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), true, false, true);
 #[doc = " `GET /api/v2/users/{userId}/favorites`: the `getUserFavorites` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--favorites>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -3503,7 +3677,11 @@ impl GetUserFavorites {
 static META_GET_USER_GEOLOCATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserGeolocation", &["Geolocation", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/geolocations/{clientId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/{userId}/geolocations/{clientId}`: the `getUserGeolocation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--geolocations--clientId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Geolocation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUserGeolocation {
@@ -3568,7 +3746,11 @@ impl GetUserGeolocation {
 static META_GET_USER_OUTOFOFFICE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserOutofoffice", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/outofoffice", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/{userId}/outofoffice`: the `getUserOutofoffice` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--outofoffice>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OutOfOffice`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUserOutofoffice {
@@ -3631,7 +3813,13 @@ impl GetUserOutofoffice {
 static META_GET_USER_PROFILE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserProfile", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/profile", true, ::std::option::Option::None, true, false, true);
 #[doc = " `GET /api/v2/users/{userId}/profile`: the `getUserProfile` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--profile>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserProfile`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -3713,7 +3901,11 @@ impl GetUserProfile {
 static META_GET_USER_PROFILESKILLS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserProfileskills", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/profileskills", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/{userId}/profileskills`: the `getUserProfileskills` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--profileskills>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<String>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUserProfileskills {
@@ -3776,9 +3968,13 @@ impl GetUserProfileskills {
 static META_GET_USER_QUEUES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserQueues", &["Routing", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/queues", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/users/{userId}/queues`: the `getUserQueues` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--queues>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserQueueEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUserQueues {
@@ -3889,7 +4085,11 @@ impl GetUserQueues {
 static META_GET_USER_ROLES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserRoles", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{subjectId}/roles", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/{subjectId}/roles`: the `getUserRoles` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--subjectId--roles>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserAuthorization`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUserRoles {
@@ -3952,9 +4152,13 @@ impl GetUserRoles {
 static META_GET_USER_ROUTINGLANGUAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserRoutinglanguages", &["Routing", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/routinglanguages", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/users/{userId}/routinglanguages`: the `getUserRoutinglanguages` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--routinglanguages>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserLanguageEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUserRoutinglanguages {
@@ -4056,9 +4260,13 @@ impl GetUserRoutinglanguages {
 static META_GET_USER_ROUTINGSKILLS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserRoutingskills", &["Routing", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/routingskills", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/users/{userId}/routingskills`: the `getUserRoutingskills` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--routingskills>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserSkillEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUserRoutingskills {
@@ -4160,7 +4368,11 @@ impl GetUserRoutingskills {
 static META_GET_USER_ROUTINGSTATUS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserRoutingstatus", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/routingstatus", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/{userId}/routingstatus`: the `getUserRoutingstatus` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--routingstatus>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RoutingStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUserRoutingstatus {
@@ -4223,9 +4435,13 @@ impl GetUserRoutingstatus {
 static META_GET_USER_SKILLGROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserSkillgroups", &["Routing", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/skillgroups", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/users/{userId}/skillgroups`: the `getUserSkillgroups` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--skillgroups>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserSkillGroupEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUserSkillgroups {
@@ -4327,7 +4543,11 @@ impl GetUserSkillgroups {
 static META_GET_USER_STATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserState", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/state", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/{userId}/state`: the `getUserState` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--state>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserState`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUserState {
@@ -4390,7 +4610,11 @@ impl GetUserState {
 static META_GET_USER_STATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserStation", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/station", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/{userId}/station`: the `getUserStation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--station>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserStations`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUserStation {
@@ -4453,7 +4677,11 @@ impl GetUserStation {
 static META_GET_USER_SUPERIORS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserSuperiors", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/superiors", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/{userId}/superiors`: the `getUserSuperiors` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--superiors>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<User>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUserSuperiors {
@@ -4525,9 +4753,13 @@ impl GetUserSuperiors {
 static META_GET_USER_TRUSTORS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserTrustors", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/trustors", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/users/{userId}/trustors`: the `getUserTrustors` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--trustors>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TrustorEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUserTrustors {
@@ -4620,7 +4852,11 @@ impl GetUserTrustors {
 static META_GET_USER_VERIFIERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserVerifiers", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/verifiers", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/{userId}/verifiers`: the `getUserVerifiers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--verifiers>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `VerifierEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUserVerifiers {
@@ -4683,9 +4919,13 @@ impl GetUserVerifiers {
 static META_GET_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsers", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/users`: the `getUsers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUsers {
@@ -4839,9 +5079,13 @@ impl GetUsers {
 static META_GET_USERS_CHATS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersChatsMe", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/chats/me", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/users/chats/me`: the `getUsersChatsMe` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-chats-me>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ChatItemCursorListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUsersChatsMe {
@@ -4950,7 +5194,11 @@ impl GetUsersChatsMe {
 static META_GET_USERS_CUSTOMATTRIBUTES_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersCustomattributesSchema", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/customattributes/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/customattributes/schemas/{schemaId}`: the `getUsersCustomattributesSchema` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-customattributes-schemas--schemaId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataSchema`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUsersCustomattributesSchema {
@@ -5013,7 +5261,11 @@ impl GetUsersCustomattributesSchema {
 static META_GET_USERS_CUSTOMATTRIBUTES_SCHEMA_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersCustomattributesSchemaVersion", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/customattributes/schemas/{schemaId}/versions/{versionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/customattributes/schemas/{schemaId}/versions/{versionId}`: the `getUsersCustomattributesSchemaVersion` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-customattributes-schemas--schemaId--versions--versionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataSchema`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUsersCustomattributesSchemaVersion {
@@ -5078,7 +5330,11 @@ impl GetUsersCustomattributesSchemaVersion {
 static META_GET_USERS_CUSTOMATTRIBUTES_SCHEMA_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersCustomattributesSchemaVersions", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/customattributes/schemas/{schemaId}/versions", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/customattributes/schemas/{schemaId}/versions`: the `getUsersCustomattributesSchemaVersions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-customattributes-schemas--schemaId--versions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataSchemaListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUsersCustomattributesSchemaVersions {
@@ -5141,7 +5397,11 @@ impl GetUsersCustomattributesSchemaVersions {
 static META_GET_USERS_CUSTOMATTRIBUTES_SCHEMAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersCustomattributesSchemas", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/customattributes/schemas", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/customattributes/schemas`: the `getUsersCustomattributesSchemas` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-customattributes-schemas>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataSchemaListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUsersCustomattributesSchemas {
@@ -5202,7 +5462,11 @@ impl GetUsersCustomattributesSchemas {
 static META_GET_USERS_CUSTOMATTRIBUTES_SCHEMAS_CORETYPE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersCustomattributesSchemasCoretype", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/customattributes/schemas/coretypes/{coreTypeName}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/customattributes/schemas/coretypes/{coreTypeName}`: the `getUsersCustomattributesSchemasCoretype` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-customattributes-schemas-coretypes--coreTypeName->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Coretype`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUsersCustomattributesSchemasCoretype {
@@ -5265,7 +5529,11 @@ impl GetUsersCustomattributesSchemasCoretype {
 static META_GET_USERS_CUSTOMATTRIBUTES_SCHEMAS_CORETYPES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersCustomattributesSchemasCoretypes", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/customattributes/schemas/coretypes", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/customattributes/schemas/coretypes`: the `getUsersCustomattributesSchemasCoretypes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-customattributes-schemas-coretypes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CoretypeListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUsersCustomattributesSchemasCoretypes {
@@ -5326,7 +5594,11 @@ impl GetUsersCustomattributesSchemasCoretypes {
 static META_GET_USERS_CUSTOMATTRIBUTES_SCHEMAS_LIMITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersCustomattributesSchemasLimits", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/customattributes/schemas/limits", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/customattributes/schemas/limits`: the `getUsersCustomattributesSchemasLimits` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-customattributes-schemas-limits>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SchemaQuantityLimits`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUsersCustomattributesSchemasLimits {
@@ -5387,9 +5659,13 @@ impl GetUsersCustomattributesSchemasLimits {
 static META_GET_USERS_DEVELOPMENT_ACTIVITIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersDevelopmentActivities", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/development/activities", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/users/development/activities`: the `getUsersDevelopmentActivities` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-development-activities>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DevelopmentActivityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUsersDevelopmentActivities {
@@ -5570,9 +5846,13 @@ impl GetUsersDevelopmentActivities {
 static META_GET_USERS_DEVELOPMENT_ACTIVITIES_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersDevelopmentActivitiesMe", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/development/activities/me", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/users/development/activities/me`: the `getUsersDevelopmentActivitiesMe` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-development-activities-me>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DevelopmentActivityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUsersDevelopmentActivitiesMe {
@@ -5744,7 +6024,11 @@ impl GetUsersDevelopmentActivitiesMe {
 static META_GET_USERS_DEVELOPMENT_ACTIVITY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersDevelopmentActivity", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/development/activities/{activityId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/development/activities/{activityId}`: the `getUsersDevelopmentActivity` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-development-activities--activityId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DevelopmentActivity`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUsersDevelopmentActivity {
@@ -5817,7 +6101,11 @@ impl GetUsersDevelopmentActivity {
 static META_GET_USERS_EXTERNALID_AUTHORITY_NAME_EXTERNAL_KEY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersExternalidAuthorityNameExternalKey", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/externalid/{authorityName}/{externalKey}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/externalid/{authorityName}/{externalKey}`: the `getUsersExternalidAuthorityNameExternalKey` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-externalid--authorityName---externalKey->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `User`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUsersExternalidAuthorityNameExternalKey {
@@ -5891,7 +6179,11 @@ impl GetUsersExternalidAuthorityNameExternalKey {
 static META_GET_USERS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersMe", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/me", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/me`: the `getUsersMe` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-me>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserMe`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUsersMe {
@@ -5979,7 +6271,11 @@ impl GetUsersMe {
 static META_GET_USERS_ME_VERIFIERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersMeVerifiers", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/me/verifiers", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/me/verifiers`: the `getUsersMeVerifiers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-me-verifiers>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `VerifierEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUsersMeVerifiers {
@@ -6040,9 +6336,13 @@ impl GetUsersMeVerifiers {
 static META_GET_USERS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersQuery", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/users/query`: the `getUsersQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserCursorEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUsersQuery {
@@ -6178,7 +6478,11 @@ impl GetUsersQuery {
 static META_GET_USERS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersSearch", &["Search", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/search", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/search`: the `getUsersSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UsersSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUsersSearch {
@@ -6267,7 +6571,11 @@ impl GetUsersSearch {
 static META_GET_USERS_STATIONS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersStationsMe", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/stations/me", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/stations/me`: the `getUsersStationsMe` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-stations-me>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserStations`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUsersStationsMe {
@@ -6328,7 +6636,11 @@ impl GetUsersStationsMe {
 static META_PATCH_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUser", &["Users"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/{userId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/users/{userId}`: the `patchUser` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users--userId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `User`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchUser {
@@ -6393,7 +6705,11 @@ impl PatchUser {
 static META_PATCH_USER_CALLFORWARDING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUserCallforwarding", &["Users"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/{userId}/callforwarding", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/users/{userId}/callforwarding`: the `patchUserCallforwarding` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users--userId--callforwarding>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CallForwarding`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchUserCallforwarding {
@@ -6458,7 +6774,11 @@ impl PatchUserCallforwarding {
 static META_PATCH_USER_CUSTOMATTRIBUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUserCustomattributes", &["Users"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/{userId}/customattributes", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/users/{userId}/customattributes`: the `patchUserCustomattributes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users--userId--customattributes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserCustomAttributes`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchUserCustomattributes {
@@ -6523,7 +6843,11 @@ impl PatchUserCustomattributes {
 static META_PATCH_USER_CUSTOMATTRIBUTES_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUserCustomattributesBulk", &["Users"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/{userId}/customattributes/bulk", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/users/{userId}/customattributes/bulk`: the `patchUserCustomattributesBulk` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users--userId--customattributes-bulk>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserCustomAttributes`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchUserCustomattributesBulk {
@@ -6588,7 +6912,11 @@ impl PatchUserCustomattributesBulk {
 static META_PATCH_USER_GEOLOCATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUserGeolocation", &["Geolocation", "Users"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/{userId}/geolocations/{clientId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/users/{userId}/geolocations/{clientId}`: the `patchUserGeolocation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users--userId--geolocations--clientId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Geolocation`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchUserGeolocation {
@@ -6655,7 +6983,11 @@ impl PatchUserGeolocation {
 static META_PATCH_USER_QUEUE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUserQueue", &["Routing", "Users"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/{userId}/queues/{queueId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/users/{userId}/queues/{queueId}`: the `patchUserQueue` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users--userId--queues--queueId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserQueue`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchUserQueue {
@@ -6722,9 +7054,13 @@ impl PatchUserQueue {
 static META_PATCH_USER_QUEUES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUserQueues", &["Routing", "Users"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/{userId}/queues", false, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `PATCH /api/v2/users/{userId}/queues`: the `patchUserQueues` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users--userId--queues>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserQueueEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchUserQueues {
@@ -6810,7 +7146,11 @@ impl PatchUserQueues {
 static META_PATCH_USER_ROUTINGLANGUAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUserRoutinglanguage", &["Routing", "Users"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/{userId}/routinglanguages/{languageId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/users/{userId}/routinglanguages/{languageId}`: the `patchUserRoutinglanguage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users--userId--routinglanguages--languageId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserRoutingLanguage`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchUserRoutinglanguage {
@@ -6877,9 +7217,13 @@ impl PatchUserRoutinglanguage {
 static META_PATCH_USER_ROUTINGLANGUAGES_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUserRoutinglanguagesBulk", &["Routing", "Users"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/{userId}/routinglanguages/bulk", false, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `PATCH /api/v2/users/{userId}/routinglanguages/bulk`: the `patchUserRoutinglanguagesBulk` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users--userId--routinglanguages-bulk>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserLanguageEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchUserRoutinglanguagesBulk {
@@ -6956,9 +7300,13 @@ impl PatchUserRoutinglanguagesBulk {
 static META_PATCH_USER_ROUTINGSKILLS_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUserRoutingskillsBulk", &["Routing", "Users"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/{userId}/routingskills/bulk", false, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `PATCH /api/v2/users/{userId}/routingskills/bulk`: the `patchUserRoutingskillsBulk` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users--userId--routingskills-bulk>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserSkillEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchUserRoutingskillsBulk {
@@ -7035,9 +7383,13 @@ impl PatchUserRoutingskillsBulk {
 static META_PATCH_USERS_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUsersBulk", &["Users"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/bulk", false, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `PATCH /api/v2/users/bulk`: the `patchUsersBulk` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users-bulk>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchUsersBulk {
@@ -7112,7 +7464,11 @@ impl PatchUsersBulk {
 static META_POST_ANALYTICS_USERS_ACTIVITY_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsUsersActivityQuery", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/users/activity/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/users/activity/query`: the `postAnalyticsUsersActivityQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-users-activity-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserActivityResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsUsersActivityQuery {
@@ -7193,7 +7549,11 @@ impl PostAnalyticsUsersActivityQuery {
 static META_POST_ANALYTICS_USERS_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsUsersAggregatesJobs", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/users/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/users/aggregates/jobs`: the `postAnalyticsUsersAggregatesJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-users-aggregates-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsUsersAggregatesJobs {
@@ -7256,7 +7616,11 @@ impl PostAnalyticsUsersAggregatesJobs {
 static META_POST_ANALYTICS_USERS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsUsersAggregatesQuery", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/users/aggregates/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/users/aggregates/query`: the `postAnalyticsUsersAggregatesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-users-aggregates-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserAggregateQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsUsersAggregatesQuery {
@@ -7319,7 +7683,11 @@ impl PostAnalyticsUsersAggregatesQuery {
 static META_POST_ANALYTICS_USERS_DETAILS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsUsersDetailsJobs", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/users/details/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/users/details/jobs`: the `postAnalyticsUsersDetailsJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-users-details-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsUsersDetailsJobs {
@@ -7382,7 +7750,11 @@ impl PostAnalyticsUsersDetailsJobs {
 static META_POST_ANALYTICS_USERS_DETAILS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsUsersDetailsQuery", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/users/details/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/users/details/query`: the `postAnalyticsUsersDetailsQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-users-details-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AnalyticsUserDetailsQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsUsersDetailsQuery {
@@ -7445,7 +7817,11 @@ impl PostAnalyticsUsersDetailsQuery {
 static META_POST_ANALYTICS_USERS_OBSERVATIONS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsUsersObservationsQuery", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/users/observations/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/analytics/users/observations/query`: the `postAnalyticsUsersObservationsQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-users-observations-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserObservationQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAnalyticsUsersObservationsQuery {
@@ -7508,7 +7884,11 @@ impl PostAnalyticsUsersObservationsQuery {
 static META_POST_AUTHORIZATION_SUBJECT_BULKADD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuthorizationSubjectBulkadd", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/authorization/subjects/{subjectId}/bulkadd", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/authorization/subjects/{subjectId}/bulkadd`: the `postAuthorizationSubjectBulkadd` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-authorization-subjects--subjectId--bulkadd>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAuthorizationSubjectBulkadd {
@@ -7582,7 +7962,11 @@ impl PostAuthorizationSubjectBulkadd {
 static META_POST_AUTHORIZATION_SUBJECT_BULKREMOVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuthorizationSubjectBulkremove", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/authorization/subjects/{subjectId}/bulkremove", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/authorization/subjects/{subjectId}/bulkremove`: the `postAuthorizationSubjectBulkremove` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-authorization-subjects--subjectId--bulkremove>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAuthorizationSubjectBulkremove {
@@ -7647,7 +8031,11 @@ impl PostAuthorizationSubjectBulkremove {
 static META_POST_AUTHORIZATION_SUBJECT_BULKREPLACE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuthorizationSubjectBulkreplace", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/authorization/subjects/{subjectId}/bulkreplace", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/authorization/subjects/{subjectId}/bulkreplace`: the `postAuthorizationSubjectBulkreplace` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-authorization-subjects--subjectId--bulkreplace>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAuthorizationSubjectBulkreplace {
@@ -7721,7 +8109,11 @@ impl PostAuthorizationSubjectBulkreplace {
 static META_POST_AUTHORIZATION_SUBJECT_DIVISION_ROLE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuthorizationSubjectDivisionRole", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/authorization/subjects/{subjectId}/divisions/{divisionId}/roles/{roleId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/authorization/subjects/{subjectId}/divisions/{divisionId}/roles/{roleId}`: the `postAuthorizationSubjectDivisionRole` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-authorization-subjects--subjectId--divisions--divisionId--roles--roleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAuthorizationSubjectDivisionRole {
@@ -7797,7 +8189,11 @@ impl PostAuthorizationSubjectDivisionRole {
 static META_POST_USER_EXTERNALID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUserExternalid", &["Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/{userId}/externalid", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/users/{userId}/externalid`: the `postUserExternalid` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users--userId--externalid>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<UserExternalIdentifier>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostUserExternalid {
@@ -7862,7 +8258,11 @@ impl PostUserExternalid {
 static META_POST_USER_INVITE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUserInvite", &["Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/{userId}/invite", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/users/{userId}/invite`: the `postUserInvite` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users--userId--invite>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostUserInvite {
@@ -7934,7 +8334,11 @@ impl PostUserInvite {
 static META_POST_USER_PASSWORD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUserPassword", &["Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/{userId}/password", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/users/{userId}/password`: the `postUserPassword` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users--userId--password>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostUserPassword {
@@ -7999,7 +8403,11 @@ impl PostUserPassword {
 static META_POST_USER_ROUTINGLANGUAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUserRoutinglanguages", &["Routing", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/{userId}/routinglanguages", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/users/{userId}/routinglanguages`: the `postUserRoutinglanguages` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users--userId--routinglanguages>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserRoutingLanguage`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostUserRoutinglanguages {
@@ -8064,7 +8472,11 @@ impl PostUserRoutinglanguages {
 static META_POST_USER_ROUTINGSKILLS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUserRoutingskills", &["Routing", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/{userId}/routingskills", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/users/{userId}/routingskills`: the `postUserRoutingskills` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users--userId--routingskills>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserRoutingSkill`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostUserRoutingskills {
@@ -8129,7 +8541,11 @@ impl PostUserRoutingskills {
 static META_POST_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsers", &["Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/users`: the `postUsers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `User`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostUsers {
@@ -8192,7 +8608,11 @@ impl PostUsers {
 static META_POST_USERS_CUSTOMATTRIBUTES_SCHEMAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsersCustomattributesSchemas", &["Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/customattributes/schemas", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/users/customattributes/schemas`: the `postUsersCustomattributesSchemas` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users-customattributes-schemas>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataSchema`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostUsersCustomattributesSchemas {
@@ -8255,7 +8675,11 @@ impl PostUsersCustomattributesSchemas {
 static META_POST_USERS_DEVELOPMENT_ACTIVITIES_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsersDevelopmentActivitiesAggregatesQuery", &["Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/development/activities/aggregates/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/users/development/activities/aggregates/query`: the `postUsersDevelopmentActivitiesAggregatesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users-development-activities-aggregates-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DevelopmentActivityAggregateResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostUsersDevelopmentActivitiesAggregatesQuery {
@@ -8318,7 +8742,11 @@ impl PostUsersDevelopmentActivitiesAggregatesQuery {
 static META_POST_USERS_ME_PASSWORD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsersMePassword", &["Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/me/password", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/users/me/password`: the `postUsersMePassword` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users-me-password>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostUsersMePassword {
@@ -8381,7 +8809,11 @@ impl PostUsersMePassword {
 static META_POST_USERS_ME_VERIFIERS_TOTP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsersMeVerifiersTotp", &["Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/me/verifiers/totp", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/users/me/verifiers/totp`: the `postUsersMeVerifiersTotp` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users-me-verifiers-totp>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CreateVerifierResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostUsersMeVerifiersTotp {
@@ -8444,7 +8876,11 @@ impl PostUsersMeVerifiersTotp {
 static META_POST_USERS_ME_VERIFIERS_TOTP_VERIFIER_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsersMeVerifiersTotpVerifierId", &["Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/me/verifiers/totp/{verifierId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/users/me/verifiers/totp/{verifierId}`: the `postUsersMeVerifiersTotpVerifierId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users-me-verifiers-totp--verifierId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostUsersMeVerifiersTotpVerifierId {
@@ -8509,7 +8945,11 @@ impl PostUsersMeVerifiersTotpVerifierId {
 static META_POST_USERS_ME_VERIFIERS_WEBAUTHN_REGISTER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsersMeVerifiersWebauthnRegister", &["Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/me/verifiers/webauthn/register", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/users/me/verifiers/webauthn/register`: the `postUsersMeVerifiersWebauthnRegister` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users-me-verifiers-webauthn-register>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Verifier`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostUsersMeVerifiersWebauthnRegister {
@@ -8572,7 +9012,11 @@ impl PostUsersMeVerifiersWebauthnRegister {
 static META_POST_USERS_ME_VERIFIERS_WEBAUTHN_REGISTER_OPTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsersMeVerifiersWebauthnRegisterOptions", &["Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/me/verifiers/webauthn/register/options", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/users/me/verifiers/webauthn/register/options`: the `postUsersMeVerifiersWebauthnRegisterOptions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users-me-verifiers-webauthn-register-options>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BeginWebAuthnRegistrationResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostUsersMeVerifiersWebauthnRegisterOptions {
@@ -8633,7 +9077,11 @@ impl PostUsersMeVerifiersWebauthnRegisterOptions {
 static META_POST_USERS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsersSearch", &["Search", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/search", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/users/search`: the `postUsersSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UsersSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostUsersSearch {
@@ -8696,9 +9144,13 @@ impl PostUsersSearch {
 static META_POST_USERS_SEARCH_CONVERSATION_TARGET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsersSearchConversationTarget", &["Search", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/search/conversation/target", false, ::std::option::Option::None, false, true, true);
 #[doc = " `POST /api/v2/users/search/conversation/target`: the `postUsersSearchConversationTarget` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users-search-conversation-target>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UsersSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostUsersSearchConversationTarget {
@@ -8761,9 +9213,13 @@ impl PostUsersSearchConversationTarget {
 static META_POST_USERS_SEARCH_QUEUEMEMBERS_MANAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsersSearchQueuemembersManage", &["Search", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/search/queuemembers/manage", false, ::std::option::Option::None, false, true, true);
 #[doc = " `POST /api/v2/users/search/queuemembers/manage`: the `postUsersSearchQueuemembersManage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users-search-queuemembers-manage>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UsersSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostUsersSearchQueuemembersManage {
@@ -8826,7 +9282,11 @@ impl PostUsersSearchQueuemembersManage {
 static META_POST_USERS_SEARCH_TEAMS_ASSIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsersSearchTeamsAssign", &["Search", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/search/teams/assign", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/users/search/teams/assign`: the `postUsersSearchTeamsAssign` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users-search-teams-assign>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UsersSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostUsersSearchTeamsAssign {
@@ -8889,7 +9349,11 @@ impl PostUsersSearchTeamsAssign {
 static META_PUT_ROUTING_DIRECTROUTINGBACKUP_SETTINGS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRoutingDirectroutingbackupSettingsMe", &["Routing", "Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/routing/directroutingbackup/settings/me", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/routing/directroutingbackup/settings/me`: the `putRoutingDirectroutingbackupSettingsMe` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-routing-directroutingbackup-settings-me>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentDirectRoutingBackupSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutRoutingDirectroutingbackupSettingsMe {
@@ -8952,7 +9416,11 @@ impl PutRoutingDirectroutingbackupSettingsMe {
 static META_PUT_ROUTING_USER_DIRECTROUTINGBACKUP_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRoutingUserDirectroutingbackupSettings", &["Routing", "Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/routing/users/{userId}/directroutingbackup/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/routing/users/{userId}/directroutingbackup/settings`: the `putRoutingUserDirectroutingbackupSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-routing-users--userId--directroutingbackup-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentDirectRoutingBackupSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutRoutingUserDirectroutingbackupSettings {
@@ -9017,7 +9485,11 @@ impl PutRoutingUserDirectroutingbackupSettings {
 static META_PUT_ROUTING_USER_UTILIZATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRoutingUserUtilization", &["Routing", "Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/routing/users/{userId}/utilization", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/routing/users/{userId}/utilization`: the `putRoutingUserUtilization` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-routing-users--userId--utilization>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentMaxUtilizationResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutRoutingUserUtilization {
@@ -9082,7 +9554,11 @@ impl PutRoutingUserUtilization {
 static META_PUT_USER_CALLFORWARDING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUserCallforwarding", &["Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/{userId}/callforwarding", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/users/{userId}/callforwarding`: the `putUserCallforwarding` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users--userId--callforwarding>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CallForwarding`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutUserCallforwarding {
@@ -9147,7 +9623,11 @@ impl PutUserCallforwarding {
 static META_PUT_USER_CUSTOMATTRIBUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUserCustomattributes", &["Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/{userId}/customattributes", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/users/{userId}/customattributes`: the `putUserCustomattributes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users--userId--customattributes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserCustomAttributes`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutUserCustomattributes {
@@ -9212,7 +9692,11 @@ impl PutUserCustomattributes {
 static META_PUT_USER_OUTOFOFFICE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUserOutofoffice", &["Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/{userId}/outofoffice", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/users/{userId}/outofoffice`: the `putUserOutofoffice` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users--userId--outofoffice>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OutOfOffice`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutUserOutofoffice {
@@ -9277,7 +9761,11 @@ impl PutUserOutofoffice {
 static META_PUT_USER_PROFILESKILLS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUserProfileskills", &["Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/{userId}/profileskills", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/users/{userId}/profileskills`: the `putUserProfileskills` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users--userId--profileskills>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<String>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutUserProfileskills {
@@ -9342,7 +9830,11 @@ impl PutUserProfileskills {
 static META_PUT_USER_ROLES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUserRoles", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/{subjectId}/roles", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/users/{subjectId}/roles`: the `putUserRoles` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users--subjectId--roles>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserAuthorization`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutUserRoles {
@@ -9407,7 +9899,11 @@ impl PutUserRoles {
 static META_PUT_USER_ROUTINGSKILL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUserRoutingskill", &["Routing", "Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/{userId}/routingskills/{skillId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/users/{userId}/routingskills/{skillId}`: the `putUserRoutingskill` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users--userId--routingskills--skillId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserRoutingSkill`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutUserRoutingskill {
@@ -9474,9 +9970,13 @@ impl PutUserRoutingskill {
 static META_PUT_USER_ROUTINGSKILLS_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUserRoutingskillsBulk", &["Routing", "Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/{userId}/routingskills/bulk", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `PUT /api/v2/users/{userId}/routingskills/bulk`: the `putUserRoutingskillsBulk` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users--userId--routingskills-bulk>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserSkillEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutUserRoutingskillsBulk {
@@ -9553,7 +10053,11 @@ impl PutUserRoutingskillsBulk {
 static META_PUT_USER_ROUTINGSTATUS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUserRoutingstatus", &["Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/{userId}/routingstatus", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/users/{userId}/routingstatus`: the `putUserRoutingstatus` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users--userId--routingstatus>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `RoutingStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutUserRoutingstatus {
@@ -9618,7 +10122,11 @@ impl PutUserRoutingstatus {
 static META_PUT_USER_STATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUserState", &["Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/{userId}/state", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/users/{userId}/state`: the `putUserState` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users--userId--state>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserState`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutUserState {
@@ -9683,7 +10191,11 @@ impl PutUserState {
 static META_PUT_USER_STATION_ASSOCIATEDSTATION_STATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUserStationAssociatedstationStationId", &["Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/{userId}/station/associatedstation/{stationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/users/{userId}/station/associatedstation/{stationId}`: the `putUserStationAssociatedstationStationId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users--userId--station-associatedstation--stationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutUserStationAssociatedstationStationId {
@@ -9748,7 +10260,11 @@ impl PutUserStationAssociatedstationStationId {
 static META_PUT_USER_STATION_DEFAULTSTATION_STATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUserStationDefaultstationStationId", &["Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/{userId}/station/defaultstation/{stationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/users/{userId}/station/defaultstation/{stationId}`: the `putUserStationDefaultstationStationId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users--userId--station-defaultstation--stationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutUserStationDefaultstationStationId {
@@ -9813,7 +10329,11 @@ impl PutUserStationDefaultstationStationId {
 static META_PUT_USER_VERIFIER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUserVerifier", &["Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/{userId}/verifiers/{verifierId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/users/{userId}/verifiers/{verifierId}`: the `putUserVerifier` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users--userId--verifiers--verifierId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Verifier`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutUserVerifier {
@@ -9880,7 +10400,11 @@ impl PutUserVerifier {
 static META_PUT_USERS_CUSTOMATTRIBUTES_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUsersCustomattributesSchema", &["Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/customattributes/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/users/customattributes/schemas/{schemaId}`: the `putUsersCustomattributesSchema` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users-customattributes-schemas--schemaId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DataSchema`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutUsersCustomattributesSchema {
@@ -9945,7 +10469,11 @@ impl PutUsersCustomattributesSchema {
 static META_PUT_USERS_ME_VERIFIER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUsersMeVerifier", &["Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/me/verifiers/{verifierId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/users/me/verifiers/{verifierId}`: the `putUsersMeVerifier` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users-me-verifiers--verifierId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Verifier`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutUsersMeVerifier {
@@ -10010,7 +10538,11 @@ impl PutUsersMeVerifier {
 static META_PUT_USERS_STATIONS_ME_ASSOCIATEDSTATION_STATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUsersStationsMeAssociatedstationStationId", &["Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/stations/me/associatedstation/{stationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/users/stations/me/associatedstation/{stationId}`: the `putUsersStationsMeAssociatedstationStationId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users-stations-me-associatedstation--stationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutUsersStationsMeAssociatedstationStationId {

@@ -56,7 +56,11 @@ impl UsersRulesApi {
 static META_DELETE_USERS_RULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteUsersRule", &["Users Rules"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/users/rules/{ruleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/users/rules/{ruleId}`: the `deleteUsersRule` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-users-rules--ruleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteUsersRule {
@@ -119,7 +123,11 @@ impl DeleteUsersRule {
 static META_GET_USERS_RULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersRule", &["Users Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/rules/{ruleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/rules/{ruleId}`: the `getUsersRule` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-rules--ruleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UsersRulesRule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUsersRule {
@@ -182,7 +190,11 @@ impl GetUsersRule {
 static META_GET_USERS_RULE_DEPENDENT_TYPE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersRuleDependentTypeId", &["Users Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/rules/{ruleId}/dependents/{ruleType}/{typeId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/rules/{ruleId}/dependents/{ruleType}/{typeId}`: the `getUsersRuleDependentTypeId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-rules--ruleId--dependents--ruleType---typeId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UsersRulesDependent`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUsersRuleDependentTypeId {
@@ -249,9 +261,13 @@ impl GetUsersRuleDependentTypeId {
 static META_GET_USERS_RULE_DEPENDENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersRuleDependents", &["Users Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/rules/{ruleId}/dependents", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/users/rules/{ruleId}/dependents`: the `getUsersRuleDependents` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-rules--ruleId--dependents>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UsersRulesDependentList`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUsersRuleDependents {
@@ -353,9 +369,13 @@ impl GetUsersRuleDependents {
 static META_GET_USERS_RULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersRules", &["Users Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/rules", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/users/rules`: the `getUsersRules` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-rules>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UsersRulesRuleList`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUsersRules {
@@ -492,7 +512,11 @@ impl GetUsersRules {
 static META_GET_USERS_RULES_SETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersRulesSetting", &["Users Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/rules/settings/{ruleType}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/users/rules/settings/{ruleType}`: the `getUsersRulesSetting` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-rules-settings--ruleType->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UsersRulesRuleSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetUsersRulesSetting {
@@ -555,7 +579,11 @@ impl GetUsersRulesSetting {
 static META_PATCH_USERS_RULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUsersRule", &["Users Rules"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/rules/{ruleId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/users/rules/{ruleId}`: the `patchUsersRule` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users-rules--ruleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UsersRulesRule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchUsersRule {
@@ -620,7 +648,11 @@ impl PatchUsersRule {
 static META_POST_USERS_RULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsersRules", &["Users Rules"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/rules", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/users/rules`: the `postUsersRules` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users-rules>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UsersRulesRule`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostUsersRules {
@@ -683,9 +715,13 @@ impl PostUsersRules {
 static META_POST_USERS_RULES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsersRulesQuery", &["Users Rules"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/rules/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `POST /api/v2/users/rules/query`: the `postUsersRulesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users-rules-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UsersRulesQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostUsersRulesQuery {

@@ -36,7 +36,11 @@ impl UtilitiesApi {
 static META_GET_DATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getDate", &["Utilities"], ::genesys_cloud_core::http::Method::GET, "/api/v2/date", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/date`: the `getDate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-date>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ServerDate`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetDate {
@@ -97,7 +101,11 @@ impl GetDate {
 static META_GET_IPRANGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIpranges", &["Utilities"], ::genesys_cloud_core::http::Method::GET, "/api/v2/ipranges", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/ipranges`: the `getIpranges` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-ipranges>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `IpAddressRangeListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetIpranges {
@@ -158,9 +166,13 @@ impl GetIpranges {
 static META_GET_TIMEZONES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTimezones", &["Utilities"], ::genesys_cloud_core::http::Method::GET, "/api/v2/timezones", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/timezones`: the `getTimezones` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-timezones>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TimeZoneEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetTimezones {
@@ -251,7 +263,11 @@ impl GetTimezones {
 static META_POST_CERTIFICATE_DETAILS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postCertificateDetails", &["Utilities"], ::genesys_cloud_core::http::Method::POST, "/api/v2/certificate/details", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/certificate/details`: the `postCertificateDetails` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-certificate-details>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ParsedCertificate`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostCertificateDetails {

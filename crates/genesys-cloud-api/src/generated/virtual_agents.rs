@@ -48,7 +48,11 @@ impl VirtualAgentsApi {
 static META_DELETE_AGENTIC_VIRTUALAGENT_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAgenticVirtualagentJobs", &["AI Studio", "Virtual Agents"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/agentic/virtualagents/{virtualAgentId}/jobs", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/agentic/virtualagents/{virtualAgentId}/jobs`: the `deleteAgenticVirtualagentJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-agentic-virtualagents--virtualAgentId--jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgenticVirtualAgentJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteAgenticVirtualagentJobs {
@@ -111,7 +115,11 @@ impl DeleteAgenticVirtualagentJobs {
 static META_GET_AGENTIC_VIRTUALAGENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAgenticVirtualagent", &["AI Studio", "Virtual Agents"], ::genesys_cloud_core::http::Method::GET, "/api/v2/agentic/virtualagents/{virtualAgentId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/agentic/virtualagents/{virtualAgentId}`: the `getAgenticVirtualagent` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-agentic-virtualagents--virtualAgentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgenticVirtualAgent`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAgenticVirtualagent {
@@ -174,7 +182,11 @@ impl GetAgenticVirtualagent {
 static META_GET_AGENTIC_VIRTUALAGENT_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAgenticVirtualagentJob", &["AI Studio", "Virtual Agents"], ::genesys_cloud_core::http::Method::GET, "/api/v2/agentic/virtualagents/{virtualAgentId}/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/agentic/virtualagents/{virtualAgentId}/jobs/{jobId}`: the `getAgenticVirtualagentJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-agentic-virtualagents--virtualAgentId--jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgenticVirtualAgentJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAgenticVirtualagentJob {
@@ -239,9 +251,13 @@ impl GetAgenticVirtualagentJob {
 static META_GET_AGENTIC_VIRTUALAGENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAgenticVirtualagents", &["AI Studio", "Virtual Agents"], ::genesys_cloud_core::http::Method::GET, "/api/v2/agentic/virtualagents", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/agentic/virtualagents`: the `getAgenticVirtualagents` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-agentic-virtualagents>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgenticVirtualAgentEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetAgenticVirtualagents {
@@ -377,7 +393,11 @@ impl GetAgenticVirtualagents {
 static META_PATCH_AGENTIC_VIRTUALAGENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchAgenticVirtualagent", &["AI Studio", "Virtual Agents"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/agentic/virtualagents/{virtualAgentId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/agentic/virtualagents/{virtualAgentId}`: the `patchAgenticVirtualagent` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-agentic-virtualagents--virtualAgentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgenticVirtualAgent`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchAgenticVirtualagent {
@@ -442,7 +462,11 @@ impl PatchAgenticVirtualagent {
 static META_POST_AGENTIC_VIRTUALAGENT_VERSION_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAgenticVirtualagentVersionJobs", &["AI Studio", "Virtual Agents"], ::genesys_cloud_core::http::Method::POST, "/api/v2/agentic/virtualagents/{virtualAgentId}/versions/{versionId}/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/agentic/virtualagents/{virtualAgentId}/versions/{versionId}/jobs`: the `postAgenticVirtualagentVersionJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-agentic-virtualagents--virtualAgentId--versions--versionId--jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgenticVirtualAgentVersionPublishJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAgenticVirtualagentVersionJobs {
@@ -509,7 +533,11 @@ impl PostAgenticVirtualagentVersionJobs {
 static META_POST_AGENTIC_VIRTUALAGENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAgenticVirtualagents", &["AI Studio", "Virtual Agents"], ::genesys_cloud_core::http::Method::POST, "/api/v2/agentic/virtualagents", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/agentic/virtualagents`: the `postAgenticVirtualagents` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-agentic-virtualagents>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgenticVirtualAgent`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostAgenticVirtualagents {

@@ -128,7 +128,11 @@ impl VoicemailApi {
 static META_DELETE_VOICEMAIL_MESSAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteVoicemailMessage", &["Voicemail"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/voicemail/messages/{messageId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/voicemail/messages/{messageId}`: the `deleteVoicemailMessage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-voicemail-messages--messageId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteVoicemailMessage {
@@ -191,7 +195,11 @@ impl DeleteVoicemailMessage {
 static META_DELETE_VOICEMAIL_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteVoicemailMessages", &["Voicemail"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/voicemail/messages", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/voicemail/messages`: the `deleteVoicemailMessages` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-voicemail-messages>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteVoicemailMessages {
@@ -252,7 +260,11 @@ impl DeleteVoicemailMessages {
 static META_GET_VOICEMAIL_GROUP_MAILBOX: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getVoicemailGroupMailbox", &["Voicemail"], ::genesys_cloud_core::http::Method::GET, "/api/v2/voicemail/groups/{groupId}/mailbox", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/voicemail/groups/{groupId}/mailbox`: the `getVoicemailGroupMailbox` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-voicemail-groups--groupId--mailbox>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `VoicemailMailboxInfo`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetVoicemailGroupMailbox {
@@ -315,9 +327,13 @@ impl GetVoicemailGroupMailbox {
 static META_GET_VOICEMAIL_GROUP_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getVoicemailGroupMessages", &["Voicemail"], ::genesys_cloud_core::http::Method::GET, "/api/v2/voicemail/groups/{groupId}/messages", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/voicemail/groups/{groupId}/messages`: the `getVoicemailGroupMessages` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-voicemail-groups--groupId--messages>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `VoicemailMessageEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetVoicemailGroupMessages {
@@ -410,7 +426,11 @@ impl GetVoicemailGroupMessages {
 static META_GET_VOICEMAIL_GROUP_POLICY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getVoicemailGroupPolicy", &["Voicemail"], ::genesys_cloud_core::http::Method::GET, "/api/v2/voicemail/groups/{groupId}/policy", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/voicemail/groups/{groupId}/policy`: the `getVoicemailGroupPolicy` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-voicemail-groups--groupId--policy>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `VoicemailGroupPolicy`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetVoicemailGroupPolicy {
@@ -473,7 +493,11 @@ impl GetVoicemailGroupPolicy {
 static META_GET_VOICEMAIL_MAILBOX: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getVoicemailMailbox", &["Voicemail"], ::genesys_cloud_core::http::Method::GET, "/api/v2/voicemail/mailbox", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/voicemail/mailbox`: the `getVoicemailMailbox` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-voicemail-mailbox>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `VoicemailMailboxInfo`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetVoicemailMailbox {
@@ -534,7 +558,11 @@ impl GetVoicemailMailbox {
 static META_GET_VOICEMAIL_ME_MAILBOX: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getVoicemailMeMailbox", &["Voicemail"], ::genesys_cloud_core::http::Method::GET, "/api/v2/voicemail/me/mailbox", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/voicemail/me/mailbox`: the `getVoicemailMeMailbox` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-voicemail-me-mailbox>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `VoicemailMailboxInfo`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetVoicemailMeMailbox {
@@ -595,9 +623,13 @@ impl GetVoicemailMeMailbox {
 static META_GET_VOICEMAIL_ME_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getVoicemailMeMessages", &["Voicemail"], ::genesys_cloud_core::http::Method::GET, "/api/v2/voicemail/me/messages", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/voicemail/me/messages`: the `getVoicemailMeMessages` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-voicemail-me-messages>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `VoicemailMessageEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetVoicemailMeMessages {
@@ -688,7 +720,11 @@ impl GetVoicemailMeMessages {
 static META_GET_VOICEMAIL_ME_POLICY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getVoicemailMePolicy", &["Voicemail"], ::genesys_cloud_core::http::Method::GET, "/api/v2/voicemail/me/policy", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/voicemail/me/policy`: the `getVoicemailMePolicy` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-voicemail-me-policy>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `VoicemailUserPolicy`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetVoicemailMePolicy {
@@ -749,7 +785,11 @@ impl GetVoicemailMePolicy {
 static META_GET_VOICEMAIL_MESSAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getVoicemailMessage", &["Voicemail"], ::genesys_cloud_core::http::Method::GET, "/api/v2/voicemail/messages/{messageId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/voicemail/messages/{messageId}`: the `getVoicemailMessage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-voicemail-messages--messageId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `VoicemailMessage`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetVoicemailMessage {
@@ -821,7 +861,11 @@ impl GetVoicemailMessage {
 static META_GET_VOICEMAIL_MESSAGE_MEDIA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getVoicemailMessageMedia", &["Voicemail"], ::genesys_cloud_core::http::Method::GET, "/api/v2/voicemail/messages/{messageId}/media", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/voicemail/messages/{messageId}/media`: the `getVoicemailMessageMedia` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-voicemail-messages--messageId--media>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `VoicemailMediaInfo`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetVoicemailMessageMedia {
@@ -893,9 +937,13 @@ impl GetVoicemailMessageMedia {
 static META_GET_VOICEMAIL_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getVoicemailMessages", &["Voicemail"], ::genesys_cloud_core::http::Method::GET, "/api/v2/voicemail/messages", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/voicemail/messages`: the `getVoicemailMessages` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-voicemail-messages>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `VoicemailMessageEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetVoicemailMessages {
@@ -986,7 +1034,11 @@ impl GetVoicemailMessages {
 static META_GET_VOICEMAIL_POLICY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getVoicemailPolicy", &["Voicemail"], ::genesys_cloud_core::http::Method::GET, "/api/v2/voicemail/policy", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/voicemail/policy`: the `getVoicemailPolicy` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-voicemail-policy>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `VoicemailOrganizationPolicy`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetVoicemailPolicy {
@@ -1047,9 +1099,13 @@ impl GetVoicemailPolicy {
 static META_GET_VOICEMAIL_QUEUE_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getVoicemailQueueMessages", &["Voicemail"], ::genesys_cloud_core::http::Method::GET, "/api/v2/voicemail/queues/{queueId}/messages", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/voicemail/queues/{queueId}/messages`: the `getVoicemailQueueMessages` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-voicemail-queues--queueId--messages>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `VoicemailMessageEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetVoicemailQueueMessages {
@@ -1142,7 +1198,11 @@ impl GetVoicemailQueueMessages {
 static META_GET_VOICEMAIL_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getVoicemailSearch", &["Search", "Voicemail"], ::genesys_cloud_core::http::Method::GET, "/api/v2/voicemail/search", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/voicemail/search`: the `getVoicemailSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-voicemail-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `VoicemailsSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetVoicemailSearch {
@@ -1222,7 +1282,11 @@ impl GetVoicemailSearch {
 static META_GET_VOICEMAIL_USER_MAILBOX: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getVoicemailUserMailbox", &["Voicemail"], ::genesys_cloud_core::http::Method::GET, "/api/v2/voicemail/users/{userId}/mailbox", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/voicemail/users/{userId}/mailbox`: the `getVoicemailUserMailbox` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-voicemail-users--userId--mailbox>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `VoicemailMailboxInfo`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetVoicemailUserMailbox {
@@ -1285,9 +1349,13 @@ impl GetVoicemailUserMailbox {
 static META_GET_VOICEMAIL_USER_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getVoicemailUserMessages", &["Voicemail"], ::genesys_cloud_core::http::Method::GET, "/api/v2/voicemail/users/{userId}/messages", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/voicemail/users/{userId}/messages`: the `getVoicemailUserMessages` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-voicemail-users--userId--messages>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `VoicemailMessageEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetVoicemailUserMessages {
@@ -1380,7 +1448,11 @@ impl GetVoicemailUserMessages {
 static META_GET_VOICEMAIL_USERPOLICY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getVoicemailUserpolicy", &["Voicemail"], ::genesys_cloud_core::http::Method::GET, "/api/v2/voicemail/userpolicies/{userId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/voicemail/userpolicies/{userId}`: the `getVoicemailUserpolicy` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-voicemail-userpolicies--userId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `VoicemailUserPolicy`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetVoicemailUserpolicy {
@@ -1443,7 +1515,11 @@ impl GetVoicemailUserpolicy {
 static META_PATCH_VOICEMAIL_GROUP_POLICY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchVoicemailGroupPolicy", &["Voicemail"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/voicemail/groups/{groupId}/policy", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/voicemail/groups/{groupId}/policy`: the `patchVoicemailGroupPolicy` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-voicemail-groups--groupId--policy>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `VoicemailGroupPolicy`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchVoicemailGroupPolicy {
@@ -1508,7 +1584,11 @@ impl PatchVoicemailGroupPolicy {
 static META_PATCH_VOICEMAIL_ME_POLICY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchVoicemailMePolicy", &["Voicemail"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/voicemail/me/policy", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/voicemail/me/policy`: the `patchVoicemailMePolicy` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-voicemail-me-policy>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `VoicemailUserPolicy`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchVoicemailMePolicy {
@@ -1571,7 +1651,11 @@ impl PatchVoicemailMePolicy {
 static META_PATCH_VOICEMAIL_MESSAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchVoicemailMessage", &["Voicemail"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/voicemail/messages/{messageId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/voicemail/messages/{messageId}`: the `patchVoicemailMessage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-voicemail-messages--messageId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `VoicemailMessage`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchVoicemailMessage {
@@ -1636,7 +1720,11 @@ impl PatchVoicemailMessage {
 static META_PATCH_VOICEMAIL_USERPOLICY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchVoicemailUserpolicy", &["Voicemail"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/voicemail/userpolicies/{userId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/voicemail/userpolicies/{userId}`: the `patchVoicemailUserpolicy` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-voicemail-userpolicies--userId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `VoicemailUserPolicy`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchVoicemailUserpolicy {
@@ -1701,7 +1789,11 @@ impl PatchVoicemailUserpolicy {
 static META_POST_VOICEMAIL_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postVoicemailMessages", &["Voicemail"], ::genesys_cloud_core::http::Method::POST, "/api/v2/voicemail/messages", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/voicemail/messages`: the `postVoicemailMessages` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-voicemail-messages>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `VoicemailMessage`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostVoicemailMessages {
@@ -1771,7 +1863,11 @@ impl PostVoicemailMessages {
 static META_POST_VOICEMAIL_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postVoicemailSearch", &["Search", "Voicemail"], ::genesys_cloud_core::http::Method::POST, "/api/v2/voicemail/search", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/voicemail/search`: the `postVoicemailSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-voicemail-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `VoicemailsSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostVoicemailSearch {
@@ -1834,7 +1930,11 @@ impl PostVoicemailSearch {
 static META_PUT_VOICEMAIL_MESSAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putVoicemailMessage", &["Voicemail"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/voicemail/messages/{messageId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/voicemail/messages/{messageId}`: the `putVoicemailMessage` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-voicemail-messages--messageId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `VoicemailMessage`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutVoicemailMessage {
@@ -1899,7 +1999,11 @@ impl PutVoicemailMessage {
 static META_PUT_VOICEMAIL_POLICY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putVoicemailPolicy", &["Voicemail"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/voicemail/policy", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/voicemail/policy`: the `putVoicemailPolicy` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-voicemail-policy>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `VoicemailOrganizationPolicy`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutVoicemailPolicy {
@@ -1962,7 +2066,11 @@ impl PutVoicemailPolicy {
 static META_PUT_VOICEMAIL_USERPOLICY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putVoicemailUserpolicy", &["Voicemail"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/voicemail/userpolicies/{userId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/voicemail/userpolicies/{userId}`: the `putVoicemailUserpolicy` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-voicemail-userpolicies--userId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `VoicemailUserPolicy`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutVoicemailUserpolicy {

@@ -104,7 +104,11 @@ impl WebDeploymentsApi {
 static META_DELETE_WEBDEPLOYMENTS_CONFIGURATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWebdeploymentsConfiguration", &["Web Deployments"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/webdeployments/configurations/{configurationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/webdeployments/configurations/{configurationId}`: the `deleteWebdeploymentsConfiguration` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-webdeployments-configurations--configurationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteWebdeploymentsConfiguration {
@@ -167,7 +171,11 @@ impl DeleteWebdeploymentsConfiguration {
 static META_DELETE_WEBDEPLOYMENTS_DEPLOYMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWebdeploymentsDeployment", &["Web Deployments"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/webdeployments/deployments/{deploymentId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/webdeployments/deployments/{deploymentId}`: the `deleteWebdeploymentsDeployment` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-webdeployments-deployments--deploymentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteWebdeploymentsDeployment {
@@ -230,9 +238,13 @@ impl DeleteWebdeploymentsDeployment {
 static META_DELETE_WEBDEPLOYMENTS_DEPLOYMENT_COBROWSE_SESSION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWebdeploymentsDeploymentCobrowseSessionId", &["Web Deployments"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/webdeployments/deployments/{deploymentId}/cobrowse/{sessionId}", true, ::std::option::Option::None, false, false, false);
 #[doc = " `DELETE /api/v2/webdeployments/deployments/{deploymentId}/cobrowse/{sessionId}`: the `deleteWebdeploymentsDeploymentCobrowseSessionId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-webdeployments-deployments--deploymentId--cobrowse--sessionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `::serde_json::Value`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " Public endpoint: no access token is sent."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteWebdeploymentsDeploymentCobrowseSessionId {
@@ -297,9 +309,13 @@ impl DeleteWebdeploymentsDeploymentCobrowseSessionId {
 static META_DELETE_WEBDEPLOYMENTS_TOKEN_REVOKE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWebdeploymentsTokenRevoke", &["Web Deployments"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/webdeployments/token/revoke", true, ::std::option::Option::None, false, false, false);
 #[doc = " `DELETE /api/v2/webdeployments/token/revoke`: the `deleteWebdeploymentsTokenRevoke` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-webdeployments-token-revoke>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " Public endpoint: no access token is sent."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteWebdeploymentsTokenRevoke {
@@ -378,7 +394,11 @@ impl DeleteWebdeploymentsTokenRevoke {
 static META_GET_WEBDEPLOYMENTS_CONFIGURATION_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWebdeploymentsConfigurationVersion", &["Web Deployments"], ::genesys_cloud_core::http::Method::GET, "/api/v2/webdeployments/configurations/{configurationId}/versions/{versionId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/webdeployments/configurations/{configurationId}/versions/{versionId}`: the `getWebdeploymentsConfigurationVersion` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-webdeployments-configurations--configurationId--versions--versionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WebDeploymentConfigurationVersion`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWebdeploymentsConfigurationVersion {
@@ -443,9 +463,13 @@ impl GetWebdeploymentsConfigurationVersion {
 static META_GET_WEBDEPLOYMENTS_CONFIGURATION_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWebdeploymentsConfigurationVersions", &["Web Deployments"], ::genesys_cloud_core::http::Method::GET, "/api/v2/webdeployments/configurations/{configurationId}/versions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/webdeployments/configurations/{configurationId}/versions`: the `getWebdeploymentsConfigurationVersions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-webdeployments-configurations--configurationId--versions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WebDeploymentConfigurationVersionEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWebdeploymentsConfigurationVersions {
@@ -547,7 +571,11 @@ impl GetWebdeploymentsConfigurationVersions {
 static META_GET_WEBDEPLOYMENTS_CONFIGURATION_VERSIONS_DRAFT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWebdeploymentsConfigurationVersionsDraft", &["Web Deployments"], ::genesys_cloud_core::http::Method::GET, "/api/v2/webdeployments/configurations/{configurationId}/versions/draft", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/webdeployments/configurations/{configurationId}/versions/draft`: the `getWebdeploymentsConfigurationVersionsDraft` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-webdeployments-configurations--configurationId--versions-draft>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WebDeploymentConfigurationVersion`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWebdeploymentsConfigurationVersionsDraft {
@@ -610,9 +638,13 @@ impl GetWebdeploymentsConfigurationVersionsDraft {
 static META_GET_WEBDEPLOYMENTS_CONFIGURATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWebdeploymentsConfigurations", &["Web Deployments"], ::genesys_cloud_core::http::Method::GET, "/api/v2/webdeployments/configurations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/webdeployments/configurations`: the `getWebdeploymentsConfigurations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-webdeployments-configurations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WebDeploymentConfigurationVersionEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWebdeploymentsConfigurations {
@@ -721,7 +753,11 @@ impl GetWebdeploymentsConfigurations {
 static META_GET_WEBDEPLOYMENTS_DEPLOYMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWebdeploymentsDeployment", &["Web Deployments"], ::genesys_cloud_core::http::Method::GET, "/api/v2/webdeployments/deployments/{deploymentId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/webdeployments/deployments/{deploymentId}`: the `getWebdeploymentsDeployment` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-webdeployments-deployments--deploymentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WebDeployment`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWebdeploymentsDeployment {
@@ -793,9 +829,13 @@ impl GetWebdeploymentsDeployment {
 static META_GET_WEBDEPLOYMENTS_DEPLOYMENT_COBROWSE_SESSION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWebdeploymentsDeploymentCobrowseSessionId", &["Web Deployments"], ::genesys_cloud_core::http::Method::GET, "/api/v2/webdeployments/deployments/{deploymentId}/cobrowse/{sessionId}", true, ::std::option::Option::None, false, false, false);
 #[doc = " `GET /api/v2/webdeployments/deployments/{deploymentId}/cobrowse/{sessionId}`: the `getWebdeploymentsDeploymentCobrowseSessionId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-webdeployments-deployments--deploymentId--cobrowse--sessionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CobrowseWebMessagingSession`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " Public endpoint: no access token is sent."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWebdeploymentsDeploymentCobrowseSessionId {
@@ -860,7 +900,11 @@ impl GetWebdeploymentsDeploymentCobrowseSessionId {
 static META_GET_WEBDEPLOYMENTS_DEPLOYMENT_CONFIGURATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWebdeploymentsDeploymentConfigurations", &["Web Deployments"], ::genesys_cloud_core::http::Method::GET, "/api/v2/webdeployments/deployments/{deploymentId}/configurations", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/webdeployments/deployments/{deploymentId}/configurations`: the `getWebdeploymentsDeploymentConfigurations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-webdeployments-deployments--deploymentId--configurations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WebDeploymentActiveConfigurationOnDeployment`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWebdeploymentsDeploymentConfigurations {
@@ -941,7 +985,11 @@ impl GetWebdeploymentsDeploymentConfigurations {
 static META_GET_WEBDEPLOYMENTS_DEPLOYMENT_IDENTITYRESOLUTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWebdeploymentsDeploymentIdentityresolution", &["Web Deployments"], ::genesys_cloud_core::http::Method::GET, "/api/v2/webdeployments/deployments/{deploymentId}/identityresolution", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/webdeployments/deployments/{deploymentId}/identityresolution`: the `getWebdeploymentsDeploymentIdentityresolution` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-webdeployments-deployments--deploymentId--identityresolution>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DeploymentIdentityResolutionConfig`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWebdeploymentsDeploymentIdentityresolution {
@@ -1004,9 +1052,13 @@ impl GetWebdeploymentsDeploymentIdentityresolution {
 static META_GET_WEBDEPLOYMENTS_DEPLOYMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWebdeploymentsDeployments", &["Web Deployments"], ::genesys_cloud_core::http::Method::GET, "/api/v2/webdeployments/deployments", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/webdeployments/deployments`: the `getWebdeploymentsDeployments` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-webdeployments-deployments>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ExpandableWebDeploymentEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWebdeploymentsDeployments {
@@ -1115,7 +1167,11 @@ impl GetWebdeploymentsDeployments {
 static META_POST_WEBDEPLOYMENTS_CONFIGURATION_VERSIONS_DRAFT_PUBLISH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWebdeploymentsConfigurationVersionsDraftPublish", &["Web Deployments"], ::genesys_cloud_core::http::Method::POST, "/api/v2/webdeployments/configurations/{configurationId}/versions/draft/publish", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/webdeployments/configurations/{configurationId}/versions/draft/publish`: the `postWebdeploymentsConfigurationVersionsDraftPublish` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-webdeployments-configurations--configurationId--versions-draft-publish>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WebDeploymentConfigurationVersion`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWebdeploymentsConfigurationVersionsDraftPublish {
@@ -1178,7 +1234,11 @@ impl PostWebdeploymentsConfigurationVersionsDraftPublish {
 static META_POST_WEBDEPLOYMENTS_CONFIGURATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWebdeploymentsConfigurations", &["Web Deployments"], ::genesys_cloud_core::http::Method::POST, "/api/v2/webdeployments/configurations", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/webdeployments/configurations`: the `postWebdeploymentsConfigurations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-webdeployments-configurations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WebDeploymentConfigurationVersion`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWebdeploymentsConfigurations {
@@ -1241,7 +1301,11 @@ impl PostWebdeploymentsConfigurations {
 static META_POST_WEBDEPLOYMENTS_DEPLOYMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWebdeploymentsDeployments", &["Web Deployments"], ::genesys_cloud_core::http::Method::POST, "/api/v2/webdeployments/deployments", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/webdeployments/deployments`: the `postWebdeploymentsDeployments` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-webdeployments-deployments>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WebDeployment`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWebdeploymentsDeployments {
@@ -1304,9 +1368,13 @@ impl PostWebdeploymentsDeployments {
 static META_POST_WEBDEPLOYMENTS_TOKEN_OAUTHCODEGRANTJWTEXCHANGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWebdeploymentsTokenOauthcodegrantjwtexchange", &["Web Deployments"], ::genesys_cloud_core::http::Method::POST, "/api/v2/webdeployments/token/oauthcodegrantjwtexchange", false, ::std::option::Option::None, false, false, false);
 #[doc = " `POST /api/v2/webdeployments/token/oauthcodegrantjwtexchange`: the `postWebdeploymentsTokenOauthcodegrantjwtexchange` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-webdeployments-token-oauthcodegrantjwtexchange>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WebDeploymentsAuthorizationResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " Public endpoint: no access token is sent."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWebdeploymentsTokenOauthcodegrantjwtexchange {
@@ -1369,9 +1437,13 @@ impl PostWebdeploymentsTokenOauthcodegrantjwtexchange {
 static META_POST_WEBDEPLOYMENTS_TOKEN_REFRESH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWebdeploymentsTokenRefresh", &["Web Deployments"], ::genesys_cloud_core::http::Method::POST, "/api/v2/webdeployments/token/refresh", false, ::std::option::Option::None, false, false, false);
 #[doc = " `POST /api/v2/webdeployments/token/refresh`: the `postWebdeploymentsTokenRefresh` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-webdeployments-token-refresh>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SignedData`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " Public endpoint: no access token is sent."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWebdeploymentsTokenRefresh {
@@ -1441,7 +1513,11 @@ impl PostWebdeploymentsTokenRefresh {
 static META_PUT_WEBDEPLOYMENTS_CONFIGURATION_VERSIONS_DRAFT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putWebdeploymentsConfigurationVersionsDraft", &["Web Deployments"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/webdeployments/configurations/{configurationId}/versions/draft", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/webdeployments/configurations/{configurationId}/versions/draft`: the `putWebdeploymentsConfigurationVersionsDraft` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-webdeployments-configurations--configurationId--versions-draft>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WebDeploymentConfigurationVersion`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutWebdeploymentsConfigurationVersionsDraft {
@@ -1506,7 +1582,11 @@ impl PutWebdeploymentsConfigurationVersionsDraft {
 static META_PUT_WEBDEPLOYMENTS_DEPLOYMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putWebdeploymentsDeployment", &["Web Deployments"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/webdeployments/deployments/{deploymentId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/webdeployments/deployments/{deploymentId}`: the `putWebdeploymentsDeployment` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-webdeployments-deployments--deploymentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WebDeployment`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutWebdeploymentsDeployment {
@@ -1571,7 +1651,11 @@ impl PutWebdeploymentsDeployment {
 static META_PUT_WEBDEPLOYMENTS_DEPLOYMENT_IDENTITYRESOLUTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putWebdeploymentsDeploymentIdentityresolution", &["Web Deployments"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/webdeployments/deployments/{deploymentId}/identityresolution", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/webdeployments/deployments/{deploymentId}/identityresolution`: the `putWebdeploymentsDeploymentIdentityresolution` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-webdeployments-deployments--deploymentId--identityresolution>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DeploymentIdentityResolutionConfig`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutWebdeploymentsDeploymentIdentityresolution {

@@ -36,9 +36,13 @@ impl WebMessagingApi {
 static META_DELETE_WEBMESSAGING_DEPLOYMENT_PUSHDEVICE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWebmessagingDeploymentPushdevice", &["Web Messaging"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/webmessaging/deployments/{deploymentId}/pushdevices/{tokenId}", true, ::std::option::Option::None, false, false, false);
 #[doc = " `DELETE /api/v2/webmessaging/deployments/{deploymentId}/pushdevices/{tokenId}`: the `deleteWebmessagingDeploymentPushdevice` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-webmessaging-deployments--deploymentId--pushdevices--tokenId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " Public endpoint: no access token is sent."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteWebmessagingDeploymentPushdevice {
@@ -103,11 +107,15 @@ impl DeleteWebmessagingDeploymentPushdevice {
 static META_GET_WEBMESSAGING_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWebmessagingMessages", &["Web Messaging"], ::genesys_cloud_core::http::Method::GET, "/api/v2/webmessaging/messages", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, false);
 #[doc = " `GET /api/v2/webmessaging/messages`: the `getWebmessagingMessages` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-webmessaging-messages>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WebMessagingMessageEntityList`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " Public endpoint: no access token is sent."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWebmessagingMessages {
@@ -198,9 +206,13 @@ impl GetWebmessagingMessages {
 static META_PATCH_WEBMESSAGING_DEPLOYMENT_PUSHDEVICE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWebmessagingDeploymentPushdevice", &["Web Messaging"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/webmessaging/deployments/{deploymentId}/pushdevices/{tokenId}", false, ::std::option::Option::None, false, false, false);
 #[doc = " `PATCH /api/v2/webmessaging/deployments/{deploymentId}/pushdevices/{tokenId}`: the `patchWebmessagingDeploymentPushdevice` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-webmessaging-deployments--deploymentId--pushdevices--tokenId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " Public endpoint: no access token is sent."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWebmessagingDeploymentPushdevice {
@@ -267,9 +279,13 @@ impl PatchWebmessagingDeploymentPushdevice {
 static META_POST_WEBMESSAGING_DEPLOYMENT_PUSHDEVICE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWebmessagingDeploymentPushdevice", &["Web Messaging"], ::genesys_cloud_core::http::Method::POST, "/api/v2/webmessaging/deployments/{deploymentId}/pushdevices/{tokenId}", false, ::std::option::Option::None, false, false, false);
 #[doc = " `POST /api/v2/webmessaging/deployments/{deploymentId}/pushdevices/{tokenId}`: the `postWebmessagingDeploymentPushdevice` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-webmessaging-deployments--deploymentId--pushdevices--tokenId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " Public endpoint: no access token is sent."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWebmessagingDeploymentPushdevice {

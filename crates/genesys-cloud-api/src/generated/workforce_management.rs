@@ -1591,7 +1591,11 @@ impl WorkforceManagementApi {
 static META_DELETE_WORKFORCEMANAGEMENT_ADHERENCE_ADJUSTMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementAdherenceAdjustment", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/adherence/adjustments/{adjustmentId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/workforcemanagement/adherence/adjustments/{adjustmentId}`: the `deleteWorkforcemanagementAdherenceAdjustment` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-adherence-adjustments--adjustmentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteWorkforcemanagementAdherenceAdjustment {
@@ -1654,7 +1658,11 @@ impl DeleteWorkforcemanagementAdherenceAdjustment {
 static META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementBusinessunit", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/businessunits/{businessUnitId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}`: the `deleteWorkforcemanagementBusinessunit` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-businessunits--businessUnitId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteWorkforcemanagementBusinessunit {
@@ -1717,7 +1725,11 @@ impl DeleteWorkforcemanagementBusinessunit {
 static META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYCODE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementBusinessunitActivitycode", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activitycodes/{activityCodeId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/activitycodes/{activityCodeId}`: the `deleteWorkforcemanagementBusinessunitActivitycode` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-businessunits--businessUnitId--activitycodes--activityCodeId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteWorkforcemanagementBusinessunitActivitycode {
@@ -1782,7 +1794,11 @@ impl DeleteWorkforcemanagementBusinessunitActivitycode {
 static META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_REASONCODE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes/{reasonCodeId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes/{reasonCodeId}`: the `deleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-businessunits--businessUnitId--adherence-adjustments-reasoncodes--reasonCodeId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode {
@@ -1847,7 +1863,11 @@ impl DeleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode {
 static META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_REASONCODES_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes/bulk", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes/bulk`: the `deleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-businessunits--businessUnitId--adherence-adjustments-reasoncodes-bulk>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk {
@@ -1920,7 +1940,11 @@ impl DeleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk {
 static META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLAN_STAFFINGGROUPALLOCATIONSHISTORY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshistory", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}/staffinggroupallocationshistory", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}/staffinggroupallocationshistory`: the `deleteWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshistory` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-businessunits--businessUnitId--capacityplans--capacityPlanId--staffinggroupallocationshistory>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshistory {
@@ -1994,7 +2018,11 @@ impl DeleteWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshi
 static META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_PLANNINGGROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementBusinessunitPlanninggroup", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/planninggroups/{planningGroupId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/planninggroups/{planningGroupId}`: the `deleteWorkforcemanagementBusinessunitPlanninggroup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-businessunits--businessUnitId--planninggroups--planningGroupId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteWorkforcemanagementBusinessunitPlanninggroup {
@@ -2059,7 +2087,11 @@ impl DeleteWorkforcemanagementBusinessunitPlanninggroup {
 static META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULEBID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementBusinessunitSchedulebid", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}`: the `deleteWorkforcemanagementBusinessunitSchedulebid` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-businessunits--businessUnitId--schedulebids--bidId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteWorkforcemanagementBusinessunitSchedulebid {
@@ -2124,7 +2156,11 @@ impl DeleteWorkforcemanagementBusinessunitSchedulebid {
 static META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULEBID_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementBusinessunitSchedulebidGroup", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}/groups/{bidGroupId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}/groups/{bidGroupId}`: the `deleteWorkforcemanagementBusinessunitSchedulebidGroup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-businessunits--businessUnitId--schedulebids--bidId--groups--bidGroupId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteWorkforcemanagementBusinessunitSchedulebidGroup {
@@ -2191,7 +2227,11 @@ impl DeleteWorkforcemanagementBusinessunitSchedulebidGroup {
 static META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULING_RUN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementBusinessunitSchedulingRun", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/scheduling/runs/{runId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/scheduling/runs/{runId}`: the `deleteWorkforcemanagementBusinessunitSchedulingRun` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-businessunits--businessUnitId--scheduling-runs--runId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteWorkforcemanagementBusinessunitSchedulingRun {
@@ -2256,7 +2296,11 @@ impl DeleteWorkforcemanagementBusinessunitSchedulingRun {
 static META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_SERVICEGOALTEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementBusinessunitServicegoaltemplate", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/servicegoaltemplates/{serviceGoalTemplateId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/servicegoaltemplates/{serviceGoalTemplateId}`: the `deleteWorkforcemanagementBusinessunitServicegoaltemplate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-businessunits--businessUnitId--servicegoaltemplates--serviceGoalTemplateId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteWorkforcemanagementBusinessunitServicegoaltemplate {
@@ -2321,7 +2365,11 @@ impl DeleteWorkforcemanagementBusinessunitServicegoaltemplate {
 static META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_STAFFINGGROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementBusinessunitStaffinggroup", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/staffinggroups/{staffingGroupId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/staffinggroups/{staffingGroupId}`: the `deleteWorkforcemanagementBusinessunitStaffinggroup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-businessunits--businessUnitId--staffinggroups--staffingGroupId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteWorkforcemanagementBusinessunitStaffinggroup {
@@ -2386,7 +2434,11 @@ impl DeleteWorkforcemanagementBusinessunitStaffinggroup {
 static META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFLIMIT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementBusinessunitTimeofflimit", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}`: the `deleteWorkforcemanagementBusinessunitTimeofflimit` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-businessunits--businessUnitId--timeofflimits--timeOffLimitId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteWorkforcemanagementBusinessunitTimeofflimit {
@@ -2451,7 +2503,11 @@ impl DeleteWorkforcemanagementBusinessunitTimeofflimit {
 static META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementBusinessunitTimeoffplan", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/timeoffplans/{timeOffPlanId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeoffplans/{timeOffPlanId}`: the `deleteWorkforcemanagementBusinessunitTimeoffplan` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-businessunits--businessUnitId--timeoffplans--timeOffPlanId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteWorkforcemanagementBusinessunitTimeoffplan {
@@ -2516,7 +2572,11 @@ impl DeleteWorkforcemanagementBusinessunitTimeoffplan {
 static META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementBusinessunitWeekSchedule", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}`: the `deleteWorkforcemanagementBusinessunitWeekSchedule` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekId--schedules--scheduleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuAsyncScheduleResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteWorkforcemanagementBusinessunitWeekSchedule {
@@ -2582,7 +2642,11 @@ impl DeleteWorkforcemanagementBusinessunitWeekSchedule {
 static META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SHORTTERMFORECAST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementBusinessunitWeekShorttermforecast", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/{forecastId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/{forecastId}`: the `deleteWorkforcemanagementBusinessunitWeekShorttermforecast` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekDateId--shorttermforecasts--forecastId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteWorkforcemanagementBusinessunitWeekShorttermforecast {
@@ -2648,7 +2712,11 @@ impl DeleteWorkforcemanagementBusinessunitWeekShorttermforecast {
 static META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_WORKPLANBID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementBusinessunitWorkplanbid", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}`: the `deleteWorkforcemanagementBusinessunitWorkplanbid` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-businessunits--businessUnitId--workplanbids--bidId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteWorkforcemanagementBusinessunitWorkplanbid {
@@ -2713,7 +2781,11 @@ impl DeleteWorkforcemanagementBusinessunitWorkplanbid {
 static META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_WORKPLANBID_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementBusinessunitWorkplanbidGroup", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}/groups/{bidGroupId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}/groups/{bidGroupId}`: the `deleteWorkforcemanagementBusinessunitWorkplanbidGroup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-businessunits--businessUnitId--workplanbids--bidId--groups--bidGroupId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteWorkforcemanagementBusinessunitWorkplanbidGroup {
@@ -2780,7 +2852,11 @@ impl DeleteWorkforcemanagementBusinessunitWorkplanbidGroup {
 static META_DELETE_WORKFORCEMANAGEMENT_CALENDAR_URL_ICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementCalendarUrlIcs", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/calendar/url/ics", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/workforcemanagement/calendar/url/ics`: the `deleteWorkforcemanagementCalendarUrlIcs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-calendar-url-ics>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteWorkforcemanagementCalendarUrlIcs {
@@ -2841,7 +2917,11 @@ impl DeleteWorkforcemanagementCalendarUrlIcs {
 static META_DELETE_WORKFORCEMANAGEMENT_MANAGEMENTUNIT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementManagementunit", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/managementunits/{managementUnitId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/workforcemanagement/managementunits/{managementUnitId}`: the `deleteWorkforcemanagementManagementunit` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-managementunits--managementUnitId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteWorkforcemanagementManagementunit {
@@ -2904,7 +2984,13 @@ impl DeleteWorkforcemanagementManagementunit {
 static META_DELETE_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFLIMIT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementManagementunitTimeofflimit", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/timeofflimits/{timeOffLimitId}", true, ::std::option::Option::None, true, false, true);
 #[doc = " `DELETE /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeofflimits/{timeOffLimitId}`: the `deleteWorkforcemanagementManagementunitTimeofflimit` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-managementunits--managementUnitId--timeofflimits--timeOffLimitId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -2970,7 +3056,13 @@ impl DeleteWorkforcemanagementManagementunitTimeofflimit {
 static META_DELETE_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementManagementunitTimeoffplan", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffplans/{timeOffPlanId}", true, ::std::option::Option::None, true, false, true);
 #[doc = " `DELETE /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffplans/{timeOffPlanId}`: the `deleteWorkforcemanagementManagementunitTimeoffplan` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-managementunits--managementUnitId--timeoffplans--timeOffPlanId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -3036,7 +3128,11 @@ impl DeleteWorkforcemanagementManagementunitTimeoffplan {
 static META_DELETE_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WORKPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementManagementunitWorkplan", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/workplans/{workPlanId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/workforcemanagement/managementunits/{managementUnitId}/workplans/{workPlanId}`: the `deleteWorkforcemanagementManagementunitWorkplan` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-managementunits--managementUnitId--workplans--workPlanId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteWorkforcemanagementManagementunitWorkplan {
@@ -3101,7 +3197,11 @@ impl DeleteWorkforcemanagementManagementunitWorkplan {
 static META_DELETE_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WORKPLANROTATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementManagementunitWorkplanrotation", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/workplanrotations/{workPlanRotationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `DELETE /api/v2/workforcemanagement/managementunits/{managementUnitId}/workplanrotations/{workPlanRotationId}`: the `deleteWorkforcemanagementManagementunitWorkplanrotation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-managementunits--managementUnitId--workplanrotations--workPlanRotationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct DeleteWorkforcemanagementManagementunitWorkplanrotation {
@@ -3166,7 +3266,11 @@ impl DeleteWorkforcemanagementManagementunitWorkplanrotation {
 static META_GET_WORKFORCEMANAGEMENT_ADHERENCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementAdherence", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/adherence", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/adherence`: the `getWorkforcemanagementAdherence` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-adherence>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<UserScheduleAdherence>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementAdherence {
@@ -3237,7 +3341,11 @@ impl GetWorkforcemanagementAdherence {
 static META_GET_WORKFORCEMANAGEMENT_ADHERENCE_ADJUSTMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementAdherenceAdjustment", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/adherence/adjustments/{adjustmentId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/adherence/adjustments/{adjustmentId}`: the `getWorkforcemanagementAdherenceAdjustment` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-adherence-adjustments--adjustmentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CurrentAgentAdherenceAdjustment`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementAdherenceAdjustment {
@@ -3300,7 +3408,11 @@ impl GetWorkforcemanagementAdherenceAdjustment {
 static META_GET_WORKFORCEMANAGEMENT_ADHERENCE_EXPLANATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementAdherenceExplanation", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/adherence/explanations/{explanationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/adherence/explanations/{explanationId}`: the `getWorkforcemanagementAdherenceExplanation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-adherence-explanations--explanationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AdherenceExplanationResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementAdherenceExplanation {
@@ -3363,7 +3475,11 @@ impl GetWorkforcemanagementAdherenceExplanation {
 static META_GET_WORKFORCEMANAGEMENT_ADHERENCE_EXPLANATIONS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementAdherenceExplanationsJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/adherence/explanations/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/adherence/explanations/jobs/{jobId}`: the `getWorkforcemanagementAdherenceExplanationsJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-adherence-explanations-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AdherenceExplanationJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementAdherenceExplanationsJob {
@@ -3426,7 +3542,11 @@ impl GetWorkforcemanagementAdherenceExplanationsJob {
 static META_GET_WORKFORCEMANAGEMENT_ADHERENCE_HISTORICAL_BULK_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementAdherenceHistoricalBulkJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/adherence/historical/bulk/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/adherence/historical/bulk/jobs/{jobId}`: the `getWorkforcemanagementAdherenceHistoricalBulkJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-adherence-historical-bulk-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WfmHistoricalAdherenceBulkResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementAdherenceHistoricalBulkJob {
@@ -3489,7 +3609,11 @@ impl GetWorkforcemanagementAdherenceHistoricalBulkJob {
 static META_GET_WORKFORCEMANAGEMENT_ADHERENCE_HISTORICAL_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementAdherenceHistoricalJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/adherence/historical/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/adherence/historical/jobs/{jobId}`: the `getWorkforcemanagementAdherenceHistoricalJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-adherence-historical-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WfmHistoricalAdherenceResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementAdherenceHistoricalJob {
@@ -3552,7 +3676,11 @@ impl GetWorkforcemanagementAdherenceHistoricalJob {
 static META_GET_WORKFORCEMANAGEMENT_AGENT_ADHERENCE_ADJUSTMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementAgentAdherenceAdjustment", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/agents/{agentId}/adherence/adjustments/{adjustmentId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/agents/{agentId}/adherence/adjustments/{adjustmentId}`: the `getWorkforcemanagementAgentAdherenceAdjustment` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-agents--agentId--adherence-adjustments--adjustmentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AdherenceAdjustment`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementAgentAdherenceAdjustment {
@@ -3617,7 +3745,11 @@ impl GetWorkforcemanagementAgentAdherenceAdjustment {
 static META_GET_WORKFORCEMANAGEMENT_AGENT_ADHERENCE_EXPLANATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementAgentAdherenceExplanation", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/agents/{agentId}/adherence/explanations/{explanationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/agents/{agentId}/adherence/explanations/{explanationId}`: the `getWorkforcemanagementAgentAdherenceExplanation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-agents--agentId--adherence-explanations--explanationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AdherenceExplanationResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementAgentAdherenceExplanation {
@@ -3682,7 +3814,11 @@ impl GetWorkforcemanagementAgentAdherenceExplanation {
 static META_GET_WORKFORCEMANAGEMENT_AGENT_MANAGEMENTUNIT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementAgentManagementunit", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/agents/{agentId}/managementunit", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/agents/{agentId}/managementunit`: the `getWorkforcemanagementAgentManagementunit` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-agents--agentId--managementunit>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentManagementUnitReference`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementAgentManagementunit {
@@ -3745,7 +3881,11 @@ impl GetWorkforcemanagementAgentManagementunit {
 static META_GET_WORKFORCEMANAGEMENT_AGENTS_ME_ADHERENCE_HISTORICAL_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementAgentsMeAdherenceHistoricalJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/agents/me/adherence/historical/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/agents/me/adherence/historical/jobs/{jobId}`: the `getWorkforcemanagementAgentsMeAdherenceHistoricalJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-agents-me-adherence-historical-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WfmAgentHistoricalAdherenceResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementAgentsMeAdherenceHistoricalJob {
@@ -3808,7 +3948,11 @@ impl GetWorkforcemanagementAgentsMeAdherenceHistoricalJob {
 static META_GET_WORKFORCEMANAGEMENT_AGENTS_ME_MANAGEMENTUNIT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementAgentsMeManagementunit", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/agents/me/managementunit", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/agents/me/managementunit`: the `getWorkforcemanagementAgentsMeManagementunit` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-agents-me-managementunit>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentManagementUnitReference`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementAgentsMeManagementunit {
@@ -3869,7 +4013,11 @@ impl GetWorkforcemanagementAgentsMeManagementunit {
 static META_GET_WORKFORCEMANAGEMENT_ALTERNATIVESHIFTS_OFFERS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementAlternativeshiftsOffersJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/alternativeshifts/offers/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/alternativeshifts/offers/jobs/{jobId}`: the `getWorkforcemanagementAlternativeshiftsOffersJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-alternativeshifts-offers-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AlternativeShiftJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementAlternativeshiftsOffersJob {
@@ -3932,7 +4080,11 @@ impl GetWorkforcemanagementAlternativeshiftsOffersJob {
 static META_GET_WORKFORCEMANAGEMENT_ALTERNATIVESHIFTS_OFFERS_SEARCH_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementAlternativeshiftsOffersSearchJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/alternativeshifts/offers/search/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/alternativeshifts/offers/search/jobs/{jobId}`: the `getWorkforcemanagementAlternativeshiftsOffersSearchJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-alternativeshifts-offers-search-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AlternativeShiftJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementAlternativeshiftsOffersSearchJob {
@@ -3995,7 +4147,11 @@ impl GetWorkforcemanagementAlternativeshiftsOffersSearchJob {
 static META_GET_WORKFORCEMANAGEMENT_ALTERNATIVESHIFTS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementAlternativeshiftsSettings", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/alternativeshifts/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/alternativeshifts/settings`: the `getWorkforcemanagementAlternativeshiftsSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-alternativeshifts-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AlternativeShiftBuSettingsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementAlternativeshiftsSettings {
@@ -4056,7 +4212,11 @@ impl GetWorkforcemanagementAlternativeshiftsSettings {
 static META_GET_WORKFORCEMANAGEMENT_ALTERNATIVESHIFTS_TRADE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementAlternativeshiftsTrade", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/alternativeshifts/trades/{tradeId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/alternativeshifts/trades/{tradeId}`: the `getWorkforcemanagementAlternativeshiftsTrade` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-alternativeshifts-trades--tradeId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AlternativeShiftTradeResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementAlternativeshiftsTrade {
@@ -4119,7 +4279,11 @@ impl GetWorkforcemanagementAlternativeshiftsTrade {
 static META_GET_WORKFORCEMANAGEMENT_ALTERNATIVESHIFTS_TRADES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementAlternativeshiftsTrades", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/alternativeshifts/trades", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/alternativeshifts/trades`: the `getWorkforcemanagementAlternativeshiftsTrades` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-alternativeshifts-trades>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ListAlternativeShiftTradesResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementAlternativeshiftsTrades {
@@ -4189,7 +4353,11 @@ impl GetWorkforcemanagementAlternativeshiftsTrades {
 static META_GET_WORKFORCEMANAGEMENT_ALTERNATIVESHIFTS_TRADES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementAlternativeshiftsTradesJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/alternativeshifts/trades/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/alternativeshifts/trades/jobs/{jobId}`: the `getWorkforcemanagementAlternativeshiftsTradesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-alternativeshifts-trades-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AlternativeShiftJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementAlternativeshiftsTradesJob {
@@ -4252,7 +4420,11 @@ impl GetWorkforcemanagementAlternativeshiftsTradesJob {
 static META_GET_WORKFORCEMANAGEMENT_ALTERNATIVESHIFTS_TRADES_STATE_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementAlternativeshiftsTradesStateJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/alternativeshifts/trades/state/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/alternativeshifts/trades/state/jobs/{jobId}`: the `getWorkforcemanagementAlternativeshiftsTradesStateJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-alternativeshifts-trades-state-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AlternativeShiftJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementAlternativeshiftsTradesStateJob {
@@ -4315,7 +4487,11 @@ impl GetWorkforcemanagementAlternativeshiftsTradesStateJob {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunit", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}`: the `getWorkforcemanagementBusinessunit` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BusinessUnitResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunit {
@@ -4396,7 +4572,11 @@ impl GetWorkforcemanagementBusinessunit {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYCODE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitActivitycode", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activitycodes/{activityCodeId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/activitycodes/{activityCodeId}`: the `getWorkforcemanagementBusinessunitActivitycode` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--activitycodes--activityCodeId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BusinessUnitActivityCode`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitActivitycode {
@@ -4461,7 +4641,11 @@ impl GetWorkforcemanagementBusinessunitActivitycode {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYCODES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitActivitycodes", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activitycodes", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/activitycodes`: the `getWorkforcemanagementBusinessunitActivitycodes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--activitycodes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BusinessUnitActivityCodeListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitActivitycodes {
@@ -4533,7 +4717,11 @@ impl GetWorkforcemanagementBusinessunitActivitycodes {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitActivityplan", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}`: the `getWorkforcemanagementBusinessunitActivityplan` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--activityplans--activityPlanId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ActivityPlanResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitActivityplan {
@@ -4598,7 +4786,11 @@ impl GetWorkforcemanagementBusinessunitActivityplan {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLAN_DELETIONS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitActivityplanDeletionsJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/deletions/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/deletions/jobs/{jobId}`: the `getWorkforcemanagementBusinessunitActivityplanDeletionsJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--activityplans--activityPlanId--deletions-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ActivityPlanJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitActivityplanDeletionsJob {
@@ -4665,7 +4857,11 @@ impl GetWorkforcemanagementBusinessunitActivityplanDeletionsJob {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLAN_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitActivityplanJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/jobs", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/jobs`: the `getWorkforcemanagementBusinessunitActivityplanJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--activityplans--activityPlanId--jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ActivityPlanJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitActivityplanJobs {
@@ -4730,7 +4926,11 @@ impl GetWorkforcemanagementBusinessunitActivityplanJobs {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLAN_OCCURRENCE_SESSION_USERS_DELETIONS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/occurrences/{occurrenceId}/sessions/{sessionId}/users/deletions/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/occurrences/{occurrenceId}/sessions/{sessionId}/users/deletions/jobs/{jobId}`: the `getWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--activityplans--activityPlanId--occurrences--occurrenceId--sessions--sessionId--users-deletions-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ActivityPlanJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJob {
@@ -4801,7 +5001,11 @@ impl GetWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletio
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLAN_OCCURRENCE_SESSIONS_DELETIONS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/occurrences/{occurrenceId}/sessions/deletions/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/occurrences/{occurrenceId}/sessions/deletions/jobs/{jobId}`: the `getWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--activityplans--activityPlanId--occurrences--occurrenceId--sessions-deletions-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ActivityPlanJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJob {
@@ -4870,7 +5074,11 @@ impl GetWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJo
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLAN_OCCURRENCES_DELETIONS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/occurrences/deletions/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/occurrences/deletions/jobs/{jobId}`: the `getWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--activityplans--activityPlanId--occurrences-deletions-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ActivityPlanJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJob {
@@ -4937,7 +5145,11 @@ impl GetWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJob {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLAN_RUNS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitActivityplanRunsJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/runs/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/runs/jobs/{jobId}`: the `getWorkforcemanagementBusinessunitActivityplanRunsJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--activityplans--activityPlanId--runs-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ActivityPlanJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitActivityplanRunsJob {
@@ -5004,7 +5216,11 @@ impl GetWorkforcemanagementBusinessunitActivityplanRunsJob {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLANS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitActivityplans", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans`: the `getWorkforcemanagementBusinessunitActivityplans` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--activityplans>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ActivityPlanListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitActivityplans {
@@ -5076,7 +5292,11 @@ impl GetWorkforcemanagementBusinessunitActivityplans {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLANS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitActivityplansJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/jobs", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/jobs`: the `getWorkforcemanagementBusinessunitActivityplansJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--activityplans-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ActivityPlanJobListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitActivityplansJobs {
@@ -5139,7 +5359,11 @@ impl GetWorkforcemanagementBusinessunitActivityplansJobs {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/bulk", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/bulk`: the `getWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--adherence-adjustments-bulk>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AdherenceAdjustmentsListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk {
@@ -5212,7 +5436,11 @@ impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_QUERY_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/query/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/query/jobs/{jobId}`: the `getWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--adherence-adjustments-query-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuAdherenceAdjustmentsQueryJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJob {
@@ -5277,7 +5505,11 @@ impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJob {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_QUERY_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/query/jobs", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/query/jobs`: the `getWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--adherence-adjustments-query-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuAdherenceAdjustmentsQueryJobsReferenceListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs {
@@ -5340,7 +5572,11 @@ impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_REASONCODE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes/{reasonCodeId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes/{reasonCodeId}`: the `getWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--adherence-adjustments-reasoncodes--reasonCodeId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AdherenceAdjustmentsReasonCode`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode {
@@ -5405,7 +5641,11 @@ impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_REASONCODES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes`: the `getWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--adherence-adjustments-reasoncodes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AdherenceAdjustmentsReasonCodesListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes {
@@ -5468,7 +5708,11 @@ impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_REASONCODES_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes/bulk", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes/bulk`: the `getWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--adherence-adjustments-reasoncodes-bulk>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AdherenceAdjustmentsReasonCodesListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk {
@@ -5541,7 +5785,11 @@ impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/settings`: the `getWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--adherence-adjustments-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuAdherenceAdjustmentsSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings {
@@ -5604,7 +5852,11 @@ impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ALTERNATIVESHIFTS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitAlternativeshiftsSettings", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/alternativeshifts/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/alternativeshifts/settings`: the `getWorkforcemanagementBusinessunitAlternativeshiftsSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--alternativeshifts-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AlternativeShiftBuSettingsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitAlternativeshiftsSettings {
@@ -5667,7 +5919,11 @@ impl GetWorkforcemanagementBusinessunitAlternativeshiftsSettings {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ALTERNATIVESHIFTS_TRADE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitAlternativeshiftsTrade", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/alternativeshifts/trades/{tradeId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/alternativeshifts/trades/{tradeId}`: the `getWorkforcemanagementBusinessunitAlternativeshiftsTrade` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--alternativeshifts-trades--tradeId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AlternativeShiftTradeResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitAlternativeshiftsTrade {
@@ -5732,7 +5988,11 @@ impl GetWorkforcemanagementBusinessunitAlternativeshiftsTrade {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ALTERNATIVESHIFTS_TRADES_SEARCH_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitAlternativeshiftsTradesSearchJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/alternativeshifts/trades/search/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/alternativeshifts/trades/search/jobs/{jobId}`: the `getWorkforcemanagementBusinessunitAlternativeshiftsTradesSearchJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--alternativeshifts-trades-search-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuAlternativeShiftJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitAlternativeshiftsTradesSearchJob {
@@ -5797,7 +6057,11 @@ impl GetWorkforcemanagementBusinessunitAlternativeshiftsTradesSearchJob {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitCapacityplan", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}`: the `getWorkforcemanagementBusinessunitCapacityplan` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--capacityplans--capacityPlanId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CapacityPlanResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitCapacityplan {
@@ -5862,7 +6126,11 @@ impl GetWorkforcemanagementBusinessunitCapacityplan {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLAN_FORECAST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitCapacityplanForecast", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}/forecast", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}/forecast`: the `getWorkforcemanagementBusinessunitCapacityplanForecast` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--capacityplans--capacityPlanId--forecast>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CapacityPlanForecastInputsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitCapacityplanForecast {
@@ -5936,7 +6204,11 @@ impl GetWorkforcemanagementBusinessunitCapacityplanForecast {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLAN_STAFFINGGROUPALLOCATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}/staffinggroupallocations", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}/staffinggroupallocations`: the `getWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--capacityplans--capacityPlanId--staffinggroupallocations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CapacityPlanStaffingGroupAllocationsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations {
@@ -6010,7 +6282,11 @@ impl GetWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLAN_STAFFINGREQUIREMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitCapacityplanStaffingrequirements", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}/staffingrequirements", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}/staffingrequirements`: the `getWorkforcemanagementBusinessunitCapacityplanStaffingrequirements` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--capacityplans--capacityPlanId--staffingrequirements>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CapacityPlanStaffingRequirementResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitCapacityplanStaffingrequirements {
@@ -6075,7 +6351,11 @@ impl GetWorkforcemanagementBusinessunitCapacityplanStaffingrequirements {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLANNING_LONGTERMREQUIREMENTS_AUTOMATICBESTMETHOD_WEEK_FORECAST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutomaticbestmethodWeekForecast", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplanning/longtermrequirements/automaticbestmethod/weeks/{weekDateId}/forecasts/{forecastId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplanning/longtermrequirements/automaticbestmethod/weeks/{weekDateId}/forecasts/{forecastId}`: the `getWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutomaticbestmethodWeekForecast` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--capacityplanning-longtermrequirements-automaticbestmethod-weeks--weekDateId--forecasts--forecastId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LongTermRequirementsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutomaticbestmethodWeekForecast {
@@ -6150,7 +6430,11 @@ impl GetWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutom
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLANS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitCapacityplans", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans`: the `getWorkforcemanagementBusinessunitCapacityplans` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--capacityplans>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CapacityPlansListResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitCapacityplans {
@@ -6213,7 +6497,11 @@ impl GetWorkforcemanagementBusinessunitCapacityplans {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_DECISIONMETRICS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitDecisionmetricsJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/decisionmetrics/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/decisionmetrics/jobs/{jobId}`: the `getWorkforcemanagementBusinessunitDecisionmetricsJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--decisionmetrics-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DecisionMetricsUpdateJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitDecisionmetricsJob {
@@ -6278,7 +6566,11 @@ impl GetWorkforcemanagementBusinessunitDecisionmetricsJob {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_INTRADAY_PLANNINGGROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitIntradayPlanninggroups", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/intraday/planninggroups", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/intraday/planninggroups`: the `getWorkforcemanagementBusinessunitIntradayPlanninggroups` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--intraday-planninggroups>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WfmIntradayPlanningGroupListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitIntradayPlanninggroups {
@@ -6351,9 +6643,13 @@ impl GetWorkforcemanagementBusinessunitIntradayPlanninggroups {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_MAINFORECAST_CONTINUOUSFORECAST_SESSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitMainforecastContinuousforecastSession", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session", true, ::std::option::Option::None, false, true, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session`: the `getWorkforcemanagementBusinessunitMainforecastContinuousforecastSession` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--mainforecast-continuousforecast-session>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContinuousForecastGetSessionResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSession {
@@ -6416,7 +6712,11 @@ impl GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSession {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_MAINFORECAST_CONTINUOUSFORECAST_SESSION_EXPORT_FORECAST_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportForecastJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session/export/forecast/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session/export/forecast/jobs/{jobId}`: the `getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportForecastJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--mainforecast-continuousforecast-session-export-forecast-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AggregatedSessionExportJobStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportForecastJob {
@@ -6481,7 +6781,11 @@ impl GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExpo
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_MAINFORECAST_CONTINUOUSFORECAST_SESSION_EXPORT_HISTORICAL_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportHistoricalJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session/export/historical/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session/export/historical/jobs/{jobId}`: the `getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportHistoricalJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--mainforecast-continuousforecast-session-export-historical-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AggregatedHistoricalExportJobStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportHistoricalJob {
@@ -6546,7 +6850,11 @@ impl GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExpo
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_MAINFORECAST_CONTINUOUSFORECAST_SESSION_EXPORT_SNAPSHOT_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportSnapshotJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session/export/snapshot/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session/export/snapshot/jobs/{jobId}`: the `getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportSnapshotJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--mainforecast-continuousforecast-session-export-snapshot-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AggregatedSnapshotExportJobStatus`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportSnapshotJob {
@@ -6611,9 +6919,13 @@ impl GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExpo
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_MAINFORECAST_CONTINUOUSFORECAST_SESSION_SESSION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSessionId", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session/{sessionId}", true, ::std::option::Option::None, false, true, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session/{sessionId}`: the `getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSessionId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--mainforecast-continuousforecast-session--sessionId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContinuousForecastSessionResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSessionId {
@@ -6678,9 +6990,13 @@ impl GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSess
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_MAINFORECAST_CONTINUOUSFORECAST_SESSION_SESSION_ID_SNAPSHOT_SNAPSHOT_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSessionIdSnapshotSnapshotId", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session/{sessionId}/snapshot/{snapshotId}", true, ::std::option::Option::None, false, true, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session/{sessionId}/snapshot/{snapshotId}`: the `getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSessionIdSnapshotSnapshotId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--mainforecast-continuousforecast-session--sessionId--snapshot--snapshotId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ContinuousForecastSnapshotResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSessionIdSnapshotSnapshotId {
@@ -6747,9 +7063,13 @@ impl GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSess
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_MANAGEMENTUNITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitManagementunits", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/managementunits", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/managementunits`: the `getWorkforcemanagementBusinessunitManagementunits` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--managementunits>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ManagementUnitListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitManagementunits {
@@ -6842,7 +7162,11 @@ impl GetWorkforcemanagementBusinessunitManagementunits {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_MINIMUMSTAFFING_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitMinimumstaffingSettings", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/minimumstaffing/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/minimumstaffing/settings`: the `getWorkforcemanagementBusinessunitMinimumstaffingSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--minimumstaffing-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MinimumStaffingResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitMinimumstaffingSettings {
@@ -6905,7 +7229,11 @@ impl GetWorkforcemanagementBusinessunitMinimumstaffingSettings {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_OPPORTUNITY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitOpportunity", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/{opportunityId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/{opportunityId}`: the `getWorkforcemanagementBusinessunitOpportunity` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--opportunities--opportunityId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OpportunityResultWithAgentIds`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitOpportunity {
@@ -6979,7 +7307,11 @@ impl GetWorkforcemanagementBusinessunitOpportunity {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_PLANNINGGROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitPlanninggroup", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/planninggroups/{planningGroupId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/planninggroups/{planningGroupId}`: the `getWorkforcemanagementBusinessunitPlanninggroup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--planninggroups--planningGroupId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PlanningGroup`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitPlanninggroup {
@@ -7044,7 +7376,11 @@ impl GetWorkforcemanagementBusinessunitPlanninggroup {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_PLANNINGGROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitPlanninggroups", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/planninggroups", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/planninggroups`: the `getWorkforcemanagementBusinessunitPlanninggroups` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--planninggroups>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PlanningGroupList`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitPlanninggroups {
@@ -7107,7 +7443,11 @@ impl GetWorkforcemanagementBusinessunitPlanninggroups {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULEBID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitSchedulebid", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}`: the `getWorkforcemanagementBusinessunitSchedulebid` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--schedulebids--bidId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScheduleBid`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitSchedulebid {
@@ -7172,7 +7512,11 @@ impl GetWorkforcemanagementBusinessunitSchedulebid {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULEBID_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitSchedulebidGroup", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}/groups/{bidGroupId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}/groups/{bidGroupId}`: the `getWorkforcemanagementBusinessunitSchedulebidGroup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--schedulebids--bidId--groups--bidGroupId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScheduleBidGroupResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitSchedulebidGroup {
@@ -7239,7 +7583,11 @@ impl GetWorkforcemanagementBusinessunitSchedulebidGroup {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULEBID_GROUP_PREFERENCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitSchedulebidGroupPreferences", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}/groups/{bidGroupId}/preferences", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}/groups/{bidGroupId}/preferences`: the `getWorkforcemanagementBusinessunitSchedulebidGroupPreferences` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--schedulebids--bidId--groups--bidGroupId--preferences>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AdminAgentScheduleBidPreferenceResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitSchedulebidGroupPreferences {
@@ -7324,7 +7672,11 @@ impl GetWorkforcemanagementBusinessunitSchedulebidGroupPreferences {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULEBID_GROUPS_SUMMARY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitSchedulebidGroupsSummary", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}/groups/summary", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}/groups/summary`: the `getWorkforcemanagementBusinessunitSchedulebidGroupsSummary` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--schedulebids--bidId--groups-summary>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScheduleBidGroupSummaryList`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitSchedulebidGroupsSummary {
@@ -7389,7 +7741,11 @@ impl GetWorkforcemanagementBusinessunitSchedulebidGroupsSummary {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULEBIDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitSchedulebids", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids`: the `getWorkforcemanagementBusinessunitSchedulebids` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--schedulebids>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScheduleBidListResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitSchedulebids {
@@ -7452,7 +7808,11 @@ impl GetWorkforcemanagementBusinessunitSchedulebids {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULER_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitSchedulerSettings", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/scheduler/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/scheduler/settings`: the `getWorkforcemanagementBusinessunitSchedulerSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--scheduler-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuSchedulerSettingsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitSchedulerSettings {
@@ -7515,7 +7875,11 @@ impl GetWorkforcemanagementBusinessunitSchedulerSettings {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULING_RUN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitSchedulingRun", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/scheduling/runs/{runId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/scheduling/runs/{runId}`: the `getWorkforcemanagementBusinessunitSchedulingRun` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--scheduling-runs--runId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuScheduleRun`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitSchedulingRun {
@@ -7580,7 +7944,11 @@ impl GetWorkforcemanagementBusinessunitSchedulingRun {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULING_RUN_RESULT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitSchedulingRunResult", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/scheduling/runs/{runId}/result", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/scheduling/runs/{runId}/result`: the `getWorkforcemanagementBusinessunitSchedulingRunResult` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--scheduling-runs--runId--result>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuRescheduleResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitSchedulingRunResult {
@@ -7665,7 +8033,11 @@ impl GetWorkforcemanagementBusinessunitSchedulingRunResult {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULING_RUNS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitSchedulingRuns", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/scheduling/runs", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/scheduling/runs`: the `getWorkforcemanagementBusinessunitSchedulingRuns` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--scheduling-runs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuScheduleRunListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitSchedulingRuns {
@@ -7728,9 +8100,13 @@ impl GetWorkforcemanagementBusinessunitSchedulingRuns {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULINGPREFERENCES_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitSchedulingpreferencesSettings", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulingpreferences/settings", true, ::std::option::Option::None, false, true, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulingpreferences/settings`: the `getWorkforcemanagementBusinessunitSchedulingpreferencesSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--schedulingpreferences-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BusinessUnitSchedulingPreferencesSettingsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitSchedulingpreferencesSettings {
@@ -7793,7 +8169,11 @@ impl GetWorkforcemanagementBusinessunitSchedulingpreferencesSettings {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SERVICEGOALTEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitServicegoaltemplate", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/servicegoaltemplates/{serviceGoalTemplateId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/servicegoaltemplates/{serviceGoalTemplateId}`: the `getWorkforcemanagementBusinessunitServicegoaltemplate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--servicegoaltemplates--serviceGoalTemplateId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ServiceGoalTemplate`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitServicegoaltemplate {
@@ -7867,7 +8247,11 @@ impl GetWorkforcemanagementBusinessunitServicegoaltemplate {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SERVICEGOALTEMPLATES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitServicegoaltemplates", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/servicegoaltemplates", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/servicegoaltemplates`: the `getWorkforcemanagementBusinessunitServicegoaltemplates` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--servicegoaltemplates>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ServiceGoalTemplateList`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitServicegoaltemplates {
@@ -7939,7 +8323,11 @@ impl GetWorkforcemanagementBusinessunitServicegoaltemplates {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SHIFTTRADING_TRADES_EVALUATE_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitShifttradingTradesEvaluateJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/trades/evaluate/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/trades/evaluate/jobs/{jobId}`: the `getWorkforcemanagementBusinessunitShifttradingTradesEvaluateJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--shifttrading-trades-evaluate-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ShiftTradeEvaluateTradesBuJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitShifttradingTradesEvaluateJob {
@@ -8004,7 +8392,11 @@ impl GetWorkforcemanagementBusinessunitShifttradingTradesEvaluateJob {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SHIFTTRADING_TRADES_QUERY_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitShifttradingTradesQueryJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/trades/query/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/trades/query/jobs/{jobId}`: the `getWorkforcemanagementBusinessunitShifttradingTradesQueryJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--shifttrading-trades-query-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ShiftTradeQueryTradesBuJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitShifttradingTradesQueryJob {
@@ -8069,7 +8461,11 @@ impl GetWorkforcemanagementBusinessunitShifttradingTradesQueryJob {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SHIFTTRADING_TRADES_STATE_BULK_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitShifttradingTradesStateBulkJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/trades/state/bulk/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/trades/state/bulk/jobs/{jobId}`: the `getWorkforcemanagementBusinessunitShifttradingTradesStateBulkJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--shifttrading-trades-state-bulk-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ShiftTradeBulkUpdateTradeStateBuJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitShifttradingTradesStateBulkJob {
@@ -8134,7 +8530,11 @@ impl GetWorkforcemanagementBusinessunitShifttradingTradesStateBulkJob {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SHIFTTRADING_UNMATCHED_SEARCH_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/unmatched/search/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/unmatched/search/jobs/{jobId}`: the `getWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--shifttrading-unmatched-search-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ShiftTradeSearchUnmatchedTradesBuJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJob {
@@ -8199,7 +8599,11 @@ impl GetWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJob {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SHIFTTRADING_WEEKS_SUMMARY_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitShifttradingWeeksSummaryJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/weeks/summary/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/weeks/summary/jobs/{jobId}`: the `getWorkforcemanagementBusinessunitShifttradingWeeksSummaryJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--shifttrading-weeks-summary-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ShiftTradeQueryWeekSummariesBuJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitShifttradingWeeksSummaryJob {
@@ -8264,7 +8668,11 @@ impl GetWorkforcemanagementBusinessunitShifttradingWeeksSummaryJob {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_STAFFINGGROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitStaffinggroup", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/staffinggroups/{staffingGroupId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/staffinggroups/{staffingGroupId}`: the `getWorkforcemanagementBusinessunitStaffinggroup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--staffinggroups--staffingGroupId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `StaffingGroupResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitStaffinggroup {
@@ -8329,7 +8737,11 @@ impl GetWorkforcemanagementBusinessunitStaffinggroup {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_STAFFINGGROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitStaffinggroups", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/staffinggroups", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/staffinggroups`: the `getWorkforcemanagementBusinessunitStaffinggroups` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--staffinggroups>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `StaffingGroupListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitStaffinggroups {
@@ -8410,7 +8822,11 @@ impl GetWorkforcemanagementBusinessunitStaffinggroups {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFLIMIT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitTimeofflimit", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}`: the `getWorkforcemanagementBusinessunitTimeofflimit` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--timeofflimits--timeOffLimitId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuTimeOffLimitResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitTimeofflimit {
@@ -8475,7 +8891,11 @@ impl GetWorkforcemanagementBusinessunitTimeofflimit {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFLIMIT_GRANULARITYCONVERSION_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}/granularityconversion/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}/granularityconversion/jobs/{jobId}`: the `getWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--timeofflimits--timeOffLimitId--granularityconversion-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuConvertTimeOffLimitGranularityJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJob {
@@ -8542,7 +8962,11 @@ impl GetWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJob {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFLIMIT_GRANULARITYCONVERSION_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}/granularityconversion/jobs", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}/granularityconversion/jobs`: the `getWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--timeofflimits--timeOffLimitId--granularityconversion-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuConvertTimeOffGranularityLimitJobListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJobs {
@@ -8616,7 +9040,11 @@ impl GetWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJobs {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFLIMITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitTimeofflimits", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits`: the `getWorkforcemanagementBusinessunitTimeofflimits` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--timeofflimits>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuTimeOffLimitListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitTimeofflimits {
@@ -8688,7 +9116,11 @@ impl GetWorkforcemanagementBusinessunitTimeofflimits {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitTimeoffplan", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/timeoffplans/{timeOffPlanId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeoffplans/{timeOffPlanId}`: the `getWorkforcemanagementBusinessunitTimeoffplan` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--timeoffplans--timeOffPlanId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuTimeOffPlanResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitTimeoffplan {
@@ -8753,7 +9185,11 @@ impl GetWorkforcemanagementBusinessunitTimeoffplan {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFPLANS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitTimeoffplans", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/timeoffplans", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeoffplans`: the `getWorkforcemanagementBusinessunitTimeoffplans` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--timeoffplans>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuTimeOffPlanListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitTimeoffplans {
@@ -8843,7 +9279,11 @@ impl GetWorkforcemanagementBusinessunitTimeoffplans {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitUsers", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/users", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/users`: the `getWorkforcemanagementBusinessunitUsers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--users>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuUserListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitUsers {
@@ -8915,7 +9355,11 @@ impl GetWorkforcemanagementBusinessunitUsers {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitWeekSchedule", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}`: the `getWorkforcemanagementBusinessunitWeekSchedule` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekId--schedules--scheduleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuScheduleMetadata`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitWeekSchedule {
@@ -8990,7 +9434,11 @@ impl GetWorkforcemanagementBusinessunitWeekSchedule {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULE_GENERATIONRESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitWeekScheduleGenerationresults", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/generationresults", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/generationresults`: the `getWorkforcemanagementBusinessunitWeekScheduleGenerationresults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekId--schedules--scheduleId--generationresults>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScheduleGenerationResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitWeekScheduleGenerationresults {
@@ -9056,7 +9504,11 @@ impl GetWorkforcemanagementBusinessunitWeekScheduleGenerationresults {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULE_HEADCOUNTFORECAST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitWeekScheduleHeadcountforecast", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/headcountforecast", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/headcountforecast`: the `getWorkforcemanagementBusinessunitWeekScheduleHeadcountforecast` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekId--schedules--scheduleId--headcountforecast>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuHeadcountForecastResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitWeekScheduleHeadcountforecast {
@@ -9131,7 +9583,11 @@ impl GetWorkforcemanagementBusinessunitWeekScheduleHeadcountforecast {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULE_HISTORY_AGENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitWeekScheduleHistoryAgent", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/history/agents/{agentId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/history/agents/{agentId}`: the `getWorkforcemanagementBusinessunitWeekScheduleHistoryAgent` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekId--schedules--scheduleId--history-agents--agentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuAgentScheduleHistoryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitWeekScheduleHistoryAgent {
@@ -9199,7 +9655,11 @@ impl GetWorkforcemanagementBusinessunitWeekScheduleHistoryAgent {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULE_PERFORMANCEPREDICTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitWeekSchedulePerformancepredictions", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/performancepredictions", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/performancepredictions`: the `getWorkforcemanagementBusinessunitWeekSchedulePerformancepredictions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekId--schedules--scheduleId--performancepredictions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PerformancePredictionResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitWeekSchedulePerformancepredictions {
@@ -9266,7 +9726,11 @@ impl GetWorkforcemanagementBusinessunitWeekSchedulePerformancepredictions {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULE_PERFORMANCEPREDICTIONS_RECALCULATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculation", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/performancepredictions/recalculations/{recalculationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/performancepredictions/recalculations/{recalculationId}`: the `getWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekId--schedules--scheduleId--performancepredictions-recalculations--recalculationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PerformancePredictionRecalculationResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculation {
@@ -9335,7 +9799,11 @@ impl GetWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalcu
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitWeekSchedules", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules`: the `getWorkforcemanagementBusinessunitWeekSchedules` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekId--schedules>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuScheduleListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitWeekSchedules {
@@ -9436,7 +9904,11 @@ impl GetWorkforcemanagementBusinessunitWeekSchedules {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SHORTTERMFORECAST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitWeekShorttermforecast", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/{forecastId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/{forecastId}`: the `getWorkforcemanagementBusinessunitWeekShorttermforecast` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekDateId--shorttermforecasts--forecastId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuShortTermForecast`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitWeekShorttermforecast {
@@ -9511,7 +9983,11 @@ impl GetWorkforcemanagementBusinessunitWeekShorttermforecast {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SHORTTERMFORECAST_DATA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitWeekShorttermforecastData", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/{forecastId}/data", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/{forecastId}/data`: the `getWorkforcemanagementBusinessunitWeekShorttermforecastData` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekDateId--shorttermforecasts--forecastId--data>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuForecastResultResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitWeekShorttermforecastData {
@@ -9595,7 +10071,11 @@ impl GetWorkforcemanagementBusinessunitWeekShorttermforecastData {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SHORTTERMFORECAST_GENERATIONRESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitWeekShorttermforecastGenerationresults", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/{forecastId}/generationresults", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/{forecastId}/generationresults`: the `getWorkforcemanagementBusinessunitWeekShorttermforecastGenerationresults` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekDateId--shorttermforecasts--forecastId--generationresults>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuForecastGenerationResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitWeekShorttermforecastGenerationresults {
@@ -9661,7 +10141,11 @@ impl GetWorkforcemanagementBusinessunitWeekShorttermforecastGenerationresults {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SHORTTERMFORECAST_LONGTERMFORECASTDATA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitWeekShorttermforecastLongtermforecastdata", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/{forecastId}/longtermforecastdata", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/{forecastId}/longtermforecastdata`: the `getWorkforcemanagementBusinessunitWeekShorttermforecastLongtermforecastdata` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekDateId--shorttermforecasts--forecastId--longtermforecastdata>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LongTermForecastResultResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitWeekShorttermforecastLongtermforecastdata {
@@ -9736,7 +10220,11 @@ impl GetWorkforcemanagementBusinessunitWeekShorttermforecastLongtermforecastdata
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SHORTTERMFORECAST_PLANNINGGROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitWeekShorttermforecastPlanninggroups", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/{forecastId}/planninggroups", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/{forecastId}/planninggroups`: the `getWorkforcemanagementBusinessunitWeekShorttermforecastPlanninggroups` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekDateId--shorttermforecasts--forecastId--planninggroups>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ForecastPlanningGroupsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitWeekShorttermforecastPlanninggroups {
@@ -9802,7 +10290,11 @@ impl GetWorkforcemanagementBusinessunitWeekShorttermforecastPlanninggroups {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SHORTTERMFORECAST_STAFFINGREQUIREMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitWeekShorttermforecastStaffingrequirement", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/{forecastId}/staffingrequirement", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/{forecastId}/staffingrequirement`: the `getWorkforcemanagementBusinessunitWeekShorttermforecastStaffingrequirement` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekDateId--shorttermforecasts--forecastId--staffingrequirement>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuForecastStaffingRequirementsResultResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitWeekShorttermforecastStaffingrequirement {
@@ -9886,7 +10378,11 @@ impl GetWorkforcemanagementBusinessunitWeekShorttermforecastStaffingrequirement 
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SHORTTERMFORECASTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitWeekShorttermforecasts", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts`: the `getWorkforcemanagementBusinessunitWeekShorttermforecasts` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekDateId--shorttermforecasts>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuShortTermForecastListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitWeekShorttermforecasts {
@@ -9951,7 +10447,11 @@ impl GetWorkforcemanagementBusinessunitWeekShorttermforecasts {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WORKPLANBID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitWorkplanbid", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}`: the `getWorkforcemanagementBusinessunitWorkplanbid` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--workplanbids--bidId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkPlanBid`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitWorkplanbid {
@@ -10016,7 +10516,11 @@ impl GetWorkforcemanagementBusinessunitWorkplanbid {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WORKPLANBID_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitWorkplanbidGroup", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}/groups/{bidGroupId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}/groups/{bidGroupId}`: the `getWorkforcemanagementBusinessunitWorkplanbidGroup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--workplanbids--bidId--groups--bidGroupId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkPlanBidGroupResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitWorkplanbidGroup {
@@ -10083,7 +10587,11 @@ impl GetWorkforcemanagementBusinessunitWorkplanbidGroup {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WORKPLANBID_GROUP_PREFERENCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitWorkplanbidGroupPreferences", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}/groups/{bidGroupId}/preferences", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}/groups/{bidGroupId}/preferences`: the `getWorkforcemanagementBusinessunitWorkplanbidGroupPreferences` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--workplanbids--bidId--groups--bidGroupId--preferences>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AdminAgentWorkPlanPreferenceResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitWorkplanbidGroupPreferences {
@@ -10150,7 +10658,11 @@ impl GetWorkforcemanagementBusinessunitWorkplanbidGroupPreferences {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WORKPLANBID_GROUPS_SUMMARY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitWorkplanbidGroupsSummary", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}/groups/summary", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}/groups/summary`: the `getWorkforcemanagementBusinessunitWorkplanbidGroupsSummary` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--workplanbids--bidId--groups-summary>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkPlanBidGroupSummaryList`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitWorkplanbidGroupsSummary {
@@ -10215,7 +10727,11 @@ impl GetWorkforcemanagementBusinessunitWorkplanbidGroupsSummary {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WORKPLANBIDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitWorkplanbids", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids`: the `getWorkforcemanagementBusinessunitWorkplanbids` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--workplanbids>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkPlanBidListResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitWorkplanbids {
@@ -10278,7 +10794,11 @@ impl GetWorkforcemanagementBusinessunitWorkplanbids {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunits", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits`: the `getWorkforcemanagementBusinessunits` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BusinessUnitListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunits {
@@ -10357,7 +10877,11 @@ impl GetWorkforcemanagementBusinessunits {
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNITS_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitsDivisionviews", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/divisionviews", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/divisionviews`: the `getWorkforcemanagementBusinessunitsDivisionviews` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits-divisionviews>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BusinessUnitListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementBusinessunitsDivisionviews {
@@ -10427,9 +10951,13 @@ impl GetWorkforcemanagementBusinessunitsDivisionviews {
 static META_GET_WORKFORCEMANAGEMENT_CALENDAR_DATA_ICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementCalendarDataIcs", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/calendar/data/ics", true, ::std::option::Option::None, false, false, false);
 #[doc = " `GET /api/v2/workforcemanagement/calendar/data/ics`: the `getWorkforcemanagementCalendarDataIcs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-calendar-data-ics>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for the body as text, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " Public endpoint: no access token is sent."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementCalendarDataIcs {
@@ -10500,7 +11028,11 @@ impl GetWorkforcemanagementCalendarDataIcs {
 static META_GET_WORKFORCEMANAGEMENT_CALENDAR_URL_ICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementCalendarUrlIcs", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/calendar/url/ics", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/calendar/url/ics`: the `getWorkforcemanagementCalendarUrlIcs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-calendar-url-ics>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CalendarUrlResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementCalendarUrlIcs {
@@ -10561,7 +11093,11 @@ impl GetWorkforcemanagementCalendarUrlIcs {
 static META_GET_WORKFORCEMANAGEMENT_HISTORICALDATA_BULK_REMOVE_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementHistoricaldataBulkRemoveJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/historicaldata/bulk/remove/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/historicaldata/bulk/remove/jobs/{jobId}`: the `getWorkforcemanagementHistoricaldataBulkRemoveJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-historicaldata-bulk-remove-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `HistoricalImportDeleteFilesJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementHistoricaldataBulkRemoveJob {
@@ -10624,7 +11160,11 @@ impl GetWorkforcemanagementHistoricaldataBulkRemoveJob {
 static META_GET_WORKFORCEMANAGEMENT_HISTORICALDATA_BULK_REMOVE_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementHistoricaldataBulkRemoveJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/historicaldata/bulk/remove/jobs", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/historicaldata/bulk/remove/jobs`: the `getWorkforcemanagementHistoricaldataBulkRemoveJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-historicaldata-bulk-remove-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `HistoricalImportOverallDeleteStatusResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementHistoricaldataBulkRemoveJobs {
@@ -10685,7 +11225,11 @@ impl GetWorkforcemanagementHistoricaldataBulkRemoveJobs {
 static META_GET_WORKFORCEMANAGEMENT_HISTORICALDATA_IMPORTSTATUS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementHistoricaldataImportstatus", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/historicaldata/importstatus", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/historicaldata/importstatus`: the `getWorkforcemanagementHistoricaldataImportstatus` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-historicaldata-importstatus>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `HistoricalImportStatusListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementHistoricaldataImportstatus {
@@ -10746,7 +11290,11 @@ impl GetWorkforcemanagementHistoricaldataImportstatus {
 static META_GET_WORKFORCEMANAGEMENT_HISTORICALDATA_IMPORTSTATUS_JOB_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementHistoricaldataImportstatusJobId", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/historicaldata/importstatus/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/historicaldata/importstatus/{jobId}`: the `getWorkforcemanagementHistoricaldataImportstatusJobId` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-historicaldata-importstatus--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `HistoricalImportStatusJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementHistoricaldataImportstatusJobId {
@@ -10809,7 +11357,11 @@ impl GetWorkforcemanagementHistoricaldataImportstatusJobId {
 static META_GET_WORKFORCEMANAGEMENT_INTEGRATIONS_HRIS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementIntegrationsHris", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/integrations/hris", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/integrations/hris`: the `getWorkforcemanagementIntegrationsHris` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-integrations-hris>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WfmIntegrationListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementIntegrationsHris {
@@ -10870,7 +11422,11 @@ impl GetWorkforcemanagementIntegrationsHris {
 static META_GET_WORKFORCEMANAGEMENT_INTEGRATIONS_HRIS_TIMEOFFTYPES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementIntegrationsHrisTimeofftypesJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/integrations/hris/timeofftypes/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/integrations/hris/timeofftypes/jobs/{jobId}`: the `getWorkforcemanagementIntegrationsHrisTimeofftypesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-integrations-hris-timeofftypes-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `HrisTimeOffTypesJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementIntegrationsHrisTimeofftypesJob {
@@ -10933,7 +11489,11 @@ impl GetWorkforcemanagementIntegrationsHrisTimeofftypesJob {
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunit", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}`: the `getWorkforcemanagementManagementunit` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ManagementUnit`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementManagementunit {
@@ -11005,7 +11565,13 @@ impl GetWorkforcemanagementManagementunit {
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_ACTIVITYCODES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitActivitycodes", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/activitycodes", true, ::std::option::Option::None, true, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/activitycodes`: the `getWorkforcemanagementManagementunitActivitycodes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--activitycodes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ActivityCodeContainer`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -11069,7 +11635,11 @@ impl GetWorkforcemanagementManagementunitActivitycodes {
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_ADHERENCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitAdherence", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/adherence", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/adherence`: the `getWorkforcemanagementManagementunitAdherence` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--adherence>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserScheduleAdherenceListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementManagementunitAdherence {
@@ -11141,7 +11711,11 @@ impl GetWorkforcemanagementManagementunitAdherence {
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_AGENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitAgent", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/agents/{agentId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/agents/{agentId}`: the `getWorkforcemanagementManagementunitAgent` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--agents--agentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WfmAgent`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementManagementunitAgent {
@@ -11224,7 +11798,13 @@ impl GetWorkforcemanagementManagementunitAgent {
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_AGENT_SHIFTTRADES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitAgentShifttrades", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/agents/{agentId}/shifttrades", true, ::std::option::Option::None, true, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/agents/{agentId}/shifttrades`: the `getWorkforcemanagementManagementunitAgentShifttrades` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--agents--agentId--shifttrades>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ShiftTradeListResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -11290,7 +11870,11 @@ impl GetWorkforcemanagementManagementunitAgentShifttrades {
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_DECISIONMETRICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitDecisionmetrics", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/decisionmetrics", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/decisionmetrics`: the `getWorkforcemanagementManagementunitDecisionmetrics` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--decisionmetrics>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DecisionMetricsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementManagementunitDecisionmetrics {
@@ -11353,7 +11937,13 @@ impl GetWorkforcemanagementManagementunitDecisionmetrics {
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_SHIFTTRADES_MATCHED: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitShifttradesMatched", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/shifttrades/matched", true, ::std::option::Option::None, true, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/shifttrades/matched`: the `getWorkforcemanagementManagementunitShifttradesMatched` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--shifttrades-matched>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ShiftTradeMatchesSummaryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -11417,7 +12007,11 @@ impl GetWorkforcemanagementManagementunitShifttradesMatched {
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_SHIFTTRADES_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitShifttradesUsers", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/shifttrades/users", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/shifttrades/users`: the `getWorkforcemanagementManagementunitShifttradesUsers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--shifttrades-users>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WfmUserEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementManagementunitShifttradesUsers {
@@ -11480,7 +12074,13 @@ impl GetWorkforcemanagementManagementunitShifttradesUsers {
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFLIMIT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitTimeofflimit", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/timeofflimits/{timeOffLimitId}", true, ::std::option::Option::None, true, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeofflimits/{timeOffLimitId}`: the `getWorkforcemanagementManagementunitTimeofflimit` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--timeofflimits--timeOffLimitId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TimeOffLimit`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -11546,7 +12146,13 @@ impl GetWorkforcemanagementManagementunitTimeofflimit {
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFLIMITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitTimeofflimits", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/timeofflimits", true, ::std::option::Option::None, true, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeofflimits`: the `getWorkforcemanagementManagementunitTimeofflimits` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--timeofflimits>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TimeOffLimitListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -11610,7 +12216,13 @@ impl GetWorkforcemanagementManagementunitTimeofflimits {
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitTimeoffplan", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffplans/{timeOffPlanId}", true, ::std::option::Option::None, true, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffplans/{timeOffPlanId}`: the `getWorkforcemanagementManagementunitTimeoffplan` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--timeoffplans--timeOffPlanId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TimeOffPlan`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -11676,7 +12288,13 @@ impl GetWorkforcemanagementManagementunitTimeoffplan {
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFPLANS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitTimeoffplans", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffplans", true, ::std::option::Option::None, true, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffplans`: the `getWorkforcemanagementManagementunitTimeoffplans` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--timeoffplans>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TimeOffPlanListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -11740,7 +12358,11 @@ impl GetWorkforcemanagementManagementunitTimeoffplans {
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_USER_TIMEOFFREQUEST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitUserTimeoffrequest", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/users/{userId}/timeoffrequests/{timeOffRequestId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/users/{userId}/timeoffrequests/{timeOffRequestId}`: the `getWorkforcemanagementManagementunitUserTimeoffrequest` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--users--userId--timeoffrequests--timeOffRequestId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TimeOffRequestResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementManagementunitUserTimeoffrequest {
@@ -11807,7 +12429,11 @@ impl GetWorkforcemanagementManagementunitUserTimeoffrequest {
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_USER_TIMEOFFREQUEST_TIMEOFFLIMITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitUserTimeoffrequestTimeofflimits", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/users/{userId}/timeoffrequests/{timeOffRequestId}/timeofflimits", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/users/{userId}/timeoffrequests/{timeOffRequestId}/timeofflimits`: the `getWorkforcemanagementManagementunitUserTimeoffrequestTimeofflimits` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--users--userId--timeoffrequests--timeOffRequestId--timeofflimits>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `QueryTimeOffLimitValuesResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementManagementunitUserTimeoffrequestTimeofflimits {
@@ -11874,7 +12500,11 @@ impl GetWorkforcemanagementManagementunitUserTimeoffrequestTimeofflimits {
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_USER_TIMEOFFREQUESTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitUserTimeoffrequests", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/users/{userId}/timeoffrequests", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/users/{userId}/timeoffrequests`: the `getWorkforcemanagementManagementunitUserTimeoffrequests` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--users--userId--timeoffrequests>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TimeOffRequestList`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementManagementunitUserTimeoffrequests {
@@ -11939,7 +12569,11 @@ impl GetWorkforcemanagementManagementunitUserTimeoffrequests {
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitUsers", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/users", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/users`: the `getWorkforcemanagementManagementunitUsers` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--users>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WfmUserEntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementManagementunitUsers {
@@ -12002,7 +12636,13 @@ impl GetWorkforcemanagementManagementunitUsers {
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WEEK_SCHEDULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitWeekSchedule", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/weeks/{weekId}/schedules/{scheduleId}", true, ::std::option::Option::None, true, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/weeks/{weekId}/schedules/{scheduleId}`: the `getWorkforcemanagementManagementunitWeekSchedule` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--weeks--weekId--schedules--scheduleId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WeekScheduleResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -12088,7 +12728,13 @@ impl GetWorkforcemanagementManagementunitWeekSchedule {
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WEEK_SCHEDULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitWeekSchedules", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/weeks/{weekId}/schedules", true, ::std::option::Option::None, true, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/weeks/{weekId}/schedules`: the `getWorkforcemanagementManagementunitWeekSchedules` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--weeks--weekId--schedules>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WeekScheduleListResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -12181,7 +12827,13 @@ impl GetWorkforcemanagementManagementunitWeekSchedules {
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WEEK_SHIFTTRADES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitWeekShifttrades", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/weeks/{weekDateId}/shifttrades", true, ::std::option::Option::None, true, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/weeks/{weekDateId}/shifttrades`: the `getWorkforcemanagementManagementunitWeekShifttrades` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--weeks--weekDateId--shifttrades>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WeekShiftTradeListResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -12273,7 +12925,11 @@ impl GetWorkforcemanagementManagementunitWeekShifttrades {
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WORKPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitWorkplan", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/workplans/{workPlanId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/workplans/{workPlanId}`: the `getWorkforcemanagementManagementunitWorkplan` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--workplans--workPlanId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkPlan`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementManagementunitWorkplan {
@@ -12347,7 +13003,11 @@ impl GetWorkforcemanagementManagementunitWorkplan {
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WORKPLANROTATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitWorkplanrotation", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/workplanrotations/{workPlanRotationId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/workplanrotations/{workPlanRotationId}`: the `getWorkforcemanagementManagementunitWorkplanrotation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--workplanrotations--workPlanRotationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkPlanRotationResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementManagementunitWorkplanrotation {
@@ -12412,7 +13072,11 @@ impl GetWorkforcemanagementManagementunitWorkplanrotation {
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WORKPLANROTATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitWorkplanrotations", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/workplanrotations", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/workplanrotations`: the `getWorkforcemanagementManagementunitWorkplanrotations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--workplanrotations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkPlanRotationListResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementManagementunitWorkplanrotations {
@@ -12484,7 +13148,11 @@ impl GetWorkforcemanagementManagementunitWorkplanrotations {
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WORKPLANS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitWorkplans", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/workplans", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/workplans`: the `getWorkforcemanagementManagementunitWorkplans` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--workplans>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkPlanListResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementManagementunitWorkplans {
@@ -12565,9 +13233,13 @@ impl GetWorkforcemanagementManagementunitWorkplans {
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunits", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/managementunits`: the `getWorkforcemanagementManagementunits` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ManagementUnitListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by page number (`pageNumber`, `pageSize`; `.concurrency(k)` fetches k pages at once when the listing reports its `pageCount`): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementManagementunits {
@@ -12685,9 +13357,13 @@ impl GetWorkforcemanagementManagementunits {
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNITS_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitsDivisionviews", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/divisionviews`: the `getWorkforcemanagementManagementunitsDivisionviews` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits-divisionviews>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ManagementUnitListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementManagementunitsDivisionviews {
@@ -12769,7 +13445,11 @@ impl GetWorkforcemanagementManagementunitsDivisionviews {
 static META_GET_WORKFORCEMANAGEMENT_NOTIFICATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementNotifications", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/notifications", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/notifications`: the `getWorkforcemanagementNotifications` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-notifications>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `NotificationsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementNotifications {
@@ -12830,7 +13510,11 @@ impl GetWorkforcemanagementNotifications {
 static META_GET_WORKFORCEMANAGEMENT_SCHEDULEBID_PREFERENCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementSchedulebidPreference", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/schedulebids/{bidId}/preference", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/schedulebids/{bidId}/preference`: the `getWorkforcemanagementSchedulebidPreference` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-schedulebids--bidId--preference>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentScheduleBiddingPreferenceResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementSchedulebidPreference {
@@ -12893,7 +13577,11 @@ impl GetWorkforcemanagementSchedulebidPreference {
 static META_GET_WORKFORCEMANAGEMENT_SCHEDULEBID_SCHEDULESETS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementSchedulebidSchedulesets", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/schedulebids/{bidId}/schedulesets", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/schedulebids/{bidId}/schedulesets`: the `getWorkforcemanagementSchedulebidSchedulesets` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-schedulebids--bidId--schedulesets>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentScheduleBidScheduleSetResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementSchedulebidSchedulesets {
@@ -12956,7 +13644,11 @@ impl GetWorkforcemanagementSchedulebidSchedulesets {
 static META_GET_WORKFORCEMANAGEMENT_SCHEDULEBIDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementSchedulebids", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/schedulebids", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/schedulebids`: the `getWorkforcemanagementSchedulebids` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-schedulebids>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentScheduleBids`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementSchedulebids {
@@ -13017,7 +13709,11 @@ impl GetWorkforcemanagementSchedulebids {
 static META_GET_WORKFORCEMANAGEMENT_SCHEDULINGJOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementSchedulingjob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/schedulingjobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/schedulingjobs/{jobId}`: the `getWorkforcemanagementSchedulingjob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-schedulingjobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SchedulingStatusResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementSchedulingjob {
@@ -13080,9 +13776,13 @@ impl GetWorkforcemanagementSchedulingjob {
 static META_GET_WORKFORCEMANAGEMENT_SCHEDULINGPREFERENCES_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementSchedulingpreferencesSettings", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/schedulingpreferences/settings", true, ::std::option::Option::None, false, true, true);
 #[doc = " `GET /api/v2/workforcemanagement/schedulingpreferences/settings`: the `getWorkforcemanagementSchedulingpreferencesSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-schedulingpreferences-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BusinessUnitSchedulingPreferencesSettingsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementSchedulingpreferencesSettings {
@@ -13143,7 +13843,13 @@ impl GetWorkforcemanagementSchedulingpreferencesSettings {
 static META_GET_WORKFORCEMANAGEMENT_SHIFTTRADES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementShifttrades", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/shifttrades", true, ::std::option::Option::None, true, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/shifttrades`: the `getWorkforcemanagementShifttrades` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-shifttrades>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ShiftTradeListResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -13205,7 +13911,11 @@ impl GetWorkforcemanagementShifttrades {
 static META_GET_WORKFORCEMANAGEMENT_SHIFTTRADING_TRADE_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementShifttradingTradeJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/shifttrading/trades/{tradeId}/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/shifttrading/trades/{tradeId}/jobs/{jobId}`: the `getWorkforcemanagementShifttradingTradeJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-shifttrading-trades--tradeId--jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ShiftTradeUpdateTradeJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementShifttradingTradeJob {
@@ -13270,7 +13980,11 @@ impl GetWorkforcemanagementShifttradingTradeJob {
 static META_GET_WORKFORCEMANAGEMENT_SHIFTTRADING_TRADE_MATCH_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementShifttradingTradeMatchJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/shifttrading/trades/{tradeId}/match/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/shifttrading/trades/{tradeId}/match/jobs/{jobId}`: the `getWorkforcemanagementShifttradingTradeMatchJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-shifttrading-trades--tradeId--match-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ShiftTradeMatchTradeJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementShifttradingTradeMatchJob {
@@ -13335,7 +14049,11 @@ impl GetWorkforcemanagementShifttradingTradeMatchJob {
 static META_GET_WORKFORCEMANAGEMENT_SHIFTTRADING_TRADE_STATE_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementShifttradingTradeStateJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/shifttrading/trades/{tradeId}/state/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/shifttrading/trades/{tradeId}/state/jobs/{jobId}`: the `getWorkforcemanagementShifttradingTradeStateJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-shifttrading-trades--tradeId--state-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ShiftTradeUpdateTradeStateJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementShifttradingTradeStateJob {
@@ -13400,7 +14118,11 @@ impl GetWorkforcemanagementShifttradingTradeStateJob {
 static META_GET_WORKFORCEMANAGEMENT_SHIFTTRADING_TRADES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementShifttradingTradesJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/shifttrading/trades/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/shifttrading/trades/jobs/{jobId}`: the `getWorkforcemanagementShifttradingTradesJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-shifttrading-trades-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ShiftTradeAddTradeJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementShifttradingTradesJob {
@@ -13463,7 +14185,11 @@ impl GetWorkforcemanagementShifttradingTradesJob {
 static META_GET_WORKFORCEMANAGEMENT_SHIFTTRADING_TRADES_MINE_QUERY_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementShifttradingTradesMineQueryJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/shifttrading/trades/mine/query/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/shifttrading/trades/mine/query/jobs/{jobId}`: the `getWorkforcemanagementShifttradingTradesMineQueryJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-shifttrading-trades-mine-query-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ShiftTradeQueryAgentTradesJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementShifttradingTradesMineQueryJob {
@@ -13526,7 +14252,11 @@ impl GetWorkforcemanagementShifttradingTradesMineQueryJob {
 static META_GET_WORKFORCEMANAGEMENT_SHRINKAGE_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementShrinkageJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/shrinkage/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/shrinkage/jobs/{jobId}`: the `getWorkforcemanagementShrinkageJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-shrinkage-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WfmHistoricalShrinkageResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementShrinkageJob {
@@ -13589,7 +14319,11 @@ impl GetWorkforcemanagementShrinkageJob {
 static META_GET_WORKFORCEMANAGEMENT_TEAM_ADHERENCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementTeamAdherence", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/teams/{teamId}/adherence", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/teams/{teamId}/adherence`: the `getWorkforcemanagementTeamAdherence` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-teams--teamId--adherence>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserScheduleAdherenceListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementTeamAdherence {
@@ -13652,7 +14386,11 @@ impl GetWorkforcemanagementTeamAdherence {
 static META_GET_WORKFORCEMANAGEMENT_TIMEOFFBALANCE_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementTimeoffbalanceJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/timeoffbalance/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/timeoffbalance/jobs/{jobId}`: the `getWorkforcemanagementTimeoffbalanceJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-timeoffbalance-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TimeOffBalanceJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementTimeoffbalanceJob {
@@ -13715,7 +14453,11 @@ impl GetWorkforcemanagementTimeoffbalanceJob {
 static META_GET_WORKFORCEMANAGEMENT_TIMEOFFREQUEST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementTimeoffrequest", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/timeoffrequests/{timeOffRequestId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/timeoffrequests/{timeOffRequestId}`: the `getWorkforcemanagementTimeoffrequest` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-timeoffrequests--timeOffRequestId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TimeOffRequestResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementTimeoffrequest {
@@ -13778,7 +14520,11 @@ impl GetWorkforcemanagementTimeoffrequest {
 static META_GET_WORKFORCEMANAGEMENT_TIMEOFFREQUEST_WAITLISTPOSITIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementTimeoffrequestWaitlistpositions", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/timeoffrequests/{timeOffRequestId}/waitlistpositions", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/timeoffrequests/{timeOffRequestId}/waitlistpositions`: the `getWorkforcemanagementTimeoffrequestWaitlistpositions` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-timeoffrequests--timeOffRequestId--waitlistpositions>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WaitlistPositionListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementTimeoffrequestWaitlistpositions {
@@ -13841,7 +14587,11 @@ impl GetWorkforcemanagementTimeoffrequestWaitlistpositions {
 static META_GET_WORKFORCEMANAGEMENT_TIMEOFFREQUESTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementTimeoffrequests", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/timeoffrequests", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/timeoffrequests`: the `getWorkforcemanagementTimeoffrequests` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-timeoffrequests>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TimeOffRequestList`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementTimeoffrequests {
@@ -13902,7 +14652,11 @@ impl GetWorkforcemanagementTimeoffrequests {
 static META_GET_WORKFORCEMANAGEMENT_UNAVAILABLETIMES_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementUnavailabletimesSettings", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/unavailabletimes/settings", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/unavailabletimes/settings`: the `getWorkforcemanagementUnavailabletimesSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-unavailabletimes-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ManagementUnitAvailabilitySettingsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementUnavailabletimesSettings {
@@ -13963,7 +14717,11 @@ impl GetWorkforcemanagementUnavailabletimesSettings {
 static META_GET_WORKFORCEMANAGEMENT_UNAVAILABLETIMES_VALIDATION_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementUnavailabletimesValidationJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/unavailabletimes/validation/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/unavailabletimes/validation/jobs/{jobId}`: the `getWorkforcemanagementUnavailabletimesValidationJob` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-unavailabletimes-validation-jobs--jobId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `QueryAgentUnavailableTimesValidationJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementUnavailabletimesValidationJob {
@@ -14026,7 +14784,11 @@ impl GetWorkforcemanagementUnavailabletimesValidationJob {
 static META_GET_WORKFORCEMANAGEMENT_USER_WORKPLANBIDRANKS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementUserWorkplanbidranks", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/users/{userId}/workplanbidranks", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/users/{userId}/workplanbidranks`: the `getWorkforcemanagementUserWorkplanbidranks` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-users--userId--workplanbidranks>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkPlanBidRanks`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementUserWorkplanbidranks {
@@ -14089,7 +14851,11 @@ impl GetWorkforcemanagementUserWorkplanbidranks {
 static META_GET_WORKFORCEMANAGEMENT_WORKPLANBID_PREFERENCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementWorkplanbidPreferences", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/workplanbids/{bidId}/preferences", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/workplanbids/{bidId}/preferences`: the `getWorkforcemanagementWorkplanbidPreferences` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-workplanbids--bidId--preferences>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentWorkPlanBiddingPreferenceResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementWorkplanbidPreferences {
@@ -14152,7 +14918,11 @@ impl GetWorkforcemanagementWorkplanbidPreferences {
 static META_GET_WORKFORCEMANAGEMENT_WORKPLANBID_WORKPLANS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementWorkplanbidWorkplans", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/workplanbids/{bidId}/workplans", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/workplanbids/{bidId}/workplans`: the `getWorkforcemanagementWorkplanbidWorkplans` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-workplanbids--bidId--workplans>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentWorkPlanListResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementWorkplanbidWorkplans {
@@ -14215,7 +14985,11 @@ impl GetWorkforcemanagementWorkplanbidWorkplans {
 static META_GET_WORKFORCEMANAGEMENT_WORKPLANBIDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementWorkplanbids", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/workplanbids", true, ::std::option::Option::None, false, false, true);
 #[doc = " `GET /api/v2/workforcemanagement/workplanbids`: the `getWorkforcemanagementWorkplanbids` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-workplanbids>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentWorkPlanBids`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetWorkforcemanagementWorkplanbids {
@@ -14276,7 +15050,11 @@ impl GetWorkforcemanagementWorkplanbids {
 static META_PATCH_WORKFORCEMANAGEMENT_ADHERENCE_ADJUSTMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementAdherenceAdjustment", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/adherence/adjustments/{adjustmentId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/adherence/adjustments/{adjustmentId}`: the `patchWorkforcemanagementAdherenceAdjustment` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-adherence-adjustments--adjustmentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CurrentAgentAdherenceAdjustment`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementAdherenceAdjustment {
@@ -14341,7 +15119,11 @@ impl PatchWorkforcemanagementAdherenceAdjustment {
 static META_PATCH_WORKFORCEMANAGEMENT_AGENT_ADHERENCE_ADJUSTMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementAgentAdherenceAdjustment", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/agents/{agentId}/adherence/adjustments/{adjustmentId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/agents/{agentId}/adherence/adjustments/{adjustmentId}`: the `patchWorkforcemanagementAgentAdherenceAdjustment` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-agents--agentId--adherence-adjustments--adjustmentId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AdherenceAdjustment`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementAgentAdherenceAdjustment {
@@ -14408,7 +15190,11 @@ impl PatchWorkforcemanagementAgentAdherenceAdjustment {
 static META_PATCH_WORKFORCEMANAGEMENT_AGENT_ADHERENCE_EXPLANATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementAgentAdherenceExplanation", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/agents/{agentId}/adherence/explanations/{explanationId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/agents/{agentId}/adherence/explanations/{explanationId}`: the `patchWorkforcemanagementAgentAdherenceExplanation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-agents--agentId--adherence-explanations--explanationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AdherenceExplanationAsyncResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementAgentAdherenceExplanation {
@@ -14475,7 +15261,11 @@ impl PatchWorkforcemanagementAgentAdherenceExplanation {
 static META_PATCH_WORKFORCEMANAGEMENT_AGENT_UNAVAILABLETIMES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementAgentUnavailabletimes", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/agents/{agentId}/unavailabletimes", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/agents/{agentId}/unavailabletimes`: the `patchWorkforcemanagementAgentUnavailabletimes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-agents--agentId--unavailabletimes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkUpdateAgentUnavailableTimesResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementAgentUnavailabletimes {
@@ -14540,7 +15330,11 @@ impl PatchWorkforcemanagementAgentUnavailabletimes {
 static META_PATCH_WORKFORCEMANAGEMENT_ALTERNATIVESHIFTS_TRADE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementAlternativeshiftsTrade", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/alternativeshifts/trades/{tradeId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/alternativeshifts/trades/{tradeId}`: the `patchWorkforcemanagementAlternativeshiftsTrade` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-alternativeshifts-trades--tradeId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AlternativeShiftTradeResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementAlternativeshiftsTrade {
@@ -14605,7 +15399,11 @@ impl PatchWorkforcemanagementAlternativeshiftsTrade {
 static META_PATCH_WORKFORCEMANAGEMENT_ALTERNATIVESHIFTS_TRADES_STATE_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementAlternativeshiftsTradesStateJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/alternativeshifts/trades/state/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/alternativeshifts/trades/state/jobs`: the `patchWorkforcemanagementAlternativeshiftsTradesStateJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-alternativeshifts-trades-state-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AlternativeShiftAsyncResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementAlternativeshiftsTradesStateJobs {
@@ -14668,7 +15466,11 @@ impl PatchWorkforcemanagementAlternativeshiftsTradesStateJobs {
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunit", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}`: the `patchWorkforcemanagementBusinessunit` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BusinessUnitResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementBusinessunit {
@@ -14742,7 +15544,11 @@ impl PatchWorkforcemanagementBusinessunit {
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYCODE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitActivitycode", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activitycodes/{activityCodeId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/activitycodes/{activityCodeId}`: the `patchWorkforcemanagementBusinessunitActivitycode` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--activitycodes--activityCodeId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BusinessUnitActivityCode`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementBusinessunitActivitycode {
@@ -14809,7 +15615,11 @@ impl PatchWorkforcemanagementBusinessunitActivitycode {
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYCODES_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitActivitycodesBulk", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activitycodes/bulk", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/activitycodes/bulk`: the `patchWorkforcemanagementBusinessunitActivitycodesBulk` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--activitycodes-bulk>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkUpdateActivityCodeResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementBusinessunitActivitycodesBulk {
@@ -14874,7 +15684,11 @@ impl PatchWorkforcemanagementBusinessunitActivitycodesBulk {
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitActivityplan", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}`: the `patchWorkforcemanagementBusinessunitActivityplan` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--activityplans--activityPlanId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ActivityPlanResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementBusinessunitActivityplan {
@@ -14941,7 +15755,11 @@ impl PatchWorkforcemanagementBusinessunitActivityplan {
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/bulk", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/bulk`: the `patchWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--adherence-adjustments-bulk>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AdherenceAdjustmentsListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk {
@@ -15006,7 +15824,11 @@ impl PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk {
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_REASONCODE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes/{reasonCodeId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes/{reasonCodeId}`: the `patchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--adherence-adjustments-reasoncodes--reasonCodeId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AdherenceAdjustmentsReasonCode`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode {
@@ -15073,7 +15895,11 @@ impl PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode {
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_REASONCODES_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes/bulk", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes/bulk`: the `patchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--adherence-adjustments-reasoncodes-bulk>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AdherenceAdjustmentsReasonCodesListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk {
@@ -15138,7 +15964,11 @@ impl PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk {
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/settings", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/settings`: the `patchWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--adherence-adjustments-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuAdherenceAdjustmentsSettings`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings {
@@ -15203,7 +16033,11 @@ impl PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings {
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_ALTERNATIVESHIFTS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitAlternativeshiftsSettings", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/alternativeshifts/settings", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/alternativeshifts/settings`: the `patchWorkforcemanagementBusinessunitAlternativeshiftsSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--alternativeshifts-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AlternativeShiftBuSettingsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementBusinessunitAlternativeshiftsSettings {
@@ -15268,7 +16102,11 @@ impl PatchWorkforcemanagementBusinessunitAlternativeshiftsSettings {
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitCapacityplan", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}`: the `patchWorkforcemanagementBusinessunitCapacityplan` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--capacityplans--capacityPlanId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CapacityPlanResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementBusinessunitCapacityplan {
@@ -15335,7 +16173,11 @@ impl PatchWorkforcemanagementBusinessunitCapacityplan {
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_MINIMUMSTAFFING_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitMinimumstaffingSettings", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/minimumstaffing/settings", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/minimumstaffing/settings`: the `patchWorkforcemanagementBusinessunitMinimumstaffingSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--minimumstaffing-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MinimumStaffingResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementBusinessunitMinimumstaffingSettings {
@@ -15400,7 +16242,11 @@ impl PatchWorkforcemanagementBusinessunitMinimumstaffingSettings {
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_OPPORTUNITY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitOpportunity", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/{opportunityId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/{opportunityId}`: the `patchWorkforcemanagementBusinessunitOpportunity` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--opportunities--opportunityId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `OpportunityResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementBusinessunitOpportunity {
@@ -15467,7 +16313,11 @@ impl PatchWorkforcemanagementBusinessunitOpportunity {
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_PLANNINGGROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitPlanninggroup", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/planninggroups/{planningGroupId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/planninggroups/{planningGroupId}`: the `patchWorkforcemanagementBusinessunitPlanninggroup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--planninggroups--planningGroupId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PlanningGroup`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementBusinessunitPlanninggroup {
@@ -15534,7 +16384,11 @@ impl PatchWorkforcemanagementBusinessunitPlanninggroup {
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULEBID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitSchedulebid", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}`: the `patchWorkforcemanagementBusinessunitSchedulebid` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--schedulebids--bidId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScheduleBid`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementBusinessunitSchedulebid {
@@ -15601,7 +16455,11 @@ impl PatchWorkforcemanagementBusinessunitSchedulebid {
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULEBID_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitSchedulebidGroup", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}/groups/{bidGroupId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}/groups/{bidGroupId}`: the `patchWorkforcemanagementBusinessunitSchedulebidGroup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--schedulebids--bidId--groups--bidGroupId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScheduleBidGroupResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementBusinessunitSchedulebidGroup {
@@ -15670,7 +16528,11 @@ impl PatchWorkforcemanagementBusinessunitSchedulebidGroup {
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULEBID_GROUP_PREFERENCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitSchedulebidGroupPreferences", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}/groups/{bidGroupId}/preferences", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}/groups/{bidGroupId}/preferences`: the `patchWorkforcemanagementBusinessunitSchedulebidGroupPreferences` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--schedulebids--bidId--groups--bidGroupId--preferences>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AdminAgentScheduleBidPreferenceResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementBusinessunitSchedulebidGroupPreferences {
@@ -15739,7 +16601,11 @@ impl PatchWorkforcemanagementBusinessunitSchedulebidGroupPreferences {
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULER_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitSchedulerSettings", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/scheduler/settings", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/scheduler/settings`: the `patchWorkforcemanagementBusinessunitSchedulerSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--scheduler-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuSchedulerSettingsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementBusinessunitSchedulerSettings {
@@ -15804,7 +16670,11 @@ impl PatchWorkforcemanagementBusinessunitSchedulerSettings {
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULING_RUN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitSchedulingRun", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/scheduling/runs/{runId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/scheduling/runs/{runId}`: the `patchWorkforcemanagementBusinessunitSchedulingRun` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--scheduling-runs--runId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementBusinessunitSchedulingRun {
@@ -15871,9 +16741,13 @@ impl PatchWorkforcemanagementBusinessunitSchedulingRun {
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULINGPREFERENCES_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitSchedulingpreferencesSettings", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulingpreferences/settings", false, ::std::option::Option::None, false, true, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulingpreferences/settings`: the `patchWorkforcemanagementBusinessunitSchedulingpreferencesSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--schedulingpreferences-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BusinessUnitSchedulingPreferencesSettingsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementBusinessunitSchedulingpreferencesSettings {
@@ -15938,7 +16812,11 @@ impl PatchWorkforcemanagementBusinessunitSchedulingpreferencesSettings {
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_SERVICEGOALTEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitServicegoaltemplate", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/servicegoaltemplates/{serviceGoalTemplateId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/servicegoaltemplates/{serviceGoalTemplateId}`: the `patchWorkforcemanagementBusinessunitServicegoaltemplate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--servicegoaltemplates--serviceGoalTemplateId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ServiceGoalTemplate`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementBusinessunitServicegoaltemplate {
@@ -16005,7 +16883,11 @@ impl PatchWorkforcemanagementBusinessunitServicegoaltemplate {
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_STAFFINGGROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitStaffinggroup", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/staffinggroups/{staffingGroupId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/staffinggroups/{staffingGroupId}`: the `patchWorkforcemanagementBusinessunitStaffinggroup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--staffinggroups--staffingGroupId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `StaffingGroupResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementBusinessunitStaffinggroup {
@@ -16072,7 +16954,11 @@ impl PatchWorkforcemanagementBusinessunitStaffinggroup {
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitTimeoffplan", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/timeoffplans/{timeOffPlanId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeoffplans/{timeOffPlanId}`: the `patchWorkforcemanagementBusinessunitTimeoffplan` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--timeoffplans--timeOffPlanId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuTimeOffPlanResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementBusinessunitTimeoffplan {
@@ -16139,7 +17025,11 @@ impl PatchWorkforcemanagementBusinessunitTimeoffplan {
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_WORKPLANBID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitWorkplanbid", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}`: the `patchWorkforcemanagementBusinessunitWorkplanbid` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--workplanbids--bidId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkPlanBid`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementBusinessunitWorkplanbid {
@@ -16206,7 +17096,11 @@ impl PatchWorkforcemanagementBusinessunitWorkplanbid {
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_WORKPLANBID_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitWorkplanbidGroup", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}/groups/{bidGroupId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}/groups/{bidGroupId}`: the `patchWorkforcemanagementBusinessunitWorkplanbidGroup` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--workplanbids--bidId--groups--bidGroupId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkPlanBidGroupResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementBusinessunitWorkplanbidGroup {
@@ -16275,7 +17169,11 @@ impl PatchWorkforcemanagementBusinessunitWorkplanbidGroup {
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_WORKPLANBID_GROUP_PREFERENCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitWorkplanbidGroupPreferences", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}/groups/{bidGroupId}/preferences", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}/groups/{bidGroupId}/preferences`: the `patchWorkforcemanagementBusinessunitWorkplanbidGroupPreferences` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--workplanbids--bidId--groups--bidGroupId--preferences>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AdminAgentWorkPlanPreferenceResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementBusinessunitWorkplanbidGroupPreferences {
@@ -16344,7 +17242,11 @@ impl PatchWorkforcemanagementBusinessunitWorkplanbidGroupPreferences {
 static META_PATCH_WORKFORCEMANAGEMENT_MANAGEMENTUNIT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementManagementunit", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/managementunits/{managementUnitId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/managementunits/{managementUnitId}`: the `patchWorkforcemanagementManagementunit` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-managementunits--managementUnitId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ManagementUnit`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementManagementunit {
@@ -16409,7 +17311,11 @@ impl PatchWorkforcemanagementManagementunit {
 static META_PATCH_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_AGENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementManagementunitAgents", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/agents", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/managementunits/{managementUnitId}/agents`: the `patchWorkforcemanagementManagementunitAgents` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-managementunits--managementUnitId--agents>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementManagementunitAgents {
@@ -16474,7 +17380,11 @@ impl PatchWorkforcemanagementManagementunitAgents {
 static META_PATCH_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_AGENTS_WORKPLANS_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementManagementunitAgentsWorkplansBulk", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/agents/workplans/bulk", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/managementunits/{managementUnitId}/agents/workplans/bulk`: the `patchWorkforcemanagementManagementunitAgentsWorkplansBulk` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-managementunits--managementUnitId--agents-workplans-bulk>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UpdateMuAgentWorkPlansBatchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementManagementunitAgentsWorkplansBulk {
@@ -16539,7 +17449,13 @@ impl PatchWorkforcemanagementManagementunitAgentsWorkplansBulk {
 static META_PATCH_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFLIMIT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementManagementunitTimeofflimit", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/timeofflimits/{timeOffLimitId}", false, ::std::option::Option::None, true, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeofflimits/{timeOffLimitId}`: the `patchWorkforcemanagementManagementunitTimeofflimit` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-managementunits--managementUnitId--timeofflimits--timeOffLimitId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TimeOffLimit`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -16607,7 +17523,13 @@ impl PatchWorkforcemanagementManagementunitTimeofflimit {
 static META_PATCH_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementManagementunitTimeoffplan", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffplans/{timeOffPlanId}", false, ::std::option::Option::None, true, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffplans/{timeOffPlanId}`: the `patchWorkforcemanagementManagementunitTimeoffplan` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-managementunits--managementUnitId--timeoffplans--timeOffPlanId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TimeOffPlan`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -16675,7 +17597,11 @@ impl PatchWorkforcemanagementManagementunitTimeoffplan {
 static META_PATCH_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFREQUEST_USER_INTEGRATIONSTATUS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementManagementunitTimeoffrequestUserIntegrationstatus", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffrequests/{timeOffRequestId}/users/{userId}/integrationstatus", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffrequests/{timeOffRequestId}/users/{userId}/integrationstatus`: the `patchWorkforcemanagementManagementunitTimeoffrequestUserIntegrationstatus` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-managementunits--managementUnitId--timeoffrequests--timeOffRequestId--users--userId--integrationstatus>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserTimeOffIntegrationStatusResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementManagementunitTimeoffrequestUserIntegrationstatus {
@@ -16744,7 +17670,11 @@ impl PatchWorkforcemanagementManagementunitTimeoffrequestUserIntegrationstatus {
 static META_PATCH_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_UNAVAILABLETIMES_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementManagementunitUnavailabletimesSettings", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/unavailabletimes/settings", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/managementunits/{managementUnitId}/unavailabletimes/settings`: the `patchWorkforcemanagementManagementunitUnavailabletimesSettings` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-managementunits--managementUnitId--unavailabletimes-settings>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ManagementUnitAvailabilitySettingsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementManagementunitUnavailabletimesSettings {
@@ -16809,7 +17739,11 @@ impl PatchWorkforcemanagementManagementunitUnavailabletimesSettings {
 static META_PATCH_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_USER_TIMEOFFREQUEST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementManagementunitUserTimeoffrequest", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/users/{userId}/timeoffrequests/{timeOffRequestId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/managementunits/{managementUnitId}/users/{userId}/timeoffrequests/{timeOffRequestId}`: the `patchWorkforcemanagementManagementunitUserTimeoffrequest` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-managementunits--managementUnitId--users--userId--timeoffrequests--timeOffRequestId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TimeOffRequestResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementManagementunitUserTimeoffrequest {
@@ -16878,7 +17812,13 @@ impl PatchWorkforcemanagementManagementunitUserTimeoffrequest {
 static META_PATCH_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WEEK_SHIFTTRADE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementManagementunitWeekShifttrade", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/weeks/{weekDateId}/shifttrades/{tradeId}", false, ::std::option::Option::None, true, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/managementunits/{managementUnitId}/weeks/{weekDateId}/shifttrades/{tradeId}`: the `patchWorkforcemanagementManagementunitWeekShifttrade` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-managementunits--managementUnitId--weeks--weekDateId--shifttrades--tradeId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ShiftTradeResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -16947,7 +17887,11 @@ impl PatchWorkforcemanagementManagementunitWeekShifttrade {
 static META_PATCH_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WORKPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementManagementunitWorkplan", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/workplans/{workPlanId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/managementunits/{managementUnitId}/workplans/{workPlanId}`: the `patchWorkforcemanagementManagementunitWorkplan` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-managementunits--managementUnitId--workplans--workPlanId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkPlan`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementManagementunitWorkplan {
@@ -17023,7 +17967,11 @@ impl PatchWorkforcemanagementManagementunitWorkplan {
 static META_PATCH_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WORKPLANROTATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementManagementunitWorkplanrotation", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/workplanrotations/{workPlanRotationId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/managementunits/{managementUnitId}/workplanrotations/{workPlanRotationId}`: the `patchWorkforcemanagementManagementunitWorkplanrotation` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-managementunits--managementUnitId--workplanrotations--workPlanRotationId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkPlanRotationResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementManagementunitWorkplanrotation {
@@ -17090,9 +18038,13 @@ impl PatchWorkforcemanagementManagementunitWorkplanrotation {
 static META_PATCH_WORKFORCEMANAGEMENT_SCHEDULINGPREFERENCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementSchedulingpreferences", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/schedulingpreferences", false, ::std::option::Option::None, false, true, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/schedulingpreferences`: the `patchWorkforcemanagementSchedulingpreferences` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-schedulingpreferences>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentSchedulingPreferenceListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementSchedulingpreferences {
@@ -17155,7 +18107,11 @@ impl PatchWorkforcemanagementSchedulingpreferences {
 static META_PATCH_WORKFORCEMANAGEMENT_TIMEOFFREQUEST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementTimeoffrequest", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/timeoffrequests/{timeOffRequestId}", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/timeoffrequests/{timeOffRequestId}`: the `patchWorkforcemanagementTimeoffrequest` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-timeoffrequests--timeOffRequestId->."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TimeOffRequestResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementTimeoffrequest {
@@ -17220,7 +18176,11 @@ impl PatchWorkforcemanagementTimeoffrequest {
 static META_PATCH_WORKFORCEMANAGEMENT_UNAVAILABLETIMES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementUnavailabletimes", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/unavailabletimes", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/unavailabletimes`: the `patchWorkforcemanagementUnavailabletimes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-unavailabletimes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UnavailableTimeListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementUnavailabletimes {
@@ -17283,7 +18243,11 @@ impl PatchWorkforcemanagementUnavailabletimes {
 static META_PATCH_WORKFORCEMANAGEMENT_USER_WORKPLANBIDRANKS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementUserWorkplanbidranks", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/users/{userId}/workplanbidranks", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/users/{userId}/workplanbidranks`: the `patchWorkforcemanagementUserWorkplanbidranks` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-users--userId--workplanbidranks>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkPlanBidRanks`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementUserWorkplanbidranks {
@@ -17348,7 +18312,11 @@ impl PatchWorkforcemanagementUserWorkplanbidranks {
 static META_PATCH_WORKFORCEMANAGEMENT_USERS_WORKPLANBIDRANKS_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementUsersWorkplanbidranksBulk", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/users/workplanbidranks/bulk", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/users/workplanbidranks/bulk`: the `patchWorkforcemanagementUsersWorkplanbidranksBulk` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-users-workplanbidranks-bulk>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EntityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementUsersWorkplanbidranksBulk {
@@ -17411,7 +18379,11 @@ impl PatchWorkforcemanagementUsersWorkplanbidranksBulk {
 static META_PATCH_WORKFORCEMANAGEMENT_WORKPLANBID_PREFERENCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementWorkplanbidPreferences", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/workplanbids/{bidId}/preferences", false, ::std::option::Option::None, false, false, true);
 #[doc = " `PATCH /api/v2/workforcemanagement/workplanbids/{bidId}/preferences`: the `patchWorkforcemanagementWorkplanbidPreferences` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-workplanbids--bidId--preferences>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentWorkPlanBiddingPreferenceResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PatchWorkforcemanagementWorkplanbidPreferences {
@@ -17476,7 +18448,11 @@ impl PatchWorkforcemanagementWorkplanbidPreferences {
 static META_POST_WORKFORCEMANAGEMENT_ADHERENCE_ADJUSTMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAdherenceAdjustments", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/adherence/adjustments", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/adherence/adjustments`: the `postWorkforcemanagementAdherenceAdjustments` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-adherence-adjustments>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CurrentAgentAdherenceAdjustment`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementAdherenceAdjustments {
@@ -17539,9 +18515,13 @@ impl PostWorkforcemanagementAdherenceAdjustments {
 static META_POST_WORKFORCEMANAGEMENT_ADHERENCE_ADJUSTMENTS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAdherenceAdjustmentsQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/adherence/adjustments/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/adherence/adjustments/query`: the `postWorkforcemanagementAdherenceAdjustmentsQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-adherence-adjustments-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CurrentAgentCursorAdherenceAdjustmentsListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementAdherenceAdjustmentsQuery {
@@ -17643,7 +18623,11 @@ impl PostWorkforcemanagementAdherenceAdjustmentsQuery {
 static META_POST_WORKFORCEMANAGEMENT_ADHERENCE_EXPLANATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAdherenceExplanations", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/adherence/explanations", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/adherence/explanations`: the `postWorkforcemanagementAdherenceExplanations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-adherence-explanations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AdherenceExplanationAsyncResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementAdherenceExplanations {
@@ -17706,7 +18690,11 @@ impl PostWorkforcemanagementAdherenceExplanations {
 static META_POST_WORKFORCEMANAGEMENT_ADHERENCE_EXPLANATIONS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAdherenceExplanationsQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/adherence/explanations/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/adherence/explanations/query`: the `postWorkforcemanagementAdherenceExplanationsQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-adherence-explanations-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `QueryAdherenceExplanationsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementAdherenceExplanationsQuery {
@@ -17787,7 +18775,11 @@ impl PostWorkforcemanagementAdherenceExplanationsQuery {
 static META_POST_WORKFORCEMANAGEMENT_ADHERENCE_HISTORICAL_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAdherenceHistoricalBulk", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/adherence/historical/bulk", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/adherence/historical/bulk`: the `postWorkforcemanagementAdherenceHistoricalBulk` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-adherence-historical-bulk>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WfmHistoricalAdherenceBulkResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementAdherenceHistoricalBulk {
@@ -17850,9 +18842,13 @@ impl PostWorkforcemanagementAdherenceHistoricalBulk {
 static META_POST_WORKFORCEMANAGEMENT_AGENT_ADHERENCE_ADJUSTMENTS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAgentAdherenceAdjustmentsQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/agents/{agentId}/adherence/adjustments/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/agents/{agentId}/adherence/adjustments/query`: the `postWorkforcemanagementAgentAdherenceAdjustmentsQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-agents--agentId--adherence-adjustments-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CursorAdherenceAdjustmentsListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementAgentAdherenceAdjustmentsQuery {
@@ -17956,7 +18952,11 @@ impl PostWorkforcemanagementAgentAdherenceAdjustmentsQuery {
 static META_POST_WORKFORCEMANAGEMENT_AGENT_ADHERENCE_EXPLANATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAgentAdherenceExplanations", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/agents/{agentId}/adherence/explanations", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/agents/{agentId}/adherence/explanations`: the `postWorkforcemanagementAgentAdherenceExplanations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-agents--agentId--adherence-explanations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AdherenceExplanationAsyncResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementAgentAdherenceExplanations {
@@ -18021,7 +19021,11 @@ impl PostWorkforcemanagementAgentAdherenceExplanations {
 static META_POST_WORKFORCEMANAGEMENT_AGENT_ADHERENCE_EXPLANATIONS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAgentAdherenceExplanationsQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/agents/{agentId}/adherence/explanations/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/agents/{agentId}/adherence/explanations/query`: the `postWorkforcemanagementAgentAdherenceExplanationsQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-agents--agentId--adherence-explanations-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentQueryAdherenceExplanationsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementAgentAdherenceExplanationsQuery {
@@ -18104,9 +19108,13 @@ impl PostWorkforcemanagementAgentAdherenceExplanationsQuery {
 static META_POST_WORKFORCEMANAGEMENT_AGENT_SCHEDULINGPREFERENCES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAgentSchedulingpreferencesQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/agents/{agentId}/schedulingpreferences/query", true, ::std::option::Option::None, false, true, true);
 #[doc = " `POST /api/v2/workforcemanagement/agents/{agentId}/schedulingpreferences/query`: the `postWorkforcemanagementAgentSchedulingpreferencesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-agents--agentId--schedulingpreferences-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentSchedulingPreferenceListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementAgentSchedulingpreferencesQuery {
@@ -18171,7 +19179,11 @@ impl PostWorkforcemanagementAgentSchedulingpreferencesQuery {
 static META_POST_WORKFORCEMANAGEMENT_AGENT_UNAVAILABLETIMES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAgentUnavailabletimesQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/agents/{agentId}/unavailabletimes/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/agents/{agentId}/unavailabletimes/query`: the `postWorkforcemanagementAgentUnavailabletimesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-agents--agentId--unavailabletimes-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UnavailableTimeListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementAgentUnavailabletimesQuery {
@@ -18236,7 +19248,11 @@ impl PostWorkforcemanagementAgentUnavailabletimesQuery {
 static META_POST_WORKFORCEMANAGEMENT_AGENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAgents", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/agents", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/agents`: the `postWorkforcemanagementAgents` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-agents>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MoveAgentsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementAgents {
@@ -18299,7 +19315,11 @@ impl PostWorkforcemanagementAgents {
 static META_POST_WORKFORCEMANAGEMENT_AGENTS_INTEGRATIONS_HRIS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAgentsIntegrationsHrisQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/agents/integrations/hris/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/agents/integrations/hris/query`: the `postWorkforcemanagementAgentsIntegrationsHrisQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-agents-integrations-hris-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentsIntegrationsListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementAgentsIntegrationsHrisQuery {
@@ -18362,7 +19382,11 @@ impl PostWorkforcemanagementAgentsIntegrationsHrisQuery {
 static META_POST_WORKFORCEMANAGEMENT_AGENTS_ME_ADHERENCE_HISTORICAL_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAgentsMeAdherenceHistoricalJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/agents/me/adherence/historical/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/agents/me/adherence/historical/jobs`: the `postWorkforcemanagementAgentsMeAdherenceHistoricalJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-agents-me-adherence-historical-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WfmAgentHistoricalAdherenceResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementAgentsMeAdherenceHistoricalJobs {
@@ -18441,7 +19465,11 @@ impl PostWorkforcemanagementAgentsMeAdherenceHistoricalJobs {
 static META_POST_WORKFORCEMANAGEMENT_AGENTS_ME_POSSIBLEWORKSHIFTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAgentsMePossibleworkshifts", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/agents/me/possibleworkshifts", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/agents/me/possibleworkshifts`: the `postWorkforcemanagementAgentsMePossibleworkshifts` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-agents-me-possibleworkshifts>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentPossibleWorkShiftsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementAgentsMePossibleworkshifts {
@@ -18504,7 +19532,11 @@ impl PostWorkforcemanagementAgentsMePossibleworkshifts {
 static META_POST_WORKFORCEMANAGEMENT_AGENTS_OPPORTUNITIES_ENROLLMENTS_BULK_ADD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAgentsOpportunitiesEnrollmentsBulkAdd", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/agents/opportunities/enrollments/bulk/add", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/agents/opportunities/enrollments/bulk/add`: the `postWorkforcemanagementAgentsOpportunitiesEnrollmentsBulkAdd` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-agents-opportunities-enrollments-bulk-add>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentBulkAddOpportunityEnrollmentsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementAgentsOpportunitiesEnrollmentsBulkAdd {
@@ -18567,7 +19599,11 @@ impl PostWorkforcemanagementAgentsOpportunitiesEnrollmentsBulkAdd {
 static META_POST_WORKFORCEMANAGEMENT_AGENTS_OPPORTUNITIES_ENROLLMENTS_BULK_STATUSES_UPDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAgentsOpportunitiesEnrollmentsBulkStatusesUpdate", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/agents/opportunities/enrollments/bulk/statuses/update", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/agents/opportunities/enrollments/bulk/statuses/update`: the `postWorkforcemanagementAgentsOpportunitiesEnrollmentsBulkStatusesUpdate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-agents-opportunities-enrollments-bulk-statuses-update>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentBulkStatusUpdateOpportunityEnrollmentsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementAgentsOpportunitiesEnrollmentsBulkStatusesUpdate {
@@ -18630,7 +19666,11 @@ impl PostWorkforcemanagementAgentsOpportunitiesEnrollmentsBulkStatusesUpdate {
 static META_POST_WORKFORCEMANAGEMENT_AGENTS_OPPORTUNITIES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAgentsOpportunitiesQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/agents/opportunities/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/agents/opportunities/query`: the `postWorkforcemanagementAgentsOpportunitiesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-agents-opportunities-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentQueryOpportunitiesResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementAgentsOpportunitiesQuery {
@@ -18711,7 +19751,11 @@ impl PostWorkforcemanagementAgentsOpportunitiesQuery {
 static META_POST_WORKFORCEMANAGEMENT_AGENTSCHEDULES_MANAGEMENTUNITS_MINE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAgentschedulesManagementunitsMine", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/agentschedules/managementunits/mine", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/agentschedules/managementunits/mine`: the `postWorkforcemanagementAgentschedulesManagementunitsMine` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-agentschedules-managementunits-mine>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentMuQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementAgentschedulesManagementunitsMine {
@@ -18792,7 +19836,11 @@ impl PostWorkforcemanagementAgentschedulesManagementunitsMine {
 static META_POST_WORKFORCEMANAGEMENT_AGENTSCHEDULES_MINE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAgentschedulesMine", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/agentschedules/mine", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/agentschedules/mine`: the `postWorkforcemanagementAgentschedulesMine` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-agentschedules-mine>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuCurrentAgentScheduleSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementAgentschedulesMine {
@@ -18855,7 +19903,11 @@ impl PostWorkforcemanagementAgentschedulesMine {
 static META_POST_WORKFORCEMANAGEMENT_ALTERNATIVESHIFTS_OFFERS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAlternativeshiftsOffersJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/alternativeshifts/offers/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/alternativeshifts/offers/jobs`: the `postWorkforcemanagementAlternativeshiftsOffersJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-alternativeshifts-offers-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AlternativeShiftAsyncResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementAlternativeshiftsOffersJobs {
@@ -18918,7 +19970,11 @@ impl PostWorkforcemanagementAlternativeshiftsOffersJobs {
 static META_POST_WORKFORCEMANAGEMENT_ALTERNATIVESHIFTS_OFFERS_SEARCH_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAlternativeshiftsOffersSearchJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/alternativeshifts/offers/search/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/alternativeshifts/offers/search/jobs`: the `postWorkforcemanagementAlternativeshiftsOffersSearchJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-alternativeshifts-offers-search-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AlternativeShiftAsyncResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementAlternativeshiftsOffersSearchJobs {
@@ -18981,7 +20037,11 @@ impl PostWorkforcemanagementAlternativeshiftsOffersSearchJobs {
 static META_POST_WORKFORCEMANAGEMENT_ALTERNATIVESHIFTS_TRADES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAlternativeshiftsTrades", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/alternativeshifts/trades", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/alternativeshifts/trades`: the `postWorkforcemanagementAlternativeshiftsTrades` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-alternativeshifts-trades>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AlternativeShiftTradeResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementAlternativeshiftsTrades {
@@ -19044,7 +20104,11 @@ impl PostWorkforcemanagementAlternativeshiftsTrades {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYCODES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitActivitycodes", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activitycodes", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/activitycodes`: the `postWorkforcemanagementBusinessunitActivitycodes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--activitycodes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BusinessUnitActivityCode`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitActivitycodes {
@@ -19109,7 +20173,11 @@ impl PostWorkforcemanagementBusinessunitActivitycodes {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLAN_DELETIONS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitActivityplanDeletionsJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/deletions/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/deletions/jobs`: the `postWorkforcemanagementBusinessunitActivityplanDeletionsJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--activityplans--activityPlanId--deletions-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ActivityPlanJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitActivityplanDeletionsJobs {
@@ -19174,7 +20242,11 @@ impl PostWorkforcemanagementBusinessunitActivityplanDeletionsJobs {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLAN_OCCURRENCE_SESSION_USERS_DELETIONS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/occurrences/{occurrenceId}/sessions/{sessionId}/users/deletions/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/occurrences/{occurrenceId}/sessions/{sessionId}/users/deletions/jobs`: the `postWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--activityplans--activityPlanId--occurrences--occurrenceId--sessions--sessionId--users-deletions-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ActivityPlanJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJobs {
@@ -19245,7 +20317,11 @@ impl PostWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeleti
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLAN_OCCURRENCE_SESSIONS_DELETIONS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/occurrences/{occurrenceId}/sessions/deletions/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/occurrences/{occurrenceId}/sessions/deletions/jobs`: the `postWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--activityplans--activityPlanId--occurrences--occurrenceId--sessions-deletions-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ActivityPlanJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJobs {
@@ -19314,7 +20390,11 @@ impl PostWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJ
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLAN_OCCURRENCES_DELETIONS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/occurrences/deletions/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/occurrences/deletions/jobs`: the `postWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--activityplans--activityPlanId--occurrences-deletions-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ActivityPlanOccurrencesDeletionJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJobs {
@@ -19381,7 +20461,11 @@ impl PostWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJobs {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLAN_RUNS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitActivityplanRunsJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/runs/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/runs/jobs`: the `postWorkforcemanagementBusinessunitActivityplanRunsJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--activityplans--activityPlanId--runs-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ActivityPlanRunJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitActivityplanRunsJobs {
@@ -19446,7 +20530,11 @@ impl PostWorkforcemanagementBusinessunitActivityplanRunsJobs {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLANS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitActivityplans", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans`: the `postWorkforcemanagementBusinessunitActivityplans` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--activityplans>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ActivityPlanResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitActivityplans {
@@ -19511,9 +20599,13 @@ impl PostWorkforcemanagementBusinessunitActivityplans {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitAdherenceAdjustmentsQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/query`: the `postWorkforcemanagementBusinessunitAdherenceAdjustmentsQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--adherence-adjustments-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CursorAdherenceAdjustmentsListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
-#[doc = " A listing: `.into_paginator()` walks every page as a stream."]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " A listing, by the `nextUri` each page gives (on the API host only): `.into_paginator()` walks every page as a stream."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitAdherenceAdjustmentsQuery {
@@ -19617,7 +20709,11 @@ impl PostWorkforcemanagementBusinessunitAdherenceAdjustmentsQuery {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_QUERY_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/query/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/query/jobs`: the `postWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--adherence-adjustments-query-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuAdherenceAdjustmentsQueryJob`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs {
@@ -19682,7 +20778,11 @@ impl PostWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_REASONCODES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes`: the `postWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--adherence-adjustments-reasoncodes>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AdherenceAdjustmentsReasonCode`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes {
@@ -19747,7 +20847,11 @@ impl PostWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_REASONCODES_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes/bulk", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes/bulk`: the `postWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--adherence-adjustments-reasoncodes-bulk>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AdherenceAdjustmentsReasonCodesListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk {
@@ -19812,7 +20916,11 @@ impl PostWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_EXPLANATIONS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitAdherenceExplanationsQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/explanations/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/explanations/query`: the `postWorkforcemanagementBusinessunitAdherenceExplanationsQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--adherence-explanations-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuQueryAdherenceExplanationsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitAdherenceExplanationsQuery {
@@ -19895,7 +21003,11 @@ impl PostWorkforcemanagementBusinessunitAdherenceExplanationsQuery {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_AGENTSCHEDULES_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitAgentschedulesSearch", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/agentschedules/search", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/agentschedules/search`: the `postWorkforcemanagementBusinessunitAgentschedulesSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--agentschedules-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuAsyncAgentSchedulesSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitAgentschedulesSearch {
@@ -19978,7 +21090,11 @@ impl PostWorkforcemanagementBusinessunitAgentschedulesSearch {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_ALTERNATIVESHIFTS_TRADES_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitAlternativeshiftsTradesSearch", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/alternativeshifts/trades/search", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/alternativeshifts/trades/search`: the `postWorkforcemanagementBusinessunitAlternativeshiftsTradesSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--alternativeshifts-trades-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuListAlternativeShiftTradesResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitAlternativeshiftsTradesSearch {
@@ -20052,7 +21168,11 @@ impl PostWorkforcemanagementBusinessunitAlternativeshiftsTradesSearch {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLAN_COPY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitCapacityplanCopy", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}/copy", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}/copy`: the `postWorkforcemanagementBusinessunitCapacityplanCopy` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--capacityplans--capacityPlanId--copy>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CapacityPlanResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitCapacityplanCopy {
@@ -20119,7 +21239,11 @@ impl PostWorkforcemanagementBusinessunitCapacityplanCopy {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLAN_REQUIREMENT_GENERATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitCapacityplanRequirementGenerate", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}/requirement/generate", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}/requirement/generate`: the `postWorkforcemanagementBusinessunitCapacityplanRequirementGenerate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--capacityplans--capacityPlanId--requirement-generate>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CapacityPlanStaffingRequirementResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitCapacityplanRequirementGenerate {
@@ -20184,7 +21308,11 @@ impl PostWorkforcemanagementBusinessunitCapacityplanRequirementGenerate {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLAN_STAFFINGGROUPALLOCATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}/staffinggroupallocations", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}/staffinggroupallocations`: the `postWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--capacityplans--capacityPlanId--staffinggroupallocations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CapacityPlanStaffingGroupMetricChangeResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations {
@@ -20251,7 +21379,11 @@ impl PostWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLAN_STAFFINGGROUPALLOCATIONSHISTORY_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshistoryQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}/staffinggroupallocationshistory/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}/staffinggroupallocationshistory/query`: the `postWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshistoryQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--capacityplans--capacityPlanId--staffinggroupallocationshistory-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CapacityPlanStaffingGroupMetricChangeHistoryListResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshistoryQuery {
@@ -20318,7 +21450,11 @@ impl PostWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshist
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLANNING_LONGTERMREQUIREMENTS_AUTOMATICBESTMETHOD_WEEK_FORECAST_FORCEREGENERATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutomaticbestmethodWeekForecastForceregenerate", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplanning/longtermrequirements/automaticbestmethod/weeks/{weekDateId}/forecasts/{forecastId}/forceregenerate", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplanning/longtermrequirements/automaticbestmethod/weeks/{weekDateId}/forecasts/{forecastId}/forceregenerate`: the `postWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutomaticbestmethodWeekForecastForceregenerate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--capacityplanning-longtermrequirements-automaticbestmethod-weeks--weekDateId--forecasts--forecastId--forceregenerate>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `LongTermRequirementsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutomaticbestmethodWeekForecastForceregenerate {
@@ -20384,7 +21520,11 @@ impl PostWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAuto
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLANS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitCapacityplans", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans`: the `postWorkforcemanagementBusinessunitCapacityplans` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--capacityplans>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CapacityPlanResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitCapacityplans {
@@ -20449,7 +21589,11 @@ impl PostWorkforcemanagementBusinessunitCapacityplans {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLANS_BULK_REMOVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitCapacityplansBulkRemove", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/bulk/remove", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/bulk/remove`: the `postWorkforcemanagementBusinessunitCapacityplansBulkRemove` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--capacityplans-bulk-remove>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for nothing (the response has no body in the spec), or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitCapacityplansBulkRemove {
@@ -20514,7 +21658,11 @@ impl PostWorkforcemanagementBusinessunitCapacityplansBulkRemove {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_DECISIONMETRICS_UPDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitDecisionmetricsUpdate", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/decisionmetrics/update", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/decisionmetrics/update`: the `postWorkforcemanagementBusinessunitDecisionmetricsUpdate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--decisionmetrics-update>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DecisionMetricsUpdateJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitDecisionmetricsUpdate {
@@ -20579,7 +21727,11 @@ impl PostWorkforcemanagementBusinessunitDecisionmetricsUpdate {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_DECISIONMETRICS_UPDATE_UPLOADURL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitDecisionmetricsUpdateUploadurl", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/decisionmetrics/update/uploadurl", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/decisionmetrics/update/uploadurl`: the `postWorkforcemanagementBusinessunitDecisionmetricsUpdateUploadurl` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--decisionmetrics-update-uploadurl>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `DecisionMetricsUploadResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitDecisionmetricsUpdateUploadurl {
@@ -20644,7 +21796,11 @@ impl PostWorkforcemanagementBusinessunitDecisionmetricsUpdateUploadurl {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_INTRADAY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitIntraday", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/intraday", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/intraday`: the `postWorkforcemanagementBusinessunitIntraday` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--intraday>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncIntradayResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitIntraday {
@@ -20718,7 +21874,11 @@ impl PostWorkforcemanagementBusinessunitIntraday {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_MAINFORECAST_CONTINUOUSFORECAST_SESSION_EXPORT_FORECAST_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportForecastJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session/export/forecast/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session/export/forecast/jobs`: the `postWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportForecastJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--mainforecast-continuousforecast-session-export-forecast-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AggregatedSessionExportJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportForecastJobs {
@@ -20783,7 +21943,11 @@ impl PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExp
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_MAINFORECAST_CONTINUOUSFORECAST_SESSION_EXPORT_HISTORICAL_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportHistoricalJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session/export/historical/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session/export/historical/jobs`: the `postWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportHistoricalJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--mainforecast-continuousforecast-session-export-historical-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AggregatedHistoricalExportJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportHistoricalJobs {
@@ -20848,7 +22012,11 @@ impl PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExp
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_MAINFORECAST_CONTINUOUSFORECAST_SESSION_EXPORT_SNAPSHOT_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportSnapshotJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session/export/snapshot/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session/export/snapshot/jobs`: the `postWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportSnapshotJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--mainforecast-continuousforecast-session-export-snapshot-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AggregatedSnapshotExportJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportSnapshotJobs {
@@ -20913,7 +22081,11 @@ impl PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExp
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_OPPORTUNITIES_BULK_ADD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitOpportunitiesBulkAdd", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/bulk/add", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/bulk/add`: the `postWorkforcemanagementBusinessunitOpportunitiesBulkAdd` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--opportunities-bulk-add>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkAddOpportunitiesResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitOpportunitiesBulkAdd {
@@ -20978,7 +22150,11 @@ impl PostWorkforcemanagementBusinessunitOpportunitiesBulkAdd {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_OPPORTUNITIES_BULK_PUBLISH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitOpportunitiesBulkPublish", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/bulk/publish", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/bulk/publish`: the `postWorkforcemanagementBusinessunitOpportunitiesBulkPublish` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--opportunities-bulk-publish>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkPublishOpportunitiesResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitOpportunitiesBulkPublish {
@@ -21043,7 +22219,11 @@ impl PostWorkforcemanagementBusinessunitOpportunitiesBulkPublish {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_OPPORTUNITIES_BULK_REMOVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitOpportunitiesBulkRemove", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/bulk/remove", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/bulk/remove`: the `postWorkforcemanagementBusinessunitOpportunitiesBulkRemove` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--opportunities-bulk-remove>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkRemoveOpportunitiesResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitOpportunitiesBulkRemove {
@@ -21108,7 +22288,11 @@ impl PostWorkforcemanagementBusinessunitOpportunitiesBulkRemove {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_OPPORTUNITIES_BULK_STATUSES_UPDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitOpportunitiesBulkStatusesUpdate", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/bulk/statuses/update", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/bulk/statuses/update`: the `postWorkforcemanagementBusinessunitOpportunitiesBulkStatusesUpdate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--opportunities-bulk-statuses-update>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkOpportunitiesStatusUpdateResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitOpportunitiesBulkStatusesUpdate {
@@ -21173,7 +22357,11 @@ impl PostWorkforcemanagementBusinessunitOpportunitiesBulkStatusesUpdate {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_OPPORTUNITIES_ENROLLMENTS_BULK_STATUSES_UPDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitOpportunitiesEnrollmentsBulkStatusesUpdate", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/enrollments/bulk/statuses/update", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/enrollments/bulk/statuses/update`: the `postWorkforcemanagementBusinessunitOpportunitiesEnrollmentsBulkStatusesUpdate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--opportunities-enrollments-bulk-statuses-update>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkUpdateOpportunityEnrollmentsStatusResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitOpportunitiesEnrollmentsBulkStatusesUpdate {
@@ -21238,7 +22426,11 @@ impl PostWorkforcemanagementBusinessunitOpportunitiesEnrollmentsBulkStatusesUpda
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_OPPORTUNITIES_ENROLLMENTS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitOpportunitiesEnrollmentsQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/enrollments/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/enrollments/query`: the `postWorkforcemanagementBusinessunitOpportunitiesEnrollmentsQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--opportunities-enrollments-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `QueryOpportunityEnrollmentsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitOpportunitiesEnrollmentsQuery {
@@ -21321,7 +22513,11 @@ impl PostWorkforcemanagementBusinessunitOpportunitiesEnrollmentsQuery {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_OPPORTUNITIES_EXTERNALACTIVITIES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitOpportunitiesExternalactivitiesQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/externalactivities/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/externalactivities/query`: the `postWorkforcemanagementBusinessunitOpportunitiesExternalactivitiesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--opportunities-externalactivities-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `QueryExternalActivityOpportunitiesResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitOpportunitiesExternalactivitiesQuery {
@@ -21386,7 +22582,11 @@ impl PostWorkforcemanagementBusinessunitOpportunitiesExternalactivitiesQuery {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_OPPORTUNITIES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitOpportunitiesQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/query`: the `postWorkforcemanagementBusinessunitOpportunitiesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--opportunities-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `QueryOpportunitiesResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitOpportunitiesQuery {
@@ -21460,7 +22660,11 @@ impl PostWorkforcemanagementBusinessunitOpportunitiesQuery {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_PLANNINGGROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitPlanninggroups", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/planninggroups", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/planninggroups`: the `postWorkforcemanagementBusinessunitPlanninggroups` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--planninggroups>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PlanningGroup`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitPlanninggroups {
@@ -21525,7 +22729,11 @@ impl PostWorkforcemanagementBusinessunitPlanninggroups {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULEBID_COPY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitSchedulebidCopy", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}/copy", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}/copy`: the `postWorkforcemanagementBusinessunitSchedulebidCopy` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--schedulebids--bidId--copy>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScheduleBid`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitSchedulebidCopy {
@@ -21592,7 +22800,11 @@ impl PostWorkforcemanagementBusinessunitSchedulebidCopy {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULEBID_GROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitSchedulebidGroups", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}/groups", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}/groups`: the `postWorkforcemanagementBusinessunitSchedulebidGroups` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--schedulebids--bidId--groups>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScheduleBidGroupResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitSchedulebidGroups {
@@ -21659,7 +22871,11 @@ impl PostWorkforcemanagementBusinessunitSchedulebidGroups {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULEBIDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitSchedulebids", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids`: the `postWorkforcemanagementBusinessunitSchedulebids` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--schedulebids>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScheduleBid`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitSchedulebids {
@@ -21724,7 +22940,11 @@ impl PostWorkforcemanagementBusinessunitSchedulebids {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULEBIDS_EFFECTIVESCHEDULESETS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitSchedulebidsEffectiveschedulesets", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/effectiveschedulesets", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/effectiveschedulesets`: the `postWorkforcemanagementBusinessunitSchedulebidsEffectiveschedulesets` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--schedulebids-effectiveschedulesets>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentsEffectiveScheduleSetResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitSchedulebidsEffectiveschedulesets {
@@ -21789,7 +23009,11 @@ impl PostWorkforcemanagementBusinessunitSchedulebidsEffectiveschedulesets {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_SERVICEGOALTEMPLATES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitServicegoaltemplates", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/servicegoaltemplates", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/servicegoaltemplates`: the `postWorkforcemanagementBusinessunitServicegoaltemplates` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--servicegoaltemplates>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ServiceGoalTemplate`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitServicegoaltemplates {
@@ -21854,7 +23078,11 @@ impl PostWorkforcemanagementBusinessunitServicegoaltemplates {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_SHIFTTRADING_TRADES_EVALUATE_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitShifttradingTradesEvaluateJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/trades/evaluate/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/trades/evaluate/jobs`: the `postWorkforcemanagementBusinessunitShifttradingTradesEvaluateJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--shifttrading-trades-evaluate-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ShiftTradeEvaluateTradesBuJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitShifttradingTradesEvaluateJobs {
@@ -21937,7 +23165,11 @@ impl PostWorkforcemanagementBusinessunitShifttradingTradesEvaluateJobs {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_SHIFTTRADING_TRADES_QUERY_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitShifttradingTradesQueryJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/trades/query/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/trades/query/jobs`: the `postWorkforcemanagementBusinessunitShifttradingTradesQueryJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--shifttrading-trades-query-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ShiftTradeQueryTradesBuJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitShifttradingTradesQueryJobs {
@@ -22020,7 +23252,11 @@ impl PostWorkforcemanagementBusinessunitShifttradingTradesQueryJobs {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_SHIFTTRADING_TRADES_STATE_BULK_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitShifttradingTradesStateBulkJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/trades/state/bulk/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/trades/state/bulk/jobs`: the `postWorkforcemanagementBusinessunitShifttradingTradesStateBulkJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--shifttrading-trades-state-bulk-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ShiftTradeBulkUpdateTradeStateBuJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitShifttradingTradesStateBulkJobs {
@@ -22103,7 +23339,11 @@ impl PostWorkforcemanagementBusinessunitShifttradingTradesStateBulkJobs {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_SHIFTTRADING_UNMATCHED_SEARCH_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/unmatched/search/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/unmatched/search/jobs`: the `postWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--shifttrading-unmatched-search-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ShiftTradeSearchUnmatchedTradesBuJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJobs {
@@ -22186,7 +23426,11 @@ impl PostWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJobs {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_SHIFTTRADING_WEEKS_SUMMARY_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitShifttradingWeeksSummaryJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/weeks/summary/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/weeks/summary/jobs`: the `postWorkforcemanagementBusinessunitShifttradingWeeksSummaryJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--shifttrading-weeks-summary-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ShiftTradeQueryWeekSummariesBuJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitShifttradingWeeksSummaryJobs {
@@ -22260,7 +23504,11 @@ impl PostWorkforcemanagementBusinessunitShifttradingWeeksSummaryJobs {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_STAFFINGGROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitStaffinggroups", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/staffinggroups", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/staffinggroups`: the `postWorkforcemanagementBusinessunitStaffinggroups` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--staffinggroups>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `StaffingGroupResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitStaffinggroups {
@@ -22325,7 +23573,11 @@ impl PostWorkforcemanagementBusinessunitStaffinggroups {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_STAFFINGGROUPS_PLANNINGGROUPS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitStaffinggroupsPlanninggroupsQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/staffinggroups/planninggroups/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/staffinggroups/planninggroups/query`: the `postWorkforcemanagementBusinessunitStaffinggroupsPlanninggroupsQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--staffinggroups-planninggroups-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PlanningGroupToStaffingGroupsListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitStaffinggroupsPlanninggroupsQuery {
@@ -22390,7 +23642,11 @@ impl PostWorkforcemanagementBusinessunitStaffinggroupsPlanninggroupsQuery {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_STAFFINGGROUPS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitStaffinggroupsQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/staffinggroups/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/staffinggroups/query`: the `postWorkforcemanagementBusinessunitStaffinggroupsQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--staffinggroups-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserStaffingGroupListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitStaffinggroupsQuery {
@@ -22464,7 +23720,11 @@ impl PostWorkforcemanagementBusinessunitStaffinggroupsQuery {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFLIMIT_GRANULARITYCONVERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitTimeofflimitGranularityconversion", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}/granularityconversion", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}/granularityconversion`: the `postWorkforcemanagementBusinessunitTimeofflimitGranularityconversion` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--timeofflimits--timeOffLimitId--granularityconversion>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuConvertTimeOffLimitGranularityJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitTimeofflimitGranularityconversion {
@@ -22531,7 +23791,11 @@ impl PostWorkforcemanagementBusinessunitTimeofflimitGranularityconversion {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFLIMIT_VALUES_IMPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitTimeofflimitValuesImport", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}/values/import", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}/values/import`: the `postWorkforcemanagementBusinessunitTimeofflimitValuesImport` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--timeofflimits--timeOffLimitId--values-import>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuTimeOffLimitResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitTimeofflimitValuesImport {
@@ -22598,7 +23862,11 @@ impl PostWorkforcemanagementBusinessunitTimeofflimitValuesImport {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFLIMIT_VALUES_IMPORT_UPLOADURL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitTimeofflimitValuesImportUploadurl", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}/values/import/uploadurl", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}/values/import/uploadurl`: the `postWorkforcemanagementBusinessunitTimeofflimitValuesImportUploadurl` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--timeofflimits--timeOffLimitId--values-import-uploadurl>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuImportTimeOffLimitValuesUploadResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitTimeofflimitValuesImportUploadurl {
@@ -22665,7 +23933,11 @@ impl PostWorkforcemanagementBusinessunitTimeofflimitValuesImportUploadurl {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFLIMIT_VALUES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitTimeofflimitValuesQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}/values/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}/values/query`: the `postWorkforcemanagementBusinessunitTimeofflimitValuesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--timeofflimits--timeOffLimitId--values-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuTimeOffLimitValuesForGranularityResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitTimeofflimitValuesQuery {
@@ -22732,7 +24004,11 @@ impl PostWorkforcemanagementBusinessunitTimeofflimitValuesQuery {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFLIMITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitTimeofflimits", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits`: the `postWorkforcemanagementBusinessunitTimeofflimits` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--timeofflimits>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuTimeOffLimitResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitTimeofflimits {
@@ -22797,7 +24073,13 @@ impl PostWorkforcemanagementBusinessunitTimeofflimits {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFLIMITS_VALUES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitTimeofflimitsValuesQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/values/query", true, ::std::option::Option::None, true, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/values/query`: the `postWorkforcemanagementBusinessunitTimeofflimitsValuesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--timeofflimits-values-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuTimeOffLimitValuesResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -22863,7 +24145,11 @@ impl PostWorkforcemanagementBusinessunitTimeofflimitsValuesQuery {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFPLANS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitTimeoffplans", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/timeoffplans", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeoffplans`: the `postWorkforcemanagementBusinessunitTimeoffplans` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--timeoffplans>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuTimeOffPlanResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitTimeoffplans {
@@ -22928,7 +24214,11 @@ impl PostWorkforcemanagementBusinessunitTimeoffplans {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_UNAVAILABLETIMES_SCHEDULES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitUnavailabletimesSchedulesQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/unavailabletimes/schedules/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/unavailabletimes/schedules/query`: the `postWorkforcemanagementBusinessunitUnavailabletimesSchedulesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--unavailabletimes-schedules-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `QueryAgentScheduleUnavailableTimesResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitUnavailabletimesSchedulesQuery {
@@ -22993,7 +24283,11 @@ impl PostWorkforcemanagementBusinessunitUnavailabletimesSchedulesQuery {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_UNAVAILABLETIMES_SETTINGS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitUnavailabletimesSettingsQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/unavailabletimes/settings/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/unavailabletimes/settings/query`: the `postWorkforcemanagementBusinessunitUnavailabletimesSettingsQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--unavailabletimes-settings-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `QueryAvailabilityManagementUnitsSettingsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitUnavailabletimesSettingsQuery {
@@ -23058,7 +24352,11 @@ impl PostWorkforcemanagementBusinessunitUnavailabletimesSettingsQuery {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULE_AGENTSCHEDULES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitWeekScheduleAgentschedulesQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/agentschedules/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/agentschedules/query`: the `postWorkforcemanagementBusinessunitWeekScheduleAgentschedulesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekId--schedules--scheduleId--agentschedules-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuAsyncAgentSchedulesQueryResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitWeekScheduleAgentschedulesQuery {
@@ -23144,7 +24442,11 @@ impl PostWorkforcemanagementBusinessunitWeekScheduleAgentschedulesQuery {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULE_COPY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitWeekScheduleCopy", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/copy", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/copy`: the `postWorkforcemanagementBusinessunitWeekScheduleCopy` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekId--schedules--scheduleId--copy>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuAsyncScheduleResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitWeekScheduleCopy {
@@ -23212,7 +24514,11 @@ impl PostWorkforcemanagementBusinessunitWeekScheduleCopy {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULE_PERFORMANCEPREDICTIONS_RECALCULATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculations", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/performancepredictions/recalculations", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/performancepredictions/recalculations`: the `postWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekId--schedules--scheduleId--performancepredictions-recalculations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PerformancePredictionRecalculationResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculations {
@@ -23281,7 +24587,11 @@ impl PostWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalc
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULE_PERFORMANCEPREDICTIONS_RECALCULATIONS_UPLOADURL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculationsUploadurl", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/performancepredictions/recalculations/uploadurl", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/performancepredictions/recalculations/uploadurl`: the `postWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculationsUploadurl` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekId--schedules--scheduleId--performancepredictions-recalculations-uploadurl>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `PerformancePredictionRecalculationUploadResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculationsUploadurl {
@@ -23350,7 +24660,11 @@ impl PostWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalc
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULE_RESCHEDULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitWeekScheduleReschedule", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/reschedule", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/reschedule`: the `postWorkforcemanagementBusinessunitWeekScheduleReschedule` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekId--schedules--scheduleId--reschedule>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuAsyncScheduleRunResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitWeekScheduleReschedule {
@@ -23418,7 +24732,11 @@ impl PostWorkforcemanagementBusinessunitWeekScheduleReschedule {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULE_UPDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitWeekScheduleUpdate", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/update", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/update`: the `postWorkforcemanagementBusinessunitWeekScheduleUpdate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekId--schedules--scheduleId--update>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuAsyncScheduleResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitWeekScheduleUpdate {
@@ -23486,7 +24804,11 @@ impl PostWorkforcemanagementBusinessunitWeekScheduleUpdate {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULE_UPDATE_UPLOADURL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitWeekScheduleUpdateUploadurl", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/update/uploadurl", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/update/uploadurl`: the `postWorkforcemanagementBusinessunitWeekScheduleUpdateUploadurl` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekId--schedules--scheduleId--update-uploadurl>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UpdateScheduleUploadResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitWeekScheduleUpdateUploadurl {
@@ -23554,7 +24876,11 @@ impl PostWorkforcemanagementBusinessunitWeekScheduleUpdateUploadurl {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitWeekSchedules", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules`: the `postWorkforcemanagementBusinessunitWeekSchedules` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekId--schedules>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuScheduleMetadata`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitWeekSchedules {
@@ -23620,7 +24946,11 @@ impl PostWorkforcemanagementBusinessunitWeekSchedules {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULES_GENERATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitWeekSchedulesGenerate", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/generate", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/generate`: the `postWorkforcemanagementBusinessunitWeekSchedulesGenerate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekId--schedules-generate>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuAsyncScheduleRunResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitWeekSchedulesGenerate {
@@ -23686,7 +25016,11 @@ impl PostWorkforcemanagementBusinessunitWeekSchedulesGenerate {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULES_IMPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitWeekSchedulesImport", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/import", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/import`: the `postWorkforcemanagementBusinessunitWeekSchedulesImport` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekId--schedules-import>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ScheduleUploadProcessingResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitWeekSchedulesImport {
@@ -23752,7 +25086,11 @@ impl PostWorkforcemanagementBusinessunitWeekSchedulesImport {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULES_IMPORT_UPLOADURL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitWeekSchedulesImportUploadurl", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/import/uploadurl", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/import/uploadurl`: the `postWorkforcemanagementBusinessunitWeekSchedulesImportUploadurl` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekId--schedules-import-uploadurl>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ImportScheduleUploadResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitWeekSchedulesImportUploadurl {
@@ -23818,7 +25156,11 @@ impl PostWorkforcemanagementBusinessunitWeekSchedulesImportUploadurl {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SHORTTERMFORECAST_COPY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitWeekShorttermforecastCopy", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/{forecastId}/copy", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/{forecastId}/copy`: the `postWorkforcemanagementBusinessunitWeekShorttermforecastCopy` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekDateId--shorttermforecasts--forecastId--copy>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncForecastOperationResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitWeekShorttermforecastCopy {
@@ -23895,7 +25237,11 @@ impl PostWorkforcemanagementBusinessunitWeekShorttermforecastCopy {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SHORTTERMFORECASTS_GENERATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitWeekShorttermforecastsGenerate", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/generate", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/generate`: the `postWorkforcemanagementBusinessunitWeekShorttermforecastsGenerate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekDateId--shorttermforecasts-generate>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AsyncForecastOperationResult`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitWeekShorttermforecastsGenerate {
@@ -23970,7 +25316,11 @@ impl PostWorkforcemanagementBusinessunitWeekShorttermforecastsGenerate {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SHORTTERMFORECASTS_IMPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitWeekShorttermforecastsImport", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/import", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/import`: the `postWorkforcemanagementBusinessunitWeekShorttermforecastsImport` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekDateId--shorttermforecasts-import>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ImportForecastResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitWeekShorttermforecastsImport {
@@ -24036,7 +25386,11 @@ impl PostWorkforcemanagementBusinessunitWeekShorttermforecastsImport {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SHORTTERMFORECASTS_IMPORT_UPLOADURL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitWeekShorttermforecastsImportUploadurl", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/import/uploadurl", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/import/uploadurl`: the `postWorkforcemanagementBusinessunitWeekShorttermforecastsImportUploadurl` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekDateId--shorttermforecasts-import-uploadurl>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ImportForecastUploadResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitWeekShorttermforecastsImportUploadurl {
@@ -24102,7 +25456,11 @@ impl PostWorkforcemanagementBusinessunitWeekShorttermforecastsImportUploadurl {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WORKPLANBID_COPY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitWorkplanbidCopy", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}/copy", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}/copy`: the `postWorkforcemanagementBusinessunitWorkplanbidCopy` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--workplanbids--bidId--copy>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkPlanBid`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitWorkplanbidCopy {
@@ -24169,7 +25527,11 @@ impl PostWorkforcemanagementBusinessunitWorkplanbidCopy {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WORKPLANBID_GROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitWorkplanbidGroups", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}/groups", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}/groups`: the `postWorkforcemanagementBusinessunitWorkplanbidGroups` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--workplanbids--bidId--groups>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkPlanBidGroupResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitWorkplanbidGroups {
@@ -24236,7 +25598,11 @@ impl PostWorkforcemanagementBusinessunitWorkplanbidGroups {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WORKPLANBIDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitWorkplanbids", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids`: the `postWorkforcemanagementBusinessunitWorkplanbids` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--workplanbids>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkPlanBid`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunitWorkplanbids {
@@ -24301,7 +25667,11 @@ impl PostWorkforcemanagementBusinessunitWorkplanbids {
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunits", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/businessunits`: the `postWorkforcemanagementBusinessunits` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BusinessUnitResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementBusinessunits {
@@ -24373,7 +25743,11 @@ impl PostWorkforcemanagementBusinessunits {
 static META_POST_WORKFORCEMANAGEMENT_CALENDAR_URL_ICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementCalendarUrlIcs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/calendar/url/ics", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/calendar/url/ics`: the `postWorkforcemanagementCalendarUrlIcs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-calendar-url-ics>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `CalendarUrlResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementCalendarUrlIcs {
@@ -24443,7 +25817,11 @@ impl PostWorkforcemanagementCalendarUrlIcs {
 static META_POST_WORKFORCEMANAGEMENT_HISTORICALDATA_BULK_REMOVE_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementHistoricaldataBulkRemoveJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/historicaldata/bulk/remove/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/historicaldata/bulk/remove/jobs`: the `postWorkforcemanagementHistoricaldataBulkRemoveJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-historicaldata-bulk-remove-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `HistoricalImportDeleteFilesJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementHistoricaldataBulkRemoveJobs {
@@ -24506,7 +25884,11 @@ impl PostWorkforcemanagementHistoricaldataBulkRemoveJobs {
 static META_POST_WORKFORCEMANAGEMENT_HISTORICALDATA_VALIDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementHistoricaldataValidate", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/historicaldata/validate", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/historicaldata/validate`: the `postWorkforcemanagementHistoricaldataValidate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-historicaldata-validate>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ValidationServiceAsyncResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementHistoricaldataValidate {
@@ -24569,7 +25951,11 @@ impl PostWorkforcemanagementHistoricaldataValidate {
 static META_POST_WORKFORCEMANAGEMENT_INTEGRATIONS_HRI_TIMEOFFTYPES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementIntegrationsHriTimeofftypesJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/integrations/hris/{hrisIntegrationId}/timeofftypes/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/integrations/hris/{hrisIntegrationId}/timeofftypes/jobs`: the `postWorkforcemanagementIntegrationsHriTimeofftypesJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-integrations-hris--hrisIntegrationId--timeofftypes-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `HrisTimeOffTypesResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementIntegrationsHriTimeofftypesJobs {
@@ -24632,7 +26018,11 @@ impl PostWorkforcemanagementIntegrationsHriTimeofftypesJobs {
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_AGENTS_WORKPLANS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitAgentsWorkplansQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/agents/workplans/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/agents/workplans/query`: the `postWorkforcemanagementManagementunitAgentsWorkplansQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--agents-workplans-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentsWorkPlansResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementManagementunitAgentsWorkplansQuery {
@@ -24706,7 +26096,11 @@ impl PostWorkforcemanagementManagementunitAgentsWorkplansQuery {
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_AGENTSCHEDULES_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitAgentschedulesSearch", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/agentschedules/search", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/agentschedules/search`: the `postWorkforcemanagementManagementunitAgentschedulesSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--agentschedules-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuAsyncAgentSchedulesSearchResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementManagementunitAgentschedulesSearch {
@@ -24789,7 +26183,11 @@ impl PostWorkforcemanagementManagementunitAgentschedulesSearch {
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_HISTORICALADHERENCEQUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitHistoricaladherencequery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/historicaladherencequery", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/historicaladherencequery`: the `postWorkforcemanagementManagementunitHistoricaladherencequery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--historicaladherencequery>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WfmHistoricalAdherenceResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementManagementunitHistoricaladherencequery {
@@ -24854,7 +26252,11 @@ impl PostWorkforcemanagementManagementunitHistoricaladherencequery {
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_MOVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitMove", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/move", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/move`: the `postWorkforcemanagementManagementunitMove` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--move>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MoveManagementUnitResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementManagementunitMove {
@@ -24919,7 +26321,13 @@ impl PostWorkforcemanagementManagementunitMove {
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_SCHEDULES_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitSchedulesSearch", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/schedules/search", true, ::std::option::Option::None, true, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/schedules/search`: the `postWorkforcemanagementManagementunitSchedulesSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--schedules-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserScheduleContainer`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -24985,7 +26393,11 @@ impl PostWorkforcemanagementManagementunitSchedulesSearch {
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_SHRINKAGE_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitShrinkageJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/shrinkage/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/shrinkage/jobs`: the `postWorkforcemanagementManagementunitShrinkageJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--shrinkage-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WfmHistoricalShrinkageResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementManagementunitShrinkageJobs {
@@ -25050,7 +26462,13 @@ impl PostWorkforcemanagementManagementunitShrinkageJobs {
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFLIMITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitTimeofflimits", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/timeofflimits", false, ::std::option::Option::None, true, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeofflimits`: the `postWorkforcemanagementManagementunitTimeofflimits` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--timeofflimits>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TimeOffLimit`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -25116,7 +26534,13 @@ impl PostWorkforcemanagementManagementunitTimeofflimits {
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFLIMITS_VALUES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitTimeofflimitsValuesQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/timeofflimits/values/query", true, ::std::option::Option::None, true, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeofflimits/values/query`: the `postWorkforcemanagementManagementunitTimeofflimitsValuesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--timeofflimits-values-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `QueryTimeOffLimitValuesResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -25182,7 +26606,13 @@ impl PostWorkforcemanagementManagementunitTimeofflimitsValuesQuery {
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFPLANS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitTimeoffplans", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffplans", false, ::std::option::Option::None, true, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffplans`: the `postWorkforcemanagementManagementunitTimeoffplans` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--timeoffplans>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TimeOffPlan`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -25248,7 +26678,11 @@ impl PostWorkforcemanagementManagementunitTimeoffplans {
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFREQUESTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitTimeoffrequests", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffrequests", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffrequests`: the `postWorkforcemanagementManagementunitTimeoffrequests` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--timeoffrequests>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TimeOffRequestList`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementManagementunitTimeoffrequests {
@@ -25313,7 +26747,11 @@ impl PostWorkforcemanagementManagementunitTimeoffrequests {
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFREQUESTS_INTEGRATIONSTATUS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitTimeoffrequestsIntegrationstatusQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffrequests/integrationstatus/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffrequests/integrationstatus/query`: the `postWorkforcemanagementManagementunitTimeoffrequestsIntegrationstatusQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--timeoffrequests-integrationstatus-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserTimeOffIntegrationStatusResponseListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementManagementunitTimeoffrequestsIntegrationstatusQuery {
@@ -25378,7 +26816,11 @@ impl PostWorkforcemanagementManagementunitTimeoffrequestsIntegrationstatusQuery 
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFREQUESTS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitTimeoffrequestsQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffrequests/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffrequests/query`: the `postWorkforcemanagementManagementunitTimeoffrequestsQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--timeoffrequests-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TimeOffRequestListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementManagementunitTimeoffrequestsQuery {
@@ -25452,7 +26894,11 @@ impl PostWorkforcemanagementManagementunitTimeoffrequestsQuery {
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFREQUESTS_WAITLISTPOSITIONS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitTimeoffrequestsWaitlistpositionsQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffrequests/waitlistpositions/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffrequests/waitlistpositions/query`: the `postWorkforcemanagementManagementunitTimeoffrequestsWaitlistpositionsQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--timeoffrequests-waitlistpositions-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WaitlistPositionListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementManagementunitTimeoffrequestsWaitlistpositionsQuery {
@@ -25517,7 +26963,11 @@ impl PostWorkforcemanagementManagementunitTimeoffrequestsWaitlistpositionsQuery 
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_USER_TIMEOFFBALANCE_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitUserTimeoffbalanceJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/users/{userId}/timeoffbalance/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/users/{userId}/timeoffbalance/jobs`: the `postWorkforcemanagementManagementunitUserTimeoffbalanceJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--users--userId--timeoffbalance-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TimeOffBalancesResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementManagementunitUserTimeoffbalanceJobs {
@@ -25584,7 +27034,11 @@ impl PostWorkforcemanagementManagementunitUserTimeoffbalanceJobs {
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_USER_TIMEOFFREQUEST_TIMEOFFBALANCE_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitUserTimeoffrequestTimeoffbalanceJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/users/{userId}/timeoffrequests/{timeOffRequestId}/timeoffbalance/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/users/{userId}/timeoffrequests/{timeOffRequestId}/timeoffbalance/jobs`: the `postWorkforcemanagementManagementunitUserTimeoffrequestTimeoffbalanceJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--users--userId--timeoffrequests--timeOffRequestId--timeoffbalance-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TimeOffBalancesResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementManagementunitUserTimeoffrequestTimeoffbalanceJobs {
@@ -25651,7 +27105,11 @@ impl PostWorkforcemanagementManagementunitUserTimeoffrequestTimeoffbalanceJobs {
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_USER_TIMEOFFREQUESTS_ESTIMATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitUserTimeoffrequestsEstimate", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/users/{userId}/timeoffrequests/estimate", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/users/{userId}/timeoffrequests/estimate`: the `postWorkforcemanagementManagementunitUserTimeoffrequestsEstimate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--users--userId--timeoffrequests-estimate>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EstimateAvailableTimeOffResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementManagementunitUserTimeoffrequestsEstimate {
@@ -25727,7 +27185,13 @@ impl PostWorkforcemanagementManagementunitUserTimeoffrequestsEstimate {
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WEEK_SHIFTTRADE_MATCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitWeekShifttradeMatch", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/weeks/{weekDateId}/shifttrades/{tradeId}/match", false, ::std::option::Option::None, true, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/weeks/{weekDateId}/shifttrades/{tradeId}/match`: the `postWorkforcemanagementManagementunitWeekShifttradeMatch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--weeks--weekDateId--shifttrades--tradeId--match>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `MatchShiftTradeResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -25796,7 +27260,13 @@ impl PostWorkforcemanagementManagementunitWeekShifttradeMatch {
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WEEK_SHIFTTRADES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitWeekShifttrades", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/weeks/{weekDateId}/shifttrades", false, ::std::option::Option::None, true, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/weeks/{weekDateId}/shifttrades`: the `postWorkforcemanagementManagementunitWeekShifttrades` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--weeks--weekDateId--shifttrades>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ShiftTradeResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -25863,7 +27333,13 @@ impl PostWorkforcemanagementManagementunitWeekShifttrades {
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WEEK_SHIFTTRADES_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitWeekShifttradesSearch", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/weeks/{weekDateId}/shifttrades/search", true, ::std::option::Option::None, true, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/weeks/{weekDateId}/shifttrades/search`: the `postWorkforcemanagementManagementunitWeekShifttradesSearch` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--weeks--weekDateId--shifttrades-search>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `SearchShiftTradesResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -25939,7 +27415,13 @@ impl PostWorkforcemanagementManagementunitWeekShifttradesSearch {
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WEEK_SHIFTTRADES_STATE_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitWeekShifttradesStateBulk", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/weeks/{weekDateId}/shifttrades/state/bulk", false, ::std::option::Option::None, true, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/weeks/{weekDateId}/shifttrades/state/bulk`: the `postWorkforcemanagementManagementunitWeekShifttradesStateBulk` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--weeks--weekDateId--shifttrades-state-bulk>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BulkUpdateShiftTradeStateResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -26015,7 +27497,11 @@ impl PostWorkforcemanagementManagementunitWeekShifttradesStateBulk {
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WORKPLAN_COPY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitWorkplanCopy", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/workplans/{workPlanId}/copy", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/workplans/{workPlanId}/copy`: the `postWorkforcemanagementManagementunitWorkplanCopy` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--workplans--workPlanId--copy>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkPlan`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementManagementunitWorkplanCopy {
@@ -26082,7 +27568,11 @@ impl PostWorkforcemanagementManagementunitWorkplanCopy {
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WORKPLAN_VALIDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitWorkplanValidate", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/workplans/{workPlanId}/validate", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/workplans/{workPlanId}/validate`: the `postWorkforcemanagementManagementunitWorkplanValidate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--workplans--workPlanId--validate>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ValidateWorkPlanResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementManagementunitWorkplanValidate {
@@ -26158,7 +27648,11 @@ impl PostWorkforcemanagementManagementunitWorkplanValidate {
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WORKPLANROTATION_COPY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitWorkplanrotationCopy", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/workplanrotations/{workPlanRotationId}/copy", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/workplanrotations/{workPlanRotationId}/copy`: the `postWorkforcemanagementManagementunitWorkplanrotationCopy` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--workplanrotations--workPlanRotationId--copy>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkPlanRotationResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementManagementunitWorkplanrotationCopy {
@@ -26225,7 +27719,11 @@ impl PostWorkforcemanagementManagementunitWorkplanrotationCopy {
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WORKPLANROTATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitWorkplanrotations", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/workplanrotations", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/workplanrotations`: the `postWorkforcemanagementManagementunitWorkplanrotations` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--workplanrotations>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkPlanRotationResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementManagementunitWorkplanrotations {
@@ -26290,7 +27788,11 @@ impl PostWorkforcemanagementManagementunitWorkplanrotations {
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WORKPLANS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitWorkplans", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/workplans", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/workplans`: the `postWorkforcemanagementManagementunitWorkplans` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--workplans>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WorkPlan`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementManagementunitWorkplans {
@@ -26364,7 +27866,11 @@ impl PostWorkforcemanagementManagementunitWorkplans {
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunits", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/managementunits`: the `postWorkforcemanagementManagementunits` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ManagementUnit`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementManagementunits {
@@ -26427,7 +27933,11 @@ impl PostWorkforcemanagementManagementunits {
 static META_POST_WORKFORCEMANAGEMENT_NOTIFICATIONS_UPDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementNotificationsUpdate", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/notifications/update", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/notifications/update`: the `postWorkforcemanagementNotificationsUpdate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-notifications-update>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UpdateNotificationsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementNotificationsUpdate {
@@ -26490,7 +28000,13 @@ impl PostWorkforcemanagementNotificationsUpdate {
 static META_POST_WORKFORCEMANAGEMENT_SCHEDULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementSchedules", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/schedules", false, ::std::option::Option::None, true, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/schedules`: the `postWorkforcemanagementSchedules` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-schedules>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserScheduleContainer`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -26561,9 +28077,13 @@ impl PostWorkforcemanagementSchedules {
 static META_POST_WORKFORCEMANAGEMENT_SCHEDULINGPREFERENCES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementSchedulingpreferencesQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/schedulingpreferences/query", true, ::std::option::Option::None, false, true, true);
 #[doc = " `POST /api/v2/workforcemanagement/schedulingpreferences/query`: the `postWorkforcemanagementSchedulingpreferencesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-schedulingpreferences-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentSchedulingPreferenceListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementSchedulingpreferencesQuery {
@@ -26626,7 +28146,11 @@ impl PostWorkforcemanagementSchedulingpreferencesQuery {
 static META_POST_WORKFORCEMANAGEMENT_SHIFTTRADING_TRADE_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementShifttradingTradeJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/shifttrading/trades/{tradeId}/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/shifttrading/trades/{tradeId}/jobs`: the `postWorkforcemanagementShifttradingTradeJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-shifttrading-trades--tradeId--jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ShiftTradeUpdateTradeJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementShifttradingTradeJobs {
@@ -26700,7 +28224,11 @@ impl PostWorkforcemanagementShifttradingTradeJobs {
 static META_POST_WORKFORCEMANAGEMENT_SHIFTTRADING_TRADE_MATCH_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementShifttradingTradeMatchJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/shifttrading/trades/{tradeId}/match/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/shifttrading/trades/{tradeId}/match/jobs`: the `postWorkforcemanagementShifttradingTradeMatchJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-shifttrading-trades--tradeId--match-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ShiftTradeMatchTradeJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementShifttradingTradeMatchJobs {
@@ -26774,7 +28302,11 @@ impl PostWorkforcemanagementShifttradingTradeMatchJobs {
 static META_POST_WORKFORCEMANAGEMENT_SHIFTTRADING_TRADE_STATE_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementShifttradingTradeStateJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/shifttrading/trades/{tradeId}/state/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/shifttrading/trades/{tradeId}/state/jobs`: the `postWorkforcemanagementShifttradingTradeStateJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-shifttrading-trades--tradeId--state-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ShiftTradeUpdateTradeStateJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementShifttradingTradeStateJobs {
@@ -26848,7 +28380,11 @@ impl PostWorkforcemanagementShifttradingTradeStateJobs {
 static META_POST_WORKFORCEMANAGEMENT_SHIFTTRADING_TRADES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementShifttradingTradesJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/shifttrading/trades/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/shifttrading/trades/jobs`: the `postWorkforcemanagementShifttradingTradesJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-shifttrading-trades-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ShiftTradeAddTradeJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementShifttradingTradesJobs {
@@ -26920,7 +28456,11 @@ impl PostWorkforcemanagementShifttradingTradesJobs {
 static META_POST_WORKFORCEMANAGEMENT_SHIFTTRADING_TRADES_MINE_QUERY_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementShifttradingTradesMineQueryJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/shifttrading/trades/mine/query/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/shifttrading/trades/mine/query/jobs`: the `postWorkforcemanagementShifttradingTradesMineQueryJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-shifttrading-trades-mine-query-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ShiftTradeQueryAgentTradesJobResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementShifttradingTradesMineQueryJobs {
@@ -27001,7 +28541,11 @@ impl PostWorkforcemanagementShifttradingTradesMineQueryJobs {
 static META_POST_WORKFORCEMANAGEMENT_TEAM_ADHERENCE_HISTORICAL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementTeamAdherenceHistorical", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/teams/{teamId}/adherence/historical", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/teams/{teamId}/adherence/historical`: the `postWorkforcemanagementTeamAdherenceHistorical` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-teams--teamId--adherence-historical>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WfmHistoricalAdherenceResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementTeamAdherenceHistorical {
@@ -27066,7 +28610,11 @@ impl PostWorkforcemanagementTeamAdherenceHistorical {
 static META_POST_WORKFORCEMANAGEMENT_TEAM_SHRINKAGE_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementTeamShrinkageJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/teams/{teamId}/shrinkage/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/teams/{teamId}/shrinkage/jobs`: the `postWorkforcemanagementTeamShrinkageJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-teams--teamId--shrinkage-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `WfmHistoricalShrinkageResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementTeamShrinkageJobs {
@@ -27131,7 +28679,11 @@ impl PostWorkforcemanagementTeamShrinkageJobs {
 static META_POST_WORKFORCEMANAGEMENT_TIMEOFFBALANCE_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementTimeoffbalanceJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/timeoffbalance/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/timeoffbalance/jobs`: the `postWorkforcemanagementTimeoffbalanceJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-timeoffbalance-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TimeOffBalancesResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementTimeoffbalanceJobs {
@@ -27194,7 +28746,11 @@ impl PostWorkforcemanagementTimeoffbalanceJobs {
 static META_POST_WORKFORCEMANAGEMENT_TIMEOFFLIMITS_AVAILABLE_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementTimeofflimitsAvailableQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/timeofflimits/available/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/timeofflimits/available/query`: the `postWorkforcemanagementTimeofflimitsAvailableQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-timeofflimits-available-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AvailableTimeOffResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementTimeofflimitsAvailableQuery {
@@ -27257,7 +28813,11 @@ impl PostWorkforcemanagementTimeofflimitsAvailableQuery {
 static META_POST_WORKFORCEMANAGEMENT_TIMEOFFREQUESTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementTimeoffrequests", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/timeoffrequests", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/timeoffrequests`: the `postWorkforcemanagementTimeoffrequests` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-timeoffrequests>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TimeOffRequestResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementTimeoffrequests {
@@ -27320,7 +28880,11 @@ impl PostWorkforcemanagementTimeoffrequests {
 static META_POST_WORKFORCEMANAGEMENT_TIMEOFFREQUESTS_ESTIMATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementTimeoffrequestsEstimate", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/timeoffrequests/estimate", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/timeoffrequests/estimate`: the `postWorkforcemanagementTimeoffrequestsEstimate` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-timeoffrequests-estimate>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `EstimateAvailableTimeOffResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementTimeoffrequestsEstimate {
@@ -27392,7 +28956,11 @@ impl PostWorkforcemanagementTimeoffrequestsEstimate {
 static META_POST_WORKFORCEMANAGEMENT_TIMEOFFREQUESTS_INTEGRATIONSTATUS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementTimeoffrequestsIntegrationstatusQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/timeoffrequests/integrationstatus/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/timeoffrequests/integrationstatus/query`: the `postWorkforcemanagementTimeoffrequestsIntegrationstatusQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-timeoffrequests-integrationstatus-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TimeOffIntegrationStatusResponseListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementTimeoffrequestsIntegrationstatusQuery {
@@ -27455,7 +29023,11 @@ impl PostWorkforcemanagementTimeoffrequestsIntegrationstatusQuery {
 static META_POST_WORKFORCEMANAGEMENT_UNAVAILABLETIMES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementUnavailabletimesQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/unavailabletimes/query", true, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/unavailabletimes/query`: the `postWorkforcemanagementUnavailabletimesQuery` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-unavailabletimes-query>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UnavailableTimeListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementUnavailabletimesQuery {
@@ -27518,7 +29090,11 @@ impl PostWorkforcemanagementUnavailabletimesQuery {
 static META_POST_WORKFORCEMANAGEMENT_UNAVAILABLETIMES_VALIDATION_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementUnavailabletimesValidationJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/unavailabletimes/validation/jobs", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/unavailabletimes/validation/jobs`: the `postWorkforcemanagementUnavailabletimesValidationJobs` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-unavailabletimes-validation-jobs>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `ValidateAgentUnavailableTimesResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementUnavailabletimesValidationJobs {
@@ -27581,7 +29157,11 @@ impl PostWorkforcemanagementUnavailabletimesValidationJobs {
 static META_POST_WORKFORCEMANAGEMENT_USERS_ACTIVITY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementUsersActivity", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/users/activity", false, ::std::option::Option::None, false, false, true);
 #[doc = " `POST /api/v2/workforcemanagement/users/activity`: the `postWorkforcemanagementUsersActivity` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-users-activity>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `UserActivityListing`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostWorkforcemanagementUsersActivity {
@@ -27644,7 +29224,11 @@ impl PostWorkforcemanagementUsersActivity {
 static META_PUT_WORKFORCEMANAGEMENT_AGENT_INTEGRATIONS_HRIS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putWorkforcemanagementAgentIntegrationsHris", &["Workforce Management"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/workforcemanagement/agents/{agentId}/integrations/hris", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/workforcemanagement/agents/{agentId}/integrations/hris`: the `putWorkforcemanagementAgentIntegrationsHris` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-workforcemanagement-agents--agentId--integrations-hris>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentIntegrationsResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutWorkforcemanagementAgentIntegrationsHris {
@@ -27709,7 +29293,11 @@ impl PutWorkforcemanagementAgentIntegrationsHris {
 static META_PUT_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFLIMIT_VALUES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putWorkforcemanagementBusinessunitTimeofflimitValues", &["Workforce Management"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}/values", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}/values`: the `putWorkforcemanagementBusinessunitTimeofflimitValues` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-workforcemanagement-businessunits--businessUnitId--timeofflimits--timeOffLimitId--values>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `BuTimeOffLimitResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutWorkforcemanagementBusinessunitTimeofflimitValues {
@@ -27776,7 +29364,13 @@ impl PutWorkforcemanagementBusinessunitTimeofflimitValues {
 static META_PUT_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFLIMIT_VALUES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putWorkforcemanagementManagementunitTimeofflimitValues", &["Workforce Management"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/timeofflimits/{timeOffLimitId}/values", true, ::std::option::Option::None, true, false, true);
 #[doc = " `PUT /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeofflimits/{timeOffLimitId}/values`: the `putWorkforcemanagementManagementunitTimeofflimitValues` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-workforcemanagement-managementunits--managementUnitId--timeofflimits--timeOffLimitId--values>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `TimeOffLimit`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -27844,7 +29438,11 @@ impl PutWorkforcemanagementManagementunitTimeofflimitValues {
 static META_PUT_WORKFORCEMANAGEMENT_SCHEDULEBID_PREFERENCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putWorkforcemanagementSchedulebidPreference", &["Workforce Management"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/workforcemanagement/schedulebids/{bidId}/preference", true, ::std::option::Option::None, false, false, true);
 #[doc = " `PUT /api/v2/workforcemanagement/schedulebids/{bidId}/preference`: the `putWorkforcemanagementSchedulebidPreference` operation."]
 #[doc = ""]
+#[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-workforcemanagement-schedulebids--bidId--preference>."]
+#[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `AgentScheduleBiddingPreferenceResponse`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutWorkforcemanagementSchedulebidPreference {

@@ -13,13 +13,13 @@ pub struct AcceleratorMetadata {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `origin`: [`AcceleratorMetadataOrigin`](crate::AcceleratorMetadataOrigin)."]
+    #[doc = " JSON `origin`: [`AcceleratorMetadataOrigin`](crate::AcceleratorMetadataOrigin), one of `Community`, `Partner`, `Genesys`."]
     pub origin: ::std::option::Option<crate::AcceleratorMetadataOrigin>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `tags`: array of string."]
     pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `type`: [`AcceleratorMetadataType`](crate::AcceleratorMetadataType)."]
+    #[doc = " JSON `type`: [`AcceleratorMetadataType`](crate::AcceleratorMetadataType), one of `Module`, `Accelerator`, `Blueprint`."]
     pub r#type: ::std::option::Option<crate::AcceleratorMetadataType>,
     _nulls: crate::support::Extras,
 }

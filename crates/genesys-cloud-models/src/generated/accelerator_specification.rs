@@ -15,7 +15,7 @@ pub struct AcceleratorSpecification {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `origin`: [`AcceleratorSpecificationOrigin`](crate::AcceleratorSpecificationOrigin)."]
+    #[doc = " JSON `origin`: [`AcceleratorSpecificationOrigin`](crate::AcceleratorSpecificationOrigin), one of `Community`, `Partner`, `Genesys`."]
     pub origin: ::std::option::Option<crate::AcceleratorSpecificationOrigin>,
     #[doc = " JSON `permissions`: array of string."]
     pub permissions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -29,7 +29,7 @@ pub struct AcceleratorSpecification {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `tags`: array of string."]
     pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `type`: [`AcceleratorSpecificationType`](crate::AcceleratorSpecificationType)."]
+    #[doc = " JSON `type`: [`AcceleratorSpecificationType`](crate::AcceleratorSpecificationType), one of `Module`, `Accelerator`, `Blueprint`."]
     pub r#type: ::std::option::Option<crate::AcceleratorSpecificationType>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AcdEndDetailEventTopicAcdEndEvent {
-    #[doc = " JSON `acdOutcome`: [`AcdEndDetailEventTopicAcdEndEventAcdOutcome`](crate::AcdEndDetailEventTopicAcdEndEventAcdOutcome)."]
+    #[doc = " JSON `acdOutcome`: [`AcdEndDetailEventTopicAcdEndEventAcdOutcome`](crate::AcdEndDetailEventTopicAcdEndEventAcdOutcome), one of `UNKNOWN`, `ABANDON`, `ANSWERED`, `FLOW_OUT`."]
     pub acd_outcome: ::std::option::Option<crate::AcdEndDetailEventTopicAcdEndEventAcdOutcome>,
     #[doc = " JSON `addressFrom`: string."]
     pub address_from: ::std::option::Option<::std::string::String>,
@@ -29,9 +29,9 @@ pub struct AcdEndDetailEventTopicAcdEndEvent {
     pub conversation_external_organization_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`AcdEndDetailEventTopicAcdEndEventDirection`](crate::AcdEndDetailEventTopicAcdEndEventDirection)."]
+    #[doc = " JSON `direction`: [`AcdEndDetailEventTopicAcdEndEventDirection`](crate::AcdEndDetailEventTopicAcdEndEventDirection), one of `UNKNOWN`, `INBOUND`, `OUTBOUND`."]
     pub direction: ::std::option::Option<crate::AcdEndDetailEventTopicAcdEndEventDirection>,
-    #[doc = " JSON `disconnectType`: [`AcdEndDetailEventTopicAcdEndEventDisconnectType`](crate::AcdEndDetailEventTopicAcdEndEventDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`AcdEndDetailEventTopicAcdEndEventDisconnectType`](crate::AcdEndDetailEventTopicAcdEndEventDisconnectType), one of `UNKNOWN`, `ENDPOINT`, `CLIENT`, `SYSTEM`, `TRANSFER`, `ERROR`, `PEER`, `OTHER`, `SPAM`, `TIMEOUT`, `TRANSPORT_FAILURE`, `CONFERENCE_TRANSFER`, … (22 in all)."]
     pub disconnect_type: ::std::option::Option<crate::AcdEndDetailEventTopicAcdEndEventDisconnectType>,
     #[doc = " JSON `divisionId`: string."]
     pub division_id: ::std::option::Option<::std::string::String>,
@@ -41,9 +41,9 @@ pub struct AcdEndDetailEventTopicAcdEndEvent {
     pub event_time: ::std::option::Option<i64>,
     #[doc = " JSON `flowType`: string."]
     pub flow_type: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`AcdEndDetailEventTopicAcdEndEventMediaType`](crate::AcdEndDetailEventTopicAcdEndEventMediaType)."]
+    #[doc = " JSON `mediaType`: [`AcdEndDetailEventTopicAcdEndEventMediaType`](crate::AcdEndDetailEventTopicAcdEndEventMediaType), one of `UNKNOWN`, `VOICE`, `CHAT`, `EMAIL`, `CALLBACK`, `COBROWSE`, `VIDEO`, `SCREENSHARE`, `MESSAGE`, `INTERNALMESSAGE`, `SCREENMONITORING`."]
     pub media_type: ::std::option::Option<crate::AcdEndDetailEventTopicAcdEndEventMediaType>,
-    #[doc = " JSON `messageType`: [`AcdEndDetailEventTopicAcdEndEventMessageType`](crate::AcdEndDetailEventTopicAcdEndEventMessageType)."]
+    #[doc = " JSON `messageType`: [`AcdEndDetailEventTopicAcdEndEventMessageType`](crate::AcdEndDetailEventTopicAcdEndEventMessageType), one of `UNKNOWN`, `SMS`, `TWITTER`, `FACEBOOK`, `LINE`, `WHATSAPP`, `WEBMESSAGING`, `OPEN`, `INSTAGRAM`, `APPLE`, `LINKEDIN`."]
     pub message_type: ::std::option::Option<crate::AcdEndDetailEventTopicAcdEndEventMessageType>,
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,
@@ -67,7 +67,7 @@ pub struct AcdEndDetailEventTopicAcdEndEvent {
     pub session_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `subject`: string."]
     pub subject: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `usedRouting`: [`AcdEndDetailEventTopicAcdEndEventUsedRouting`](crate::AcdEndDetailEventTopicAcdEndEventUsedRouting)."]
+    #[doc = " JSON `usedRouting`: [`AcdEndDetailEventTopicAcdEndEventUsedRouting`](crate::AcdEndDetailEventTopicAcdEndEventUsedRouting), one of `UNKNOWN`, `MANUAL`, `PREDICTIVE`, `PREFERRED`, `LAST`, `BULLSEYE`, `STANDARD`, `OTHER`, `CONDITIONAL`, `VIP`."]
     pub used_routing: ::std::option::Option<crate::AcdEndDetailEventTopicAcdEndEventUsedRouting>,
     #[doc = " JSON `utilizationLabel`: string."]
     pub utilization_label: ::std::option::Option<::std::string::String>,

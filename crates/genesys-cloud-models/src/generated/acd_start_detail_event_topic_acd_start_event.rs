@@ -23,7 +23,7 @@ pub struct AcdStartDetailEventTopicAcdStartEvent {
     pub conversation_external_organization_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`AcdStartDetailEventTopicAcdStartEventDirection`](crate::AcdStartDetailEventTopicAcdStartEventDirection)."]
+    #[doc = " JSON `direction`: [`AcdStartDetailEventTopicAcdStartEventDirection`](crate::AcdStartDetailEventTopicAcdStartEventDirection), one of `UNKNOWN`, `INBOUND`, `OUTBOUND`."]
     pub direction: ::std::option::Option<crate::AcdStartDetailEventTopicAcdStartEventDirection>,
     #[doc = " JSON `divisionId`: string."]
     pub division_id: ::std::option::Option<::std::string::String>,
@@ -31,9 +31,9 @@ pub struct AcdStartDetailEventTopicAcdStartEvent {
     pub dnis: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `eventTime`: integer (int64)."]
     pub event_time: ::std::option::Option<i64>,
-    #[doc = " JSON `mediaType`: [`AcdStartDetailEventTopicAcdStartEventMediaType`](crate::AcdStartDetailEventTopicAcdStartEventMediaType)."]
+    #[doc = " JSON `mediaType`: [`AcdStartDetailEventTopicAcdStartEventMediaType`](crate::AcdStartDetailEventTopicAcdStartEventMediaType), one of `UNKNOWN`, `VOICE`, `CHAT`, `EMAIL`, `CALLBACK`, `COBROWSE`, `VIDEO`, `SCREENSHARE`, `MESSAGE`, `INTERNALMESSAGE`, `SCREENMONITORING`."]
     pub media_type: ::std::option::Option<crate::AcdStartDetailEventTopicAcdStartEventMediaType>,
-    #[doc = " JSON `messageType`: [`AcdStartDetailEventTopicAcdStartEventMessageType`](crate::AcdStartDetailEventTopicAcdStartEventMessageType)."]
+    #[doc = " JSON `messageType`: [`AcdStartDetailEventTopicAcdStartEventMessageType`](crate::AcdStartDetailEventTopicAcdStartEventMessageType), one of `UNKNOWN`, `SMS`, `TWITTER`, `FACEBOOK`, `LINE`, `WHATSAPP`, `WEBMESSAGING`, `OPEN`, `INSTAGRAM`, `APPLE`, `LINKEDIN`."]
     pub message_type: ::std::option::Option<crate::AcdStartDetailEventTopicAcdStartEventMessageType>,
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,

@@ -7,7 +7,7 @@
 pub struct ActionAggregateQueryClause {
     #[doc = " JSON `predicates`: array of [`ActionAggregateQueryPredicate`](crate::ActionAggregateQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::ActionAggregateQueryPredicate>>,
-    #[doc = " JSON `type`: [`ActionAggregateQueryClauseType`](crate::ActionAggregateQueryClauseType), required by the spec."]
+    #[doc = " JSON `type`: [`ActionAggregateQueryClauseType`](crate::ActionAggregateQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::ActionAggregateQueryClauseType>,
     _nulls: crate::support::Extras,
 }

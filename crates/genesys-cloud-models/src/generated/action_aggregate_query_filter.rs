@@ -9,7 +9,7 @@ pub struct ActionAggregateQueryFilter {
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::ActionAggregateQueryClause>>,
     #[doc = " JSON `predicates`: array of [`ActionAggregateQueryPredicate`](crate::ActionAggregateQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::ActionAggregateQueryPredicate>>,
-    #[doc = " JSON `type`: [`ActionAggregateQueryFilterType`](crate::ActionAggregateQueryFilterType), required by the spec."]
+    #[doc = " JSON `type`: [`ActionAggregateQueryFilterType`](crate::ActionAggregateQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::ActionAggregateQueryFilterType>,
     _nulls: crate::support::Extras,
 }

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActionAggregateQueryPredicate {
-    #[doc = " JSON `dimension`: [`ActionAggregateQueryPredicateDimension`](crate::ActionAggregateQueryPredicateDimension)."]
+    #[doc = " JSON `dimension`: [`ActionAggregateQueryPredicateDimension`](crate::ActionAggregateQueryPredicateDimension), one of `actionCategory`, `actionId`, `actionName`, `correlationId`, `errorType`, `integrationId`, `integrationName`, `responseStatus`."]
     pub dimension: ::std::option::Option<crate::ActionAggregateQueryPredicateDimension>,
-    #[doc = " JSON `operator`: [`ActionAggregateQueryPredicateOperator`](crate::ActionAggregateQueryPredicateOperator)."]
+    #[doc = " JSON `operator`: [`ActionAggregateQueryPredicateOperator`](crate::ActionAggregateQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::ActionAggregateQueryPredicateOperator>,
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `type`: [`ActionAggregateQueryPredicateType`](crate::ActionAggregateQueryPredicateType)."]
+    #[doc = " JSON `type`: [`ActionAggregateQueryPredicateType`](crate::ActionAggregateQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::ActionAggregateQueryPredicateType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

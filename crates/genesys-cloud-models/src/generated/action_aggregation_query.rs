@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActionAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`ActionAggregationQueryAlternateTimeDimension`](crate::ActionAggregationQueryAlternateTimeDimension)."]
+    #[doc = " JSON `alternateTimeDimension`: [`ActionAggregationQueryAlternateTimeDimension`](crate::ActionAggregationQueryAlternateTimeDimension), one of `eventTime`."]
     pub alternate_time_dimension: ::std::option::Option<crate::ActionAggregationQueryAlternateTimeDimension>,
     #[doc = " JSON `filter`: [`ActionAggregateQueryFilter`](crate::ActionAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::ActionAggregateQueryFilter>,

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActionAggregationSort {
-    #[doc = " JSON `function`: [`ActionAggregationSortFunction`](crate::ActionAggregationSortFunction), required by the spec."]
+    #[doc = " JSON `function`: [`ActionAggregationSortFunction`](crate::ActionAggregationSortFunction), required by the spec, one of `average`, `count`, `max`, `min`, `sum`."]
     pub function: ::std::option::Option<crate::ActionAggregationSortFunction>,
-    #[doc = " JSON `name`: [`ActionAggregationSortName`](crate::ActionAggregationSortName), required by the spec."]
+    #[doc = " JSON `name`: [`ActionAggregationSortName`](crate::ActionAggregationSortName), required by the spec, one of `tTotalExecution`."]
     pub name: ::std::option::Option<crate::ActionAggregationSortName>,
     _nulls: crate::support::Extras,
 }

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActionAggregationView {
-    #[doc = " JSON `function`: [`ActionAggregationViewFunction`](crate::ActionAggregationViewFunction), required by the spec."]
+    #[doc = " JSON `function`: [`ActionAggregationViewFunction`](crate::ActionAggregationViewFunction), required by the spec, one of `rangeBound`."]
     pub function: ::std::option::Option<crate::ActionAggregationViewFunction>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `range`: [`AggregationRange`](crate::AggregationRange)."]
     pub range: ::std::option::Option<crate::AggregationRange>,
-    #[doc = " JSON `target`: [`ActionAggregationViewTarget`](crate::ActionAggregationViewTarget), required by the spec."]
+    #[doc = " JSON `target`: [`ActionAggregationViewTarget`](crate::ActionAggregationViewTarget), required by the spec, one of `tTotalExecution`."]
     pub target: ::std::option::Option<crate::ActionAggregationViewTarget>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActionAsyncAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`ActionAsyncAggregationQueryAlternateTimeDimension`](crate::ActionAsyncAggregationQueryAlternateTimeDimension)."]
+    #[doc = " JSON `alternateTimeDimension`: [`ActionAsyncAggregationQueryAlternateTimeDimension`](crate::ActionAsyncAggregationQueryAlternateTimeDimension), one of `eventTime`."]
     pub alternate_time_dimension: ::std::option::Option<crate::ActionAsyncAggregationQueryAlternateTimeDimension>,
     #[doc = " JSON `filter`: [`ActionAggregateQueryFilter`](crate::ActionAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::ActionAggregateQueryFilter>,

@@ -7,11 +7,11 @@
 pub struct ActionCertificate {
     #[doc = " JSON `certificate`: string."]
     pub certificate: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `signingAuthority`: [`ActionCertificateSigningAuthority`](crate::ActionCertificateSigningAuthority)."]
+    #[doc = " JSON `signingAuthority`: [`ActionCertificateSigningAuthority`](crate::ActionCertificateSigningAuthority), one of `DigiCert`, `Genesys`."]
     pub signing_authority: ::std::option::Option<crate::ActionCertificateSigningAuthority>,
-    #[doc = " JSON `status`: [`ActionCertificateStatus`](crate::ActionCertificateStatus)."]
+    #[doc = " JSON `status`: [`ActionCertificateStatus`](crate::ActionCertificateStatus), one of `Current`, `Upcoming`."]
     pub status: ::std::option::Option<crate::ActionCertificateStatus>,
-    #[doc = " JSON `type`: [`ActionCertificateType`](crate::ActionCertificateType)."]
+    #[doc = " JSON `type`: [`ActionCertificateType`](crate::ActionCertificateType), one of `Client`."]
     pub r#type: ::std::option::Option<crate::ActionCertificateType>,
     _nulls: crate::support::Extras,
 }

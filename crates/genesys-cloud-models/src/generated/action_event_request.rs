@@ -7,7 +7,7 @@
 pub struct ActionEventRequest {
     #[doc = " JSON `actionId`: string, required by the spec."]
     pub action_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `actionState`: [`ActionEventRequestActionState`](crate::ActionEventRequestActionState), required by the spec."]
+    #[doc = " JSON `actionState`: [`ActionEventRequestActionState`](crate::ActionEventRequestActionState), required by the spec, one of `accepted`, `rejected`, `timedout`, `errored`, `ignored`, `qualified`, `offered`, `started`, `engaged`, `qualifiedOutsideSchedule`, `offeredOutsideSchedule`, `abandoned`, … (14 in all)."]
     pub action_state: ::std::option::Option<crate::ActionEventRequestActionState>,
     #[doc = " JSON `errorCode`: string."]
     pub error_code: ::std::option::Option<::std::string::String>,

@@ -9,7 +9,7 @@ pub struct ActionMapAction {
     pub action_template: ::std::option::Option<crate::ActionMapActionTemplate>,
     #[doc = " JSON `architectFlowFields`: [`ArchitectFlowFields`](crate::ArchitectFlowFields)."]
     pub architect_flow_fields: ::std::option::Option<crate::ArchitectFlowFields>,
-    #[doc = " JSON `mediaType`: [`ActionMapActionMediaType`](crate::ActionMapActionMediaType)."]
+    #[doc = " JSON `mediaType`: [`ActionMapActionMediaType`](crate::ActionMapActionMediaType), one of `webMessagingOffer`, `contentOffer`, `integrationAction`, `architectFlow`, `openAction`."]
     pub media_type: ::std::option::Option<crate::ActionMapActionMediaType>,
     #[doc = " JSON `openActionFields`: [`OpenActionFields`](crate::OpenActionFields)."]
     pub open_action_fields: ::std::option::Option<crate::OpenActionFields>,

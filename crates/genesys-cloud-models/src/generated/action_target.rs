@@ -21,7 +21,7 @@ pub struct ActionTarget {
     pub service_level: ::std::option::Option<crate::ServiceLevel>,
     #[doc = " JSON `shortAbandonThreshold`: integer (int64)."]
     pub short_abandon_threshold: ::std::option::Option<i64>,
-    #[doc = " JSON `state`: [`ActionTargetState`](crate::ActionTargetState)."]
+    #[doc = " JSON `state`: [`ActionTargetState`](crate::ActionTargetState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::ActionTargetState>,
     #[doc = " JSON `supportedMediaTypes`: array of string."]
     pub supported_media_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

@@ -13,7 +13,7 @@ pub struct ActionTemplate {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`ActionTemplateMediaType`](crate::ActionTemplateMediaType), required by the spec."]
+    #[doc = " JSON `mediaType`: [`ActionTemplateMediaType`](crate::ActionTemplateMediaType), required by the spec, one of `webMessagingOffer`, `contentOffer`, `integrationAction`, `architectFlow`, `openAction`."]
     pub media_type: ::std::option::Option<crate::ActionTemplateMediaType>,
     #[doc = " JSON `modifiedDate`: date-time."]
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -21,7 +21,7 @@ pub struct ActionTemplate {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`ActionTemplateState`](crate::ActionTemplateState), required by the spec."]
+    #[doc = " JSON `state`: [`ActionTemplateState`](crate::ActionTemplateState), required by the spec, one of `Active`, `Inactive`, `Deleted`."]
     pub state: ::std::option::Option<crate::ActionTemplateState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActivateExternalEventResponse {
-    #[doc = " JSON `activationStatus`: [`ActivateExternalEventResponseActivationStatus`](crate::ActivateExternalEventResponseActivationStatus)."]
+    #[doc = " JSON `activationStatus`: [`ActivateExternalEventResponseActivationStatus`](crate::ActivateExternalEventResponseActivationStatus), one of `Activated`, `Deactivated`."]
     pub activation_status: ::std::option::Option<crate::ActivateExternalEventResponseActivationStatus>,
     #[doc = " JSON `displayName`: string."]
     pub display_name: ::std::option::Option<::std::string::String>,

@@ -11,7 +11,7 @@ pub struct ActivationTrigger {
     pub intent_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `triggerDate`: date-time."]
     pub trigger_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `triggerType`: [`ActivationTriggerTriggerType`](crate::ActivationTriggerTriggerType)."]
+    #[doc = " JSON `triggerType`: [`ActivationTriggerTriggerType`](crate::ActivationTriggerTriggerType), one of `Intent`, `ConversationStart`."]
     pub trigger_type: ::std::option::Option<crate::ActivationTriggerTriggerType>,
     _nulls: crate::support::Extras,
 }

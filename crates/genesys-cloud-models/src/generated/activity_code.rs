@@ -7,7 +7,7 @@
 pub struct ActivityCode {
     #[doc = " JSON `agentTimeOffSelectable`: boolean."]
     pub agent_time_off_selectable: ::std::option::Option<bool>,
-    #[doc = " JSON `category`: [`ActivityCodeCategory`](crate::ActivityCodeCategory)."]
+    #[doc = " JSON `category`: [`ActivityCodeCategory`](crate::ActivityCodeCategory), one of `OnQueueWork`, `Break`, `Meal`, `Meeting`, `OffQueueWork`, `TimeOff`, `Training`, `Unavailable`."]
     pub category: ::std::option::Option<crate::ActivityCodeCategory>,
     #[doc = " JSON `countsAsPaidTime`: boolean."]
     pub counts_as_paid_time: ::std::option::Option<bool>,

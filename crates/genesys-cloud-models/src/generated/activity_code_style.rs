@@ -7,7 +7,7 @@
 pub struct ActivityCodeStyle {
     #[doc = " JSON `backgroundColor`: string, required by the spec."]
     pub background_color: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `textColorTheme`: [`ActivityCodeStyleTextColorTheme`](crate::ActivityCodeStyleTextColorTheme), required by the spec."]
+    #[doc = " JSON `textColorTheme`: [`ActivityCodeStyleTextColorTheme`](crate::ActivityCodeStyleTextColorTheme), required by the spec, one of `Dark`, `Light`."]
     pub text_color_theme: ::std::option::Option<crate::ActivityCodeStyleTextColorTheme>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActivityPlanJobException {
-    #[doc = " JSON `exceptionType`: [`ActivityPlanJobExceptionExceptionType`](crate::ActivityPlanJobExceptionExceptionType), required by the spec."]
+    #[doc = " JSON `exceptionType`: [`ActivityPlanJobExceptionExceptionType`](crate::ActivityPlanJobExceptionExceptionType), required by the spec, one of `UnscheduledAttendees`, `SessionsNotDeleted`, `InvalidUserIds`, `InvalidFacilitatorId`, `RuleError`, `InvalidOccurrence`, `NoScheduleFound`, `SessionUsersNotRemoved`."]
     pub exception_type: ::std::option::Option<crate::ActivityPlanJobExceptionExceptionType>,
     #[doc = " JSON `occurrences`: array of [`ActivityPlanOccurrenceReference`](crate::ActivityPlanOccurrenceReference), required by the spec."]
     pub occurrences: ::std::option::Option<::std::vec::Vec<crate::ActivityPlanOccurrenceReference>>,

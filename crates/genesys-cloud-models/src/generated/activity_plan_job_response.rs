@@ -17,9 +17,9 @@ pub struct ActivityPlanJobResponse {
     pub occurrence: ::std::option::Option<crate::ActivityPlanOccurrenceReference>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ActivityPlanJobResponseStatus`](crate::ActivityPlanJobResponseStatus), required by the spec."]
+    #[doc = " JSON `status`: [`ActivityPlanJobResponseStatus`](crate::ActivityPlanJobResponseStatus), required by the spec, one of `Processing`, `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::ActivityPlanJobResponseStatus>,
-    #[doc = " JSON `type`: [`ActivityPlanJobResponseType`](crate::ActivityPlanJobResponseType), required by the spec."]
+    #[doc = " JSON `type`: [`ActivityPlanJobResponseType`](crate::ActivityPlanJobResponseType), required by the spec, one of `RunPlan`, `DeleteActivityPlan`, `DeleteOccurrence`, `DeleteOccurrences`, `DeleteSessions`, `DeleteSessionUsers`, `RunOccurrence`, `CreateSession`, `EditSession`."]
     pub r#type: ::std::option::Option<crate::ActivityPlanJobResponseType>,
     _nulls: crate::support::Extras,
 }

@@ -29,15 +29,15 @@ pub struct ActivityPlanListItem {
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `optimizationObjective`: [`ActivityPlanListItemOptimizationObjective`](crate::ActivityPlanListItemOptimizationObjective), required by the spec."]
+    #[doc = " JSON `optimizationObjective`: [`ActivityPlanListItemOptimizationObjective`](crate::ActivityPlanListItemOptimizationObjective), required by the spec, one of `FavorServiceGoals`, `FavorSchedulingAll`."]
     pub optimization_objective: ::std::option::Option<crate::ActivityPlanListItemOptimizationObjective>,
     #[doc = " JSON `recurrenceSettings`: [`RecurrenceSettings`](crate::RecurrenceSettings)."]
     pub recurrence_settings: ::std::option::Option<crate::RecurrenceSettings>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`ActivityPlanListItemState`](crate::ActivityPlanListItemState), required by the spec."]
+    #[doc = " JSON `state`: [`ActivityPlanListItemState`](crate::ActivityPlanListItemState), required by the spec, one of `Active`, `Inactive`."]
     pub state: ::std::option::Option<crate::ActivityPlanListItemState>,
-    #[doc = " JSON `type`: [`ActivityPlanListItemType`](crate::ActivityPlanListItemType), required by the spec."]
+    #[doc = " JSON `type`: [`ActivityPlanListItemType`](crate::ActivityPlanListItemType), required by the spec, one of `Individual`, `Group`."]
     pub r#type: ::std::option::Option<crate::ActivityPlanListItemType>,
     _nulls: crate::support::Extras,
 }

@@ -15,7 +15,7 @@ pub struct ActivityPlanOccurrencesDeletionJobResponse {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ActivityPlanOccurrencesDeletionJobResponseStatus`](crate::ActivityPlanOccurrencesDeletionJobResponseStatus)."]
+    #[doc = " JSON `status`: [`ActivityPlanOccurrencesDeletionJobResponseStatus`](crate::ActivityPlanOccurrencesDeletionJobResponseStatus), one of `Processing`, `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::ActivityPlanOccurrencesDeletionJobResponseStatus>,
     _nulls: crate::support::Extras,
 }

@@ -43,7 +43,7 @@ pub struct ActivityPlanResponse {
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `optimizationObjective`: [`ActivityPlanResponseOptimizationObjective`](crate::ActivityPlanResponseOptimizationObjective), required by the spec."]
+    #[doc = " JSON `optimizationObjective`: [`ActivityPlanResponseOptimizationObjective`](crate::ActivityPlanResponseOptimizationObjective), required by the spec, one of `FavorServiceGoals`, `FavorSchedulingAll`."]
     pub optimization_objective: ::std::option::Option<crate::ActivityPlanResponseOptimizationObjective>,
     #[doc = " JSON `recurrenceSettings`: [`RecurrenceSettings`](crate::RecurrenceSettings)."]
     pub recurrence_settings: ::std::option::Option<crate::RecurrenceSettings>,
@@ -53,11 +53,11 @@ pub struct ActivityPlanResponse {
     pub service_goal_impact_overrides: ::std::option::Option<crate::ActivityPlanServiceGoalImpactOverrides>,
     #[doc = " JSON `startTimeIncrementMinutes`: integer (int64)."]
     pub start_time_increment_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `state`: [`ActivityPlanResponseState`](crate::ActivityPlanResponseState), required by the spec."]
+    #[doc = " JSON `state`: [`ActivityPlanResponseState`](crate::ActivityPlanResponseState), required by the spec, one of `Active`, `Inactive`."]
     pub state: ::std::option::Option<crate::ActivityPlanResponseState>,
     #[doc = " JSON `transitionTimeMinutes`: integer (int64), required by the spec."]
     pub transition_time_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `type`: [`ActivityPlanResponseType`](crate::ActivityPlanResponseType), required by the spec."]
+    #[doc = " JSON `type`: [`ActivityPlanResponseType`](crate::ActivityPlanResponseType), required by the spec, one of `Individual`, `Group`."]
     pub r#type: ::std::option::Option<crate::ActivityPlanResponseType>,
     _nulls: crate::support::Extras,
 }

@@ -15,7 +15,7 @@ pub struct ActivityPlanRunJobResponse {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ActivityPlanRunJobResponseStatus`](crate::ActivityPlanRunJobResponseStatus), required by the spec."]
+    #[doc = " JSON `status`: [`ActivityPlanRunJobResponseStatus`](crate::ActivityPlanRunJobResponseStatus), required by the spec, one of `Processing`, `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::ActivityPlanRunJobResponseStatus>,
     _nulls: crate::support::Extras,
 }

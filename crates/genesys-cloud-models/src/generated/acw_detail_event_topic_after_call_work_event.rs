@@ -23,15 +23,15 @@ pub struct AcwDetailEventTopicAfterCallWorkEvent {
     pub conversation_external_organization_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`AcwDetailEventTopicAfterCallWorkEventDirection`](crate::AcwDetailEventTopicAfterCallWorkEventDirection)."]
+    #[doc = " JSON `direction`: [`AcwDetailEventTopicAfterCallWorkEventDirection`](crate::AcwDetailEventTopicAfterCallWorkEventDirection), one of `UNKNOWN`, `INBOUND`, `OUTBOUND`."]
     pub direction: ::std::option::Option<crate::AcwDetailEventTopicAfterCallWorkEventDirection>,
     #[doc = " JSON `dnis`: string."]
     pub dnis: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `eventTime`: integer (int64)."]
     pub event_time: ::std::option::Option<i64>,
-    #[doc = " JSON `mediaType`: [`AcwDetailEventTopicAfterCallWorkEventMediaType`](crate::AcwDetailEventTopicAfterCallWorkEventMediaType)."]
+    #[doc = " JSON `mediaType`: [`AcwDetailEventTopicAfterCallWorkEventMediaType`](crate::AcwDetailEventTopicAfterCallWorkEventMediaType), one of `UNKNOWN`, `VOICE`, `CHAT`, `EMAIL`, `CALLBACK`, `COBROWSE`, `VIDEO`, `SCREENSHARE`, `MESSAGE`, `INTERNALMESSAGE`, `SCREENMONITORING`."]
     pub media_type: ::std::option::Option<crate::AcwDetailEventTopicAfterCallWorkEventMediaType>,
-    #[doc = " JSON `messageType`: [`AcwDetailEventTopicAfterCallWorkEventMessageType`](crate::AcwDetailEventTopicAfterCallWorkEventMessageType)."]
+    #[doc = " JSON `messageType`: [`AcwDetailEventTopicAfterCallWorkEventMessageType`](crate::AcwDetailEventTopicAfterCallWorkEventMessageType), one of `UNKNOWN`, `SMS`, `TWITTER`, `FACEBOOK`, `LINE`, `WHATSAPP`, `WEBMESSAGING`, `OPEN`, `INSTAGRAM`, `APPLE`, `LINKEDIN`."]
     pub message_type: ::std::option::Option<crate::AcwDetailEventTopicAfterCallWorkEventMessageType>,
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,

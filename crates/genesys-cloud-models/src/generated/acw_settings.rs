@@ -7,7 +7,7 @@
 pub struct AcwSettings {
     #[doc = " JSON `timeoutMs`: integer (int64)."]
     pub timeout_ms: ::std::option::Option<i64>,
-    #[doc = " JSON `wrapupPrompt`: [`AcwSettingsWrapupPrompt`](crate::AcwSettingsWrapupPrompt)."]
+    #[doc = " JSON `wrapupPrompt`: [`AcwSettingsWrapupPrompt`](crate::AcwSettingsWrapupPrompt), one of `MANDATORY`, `OPTIONAL`, `MANDATORY_TIMEOUT`, `MANDATORY_FORCED_TIMEOUT`, `AGENT_REQUESTED`."]
     pub wrapup_prompt: ::std::option::Option<crate::AcwSettingsWrapupPrompt>,
     _nulls: crate::support::Extras,
 }

@@ -11,9 +11,9 @@ pub struct AddAdherenceExplanationAdminRequest {
     pub notes: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startDate`: date-time, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`AddAdherenceExplanationAdminRequestStatus`](crate::AddAdherenceExplanationAdminRequestStatus)."]
+    #[doc = " JSON `status`: [`AddAdherenceExplanationAdminRequestStatus`](crate::AddAdherenceExplanationAdminRequestStatus), one of `Pending`, `Approved`, `Denied`."]
     pub status: ::std::option::Option<crate::AddAdherenceExplanationAdminRequestStatus>,
-    #[doc = " JSON `type`: [`AddAdherenceExplanationAdminRequestType`](crate::AddAdherenceExplanationAdminRequestType), required by the spec."]
+    #[doc = " JSON `type`: [`AddAdherenceExplanationAdminRequestType`](crate::AddAdherenceExplanationAdminRequestType), required by the spec, one of `Late`."]
     pub r#type: ::std::option::Option<crate::AddAdherenceExplanationAdminRequestType>,
     _nulls: crate::support::Extras,
 }

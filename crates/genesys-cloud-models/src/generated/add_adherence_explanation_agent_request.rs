@@ -11,7 +11,7 @@ pub struct AddAdherenceExplanationAgentRequest {
     pub notes: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startDate`: date-time, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `type`: [`AddAdherenceExplanationAgentRequestType`](crate::AddAdherenceExplanationAgentRequestType), required by the spec."]
+    #[doc = " JSON `type`: [`AddAdherenceExplanationAgentRequestType`](crate::AddAdherenceExplanationAgentRequestType), required by the spec, one of `Late`."]
     pub r#type: ::std::option::Option<crate::AddAdherenceExplanationAgentRequestType>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct AddOpportunityBody {
     #[doc = " JSON `activityCodeId`: string, required by the spec."]
     pub activity_code_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `approvalType`: [`AddOpportunityBodyApprovalType`](crate::AddOpportunityBodyApprovalType), required by the spec."]
+    #[doc = " JSON `approvalType`: [`AddOpportunityBodyApprovalType`](crate::AddOpportunityBodyApprovalType), required by the spec, one of `Automatic`, `Manual`."]
     pub approval_type: ::std::option::Option<crate::AddOpportunityBodyApprovalType>,
     #[doc = " JSON `capacity`: integer (int64), required by the spec."]
     pub capacity: ::std::option::Option<i64>,

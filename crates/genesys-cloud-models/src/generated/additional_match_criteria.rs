@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AdditionalMatchCriteria {
-    #[doc = " JSON `mediaFilter`: [`AdditionalMatchCriteriaMediaFilter`](crate::AdditionalMatchCriteriaMediaFilter)."]
+    #[doc = " JSON `mediaFilter`: [`AdditionalMatchCriteriaMediaFilter`](crate::AdditionalMatchCriteriaMediaFilter), one of `WithMedia`, `WithoutMedia`."]
     pub media_filter: ::std::option::Option<crate::AdditionalMatchCriteriaMediaFilter>,
     #[doc = " JSON `topics`: array of [`TopicCriteria`](crate::TopicCriteria)."]
     pub topics: ::std::option::Option<::std::vec::Vec<crate::TopicCriteria>>,

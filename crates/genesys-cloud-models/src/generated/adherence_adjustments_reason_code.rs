@@ -13,7 +13,7 @@ pub struct AdherenceAdjustmentsReasonCode {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`AdherenceAdjustmentsReasonCodeState`](crate::AdherenceAdjustmentsReasonCodeState)."]
+    #[doc = " JSON `state`: [`AdherenceAdjustmentsReasonCodeState`](crate::AdherenceAdjustmentsReasonCodeState), one of `Active`, `Deleted`, `Inactive`."]
     pub state: ::std::option::Option<crate::AdherenceAdjustmentsReasonCodeState>,
     _nulls: crate::support::Extras,
 }

@@ -19,9 +19,9 @@ pub struct AdherenceExplanationJob {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`AdherenceExplanationJobStatus`](crate::AdherenceExplanationJobStatus)."]
+    #[doc = " JSON `status`: [`AdherenceExplanationJobStatus`](crate::AdherenceExplanationJobStatus), one of `Processing`, `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::AdherenceExplanationJobStatus>,
-    #[doc = " JSON `type`: [`AdherenceExplanationJobType`](crate::AdherenceExplanationJobType)."]
+    #[doc = " JSON `type`: [`AdherenceExplanationJobType`](crate::AdherenceExplanationJobType), one of `AddExplanation`, `UpdateExplanation`, `QueryAgentExplanations`, `QueryBuExplanations`."]
     pub r#type: ::std::option::Option<crate::AdherenceExplanationJobType>,
     _nulls: crate::support::Extras,
 }

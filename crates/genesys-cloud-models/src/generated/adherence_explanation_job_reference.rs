@@ -9,9 +9,9 @@ pub struct AdherenceExplanationJobReference {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`AdherenceExplanationJobReferenceStatus`](crate::AdherenceExplanationJobReferenceStatus)."]
+    #[doc = " JSON `status`: [`AdherenceExplanationJobReferenceStatus`](crate::AdherenceExplanationJobReferenceStatus), one of `Processing`, `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::AdherenceExplanationJobReferenceStatus>,
-    #[doc = " JSON `type`: [`AdherenceExplanationJobReferenceType`](crate::AdherenceExplanationJobReferenceType)."]
+    #[doc = " JSON `type`: [`AdherenceExplanationJobReferenceType`](crate::AdherenceExplanationJobReferenceType), one of `AddExplanation`, `UpdateExplanation`, `QueryAgentExplanations`, `QueryBuExplanations`."]
     pub r#type: ::std::option::Option<crate::AdherenceExplanationJobReferenceType>,
     _nulls: crate::support::Extras,
 }

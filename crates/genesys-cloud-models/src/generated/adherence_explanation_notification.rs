@@ -21,9 +21,9 @@ pub struct AdherenceExplanationNotification {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`AdherenceExplanationNotificationStatus`](crate::AdherenceExplanationNotificationStatus)."]
+    #[doc = " JSON `status`: [`AdherenceExplanationNotificationStatus`](crate::AdherenceExplanationNotificationStatus), one of `Pending`, `Approved`, `Denied`."]
     pub status: ::std::option::Option<crate::AdherenceExplanationNotificationStatus>,
-    #[doc = " JSON `type`: [`AdherenceExplanationNotificationType`](crate::AdherenceExplanationNotificationType)."]
+    #[doc = " JSON `type`: [`AdherenceExplanationNotificationType`](crate::AdherenceExplanationNotificationType), one of `Late`."]
     pub r#type: ::std::option::Option<crate::AdherenceExplanationNotificationType>,
     _nulls: crate::support::Extras,
 }

@@ -25,9 +25,9 @@ pub struct AdherenceExplanationResponse {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startDate`: date-time, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`AdherenceExplanationResponseStatus`](crate::AdherenceExplanationResponseStatus), required by the spec."]
+    #[doc = " JSON `status`: [`AdherenceExplanationResponseStatus`](crate::AdherenceExplanationResponseStatus), required by the spec, one of `Pending`, `Approved`, `Denied`."]
     pub status: ::std::option::Option<crate::AdherenceExplanationResponseStatus>,
-    #[doc = " JSON `type`: [`AdherenceExplanationResponseType`](crate::AdherenceExplanationResponseType), required by the spec."]
+    #[doc = " JSON `type`: [`AdherenceExplanationResponseType`](crate::AdherenceExplanationResponseType), required by the spec, one of `Late`."]
     pub r#type: ::std::option::Option<crate::AdherenceExplanationResponseType>,
     _nulls: crate::support::Extras,
 }

@@ -11,7 +11,7 @@ pub struct AdjustableLiveSpeakerDetection {
     pub is_person_likely: ::std::option::Option<bool>,
     #[doc = " JSON `lineConnected`: boolean."]
     pub line_connected: ::std::option::Option<bool>,
-    #[doc = " JSON `mode`: [`AdjustableLiveSpeakerDetectionMode`](crate::AdjustableLiveSpeakerDetectionMode)."]
+    #[doc = " JSON `mode`: [`AdjustableLiveSpeakerDetectionMode`](crate::AdjustableLiveSpeakerDetectionMode), one of `unknown`, `disabled`, `low`, `medium`, `high`."]
     pub mode: ::std::option::Option<crate::AdjustableLiveSpeakerDetectionMode>,
     #[doc = " JSON `preconnectDuration`: string."]
     pub preconnect_duration: ::std::option::Option<::std::string::String>,

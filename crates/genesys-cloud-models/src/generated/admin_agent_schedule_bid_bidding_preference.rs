@@ -15,7 +15,7 @@ pub struct AdminAgentScheduleBidBiddingPreference {
     pub end_date: ::std::option::Option<::chrono::NaiveDate>,
     #[doc = " JSON `overriddenScheduleSetId`: string."]
     pub overridden_schedule_set_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `overrideReason`: [`AdminAgentScheduleBidBiddingPreferenceOverrideReason`](crate::AdminAgentScheduleBidBiddingPreferenceOverrideReason)."]
+    #[doc = " JSON `overrideReason`: [`AdminAgentScheduleBidBiddingPreferenceOverrideReason`](crate::AdminAgentScheduleBidBiddingPreferenceOverrideReason), one of `UnableToBid`, `ChangeOfCircumstance`, `NewHire`, `EmployeeMove`."]
     pub override_reason: ::std::option::Option<crate::AdminAgentScheduleBidBiddingPreferenceOverrideReason>,
     #[doc = " JSON `submitted`: boolean, required by the spec."]
     pub submitted: ::std::option::Option<bool>,

@@ -11,7 +11,7 @@ pub struct AdminAgentWorkPlanBiddingPreference {
     pub assigned_work_plan: ::std::option::Option<crate::WorkPlanReference>,
     #[doc = " JSON `overriddenWorkPlan`: [`WorkPlanReference`](crate::WorkPlanReference)."]
     pub overridden_work_plan: ::std::option::Option<crate::WorkPlanReference>,
-    #[doc = " JSON `overrideReason`: [`AdminAgentWorkPlanBiddingPreferenceOverrideReason`](crate::AdminAgentWorkPlanBiddingPreferenceOverrideReason)."]
+    #[doc = " JSON `overrideReason`: [`AdminAgentWorkPlanBiddingPreferenceOverrideReason`](crate::AdminAgentWorkPlanBiddingPreferenceOverrideReason), one of `UnableToBid`, `ChangeOfCircumstance`, `NewHire`, `EmployeeMove`."]
     pub override_reason: ::std::option::Option<crate::AdminAgentWorkPlanBiddingPreferenceOverrideReason>,
     #[doc = " JSON `priorities`: array of integer (int64)."]
     pub priorities: ::std::option::Option<::std::vec::Vec<i64>>,

@@ -7,7 +7,7 @@
 pub struct AdminBulkUpdateAlternativeShiftTradeState {
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
-    #[doc = " JSON `state`: [`AdminBulkUpdateAlternativeShiftTradeStateState`](crate::AdminBulkUpdateAlternativeShiftTradeStateState), required by the spec."]
+    #[doc = " JSON `state`: [`AdminBulkUpdateAlternativeShiftTradeStateState`](crate::AdminBulkUpdateAlternativeShiftTradeStateState), required by the spec, one of `Approved`, `Denied`."]
     pub state: ::std::option::Option<crate::AdminBulkUpdateAlternativeShiftTradeStateState>,
     #[doc = " JSON `tradeId`: string, required by the spec."]
     pub trade_id: ::std::option::Option<::std::string::String>,

@@ -27,7 +27,7 @@ pub struct AdminTimeOffRequestPatch {
     pub partial_day_start_date_times: ::std::option::Option<::std::vec::Vec<::chrono::DateTime<::chrono::Utc>>>,
     #[doc = " JSON `payableMinutes`: array of integer (int64)."]
     pub payable_minutes: ::std::option::Option<::std::vec::Vec<i64>>,
-    #[doc = " JSON `status`: [`AdminTimeOffRequestPatchStatus`](crate::AdminTimeOffRequestPatchStatus)."]
+    #[doc = " JSON `status`: [`AdminTimeOffRequestPatchStatus`](crate::AdminTimeOffRequestPatchStatus), one of `PENDING`, `APPROVED`, `DENIED`."]
     pub status: ::std::option::Option<crate::AdminTimeOffRequestPatchStatus>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct AfterCallWork {
     pub end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`AfterCallWorkState`](crate::AfterCallWorkState)."]
+    #[doc = " JSON `state`: [`AfterCallWorkState`](crate::AfterCallWorkState), one of `unknown`, `notApplicable`, `skipped`, `pending`, `complete`."]
     pub state: ::std::option::Option<crate::AfterCallWorkState>,
     _nulls: crate::support::Extras,
 }

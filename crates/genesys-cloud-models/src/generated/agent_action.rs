@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentAction {
-    #[doc = " JSON `agentAction`: [`AgentActionAgentAction`](crate::AgentActionAgentAction), required by the spec."]
+    #[doc = " JSON `agentAction`: [`AgentActionAgentAction`](crate::AgentActionAgentAction), required by the spec, one of `Ticked`, `Unticked`."]
     pub agent_action: ::std::option::Option<crate::AgentActionAgentAction>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,

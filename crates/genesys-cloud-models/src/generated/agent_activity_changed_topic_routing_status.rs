@@ -7,7 +7,7 @@
 pub struct AgentActivityChangedTopicRoutingStatus {
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`AgentActivityChangedTopicRoutingStatusStatus`](crate::AgentActivityChangedTopicRoutingStatusStatus)."]
+    #[doc = " JSON `status`: [`AgentActivityChangedTopicRoutingStatusStatus`](crate::AgentActivityChangedTopicRoutingStatusStatus), one of `OFF_QUEUE`, `IDLE`, `INTERACTING`, `NOT_RESPONDING`, `COMMUNICATING`."]
     pub status: ::std::option::Option<crate::AgentActivityChangedTopicRoutingStatusStatus>,
     _nulls: crate::support::Extras,
 }

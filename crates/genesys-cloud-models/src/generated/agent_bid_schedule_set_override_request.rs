@@ -7,7 +7,7 @@
 pub struct AgentBidScheduleSetOverrideRequest {
     #[doc = " JSON `agentId`: string, required by the spec."]
     pub agent_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `overrideReason`: [`AgentBidScheduleSetOverrideRequestOverrideReason`](crate::AgentBidScheduleSetOverrideRequestOverrideReason)."]
+    #[doc = " JSON `overrideReason`: [`AgentBidScheduleSetOverrideRequestOverrideReason`](crate::AgentBidScheduleSetOverrideRequestOverrideReason), one of `UnableToBid`, `ChangeOfCircumstance`, `NewHire`, `EmployeeMove`."]
     pub override_reason: ::std::option::Option<crate::AgentBidScheduleSetOverrideRequestOverrideReason>,
     #[doc = " JSON `overrideScheduleSetId`: string."]
     pub override_schedule_set_id: ::std::option::Option<::std::string::String>,

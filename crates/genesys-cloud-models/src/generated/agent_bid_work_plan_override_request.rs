@@ -7,7 +7,7 @@
 pub struct AgentBidWorkPlanOverrideRequest {
     #[doc = " JSON `agentId`: string, required by the spec."]
     pub agent_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `overrideReason`: [`AgentBidWorkPlanOverrideRequestOverrideReason`](crate::AgentBidWorkPlanOverrideRequestOverrideReason)."]
+    #[doc = " JSON `overrideReason`: [`AgentBidWorkPlanOverrideRequestOverrideReason`](crate::AgentBidWorkPlanOverrideRequestOverrideReason), one of `UnableToBid`, `ChangeOfCircumstance`, `NewHire`, `EmployeeMove`."]
     pub override_reason: ::std::option::Option<crate::AgentBidWorkPlanOverrideRequestOverrideReason>,
     #[doc = " JSON `overrideWorkPlanId`: string."]
     pub override_work_plan_id: ::std::option::Option<::std::string::String>,

@@ -9,7 +9,7 @@ pub struct AgentBulkAddOpportunityEnrollmentResult {
     pub enrollment: ::std::option::Option<crate::AgentBulkAddOpportunityEnrollment>,
     #[doc = " JSON `error`: [`BulkOpportunitiesError`](crate::BulkOpportunitiesError)."]
     pub error: ::std::option::Option<crate::BulkOpportunitiesError>,
-    #[doc = " JSON `status`: [`AgentBulkAddOpportunityEnrollmentResultStatus`](crate::AgentBulkAddOpportunityEnrollmentResultStatus), required by the spec."]
+    #[doc = " JSON `status`: [`AgentBulkAddOpportunityEnrollmentResultStatus`](crate::AgentBulkAddOpportunityEnrollmentResultStatus), required by the spec, one of `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::AgentBulkAddOpportunityEnrollmentResultStatus>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct AgentBulkStatusUpdateOpportunityEnrollmentsRequest {
     #[doc = " JSON `enrollmentIds`: array of string, required by the spec."]
     pub enrollment_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `status`: [`AgentBulkStatusUpdateOpportunityEnrollmentsRequestStatus`](crate::AgentBulkStatusUpdateOpportunityEnrollmentsRequestStatus), required by the spec."]
+    #[doc = " JSON `status`: [`AgentBulkStatusUpdateOpportunityEnrollmentsRequestStatus`](crate::AgentBulkStatusUpdateOpportunityEnrollmentsRequestStatus), required by the spec, one of `Withdrawn`."]
     pub status: ::std::option::Option<crate::AgentBulkStatusUpdateOpportunityEnrollmentsRequestStatus>,
     _nulls: crate::support::Extras,
 }

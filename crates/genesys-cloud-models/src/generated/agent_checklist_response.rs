@@ -13,7 +13,7 @@ pub struct AgentChecklistResponse {
     pub assistant_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `checklistItems`: array of [`ChecklistItem`](crate::ChecklistItem), required by the spec."]
     pub checklist_items: ::std::option::Option<::std::vec::Vec<crate::ChecklistItem>>,
-    #[doc = " JSON `direction`: [`AgentChecklistResponseDirection`](crate::AgentChecklistResponseDirection)."]
+    #[doc = " JSON `direction`: [`AgentChecklistResponseDirection`](crate::AgentChecklistResponseDirection), one of `Inbound`, `Outbound`."]
     pub direction: ::std::option::Option<crate::AgentChecklistResponseDirection>,
     #[doc = " JSON `errorCode`: string."]
     pub error_code: ::std::option::Option<::std::string::String>,
@@ -33,7 +33,7 @@ pub struct AgentChecklistResponse {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `language`: string, required by the spec."]
     pub language: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`AgentChecklistResponseMediaType`](crate::AgentChecklistResponseMediaType)."]
+    #[doc = " JSON `mediaType`: [`AgentChecklistResponseMediaType`](crate::AgentChecklistResponseMediaType), one of `Voice`, `Message`, `Email`."]
     pub media_type: ::std::option::Option<crate::AgentChecklistResponseMediaType>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -45,7 +45,7 @@ pub struct AgentChecklistResponse {
     pub queue_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`AgentChecklistResponseStatus`](crate::AgentChecklistResponseStatus), required by the spec."]
+    #[doc = " JSON `status`: [`AgentChecklistResponseStatus`](crate::AgentChecklistResponseStatus), required by the spec, one of `EvaluationStarted`, `EvaluationInProgress`, `EvaluationFinalized`, `EvaluationFinalizedWithAcw`."]
     pub status: ::std::option::Option<crate::AgentChecklistResponseStatus>,
     #[doc = " JSON `success`: boolean."]
     pub success: ::std::option::Option<bool>,

@@ -7,7 +7,7 @@
 pub struct AgentCopilotAggregateQueryClause {
     #[doc = " JSON `predicates`: array of [`AgentCopilotAggregateQueryPredicate`](crate::AgentCopilotAggregateQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::AgentCopilotAggregateQueryPredicate>>,
-    #[doc = " JSON `type`: [`AgentCopilotAggregateQueryClauseType`](crate::AgentCopilotAggregateQueryClauseType), required by the spec."]
+    #[doc = " JSON `type`: [`AgentCopilotAggregateQueryClauseType`](crate::AgentCopilotAggregateQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::AgentCopilotAggregateQueryClauseType>,
     _nulls: crate::support::Extras,
 }

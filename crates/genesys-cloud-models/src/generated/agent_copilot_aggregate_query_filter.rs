@@ -9,7 +9,7 @@ pub struct AgentCopilotAggregateQueryFilter {
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::AgentCopilotAggregateQueryClause>>,
     #[doc = " JSON `predicates`: array of [`AgentCopilotAggregateQueryPredicate`](crate::AgentCopilotAggregateQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::AgentCopilotAggregateQueryPredicate>>,
-    #[doc = " JSON `type`: [`AgentCopilotAggregateQueryFilterType`](crate::AgentCopilotAggregateQueryFilterType), required by the spec."]
+    #[doc = " JSON `type`: [`AgentCopilotAggregateQueryFilterType`](crate::AgentCopilotAggregateQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::AgentCopilotAggregateQueryFilterType>,
     _nulls: crate::support::Extras,
 }

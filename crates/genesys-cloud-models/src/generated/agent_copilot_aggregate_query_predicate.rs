@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentCopilotAggregateQueryPredicate {
-    #[doc = " JSON `dimension`: [`AgentCopilotAggregateQueryPredicateDimension`](crate::AgentCopilotAggregateQueryPredicateDimension)."]
+    #[doc = " JSON `dimension`: [`AgentCopilotAggregateQueryPredicateDimension`](crate::AgentCopilotAggregateQueryPredicateDimension), one of `agentAssistantId`, `cannedResponseId`, `cannedResponseLibraryId`, `chunkCount`, `conversationId`, `engagementType`, `externalContactId`, `feedbackRating`, `hasAnswerHighlight`, `hasGeneratedAnswer`, `knowledgeBaseDocumentId`, `knowledgeBaseDocumentVersionId`, … (25 in all)."]
     pub dimension: ::std::option::Option<crate::AgentCopilotAggregateQueryPredicateDimension>,
-    #[doc = " JSON `operator`: [`AgentCopilotAggregateQueryPredicateOperator`](crate::AgentCopilotAggregateQueryPredicateOperator)."]
+    #[doc = " JSON `operator`: [`AgentCopilotAggregateQueryPredicateOperator`](crate::AgentCopilotAggregateQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::AgentCopilotAggregateQueryPredicateOperator>,
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `type`: [`AgentCopilotAggregateQueryPredicateType`](crate::AgentCopilotAggregateQueryPredicateType)."]
+    #[doc = " JSON `type`: [`AgentCopilotAggregateQueryPredicateType`](crate::AgentCopilotAggregateQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::AgentCopilotAggregateQueryPredicateType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

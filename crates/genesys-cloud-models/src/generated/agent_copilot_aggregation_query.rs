@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentCopilotAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`AgentCopilotAggregationQueryAlternateTimeDimension`](crate::AgentCopilotAggregationQueryAlternateTimeDimension)."]
+    #[doc = " JSON `alternateTimeDimension`: [`AgentCopilotAggregationQueryAlternateTimeDimension`](crate::AgentCopilotAggregationQueryAlternateTimeDimension), one of `eventTime`."]
     pub alternate_time_dimension: ::std::option::Option<crate::AgentCopilotAggregationQueryAlternateTimeDimension>,
     #[doc = " JSON `filter`: [`AgentCopilotAggregateQueryFilter`](crate::AgentCopilotAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::AgentCopilotAggregateQueryFilter>,
@@ -21,7 +21,7 @@ pub struct AgentCopilotAggregationQuery {
     pub limit: ::std::option::Option<i64>,
     #[doc = " JSON `metrics`: array of string, required by the spec."]
     pub metrics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `queryType`: [`AgentCopilotAggregationQueryQueryType`](crate::AgentCopilotAggregationQueryQueryType)."]
+    #[doc = " JSON `queryType`: [`AgentCopilotAggregationQueryQueryType`](crate::AgentCopilotAggregationQueryQueryType), one of `bottomN`, `groupBy`, `topN`."]
     pub query_type: ::std::option::Option<crate::AgentCopilotAggregationQueryQueryType>,
     #[doc = " JSON `sortMetric`: [`AgentCopilotAggregationSort`](crate::AgentCopilotAggregationSort)."]
     pub sort_metric: ::std::option::Option<crate::AgentCopilotAggregationSort>,

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentCopilotAggregationSort {
-    #[doc = " JSON `function`: [`AgentCopilotAggregationSortFunction`](crate::AgentCopilotAggregationSortFunction), required by the spec."]
+    #[doc = " JSON `function`: [`AgentCopilotAggregationSortFunction`](crate::AgentCopilotAggregationSortFunction), required by the spec, one of `average`, `count`, `max`, `min`, `sum`."]
     pub function: ::std::option::Option<crate::AgentCopilotAggregationSortFunction>,
-    #[doc = " JSON `name`: [`AgentCopilotAggregationSortName`](crate::AgentCopilotAggregationSortName), required by the spec."]
+    #[doc = " JSON `name`: [`AgentCopilotAggregationSortName`](crate::AgentCopilotAggregationSortName), required by the spec, one of `nCannedResponseSuggestions`, `nDistinctConversations`, `nDistinctSuggestions`, `nKnowledgeAnswerSuggestions`, `nKnowledgeArticleSuggestions`, `nKnowledgeSearchSuggestions`, `nScriptSuggestions`."]
     pub name: ::std::option::Option<crate::AgentCopilotAggregationSortName>,
     _nulls: crate::support::Extras,
 }

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentCopilotAggregationView {
-    #[doc = " JSON `function`: [`AgentCopilotAggregationViewFunction`](crate::AgentCopilotAggregationViewFunction), required by the spec."]
+    #[doc = " JSON `function`: [`AgentCopilotAggregationViewFunction`](crate::AgentCopilotAggregationViewFunction), required by the spec, one of `rangeBound`."]
     pub function: ::std::option::Option<crate::AgentCopilotAggregationViewFunction>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `range`: [`AggregationRange`](crate::AggregationRange)."]
     pub range: ::std::option::Option<crate::AggregationRange>,
-    #[doc = " JSON `target`: [`AgentCopilotAggregationViewTarget`](crate::AgentCopilotAggregationViewTarget), required by the spec."]
+    #[doc = " JSON `target`: [`AgentCopilotAggregationViewTarget`](crate::AgentCopilotAggregationViewTarget), required by the spec, one of `nCannedResponseSuggestions`, `nDistinctConversations`, `nDistinctSuggestions`, `nKnowledgeAnswerSuggestions`, `nKnowledgeArticleSuggestions`, `nKnowledgeSearchSuggestions`, `nScriptSuggestions`."]
     pub target: ::std::option::Option<crate::AgentCopilotAggregationViewTarget>,
     _nulls: crate::support::Extras,
 }

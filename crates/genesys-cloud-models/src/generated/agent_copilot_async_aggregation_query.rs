@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentCopilotAsyncAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`AgentCopilotAsyncAggregationQueryAlternateTimeDimension`](crate::AgentCopilotAsyncAggregationQueryAlternateTimeDimension)."]
+    #[doc = " JSON `alternateTimeDimension`: [`AgentCopilotAsyncAggregationQueryAlternateTimeDimension`](crate::AgentCopilotAsyncAggregationQueryAlternateTimeDimension), one of `eventTime`."]
     pub alternate_time_dimension: ::std::option::Option<crate::AgentCopilotAsyncAggregationQueryAlternateTimeDimension>,
     #[doc = " JSON `filter`: [`AgentCopilotAggregateQueryFilter`](crate::AgentCopilotAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::AgentCopilotAggregateQueryFilter>,
@@ -23,7 +23,7 @@ pub struct AgentCopilotAsyncAggregationQuery {
     pub metrics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
-    #[doc = " JSON `queryType`: [`AgentCopilotAsyncAggregationQueryQueryType`](crate::AgentCopilotAsyncAggregationQueryQueryType)."]
+    #[doc = " JSON `queryType`: [`AgentCopilotAsyncAggregationQueryQueryType`](crate::AgentCopilotAsyncAggregationQueryQueryType), one of `bottomN`, `groupBy`, `topN`."]
     pub query_type: ::std::option::Option<crate::AgentCopilotAsyncAggregationQueryQueryType>,
     #[doc = " JSON `sortMetric`: [`AgentCopilotAggregationSort`](crate::AgentCopilotAggregationSort)."]
     pub sort_metric: ::std::option::Option<crate::AgentCopilotAggregationSort>,

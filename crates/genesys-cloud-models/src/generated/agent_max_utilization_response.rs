@@ -7,7 +7,7 @@
 pub struct AgentMaxUtilizationResponse {
     #[doc = " JSON `labelUtilizations`: map of [`LabelUtilizationResponse`](crate::LabelUtilizationResponse)."]
     pub label_utilizations: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::LabelUtilizationResponse>>,
-    #[doc = " JSON `level`: [`AgentMaxUtilizationResponseLevel`](crate::AgentMaxUtilizationResponseLevel)."]
+    #[doc = " JSON `level`: [`AgentMaxUtilizationResponseLevel`](crate::AgentMaxUtilizationResponseLevel), one of `Agent`, `Organization`."]
     pub level: ::std::option::Option<crate::AgentMaxUtilizationResponseLevel>,
     #[doc = " JSON `maxInboundCalls`: integer (int64)."]
     pub max_inbound_calls: ::std::option::Option<i64>,

@@ -13,7 +13,7 @@ pub struct AgentMuQueryResponse {
     pub operation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `result`: [`AgentMuScheduleResult`](crate::AgentMuScheduleResult)."]
     pub result: ::std::option::Option<crate::AgentMuScheduleResult>,
-    #[doc = " JSON `status`: [`AgentMuQueryResponseStatus`](crate::AgentMuQueryResponseStatus), required by the spec."]
+    #[doc = " JSON `status`: [`AgentMuQueryResponseStatus`](crate::AgentMuQueryResponseStatus), required by the spec, one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::AgentMuQueryResponseStatus>,
     _nulls: crate::support::Extras,
 }

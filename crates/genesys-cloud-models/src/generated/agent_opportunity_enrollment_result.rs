@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentOpportunityEnrollmentResult {
-    #[doc = " JSON `denialCode`: [`AgentOpportunityEnrollmentResultDenialCode`](crate::AgentOpportunityEnrollmentResultDenialCode)."]
+    #[doc = " JSON `denialCode`: [`AgentOpportunityEnrollmentResultDenialCode`](crate::AgentOpportunityEnrollmentResultDenialCode), one of `ManuallyDenied`, `AutomaticallyClosed`, `ManuallyClosed`, `CapacityFull`, `ScheduleConflict`."]
     pub denial_code: ::std::option::Option<crate::AgentOpportunityEnrollmentResultDenialCode>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -15,9 +15,9 @@ pub struct AgentOpportunityEnrollmentResult {
     pub review_note: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `schedule`: [`BuScheduleReference`](crate::BuScheduleReference)."]
     pub schedule: ::std::option::Option<crate::BuScheduleReference>,
-    #[doc = " JSON `status`: [`AgentOpportunityEnrollmentResultStatus`](crate::AgentOpportunityEnrollmentResultStatus), required by the spec."]
+    #[doc = " JSON `status`: [`AgentOpportunityEnrollmentResultStatus`](crate::AgentOpportunityEnrollmentResultStatus), required by the spec, one of `Pending`, `Approved`, `Denied`, `Withdrawn`, `Processing`."]
     pub status: ::std::option::Option<crate::AgentOpportunityEnrollmentResultStatus>,
-    #[doc = " JSON `systemMessageCode`: [`AgentOpportunityEnrollmentResultSystemMessageCode`](crate::AgentOpportunityEnrollmentResultSystemMessageCode)."]
+    #[doc = " JSON `systemMessageCode`: [`AgentOpportunityEnrollmentResultSystemMessageCode`](crate::AgentOpportunityEnrollmentResultSystemMessageCode), one of `ActivityChanged`, `AgentEnrollmentsHourlyLimitExceeded`, `BatchLimitExceeded`, `BusinessUnitEnrollmentsHourlyLimitExceeded`, `BusinessUnitNotFound`, `BusinessUnitOpportunityHourlyLimitExceeded`, `CapacityFull`, `Conflict`, `DateMustBeInFuture`, `DeadlineMustBeAfterOpenTime`, `DeadlineMustBeBeforeOrEqualToStartTime`, `EndTimeMustBeAfterStartTime`, … (32 in all)."]
     pub system_message_code: ::std::option::Option<crate::AgentOpportunityEnrollmentResultSystemMessageCode>,
     _nulls: crate::support::Extras,
 }

@@ -27,7 +27,7 @@ pub struct AgentQueryOpportunityResult {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startDate`: date-time, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`AgentQueryOpportunityResultStatus`](crate::AgentQueryOpportunityResultStatus), required by the spec."]
+    #[doc = " JSON `status`: [`AgentQueryOpportunityResultStatus`](crate::AgentQueryOpportunityResultStatus), required by the spec, one of `Draft`, `Published`, `Open`, `Pending`, `Closed`."]
     pub status: ::std::option::Option<crate::AgentQueryOpportunityResultStatus>,
     _nulls: crate::support::Extras,
 }

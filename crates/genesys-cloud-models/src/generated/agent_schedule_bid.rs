@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentScheduleBid {
-    #[doc = " JSON `bidType`: [`AgentScheduleBidBidType`](crate::AgentScheduleBidBidType), required by the spec."]
+    #[doc = " JSON `bidType`: [`AgentScheduleBidBidType`](crate::AgentScheduleBidBidType), required by the spec, one of `WorkPlanBid`, `ScheduleBid`."]
     pub bid_type: ::std::option::Option<crate::AgentScheduleBidBidType>,
     #[doc = " JSON `bidWindowEndDate`: date, required by the spec."]
     pub bid_window_end_date: ::std::option::Option<::chrono::NaiveDate>,
@@ -19,7 +19,7 @@ pub struct AgentScheduleBid {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`AgentScheduleBidStatus`](crate::AgentScheduleBidStatus), required by the spec."]
+    #[doc = " JSON `status`: [`AgentScheduleBidStatus`](crate::AgentScheduleBidStatus), required by the spec, one of `Draft`, `Locked`, `Optimized`, `Scheduled`, `Open`, `Closed`, `Processed`, `Published`."]
     pub status: ::std::option::Option<crate::AgentScheduleBidStatus>,
     _nulls: crate::support::Extras,
 }

@@ -13,7 +13,7 @@ pub struct AgentScheduleBiddingPreferenceResponse {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `overriddenScheduleSetId`: string."]
     pub overridden_schedule_set_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `overrideReason`: [`AgentScheduleBiddingPreferenceResponseOverrideReason`](crate::AgentScheduleBiddingPreferenceResponseOverrideReason)."]
+    #[doc = " JSON `overrideReason`: [`AgentScheduleBiddingPreferenceResponseOverrideReason`](crate::AgentScheduleBiddingPreferenceResponseOverrideReason), one of `UnableToBid`, `ChangeOfCircumstance`, `NewHire`, `EmployeeMove`."]
     pub override_reason: ::std::option::Option<crate::AgentScheduleBiddingPreferenceResponseOverrideReason>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentScheduleShiftActivity {
-    #[doc = " JSON `activityCategory`: [`AgentScheduleShiftActivityActivityCategory`](crate::AgentScheduleShiftActivityActivityCategory), required by the spec."]
+    #[doc = " JSON `activityCategory`: [`AgentScheduleShiftActivityActivityCategory`](crate::AgentScheduleShiftActivityActivityCategory), required by the spec, one of `OnQueueWork`, `Break`, `Meal`, `Meeting`, `OffQueueWork`, `TimeOff`, `Training`, `Unavailable`."]
     pub activity_category: ::std::option::Option<crate::AgentScheduleShiftActivityActivityCategory>,
     #[doc = " JSON `lengthMinutes`: integer (int64), required by the spec."]
     pub length_minutes: ::std::option::Option<i64>,

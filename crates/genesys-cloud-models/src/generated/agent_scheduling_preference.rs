@@ -7,7 +7,7 @@
 pub struct AgentSchedulingPreference {
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `preferenceLevel`: [`AgentSchedulingPreferencePreferenceLevel`](crate::AgentSchedulingPreferencePreferenceLevel), required by the spec."]
+    #[doc = " JSON `preferenceLevel`: [`AgentSchedulingPreferencePreferenceLevel`](crate::AgentSchedulingPreferencePreferenceLevel), required by the spec, one of `StronglyPrefer`, `Prefer`, `Avoid`, `StronglyAvoid`."]
     pub preference_level: ::std::option::Option<crate::AgentSchedulingPreferencePreferenceLevel>,
     #[doc = " JSON `timeSpan`: [`WfmTimeSpan`](crate::WfmTimeSpan), required by the spec."]
     pub time_span: ::std::option::Option<crate::WfmTimeSpan>,

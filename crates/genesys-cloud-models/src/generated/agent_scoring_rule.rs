@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentScoringRule {
-    #[doc = " JSON `agentToScore`: [`AgentScoringRuleAgentToScore`](crate::AgentScoringRuleAgentToScore)."]
+    #[doc = " JSON `agentToScore`: [`AgentScoringRuleAgentToScore`](crate::AgentScoringRuleAgentToScore), one of `First`, `Last`, `Each`."]
     pub agent_to_score: ::std::option::Option<crate::AgentScoringRuleAgentToScore>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -23,13 +23,13 @@ pub struct AgentScoringRule {
     pub program_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `published`: boolean."]
     pub published: ::std::option::Option<bool>,
-    #[doc = " JSON `samplingPercentage`: number (double)."]
+    #[doc = " JSON `samplingPercentage`: number (double), from 0.01 to 100."]
     pub sampling_percentage: ::std::option::Option<f64>,
-    #[doc = " JSON `samplingType`: [`AgentScoringRuleSamplingType`](crate::AgentScoringRuleSamplingType), required by the spec."]
+    #[doc = " JSON `samplingType`: [`AgentScoringRuleSamplingType`](crate::AgentScoringRuleSamplingType), required by the spec, one of `All`, `Percentage`."]
     pub sampling_type: ::std::option::Option<crate::AgentScoringRuleSamplingType>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `submissionType`: [`AgentScoringRuleSubmissionType`](crate::AgentScoringRuleSubmissionType), required by the spec."]
+    #[doc = " JSON `submissionType`: [`AgentScoringRuleSubmissionType`](crate::AgentScoringRuleSubmissionType), required by the spec, one of `Automated`, `Manual`."]
     pub submission_type: ::std::option::Option<crate::AgentScoringRuleSubmissionType>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentStateActivityCategoryCount {
-    #[doc = " JSON `activityCategory`: [`AgentStateActivityCategoryCountActivityCategory`](crate::AgentStateActivityCategoryCountActivityCategory)."]
+    #[doc = " JSON `activityCategory`: [`AgentStateActivityCategoryCountActivityCategory`](crate::AgentStateActivityCategoryCountActivityCategory), one of `OnQueueWork`, `Break`, `Meal`, `Meeting`, `OffQueueWork`, `TimeOff`, `Training`, `Unavailable`, `Unscheduled`, `Unknown`."]
     pub activity_category: ::std::option::Option<crate::AgentStateActivityCategoryCountActivityCategory>,
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,

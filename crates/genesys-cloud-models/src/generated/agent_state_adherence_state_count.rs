@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentStateAdherenceStateCount {
-    #[doc = " JSON `adherenceState`: [`AgentStateAdherenceStateCountAdherenceState`](crate::AgentStateAdherenceStateCountAdherenceState)."]
+    #[doc = " JSON `adherenceState`: [`AgentStateAdherenceStateCountAdherenceState`](crate::AgentStateAdherenceStateCountAdherenceState), one of `InAdherence`, `OutOfAdherence`, `Unscheduled`, `Unknown`, `Ignored`, `Explained`."]
     pub adherence_state: ::std::option::Option<crate::AgentStateAdherenceStateCountAdherenceState>,
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,

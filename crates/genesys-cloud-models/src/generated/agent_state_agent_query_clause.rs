@@ -7,7 +7,7 @@
 pub struct AgentStateAgentQueryClause {
     #[doc = " JSON `predicates`: array of [`AgentStateAgentQueryPredicate`](crate::AgentStateAgentQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::AgentStateAgentQueryPredicate>>,
-    #[doc = " JSON `type`: [`AgentStateAgentQueryClauseType`](crate::AgentStateAgentQueryClauseType), required by the spec."]
+    #[doc = " JSON `type`: [`AgentStateAgentQueryClauseType`](crate::AgentStateAgentQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::AgentStateAgentQueryClauseType>,
     _nulls: crate::support::Extras,
 }

@@ -7,13 +7,13 @@
 pub struct AgentStateEventTopicAgentStateEventNotification {
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `currentState`: [`AgentStateEventTopicAgentStateEventNotificationCurrentState`](crate::AgentStateEventTopicAgentStateEventNotificationCurrentState)."]
+    #[doc = " JSON `currentState`: [`AgentStateEventTopicAgentStateEventNotificationCurrentState`](crate::AgentStateEventTopicAgentStateEventNotificationCurrentState), one of `UNKNOWN`, `ALERT`, `INTERACT`, `WRAPUP`, `BARGING`, `CALLBACK`, `COACHING`, `CONTACTING`, `CONVERTING`, `DELAY`, `DIALING`, `HOLD`, … (22 in all)."]
     pub current_state: ::std::option::Option<crate::AgentStateEventTopicAgentStateEventNotificationCurrentState>,
     #[doc = " JSON `currentStateStart`: integer (int64)."]
     pub current_state_start: ::std::option::Option<i64>,
-    #[doc = " JSON `mediaType`: [`AgentStateEventTopicAgentStateEventNotificationMediaType`](crate::AgentStateEventTopicAgentStateEventNotificationMediaType)."]
+    #[doc = " JSON `mediaType`: [`AgentStateEventTopicAgentStateEventNotificationMediaType`](crate::AgentStateEventTopicAgentStateEventNotificationMediaType), one of `UNKNOWN`, `VOICE`, `CHAT`, `EMAIL`, `CALLBACK`, `COBROWSE`, `VIDEO`, `SCREENSHARE`, `MESSAGE`, `INTERNALMESSAGE`, `SCREENMONITORING`."]
     pub media_type: ::std::option::Option<crate::AgentStateEventTopicAgentStateEventNotificationMediaType>,
-    #[doc = " JSON `originatingDirection`: [`AgentStateEventTopicAgentStateEventNotificationOriginatingDirection`](crate::AgentStateEventTopicAgentStateEventNotificationOriginatingDirection)."]
+    #[doc = " JSON `originatingDirection`: [`AgentStateEventTopicAgentStateEventNotificationOriginatingDirection`](crate::AgentStateEventTopicAgentStateEventNotificationOriginatingDirection), one of `UNKNOWN`, `INBOUND`, `OUTBOUND`."]
     pub originating_direction: ::std::option::Option<crate::AgentStateEventTopicAgentStateEventNotificationOriginatingDirection>,
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,

@@ -9,7 +9,7 @@ pub struct AgentStatePresenceCount {
     pub count: ::std::option::Option<i64>,
     #[doc = " JSON `organizationPresenceId`: string."]
     pub organization_presence_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `systemPresence`: [`AgentStatePresenceCountSystemPresence`](crate::AgentStatePresenceCountSystemPresence)."]
+    #[doc = " JSON `systemPresence`: [`AgentStatePresenceCountSystemPresence`](crate::AgentStatePresenceCountSystemPresence), one of `UNKNOWN`, `AVAILABLE`, `AWAY`, `BUSY`, `OFFLINE`, `IDLE`, `ON_QUEUE`, `MEAL`, `TRAINING`, `MEETING`, `BREAK`."]
     pub system_presence: ::std::option::Option<crate::AgentStatePresenceCountSystemPresence>,
     _nulls: crate::support::Extras,
 }

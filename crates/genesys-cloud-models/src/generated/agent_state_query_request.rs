@@ -7,15 +7,15 @@
 pub struct AgentStateQueryRequest {
     #[doc = " JSON `sessionFilter`: [`AgentStateSessionFilter`](crate::AgentStateSessionFilter)."]
     pub session_filter: ::std::option::Option<crate::AgentStateSessionFilter>,
-    #[doc = " JSON `sessionOrder`: [`AgentStateQueryRequestSessionOrder`](crate::AgentStateQueryRequestSessionOrder)."]
+    #[doc = " JSON `sessionOrder`: [`AgentStateQueryRequestSessionOrder`](crate::AgentStateQueryRequestSessionOrder), one of `asc`, `desc`."]
     pub session_order: ::std::option::Option<crate::AgentStateQueryRequestSessionOrder>,
-    #[doc = " JSON `sessionOrderBy`: [`AgentStateQueryRequestSessionOrderBy`](crate::AgentStateQueryRequestSessionOrderBy)."]
+    #[doc = " JSON `sessionOrderBy`: [`AgentStateQueryRequestSessionOrderBy`](crate::AgentStateQueryRequestSessionOrderBy), one of `segmentStart`, `sessionStart`."]
     pub session_order_by: ::std::option::Option<crate::AgentStateQueryRequestSessionOrderBy>,
     #[doc = " JSON `userFilter`: [`AgentStateUserFilter`](crate::AgentStateUserFilter)."]
     pub user_filter: ::std::option::Option<crate::AgentStateUserFilter>,
-    #[doc = " JSON `userOrder`: [`AgentStateQueryRequestUserOrder`](crate::AgentStateQueryRequestUserOrder)."]
+    #[doc = " JSON `userOrder`: [`AgentStateQueryRequestUserOrder`](crate::AgentStateQueryRequestUserOrder), one of `asc`, `desc`."]
     pub user_order: ::std::option::Option<crate::AgentStateQueryRequestUserOrder>,
-    #[doc = " JSON `userOrderBy`: [`AgentStateQueryRequestUserOrderBy`](crate::AgentStateQueryRequestUserOrderBy)."]
+    #[doc = " JSON `userOrderBy`: [`AgentStateQueryRequestUserOrderBy`](crate::AgentStateQueryRequestUserOrderBy), one of `userName`, `segmentStart`, `sessionStart`, `presenceDate`, `routingStatusDate`, `systemPresence`, `routingStatus`, `organizationPresenceId`, `adherenceDate`."]
     pub user_order_by: ::std::option::Option<crate::AgentStateQueryRequestUserOrderBy>,
     _nulls: crate::support::Extras,
 }

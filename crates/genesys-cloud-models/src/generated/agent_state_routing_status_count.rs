@@ -7,7 +7,7 @@
 pub struct AgentStateRoutingStatusCount {
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
-    #[doc = " JSON `routingStatus`: [`AgentStateRoutingStatusCountRoutingStatus`](crate::AgentStateRoutingStatusCountRoutingStatus)."]
+    #[doc = " JSON `routingStatus`: [`AgentStateRoutingStatusCountRoutingStatus`](crate::AgentStateRoutingStatusCountRoutingStatus), one of `UNKNOWN`, `OFF_QUEUE`, `IDLE`, `INTERACTING`, `NOT_RESPONDING`, `COMMUNICATING`."]
     pub routing_status: ::std::option::Option<crate::AgentStateRoutingStatusCountRoutingStatus>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct AgentStateSegmentTypeCount {
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
-    #[doc = " JSON `segmentType`: [`AgentStateSegmentTypeCountSegmentType`](crate::AgentStateSegmentTypeCountSegmentType)."]
+    #[doc = " JSON `segmentType`: [`AgentStateSegmentTypeCountSegmentType`](crate::AgentStateSegmentTypeCountSegmentType), one of `alert`, `barging`, `callback`, `coaching`, `contacting`, `converting`, `delay`, `dialing`, `hold`, `interact`, `ivr`, `monitoring`, … (22 in all)."]
     pub segment_type: ::std::option::Option<crate::AgentStateSegmentTypeCountSegmentType>,
     _nulls: crate::support::Extras,
 }

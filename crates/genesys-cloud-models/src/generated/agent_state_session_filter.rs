@@ -9,7 +9,7 @@ pub struct AgentStateSessionFilter {
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::AgentStateSessionQueryClause>>,
     #[doc = " JSON `predicates`: array of [`AgentStateSessionQueryPredicate`](crate::AgentStateSessionQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::AgentStateSessionQueryPredicate>>,
-    #[doc = " JSON `type`: [`AgentStateSessionFilterType`](crate::AgentStateSessionFilterType), required by the spec."]
+    #[doc = " JSON `type`: [`AgentStateSessionFilterType`](crate::AgentStateSessionFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::AgentStateSessionFilterType>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct AgentStateSessionQueryClause {
     #[doc = " JSON `predicates`: array of [`AgentStateSessionQueryPredicate`](crate::AgentStateSessionQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::AgentStateSessionQueryPredicate>>,
-    #[doc = " JSON `type`: [`AgentStateSessionQueryClauseType`](crate::AgentStateSessionQueryClauseType), required by the spec."]
+    #[doc = " JSON `type`: [`AgentStateSessionQueryClauseType`](crate::AgentStateSessionQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::AgentStateSessionQueryClauseType>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentStateSessionQueryPredicate {
-    #[doc = " JSON `dimension`: [`AgentStateSessionQueryPredicateDimension`](crate::AgentStateSessionQueryPredicateDimension), required by the spec."]
+    #[doc = " JSON `dimension`: [`AgentStateSessionQueryPredicateDimension`](crate::AgentStateSessionQueryPredicateDimension), required by the spec, one of `mediaType`, `originatingDirection`, `requestedLanguageId`, `requestedRoutingSkillId`, `routedQueueId`, `segmentType`."]
     pub dimension: ::std::option::Option<crate::AgentStateSessionQueryPredicateDimension>,
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -9,7 +9,7 @@ pub struct AgentStateUserFilter {
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::AgentStateAgentQueryClause>>,
     #[doc = " JSON `predicates`: array of [`AgentStateAgentQueryPredicate`](crate::AgentStateAgentQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::AgentStateAgentQueryPredicate>>,
-    #[doc = " JSON `type`: [`AgentStateUserFilterType`](crate::AgentStateUserFilterType), required by the spec."]
+    #[doc = " JSON `type`: [`AgentStateUserFilterType`](crate::AgentStateUserFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::AgentStateUserFilterType>,
     _nulls: crate::support::Extras,
 }

@@ -13,7 +13,7 @@ pub struct AgentTimeOffRequestPatch {
     pub marked_as_read: ::std::option::Option<bool>,
     #[doc = " JSON `notes`: string."]
     pub notes: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`AgentTimeOffRequestPatchStatus`](crate::AgentTimeOffRequestPatchStatus)."]
+    #[doc = " JSON `status`: [`AgentTimeOffRequestPatchStatus`](crate::AgentTimeOffRequestPatchStatus), one of `CANCELED`."]
     pub status: ::std::option::Option<crate::AgentTimeOffRequestPatchStatus>,
     _nulls: crate::support::Extras,
 }

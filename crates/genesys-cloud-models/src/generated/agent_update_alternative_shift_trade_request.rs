@@ -9,7 +9,7 @@ pub struct AgentUpdateAlternativeShiftTradeRequest {
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `reviewNote`: string."]
     pub review_note: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`AgentUpdateAlternativeShiftTradeRequestState`](crate::AgentUpdateAlternativeShiftTradeRequestState)."]
+    #[doc = " JSON `state`: [`AgentUpdateAlternativeShiftTradeRequestState`](crate::AgentUpdateAlternativeShiftTradeRequestState), one of `Canceled`."]
     pub state: ::std::option::Option<crate::AgentUpdateAlternativeShiftTradeRequestState>,
     _nulls: crate::support::Extras,
 }

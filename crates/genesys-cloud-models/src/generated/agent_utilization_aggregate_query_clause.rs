@@ -7,7 +7,7 @@
 pub struct AgentUtilizationAggregateQueryClause {
     #[doc = " JSON `predicates`: array of [`AgentUtilizationAggregateQueryPredicate`](crate::AgentUtilizationAggregateQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::AgentUtilizationAggregateQueryPredicate>>,
-    #[doc = " JSON `type`: [`AgentUtilizationAggregateQueryClauseType`](crate::AgentUtilizationAggregateQueryClauseType), required by the spec."]
+    #[doc = " JSON `type`: [`AgentUtilizationAggregateQueryClauseType`](crate::AgentUtilizationAggregateQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::AgentUtilizationAggregateQueryClauseType>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct AgentUtilizationAggregateQueryFilter {
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::AgentUtilizationAggregateQueryClause>>,
     #[doc = " JSON `predicates`: array of [`AgentUtilizationAggregateQueryPredicate`](crate::AgentUtilizationAggregateQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::AgentUtilizationAggregateQueryPredicate>>,
-    #[doc = " JSON `type`: [`AgentUtilizationAggregateQueryFilterType`](crate::AgentUtilizationAggregateQueryFilterType), required by the spec."]
+    #[doc = " JSON `type`: [`AgentUtilizationAggregateQueryFilterType`](crate::AgentUtilizationAggregateQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::AgentUtilizationAggregateQueryFilterType>,
     _nulls: crate::support::Extras,
 }

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentUtilizationAggregateQueryPredicate {
-    #[doc = " JSON `dimension`: [`AgentUtilizationAggregateQueryPredicateDimension`](crate::AgentUtilizationAggregateQueryPredicateDimension)."]
+    #[doc = " JSON `dimension`: [`AgentUtilizationAggregateQueryPredicateDimension`](crate::AgentUtilizationAggregateQueryPredicateDimension), one of `mediaType`, `userId`."]
     pub dimension: ::std::option::Option<crate::AgentUtilizationAggregateQueryPredicateDimension>,
-    #[doc = " JSON `operator`: [`AgentUtilizationAggregateQueryPredicateOperator`](crate::AgentUtilizationAggregateQueryPredicateOperator)."]
+    #[doc = " JSON `operator`: [`AgentUtilizationAggregateQueryPredicateOperator`](crate::AgentUtilizationAggregateQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::AgentUtilizationAggregateQueryPredicateOperator>,
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `type`: [`AgentUtilizationAggregateQueryPredicateType`](crate::AgentUtilizationAggregateQueryPredicateType)."]
+    #[doc = " JSON `type`: [`AgentUtilizationAggregateQueryPredicateType`](crate::AgentUtilizationAggregateQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::AgentUtilizationAggregateQueryPredicateType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

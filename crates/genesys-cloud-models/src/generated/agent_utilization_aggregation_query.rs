@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentUtilizationAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`AgentUtilizationAggregationQueryAlternateTimeDimension`](crate::AgentUtilizationAggregationQueryAlternateTimeDimension)."]
+    #[doc = " JSON `alternateTimeDimension`: [`AgentUtilizationAggregationQueryAlternateTimeDimension`](crate::AgentUtilizationAggregationQueryAlternateTimeDimension), one of `eventTime`."]
     pub alternate_time_dimension: ::std::option::Option<crate::AgentUtilizationAggregationQueryAlternateTimeDimension>,
     #[doc = " JSON `filter`: [`AgentUtilizationAggregateQueryFilter`](crate::AgentUtilizationAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::AgentUtilizationAggregateQueryFilter>,

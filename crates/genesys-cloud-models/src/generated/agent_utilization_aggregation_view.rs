@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentUtilizationAggregationView {
-    #[doc = " JSON `function`: [`AgentUtilizationAggregationViewFunction`](crate::AgentUtilizationAggregationViewFunction), required by the spec."]
+    #[doc = " JSON `function`: [`AgentUtilizationAggregationViewFunction`](crate::AgentUtilizationAggregationViewFunction), required by the spec, one of `rangeBound`."]
     pub function: ::std::option::Option<crate::AgentUtilizationAggregationViewFunction>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `range`: [`AggregationRange`](crate::AggregationRange)."]
     pub range: ::std::option::Option<crate::AggregationRange>,
-    #[doc = " JSON `target`: [`AgentUtilizationAggregationViewTarget`](crate::AgentUtilizationAggregationViewTarget), required by the spec."]
+    #[doc = " JSON `target`: [`AgentUtilizationAggregationViewTarget`](crate::AgentUtilizationAggregationViewTarget), required by the spec, one of `oAgentAvailableUtilization`, `oAgentMaxUtilization`, `oAgentUtilizationPercentage`."]
     pub target: ::std::option::Option<crate::AgentUtilizationAggregationViewTarget>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentUtilizationAsyncAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`AgentUtilizationAsyncAggregationQueryAlternateTimeDimension`](crate::AgentUtilizationAsyncAggregationQueryAlternateTimeDimension)."]
+    #[doc = " JSON `alternateTimeDimension`: [`AgentUtilizationAsyncAggregationQueryAlternateTimeDimension`](crate::AgentUtilizationAsyncAggregationQueryAlternateTimeDimension), one of `eventTime`."]
     pub alternate_time_dimension: ::std::option::Option<crate::AgentUtilizationAsyncAggregationQueryAlternateTimeDimension>,
     #[doc = " JSON `filter`: [`AgentUtilizationAggregateQueryFilter`](crate::AgentUtilizationAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::AgentUtilizationAggregateQueryFilter>,

@@ -11,7 +11,7 @@ pub struct AgentVideoSettings {
     pub allow_microphone: ::std::option::Option<bool>,
     #[doc = " JSON `allowScreenShare`: boolean."]
     pub allow_screen_share: ::std::option::Option<bool>,
-    #[doc = " JSON `background`: [`AgentVideoSettingsBackground`](crate::AgentVideoSettingsBackground)."]
+    #[doc = " JSON `background`: [`AgentVideoSettingsBackground`](crate::AgentVideoSettingsBackground), one of `BLUR`, `NONE`, `IMAGE`."]
     pub background: ::std::option::Option<crate::AgentVideoSettingsBackground>,
     #[doc = " JSON `backgroundImage`: [`BackgroundImageSettings`](crate::BackgroundImageSettings)."]
     pub background_image: ::std::option::Option<crate::BackgroundImageSettings>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentWorkPlanBid {
-    #[doc = " JSON `bidType`: [`AgentWorkPlanBidBidType`](crate::AgentWorkPlanBidBidType)."]
+    #[doc = " JSON `bidType`: [`AgentWorkPlanBidBidType`](crate::AgentWorkPlanBidBidType), one of `WorkPlanBid`, `ScheduleBid`."]
     pub bid_type: ::std::option::Option<crate::AgentWorkPlanBidBidType>,
     #[doc = " JSON `bidWindowEndDate`: date, required by the spec."]
     pub bid_window_end_date: ::std::option::Option<::chrono::NaiveDate>,
@@ -19,7 +19,7 @@ pub struct AgentWorkPlanBid {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`AgentWorkPlanBidStatus`](crate::AgentWorkPlanBidStatus), required by the spec."]
+    #[doc = " JSON `status`: [`AgentWorkPlanBidStatus`](crate::AgentWorkPlanBidStatus), required by the spec, one of `Draft`, `Locked`, `Optimized`, `Scheduled`, `Open`, `Closed`, `Processed`, `Published`."]
     pub status: ::std::option::Option<crate::AgentWorkPlanBidStatus>,
     #[doc = " JSON `workPlanFieldsVisibleToAgents`: array of string, required by the spec."]
     pub work_plan_fields_visible_to_agents: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

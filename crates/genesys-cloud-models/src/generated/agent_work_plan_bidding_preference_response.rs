@@ -13,7 +13,7 @@ pub struct AgentWorkPlanBiddingPreferenceResponse {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `overriddenWorkPlan`: [`WorkPlanReference`](crate::WorkPlanReference)."]
     pub overridden_work_plan: ::std::option::Option<crate::WorkPlanReference>,
-    #[doc = " JSON `overrideReason`: [`AgentWorkPlanBiddingPreferenceResponseOverrideReason`](crate::AgentWorkPlanBiddingPreferenceResponseOverrideReason)."]
+    #[doc = " JSON `overrideReason`: [`AgentWorkPlanBiddingPreferenceResponseOverrideReason`](crate::AgentWorkPlanBiddingPreferenceResponseOverrideReason), one of `UnableToBid`, `ChangeOfCircumstance`, `NewHire`, `EmployeeMove`."]
     pub override_reason: ::std::option::Option<crate::AgentWorkPlanBiddingPreferenceResponseOverrideReason>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,

@@ -21,7 +21,7 @@ pub struct AgenticVirtualAgent {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`AgenticVirtualAgentStatus`](crate::AgenticVirtualAgentStatus)."]
+    #[doc = " JSON `status`: [`AgenticVirtualAgentStatus`](crate::AgenticVirtualAgentStatus), one of `Draft`, `Published`."]
     pub status: ::std::option::Option<crate::AgenticVirtualAgentStatus>,
     _nulls: crate::support::Extras,
 }

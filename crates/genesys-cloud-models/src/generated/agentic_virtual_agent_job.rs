@@ -11,7 +11,7 @@ pub struct AgenticVirtualAgentJob {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`AgenticVirtualAgentJobStatus`](crate::AgenticVirtualAgentJobStatus)."]
+    #[doc = " JSON `status`: [`AgenticVirtualAgentJobStatus`](crate::AgenticVirtualAgentJobStatus), one of `InProgress`, `Succeeded`, `Failed`."]
     pub status: ::std::option::Option<crate::AgenticVirtualAgentJobStatus>,
     _nulls: crate::support::Extras,
 }

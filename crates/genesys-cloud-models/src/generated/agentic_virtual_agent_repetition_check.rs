@@ -9,9 +9,9 @@ pub struct AgenticVirtualAgentRepetitionCheck {
     pub instruction: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `messages`: integer (int64), required by the spec."]
     pub messages: ::std::option::Option<i64>,
-    #[doc = " JSON `similarity`: [`AgenticVirtualAgentRepetitionCheckSimilarity`](crate::AgenticVirtualAgentRepetitionCheckSimilarity), required by the spec."]
+    #[doc = " JSON `similarity`: [`AgenticVirtualAgentRepetitionCheckSimilarity`](crate::AgenticVirtualAgentRepetitionCheckSimilarity), required by the spec, one of `Loose`, `Moderate`, `Strict`, `VeryStrict`."]
     pub similarity: ::std::option::Option<crate::AgenticVirtualAgentRepetitionCheckSimilarity>,
-    #[doc = " JSON `type`: [`AgenticVirtualAgentRepetitionCheckType`](crate::AgenticVirtualAgentRepetitionCheckType), required by the spec."]
+    #[doc = " JSON `type`: [`AgenticVirtualAgentRepetitionCheckType`](crate::AgenticVirtualAgentRepetitionCheckType), required by the spec, one of `User`, `Agent`."]
     pub r#type: ::std::option::Option<crate::AgenticVirtualAgentRepetitionCheckType>,
     _nulls: crate::support::Extras,
 }

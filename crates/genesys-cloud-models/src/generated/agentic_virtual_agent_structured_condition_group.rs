@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgenticVirtualAgentStructuredConditionGroup {
-    #[doc = " JSON `group`: [`AgenticVirtualAgentStructuredConditionGroupGroup`](crate::AgenticVirtualAgentStructuredConditionGroupGroup)."]
+    #[doc = " JSON `group`: [`AgenticVirtualAgentStructuredConditionGroupGroup`](crate::AgenticVirtualAgentStructuredConditionGroupGroup), one of `And`, `Or`."]
     pub group: ::std::option::Option<crate::AgenticVirtualAgentStructuredConditionGroupGroup>,
     #[doc = " JSON `rules`: array of any JSON."]
     pub rules: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,

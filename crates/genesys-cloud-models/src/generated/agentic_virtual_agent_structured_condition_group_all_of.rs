@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgenticVirtualAgentStructuredConditionGroupAllOf {
-    #[doc = " JSON `group`: [`AgenticVirtualAgentStructuredConditionGroupAllOfGroup`](crate::AgenticVirtualAgentStructuredConditionGroupAllOfGroup)."]
+    #[doc = " JSON `group`: [`AgenticVirtualAgentStructuredConditionGroupAllOfGroup`](crate::AgenticVirtualAgentStructuredConditionGroupAllOfGroup), one of `And`, `Or`."]
     pub group: ::std::option::Option<crate::AgenticVirtualAgentStructuredConditionGroupAllOfGroup>,
     #[doc = " JSON `rules`: array of any JSON."]
     pub rules: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,

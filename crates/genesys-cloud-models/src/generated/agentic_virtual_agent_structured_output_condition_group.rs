@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgenticVirtualAgentStructuredOutputConditionGroup {
-    #[doc = " JSON `group`: [`AgenticVirtualAgentStructuredOutputConditionGroupGroup`](crate::AgenticVirtualAgentStructuredOutputConditionGroupGroup)."]
+    #[doc = " JSON `group`: [`AgenticVirtualAgentStructuredOutputConditionGroupGroup`](crate::AgenticVirtualAgentStructuredOutputConditionGroupGroup), one of `And`, `Or`."]
     pub group: ::std::option::Option<crate::AgenticVirtualAgentStructuredOutputConditionGroupGroup>,
     #[doc = " JSON `rules`: array of any JSON."]
     pub rules: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgenticVirtualAgentStructuredOutputConditionGroupAllOf {
-    #[doc = " JSON `group`: [`AgenticVirtualAgentStructuredOutputConditionGroupAllOfGroup`](crate::AgenticVirtualAgentStructuredOutputConditionGroupAllOfGroup)."]
+    #[doc = " JSON `group`: [`AgenticVirtualAgentStructuredOutputConditionGroupAllOfGroup`](crate::AgenticVirtualAgentStructuredOutputConditionGroupAllOfGroup), one of `And`, `Or`."]
     pub group: ::std::option::Option<crate::AgenticVirtualAgentStructuredOutputConditionGroupAllOfGroup>,
     #[doc = " JSON `rules`: array of any JSON."]
     pub rules: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,

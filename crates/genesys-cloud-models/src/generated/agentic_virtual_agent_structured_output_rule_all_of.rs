@@ -7,7 +7,7 @@
 pub struct AgenticVirtualAgentStructuredOutputRuleAllOf {
     #[doc = " JSON `mapping`: array of any JSON."]
     pub mapping: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
-    #[doc = " JSON `operator`: [`AgenticVirtualAgentStructuredOutputRuleAllOfOperator`](crate::AgenticVirtualAgentStructuredOutputRuleAllOfOperator)."]
+    #[doc = " JSON `operator`: [`AgenticVirtualAgentStructuredOutputRuleAllOfOperator`](crate::AgenticVirtualAgentStructuredOutputRuleAllOfOperator), one of `IsNull`, `IsNotNull`, `IsEmpty`, `IsNotEmpty`, `Equal`, `NotEqual`, `LessThan`, `LessThanOrEqual`, `GreaterThan`, `GreaterThanOrEqual`, `In`, `NotIn`, … (16 in all)."]
     pub operator: ::std::option::Option<crate::AgenticVirtualAgentStructuredOutputRuleAllOfOperator>,
     #[doc = " JSON `value`: any JSON."]
     pub value: ::std::option::Option<::serde_json::Value>,

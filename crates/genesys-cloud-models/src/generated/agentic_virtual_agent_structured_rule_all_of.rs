@@ -7,7 +7,7 @@
 pub struct AgenticVirtualAgentStructuredRuleAllOf {
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `operator`: [`AgenticVirtualAgentStructuredRuleAllOfOperator`](crate::AgenticVirtualAgentStructuredRuleAllOfOperator)."]
+    #[doc = " JSON `operator`: [`AgenticVirtualAgentStructuredRuleAllOfOperator`](crate::AgenticVirtualAgentStructuredRuleAllOfOperator), one of `IsNull`, `IsNotNull`, `IsEmpty`, `IsNotEmpty`, `Equal`, `NotEqual`, `LessThan`, `LessThanOrEqual`, `GreaterThan`, `GreaterThanOrEqual`, `In`, `NotIn`, … (16 in all)."]
     pub operator: ::std::option::Option<crate::AgenticVirtualAgentStructuredRuleAllOfOperator>,
     #[doc = " JSON `value`: any JSON."]
     pub value: ::std::option::Option<::serde_json::Value>,

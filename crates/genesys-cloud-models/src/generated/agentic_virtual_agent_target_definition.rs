@@ -7,7 +7,7 @@
 pub struct AgenticVirtualAgentTargetDefinition {
     #[doc = " JSON `target`: [`AgenticVirtualAgentTargetReferenceDefinition`](crate::AgenticVirtualAgentTargetReferenceDefinition)."]
     pub target: ::std::option::Option<crate::AgenticVirtualAgentTargetReferenceDefinition>,
-    #[doc = " JSON `type`: [`AgenticVirtualAgentTargetDefinitionType`](crate::AgenticVirtualAgentTargetDefinitionType), required by the spec."]
+    #[doc = " JSON `type`: [`AgenticVirtualAgentTargetDefinitionType`](crate::AgenticVirtualAgentTargetDefinitionType), required by the spec, one of `Request`, `Response`, `CustomConversationAttributes`."]
     pub r#type: ::std::option::Option<crate::AgenticVirtualAgentTargetDefinitionType>,
     _nulls: crate::support::Extras,
 }

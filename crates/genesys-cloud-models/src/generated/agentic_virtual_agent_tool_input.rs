@@ -11,7 +11,7 @@ pub struct AgenticVirtualAgentToolInput {
     pub mapping: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
     #[doc = " JSON `required`: boolean."]
     pub required: ::std::option::Option<bool>,
-    #[doc = " JSON `source`: [`AgenticVirtualAgentToolInputSource`](crate::AgenticVirtualAgentToolInputSource)."]
+    #[doc = " JSON `source`: [`AgenticVirtualAgentToolInputSource`](crate::AgenticVirtualAgentToolInputSource), one of `User`, `ToolInput`, `ToolOutput`, `External`."]
     pub source: ::std::option::Option<crate::AgenticVirtualAgentToolInputSource>,
     #[doc = " JSON `targetName`: string."]
     pub target_name: ::std::option::Option<::std::string::String>,

@@ -9,7 +9,7 @@ pub struct AgenticVirtualAgentTypeDefinition {
     pub default_instruction: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`AgenticVirtualAgentTypeDefinitionDirection`](crate::AgenticVirtualAgentTypeDefinitionDirection)."]
+    #[doc = " JSON `direction`: [`AgenticVirtualAgentTypeDefinitionDirection`](crate::AgenticVirtualAgentTypeDefinitionDirection), one of `Input`, `Output`, `AgentInput`, `AgentOutput`."]
     pub direction: ::std::option::Option<crate::AgenticVirtualAgentTypeDefinitionDirection>,
     #[doc = " JSON `enum`: array of string."]
     pub r#enum: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -21,7 +21,7 @@ pub struct AgenticVirtualAgentTypeDefinition {
     pub properties: ::std::option::Option<::std::vec::Vec<crate::AgenticVirtualAgentPropertyDefinition>>,
     #[doc = " JSON `statusCodes`: array of integer (int64)."]
     pub status_codes: ::std::option::Option<::std::vec::Vec<i64>>,
-    #[doc = " JSON `type`: [`AgenticVirtualAgentTypeDefinitionType`](crate::AgenticVirtualAgentTypeDefinitionType)."]
+    #[doc = " JSON `type`: [`AgenticVirtualAgentTypeDefinitionType`](crate::AgenticVirtualAgentTypeDefinitionType), one of `string`, `integer`, `number`, `boolean`, `null`, `object`, `array`, `DataActionHttpError`."]
     pub r#type: ::std::option::Option<crate::AgenticVirtualAgentTypeDefinitionType>,
     #[doc = " JSON `undisclosed`: boolean."]
     pub undisclosed: ::std::option::Option<bool>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgenticVirtualAgentVersionPublish {
-    #[doc = " JSON `status`: [`AgenticVirtualAgentVersionPublishStatus`](crate::AgenticVirtualAgentVersionPublishStatus), required by the spec."]
+    #[doc = " JSON `status`: [`AgenticVirtualAgentVersionPublishStatus`](crate::AgenticVirtualAgentVersionPublishStatus), required by the spec, one of `TestReady`, `ProductionReady`."]
     pub status: ::std::option::Option<crate::AgenticVirtualAgentVersionPublishStatus>,
     _nulls: crate::support::Extras,
 }

@@ -11,7 +11,7 @@ pub struct AgenticVirtualAgentVersionPublishJob {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`AgenticVirtualAgentVersionPublishJobStatus`](crate::AgenticVirtualAgentVersionPublishJobStatus)."]
+    #[doc = " JSON `status`: [`AgenticVirtualAgentVersionPublishJobStatus`](crate::AgenticVirtualAgentVersionPublishJobStatus), one of `InProgress`, `Succeeded`, `Failed`."]
     pub status: ::std::option::Option<crate::AgenticVirtualAgentVersionPublishJobStatus>,
     _nulls: crate::support::Extras,
 }

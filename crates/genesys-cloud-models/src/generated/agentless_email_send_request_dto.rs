@@ -13,7 +13,7 @@ pub struct AgentlessEmailSendRequestDto {
     pub html_body: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `replyToAddress`: [`EmailAddress`](crate::EmailAddress)."]
     pub reply_to_address: ::std::option::Option<crate::EmailAddress>,
-    #[doc = " JSON `senderType`: [`AgentlessEmailSendRequestDtoSenderType`](crate::AgentlessEmailSendRequestDtoSenderType), required by the spec."]
+    #[doc = " JSON `senderType`: [`AgentlessEmailSendRequestDtoSenderType`](crate::AgentlessEmailSendRequestDtoSenderType), required by the spec, one of `Outbound`."]
     pub sender_type: ::std::option::Option<crate::AgentlessEmailSendRequestDtoSenderType>,
     #[doc = " JSON `subject`: string."]
     pub subject: ::std::option::Option<::std::string::String>,

@@ -17,7 +17,7 @@ pub struct AgentlessEmailSendResponseDto {
     pub reply_to_address: ::std::option::Option<crate::EmailAddress>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `senderType`: [`AgentlessEmailSendResponseDtoSenderType`](crate::AgentlessEmailSendResponseDtoSenderType), required by the spec."]
+    #[doc = " JSON `senderType`: [`AgentlessEmailSendResponseDtoSenderType`](crate::AgentlessEmailSendResponseDtoSenderType), required by the spec, one of `Outbound`."]
     pub sender_type: ::std::option::Option<crate::AgentlessEmailSendResponseDtoSenderType>,
     #[doc = " JSON `subject`: string."]
     pub subject: ::std::option::Option<::std::string::String>,

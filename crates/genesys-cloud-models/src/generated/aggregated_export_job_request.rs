@@ -11,7 +11,7 @@ pub struct AggregatedExportJobRequest {
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `delimiter`: string."]
     pub delimiter: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `granularity`: [`AggregatedExportJobRequestGranularity`](crate::AggregatedExportJobRequestGranularity)."]
+    #[doc = " JSON `granularity`: [`AggregatedExportJobRequestGranularity`](crate::AggregatedExportJobRequestGranularity), one of `FifteenMinutes`, `ThirtyMinutes`, `SixtyMinutes`, `Day`, `Week`."]
     pub granularity: ::std::option::Option<crate::AggregatedExportJobRequestGranularity>,
     #[doc = " JSON `planningGroupIds`: array of string."]
     pub planning_group_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

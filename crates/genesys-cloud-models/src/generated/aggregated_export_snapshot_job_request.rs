@@ -11,11 +11,11 @@ pub struct AggregatedExportSnapshotJobRequest {
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `delimiter`: string."]
     pub delimiter: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `granularity`: [`AggregatedExportSnapshotJobRequestGranularity`](crate::AggregatedExportSnapshotJobRequestGranularity)."]
+    #[doc = " JSON `granularity`: [`AggregatedExportSnapshotJobRequestGranularity`](crate::AggregatedExportSnapshotJobRequestGranularity), one of `FifteenMinutes`, `ThirtyMinutes`, `SixtyMinutes`, `Day`, `Week`."]
     pub granularity: ::std::option::Option<crate::AggregatedExportSnapshotJobRequestGranularity>,
     #[doc = " JSON `planningGroupIds`: array of string."]
     pub planning_group_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `snapshotId`: [`AggregatedExportSnapshotJobRequestSnapshotId`](crate::AggregatedExportSnapshotJobRequestSnapshotId), required by the spec."]
+    #[doc = " JSON `snapshotId`: [`AggregatedExportSnapshotJobRequestSnapshotId`](crate::AggregatedExportSnapshotJobRequestSnapshotId), required by the spec, one of `OneDayAgo`, `OneWeekAgo`, `OneMonthAgo`, `ThreeMonthsAgo`, `SixMonthsAgo`, `OneYearAgo`, `EighteenMonthsAgo`, `TwoYearsAgo`."]
     pub snapshot_id: ::std::option::Option<crate::AggregatedExportSnapshotJobRequestSnapshotId>,
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,

@@ -13,7 +13,7 @@ pub struct AggregatedHistoricalExportJobStatus {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`AggregatedHistoricalExportJobStatusStatus`](crate::AggregatedHistoricalExportJobStatusStatus), required by the spec."]
+    #[doc = " JSON `status`: [`AggregatedHistoricalExportJobStatusStatus`](crate::AggregatedHistoricalExportJobStatusStatus), required by the spec, one of `Processing`, `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::AggregatedHistoricalExportJobStatusStatus>,
     _nulls: crate::support::Extras,
 }

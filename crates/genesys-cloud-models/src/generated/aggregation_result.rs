@@ -13,7 +13,7 @@ pub struct AggregationResult {
     pub metric: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `results`: array of [`AggregationResultEntry`](crate::AggregationResultEntry)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::AggregationResultEntry>>,
-    #[doc = " JSON `type`: [`AggregationResultType`](crate::AggregationResultType)."]
+    #[doc = " JSON `type`: [`AggregationResultType`](crate::AggregationResultType), one of `termFrequency`, `numericRange`."]
     pub r#type: ::std::option::Option<crate::AggregationResultType>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct AiAnswer {
     pub answer_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `explanation`: string."]
     pub explanation: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `failureType`: [`AiAnswerFailureType`](crate::AiAnswerFailureType)."]
+    #[doc = " JSON `failureType`: [`AiAnswerFailureType`](crate::AiAnswerFailureType), one of `LowConfidenceError`, `ParsingError`, `ServiceError`, `LowHistoricalAccuracyError`."]
     pub failure_type: ::std::option::Option<crate::AiAnswerFailureType>,
     #[doc = " JSON `markedNotApplicable`: boolean."]
     pub marked_not_applicable: ::std::option::Option<bool>,

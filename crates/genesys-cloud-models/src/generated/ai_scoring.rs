@@ -7,7 +7,7 @@
 pub struct AiScoring {
     #[doc = " JSON `dateLastChanged`: date-time."]
     pub date_last_changed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `failureType`: [`AiScoringFailureType`](crate::AiScoringFailureType)."]
+    #[doc = " JSON `failureType`: [`AiScoringFailureType`](crate::AiScoringFailureType), one of `QuotaReached`, `ParsingError`, `ServiceError`, `InvalidRequest`, `DuplicateFormSameAgent`, `Unauthorized`, `DuplicateAutomatedFormWithCopiedScore`."]
     pub failure_type: ::std::option::Option<crate::AiScoringFailureType>,
     #[doc = " JSON `pending`: boolean."]
     pub pending: ::std::option::Option<bool>,

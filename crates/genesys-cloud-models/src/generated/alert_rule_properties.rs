@@ -9,7 +9,7 @@ pub struct AlertRuleProperties {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`AlertRulePropertiesType`](crate::AlertRulePropertiesType), required by the spec."]
+    #[doc = " JSON `type`: [`AlertRulePropertiesType`](crate::AlertRulePropertiesType), required by the spec, one of `ConversationMetrics`, `UserPresence`, `WorkforceManagement`, `OperationalConsole`, `Anomaly`, `Unknown`."]
     pub r#type: ::std::option::Option<crate::AlertRulePropertiesType>,
     _nulls: crate::support::Extras,
 }

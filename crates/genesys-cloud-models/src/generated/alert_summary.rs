@@ -11,7 +11,7 @@ pub struct AlertSummary {
     pub entities: ::std::option::Option<::std::vec::Vec<crate::AlertSummaryEntity>>,
     #[doc = " JSON `entitiesAreTeamMembers`: boolean, required by the spec."]
     pub entities_are_team_members: ::std::option::Option<bool>,
-    #[doc = " JSON `metricType`: [`AlertSummaryMetricType`](crate::AlertSummaryMetricType), required by the spec."]
+    #[doc = " JSON `metricType`: [`AlertSummaryMetricType`](crate::AlertSummaryMetricType), required by the spec, one of `Interval`, `Instance`."]
     pub metric_type: ::std::option::Option<crate::AlertSummaryMetricType>,
     _nulls: crate::support::Extras,
 }

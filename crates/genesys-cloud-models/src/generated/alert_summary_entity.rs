@@ -7,7 +7,7 @@
 pub struct AlertSummaryEntity {
     #[doc = " JSON `alerting`: boolean, required by the spec."]
     pub alerting: ::std::option::Option<bool>,
-    #[doc = " JSON `entityType`: [`AlertSummaryEntityEntityType`](crate::AlertSummaryEntityEntityType), required by the spec."]
+    #[doc = " JSON `entityType`: [`AlertSummaryEntityEntityType`](crate::AlertSummaryEntityEntityType), required by the spec, one of `User`, `Group`, `Queue`, `Team`, `TeamMembers`, `Organization`."]
     pub entity_type: ::std::option::Option<crate::AlertSummaryEntityEntityType>,
     #[doc = " JSON `group`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub group: ::std::option::Option<crate::AddressableEntityRef>,

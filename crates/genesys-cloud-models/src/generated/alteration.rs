@@ -9,7 +9,7 @@ pub struct Alteration {
     pub end: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `start`: string."]
     pub start: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`AlterationType`](crate::AlterationType)."]
+    #[doc = " JSON `type`: [`AlterationType`](crate::AlterationType), one of `Exclusion`, `Inclusion`."]
     pub r#type: ::std::option::Option<crate::AlterationType>,
     _nulls: crate::support::Extras,
 }

@@ -9,9 +9,9 @@ pub struct AlternativeShiftJobReference {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`AlternativeShiftJobReferenceStatus`](crate::AlternativeShiftJobReferenceStatus), required by the spec."]
+    #[doc = " JSON `status`: [`AlternativeShiftJobReferenceStatus`](crate::AlternativeShiftJobReferenceStatus), required by the spec, one of `Processing`, `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::AlternativeShiftJobReferenceStatus>,
-    #[doc = " JSON `type`: [`AlternativeShiftJobReferenceType`](crate::AlternativeShiftJobReferenceType), required by the spec."]
+    #[doc = " JSON `type`: [`AlternativeShiftJobReferenceType`](crate::AlternativeShiftJobReferenceType), required by the spec, one of `ListOffers`, `SearchOffers`, `ListUserTrades`, `SearchTrades`, `BulkUpdateTrades`."]
     pub r#type: ::std::option::Option<crate::AlternativeShiftJobReferenceType>,
     _nulls: crate::support::Extras,
 }

@@ -15,9 +15,9 @@ pub struct AlternativeShiftJobResponse {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`AlternativeShiftJobResponseStatus`](crate::AlternativeShiftJobResponseStatus), required by the spec."]
+    #[doc = " JSON `status`: [`AlternativeShiftJobResponseStatus`](crate::AlternativeShiftJobResponseStatus), required by the spec, one of `Processing`, `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::AlternativeShiftJobResponseStatus>,
-    #[doc = " JSON `type`: [`AlternativeShiftJobResponseType`](crate::AlternativeShiftJobResponseType), required by the spec."]
+    #[doc = " JSON `type`: [`AlternativeShiftJobResponseType`](crate::AlternativeShiftJobResponseType), required by the spec, one of `ListOffers`, `SearchOffers`, `ListUserTrades`, `SearchTrades`, `BulkUpdateTrades`."]
     pub r#type: ::std::option::Option<crate::AlternativeShiftJobResponseType>,
     #[doc = " JSON `viewOffersResults`: [`AlternativeShiftOffersViewResponseTemplate`](crate::AlternativeShiftOffersViewResponseTemplate)."]
     pub view_offers_results: ::std::option::Option<crate::AlternativeShiftOffersViewResponseTemplate>,

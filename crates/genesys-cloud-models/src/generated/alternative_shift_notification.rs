@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AlternativeShiftNotification {
-    #[doc = " JSON `granularity`: [`AlternativeShiftNotificationGranularity`](crate::AlternativeShiftNotificationGranularity), required by the spec."]
+    #[doc = " JSON `granularity`: [`AlternativeShiftNotificationGranularity`](crate::AlternativeShiftNotificationGranularity), required by the spec, one of `Daily`."]
     pub granularity: ::std::option::Option<crate::AlternativeShiftNotificationGranularity>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -13,7 +13,7 @@ pub struct AlternativeShiftNotification {
     pub initiating_shift_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `initiatingUser`: [`UserReference`](crate::UserReference), required by the spec."]
     pub initiating_user: ::std::option::Option<crate::UserReference>,
-    #[doc = " JSON `newState`: [`AlternativeShiftNotificationNewState`](crate::AlternativeShiftNotificationNewState)."]
+    #[doc = " JSON `newState`: [`AlternativeShiftNotificationNewState`](crate::AlternativeShiftNotificationNewState), one of `Canceled`, `Denied`, `Expired`, `Submitted`, `Approved`."]
     pub new_state: ::std::option::Option<crate::AlternativeShiftNotificationNewState>,
     #[doc = " JSON `receivingShiftDate`: date-time."]
     pub receiving_shift_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,

@@ -9,11 +9,11 @@ pub struct AlternativeShiftTradeBulkUpdateTemplateItem {
     pub admin_date_reviewed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `adminReviewedBy`: [`UserReference`](crate::UserReference)."]
     pub admin_reviewed_by: ::std::option::Option<crate::UserReference>,
-    #[doc = " JSON `failureReason`: [`AlternativeShiftTradeBulkUpdateTemplateItemFailureReason`](crate::AlternativeShiftTradeBulkUpdateTemplateItemFailureReason)."]
+    #[doc = " JSON `failureReason`: [`AlternativeShiftTradeBulkUpdateTemplateItemFailureReason`](crate::AlternativeShiftTradeBulkUpdateTemplateItemFailureReason), one of `TransitionNotAllowed`, `NotAuthorized`."]
     pub failure_reason: ::std::option::Option<crate::AlternativeShiftTradeBulkUpdateTemplateItemFailureReason>,
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
-    #[doc = " JSON `state`: [`AlternativeShiftTradeBulkUpdateTemplateItemState`](crate::AlternativeShiftTradeBulkUpdateTemplateItemState), required by the spec."]
+    #[doc = " JSON `state`: [`AlternativeShiftTradeBulkUpdateTemplateItemState`](crate::AlternativeShiftTradeBulkUpdateTemplateItemState), required by the spec, one of `Canceled`, `Denied`, `Expired`, `Submitted`, `Approved`."]
     pub state: ::std::option::Option<crate::AlternativeShiftTradeBulkUpdateTemplateItemState>,
     #[doc = " JSON `tradeId`: string, required by the spec."]
     pub trade_id: ::std::option::Option<::std::string::String>,

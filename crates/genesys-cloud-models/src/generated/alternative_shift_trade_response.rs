@@ -21,7 +21,7 @@ pub struct AlternativeShiftTradeResponse {
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `offeredShifts`: array of [`AlternativeShiftAgentScheduledShift`](crate::AlternativeShiftAgentScheduledShift), required by the spec."]
     pub offered_shifts: ::std::option::Option<::std::vec::Vec<crate::AlternativeShiftAgentScheduledShift>>,
-    #[doc = " JSON `processingStatus`: [`AlternativeShiftTradeResponseProcessingStatus`](crate::AlternativeShiftTradeResponseProcessingStatus)."]
+    #[doc = " JSON `processingStatus`: [`AlternativeShiftTradeResponseProcessingStatus`](crate::AlternativeShiftTradeResponseProcessingStatus), one of `Error`, `WaitingForScheduleUpdate`, `ScheduleUpdating`, `ScheduleUpdated`, `WaitingForReview`, `Reviewing`."]
     pub processing_status: ::std::option::Option<crate::AlternativeShiftTradeResponseProcessingStatus>,
     #[doc = " JSON `reviewNote`: string."]
     pub review_note: ::std::option::Option<::std::string::String>,
@@ -31,7 +31,7 @@ pub struct AlternativeShiftTradeResponse {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `shiftOfferJobId`: string, required by the spec."]
     pub shift_offer_job_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`AlternativeShiftTradeResponseState`](crate::AlternativeShiftTradeResponseState), required by the spec."]
+    #[doc = " JSON `state`: [`AlternativeShiftTradeResponseState`](crate::AlternativeShiftTradeResponseState), required by the spec, one of `Canceled`, `Denied`, `Expired`, `Submitted`, `Approved`."]
     pub state: ::std::option::Option<crate::AlternativeShiftTradeResponseState>,
     #[doc = " JSON `systemDateReviewed`: date-time."]
     pub system_date_reviewed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,

@@ -7,7 +7,7 @@
 pub struct AnalyticsAgentGroup {
     #[doc = " JSON `agentGroupId`: string."]
     pub agent_group_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `agentGroupType`: [`AnalyticsAgentGroupAgentGroupType`](crate::AnalyticsAgentGroupAgentGroupType)."]
+    #[doc = " JSON `agentGroupType`: [`AnalyticsAgentGroupAgentGroupType`](crate::AnalyticsAgentGroupAgentGroupType), one of `Group`, `SkillGroup`, `Team`."]
     pub agent_group_type: ::std::option::Option<crate::AnalyticsAgentGroupAgentGroupType>,
     _nulls: crate::support::Extras,
 }

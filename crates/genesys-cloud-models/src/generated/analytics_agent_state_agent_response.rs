@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AnalyticsAgentStateAgentResponse {
-    #[doc = " JSON `actualActivityCategory`: [`AnalyticsAgentStateAgentResponseActualActivityCategory`](crate::AnalyticsAgentStateAgentResponseActualActivityCategory)."]
+    #[doc = " JSON `actualActivityCategory`: [`AnalyticsAgentStateAgentResponseActualActivityCategory`](crate::AnalyticsAgentStateAgentResponseActualActivityCategory), one of `OnQueueWork`, `Break`, `Meal`, `Meeting`, `OffQueueWork`, `TimeOff`, `Training`, `Unavailable`, `Unscheduled`, `Unknown`."]
     pub actual_activity_category: ::std::option::Option<crate::AnalyticsAgentStateAgentResponseActualActivityCategory>,
     #[doc = " JSON `adherenceDate`: date-time."]
     pub adherence_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `adherenceImpact`: [`AnalyticsAgentStateAgentResponseAdherenceImpact`](crate::AnalyticsAgentStateAgentResponseAdherenceImpact)."]
+    #[doc = " JSON `adherenceImpact`: [`AnalyticsAgentStateAgentResponseAdherenceImpact`](crate::AnalyticsAgentStateAgentResponseAdherenceImpact), one of `Positive`, `Negative`, `Neutral`, `Unknown`."]
     pub adherence_impact: ::std::option::Option<crate::AnalyticsAgentStateAgentResponseAdherenceImpact>,
-    #[doc = " JSON `adherenceState`: [`AnalyticsAgentStateAgentResponseAdherenceState`](crate::AnalyticsAgentStateAgentResponseAdherenceState)."]
+    #[doc = " JSON `adherenceState`: [`AnalyticsAgentStateAgentResponseAdherenceState`](crate::AnalyticsAgentStateAgentResponseAdherenceState), one of `InAdherence`, `OutOfAdherence`, `Unscheduled`, `Unknown`, `Ignored`, `Explained`."]
     pub adherence_state: ::std::option::Option<crate::AnalyticsAgentStateAgentResponseAdherenceState>,
     #[doc = " JSON `businessUnitId`: string."]
     pub business_unit_id: ::std::option::Option<::std::string::String>,
@@ -27,11 +27,11 @@ pub struct AnalyticsAgentStateAgentResponse {
     pub organization_presence_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `presenceDate`: date-time."]
     pub presence_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `routingStatus`: [`AnalyticsAgentStateAgentResponseRoutingStatus`](crate::AnalyticsAgentStateAgentResponseRoutingStatus)."]
+    #[doc = " JSON `routingStatus`: [`AnalyticsAgentStateAgentResponseRoutingStatus`](crate::AnalyticsAgentStateAgentResponseRoutingStatus), one of `UNKNOWN`, `OFF_QUEUE`, `IDLE`, `INTERACTING`, `NOT_RESPONDING`, `COMMUNICATING`."]
     pub routing_status: ::std::option::Option<crate::AnalyticsAgentStateAgentResponseRoutingStatus>,
     #[doc = " JSON `routingStatusDate`: date-time."]
     pub routing_status_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `scheduledActivityCategory`: [`AnalyticsAgentStateAgentResponseScheduledActivityCategory`](crate::AnalyticsAgentStateAgentResponseScheduledActivityCategory)."]
+    #[doc = " JSON `scheduledActivityCategory`: [`AnalyticsAgentStateAgentResponseScheduledActivityCategory`](crate::AnalyticsAgentStateAgentResponseScheduledActivityCategory), one of `OnQueueWork`, `Break`, `Meal`, `Meeting`, `OffQueueWork`, `TimeOff`, `Training`, `Unavailable`, `Unscheduled`, `Unknown`."]
     pub scheduled_activity_category: ::std::option::Option<crate::AnalyticsAgentStateAgentResponseScheduledActivityCategory>,
     #[doc = " JSON `scheduledActivityCodeId`: string."]
     pub scheduled_activity_code_id: ::std::option::Option<::std::string::String>,
@@ -39,7 +39,7 @@ pub struct AnalyticsAgentStateAgentResponse {
     pub session_count: ::std::option::Option<i64>,
     #[doc = " JSON `sessions`: array of [`AnalyticsAgentStateAgentSessionResult`](crate::AnalyticsAgentStateAgentSessionResult)."]
     pub sessions: ::std::option::Option<::std::vec::Vec<crate::AnalyticsAgentStateAgentSessionResult>>,
-    #[doc = " JSON `systemPresence`: [`AnalyticsAgentStateAgentResponseSystemPresence`](crate::AnalyticsAgentStateAgentResponseSystemPresence)."]
+    #[doc = " JSON `systemPresence`: [`AnalyticsAgentStateAgentResponseSystemPresence`](crate::AnalyticsAgentStateAgentResponseSystemPresence), one of `UNKNOWN`, `AVAILABLE`, `AWAY`, `BUSY`, `OFFLINE`, `IDLE`, `ON_QUEUE`, `MEAL`, `TRAINING`, `MEETING`, `BREAK`."]
     pub system_presence: ::std::option::Option<crate::AnalyticsAgentStateAgentResponseSystemPresence>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,

@@ -7,9 +7,9 @@
 pub struct AnalyticsAgentStateAgentSessionResult {
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`AnalyticsAgentStateAgentSessionResultMediaType`](crate::AnalyticsAgentStateAgentSessionResultMediaType)."]
+    #[doc = " JSON `mediaType`: [`AnalyticsAgentStateAgentSessionResultMediaType`](crate::AnalyticsAgentStateAgentSessionResultMediaType), one of `callback`, `chat`, `cobrowse`, `email`, `internalmessage`, `message`, `screenmonitoring`, `screenshare`, `unknown`, `video`, `voice`."]
     pub media_type: ::std::option::Option<crate::AnalyticsAgentStateAgentSessionResultMediaType>,
-    #[doc = " JSON `originatingDirection`: [`AnalyticsAgentStateAgentSessionResultOriginatingDirection`](crate::AnalyticsAgentStateAgentSessionResultOriginatingDirection)."]
+    #[doc = " JSON `originatingDirection`: [`AnalyticsAgentStateAgentSessionResultOriginatingDirection`](crate::AnalyticsAgentStateAgentSessionResultOriginatingDirection), one of `inbound`, `outbound`."]
     pub originating_direction: ::std::option::Option<crate::AnalyticsAgentStateAgentSessionResultOriginatingDirection>,
     #[doc = " JSON `requestedLanguageId`: string."]
     pub requested_language_id: ::std::option::Option<::std::string::String>,
@@ -19,7 +19,7 @@ pub struct AnalyticsAgentStateAgentSessionResult {
     pub routed_queue_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `segmentStart`: date-time."]
     pub segment_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `segmentType`: [`AnalyticsAgentStateAgentSessionResultSegmentType`](crate::AnalyticsAgentStateAgentSessionResultSegmentType)."]
+    #[doc = " JSON `segmentType`: [`AnalyticsAgentStateAgentSessionResultSegmentType`](crate::AnalyticsAgentStateAgentSessionResultSegmentType), one of `alert`, `barging`, `callback`, `coaching`, `contacting`, `converting`, `delay`, `dialing`, `hold`, `interact`, `ivr`, `monitoring`, … (22 in all)."]
     pub segment_type: ::std::option::Option<crate::AnalyticsAgentStateAgentSessionResultSegmentType>,
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,

@@ -13,7 +13,7 @@ pub struct AnalyticsConversationSegment {
     pub destination_conversation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `destinationSessionId`: string."]
     pub destination_session_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `disconnectType`: [`AnalyticsConversationSegmentDisconnectType`](crate::AnalyticsConversationSegmentDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`AnalyticsConversationSegmentDisconnectType`](crate::AnalyticsConversationSegmentDisconnectType), one of `client`, `conferenceTransfer`, `consultTransfer`, `dndEndpoint`, `dndTransfer`, `endpoint`, `error`, `forwardTransfer`, `inactivity`, `noAnswerTransfer`, `notAvailableTransfer`, `other`, … (21 in all)."]
     pub disconnect_type: ::std::option::Option<crate::AnalyticsConversationSegmentDisconnectType>,
     #[doc = " JSON `errorCode`: string."]
     pub error_code: ::std::option::Option<::std::string::String>,
@@ -37,7 +37,7 @@ pub struct AnalyticsConversationSegment {
     pub segment_end: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `segmentStart`: date-time."]
     pub segment_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `segmentType`: [`AnalyticsConversationSegmentSegmentType`](crate::AnalyticsConversationSegmentSegmentType)."]
+    #[doc = " JSON `segmentType`: [`AnalyticsConversationSegmentSegmentType`](crate::AnalyticsConversationSegmentSegmentType), one of `alert`, `barging`, `callback`, `coaching`, `contacting`, `converting`, `delay`, `dialing`, `hold`, `interact`, `ivr`, `monitoring`, … (22 in all)."]
     pub segment_type: ::std::option::Option<crate::AnalyticsConversationSegmentSegmentType>,
     #[doc = " JSON `sipResponseCodes`: array of integer (int64)."]
     pub sip_response_codes: ::std::option::Option<::std::vec::Vec<i64>>,

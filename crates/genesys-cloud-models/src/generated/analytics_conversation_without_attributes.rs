@@ -17,7 +17,7 @@ pub struct AnalyticsConversationWithoutAttributes {
     pub conversation_end: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `conversationInitiator`: [`AnalyticsConversationWithoutAttributesConversationInitiator`](crate::AnalyticsConversationWithoutAttributesConversationInitiator)."]
+    #[doc = " JSON `conversationInitiator`: [`AnalyticsConversationWithoutAttributesConversationInitiator`](crate::AnalyticsConversationWithoutAttributesConversationInitiator), one of `acd`, `agent`, `api`, `botflow`, `campaign`, `customer`, `dialer`, `external`, `fax`, `group`, `inbound`, `ivr`, … (19 in all)."]
     pub conversation_initiator: ::std::option::Option<crate::AnalyticsConversationWithoutAttributesConversationInitiator>,
     #[doc = " JSON `conversationStart`: date-time."]
     pub conversation_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -37,7 +37,7 @@ pub struct AnalyticsConversationWithoutAttributes {
     pub media_stats_min_conversation_mos: ::std::option::Option<f64>,
     #[doc = " JSON `mediaStatsMinConversationRFactor`: number (double)."]
     pub media_stats_min_conversation_r_factor: ::std::option::Option<f64>,
-    #[doc = " JSON `originatingDirection`: [`AnalyticsConversationWithoutAttributesOriginatingDirection`](crate::AnalyticsConversationWithoutAttributesOriginatingDirection)."]
+    #[doc = " JSON `originatingDirection`: [`AnalyticsConversationWithoutAttributesOriginatingDirection`](crate::AnalyticsConversationWithoutAttributesOriginatingDirection), one of `inbound`, `outbound`."]
     pub originating_direction: ::std::option::Option<crate::AnalyticsConversationWithoutAttributesOriginatingDirection>,
     #[doc = " JSON `originatingSocialMediaPublic`: boolean."]
     pub originating_social_media_public: ::std::option::Option<bool>,

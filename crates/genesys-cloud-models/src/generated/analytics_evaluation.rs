@@ -17,7 +17,7 @@ pub struct AnalyticsEvaluation {
     pub deleted: ::std::option::Option<bool>,
     #[doc = " JSON `evaluationId`: string."]
     pub evaluation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `evaluationStatus`: [`AnalyticsEvaluationEvaluationStatus`](crate::AnalyticsEvaluationEvaluationStatus)."]
+    #[doc = " JSON `evaluationStatus`: [`AnalyticsEvaluationEvaluationStatus`](crate::AnalyticsEvaluationEvaluationStatus), one of `Finished`, `InProgress`, `InReview`, `Pending`, `Retracted`."]
     pub evaluation_status: ::std::option::Option<crate::AnalyticsEvaluationEvaluationStatus>,
     #[doc = " JSON `evaluatorId`: string."]
     pub evaluator_id: ::std::option::Option<::std::string::String>,

@@ -9,7 +9,7 @@ pub struct AnalyticsFlow {
     pub ending_language: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `entryReason`: string."]
     pub entry_reason: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `entryType`: [`AnalyticsFlowEntryType`](crate::AnalyticsFlowEntryType)."]
+    #[doc = " JSON `entryType`: [`AnalyticsFlowEntryType`](crate::AnalyticsFlowEntryType), one of `agent`, `direct`, `dnis`, `flow`, `outbound`."]
     pub entry_type: ::std::option::Option<crate::AnalyticsFlowEntryType>,
     #[doc = " JSON `exitReason`: string."]
     pub exit_reason: ::std::option::Option<::std::string::String>,
@@ -17,7 +17,7 @@ pub struct AnalyticsFlow {
     pub flow_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `flowName`: string."]
     pub flow_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `flowType`: [`AnalyticsFlowFlowType`](crate::AnalyticsFlowFlowType)."]
+    #[doc = " JSON `flowType`: [`AnalyticsFlowFlowType`](crate::AnalyticsFlowFlowType), one of `BOT`, `BUSINESSPROCESS`, `COMMONMODULE`, `DIGITALBOT`, `EMAILSEND`, `INBOUNDCALL`, `INBOUNDCHAT`, `INBOUNDEMAIL`, `INBOUNDSHORTMESSAGE`, `INQUEUECALL`, `INQUEUEEMAIL`, `INQUEUESHORTMESSAGE`, … (21 in all)."]
     pub flow_type: ::std::option::Option<crate::AnalyticsFlowFlowType>,
     #[doc = " JSON `flowVersion`: string."]
     pub flow_version: ::std::option::Option<::std::string::String>,

@@ -11,13 +11,13 @@ pub struct AnalyticsParticipant {
     pub external_contact_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalOrganizationId`: string."]
     pub external_organization_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `flaggedReason`: [`AnalyticsParticipantFlaggedReason`](crate::AnalyticsParticipantFlaggedReason)."]
+    #[doc = " JSON `flaggedReason`: [`AnalyticsParticipantFlaggedReason`](crate::AnalyticsParticipantFlaggedReason), one of `general`."]
     pub flagged_reason: ::std::option::Option<crate::AnalyticsParticipantFlaggedReason>,
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `participantName`: string."]
     pub participant_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `purpose`: [`AnalyticsParticipantPurpose`](crate::AnalyticsParticipantPurpose)."]
+    #[doc = " JSON `purpose`: [`AnalyticsParticipantPurpose`](crate::AnalyticsParticipantPurpose), one of `acd`, `agent`, `api`, `botflow`, `campaign`, `customer`, `dialer`, `external`, `fax`, `group`, `inbound`, `ivr`, … (19 in all)."]
     pub purpose: ::std::option::Option<crate::AnalyticsParticipantPurpose>,
     #[doc = " JSON `screenRecording`: boolean."]
     pub screen_recording: ::std::option::Option<bool>,

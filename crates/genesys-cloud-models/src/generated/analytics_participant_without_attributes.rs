@@ -9,13 +9,13 @@ pub struct AnalyticsParticipantWithoutAttributes {
     pub external_contact_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalOrganizationId`: string."]
     pub external_organization_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `flaggedReason`: [`AnalyticsParticipantWithoutAttributesFlaggedReason`](crate::AnalyticsParticipantWithoutAttributesFlaggedReason)."]
+    #[doc = " JSON `flaggedReason`: [`AnalyticsParticipantWithoutAttributesFlaggedReason`](crate::AnalyticsParticipantWithoutAttributesFlaggedReason), one of `general`."]
     pub flagged_reason: ::std::option::Option<crate::AnalyticsParticipantWithoutAttributesFlaggedReason>,
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `participantName`: string."]
     pub participant_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `purpose`: [`AnalyticsParticipantWithoutAttributesPurpose`](crate::AnalyticsParticipantWithoutAttributesPurpose)."]
+    #[doc = " JSON `purpose`: [`AnalyticsParticipantWithoutAttributesPurpose`](crate::AnalyticsParticipantWithoutAttributesPurpose), one of `acd`, `agent`, `api`, `botflow`, `campaign`, `customer`, `dialer`, `external`, `fax`, `group`, `inbound`, `ivr`, … (19 in all)."]
     pub purpose: ::std::option::Option<crate::AnalyticsParticipantWithoutAttributesPurpose>,
     #[doc = " JSON `screenRecording`: boolean."]
     pub screen_recording: ::std::option::Option<bool>,

@@ -7,7 +7,7 @@
 pub struct AnalyticsProperty {
     #[doc = " JSON `property`: string."]
     pub property: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `propertyType`: [`AnalyticsPropertyPropertyType`](crate::AnalyticsPropertyPropertyType)."]
+    #[doc = " JSON `propertyType`: [`AnalyticsPropertyPropertyType`](crate::AnalyticsPropertyPropertyType), one of `bool`, `integer`, `real`, `date`, `string`, `uuid`."]
     pub property_type: ::std::option::Option<crate::AnalyticsPropertyPropertyType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

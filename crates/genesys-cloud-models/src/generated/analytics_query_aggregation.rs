@@ -13,7 +13,7 @@ pub struct AnalyticsQueryAggregation {
     pub ranges: ::std::option::Option<::std::vec::Vec<crate::AggregationRange>>,
     #[doc = " JSON `size`: integer (int64)."]
     pub size: ::std::option::Option<i64>,
-    #[doc = " JSON `type`: [`AnalyticsQueryAggregationType`](crate::AnalyticsQueryAggregationType)."]
+    #[doc = " JSON `type`: [`AnalyticsQueryAggregationType`](crate::AnalyticsQueryAggregationType), one of `termFrequency`, `numericRange`."]
     pub r#type: ::std::option::Option<crate::AnalyticsQueryAggregationType>,
     _nulls: crate::support::Extras,
 }

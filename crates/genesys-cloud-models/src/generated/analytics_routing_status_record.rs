@@ -7,7 +7,7 @@
 pub struct AnalyticsRoutingStatusRecord {
     #[doc = " JSON `endTime`: date-time."]
     pub end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `routingStatus`: [`AnalyticsRoutingStatusRecordRoutingStatus`](crate::AnalyticsRoutingStatusRecordRoutingStatus)."]
+    #[doc = " JSON `routingStatus`: [`AnalyticsRoutingStatusRecordRoutingStatus`](crate::AnalyticsRoutingStatusRecordRoutingStatus), one of `OFF_QUEUE`, `IDLE`, `INTERACTING`, `NOT_RESPONDING`, `COMMUNICATING`."]
     pub routing_status: ::std::option::Option<crate::AnalyticsRoutingStatusRecordRoutingStatus>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,

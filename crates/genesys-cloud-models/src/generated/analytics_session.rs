@@ -53,7 +53,7 @@ pub struct AnalyticsSession {
     pub cobrowse_room_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `deliveryPushed`: boolean."]
     pub delivery_pushed: ::std::option::Option<bool>,
-    #[doc = " JSON `deliveryStatus`: [`AnalyticsSessionDeliveryStatus`](crate::AnalyticsSessionDeliveryStatus)."]
+    #[doc = " JSON `deliveryStatus`: [`AnalyticsSessionDeliveryStatus`](crate::AnalyticsSessionDeliveryStatus), one of `DeliveryFailed`, `DeliveryPushed`, `DeliverySuccess`, `Failed`, `Published`, `Queued`, `Read`, `Received`, `Sent`."]
     pub delivery_status: ::std::option::Option<crate::AnalyticsSessionDeliveryStatus>,
     #[doc = " JSON `deliveryStatusChangeDate`: date-time."]
     pub delivery_status_change_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -63,7 +63,7 @@ pub struct AnalyticsSession {
     pub detected_speech_end: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `detectedSpeechStart`: date-time."]
     pub detected_speech_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `direction`: [`AnalyticsSessionDirection`](crate::AnalyticsSessionDirection)."]
+    #[doc = " JSON `direction`: [`AnalyticsSessionDirection`](crate::AnalyticsSessionDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::AnalyticsSessionDirection>,
     #[doc = " JSON `dispositionAnalyzer`: string."]
     pub disposition_analyzer: ::std::option::Option<::std::string::String>,
@@ -75,7 +75,7 @@ pub struct AnalyticsSession {
     pub edge_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `eligibleAgentCounts`: array of integer (int64)."]
     pub eligible_agent_counts: ::std::option::Option<::std::vec::Vec<i64>>,
-    #[doc = " JSON `engagementSource`: [`AnalyticsSessionEngagementSource`](crate::AnalyticsSessionEngagementSource)."]
+    #[doc = " JSON `engagementSource`: [`AnalyticsSessionEngagementSource`](crate::AnalyticsSessionEngagementSource), one of `AppleMessagesForBusiness`, `Discord`, `Email`, `Facebook`, `FacebookMessenger`, `Glassdoor`, `GoogleBusinessProfile`, `Instagram`, `KakaoTalk`, `Line`, `LinkedIn`, `MicrosoftTeams`, … (34 in all)."]
     pub engagement_source: ::std::option::Option<crate::AnalyticsSessionEngagementSource>,
     #[doc = " JSON `errorCodeDescription`: string."]
     pub error_code_description: ::std::option::Option<::std::string::String>,
@@ -107,7 +107,7 @@ pub struct AnalyticsSession {
     pub media_count: ::std::option::Option<i64>,
     #[doc = " JSON `mediaEndpointStats`: array of [`AnalyticsMediaEndpointStat`](crate::AnalyticsMediaEndpointStat)."]
     pub media_endpoint_stats: ::std::option::Option<::std::vec::Vec<crate::AnalyticsMediaEndpointStat>>,
-    #[doc = " JSON `mediaType`: [`AnalyticsSessionMediaType`](crate::AnalyticsSessionMediaType)."]
+    #[doc = " JSON `mediaType`: [`AnalyticsSessionMediaType`](crate::AnalyticsSessionMediaType), one of `callback`, `chat`, `cobrowse`, `email`, `internalmessage`, `message`, `screenmonitoring`, `screenshare`, `unknown`, `video`, `voice`."]
     pub media_type: ::std::option::Option<crate::AnalyticsSessionMediaType>,
     #[doc = " JSON `messageType`: string."]
     pub message_type: ::std::option::Option<::std::string::String>,
@@ -145,7 +145,7 @@ pub struct AnalyticsSession {
     pub routing_ring: ::std::option::Option<i64>,
     #[doc = " JSON `routingRule`: string."]
     pub routing_rule: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `routingRuleType`: [`AnalyticsSessionRoutingRuleType`](crate::AnalyticsSessionRoutingRuleType)."]
+    #[doc = " JSON `routingRuleType`: [`AnalyticsSessionRoutingRuleType`](crate::AnalyticsSessionRoutingRuleType), one of `Bullseye`, `Conditional`, `Predictive`, `Preferred`."]
     pub routing_rule_type: ::std::option::Option<crate::AnalyticsSessionRoutingRuleType>,
     #[doc = " JSON `screenMonitoredUserId`: string."]
     pub screen_monitored_user_id: ::std::option::Option<::std::string::String>,
@@ -175,7 +175,7 @@ pub struct AnalyticsSession {
     pub snippet_recording: ::std::option::Option<bool>,
     #[doc = " JSON `timeoutSeconds`: integer (int64)."]
     pub timeout_seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `usedRouting`: [`AnalyticsSessionUsedRouting`](crate::AnalyticsSessionUsedRouting)."]
+    #[doc = " JSON `usedRouting`: [`AnalyticsSessionUsedRouting`](crate::AnalyticsSessionUsedRouting), one of `Bullseye`, `Conditional`, `Direct`, `Last`, `Manual`, `Predictive`, `Preferred`, `Standard`, `Vip`."]
     pub used_routing: ::std::option::Option<crate::AnalyticsSessionUsedRouting>,
     #[doc = " JSON `videoAddressSelf`: string."]
     pub video_address_self: ::std::option::Option<::std::string::String>,

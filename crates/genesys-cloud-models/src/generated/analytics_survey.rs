@@ -27,7 +27,7 @@ pub struct AnalyticsSurvey {
     pub survey_promoter_score: ::std::option::Option<i64>,
     #[doc = " JSON `surveyStatus`: string."]
     pub survey_status: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `surveyType`: [`AnalyticsSurveySurveyType`](crate::AnalyticsSurveySurveyType)."]
+    #[doc = " JSON `surveyType`: [`AnalyticsSurveySurveyType`](crate::AnalyticsSurveySurveyType), one of `Web`, `Voice`."]
     pub survey_type: ::std::option::Option<crate::AnalyticsSurveySurveyType>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,

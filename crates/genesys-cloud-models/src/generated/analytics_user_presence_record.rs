@@ -11,7 +11,7 @@ pub struct AnalyticsUserPresenceRecord {
     pub organization_presence_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `systemPresence`: [`AnalyticsUserPresenceRecordSystemPresence`](crate::AnalyticsUserPresenceRecordSystemPresence)."]
+    #[doc = " JSON `systemPresence`: [`AnalyticsUserPresenceRecordSystemPresence`](crate::AnalyticsUserPresenceRecordSystemPresence), one of `AVAILABLE`, `AWAY`, `BUSY`, `OFFLINE`, `IDLE`, `ON_QUEUE`, `MEAL`, `TRAINING`, `MEETING`, `BREAK`."]
     pub system_presence: ::std::option::Option<crate::AnalyticsUserPresenceRecordSystemPresence>,
     _nulls: crate::support::Extras,
 }

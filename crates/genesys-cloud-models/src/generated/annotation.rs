@@ -23,7 +23,7 @@ pub struct Annotation {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `realtimeLocation`: integer (int64)."]
     pub realtime_location: ::std::option::Option<i64>,
-    #[doc = " JSON `reason`: [`AnnotationReason`](crate::AnnotationReason)."]
+    #[doc = " JSON `reason`: [`AnnotationReason`](crate::AnnotationReason), one of `Hold`, `SecurePause`, `FlowOrQueue`, `Pause`."]
     pub reason: ::std::option::Option<crate::AnnotationReason>,
     #[doc = " JSON `recordingDurationMs`: integer (int64)."]
     pub recording_duration_ms: ::std::option::Option<i64>,

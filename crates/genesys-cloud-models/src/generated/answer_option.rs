@@ -7,7 +7,7 @@
 pub struct AnswerOption {
     #[doc = " JSON `assistanceConditions`: array of [`AssistanceCondition`](crate::AssistanceCondition)."]
     pub assistance_conditions: ::std::option::Option<::std::vec::Vec<crate::AssistanceCondition>>,
-    #[doc = " JSON `builtInType`: [`AnswerOptionBuiltInType`](crate::AnswerOptionBuiltInType)."]
+    #[doc = " JSON `builtInType`: [`AnswerOptionBuiltInType`](crate::AnswerOptionBuiltInType), one of `Selected`, `Unselected`."]
     pub built_in_type: ::std::option::Option<crate::AnswerOptionBuiltInType>,
     #[doc = " JSON `contextId`: string."]
     pub context_id: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ApiUsageClientQuery {
-    #[doc = " JSON `granularity`: [`ApiUsageClientQueryGranularity`](crate::ApiUsageClientQueryGranularity)."]
+    #[doc = " JSON `granularity`: [`ApiUsageClientQueryGranularity`](crate::ApiUsageClientQueryGranularity), one of `Day`, `Week`, `Month`."]
     pub granularity: ::std::option::Option<crate::ApiUsageClientQueryGranularity>,
     #[doc = " JSON `groupBy`: array of string."]
     pub group_by: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ApiUsageOrganizationQuery {
-    #[doc = " JSON `granularity`: [`ApiUsageOrganizationQueryGranularity`](crate::ApiUsageOrganizationQueryGranularity)."]
+    #[doc = " JSON `granularity`: [`ApiUsageOrganizationQueryGranularity`](crate::ApiUsageOrganizationQueryGranularity), one of `Day`, `Week`, `Month`."]
     pub granularity: ::std::option::Option<crate::ApiUsageOrganizationQueryGranularity>,
     #[doc = " JSON `groupBy`: array of string."]
     pub group_by: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

@@ -7,7 +7,7 @@
 pub struct ApiUsageQueryResult {
     #[doc = " JSON `cursors`: [`Cursors`](crate::Cursors)."]
     pub cursors: ::std::option::Option<crate::Cursors>,
-    #[doc = " JSON `queryStatus`: [`ApiUsageQueryResultQueryStatus`](crate::ApiUsageQueryResultQueryStatus)."]
+    #[doc = " JSON `queryStatus`: [`ApiUsageQueryResultQueryStatus`](crate::ApiUsageQueryResultQueryStatus), one of `Complete`, `Failed`, `Running`."]
     pub query_status: ::std::option::Option<crate::ApiUsageQueryResultQueryStatus>,
     #[doc = " JSON `results`: array of [`ApiUsageRow`](crate::ApiUsageRow)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::ApiUsageRow>>,

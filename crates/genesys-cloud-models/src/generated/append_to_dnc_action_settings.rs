@@ -9,7 +9,7 @@ pub struct AppendToDncActionSettings {
     pub expiration_duration: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `expire`: boolean, required by the spec."]
     pub expire: ::std::option::Option<bool>,
-    #[doc = " JSON `listType`: [`AppendToDncActionSettingsListType`](crate::AppendToDncActionSettingsListType)."]
+    #[doc = " JSON `listType`: [`AppendToDncActionSettingsListType`](crate::AppendToDncActionSettingsListType), one of `Rds`, `RdsCustom`."]
     pub list_type: ::std::option::Option<crate::AppendToDncActionSettingsListType>,
     _nulls: crate::support::Extras,
 }

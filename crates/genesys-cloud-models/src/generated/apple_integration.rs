@@ -15,7 +15,7 @@ pub struct AppleIntegration {
     pub business_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `createError`: [`ErrorBody`](crate::ErrorBody)."]
     pub create_error: ::std::option::Option<crate::ErrorBody>,
-    #[doc = " JSON `createStatus`: [`AppleIntegrationCreateStatus`](crate::AppleIntegrationCreateStatus)."]
+    #[doc = " JSON `createStatus`: [`AppleIntegrationCreateStatus`](crate::AppleIntegrationCreateStatus), one of `Initiated`, `Completed`, `Error`."]
     pub create_status: ::std::option::Option<crate::AppleIntegrationCreateStatus>,
     #[doc = " JSON `createdBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub created_by: ::std::option::Option<crate::DomainEntityRef>,

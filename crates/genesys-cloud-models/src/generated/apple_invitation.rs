@@ -9,7 +9,7 @@ pub struct AppleInvitation {
     pub business_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `locale`: string, required by the spec."]
     pub locale: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `templateType`: [`AppleInvitationTemplateType`](crate::AppleInvitationTemplateType), required by the spec."]
+    #[doc = " JSON `templateType`: [`AppleInvitationTemplateType`](crate::AppleInvitationTemplateType), required by the spec, one of `WithImage`."]
     pub template_type: ::std::option::Option<crate::AppleInvitationTemplateType>,
     #[doc = " JSON `transcriptMessage`: string, required by the spec."]
     pub transcript_message: ::std::option::Option<::std::string::String>,

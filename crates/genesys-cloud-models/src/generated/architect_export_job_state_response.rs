@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ArchitectExportJobStateResponse {
-    #[doc = " JSON `command`: [`ArchitectExportJobStateResponseCommand`](crate::ArchitectExportJobStateResponseCommand)."]
+    #[doc = " JSON `command`: [`ArchitectExportJobStateResponseCommand`](crate::ArchitectExportJobStateResponseCommand), one of `Publish`, `Create`, `Update`, `Export`, `Validate`."]
     pub command: ::std::option::Option<crate::ArchitectExportJobStateResponseCommand>,
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
@@ -15,7 +15,7 @@ pub struct ArchitectExportJobStateResponse {
     pub messages: ::std::option::Option<::std::vec::Vec<crate::ArchitectJobMessage>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ArchitectExportJobStateResponseStatus`](crate::ArchitectExportJobStateResponseStatus)."]
+    #[doc = " JSON `status`: [`ArchitectExportJobStateResponseStatus`](crate::ArchitectExportJobStateResponseStatus), one of `Registered`, `Started`, `Success`, `Failure`."]
     pub status: ::std::option::Option<crate::ArchitectExportJobStateResponseStatus>,
     _nulls: crate::support::Extras,
 }

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ArchitectFlowNotificationArchitectOperation {
-    #[doc = " JSON `actionName`: [`ArchitectFlowNotificationArchitectOperationActionName`](crate::ArchitectFlowNotificationArchitectOperationActionName)."]
+    #[doc = " JSON `actionName`: [`ArchitectFlowNotificationArchitectOperationActionName`](crate::ArchitectFlowNotificationArchitectOperationActionName), one of `CREATE`, `CHECKIN`, `CHECKOUT`, `DEACTIVATE`, `DEBUG`, `DELETE`, `HISTORY`, `PUBLISH`, `REVERT`, `SAVE`, `STATE_CHANGE`, `UPDATE`, … (13 in all)."]
     pub action_name: ::std::option::Option<crate::ArchitectFlowNotificationArchitectOperationActionName>,
-    #[doc = " JSON `actionStatus`: [`ArchitectFlowNotificationArchitectOperationActionStatus`](crate::ArchitectFlowNotificationArchitectOperationActionStatus)."]
+    #[doc = " JSON `actionStatus`: [`ArchitectFlowNotificationArchitectOperationActionStatus`](crate::ArchitectFlowNotificationArchitectOperationActionStatus), one of `LOCKED`, `UNLOCKED`, `STARTED`, `PENDING_GENERATION`, `PENDING_BACKEND_NOTIFICATION`, `SUCCESS`, `FAILURE`."]
     pub action_status: ::std::option::Option<crate::ArchitectFlowNotificationArchitectOperationActionStatus>,
     #[doc = " JSON `client`: [`ArchitectFlowNotificationClient`](crate::ArchitectFlowNotificationClient)."]
     pub client: ::std::option::Option<crate::ArchitectFlowNotificationClient>,

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ArchitectFlowOutcomeNotificationArchitectOperation {
-    #[doc = " JSON `actionName`: [`ArchitectFlowOutcomeNotificationArchitectOperationActionName`](crate::ArchitectFlowOutcomeNotificationArchitectOperationActionName)."]
+    #[doc = " JSON `actionName`: [`ArchitectFlowOutcomeNotificationArchitectOperationActionName`](crate::ArchitectFlowOutcomeNotificationArchitectOperationActionName), one of `CREATE`, `CHECKIN`, `CHECKOUT`, `DEACTIVATE`, `DEBUG`, `DELETE`, `HISTORY`, `PUBLISH`, `REVERT`, `SAVE`, `STATE_CHANGE`, `UPDATE`, … (13 in all)."]
     pub action_name: ::std::option::Option<crate::ArchitectFlowOutcomeNotificationArchitectOperationActionName>,
-    #[doc = " JSON `actionStatus`: [`ArchitectFlowOutcomeNotificationArchitectOperationActionStatus`](crate::ArchitectFlowOutcomeNotificationArchitectOperationActionStatus)."]
+    #[doc = " JSON `actionStatus`: [`ArchitectFlowOutcomeNotificationArchitectOperationActionStatus`](crate::ArchitectFlowOutcomeNotificationArchitectOperationActionStatus), one of `LOCKED`, `UNLOCKED`, `STARTED`, `PENDING_GENERATION`, `PENDING_BACKEND_NOTIFICATION`, `SUCCESS`, `FAILURE`."]
     pub action_status: ::std::option::Option<crate::ArchitectFlowOutcomeNotificationArchitectOperationActionStatus>,
     #[doc = " JSON `client`: [`ArchitectFlowOutcomeNotificationClient`](crate::ArchitectFlowOutcomeNotificationClient)."]
     pub client: ::std::option::Option<crate::ArchitectFlowOutcomeNotificationClient>,

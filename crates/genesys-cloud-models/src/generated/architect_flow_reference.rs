@@ -9,7 +9,7 @@ pub struct ArchitectFlowReference {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ArchitectFlowReferenceType`](crate::ArchitectFlowReferenceType)."]
+    #[doc = " JSON `type`: [`ArchitectFlowReferenceType`](crate::ArchitectFlowReferenceType), one of `BOT`, `BUSINESSPROCESS`, `COMMONMODULE`, `DIGITALBOT`, `EMAILSEND`, `INBOUNDCALL`, `INBOUNDCHAT`, `INBOUNDEMAIL`, `INBOUNDSHORTMESSAGE`, `INQUEUECALL`, `INQUEUEEMAIL`, `INQUEUESHORTMESSAGE`, … (21 in all)."]
     pub r#type: ::std::option::Option<crate::ArchitectFlowReferenceType>,
     #[doc = " JSON `version`: string."]
     pub version: ::std::option::Option<::std::string::String>,

@@ -11,7 +11,7 @@ pub struct ArchitectJobMessage {
     pub details: ::std::option::Option<::std::vec::Vec<crate::ArchitectJobMessageDetail>>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ArchitectJobMessageType`](crate::ArchitectJobMessageType)."]
+    #[doc = " JSON `type`: [`ArchitectJobMessageType`](crate::ArchitectJobMessageType), one of `Error`, `Warning`, `Unknown`."]
     pub r#type: ::std::option::Option<crate::ArchitectJobMessageType>,
     _nulls: crate::support::Extras,
 }

@@ -21,7 +21,7 @@ pub struct ArchitectJobMessageDetail {
     pub status_code: ::std::option::Option<i64>,
     #[doc = " JSON `statusMessage`: string."]
     pub status_message: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ArchitectJobMessageDetailType`](crate::ArchitectJobMessageDetailType)."]
+    #[doc = " JSON `type`: [`ArchitectJobMessageDetailType`](crate::ArchitectJobMessageDetailType), one of `NetworkDiagnostic`, `Unknown`."]
     pub r#type: ::std::option::Option<crate::ArchitectJobMessageDetailType>,
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,

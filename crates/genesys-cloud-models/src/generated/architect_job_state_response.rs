@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ArchitectJobStateResponse {
-    #[doc = " JSON `command`: [`ArchitectJobStateResponseCommand`](crate::ArchitectJobStateResponseCommand)."]
+    #[doc = " JSON `command`: [`ArchitectJobStateResponseCommand`](crate::ArchitectJobStateResponseCommand), one of `Publish`, `Create`, `Update`, `Export`, `Validate`."]
     pub command: ::std::option::Option<crate::ArchitectJobStateResponseCommand>,
     #[doc = " JSON `flow`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub flow: ::std::option::Option<crate::AddressableEntityRef>,
@@ -15,7 +15,7 @@ pub struct ArchitectJobStateResponse {
     pub messages: ::std::option::Option<::std::vec::Vec<crate::ArchitectJobMessage>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ArchitectJobStateResponseStatus`](crate::ArchitectJobStateResponseStatus)."]
+    #[doc = " JSON `status`: [`ArchitectJobStateResponseStatus`](crate::ArchitectJobStateResponseStatus), one of `Registered`, `Started`, `Success`, `Failure`."]
     pub status: ::std::option::Option<crate::ArchitectJobStateResponseStatus>,
     _nulls: crate::support::Extras,
 }

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ArchitectPromptNotificationArchitectOperation {
-    #[doc = " JSON `actionName`: [`ArchitectPromptNotificationArchitectOperationActionName`](crate::ArchitectPromptNotificationArchitectOperationActionName)."]
+    #[doc = " JSON `actionName`: [`ArchitectPromptNotificationArchitectOperationActionName`](crate::ArchitectPromptNotificationArchitectOperationActionName), one of `CREATE`, `CHECKIN`, `CHECKOUT`, `DEACTIVATE`, `DEBUG`, `DELETE`, `HISTORY`, `PUBLISH`, `REVERT`, `SAVE`, `STATE_CHANGE`, `UPDATE`, … (13 in all)."]
     pub action_name: ::std::option::Option<crate::ArchitectPromptNotificationArchitectOperationActionName>,
-    #[doc = " JSON `actionStatus`: [`ArchitectPromptNotificationArchitectOperationActionStatus`](crate::ArchitectPromptNotificationArchitectOperationActionStatus)."]
+    #[doc = " JSON `actionStatus`: [`ArchitectPromptNotificationArchitectOperationActionStatus`](crate::ArchitectPromptNotificationArchitectOperationActionStatus), one of `LOCKED`, `UNLOCKED`, `STARTED`, `PENDING_GENERATION`, `PENDING_BACKEND_NOTIFICATION`, `SUCCESS`, `FAILURE`."]
     pub action_status: ::std::option::Option<crate::ArchitectPromptNotificationArchitectOperationActionStatus>,
     #[doc = " JSON `client`: [`ArchitectPromptNotificationClient`](crate::ArchitectPromptNotificationClient)."]
     pub client: ::std::option::Option<crate::ArchitectPromptNotificationClient>,

@@ -9,7 +9,7 @@ pub struct ArchitectPromptResourceNotificationPromptResourceAudioFormat {
     pub bits_per_sample: ::std::option::Option<i64>,
     #[doc = " JSON `channels`: integer (int64)."]
     pub channels: ::std::option::Option<i64>,
-    #[doc = " JSON `encoding`: [`ArchitectPromptResourceNotificationPromptResourceAudioFormatEncoding`](crate::ArchitectPromptResourceNotificationPromptResourceAudioFormatEncoding)."]
+    #[doc = " JSON `encoding`: [`ArchitectPromptResourceNotificationPromptResourceAudioFormatEncoding`](crate::ArchitectPromptResourceNotificationPromptResourceAudioFormatEncoding), one of `ULAW`, `ALAW`, `PCM`."]
     pub encoding: ::std::option::Option<crate::ArchitectPromptResourceNotificationPromptResourceAudioFormatEncoding>,
     #[doc = " JSON `sampleRate`: integer (int64)."]
     pub sample_rate: ::std::option::Option<i64>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ArchitectValidateJobStateResponse {
-    #[doc = " JSON `command`: [`ArchitectValidateJobStateResponseCommand`](crate::ArchitectValidateJobStateResponseCommand)."]
+    #[doc = " JSON `command`: [`ArchitectValidateJobStateResponseCommand`](crate::ArchitectValidateJobStateResponseCommand), one of `Publish`, `Create`, `Update`, `Export`, `Validate`."]
     pub command: ::std::option::Option<crate::ArchitectValidateJobStateResponseCommand>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -13,7 +13,7 @@ pub struct ArchitectValidateJobStateResponse {
     pub messages: ::std::option::Option<::std::vec::Vec<crate::ArchitectJobMessage>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ArchitectValidateJobStateResponseStatus`](crate::ArchitectValidateJobStateResponseStatus)."]
+    #[doc = " JSON `status`: [`ArchitectValidateJobStateResponseStatus`](crate::ArchitectValidateJobStateResponseStatus), one of `Registered`, `Started`, `Success`, `Failure`."]
     pub status: ::std::option::Option<crate::ArchitectValidateJobStateResponseStatus>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct ArchiveRetention {
     #[doc = " JSON `days`: integer (int64)."]
     pub days: ::std::option::Option<i64>,
-    #[doc = " JSON `storageMedium`: [`ArchiveRetentionStorageMedium`](crate::ArchiveRetentionStorageMedium)."]
+    #[doc = " JSON `storageMedium`: [`ArchiveRetentionStorageMedium`](crate::ArchiveRetentionStorageMedium), one of `CLOUDARCHIVE`."]
     pub storage_medium: ::std::option::Option<crate::ArchiveRetentionStorageMedium>,
     _nulls: crate::support::Extras,
 }

@@ -25,7 +25,7 @@ pub struct AssessmentFormQuestion {
     pub na_enabled: ::std::option::Option<bool>,
     #[doc = " JSON `text`: string, required by the spec."]
     pub text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`AssessmentFormQuestionType`](crate::AssessmentFormQuestionType)."]
+    #[doc = " JSON `type`: [`AssessmentFormQuestionType`](crate::AssessmentFormQuestionType), one of `multipleChoiceQuestion`, `freeTextQuestion`, `npsQuestion`, `readOnlyTextBlockQuestion`."]
     pub r#type: ::std::option::Option<crate::AssessmentFormQuestionType>,
     #[doc = " JSON `visibilityCondition`: [`VisibilityCondition`](crate::VisibilityCondition)."]
     pub visibility_condition: ::std::option::Option<crate::VisibilityCondition>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AssignedLearningModule {
-    #[doc = " JSON `archivalMode`: [`AssignedLearningModuleArchivalMode`](crate::AssignedLearningModuleArchivalMode)."]
+    #[doc = " JSON `archivalMode`: [`AssignedLearningModuleArchivalMode`](crate::AssignedLearningModuleArchivalMode), one of `Graceful`, `Immediate`."]
     pub archival_mode: ::std::option::Option<crate::AssignedLearningModuleArchivalMode>,
     #[doc = " JSON `assessmentForm`: [`AssessmentForm`](crate::AssessmentForm)."]
     pub assessment_form: ::std::option::Option<crate::AssessmentForm>,
@@ -53,11 +53,11 @@ pub struct AssignedLearningModule {
     pub rule: ::std::option::Option<crate::LearningModuleRule>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `source`: [`AssignedLearningModuleSource`](crate::AssignedLearningModuleSource)."]
+    #[doc = " JSON `source`: [`AssignedLearningModuleSource`](crate::AssignedLearningModuleSource), one of `UserCreated`, `GenesysBeyond`."]
     pub source: ::std::option::Option<crate::AssignedLearningModuleSource>,
     #[doc = " JSON `summaryData`: [`LearningModuleSummary`](crate::LearningModuleSummary)."]
     pub summary_data: ::std::option::Option<crate::LearningModuleSummary>,
-    #[doc = " JSON `type`: [`AssignedLearningModuleType`](crate::AssignedLearningModuleType)."]
+    #[doc = " JSON `type`: [`AssignedLearningModuleType`](crate::AssignedLearningModuleType), one of `Informational`, `AssessedContent`, `Assessment`, `External`, `Native`."]
     pub r#type: ::std::option::Option<crate::AssignedLearningModuleType>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,

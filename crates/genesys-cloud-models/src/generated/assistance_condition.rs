@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AssistanceCondition {
-    #[doc = " JSON `operator`: [`AssistanceConditionOperator`](crate::AssistanceConditionOperator)."]
+    #[doc = " JSON `operator`: [`AssistanceConditionOperator`](crate::AssistanceConditionOperator), one of `EXISTS`, `NOTEXISTS`."]
     pub operator: ::std::option::Option<crate::AssistanceConditionOperator>,
     #[doc = " JSON `topicIds`: array of string."]
     pub topic_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

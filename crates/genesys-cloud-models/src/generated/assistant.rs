@@ -25,7 +25,7 @@ pub struct Assistant {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`AssistantState`](crate::AssistantState)."]
+    #[doc = " JSON `state`: [`AssistantState`](crate::AssistantState), one of `Active`, `Inactive`."]
     pub state: ::std::option::Option<crate::AssistantState>,
     #[doc = " JSON `transcriptionConfig`: [`TranscriptionConfig`](crate::TranscriptionConfig), required by the spec."]
     pub transcription_config: ::std::option::Option<crate::TranscriptionConfig>,

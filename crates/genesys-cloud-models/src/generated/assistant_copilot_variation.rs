@@ -25,7 +25,7 @@ pub struct AssistantCopilotVariation {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`AssistantCopilotVariationState`](crate::AssistantCopilotVariationState)."]
+    #[doc = " JSON `state`: [`AssistantCopilotVariationState`](crate::AssistantCopilotVariationState), one of `Active`, `Inactive`."]
     pub state: ::std::option::Option<crate::AssistantCopilotVariationState>,
     #[doc = " JSON `transcriptionConfig`: [`TranscriptionConfig`](crate::TranscriptionConfig), required by the spec."]
     pub transcription_config: ::std::option::Option<crate::TranscriptionConfig>,

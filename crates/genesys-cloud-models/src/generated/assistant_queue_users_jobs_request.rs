@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AssistantQueueUsersJobsRequest {
-    #[doc = " JSON `action`: [`AssistantQueueUsersJobsRequestAction`](crate::AssistantQueueUsersJobsRequestAction), required by the spec."]
+    #[doc = " JSON `action`: [`AssistantQueueUsersJobsRequestAction`](crate::AssistantQueueUsersJobsRequestAction), required by the spec, one of `AutoAssignment`, `ManualAssignment`."]
     pub action: ::std::option::Option<crate::AssistantQueueUsersJobsRequestAction>,
     _nulls: crate::support::Extras,
 }

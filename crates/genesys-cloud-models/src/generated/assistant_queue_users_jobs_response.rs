@@ -11,7 +11,7 @@ pub struct AssistantQueueUsersJobsResponse {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`AssistantQueueUsersJobsResponseStatus`](crate::AssistantQueueUsersJobsResponseStatus)."]
+    #[doc = " JSON `status`: [`AssistantQueueUsersJobsResponseStatus`](crate::AssistantQueueUsersJobsResponseStatus), one of `InProgress`, `Succeeded`, `Failed`."]
     pub status: ::std::option::Option<crate::AssistantQueueUsersJobsResponseStatus>,
     _nulls: crate::support::Extras,
 }

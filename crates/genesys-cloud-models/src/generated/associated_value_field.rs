@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AssociatedValueField {
-    #[doc = " JSON `dataType`: [`AssociatedValueFieldDataType`](crate::AssociatedValueFieldDataType), required by the spec."]
+    #[doc = " JSON `dataType`: [`AssociatedValueFieldDataType`](crate::AssociatedValueFieldDataType), required by the spec, one of `Number`, `Integer`."]
     pub data_type: ::std::option::Option<crate::AssociatedValueFieldDataType>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,

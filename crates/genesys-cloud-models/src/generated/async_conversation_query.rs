@@ -13,9 +13,9 @@ pub struct AsyncConversationQuery {
     pub interval: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `limit`: integer (int64)."]
     pub limit: ::std::option::Option<i64>,
-    #[doc = " JSON `order`: [`AsyncConversationQueryOrder`](crate::AsyncConversationQueryOrder)."]
+    #[doc = " JSON `order`: [`AsyncConversationQueryOrder`](crate::AsyncConversationQueryOrder), one of `asc`, `desc`, `unordered`."]
     pub order: ::std::option::Option<crate::AsyncConversationQueryOrder>,
-    #[doc = " JSON `orderBy`: [`AsyncConversationQueryOrderBy`](crate::AsyncConversationQueryOrderBy)."]
+    #[doc = " JSON `orderBy`: [`AsyncConversationQueryOrderBy`](crate::AsyncConversationQueryOrderBy), one of `conversationStart`, `conversationEnd`, `segmentStart`, `segmentEnd`."]
     pub order_by: ::std::option::Option<crate::AsyncConversationQueryOrderBy>,
     #[doc = " JSON `resolutionFilters`: array of [`ResolutionDetailQueryFilter`](crate::ResolutionDetailQueryFilter)."]
     pub resolution_filters: ::std::option::Option<::std::vec::Vec<crate::ResolutionDetailQueryFilter>>,

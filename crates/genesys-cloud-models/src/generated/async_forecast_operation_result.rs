@@ -11,7 +11,7 @@ pub struct AsyncForecastOperationResult {
     pub progress: ::std::option::Option<i64>,
     #[doc = " JSON `result`: [`BuShortTermForecast`](crate::BuShortTermForecast)."]
     pub result: ::std::option::Option<crate::BuShortTermForecast>,
-    #[doc = " JSON `status`: [`AsyncForecastOperationResultStatus`](crate::AsyncForecastOperationResultStatus)."]
+    #[doc = " JSON `status`: [`AsyncForecastOperationResultStatus`](crate::AsyncForecastOperationResultStatus), one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::AsyncForecastOperationResultStatus>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct AsyncIntradayResponse {
     pub operation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `result`: [`BuIntradayResponse`](crate::BuIntradayResponse)."]
     pub result: ::std::option::Option<crate::BuIntradayResponse>,
-    #[doc = " JSON `status`: [`AsyncIntradayResponseStatus`](crate::AsyncIntradayResponseStatus)."]
+    #[doc = " JSON `status`: [`AsyncIntradayResponseStatus`](crate::AsyncIntradayResponseStatus), one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::AsyncIntradayResponseStatus>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct AsyncJob {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`AsyncJobState`](crate::AsyncJobState)."]
+    #[doc = " JSON `state`: [`AsyncJobState`](crate::AsyncJobState), one of `Running`, `Completed`, `Failed`, `Cancelled`."]
     pub state: ::std::option::Option<crate::AsyncJobState>,
     _nulls: crate::support::Extras,
 }

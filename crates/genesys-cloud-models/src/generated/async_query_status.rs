@@ -11,7 +11,7 @@ pub struct AsyncQueryStatus {
     pub error_message: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `expirationDate`: date-time."]
     pub expiration_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`AsyncQueryStatusState`](crate::AsyncQueryStatusState)."]
+    #[doc = " JSON `state`: [`AsyncQueryStatusState`](crate::AsyncQueryStatusState), one of `QUEUED`, `PENDING`, `FAILED`, `CANCELLED`, `FULFILLED`, `EXPIRED`."]
     pub state: ::std::option::Option<crate::AsyncQueryStatusState>,
     #[doc = " JSON `submissionDate`: date-time."]
     pub submission_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,

@@ -9,7 +9,7 @@ pub struct AsyncUserDetailsQuery {
     pub interval: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `limit`: integer (int64)."]
     pub limit: ::std::option::Option<i64>,
-    #[doc = " JSON `order`: [`AsyncUserDetailsQueryOrder`](crate::AsyncUserDetailsQueryOrder)."]
+    #[doc = " JSON `order`: [`AsyncUserDetailsQueryOrder`](crate::AsyncUserDetailsQueryOrder), one of `asc`, `desc`, `unordered`."]
     pub order: ::std::option::Option<crate::AsyncUserDetailsQueryOrder>,
     #[doc = " JSON `presenceFilters`: array of [`PresenceDetailQueryFilter`](crate::PresenceDetailQueryFilter)."]
     pub presence_filters: ::std::option::Option<::std::vec::Vec<crate::PresenceDetailQueryFilter>>,

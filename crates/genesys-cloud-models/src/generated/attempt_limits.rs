@@ -19,7 +19,7 @@ pub struct AttemptLimits {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `recallEntries`: map of [`RecallEntry`](crate::RecallEntry)."]
     pub recall_entries: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::RecallEntry>>,
-    #[doc = " JSON `resetPeriod`: [`AttemptLimitsResetPeriod`](crate::AttemptLimitsResetPeriod)."]
+    #[doc = " JSON `resetPeriod`: [`AttemptLimitsResetPeriod`](crate::AttemptLimitsResetPeriod), one of `NEVER`, `TODAY`, `DAYS_2`, `DAYS_3`, `DAYS_4`, `DAYS_5`, `DAYS_6`, `DAYS_7`, `DAYS_8`, `DAYS_9`, `DAYS_10`, `DAYS_11`, … (31 in all)."]
     pub reset_period: ::std::option::Option<crate::AttemptLimitsResetPeriod>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,

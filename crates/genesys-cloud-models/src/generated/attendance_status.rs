@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AttendanceStatus {
-    #[doc = " JSON `attendanceStatusType`: [`AttendanceStatusAttendanceStatusType`](crate::AttendanceStatusAttendanceStatusType)."]
+    #[doc = " JSON `attendanceStatusType`: [`AttendanceStatusAttendanceStatusType`](crate::AttendanceStatusAttendanceStatusType), one of `HasData`, `Scheduled`, `Absent`, `Present`, `NoSchedule`."]
     pub attendance_status_type: ::std::option::Option<crate::AttendanceStatusAttendanceStatusType>,
     #[doc = " JSON `dateWorkday`: date."]
     pub date_workday: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `hasEvaluation`: [`AttendanceStatusHasEvaluation`](crate::AttendanceStatusHasEvaluation)."]
+    #[doc = " JSON `hasEvaluation`: [`AttendanceStatusHasEvaluation`](crate::AttendanceStatusHasEvaluation), one of `HasQualityEvaluation`, `NoQualityEvaluation`."]
     pub has_evaluation: ::std::option::Option<crate::AttendanceStatusHasEvaluation>,
     _nulls: crate::support::Extras,
 }

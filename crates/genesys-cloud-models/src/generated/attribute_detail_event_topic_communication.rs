@@ -7,7 +7,7 @@
 pub struct AttributeDetailEventTopicCommunication {
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`AttributeDetailEventTopicCommunicationMediaType`](crate::AttributeDetailEventTopicCommunicationMediaType)."]
+    #[doc = " JSON `mediaType`: [`AttributeDetailEventTopicCommunicationMediaType`](crate::AttributeDetailEventTopicCommunicationMediaType), one of `UNKNOWN`, `VOICE`, `CHAT`, `EMAIL`, `CALLBACK`, `COBROWSE`, `VIDEO`, `SCREENSHARE`, `MESSAGE`, `INTERNALMESSAGE`, `SCREENMONITORING`."]
     pub media_type: ::std::option::Option<crate::AttributeDetailEventTopicCommunicationMediaType>,
     _nulls: crate::support::Extras,
 }

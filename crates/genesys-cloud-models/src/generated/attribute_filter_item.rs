@@ -7,7 +7,7 @@
 pub struct AttributeFilterItem {
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `operator`: [`AttributeFilterItemOperator`](crate::AttributeFilterItemOperator)."]
+    #[doc = " JSON `operator`: [`AttributeFilterItemOperator`](crate::AttributeFilterItemOperator), one of `IN`, `RANGE`, `EQUALS`, `NOTEQUALS`, `LESSTHAN`, `LESSTHANEQUALS`, `GREATERTHAN`, `GREATERTHANEQUALS`, `CONTAINS`."]
     pub operator: ::std::option::Option<crate::AttributeFilterItemOperator>,
     #[doc = " JSON `values`: array of string."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

@@ -9,7 +9,7 @@ pub struct AudioFormat {
     pub bits_per_sample: ::std::option::Option<i64>,
     #[doc = " JSON `channels`: integer (int64)."]
     pub channels: ::std::option::Option<i64>,
-    #[doc = " JSON `encoding`: [`AudioFormatEncoding`](crate::AudioFormatEncoding)."]
+    #[doc = " JSON `encoding`: [`AudioFormatEncoding`](crate::AudioFormatEncoding), one of `ULAW`, `ALAW`, `PCM`."]
     pub encoding: ::std::option::Option<crate::AudioFormatEncoding>,
     #[doc = " JSON `sampleRate`: integer (int64)."]
     pub sample_rate: ::std::option::Option<i64>,

@@ -25,7 +25,7 @@ pub struct AuditLogMessage {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `initiatingAction`: [`InitiatingAction`](crate::InitiatingAction)."]
     pub initiating_action: ::std::option::Option<crate::InitiatingAction>,
-    #[doc = " JSON `level`: [`AuditLogMessageLevel`](crate::AuditLogMessageLevel)."]
+    #[doc = " JSON `level`: [`AuditLogMessageLevel`](crate::AuditLogMessageLevel), one of `USER`, `SYSTEM`, `GENESYS_INTERNAL`."]
     pub level: ::std::option::Option<crate::AuditLogMessageLevel>,
     #[doc = " JSON `message`: [`MessageInfo`](crate::MessageInfo)."]
     pub message: ::std::option::Option<crate::MessageInfo>,
@@ -35,7 +35,7 @@ pub struct AuditLogMessage {
     pub remote_ip: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `serviceName`: string."]
     pub service_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`AuditLogMessageStatus`](crate::AuditLogMessageStatus)."]
+    #[doc = " JSON `status`: [`AuditLogMessageStatus`](crate::AuditLogMessageStatus), one of `SUCCESS`, `FAILURE`, `WARNING`."]
     pub status: ::std::option::Option<crate::AuditLogMessageStatus>,
     #[doc = " JSON `transactionInitiator`: boolean."]
     pub transaction_initiator: ::std::option::Option<bool>,

@@ -17,7 +17,7 @@ pub struct AuditQueryExecutionStatusResponse {
     pub sort: ::std::option::Option<::std::vec::Vec<crate::AuditQuerySort>>,
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`AuditQueryExecutionStatusResponseState`](crate::AuditQueryExecutionStatusResponseState)."]
+    #[doc = " JSON `state`: [`AuditQueryExecutionStatusResponseState`](crate::AuditQueryExecutionStatusResponseState), one of `Queued`, `Running`, `Succeeded`, `Failed`, `Cancelled`."]
     pub state: ::std::option::Option<crate::AuditQueryExecutionStatusResponseState>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AuditQueryFilter {
-    #[doc = " JSON `property`: [`AuditQueryFilterProperty`](crate::AuditQueryFilterProperty), required by the spec."]
+    #[doc = " JSON `property`: [`AuditQueryFilterProperty`](crate::AuditQueryFilterProperty), required by the spec, one of `UserId`, `TrusteeOrganizationId`, `ClientId`, `Action`, `EntityType`, `EntityId`."]
     pub property: ::std::option::Option<crate::AuditQueryFilterProperty>,
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AuditTopicAuditLogMessage {
-    #[doc = " JSON `action`: [`AuditTopicAuditLogMessageAction`](crate::AuditTopicAuditLogMessageAction)."]
+    #[doc = " JSON `action`: [`AuditTopicAuditLogMessageAction`](crate::AuditTopicAuditLogMessageAction), one of `View`, `Create`, `Update`, `Delete`, `Move`, `Copy`, `Download`, `ShareAdd`, `ShareRemove`, `Fax`, `Convert`, `Receive`, … (138 in all)."]
     pub action: ::std::option::Option<crate::AuditTopicAuditLogMessageAction>,
     #[doc = " JSON `clientId`: [`AuditTopicAddressableEntityRef`](crate::AuditTopicAddressableEntityRef)."]
     pub client_id: ::std::option::Option<crate::AuditTopicAddressableEntityRef>,
@@ -13,7 +13,7 @@ pub struct AuditTopicAuditLogMessage {
     pub context: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     #[doc = " JSON `entity`: [`AuditTopicDomainEntityRef`](crate::AuditTopicDomainEntityRef)."]
     pub entity: ::std::option::Option<crate::AuditTopicDomainEntityRef>,
-    #[doc = " JSON `entityType`: [`AuditTopicAuditLogMessageEntityType`](crate::AuditTopicAuditLogMessageEntityType)."]
+    #[doc = " JSON `entityType`: [`AuditTopicAuditLogMessageEntityType`](crate::AuditTopicAuditLogMessageEntityType), one of `Feedback`, `Document`, `Workspace`, `Tag`, `UserSamlAuthentication`, `AccessToken`, `OAuthClientAuthorization`, `AuthOrganization`, `OAuthClient`, `AuthUser`, `OrganizationAuthorizationTrust`, `OrganizationAuthorizationUserTrust`, … (285 in all)."]
     pub entity_type: ::std::option::Option<crate::AuditTopicAuditLogMessageEntityType>,
     #[doc = " JSON `eventTime`: date-time."]
     pub event_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -27,7 +27,7 @@ pub struct AuditTopicAuditLogMessage {
     pub property_changes: ::std::option::Option<::std::vec::Vec<crate::AuditTopicPropertyChange>>,
     #[doc = " JSON `remoteIp`: array of string."]
     pub remote_ip: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `serviceName`: [`AuditTopicAuditLogMessageServiceName`](crate::AuditTopicAuditLogMessageServiceName)."]
+    #[doc = " JSON `serviceName`: [`AuditTopicAuditLogMessageServiceName`](crate::AuditTopicAuditLogMessageServiceName), one of `LanguageUnderstanding`, `ContentManagement`, `PeoplePermissions`, `Presence`, `Architect`, `ContactCenter`, `Quality`, `SpeechAndTextAnalytics`, `PredictiveEngagement`, `Knowledge`, `Coaching`, `Learning`, … (61 in all)."]
     pub service_name: ::std::option::Option<crate::AuditTopicAuditLogMessageServiceName>,
     #[doc = " JSON `userDisplay`: string."]
     pub user_display: ::std::option::Option<::std::string::String>,

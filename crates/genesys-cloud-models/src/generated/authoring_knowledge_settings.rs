@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AuthoringKnowledgeSettings {
-    #[doc = " JSON `description`: string."]
+    #[doc = " JSON `description`: string, 0 to 300 characters."]
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `inheritFromExternal`: boolean."]
     pub inherit_from_external: ::std::option::Option<bool>,
-    #[doc = " JSON `knowledgeId`: string."]
+    #[doc = " JSON `knowledgeId`: string, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}`."]
     pub knowledge_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `knowledgeType`: [`AuthoringKnowledgeSettingsKnowledgeType`](crate::AuthoringKnowledgeSettingsKnowledgeType)."]
+    #[doc = " JSON `knowledgeType`: [`AuthoringKnowledgeSettingsKnowledgeType`](crate::AuthoringKnowledgeSettingsKnowledgeType), one of `Standard`, `Enhanced`."]
     pub knowledge_type: ::std::option::Option<crate::AuthoringKnowledgeSettingsKnowledgeType>,
     _nulls: crate::support::Extras,
 }

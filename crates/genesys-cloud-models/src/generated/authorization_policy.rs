@@ -15,7 +15,7 @@ pub struct AuthorizationPolicy {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `effect`: [`AuthorizationPolicyEffect`](crate::AuthorizationPolicyEffect), required by the spec."]
+    #[doc = " JSON `effect`: [`AuthorizationPolicyEffect`](crate::AuthorizationPolicyEffect), required by the spec, one of `ALLOW`, `DENY`."]
     pub effect: ::std::option::Option<crate::AuthorizationPolicyEffect>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AutoSearchConfig {
-    #[doc = " JSON `type`: [`AutoSearchConfigType`](crate::AutoSearchConfigType)."]
+    #[doc = " JSON `type`: [`AutoSearchConfigType`](crate::AutoSearchConfigType), one of `ArticlesOnly`, `ArticlesWithAnswerHighlights`, `AnswerGeneration`."]
     pub r#type: ::std::option::Option<crate::AutoSearchConfigType>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AvailableTime {
-    #[doc = " JSON `activityCategory`: [`AvailableTimeActivityCategory`](crate::AvailableTimeActivityCategory)."]
+    #[doc = " JSON `activityCategory`: [`AvailableTimeActivityCategory`](crate::AvailableTimeActivityCategory), one of `OnQueueWork`, `Break`, `Meal`, `Meeting`, `OffQueueWork`, `TimeOff`, `Training`, `Unavailable`."]
     pub activity_category: ::std::option::Option<crate::AvailableTimeActivityCategory>,
     #[doc = " JSON `dateStart`: date-time."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,

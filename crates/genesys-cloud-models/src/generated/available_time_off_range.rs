@@ -7,7 +7,7 @@
 pub struct AvailableTimeOffRange {
     #[doc = " JSON `availableMinutesPerInterval`: array of integer (int64)."]
     pub available_minutes_per_interval: ::std::option::Option<::std::vec::Vec<i64>>,
-    #[doc = " JSON `granularity`: [`AvailableTimeOffRangeGranularity`](crate::AvailableTimeOffRangeGranularity)."]
+    #[doc = " JSON `granularity`: [`AvailableTimeOffRangeGranularity`](crate::AvailableTimeOffRangeGranularity), one of `Daily`, `FifteenMinutes`."]
     pub granularity: ::std::option::Option<crate::AvailableTimeOffRangeGranularity>,
     #[doc = " JSON `startDate`: date."]
     pub start_date: ::std::option::Option<::chrono::NaiveDate>,

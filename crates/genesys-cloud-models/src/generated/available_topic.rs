@@ -31,7 +31,7 @@ pub struct AvailableTopic {
     pub topic_parameters: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `transports`: array of string."]
     pub transports: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `visibility`: [`AvailableTopicVisibility`](crate::AvailableTopicVisibility)."]
+    #[doc = " JSON `visibility`: [`AvailableTopicVisibility`](crate::AvailableTopicVisibility), one of `Public`, `Preview`."]
     pub visibility: ::std::option::Option<crate::AvailableTopicVisibility>,
     _nulls: crate::support::Extras,
 }

@@ -19,7 +19,7 @@ pub struct BatchDownloadJobStatusResult {
     pub results: ::std::option::Option<::std::vec::Vec<crate::BatchDownloadJobResult>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`BatchDownloadJobStatusResultStatus`](crate::BatchDownloadJobStatusResultStatus)."]
+    #[doc = " JSON `status`: [`BatchDownloadJobStatusResultStatus`](crate::BatchDownloadJobStatusResultStatus), one of `InProgress`, `Completed`."]
     pub status: ::std::option::Option<crate::BatchDownloadJobStatusResultStatus>,
     _nulls: crate::support::Extras,
 }

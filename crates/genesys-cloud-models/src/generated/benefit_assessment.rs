@@ -19,7 +19,7 @@ pub struct BenefitAssessment {
     pub queues: ::std::option::Option<::std::vec::Vec<crate::AddressableEntityRef>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`BenefitAssessmentState`](crate::BenefitAssessmentState)."]
+    #[doc = " JSON `state`: [`BenefitAssessmentState`](crate::BenefitAssessmentState), one of `Created`, `Finished`, `Failed`."]
     pub state: ::std::option::Option<crate::BenefitAssessmentState>,
     _nulls: crate::support::Extras,
 }

@@ -13,7 +13,7 @@ pub struct BenefitAssessmentJob {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`BenefitAssessmentJobState`](crate::BenefitAssessmentJobState)."]
+    #[doc = " JSON `state`: [`BenefitAssessmentJobState`](crate::BenefitAssessmentJobState), one of `Created`, `Finished`."]
     pub state: ::std::option::Option<crate::BenefitAssessmentJobState>,
     _nulls: crate::support::Extras,
 }

@@ -31,7 +31,7 @@ pub struct BillingContract {
     pub purchase_order_numbers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `soldToCustomer`: [`Customer`](crate::Customer)."]
     pub sold_to_customer: ::std::option::Option<crate::Customer>,
-    #[doc = " JSON `status`: [`BillingContractStatus`](crate::BillingContractStatus)."]
+    #[doc = " JSON `status`: [`BillingContractStatus`](crate::BillingContractStatus), one of `Active`, `Inactive`."]
     pub status: ::std::option::Option<crate::BillingContractStatus>,
     _nulls: crate::support::Extras,
 }

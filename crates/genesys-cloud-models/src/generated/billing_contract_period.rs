@@ -11,7 +11,7 @@ pub struct BillingContractPeriod {
     pub date_start: ::std::option::Option<::chrono::NaiveDate>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`BillingContractPeriodStatus`](crate::BillingContractPeriodStatus)."]
+    #[doc = " JSON `status`: [`BillingContractPeriodStatus`](crate::BillingContractPeriodStatus), one of `Open`, `Closed`."]
     pub status: ::std::option::Option<crate::BillingContractPeriodStatus>,
     _nulls: crate::support::Extras,
 }

@@ -13,7 +13,7 @@ pub struct BillingContractPeriodDetail {
     pub date_start: ::std::option::Option<::chrono::NaiveDate>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`BillingContractPeriodDetailStatus`](crate::BillingContractPeriodDetailStatus)."]
+    #[doc = " JSON `status`: [`BillingContractPeriodDetailStatus`](crate::BillingContractPeriodDetailStatus), one of `Open`, `Closed`."]
     pub status: ::std::option::Option<crate::BillingContractPeriodDetailStatus>,
     #[doc = " JSON `wallets`: array of [`BillingWallet`](crate::BillingWallet)."]
     pub wallets: ::std::option::Option<::std::vec::Vec<crate::BillingWallet>>,

@@ -23,7 +23,7 @@ pub struct BillingInvoice {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `paymentLink`: string."]
     pub payment_link: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `paymentStatus`: [`BillingInvoicePaymentStatus`](crate::BillingInvoicePaymentStatus)."]
+    #[doc = " JSON `paymentStatus`: [`BillingInvoicePaymentStatus`](crate::BillingInvoicePaymentStatus), one of `Paid`, `Unpaid`."]
     pub payment_status: ::std::option::Option<crate::BillingInvoicePaymentStatus>,
     #[doc = " JSON `paymentTerms`: string."]
     pub payment_terms: ::std::option::Option<::std::string::String>,

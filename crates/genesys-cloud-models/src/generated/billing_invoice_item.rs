@@ -23,7 +23,7 @@ pub struct BillingInvoiceItem {
     pub product: ::std::option::Option<crate::BillingProduct>,
     #[doc = " JSON `quantity`: integer (int64)."]
     pub quantity: ::std::option::Option<i64>,
-    #[doc = " JSON `unitOfMeasure`: [`BillingInvoiceItemUnitOfMeasure`](crate::BillingInvoiceItemUnitOfMeasure)."]
+    #[doc = " JSON `unitOfMeasure`: [`BillingInvoiceItemUnitOfMeasure`](crate::BillingInvoiceItemUnitOfMeasure), one of `Call`, `Character`, `Conversation`, `Course`, `Day`, `EA`, `Each`, `Employee`, `Engagement`, `Evaluation`, `Event`, `Exam`, … (36 in all)."]
     pub unit_of_measure: ::std::option::Option<crate::BillingInvoiceItemUnitOfMeasure>,
     _nulls: crate::support::Extras,
 }

@@ -31,7 +31,7 @@ pub struct BillingPlanItem {
     pub quantity: ::std::option::Option<i64>,
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `unitOfMeasure`: [`BillingPlanItemUnitOfMeasure`](crate::BillingPlanItemUnitOfMeasure)."]
+    #[doc = " JSON `unitOfMeasure`: [`BillingPlanItemUnitOfMeasure`](crate::BillingPlanItemUnitOfMeasure), one of `Call`, `Character`, `Conversation`, `Course`, `Day`, `EA`, `Each`, `Employee`, `Engagement`, `Evaluation`, `Event`, `Exam`, … (36 in all)."]
     pub unit_of_measure: ::std::option::Option<crate::BillingPlanItemUnitOfMeasure>,
     _nulls: crate::support::Extras,
 }

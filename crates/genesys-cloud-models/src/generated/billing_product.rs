@@ -11,7 +11,7 @@ pub struct BillingProduct {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sku`: string."]
     pub sku: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `unitOfMeasure`: [`BillingProductUnitOfMeasure`](crate::BillingProductUnitOfMeasure)."]
+    #[doc = " JSON `unitOfMeasure`: [`BillingProductUnitOfMeasure`](crate::BillingProductUnitOfMeasure), one of `Call`, `Character`, `Conversation`, `Course`, `Day`, `EA`, `Each`, `Employee`, `Engagement`, `Evaluation`, `Event`, `Exam`, … (36 in all)."]
     pub unit_of_measure: ::std::option::Option<crate::BillingProductUnitOfMeasure>,
     _nulls: crate::support::Extras,
 }

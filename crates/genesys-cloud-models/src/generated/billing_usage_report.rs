@@ -15,7 +15,7 @@ pub struct BillingUsageReport {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startDate`: date-time, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`BillingUsageReportStatus`](crate::BillingUsageReportStatus)."]
+    #[doc = " JSON `status`: [`BillingUsageReportStatus`](crate::BillingUsageReportStatus), one of `InProgress`, `Complete`."]
     pub status: ::std::option::Option<crate::BillingUsageReportStatus>,
     #[doc = " JSON `usages`: array of [`BillingUsage`](crate::BillingUsage), required by the spec."]
     pub usages: ::std::option::Option<::std::vec::Vec<crate::BillingUsage>>,

@@ -31,7 +31,7 @@ pub struct BillingWallet {
     pub product: ::std::option::Option<crate::BillingProduct>,
     #[doc = " JSON `startingBalance`: number (double)."]
     pub starting_balance: ::std::option::Option<f64>,
-    #[doc = " JSON `unitOfMeasure`: [`BillingWalletUnitOfMeasure`](crate::BillingWalletUnitOfMeasure)."]
+    #[doc = " JSON `unitOfMeasure`: [`BillingWalletUnitOfMeasure`](crate::BillingWalletUnitOfMeasure), one of `Call`, `Character`, `Conversation`, `Course`, `Day`, `EA`, `Each`, `Employee`, `Engagement`, `Evaluation`, `Event`, `Exam`, … (36 in all)."]
     pub unit_of_measure: ::std::option::Option<crate::BillingWalletUnitOfMeasure>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct BotAggregateQueryClause {
     #[doc = " JSON `predicates`: array of [`BotAggregateQueryPredicate`](crate::BotAggregateQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::BotAggregateQueryPredicate>>,
-    #[doc = " JSON `type`: [`BotAggregateQueryClauseType`](crate::BotAggregateQueryClauseType), required by the spec."]
+    #[doc = " JSON `type`: [`BotAggregateQueryClauseType`](crate::BotAggregateQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::BotAggregateQueryClauseType>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct BotAggregateQueryFilter {
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::BotAggregateQueryClause>>,
     #[doc = " JSON `predicates`: array of [`BotAggregateQueryPredicate`](crate::BotAggregateQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::BotAggregateQueryPredicate>>,
-    #[doc = " JSON `type`: [`BotAggregateQueryFilterType`](crate::BotAggregateQueryFilterType), required by the spec."]
+    #[doc = " JSON `type`: [`BotAggregateQueryFilterType`](crate::BotAggregateQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::BotAggregateQueryFilterType>,
     _nulls: crate::support::Extras,
 }

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BotAggregateQueryPredicate {
-    #[doc = " JSON `dimension`: [`BotAggregateQueryPredicateDimension`](crate::BotAggregateQueryPredicateDimension)."]
+    #[doc = " JSON `dimension`: [`BotAggregateQueryPredicateDimension`](crate::BotAggregateQueryPredicateDimension), one of `askActionId`, `askActionResult`, `askActionType`, `botFinalIntent`, `botFlowSubType`, `botFlowType`, `botId`, `botIntent`, `botName`, `botProduct`, `botProvider`, `botRecognitionFailureReason`, … (28 in all)."]
     pub dimension: ::std::option::Option<crate::BotAggregateQueryPredicateDimension>,
-    #[doc = " JSON `operator`: [`BotAggregateQueryPredicateOperator`](crate::BotAggregateQueryPredicateOperator)."]
+    #[doc = " JSON `operator`: [`BotAggregateQueryPredicateOperator`](crate::BotAggregateQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::BotAggregateQueryPredicateOperator>,
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `type`: [`BotAggregateQueryPredicateType`](crate::BotAggregateQueryPredicateType)."]
+    #[doc = " JSON `type`: [`BotAggregateQueryPredicateType`](crate::BotAggregateQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::BotAggregateQueryPredicateType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

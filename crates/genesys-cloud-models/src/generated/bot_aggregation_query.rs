@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BotAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`BotAggregationQueryAlternateTimeDimension`](crate::BotAggregationQueryAlternateTimeDimension)."]
+    #[doc = " JSON `alternateTimeDimension`: [`BotAggregationQueryAlternateTimeDimension`](crate::BotAggregationQueryAlternateTimeDimension), one of `eventTime`."]
     pub alternate_time_dimension: ::std::option::Option<crate::BotAggregationQueryAlternateTimeDimension>,
     #[doc = " JSON `filter`: [`BotAggregateQueryFilter`](crate::BotAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::BotAggregateQueryFilter>,
@@ -21,7 +21,7 @@ pub struct BotAggregationQuery {
     pub limit: ::std::option::Option<i64>,
     #[doc = " JSON `metrics`: array of string, required by the spec."]
     pub metrics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `queryType`: [`BotAggregationQueryQueryType`](crate::BotAggregationQueryQueryType)."]
+    #[doc = " JSON `queryType`: [`BotAggregationQueryQueryType`](crate::BotAggregationQueryQueryType), one of `bottomN`, `groupBy`, `topN`."]
     pub query_type: ::std::option::Option<crate::BotAggregationQueryQueryType>,
     #[doc = " JSON `sortMetric`: [`BotAggregationSort`](crate::BotAggregationSort)."]
     pub sort_metric: ::std::option::Option<crate::BotAggregationSort>,

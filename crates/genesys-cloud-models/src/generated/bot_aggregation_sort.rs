@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BotAggregationSort {
-    #[doc = " JSON `function`: [`BotAggregationSortFunction`](crate::BotAggregationSortFunction), required by the spec."]
+    #[doc = " JSON `function`: [`BotAggregationSortFunction`](crate::BotAggregationSortFunction), required by the spec, one of `average`, `count`, `max`, `min`, `sum`."]
     pub function: ::std::option::Option<crate::BotAggregationSortFunction>,
-    #[doc = " JSON `name`: [`BotAggregationSortName`](crate::BotAggregationSortName), required by the spec."]
+    #[doc = " JSON `name`: [`BotAggregationSortName`](crate::BotAggregationSortName), required by the spec, one of `nBotSessionTurns`, `nBotSessions`, `oBotIntent`, `oBotSessionCollection`, `oBotSessionCollectionSelfServed`, `oBotSessionQuery`, `oBotSessionQuerySelfServed`, `oBotSessionTurn`, `oBotSlot`, `tBotDisconnect`, `tBotExit`, `tBotRecognitionFailure`, … (13 in all)."]
     pub name: ::std::option::Option<crate::BotAggregationSortName>,
     _nulls: crate::support::Extras,
 }

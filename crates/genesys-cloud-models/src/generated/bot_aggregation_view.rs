@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BotAggregationView {
-    #[doc = " JSON `function`: [`BotAggregationViewFunction`](crate::BotAggregationViewFunction), required by the spec."]
+    #[doc = " JSON `function`: [`BotAggregationViewFunction`](crate::BotAggregationViewFunction), required by the spec, one of `rangeBound`."]
     pub function: ::std::option::Option<crate::BotAggregationViewFunction>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `range`: [`AggregationRange`](crate::AggregationRange)."]
     pub range: ::std::option::Option<crate::AggregationRange>,
-    #[doc = " JSON `target`: [`BotAggregationViewTarget`](crate::BotAggregationViewTarget), required by the spec."]
+    #[doc = " JSON `target`: [`BotAggregationViewTarget`](crate::BotAggregationViewTarget), required by the spec, one of `nBotSessionTurns`, `nBotSessions`, `oBotIntent`, `oBotSessionCollection`, `oBotSessionCollectionSelfServed`, `oBotSessionQuery`, `oBotSessionQuerySelfServed`, `oBotSessionTurn`, `oBotSlot`, `tBotDisconnect`, `tBotExit`, `tBotRecognitionFailure`, … (13 in all)."]
     pub target: ::std::option::Option<crate::BotAggregationViewTarget>,
     _nulls: crate::support::Extras,
 }

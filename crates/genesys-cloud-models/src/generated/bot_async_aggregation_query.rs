@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BotAsyncAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`BotAsyncAggregationQueryAlternateTimeDimension`](crate::BotAsyncAggregationQueryAlternateTimeDimension)."]
+    #[doc = " JSON `alternateTimeDimension`: [`BotAsyncAggregationQueryAlternateTimeDimension`](crate::BotAsyncAggregationQueryAlternateTimeDimension), one of `eventTime`."]
     pub alternate_time_dimension: ::std::option::Option<crate::BotAsyncAggregationQueryAlternateTimeDimension>,
     #[doc = " JSON `filter`: [`BotAggregateQueryFilter`](crate::BotAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::BotAggregateQueryFilter>,
@@ -23,7 +23,7 @@ pub struct BotAsyncAggregationQuery {
     pub metrics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
-    #[doc = " JSON `queryType`: [`BotAsyncAggregationQueryQueryType`](crate::BotAsyncAggregationQueryQueryType)."]
+    #[doc = " JSON `queryType`: [`BotAsyncAggregationQueryQueryType`](crate::BotAsyncAggregationQueryQueryType), one of `bottomN`, `groupBy`, `topN`."]
     pub query_type: ::std::option::Option<crate::BotAsyncAggregationQueryQueryType>,
     #[doc = " JSON `sortMetric`: [`BotAggregationSort`](crate::BotAggregationSort)."]
     pub sort_metric: ::std::option::Option<crate::BotAggregationSort>,

@@ -7,7 +7,7 @@
 pub struct BotChannel {
     #[doc = " JSON `inputModes`: array of string, required by the spec."]
     pub input_modes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `name`: [`BotChannelName`](crate::BotChannelName), required by the spec."]
+    #[doc = " JSON `name`: [`BotChannelName`](crate::BotChannelName), required by the spec, one of `Chat`, `Call`, `Messaging`."]
     pub name: ::std::option::Option<crate::BotChannelName>,
     #[doc = " JSON `outputModes`: array of string, required by the spec."]
     pub output_modes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

@@ -7,7 +7,7 @@
 pub struct BotEntity {
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`BotEntityType`](crate::BotEntityType)."]
+    #[doc = " JSON `type`: [`BotEntityType`](crate::BotEntityType), one of `String`, `Integer`, `Decimal`, `Duration`, `Boolean`, `Currency`, `Datetime`, `StringCollection`, `IntegerCollection`, `DecimalCollection`, `DurationCollection`, `BooleanCollection`, … (14 in all)."]
     pub r#type: ::std::option::Option<crate::BotEntityType>,
     _nulls: crate::support::Extras,
 }

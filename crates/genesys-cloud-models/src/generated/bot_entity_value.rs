@@ -7,7 +7,7 @@
 pub struct BotEntityValue {
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`BotEntityValueType`](crate::BotEntityValueType), required by the spec."]
+    #[doc = " JSON `type`: [`BotEntityValueType`](crate::BotEntityValueType), required by the spec, one of `String`, `Integer`, `Decimal`, `Duration`, `Boolean`, `Currency`, `Datetime`, `StringCollection`, `IntegerCollection`, `DecimalCollection`, `DurationCollection`, `BooleanCollection`, … (14 in all)."]
     pub r#type: ::std::option::Option<crate::BotEntityValueType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

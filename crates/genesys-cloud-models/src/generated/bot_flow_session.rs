@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BotFlowSession {
-    #[doc = " JSON `botResult`: [`BotFlowSessionBotResult`](crate::BotFlowSessionBotResult)."]
+    #[doc = " JSON `botResult`: [`BotFlowSessionBotResult`](crate::BotFlowSessionBotResult), one of `Unknown`, `ExitRequestedByUser`, `ExitRequestedByBot`, `ExitError`, `ExitRecognitionFailure`, `DisconnectRequestedByUser`, `DisconnectRequestedByBot`, `DisconnectSessionExpired`, `DisconnectError`, `DisconnectRecognitionFailure`, `TransferToACD`, `TransferToUser`, … (17 in all)."]
     pub bot_result: ::std::option::Option<crate::BotFlowSessionBotResult>,
-    #[doc = " JSON `botResultCategory`: [`BotFlowSessionBotResultCategory`](crate::BotFlowSessionBotResultCategory)."]
+    #[doc = " JSON `botResultCategory`: [`BotFlowSessionBotResultCategory`](crate::BotFlowSessionBotResultCategory), one of `Unknown`, `UserExit`, `BotExit`, `Error`, `RecognitionFailure`, `UserDisconnect`, `BotDisconnect`, `SessionExpired`, `Transfer`."]
     pub bot_result_category: ::std::option::Option<crate::BotFlowSessionBotResultCategory>,
     #[doc = " JSON `channel`: [`BotChannel`](crate::BotChannel)."]
     pub channel: ::std::option::Option<crate::BotChannel>,

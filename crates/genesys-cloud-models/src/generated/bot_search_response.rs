@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BotSearchResponse {
-    #[doc = " JSON `botType`: [`BotSearchResponseBotType`](crate::BotSearchResponseBotType), required by the spec."]
+    #[doc = " JSON `botType`: [`BotSearchResponseBotType`](crate::BotSearchResponseBotType), required by the spec, one of `GenesysBotConnector`, `GenesysDialogEngine`, `AmazonLex`, `GoogleDialogFlowES`, `GoogleDialogFlowCX`, `NuanceDlg`, `GenesysBotFlow`, `GenesysDigitalBotFlow`, `GenesysVoiceSurveyFlow`, `GenesysDigitalBotConnector`."]
     pub bot_type: ::std::option::Option<crate::BotSearchResponseBotType>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,

@@ -15,7 +15,7 @@ pub struct BuAdherenceAdjustmentsQueryJob {
     pub result: ::std::option::Option<crate::AdherenceAdjustmentsListing>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`BuAdherenceAdjustmentsQueryJobStatus`](crate::BuAdherenceAdjustmentsQueryJobStatus)."]
+    #[doc = " JSON `status`: [`BuAdherenceAdjustmentsQueryJobStatus`](crate::BuAdherenceAdjustmentsQueryJobStatus), one of `Processing`, `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::BuAdherenceAdjustmentsQueryJobStatus>,
     _nulls: crate::support::Extras,
 }

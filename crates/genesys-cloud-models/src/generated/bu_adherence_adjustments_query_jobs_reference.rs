@@ -11,7 +11,7 @@ pub struct BuAdherenceAdjustmentsQueryJobsReference {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`BuAdherenceAdjustmentsQueryJobsReferenceStatus`](crate::BuAdherenceAdjustmentsQueryJobsReferenceStatus)."]
+    #[doc = " JSON `status`: [`BuAdherenceAdjustmentsQueryJobsReferenceStatus`](crate::BuAdherenceAdjustmentsQueryJobsReferenceStatus), one of `Processing`, `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::BuAdherenceAdjustmentsQueryJobsReferenceStatus>,
     _nulls: crate::support::Extras,
 }

@@ -11,7 +11,7 @@ pub struct BuAgentScheduleActivity {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalActivityId`: string."]
     pub external_activity_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `externalActivityType`: [`BuAgentScheduleActivityExternalActivityType`](crate::BuAgentScheduleActivityExternalActivityType)."]
+    #[doc = " JSON `externalActivityType`: [`BuAgentScheduleActivityExternalActivityType`](crate::BuAgentScheduleActivityExternalActivityType), one of `ActivityPlan`, `Coaching`, `Learning`, `Opportunity`."]
     pub external_activity_type: ::std::option::Option<crate::BuAgentScheduleActivityExternalActivityType>,
     #[doc = " JSON `lengthMinutes`: integer (int64), required by the spec."]
     pub length_minutes: ::std::option::Option<i64>,

@@ -7,7 +7,7 @@
 pub struct BuAgentScheduleUpdate {
     #[doc = " JSON `shiftStartDates`: array of date-time."]
     pub shift_start_dates: ::std::option::Option<::std::vec::Vec<::chrono::DateTime<::chrono::Utc>>>,
-    #[doc = " JSON `type`: [`BuAgentScheduleUpdateType`](crate::BuAgentScheduleUpdateType)."]
+    #[doc = " JSON `type`: [`BuAgentScheduleUpdateType`](crate::BuAgentScheduleUpdateType), one of `Added`, `Edited`, `Deleted`."]
     pub r#type: ::std::option::Option<crate::BuAgentScheduleUpdateType>,
     _nulls: crate::support::Extras,
 }

@@ -15,9 +15,9 @@ pub struct BuAlternativeShiftJobResponse {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`BuAlternativeShiftJobResponseStatus`](crate::BuAlternativeShiftJobResponseStatus), required by the spec."]
+    #[doc = " JSON `status`: [`BuAlternativeShiftJobResponseStatus`](crate::BuAlternativeShiftJobResponseStatus), required by the spec, one of `Processing`, `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::BuAlternativeShiftJobResponseStatus>,
-    #[doc = " JSON `type`: [`BuAlternativeShiftJobResponseType`](crate::BuAlternativeShiftJobResponseType), required by the spec."]
+    #[doc = " JSON `type`: [`BuAlternativeShiftJobResponseType`](crate::BuAlternativeShiftJobResponseType), required by the spec, one of `ListOffers`, `SearchOffers`, `ListUserTrades`, `SearchTrades`, `BulkUpdateTrades`."]
     pub r#type: ::std::option::Option<crate::BuAlternativeShiftJobResponseType>,
     #[doc = " JSON `viewOffersResults`: [`AlternativeShiftOffersViewResponseTemplate`](crate::AlternativeShiftOffersViewResponseTemplate)."]
     pub view_offers_results: ::std::option::Option<crate::AlternativeShiftOffersViewResponseTemplate>,

@@ -13,7 +13,7 @@ pub struct BuAsyncAgentSchedulesQueryResponse {
     pub progress: ::std::option::Option<i64>,
     #[doc = " JSON `result`: [`BuAgentSchedulesQueryResponse`](crate::BuAgentSchedulesQueryResponse)."]
     pub result: ::std::option::Option<crate::BuAgentSchedulesQueryResponse>,
-    #[doc = " JSON `status`: [`BuAsyncAgentSchedulesQueryResponseStatus`](crate::BuAsyncAgentSchedulesQueryResponseStatus)."]
+    #[doc = " JSON `status`: [`BuAsyncAgentSchedulesQueryResponseStatus`](crate::BuAsyncAgentSchedulesQueryResponseStatus), one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::BuAsyncAgentSchedulesQueryResponseStatus>,
     _nulls: crate::support::Extras,
 }

@@ -13,7 +13,7 @@ pub struct BuAsyncAgentSchedulesSearchResponse {
     pub progress: ::std::option::Option<i64>,
     #[doc = " JSON `result`: [`BuAgentSchedulesSearchResponse`](crate::BuAgentSchedulesSearchResponse)."]
     pub result: ::std::option::Option<crate::BuAgentSchedulesSearchResponse>,
-    #[doc = " JSON `status`: [`BuAsyncAgentSchedulesSearchResponseStatus`](crate::BuAsyncAgentSchedulesSearchResponseStatus)."]
+    #[doc = " JSON `status`: [`BuAsyncAgentSchedulesSearchResponseStatus`](crate::BuAsyncAgentSchedulesSearchResponseStatus), one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::BuAsyncAgentSchedulesSearchResponseStatus>,
     _nulls: crate::support::Extras,
 }

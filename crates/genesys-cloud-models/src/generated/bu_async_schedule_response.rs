@@ -9,7 +9,7 @@ pub struct BuAsyncScheduleResponse {
     pub operation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `result`: [`BuScheduleMetadata`](crate::BuScheduleMetadata)."]
     pub result: ::std::option::Option<crate::BuScheduleMetadata>,
-    #[doc = " JSON `status`: [`BuAsyncScheduleResponseStatus`](crate::BuAsyncScheduleResponseStatus)."]
+    #[doc = " JSON `status`: [`BuAsyncScheduleResponseStatus`](crate::BuAsyncScheduleResponseStatus), one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::BuAsyncScheduleResponseStatus>,
     _nulls: crate::support::Extras,
 }

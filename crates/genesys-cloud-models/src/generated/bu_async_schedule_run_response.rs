@@ -9,7 +9,7 @@ pub struct BuAsyncScheduleRunResponse {
     pub operation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `result`: [`BuScheduleRun`](crate::BuScheduleRun)."]
     pub result: ::std::option::Option<crate::BuScheduleRun>,
-    #[doc = " JSON `status`: [`BuAsyncScheduleRunResponseStatus`](crate::BuAsyncScheduleRunResponseStatus)."]
+    #[doc = " JSON `status`: [`BuAsyncScheduleRunResponseStatus`](crate::BuAsyncScheduleRunResponseStatus), one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::BuAsyncScheduleRunResponseStatus>,
     _nulls: crate::support::Extras,
 }

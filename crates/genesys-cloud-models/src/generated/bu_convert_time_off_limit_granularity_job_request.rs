@@ -7,7 +7,7 @@
 pub struct BuConvertTimeOffLimitGranularityJobRequest {
     #[doc = " JSON `fullDayTimeOffStartTime`: string."]
     pub full_day_time_off_start_time: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `granularity`: [`BuConvertTimeOffLimitGranularityJobRequestGranularity`](crate::BuConvertTimeOffLimitGranularityJobRequestGranularity), required by the spec."]
+    #[doc = " JSON `granularity`: [`BuConvertTimeOffLimitGranularityJobRequestGranularity`](crate::BuConvertTimeOffLimitGranularityJobRequestGranularity), required by the spec, one of `Daily`, `FifteenMinutes`."]
     pub granularity: ::std::option::Option<crate::BuConvertTimeOffLimitGranularityJobRequestGranularity>,
     _nulls: crate::support::Extras,
 }

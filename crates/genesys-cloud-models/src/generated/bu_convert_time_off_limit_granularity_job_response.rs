@@ -13,7 +13,7 @@ pub struct BuConvertTimeOffLimitGranularityJobResponse {
     pub progress: ::std::option::Option<crate::BuConvertTimeOffLimitGranularityJobProgress>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`BuConvertTimeOffLimitGranularityJobResponseStatus`](crate::BuConvertTimeOffLimitGranularityJobResponseStatus), required by the spec."]
+    #[doc = " JSON `status`: [`BuConvertTimeOffLimitGranularityJobResponseStatus`](crate::BuConvertTimeOffLimitGranularityJobResponseStatus), required by the spec, one of `Complete`, `Error`, `Processing`."]
     pub status: ::std::option::Option<crate::BuConvertTimeOffLimitGranularityJobResponseStatus>,
     #[doc = " JSON `timeOffLimit`: [`BuTimeOffLimitReference`](crate::BuTimeOffLimitReference), required by the spec."]
     pub time_off_limit: ::std::option::Option<crate::BuTimeOffLimitReference>,

@@ -7,7 +7,7 @@
 pub struct BuCreateTimeOffLimitRequest {
     #[doc = " JSON `fullDayTimeOffStartTime`: string."]
     pub full_day_time_off_start_time: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `granularity`: [`BuCreateTimeOffLimitRequestGranularity`](crate::BuCreateTimeOffLimitRequestGranularity)."]
+    #[doc = " JSON `granularity`: [`BuCreateTimeOffLimitRequestGranularity`](crate::BuCreateTimeOffLimitRequestGranularity), one of `Daily`, `FifteenMinutes`."]
     pub granularity: ::std::option::Option<crate::BuCreateTimeOffLimitRequestGranularity>,
     #[doc = " JSON `managementUnitId`: string."]
     pub management_unit_id: ::std::option::Option<::std::string::String>,

@@ -7,7 +7,7 @@
 pub struct BuCreateTimeOffPlanRequest {
     #[doc = " JSON `activityCodeIds`: array of string."]
     pub activity_code_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `autoApprovalRule`: [`BuCreateTimeOffPlanRequestAutoApprovalRule`](crate::BuCreateTimeOffPlanRequestAutoApprovalRule)."]
+    #[doc = " JSON `autoApprovalRule`: [`BuCreateTimeOffPlanRequestAutoApprovalRule`](crate::BuCreateTimeOffPlanRequestAutoApprovalRule), one of `Never`, `Always`, `CheckLimits`, `CheckActivityCodes`, `CheckLimitsAndActivityCodes`."]
     pub auto_approval_rule: ::std::option::Option<crate::BuCreateTimeOffPlanRequestAutoApprovalRule>,
     #[doc = " JSON `autoPublishApprovedTimeOffRequests`: boolean."]
     pub auto_publish_approved_time_off_requests: ::std::option::Option<bool>,

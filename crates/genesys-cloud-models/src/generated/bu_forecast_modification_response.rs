@@ -13,9 +13,9 @@ pub struct BuForecastModificationResponse {
     pub end_interval_index: ::std::option::Option<i64>,
     #[doc = " JSON `granularity`: string, required by the spec."]
     pub granularity: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `legacyMetric`: [`BuForecastModificationResponseLegacyMetric`](crate::BuForecastModificationResponseLegacyMetric)."]
+    #[doc = " JSON `legacyMetric`: [`BuForecastModificationResponseLegacyMetric`](crate::BuForecastModificationResponseLegacyMetric), one of `AverageAfterCallWorkTimeSeconds`, `AverageHandleTimeSeconds`, `AverageTalkTimeSeconds`, `Offered`."]
     pub legacy_metric: ::std::option::Option<crate::BuForecastModificationResponseLegacyMetric>,
-    #[doc = " JSON `metric`: [`BuForecastModificationResponseMetric`](crate::BuForecastModificationResponseMetric), required by the spec."]
+    #[doc = " JSON `metric`: [`BuForecastModificationResponseMetric`](crate::BuForecastModificationResponseMetric), required by the spec, one of `Offered`, `AverageHandleTimeSeconds`."]
     pub metric: ::std::option::Option<crate::BuForecastModificationResponseMetric>,
     #[doc = " JSON `planningGroupIds`: array of string, required by the spec."]
     pub planning_group_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -25,7 +25,7 @@ pub struct BuForecastModificationResponse {
     pub secondary_values: ::std::option::Option<::std::vec::Vec<crate::WfmForecastModificationIntervalOffsetValue>>,
     #[doc = " JSON `startIntervalIndex`: integer (int64)."]
     pub start_interval_index: ::std::option::Option<i64>,
-    #[doc = " JSON `type`: [`BuForecastModificationResponseType`](crate::BuForecastModificationResponseType), required by the spec."]
+    #[doc = " JSON `type`: [`BuForecastModificationResponseType`](crate::BuForecastModificationResponseType), required by the spec, one of `MinimumPerInterval`, `MaximumPerInterval`, `SetValuePerInterval`, `ChangeValuePerInterval`, `ChangePercentPerInterval`, `SetValueOverRange`, `ChangeValueOverRange`, `SetValuesForIntervalSet`, `SetMultiGranularityValuesForIntervalSet`."]
     pub r#type: ::std::option::Option<crate::BuForecastModificationResponseType>,
     #[doc = " JSON `value`: number (double)."]
     pub value: ::std::option::Option<f64>,

@@ -15,7 +15,7 @@ pub struct BuForecastStaffingRequirementsResultResponse {
     pub reference_start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `results`: array of [`BuForecastStaffingRequirementsResult`](crate::BuForecastStaffingRequirementsResult)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::BuForecastStaffingRequirementsResult>>,
-    #[doc = " JSON `state`: [`BuForecastStaffingRequirementsResultResponseState`](crate::BuForecastStaffingRequirementsResultResponseState), required by the spec."]
+    #[doc = " JSON `state`: [`BuForecastStaffingRequirementsResultResponseState`](crate::BuForecastStaffingRequirementsResultResponseState), required by the spec, one of `Processing`, `Complete`, `Error`."]
     pub state: ::std::option::Option<crate::BuForecastStaffingRequirementsResultResponseState>,
     #[doc = " JSON `weekCount`: integer (int64), required by the spec."]
     pub week_count: ::std::option::Option<i64>,

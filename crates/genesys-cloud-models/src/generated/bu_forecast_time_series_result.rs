@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuForecastTimeSeriesResult {
-    #[doc = " JSON `forecastType`: [`BuForecastTimeSeriesResultForecastType`](crate::BuForecastTimeSeriesResultForecastType)."]
+    #[doc = " JSON `forecastType`: [`BuForecastTimeSeriesResultForecastType`](crate::BuForecastTimeSeriesResultForecastType), one of `LongTerm`, `ShortTerm`."]
     pub forecast_type: ::std::option::Option<crate::BuForecastTimeSeriesResultForecastType>,
-    #[doc = " JSON `forecastingMethod`: [`BuForecastTimeSeriesResultForecastingMethod`](crate::BuForecastTimeSeriesResultForecastingMethod)."]
+    #[doc = " JSON `forecastingMethod`: [`BuForecastTimeSeriesResultForecastingMethod`](crate::BuForecastTimeSeriesResultForecastingMethod), one of `AutoRegressiveIntegratedMovingAverage`, `MovingAverage`, `SingleExponentialSmoothing`, `RandomWalk`, `DecompositionUsingAdditiveSeasonality`, `DecompositionUsingMultiplicativeSeasonality`, `HoltWintersAdditiveSeasonality`, `HoltWintersAdditiveSeasonalityWithDampedTrend`, `HoltWintersMultiplicativeSeasonality`, `HoltWintersMultiplicativeSeasonalityWithDampedTrend`, `DampedLinearExponentialSmoothing`, `DoubleExponentialSmoothing`, … (26 in all)."]
     pub forecasting_method: ::std::option::Option<crate::BuForecastTimeSeriesResultForecastingMethod>,
-    #[doc = " JSON `metric`: [`BuForecastTimeSeriesResultMetric`](crate::BuForecastTimeSeriesResultMetric)."]
+    #[doc = " JSON `metric`: [`BuForecastTimeSeriesResultMetric`](crate::BuForecastTimeSeriesResultMetric), one of `Offered`, `AverageHandleTimeSeconds`."]
     pub metric: ::std::option::Option<crate::BuForecastTimeSeriesResultMetric>,
     _nulls: crate::support::Extras,
 }

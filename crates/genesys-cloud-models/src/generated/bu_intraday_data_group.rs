@@ -9,7 +9,7 @@ pub struct BuIntradayDataGroup {
     pub forecast_data_per_interval: ::std::option::Option<::std::vec::Vec<crate::BuIntradayForecastData>>,
     #[doc = " JSON `forecastDataSummary`: [`BuIntradayForecastData`](crate::BuIntradayForecastData)."]
     pub forecast_data_summary: ::std::option::Option<crate::BuIntradayForecastData>,
-    #[doc = " JSON `mediaType`: [`BuIntradayDataGroupMediaType`](crate::BuIntradayDataGroupMediaType)."]
+    #[doc = " JSON `mediaType`: [`BuIntradayDataGroupMediaType`](crate::BuIntradayDataGroupMediaType), one of `Voice`, `Chat`, `Email`, `Callback`, `Message`, `Workitem`."]
     pub media_type: ::std::option::Option<crate::BuIntradayDataGroupMediaType>,
     #[doc = " JSON `performancePredictionDataPerInterval`: array of [`IntradayPerformancePredictionData`](crate::IntradayPerformancePredictionData)."]
     pub performance_prediction_data_per_interval: ::std::option::Option<::std::vec::Vec<crate::IntradayPerformancePredictionData>>,

@@ -13,7 +13,7 @@ pub struct BuIntradayResponse {
     pub interval_length_minutes: ::std::option::Option<i64>,
     #[doc = " JSON `intradayDataGroupings`: array of [`BuIntradayDataGroup`](crate::BuIntradayDataGroup)."]
     pub intraday_data_groupings: ::std::option::Option<::std::vec::Vec<crate::BuIntradayDataGroup>>,
-    #[doc = " JSON `noDataReason`: [`BuIntradayResponseNoDataReason`](crate::BuIntradayResponseNoDataReason)."]
+    #[doc = " JSON `noDataReason`: [`BuIntradayResponseNoDataReason`](crate::BuIntradayResponseNoDataReason), one of `NoPublishedSchedule`, `NoSourceForecast`."]
     pub no_data_reason: ::std::option::Option<crate::BuIntradayResponseNoDataReason>,
     #[doc = " JSON `schedule`: [`BuScheduleReference`](crate::BuScheduleReference)."]
     pub schedule: ::std::option::Option<crate::BuScheduleReference>,

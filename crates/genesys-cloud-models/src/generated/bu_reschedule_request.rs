@@ -7,7 +7,7 @@
 pub struct BuRescheduleRequest {
     #[doc = " JSON `activityCodeIds`: array of string."]
     pub activity_code_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `activitySmoothingType`: [`BuRescheduleRequestActivitySmoothingType`](crate::BuRescheduleRequestActivitySmoothingType)."]
+    #[doc = " JSON `activitySmoothingType`: [`BuRescheduleRequestActivitySmoothingType`](crate::BuRescheduleRequestActivitySmoothingType), one of `ReduceConcurrentActivitiesAcrossBu`, `ReduceConcurrentActivitiesAcrossMu`, `ConsistentServiceLevel`."]
     pub activity_smoothing_type: ::std::option::Option<crate::BuRescheduleRequestActivitySmoothingType>,
     #[doc = " JSON `agentIds`: array of string."]
     pub agent_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

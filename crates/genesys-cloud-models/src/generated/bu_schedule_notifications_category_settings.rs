@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuScheduleNotificationsCategorySettings {
-    #[doc = " JSON `activityCategory`: [`BuScheduleNotificationsCategorySettingsActivityCategory`](crate::BuScheduleNotificationsCategorySettingsActivityCategory), required by the spec."]
+    #[doc = " JSON `activityCategory`: [`BuScheduleNotificationsCategorySettingsActivityCategory`](crate::BuScheduleNotificationsCategorySettingsActivityCategory), required by the spec, one of `OnQueueWork`, `Break`, `Meal`, `Meeting`, `OffQueueWork`, `TimeOff`, `Training`, `Unavailable`."]
     pub activity_category: ::std::option::Option<crate::BuScheduleNotificationsCategorySettingsActivityCategory>,
     #[doc = " JSON `earlyReminderEnabled`: boolean, required by the spec."]
     pub early_reminder_enabled: ::std::option::Option<bool>,

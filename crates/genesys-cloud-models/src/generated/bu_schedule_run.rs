@@ -35,7 +35,7 @@ pub struct BuScheduleRun {
     pub scheduling_started_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`BuScheduleRunState`](crate::BuScheduleRunState)."]
+    #[doc = " JSON `state`: [`BuScheduleRunState`](crate::BuScheduleRunState), one of `None`, `Queued`, `Scheduling`, `Canceled`, `Failed`, `Complete`."]
     pub state: ::std::option::Option<crate::BuScheduleRunState>,
     #[doc = " JSON `targetWeek`: date."]
     pub target_week: ::std::option::Option<::chrono::NaiveDate>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuSchedulingSettingsRequest {
-    #[doc = " JSON `activitySmoothingType`: [`BuSchedulingSettingsRequestActivitySmoothingType`](crate::BuSchedulingSettingsRequestActivitySmoothingType)."]
+    #[doc = " JSON `activitySmoothingType`: [`BuSchedulingSettingsRequestActivitySmoothingType`](crate::BuSchedulingSettingsRequestActivitySmoothingType), one of `ReduceConcurrentActivitiesAcrossBu`, `ReduceConcurrentActivitiesAcrossMu`, `ConsistentServiceLevel`."]
     pub activity_smoothing_type: ::std::option::Option<crate::BuSchedulingSettingsRequestActivitySmoothingType>,
     #[doc = " JSON `allowWorkPlanPerMinuteGranularity`: boolean."]
     pub allow_work_plan_per_minute_granularity: ::std::option::Option<bool>,

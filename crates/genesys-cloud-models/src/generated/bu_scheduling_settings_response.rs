@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuSchedulingSettingsResponse {
-    #[doc = " JSON `activitySmoothingType`: [`BuSchedulingSettingsResponseActivitySmoothingType`](crate::BuSchedulingSettingsResponseActivitySmoothingType), required by the spec."]
+    #[doc = " JSON `activitySmoothingType`: [`BuSchedulingSettingsResponseActivitySmoothingType`](crate::BuSchedulingSettingsResponseActivitySmoothingType), required by the spec, one of `ReduceConcurrentActivitiesAcrossBu`, `ReduceConcurrentActivitiesAcrossMu`, `ConsistentServiceLevel`."]
     pub activity_smoothing_type: ::std::option::Option<crate::BuSchedulingSettingsResponseActivitySmoothingType>,
     #[doc = " JSON `allowWorkPlanPerMinuteGranularity`: boolean, required by the spec."]
     pub allow_work_plan_per_minute_granularity: ::std::option::Option<bool>,

@@ -7,7 +7,7 @@
 pub struct BuShortTermForecast {
     #[doc = " JSON `canUseForScheduling`: boolean."]
     pub can_use_for_scheduling: ::std::option::Option<bool>,
-    #[doc = " JSON `creationMethod`: [`BuShortTermForecastCreationMethod`](crate::BuShortTermForecastCreationMethod)."]
+    #[doc = " JSON `creationMethod`: [`BuShortTermForecastCreationMethod`](crate::BuShortTermForecastCreationMethod), one of `Import`, `ImportedHistoricalWeightedAverage`, `HistoricalWeightedAverage`, `Advanced`."]
     pub creation_method: ::std::option::Option<crate::BuShortTermForecastCreationMethod>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,

@@ -7,7 +7,7 @@
 pub struct BuShortTermForecastListItem {
     #[doc = " JSON `canUseForScheduling`: boolean."]
     pub can_use_for_scheduling: ::std::option::Option<bool>,
-    #[doc = " JSON `creationMethod`: [`BuShortTermForecastListItemCreationMethod`](crate::BuShortTermForecastListItemCreationMethod)."]
+    #[doc = " JSON `creationMethod`: [`BuShortTermForecastListItemCreationMethod`](crate::BuShortTermForecastListItemCreationMethod), one of `Import`, `ImportedHistoricalWeightedAverage`, `HistoricalWeightedAverage`, `Advanced`."]
     pub creation_method: ::std::option::Option<crate::BuShortTermForecastListItemCreationMethod>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,

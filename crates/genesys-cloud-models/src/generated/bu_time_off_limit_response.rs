@@ -7,7 +7,7 @@
 pub struct BuTimeOffLimitResponse {
     #[doc = " JSON `fullDayTimeOffStartTime`: string."]
     pub full_day_time_off_start_time: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `granularity`: [`BuTimeOffLimitResponseGranularity`](crate::BuTimeOffLimitResponseGranularity)."]
+    #[doc = " JSON `granularity`: [`BuTimeOffLimitResponseGranularity`](crate::BuTimeOffLimitResponseGranularity), one of `Daily`, `FifteenMinutes`."]
     pub granularity: ::std::option::Option<crate::BuTimeOffLimitResponseGranularity>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,

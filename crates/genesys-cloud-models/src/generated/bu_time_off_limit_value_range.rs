@@ -7,7 +7,7 @@
 pub struct BuTimeOffLimitValueRange {
     #[doc = " JSON `allocatedMinutesPerInterval`: array of integer (int64), required by the spec."]
     pub allocated_minutes_per_interval: ::std::option::Option<::std::vec::Vec<i64>>,
-    #[doc = " JSON `granularity`: [`BuTimeOffLimitValueRangeGranularity`](crate::BuTimeOffLimitValueRangeGranularity), required by the spec."]
+    #[doc = " JSON `granularity`: [`BuTimeOffLimitValueRangeGranularity`](crate::BuTimeOffLimitValueRangeGranularity), required by the spec, one of `Daily`, `FifteenMinutes`."]
     pub granularity: ::std::option::Option<crate::BuTimeOffLimitValueRangeGranularity>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,

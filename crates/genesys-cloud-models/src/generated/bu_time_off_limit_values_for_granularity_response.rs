@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuTimeOffLimitValuesForGranularityResponse {
-    #[doc = " JSON `granularity`: [`BuTimeOffLimitValuesForGranularityResponseGranularity`](crate::BuTimeOffLimitValuesForGranularityResponseGranularity), required by the spec."]
+    #[doc = " JSON `granularity`: [`BuTimeOffLimitValuesForGranularityResponseGranularity`](crate::BuTimeOffLimitValuesForGranularityResponseGranularity), required by the spec, one of `Daily`, `FifteenMinutes`."]
     pub granularity: ::std::option::Option<crate::BuTimeOffLimitValuesForGranularityResponseGranularity>,
     #[doc = " JSON `limitValues`: array of [`BuTimeOffLimitValues`](crate::BuTimeOffLimitValues)."]
     pub limit_values: ::std::option::Option<::std::vec::Vec<crate::BuTimeOffLimitValues>>,

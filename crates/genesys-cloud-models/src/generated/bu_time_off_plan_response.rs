@@ -7,7 +7,7 @@
 pub struct BuTimeOffPlanResponse {
     #[doc = " JSON `activityCodeIds`: array of string, required by the spec."]
     pub activity_code_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `autoApprovalRule`: [`BuTimeOffPlanResponseAutoApprovalRule`](crate::BuTimeOffPlanResponseAutoApprovalRule), required by the spec."]
+    #[doc = " JSON `autoApprovalRule`: [`BuTimeOffPlanResponseAutoApprovalRule`](crate::BuTimeOffPlanResponseAutoApprovalRule), required by the spec, one of `Never`, `Always`, `CheckLimits`, `CheckActivityCodes`, `CheckLimitsAndActivityCodes`."]
     pub auto_approval_rule: ::std::option::Option<crate::BuTimeOffPlanResponseAutoApprovalRule>,
     #[doc = " JSON `autoPublishApprovedTimeOffRequests`: boolean."]
     pub auto_publish_approved_time_off_requests: ::std::option::Option<bool>,

@@ -7,7 +7,7 @@
 pub struct BuUpdateTimeOffPlanRequest {
     #[doc = " JSON `activityCodeIds`: [`SetWrapperString`](crate::SetWrapperString)."]
     pub activity_code_ids: ::std::option::Option<crate::SetWrapperString>,
-    #[doc = " JSON `autoApprovalRule`: [`BuUpdateTimeOffPlanRequestAutoApprovalRule`](crate::BuUpdateTimeOffPlanRequestAutoApprovalRule)."]
+    #[doc = " JSON `autoApprovalRule`: [`BuUpdateTimeOffPlanRequestAutoApprovalRule`](crate::BuUpdateTimeOffPlanRequestAutoApprovalRule), one of `Never`, `Always`, `CheckLimits`, `CheckActivityCodes`, `CheckLimitsAndActivityCodes`."]
     pub auto_approval_rule: ::std::option::Option<crate::BuUpdateTimeOffPlanRequestAutoApprovalRule>,
     #[doc = " JSON `autoPublishApprovedTimeOffRequests`: boolean."]
     pub auto_publish_approved_time_off_requests: ::std::option::Option<bool>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkJob {
-    #[doc = " JSON `action`: [`BulkJobAction`](crate::BulkJobAction)."]
+    #[doc = " JSON `action`: [`BulkJobAction`](crate::BulkJobAction), one of `TerminateWorkitems`, `AddWorkitems`."]
     pub action: ::std::option::Option<crate::BulkJobAction>,
     #[doc = " JSON `dateFinished`: date-time."]
     pub date_finished: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -19,7 +19,7 @@ pub struct BulkJob {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`BulkJobState`](crate::BulkJobState)."]
+    #[doc = " JSON `state`: [`BulkJobState`](crate::BulkJobState), one of `Idle`, `Queued`, `Running`, `Succeeded`, `Failed`, `Cancelled`, `Terminated`."]
     pub state: ::std::option::Option<crate::BulkJobState>,
     #[doc = " JSON `successfulCount`: integer (int64)."]
     pub successful_count: ::std::option::Option<i64>,

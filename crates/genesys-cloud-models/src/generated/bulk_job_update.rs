@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkJobUpdate {
-    #[doc = " JSON `state`: [`BulkJobUpdateState`](crate::BulkJobUpdateState), required by the spec."]
+    #[doc = " JSON `state`: [`BulkJobUpdateState`](crate::BulkJobUpdateState), required by the spec, one of `Queued`, `Terminated`."]
     pub state: ::std::option::Option<crate::BulkJobUpdateState>,
     _nulls: crate::support::Extras,
 }

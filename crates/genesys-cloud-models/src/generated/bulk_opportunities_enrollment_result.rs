@@ -9,7 +9,7 @@ pub struct BulkOpportunitiesEnrollmentResult {
     pub enrollment: ::std::option::Option<crate::OpportunityEnrollment>,
     #[doc = " JSON `error`: [`BulkOpportunitiesError`](crate::BulkOpportunitiesError)."]
     pub error: ::std::option::Option<crate::BulkOpportunitiesError>,
-    #[doc = " JSON `status`: [`BulkOpportunitiesEnrollmentResultStatus`](crate::BulkOpportunitiesEnrollmentResultStatus), required by the spec."]
+    #[doc = " JSON `status`: [`BulkOpportunitiesEnrollmentResultStatus`](crate::BulkOpportunitiesEnrollmentResultStatus), required by the spec, one of `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::BulkOpportunitiesEnrollmentResultStatus>,
     _nulls: crate::support::Extras,
 }

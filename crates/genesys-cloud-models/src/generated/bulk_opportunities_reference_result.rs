@@ -9,7 +9,7 @@ pub struct BulkOpportunitiesReferenceResult {
     pub error: ::std::option::Option<crate::BulkOpportunitiesError>,
     #[doc = " JSON `opportunity`: [`OpportunityReference`](crate::OpportunityReference), required by the spec."]
     pub opportunity: ::std::option::Option<crate::OpportunityReference>,
-    #[doc = " JSON `status`: [`BulkOpportunitiesReferenceResultStatus`](crate::BulkOpportunitiesReferenceResultStatus), required by the spec."]
+    #[doc = " JSON `status`: [`BulkOpportunitiesReferenceResultStatus`](crate::BulkOpportunitiesReferenceResultStatus), required by the spec, one of `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::BulkOpportunitiesReferenceResultStatus>,
     _nulls: crate::support::Extras,
 }

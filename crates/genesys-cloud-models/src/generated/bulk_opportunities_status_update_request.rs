@@ -7,7 +7,7 @@
 pub struct BulkOpportunitiesStatusUpdateRequest {
     #[doc = " JSON `opportunityIds`: array of string, required by the spec."]
     pub opportunity_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `status`: [`BulkOpportunitiesStatusUpdateRequestStatus`](crate::BulkOpportunitiesStatusUpdateRequestStatus), required by the spec."]
+    #[doc = " JSON `status`: [`BulkOpportunitiesStatusUpdateRequestStatus`](crate::BulkOpportunitiesStatusUpdateRequestStatus), required by the spec, one of `Closed`."]
     pub status: ::std::option::Option<crate::BulkOpportunitiesStatusUpdateRequestStatus>,
     _nulls: crate::support::Extras,
 }

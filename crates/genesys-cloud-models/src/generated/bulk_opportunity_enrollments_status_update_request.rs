@@ -9,7 +9,7 @@ pub struct BulkOpportunityEnrollmentsStatusUpdateRequest {
     pub enrollment_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `reviewNote`: string."]
     pub review_note: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`BulkOpportunityEnrollmentsStatusUpdateRequestStatus`](crate::BulkOpportunityEnrollmentsStatusUpdateRequestStatus), required by the spec."]
+    #[doc = " JSON `status`: [`BulkOpportunityEnrollmentsStatusUpdateRequestStatus`](crate::BulkOpportunityEnrollmentsStatusUpdateRequestStatus), required by the spec, one of `Approved`, `Denied`."]
     pub status: ::std::option::Option<crate::BulkOpportunityEnrollmentsStatusUpdateRequestStatus>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct BulkRemoveOpportunitiesResult {
     pub error: ::std::option::Option<crate::BulkOpportunitiesError>,
     #[doc = " JSON `opportunityId`: string, required by the spec."]
     pub opportunity_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`BulkRemoveOpportunitiesResultStatus`](crate::BulkRemoveOpportunitiesResultStatus), required by the spec."]
+    #[doc = " JSON `status`: [`BulkRemoveOpportunitiesResultStatus`](crate::BulkRemoveOpportunitiesResultStatus), required by the spec, one of `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::BulkRemoveOpportunitiesResultStatus>,
     _nulls: crate::support::Extras,
 }

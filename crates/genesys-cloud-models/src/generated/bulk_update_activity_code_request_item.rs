@@ -7,7 +7,7 @@
 pub struct BulkUpdateActivityCodeRequestItem {
     #[doc = " JSON `agentTimeOffSelectable`: boolean."]
     pub agent_time_off_selectable: ::std::option::Option<bool>,
-    #[doc = " JSON `category`: [`BulkUpdateActivityCodeRequestItemCategory`](crate::BulkUpdateActivityCodeRequestItemCategory)."]
+    #[doc = " JSON `category`: [`BulkUpdateActivityCodeRequestItemCategory`](crate::BulkUpdateActivityCodeRequestItemCategory), one of `OnQueueWork`, `Break`, `Meal`, `Meeting`, `OffQueueWork`, `TimeOff`, `Training`, `Unavailable`."]
     pub category: ::std::option::Option<crate::BulkUpdateActivityCodeRequestItemCategory>,
     #[doc = " JSON `countsAsPaidTime`: boolean."]
     pub counts_as_paid_time: ::std::option::Option<bool>,

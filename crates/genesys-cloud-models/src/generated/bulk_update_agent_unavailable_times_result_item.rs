@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkUpdateAgentUnavailableTimesResultItem {
-    #[doc = " JSON `status`: [`BulkUpdateAgentUnavailableTimesResultItemStatus`](crate::BulkUpdateAgentUnavailableTimesResultItemStatus)."]
+    #[doc = " JSON `status`: [`BulkUpdateAgentUnavailableTimesResultItemStatus`](crate::BulkUpdateAgentUnavailableTimesResultItemStatus), one of `Complete`, `Error`, `Skipped`."]
     pub status: ::std::option::Option<crate::BulkUpdateAgentUnavailableTimesResultItemStatus>,
     #[doc = " JSON `unavailableTime`: [`TargetUnavailableTime`](crate::TargetUnavailableTime)."]
     pub unavailable_time: ::std::option::Option<crate::TargetUnavailableTime>,

@@ -9,7 +9,7 @@ pub struct BulkUpdateShiftTradeStateRequestItem {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
-    #[doc = " JSON `state`: [`BulkUpdateShiftTradeStateRequestItemState`](crate::BulkUpdateShiftTradeStateRequestItemState), required by the spec."]
+    #[doc = " JSON `state`: [`BulkUpdateShiftTradeStateRequestItemState`](crate::BulkUpdateShiftTradeStateRequestItemState), required by the spec, one of `Unmatched`, `Matched`, `Approved`, `Denied`, `Expired`, `Canceled`."]
     pub state: ::std::option::Option<crate::BulkUpdateShiftTradeStateRequestItemState>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct BulkUpdateShiftTradeStateResponse {
     pub operation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `result`: [`BulkUpdateShiftTradeStateResult`](crate::BulkUpdateShiftTradeStateResult)."]
     pub result: ::std::option::Option<crate::BulkUpdateShiftTradeStateResult>,
-    #[doc = " JSON `status`: [`BulkUpdateShiftTradeStateResponseStatus`](crate::BulkUpdateShiftTradeStateResponseStatus)."]
+    #[doc = " JSON `status`: [`BulkUpdateShiftTradeStateResponseStatus`](crate::BulkUpdateShiftTradeStateResponseStatus), one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::BulkUpdateShiftTradeStateResponseStatus>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkUpdateShiftTradeStateResultItem {
-    #[doc = " JSON `failureReason`: [`BulkUpdateShiftTradeStateResultItemFailureReason`](crate::BulkUpdateShiftTradeStateResultItemFailureReason)."]
+    #[doc = " JSON `failureReason`: [`BulkUpdateShiftTradeStateResultItemFailureReason`](crate::BulkUpdateShiftTradeStateResultItemFailureReason), one of `InitiatingAgentScheduleNotFound`, `InitiatingAgentShiftHasExternalActivities`, `InitiatingAgentShiftNotFound`, `InitiatingExternalActivityOutsideReceivingShift`, `ReceivingAgentNotFound`, `ReceivingAgentScheduleNotFound`, `ReceivingAgentShiftHasExternalActivities`, `ReceivingAgentShiftNotFound`, `ReceivingExternalActivityOutsideInitiatingShift`, `ScheduleNotPublished`, `TransitionNotAllowed`."]
     pub failure_reason: ::std::option::Option<crate::BulkUpdateShiftTradeStateResultItemFailureReason>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -15,7 +15,7 @@ pub struct BulkUpdateShiftTradeStateResultItem {
     pub reviewed_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `reviewedDate`: date-time."]
     pub reviewed_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`BulkUpdateShiftTradeStateResultItemState`](crate::BulkUpdateShiftTradeStateResultItemState)."]
+    #[doc = " JSON `state`: [`BulkUpdateShiftTradeStateResultItemState`](crate::BulkUpdateShiftTradeStateResultItemState), one of `Unmatched`, `Matched`, `Approved`, `Denied`, `Expired`, `Canceled`."]
     pub state: ::std::option::Option<crate::BulkUpdateShiftTradeStateResultItemState>,
     _nulls: crate::support::Extras,
 }

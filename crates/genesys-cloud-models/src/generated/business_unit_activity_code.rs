@@ -9,7 +9,7 @@ pub struct BusinessUnitActivityCode {
     pub active: ::std::option::Option<bool>,
     #[doc = " JSON `agentTimeOffSelectable`: boolean."]
     pub agent_time_off_selectable: ::std::option::Option<bool>,
-    #[doc = " JSON `category`: [`BusinessUnitActivityCodeCategory`](crate::BusinessUnitActivityCodeCategory)."]
+    #[doc = " JSON `category`: [`BusinessUnitActivityCodeCategory`](crate::BusinessUnitActivityCodeCategory), one of `OnQueueWork`, `Break`, `Meal`, `Meeting`, `OffQueueWork`, `TimeOff`, `Training`, `Unavailable`."]
     pub category: ::std::option::Option<crate::BusinessUnitActivityCodeCategory>,
     #[doc = " JSON `countsAsPaidTime`: boolean."]
     pub counts_as_paid_time: ::std::option::Option<bool>,

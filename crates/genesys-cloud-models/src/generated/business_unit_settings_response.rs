@@ -17,7 +17,7 @@ pub struct BusinessUnitSettingsResponse {
     pub scheduling: ::std::option::Option<crate::BuSchedulingSettingsResponse>,
     #[doc = " JSON `shortTermForecasting`: [`BuShortTermForecastingSettings`](crate::BuShortTermForecastingSettings)."]
     pub short_term_forecasting: ::std::option::Option<crate::BuShortTermForecastingSettings>,
-    #[doc = " JSON `startDayOfWeek`: [`BusinessUnitSettingsResponseStartDayOfWeek`](crate::BusinessUnitSettingsResponseStartDayOfWeek), required by the spec."]
+    #[doc = " JSON `startDayOfWeek`: [`BusinessUnitSettingsResponseStartDayOfWeek`](crate::BusinessUnitSettingsResponseStartDayOfWeek), required by the spec, one of `Sunday`, `Monday`, `Tuesday`, `Wednesday`, `Thursday`, `Friday`, `Saturday`."]
     pub start_day_of_week: ::std::option::Option<crate::BusinessUnitSettingsResponseStartDayOfWeek>,
     #[doc = " JSON `timeZone`: string, required by the spec."]
     pub time_zone: ::std::option::Option<::std::string::String>,

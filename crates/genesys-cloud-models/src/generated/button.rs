@@ -11,7 +11,7 @@ pub struct Button {
     pub content_text: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `payload`: string."]
     pub payload: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ButtonType`](crate::ButtonType)."]
+    #[doc = " JSON `type`: [`ButtonType`](crate::ButtonType), one of `QuickReply`, `PhoneNumber`, `Url`."]
     pub r#type: ::std::option::Option<crate::ButtonType>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ButtonResponse {
-    #[doc = " JSON `messageType`: [`ButtonResponseMessageType`](crate::ButtonResponseMessageType)."]
+    #[doc = " JSON `messageType`: [`ButtonResponseMessageType`](crate::ButtonResponseMessageType), one of `QuickReply`, `Card`, `Carousel`."]
     pub message_type: ::std::option::Option<crate::ButtonResponseMessageType>,
     #[doc = " JSON `originatingMessageId`: string."]
     pub originating_message_id: ::std::option::Option<::std::string::String>,
@@ -13,7 +13,7 @@ pub struct ButtonResponse {
     pub payload: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ButtonResponseType`](crate::ButtonResponseType)."]
+    #[doc = " JSON `type`: [`ButtonResponseType`](crate::ButtonResponseType), one of `Button`, `QuickReply`, `DatePicker`, `ListPicker`, `Form`."]
     pub r#type: ::std::option::Option<crate::ButtonResponseType>,
     _nulls: crate::support::Extras,
 }

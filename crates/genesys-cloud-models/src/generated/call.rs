@@ -17,11 +17,11 @@ pub struct Call {
     pub confined: ::std::option::Option<bool>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `direction`: [`CallDirection`](crate::CallDirection)."]
+    #[doc = " JSON `direction`: [`CallDirection`](crate::CallDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::CallDirection>,
     #[doc = " JSON `disconnectReasons`: array of [`DisconnectReason`](crate::DisconnectReason)."]
     pub disconnect_reasons: ::std::option::Option<::std::vec::Vec<crate::DisconnectReason>>,
-    #[doc = " JSON `disconnectType`: [`CallDisconnectType`](crate::CallDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`CallDisconnectType`](crate::CallDisconnectType), one of `endpoint`, `endpoint.donotdisturb`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.donotdisturb`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, … (18 in all)."]
     pub disconnect_type: ::std::option::Option<crate::CallDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -37,7 +37,7 @@ pub struct Call {
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`CallInitialState`](crate::CallInitialState)."]
+    #[doc = " JSON `initialState`: [`CallInitialState`](crate::CallInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `none`."]
     pub initial_state: ::std::option::Option<crate::CallInitialState>,
     #[doc = " JSON `muted`: boolean."]
     pub muted: ::std::option::Option<bool>,
@@ -55,7 +55,7 @@ pub struct Call {
     pub recording: ::std::option::Option<bool>,
     #[doc = " JSON `recordingId`: string."]
     pub recording_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `recordingState`: [`CallRecordingState`](crate::CallRecordingState)."]
+    #[doc = " JSON `recordingState`: [`CallRecordingState`](crate::CallRecordingState), one of `none`, `active`, `paused`."]
     pub recording_state: ::std::option::Option<crate::CallRecordingState>,
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
@@ -69,7 +69,7 @@ pub struct Call {
     pub start_alerting_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`CallState`](crate::CallState)."]
+    #[doc = " JSON `state`: [`CallState`](crate::CallState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `none`."]
     pub state: ::std::option::Option<crate::CallState>,
     #[doc = " JSON `transferSource`: string."]
     pub transfer_source: ::std::option::Option<::std::string::String>,

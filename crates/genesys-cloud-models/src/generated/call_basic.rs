@@ -17,11 +17,11 @@ pub struct CallBasic {
     pub confined: ::std::option::Option<bool>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `direction`: [`CallBasicDirection`](crate::CallBasicDirection)."]
+    #[doc = " JSON `direction`: [`CallBasicDirection`](crate::CallBasicDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::CallBasicDirection>,
     #[doc = " JSON `disconnectReasons`: array of [`DisconnectReason`](crate::DisconnectReason)."]
     pub disconnect_reasons: ::std::option::Option<::std::vec::Vec<crate::DisconnectReason>>,
-    #[doc = " JSON `disconnectType`: [`CallBasicDisconnectType`](crate::CallBasicDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`CallBasicDisconnectType`](crate::CallBasicDisconnectType), one of `endpoint`, `endpoint.donotdisturb`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.donotdisturb`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, … (18 in all)."]
     pub disconnect_type: ::std::option::Option<crate::CallBasicDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -37,7 +37,7 @@ pub struct CallBasic {
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`CallBasicInitialState`](crate::CallBasicInitialState)."]
+    #[doc = " JSON `initialState`: [`CallBasicInitialState`](crate::CallBasicInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `none`."]
     pub initial_state: ::std::option::Option<crate::CallBasicInitialState>,
     #[doc = " JSON `muted`: boolean."]
     pub muted: ::std::option::Option<bool>,
@@ -55,7 +55,7 @@ pub struct CallBasic {
     pub recording: ::std::option::Option<bool>,
     #[doc = " JSON `recordingId`: string."]
     pub recording_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `recordingState`: [`CallBasicRecordingState`](crate::CallBasicRecordingState)."]
+    #[doc = " JSON `recordingState`: [`CallBasicRecordingState`](crate::CallBasicRecordingState), one of `none`, `active`, `paused`."]
     pub recording_state: ::std::option::Option<crate::CallBasicRecordingState>,
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
@@ -69,7 +69,7 @@ pub struct CallBasic {
     pub start_alerting_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`CallBasicState`](crate::CallBasicState)."]
+    #[doc = " JSON `state`: [`CallBasicState`](crate::CallBasicState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `none`."]
     pub state: ::std::option::Option<crate::CallBasicState>,
     #[doc = " JSON `transferSource`: string."]
     pub transfer_source: ::std::option::Option<::std::string::String>,

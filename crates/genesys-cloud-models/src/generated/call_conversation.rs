@@ -21,7 +21,7 @@ pub struct CallConversation {
     pub participants: ::std::option::Option<::std::vec::Vec<crate::CallMediaParticipant>>,
     #[doc = " JSON `recentTransfers`: array of [`TransferResponse`](crate::TransferResponse)."]
     pub recent_transfers: ::std::option::Option<::std::vec::Vec<crate::TransferResponse>>,
-    #[doc = " JSON `recordingState`: [`CallConversationRecordingState`](crate::CallConversationRecordingState)."]
+    #[doc = " JSON `recordingState`: [`CallConversationRecordingState`](crate::CallConversationRecordingState), one of `none`, `active`, `paused`."]
     pub recording_state: ::std::option::Option<crate::CallConversationRecordingState>,
     #[doc = " JSON `securePause`: boolean."]
     pub secure_pause: ::std::option::Option<bool>,

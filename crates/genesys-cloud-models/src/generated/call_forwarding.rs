@@ -21,7 +21,7 @@ pub struct CallForwarding {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `user`: [`User`](crate::User)."]
     pub user: ::std::option::Option<crate::User>,
-    #[doc = " JSON `voicemail`: [`CallForwardingVoicemail`](crate::CallForwardingVoicemail)."]
+    #[doc = " JSON `voicemail`: [`CallForwardingVoicemail`](crate::CallForwardingVoicemail), one of `PURECLOUD`, `LASTCALL`, `NONE`."]
     pub voicemail: ::std::option::Option<crate::CallForwardingVoicemail>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CallHistoryConversation {
-    #[doc = " JSON `direction`: [`CallHistoryConversationDirection`](crate::CallHistoryConversationDirection)."]
+    #[doc = " JSON `direction`: [`CallHistoryConversationDirection`](crate::CallHistoryConversationDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::CallHistoryConversationDirection>,
     #[doc = " JSON `hadCobrowse`: boolean."]
     pub had_cobrowse: ::std::option::Option<bool>,

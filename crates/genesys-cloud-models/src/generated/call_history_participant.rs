@@ -11,9 +11,9 @@ pub struct CallHistoryParticipant {
     pub ani: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `didInteract`: boolean."]
     pub did_interact: ::std::option::Option<bool>,
-    #[doc = " JSON `direction`: [`CallHistoryParticipantDirection`](crate::CallHistoryParticipantDirection)."]
+    #[doc = " JSON `direction`: [`CallHistoryParticipantDirection`](crate::CallHistoryParticipantDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::CallHistoryParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`CallHistoryParticipantDisconnectType`](crate::CallHistoryParticipantDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`CallHistoryParticipantDisconnectType`](crate::CallHistoryParticipantDisconnectType), one of `endpoint`, `endpoint.donotdisturb`, `client`, `system`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.donotdisturb`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transport.failure`, … (19 in all)."]
     pub disconnect_type: ::std::option::Option<crate::CallHistoryParticipantDisconnectType>,
     #[doc = " JSON `dnis`: string."]
     pub dnis: ::std::option::Option<::std::string::String>,
@@ -23,7 +23,7 @@ pub struct CallHistoryParticipant {
     pub external_contact: ::std::option::Option<crate::ExternalContact>,
     #[doc = " JSON `externalOrganization`: [`ExternalOrganization`](crate::ExternalOrganization)."]
     pub external_organization: ::std::option::Option<crate::ExternalOrganization>,
-    #[doc = " JSON `flaggedReason`: [`CallHistoryParticipantFlaggedReason`](crate::CallHistoryParticipantFlaggedReason)."]
+    #[doc = " JSON `flaggedReason`: [`CallHistoryParticipantFlaggedReason`](crate::CallHistoryParticipantFlaggedReason), one of `general`."]
     pub flagged_reason: ::std::option::Option<crate::CallHistoryParticipantFlaggedReason>,
     #[doc = " JSON `group`: [`Group`](crate::Group)."]
     pub group: ::std::option::Option<crate::Group>,

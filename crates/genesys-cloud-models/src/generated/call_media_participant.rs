@@ -29,9 +29,9 @@ pub struct CallMediaParticipant {
     pub consult_participant_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `conversationRoutingData`: [`ConversationRoutingData`](crate::ConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::ConversationRoutingData>,
-    #[doc = " JSON `direction`: [`CallMediaParticipantDirection`](crate::CallMediaParticipantDirection)."]
+    #[doc = " JSON `direction`: [`CallMediaParticipantDirection`](crate::CallMediaParticipantDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::CallMediaParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`CallMediaParticipantDisconnectType`](crate::CallMediaParticipantDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`CallMediaParticipantDisconnectType`](crate::CallMediaParticipantDisconnectType), one of `endpoint`, `endpoint.donotdisturb`, `client`, `system`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.donotdisturb`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transport.failure`, … (19 in all)."]
     pub disconnect_type: ::std::option::Option<crate::CallMediaParticipantDisconnectType>,
     #[doc = " JSON `disposition`: [`Disposition`](crate::Disposition)."]
     pub disposition: ::std::option::Option<crate::Disposition>,
@@ -53,7 +53,7 @@ pub struct CallMediaParticipant {
     pub external_organization: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `faxStatus`: [`FaxStatus`](crate::FaxStatus)."]
     pub fax_status: ::std::option::Option<crate::FaxStatus>,
-    #[doc = " JSON `flaggedReason`: [`CallMediaParticipantFlaggedReason`](crate::CallMediaParticipantFlaggedReason)."]
+    #[doc = " JSON `flaggedReason`: [`CallMediaParticipantFlaggedReason`](crate::CallMediaParticipantFlaggedReason), one of `general`."]
     pub flagged_reason: ::std::option::Option<crate::CallMediaParticipantFlaggedReason>,
     #[doc = " JSON `group`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub group: ::std::option::Option<crate::DomainEntityRef>,
@@ -85,7 +85,7 @@ pub struct CallMediaParticipant {
     pub recorders_state: ::std::option::Option<crate::RecordersState>,
     #[doc = " JSON `recording`: boolean."]
     pub recording: ::std::option::Option<bool>,
-    #[doc = " JSON `recordingState`: [`CallMediaParticipantRecordingState`](crate::CallMediaParticipantRecordingState)."]
+    #[doc = " JSON `recordingState`: [`CallMediaParticipantRecordingState`](crate::CallMediaParticipantRecordingState), one of `none`, `active`, `paused`."]
     pub recording_state: ::std::option::Option<crate::CallMediaParticipantRecordingState>,
     #[doc = " JSON `resumeTime`: date-time."]
     pub resume_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -101,7 +101,7 @@ pub struct CallMediaParticipant {
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`CallMediaParticipantState`](crate::CallMediaParticipantState)."]
+    #[doc = " JSON `state`: [`CallMediaParticipantState`](crate::CallMediaParticipantState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `parked`, `none`."]
     pub state: ::std::option::Option<crate::CallMediaParticipantState>,
     #[doc = " JSON `team`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub team: ::std::option::Option<crate::DomainEntityRef>,

@@ -7,7 +7,7 @@
 pub struct CallSimulationResult {
     #[doc = " JSON `allowed`: boolean, required by the spec."]
     pub allowed: ::std::option::Option<bool>,
-    #[doc = " JSON `level`: [`CallSimulationResultLevel`](crate::CallSimulationResultLevel)."]
+    #[doc = " JSON `level`: [`CallSimulationResultLevel`](crate::CallSimulationResultLevel), one of `NGN`, `BlockPrefixSupport`, `AllowPrefix`, `BlockPrefix`, `HighCost`."]
     pub level: ::std::option::Option<crate::CallSimulationResultLevel>,
     #[doc = " JSON `matchedPrefix`: string."]
     pub matched_prefix: ::std::option::Option<::std::string::String>,

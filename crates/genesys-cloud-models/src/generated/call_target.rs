@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CallTarget {
-    #[doc = " JSON `type`: [`CallTargetType`](crate::CallTargetType)."]
+    #[doc = " JSON `type`: [`CallTargetType`](crate::CallTargetType), one of `STATION`, `PHONENUMBER`."]
     pub r#type: ::std::option::Option<crate::CallTargetType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

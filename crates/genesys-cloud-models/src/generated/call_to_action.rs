@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CallToAction {
-    #[doc = " JSON `target`: [`CallToActionTarget`](crate::CallToActionTarget)."]
+    #[doc = " JSON `target`: [`CallToActionTarget`](crate::CallToActionTarget), one of `Blank`, `Self`."]
     pub target: ::std::option::Option<crate::CallToActionTarget>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,

@@ -25,9 +25,9 @@ pub struct Callback {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dialerPreview`: [`DialerPreview`](crate::DialerPreview)."]
     pub dialer_preview: ::std::option::Option<crate::DialerPreview>,
-    #[doc = " JSON `direction`: [`CallbackDirection`](crate::CallbackDirection)."]
+    #[doc = " JSON `direction`: [`CallbackDirection`](crate::CallbackDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::CallbackDirection>,
-    #[doc = " JSON `disconnectType`: [`CallbackDisconnectType`](crate::CallbackDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`CallbackDisconnectType`](crate::CallbackDisconnectType), one of `endpoint`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transport.failure`, `error`, … (16 in all)."]
     pub disconnect_type: ::std::option::Option<crate::CallbackDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -37,7 +37,7 @@ pub struct Callback {
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`CallbackInitialState`](crate::CallbackInitialState)."]
+    #[doc = " JSON `initialState`: [`CallbackInitialState`](crate::CallbackInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `scheduled`, `none`."]
     pub initial_state: ::std::option::Option<crate::CallbackInitialState>,
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
@@ -55,7 +55,7 @@ pub struct Callback {
     pub start_alerting_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`CallbackState`](crate::CallbackState)."]
+    #[doc = " JSON `state`: [`CallbackState`](crate::CallbackState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `scheduled`, `none`."]
     pub state: ::std::option::Option<crate::CallbackState>,
     #[doc = " JSON `timeoutSeconds`: integer (int64)."]
     pub timeout_seconds: ::std::option::Option<i64>,

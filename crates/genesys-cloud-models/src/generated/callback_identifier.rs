@@ -7,7 +7,7 @@
 pub struct CallbackIdentifier {
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`CallbackIdentifierType`](crate::CallbackIdentifierType), required by the spec."]
+    #[doc = " JSON `type`: [`CallbackIdentifierType`](crate::CallbackIdentifierType), required by the spec, one of `ACD`, `EXTERNAL`, `DIALER`."]
     pub r#type: ::std::option::Option<crate::CallbackIdentifierType>,
     _nulls: crate::support::Extras,
 }

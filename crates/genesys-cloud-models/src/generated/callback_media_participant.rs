@@ -23,9 +23,9 @@ pub struct CallbackMediaParticipant {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `conversationRoutingData`: [`ConversationRoutingData`](crate::ConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::ConversationRoutingData>,
-    #[doc = " JSON `direction`: [`CallbackMediaParticipantDirection`](crate::CallbackMediaParticipantDirection)."]
+    #[doc = " JSON `direction`: [`CallbackMediaParticipantDirection`](crate::CallbackMediaParticipantDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::CallbackMediaParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`CallbackMediaParticipantDisconnectType`](crate::CallbackMediaParticipantDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`CallbackMediaParticipantDisconnectType`](crate::CallbackMediaParticipantDisconnectType), one of `endpoint`, `endpoint.donotdisturb`, `client`, `system`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.donotdisturb`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transport.failure`, … (19 in all)."]
     pub disconnect_type: ::std::option::Option<crate::CallbackMediaParticipantDisconnectType>,
     #[doc = " JSON `endAcwTime`: date-time."]
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -41,7 +41,7 @@ pub struct CallbackMediaParticipant {
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalOrganization`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub external_organization: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `flaggedReason`: [`CallbackMediaParticipantFlaggedReason`](crate::CallbackMediaParticipantFlaggedReason)."]
+    #[doc = " JSON `flaggedReason`: [`CallbackMediaParticipantFlaggedReason`](crate::CallbackMediaParticipantFlaggedReason), one of `general`."]
     pub flagged_reason: ::std::option::Option<crate::CallbackMediaParticipantFlaggedReason>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
@@ -79,7 +79,7 @@ pub struct CallbackMediaParticipant {
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`CallbackMediaParticipantState`](crate::CallbackMediaParticipantState)."]
+    #[doc = " JSON `state`: [`CallbackMediaParticipantState`](crate::CallbackMediaParticipantState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `parked`, `none`."]
     pub state: ::std::option::Option<crate::CallbackMediaParticipantState>,
     #[doc = " JSON `team`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub team: ::std::option::Option<crate::DomainEntityRef>,

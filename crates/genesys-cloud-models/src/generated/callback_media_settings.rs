@@ -9,7 +9,7 @@ pub struct CallbackMediaSettings {
     pub alerting_timeout_seconds: ::std::option::Option<i64>,
     #[doc = " JSON `answeringMachineFlow`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub answering_machine_flow: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `answeringMachineReactionType`: [`CallbackMediaSettingsAnsweringMachineReactionType`](crate::CallbackMediaSettingsAnsweringMachineReactionType)."]
+    #[doc = " JSON `answeringMachineReactionType`: [`CallbackMediaSettingsAnsweringMachineReactionType`](crate::CallbackMediaSettingsAnsweringMachineReactionType), one of `HangUp`, `TransferToQueue`, `TransferToFlow`."]
     pub answering_machine_reaction_type: ::std::option::Option<crate::CallbackMediaSettingsAnsweringMachineReactionType>,
     #[doc = " JSON `autoAnswerAlertToneSeconds`: number (double)."]
     pub auto_answer_alert_tone_seconds: ::std::option::Option<f64>,
@@ -25,13 +25,13 @@ pub struct CallbackMediaSettings {
     pub enable_auto_dial_and_end: ::std::option::Option<bool>,
     #[doc = " JSON `liveVoiceFlow`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub live_voice_flow: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `liveVoiceReactionType`: [`CallbackMediaSettingsLiveVoiceReactionType`](crate::CallbackMediaSettingsLiveVoiceReactionType)."]
+    #[doc = " JSON `liveVoiceReactionType`: [`CallbackMediaSettingsLiveVoiceReactionType`](crate::CallbackMediaSettingsLiveVoiceReactionType), one of `HangUp`, `TransferToQueue`, `TransferToFlow`."]
     pub live_voice_reaction_type: ::std::option::Option<crate::CallbackMediaSettingsLiveVoiceReactionType>,
     #[doc = " JSON `manualAnswerAlertToneSeconds`: number (double)."]
     pub manual_answer_alert_tone_seconds: ::std::option::Option<f64>,
     #[doc = " JSON `maxRetryCount`: integer (int64)."]
     pub max_retry_count: ::std::option::Option<i64>,
-    #[doc = " JSON `mode`: [`CallbackMediaSettingsMode`](crate::CallbackMediaSettingsMode)."]
+    #[doc = " JSON `mode`: [`CallbackMediaSettingsMode`](crate::CallbackMediaSettingsMode), one of `AgentFirst`, `CustomerFirst`."]
     pub mode: ::std::option::Option<crate::CallbackMediaSettingsMode>,
     #[doc = " JSON `pacingModifier`: number (double)."]
     pub pacing_modifier: ::std::option::Option<f64>,

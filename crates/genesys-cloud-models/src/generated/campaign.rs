@@ -23,7 +23,7 @@ pub struct Campaign {
     pub caller_address: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `callerName`: string, required by the spec."]
     pub caller_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `campaignStatus`: [`CampaignCampaignStatus`](crate::CampaignCampaignStatus)."]
+    #[doc = " JSON `campaignStatus`: [`CampaignCampaignStatus`](crate::CampaignCampaignStatus), one of `on`, `stopping`, `off`, `complete`, `invalid`, `forced_off`, `forced_stopping`."]
     pub campaign_status: ::std::option::Option<crate::CampaignCampaignStatus>,
     #[doc = " JSON `contactList`: [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub contact_list: ::std::option::Option<crate::DomainEntityRef>,
@@ -39,7 +39,7 @@ pub struct Campaign {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `diagnosticsSettings`: [`DiagnosticsSettings`](crate::DiagnosticsSettings)."]
     pub diagnostics_settings: ::std::option::Option<crate::DiagnosticsSettings>,
-    #[doc = " JSON `dialingMode`: [`CampaignDialingMode`](crate::CampaignDialingMode), required by the spec."]
+    #[doc = " JSON `dialingMode`: [`CampaignDialingMode`](crate::CampaignDialingMode), required by the spec, one of `agentless`, `preview`, `power`, `predictive`, `progressive`, `external`."]
     pub dialing_mode: ::std::option::Option<crate::CampaignDialingMode>,
     #[doc = " JSON `division`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub division: ::std::option::Option<crate::DomainEntityRef>,

@@ -9,7 +9,7 @@ pub struct CampaignDiagnosticCampaignHealthState {
     pub date_end: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateStart`: date-time."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`CampaignDiagnosticCampaignHealthStateState`](crate::CampaignDiagnosticCampaignHealthStateState)."]
+    #[doc = " JSON `state`: [`CampaignDiagnosticCampaignHealthStateState`](crate::CampaignDiagnosticCampaignHealthStateState), one of `healthy`, `WaitingForAgents`, `WaitingForContacts`, `WaitingForLines`, `WarnThresholdCPS`, `WarnMaxCPAalarm`."]
     pub state: ::std::option::Option<crate::CampaignDiagnosticCampaignHealthStateState>,
     _nulls: crate::support::Extras,
 }

@@ -9,9 +9,9 @@ pub struct CampaignDiagnosticCampaignState {
     pub date_end: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateStart`: date-time."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `dialingMode`: [`CampaignDiagnosticCampaignStateDialingMode`](crate::CampaignDiagnosticCampaignStateDialingMode)."]
+    #[doc = " JSON `dialingMode`: [`CampaignDiagnosticCampaignStateDialingMode`](crate::CampaignDiagnosticCampaignStateDialingMode), one of `agentless`, `preview`, `power`, `predictive`, `progressive`, `external`."]
     pub dialing_mode: ::std::option::Option<crate::CampaignDiagnosticCampaignStateDialingMode>,
-    #[doc = " JSON `state`: [`CampaignDiagnosticCampaignStateState`](crate::CampaignDiagnosticCampaignStateState)."]
+    #[doc = " JSON `state`: [`CampaignDiagnosticCampaignStateState`](crate::CampaignDiagnosticCampaignStateState), one of `on`, `stopping`, `off`, `complete`, `invalid`, `forced_off`, `forced_stopping`."]
     pub state: ::std::option::Option<crate::CampaignDiagnosticCampaignStateState>,
     _nulls: crate::support::Extras,
 }

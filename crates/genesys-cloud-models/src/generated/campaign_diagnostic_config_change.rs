@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignDiagnosticConfigChange {
-    #[doc = " JSON `action`: [`CampaignDiagnosticConfigChangeAction`](crate::CampaignDiagnosticConfigChangeAction)."]
+    #[doc = " JSON `action`: [`CampaignDiagnosticConfigChangeAction`](crate::CampaignDiagnosticConfigChangeAction), one of `Update`, `Create`, `Delete`."]
     pub action: ::std::option::Option<crate::CampaignDiagnosticConfigChangeAction>,
     #[doc = " JSON `date`: date-time."]
     pub date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,

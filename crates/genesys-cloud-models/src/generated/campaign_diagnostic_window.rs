@@ -9,7 +9,7 @@ pub struct CampaignDiagnosticWindow {
     pub date_end: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateStart`: date-time."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`CampaignDiagnosticWindowState`](crate::CampaignDiagnosticWindowState)."]
+    #[doc = " JSON `state`: [`CampaignDiagnosticWindowState`](crate::CampaignDiagnosticWindowState), one of `WarnMaxCPAalarm`."]
     pub state: ::std::option::Option<crate::CampaignDiagnosticWindowState>,
     _nulls: crate::support::Extras,
 }

@@ -31,7 +31,7 @@ pub struct CampaignInteraction {
     pub dialer_system_participant_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `dialingMode`: string."]
     pub dialing_mode: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `disposition`: [`CampaignInteractionDisposition`](crate::CampaignInteractionDisposition)."]
+    #[doc = " JSON `disposition`: [`CampaignInteractionDisposition`](crate::CampaignInteractionDisposition), one of `DISCONNECT`, `LIVE_VOICE`, `BUSY`, `MACHINE`, `NO_ANSWER`, `SIT_CALLABLE`, `SIT_UNCALLABLE`, `FAX`."]
     pub disposition: ::std::option::Option<crate::CampaignInteractionDisposition>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,

@@ -11,11 +11,11 @@ pub struct CampaignPerformanceData {
     pub business_category_metrics: ::std::option::Option<crate::CampaignBusinessCategoryMetrics>,
     #[doc = " JSON `campaign`: [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub campaign: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `campaignStatus`: [`CampaignPerformanceDataCampaignStatus`](crate::CampaignPerformanceDataCampaignStatus)."]
+    #[doc = " JSON `campaignStatus`: [`CampaignPerformanceDataCampaignStatus`](crate::CampaignPerformanceDataCampaignStatus), one of `on`, `stopping`, `off`, `complete`, `invalid`, `forced_off`, `forced_stopping`."]
     pub campaign_status: ::std::option::Option<crate::CampaignPerformanceDataCampaignStatus>,
     #[doc = " JSON `contactRate`: [`CampaignPerformanceDataContactRate`](crate::CampaignPerformanceDataContactRate)."]
     pub contact_rate: ::std::option::Option<crate::CampaignPerformanceDataContactRate>,
-    #[doc = " JSON `dialingMode`: [`CampaignPerformanceDataDialingMode`](crate::CampaignPerformanceDataDialingMode)."]
+    #[doc = " JSON `dialingMode`: [`CampaignPerformanceDataDialingMode`](crate::CampaignPerformanceDataDialingMode), one of `agentless`, `preview`, `power`, `predictive`, `progressive`, `external`."]
     pub dialing_mode: ::std::option::Option<crate::CampaignPerformanceDataDialingMode>,
     #[doc = " JSON `division`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub division: ::std::option::Option<crate::AddressableEntityRef>,

@@ -11,7 +11,7 @@ pub struct CampaignRule {
     pub campaign_rule_conditions: ::std::option::Option<::std::vec::Vec<crate::CampaignRuleCondition>>,
     #[doc = " JSON `campaignRuleEntities`: [`CampaignRuleEntities`](crate::CampaignRuleEntities), required by the spec."]
     pub campaign_rule_entities: ::std::option::Option<crate::CampaignRuleEntities>,
-    #[doc = " JSON `campaignRuleProcessing`: [`CampaignRuleCampaignRuleProcessing`](crate::CampaignRuleCampaignRuleProcessing)."]
+    #[doc = " JSON `campaignRuleProcessing`: [`CampaignRuleCampaignRuleProcessing`](crate::CampaignRuleCampaignRuleProcessing), one of `v2`."]
     pub campaign_rule_processing: ::std::option::Option<crate::CampaignRuleCampaignRuleProcessing>,
     #[doc = " JSON `conditionGroups`: array of [`CampaignRuleConditionGroup`](crate::CampaignRuleConditionGroup)."]
     pub condition_groups: ::std::option::Option<::std::vec::Vec<crate::CampaignRuleConditionGroup>>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignRuleAction {
-    #[doc = " JSON `actionType`: [`CampaignRuleActionActionType`](crate::CampaignRuleActionActionType), required by the spec."]
+    #[doc = " JSON `actionType`: [`CampaignRuleActionActionType`](crate::CampaignRuleActionActionType), required by the spec, one of `turnOnCampaign`, `turnOffCampaign`, `turnOnSequence`, `turnOffSequence`, `setCampaignPriority`, `recycleCampaign`, `setCampaignDialingMode`, `setCampaignAbandonRate`, `setCampaignNumberOfLines`, `setCampaignWeight`, `setCampaignMaxCallsPerAgent`, `setCampaignMessagesPerMinute`, … (15 in all)."]
     pub action_type: ::std::option::Option<crate::CampaignRuleActionActionType>,
     #[doc = " JSON `campaignRuleActionEntities`: [`CampaignRuleActionEntities`](crate::CampaignRuleActionEntities), required by the spec."]
     pub campaign_rule_action_entities: ::std::option::Option<crate::CampaignRuleActionEntities>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignRuleCampaignWaitTimeSettings {
-    #[doc = " JSON `waitType`: [`CampaignRuleCampaignWaitTimeSettingsWaitType`](crate::CampaignRuleCampaignWaitTimeSettingsWaitType), required by the spec."]
+    #[doc = " JSON `waitType`: [`CampaignRuleCampaignWaitTimeSettingsWaitType`](crate::CampaignRuleCampaignWaitTimeSettingsWaitType), required by the spec, one of `WaitingForAgents`, `WaitingForContacts`, `WaitingForLines`."]
     pub wait_type: ::std::option::Option<crate::CampaignRuleCampaignWaitTimeSettingsWaitType>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct CampaignRuleCondition {
     pub campaign_run_time_settings: ::std::option::Option<crate::CampaignRuleCampaignRunTimeSettings>,
     #[doc = " JSON `campaignWaitTimeSettings`: [`CampaignRuleCampaignWaitTimeSettings`](crate::CampaignRuleCampaignWaitTimeSettings)."]
     pub campaign_wait_time_settings: ::std::option::Option<crate::CampaignRuleCampaignWaitTimeSettings>,
-    #[doc = " JSON `conditionType`: [`CampaignRuleConditionConditionType`](crate::CampaignRuleConditionConditionType), required by the spec."]
+    #[doc = " JSON `conditionType`: [`CampaignRuleConditionConditionType`](crate::CampaignRuleConditionConditionType), required by the spec, one of `campaignProgress`, `campaignAgents`, `campaignRecordsAttempted`, `campaignContactsMessaged`, `campaignBusinessSuccess`, `campaignBusinessFailure`, `campaignBusinessNeutral`, `campaignValidAttempts`, `campaignRightPartyContacts`, `timeOfDay`, `dayOfWeek`, `dayOfMonth`, … (16 in all)."]
     pub condition_type: ::std::option::Option<crate::CampaignRuleConditionConditionType>,
     #[doc = " JSON `dateTimeParameters`: [`CampaignRuleDateTimeConditionParameters`](crate::CampaignRuleDateTimeConditionParameters)."]
     pub date_time_parameters: ::std::option::Option<crate::CampaignRuleDateTimeConditionParameters>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignRuleExecutionSettings {
-    #[doc = " JSON `frequency`: [`CampaignRuleExecutionSettingsFrequency`](crate::CampaignRuleExecutionSettingsFrequency), required by the spec."]
+    #[doc = " JSON `frequency`: [`CampaignRuleExecutionSettingsFrequency`](crate::CampaignRuleExecutionSettingsFrequency), required by the spec, one of `onEachTrigger`, `oncePerDay`."]
     pub frequency: ::std::option::Option<crate::CampaignRuleExecutionSettingsFrequency>,
     #[doc = " JSON `timeZoneId`: string."]
     pub time_zone_id: ::std::option::Option<::std::string::String>,

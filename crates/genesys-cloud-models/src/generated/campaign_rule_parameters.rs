@@ -7,7 +7,7 @@
 pub struct CampaignRuleParameters {
     #[doc = " JSON `abandonRate`: number (double)."]
     pub abandon_rate: ::std::option::Option<f64>,
-    #[doc = " JSON `dialingMode`: [`CampaignRuleParametersDialingMode`](crate::CampaignRuleParametersDialingMode)."]
+    #[doc = " JSON `dialingMode`: [`CampaignRuleParametersDialingMode`](crate::CampaignRuleParametersDialingMode), one of `agentless`, `preview`, `power`, `predictive`, `progressive`, `external`."]
     pub dialing_mode: ::std::option::Option<crate::CampaignRuleParametersDialingMode>,
     #[doc = " JSON `emailContentTemplate`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub email_content_template: ::std::option::Option<crate::DomainEntityRef>,
@@ -19,11 +19,11 @@ pub struct CampaignRuleParameters {
     pub max_calls_per_agent: ::std::option::Option<f64>,
     #[doc = " JSON `messagesPerMinute`: integer (int64)."]
     pub messages_per_minute: ::std::option::Option<i64>,
-    #[doc = " JSON `operator`: [`CampaignRuleParametersOperator`](crate::CampaignRuleParametersOperator)."]
+    #[doc = " JSON `operator`: [`CampaignRuleParametersOperator`](crate::CampaignRuleParametersOperator), one of `equals`, `greaterThan`, `greaterThanEqualTo`, `lessThan`, `lessThanEqualTo`, `before`, `after`, `between`, `in`."]
     pub operator: ::std::option::Option<crate::CampaignRuleParametersOperator>,
     #[doc = " JSON `outboundLineCount`: integer (int64)."]
     pub outbound_line_count: ::std::option::Option<i64>,
-    #[doc = " JSON `priority`: [`CampaignRuleParametersPriority`](crate::CampaignRuleParametersPriority)."]
+    #[doc = " JSON `priority`: [`CampaignRuleParametersPriority`](crate::CampaignRuleParametersPriority), one of `1`, `2`, `3`, `4`, `5`."]
     pub priority: ::std::option::Option<crate::CampaignRuleParametersPriority>,
     #[doc = " JSON `queue`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub queue: ::std::option::Option<crate::DomainEntityRef>,

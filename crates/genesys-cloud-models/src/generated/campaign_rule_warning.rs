@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignRuleWarning {
-    #[doc = " JSON `code`: [`CampaignRuleWarningCode`](crate::CampaignRuleWarningCode), required by the spec."]
+    #[doc = " JSON `code`: [`CampaignRuleWarningCode`](crate::CampaignRuleWarningCode), required by the spec, one of `ConditionsNoEntities`, `ConditionsNoSequences`, `ConditionsNoCampaigns`, `ConditionsNoMessagingCampaigns`, `ActionNoEntities`, `ActionNoSequences`, `ActionNoCampaigns`, `ActionNoMessagingCampaigns`, `NoQueue`, `NoContentTemplates`, `NoSmsContentTemplate`, `NoEmailContentTemplate`, … (14 in all)."]
     pub code: ::std::option::Option<crate::CampaignRuleWarningCode>,
     #[doc = " JSON `message`: string, required by the spec."]
     pub message: ::std::option::Option<::std::string::String>,

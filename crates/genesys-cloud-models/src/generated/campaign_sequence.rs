@@ -21,7 +21,7 @@ pub struct CampaignSequence {
     pub repeat: ::std::option::Option<bool>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`CampaignSequenceStatus`](crate::CampaignSequenceStatus), required by the spec."]
+    #[doc = " JSON `status`: [`CampaignSequenceStatus`](crate::CampaignSequenceStatus), required by the spec, one of `on`, `off`, `complete`."]
     pub status: ::std::option::Option<crate::CampaignSequenceStatus>,
     #[doc = " JSON `stopMessage`: string."]
     pub stop_message: ::std::option::Option<::std::string::String>,

@@ -7,7 +7,7 @@
 pub struct CannedResponseLibraries {
     #[doc = " JSON `libraryIds`: array of string."]
     pub library_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `mode`: [`CannedResponseLibrariesMode`](crate::CannedResponseLibrariesMode)."]
+    #[doc = " JSON `mode`: [`CannedResponseLibrariesMode`](crate::CannedResponseLibrariesMode), one of `All`, `SelectedOnly`, `None`."]
     pub mode: ::std::option::Option<crate::CannedResponseLibrariesMode>,
     _nulls: crate::support::Extras,
 }

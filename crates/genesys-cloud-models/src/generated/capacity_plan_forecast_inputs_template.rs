@@ -7,7 +7,7 @@
 pub struct CapacityPlanForecastInputsTemplate {
     #[doc = " JSON `capacityPlanForecastSummary`: [`CapacityPlanForecastMetrics`](crate::CapacityPlanForecastMetrics), required by the spec."]
     pub capacity_plan_forecast_summary: ::std::option::Option<crate::CapacityPlanForecastMetrics>,
-    #[doc = " JSON `granularity`: [`CapacityPlanForecastInputsTemplateGranularity`](crate::CapacityPlanForecastInputsTemplateGranularity), required by the spec."]
+    #[doc = " JSON `granularity`: [`CapacityPlanForecastInputsTemplateGranularity`](crate::CapacityPlanForecastInputsTemplateGranularity), required by the spec, one of `Weekly`, `Monthly`."]
     pub granularity: ::std::option::Option<crate::CapacityPlanForecastInputsTemplateGranularity>,
     #[doc = " JSON `months`: array of year-month."]
     pub months: ::std::option::Option<::std::vec::Vec<crate::YearMonth>>,

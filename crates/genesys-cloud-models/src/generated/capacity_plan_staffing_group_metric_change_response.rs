@@ -9,7 +9,7 @@ pub struct CapacityPlanStaffingGroupMetricChangeResponse {
     pub created_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `createdDate`: date-time, required by the spec."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `metric`: [`CapacityPlanStaffingGroupMetricChangeResponseMetric`](crate::CapacityPlanStaffingGroupMetricChangeResponseMetric), required by the spec."]
+    #[doc = " JSON `metric`: [`CapacityPlanStaffingGroupMetricChangeResponseMetric`](crate::CapacityPlanStaffingGroupMetricChangeResponseMetric), required by the spec, one of `StartingWeeklyFullTimeEquivalentCount`, `NewHiresFullTimeEquivalentCount`, `AttritionPercentage`, `ShrinkagePercentage`, `TransfersFullTimeEquivalentCount`, `ExtraTimeUnderTimeFullTimeEquivalentCount`."]
     pub metric: ::std::option::Option<crate::CapacityPlanStaffingGroupMetricChangeResponseMetric>,
     #[doc = " JSON `notes`: string."]
     pub notes: ::std::option::Option<::std::string::String>,

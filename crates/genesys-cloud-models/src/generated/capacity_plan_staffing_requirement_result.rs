@@ -13,13 +13,13 @@ pub struct CapacityPlanStaffingRequirementResult {
     pub download_template: ::std::option::Option<crate::StaffingRequirementResultResponseTemplate>,
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `errorCode`: [`CapacityPlanStaffingRequirementResultErrorCode`](crate::CapacityPlanStaffingRequirementResultErrorCode)."]
+    #[doc = " JSON `errorCode`: [`CapacityPlanStaffingRequirementResultErrorCode`](crate::CapacityPlanStaffingRequirementResultErrorCode), one of `TimedOut`, `NoData`, `ClientDataInvalid`, `ConfigurationInvalid`, `RequirementsFailed`."]
     pub error_code: ::std::option::Option<crate::CapacityPlanStaffingRequirementResultErrorCode>,
-    #[doc = " JSON `granularity`: [`CapacityPlanStaffingRequirementResultGranularity`](crate::CapacityPlanStaffingRequirementResultGranularity), required by the spec."]
+    #[doc = " JSON `granularity`: [`CapacityPlanStaffingRequirementResultGranularity`](crate::CapacityPlanStaffingRequirementResultGranularity), required by the spec, one of `Weekly`, `Monthly`."]
     pub granularity: ::std::option::Option<crate::CapacityPlanStaffingRequirementResultGranularity>,
     #[doc = " JSON `referenceBusinessUnitDate`: date, required by the spec."]
     pub reference_business_unit_date: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `status`: [`CapacityPlanStaffingRequirementResultStatus`](crate::CapacityPlanStaffingRequirementResultStatus), required by the spec."]
+    #[doc = " JSON `status`: [`CapacityPlanStaffingRequirementResultStatus`](crate::CapacityPlanStaffingRequirementResultStatus), required by the spec, one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::CapacityPlanStaffingRequirementResultStatus>,
     _nulls: crate::support::Extras,
 }

@@ -11,13 +11,13 @@ pub struct CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificati
     pub capacity_plan: ::std::option::Option<crate::CapacityPlanningRequirementsResultTopicCapacityPlanReference>,
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `errorCode`: [`CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificationErrorCode`](crate::CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificationErrorCode)."]
+    #[doc = " JSON `errorCode`: [`CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificationErrorCode`](crate::CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificationErrorCode), one of `TimedOut`, `NoData`, `ClientDataInvalid`, `ConfigurationInvalid`, `RequirementsFailed`."]
     pub error_code: ::std::option::Option<crate::CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificationErrorCode>,
-    #[doc = " JSON `granularity`: [`CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificationGranularity`](crate::CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificationGranularity)."]
+    #[doc = " JSON `granularity`: [`CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificationGranularity`](crate::CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificationGranularity), one of `Weekly`."]
     pub granularity: ::std::option::Option<crate::CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificationGranularity>,
     #[doc = " JSON `referenceBusinessUnitDate`: date-time."]
     pub reference_business_unit_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificationStatus`](crate::CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificationStatus)."]
+    #[doc = " JSON `status`: [`CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificationStatus`](crate::CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificationStatus), one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificationStatus>,
     _nulls: crate::support::Extras,
 }

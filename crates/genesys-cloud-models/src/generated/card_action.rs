@@ -11,7 +11,7 @@ pub struct CardAction {
     pub payload: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`CardActionType`](crate::CardActionType)."]
+    #[doc = " JSON `type`: [`CardActionType`](crate::CardActionType), one of `Link`, `Postback`."]
     pub r#type: ::std::option::Option<crate::CardActionType>,
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,

@@ -7,7 +7,7 @@
 pub struct CardBodyText {
     #[doc = " JSON `content`: string, required by the spec."]
     pub content: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `contentType`: [`CardBodyTextContentType`](crate::CardBodyTextContentType), required by the spec."]
+    #[doc = " JSON `contentType`: [`CardBodyTextContentType`](crate::CardBodyTextContentType), required by the spec, one of `text/plain`."]
     pub content_type: ::std::option::Option<crate::CardBodyTextContentType>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct Case {
     #[doc = " JSON `caseplan`: [`CaseplanReference`](crate::CaseplanReference)."]
     pub caseplan: ::std::option::Option<crate::CaseplanReference>,
-    #[doc = " JSON `creationStatus`: [`CaseCreationStatus`](crate::CaseCreationStatus)."]
+    #[doc = " JSON `creationStatus`: [`CaseCreationStatus`](crate::CaseCreationStatus), one of `Pending`, `InProgress`, `Completed`, `Failed`."]
     pub creation_status: ::std::option::Option<crate::CaseCreationStatus>,
     #[doc = " JSON `customerIntent`: [`CustomerIntentReference`](crate::CustomerIntentReference)."]
     pub customer_intent: ::std::option::Option<crate::CustomerIntentReference>,
@@ -37,13 +37,13 @@ pub struct Case {
     pub modified_by: ::std::option::Option<crate::CaseUserReference>,
     #[doc = " JSON `owner`: [`CaseUserReference`](crate::CaseUserReference)."]
     pub owner: ::std::option::Option<crate::CaseUserReference>,
-    #[doc = " JSON `priority`: [`CasePriority`](crate::CasePriority)."]
+    #[doc = " JSON `priority`: [`CasePriority`](crate::CasePriority), one of `Unknown`, `Urgent`, `High`, `Medium`, `Low`."]
     pub priority: ::std::option::Option<crate::CasePriority>,
     #[doc = " JSON `reference`: string."]
     pub reference: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`CaseStatus`](crate::CaseStatus)."]
+    #[doc = " JSON `status`: [`CaseStatus`](crate::CaseStatus), one of `Unknown`, `Open`, `InProgress`, `Terminating`, `Terminated`, `Closed`, `Failed`."]
     pub status: ::std::option::Option<crate::CaseStatus>,
     #[doc = " JSON `summary`: string."]
     pub summary: ::std::option::Option<::std::string::String>,

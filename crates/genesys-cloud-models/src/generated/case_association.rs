@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CaseAssociation {
-    #[doc = " JSON `associationType`: [`CaseAssociationAssociationType`](crate::CaseAssociationAssociationType)."]
+    #[doc = " JSON `associationType`: [`CaseAssociationAssociationType`](crate::CaseAssociationAssociationType), one of `Activity`, `Enquiry`, `Initiation`."]
     pub association_type: ::std::option::Option<crate::CaseAssociationAssociationType>,
     #[doc = " JSON `case`: [`CaseReference`](crate::CaseReference)."]
     pub case: ::std::option::Option<crate::CaseReference>,

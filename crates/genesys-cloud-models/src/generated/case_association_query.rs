@@ -7,11 +7,11 @@
 pub struct CaseAssociationQuery {
     #[doc = " JSON `after`: string."]
     pub after: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `conversationId`: string."]
+    #[doc = " JSON `conversationId`: string, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-4[a-fA-F0-9]{3}-[89abAB][a-fA-F0-9]{3}-[a-fA-F0-9]{12}`."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
-    #[doc = " JSON `workitemId`: string."]
+    #[doc = " JSON `workitemId`: string, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-4[a-fA-F0-9]{3}-[89abAB][a-fA-F0-9]{3}-[a-fA-F0-9]{12}`."]
     pub workitem_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,
 }

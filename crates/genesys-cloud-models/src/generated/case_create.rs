@@ -5,25 +5,25 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CaseCreate {
-    #[doc = " JSON `caseplanId`: string, required by the spec."]
+    #[doc = " JSON `caseplanId`: string, required by the spec, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-4[a-fA-F0-9]{3}-[89abAB][a-fA-F0-9]{3}-[a-fA-F0-9]{12}`."]
     pub caseplan_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `conversationId`: string."]
+    #[doc = " JSON `conversationId`: string, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-4[a-fA-F0-9]{3}-[89abAB][a-fA-F0-9]{3}-[a-fA-F0-9]{12}`."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `description`: string."]
+    #[doc = " JSON `description`: string, 0 to 512 characters."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `externalContactId`: string, required by the spec."]
+    #[doc = " JSON `externalContactId`: string, required by the spec, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-4[a-fA-F0-9]{3}-[89abAB][a-fA-F0-9]{3}-[a-fA-F0-9]{12}`."]
     pub external_contact_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `externalId`: string."]
+    #[doc = " JSON `externalId`: string, 1 to 64 characters."]
     pub external_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `intake`: array of [`Intake`](crate::Intake)."]
     pub intake: ::std::option::Option<::std::vec::Vec<crate::Intake>>,
-    #[doc = " JSON `ownerId`: string."]
+    #[doc = " JSON `ownerId`: string, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-4[a-fA-F0-9]{3}-[89abAB][a-fA-F0-9]{3}-[a-fA-F0-9]{12}`."]
     pub owner_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `summary`: string."]
+    #[doc = " JSON `summary`: string, 3 to 512 characters."]
     pub summary: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `ttlSeconds`: integer (int64)."]
     pub ttl_seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `workitemId`: string."]
+    #[doc = " JSON `workitemId`: string, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-4[a-fA-F0-9]{3}-[89abAB][a-fA-F0-9]{3}-[a-fA-F0-9]{12}`."]
     pub workitem_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,
 }

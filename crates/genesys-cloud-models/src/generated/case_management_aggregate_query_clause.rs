@@ -7,7 +7,7 @@
 pub struct CaseManagementAggregateQueryClause {
     #[doc = " JSON `predicates`: array of [`CaseManagementAggregateQueryPredicate`](crate::CaseManagementAggregateQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::CaseManagementAggregateQueryPredicate>>,
-    #[doc = " JSON `type`: [`CaseManagementAggregateQueryClauseType`](crate::CaseManagementAggregateQueryClauseType), required by the spec."]
+    #[doc = " JSON `type`: [`CaseManagementAggregateQueryClauseType`](crate::CaseManagementAggregateQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::CaseManagementAggregateQueryClauseType>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct CaseManagementAggregateQueryFilter {
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::CaseManagementAggregateQueryClause>>,
     #[doc = " JSON `predicates`: array of [`CaseManagementAggregateQueryPredicate`](crate::CaseManagementAggregateQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::CaseManagementAggregateQueryPredicate>>,
-    #[doc = " JSON `type`: [`CaseManagementAggregateQueryFilterType`](crate::CaseManagementAggregateQueryFilterType), required by the spec."]
+    #[doc = " JSON `type`: [`CaseManagementAggregateQueryFilterType`](crate::CaseManagementAggregateQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::CaseManagementAggregateQueryFilterType>,
     _nulls: crate::support::Extras,
 }

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CaseManagementAggregateQueryPredicate {
-    #[doc = " JSON `dimension`: [`CaseManagementAggregateQueryPredicateDimension`](crate::CaseManagementAggregateQueryPredicateDimension)."]
+    #[doc = " JSON `dimension`: [`CaseManagementAggregateQueryPredicateDimension`](crate::CaseManagementAggregateQueryPredicateDimension), one of `associationType`, `caseId`, `caseplanId`, `conversationId`, `customerIntentId`, `divisionId`, `ownerId`, `priority`, `stageId`, `status`, `stepId`, `workitemId`."]
     pub dimension: ::std::option::Option<crate::CaseManagementAggregateQueryPredicateDimension>,
-    #[doc = " JSON `operator`: [`CaseManagementAggregateQueryPredicateOperator`](crate::CaseManagementAggregateQueryPredicateOperator)."]
+    #[doc = " JSON `operator`: [`CaseManagementAggregateQueryPredicateOperator`](crate::CaseManagementAggregateQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::CaseManagementAggregateQueryPredicateOperator>,
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `type`: [`CaseManagementAggregateQueryPredicateType`](crate::CaseManagementAggregateQueryPredicateType)."]
+    #[doc = " JSON `type`: [`CaseManagementAggregateQueryPredicateType`](crate::CaseManagementAggregateQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::CaseManagementAggregateQueryPredicateType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CaseManagementAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`CaseManagementAggregationQueryAlternateTimeDimension`](crate::CaseManagementAggregationQueryAlternateTimeDimension)."]
+    #[doc = " JSON `alternateTimeDimension`: [`CaseManagementAggregationQueryAlternateTimeDimension`](crate::CaseManagementAggregationQueryAlternateTimeDimension), one of `eventTime`."]
     pub alternate_time_dimension: ::std::option::Option<crate::CaseManagementAggregationQueryAlternateTimeDimension>,
     #[doc = " JSON `filter`: [`CaseManagementAggregateQueryFilter`](crate::CaseManagementAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::CaseManagementAggregateQueryFilter>,

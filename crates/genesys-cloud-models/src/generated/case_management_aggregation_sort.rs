@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CaseManagementAggregationSort {
-    #[doc = " JSON `function`: [`CaseManagementAggregationSortFunction`](crate::CaseManagementAggregationSortFunction), required by the spec."]
+    #[doc = " JSON `function`: [`CaseManagementAggregationSortFunction`](crate::CaseManagementAggregationSortFunction), required by the spec, one of `average`, `count`, `max`, `min`, `sum`."]
     pub function: ::std::option::Option<crate::CaseManagementAggregationSortFunction>,
-    #[doc = " JSON `name`: [`CaseManagementAggregationSortName`](crate::CaseManagementAggregationSortName), required by the spec."]
+    #[doc = " JSON `name`: [`CaseManagementAggregationSortName`](crate::CaseManagementAggregationSortName), required by the spec, one of `nCaseAssociationsCreated`, `nCasesDeleted`, `nCasesOpened`, `nCasesOverSla`, `nCasesPurged`, `nCasesStatusChanged`, `nCasesTerminated`, `tCasesResolved`, `tCasesStatus`."]
     pub name: ::std::option::Option<crate::CaseManagementAggregationSortName>,
     _nulls: crate::support::Extras,
 }

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CaseManagementAggregationView {
-    #[doc = " JSON `function`: [`CaseManagementAggregationViewFunction`](crate::CaseManagementAggregationViewFunction), required by the spec."]
+    #[doc = " JSON `function`: [`CaseManagementAggregationViewFunction`](crate::CaseManagementAggregationViewFunction), required by the spec, one of `rangeBound`."]
     pub function: ::std::option::Option<crate::CaseManagementAggregationViewFunction>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `range`: [`AggregationRange`](crate::AggregationRange)."]
     pub range: ::std::option::Option<crate::AggregationRange>,
-    #[doc = " JSON `target`: [`CaseManagementAggregationViewTarget`](crate::CaseManagementAggregationViewTarget), required by the spec."]
+    #[doc = " JSON `target`: [`CaseManagementAggregationViewTarget`](crate::CaseManagementAggregationViewTarget), required by the spec, one of `nCaseAssociationsCreated`, `nCasesDeleted`, `nCasesOpened`, `nCasesOverSla`, `nCasesPurged`, `nCasesStatusChanged`, `nCasesTerminated`, `oCasesServiceLevel`, `tCasesResolved`, `tCasesStatus`."]
     pub target: ::std::option::Option<crate::CaseManagementAggregationViewTarget>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CaseManagementAsyncAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`CaseManagementAsyncAggregationQueryAlternateTimeDimension`](crate::CaseManagementAsyncAggregationQueryAlternateTimeDimension)."]
+    #[doc = " JSON `alternateTimeDimension`: [`CaseManagementAsyncAggregationQueryAlternateTimeDimension`](crate::CaseManagementAsyncAggregationQueryAlternateTimeDimension), one of `eventTime`."]
     pub alternate_time_dimension: ::std::option::Option<crate::CaseManagementAsyncAggregationQueryAlternateTimeDimension>,
     #[doc = " JSON `filter`: [`CaseManagementAggregateQueryFilter`](crate::CaseManagementAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::CaseManagementAggregateQueryFilter>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CasePriorityUpdate {
-    #[doc = " JSON `priority`: [`CasePriorityUpdatePriority`](crate::CasePriorityUpdatePriority), required by the spec."]
+    #[doc = " JSON `priority`: [`CasePriorityUpdatePriority`](crate::CasePriorityUpdatePriority), required by the spec, one of `Unknown`, `Urgent`, `High`, `Medium`, `Low`."]
     pub priority: ::std::option::Option<crate::CasePriorityUpdatePriority>,
     _nulls: crate::support::Extras,
 }

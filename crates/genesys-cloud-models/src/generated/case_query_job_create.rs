@@ -11,9 +11,9 @@ pub struct CaseQueryJobCreate {
     pub expands: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `filters`: array of [`CaseQueryJobFilter`](crate::CaseQueryJobFilter), required by the spec."]
     pub filters: ::std::option::Option<::std::vec::Vec<crate::CaseQueryJobFilter>>,
-    #[doc = " JSON `pageNumber`: integer (int64)."]
+    #[doc = " JSON `pageNumber`: integer (int64), at least 1."]
     pub page_number: ::std::option::Option<i64>,
-    #[doc = " JSON `pageSize`: integer (int64)."]
+    #[doc = " JSON `pageSize`: integer (int64), from 1 to 100."]
     pub page_size: ::std::option::Option<i64>,
     #[doc = " JSON `sort`: [`CaseQueryJobSort`](crate::CaseQueryJobSort)."]
     pub sort: ::std::option::Option<crate::CaseQueryJobSort>,

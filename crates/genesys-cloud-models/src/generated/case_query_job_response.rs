@@ -15,7 +15,7 @@ pub struct CaseQueryJobResponse {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`CaseQueryJobResponseState`](crate::CaseQueryJobResponseState)."]
+    #[doc = " JSON `state`: [`CaseQueryJobResponseState`](crate::CaseQueryJobResponseState), one of `Queued`, `Running`, `Succeeded`, `Failed`."]
     pub state: ::std::option::Option<crate::CaseQueryJobResponseState>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct CaseQueryJobSort {
     #[doc = " JSON `ascending`: boolean."]
     pub ascending: ::std::option::Option<bool>,
-    #[doc = " JSON `name`: [`CaseQueryJobSortName`](crate::CaseQueryJobSortName)."]
+    #[doc = " JSON `name`: [`CaseQueryJobSortName`](crate::CaseQueryJobSortName), one of `dateCreated`, `dateModified`, `dateDue`, `priority`."]
     pub name: ::std::option::Option<crate::CaseQueryJobSortName>,
     _nulls: crate::support::Extras,
 }

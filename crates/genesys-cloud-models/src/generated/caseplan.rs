@@ -37,7 +37,7 @@ pub struct Caseplan {
     pub reference_prefix: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `versionState`: [`CaseplanVersionState`](crate::CaseplanVersionState)."]
+    #[doc = " JSON `versionState`: [`CaseplanVersionState`](crate::CaseplanVersionState), one of `Copying`, `Draft`, `Published`."]
     pub version_state: ::std::option::Option<crate::CaseplanVersionState>,
     _nulls: crate::support::Extras,
 }

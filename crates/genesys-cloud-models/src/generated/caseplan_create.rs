@@ -5,25 +5,25 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CaseplanCreate {
-    #[doc = " JSON `customerIntentId`: string, required by the spec."]
+    #[doc = " JSON `customerIntentId`: string, required by the spec, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}`."]
     pub customer_intent_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `dataSchemas`: array of [`CaseplanDataSchema`](crate::CaseplanDataSchema)."]
     pub data_schemas: ::std::option::Option<::std::vec::Vec<crate::CaseplanDataSchema>>,
-    #[doc = " JSON `defaultCaseOwnerId`: string."]
+    #[doc = " JSON `defaultCaseOwnerId`: string, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}`."]
     pub default_case_owner_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `defaultDueDurationInSeconds`: integer (int64)."]
+    #[doc = " JSON `defaultDueDurationInSeconds`: integer (int64), at most 31536000."]
     pub default_due_duration_in_seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `defaultTtlSeconds`: integer (int64)."]
+    #[doc = " JSON `defaultTtlSeconds`: integer (int64), from 86400 to 31536000."]
     pub default_ttl_seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `description`: string."]
+    #[doc = " JSON `description`: string, 0 to 512 characters."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `divisionId`: string, required by the spec."]
+    #[doc = " JSON `divisionId`: string, required by the spec, pattern `([a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}|\\*)`."]
     pub division_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `intakeSettings`: array of [`IntakeSetting`](crate::IntakeSetting)."]
     pub intake_settings: ::std::option::Option<::std::vec::Vec<crate::IntakeSetting>>,
-    #[doc = " JSON `name`: string, required by the spec."]
+    #[doc = " JSON `name`: string, required by the spec, 3 to 256 characters."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `referencePrefix`: string, required by the spec."]
+    #[doc = " JSON `referencePrefix`: string, required by the spec, 2 to 8 characters, pattern `^[A-Za-z0-9]+$`."]
     pub reference_prefix: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,
 }

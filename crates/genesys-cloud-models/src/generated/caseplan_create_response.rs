@@ -41,7 +41,7 @@ pub struct CaseplanCreateResponse {
     pub reference_prefix: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `versionState`: [`CaseplanCreateResponseVersionState`](crate::CaseplanCreateResponseVersionState)."]
+    #[doc = " JSON `versionState`: [`CaseplanCreateResponseVersionState`](crate::CaseplanCreateResponseVersionState), one of `Copying`, `Draft`, `Published`."]
     pub version_state: ::std::option::Option<crate::CaseplanCreateResponseVersionState>,
     _nulls: crate::support::Extras,
 }

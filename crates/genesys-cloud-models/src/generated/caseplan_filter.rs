@@ -7,7 +7,7 @@
 pub struct CaseplanFilter {
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `operator`: [`CaseplanFilterOperator`](crate::CaseplanFilterOperator), required by the spec."]
+    #[doc = " JSON `operator`: [`CaseplanFilterOperator`](crate::CaseplanFilterOperator), required by the spec, one of `IN`, `CONTAINS`, `BEGINS_WITH`."]
     pub operator: ::std::option::Option<crate::CaseplanFilterOperator>,
     #[doc = " JSON `values`: array of string, required by the spec."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

@@ -13,11 +13,11 @@ pub struct CaseplanQueryRequest {
     pub division_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `filters`: array of [`CaseplanFilter`](crate::CaseplanFilter)."]
     pub filters: ::std::option::Option<::std::vec::Vec<crate::CaseplanFilter>>,
-    #[doc = " JSON `name`: string."]
+    #[doc = " JSON `name`: string, 0 to 256 characters."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `nameSearchType`: [`CaseplanQueryRequestNameSearchType`](crate::CaseplanQueryRequestNameSearchType)."]
+    #[doc = " JSON `nameSearchType`: [`CaseplanQueryRequestNameSearchType`](crate::CaseplanQueryRequestNameSearchType), one of `BEGINS_WITH`, `CONTAINS`."]
     pub name_search_type: ::std::option::Option<crate::CaseplanQueryRequestNameSearchType>,
-    #[doc = " JSON `pageSize`: integer (int64)."]
+    #[doc = " JSON `pageSize`: integer (int64), from 1 to 200."]
     pub page_size: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,
 }

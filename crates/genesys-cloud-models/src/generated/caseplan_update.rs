@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CaseplanUpdate {
-    #[doc = " JSON `customerIntentId`: string."]
+    #[doc = " JSON `customerIntentId`: string, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}`."]
     pub customer_intent_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `defaultCaseOwnerId`: string."]
     pub default_case_owner_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `defaultDueDurationInSeconds`: integer (int64)."]
+    #[doc = " JSON `defaultDueDurationInSeconds`: integer (int64), at most 31536000."]
     pub default_due_duration_in_seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `defaultTtlSeconds`: integer (int64)."]
+    #[doc = " JSON `defaultTtlSeconds`: integer (int64), from 86400 to 31536000."]
     pub default_ttl_seconds: ::std::option::Option<i64>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `divisionId`: string."]
+    #[doc = " JSON `divisionId`: string, pattern `([a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}|\\*)`."]
     pub division_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `name`: string."]
+    #[doc = " JSON `name`: string, 3 to 256 characters."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `referencePrefix`: string."]
+    #[doc = " JSON `referencePrefix`: string, 2 to 8 characters, pattern `^[A-Za-z0-9]+$`."]
     pub reference_prefix: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct CategoryRequest {
     pub criteria: ::std::option::Option<crate::Operand>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `interactionType`: [`CategoryRequestInteractionType`](crate::CategoryRequestInteractionType), required by the spec."]
+    #[doc = " JSON `interactionType`: [`CategoryRequestInteractionType`](crate::CategoryRequestInteractionType), required by the spec, one of `Voice`, `Digital`, `All`."]
     pub interaction_type: ::std::option::Option<crate::CategoryRequestInteractionType>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,

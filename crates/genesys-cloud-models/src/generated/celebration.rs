@@ -21,7 +21,7 @@ pub struct Celebration {
     pub source_entity: ::std::option::Option<crate::SourceEntity>,
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`CelebrationType`](crate::CelebrationType)."]
+    #[doc = " JSON `type`: [`CelebrationType`](crate::CelebrationType), one of `Recognition`, `ContestComplete`."]
     pub r#type: ::std::option::Option<crate::CelebrationType>,
     _nulls: crate::support::Extras,
 }

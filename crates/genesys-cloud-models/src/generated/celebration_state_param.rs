@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CelebrationStateParam {
-    #[doc = " JSON `state`: [`CelebrationStateParamState`](crate::CelebrationStateParamState)."]
+    #[doc = " JSON `state`: [`CelebrationStateParamState`](crate::CelebrationStateParamState), one of `Displayed`."]
     pub state: ::std::option::Option<crate::CelebrationStateParamState>,
     _nulls: crate::support::Extras,
 }

@@ -13,7 +13,7 @@ pub struct ChannelTopic {
     pub rejection_reason: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`ChannelTopicState`](crate::ChannelTopicState)."]
+    #[doc = " JSON `state`: [`ChannelTopicState`](crate::ChannelTopicState), one of `Permitted`, `Rejected`."]
     pub state: ::std::option::Option<crate::ChannelTopicState>,
     _nulls: crate::support::Extras,
 }

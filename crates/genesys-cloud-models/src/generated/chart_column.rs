@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ChartColumn {
-    #[doc = " JSON `columnType`: [`ChartColumnColumnType`](crate::ChartColumnColumnType)."]
+    #[doc = " JSON `columnType`: [`ChartColumnColumnType`](crate::ChartColumnColumnType), one of `Default`, `Topic`, `SecondaryStatus`, `CustomCalculation`."]
     pub column_type: ::std::option::Option<crate::ChartColumnColumnType>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,

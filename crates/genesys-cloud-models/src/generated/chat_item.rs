@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ChatItem {
-    #[doc = " JSON `chatType`: [`ChatItemChatType`](crate::ChatItemChatType), required by the spec."]
+    #[doc = " JSON `chatType`: [`ChatItemChatType`](crate::ChatItemChatType), required by the spec, one of `adhoc`, `acd`, `group`, `oneOnOne`, `supervisorAssistance`."]
     pub chat_type: ::std::option::Option<crate::ChatItemChatType>,
     #[doc = " JSON `dateClosed`: date-time."]
     pub date_closed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,

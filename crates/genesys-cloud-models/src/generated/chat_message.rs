@@ -7,7 +7,7 @@
 pub struct ChatMessage {
     #[doc = " JSON `body`: string."]
     pub body: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `bodyType`: [`ChatMessageBodyType`](crate::ChatMessageBodyType)."]
+    #[doc = " JSON `bodyType`: [`ChatMessageBodyType`](crate::ChatMessageBodyType), one of `STANDARD`, `ACTIVITY`, `TYPING`, `NOTICE`, `MEMBERJOIN`, `MEMBERLEAVE`, `MEDIAREQUEST`."]
     pub body_type: ::std::option::Option<crate::ChatMessageBodyType>,
     #[doc = " JSON `chat`: string."]
     pub chat: ::std::option::Option<::std::string::String>,

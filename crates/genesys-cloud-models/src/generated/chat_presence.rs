@@ -15,7 +15,7 @@ pub struct ChatPresence {
     pub out_of_office: ::std::option::Option<crate::OutOfOffice>,
     #[doc = " JSON `source`: string."]
     pub source: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `systemPresence`: [`ChatPresenceSystemPresence`](crate::ChatPresenceSystemPresence)."]
+    #[doc = " JSON `systemPresence`: [`ChatPresenceSystemPresence`](crate::ChatPresenceSystemPresence), one of `Available`, `Away`, `Busy`, `Offline`, `Idle`, `OnQueue`, `Meal`, `Training`, `Meeting`, `Break`."]
     pub system_presence: ::std::option::Option<crate::ChatPresenceSystemPresence>,
     _nulls: crate::support::Extras,
 }

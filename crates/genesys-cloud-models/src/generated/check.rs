@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Check {
-    #[doc = " JSON `result`: [`CheckResult`](crate::CheckResult)."]
+    #[doc = " JSON `result`: [`CheckResult`](crate::CheckResult), one of `Passed`, `Failed`, `Unknown`, `Skipped`, `Error`."]
     pub result: ::std::option::Option<crate::CheckResult>,
-    #[doc = " JSON `type`: [`CheckType`](crate::CheckType)."]
+    #[doc = " JSON `type`: [`CheckType`](crate::CheckType), one of `HandleTimeValue`, `TransferRateValue`, `SalesConversionRateValue`, `SalesAmountValue`, `RetentionRateValue`, `ChurnRateValue`, `NextContactAvoidanceRateValue`, `InteractionVolume`, `UserVariance`, `DataCoverage`, `ModelQuality`."]
     pub r#type: ::std::option::Option<crate::CheckType>,
     _nulls: crate::support::Extras,
 }

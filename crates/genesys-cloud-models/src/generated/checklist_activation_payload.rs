@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ChecklistActivationPayload {
-    #[doc = " JSON `activationTriggerType`: [`ChecklistActivationPayloadActivationTriggerType`](crate::ChecklistActivationPayloadActivationTriggerType), required by the spec."]
+    #[doc = " JSON `activationTriggerType`: [`ChecklistActivationPayloadActivationTriggerType`](crate::ChecklistActivationPayloadActivationTriggerType), required by the spec, one of `Intent`, `ConversationStart`."]
     pub activation_trigger_type: ::std::option::Option<crate::ChecklistActivationPayloadActivationTriggerType>,
     #[doc = " JSON `agentId`: string."]
     pub agent_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `assistantId`: string."]
     pub assistant_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`ChecklistActivationPayloadDirection`](crate::ChecklistActivationPayloadDirection)."]
+    #[doc = " JSON `direction`: [`ChecklistActivationPayloadDirection`](crate::ChecklistActivationPayloadDirection), one of `Inbound`, `Outbound`."]
     pub direction: ::std::option::Option<crate::ChecklistActivationPayloadDirection>,
     #[doc = " JSON `intentId`: string."]
     pub intent_id: ::std::option::Option<::std::string::String>,
@@ -19,7 +19,7 @@ pub struct ChecklistActivationPayload {
     pub intent_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `language`: string, required by the spec."]
     pub language: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`ChecklistActivationPayloadMediaType`](crate::ChecklistActivationPayloadMediaType)."]
+    #[doc = " JSON `mediaType`: [`ChecklistActivationPayloadMediaType`](crate::ChecklistActivationPayloadMediaType), one of `Voice`, `Message`, `Email`."]
     pub media_type: ::std::option::Option<crate::ChecklistActivationPayloadMediaType>,
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,

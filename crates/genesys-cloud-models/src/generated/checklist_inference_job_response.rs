@@ -11,7 +11,7 @@ pub struct ChecklistInferenceJobResponse {
     pub agent_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `assistantId`: string."]
     pub assistant_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`ChecklistInferenceJobResponseDirection`](crate::ChecklistInferenceJobResponseDirection)."]
+    #[doc = " JSON `direction`: [`ChecklistInferenceJobResponseDirection`](crate::ChecklistInferenceJobResponseDirection), one of `Inbound`, `Outbound`."]
     pub direction: ::std::option::Option<crate::ChecklistInferenceJobResponseDirection>,
     #[doc = " JSON `error`: [`ErrorInfo`](crate::ErrorInfo)."]
     pub error: ::std::option::Option<crate::ErrorInfo>,
@@ -23,7 +23,7 @@ pub struct ChecklistInferenceJobResponse {
     pub job_start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`ChecklistInferenceJobResponseMediaType`](crate::ChecklistInferenceJobResponseMediaType)."]
+    #[doc = " JSON `mediaType`: [`ChecklistInferenceJobResponseMediaType`](crate::ChecklistInferenceJobResponseMediaType), one of `Voice`, `Message`, `Email`."]
     pub media_type: ::std::option::Option<crate::ChecklistInferenceJobResponseMediaType>,
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,
@@ -33,7 +33,7 @@ pub struct ChecklistInferenceJobResponse {
     pub queue_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ChecklistInferenceJobResponseStatus`](crate::ChecklistInferenceJobResponseStatus), required by the spec."]
+    #[doc = " JSON `status`: [`ChecklistInferenceJobResponseStatus`](crate::ChecklistInferenceJobResponseStatus), required by the spec, one of `Processing`, `Error`, `Complete`."]
     pub status: ::std::option::Option<crate::ChecklistInferenceJobResponseStatus>,
     _nulls: crate::support::Extras,
 }

@@ -25,9 +25,9 @@ pub struct ChecklistItem {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `stateFromAgent`: [`ChecklistItemStateFromAgent`](crate::ChecklistItemStateFromAgent)."]
+    #[doc = " JSON `stateFromAgent`: [`ChecklistItemStateFromAgent`](crate::ChecklistItemStateFromAgent), one of `Ticked`, `Unticked`."]
     pub state_from_agent: ::std::option::Option<crate::ChecklistItemStateFromAgent>,
-    #[doc = " JSON `stateFromModel`: [`ChecklistItemStateFromModel`](crate::ChecklistItemStateFromModel)."]
+    #[doc = " JSON `stateFromModel`: [`ChecklistItemStateFromModel`](crate::ChecklistItemStateFromModel), one of `Ticked`, `Unticked`."]
     pub state_from_model: ::std::option::Option<crate::ChecklistItemStateFromModel>,
     _nulls: crate::support::Extras,
 }

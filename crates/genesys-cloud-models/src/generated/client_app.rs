@@ -13,7 +13,7 @@ pub struct ClientApp {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `integrationType`: [`IntegrationType`](crate::IntegrationType)."]
     pub integration_type: ::std::option::Option<crate::IntegrationType>,
-    #[doc = " JSON `intendedState`: [`ClientAppIntendedState`](crate::ClientAppIntendedState), required by the spec."]
+    #[doc = " JSON `intendedState`: [`ClientAppIntendedState`](crate::ClientAppIntendedState), required by the spec, one of `ENABLED`, `DISABLED`, `DELETED`, `RESTORED`."]
     pub intended_state: ::std::option::Option<crate::ClientAppIntendedState>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,

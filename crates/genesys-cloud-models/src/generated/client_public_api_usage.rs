@@ -7,7 +7,7 @@
 pub struct ClientPublicApiUsage {
     #[doc = " JSON `date`: date."]
     pub date: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `httpMethod`: [`ClientPublicApiUsageHttpMethod`](crate::ClientPublicApiUsageHttpMethod)."]
+    #[doc = " JSON `httpMethod`: [`ClientPublicApiUsageHttpMethod`](crate::ClientPublicApiUsageHttpMethod), one of `GET`, `POST`, `PUT`, `PATCH`, `DELETE`, `HEAD`."]
     pub http_method: ::std::option::Option<crate::ClientPublicApiUsageHttpMethod>,
     #[doc = " JSON `organizationId`: string."]
     pub organization_id: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ClientPublicApiUsageQueryRequest {
-    #[doc = " JSON `granularity`: [`ClientPublicApiUsageQueryRequestGranularity`](crate::ClientPublicApiUsageQueryRequestGranularity)."]
+    #[doc = " JSON `granularity`: [`ClientPublicApiUsageQueryRequestGranularity`](crate::ClientPublicApiUsageQueryRequestGranularity), one of `Day`, `Week`, `Month`."]
     pub granularity: ::std::option::Option<crate::ClientPublicApiUsageQueryRequestGranularity>,
     #[doc = " JSON `groupBy`: array of string."]
     pub group_by: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

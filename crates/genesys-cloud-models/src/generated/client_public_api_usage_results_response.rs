@@ -13,7 +13,7 @@ pub struct ClientPublicApiUsageResultsResponse {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `nextUri`: string."]
     pub next_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queryStatus`: [`ClientPublicApiUsageResultsResponseQueryStatus`](crate::ClientPublicApiUsageResultsResponseQueryStatus), required by the spec."]
+    #[doc = " JSON `queryStatus`: [`ClientPublicApiUsageResultsResponseQueryStatus`](crate::ClientPublicApiUsageResultsResponseQueryStatus), required by the spec, one of `Queued`, `Running`, `Succeeded`, `Failed`, `Cancelled`."]
     pub query_status: ::std::option::Option<crate::ClientPublicApiUsageResultsResponseQueryStatus>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CoachingAnnotation {
-    #[doc = " JSON `accessType`: [`CoachingAnnotationAccessType`](crate::CoachingAnnotationAccessType)."]
+    #[doc = " JSON `accessType`: [`CoachingAnnotationAccessType`](crate::CoachingAnnotationAccessType), one of `Public`, `Private`."]
     pub access_type: ::std::option::Option<crate::CoachingAnnotationAccessType>,
     #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,

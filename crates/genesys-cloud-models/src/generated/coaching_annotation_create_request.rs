@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CoachingAnnotationCreateRequest {
-    #[doc = " JSON `accessType`: [`CoachingAnnotationCreateRequestAccessType`](crate::CoachingAnnotationCreateRequestAccessType), required by the spec."]
+    #[doc = " JSON `accessType`: [`CoachingAnnotationCreateRequestAccessType`](crate::CoachingAnnotationCreateRequestAccessType), required by the spec, one of `Public`, `Private`."]
     pub access_type: ::std::option::Option<crate::CoachingAnnotationCreateRequestAccessType>,
     #[doc = " JSON `text`: string, required by the spec."]
     pub text: ::std::option::Option<::std::string::String>,

@@ -43,7 +43,7 @@ pub struct CoachingAppointmentResponse {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `shareInsightsData`: boolean."]
     pub share_insights_data: ::std::option::Option<bool>,
-    #[doc = " JSON `status`: [`CoachingAppointmentResponseStatus`](crate::CoachingAppointmentResponseStatus)."]
+    #[doc = " JSON `status`: [`CoachingAppointmentResponseStatus`](crate::CoachingAppointmentResponseStatus), one of `Scheduled`, `InProgress`, `Completed`, `InvalidSchedule`."]
     pub status: ::std::option::Option<crate::CoachingAppointmentResponseStatus>,
     #[doc = " JSON `wfmSchedule`: [`WfmScheduleReference`](crate::WfmScheduleReference)."]
     pub wfm_schedule: ::std::option::Option<crate::WfmScheduleReference>,

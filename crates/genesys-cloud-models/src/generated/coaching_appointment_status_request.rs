@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CoachingAppointmentStatusRequest {
-    #[doc = " JSON `status`: [`CoachingAppointmentStatusRequestStatus`](crate::CoachingAppointmentStatusRequestStatus), required by the spec."]
+    #[doc = " JSON `status`: [`CoachingAppointmentStatusRequestStatus`](crate::CoachingAppointmentStatusRequestStatus), required by the spec, one of `Scheduled`, `InProgress`, `Completed`."]
     pub status: ::std::option::Option<crate::CoachingAppointmentStatusRequestStatus>,
     _nulls: crate::support::Extras,
 }

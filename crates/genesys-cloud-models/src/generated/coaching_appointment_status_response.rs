@@ -11,7 +11,7 @@ pub struct CoachingAppointmentStatusResponse {
     pub created_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`CoachingAppointmentStatusResponseStatus`](crate::CoachingAppointmentStatusResponseStatus)."]
+    #[doc = " JSON `status`: [`CoachingAppointmentStatusResponseStatus`](crate::CoachingAppointmentStatusResponseStatus), one of `Scheduled`, `InProgress`, `Completed`, `InvalidSchedule`."]
     pub status: ::std::option::Option<crate::CoachingAppointmentStatusResponseStatus>,
     _nulls: crate::support::Extras,
 }

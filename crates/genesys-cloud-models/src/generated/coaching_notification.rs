@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CoachingNotification {
-    #[doc = " JSON `actionType`: [`CoachingNotificationActionType`](crate::CoachingNotificationActionType)."]
+    #[doc = " JSON `actionType`: [`CoachingNotificationActionType`](crate::CoachingNotificationActionType), one of `Create`, `Update`, `Delete`, `StatusChange`, `AnnotationAdded`, `AnnotationEdited`, `AnnotationDeleted`."]
     pub action_type: ::std::option::Option<crate::CoachingNotificationActionType>,
     #[doc = " JSON `appointment`: [`CoachingAppointmentResponse`](crate::CoachingAppointmentResponse)."]
     pub appointment: ::std::option::Option<crate::CoachingAppointmentResponse>,
@@ -19,11 +19,11 @@ pub struct CoachingNotification {
     pub marked_as_read: ::std::option::Option<bool>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `relationship`: [`CoachingNotificationRelationship`](crate::CoachingNotificationRelationship)."]
+    #[doc = " JSON `relationship`: [`CoachingNotificationRelationship`](crate::CoachingNotificationRelationship), one of `Attendee`, `Creator`, `Facilitator`."]
     pub relationship: ::std::option::Option<crate::CoachingNotificationRelationship>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`CoachingNotificationStatus`](crate::CoachingNotificationStatus)."]
+    #[doc = " JSON `status`: [`CoachingNotificationStatus`](crate::CoachingNotificationStatus), one of `Scheduled`, `InProgress`, `Completed`, `InvalidSchedule`."]
     pub status: ::std::option::Option<crate::CoachingNotificationStatus>,
     #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,

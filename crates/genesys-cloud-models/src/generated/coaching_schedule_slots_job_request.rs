@@ -15,7 +15,7 @@ pub struct CoachingScheduleSlotsJobRequest {
     pub intervals: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `lengthInMinutes`: integer (int64), required by the spec."]
     pub length_in_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `slotsType`: [`CoachingScheduleSlotsJobRequestSlotsType`](crate::CoachingScheduleSlotsJobRequestSlotsType), required by the spec."]
+    #[doc = " JSON `slotsType`: [`CoachingScheduleSlotsJobRequestSlotsType`](crate::CoachingScheduleSlotsJobRequestSlotsType), required by the spec, one of `BestTime`."]
     pub slots_type: ::std::option::Option<crate::CoachingScheduleSlotsJobRequestSlotsType>,
     _nulls: crate::support::Extras,
 }

@@ -21,7 +21,7 @@ pub struct CoachingScheduleSlotsJobResponse {
     pub results: ::std::option::Option<::std::vec::Vec<crate::CoachingScheduleSlotsJobResult>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `slotsType`: [`CoachingScheduleSlotsJobResponseSlotsType`](crate::CoachingScheduleSlotsJobResponseSlotsType)."]
+    #[doc = " JSON `slotsType`: [`CoachingScheduleSlotsJobResponseSlotsType`](crate::CoachingScheduleSlotsJobResponseSlotsType), one of `BestTime`."]
     pub slots_type: ::std::option::Option<crate::CoachingScheduleSlotsJobResponseSlotsType>,
     _nulls: crate::support::Extras,
 }

@@ -11,7 +11,7 @@ pub struct CoachingScheduleSlotsJobResult {
     pub interval: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `slot`: [`CoachingScheduleSlotsJobSlot`](crate::CoachingScheduleSlotsJobSlot)."]
     pub slot: ::std::option::Option<crate::CoachingScheduleSlotsJobSlot>,
-    #[doc = " JSON `status`: [`CoachingScheduleSlotsJobResultStatus`](crate::CoachingScheduleSlotsJobResultStatus)."]
+    #[doc = " JSON `status`: [`CoachingScheduleSlotsJobResultStatus`](crate::CoachingScheduleSlotsJobResultStatus), one of `InProgress`, `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::CoachingScheduleSlotsJobResultStatus>,
     _nulls: crate::support::Extras,
 }

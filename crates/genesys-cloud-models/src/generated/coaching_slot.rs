@@ -7,7 +7,7 @@
 pub struct CoachingSlot {
     #[doc = " JSON `dateStart`: date-time."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `differenceRating`: [`CoachingSlotDifferenceRating`](crate::CoachingSlotDifferenceRating)."]
+    #[doc = " JSON `differenceRating`: [`CoachingSlotDifferenceRating`](crate::CoachingSlotDifferenceRating), one of `Poor`, `Neutral`, `Good`."]
     pub difference_rating: ::std::option::Option<crate::CoachingSlotDifferenceRating>,
     #[doc = " JSON `lengthInMinutes`: integer (int64)."]
     pub length_in_minutes: ::std::option::Option<i64>,

@@ -21,9 +21,9 @@ pub struct CobrowseMediaParticipant {
     pub controlling: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `conversationRoutingData`: [`ConversationRoutingData`](crate::ConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::ConversationRoutingData>,
-    #[doc = " JSON `direction`: [`CobrowseMediaParticipantDirection`](crate::CobrowseMediaParticipantDirection)."]
+    #[doc = " JSON `direction`: [`CobrowseMediaParticipantDirection`](crate::CobrowseMediaParticipantDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::CobrowseMediaParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`CobrowseMediaParticipantDisconnectType`](crate::CobrowseMediaParticipantDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`CobrowseMediaParticipantDisconnectType`](crate::CobrowseMediaParticipantDisconnectType), one of `endpoint`, `endpoint.donotdisturb`, `client`, `system`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.donotdisturb`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transport.failure`, … (19 in all)."]
     pub disconnect_type: ::std::option::Option<crate::CobrowseMediaParticipantDisconnectType>,
     #[doc = " JSON `endAcwTime`: date-time."]
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -37,7 +37,7 @@ pub struct CobrowseMediaParticipant {
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalOrganization`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub external_organization: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `flaggedReason`: [`CobrowseMediaParticipantFlaggedReason`](crate::CobrowseMediaParticipantFlaggedReason)."]
+    #[doc = " JSON `flaggedReason`: [`CobrowseMediaParticipantFlaggedReason`](crate::CobrowseMediaParticipantFlaggedReason), one of `general`."]
     pub flagged_reason: ::std::option::Option<crate::CobrowseMediaParticipantFlaggedReason>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
@@ -73,7 +73,7 @@ pub struct CobrowseMediaParticipant {
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`CobrowseMediaParticipantState`](crate::CobrowseMediaParticipantState)."]
+    #[doc = " JSON `state`: [`CobrowseMediaParticipantState`](crate::CobrowseMediaParticipantState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `parked`, `none`."]
     pub state: ::std::option::Option<crate::CobrowseMediaParticipantState>,
     #[doc = " JSON `team`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub team: ::std::option::Option<crate::DomainEntityRef>,

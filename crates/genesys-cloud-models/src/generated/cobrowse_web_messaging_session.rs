@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CobrowseWebMessagingSession {
-    #[doc = " JSON `communicationType`: [`CobrowseWebMessagingSessionCommunicationType`](crate::CobrowseWebMessagingSessionCommunicationType)."]
+    #[doc = " JSON `communicationType`: [`CobrowseWebMessagingSessionCommunicationType`](crate::CobrowseWebMessagingSessionCommunicationType), one of `Call`, `Message`, `Unknown`."]
     pub communication_type: ::std::option::Option<crate::CobrowseWebMessagingSessionCommunicationType>,
     #[doc = " JSON `dateOfferEnds`: date-time."]
     pub date_offer_ends: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,

@@ -17,13 +17,13 @@ pub struct Cobrowsesession {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `controlling`: array of string."]
     pub controlling: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `disconnectType`: [`CobrowsesessionDisconnectType`](crate::CobrowsesessionDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`CobrowsesessionDisconnectType`](crate::CobrowsesessionDisconnectType), one of `endpoint`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transport.failure`, `error`, `peer`, `other`, … (14 in all)."]
     pub disconnect_type: ::std::option::Option<crate::CobrowsesessionDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`CobrowsesessionInitialState`](crate::CobrowsesessionInitialState)."]
+    #[doc = " JSON `initialState`: [`CobrowsesessionInitialState`](crate::CobrowsesessionInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `scheduled`, `none`."]
     pub initial_state: ::std::option::Option<crate::CobrowsesessionInitialState>,
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
@@ -37,7 +37,7 @@ pub struct Cobrowsesession {
     pub self_: ::std::option::Option<crate::Address>,
     #[doc = " JSON `startAlertingTime`: date-time."]
     pub start_alerting_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`CobrowsesessionState`](crate::CobrowsesessionState)."]
+    #[doc = " JSON `state`: [`CobrowsesessionState`](crate::CobrowsesessionState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `scheduled`, `none`."]
     pub state: ::std::option::Option<crate::CobrowsesessionState>,
     #[doc = " JSON `viewerUrl`: string."]
     pub viewer_url: ::std::option::Option<::std::string::String>,

@@ -9,7 +9,7 @@ pub struct CollaborateChatAdhocMessageEventTopicCollaborateChatEntity {
     pub entity_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `entityJid`: string."]
     pub entity_jid: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `entityType`: [`CollaborateChatAdhocMessageEventTopicCollaborateChatEntityEntityType`](crate::CollaborateChatAdhocMessageEventTopicCollaborateChatEntityEntityType)."]
+    #[doc = " JSON `entityType`: [`CollaborateChatAdhocMessageEventTopicCollaborateChatEntityEntityType`](crate::CollaborateChatAdhocMessageEventTopicCollaborateChatEntityEntityType), one of `Group`, `User`, `Adhoc`."]
     pub entity_type: ::std::option::Option<crate::CollaborateChatAdhocMessageEventTopicCollaborateChatEntityEntityType>,
     _nulls: crate::support::Extras,
 }

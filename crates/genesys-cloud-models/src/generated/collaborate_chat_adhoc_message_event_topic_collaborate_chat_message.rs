@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CollaborateChatAdhocMessageEventTopicCollaborateChatMessage {
-    #[doc = " JSON `actionType`: [`CollaborateChatAdhocMessageEventTopicCollaborateChatMessageActionType`](crate::CollaborateChatAdhocMessageEventTopicCollaborateChatMessageActionType)."]
+    #[doc = " JSON `actionType`: [`CollaborateChatAdhocMessageEventTopicCollaborateChatMessageActionType`](crate::CollaborateChatAdhocMessageEventTopicCollaborateChatMessageActionType), one of `Create`, `Edit`, `Delete`."]
     pub action_type: ::std::option::Option<crate::CollaborateChatAdhocMessageEventTopicCollaborateChatMessageActionType>,
     #[doc = " JSON `body`: string."]
     pub body: ::std::option::Option<::std::string::String>,

@@ -9,7 +9,7 @@ pub struct CollaborateChatGroupMessageEventTopicCollaborateChatEntity {
     pub entity_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `entityJid`: string."]
     pub entity_jid: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `entityType`: [`CollaborateChatGroupMessageEventTopicCollaborateChatEntityEntityType`](crate::CollaborateChatGroupMessageEventTopicCollaborateChatEntityEntityType)."]
+    #[doc = " JSON `entityType`: [`CollaborateChatGroupMessageEventTopicCollaborateChatEntityEntityType`](crate::CollaborateChatGroupMessageEventTopicCollaborateChatEntityEntityType), one of `Group`, `User`, `Adhoc`."]
     pub entity_type: ::std::option::Option<crate::CollaborateChatGroupMessageEventTopicCollaborateChatEntityEntityType>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CollaborateChatGroupMessageEventTopicCollaborateChatMessage {
-    #[doc = " JSON `actionType`: [`CollaborateChatGroupMessageEventTopicCollaborateChatMessageActionType`](crate::CollaborateChatGroupMessageEventTopicCollaborateChatMessageActionType)."]
+    #[doc = " JSON `actionType`: [`CollaborateChatGroupMessageEventTopicCollaborateChatMessageActionType`](crate::CollaborateChatGroupMessageEventTopicCollaborateChatMessageActionType), one of `Create`, `Edit`, `Delete`."]
     pub action_type: ::std::option::Option<crate::CollaborateChatGroupMessageEventTopicCollaborateChatMessageActionType>,
     #[doc = " JSON `body`: string."]
     pub body: ::std::option::Option<::std::string::String>,

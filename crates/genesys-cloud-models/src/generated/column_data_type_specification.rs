@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ColumnDataTypeSpecification {
-    #[doc = " JSON `columnDataType`: [`ColumnDataTypeSpecificationColumnDataType`](crate::ColumnDataTypeSpecificationColumnDataType)."]
+    #[doc = " JSON `columnDataType`: [`ColumnDataTypeSpecificationColumnDataType`](crate::ColumnDataTypeSpecificationColumnDataType), one of `NUMERIC`, `TEXT`, `TIMESTAMP`, `DATETIME`."]
     pub column_data_type: ::std::option::Option<crate::ColumnDataTypeSpecificationColumnDataType>,
     #[doc = " JSON `columnName`: string."]
     pub column_name: ::std::option::Option<::std::string::String>,

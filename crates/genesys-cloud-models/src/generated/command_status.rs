@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CommandStatus {
-    #[doc = " JSON `commandType`: [`CommandStatusCommandType`](crate::CommandStatusCommandType)."]
+    #[doc = " JSON `commandType`: [`CommandStatusCommandType`](crate::CommandStatusCommandType), one of `UPLOAD`, `COPYDOCUMENT`, `MOVEDOCUMENT`, `DELETEWORKSPACE`, `DELETEDOCUMENT`, `DELETETAG`, `UPDATETAG`, `REINDEX`, `CLEANUP`, `REPLACEDOCUMENT`."]
     pub command_type: ::std::option::Option<crate::CommandStatusCommandType>,
     #[doc = " JSON `document`: [`Document`](crate::Document)."]
     pub document: ::std::option::Option<crate::Document>,
@@ -17,7 +17,7 @@ pub struct CommandStatus {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `statusCode`: [`CommandStatusStatusCode`](crate::CommandStatusStatusCode)."]
+    #[doc = " JSON `statusCode`: [`CommandStatusStatusCode`](crate::CommandStatusStatusCode), one of `INPROGRESS`, `COMPLETE`, `ERROR`, `CANCELING`, `CANCELED`."]
     pub status_code: ::std::option::Option<crate::CommandStatusStatusCode>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CommentCreate {
-    #[doc = " JSON `content`: string, required by the spec."]
+    #[doc = " JSON `content`: string, required by the spec, 0 to 4096 characters."]
     pub content: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,
 }

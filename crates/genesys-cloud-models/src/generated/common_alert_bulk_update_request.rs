@@ -9,7 +9,7 @@ pub struct CommonAlertBulkUpdateRequest {
     pub alert_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `muteSnooze`: [`MuteSnoozeFields`](crate::MuteSnoozeFields)."]
     pub mute_snooze: ::std::option::Option<crate::MuteSnoozeFields>,
-    #[doc = " JSON `type`: [`CommonAlertBulkUpdateRequestType`](crate::CommonAlertBulkUpdateRequestType), required by the spec."]
+    #[doc = " JSON `type`: [`CommonAlertBulkUpdateRequestType`](crate::CommonAlertBulkUpdateRequestType), required by the spec, one of `Mute`, `Snooze`, `Unread`, `Close`."]
     pub r#type: ::std::option::Option<crate::CommonAlertBulkUpdateRequestType>,
     #[doc = " JSON `unread`: [`UnreadFields`](crate::UnreadFields)."]
     pub unread: ::std::option::Option<crate::UnreadFields>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CommonAllAlertUpdateRequest {
-    #[doc = " JSON `type`: [`CommonAllAlertUpdateRequestType`](crate::CommonAllAlertUpdateRequestType), required by the spec."]
+    #[doc = " JSON `type`: [`CommonAllAlertUpdateRequestType`](crate::CommonAllAlertUpdateRequestType), required by the spec, one of `Mute`, `Snooze`, `Unread`, `Close`."]
     pub r#type: ::std::option::Option<crate::CommonAllAlertUpdateRequestType>,
     #[doc = " JSON `unread`: [`UnreadFields`](crate::UnreadFields)."]
     pub unread: ::std::option::Option<crate::UnreadFields>,

@@ -9,7 +9,7 @@ pub struct CommonCampaign {
     pub division: ::std::option::Option<crate::Division>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`CommonCampaignMediaType`](crate::CommonCampaignMediaType)."]
+    #[doc = " JSON `mediaType`: [`CommonCampaignMediaType`](crate::CommonCampaignMediaType), one of `email`, `sms`, `voice`, `whatsapp`."]
     pub media_type: ::std::option::Option<crate::CommonCampaignMediaType>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,

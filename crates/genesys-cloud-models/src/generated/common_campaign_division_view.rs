@@ -9,7 +9,7 @@ pub struct CommonCampaignDivisionView {
     pub division: ::std::option::Option<crate::Division>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`CommonCampaignDivisionViewMediaType`](crate::CommonCampaignDivisionViewMediaType)."]
+    #[doc = " JSON `mediaType`: [`CommonCampaignDivisionViewMediaType`](crate::CommonCampaignDivisionViewMediaType), one of `email`, `sms`, `voice`, `whatsapp`."]
     pub media_type: ::std::option::Option<crate::CommonCampaignDivisionViewMediaType>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,

@@ -27,7 +27,7 @@ pub struct CommonRule {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sendExitingAlarmNotifications`: boolean."]
     pub send_exiting_alarm_notifications: ::std::option::Option<bool>,
-    #[doc = " JSON `type`: [`CommonRuleType`](crate::CommonRuleType), required by the spec."]
+    #[doc = " JSON `type`: [`CommonRuleType`](crate::CommonRuleType), required by the spec, one of `ConversationMetrics`, `UserPresence`, `WorkforceManagement`, `OperationalConsole`, `Anomaly`, `Unknown`."]
     pub r#type: ::std::option::Option<crate::CommonRuleType>,
     #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,

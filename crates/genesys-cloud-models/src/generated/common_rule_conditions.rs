@@ -11,7 +11,7 @@ pub struct CommonRuleConditions {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `predicates`: array of [`CommonRulePredicate`](crate::CommonRulePredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::CommonRulePredicate>>,
-    #[doc = " JSON `type`: [`CommonRuleConditionsType`](crate::CommonRuleConditionsType), required by the spec."]
+    #[doc = " JSON `type`: [`CommonRuleConditionsType`](crate::CommonRuleConditionsType), required by the spec, one of `And`, `Or`, `Not`."]
     pub r#type: ::std::option::Option<crate::CommonRuleConditionsType>,
     _nulls: crate::support::Extras,
 }

@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CommonRulePredicate {
-    #[doc = " JSON `characteristic`: [`CommonRulePredicateCharacteristic`](crate::CommonRulePredicateCharacteristic)."]
+    #[doc = " JSON `characteristic`: [`CommonRulePredicateCharacteristic`](crate::CommonRulePredicateCharacteristic), one of `Deviation`, `Score`, `Unknown`."]
     pub characteristic: ::std::option::Option<crate::CommonRulePredicateCharacteristic>,
-    #[doc = " JSON `comparisonOperator`: [`CommonRulePredicateComparisonOperator`](crate::CommonRulePredicateComparisonOperator), required by the spec."]
+    #[doc = " JSON `comparisonOperator`: [`CommonRulePredicateComparisonOperator`](crate::CommonRulePredicateComparisonOperator), required by the spec, one of `Gt`, `Gte`, `Lt`, `Lte`, `Eq`, `Ne`."]
     pub comparison_operator: ::std::option::Option<crate::CommonRulePredicateComparisonOperator>,
     #[doc = " JSON `entity`: [`CommonRulePredicateEntity`](crate::CommonRulePredicateEntity), required by the spec."]
     pub entity: ::std::option::Option<crate::CommonRulePredicateEntity>,
-    #[doc = " JSON `mediaType`: [`CommonRulePredicateMediaType`](crate::CommonRulePredicateMediaType)."]
+    #[doc = " JSON `mediaType`: [`CommonRulePredicateMediaType`](crate::CommonRulePredicateMediaType), one of `Voice`, `Chat`, `Email`, `Callback`, `Message`."]
     pub media_type: ::std::option::Option<crate::CommonRulePredicateMediaType>,
-    #[doc = " JSON `metric`: [`CommonRulePredicateMetric`](crate::CommonRulePredicateMetric), required by the spec."]
+    #[doc = " JSON `metric`: [`CommonRulePredicateMetric`](crate::CommonRulePredicateMetric), required by the spec, one of `nAbandon`, `nConnected`, `nInteractions`, `nOffered`, `nOutbound`, `nTransferred`, `serviceLevel`, `oServiceLevel`, `oWaiting`, `tAbandon`, `tAcw`, `tAlert`, … (28 in all)."]
     pub metric: ::std::option::Option<crate::CommonRulePredicateMetric>,
-    #[doc = " JSON `metricType`: [`CommonRulePredicateMetricType`](crate::CommonRulePredicateMetricType), required by the spec."]
+    #[doc = " JSON `metricType`: [`CommonRulePredicateMetricType`](crate::CommonRulePredicateMetricType), required by the spec, one of `Interval`, `Instance`."]
     pub metric_type: ::std::option::Option<crate::CommonRulePredicateMetricType>,
-    #[doc = " JSON `metricValueType`: [`CommonRulePredicateMetricValueType`](crate::CommonRulePredicateMetricValueType), required by the spec."]
+    #[doc = " JSON `metricValueType`: [`CommonRulePredicateMetricValueType`](crate::CommonRulePredicateMetricValueType), required by the spec, one of `Count`, `Min`, `Timer`, `Max`, `Percentage`, `Average`, `Observation`."]
     pub metric_value_type: ::std::option::Option<crate::CommonRulePredicateMetricValueType>,
     #[doc = " JSON `status`: string."]
     pub status: ::std::option::Option<::std::string::String>,

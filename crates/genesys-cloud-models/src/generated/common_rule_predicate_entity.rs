@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CommonRulePredicateEntity {
-    #[doc = " JSON `entityType`: [`CommonRulePredicateEntityEntityType`](crate::CommonRulePredicateEntityEntityType), required by the spec."]
+    #[doc = " JSON `entityType`: [`CommonRulePredicateEntityEntityType`](crate::CommonRulePredicateEntityEntityType), required by the spec, one of `User`, `Group`, `Queue`, `Team`, `TeamMembers`, `Organization`."]
     pub entity_type: ::std::option::Option<crate::CommonRulePredicateEntityEntityType>,
     #[doc = " JSON `group`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub group: ::std::option::Option<crate::AddressableEntityRef>,

@@ -11,7 +11,7 @@ pub struct CommunicationEndedEvent {
     pub conversation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `destinationConversationId`: string."]
     pub destination_conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `disconnectType`: [`CommunicationEndedEventDisconnectType`](crate::CommunicationEndedEventDisconnectType), required by the spec."]
+    #[doc = " JSON `disconnectType`: [`CommunicationEndedEventDisconnectType`](crate::CommunicationEndedEventDisconnectType), required by the spec, one of `Error`, `Peer`, `Self`, `System`, `Transfer`, `TransferACD`, `TransferConference`, `TransferConsult`, `TransferUser`."]
     pub disconnect_type: ::std::option::Option<crate::CommunicationEndedEventDisconnectType>,
     #[doc = " JSON `eventDateTime`: date-time, required by the spec."]
     pub event_date_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,

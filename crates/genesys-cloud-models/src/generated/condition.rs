@@ -25,23 +25,23 @@ pub struct Condition {
     pub inverted: ::std::option::Option<bool>,
     #[doc = " JSON `matchAnyConditions`: boolean."]
     pub match_any_conditions: ::std::option::Option<bool>,
-    #[doc = " JSON `operator`: [`ConditionOperator`](crate::ConditionOperator)."]
+    #[doc = " JSON `operator`: [`ConditionOperator`](crate::ConditionOperator), one of `EQUALS`, `LESS_THAN`, `LESS_THAN_EQUALS`, `GREATER_THAN`, `GREATER_THAN_EQUALS`, `CONTAINS`, `BEGINS_WITH`, `ENDS_WITH`, `BEFORE`, `AFTER`, `IN`, `BETWEEN`."]
     pub operator: ::std::option::Option<crate::ConditionOperator>,
     #[doc = " JSON `predicates`: array of [`DataActionConditionPredicate`](crate::DataActionConditionPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::DataActionConditionPredicate>>,
     #[doc = " JSON `property`: string."]
     pub property: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `propertyType`: [`ConditionPropertyType`](crate::ConditionPropertyType)."]
+    #[doc = " JSON `propertyType`: [`ConditionPropertyType`](crate::ConditionPropertyType), one of `LAST_ATTEMPT_BY_COLUMN`, `LAST_ATTEMPT_OVERALL`, `LAST_WRAPUP_BY_COLUMN`, `LAST_WRAPUP_OVERALL`."]
     pub property_type: ::std::option::Option<crate::ConditionPropertyType>,
     #[doc = " JSON `subConditions`: array of [`TimeAndDateSubCondition`](crate::TimeAndDateSubCondition)."]
     pub sub_conditions: ::std::option::Option<::std::vec::Vec<crate::TimeAndDateSubCondition>>,
     #[doc = " JSON `timeZoneId`: string."]
     pub time_zone_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ConditionType`](crate::ConditionType)."]
+    #[doc = " JSON `type`: [`ConditionType`](crate::ConditionType), one of `wrapupCondition`, `systemDispositionCondition`, `contactAttributeCondition`, `phoneNumberCondition`, `phoneNumberTypeCondition`, `callAnalysisCondition`, `contactPropertyCondition`, `dataActionCondition`, `timeAndDateCondition`."]
     pub r#type: ::std::option::Option<crate::ConditionType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `valueType`: [`ConditionValueType`](crate::ConditionValueType)."]
+    #[doc = " JSON `valueType`: [`ConditionValueType`](crate::ConditionValueType), one of `STRING`, `NUMERIC`, `DATETIME`, `PERIOD`."]
     pub value_type: ::std::option::Option<crate::ConditionValueType>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConditionalGroupActivationCondition {
-    #[doc = " JSON `operator`: [`ConditionalGroupActivationConditionOperator`](crate::ConditionalGroupActivationConditionOperator)."]
+    #[doc = " JSON `operator`: [`ConditionalGroupActivationConditionOperator`](crate::ConditionalGroupActivationConditionOperator), one of `GreaterThan`, `GreaterThanOrEqualTo`, `LessThan`, `LessThanOrEqualTo`, `EqualTo`, `NotEqualTo`."]
     pub operator: ::std::option::Option<crate::ConditionalGroupActivationConditionOperator>,
     #[doc = " JSON `simpleMetric`: [`ConditionalGroupActivationSimpleMetric`](crate::ConditionalGroupActivationSimpleMetric)."]
     pub simple_metric: ::std::option::Option<crate::ConditionalGroupActivationSimpleMetric>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConditionalGroupActivationSimpleMetric {
-    #[doc = " JSON `metric`: [`ConditionalGroupActivationSimpleMetricMetric`](crate::ConditionalGroupActivationSimpleMetricMetric)."]
+    #[doc = " JSON `metric`: [`ConditionalGroupActivationSimpleMetricMetric`](crate::ConditionalGroupActivationSimpleMetricMetric), one of `EstimatedWaitTime`, `IdleAgentCount`, `ServiceLevel`."]
     pub metric: ::std::option::Option<crate::ConditionalGroupActivationSimpleMetricMetric>,
     #[doc = " JSON `queue`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub queue: ::std::option::Option<crate::DomainEntityRef>,

@@ -9,9 +9,9 @@ pub struct ConditionalGroupRoutingRule {
     pub condition_value: ::std::option::Option<f64>,
     #[doc = " JSON `groups`: array of [`MemberGroup`](crate::MemberGroup)."]
     pub groups: ::std::option::Option<::std::vec::Vec<crate::MemberGroup>>,
-    #[doc = " JSON `metric`: [`ConditionalGroupRoutingRuleMetric`](crate::ConditionalGroupRoutingRuleMetric)."]
+    #[doc = " JSON `metric`: [`ConditionalGroupRoutingRuleMetric`](crate::ConditionalGroupRoutingRuleMetric), one of `EstimatedWaitTime`, `ServiceLevel`."]
     pub metric: ::std::option::Option<crate::ConditionalGroupRoutingRuleMetric>,
-    #[doc = " JSON `operator`: [`ConditionalGroupRoutingRuleOperator`](crate::ConditionalGroupRoutingRuleOperator)."]
+    #[doc = " JSON `operator`: [`ConditionalGroupRoutingRuleOperator`](crate::ConditionalGroupRoutingRuleOperator), one of `GreaterThan`, `GreaterThanOrEqualTo`, `LessThan`, `LessThanOrEqualTo`."]
     pub operator: ::std::option::Option<crate::ConditionalGroupRoutingRuleOperator>,
     #[doc = " JSON `queue`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub queue: ::std::option::Option<crate::DomainEntityRef>,

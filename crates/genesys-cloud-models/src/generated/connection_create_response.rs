@@ -23,9 +23,9 @@ pub struct ConnectionCreateResponse {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ConnectionCreateResponseStatus`](crate::ConnectionCreateResponseStatus)."]
+    #[doc = " JSON `status`: [`ConnectionCreateResponseStatus`](crate::ConnectionCreateResponseStatus), one of `Created`, `Connected`, `Expired`, `Failed`."]
     pub status: ::std::option::Option<crate::ConnectionCreateResponseStatus>,
-    #[doc = " JSON `type`: [`ConnectionCreateResponseType`](crate::ConnectionCreateResponseType)."]
+    #[doc = " JSON `type`: [`ConnectionCreateResponseType`](crate::ConnectionCreateResponseType), one of `Sharepoint`."]
     pub r#type: ::std::option::Option<crate::ConnectionCreateResponseType>,
     _nulls: crate::support::Extras,
 }

@@ -27,9 +27,9 @@ pub struct ConnectionResponse {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ConnectionResponseStatus`](crate::ConnectionResponseStatus)."]
+    #[doc = " JSON `status`: [`ConnectionResponseStatus`](crate::ConnectionResponseStatus), one of `Created`, `Connected`, `Expired`, `Failed`."]
     pub status: ::std::option::Option<crate::ConnectionResponseStatus>,
-    #[doc = " JSON `type`: [`ConnectionResponseType`](crate::ConnectionResponseType)."]
+    #[doc = " JSON `type`: [`ConnectionResponseType`](crate::ConnectionResponseType), one of `Sharepoint`."]
     pub r#type: ::std::option::Option<crate::ConnectionResponseType>,
     _nulls: crate::support::Extras,
 }

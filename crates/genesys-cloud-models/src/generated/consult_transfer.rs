@@ -9,7 +9,7 @@ pub struct ConsultTransfer {
     pub consulting_user_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `destination`: [`Destination`](crate::Destination), required by the spec."]
     pub destination: ::std::option::Option<crate::Destination>,
-    #[doc = " JSON `speakTo`: [`ConsultTransferSpeakTo`](crate::ConsultTransferSpeakTo), required by the spec."]
+    #[doc = " JSON `speakTo`: [`ConsultTransferSpeakTo`](crate::ConsultTransferSpeakTo), required by the spec, one of `DESTINATION`, `OBJECT`, `BOTH`, `CONFERENCE`."]
     pub speak_to: ::std::option::Option<crate::ConsultTransferSpeakTo>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct ConsultTransferToAddress {
     pub address: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `consultingUserId`: string."]
     pub consulting_user_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `speakTo`: [`ConsultTransferToAddressSpeakTo`](crate::ConsultTransferToAddressSpeakTo), required by the spec."]
+    #[doc = " JSON `speakTo`: [`ConsultTransferToAddressSpeakTo`](crate::ConsultTransferToAddressSpeakTo), required by the spec, one of `DESTINATION`, `OBJECT`, `BOTH`, `CONFERENCE`."]
     pub speak_to: ::std::option::Option<crate::ConsultTransferToAddressSpeakTo>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct ConsultTransferToAgent {
     #[doc = " JSON `consultingUserId`: string."]
     pub consulting_user_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `speakTo`: [`ConsultTransferToAgentSpeakTo`](crate::ConsultTransferToAgentSpeakTo), required by the spec."]
+    #[doc = " JSON `speakTo`: [`ConsultTransferToAgentSpeakTo`](crate::ConsultTransferToAgentSpeakTo), required by the spec, one of `DESTINATION`, `OBJECT`, `BOTH`, `CONFERENCE`."]
     pub speak_to: ::std::option::Option<crate::ConsultTransferToAgentSpeakTo>,
     #[doc = " JSON `userDisplayName`: string."]
     pub user_display_name: ::std::option::Option<::std::string::String>,

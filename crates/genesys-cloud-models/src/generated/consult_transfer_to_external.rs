@@ -9,7 +9,7 @@ pub struct ConsultTransferToExternal {
     pub address: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `consultingUserId`: string."]
     pub consulting_user_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `speakTo`: [`ConsultTransferToExternalSpeakTo`](crate::ConsultTransferToExternalSpeakTo), required by the spec."]
+    #[doc = " JSON `speakTo`: [`ConsultTransferToExternalSpeakTo`](crate::ConsultTransferToExternalSpeakTo), required by the spec, one of `DESTINATION`, `OBJECT`, `BOTH`, `CONFERENCE`."]
     pub speak_to: ::std::option::Option<crate::ConsultTransferToExternalSpeakTo>,
     _nulls: crate::support::Extras,
 }

@@ -9,9 +9,9 @@ pub struct ConsultTransferToExternalContact {
     pub consulting_user_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `contactId`: string, required by the spec."]
     pub contact_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `phoneType`: [`ConsultTransferToExternalContactPhoneType`](crate::ConsultTransferToExternalContactPhoneType), required by the spec."]
+    #[doc = " JSON `phoneType`: [`ConsultTransferToExternalContactPhoneType`](crate::ConsultTransferToExternalContactPhoneType), required by the spec, one of `WorkPhone`, `CellPhone`, `HomePhone`, `OtherPhone`."]
     pub phone_type: ::std::option::Option<crate::ConsultTransferToExternalContactPhoneType>,
-    #[doc = " JSON `speakTo`: [`ConsultTransferToExternalContactSpeakTo`](crate::ConsultTransferToExternalContactSpeakTo), required by the spec."]
+    #[doc = " JSON `speakTo`: [`ConsultTransferToExternalContactSpeakTo`](crate::ConsultTransferToExternalContactSpeakTo), required by the spec, one of `DESTINATION`, `OBJECT`, `BOTH`, `CONFERENCE`."]
     pub speak_to: ::std::option::Option<crate::ConsultTransferToExternalContactSpeakTo>,
     _nulls: crate::support::Extras,
 }

@@ -11,7 +11,7 @@ pub struct ConsultTransferToQueue {
     pub queue_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `queueName`: string."]
     pub queue_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `speakTo`: [`ConsultTransferToQueueSpeakTo`](crate::ConsultTransferToQueueSpeakTo), required by the spec."]
+    #[doc = " JSON `speakTo`: [`ConsultTransferToQueueSpeakTo`](crate::ConsultTransferToQueueSpeakTo), required by the spec, one of `DESTINATION`, `OBJECT`, `BOTH`, `CONFERENCE`."]
     pub speak_to: ::std::option::Option<crate::ConsultTransferToQueueSpeakTo>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct ConsultTransferUpdate {
     #[doc = " JSON `consultingUserId`: string."]
     pub consulting_user_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `speakTo`: [`ConsultTransferUpdateSpeakTo`](crate::ConsultTransferUpdateSpeakTo), required by the spec."]
+    #[doc = " JSON `speakTo`: [`ConsultTransferUpdateSpeakTo`](crate::ConsultTransferUpdateSpeakTo), required by the spec, one of `DESTINATION`, `OBJECT`, `BOTH`, `CONFERENCE`."]
     pub speak_to: ::std::option::Option<crate::ConsultTransferUpdateSpeakTo>,
     _nulls: crate::support::Extras,
 }

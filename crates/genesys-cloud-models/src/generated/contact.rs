@@ -15,9 +15,9 @@ pub struct Contact {
     pub extension: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `integration`: string."]
     pub integration: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`ContactMediaType`](crate::ContactMediaType)."]
+    #[doc = " JSON `mediaType`: [`ContactMediaType`](crate::ContactMediaType), one of `PHONE`, `EMAIL`, `SMS`."]
     pub media_type: ::std::option::Option<crate::ContactMediaType>,
-    #[doc = " JSON `type`: [`ContactType`](crate::ContactType)."]
+    #[doc = " JSON `type`: [`ContactType`](crate::ContactType), one of `PRIMARY`, `WORK`, `WORK2`, `WORK3`, `WORK4`, `HOME`, `MOBILE`, `MAIN`, `OTHER`."]
     pub r#type: ::std::option::Option<crate::ContactType>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactAddressConditionSettings {
-    #[doc = " JSON `operator`: [`ContactAddressConditionSettingsOperator`](crate::ContactAddressConditionSettingsOperator), required by the spec."]
+    #[doc = " JSON `operator`: [`ContactAddressConditionSettingsOperator`](crate::ContactAddressConditionSettingsOperator), required by the spec, one of `Equals`, `Contains`, `BeginsWith`, `EndsWith`."]
     pub operator: ::std::option::Option<crate::ContactAddressConditionSettingsOperator>,
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactAddressTypeConditionSettings {
-    #[doc = " JSON `operator`: [`ContactAddressTypeConditionSettingsOperator`](crate::ContactAddressTypeConditionSettingsOperator), required by the spec."]
+    #[doc = " JSON `operator`: [`ContactAddressTypeConditionSettingsOperator`](crate::ContactAddressTypeConditionSettingsOperator), required by the spec, one of `Equals`, `Contains`, `BeginsWith`, `EndsWith`."]
     pub operator: ::std::option::Option<crate::ContactAddressTypeConditionSettingsOperator>,
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -7,7 +7,7 @@
 pub struct ContactBulkSearchCriteria {
     #[doc = " JSON `clauses`: array of [`ContactListFilterClause`](crate::ContactListFilterClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::ContactListFilterClause>>,
-    #[doc = " JSON `filterType`: [`ContactBulkSearchCriteriaFilterType`](crate::ContactBulkSearchCriteriaFilterType)."]
+    #[doc = " JSON `filterType`: [`ContactBulkSearchCriteriaFilterType`](crate::ContactBulkSearchCriteriaFilterType), one of `AND`, `OR`."]
     pub filter_type: ::std::option::Option<crate::ContactBulkSearchCriteriaFilterType>,
     _nulls: crate::support::Extras,
 }

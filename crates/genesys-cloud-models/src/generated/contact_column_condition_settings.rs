@@ -7,11 +7,11 @@
 pub struct ContactColumnConditionSettings {
     #[doc = " JSON `columnName`: string, required by the spec."]
     pub column_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `operator`: [`ContactColumnConditionSettingsOperator`](crate::ContactColumnConditionSettingsOperator), required by the spec."]
+    #[doc = " JSON `operator`: [`ContactColumnConditionSettingsOperator`](crate::ContactColumnConditionSettingsOperator), required by the spec, one of `Equals`, `LessThan`, `LessThanEquals`, `GreaterThan`, `GreaterThanEquals`, `Contains`, `BeginsWith`, `EndsWith`, `Before`, `After`."]
     pub operator: ::std::option::Option<crate::ContactColumnConditionSettingsOperator>,
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `valueType`: [`ContactColumnConditionSettingsValueType`](crate::ContactColumnConditionSettingsValueType), required by the spec."]
+    #[doc = " JSON `valueType`: [`ContactColumnConditionSettingsValueType`](crate::ContactColumnConditionSettingsValueType), required by the spec, one of `DateTime`, `Numeric`, `Period`, `String`."]
     pub value_type: ::std::option::Option<crate::ContactColumnConditionSettingsValueType>,
     _nulls: crate::support::Extras,
 }

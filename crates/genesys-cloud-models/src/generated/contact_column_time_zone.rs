@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactColumnTimeZone {
-    #[doc = " JSON `columnType`: [`ContactColumnTimeZoneColumnType`](crate::ContactColumnTimeZoneColumnType)."]
+    #[doc = " JSON `columnType`: [`ContactColumnTimeZoneColumnType`](crate::ContactColumnTimeZoneColumnType), one of `PHONE`, `ZIP`."]
     pub column_type: ::std::option::Option<crate::ContactColumnTimeZoneColumnType>,
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,

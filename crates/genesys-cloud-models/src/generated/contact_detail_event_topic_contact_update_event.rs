@@ -23,7 +23,7 @@ pub struct ContactDetailEventTopicContactUpdateEvent {
     pub conversation_external_organization_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`ContactDetailEventTopicContactUpdateEventDirection`](crate::ContactDetailEventTopicContactUpdateEventDirection)."]
+    #[doc = " JSON `direction`: [`ContactDetailEventTopicContactUpdateEventDirection`](crate::ContactDetailEventTopicContactUpdateEventDirection), one of `UNKNOWN`, `INBOUND`, `OUTBOUND`."]
     pub direction: ::std::option::Option<crate::ContactDetailEventTopicContactUpdateEventDirection>,
     #[doc = " JSON `divisionId`: string."]
     pub division_id: ::std::option::Option<::std::string::String>,
@@ -35,9 +35,9 @@ pub struct ContactDetailEventTopicContactUpdateEvent {
     pub external_contact_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalOrganizationId`: string."]
     pub external_organization_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`ContactDetailEventTopicContactUpdateEventMediaType`](crate::ContactDetailEventTopicContactUpdateEventMediaType)."]
+    #[doc = " JSON `mediaType`: [`ContactDetailEventTopicContactUpdateEventMediaType`](crate::ContactDetailEventTopicContactUpdateEventMediaType), one of `UNKNOWN`, `VOICE`, `CHAT`, `EMAIL`, `CALLBACK`, `COBROWSE`, `VIDEO`, `SCREENSHARE`, `MESSAGE`, `INTERNALMESSAGE`, `SCREENMONITORING`."]
     pub media_type: ::std::option::Option<crate::ContactDetailEventTopicContactUpdateEventMediaType>,
-    #[doc = " JSON `messageType`: [`ContactDetailEventTopicContactUpdateEventMessageType`](crate::ContactDetailEventTopicContactUpdateEventMessageType)."]
+    #[doc = " JSON `messageType`: [`ContactDetailEventTopicContactUpdateEventMessageType`](crate::ContactDetailEventTopicContactUpdateEventMessageType), one of `UNKNOWN`, `SMS`, `TWITTER`, `FACEBOOK`, `LINE`, `WHATSAPP`, `WEBMESSAGING`, `OPEN`, `INSTAGRAM`, `APPLE`, `LINKEDIN`."]
     pub message_type: ::std::option::Option<crate::ContactDetailEventTopicContactUpdateEventMessageType>,
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,

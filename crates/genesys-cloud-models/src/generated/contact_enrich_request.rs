@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactEnrichRequest {
-    #[doc = " JSON `action`: [`ContactEnrichRequestAction`](crate::ContactEnrichRequestAction), required by the spec."]
+    #[doc = " JSON `action`: [`ContactEnrichRequestAction`](crate::ContactEnrichRequestAction), required by the spec, one of `Merge`, `Upsert`, `Update`, `Insert`."]
     pub action: ::std::option::Option<crate::ContactEnrichRequestAction>,
     #[doc = " JSON `contact`: [`ExternalContact`](crate::ExternalContact)."]
     pub contact: ::std::option::Option<crate::ExternalContact>,

@@ -11,7 +11,7 @@ pub struct ContactIdentifier {
     pub division: ::std::option::Option<crate::WritableStarrableDivision>,
     #[doc = " JSON `externalSource`: [`ExternalSource`](crate::ExternalSource)."]
     pub external_source: ::std::option::Option<crate::ExternalSource>,
-    #[doc = " JSON `type`: [`ContactIdentifierType`](crate::ContactIdentifierType), required by the spec."]
+    #[doc = " JSON `type`: [`ContactIdentifierType`](crate::ContactIdentifierType), required by the spec, one of `SocialLine`, `SocialFacebook`, `SocialTwitter`, `SocialWhatsapp`, `SocialInstagram`, `SocialWhatsappBsuid`, `AppleOpaqueId`, `Email`, `Phone`, `Cookie`, `ExternalId`, `SocialInstagramHandle`."]
     pub r#type: ::std::option::Option<crate::ContactIdentifierType>,
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,

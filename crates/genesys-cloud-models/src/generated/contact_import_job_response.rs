@@ -9,7 +9,7 @@ pub struct ContactImportJobResponse {
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `division`: [`StarrableDivision`](crate::StarrableDivision)."]
     pub division: ::std::option::Option<crate::StarrableDivision>,
-    #[doc = " JSON `executionStep`: [`ContactImportJobResponseExecutionStep`](crate::ContactImportJobResponseExecutionStep)."]
+    #[doc = " JSON `executionStep`: [`ContactImportJobResponseExecutionStep`](crate::ContactImportJobResponseExecutionStep), one of `Validating`, `Validated`, `Importing`."]
     pub execution_step: ::std::option::Option<crate::ContactImportJobResponseExecutionStep>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -19,7 +19,7 @@ pub struct ContactImportJobResponse {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `settings`: [`AddressableEntityRef`](crate::AddressableEntityRef), required by the spec."]
     pub settings: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `status`: [`ContactImportJobResponseStatus`](crate::ContactImportJobResponseStatus)."]
+    #[doc = " JSON `status`: [`ContactImportJobResponseStatus`](crate::ContactImportJobResponseStatus), one of `Created`, `Running`, `Completed`, `Failed`, `Cancelled`."]
     pub status: ::std::option::Option<crate::ContactImportJobResponseStatus>,
     #[doc = " JSON `statusDetails`: string."]
     pub status_details: ::std::option::Option<::std::string::String>,

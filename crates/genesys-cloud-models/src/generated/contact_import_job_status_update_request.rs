@@ -7,7 +7,7 @@
 pub struct ContactImportJobStatusUpdateRequest {
     #[doc = " JSON `jobId`: string, required by the spec."]
     pub job_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ContactImportJobStatusUpdateRequestStatus`](crate::ContactImportJobStatusUpdateRequestStatus), required by the spec."]
+    #[doc = " JSON `status`: [`ContactImportJobStatusUpdateRequestStatus`](crate::ContactImportJobStatusUpdateRequestStatus), required by the spec, one of `Continue`, `Cancel`, `Retry`."]
     pub status: ::std::option::Option<crate::ContactImportJobStatusUpdateRequestStatus>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct ContactImportJobStatusUpdateResponse {
     #[doc = " JSON `jobId`: string."]
     pub job_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ContactImportJobStatusUpdateResponseStatus`](crate::ContactImportJobStatusUpdateResponseStatus)."]
+    #[doc = " JSON `status`: [`ContactImportJobStatusUpdateResponseStatus`](crate::ContactImportJobStatusUpdateResponseStatus), one of `Continue`, `Cancel`, `Retry`."]
     pub status: ::std::option::Option<crate::ContactImportJobStatusUpdateResponseStatus>,
     _nulls: crate::support::Extras,
 }

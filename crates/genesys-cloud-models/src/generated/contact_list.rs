@@ -37,7 +37,7 @@ pub struct ContactList {
     pub preview_mode_column_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `retentionDays`: integer (int64)."]
     pub retention_days: ::std::option::Option<i64>,
-    #[doc = " JSON `retentionType`: [`ContactListRetentionType`](crate::ContactListRetentionType)."]
+    #[doc = " JSON `retentionType`: [`ContactListRetentionType`](crate::ContactListRetentionType), one of `Never`, `Today`, `RetentionDays`."]
     pub retention_type: ::std::option::Option<crate::ContactListRetentionType>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,

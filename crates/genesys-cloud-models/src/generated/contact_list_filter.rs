@@ -15,7 +15,7 @@ pub struct ContactListFilter {
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `filterType`: [`ContactListFilterFilterType`](crate::ContactListFilterFilterType)."]
+    #[doc = " JSON `filterType`: [`ContactListFilterFilterType`](crate::ContactListFilterFilterType), one of `AND`, `OR`."]
     pub filter_type: ::std::option::Option<crate::ContactListFilterFilterType>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -23,7 +23,7 @@ pub struct ContactListFilter {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sourceType`: [`ContactListFilterSourceType`](crate::ContactListFilterSourceType)."]
+    #[doc = " JSON `sourceType`: [`ContactListFilterSourceType`](crate::ContactListFilterSourceType), one of `ContactList`, `ContactListTemplate`."]
     pub source_type: ::std::option::Option<crate::ContactListFilterSourceType>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactListFilterClause {
-    #[doc = " JSON `filterType`: [`ContactListFilterClauseFilterType`](crate::ContactListFilterClauseFilterType)."]
+    #[doc = " JSON `filterType`: [`ContactListFilterClauseFilterType`](crate::ContactListFilterClauseFilterType), one of `AND`, `OR`."]
     pub filter_type: ::std::option::Option<crate::ContactListFilterClauseFilterType>,
     #[doc = " JSON `predicates`: array of [`ContactListFilterPredicate`](crate::ContactListFilterPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::ContactListFilterPredicate>>,

@@ -7,11 +7,11 @@
 pub struct ContactListFilterPredicate {
     #[doc = " JSON `column`: string."]
     pub column: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `columnType`: [`ContactListFilterPredicateColumnType`](crate::ContactListFilterPredicateColumnType)."]
+    #[doc = " JSON `columnType`: [`ContactListFilterPredicateColumnType`](crate::ContactListFilterPredicateColumnType), one of `numeric`, `alphabetic`."]
     pub column_type: ::std::option::Option<crate::ContactListFilterPredicateColumnType>,
     #[doc = " JSON `inverted`: boolean."]
     pub inverted: ::std::option::Option<bool>,
-    #[doc = " JSON `operator`: [`ContactListFilterPredicateOperator`](crate::ContactListFilterPredicateOperator)."]
+    #[doc = " JSON `operator`: [`ContactListFilterPredicateOperator`](crate::ContactListFilterPredicateOperator), one of `EQUALS`, `LESS_THAN`, `LESS_THAN_EQUALS`, `GREATER_THAN`, `GREATER_THAN_EQUALS`, `CONTAINS`, `BEGINS_WITH`, `ENDS_WITH`, `BEFORE`, `AFTER`, `BETWEEN`, `IN`."]
     pub operator: ::std::option::Option<crate::ContactListFilterPredicateOperator>,
     #[doc = " JSON `range`: [`ContactListFilterRange`](crate::ContactListFilterRange)."]
     pub range: ::std::option::Option<crate::ContactListFilterRange>,

@@ -31,7 +31,7 @@ pub struct ContactListTemplate {
     pub preview_mode_column_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `retentionDays`: integer (int64)."]
     pub retention_days: ::std::option::Option<i64>,
-    #[doc = " JSON `retentionType`: [`ContactListTemplateRetentionType`](crate::ContactListTemplateRetentionType)."]
+    #[doc = " JSON `retentionType`: [`ContactListTemplateRetentionType`](crate::ContactListTemplateRetentionType), one of `Never`, `Today`, `RetentionDays`."]
     pub retention_type: ::std::option::Option<crate::ContactListTemplateRetentionType>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,

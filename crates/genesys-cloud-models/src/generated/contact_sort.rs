@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactSort {
-    #[doc = " JSON `direction`: [`ContactSortDirection`](crate::ContactSortDirection)."]
+    #[doc = " JSON `direction`: [`ContactSortDirection`](crate::ContactSortDirection), one of `ASC`, `DESC`."]
     pub direction: ::std::option::Option<crate::ContactSortDirection>,
     #[doc = " JSON `fieldName`: string."]
     pub field_name: ::std::option::Option<::std::string::String>,

@@ -11,7 +11,7 @@ pub struct ContactlistImportStatusImportStatus {
     pub completed_records: ::std::option::Option<i64>,
     #[doc = " JSON `failureReason`: string."]
     pub failure_reason: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `importState`: [`ContactlistImportStatusImportStatusImportState`](crate::ContactlistImportStatusImportStatusImportState)."]
+    #[doc = " JSON `importState`: [`ContactlistImportStatusImportStatusImportState`](crate::ContactlistImportStatusImportStatusImportState), one of `IN_PROGRESS`, `FAILED`."]
     pub import_state: ::std::option::Option<crate::ContactlistImportStatusImportStatusImportState>,
     #[doc = " JSON `listNamePrefix`: string."]
     pub list_name_prefix: ::std::option::Option<::std::string::String>,

@@ -17,11 +17,11 @@ pub struct ContactsBulkOperationJob {
     pub percent_complete: ::std::option::Option<i64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`ContactsBulkOperationJobState`](crate::ContactsBulkOperationJobState)."]
+    #[doc = " JSON `state`: [`ContactsBulkOperationJobState`](crate::ContactsBulkOperationJobState), one of `InProgress`, `Complete`, `Failed`."]
     pub state: ::std::option::Option<crate::ContactsBulkOperationJobState>,
     #[doc = " JSON `totalRecords`: integer (int64)."]
     pub total_records: ::std::option::Option<i64>,
-    #[doc = " JSON `type`: [`ContactsBulkOperationJobType`](crate::ContactsBulkOperationJobType)."]
+    #[doc = " JSON `type`: [`ContactsBulkOperationJobType`](crate::ContactsBulkOperationJobType), one of `BulkDelete`, `BulkEdit`."]
     pub r#type: ::std::option::Option<crate::ContactsBulkOperationJobType>,
     _nulls: crate::support::Extras,
 }

@@ -23,7 +23,7 @@ pub struct ContactsExport {
     pub result_row_count: ::std::option::Option<i64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ContactsExportStatus`](crate::ContactsExportStatus)."]
+    #[doc = " JSON `status`: [`ContactsExportStatus`](crate::ContactsExportStatus), one of `RUNNING`, `SUCCEEDED`, `FAILED`."]
     pub status: ::std::option::Option<crate::ContactsExportStatus>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactsExportComparisonFieldFilter {
-    #[doc = " JSON `field`: [`ContactsExportComparisonFieldFilterField`](crate::ContactsExportComparisonFieldFilterField), required by the spec."]
+    #[doc = " JSON `field`: [`ContactsExportComparisonFieldFilterField`](crate::ContactsExportComparisonFieldFilterField), required by the spec, one of `CreateDate`, `ModifyDate`."]
     pub field: ::std::option::Option<crate::ContactsExportComparisonFieldFilterField>,
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactsExportFieldFilter {
-    #[doc = " JSON `field`: [`ContactsExportFieldFilterField`](crate::ContactsExportFieldFilterField), required by the spec."]
+    #[doc = " JSON `field`: [`ContactsExportFieldFilterField`](crate::ContactsExportFieldFilterField), required by the spec, one of `DivisionId`, `ContactClassification`, `ExternalOrganizationId`, `ExternalSourceId`, `SchemaId`, `SchemaVersion`."]
     pub field: ::std::option::Option<crate::ContactsExportFieldFilterField>,
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,

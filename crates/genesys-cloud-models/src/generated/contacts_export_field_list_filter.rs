@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactsExportFieldListFilter {
-    #[doc = " JSON `field`: [`ContactsExportFieldListFilterField`](crate::ContactsExportFieldListFilterField), required by the spec."]
+    #[doc = " JSON `field`: [`ContactsExportFieldListFilterField`](crate::ContactsExportFieldListFilterField), required by the spec, one of `DivisionId`, `ContactClassification`, `ExternalOrganizationId`, `ExternalSourceId`, `SchemaId`, `SchemaVersion`."]
     pub field: ::std::option::Option<crate::ContactsExportFieldListFilterField>,
     #[doc = " JSON `values`: array of string, required by the spec."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

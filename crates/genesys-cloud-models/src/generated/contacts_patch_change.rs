@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactsPatchChange {
-    #[doc = " JSON `action`: [`ContactsPatchChangeAction`](crate::ContactsPatchChangeAction), required by the spec."]
+    #[doc = " JSON `action`: [`ContactsPatchChangeAction`](crate::ContactsPatchChangeAction), required by the spec, one of `UpdateIfEmpty`, `UpdateIfExists`, `Update`, `AppendToCollection`, `Remove`, `RemoveFromCollection`."]
     pub action: ::std::option::Option<crate::ContactsPatchChangeAction>,
     #[doc = " JSON `field`: string, required by the spec."]
     pub field: ::std::option::Option<::std::string::String>,

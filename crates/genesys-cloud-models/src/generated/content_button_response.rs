@@ -11,7 +11,7 @@ pub struct ContentButtonResponse {
     pub payload: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `text`: string, required by the spec."]
     pub text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ContentButtonResponseType`](crate::ContentButtonResponseType), required by the spec."]
+    #[doc = " JSON `type`: [`ContentButtonResponseType`](crate::ContentButtonResponseType), required by the spec, one of `Button`, `QuickReply`, `DatePicker`."]
     pub r#type: ::std::option::Option<crate::ContentButtonResponseType>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct ContentCardAction {
     pub payload: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ContentCardActionType`](crate::ContentCardActionType)."]
+    #[doc = " JSON `type`: [`ContentCardActionType`](crate::ContentCardActionType), one of `Link`, `Postback`."]
     pub r#type: ::std::option::Option<crate::ContentCardActionType>,
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,

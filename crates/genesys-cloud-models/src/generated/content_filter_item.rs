@@ -7,9 +7,9 @@
 pub struct ContentFilterItem {
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `operator`: [`ContentFilterItemOperator`](crate::ContentFilterItemOperator)."]
+    #[doc = " JSON `operator`: [`ContentFilterItemOperator`](crate::ContentFilterItemOperator), one of `IN`, `RANGE`, `EQUALS`, `NOTEQUALS`, `LESSTHAN`, `LESSTHANEQUALS`, `GREATERTHAN`, `GREATERTHANEQUALS`, `CONTAINS`."]
     pub operator: ::std::option::Option<crate::ContentFilterItemOperator>,
-    #[doc = " JSON `type`: [`ContentFilterItemType`](crate::ContentFilterItemType)."]
+    #[doc = " JSON `type`: [`ContentFilterItemType`](crate::ContentFilterItemType), one of `NUMBER`, `STRING`, `DATE`, `BOOLEAN`, `LIST`."]
     pub r#type: ::std::option::Option<crate::ContentFilterItemType>,
     #[doc = " JSON `values`: array of string."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

@@ -7,7 +7,7 @@
 pub struct ContentModeration {
     #[doc = " JSON `categories`: array of string."]
     pub categories: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `flag`: [`ContentModerationFlag`](crate::ContentModerationFlag), required by the spec."]
+    #[doc = " JSON `flag`: [`ContentModerationFlag`](crate::ContentModerationFlag), required by the spec, one of `NotSafeForWork`, `SafeForWork`, `Unknown`."]
     pub flag: ::std::option::Option<crate::ContentModerationFlag>,
     _nulls: crate::support::Extras,
 }

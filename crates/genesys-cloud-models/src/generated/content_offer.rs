@@ -9,7 +9,7 @@ pub struct ContentOffer {
     pub body: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `callToAction`: [`CallToAction`](crate::CallToAction)."]
     pub call_to_action: ::std::option::Option<crate::CallToAction>,
-    #[doc = " JSON `displayMode`: [`ContentOfferDisplayMode`](crate::ContentOfferDisplayMode), required by the spec."]
+    #[doc = " JSON `displayMode`: [`ContentOfferDisplayMode`](crate::ContentOfferDisplayMode), required by the spec, one of `Modal`, `Overlay`, `Toast`."]
     pub display_mode: ::std::option::Option<crate::ContentOfferDisplayMode>,
     #[doc = " JSON `headline`: string."]
     pub headline: ::std::option::Option<::std::string::String>,
@@ -17,7 +17,7 @@ pub struct ContentOffer {
     pub image_alt_text: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `imageUrl`: string."]
     pub image_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `layoutMode`: [`ContentOfferLayoutMode`](crate::ContentOfferLayoutMode), required by the spec."]
+    #[doc = " JSON `layoutMode`: [`ContentOfferLayoutMode`](crate::ContentOfferLayoutMode), required by the spec, one of `TextOnly`, `ImageOnly`, `LeftText`, `RightText`, `TopText`, `BottomText`."]
     pub layout_mode: ::std::option::Option<crate::ContentOfferLayoutMode>,
     #[doc = " JSON `style`: [`ContentOfferStylingConfiguration`](crate::ContentOfferStylingConfiguration)."]
     pub style: ::std::option::Option<crate::ContentOfferStylingConfiguration>,

@@ -7,7 +7,7 @@
 pub struct ContentReaction {
     #[doc = " JSON `count`: integer (int64), required by the spec."]
     pub count: ::std::option::Option<i64>,
-    #[doc = " JSON `reactionType`: [`ContentReactionReactionType`](crate::ContentReactionReactionType), required by the spec."]
+    #[doc = " JSON `reactionType`: [`ContentReactionReactionType`](crate::ContentReactionReactionType), required by the spec, one of `Like`, `Love`, `Wow`, `Haha`, `Sad`, `Angry`, `Thankful`, `Pride`, `Care`, `Share`, `Comment`, `View`, … (13 in all)."]
     pub reaction_type: ::std::option::Option<crate::ContentReactionReactionType>,
     _nulls: crate::support::Extras,
 }

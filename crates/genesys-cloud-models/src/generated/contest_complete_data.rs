@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContestCompleteData {
-    #[doc = " JSON `anonymization`: [`ContestCompleteDataAnonymization`](crate::ContestCompleteDataAnonymization)."]
+    #[doc = " JSON `anonymization`: [`ContestCompleteDataAnonymization`](crate::ContestCompleteDataAnonymization), one of `NoAnonymization`, `All`, `AllExceptTop`."]
     pub anonymization: ::std::option::Option<crate::ContestCompleteDataAnonymization>,
     #[doc = " JSON `dateEnd`: date."]
     pub date_end: ::std::option::Option<::chrono::NaiveDate>,

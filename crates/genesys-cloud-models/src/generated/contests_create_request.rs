@@ -7,7 +7,7 @@
 pub struct ContestsCreateRequest {
     #[doc = " JSON `announcementTimezone`: string, required by the spec."]
     pub announcement_timezone: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `anonymization`: [`ContestsCreateRequestAnonymization`](crate::ContestsCreateRequestAnonymization), required by the spec."]
+    #[doc = " JSON `anonymization`: [`ContestsCreateRequestAnonymization`](crate::ContestsCreateRequestAnonymization), required by the spec, one of `NoAnonymization`, `All`, `AllExceptTop`."]
     pub anonymization: ::std::option::Option<crate::ContestsCreateRequestAnonymization>,
     #[doc = " JSON `dateAnnounced`: date-time, required by the spec."]
     pub date_announced: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -33,7 +33,7 @@ pub struct ContestsCreateRequest {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `title`: string, required by the spec."]
     pub title: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `winningCriteria`: [`ContestsCreateRequestWinningCriteria`](crate::ContestsCreateRequestWinningCriteria), required by the spec."]
+    #[doc = " JSON `winningCriteria`: [`ContestsCreateRequestWinningCriteria`](crate::ContestsCreateRequestWinningCriteria), required by the spec, one of `HighestOverallScore`, `HighestOverallPercentOfGoal`."]
     pub winning_criteria: ::std::option::Option<crate::ContestsCreateRequestWinningCriteria>,
     _nulls: crate::support::Extras,
 }

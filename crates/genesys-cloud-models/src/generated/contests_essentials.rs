@@ -31,7 +31,7 @@ pub struct ContestsEssentials {
     pub requesting_participant_contest_info: ::std::option::Option<crate::ContestRequesingParticipantDailyInfo>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ContestsEssentialsStatus`](crate::ContestsEssentialsStatus)."]
+    #[doc = " JSON `status`: [`ContestsEssentialsStatus`](crate::ContestsEssentialsStatus), one of `Upcoming`, `Ongoing`, `Pending`, `RecentlyCompleted`, `Completed`, `Cancelled`."]
     pub status: ::std::option::Option<crate::ContestsEssentialsStatus>,
     #[doc = " JSON `title`: string, required by the spec."]
     pub title: ::std::option::Option<::std::string::String>,

@@ -7,7 +7,7 @@
 pub struct ContestsFinalizeRequest {
     #[doc = " JSON `disqualifiedAgents`: array of [`ContestDisqualifiedAgents`](crate::ContestDisqualifiedAgents)."]
     pub disqualified_agents: ::std::option::Option<::std::vec::Vec<crate::ContestDisqualifiedAgents>>,
-    #[doc = " JSON `status`: [`ContestsFinalizeRequestStatus`](crate::ContestsFinalizeRequestStatus), required by the spec."]
+    #[doc = " JSON `status`: [`ContestsFinalizeRequestStatus`](crate::ContestsFinalizeRequestStatus), required by the spec, one of `Completed`, `Cancelled`."]
     pub status: ::std::option::Option<crate::ContestsFinalizeRequestStatus>,
     #[doc = " JSON `winners`: array of [`ContestWinnersRequest`](crate::ContestWinnersRequest)."]
     pub winners: ::std::option::Option<::std::vec::Vec<crate::ContestWinnersRequest>>,

@@ -7,7 +7,7 @@
 pub struct ContestsResponse {
     #[doc = " JSON `announcementTimezone`: string, required by the spec."]
     pub announcement_timezone: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `anonymization`: [`ContestsResponseAnonymization`](crate::ContestsResponseAnonymization), required by the spec."]
+    #[doc = " JSON `anonymization`: [`ContestsResponseAnonymization`](crate::ContestsResponseAnonymization), required by the spec, one of `NoAnonymization`, `All`, `AllExceptTop`."]
     pub anonymization: ::std::option::Option<crate::ContestsResponseAnonymization>,
     #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
@@ -45,7 +45,7 @@ pub struct ContestsResponse {
     pub profile: ::std::option::Option<crate::ContestProfile>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ContestsResponseStatus`](crate::ContestsResponseStatus)."]
+    #[doc = " JSON `status`: [`ContestsResponseStatus`](crate::ContestsResponseStatus), one of `Upcoming`, `Ongoing`, `Pending`, `RecentlyCompleted`, `Completed`, `Cancelled`."]
     pub status: ::std::option::Option<crate::ContestsResponseStatus>,
     #[doc = " JSON `title`: string, required by the spec."]
     pub title: ::std::option::Option<::std::string::String>,
@@ -53,7 +53,7 @@ pub struct ContestsResponse {
     pub version: ::std::option::Option<i64>,
     #[doc = " JSON `winners`: array of [`ContestWinners`](crate::ContestWinners)."]
     pub winners: ::std::option::Option<::std::vec::Vec<crate::ContestWinners>>,
-    #[doc = " JSON `winningCriteria`: [`ContestsResponseWinningCriteria`](crate::ContestsResponseWinningCriteria), required by the spec."]
+    #[doc = " JSON `winningCriteria`: [`ContestsResponseWinningCriteria`](crate::ContestsResponseWinningCriteria), required by the spec, one of `HighestOverallScore`, `HighestOverallPercentOfGoal`."]
     pub winning_criteria: ::std::option::Option<crate::ContestsResponseWinningCriteria>,
     _nulls: crate::support::Extras,
 }

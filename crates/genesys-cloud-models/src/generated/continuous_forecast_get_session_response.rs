@@ -11,7 +11,7 @@ pub struct ContinuousForecastGetSessionResponse {
     pub last_successful_session_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sessionId`: string, required by the spec."]
     pub session_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`ContinuousForecastGetSessionResponseState`](crate::ContinuousForecastGetSessionResponseState), required by the spec."]
+    #[doc = " JSON `state`: [`ContinuousForecastGetSessionResponseState`](crate::ContinuousForecastGetSessionResponseState), required by the spec, one of `Complete`, `Processing`, `Error`."]
     pub state: ::std::option::Option<crate::ContinuousForecastGetSessionResponseState>,
     _nulls: crate::support::Extras,
 }

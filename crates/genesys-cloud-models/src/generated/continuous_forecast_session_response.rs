@@ -9,7 +9,7 @@ pub struct ContinuousForecastSessionResponse {
     pub files: ::std::option::Option<crate::SessionFiles>,
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`ContinuousForecastSessionResponseState`](crate::ContinuousForecastSessionResponseState)."]
+    #[doc = " JSON `state`: [`ContinuousForecastSessionResponseState`](crate::ContinuousForecastSessionResponseState), one of `Complete`, `Processing`, `Error`."]
     pub state: ::std::option::Option<crate::ContinuousForecastSessionResponseState>,
     _nulls: crate::support::Extras,
 }

@@ -27,7 +27,7 @@ pub struct Conversation {
     pub participants: ::std::option::Option<::std::vec::Vec<crate::Participant>>,
     #[doc = " JSON `recentTransfers`: array of [`TransferResponse`](crate::TransferResponse)."]
     pub recent_transfers: ::std::option::Option<::std::vec::Vec<crate::TransferResponse>>,
-    #[doc = " JSON `recordingState`: [`ConversationRecordingState`](crate::ConversationRecordingState)."]
+    #[doc = " JSON `recordingState`: [`ConversationRecordingState`](crate::ConversationRecordingState), one of `ACTIVE`, `PAUSED`, `NONE`."]
     pub recording_state: ::std::option::Option<crate::ConversationRecordingState>,
     #[doc = " JSON `securePause`: boolean."]
     pub secure_pause: ::std::option::Option<bool>,
@@ -35,7 +35,7 @@ pub struct Conversation {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startTime`: date-time, required by the spec."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`ConversationState`](crate::ConversationState)."]
+    #[doc = " JSON `state`: [`ConversationState`](crate::ConversationState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `parked`, `none`."]
     pub state: ::std::option::Option<crate::ConversationState>,
     #[doc = " JSON `utilizationLabelId`: string."]
     pub utilization_label_id: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationActivityEntityData {
-    #[doc = " JSON `activeRouting`: [`ConversationActivityEntityDataActiveRouting`](crate::ConversationActivityEntityDataActiveRouting)."]
+    #[doc = " JSON `activeRouting`: [`ConversationActivityEntityDataActiveRouting`](crate::ConversationActivityEntityDataActiveRouting), one of `Bullseye`, `Conditional`, `Direct`, `Last`, `Manual`, `Predictive`, `Preferred`, `Standard`, `Vip`."]
     pub active_routing: ::std::option::Option<crate::ConversationActivityEntityDataActiveRouting>,
     #[doc = " JSON `activityDate`: date-time, required by the spec."]
     pub activity_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -21,13 +21,13 @@ pub struct ConversationActivityEntityData {
     pub converted_from: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `convertedTo`: string."]
     pub converted_to: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`ConversationActivityEntityDataDirection`](crate::ConversationActivityEntityDataDirection)."]
+    #[doc = " JSON `direction`: [`ConversationActivityEntityDataDirection`](crate::ConversationActivityEntityDataDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::ConversationActivityEntityDataDirection>,
     #[doc = " JSON `dnis`: string."]
     pub dnis: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`ConversationActivityEntityDataMediaType`](crate::ConversationActivityEntityDataMediaType)."]
+    #[doc = " JSON `mediaType`: [`ConversationActivityEntityDataMediaType`](crate::ConversationActivityEntityDataMediaType), one of `callback`, `chat`, `cobrowse`, `email`, `internalmessage`, `message`, `screenmonitoring`, `screenshare`, `unknown`, `video`, `voice`."]
     pub media_type: ::std::option::Option<crate::ConversationActivityEntityDataMediaType>,
-    #[doc = " JSON `metric`: [`ConversationActivityEntityDataMetric`](crate::ConversationActivityEntityDataMetric)."]
+    #[doc = " JSON `metric`: [`ConversationActivityEntityDataMetric`](crate::ConversationActivityEntityDataMetric), one of `oAlerting`, `oInteracting`, `oLongestInteracting`, `oLongestWaiting`, `oWaiting`."]
     pub metric: ::std::option::Option<crate::ConversationActivityEntityDataMetric>,
     #[doc = " JSON `participantName`: string."]
     pub participant_name: ::std::option::Option<::std::string::String>,
@@ -47,7 +47,7 @@ pub struct ConversationActivityEntityData {
     pub session_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `teamId`: string."]
     pub team_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `usedRouting`: [`ConversationActivityEntityDataUsedRouting`](crate::ConversationActivityEntityDataUsedRouting)."]
+    #[doc = " JSON `usedRouting`: [`ConversationActivityEntityDataUsedRouting`](crate::ConversationActivityEntityDataUsedRouting), one of `Bullseye`, `Conditional`, `Direct`, `Last`, `Manual`, `Predictive`, `Preferred`, `Standard`, `Vip`."]
     pub used_routing: ::std::option::Option<crate::ConversationActivityEntityDataUsedRouting>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,

@@ -11,7 +11,7 @@ pub struct ConversationActivityMetricValue {
     pub count: ::std::option::Option<i64>,
     #[doc = " JSON `entityIds`: array of string."]
     pub entity_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `metric`: [`ConversationActivityMetricValueMetric`](crate::ConversationActivityMetricValueMetric)."]
+    #[doc = " JSON `metric`: [`ConversationActivityMetricValueMetric`](crate::ConversationActivityMetricValueMetric), one of `oAlerting`, `oInteracting`, `oLongestInteracting`, `oLongestWaiting`, `oWaiting`."]
     pub metric: ::std::option::Option<crate::ConversationActivityMetricValueMetric>,
     #[doc = " JSON `qualifier`: string."]
     pub qualifier: ::std::option::Option<::std::string::String>,

@@ -11,7 +11,7 @@ pub struct ConversationActivityQuery {
     pub group_by: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `metrics`: array of [`ConversationActivityQueryMetric`](crate::ConversationActivityQueryMetric), required by the spec."]
     pub metrics: ::std::option::Option<::std::vec::Vec<crate::ConversationActivityQueryMetric>>,
-    #[doc = " JSON `order`: [`ConversationActivityQueryOrder`](crate::ConversationActivityQueryOrder)."]
+    #[doc = " JSON `order`: [`ConversationActivityQueryOrder`](crate::ConversationActivityQueryOrder), one of `asc`, `desc`, `unordered`."]
     pub order: ::std::option::Option<crate::ConversationActivityQueryOrder>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct ConversationActivityQueryClause {
     #[doc = " JSON `predicates`: array of [`ConversationActivityQueryPredicate`](crate::ConversationActivityQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::ConversationActivityQueryPredicate>>,
-    #[doc = " JSON `type`: [`ConversationActivityQueryClauseType`](crate::ConversationActivityQueryClauseType), required by the spec."]
+    #[doc = " JSON `type`: [`ConversationActivityQueryClauseType`](crate::ConversationActivityQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::ConversationActivityQueryClauseType>,
     _nulls: crate::support::Extras,
 }

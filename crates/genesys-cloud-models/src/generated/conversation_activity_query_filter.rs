@@ -9,7 +9,7 @@ pub struct ConversationActivityQueryFilter {
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::ConversationActivityQueryClause>>,
     #[doc = " JSON `predicates`: array of [`ConversationActivityQueryPredicate`](crate::ConversationActivityQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::ConversationActivityQueryPredicate>>,
-    #[doc = " JSON `type`: [`ConversationActivityQueryFilterType`](crate::ConversationActivityQueryFilterType), required by the spec."]
+    #[doc = " JSON `type`: [`ConversationActivityQueryFilterType`](crate::ConversationActivityQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::ConversationActivityQueryFilterType>,
     _nulls: crate::support::Extras,
 }

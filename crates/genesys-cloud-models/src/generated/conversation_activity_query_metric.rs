@@ -7,7 +7,7 @@
 pub struct ConversationActivityQueryMetric {
     #[doc = " JSON `details`: boolean."]
     pub details: ::std::option::Option<bool>,
-    #[doc = " JSON `metric`: [`ConversationActivityQueryMetricMetric`](crate::ConversationActivityQueryMetricMetric), required by the spec."]
+    #[doc = " JSON `metric`: [`ConversationActivityQueryMetricMetric`](crate::ConversationActivityQueryMetricMetric), required by the spec, one of `oAlerting`, `oInteracting`, `oLongestInteracting`, `oLongestWaiting`, `oWaiting`."]
     pub metric: ::std::option::Option<crate::ConversationActivityQueryMetricMetric>,
     _nulls: crate::support::Extras,
 }

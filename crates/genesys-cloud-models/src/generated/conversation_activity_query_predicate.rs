@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationActivityQueryPredicate {
-    #[doc = " JSON `dimension`: [`ConversationActivityQueryPredicateDimension`](crate::ConversationActivityQueryPredicateDimension)."]
+    #[doc = " JSON `dimension`: [`ConversationActivityQueryPredicateDimension`](crate::ConversationActivityQueryPredicateDimension), one of `activeRouting`, `addressFrom`, `addressTo`, `agentScore`, `ani`, `conversationId`, `convertedFrom`, `convertedTo`, `direction`, `dnis`, `mediaType`, `participantName`, … (22 in all)."]
     pub dimension: ::std::option::Option<crate::ConversationActivityQueryPredicateDimension>,
-    #[doc = " JSON `operator`: [`ConversationActivityQueryPredicateOperator`](crate::ConversationActivityQueryPredicateOperator)."]
+    #[doc = " JSON `operator`: [`ConversationActivityQueryPredicateOperator`](crate::ConversationActivityQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::ConversationActivityQueryPredicateOperator>,
-    #[doc = " JSON `type`: [`ConversationActivityQueryPredicateType`](crate::ConversationActivityQueryPredicateType)."]
+    #[doc = " JSON `type`: [`ConversationActivityQueryPredicateType`](crate::ConversationActivityQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::ConversationActivityQueryPredicateType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

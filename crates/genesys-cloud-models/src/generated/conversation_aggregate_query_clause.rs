@@ -7,7 +7,7 @@
 pub struct ConversationAggregateQueryClause {
     #[doc = " JSON `predicates`: array of [`ConversationAggregateQueryPredicate`](crate::ConversationAggregateQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::ConversationAggregateQueryPredicate>>,
-    #[doc = " JSON `type`: [`ConversationAggregateQueryClauseType`](crate::ConversationAggregateQueryClauseType), required by the spec."]
+    #[doc = " JSON `type`: [`ConversationAggregateQueryClauseType`](crate::ConversationAggregateQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::ConversationAggregateQueryClauseType>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct ConversationAggregateQueryFilter {
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::ConversationAggregateQueryClause>>,
     #[doc = " JSON `predicates`: array of [`ConversationAggregateQueryPredicate`](crate::ConversationAggregateQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::ConversationAggregateQueryPredicate>>,
-    #[doc = " JSON `type`: [`ConversationAggregateQueryFilterType`](crate::ConversationAggregateQueryFilterType), required by the spec."]
+    #[doc = " JSON `type`: [`ConversationAggregateQueryFilterType`](crate::ConversationAggregateQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::ConversationAggregateQueryFilterType>,
     _nulls: crate::support::Extras,
 }

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationAggregateQueryPredicate {
-    #[doc = " JSON `dimension`: [`ConversationAggregateQueryPredicateDimension`](crate::ConversationAggregateQueryPredicateDimension)."]
+    #[doc = " JSON `dimension`: [`ConversationAggregateQueryPredicateDimension`](crate::ConversationAggregateQueryPredicateDimension), one of `activeRouting`, `activeSkillId`, `addressFrom`, `addressTo`, `agentAssistantId`, `agentBullseyeRing`, `agentOwned`, `agentRank`, `agentScore`, `ani`, `assignerId`, `authenticated`, … (84 in all)."]
     pub dimension: ::std::option::Option<crate::ConversationAggregateQueryPredicateDimension>,
-    #[doc = " JSON `operator`: [`ConversationAggregateQueryPredicateOperator`](crate::ConversationAggregateQueryPredicateOperator)."]
+    #[doc = " JSON `operator`: [`ConversationAggregateQueryPredicateOperator`](crate::ConversationAggregateQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::ConversationAggregateQueryPredicateOperator>,
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `type`: [`ConversationAggregateQueryPredicateType`](crate::ConversationAggregateQueryPredicateType)."]
+    #[doc = " JSON `type`: [`ConversationAggregateQueryPredicateType`](crate::ConversationAggregateQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::ConversationAggregateQueryPredicateType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`ConversationAggregationQueryAlternateTimeDimension`](crate::ConversationAggregationQueryAlternateTimeDimension)."]
+    #[doc = " JSON `alternateTimeDimension`: [`ConversationAggregationQueryAlternateTimeDimension`](crate::ConversationAggregationQueryAlternateTimeDimension), one of `eventTime`."]
     pub alternate_time_dimension: ::std::option::Option<crate::ConversationAggregationQueryAlternateTimeDimension>,
     #[doc = " JSON `filter`: [`ConversationAggregateQueryFilter`](crate::ConversationAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::ConversationAggregateQueryFilter>,
@@ -21,7 +21,7 @@ pub struct ConversationAggregationQuery {
     pub limit: ::std::option::Option<i64>,
     #[doc = " JSON `metrics`: array of string, required by the spec."]
     pub metrics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `queryType`: [`ConversationAggregationQueryQueryType`](crate::ConversationAggregationQueryQueryType)."]
+    #[doc = " JSON `queryType`: [`ConversationAggregationQueryQueryType`](crate::ConversationAggregationQueryQueryType), one of `bottomN`, `groupBy`, `topN`."]
     pub query_type: ::std::option::Option<crate::ConversationAggregationQueryQueryType>,
     #[doc = " JSON `sortMetric`: [`ConversationAggregationSort`](crate::ConversationAggregationSort)."]
     pub sort_metric: ::std::option::Option<crate::ConversationAggregationSort>,

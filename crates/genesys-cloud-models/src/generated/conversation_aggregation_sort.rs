@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationAggregationSort {
-    #[doc = " JSON `function`: [`ConversationAggregationSortFunction`](crate::ConversationAggregationSortFunction), required by the spec."]
+    #[doc = " JSON `function`: [`ConversationAggregationSortFunction`](crate::ConversationAggregationSortFunction), required by the spec, one of `average`, `count`, `max`, `min`, `sum`."]
     pub function: ::std::option::Option<crate::ConversationAggregationSortFunction>,
-    #[doc = " JSON `name`: [`ConversationAggregationSortName`](crate::ConversationAggregationSortName), required by the spec."]
+    #[doc = " JSON `name`: [`ConversationAggregationSortName`](crate::ConversationAggregationSortName), required by the spec, one of `nAgentDeclined`, `nAlertExpired`, `nBlindTransferred`, `nBotInteractions`, `nCallbackAttempts`, `nCallbackOverSla`, `nCallbackScheduled`, `nCfcOffered`, `nCobrowseSessions`, `nConnected`, `nConsult`, `nConsultTransferred`, … (78 in all)."]
     pub name: ::std::option::Option<crate::ConversationAggregationSortName>,
     _nulls: crate::support::Extras,
 }

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationAggregationView {
-    #[doc = " JSON `function`: [`ConversationAggregationViewFunction`](crate::ConversationAggregationViewFunction), required by the spec."]
+    #[doc = " JSON `function`: [`ConversationAggregationViewFunction`](crate::ConversationAggregationViewFunction), required by the spec, one of `rangeBound`."]
     pub function: ::std::option::Option<crate::ConversationAggregationViewFunction>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `range`: [`AggregationRange`](crate::AggregationRange)."]
     pub range: ::std::option::Option<crate::AggregationRange>,
-    #[doc = " JSON `target`: [`ConversationAggregationViewTarget`](crate::ConversationAggregationViewTarget), required by the spec."]
+    #[doc = " JSON `target`: [`ConversationAggregationViewTarget`](crate::ConversationAggregationViewTarget), required by the spec, one of `nAgentDeclined`, `nAlertExpired`, `nBlindTransferred`, `nBotInteractions`, `nCallbackAttempts`, `nCallbackOverSla`, `nCallbackScheduled`, `nCfcOffered`, `nCobrowseSessions`, `nConnected`, `nConsult`, `nConsultTransferred`, … (82 in all)."]
     pub target: ::std::option::Option<crate::ConversationAggregationViewTarget>,
     _nulls: crate::support::Extras,
 }

@@ -11,7 +11,7 @@ pub struct ConversationAssociation {
     pub conversation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalContactId`: string."]
     pub external_contact_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`ConversationAssociationMediaType`](crate::ConversationAssociationMediaType), required by the spec."]
+    #[doc = " JSON `mediaType`: [`ConversationAssociationMediaType`](crate::ConversationAssociationMediaType), required by the spec, one of `CALL`, `CALLBACK`, `CHAT`, `COBROWSE`, `EMAIL`, `MESSAGE`, `INTERNAL_MESSAGE`, `SCREEN_MONITORING`, `SOCIAL_EXPRESSION`, `VIDEO`, `SCREENSHARE`."]
     pub media_type: ::std::option::Option<crate::ConversationAssociationMediaType>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationAsyncAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`ConversationAsyncAggregationQueryAlternateTimeDimension`](crate::ConversationAsyncAggregationQueryAlternateTimeDimension)."]
+    #[doc = " JSON `alternateTimeDimension`: [`ConversationAsyncAggregationQueryAlternateTimeDimension`](crate::ConversationAsyncAggregationQueryAlternateTimeDimension), one of `eventTime`."]
     pub alternate_time_dimension: ::std::option::Option<crate::ConversationAsyncAggregationQueryAlternateTimeDimension>,
     #[doc = " JSON `filter`: [`ConversationAggregateQueryFilter`](crate::ConversationAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::ConversationAggregateQueryFilter>,
@@ -23,7 +23,7 @@ pub struct ConversationAsyncAggregationQuery {
     pub metrics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
-    #[doc = " JSON `queryType`: [`ConversationAsyncAggregationQueryQueryType`](crate::ConversationAsyncAggregationQueryQueryType)."]
+    #[doc = " JSON `queryType`: [`ConversationAsyncAggregationQueryQueryType`](crate::ConversationAsyncAggregationQueryQueryType), one of `bottomN`, `groupBy`, `topN`."]
     pub query_type: ::std::option::Option<crate::ConversationAsyncAggregationQueryQueryType>,
     #[doc = " JSON `sortMetric`: [`ConversationAggregationSort`](crate::ConversationAggregationSort)."]
     pub sort_metric: ::std::option::Option<crate::ConversationAggregationSort>,

@@ -23,7 +23,7 @@ pub struct ConversationCallEventTopicCallConversation {
     pub other_media_uris: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `participants`: array of [`ConversationCallEventTopicCallMediaParticipant`](crate::ConversationCallEventTopicCallMediaParticipant)."]
     pub participants: ::std::option::Option<::std::vec::Vec<crate::ConversationCallEventTopicCallMediaParticipant>>,
-    #[doc = " JSON `recordingState`: [`ConversationCallEventTopicCallConversationRecordingState`](crate::ConversationCallEventTopicCallConversationRecordingState)."]
+    #[doc = " JSON `recordingState`: [`ConversationCallEventTopicCallConversationRecordingState`](crate::ConversationCallEventTopicCallConversationRecordingState), one of `none`, `active`, `paused`."]
     pub recording_state: ::std::option::Option<crate::ConversationCallEventTopicCallConversationRecordingState>,
     #[doc = " JSON `securePause`: boolean."]
     pub secure_pause: ::std::option::Option<bool>,

@@ -27,9 +27,9 @@ pub struct ConversationCallEventTopicCallMediaParticipant {
     pub consult_participant_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `conversationRoutingData`: [`ConversationCallEventTopicConversationRoutingData`](crate::ConversationCallEventTopicConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::ConversationCallEventTopicConversationRoutingData>,
-    #[doc = " JSON `direction`: [`ConversationCallEventTopicCallMediaParticipantDirection`](crate::ConversationCallEventTopicCallMediaParticipantDirection)."]
+    #[doc = " JSON `direction`: [`ConversationCallEventTopicCallMediaParticipantDirection`](crate::ConversationCallEventTopicCallMediaParticipantDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::ConversationCallEventTopicCallMediaParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`ConversationCallEventTopicCallMediaParticipantDisconnectType`](crate::ConversationCallEventTopicCallMediaParticipantDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`ConversationCallEventTopicCallMediaParticipantDisconnectType`](crate::ConversationCallEventTopicCallMediaParticipantDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `transfer`, `timeout`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (21 in all)."]
     pub disconnect_type: ::std::option::Option<crate::ConversationCallEventTopicCallMediaParticipantDisconnectType>,
     #[doc = " JSON `disposition`: [`ConversationCallEventTopicDisposition`](crate::ConversationCallEventTopicDisposition)."]
     pub disposition: ::std::option::Option<crate::ConversationCallEventTopicDisposition>,
@@ -51,7 +51,7 @@ pub struct ConversationCallEventTopicCallMediaParticipant {
     pub external_organization: ::std::option::Option<crate::ConversationCallEventTopicUriReference>,
     #[doc = " JSON `faxStatus`: [`ConversationCallEventTopicFaxStatus`](crate::ConversationCallEventTopicFaxStatus)."]
     pub fax_status: ::std::option::Option<crate::ConversationCallEventTopicFaxStatus>,
-    #[doc = " JSON `flaggedReason`: [`ConversationCallEventTopicCallMediaParticipantFlaggedReason`](crate::ConversationCallEventTopicCallMediaParticipantFlaggedReason)."]
+    #[doc = " JSON `flaggedReason`: [`ConversationCallEventTopicCallMediaParticipantFlaggedReason`](crate::ConversationCallEventTopicCallMediaParticipantFlaggedReason), one of `general`."]
     pub flagged_reason: ::std::option::Option<crate::ConversationCallEventTopicCallMediaParticipantFlaggedReason>,
     #[doc = " JSON `group`: [`ConversationCallEventTopicUriReference`](crate::ConversationCallEventTopicUriReference)."]
     pub group: ::std::option::Option<crate::ConversationCallEventTopicUriReference>,
@@ -59,7 +59,7 @@ pub struct ConversationCallEventTopicCallMediaParticipant {
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`ConversationCallEventTopicCallMediaParticipantInitialState`](crate::ConversationCallEventTopicCallMediaParticipantInitialState)."]
+    #[doc = " JSON `initialState`: [`ConversationCallEventTopicCallMediaParticipantInitialState`](crate::ConversationCallEventTopicCallMediaParticipantInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `scheduled`, `parked`, … (13 in all)."]
     pub initial_state: ::std::option::Option<crate::ConversationCallEventTopicCallMediaParticipantInitialState>,
     #[doc = " JSON `journeyContext`: [`ConversationCallEventTopicJourneyContext`](crate::ConversationCallEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::ConversationCallEventTopicJourneyContext>,
@@ -89,7 +89,7 @@ pub struct ConversationCallEventTopicCallMediaParticipant {
     pub recorders_state: ::std::option::Option<crate::ConversationCallEventTopicRecordersState>,
     #[doc = " JSON `recording`: boolean."]
     pub recording: ::std::option::Option<bool>,
-    #[doc = " JSON `recordingState`: [`ConversationCallEventTopicCallMediaParticipantRecordingState`](crate::ConversationCallEventTopicCallMediaParticipantRecordingState)."]
+    #[doc = " JSON `recordingState`: [`ConversationCallEventTopicCallMediaParticipantRecordingState`](crate::ConversationCallEventTopicCallMediaParticipantRecordingState), one of `none`, `active`, `paused`."]
     pub recording_state: ::std::option::Option<crate::ConversationCallEventTopicCallMediaParticipantRecordingState>,
     #[doc = " JSON `resumeTime`: date-time."]
     pub resume_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -105,7 +105,7 @@ pub struct ConversationCallEventTopicCallMediaParticipant {
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`ConversationCallEventTopicCallMediaParticipantState`](crate::ConversationCallEventTopicCallMediaParticipantState)."]
+    #[doc = " JSON `state`: [`ConversationCallEventTopicCallMediaParticipantState`](crate::ConversationCallEventTopicCallMediaParticipantState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `scheduled`, `parked`, … (13 in all)."]
     pub state: ::std::option::Option<crate::ConversationCallEventTopicCallMediaParticipantState>,
     #[doc = " JSON `team`: [`ConversationCallEventTopicUriReference`](crate::ConversationCallEventTopicUriReference)."]
     pub team: ::std::option::Option<crate::ConversationCallEventTopicUriReference>,

@@ -9,7 +9,7 @@ pub struct ConversationCallEventTopicLimit {
     pub documented: ::std::option::Option<bool>,
     #[doc = " JSON `key`: string."]
     pub key: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `namespace`: [`ConversationCallEventTopicLimitNamespace`](crate::ConversationCallEventTopicLimitNamespace)."]
+    #[doc = " JSON `namespace`: [`ConversationCallEventTopicLimitNamespace`](crate::ConversationCallEventTopicLimitNamespace), one of `agent.assistant`, `analytics.alerting`, `analytics`, `analytics.realtime`, `analytics.reporting.settings`, `architect`, `audiohook`, `audit`, `auth.api`, `authorization`, `automation.testing`, `bots`, … (64 in all)."]
     pub namespace: ::std::option::Option<crate::ConversationCallEventTopicLimitNamespace>,
     #[doc = " JSON `value`: integer (int64)."]
     pub value: ::std::option::Option<i64>,

@@ -23,9 +23,9 @@ pub struct ConversationCallbackEventTopicCallbackMediaParticipant {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `conversationRoutingData`: [`ConversationCallbackEventTopicConversationRoutingData`](crate::ConversationCallbackEventTopicConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::ConversationCallbackEventTopicConversationRoutingData>,
-    #[doc = " JSON `direction`: [`ConversationCallbackEventTopicCallbackMediaParticipantDirection`](crate::ConversationCallbackEventTopicCallbackMediaParticipantDirection)."]
+    #[doc = " JSON `direction`: [`ConversationCallbackEventTopicCallbackMediaParticipantDirection`](crate::ConversationCallbackEventTopicCallbackMediaParticipantDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::ConversationCallbackEventTopicCallbackMediaParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`ConversationCallbackEventTopicCallbackMediaParticipantDisconnectType`](crate::ConversationCallbackEventTopicCallbackMediaParticipantDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`ConversationCallbackEventTopicCallbackMediaParticipantDisconnectType`](crate::ConversationCallbackEventTopicCallbackMediaParticipantDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `transfer`, `timeout`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (21 in all)."]
     pub disconnect_type: ::std::option::Option<crate::ConversationCallbackEventTopicCallbackMediaParticipantDisconnectType>,
     #[doc = " JSON `endAcwTime`: date-time."]
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -41,13 +41,13 @@ pub struct ConversationCallbackEventTopicCallbackMediaParticipant {
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalOrganization`: [`ConversationCallbackEventTopicUriReference`](crate::ConversationCallbackEventTopicUriReference)."]
     pub external_organization: ::std::option::Option<crate::ConversationCallbackEventTopicUriReference>,
-    #[doc = " JSON `flaggedReason`: [`ConversationCallbackEventTopicCallbackMediaParticipantFlaggedReason`](crate::ConversationCallbackEventTopicCallbackMediaParticipantFlaggedReason)."]
+    #[doc = " JSON `flaggedReason`: [`ConversationCallbackEventTopicCallbackMediaParticipantFlaggedReason`](crate::ConversationCallbackEventTopicCallbackMediaParticipantFlaggedReason), one of `general`."]
     pub flagged_reason: ::std::option::Option<crate::ConversationCallbackEventTopicCallbackMediaParticipantFlaggedReason>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`ConversationCallbackEventTopicCallbackMediaParticipantInitialState`](crate::ConversationCallbackEventTopicCallbackMediaParticipantInitialState)."]
+    #[doc = " JSON `initialState`: [`ConversationCallbackEventTopicCallbackMediaParticipantInitialState`](crate::ConversationCallbackEventTopicCallbackMediaParticipantInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `scheduled`, `parked`, … (13 in all)."]
     pub initial_state: ::std::option::Option<crate::ConversationCallbackEventTopicCallbackMediaParticipantInitialState>,
     #[doc = " JSON `journeyContext`: [`ConversationCallbackEventTopicJourneyContext`](crate::ConversationCallbackEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::ConversationCallbackEventTopicJourneyContext>,
@@ -83,7 +83,7 @@ pub struct ConversationCallbackEventTopicCallbackMediaParticipant {
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`ConversationCallbackEventTopicCallbackMediaParticipantState`](crate::ConversationCallbackEventTopicCallbackMediaParticipantState)."]
+    #[doc = " JSON `state`: [`ConversationCallbackEventTopicCallbackMediaParticipantState`](crate::ConversationCallbackEventTopicCallbackMediaParticipantState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `scheduled`, `parked`, … (13 in all)."]
     pub state: ::std::option::Option<crate::ConversationCallbackEventTopicCallbackMediaParticipantState>,
     #[doc = " JSON `team`: [`ConversationCallbackEventTopicUriReference`](crate::ConversationCallbackEventTopicUriReference)."]
     pub team: ::std::option::Option<crate::ConversationCallbackEventTopicUriReference>,

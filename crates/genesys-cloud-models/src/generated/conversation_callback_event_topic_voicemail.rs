@@ -7,7 +7,7 @@
 pub struct ConversationCallbackEventTopicVoicemail {
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `uploadStatus`: [`ConversationCallbackEventTopicVoicemailUploadStatus`](crate::ConversationCallbackEventTopicVoicemailUploadStatus)."]
+    #[doc = " JSON `uploadStatus`: [`ConversationCallbackEventTopicVoicemailUploadStatus`](crate::ConversationCallbackEventTopicVoicemailUploadStatus), one of `pending`, `complete`, `failed`, `timeout`, `none`."]
     pub upload_status: ::std::option::Option<crate::ConversationCallbackEventTopicVoicemailUploadStatus>,
     _nulls: crate::support::Extras,
 }

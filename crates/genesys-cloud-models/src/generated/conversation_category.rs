@@ -11,7 +11,7 @@ pub struct ConversationCategory {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `interactionType`: [`ConversationCategoryInteractionType`](crate::ConversationCategoryInteractionType)."]
+    #[doc = " JSON `interactionType`: [`ConversationCategoryInteractionType`](crate::ConversationCategoryInteractionType), one of `Voice`, `Digital`, `All`."]
     pub interaction_type: ::std::option::Option<crate::ConversationCategoryInteractionType>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,

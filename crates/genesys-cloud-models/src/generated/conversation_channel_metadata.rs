@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationChannelMetadata {
-    #[doc = " JSON `subType`: [`ConversationChannelMetadataSubType`](crate::ConversationChannelMetadataSubType)."]
+    #[doc = " JSON `subType`: [`ConversationChannelMetadataSubType`](crate::ConversationChannelMetadataSubType), one of `None`, `GoogleBusinessProfile`, `RoadsideAssistance`, `YouTube`."]
     pub sub_type: ::std::option::Option<crate::ConversationChannelMetadataSubType>,
     _nulls: crate::support::Extras,
 }

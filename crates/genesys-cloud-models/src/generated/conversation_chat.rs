@@ -13,9 +13,9 @@ pub struct ConversationChat {
     pub avatar_image_url: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `direction`: [`ConversationChatDirection`](crate::ConversationChatDirection)."]
+    #[doc = " JSON `direction`: [`ConversationChatDirection`](crate::ConversationChatDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::ConversationChatDirection>,
-    #[doc = " JSON `disconnectType`: [`ConversationChatDisconnectType`](crate::ConversationChatDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`ConversationChatDisconnectType`](crate::ConversationChatDisconnectType), one of `endpoint`, `client`, `system`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `error`, `peer`, `other`, `uncallable`, `timeout`."]
     pub disconnect_type: ::std::option::Option<crate::ConversationChatDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -23,7 +23,7 @@ pub struct ConversationChat {
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`ConversationChatInitialState`](crate::ConversationChatInitialState)."]
+    #[doc = " JSON `initialState`: [`ConversationChatInitialState`](crate::ConversationChatInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `none`."]
     pub initial_state: ::std::option::Option<crate::ConversationChatInitialState>,
     #[doc = " JSON `journeyContext`: [`JourneyContext`](crate::JourneyContext)."]
     pub journey_context: ::std::option::Option<crate::JourneyContext>,
@@ -45,7 +45,7 @@ pub struct ConversationChat {
     pub start_alerting_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`ConversationChatState`](crate::ConversationChatState)."]
+    #[doc = " JSON `state`: [`ConversationChatState`](crate::ConversationChatState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `none`."]
     pub state: ::std::option::Option<crate::ConversationChatState>,
     #[doc = " JSON `wrapup`: [`Wrapup`](crate::Wrapup)."]
     pub wrapup: ::std::option::Option<crate::Wrapup>,

@@ -17,9 +17,9 @@ pub struct ConversationChatEventTopicChatMediaParticipant {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `conversationRoutingData`: [`ConversationChatEventTopicConversationRoutingData`](crate::ConversationChatEventTopicConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::ConversationChatEventTopicConversationRoutingData>,
-    #[doc = " JSON `direction`: [`ConversationChatEventTopicChatMediaParticipantDirection`](crate::ConversationChatEventTopicChatMediaParticipantDirection)."]
+    #[doc = " JSON `direction`: [`ConversationChatEventTopicChatMediaParticipantDirection`](crate::ConversationChatEventTopicChatMediaParticipantDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::ConversationChatEventTopicChatMediaParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`ConversationChatEventTopicChatMediaParticipantDisconnectType`](crate::ConversationChatEventTopicChatMediaParticipantDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`ConversationChatEventTopicChatMediaParticipantDisconnectType`](crate::ConversationChatEventTopicChatMediaParticipantDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `transfer`, `timeout`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (21 in all)."]
     pub disconnect_type: ::std::option::Option<crate::ConversationChatEventTopicChatMediaParticipantDisconnectType>,
     #[doc = " JSON `endAcwTime`: date-time."]
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -33,13 +33,13 @@ pub struct ConversationChatEventTopicChatMediaParticipant {
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalOrganization`: [`ConversationChatEventTopicUriReference`](crate::ConversationChatEventTopicUriReference)."]
     pub external_organization: ::std::option::Option<crate::ConversationChatEventTopicUriReference>,
-    #[doc = " JSON `flaggedReason`: [`ConversationChatEventTopicChatMediaParticipantFlaggedReason`](crate::ConversationChatEventTopicChatMediaParticipantFlaggedReason)."]
+    #[doc = " JSON `flaggedReason`: [`ConversationChatEventTopicChatMediaParticipantFlaggedReason`](crate::ConversationChatEventTopicChatMediaParticipantFlaggedReason), one of `general`."]
     pub flagged_reason: ::std::option::Option<crate::ConversationChatEventTopicChatMediaParticipantFlaggedReason>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`ConversationChatEventTopicChatMediaParticipantInitialState`](crate::ConversationChatEventTopicChatMediaParticipantInitialState)."]
+    #[doc = " JSON `initialState`: [`ConversationChatEventTopicChatMediaParticipantInitialState`](crate::ConversationChatEventTopicChatMediaParticipantInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `scheduled`, `parked`, … (13 in all)."]
     pub initial_state: ::std::option::Option<crate::ConversationChatEventTopicChatMediaParticipantInitialState>,
     #[doc = " JSON `journeyContext`: [`ConversationChatEventTopicJourneyContext`](crate::ConversationChatEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::ConversationChatEventTopicJourneyContext>,
@@ -73,7 +73,7 @@ pub struct ConversationChatEventTopicChatMediaParticipant {
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`ConversationChatEventTopicChatMediaParticipantState`](crate::ConversationChatEventTopicChatMediaParticipantState)."]
+    #[doc = " JSON `state`: [`ConversationChatEventTopicChatMediaParticipantState`](crate::ConversationChatEventTopicChatMediaParticipantState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `scheduled`, `parked`, … (13 in all)."]
     pub state: ::std::option::Option<crate::ConversationChatEventTopicChatMediaParticipantState>,
     #[doc = " JSON `team`: [`ConversationChatEventTopicUriReference`](crate::ConversationChatEventTopicUriReference)."]
     pub team: ::std::option::Option<crate::ConversationChatEventTopicUriReference>,

@@ -11,7 +11,7 @@ pub struct ConversationChecklistTopicAgentChecklistActivationTrigger {
     pub intent_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `triggerDate`: date-time."]
     pub trigger_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `triggerType`: [`ConversationChecklistTopicAgentChecklistActivationTriggerTriggerType`](crate::ConversationChecklistTopicAgentChecklistActivationTriggerTriggerType)."]
+    #[doc = " JSON `triggerType`: [`ConversationChecklistTopicAgentChecklistActivationTriggerTriggerType`](crate::ConversationChecklistTopicAgentChecklistActivationTriggerTriggerType), one of `Unknown`, `ConversationStart`, `Intent`."]
     pub trigger_type: ::std::option::Option<crate::ConversationChecklistTopicAgentChecklistActivationTriggerTriggerType>,
     _nulls: crate::support::Extras,
 }

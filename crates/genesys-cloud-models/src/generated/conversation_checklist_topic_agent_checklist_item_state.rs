@@ -21,9 +21,9 @@ pub struct ConversationChecklistTopicAgentChecklistItemState {
     pub last_modified_in_acw: ::std::option::Option<bool>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `stateFromAgent`: [`ConversationChecklistTopicAgentChecklistItemStateStateFromAgent`](crate::ConversationChecklistTopicAgentChecklistItemStateStateFromAgent)."]
+    #[doc = " JSON `stateFromAgent`: [`ConversationChecklistTopicAgentChecklistItemStateStateFromAgent`](crate::ConversationChecklistTopicAgentChecklistItemStateStateFromAgent), one of `Unknown`, `Ticked`, `Unticked`."]
     pub state_from_agent: ::std::option::Option<crate::ConversationChecklistTopicAgentChecklistItemStateStateFromAgent>,
-    #[doc = " JSON `stateFromModel`: [`ConversationChecklistTopicAgentChecklistItemStateStateFromModel`](crate::ConversationChecklistTopicAgentChecklistItemStateStateFromModel)."]
+    #[doc = " JSON `stateFromModel`: [`ConversationChecklistTopicAgentChecklistItemStateStateFromModel`](crate::ConversationChecklistTopicAgentChecklistItemStateStateFromModel), one of `Unknown`, `Ticked`, `Unticked`."]
     pub state_from_model: ::std::option::Option<crate::ConversationChecklistTopicAgentChecklistItemStateStateFromModel>,
     _nulls: crate::support::Extras,
 }

@@ -21,7 +21,7 @@ pub struct ConversationChecklistTopicAgentChecklistRuntimeEventBody {
     pub conversation_context: ::std::option::Option<::std::vec::Vec<crate::ConversationChecklistTopicConversationContextTurnInfo>>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`ConversationChecklistTopicAgentChecklistRuntimeEventBodyDirection`](crate::ConversationChecklistTopicAgentChecklistRuntimeEventBodyDirection)."]
+    #[doc = " JSON `direction`: [`ConversationChecklistTopicAgentChecklistRuntimeEventBodyDirection`](crate::ConversationChecklistTopicAgentChecklistRuntimeEventBodyDirection), one of `Unknown`, `Inbound`, `Outbound`."]
     pub direction: ::std::option::Option<crate::ConversationChecklistTopicAgentChecklistRuntimeEventBodyDirection>,
     #[doc = " JSON `evaluationFinalizedDate`: date-time."]
     pub evaluation_finalized_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -35,7 +35,7 @@ pub struct ConversationChecklistTopicAgentChecklistRuntimeEventBody {
     pub exit_reason: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`ConversationChecklistTopicAgentChecklistRuntimeEventBodyMediaType`](crate::ConversationChecklistTopicAgentChecklistRuntimeEventBodyMediaType)."]
+    #[doc = " JSON `mediaType`: [`ConversationChecklistTopicAgentChecklistRuntimeEventBodyMediaType`](crate::ConversationChecklistTopicAgentChecklistRuntimeEventBodyMediaType), one of `Unknown`, `Voice`, `Message`, `Email`."]
     pub media_type: ::std::option::Option<crate::ConversationChecklistTopicAgentChecklistRuntimeEventBodyMediaType>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -43,7 +43,7 @@ pub struct ConversationChecklistTopicAgentChecklistRuntimeEventBody {
     pub participant_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ConversationChecklistTopicAgentChecklistRuntimeEventBodyStatus`](crate::ConversationChecklistTopicAgentChecklistRuntimeEventBodyStatus)."]
+    #[doc = " JSON `status`: [`ConversationChecklistTopicAgentChecklistRuntimeEventBodyStatus`](crate::ConversationChecklistTopicAgentChecklistRuntimeEventBodyStatus), one of `Unknown`, `EvaluationStarted`, `EvaluationInProgress`, `EvaluationFinalized`, `EvaluationFinalizedWithAcw`."]
     pub status: ::std::option::Option<crate::ConversationChecklistTopicAgentChecklistRuntimeEventBodyStatus>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct ConversationChecklistTopicConversationContextTurnInfo {
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `participant`: [`ConversationChecklistTopicConversationContextTurnInfoParticipant`](crate::ConversationChecklistTopicConversationContextTurnInfoParticipant)."]
+    #[doc = " JSON `participant`: [`ConversationChecklistTopicConversationContextTurnInfoParticipant`](crate::ConversationChecklistTopicConversationContextTurnInfoParticipant), one of `Unknown`, `Internal`, `External`."]
     pub participant: ::std::option::Option<crate::ConversationChecklistTopicConversationContextTurnInfoParticipant>,
     _nulls: crate::support::Extras,
 }

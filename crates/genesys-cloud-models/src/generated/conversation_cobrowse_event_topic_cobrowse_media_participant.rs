@@ -21,9 +21,9 @@ pub struct ConversationCobrowseEventTopicCobrowseMediaParticipant {
     pub controlling: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `conversationRoutingData`: [`ConversationCobrowseEventTopicConversationRoutingData`](crate::ConversationCobrowseEventTopicConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::ConversationCobrowseEventTopicConversationRoutingData>,
-    #[doc = " JSON `direction`: [`ConversationCobrowseEventTopicCobrowseMediaParticipantDirection`](crate::ConversationCobrowseEventTopicCobrowseMediaParticipantDirection)."]
+    #[doc = " JSON `direction`: [`ConversationCobrowseEventTopicCobrowseMediaParticipantDirection`](crate::ConversationCobrowseEventTopicCobrowseMediaParticipantDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::ConversationCobrowseEventTopicCobrowseMediaParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`ConversationCobrowseEventTopicCobrowseMediaParticipantDisconnectType`](crate::ConversationCobrowseEventTopicCobrowseMediaParticipantDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`ConversationCobrowseEventTopicCobrowseMediaParticipantDisconnectType`](crate::ConversationCobrowseEventTopicCobrowseMediaParticipantDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `transfer`, `timeout`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (21 in all)."]
     pub disconnect_type: ::std::option::Option<crate::ConversationCobrowseEventTopicCobrowseMediaParticipantDisconnectType>,
     #[doc = " JSON `endAcwTime`: date-time."]
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -37,13 +37,13 @@ pub struct ConversationCobrowseEventTopicCobrowseMediaParticipant {
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalOrganization`: [`ConversationCobrowseEventTopicUriReference`](crate::ConversationCobrowseEventTopicUriReference)."]
     pub external_organization: ::std::option::Option<crate::ConversationCobrowseEventTopicUriReference>,
-    #[doc = " JSON `flaggedReason`: [`ConversationCobrowseEventTopicCobrowseMediaParticipantFlaggedReason`](crate::ConversationCobrowseEventTopicCobrowseMediaParticipantFlaggedReason)."]
+    #[doc = " JSON `flaggedReason`: [`ConversationCobrowseEventTopicCobrowseMediaParticipantFlaggedReason`](crate::ConversationCobrowseEventTopicCobrowseMediaParticipantFlaggedReason), one of `general`."]
     pub flagged_reason: ::std::option::Option<crate::ConversationCobrowseEventTopicCobrowseMediaParticipantFlaggedReason>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`ConversationCobrowseEventTopicCobrowseMediaParticipantInitialState`](crate::ConversationCobrowseEventTopicCobrowseMediaParticipantInitialState)."]
+    #[doc = " JSON `initialState`: [`ConversationCobrowseEventTopicCobrowseMediaParticipantInitialState`](crate::ConversationCobrowseEventTopicCobrowseMediaParticipantInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `scheduled`, `parked`, … (13 in all)."]
     pub initial_state: ::std::option::Option<crate::ConversationCobrowseEventTopicCobrowseMediaParticipantInitialState>,
     #[doc = " JSON `journeyContext`: [`ConversationCobrowseEventTopicJourneyContext`](crate::ConversationCobrowseEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::ConversationCobrowseEventTopicJourneyContext>,
@@ -77,7 +77,7 @@ pub struct ConversationCobrowseEventTopicCobrowseMediaParticipant {
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`ConversationCobrowseEventTopicCobrowseMediaParticipantState`](crate::ConversationCobrowseEventTopicCobrowseMediaParticipantState)."]
+    #[doc = " JSON `state`: [`ConversationCobrowseEventTopicCobrowseMediaParticipantState`](crate::ConversationCobrowseEventTopicCobrowseMediaParticipantState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `scheduled`, `parked`, … (13 in all)."]
     pub state: ::std::option::Option<crate::ConversationCobrowseEventTopicCobrowseMediaParticipantState>,
     #[doc = " JSON `team`: [`ConversationCobrowseEventTopicUriReference`](crate::ConversationCobrowseEventTopicUriReference)."]
     pub team: ::std::option::Option<crate::ConversationCobrowseEventTopicUriReference>,

@@ -11,7 +11,7 @@ pub struct ConversationContentAttachment {
     pub filename: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`ConversationContentAttachmentMediaType`](crate::ConversationContentAttachmentMediaType), required by the spec."]
+    #[doc = " JSON `mediaType`: [`ConversationContentAttachmentMediaType`](crate::ConversationContentAttachmentMediaType), required by the spec, one of `Image`, `Video`, `Audio`, `File`, `Link`."]
     pub media_type: ::std::option::Option<crate::ConversationContentAttachmentMediaType>,
     #[doc = " JSON `mime`: string."]
     pub mime: ::std::option::Option<::std::string::String>,

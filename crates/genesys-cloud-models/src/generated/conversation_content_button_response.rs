@@ -11,7 +11,7 @@ pub struct ConversationContentButtonResponse {
     pub payload: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `text`: string, required by the spec."]
     pub text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ConversationContentButtonResponseType`](crate::ConversationContentButtonResponseType)."]
+    #[doc = " JSON `type`: [`ConversationContentButtonResponseType`](crate::ConversationContentButtonResponseType), one of `Button`, `QuickReply`, `DatePicker`, `ListPicker`, `Form`."]
     pub r#type: ::std::option::Option<crate::ConversationContentButtonResponseType>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct ConversationContentCardAction {
     pub payload: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ConversationContentCardActionType`](crate::ConversationContentCardActionType)."]
+    #[doc = " JSON `type`: [`ConversationContentCardActionType`](crate::ConversationContentCardActionType), one of `Link`, `Postback`, `Unknown`."]
     pub r#type: ::std::option::Option<crate::ConversationContentCardActionType>,
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,

@@ -7,7 +7,7 @@
 pub struct ConversationContentDatePicker {
     #[doc = " JSON `availableTimes`: array of [`ConversationContentDatePickerAvailableTime`](crate::ConversationContentDatePickerAvailableTime)."]
     pub available_times: ::std::option::Option<::std::vec::Vec<crate::ConversationContentDatePickerAvailableTime>>,
-    #[doc = " JSON `dateDisplayFormat`: [`ConversationContentDatePickerDateDisplayFormat`](crate::ConversationContentDatePickerDateDisplayFormat)."]
+    #[doc = " JSON `dateDisplayFormat`: [`ConversationContentDatePickerDateDisplayFormat`](crate::ConversationContentDatePickerDateDisplayFormat), one of `dayMonthYear`, `monthDayYear`, `yearMonthDay`."]
     pub date_display_format: ::std::option::Option<crate::ConversationContentDatePickerDateDisplayFormat>,
     #[doc = " JSON `dateMaximum`: date-time."]
     pub date_maximum: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,

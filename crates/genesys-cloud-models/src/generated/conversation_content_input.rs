@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationContentInput {
-    #[doc = " JSON `autoCompleteType`: [`ConversationContentInputAutoCompleteType`](crate::ConversationContentInputAutoCompleteType)."]
+    #[doc = " JSON `autoCompleteType`: [`ConversationContentInputAutoCompleteType`](crate::ConversationContentInputAutoCompleteType), one of `Prefix`, `Name`, `GivenName`, `MiddleName`, `FamilyName`, `Suffix`, `Nickname`, `Title`, `Organization`, `Location`, `StreetAddress`, `Addressline1`, … (38 in all)."]
     pub auto_complete_type: ::std::option::Option<crate::ConversationContentInputAutoCompleteType>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -13,7 +13,7 @@ pub struct ConversationContentInput {
     pub is_multiple_line: ::std::option::Option<bool>,
     #[doc = " JSON `isRequired`: boolean, required by the spec."]
     pub is_required: ::std::option::Option<bool>,
-    #[doc = " JSON `keyboardType`: [`ConversationContentInputKeyboardType`](crate::ConversationContentInputKeyboardType)."]
+    #[doc = " JSON `keyboardType`: [`ConversationContentInputKeyboardType`](crate::ConversationContentInputKeyboardType), one of `Default`, `NumberPunctuation`, `Number`, `Phone`, `Email`, `Decimal`, `Websearch`, `URL`."]
     pub keyboard_type: ::std::option::Option<crate::ConversationContentInputKeyboardType>,
     #[doc = " JSON `placeholderText`: string."]
     pub placeholder_text: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationContentNotificationResponse {
-    #[doc = " JSON `notificationStatus`: [`ConversationContentNotificationResponseNotificationStatus`](crate::ConversationContentNotificationResponseNotificationStatus), required by the spec."]
+    #[doc = " JSON `notificationStatus`: [`ConversationContentNotificationResponseNotificationStatus`](crate::ConversationContentNotificationResponseNotificationStatus), required by the spec, one of `Accepted`, `Declined`."]
     pub notification_status: ::std::option::Option<crate::ConversationContentNotificationResponseNotificationStatus>,
     #[doc = " JSON `notificationText`: string."]
     pub notification_text: ::std::option::Option<::std::string::String>,

@@ -13,7 +13,7 @@ pub struct ConversationContentPaymentRequest {
     pub line_items: ::std::option::Option<::std::vec::Vec<crate::ConversationContentLineItem>>,
     #[doc = " JSON `orderTotal`: number (double), required by the spec."]
     pub order_total: ::std::option::Option<f64>,
-    #[doc = " JSON `paymentPlatform`: [`ConversationContentPaymentRequestPaymentPlatform`](crate::ConversationContentPaymentRequestPaymentPlatform), required by the spec."]
+    #[doc = " JSON `paymentPlatform`: [`ConversationContentPaymentRequestPaymentPlatform`](crate::ConversationContentPaymentRequestPaymentPlatform), required by the spec, one of `ApplePay`."]
     pub payment_platform: ::std::option::Option<crate::ConversationContentPaymentRequestPaymentPlatform>,
     #[doc = " JSON `receivedMessage`: [`ConversationContentReceivedReplyMessage`](crate::ConversationContentReceivedReplyMessage)."]
     pub received_message: ::std::option::Option<crate::ConversationContentReceivedReplyMessage>,

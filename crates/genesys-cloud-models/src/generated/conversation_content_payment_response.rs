@@ -9,7 +9,7 @@ pub struct ConversationContentPaymentResponse {
     pub failure_reason: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `originatingMessageId`: string, required by the spec."]
     pub originating_message_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `paymentStatus`: [`ConversationContentPaymentResponsePaymentStatus`](crate::ConversationContentPaymentResponsePaymentStatus), required by the spec."]
+    #[doc = " JSON `paymentStatus`: [`ConversationContentPaymentResponsePaymentStatus`](crate::ConversationContentPaymentResponsePaymentStatus), required by the spec, one of `Completed`, `Failed`."]
     pub payment_status: ::std::option::Option<crate::ConversationContentPaymentResponsePaymentStatus>,
     _nulls: crate::support::Extras,
 }

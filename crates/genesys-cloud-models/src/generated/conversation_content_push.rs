@@ -9,7 +9,7 @@ pub struct ConversationContentPush {
     pub device_token: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `deviceTokenId`: string, required by the spec."]
     pub device_token_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `deviceType`: [`ConversationContentPushDeviceType`](crate::ConversationContentPushDeviceType), required by the spec."]
+    #[doc = " JSON `deviceType`: [`ConversationContentPushDeviceType`](crate::ConversationContentPushDeviceType), required by the spec, one of `Android`, `IOS`."]
     pub device_type: ::std::option::Option<crate::ConversationContentPushDeviceType>,
     #[doc = " JSON `expiration`: integer (int64), required by the spec."]
     pub expiration: ::std::option::Option<i64>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationContentQuickReply {
-    #[doc = " JSON `action`: [`ConversationContentQuickReplyAction`](crate::ConversationContentQuickReplyAction)."]
+    #[doc = " JSON `action`: [`ConversationContentQuickReplyAction`](crate::ConversationContentQuickReplyAction), one of `Message`."]
     pub action: ::std::option::Option<crate::ConversationContentQuickReplyAction>,
     #[doc = " JSON `image`: string."]
     pub image: ::std::option::Option<::std::string::String>,

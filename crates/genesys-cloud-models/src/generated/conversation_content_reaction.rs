@@ -7,7 +7,7 @@
 pub struct ConversationContentReaction {
     #[doc = " JSON `count`: integer (int64), required by the spec."]
     pub count: ::std::option::Option<i64>,
-    #[doc = " JSON `reactionType`: [`ConversationContentReactionReactionType`](crate::ConversationContentReactionReactionType)."]
+    #[doc = " JSON `reactionType`: [`ConversationContentReactionReactionType`](crate::ConversationContentReactionReactionType), one of `None`, `Like`, `Love`, `Wow`, `Haha`, `Sad`, `Angry`, `Thankful`, `Pride`, `Care`, `Share`, `Comment`, … (16 in all)."]
     pub reaction_type: ::std::option::Option<crate::ConversationContentReactionReactionType>,
     _nulls: crate::support::Extras,
 }

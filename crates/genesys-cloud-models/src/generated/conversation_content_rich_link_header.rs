@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationContentRichLinkHeader {
-    #[doc = " JSON `type`: [`ConversationContentRichLinkHeaderType`](crate::ConversationContentRichLinkHeaderType), required by the spec."]
+    #[doc = " JSON `type`: [`ConversationContentRichLinkHeaderType`](crate::ConversationContentRichLinkHeaderType), required by the spec, one of `File`, `Image`, `Text`, `Video`."]
     pub r#type: ::std::option::Option<crate::ConversationContentRichLinkHeaderType>,
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,

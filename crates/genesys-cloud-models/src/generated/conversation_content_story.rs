@@ -7,7 +7,7 @@
 pub struct ConversationContentStory {
     #[doc = " JSON `replyToId`: string."]
     pub reply_to_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ConversationContentStoryType`](crate::ConversationContentStoryType)."]
+    #[doc = " JSON `type`: [`ConversationContentStoryType`](crate::ConversationContentStoryType), one of `Mention`, `Reply`."]
     pub r#type: ::std::option::Option<crate::ConversationContentStoryType>,
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,

@@ -7,7 +7,7 @@
 pub struct ConversationContentText {
     #[doc = " JSON `body`: string, required by the spec."]
     pub body: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ConversationContentTextType`](crate::ConversationContentTextType)."]
+    #[doc = " JSON `type`: [`ConversationContentTextType`](crate::ConversationContentTextType), one of `Text`."]
     pub r#type: ::std::option::Option<crate::ConversationContentTextType>,
     _nulls: crate::support::Extras,
 }

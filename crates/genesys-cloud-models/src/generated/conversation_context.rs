@@ -7,7 +7,7 @@
 pub struct ConversationContext {
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `participant`: [`ConversationContextParticipant`](crate::ConversationContextParticipant), required by the spec."]
+    #[doc = " JSON `participant`: [`ConversationContextParticipant`](crate::ConversationContextParticipant), required by the spec, one of `Internal`, `External`."]
     pub participant: ::std::option::Option<crate::ConversationContextParticipant>,
     #[doc = " JSON `text`: string, required by the spec."]
     pub text: ::std::option::Option<::std::string::String>,

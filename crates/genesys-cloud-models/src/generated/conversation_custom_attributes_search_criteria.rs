@@ -13,11 +13,11 @@ pub struct ConversationCustomAttributesSearchCriteria {
     pub fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `group`: array of [`ConversationCustomAttributesSearchCriteria`](crate::ConversationCustomAttributesSearchCriteria)."]
     pub group: ::std::option::Option<::std::vec::Vec<crate::ConversationCustomAttributesSearchCriteria>>,
-    #[doc = " JSON `operator`: [`ConversationCustomAttributesSearchCriteriaOperator`](crate::ConversationCustomAttributesSearchCriteriaOperator)."]
+    #[doc = " JSON `operator`: [`ConversationCustomAttributesSearchCriteriaOperator`](crate::ConversationCustomAttributesSearchCriteriaOperator), one of `AND`, `OR`, `NOT`."]
     pub operator: ::std::option::Option<crate::ConversationCustomAttributesSearchCriteriaOperator>,
     #[doc = " JSON `startValue`: string."]
     pub start_value: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ConversationCustomAttributesSearchCriteriaType`](crate::ConversationCustomAttributesSearchCriteriaType), required by the spec."]
+    #[doc = " JSON `type`: [`ConversationCustomAttributesSearchCriteriaType`](crate::ConversationCustomAttributesSearchCriteriaType), required by the spec, one of `EXACT`, `REQUIRED_FIELDS`, `RANGE`, `DATE_RANGE`, `SIMPLE`."]
     pub r#type: ::std::option::Option<crate::ConversationCustomAttributesSearchCriteriaType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

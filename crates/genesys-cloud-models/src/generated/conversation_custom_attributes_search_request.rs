@@ -15,7 +15,7 @@ pub struct ConversationCustomAttributesSearchRequest {
     pub sort: ::std::option::Option<::std::vec::Vec<crate::SearchSort>>,
     #[doc = " JSON `sortBy`: string."]
     pub sort_by: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sortOrder`: [`ConversationCustomAttributesSearchRequestSortOrder`](crate::ConversationCustomAttributesSearchRequestSortOrder)."]
+    #[doc = " JSON `sortOrder`: [`ConversationCustomAttributesSearchRequestSortOrder`](crate::ConversationCustomAttributesSearchRequestSortOrder), one of `ASC`, `DESC`, `SCORE`."]
     pub sort_order: ::std::option::Option<crate::ConversationCustomAttributesSearchRequestSortOrder>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct ConversationDetailQueryClause {
     #[doc = " JSON `predicates`: array of [`ConversationDetailQueryPredicate`](crate::ConversationDetailQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::ConversationDetailQueryPredicate>>,
-    #[doc = " JSON `type`: [`ConversationDetailQueryClauseType`](crate::ConversationDetailQueryClauseType), required by the spec."]
+    #[doc = " JSON `type`: [`ConversationDetailQueryClauseType`](crate::ConversationDetailQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::ConversationDetailQueryClauseType>,
     _nulls: crate::support::Extras,
 }

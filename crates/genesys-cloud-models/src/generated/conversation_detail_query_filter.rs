@@ -9,7 +9,7 @@ pub struct ConversationDetailQueryFilter {
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::ConversationDetailQueryClause>>,
     #[doc = " JSON `predicates`: array of [`ConversationDetailQueryPredicate`](crate::ConversationDetailQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::ConversationDetailQueryPredicate>>,
-    #[doc = " JSON `type`: [`ConversationDetailQueryFilterType`](crate::ConversationDetailQueryFilterType), required by the spec."]
+    #[doc = " JSON `type`: [`ConversationDetailQueryFilterType`](crate::ConversationDetailQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::ConversationDetailQueryFilterType>,
     _nulls: crate::support::Extras,
 }

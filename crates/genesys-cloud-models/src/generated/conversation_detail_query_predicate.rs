@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationDetailQueryPredicate {
-    #[doc = " JSON `dimension`: [`ConversationDetailQueryPredicateDimension`](crate::ConversationDetailQueryPredicateDimension)."]
+    #[doc = " JSON `dimension`: [`ConversationDetailQueryPredicateDimension`](crate::ConversationDetailQueryPredicateDimension), one of `accessAttribute`, `conversationEnd`, `conversationId`, `conversationInitiator`, `conversationStart`, `customerParticipation`, `divisionId`, `externalTag`, `mediaStatsMinConversationMos`, `originatingDirection`, `originatingSocialMediaPublic`."]
     pub dimension: ::std::option::Option<crate::ConversationDetailQueryPredicateDimension>,
-    #[doc = " JSON `metric`: [`ConversationDetailQueryPredicateMetric`](crate::ConversationDetailQueryPredicateMetric)."]
+    #[doc = " JSON `metric`: [`ConversationDetailQueryPredicateMetric`](crate::ConversationDetailQueryPredicateMetric), one of `nAgentDeclined`, `nAlertExpired`, `nBlindTransferred`, `nBotInteractions`, `nCallbackAttempts`, `nCallbackOverSla`, `nCallbackScheduled`, `nCfcOffered`, `nCobrowseSessions`, `nConnected`, `nConsult`, `nConsultTransferred`, … (88 in all)."]
     pub metric: ::std::option::Option<crate::ConversationDetailQueryPredicateMetric>,
-    #[doc = " JSON `operator`: [`ConversationDetailQueryPredicateOperator`](crate::ConversationDetailQueryPredicateOperator)."]
+    #[doc = " JSON `operator`: [`ConversationDetailQueryPredicateOperator`](crate::ConversationDetailQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::ConversationDetailQueryPredicateOperator>,
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `type`: [`ConversationDetailQueryPredicateType`](crate::ConversationDetailQueryPredicateType)."]
+    #[doc = " JSON `type`: [`ConversationDetailQueryPredicateType`](crate::ConversationDetailQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::ConversationDetailQueryPredicateType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -7,7 +7,7 @@
 pub struct ConversationDisconnectSettings {
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
-    #[doc = " JSON `type`: [`ConversationDisconnectSettingsType`](crate::ConversationDisconnectSettingsType)."]
+    #[doc = " JSON `type`: [`ConversationDisconnectSettingsType`](crate::ConversationDisconnectSettingsType), one of `Send`, `ReadOnly`."]
     pub r#type: ::std::option::Option<crate::ConversationDisconnectSettingsType>,
     _nulls: crate::support::Extras,
 }

@@ -17,9 +17,9 @@ pub struct ConversationEmailEventTopicEmailMediaParticipant {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `conversationRoutingData`: [`ConversationEmailEventTopicConversationRoutingData`](crate::ConversationEmailEventTopicConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::ConversationEmailEventTopicConversationRoutingData>,
-    #[doc = " JSON `direction`: [`ConversationEmailEventTopicEmailMediaParticipantDirection`](crate::ConversationEmailEventTopicEmailMediaParticipantDirection)."]
+    #[doc = " JSON `direction`: [`ConversationEmailEventTopicEmailMediaParticipantDirection`](crate::ConversationEmailEventTopicEmailMediaParticipantDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::ConversationEmailEventTopicEmailMediaParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`ConversationEmailEventTopicEmailMediaParticipantDisconnectType`](crate::ConversationEmailEventTopicEmailMediaParticipantDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`ConversationEmailEventTopicEmailMediaParticipantDisconnectType`](crate::ConversationEmailEventTopicEmailMediaParticipantDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `transfer`, `timeout`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (21 in all)."]
     pub disconnect_type: ::std::option::Option<crate::ConversationEmailEventTopicEmailMediaParticipantDisconnectType>,
     #[doc = " JSON `draftAttachments`: array of [`ConversationEmailEventTopicAttachment`](crate::ConversationEmailEventTopicAttachment)."]
     pub draft_attachments: ::std::option::Option<::std::vec::Vec<crate::ConversationEmailEventTopicAttachment>>,
@@ -35,13 +35,13 @@ pub struct ConversationEmailEventTopicEmailMediaParticipant {
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalOrganization`: [`ConversationEmailEventTopicUriReference`](crate::ConversationEmailEventTopicUriReference)."]
     pub external_organization: ::std::option::Option<crate::ConversationEmailEventTopicUriReference>,
-    #[doc = " JSON `flaggedReason`: [`ConversationEmailEventTopicEmailMediaParticipantFlaggedReason`](crate::ConversationEmailEventTopicEmailMediaParticipantFlaggedReason)."]
+    #[doc = " JSON `flaggedReason`: [`ConversationEmailEventTopicEmailMediaParticipantFlaggedReason`](crate::ConversationEmailEventTopicEmailMediaParticipantFlaggedReason), one of `general`."]
     pub flagged_reason: ::std::option::Option<crate::ConversationEmailEventTopicEmailMediaParticipantFlaggedReason>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`ConversationEmailEventTopicEmailMediaParticipantInitialState`](crate::ConversationEmailEventTopicEmailMediaParticipantInitialState)."]
+    #[doc = " JSON `initialState`: [`ConversationEmailEventTopicEmailMediaParticipantInitialState`](crate::ConversationEmailEventTopicEmailMediaParticipantInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `scheduled`, `parked`, … (13 in all)."]
     pub initial_state: ::std::option::Option<crate::ConversationEmailEventTopicEmailMediaParticipantInitialState>,
     #[doc = " JSON `journeyContext`: [`ConversationEmailEventTopicJourneyContext`](crate::ConversationEmailEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::ConversationEmailEventTopicJourneyContext>,
@@ -79,7 +79,7 @@ pub struct ConversationEmailEventTopicEmailMediaParticipant {
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`ConversationEmailEventTopicEmailMediaParticipantState`](crate::ConversationEmailEventTopicEmailMediaParticipantState)."]
+    #[doc = " JSON `state`: [`ConversationEmailEventTopicEmailMediaParticipantState`](crate::ConversationEmailEventTopicEmailMediaParticipantState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `scheduled`, `parked`, … (13 in all)."]
     pub state: ::std::option::Option<crate::ConversationEmailEventTopicEmailMediaParticipantState>,
     #[doc = " JSON `subject`: string."]
     pub subject: ::std::option::Option<::std::string::String>,

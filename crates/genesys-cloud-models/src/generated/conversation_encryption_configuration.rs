@@ -7,7 +7,7 @@
 pub struct ConversationEncryptionConfiguration {
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `keyConfigurationType`: [`ConversationEncryptionConfigurationKeyConfigurationType`](crate::ConversationEncryptionConfigurationKeyConfigurationType), required by the spec."]
+    #[doc = " JSON `keyConfigurationType`: [`ConversationEncryptionConfigurationKeyConfigurationType`](crate::ConversationEncryptionConfigurationKeyConfigurationType), required by the spec, one of `KmsSymmetric`, `LocalKeyManager`, `Native`, `None`."]
     pub key_configuration_type: ::std::option::Option<crate::ConversationEncryptionConfigurationKeyConfigurationType>,
     #[doc = " JSON `lastError`: [`ErrorBody`](crate::ErrorBody)."]
     pub last_error: ::std::option::Option<crate::ErrorBody>,

@@ -9,7 +9,7 @@ pub struct ConversationEventCoBrowse {
     pub session_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sessionJoinToken`: string."]
     pub session_join_token: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ConversationEventCoBrowseType`](crate::ConversationEventCoBrowseType), required by the spec."]
+    #[doc = " JSON `type`: [`ConversationEventCoBrowseType`](crate::ConversationEventCoBrowseType), required by the spec, one of `Offering`, `OfferingExpired`, `OfferingAccepted`, `OfferingRejected`."]
     pub r#type: ::std::option::Option<crate::ConversationEventCoBrowseType>,
     _nulls: crate::support::Extras,
 }

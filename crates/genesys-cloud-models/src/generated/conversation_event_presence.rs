@@ -9,7 +9,7 @@ pub struct ConversationEventPresence {
     pub received_message: ::std::option::Option<crate::ConversationContentReceivedReplyMessage>,
     #[doc = " JSON `replyMessage`: [`ConversationContentReceivedReplyMessage`](crate::ConversationContentReceivedReplyMessage)."]
     pub reply_message: ::std::option::Option<crate::ConversationContentReceivedReplyMessage>,
-    #[doc = " JSON `type`: [`ConversationEventPresenceType`](crate::ConversationEventPresenceType), required by the spec."]
+    #[doc = " JSON `type`: [`ConversationEventPresenceType`](crate::ConversationEventPresenceType), required by the spec, one of `Join`, `Disconnect`, `Clear`, `SignIn`, `SessionExpired`, `Authenticate`, `AuthenticateFailure`, `AuthenticateCancel`."]
     pub r#type: ::std::option::Option<crate::ConversationEventPresenceType>,
     _nulls: crate::support::Extras,
 }

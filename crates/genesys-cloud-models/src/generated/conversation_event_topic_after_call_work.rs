@@ -9,7 +9,7 @@ pub struct ConversationEventTopicAfterCallWork {
     pub end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`ConversationEventTopicAfterCallWorkState`](crate::ConversationEventTopicAfterCallWorkState)."]
+    #[doc = " JSON `state`: [`ConversationEventTopicAfterCallWorkState`](crate::ConversationEventTopicAfterCallWorkState), one of `unknown`, `skipped`, `pending`, `complete`, `notApplicable`."]
     pub state: ::std::option::Option<crate::ConversationEventTopicAfterCallWorkState>,
     _nulls: crate::support::Extras,
 }

@@ -17,11 +17,11 @@ pub struct ConversationEventTopicCall {
     pub confined: ::std::option::Option<bool>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `direction`: [`ConversationEventTopicCallDirection`](crate::ConversationEventTopicCallDirection)."]
+    #[doc = " JSON `direction`: [`ConversationEventTopicCallDirection`](crate::ConversationEventTopicCallDirection), one of `outbound`, `inbound`."]
     pub direction: ::std::option::Option<crate::ConversationEventTopicCallDirection>,
     #[doc = " JSON `disconnectReasons`: array of [`ConversationEventTopicDisconnectReason`](crate::ConversationEventTopicDisconnectReason)."]
     pub disconnect_reasons: ::std::option::Option<::std::vec::Vec<crate::ConversationEventTopicDisconnectReason>>,
-    #[doc = " JSON `disconnectType`: [`ConversationEventTopicCallDisconnectType`](crate::ConversationEventTopicCallDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`ConversationEventTopicCallDisconnectType`](crate::ConversationEventTopicCallDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (18 in all)."]
     pub disconnect_type: ::std::option::Option<crate::ConversationEventTopicCallDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -37,7 +37,7 @@ pub struct ConversationEventTopicCall {
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`ConversationEventTopicCallInitialState`](crate::ConversationEventTopicCallInitialState)."]
+    #[doc = " JSON `initialState`: [`ConversationEventTopicCallInitialState`](crate::ConversationEventTopicCallInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `uploading`, `converting`, `transmitting`, `none`."]
     pub initial_state: ::std::option::Option<crate::ConversationEventTopicCallInitialState>,
     #[doc = " JSON `muted`: boolean."]
     pub muted: ::std::option::Option<bool>,
@@ -55,7 +55,7 @@ pub struct ConversationEventTopicCall {
     pub recorders_state: ::std::option::Option<crate::ConversationEventTopicRecordersState>,
     #[doc = " JSON `recording`: boolean."]
     pub recording: ::std::option::Option<bool>,
-    #[doc = " JSON `recordingState`: [`ConversationEventTopicCallRecordingState`](crate::ConversationEventTopicCallRecordingState)."]
+    #[doc = " JSON `recordingState`: [`ConversationEventTopicCallRecordingState`](crate::ConversationEventTopicCallRecordingState), one of `none`, `active`, `paused`."]
     pub recording_state: ::std::option::Option<crate::ConversationEventTopicCallRecordingState>,
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
@@ -65,7 +65,7 @@ pub struct ConversationEventTopicCall {
     pub self_: ::std::option::Option<crate::ConversationEventTopicAddress>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`ConversationEventTopicCallState`](crate::ConversationEventTopicCallState)."]
+    #[doc = " JSON `state`: [`ConversationEventTopicCallState`](crate::ConversationEventTopicCallState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `uploading`, `converting`, `transmitting`, `none`."]
     pub state: ::std::option::Option<crate::ConversationEventTopicCallState>,
     #[doc = " JSON `transferSource`: string."]
     pub transfer_source: ::std::option::Option<::std::string::String>,

@@ -25,9 +25,9 @@ pub struct ConversationEventTopicCallback {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dialerPreview`: [`ConversationEventTopicDialerPreview`](crate::ConversationEventTopicDialerPreview)."]
     pub dialer_preview: ::std::option::Option<crate::ConversationEventTopicDialerPreview>,
-    #[doc = " JSON `direction`: [`ConversationEventTopicCallbackDirection`](crate::ConversationEventTopicCallbackDirection)."]
+    #[doc = " JSON `direction`: [`ConversationEventTopicCallbackDirection`](crate::ConversationEventTopicCallbackDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::ConversationEventTopicCallbackDirection>,
-    #[doc = " JSON `disconnectType`: [`ConversationEventTopicCallbackDisconnectType`](crate::ConversationEventTopicCallbackDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`ConversationEventTopicCallbackDisconnectType`](crate::ConversationEventTopicCallbackDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (18 in all)."]
     pub disconnect_type: ::std::option::Option<crate::ConversationEventTopicCallbackDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -37,7 +37,7 @@ pub struct ConversationEventTopicCallback {
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`ConversationEventTopicCallbackInitialState`](crate::ConversationEventTopicCallbackInitialState)."]
+    #[doc = " JSON `initialState`: [`ConversationEventTopicCallbackInitialState`](crate::ConversationEventTopicCallbackInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `scheduled`, `uploading`, `none`."]
     pub initial_state: ::std::option::Option<crate::ConversationEventTopicCallbackInitialState>,
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
@@ -51,7 +51,7 @@ pub struct ConversationEventTopicCallback {
     pub skip_enabled: ::std::option::Option<bool>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`ConversationEventTopicCallbackState`](crate::ConversationEventTopicCallbackState)."]
+    #[doc = " JSON `state`: [`ConversationEventTopicCallbackState`](crate::ConversationEventTopicCallbackState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `scheduled`, `uploading`, `none`."]
     pub state: ::std::option::Option<crate::ConversationEventTopicCallbackState>,
     #[doc = " JSON `timeoutSeconds`: integer (int64)."]
     pub timeout_seconds: ::std::option::Option<i64>,

@@ -17,13 +17,13 @@ pub struct ConversationEventTopicCobrowse {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `controlling`: array of string."]
     pub controlling: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `disconnectType`: [`ConversationEventTopicCobrowseDisconnectType`](crate::ConversationEventTopicCobrowseDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`ConversationEventTopicCobrowseDisconnectType`](crate::ConversationEventTopicCobrowseDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (18 in all)."]
     pub disconnect_type: ::std::option::Option<crate::ConversationEventTopicCobrowseDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`ConversationEventTopicCobrowseInitialState`](crate::ConversationEventTopicCobrowseInitialState)."]
+    #[doc = " JSON `initialState`: [`ConversationEventTopicCobrowseInitialState`](crate::ConversationEventTopicCobrowseInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `none`."]
     pub initial_state: ::std::option::Option<crate::ConversationEventTopicCobrowseInitialState>,
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
@@ -39,7 +39,7 @@ pub struct ConversationEventTopicCobrowse {
     pub script_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `self`: [`ConversationEventTopicAddress`](crate::ConversationEventTopicAddress)."]
     pub self_: ::std::option::Option<crate::ConversationEventTopicAddress>,
-    #[doc = " JSON `state`: [`ConversationEventTopicCobrowseState`](crate::ConversationEventTopicCobrowseState)."]
+    #[doc = " JSON `state`: [`ConversationEventTopicCobrowseState`](crate::ConversationEventTopicCobrowseState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `none`."]
     pub state: ::std::option::Option<crate::ConversationEventTopicCobrowseState>,
     #[doc = " JSON `viewerUrl`: string."]
     pub viewer_url: ::std::option::Option<::std::string::String>,

@@ -11,7 +11,7 @@ pub struct ConversationEventTopicDisconnectReason {
     pub phrase: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `reason`: string."]
     pub reason: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ConversationEventTopicDisconnectReasonType`](crate::ConversationEventTopicDisconnectReasonType)."]
+    #[doc = " JSON `type`: [`ConversationEventTopicDisconnectReasonType`](crate::ConversationEventTopicDisconnectReasonType), one of `q850`, `sip`."]
     pub r#type: ::std::option::Option<crate::ConversationEventTopicDisconnectReasonType>,
     _nulls: crate::support::Extras,
 }

@@ -13,9 +13,9 @@ pub struct ConversationEventTopicEmail {
     pub auto_generated: ::std::option::Option<bool>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `direction`: [`ConversationEventTopicEmailDirection`](crate::ConversationEventTopicEmailDirection)."]
+    #[doc = " JSON `direction`: [`ConversationEventTopicEmailDirection`](crate::ConversationEventTopicEmailDirection), one of `outbound`, `inbound`."]
     pub direction: ::std::option::Option<crate::ConversationEventTopicEmailDirection>,
-    #[doc = " JSON `disconnectType`: [`ConversationEventTopicEmailDisconnectType`](crate::ConversationEventTopicEmailDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`ConversationEventTopicEmailDisconnectType`](crate::ConversationEventTopicEmailDisconnectType), one of `endpoint`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transport.failure`, `error`, … (16 in all)."]
     pub disconnect_type: ::std::option::Option<crate::ConversationEventTopicEmailDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -27,7 +27,7 @@ pub struct ConversationEventTopicEmail {
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`ConversationEventTopicEmailInitialState`](crate::ConversationEventTopicEmailInitialState)."]
+    #[doc = " JSON `initialState`: [`ConversationEventTopicEmailInitialState`](crate::ConversationEventTopicEmailInitialState), one of `alerting`, `connected`, `disconnected`, `none`, `transmitting`, `parked`."]
     pub initial_state: ::std::option::Option<crate::ConversationEventTopicEmailInitialState>,
     #[doc = " JSON `messageId`: string."]
     pub message_id: ::std::option::Option<::std::string::String>,
@@ -49,7 +49,7 @@ pub struct ConversationEventTopicEmail {
     pub spam: ::std::option::Option<bool>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`ConversationEventTopicEmailState`](crate::ConversationEventTopicEmailState)."]
+    #[doc = " JSON `state`: [`ConversationEventTopicEmailState`](crate::ConversationEventTopicEmailState), one of `alerting`, `connected`, `disconnected`, `none`, `transmitting`, `parked`."]
     pub state: ::std::option::Option<crate::ConversationEventTopicEmailState>,
     #[doc = " JSON `subject`: string."]
     pub subject: ::std::option::Option<::std::string::String>,

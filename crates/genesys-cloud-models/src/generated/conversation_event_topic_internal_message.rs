@@ -7,7 +7,7 @@
 pub struct ConversationEventTopicInternalMessage {
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `disconnectType`: [`ConversationEventTopicInternalMessageDisconnectType`](crate::ConversationEventTopicInternalMessageDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`ConversationEventTopicInternalMessageDisconnectType`](crate::ConversationEventTopicInternalMessageDisconnectType), one of `client`, `system`, `peer`, `transfer`."]
     pub disconnect_type: ::std::option::Option<crate::ConversationEventTopicInternalMessageDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -15,7 +15,7 @@ pub struct ConversationEventTopicInternalMessage {
     pub from_address: ::std::option::Option<crate::ConversationEventTopicAddress>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`ConversationEventTopicInternalMessageInitialState`](crate::ConversationEventTopicInternalMessageInitialState)."]
+    #[doc = " JSON `initialState`: [`ConversationEventTopicInternalMessageInitialState`](crate::ConversationEventTopicInternalMessageInitialState), one of `alerting`, `connected`, `disconnected`."]
     pub initial_state: ::std::option::Option<crate::ConversationEventTopicInternalMessageInitialState>,
     #[doc = " JSON `messages`: array of [`ConversationEventTopicInternalMessageDetails`](crate::ConversationEventTopicInternalMessageDetails)."]
     pub messages: ::std::option::Option<::std::vec::Vec<crate::ConversationEventTopicInternalMessageDetails>>,
@@ -25,7 +25,7 @@ pub struct ConversationEventTopicInternalMessage {
     pub provider: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sourceUserId`: string."]
     pub source_user_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`ConversationEventTopicInternalMessageState`](crate::ConversationEventTopicInternalMessageState)."]
+    #[doc = " JSON `state`: [`ConversationEventTopicInternalMessageState`](crate::ConversationEventTopicInternalMessageState), one of `alerting`, `connected`, `disconnected`."]
     pub state: ::std::option::Option<crate::ConversationEventTopicInternalMessageState>,
     #[doc = " JSON `targetUserId`: string."]
     pub target_user_id: ::std::option::Option<::std::string::String>,

@@ -15,9 +15,9 @@ pub struct ConversationEventTopicMessage {
     pub byo_sms_integration_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `direction`: [`ConversationEventTopicMessageDirection`](crate::ConversationEventTopicMessageDirection)."]
+    #[doc = " JSON `direction`: [`ConversationEventTopicMessageDirection`](crate::ConversationEventTopicMessageDirection), one of `outbound`, `inbound`."]
     pub direction: ::std::option::Option<crate::ConversationEventTopicMessageDirection>,
-    #[doc = " JSON `disconnectType`: [`ConversationEventTopicMessageDisconnectType`](crate::ConversationEventTopicMessageDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`ConversationEventTopicMessageDisconnectType`](crate::ConversationEventTopicMessageDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (21 in all)."]
     pub disconnect_type: ::std::option::Option<crate::ConversationEventTopicMessageDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -31,7 +31,7 @@ pub struct ConversationEventTopicMessage {
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`ConversationEventTopicMessageInitialState`](crate::ConversationEventTopicMessageInitialState)."]
+    #[doc = " JSON `initialState`: [`ConversationEventTopicMessageInitialState`](crate::ConversationEventTopicMessageInitialState), one of `alerting`, `connected`, `disconnected`, `parked`."]
     pub initial_state: ::std::option::Option<crate::ConversationEventTopicMessageInitialState>,
     #[doc = " JSON `journeyContext`: [`ConversationEventTopicJourneyContext`](crate::ConversationEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::ConversationEventTopicJourneyContext>,
@@ -57,11 +57,11 @@ pub struct ConversationEventTopicMessage {
     pub script_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`ConversationEventTopicMessageState`](crate::ConversationEventTopicMessageState)."]
+    #[doc = " JSON `state`: [`ConversationEventTopicMessageState`](crate::ConversationEventTopicMessageState), one of `alerting`, `connected`, `disconnected`, `parked`."]
     pub state: ::std::option::Option<crate::ConversationEventTopicMessageState>,
     #[doc = " JSON `toAddress`: [`ConversationEventTopicAddress`](crate::ConversationEventTopicAddress)."]
     pub to_address: ::std::option::Option<crate::ConversationEventTopicAddress>,
-    #[doc = " JSON `type`: [`ConversationEventTopicMessageType`](crate::ConversationEventTopicMessageType)."]
+    #[doc = " JSON `type`: [`ConversationEventTopicMessageType`](crate::ConversationEventTopicMessageType), one of `unknown`, `sms`, `twitter`, `facebook`, `line`, `viber`, `wechat`, `whatsapp`, `telegram`, `kakao`, `webmessaging`, `open`, … (14 in all)."]
     pub r#type: ::std::option::Option<crate::ConversationEventTopicMessageType>,
     #[doc = " JSON `wrapup`: [`ConversationEventTopicWrapup`](crate::ConversationEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::ConversationEventTopicWrapup>,

@@ -15,11 +15,11 @@ pub struct ConversationEventTopicMessageDetails {
     pub message_metadata: ::std::option::Option<crate::ConversationEventTopicMessageMetadata>,
     #[doc = " JSON `messageSegmentCount`: integer (int64)."]
     pub message_segment_count: ::std::option::Option<i64>,
-    #[doc = " JSON `messageStatus`: [`ConversationEventTopicMessageDetailsMessageStatus`](crate::ConversationEventTopicMessageDetailsMessageStatus)."]
+    #[doc = " JSON `messageStatus`: [`ConversationEventTopicMessageDetailsMessageStatus`](crate::ConversationEventTopicMessageDetailsMessageStatus), one of `queued`, `sent`, `failed`, `received`, `delivery-success`, `delivery-failed`, `read`, `removed`, `published`."]
     pub message_status: ::std::option::Option<crate::ConversationEventTopicMessageDetailsMessageStatus>,
     #[doc = " JSON `messageTime`: date-time."]
     pub message_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `socialVisibility`: [`ConversationEventTopicMessageDetailsSocialVisibility`](crate::ConversationEventTopicMessageDetailsSocialVisibility)."]
+    #[doc = " JSON `socialVisibility`: [`ConversationEventTopicMessageDetailsSocialVisibility`](crate::ConversationEventTopicMessageDetailsSocialVisibility), one of `private`, `public`."]
     pub social_visibility: ::std::option::Option<crate::ConversationEventTopicMessageDetailsSocialVisibility>,
     #[doc = " JSON `stickers`: array of [`ConversationEventTopicMessageSticker`](crate::ConversationEventTopicMessageSticker)."]
     pub stickers: ::std::option::Option<::std::vec::Vec<crate::ConversationEventTopicMessageSticker>>,

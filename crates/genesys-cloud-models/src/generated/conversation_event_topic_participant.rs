@@ -65,7 +65,7 @@ pub struct ConversationEventTopicParticipant {
     pub screen_monitored_participant_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `screenMonitorings`: array of [`ConversationEventTopicScreenMonitoring`](crate::ConversationEventTopicScreenMonitoring)."]
     pub screen_monitorings: ::std::option::Option<::std::vec::Vec<crate::ConversationEventTopicScreenMonitoring>>,
-    #[doc = " JSON `screenRecordingState`: [`ConversationEventTopicParticipantScreenRecordingState`](crate::ConversationEventTopicParticipantScreenRecordingState)."]
+    #[doc = " JSON `screenRecordingState`: [`ConversationEventTopicParticipantScreenRecordingState`](crate::ConversationEventTopicParticipantScreenRecordingState), one of `requested`, `active`, `paused`, `stopped`, `error`, `timeout`."]
     pub screen_recording_state: ::std::option::Option<crate::ConversationEventTopicParticipantScreenRecordingState>,
     #[doc = " JSON `screenshares`: array of [`ConversationEventTopicScreenShare`](crate::ConversationEventTopicScreenShare)."]
     pub screenshares: ::std::option::Option<::std::vec::Vec<crate::ConversationEventTopicScreenShare>>,

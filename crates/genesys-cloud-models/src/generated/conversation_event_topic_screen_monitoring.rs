@@ -9,21 +9,21 @@ pub struct ConversationEventTopicScreenMonitoring {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
-    #[doc = " JSON `disconnectType`: [`ConversationEventTopicScreenMonitoringDisconnectType`](crate::ConversationEventTopicScreenMonitoringDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`ConversationEventTopicScreenMonitoringDisconnectType`](crate::ConversationEventTopicScreenMonitoringDisconnectType), one of `system`."]
     pub disconnect_type: ::std::option::Option<crate::ConversationEventTopicScreenMonitoringDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`ConversationEventTopicScreenMonitoringInitialState`](crate::ConversationEventTopicScreenMonitoringInitialState)."]
+    #[doc = " JSON `initialState`: [`ConversationEventTopicScreenMonitoringInitialState`](crate::ConversationEventTopicScreenMonitoringInitialState), one of `none`, `connected`, `disconnected`."]
     pub initial_state: ::std::option::Option<crate::ConversationEventTopicScreenMonitoringInitialState>,
-    #[doc = " JSON `monitoringType`: [`ConversationEventTopicScreenMonitoringMonitoringType`](crate::ConversationEventTopicScreenMonitoringMonitoringType)."]
+    #[doc = " JSON `monitoringType`: [`ConversationEventTopicScreenMonitoringMonitoringType`](crate::ConversationEventTopicScreenMonitoringMonitoringType), one of `Unknown`, `AgentLevel`, `ConversationLevel`."]
     pub monitoring_type: ::std::option::Option<crate::ConversationEventTopicScreenMonitoringMonitoringType>,
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `screenMonitoringId`: string."]
     pub screen_monitoring_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`ConversationEventTopicScreenMonitoringState`](crate::ConversationEventTopicScreenMonitoringState)."]
+    #[doc = " JSON `state`: [`ConversationEventTopicScreenMonitoringState`](crate::ConversationEventTopicScreenMonitoringState), one of `none`, `connected`, `disconnected`."]
     pub state: ::std::option::Option<crate::ConversationEventTopicScreenMonitoringState>,
     #[doc = " JSON `targetUserId`: string."]
     pub target_user_id: ::std::option::Option<::std::string::String>,

@@ -13,13 +13,13 @@ pub struct ConversationEventTopicScreenShare {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `context`: string."]
     pub context: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `disconnectType`: [`ConversationEventTopicScreenShareDisconnectType`](crate::ConversationEventTopicScreenShareDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`ConversationEventTopicScreenShareDisconnectType`](crate::ConversationEventTopicScreenShareDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (18 in all)."]
     pub disconnect_type: ::std::option::Option<crate::ConversationEventTopicScreenShareDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`ConversationEventTopicScreenShareInitialState`](crate::ConversationEventTopicScreenShareInitialState)."]
+    #[doc = " JSON `initialState`: [`ConversationEventTopicScreenShareInitialState`](crate::ConversationEventTopicScreenShareInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `none`."]
     pub initial_state: ::std::option::Option<crate::ConversationEventTopicScreenShareInitialState>,
     #[doc = " JSON `peerCount`: integer (int64)."]
     pub peer_count: ::std::option::Option<i64>,
@@ -35,7 +35,7 @@ pub struct ConversationEventTopicScreenShare {
     pub self_: ::std::option::Option<crate::ConversationEventTopicAddress>,
     #[doc = " JSON `sharing`: boolean."]
     pub sharing: ::std::option::Option<bool>,
-    #[doc = " JSON `state`: [`ConversationEventTopicScreenShareState`](crate::ConversationEventTopicScreenShareState)."]
+    #[doc = " JSON `state`: [`ConversationEventTopicScreenShareState`](crate::ConversationEventTopicScreenShareState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `none`."]
     pub state: ::std::option::Option<crate::ConversationEventTopicScreenShareState>,
     #[doc = " JSON `wrapup`: [`ConversationEventTopicWrapup`](crate::ConversationEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::ConversationEventTopicWrapup>,

@@ -15,9 +15,9 @@ pub struct ConversationEventTopicTransferResponse {
     pub initiator: ::std::option::Option<crate::ConversationEventTopicTransferInitiator>,
     #[doc = " JSON `modifiedBy`: [`ConversationEventTopicTransferModifedBy`](crate::ConversationEventTopicTransferModifedBy)."]
     pub modified_by: ::std::option::Option<crate::ConversationEventTopicTransferModifedBy>,
-    #[doc = " JSON `state`: [`ConversationEventTopicTransferResponseState`](crate::ConversationEventTopicTransferResponseState)."]
+    #[doc = " JSON `state`: [`ConversationEventTopicTransferResponseState`](crate::ConversationEventTopicTransferResponseState), one of `pending`, `active`, `complete`, `canceled`, `failed`, `timeout`, `unknown`."]
     pub state: ::std::option::Option<crate::ConversationEventTopicTransferResponseState>,
-    #[doc = " JSON `transferType`: [`ConversationEventTopicTransferResponseTransferType`](crate::ConversationEventTopicTransferResponseTransferType)."]
+    #[doc = " JSON `transferType`: [`ConversationEventTopicTransferResponseTransferType`](crate::ConversationEventTopicTransferResponseTransferType), one of `attended`, `unattended`."]
     pub transfer_type: ::std::option::Option<crate::ConversationEventTopicTransferResponseTransferType>,
     _nulls: crate::support::Extras,
 }

@@ -15,13 +15,13 @@ pub struct ConversationEventTopicVideo {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `context`: string."]
     pub context: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `disconnectType`: [`ConversationEventTopicVideoDisconnectType`](crate::ConversationEventTopicVideoDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`ConversationEventTopicVideoDisconnectType`](crate::ConversationEventTopicVideoDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (18 in all)."]
     pub disconnect_type: ::std::option::Option<crate::ConversationEventTopicVideoDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`ConversationEventTopicVideoInitialState`](crate::ConversationEventTopicVideoInitialState)."]
+    #[doc = " JSON `initialState`: [`ConversationEventTopicVideoInitialState`](crate::ConversationEventTopicVideoInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `none`."]
     pub initial_state: ::std::option::Option<crate::ConversationEventTopicVideoInitialState>,
     #[doc = " JSON `msids`: array of string."]
     pub msids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -39,7 +39,7 @@ pub struct ConversationEventTopicVideo {
     pub self_: ::std::option::Option<crate::ConversationEventTopicAddress>,
     #[doc = " JSON `sharingScreen`: boolean."]
     pub sharing_screen: ::std::option::Option<bool>,
-    #[doc = " JSON `state`: [`ConversationEventTopicVideoState`](crate::ConversationEventTopicVideoState)."]
+    #[doc = " JSON `state`: [`ConversationEventTopicVideoState`](crate::ConversationEventTopicVideoState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `none`."]
     pub state: ::std::option::Option<crate::ConversationEventTopicVideoState>,
     #[doc = " JSON `videoMuted`: boolean."]
     pub video_muted: ::std::option::Option<bool>,

@@ -7,7 +7,7 @@
 pub struct ConversationEventTopicVoicemail {
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `uploadStatus`: [`ConversationEventTopicVoicemailUploadStatus`](crate::ConversationEventTopicVoicemailUploadStatus)."]
+    #[doc = " JSON `uploadStatus`: [`ConversationEventTopicVoicemailUploadStatus`](crate::ConversationEventTopicVoicemailUploadStatus), one of `pending`, `complete`, `failed`, `timeout`, `none`."]
     pub upload_status: ::std::option::Option<crate::ConversationEventTopicVoicemailUploadStatus>,
     _nulls: crate::support::Extras,
 }

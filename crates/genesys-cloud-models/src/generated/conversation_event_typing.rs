@@ -7,7 +7,7 @@
 pub struct ConversationEventTyping {
     #[doc = " JSON `duration`: integer (int64)."]
     pub duration: ::std::option::Option<i64>,
-    #[doc = " JSON `type`: [`ConversationEventTypingType`](crate::ConversationEventTypingType), required by the spec."]
+    #[doc = " JSON `type`: [`ConversationEventTypingType`](crate::ConversationEventTypingType), required by the spec, one of `On`."]
     pub r#type: ::std::option::Option<crate::ConversationEventTypingType>,
     _nulls: crate::support::Extras,
 }

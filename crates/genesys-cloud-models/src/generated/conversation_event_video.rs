@@ -9,7 +9,7 @@ pub struct ConversationEventVideo {
     pub jwt: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `offeringId`: string."]
     pub offering_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ConversationEventVideoType`](crate::ConversationEventVideoType), required by the spec."]
+    #[doc = " JSON `type`: [`ConversationEventVideoType`](crate::ConversationEventVideoType), required by the spec, one of `Offering`, `OfferingExpired`, `OfferingAccepted`, `OfferingRejected`."]
     pub r#type: ::std::option::Option<crate::ConversationEventVideoType>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct ConversationFormPageComponent {
     #[doc = " JSON `datePicker`: [`ConversationContentDatePicker`](crate::ConversationContentDatePicker)."]
     pub date_picker: ::std::option::Option<crate::ConversationContentDatePicker>,
-    #[doc = " JSON `formComponentType`: [`ConversationFormPageComponentFormComponentType`](crate::ConversationFormPageComponentFormComponentType)."]
+    #[doc = " JSON `formComponentType`: [`ConversationFormPageComponentFormComponentType`](crate::ConversationFormPageComponentFormComponentType), one of `ListPicker`, `DatePicker`, `WheelPicker`, `Input`."]
     pub form_component_type: ::std::option::Option<crate::ConversationFormPageComponentFormComponentType>,
     #[doc = " JSON `input`: [`ConversationContentInput`](crate::ConversationContentInput)."]
     pub input: ::std::option::Option<crate::ConversationContentInput>,

@@ -7,7 +7,7 @@
 pub struct ConversationFormResponseContent {
     #[doc = " JSON `buttonResponse`: [`ConversationContentButtonResponse`](crate::ConversationContentButtonResponse)."]
     pub button_response: ::std::option::Option<crate::ConversationContentButtonResponse>,
-    #[doc = " JSON `contentType`: [`ConversationFormResponseContentContentType`](crate::ConversationFormResponseContentContentType)."]
+    #[doc = " JSON `contentType`: [`ConversationFormResponseContentContentType`](crate::ConversationFormResponseContentContentType), one of `ButtonResponse`."]
     pub content_type: ::std::option::Option<crate::ConversationFormResponseContentContentType>,
     _nulls: crate::support::Extras,
 }

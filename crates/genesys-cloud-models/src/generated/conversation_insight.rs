@@ -11,7 +11,7 @@ pub struct ConversationInsight {
     pub outcome: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ConversationInsightType`](crate::ConversationInsightType)."]
+    #[doc = " JSON `type`: [`ConversationInsightType`](crate::ConversationInsightType), one of `Reason`, `Resolution`, `ActionItem`."]
     pub r#type: ::std::option::Option<crate::ConversationInsightType>,
     _nulls: crate::support::Extras,
 }

@@ -13,17 +13,17 @@ pub struct ConversationIntentSuggestionsTopicIntentSuggestionEvent {
     pub conversation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `conversationIntents`: map of [`ConversationIntentSuggestionsTopicSuggestedIntent`](crate::ConversationIntentSuggestionsTopicSuggestedIntent)."]
     pub conversation_intents: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::ConversationIntentSuggestionsTopicSuggestedIntent>>,
-    #[doc = " JSON `engagementType`: [`ConversationIntentSuggestionsTopicIntentSuggestionEventEngagementType`](crate::ConversationIntentSuggestionsTopicIntentSuggestionEventEngagementType)."]
+    #[doc = " JSON `engagementType`: [`ConversationIntentSuggestionsTopicIntentSuggestionEventEngagementType`](crate::ConversationIntentSuggestionsTopicIntentSuggestionEventEngagementType), one of `Unknown`, `Dismissed`, `Copied`, `Opened`, `Feedback`."]
     pub engagement_type: ::std::option::Option<crate::ConversationIntentSuggestionsTopicIntentSuggestionEventEngagementType>,
     #[doc = " JSON `eventTime`: date-time."]
     pub event_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `feedback`: [`ConversationIntentSuggestionsTopicSuggestionFeedback`](crate::ConversationIntentSuggestionsTopicSuggestionFeedback)."]
     pub feedback: ::std::option::Option<crate::ConversationIntentSuggestionsTopicSuggestionFeedback>,
-    #[doc = " JSON `state`: [`ConversationIntentSuggestionsTopicIntentSuggestionEventState`](crate::ConversationIntentSuggestionsTopicIntentSuggestionEventState)."]
+    #[doc = " JSON `state`: [`ConversationIntentSuggestionsTopicIntentSuggestionEventState`](crate::ConversationIntentSuggestionsTopicIntentSuggestionEventState), one of `Unknown`, `Suggested`, `Accepted`, `Dismissed`, `Failed`, `Rated`, `Triggered`."]
     pub state: ::std::option::Option<crate::ConversationIntentSuggestionsTopicIntentSuggestionEventState>,
     #[doc = " JSON `suggestionId`: string."]
     pub suggestion_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `triggerType`: [`ConversationIntentSuggestionsTopicIntentSuggestionEventTriggerType`](crate::ConversationIntentSuggestionsTopicIntentSuggestionEventTriggerType)."]
+    #[doc = " JSON `triggerType`: [`ConversationIntentSuggestionsTopicIntentSuggestionEventTriggerType`](crate::ConversationIntentSuggestionsTopicIntentSuggestionEventTriggerType), one of `Unknown`, `Fallback`, `ConversationStart`, `ConversationTransfer`, `ConversationEnd`, `Intent`, `Sentiment`."]
     pub trigger_type: ::std::option::Option<crate::ConversationIntentSuggestionsTopicIntentSuggestionEventTriggerType>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationIntentSuggestionsTopicQueryReformulationContext {
-    #[doc = " JSON `knowledgeClassification`: [`ConversationIntentSuggestionsTopicQueryReformulationContextKnowledgeClassification`](crate::ConversationIntentSuggestionsTopicQueryReformulationContextKnowledgeClassification)."]
+    #[doc = " JSON `knowledgeClassification`: [`ConversationIntentSuggestionsTopicQueryReformulationContextKnowledgeClassification`](crate::ConversationIntentSuggestionsTopicQueryReformulationContextKnowledgeClassification), one of `Unknown`, `Yes`, `No`, `Maybe`."]
     pub knowledge_classification: ::std::option::Option<crate::ConversationIntentSuggestionsTopicQueryReformulationContextKnowledgeClassification>,
     #[doc = " JSON `reformulatedQuery`: string."]
     pub reformulated_query: ::std::option::Option<::std::string::String>,

@@ -11,11 +11,11 @@ pub struct ConversationIntentSuggestionsTopicSuggestionContext {
     pub external_contact_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`ConversationIntentSuggestionsTopicSuggestionContextMediaType`](crate::ConversationIntentSuggestionsTopicSuggestionContextMediaType)."]
+    #[doc = " JSON `mediaType`: [`ConversationIntentSuggestionsTopicSuggestionContextMediaType`](crate::ConversationIntentSuggestionsTopicSuggestionContextMediaType), one of `UNKNOWN`, `VOICE`, `MESSAGE`, `EMAIL`."]
     pub media_type: ::std::option::Option<crate::ConversationIntentSuggestionsTopicSuggestionContextMediaType>,
     #[doc = " JSON `messageId`: string."]
     pub message_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `participantType`: [`ConversationIntentSuggestionsTopicSuggestionContextParticipantType`](crate::ConversationIntentSuggestionsTopicSuggestionContextParticipantType)."]
+    #[doc = " JSON `participantType`: [`ConversationIntentSuggestionsTopicSuggestionContextParticipantType`](crate::ConversationIntentSuggestionsTopicSuggestionContextParticipantType), one of `UNKNOWN`, `AGENT`, `CUSTOMER`."]
     pub participant_type: ::std::option::Option<crate::ConversationIntentSuggestionsTopicSuggestionContextParticipantType>,
     #[doc = " JSON `queryReformulationContext`: [`ConversationIntentSuggestionsTopicQueryReformulationContext`](crate::ConversationIntentSuggestionsTopicQueryReformulationContext)."]
     pub query_reformulation_context: ::std::option::Option<crate::ConversationIntentSuggestionsTopicQueryReformulationContext>,

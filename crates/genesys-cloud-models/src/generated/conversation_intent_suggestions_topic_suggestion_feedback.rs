@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationIntentSuggestionsTopicSuggestionFeedback {
-    #[doc = " JSON `rating`: [`ConversationIntentSuggestionsTopicSuggestionFeedbackRating`](crate::ConversationIntentSuggestionsTopicSuggestionFeedbackRating)."]
+    #[doc = " JSON `rating`: [`ConversationIntentSuggestionsTopicSuggestionFeedbackRating`](crate::ConversationIntentSuggestionsTopicSuggestionFeedbackRating), one of `Unknown`, `Negative`, `Positive`."]
     pub rating: ::std::option::Option<crate::ConversationIntentSuggestionsTopicSuggestionFeedbackRating>,
     _nulls: crate::support::Extras,
 }

@@ -11,7 +11,7 @@ pub struct ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestio
     pub context: ::std::option::Option<crate::ConversationKnowledgeArticleSuggestionsTopicSuggestionContext>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `engagementType`: [`ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEventEngagementType`](crate::ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEventEngagementType)."]
+    #[doc = " JSON `engagementType`: [`ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEventEngagementType`](crate::ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEventEngagementType), one of `Unknown`, `Dismissed`, `Copied`, `Opened`, `Feedback`."]
     pub engagement_type: ::std::option::Option<crate::ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEventEngagementType>,
     #[doc = " JSON `eventTime`: date-time."]
     pub event_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -19,11 +19,11 @@ pub struct ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestio
     pub feedback: ::std::option::Option<crate::ConversationKnowledgeArticleSuggestionsTopicSuggestionFeedback>,
     #[doc = " JSON `knowledgeArticle`: [`ConversationKnowledgeArticleSuggestionsTopicSuggestedArticle`](crate::ConversationKnowledgeArticleSuggestionsTopicSuggestedArticle)."]
     pub knowledge_article: ::std::option::Option<crate::ConversationKnowledgeArticleSuggestionsTopicSuggestedArticle>,
-    #[doc = " JSON `state`: [`ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEventState`](crate::ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEventState)."]
+    #[doc = " JSON `state`: [`ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEventState`](crate::ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEventState), one of `Unknown`, `Suggested`, `Accepted`, `Dismissed`, `Failed`, `Rated`, `Triggered`."]
     pub state: ::std::option::Option<crate::ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEventState>,
     #[doc = " JSON `suggestionId`: string."]
     pub suggestion_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `triggerType`: [`ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEventTriggerType`](crate::ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEventTriggerType)."]
+    #[doc = " JSON `triggerType`: [`ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEventTriggerType`](crate::ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEventTriggerType), one of `Unknown`, `Fallback`, `ConversationStart`, `ConversationTransfer`, `ConversationEnd`, `Intent`, `Sentiment`."]
     pub trigger_type: ::std::option::Option<crate::ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEventTriggerType>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationKnowledgeArticleSuggestionsTopicQueryReformulationContext {
-    #[doc = " JSON `knowledgeClassification`: [`ConversationKnowledgeArticleSuggestionsTopicQueryReformulationContextKnowledgeClassification`](crate::ConversationKnowledgeArticleSuggestionsTopicQueryReformulationContextKnowledgeClassification)."]
+    #[doc = " JSON `knowledgeClassification`: [`ConversationKnowledgeArticleSuggestionsTopicQueryReformulationContextKnowledgeClassification`](crate::ConversationKnowledgeArticleSuggestionsTopicQueryReformulationContextKnowledgeClassification), one of `Unknown`, `Yes`, `No`, `Maybe`."]
     pub knowledge_classification: ::std::option::Option<crate::ConversationKnowledgeArticleSuggestionsTopicQueryReformulationContextKnowledgeClassification>,
     #[doc = " JSON `reformulatedQuery`: string."]
     pub reformulated_query: ::std::option::Option<::std::string::String>,

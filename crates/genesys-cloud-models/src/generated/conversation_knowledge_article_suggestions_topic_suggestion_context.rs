@@ -11,11 +11,11 @@ pub struct ConversationKnowledgeArticleSuggestionsTopicSuggestionContext {
     pub external_contact_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`ConversationKnowledgeArticleSuggestionsTopicSuggestionContextMediaType`](crate::ConversationKnowledgeArticleSuggestionsTopicSuggestionContextMediaType)."]
+    #[doc = " JSON `mediaType`: [`ConversationKnowledgeArticleSuggestionsTopicSuggestionContextMediaType`](crate::ConversationKnowledgeArticleSuggestionsTopicSuggestionContextMediaType), one of `UNKNOWN`, `VOICE`, `MESSAGE`, `EMAIL`."]
     pub media_type: ::std::option::Option<crate::ConversationKnowledgeArticleSuggestionsTopicSuggestionContextMediaType>,
     #[doc = " JSON `messageId`: string."]
     pub message_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `participantType`: [`ConversationKnowledgeArticleSuggestionsTopicSuggestionContextParticipantType`](crate::ConversationKnowledgeArticleSuggestionsTopicSuggestionContextParticipantType)."]
+    #[doc = " JSON `participantType`: [`ConversationKnowledgeArticleSuggestionsTopicSuggestionContextParticipantType`](crate::ConversationKnowledgeArticleSuggestionsTopicSuggestionContextParticipantType), one of `UNKNOWN`, `AGENT`, `CUSTOMER`."]
     pub participant_type: ::std::option::Option<crate::ConversationKnowledgeArticleSuggestionsTopicSuggestionContextParticipantType>,
     #[doc = " JSON `queryReformulationContext`: [`ConversationKnowledgeArticleSuggestionsTopicQueryReformulationContext`](crate::ConversationKnowledgeArticleSuggestionsTopicQueryReformulationContext)."]
     pub query_reformulation_context: ::std::option::Option<crate::ConversationKnowledgeArticleSuggestionsTopicQueryReformulationContext>,

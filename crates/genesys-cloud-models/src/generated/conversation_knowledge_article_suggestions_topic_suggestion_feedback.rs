@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationKnowledgeArticleSuggestionsTopicSuggestionFeedback {
-    #[doc = " JSON `rating`: [`ConversationKnowledgeArticleSuggestionsTopicSuggestionFeedbackRating`](crate::ConversationKnowledgeArticleSuggestionsTopicSuggestionFeedbackRating)."]
+    #[doc = " JSON `rating`: [`ConversationKnowledgeArticleSuggestionsTopicSuggestionFeedbackRating`](crate::ConversationKnowledgeArticleSuggestionsTopicSuggestionFeedbackRating), one of `Unknown`, `Negative`, `Positive`."]
     pub rating: ::std::option::Option<crate::ConversationKnowledgeArticleSuggestionsTopicSuggestionFeedbackRating>,
     _nulls: crate::support::Extras,
 }

@@ -11,7 +11,7 @@ pub struct ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionE
     pub context: ::std::option::Option<crate::ConversationKnowledgeSearchSuggestionsTopicSuggestionContext>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `engagementType`: [`ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEventEngagementType`](crate::ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEventEngagementType)."]
+    #[doc = " JSON `engagementType`: [`ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEventEngagementType`](crate::ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEventEngagementType), one of `Unknown`, `Dismissed`, `Copied`, `Opened`, `Feedback`."]
     pub engagement_type: ::std::option::Option<crate::ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEventEngagementType>,
     #[doc = " JSON `eventTime`: date-time."]
     pub event_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -19,11 +19,11 @@ pub struct ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionE
     pub feedback: ::std::option::Option<crate::ConversationKnowledgeSearchSuggestionsTopicSuggestionFeedback>,
     #[doc = " JSON `knowledgeSearch`: [`ConversationKnowledgeSearchSuggestionsTopicSuggestedSearchResult`](crate::ConversationKnowledgeSearchSuggestionsTopicSuggestedSearchResult)."]
     pub knowledge_search: ::std::option::Option<crate::ConversationKnowledgeSearchSuggestionsTopicSuggestedSearchResult>,
-    #[doc = " JSON `state`: [`ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEventState`](crate::ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEventState)."]
+    #[doc = " JSON `state`: [`ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEventState`](crate::ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEventState), one of `Unknown`, `Suggested`, `Accepted`, `Dismissed`, `Failed`, `Rated`, `Triggered`."]
     pub state: ::std::option::Option<crate::ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEventState>,
     #[doc = " JSON `suggestionId`: string."]
     pub suggestion_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `triggerType`: [`ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEventTriggerType`](crate::ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEventTriggerType)."]
+    #[doc = " JSON `triggerType`: [`ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEventTriggerType`](crate::ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEventTriggerType), one of `Unknown`, `Fallback`, `ConversationStart`, `ConversationTransfer`, `ConversationEnd`, `Intent`, `Sentiment`."]
     pub trigger_type: ::std::option::Option<crate::ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEventTriggerType>,
     _nulls: crate::support::Extras,
 }

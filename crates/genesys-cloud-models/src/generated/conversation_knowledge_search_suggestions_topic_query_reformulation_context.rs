@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationKnowledgeSearchSuggestionsTopicQueryReformulationContext {
-    #[doc = " JSON `knowledgeClassification`: [`ConversationKnowledgeSearchSuggestionsTopicQueryReformulationContextKnowledgeClassification`](crate::ConversationKnowledgeSearchSuggestionsTopicQueryReformulationContextKnowledgeClassification)."]
+    #[doc = " JSON `knowledgeClassification`: [`ConversationKnowledgeSearchSuggestionsTopicQueryReformulationContextKnowledgeClassification`](crate::ConversationKnowledgeSearchSuggestionsTopicQueryReformulationContextKnowledgeClassification), one of `Unknown`, `Yes`, `No`, `Maybe`."]
     pub knowledge_classification: ::std::option::Option<crate::ConversationKnowledgeSearchSuggestionsTopicQueryReformulationContextKnowledgeClassification>,
     #[doc = " JSON `reformulatedQuery`: string."]
     pub reformulated_query: ::std::option::Option<::std::string::String>,

@@ -11,11 +11,11 @@ pub struct ConversationKnowledgeSearchSuggestionsTopicSuggestionContext {
     pub external_contact_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`ConversationKnowledgeSearchSuggestionsTopicSuggestionContextMediaType`](crate::ConversationKnowledgeSearchSuggestionsTopicSuggestionContextMediaType)."]
+    #[doc = " JSON `mediaType`: [`ConversationKnowledgeSearchSuggestionsTopicSuggestionContextMediaType`](crate::ConversationKnowledgeSearchSuggestionsTopicSuggestionContextMediaType), one of `UNKNOWN`, `VOICE`, `MESSAGE`, `EMAIL`."]
     pub media_type: ::std::option::Option<crate::ConversationKnowledgeSearchSuggestionsTopicSuggestionContextMediaType>,
     #[doc = " JSON `messageId`: string."]
     pub message_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `participantType`: [`ConversationKnowledgeSearchSuggestionsTopicSuggestionContextParticipantType`](crate::ConversationKnowledgeSearchSuggestionsTopicSuggestionContextParticipantType)."]
+    #[doc = " JSON `participantType`: [`ConversationKnowledgeSearchSuggestionsTopicSuggestionContextParticipantType`](crate::ConversationKnowledgeSearchSuggestionsTopicSuggestionContextParticipantType), one of `UNKNOWN`, `AGENT`, `CUSTOMER`."]
     pub participant_type: ::std::option::Option<crate::ConversationKnowledgeSearchSuggestionsTopicSuggestionContextParticipantType>,
     #[doc = " JSON `queryReformulationContext`: [`ConversationKnowledgeSearchSuggestionsTopicQueryReformulationContext`](crate::ConversationKnowledgeSearchSuggestionsTopicQueryReformulationContext)."]
     pub query_reformulation_context: ::std::option::Option<crate::ConversationKnowledgeSearchSuggestionsTopicQueryReformulationContext>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationKnowledgeSearchSuggestionsTopicSuggestionFeedback {
-    #[doc = " JSON `rating`: [`ConversationKnowledgeSearchSuggestionsTopicSuggestionFeedbackRating`](crate::ConversationKnowledgeSearchSuggestionsTopicSuggestionFeedbackRating)."]
+    #[doc = " JSON `rating`: [`ConversationKnowledgeSearchSuggestionsTopicSuggestionFeedbackRating`](crate::ConversationKnowledgeSearchSuggestionsTopicSuggestionFeedbackRating), one of `Unknown`, `Negative`, `Positive`."]
     pub rating: ::std::option::Option<crate::ConversationKnowledgeSearchSuggestionsTopicSuggestionFeedbackRating>,
     _nulls: crate::support::Extras,
 }

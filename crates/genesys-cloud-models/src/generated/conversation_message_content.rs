@@ -13,7 +13,7 @@ pub struct ConversationMessageContent {
     pub card: ::std::option::Option<crate::ConversationContentCard>,
     #[doc = " JSON `carousel`: [`ConversationContentCarousel`](crate::ConversationContentCarousel)."]
     pub carousel: ::std::option::Option<crate::ConversationContentCarousel>,
-    #[doc = " JSON `contentType`: [`ConversationMessageContentContentType`](crate::ConversationMessageContentContentType), required by the spec."]
+    #[doc = " JSON `contentType`: [`ConversationMessageContentContentType`](crate::ConversationMessageContentContentType), required by the spec, one of `Reactions`, `Attachment`, `Location`, `QuickReply`, `Notification`, `ButtonResponse`, `Story`, `Mention`, `Card`, `Carousel`, `Text`, `QuickReplyV2`, … (23 in all)."]
     pub content_type: ::std::option::Option<crate::ConversationMessageContentContentType>,
     #[doc = " JSON `datePicker`: [`ConversationContentDatePicker`](crate::ConversationContentDatePicker)."]
     pub date_picker: ::std::option::Option<crate::ConversationContentDatePicker>,

@@ -7,7 +7,7 @@
 pub struct ConversationMessageEvent {
     #[doc = " JSON `coBrowse`: [`ConversationEventCoBrowse`](crate::ConversationEventCoBrowse)."]
     pub co_browse: ::std::option::Option<crate::ConversationEventCoBrowse>,
-    #[doc = " JSON `eventType`: [`ConversationMessageEventEventType`](crate::ConversationMessageEventEventType), required by the spec."]
+    #[doc = " JSON `eventType`: [`ConversationMessageEventEventType`](crate::ConversationMessageEventEventType), required by the spec, one of `CoBrowse`, `Typing`, `Presence`, `Video`, `Unknown`."]
     pub event_type: ::std::option::Option<crate::ConversationMessageEventEventType>,
     #[doc = " JSON `presence`: [`ConversationEventPresence`](crate::ConversationEventPresence)."]
     pub presence: ::std::option::Option<crate::ConversationEventPresence>,

@@ -15,11 +15,11 @@ pub struct ConversationMessageEventTopicMessageDetails {
     pub message_metadata: ::std::option::Option<crate::ConversationMessageEventTopicMessageMetadata>,
     #[doc = " JSON `messageSegmentCount`: integer (int64)."]
     pub message_segment_count: ::std::option::Option<i64>,
-    #[doc = " JSON `messageStatus`: [`ConversationMessageEventTopicMessageDetailsMessageStatus`](crate::ConversationMessageEventTopicMessageDetailsMessageStatus)."]
+    #[doc = " JSON `messageStatus`: [`ConversationMessageEventTopicMessageDetailsMessageStatus`](crate::ConversationMessageEventTopicMessageDetailsMessageStatus), one of `queued`, `sent`, `failed`, `received`, `delivery-success`, `delivery-failed`, `read`, `removed`, `published`."]
     pub message_status: ::std::option::Option<crate::ConversationMessageEventTopicMessageDetailsMessageStatus>,
     #[doc = " JSON `messageTime`: date-time."]
     pub message_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `socialVisibility`: [`ConversationMessageEventTopicMessageDetailsSocialVisibility`](crate::ConversationMessageEventTopicMessageDetailsSocialVisibility)."]
+    #[doc = " JSON `socialVisibility`: [`ConversationMessageEventTopicMessageDetailsSocialVisibility`](crate::ConversationMessageEventTopicMessageDetailsSocialVisibility), one of `private`, `public`."]
     pub social_visibility: ::std::option::Option<crate::ConversationMessageEventTopicMessageDetailsSocialVisibility>,
     #[doc = " JSON `stickers`: array of [`ConversationMessageEventTopicMessageSticker`](crate::ConversationMessageEventTopicMessageSticker)."]
     pub stickers: ::std::option::Option<::std::vec::Vec<crate::ConversationMessageEventTopicMessageSticker>>,

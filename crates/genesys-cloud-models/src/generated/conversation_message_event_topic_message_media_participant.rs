@@ -17,9 +17,9 @@ pub struct ConversationMessageEventTopicMessageMediaParticipant {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `conversationRoutingData`: [`ConversationMessageEventTopicConversationRoutingData`](crate::ConversationMessageEventTopicConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::ConversationMessageEventTopicConversationRoutingData>,
-    #[doc = " JSON `direction`: [`ConversationMessageEventTopicMessageMediaParticipantDirection`](crate::ConversationMessageEventTopicMessageMediaParticipantDirection)."]
+    #[doc = " JSON `direction`: [`ConversationMessageEventTopicMessageMediaParticipantDirection`](crate::ConversationMessageEventTopicMessageMediaParticipantDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::ConversationMessageEventTopicMessageMediaParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`ConversationMessageEventTopicMessageMediaParticipantDisconnectType`](crate::ConversationMessageEventTopicMessageMediaParticipantDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`ConversationMessageEventTopicMessageMediaParticipantDisconnectType`](crate::ConversationMessageEventTopicMessageMediaParticipantDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `transfer`, `timeout`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (21 in all)."]
     pub disconnect_type: ::std::option::Option<crate::ConversationMessageEventTopicMessageMediaParticipantDisconnectType>,
     #[doc = " JSON `endAcwTime`: date-time."]
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -35,13 +35,13 @@ pub struct ConversationMessageEventTopicMessageMediaParticipant {
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalOrganization`: [`ConversationMessageEventTopicUriReference`](crate::ConversationMessageEventTopicUriReference)."]
     pub external_organization: ::std::option::Option<crate::ConversationMessageEventTopicUriReference>,
-    #[doc = " JSON `flaggedReason`: [`ConversationMessageEventTopicMessageMediaParticipantFlaggedReason`](crate::ConversationMessageEventTopicMessageMediaParticipantFlaggedReason)."]
+    #[doc = " JSON `flaggedReason`: [`ConversationMessageEventTopicMessageMediaParticipantFlaggedReason`](crate::ConversationMessageEventTopicMessageMediaParticipantFlaggedReason), one of `general`."]
     pub flagged_reason: ::std::option::Option<crate::ConversationMessageEventTopicMessageMediaParticipantFlaggedReason>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`ConversationMessageEventTopicMessageMediaParticipantInitialState`](crate::ConversationMessageEventTopicMessageMediaParticipantInitialState)."]
+    #[doc = " JSON `initialState`: [`ConversationMessageEventTopicMessageMediaParticipantInitialState`](crate::ConversationMessageEventTopicMessageMediaParticipantInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `scheduled`, `parked`, … (13 in all)."]
     pub initial_state: ::std::option::Option<crate::ConversationMessageEventTopicMessageMediaParticipantInitialState>,
     #[doc = " JSON `journeyContext`: [`ConversationMessageEventTopicJourneyContext`](crate::ConversationMessageEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::ConversationMessageEventTopicJourneyContext>,
@@ -81,11 +81,11 @@ pub struct ConversationMessageEventTopicMessageMediaParticipant {
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`ConversationMessageEventTopicMessageMediaParticipantState`](crate::ConversationMessageEventTopicMessageMediaParticipantState)."]
+    #[doc = " JSON `state`: [`ConversationMessageEventTopicMessageMediaParticipantState`](crate::ConversationMessageEventTopicMessageMediaParticipantState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `scheduled`, `parked`, … (13 in all)."]
     pub state: ::std::option::Option<crate::ConversationMessageEventTopicMessageMediaParticipantState>,
     #[doc = " JSON `team`: [`ConversationMessageEventTopicUriReference`](crate::ConversationMessageEventTopicUriReference)."]
     pub team: ::std::option::Option<crate::ConversationMessageEventTopicUriReference>,
-    #[doc = " JSON `type`: [`ConversationMessageEventTopicMessageMediaParticipantType`](crate::ConversationMessageEventTopicMessageMediaParticipantType)."]
+    #[doc = " JSON `type`: [`ConversationMessageEventTopicMessageMediaParticipantType`](crate::ConversationMessageEventTopicMessageMediaParticipantType), one of `unknown`, `sms`, `twitter`, `facebook`, `line`, `viber`, `wechat`, `whatsapp`, `telegram`, `kakao`, `webmessaging`, `open`, … (14 in all)."]
     pub r#type: ::std::option::Option<crate::ConversationMessageEventTopicMessageMediaParticipantType>,
     #[doc = " JSON `user`: [`ConversationMessageEventTopicUriReference`](crate::ConversationMessageEventTopicUriReference)."]
     pub user: ::std::option::Option<crate::ConversationMessageEventTopicUriReference>,

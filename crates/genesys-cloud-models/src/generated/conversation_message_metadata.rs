@@ -9,7 +9,7 @@ pub struct ConversationMessageMetadata {
     pub content: ::std::option::Option<::std::vec::Vec<crate::ConversationMessageMetadataContent>>,
     #[doc = " JSON `events`: array of [`ConversationMessageMetadataEvent`](crate::ConversationMessageMetadataEvent)."]
     pub events: ::std::option::Option<::std::vec::Vec<crate::ConversationMessageMetadataEvent>>,
-    #[doc = " JSON `type`: [`ConversationMessageMetadataType`](crate::ConversationMessageMetadataType)."]
+    #[doc = " JSON `type`: [`ConversationMessageMetadataType`](crate::ConversationMessageMetadataType), one of `Text`, `Structured`, `Receipt`, `Event`, `Message`, `Unknown`."]
     pub r#type: ::std::option::Option<crate::ConversationMessageMetadataType>,
     _nulls: crate::support::Extras,
 }

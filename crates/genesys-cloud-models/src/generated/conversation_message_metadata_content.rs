@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationMessageMetadataContent {
-    #[doc = " JSON `contentType`: [`ConversationMessageMetadataContentContentType`](crate::ConversationMessageMetadataContentContentType)."]
+    #[doc = " JSON `contentType`: [`ConversationMessageMetadataContentContentType`](crate::ConversationMessageMetadataContentContentType), one of `Reactions`, `Attachment`, `Location`, `QuickReply`, `Notification`, `ButtonResponse`, `Story`, `Mention`, `Card`, `Carousel`, `Text`, `QuickReplyV2`, … (23 in all)."]
     pub content_type: ::std::option::Option<crate::ConversationMessageMetadataContentContentType>,
-    #[doc = " JSON `subType`: [`ConversationMessageMetadataContentSubType`](crate::ConversationMessageMetadataContentSubType)."]
+    #[doc = " JSON `subType`: [`ConversationMessageMetadataContentSubType`](crate::ConversationMessageMetadataContentSubType), one of `Image`, `Video`, `Audio`, `File`, `Link`, `Mention`, `Reply`, `Button`, `QuickReply`, `Postback`, `Unknown`."]
     pub sub_type: ::std::option::Option<crate::ConversationMessageMetadataContentSubType>,
     _nulls: crate::support::Extras,
 }

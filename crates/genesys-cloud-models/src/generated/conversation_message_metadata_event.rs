@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationMessageMetadataEvent {
-    #[doc = " JSON `eventType`: [`ConversationMessageMetadataEventEventType`](crate::ConversationMessageMetadataEventEventType)."]
+    #[doc = " JSON `eventType`: [`ConversationMessageMetadataEventEventType`](crate::ConversationMessageMetadataEventEventType), one of `CoBrowse`, `Typing`, `Presence`, `Video`, `Unknown`."]
     pub event_type: ::std::option::Option<crate::ConversationMessageMetadataEventEventType>,
-    #[doc = " JSON `subType`: [`ConversationMessageMetadataEventSubType`](crate::ConversationMessageMetadataEventSubType)."]
+    #[doc = " JSON `subType`: [`ConversationMessageMetadataEventSubType`](crate::ConversationMessageMetadataEventSubType), one of `On`, `Join`, `Offering`, `OfferingExpired`, `OfferingAccepted`, `OfferingRejected`, `Disconnect`, `Clear`, `SignIn`, `SessionExpired`, `Authenticate`, `AuthenticateFailure`, … (14 in all)."]
     pub sub_type: ::std::option::Option<crate::ConversationMessageMetadataEventSubType>,
     _nulls: crate::support::Extras,
 }

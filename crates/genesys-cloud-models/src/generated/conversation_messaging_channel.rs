@@ -15,7 +15,7 @@ pub struct ConversationMessagingChannel {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `messageId`: string."]
     pub message_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `platform`: [`ConversationMessagingChannelPlatform`](crate::ConversationMessagingChannelPlatform)."]
+    #[doc = " JSON `platform`: [`ConversationMessagingChannelPlatform`](crate::ConversationMessagingChannelPlatform), one of `Twitter`, `Facebook`, `Instagram`, `Line`, `Whatsapp`, `WebMessaging`, `Open`, `Apple`, `Sms`, `LinkedIn`."]
     pub platform: ::std::option::Option<crate::ConversationMessagingChannelPlatform>,
     #[doc = " JSON `publicMetadata`: [`ConversationPublicMetadata`](crate::ConversationPublicMetadata)."]
     pub public_metadata: ::std::option::Option<crate::ConversationPublicMetadata>,
@@ -23,7 +23,7 @@ pub struct ConversationMessagingChannel {
     pub time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `to`: [`ConversationMessagingToRecipient`](crate::ConversationMessagingToRecipient)."]
     pub to: ::std::option::Option<crate::ConversationMessagingToRecipient>,
-    #[doc = " JSON `type`: [`ConversationMessagingChannelType`](crate::ConversationMessagingChannelType)."]
+    #[doc = " JSON `type`: [`ConversationMessagingChannelType`](crate::ConversationMessagingChannelType), one of `Public`, `Private`."]
     pub r#type: ::std::option::Option<crate::ConversationMessagingChannelType>,
     _nulls: crate::support::Extras,
 }

@@ -17,7 +17,7 @@ pub struct ConversationMessagingFromRecipient {
     pub first_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `idType`: [`ConversationMessagingFromRecipientIdType`](crate::ConversationMessagingFromRecipientIdType)."]
+    #[doc = " JSON `idType`: [`ConversationMessagingFromRecipientIdType`](crate::ConversationMessagingFromRecipientIdType), one of `Email`, `Phone`, `Opaque`."]
     pub id_type: ::std::option::Option<crate::ConversationMessagingFromRecipientIdType>,
     #[doc = " JSON `image`: string."]
     pub image: ::std::option::Option<::std::string::String>,

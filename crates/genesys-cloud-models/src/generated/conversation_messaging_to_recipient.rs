@@ -17,7 +17,7 @@ pub struct ConversationMessagingToRecipient {
     pub first_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `idType`: [`ConversationMessagingToRecipientIdType`](crate::ConversationMessagingToRecipientIdType)."]
+    #[doc = " JSON `idType`: [`ConversationMessagingToRecipientIdType`](crate::ConversationMessagingToRecipientIdType), one of `Email`, `Phone`, `Opaque`, `Topic`."]
     pub id_type: ::std::option::Option<crate::ConversationMessagingToRecipientIdType>,
     #[doc = " JSON `image`: string."]
     pub image: ::std::option::Option<::std::string::String>,

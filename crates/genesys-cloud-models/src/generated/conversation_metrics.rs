@@ -15,7 +15,7 @@ pub struct ConversationMetrics {
     pub sentiment_score: ::std::option::Option<f64>,
     #[doc = " JSON `sentimentTrend`: number (double)."]
     pub sentiment_trend: ::std::option::Option<f64>,
-    #[doc = " JSON `sentimentTrendClass`: [`ConversationMetricsSentimentTrendClass`](crate::ConversationMetricsSentimentTrendClass)."]
+    #[doc = " JSON `sentimentTrendClass`: [`ConversationMetricsSentimentTrendClass`](crate::ConversationMetricsSentimentTrendClass), one of `NotCalculated`, `Declining`, `SlightlyDeclining`, `NoChange`, `SlightlyImproving`, `Improving`."]
     pub sentiment_trend_class: ::std::option::Option<crate::ConversationMetricsSentimentTrendClass>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationMetricsTopicConversationMetricRecord {
-    #[doc = " JSON `activeRouting`: [`ConversationMetricsTopicConversationMetricRecordActiveRouting`](crate::ConversationMetricsTopicConversationMetricRecordActiveRouting)."]
+    #[doc = " JSON `activeRouting`: [`ConversationMetricsTopicConversationMetricRecordActiveRouting`](crate::ConversationMetricsTopicConversationMetricRecordActiveRouting), one of `Bullseye`, `Conditional`, `Direct`, `Last`, `Manual`, `Predictive`, `Preferred`, `Standard`, `Vip`."]
     pub active_routing: ::std::option::Option<crate::ConversationMetricsTopicConversationMetricRecordActiveRouting>,
     #[doc = " JSON `activeSkillIds`: array of string."]
     pub active_skill_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -27,7 +27,7 @@ pub struct ConversationMetricsTopicConversationMetricRecord {
     pub authenticated: ::std::option::Option<bool>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `conversationInitiator`: [`ConversationMetricsTopicConversationMetricRecordConversationInitiator`](crate::ConversationMetricsTopicConversationMetricRecordConversationInitiator)."]
+    #[doc = " JSON `conversationInitiator`: [`ConversationMetricsTopicConversationMetricRecordConversationInitiator`](crate::ConversationMetricsTopicConversationMetricRecordConversationInitiator), one of `acd`, `agent`, `api`, `botflow`, `campaign`, `customer`, `dialer`, `external`, `fax`, `group`, `inbound`, `ivr`, … (19 in all)."]
     pub conversation_initiator: ::std::option::Option<crate::ConversationMetricsTopicConversationMetricRecordConversationInitiator>,
     #[doc = " JSON `convertedFrom`: string."]
     pub converted_from: ::std::option::Option<::std::string::String>,
@@ -35,13 +35,13 @@ pub struct ConversationMetricsTopicConversationMetricRecord {
     pub converted_to: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `customerParticipation`: boolean."]
     pub customer_participation: ::std::option::Option<bool>,
-    #[doc = " JSON `deliveryStatus`: [`ConversationMetricsTopicConversationMetricRecordDeliveryStatus`](crate::ConversationMetricsTopicConversationMetricRecordDeliveryStatus)."]
+    #[doc = " JSON `deliveryStatus`: [`ConversationMetricsTopicConversationMetricRecordDeliveryStatus`](crate::ConversationMetricsTopicConversationMetricRecordDeliveryStatus), one of `DeliveryFailed`, `DeliveryPushed`, `DeliverySuccess`, `Failed`, `Published`, `Queued`, `Read`, `Received`, `Sent`."]
     pub delivery_status: ::std::option::Option<crate::ConversationMetricsTopicConversationMetricRecordDeliveryStatus>,
     #[doc = " JSON `destinationAddresses`: array of string."]
     pub destination_addresses: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `direction`: [`ConversationMetricsTopicConversationMetricRecordDirection`](crate::ConversationMetricsTopicConversationMetricRecordDirection)."]
+    #[doc = " JSON `direction`: [`ConversationMetricsTopicConversationMetricRecordDirection`](crate::ConversationMetricsTopicConversationMetricRecordDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::ConversationMetricsTopicConversationMetricRecordDirection>,
-    #[doc = " JSON `disconnectType`: [`ConversationMetricsTopicConversationMetricRecordDisconnectType`](crate::ConversationMetricsTopicConversationMetricRecordDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`ConversationMetricsTopicConversationMetricRecordDisconnectType`](crate::ConversationMetricsTopicConversationMetricRecordDisconnectType), one of `client`, `conferenceTransfer`, `consultTransfer`, `endpoint`, `endpointDnd`, `error`, `forwardTransfer`, `inactivity`, `noAnswerTransfer`, `notAvailableTransfer`, `other`, `peer`, … (21 in all)."]
     pub disconnect_type: ::std::option::Option<crate::ConversationMetricsTopicConversationMetricRecordDisconnectType>,
     #[doc = " JSON `divisionIds`: array of string."]
     pub division_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -65,7 +65,7 @@ pub struct ConversationMetricsTopicConversationMetricRecord {
     pub external_tag: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `firstQueue`: boolean."]
     pub first_queue: ::std::option::Option<bool>,
-    #[doc = " JSON `flaggedReason`: [`ConversationMetricsTopicConversationMetricRecordFlaggedReason`](crate::ConversationMetricsTopicConversationMetricRecordFlaggedReason)."]
+    #[doc = " JSON `flaggedReason`: [`ConversationMetricsTopicConversationMetricRecordFlaggedReason`](crate::ConversationMetricsTopicConversationMetricRecordFlaggedReason), one of `general`."]
     pub flagged_reason: ::std::option::Option<crate::ConversationMetricsTopicConversationMetricRecordFlaggedReason>,
     #[doc = " JSON `flowInType`: string."]
     pub flow_in_type: ::std::option::Option<::std::string::String>,
@@ -93,15 +93,15 @@ pub struct ConversationMetricsTopicConversationMetricRecord {
     pub knowledge_base_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `mediaCount`: integer (int64)."]
     pub media_count: ::std::option::Option<i64>,
-    #[doc = " JSON `mediaType`: [`ConversationMetricsTopicConversationMetricRecordMediaType`](crate::ConversationMetricsTopicConversationMetricRecordMediaType)."]
+    #[doc = " JSON `mediaType`: [`ConversationMetricsTopicConversationMetricRecordMediaType`](crate::ConversationMetricsTopicConversationMetricRecordMediaType), one of `callback`, `chat`, `cobrowse`, `email`, `internalmessage`, `message`, `screenmonitoring`, `screenshare`, `unknown`, `video`, `voice`."]
     pub media_type: ::std::option::Option<crate::ConversationMetricsTopicConversationMetricRecordMediaType>,
     #[doc = " JSON `messageType`: string."]
     pub message_type: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `metric`: [`ConversationMetricsTopicConversationMetricRecordMetric`](crate::ConversationMetricsTopicConversationMetricRecordMetric)."]
+    #[doc = " JSON `metric`: [`ConversationMetricsTopicConversationMetricRecordMetric`](crate::ConversationMetricsTopicConversationMetricRecordMetric), one of `nAgentDeclined`, `nAlertExpired`, `nBlindTransferred`, `nBotInteractions`, `nCallbackAttempts`, `nCallbackScheduled`, `nCfcOffered`, `nCobrowseSessions`, `nConnected`, `nConsult`, `nConsultTransferred`, `nConversations`, … (75 in all)."]
     pub metric: ::std::option::Option<crate::ConversationMetricsTopicConversationMetricRecordMetric>,
     #[doc = " JSON `metricDate`: date-time."]
     pub metric_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `originatingDirection`: [`ConversationMetricsTopicConversationMetricRecordOriginatingDirection`](crate::ConversationMetricsTopicConversationMetricRecordOriginatingDirection)."]
+    #[doc = " JSON `originatingDirection`: [`ConversationMetricsTopicConversationMetricRecordOriginatingDirection`](crate::ConversationMetricsTopicConversationMetricRecordOriginatingDirection), one of `inbound`, `outbound`."]
     pub originating_direction: ::std::option::Option<crate::ConversationMetricsTopicConversationMetricRecordOriginatingDirection>,
     #[doc = " JSON `originatingSocialMediaPublic`: boolean."]
     pub originating_social_media_public: ::std::option::Option<bool>,
@@ -119,7 +119,7 @@ pub struct ConversationMetricsTopicConversationMetricRecord {
     pub proposed_agents: ::std::option::Option<::std::vec::Vec<crate::ConversationMetricsTopicConversationProposedAgent>>,
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `purpose`: [`ConversationMetricsTopicConversationMetricRecordPurpose`](crate::ConversationMetricsTopicConversationMetricRecordPurpose)."]
+    #[doc = " JSON `purpose`: [`ConversationMetricsTopicConversationMetricRecordPurpose`](crate::ConversationMetricsTopicConversationMetricRecordPurpose), one of `acd`, `agent`, `api`, `botflow`, `campaign`, `customer`, `dialer`, `external`, `fax`, `group`, `inbound`, `ivr`, … (19 in all)."]
     pub purpose: ::std::option::Option<crate::ConversationMetricsTopicConversationMetricRecordPurpose>,
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
@@ -143,7 +143,7 @@ pub struct ConversationMetricsTopicConversationMetricRecord {
     pub routing_ring: ::std::option::Option<i64>,
     #[doc = " JSON `routingRule`: string."]
     pub routing_rule: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `routingRuleType`: [`ConversationMetricsTopicConversationMetricRecordRoutingRuleType`](crate::ConversationMetricsTopicConversationMetricRecordRoutingRuleType)."]
+    #[doc = " JSON `routingRuleType`: [`ConversationMetricsTopicConversationMetricRecordRoutingRuleType`](crate::ConversationMetricsTopicConversationMetricRecordRoutingRuleType), one of `Bullseye`, `Conditional`, `Predictive`, `Preferred`."]
     pub routing_rule_type: ::std::option::Option<crate::ConversationMetricsTopicConversationMetricRecordRoutingRuleType>,
     #[doc = " JSON `scoredAgents`: array of [`ConversationMetricsTopicConversationScoredAgent`](crate::ConversationMetricsTopicConversationScoredAgent)."]
     pub scored_agents: ::std::option::Option<::std::vec::Vec<crate::ConversationMetricsTopicConversationScoredAgent>>,
@@ -163,7 +163,7 @@ pub struct ConversationMetricsTopicConversationMetricRecord {
     pub station_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `teamId`: string."]
     pub team_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `usedRouting`: [`ConversationMetricsTopicConversationMetricRecordUsedRouting`](crate::ConversationMetricsTopicConversationMetricRecordUsedRouting)."]
+    #[doc = " JSON `usedRouting`: [`ConversationMetricsTopicConversationMetricRecordUsedRouting`](crate::ConversationMetricsTopicConversationMetricRecordUsedRouting), one of `Bullseye`, `Conditional`, `Direct`, `Last`, `Manual`, `Predictive`, `Preferred`, `Standard`, `Vip`."]
     pub used_routing: ::std::option::Option<crate::ConversationMetricsTopicConversationMetricRecordUsedRouting>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,

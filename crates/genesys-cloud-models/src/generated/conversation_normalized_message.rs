@@ -11,7 +11,7 @@ pub struct ConversationNormalizedMessage {
     pub channel: ::std::option::Option<crate::ConversationMessagingChannel>,
     #[doc = " JSON `content`: array of [`ConversationMessageContent`](crate::ConversationMessageContent)."]
     pub content: ::std::option::Option<::std::vec::Vec<crate::ConversationMessageContent>>,
-    #[doc = " JSON `direction`: [`ConversationNormalizedMessageDirection`](crate::ConversationNormalizedMessageDirection)."]
+    #[doc = " JSON `direction`: [`ConversationNormalizedMessageDirection`](crate::ConversationNormalizedMessageDirection), one of `Inbound`, `Outbound`."]
     pub direction: ::std::option::Option<crate::ConversationNormalizedMessageDirection>,
     #[doc = " JSON `enrichment`: [`ConversationEnrichment`](crate::ConversationEnrichment)."]
     pub enrichment: ::std::option::Option<crate::ConversationEnrichment>,
@@ -23,17 +23,17 @@ pub struct ConversationNormalizedMessage {
     pub is_final_receipt: ::std::option::Option<bool>,
     #[doc = " JSON `metadata`: map of string."]
     pub metadata: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
-    #[doc = " JSON `originatingEntity`: [`ConversationNormalizedMessageOriginatingEntity`](crate::ConversationNormalizedMessageOriginatingEntity)."]
+    #[doc = " JSON `originatingEntity`: [`ConversationNormalizedMessageOriginatingEntity`](crate::ConversationNormalizedMessageOriginatingEntity), one of `Human`, `Bot`."]
     pub originating_entity: ::std::option::Option<crate::ConversationNormalizedMessageOriginatingEntity>,
     #[doc = " JSON `reasons`: array of [`ConversationReason`](crate::ConversationReason)."]
     pub reasons: ::std::option::Option<::std::vec::Vec<crate::ConversationReason>>,
     #[doc = " JSON `relatedMessages`: array of [`ConversationNormalizedMessage`](crate::ConversationNormalizedMessage)."]
     pub related_messages: ::std::option::Option<::std::vec::Vec<crate::ConversationNormalizedMessage>>,
-    #[doc = " JSON `status`: [`ConversationNormalizedMessageStatus`](crate::ConversationNormalizedMessageStatus)."]
+    #[doc = " JSON `status`: [`ConversationNormalizedMessageStatus`](crate::ConversationNormalizedMessageStatus), one of `Sent`, `Delivered`, `Read`, `Failed`, `Published`, `Removed`."]
     pub status: ::std::option::Option<crate::ConversationNormalizedMessageStatus>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ConversationNormalizedMessageType`](crate::ConversationNormalizedMessageType), required by the spec."]
+    #[doc = " JSON `type`: [`ConversationNormalizedMessageType`](crate::ConversationNormalizedMessageType), required by the spec, one of `Text`, `Structured`, `Receipt`, `Event`, `Message`, `Unknown`."]
     pub r#type: ::std::option::Option<crate::ConversationNormalizedMessageType>,
     _nulls: crate::support::Extras,
 }

@@ -15,7 +15,7 @@ pub struct ConversationNotificationTemplateButton {
     pub phone_number: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ConversationNotificationTemplateButtonType`](crate::ConversationNotificationTemplateButtonType), required by the spec."]
+    #[doc = " JSON `type`: [`ConversationNotificationTemplateButtonType`](crate::ConversationNotificationTemplateButtonType), required by the spec, one of `QuickReply`, `PhoneNumber`, `Url`."]
     pub r#type: ::std::option::Option<crate::ConversationNotificationTemplateButtonType>,
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,

@@ -11,7 +11,7 @@ pub struct ConversationNotificationTemplateHeader {
     pub parameters: ::std::option::Option<::std::vec::Vec<crate::ConversationNotificationTemplateParameter>>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ConversationNotificationTemplateHeaderType`](crate::ConversationNotificationTemplateHeaderType), required by the spec."]
+    #[doc = " JSON `type`: [`ConversationNotificationTemplateHeaderType`](crate::ConversationNotificationTemplateHeaderType), required by the spec, one of `Text`, `Media`."]
     pub r#type: ::std::option::Option<crate::ConversationNotificationTemplateHeaderType>,
     _nulls: crate::support::Extras,
 }

@@ -13,11 +13,11 @@ pub struct ConversationParticipantSearchCriteria {
     pub fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `group`: array of [`ConversationParticipantSearchCriteria`](crate::ConversationParticipantSearchCriteria)."]
     pub group: ::std::option::Option<::std::vec::Vec<crate::ConversationParticipantSearchCriteria>>,
-    #[doc = " JSON `operator`: [`ConversationParticipantSearchCriteriaOperator`](crate::ConversationParticipantSearchCriteriaOperator)."]
+    #[doc = " JSON `operator`: [`ConversationParticipantSearchCriteriaOperator`](crate::ConversationParticipantSearchCriteriaOperator), one of `AND`, `OR`, `NOT`."]
     pub operator: ::std::option::Option<crate::ConversationParticipantSearchCriteriaOperator>,
     #[doc = " JSON `startValue`: string."]
     pub start_value: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ConversationParticipantSearchCriteriaType`](crate::ConversationParticipantSearchCriteriaType), required by the spec."]
+    #[doc = " JSON `type`: [`ConversationParticipantSearchCriteriaType`](crate::ConversationParticipantSearchCriteriaType), required by the spec, one of `EXACT`, `DATE_RANGE`."]
     pub r#type: ::std::option::Option<crate::ConversationParticipantSearchCriteriaType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

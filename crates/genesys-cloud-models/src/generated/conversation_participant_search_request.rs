@@ -15,7 +15,7 @@ pub struct ConversationParticipantSearchRequest {
     pub sort: ::std::option::Option<::std::vec::Vec<crate::SearchSort>>,
     #[doc = " JSON `sortBy`: string."]
     pub sort_by: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sortOrder`: [`ConversationParticipantSearchRequestSortOrder`](crate::ConversationParticipantSearchRequestSortOrder)."]
+    #[doc = " JSON `sortOrder`: [`ConversationParticipantSearchRequestSortOrder`](crate::ConversationParticipantSearchRequestSortOrder), one of `ASC`, `DESC`, `SCORE`."]
     pub sort_order: ::std::option::Option<crate::ConversationParticipantSearchRequestSortOrder>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationProfile {
-    #[doc = " JSON `languageCode`: [`ConversationProfileLanguageCode`](crate::ConversationProfileLanguageCode), required by the spec."]
+    #[doc = " JSON `languageCode`: [`ConversationProfileLanguageCode`](crate::ConversationProfileLanguageCode), required by the spec, one of `en`, `en-AU`, `en-CA`, `en-GB`, `en-IN`, `en-US`."]
     pub language_code: ::std::option::Option<crate::ConversationProfileLanguageCode>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,

@@ -7,7 +7,7 @@
 pub struct ConversationPushProviderIntegration {
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `provider`: [`ConversationPushProviderIntegrationProvider`](crate::ConversationPushProviderIntegrationProvider), required by the spec."]
+    #[doc = " JSON `provider`: [`ConversationPushProviderIntegrationProvider`](crate::ConversationPushProviderIntegrationProvider), required by the spec, one of `FCM`, `APNS`."]
     pub provider: ::std::option::Option<crate::ConversationPushProviderIntegrationProvider>,
     _nulls: crate::support::Extras,
 }

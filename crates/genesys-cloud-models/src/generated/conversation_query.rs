@@ -13,9 +13,9 @@ pub struct ConversationQuery {
     pub evaluation_filters: ::std::option::Option<::std::vec::Vec<crate::EvaluationDetailQueryFilter>>,
     #[doc = " JSON `interval`: string, required by the spec."]
     pub interval: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `order`: [`ConversationQueryOrder`](crate::ConversationQueryOrder)."]
+    #[doc = " JSON `order`: [`ConversationQueryOrder`](crate::ConversationQueryOrder), one of `asc`, `desc`, `unordered`."]
     pub order: ::std::option::Option<crate::ConversationQueryOrder>,
-    #[doc = " JSON `orderBy`: [`ConversationQueryOrderBy`](crate::ConversationQueryOrderBy)."]
+    #[doc = " JSON `orderBy`: [`ConversationQueryOrderBy`](crate::ConversationQueryOrderBy), one of `conversationStart`, `conversationEnd`, `segmentStart`, `segmentEnd`."]
     pub order_by: ::std::option::Option<crate::ConversationQueryOrderBy>,
     #[doc = " JSON `paging`: [`PagingSpec`](crate::PagingSpec)."]
     pub paging: ::std::option::Option<crate::PagingSpec>,

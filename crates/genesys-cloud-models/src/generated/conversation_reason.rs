@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationReason {
-    #[doc = " JSON `code`: [`ConversationReasonCode`](crate::ConversationReasonCode)."]
+    #[doc = " JSON `code`: [`ConversationReasonCode`](crate::ConversationReasonCode), one of `MessageExpired`, `RateLimited`, `MessageNotAllowed`, `GeneralError`, `UnsupportedMessage`, `UnknownMessage`, `InvalidMessageStructure`, `InvalidDestination`, `ServerError`, `MediaTypeNotAllowed`, `InvalidMediaContentLength`, `RecipientOptedOut`, … (13 in all)."]
     pub code: ::std::option::Option<crate::ConversationReasonCode>,
     #[doc = " JSON `message`: string, required by the spec."]
     pub message: ::std::option::Option<::std::string::String>,

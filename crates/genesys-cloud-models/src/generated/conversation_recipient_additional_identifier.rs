@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationRecipientAdditionalIdentifier {
-    #[doc = " JSON `type`: [`ConversationRecipientAdditionalIdentifierType`](crate::ConversationRecipientAdditionalIdentifierType), required by the spec."]
+    #[doc = " JSON `type`: [`ConversationRecipientAdditionalIdentifierType`](crate::ConversationRecipientAdditionalIdentifierType), required by the spec, one of `Deployment`, `Subject`, `Unknown`, `Topic`, `IngestionRule`, `IngestionRuleVersion`, `PhoneNumber`, `Bsuid`, `ParentBsuid`, `Username`."]
     pub r#type: ::std::option::Option<crate::ConversationRecipientAdditionalIdentifierType>,
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -13,17 +13,17 @@ pub struct ConversationResponseSuggestionsTopicCannedResponseSuggestionEvent {
     pub context: ::std::option::Option<crate::ConversationResponseSuggestionsTopicSuggestionContext>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `engagementType`: [`ConversationResponseSuggestionsTopicCannedResponseSuggestionEventEngagementType`](crate::ConversationResponseSuggestionsTopicCannedResponseSuggestionEventEngagementType)."]
+    #[doc = " JSON `engagementType`: [`ConversationResponseSuggestionsTopicCannedResponseSuggestionEventEngagementType`](crate::ConversationResponseSuggestionsTopicCannedResponseSuggestionEventEngagementType), one of `Unknown`, `Dismissed`, `Copied`, `Opened`, `Feedback`."]
     pub engagement_type: ::std::option::Option<crate::ConversationResponseSuggestionsTopicCannedResponseSuggestionEventEngagementType>,
     #[doc = " JSON `eventTime`: date-time."]
     pub event_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `feedback`: [`ConversationResponseSuggestionsTopicSuggestionFeedback`](crate::ConversationResponseSuggestionsTopicSuggestionFeedback)."]
     pub feedback: ::std::option::Option<crate::ConversationResponseSuggestionsTopicSuggestionFeedback>,
-    #[doc = " JSON `state`: [`ConversationResponseSuggestionsTopicCannedResponseSuggestionEventState`](crate::ConversationResponseSuggestionsTopicCannedResponseSuggestionEventState)."]
+    #[doc = " JSON `state`: [`ConversationResponseSuggestionsTopicCannedResponseSuggestionEventState`](crate::ConversationResponseSuggestionsTopicCannedResponseSuggestionEventState), one of `Unknown`, `Suggested`, `Accepted`, `Dismissed`, `Failed`, `Rated`, `Triggered`."]
     pub state: ::std::option::Option<crate::ConversationResponseSuggestionsTopicCannedResponseSuggestionEventState>,
     #[doc = " JSON `suggestionId`: string."]
     pub suggestion_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `triggerType`: [`ConversationResponseSuggestionsTopicCannedResponseSuggestionEventTriggerType`](crate::ConversationResponseSuggestionsTopicCannedResponseSuggestionEventTriggerType)."]
+    #[doc = " JSON `triggerType`: [`ConversationResponseSuggestionsTopicCannedResponseSuggestionEventTriggerType`](crate::ConversationResponseSuggestionsTopicCannedResponseSuggestionEventTriggerType), one of `Unknown`, `Fallback`, `ConversationStart`, `ConversationTransfer`, `ConversationEnd`, `Intent`, `Sentiment`."]
     pub trigger_type: ::std::option::Option<crate::ConversationResponseSuggestionsTopicCannedResponseSuggestionEventTriggerType>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationResponseSuggestionsTopicQueryReformulationContext {
-    #[doc = " JSON `knowledgeClassification`: [`ConversationResponseSuggestionsTopicQueryReformulationContextKnowledgeClassification`](crate::ConversationResponseSuggestionsTopicQueryReformulationContextKnowledgeClassification)."]
+    #[doc = " JSON `knowledgeClassification`: [`ConversationResponseSuggestionsTopicQueryReformulationContextKnowledgeClassification`](crate::ConversationResponseSuggestionsTopicQueryReformulationContextKnowledgeClassification), one of `Unknown`, `Yes`, `No`, `Maybe`."]
     pub knowledge_classification: ::std::option::Option<crate::ConversationResponseSuggestionsTopicQueryReformulationContextKnowledgeClassification>,
     #[doc = " JSON `reformulatedQuery`: string."]
     pub reformulated_query: ::std::option::Option<::std::string::String>,

@@ -11,11 +11,11 @@ pub struct ConversationResponseSuggestionsTopicSuggestionContext {
     pub external_contact_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`ConversationResponseSuggestionsTopicSuggestionContextMediaType`](crate::ConversationResponseSuggestionsTopicSuggestionContextMediaType)."]
+    #[doc = " JSON `mediaType`: [`ConversationResponseSuggestionsTopicSuggestionContextMediaType`](crate::ConversationResponseSuggestionsTopicSuggestionContextMediaType), one of `UNKNOWN`, `VOICE`, `MESSAGE`, `EMAIL`."]
     pub media_type: ::std::option::Option<crate::ConversationResponseSuggestionsTopicSuggestionContextMediaType>,
     #[doc = " JSON `messageId`: string."]
     pub message_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `participantType`: [`ConversationResponseSuggestionsTopicSuggestionContextParticipantType`](crate::ConversationResponseSuggestionsTopicSuggestionContextParticipantType)."]
+    #[doc = " JSON `participantType`: [`ConversationResponseSuggestionsTopicSuggestionContextParticipantType`](crate::ConversationResponseSuggestionsTopicSuggestionContextParticipantType), one of `UNKNOWN`, `AGENT`, `CUSTOMER`."]
     pub participant_type: ::std::option::Option<crate::ConversationResponseSuggestionsTopicSuggestionContextParticipantType>,
     #[doc = " JSON `queryReformulationContext`: [`ConversationResponseSuggestionsTopicQueryReformulationContext`](crate::ConversationResponseSuggestionsTopicQueryReformulationContext)."]
     pub query_reformulation_context: ::std::option::Option<crate::ConversationResponseSuggestionsTopicQueryReformulationContext>,

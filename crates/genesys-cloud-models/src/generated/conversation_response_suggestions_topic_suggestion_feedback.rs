@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationResponseSuggestionsTopicSuggestionFeedback {
-    #[doc = " JSON `rating`: [`ConversationResponseSuggestionsTopicSuggestionFeedbackRating`](crate::ConversationResponseSuggestionsTopicSuggestionFeedbackRating)."]
+    #[doc = " JSON `rating`: [`ConversationResponseSuggestionsTopicSuggestionFeedbackRating`](crate::ConversationResponseSuggestionsTopicSuggestionFeedbackRating), one of `Unknown`, `Negative`, `Positive`."]
     pub rating: ::std::option::Option<crate::ConversationResponseSuggestionsTopicSuggestionFeedbackRating>,
     _nulls: crate::support::Extras,
 }

@@ -17,9 +17,9 @@ pub struct ConversationScreenShareEventTopicScreenShareMediaParticipant {
     pub context: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `conversationRoutingData`: [`ConversationScreenShareEventTopicConversationRoutingData`](crate::ConversationScreenShareEventTopicConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::ConversationScreenShareEventTopicConversationRoutingData>,
-    #[doc = " JSON `direction`: [`ConversationScreenShareEventTopicScreenShareMediaParticipantDirection`](crate::ConversationScreenShareEventTopicScreenShareMediaParticipantDirection)."]
+    #[doc = " JSON `direction`: [`ConversationScreenShareEventTopicScreenShareMediaParticipantDirection`](crate::ConversationScreenShareEventTopicScreenShareMediaParticipantDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::ConversationScreenShareEventTopicScreenShareMediaParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`ConversationScreenShareEventTopicScreenShareMediaParticipantDisconnectType`](crate::ConversationScreenShareEventTopicScreenShareMediaParticipantDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`ConversationScreenShareEventTopicScreenShareMediaParticipantDisconnectType`](crate::ConversationScreenShareEventTopicScreenShareMediaParticipantDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `transfer`, `timeout`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (21 in all)."]
     pub disconnect_type: ::std::option::Option<crate::ConversationScreenShareEventTopicScreenShareMediaParticipantDisconnectType>,
     #[doc = " JSON `endAcwTime`: date-time."]
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -33,13 +33,13 @@ pub struct ConversationScreenShareEventTopicScreenShareMediaParticipant {
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalOrganization`: [`ConversationScreenShareEventTopicUriReference`](crate::ConversationScreenShareEventTopicUriReference)."]
     pub external_organization: ::std::option::Option<crate::ConversationScreenShareEventTopicUriReference>,
-    #[doc = " JSON `flaggedReason`: [`ConversationScreenShareEventTopicScreenShareMediaParticipantFlaggedReason`](crate::ConversationScreenShareEventTopicScreenShareMediaParticipantFlaggedReason)."]
+    #[doc = " JSON `flaggedReason`: [`ConversationScreenShareEventTopicScreenShareMediaParticipantFlaggedReason`](crate::ConversationScreenShareEventTopicScreenShareMediaParticipantFlaggedReason), one of `general`."]
     pub flagged_reason: ::std::option::Option<crate::ConversationScreenShareEventTopicScreenShareMediaParticipantFlaggedReason>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`ConversationScreenShareEventTopicScreenShareMediaParticipantInitialState`](crate::ConversationScreenShareEventTopicScreenShareMediaParticipantInitialState)."]
+    #[doc = " JSON `initialState`: [`ConversationScreenShareEventTopicScreenShareMediaParticipantInitialState`](crate::ConversationScreenShareEventTopicScreenShareMediaParticipantInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `scheduled`, `parked`, … (13 in all)."]
     pub initial_state: ::std::option::Option<crate::ConversationScreenShareEventTopicScreenShareMediaParticipantInitialState>,
     #[doc = " JSON `journeyContext`: [`ConversationScreenShareEventTopicJourneyContext`](crate::ConversationScreenShareEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::ConversationScreenShareEventTopicJourneyContext>,
@@ -75,7 +75,7 @@ pub struct ConversationScreenShareEventTopicScreenShareMediaParticipant {
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`ConversationScreenShareEventTopicScreenShareMediaParticipantState`](crate::ConversationScreenShareEventTopicScreenShareMediaParticipantState)."]
+    #[doc = " JSON `state`: [`ConversationScreenShareEventTopicScreenShareMediaParticipantState`](crate::ConversationScreenShareEventTopicScreenShareMediaParticipantState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `scheduled`, `parked`, … (13 in all)."]
     pub state: ::std::option::Option<crate::ConversationScreenShareEventTopicScreenShareMediaParticipantState>,
     #[doc = " JSON `team`: [`ConversationScreenShareEventTopicUriReference`](crate::ConversationScreenShareEventTopicUriReference)."]
     pub team: ::std::option::Option<crate::ConversationScreenShareEventTopicUriReference>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationScriptSuggestionsTopicQueryReformulationContext {
-    #[doc = " JSON `knowledgeClassification`: [`ConversationScriptSuggestionsTopicQueryReformulationContextKnowledgeClassification`](crate::ConversationScriptSuggestionsTopicQueryReformulationContextKnowledgeClassification)."]
+    #[doc = " JSON `knowledgeClassification`: [`ConversationScriptSuggestionsTopicQueryReformulationContextKnowledgeClassification`](crate::ConversationScriptSuggestionsTopicQueryReformulationContextKnowledgeClassification), one of `Unknown`, `Yes`, `No`, `Maybe`."]
     pub knowledge_classification: ::std::option::Option<crate::ConversationScriptSuggestionsTopicQueryReformulationContextKnowledgeClassification>,
     #[doc = " JSON `reformulatedQuery`: string."]
     pub reformulated_query: ::std::option::Option<::std::string::String>,

@@ -11,7 +11,7 @@ pub struct ConversationScriptSuggestionsTopicScriptSuggestionEvent {
     pub context: ::std::option::Option<crate::ConversationScriptSuggestionsTopicSuggestionContext>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `engagementType`: [`ConversationScriptSuggestionsTopicScriptSuggestionEventEngagementType`](crate::ConversationScriptSuggestionsTopicScriptSuggestionEventEngagementType)."]
+    #[doc = " JSON `engagementType`: [`ConversationScriptSuggestionsTopicScriptSuggestionEventEngagementType`](crate::ConversationScriptSuggestionsTopicScriptSuggestionEventEngagementType), one of `Unknown`, `Dismissed`, `Copied`, `Opened`, `Feedback`."]
     pub engagement_type: ::std::option::Option<crate::ConversationScriptSuggestionsTopicScriptSuggestionEventEngagementType>,
     #[doc = " JSON `eventTime`: date-time."]
     pub event_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -19,11 +19,11 @@ pub struct ConversationScriptSuggestionsTopicScriptSuggestionEvent {
     pub feedback: ::std::option::Option<crate::ConversationScriptSuggestionsTopicSuggestionFeedback>,
     #[doc = " JSON `script`: [`ConversationScriptSuggestionsTopicSuggestedScript`](crate::ConversationScriptSuggestionsTopicSuggestedScript)."]
     pub script: ::std::option::Option<crate::ConversationScriptSuggestionsTopicSuggestedScript>,
-    #[doc = " JSON `state`: [`ConversationScriptSuggestionsTopicScriptSuggestionEventState`](crate::ConversationScriptSuggestionsTopicScriptSuggestionEventState)."]
+    #[doc = " JSON `state`: [`ConversationScriptSuggestionsTopicScriptSuggestionEventState`](crate::ConversationScriptSuggestionsTopicScriptSuggestionEventState), one of `Unknown`, `Suggested`, `Accepted`, `Dismissed`, `Failed`, `Rated`, `Triggered`."]
     pub state: ::std::option::Option<crate::ConversationScriptSuggestionsTopicScriptSuggestionEventState>,
     #[doc = " JSON `suggestionId`: string."]
     pub suggestion_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `triggerType`: [`ConversationScriptSuggestionsTopicScriptSuggestionEventTriggerType`](crate::ConversationScriptSuggestionsTopicScriptSuggestionEventTriggerType)."]
+    #[doc = " JSON `triggerType`: [`ConversationScriptSuggestionsTopicScriptSuggestionEventTriggerType`](crate::ConversationScriptSuggestionsTopicScriptSuggestionEventTriggerType), one of `Unknown`, `Fallback`, `ConversationStart`, `ConversationTransfer`, `ConversationEnd`, `Intent`, `Sentiment`."]
     pub trigger_type: ::std::option::Option<crate::ConversationScriptSuggestionsTopicScriptSuggestionEventTriggerType>,
     _nulls: crate::support::Extras,
 }

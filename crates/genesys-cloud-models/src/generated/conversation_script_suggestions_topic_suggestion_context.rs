@@ -11,11 +11,11 @@ pub struct ConversationScriptSuggestionsTopicSuggestionContext {
     pub external_contact_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`ConversationScriptSuggestionsTopicSuggestionContextMediaType`](crate::ConversationScriptSuggestionsTopicSuggestionContextMediaType)."]
+    #[doc = " JSON `mediaType`: [`ConversationScriptSuggestionsTopicSuggestionContextMediaType`](crate::ConversationScriptSuggestionsTopicSuggestionContextMediaType), one of `UNKNOWN`, `VOICE`, `MESSAGE`, `EMAIL`."]
     pub media_type: ::std::option::Option<crate::ConversationScriptSuggestionsTopicSuggestionContextMediaType>,
     #[doc = " JSON `messageId`: string."]
     pub message_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `participantType`: [`ConversationScriptSuggestionsTopicSuggestionContextParticipantType`](crate::ConversationScriptSuggestionsTopicSuggestionContextParticipantType)."]
+    #[doc = " JSON `participantType`: [`ConversationScriptSuggestionsTopicSuggestionContextParticipantType`](crate::ConversationScriptSuggestionsTopicSuggestionContextParticipantType), one of `UNKNOWN`, `AGENT`, `CUSTOMER`."]
     pub participant_type: ::std::option::Option<crate::ConversationScriptSuggestionsTopicSuggestionContextParticipantType>,
     #[doc = " JSON `queryReformulationContext`: [`ConversationScriptSuggestionsTopicQueryReformulationContext`](crate::ConversationScriptSuggestionsTopicQueryReformulationContext)."]
     pub query_reformulation_context: ::std::option::Option<crate::ConversationScriptSuggestionsTopicQueryReformulationContext>,

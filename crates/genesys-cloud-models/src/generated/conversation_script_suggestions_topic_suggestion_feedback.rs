@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationScriptSuggestionsTopicSuggestionFeedback {
-    #[doc = " JSON `rating`: [`ConversationScriptSuggestionsTopicSuggestionFeedbackRating`](crate::ConversationScriptSuggestionsTopicSuggestionFeedbackRating)."]
+    #[doc = " JSON `rating`: [`ConversationScriptSuggestionsTopicSuggestionFeedbackRating`](crate::ConversationScriptSuggestionsTopicSuggestionFeedbackRating), one of `Unknown`, `Negative`, `Positive`."]
     pub rating: ::std::option::Option<crate::ConversationScriptSuggestionsTopicSuggestionFeedbackRating>,
     _nulls: crate::support::Extras,
 }

@@ -19,7 +19,7 @@ pub struct ConversationSessionSummary {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`ConversationSessionSummaryMediaType`](crate::ConversationSessionSummaryMediaType)."]
+    #[doc = " JSON `mediaType`: [`ConversationSessionSummaryMediaType`](crate::ConversationSessionSummaryMediaType), one of `Email`, `Call`, `Chat`, `Message`, `Webmessaging`, `Unknown`."]
     pub media_type: ::std::option::Option<crate::ConversationSessionSummaryMediaType>,
     #[doc = " JSON `participants`: array of [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub participants: ::std::option::Option<::std::vec::Vec<crate::AddressableEntityRef>>,
@@ -29,7 +29,7 @@ pub struct ConversationSessionSummary {
     pub reason: ::std::option::Option<crate::ConversationSummaryReason>,
     #[doc = " JSON `resolution`: [`ConversationSummaryResolution`](crate::ConversationSummaryResolution)."]
     pub resolution: ::std::option::Option<crate::ConversationSummaryResolution>,
-    #[doc = " JSON `status`: [`ConversationSessionSummaryStatus`](crate::ConversationSessionSummaryStatus)."]
+    #[doc = " JSON `status`: [`ConversationSessionSummaryStatus`](crate::ConversationSessionSummaryStatus), one of `Pending`, `Queued`, `Started`, `Completed`, `Error`, `Processing`."]
     pub status: ::std::option::Option<crate::ConversationSessionSummaryStatus>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,

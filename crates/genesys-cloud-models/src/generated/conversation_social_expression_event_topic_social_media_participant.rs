@@ -15,9 +15,9 @@ pub struct ConversationSocialExpressionEventTopicSocialMediaParticipant {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `conversationRoutingData`: [`ConversationSocialExpressionEventTopicConversationRoutingData`](crate::ConversationSocialExpressionEventTopicConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::ConversationSocialExpressionEventTopicConversationRoutingData>,
-    #[doc = " JSON `direction`: [`ConversationSocialExpressionEventTopicSocialMediaParticipantDirection`](crate::ConversationSocialExpressionEventTopicSocialMediaParticipantDirection)."]
+    #[doc = " JSON `direction`: [`ConversationSocialExpressionEventTopicSocialMediaParticipantDirection`](crate::ConversationSocialExpressionEventTopicSocialMediaParticipantDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::ConversationSocialExpressionEventTopicSocialMediaParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`ConversationSocialExpressionEventTopicSocialMediaParticipantDisconnectType`](crate::ConversationSocialExpressionEventTopicSocialMediaParticipantDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`ConversationSocialExpressionEventTopicSocialMediaParticipantDisconnectType`](crate::ConversationSocialExpressionEventTopicSocialMediaParticipantDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `transfer`, `timeout`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (21 in all)."]
     pub disconnect_type: ::std::option::Option<crate::ConversationSocialExpressionEventTopicSocialMediaParticipantDisconnectType>,
     #[doc = " JSON `endAcwTime`: date-time."]
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -31,13 +31,13 @@ pub struct ConversationSocialExpressionEventTopicSocialMediaParticipant {
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalOrganization`: [`ConversationSocialExpressionEventTopicUriReference`](crate::ConversationSocialExpressionEventTopicUriReference)."]
     pub external_organization: ::std::option::Option<crate::ConversationSocialExpressionEventTopicUriReference>,
-    #[doc = " JSON `flaggedReason`: [`ConversationSocialExpressionEventTopicSocialMediaParticipantFlaggedReason`](crate::ConversationSocialExpressionEventTopicSocialMediaParticipantFlaggedReason)."]
+    #[doc = " JSON `flaggedReason`: [`ConversationSocialExpressionEventTopicSocialMediaParticipantFlaggedReason`](crate::ConversationSocialExpressionEventTopicSocialMediaParticipantFlaggedReason), one of `general`."]
     pub flagged_reason: ::std::option::Option<crate::ConversationSocialExpressionEventTopicSocialMediaParticipantFlaggedReason>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`ConversationSocialExpressionEventTopicSocialMediaParticipantInitialState`](crate::ConversationSocialExpressionEventTopicSocialMediaParticipantInitialState)."]
+    #[doc = " JSON `initialState`: [`ConversationSocialExpressionEventTopicSocialMediaParticipantInitialState`](crate::ConversationSocialExpressionEventTopicSocialMediaParticipantInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `scheduled`, `parked`, … (13 in all)."]
     pub initial_state: ::std::option::Option<crate::ConversationSocialExpressionEventTopicSocialMediaParticipantInitialState>,
     #[doc = " JSON `journeyContext`: [`ConversationSocialExpressionEventTopicJourneyContext`](crate::ConversationSocialExpressionEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::ConversationSocialExpressionEventTopicJourneyContext>,
@@ -77,7 +77,7 @@ pub struct ConversationSocialExpressionEventTopicSocialMediaParticipant {
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`ConversationSocialExpressionEventTopicSocialMediaParticipantState`](crate::ConversationSocialExpressionEventTopicSocialMediaParticipantState)."]
+    #[doc = " JSON `state`: [`ConversationSocialExpressionEventTopicSocialMediaParticipantState`](crate::ConversationSocialExpressionEventTopicSocialMediaParticipantState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `scheduled`, `parked`, … (13 in all)."]
     pub state: ::std::option::Option<crate::ConversationSocialExpressionEventTopicSocialMediaParticipantState>,
     #[doc = " JSON `team`: [`ConversationSocialExpressionEventTopicUriReference`](crate::ConversationSocialExpressionEventTopicUriReference)."]
     pub team: ::std::option::Option<crate::ConversationSocialExpressionEventTopicUriReference>,

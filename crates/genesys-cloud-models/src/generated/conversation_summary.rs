@@ -17,7 +17,7 @@ pub struct ConversationSummary {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`ConversationSummaryMediaType`](crate::ConversationSummaryMediaType)."]
+    #[doc = " JSON `mediaType`: [`ConversationSummaryMediaType`](crate::ConversationSummaryMediaType), one of `Email`, `Call`, `Chat`, `Message`, `Webmessaging`, `Unknown`."]
     pub media_type: ::std::option::Option<crate::ConversationSummaryMediaType>,
     #[doc = " JSON `participants`: array of [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub participants: ::std::option::Option<::std::vec::Vec<crate::AddressableEntityRef>>,
@@ -27,7 +27,7 @@ pub struct ConversationSummary {
     pub reason: ::std::option::Option<crate::ConversationSummaryReason>,
     #[doc = " JSON `resolution`: [`ConversationSummaryResolution`](crate::ConversationSummaryResolution)."]
     pub resolution: ::std::option::Option<crate::ConversationSummaryResolution>,
-    #[doc = " JSON `status`: [`ConversationSummaryStatus`](crate::ConversationSummaryStatus)."]
+    #[doc = " JSON `status`: [`ConversationSummaryStatus`](crate::ConversationSummaryStatus), one of `Pending`, `Queued`, `Started`, `Completed`, `Error`, `Processing`."]
     pub status: ::std::option::Option<crate::ConversationSummaryStatus>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationSummaryEditedBy {
-    #[doc = " JSON `purpose`: [`ConversationSummaryEditedByPurpose`](crate::ConversationSummaryEditedByPurpose)."]
+    #[doc = " JSON `purpose`: [`ConversationSummaryEditedByPurpose`](crate::ConversationSummaryEditedByPurpose), one of `Unknown`, `Acd`, `Agent`, `Customer`, `Workflow`."]
     pub purpose: ::std::option::Option<crate::ConversationSummaryEditedByPurpose>,
     #[doc = " JSON `user`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub user: ::std::option::Option<crate::AddressableEntityRef>,

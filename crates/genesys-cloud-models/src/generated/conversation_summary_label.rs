@@ -9,7 +9,7 @@ pub struct ConversationSummaryLabel {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ConversationSummaryLabelType`](crate::ConversationSummaryLabelType)."]
+    #[doc = " JSON `type`: [`ConversationSummaryLabelType`](crate::ConversationSummaryLabelType), one of `Unknown`, `CustomerSetting`."]
     pub r#type: ::std::option::Option<crate::ConversationSummaryLabelType>,
     _nulls: crate::support::Extras,
 }

@@ -13,7 +13,7 @@ pub struct ConversationSummaryTopicConversationSummaryEvent {
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `durationMs`: integer (int64)."]
     pub duration_ms: ::std::option::Option<i64>,
-    #[doc = " JSON `errorType`: [`ConversationSummaryTopicConversationSummaryEventErrorType`](crate::ConversationSummaryTopicConversationSummaryEventErrorType)."]
+    #[doc = " JSON `errorType`: [`ConversationSummaryTopicConversationSummaryEventErrorType`](crate::ConversationSummaryTopicConversationSummaryEventErrorType), one of `UNKNOWN`, `CONVERSATION_TOO_LONG`, `CONVERSATION_TOO_SHORT`, `RATE_LIMITED`."]
     pub error_type: ::std::option::Option<crate::ConversationSummaryTopicConversationSummaryEventErrorType>,
     #[doc = " JSON `extractedEntities`: array of [`ConversationSummaryTopicSummaryExtractedCustomEntity`](crate::ConversationSummaryTopicSummaryExtractedCustomEntity)."]
     pub extracted_entities: ::std::option::Option<::std::vec::Vec<crate::ConversationSummaryTopicSummaryExtractedCustomEntity>>,
@@ -29,9 +29,9 @@ pub struct ConversationSummaryTopicConversationSummaryEvent {
     pub last_edited_by: ::std::option::Option<crate::ConversationSummaryTopicConversationSummaryParticipant>,
     #[doc = " JSON `latestCommunicationId`: string."]
     pub latest_communication_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`ConversationSummaryTopicConversationSummaryEventMediaType`](crate::ConversationSummaryTopicConversationSummaryEventMediaType)."]
+    #[doc = " JSON `mediaType`: [`ConversationSummaryTopicConversationSummaryEventMediaType`](crate::ConversationSummaryTopicConversationSummaryEventMediaType), one of `UNKNOWN`, `MESSAGE`, `CALL`, `EMAIL`."]
     pub media_type: ::std::option::Option<crate::ConversationSummaryTopicConversationSummaryEventMediaType>,
-    #[doc = " JSON `messageType`: [`ConversationSummaryTopicConversationSummaryEventMessageType`](crate::ConversationSummaryTopicConversationSummaryEventMessageType)."]
+    #[doc = " JSON `messageType`: [`ConversationSummaryTopicConversationSummaryEventMessageType`](crate::ConversationSummaryTopicConversationSummaryEventMessageType), one of `UNKNOWN`, `SMS`, `TWITTER`, `FACEBOOK`, `INSTAGRAM`, `LINE`, `WHATSAPP`, `WEBMESSAGING`, `OPEN`, `APPLE`, `LINKEDIN`."]
     pub message_type: ::std::option::Option<crate::ConversationSummaryTopicConversationSummaryEventMessageType>,
     #[doc = " JSON `participants`: array of [`ConversationSummaryTopicConversationSummaryParticipant`](crate::ConversationSummaryTopicConversationSummaryParticipant)."]
     pub participants: ::std::option::Option<::std::vec::Vec<crate::ConversationSummaryTopicConversationSummaryParticipant>>,
@@ -45,11 +45,11 @@ pub struct ConversationSummaryTopicConversationSummaryEvent {
     pub summary: ::std::option::Option<crate::ConversationSummaryTopicConversationSummary>,
     #[doc = " JSON `summaryId`: string."]
     pub summary_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `summarySourceType`: [`ConversationSummaryTopicConversationSummaryEventSummarySourceType`](crate::ConversationSummaryTopicConversationSummaryEventSummarySourceType)."]
+    #[doc = " JSON `summarySourceType`: [`ConversationSummaryTopicConversationSummaryEventSummarySourceType`](crate::ConversationSummaryTopicConversationSummaryEventSummarySourceType), one of `UNKNOWN`, `GENESYS_NATIVE_SERVICE`, `EXTERNAL_SERVICE`."]
     pub summary_source_type: ::std::option::Option<crate::ConversationSummaryTopicConversationSummaryEventSummarySourceType>,
     #[doc = " JSON `triggerSource`: [`ConversationSummaryTopicTriggerSource`](crate::ConversationSummaryTopicTriggerSource)."]
     pub trigger_source: ::std::option::Option<crate::ConversationSummaryTopicTriggerSource>,
-    #[doc = " JSON `triggerType`: [`ConversationSummaryTopicConversationSummaryEventTriggerType`](crate::ConversationSummaryTopicConversationSummaryEventTriggerType)."]
+    #[doc = " JSON `triggerType`: [`ConversationSummaryTopicConversationSummaryEventTriggerType`](crate::ConversationSummaryTopicConversationSummaryEventTriggerType), one of `UNKNOWN`, `ON_DEMAND`, `AFTER_DISCONNECT`."]
     pub trigger_type: ::std::option::Option<crate::ConversationSummaryTopicConversationSummaryEventTriggerType>,
     #[doc = " JSON `wrapUpCodes`: array of [`ConversationSummaryTopicConversationWrapUpCode`](crate::ConversationSummaryTopicConversationWrapUpCode)."]
     pub wrap_up_codes: ::std::option::Option<::std::vec::Vec<crate::ConversationSummaryTopicConversationWrapUpCode>>,

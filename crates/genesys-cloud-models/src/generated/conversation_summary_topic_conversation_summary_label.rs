@@ -9,7 +9,7 @@ pub struct ConversationSummaryTopicConversationSummaryLabel {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ConversationSummaryTopicConversationSummaryLabelType`](crate::ConversationSummaryTopicConversationSummaryLabelType)."]
+    #[doc = " JSON `type`: [`ConversationSummaryTopicConversationSummaryLabelType`](crate::ConversationSummaryTopicConversationSummaryLabelType), one of `Unknown`, `CustomerSetting`."]
     pub r#type: ::std::option::Option<crate::ConversationSummaryTopicConversationSummaryLabelType>,
     _nulls: crate::support::Extras,
 }

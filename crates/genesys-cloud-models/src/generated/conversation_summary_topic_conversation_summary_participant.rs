@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationSummaryTopicConversationSummaryParticipant {
-    #[doc = " JSON `purpose`: [`ConversationSummaryTopicConversationSummaryParticipantPurpose`](crate::ConversationSummaryTopicConversationSummaryParticipantPurpose)."]
+    #[doc = " JSON `purpose`: [`ConversationSummaryTopicConversationSummaryParticipantPurpose`](crate::ConversationSummaryTopicConversationSummaryParticipantPurpose), one of `UNKNOWN`, `ACD`, `AGENT`, `CUSTOMER`, `WORKFLOW`."]
     pub purpose: ::std::option::Option<crate::ConversationSummaryTopicConversationSummaryParticipantPurpose>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,

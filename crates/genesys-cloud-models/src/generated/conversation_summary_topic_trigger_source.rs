@@ -7,9 +7,9 @@
 pub struct ConversationSummaryTopicTriggerSource {
     #[doc = " JSON `sourceId`: string."]
     pub source_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sourceOutcome`: [`ConversationSummaryTopicTriggerSourceSourceOutcome`](crate::ConversationSummaryTopicTriggerSourceSourceOutcome)."]
+    #[doc = " JSON `sourceOutcome`: [`ConversationSummaryTopicTriggerSourceSourceOutcome`](crate::ConversationSummaryTopicTriggerSourceSourceOutcome), one of `UNKNOWN`, `CONTAINED`, `TRANSFER`."]
     pub source_outcome: ::std::option::Option<crate::ConversationSummaryTopicTriggerSourceSourceOutcome>,
-    #[doc = " JSON `sourceType`: [`ConversationSummaryTopicTriggerSourceSourceType`](crate::ConversationSummaryTopicTriggerSourceSourceType)."]
+    #[doc = " JSON `sourceType`: [`ConversationSummaryTopicTriggerSourceSourceType`](crate::ConversationSummaryTopicTriggerSourceSourceType), one of `UNKNOWN`, `AGENT_ASSISTANT`, `PROGRAM`, `FLOW`, `COPILOT`."]
     pub source_type: ::std::option::Option<crate::ConversationSummaryTopicTriggerSourceSourceType>,
     _nulls: crate::support::Extras,
 }

@@ -13,7 +13,7 @@ pub struct ConversationSummaryTopicVirtualAgentsConversationSummaryEvent {
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `durationMs`: integer (int64)."]
     pub duration_ms: ::std::option::Option<i64>,
-    #[doc = " JSON `errorType`: [`ConversationSummaryTopicVirtualAgentsConversationSummaryEventErrorType`](crate::ConversationSummaryTopicVirtualAgentsConversationSummaryEventErrorType)."]
+    #[doc = " JSON `errorType`: [`ConversationSummaryTopicVirtualAgentsConversationSummaryEventErrorType`](crate::ConversationSummaryTopicVirtualAgentsConversationSummaryEventErrorType), one of `UNKNOWN`, `CONVERSATION_TOO_LONG`, `CONVERSATION_TOO_SHORT`, `RATE_LIMITED`."]
     pub error_type: ::std::option::Option<crate::ConversationSummaryTopicVirtualAgentsConversationSummaryEventErrorType>,
     #[doc = " JSON `extractedEntities`: array of [`ConversationSummaryTopicVirtualAgentsSummaryExtractedCustomEntity`](crate::ConversationSummaryTopicVirtualAgentsSummaryExtractedCustomEntity)."]
     pub extracted_entities: ::std::option::Option<::std::vec::Vec<crate::ConversationSummaryTopicVirtualAgentsSummaryExtractedCustomEntity>>,
@@ -29,9 +29,9 @@ pub struct ConversationSummaryTopicVirtualAgentsConversationSummaryEvent {
     pub last_edited_by: ::std::option::Option<crate::ConversationSummaryTopicVirtualAgentsConversationSummaryParticipant>,
     #[doc = " JSON `latestCommunicationId`: string."]
     pub latest_communication_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`ConversationSummaryTopicVirtualAgentsConversationSummaryEventMediaType`](crate::ConversationSummaryTopicVirtualAgentsConversationSummaryEventMediaType)."]
+    #[doc = " JSON `mediaType`: [`ConversationSummaryTopicVirtualAgentsConversationSummaryEventMediaType`](crate::ConversationSummaryTopicVirtualAgentsConversationSummaryEventMediaType), one of `UNKNOWN`, `MESSAGE`, `CALL`, `EMAIL`."]
     pub media_type: ::std::option::Option<crate::ConversationSummaryTopicVirtualAgentsConversationSummaryEventMediaType>,
-    #[doc = " JSON `messageType`: [`ConversationSummaryTopicVirtualAgentsConversationSummaryEventMessageType`](crate::ConversationSummaryTopicVirtualAgentsConversationSummaryEventMessageType)."]
+    #[doc = " JSON `messageType`: [`ConversationSummaryTopicVirtualAgentsConversationSummaryEventMessageType`](crate::ConversationSummaryTopicVirtualAgentsConversationSummaryEventMessageType), one of `UNKNOWN`, `SMS`, `TWITTER`, `FACEBOOK`, `INSTAGRAM`, `LINE`, `WHATSAPP`, `WEBMESSAGING`, `OPEN`, `APPLE`, `LINKEDIN`."]
     pub message_type: ::std::option::Option<crate::ConversationSummaryTopicVirtualAgentsConversationSummaryEventMessageType>,
     #[doc = " JSON `participants`: array of [`ConversationSummaryTopicVirtualAgentsConversationSummaryParticipant`](crate::ConversationSummaryTopicVirtualAgentsConversationSummaryParticipant)."]
     pub participants: ::std::option::Option<::std::vec::Vec<crate::ConversationSummaryTopicVirtualAgentsConversationSummaryParticipant>>,
@@ -45,11 +45,11 @@ pub struct ConversationSummaryTopicVirtualAgentsConversationSummaryEvent {
     pub summary: ::std::option::Option<crate::ConversationSummaryTopicVirtualAgentsConversationSummary>,
     #[doc = " JSON `summaryId`: string."]
     pub summary_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `summarySourceType`: [`ConversationSummaryTopicVirtualAgentsConversationSummaryEventSummarySourceType`](crate::ConversationSummaryTopicVirtualAgentsConversationSummaryEventSummarySourceType)."]
+    #[doc = " JSON `summarySourceType`: [`ConversationSummaryTopicVirtualAgentsConversationSummaryEventSummarySourceType`](crate::ConversationSummaryTopicVirtualAgentsConversationSummaryEventSummarySourceType), one of `UNKNOWN`, `GENESYS_NATIVE_SERVICE`, `EXTERNAL_SERVICE`."]
     pub summary_source_type: ::std::option::Option<crate::ConversationSummaryTopicVirtualAgentsConversationSummaryEventSummarySourceType>,
     #[doc = " JSON `triggerSource`: [`ConversationSummaryTopicVirtualAgentsTriggerSource`](crate::ConversationSummaryTopicVirtualAgentsTriggerSource)."]
     pub trigger_source: ::std::option::Option<crate::ConversationSummaryTopicVirtualAgentsTriggerSource>,
-    #[doc = " JSON `triggerType`: [`ConversationSummaryTopicVirtualAgentsConversationSummaryEventTriggerType`](crate::ConversationSummaryTopicVirtualAgentsConversationSummaryEventTriggerType)."]
+    #[doc = " JSON `triggerType`: [`ConversationSummaryTopicVirtualAgentsConversationSummaryEventTriggerType`](crate::ConversationSummaryTopicVirtualAgentsConversationSummaryEventTriggerType), one of `UNKNOWN`, `ON_DEMAND`, `AFTER_DISCONNECT`."]
     pub trigger_type: ::std::option::Option<crate::ConversationSummaryTopicVirtualAgentsConversationSummaryEventTriggerType>,
     #[doc = " JSON `wrapUpCodes`: array of [`ConversationSummaryTopicVirtualAgentsConversationWrapUpCode`](crate::ConversationSummaryTopicVirtualAgentsConversationWrapUpCode)."]
     pub wrap_up_codes: ::std::option::Option<::std::vec::Vec<crate::ConversationSummaryTopicVirtualAgentsConversationWrapUpCode>>,

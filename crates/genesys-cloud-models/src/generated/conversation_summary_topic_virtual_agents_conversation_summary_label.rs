@@ -9,7 +9,7 @@ pub struct ConversationSummaryTopicVirtualAgentsConversationSummaryLabel {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ConversationSummaryTopicVirtualAgentsConversationSummaryLabelType`](crate::ConversationSummaryTopicVirtualAgentsConversationSummaryLabelType)."]
+    #[doc = " JSON `type`: [`ConversationSummaryTopicVirtualAgentsConversationSummaryLabelType`](crate::ConversationSummaryTopicVirtualAgentsConversationSummaryLabelType), one of `Unknown`, `CustomerSetting`."]
     pub r#type: ::std::option::Option<crate::ConversationSummaryTopicVirtualAgentsConversationSummaryLabelType>,
     _nulls: crate::support::Extras,
 }

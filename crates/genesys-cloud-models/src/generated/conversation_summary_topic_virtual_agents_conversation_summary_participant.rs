@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationSummaryTopicVirtualAgentsConversationSummaryParticipant {
-    #[doc = " JSON `purpose`: [`ConversationSummaryTopicVirtualAgentsConversationSummaryParticipantPurpose`](crate::ConversationSummaryTopicVirtualAgentsConversationSummaryParticipantPurpose)."]
+    #[doc = " JSON `purpose`: [`ConversationSummaryTopicVirtualAgentsConversationSummaryParticipantPurpose`](crate::ConversationSummaryTopicVirtualAgentsConversationSummaryParticipantPurpose), one of `UNKNOWN`, `ACD`, `AGENT`, `CUSTOMER`, `WORKFLOW`."]
     pub purpose: ::std::option::Option<crate::ConversationSummaryTopicVirtualAgentsConversationSummaryParticipantPurpose>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,

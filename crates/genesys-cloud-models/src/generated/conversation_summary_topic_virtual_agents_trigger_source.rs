@@ -7,9 +7,9 @@
 pub struct ConversationSummaryTopicVirtualAgentsTriggerSource {
     #[doc = " JSON `sourceId`: string."]
     pub source_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sourceOutcome`: [`ConversationSummaryTopicVirtualAgentsTriggerSourceSourceOutcome`](crate::ConversationSummaryTopicVirtualAgentsTriggerSourceSourceOutcome)."]
+    #[doc = " JSON `sourceOutcome`: [`ConversationSummaryTopicVirtualAgentsTriggerSourceSourceOutcome`](crate::ConversationSummaryTopicVirtualAgentsTriggerSourceSourceOutcome), one of `UNKNOWN`, `CONTAINED`, `TRANSFER`."]
     pub source_outcome: ::std::option::Option<crate::ConversationSummaryTopicVirtualAgentsTriggerSourceSourceOutcome>,
-    #[doc = " JSON `sourceType`: [`ConversationSummaryTopicVirtualAgentsTriggerSourceSourceType`](crate::ConversationSummaryTopicVirtualAgentsTriggerSourceSourceType)."]
+    #[doc = " JSON `sourceType`: [`ConversationSummaryTopicVirtualAgentsTriggerSourceSourceType`](crate::ConversationSummaryTopicVirtualAgentsTriggerSourceSourceType), one of `UNKNOWN`, `AGENT_ASSISTANT`, `PROGRAM`, `FLOW`, `COPILOT`."]
     pub source_type: ::std::option::Option<crate::ConversationSummaryTopicVirtualAgentsTriggerSourceSourceType>,
     _nulls: crate::support::Extras,
 }

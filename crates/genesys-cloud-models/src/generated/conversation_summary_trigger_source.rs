@@ -7,9 +7,9 @@
 pub struct ConversationSummaryTriggerSource {
     #[doc = " JSON `sourceId`: string."]
     pub source_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sourceOutcome`: [`ConversationSummaryTriggerSourceSourceOutcome`](crate::ConversationSummaryTriggerSourceSourceOutcome)."]
+    #[doc = " JSON `sourceOutcome`: [`ConversationSummaryTriggerSourceSourceOutcome`](crate::ConversationSummaryTriggerSourceSourceOutcome), one of `Unknown`, `Contained`, `Transfer`."]
     pub source_outcome: ::std::option::Option<crate::ConversationSummaryTriggerSourceSourceOutcome>,
-    #[doc = " JSON `sourceType`: [`ConversationSummaryTriggerSourceSourceType`](crate::ConversationSummaryTriggerSourceSourceType)."]
+    #[doc = " JSON `sourceType`: [`ConversationSummaryTriggerSourceSourceType`](crate::ConversationSummaryTriggerSourceSourceType), one of `Unknown`, `AgentAssistant`, `Program`, `Flow`, `Copilot`."]
     pub source_type: ::std::option::Option<crate::ConversationSummaryTriggerSourceSourceType>,
     _nulls: crate::support::Extras,
 }

@@ -11,11 +11,11 @@ pub struct ConversationThirdPartyActionSuggestionsTopicSuggestionContext {
     pub external_contact_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`ConversationThirdPartyActionSuggestionsTopicSuggestionContextMediaType`](crate::ConversationThirdPartyActionSuggestionsTopicSuggestionContextMediaType)."]
+    #[doc = " JSON `mediaType`: [`ConversationThirdPartyActionSuggestionsTopicSuggestionContextMediaType`](crate::ConversationThirdPartyActionSuggestionsTopicSuggestionContextMediaType), one of `UNKNOWN`, `VOICE`, `MESSAGE`, `EMAIL`."]
     pub media_type: ::std::option::Option<crate::ConversationThirdPartyActionSuggestionsTopicSuggestionContextMediaType>,
     #[doc = " JSON `messageId`: string."]
     pub message_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `participantType`: [`ConversationThirdPartyActionSuggestionsTopicSuggestionContextParticipantType`](crate::ConversationThirdPartyActionSuggestionsTopicSuggestionContextParticipantType)."]
+    #[doc = " JSON `participantType`: [`ConversationThirdPartyActionSuggestionsTopicSuggestionContextParticipantType`](crate::ConversationThirdPartyActionSuggestionsTopicSuggestionContextParticipantType), one of `UNKNOWN`, `AGENT`, `CUSTOMER`."]
     pub participant_type: ::std::option::Option<crate::ConversationThirdPartyActionSuggestionsTopicSuggestionContextParticipantType>,
     #[doc = " JSON `queryReformulationContext`: [`ConversationThirdPartyActionSuggestionsTopicQueryReformulationContext`](crate::ConversationThirdPartyActionSuggestionsTopicQueryReformulationContext)."]
     pub query_reformulation_context: ::std::option::Option<crate::ConversationThirdPartyActionSuggestionsTopicQueryReformulationContext>,

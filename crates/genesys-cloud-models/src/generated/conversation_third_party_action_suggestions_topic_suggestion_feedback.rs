@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationThirdPartyActionSuggestionsTopicSuggestionFeedback {
-    #[doc = " JSON `rating`: [`ConversationThirdPartyActionSuggestionsTopicSuggestionFeedbackRating`](crate::ConversationThirdPartyActionSuggestionsTopicSuggestionFeedbackRating)."]
+    #[doc = " JSON `rating`: [`ConversationThirdPartyActionSuggestionsTopicSuggestionFeedbackRating`](crate::ConversationThirdPartyActionSuggestionsTopicSuggestionFeedbackRating), one of `Unknown`, `Negative`, `Positive`."]
     pub rating: ::std::option::Option<crate::ConversationThirdPartyActionSuggestionsTopicSuggestionFeedbackRating>,
     _nulls: crate::support::Extras,
 }

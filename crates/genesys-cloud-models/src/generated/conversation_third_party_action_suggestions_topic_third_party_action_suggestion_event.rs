@@ -11,19 +11,19 @@ pub struct ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestio
     pub context: ::std::option::Option<crate::ConversationThirdPartyActionSuggestionsTopicSuggestionContext>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `engagementType`: [`ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEventEngagementType`](crate::ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEventEngagementType)."]
+    #[doc = " JSON `engagementType`: [`ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEventEngagementType`](crate::ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEventEngagementType), one of `Unknown`, `Dismissed`, `Copied`, `Opened`, `Feedback`."]
     pub engagement_type: ::std::option::Option<crate::ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEventEngagementType>,
     #[doc = " JSON `eventTime`: date-time."]
     pub event_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `feedback`: [`ConversationThirdPartyActionSuggestionsTopicSuggestionFeedback`](crate::ConversationThirdPartyActionSuggestionsTopicSuggestionFeedback)."]
     pub feedback: ::std::option::Option<crate::ConversationThirdPartyActionSuggestionsTopicSuggestionFeedback>,
-    #[doc = " JSON `state`: [`ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEventState`](crate::ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEventState)."]
+    #[doc = " JSON `state`: [`ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEventState`](crate::ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEventState), one of `Unknown`, `Suggested`, `Accepted`, `Dismissed`, `Failed`, `Rated`, `Triggered`."]
     pub state: ::std::option::Option<crate::ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEventState>,
     #[doc = " JSON `suggestionId`: string."]
     pub suggestion_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `thirdPartySuggestion`: [`ConversationThirdPartyActionSuggestionsTopicThirdPartySuggestion`](crate::ConversationThirdPartyActionSuggestionsTopicThirdPartySuggestion)."]
     pub third_party_suggestion: ::std::option::Option<crate::ConversationThirdPartyActionSuggestionsTopicThirdPartySuggestion>,
-    #[doc = " JSON `triggerType`: [`ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEventTriggerType`](crate::ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEventTriggerType)."]
+    #[doc = " JSON `triggerType`: [`ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEventTriggerType`](crate::ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEventTriggerType), one of `Unknown`, `Fallback`, `ConversationStart`, `ConversationTransfer`, `ConversationEnd`, `Intent`, `Sentiment`."]
     pub trigger_type: ::std::option::Option<crate::ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEventTriggerType>,
     _nulls: crate::support::Extras,
 }

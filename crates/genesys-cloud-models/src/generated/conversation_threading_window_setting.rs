@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationThreadingWindowSetting {
-    #[doc = " JSON `messengerType`: [`ConversationThreadingWindowSettingMessengerType`](crate::ConversationThreadingWindowSettingMessengerType), required by the spec."]
+    #[doc = " JSON `messengerType`: [`ConversationThreadingWindowSettingMessengerType`](crate::ConversationThreadingWindowSettingMessengerType), required by the spec, one of `sms`, `facebook`, `twitter`, `whatsapp`, `webmessaging`, `instagram`, `open`, `apple`, `linkedin`."]
     pub messenger_type: ::std::option::Option<crate::ConversationThreadingWindowSettingMessengerType>,
     #[doc = " JSON `timeoutInMinutes`: integer (int64), required by the spec."]
     pub timeout_in_minutes: ::std::option::Option<i64>,

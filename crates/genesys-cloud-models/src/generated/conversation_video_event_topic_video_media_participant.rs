@@ -19,9 +19,9 @@ pub struct ConversationVideoEventTopicVideoMediaParticipant {
     pub context: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `conversationRoutingData`: [`ConversationVideoEventTopicConversationRoutingData`](crate::ConversationVideoEventTopicConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::ConversationVideoEventTopicConversationRoutingData>,
-    #[doc = " JSON `direction`: [`ConversationVideoEventTopicVideoMediaParticipantDirection`](crate::ConversationVideoEventTopicVideoMediaParticipantDirection)."]
+    #[doc = " JSON `direction`: [`ConversationVideoEventTopicVideoMediaParticipantDirection`](crate::ConversationVideoEventTopicVideoMediaParticipantDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::ConversationVideoEventTopicVideoMediaParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`ConversationVideoEventTopicVideoMediaParticipantDisconnectType`](crate::ConversationVideoEventTopicVideoMediaParticipantDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`ConversationVideoEventTopicVideoMediaParticipantDisconnectType`](crate::ConversationVideoEventTopicVideoMediaParticipantDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `transfer`, `timeout`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (21 in all)."]
     pub disconnect_type: ::std::option::Option<crate::ConversationVideoEventTopicVideoMediaParticipantDisconnectType>,
     #[doc = " JSON `endAcwTime`: date-time."]
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -35,13 +35,13 @@ pub struct ConversationVideoEventTopicVideoMediaParticipant {
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalOrganization`: [`ConversationVideoEventTopicUriReference`](crate::ConversationVideoEventTopicUriReference)."]
     pub external_organization: ::std::option::Option<crate::ConversationVideoEventTopicUriReference>,
-    #[doc = " JSON `flaggedReason`: [`ConversationVideoEventTopicVideoMediaParticipantFlaggedReason`](crate::ConversationVideoEventTopicVideoMediaParticipantFlaggedReason)."]
+    #[doc = " JSON `flaggedReason`: [`ConversationVideoEventTopicVideoMediaParticipantFlaggedReason`](crate::ConversationVideoEventTopicVideoMediaParticipantFlaggedReason), one of `general`."]
     pub flagged_reason: ::std::option::Option<crate::ConversationVideoEventTopicVideoMediaParticipantFlaggedReason>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`ConversationVideoEventTopicVideoMediaParticipantInitialState`](crate::ConversationVideoEventTopicVideoMediaParticipantInitialState)."]
+    #[doc = " JSON `initialState`: [`ConversationVideoEventTopicVideoMediaParticipantInitialState`](crate::ConversationVideoEventTopicVideoMediaParticipantInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `scheduled`, `parked`, … (13 in all)."]
     pub initial_state: ::std::option::Option<crate::ConversationVideoEventTopicVideoMediaParticipantInitialState>,
     #[doc = " JSON `journeyContext`: [`ConversationVideoEventTopicJourneyContext`](crate::ConversationVideoEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::ConversationVideoEventTopicJourneyContext>,
@@ -79,7 +79,7 @@ pub struct ConversationVideoEventTopicVideoMediaParticipant {
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`ConversationVideoEventTopicVideoMediaParticipantState`](crate::ConversationVideoEventTopicVideoMediaParticipantState)."]
+    #[doc = " JSON `state`: [`ConversationVideoEventTopicVideoMediaParticipantState`](crate::ConversationVideoEventTopicVideoMediaParticipantState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `scheduled`, `parked`, … (13 in all)."]
     pub state: ::std::option::Option<crate::ConversationVideoEventTopicVideoMediaParticipantState>,
     #[doc = " JSON `team`: [`ConversationVideoEventTopicUriReference`](crate::ConversationVideoEventTopicUriReference)."]
     pub team: ::std::option::Option<crate::ConversationVideoEventTopicUriReference>,

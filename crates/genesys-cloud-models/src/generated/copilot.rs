@@ -21,7 +21,7 @@ pub struct Copilot {
     pub manual_search_config: ::std::option::Option<crate::ManualSearchConfig>,
     #[doc = " JSON `nluConfig`: [`NluConfig`](crate::NluConfig)."]
     pub nlu_config: ::std::option::Option<crate::NluConfig>,
-    #[doc = " JSON `nluEngineType`: [`CopilotNluEngineType`](crate::CopilotNluEngineType)."]
+    #[doc = " JSON `nluEngineType`: [`CopilotNluEngineType`](crate::CopilotNluEngineType), one of `NluV3`."]
     pub nlu_engine_type: ::std::option::Option<crate::CopilotNluEngineType>,
     #[doc = " JSON `ruleEngineConfig`: [`RuleEngineConfig`](crate::RuleEngineConfig)."]
     pub rule_engine_config: ::std::option::Option<crate::RuleEngineConfig>,

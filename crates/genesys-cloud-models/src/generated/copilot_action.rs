@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CopilotAction {
-    #[doc = " JSON `actionType`: [`CopilotActionActionType`](crate::CopilotActionActionType), required by the spec."]
+    #[doc = " JSON `actionType`: [`CopilotActionActionType`](crate::CopilotActionActionType), required by the spec, one of `KnowledgeArticle`, `CannedResponse`, `Script`, `Checklist`, `ThirdPartyAction`."]
     pub action_type: ::std::option::Option<crate::CopilotActionActionType>,
     #[doc = " JSON `attributes`: map of string."]
     pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,

@@ -7,7 +7,7 @@
 pub struct CopilotAggregateQueryClause {
     #[doc = " JSON `predicates`: array of [`CopilotAggregateQueryPredicate`](crate::CopilotAggregateQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::CopilotAggregateQueryPredicate>>,
-    #[doc = " JSON `type`: [`CopilotAggregateQueryClauseType`](crate::CopilotAggregateQueryClauseType), required by the spec."]
+    #[doc = " JSON `type`: [`CopilotAggregateQueryClauseType`](crate::CopilotAggregateQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::CopilotAggregateQueryClauseType>,
     _nulls: crate::support::Extras,
 }

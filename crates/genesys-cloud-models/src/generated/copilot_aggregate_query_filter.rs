@@ -9,7 +9,7 @@ pub struct CopilotAggregateQueryFilter {
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::CopilotAggregateQueryClause>>,
     #[doc = " JSON `predicates`: array of [`CopilotAggregateQueryPredicate`](crate::CopilotAggregateQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::CopilotAggregateQueryPredicate>>,
-    #[doc = " JSON `type`: [`CopilotAggregateQueryFilterType`](crate::CopilotAggregateQueryFilterType), required by the spec."]
+    #[doc = " JSON `type`: [`CopilotAggregateQueryFilterType`](crate::CopilotAggregateQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::CopilotAggregateQueryFilterType>,
     _nulls: crate::support::Extras,
 }

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CopilotAggregateQueryPredicate {
-    #[doc = " JSON `dimension`: [`CopilotAggregateQueryPredicateDimension`](crate::CopilotAggregateQueryPredicateDimension)."]
+    #[doc = " JSON `dimension`: [`CopilotAggregateQueryPredicateDimension`](crate::CopilotAggregateQueryPredicateDimension), one of `agentId`, `divisionId`, `sessionId`, `toolId`, `toolStatus`, `toolType`, `userId`."]
     pub dimension: ::std::option::Option<crate::CopilotAggregateQueryPredicateDimension>,
-    #[doc = " JSON `operator`: [`CopilotAggregateQueryPredicateOperator`](crate::CopilotAggregateQueryPredicateOperator)."]
+    #[doc = " JSON `operator`: [`CopilotAggregateQueryPredicateOperator`](crate::CopilotAggregateQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::CopilotAggregateQueryPredicateOperator>,
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `type`: [`CopilotAggregateQueryPredicateType`](crate::CopilotAggregateQueryPredicateType)."]
+    #[doc = " JSON `type`: [`CopilotAggregateQueryPredicateType`](crate::CopilotAggregateQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::CopilotAggregateQueryPredicateType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CopilotAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`CopilotAggregationQueryAlternateTimeDimension`](crate::CopilotAggregationQueryAlternateTimeDimension)."]
+    #[doc = " JSON `alternateTimeDimension`: [`CopilotAggregationQueryAlternateTimeDimension`](crate::CopilotAggregationQueryAlternateTimeDimension), one of `eventTime`."]
     pub alternate_time_dimension: ::std::option::Option<crate::CopilotAggregationQueryAlternateTimeDimension>,
     #[doc = " JSON `filter`: [`CopilotAggregateQueryFilter`](crate::CopilotAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::CopilotAggregateQueryFilter>,

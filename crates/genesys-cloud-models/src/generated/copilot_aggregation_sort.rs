@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CopilotAggregationSort {
-    #[doc = " JSON `function`: [`CopilotAggregationSortFunction`](crate::CopilotAggregationSortFunction), required by the spec."]
+    #[doc = " JSON `function`: [`CopilotAggregationSortFunction`](crate::CopilotAggregationSortFunction), required by the spec, one of `average`, `count`, `max`, `min`, `sum`."]
     pub function: ::std::option::Option<crate::CopilotAggregationSortFunction>,
-    #[doc = " JSON `name`: [`CopilotAggregationSortName`](crate::CopilotAggregationSortName), required by the spec."]
+    #[doc = " JSON `name`: [`CopilotAggregationSortName`](crate::CopilotAggregationSortName), required by the spec, one of `nCopilotMessages`, `nCopilotSessions`, `nCopilotToolInvocations`, `nCopilotUsers`."]
     pub name: ::std::option::Option<crate::CopilotAggregationSortName>,
     _nulls: crate::support::Extras,
 }

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CopilotAggregationView {
-    #[doc = " JSON `function`: [`CopilotAggregationViewFunction`](crate::CopilotAggregationViewFunction), required by the spec."]
+    #[doc = " JSON `function`: [`CopilotAggregationViewFunction`](crate::CopilotAggregationViewFunction), required by the spec, one of `rangeBound`."]
     pub function: ::std::option::Option<crate::CopilotAggregationViewFunction>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `range`: [`AggregationRange`](crate::AggregationRange)."]
     pub range: ::std::option::Option<crate::AggregationRange>,
-    #[doc = " JSON `target`: [`CopilotAggregationViewTarget`](crate::CopilotAggregationViewTarget), required by the spec."]
+    #[doc = " JSON `target`: [`CopilotAggregationViewTarget`](crate::CopilotAggregationViewTarget), required by the spec, one of `nCopilotMessages`, `nCopilotSessions`, `nCopilotToolInvocations`, `nCopilotUsers`."]
     pub target: ::std::option::Option<crate::CopilotAggregationViewTarget>,
     _nulls: crate::support::Extras,
 }

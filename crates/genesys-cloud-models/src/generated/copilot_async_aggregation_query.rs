@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CopilotAsyncAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`CopilotAsyncAggregationQueryAlternateTimeDimension`](crate::CopilotAsyncAggregationQueryAlternateTimeDimension)."]
+    #[doc = " JSON `alternateTimeDimension`: [`CopilotAsyncAggregationQueryAlternateTimeDimension`](crate::CopilotAsyncAggregationQueryAlternateTimeDimension), one of `eventTime`."]
     pub alternate_time_dimension: ::std::option::Option<crate::CopilotAsyncAggregationQueryAlternateTimeDimension>,
     #[doc = " JSON `filter`: [`CopilotAggregateQueryFilter`](crate::CopilotAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::CopilotAggregateQueryFilter>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CopilotCondition {
-    #[doc = " JSON `conditionType`: [`CopilotConditionConditionType`](crate::CopilotConditionConditionType), required by the spec."]
+    #[doc = " JSON `conditionType`: [`CopilotConditionConditionType`](crate::CopilotConditionConditionType), required by the spec, one of `Intent`, `ConversationStart`, `ConversationTransfer`, `ConversationEnd`, `Sentiment`."]
     pub condition_type: ::std::option::Option<crate::CopilotConditionConditionType>,
     #[doc = " JSON `conditionValues`: array of string, required by the spec."]
     pub condition_values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

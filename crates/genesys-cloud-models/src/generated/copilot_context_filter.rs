@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CopilotContextFilter {
-    #[doc = " JSON `operator`: [`CopilotContextFilterOperator`](crate::CopilotContextFilterOperator)."]
+    #[doc = " JSON `operator`: [`CopilotContextFilterOperator`](crate::CopilotContextFilterOperator), one of `MatchAll`, `MatchAny`."]
     pub operator: ::std::option::Option<crate::CopilotContextFilterOperator>,
     #[doc = " JSON `values`: array of string."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

@@ -9,7 +9,7 @@ pub struct CopilotContextValue {
     pub conversation_attribute_properties: ::std::option::Option<crate::ConversationAttributeProperties>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`CopilotContextValueType`](crate::CopilotContextValueType), required by the spec."]
+    #[doc = " JSON `type`: [`CopilotContextValueType`](crate::CopilotContextValueType), required by the spec, one of `ActiveIntent`, `ConversationAttribute`."]
     pub r#type: ::std::option::Option<crate::CopilotContextValueType>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CopilotFallbackAction {
-    #[doc = " JSON `actionType`: [`CopilotFallbackActionActionType`](crate::CopilotFallbackActionActionType), required by the spec."]
+    #[doc = " JSON `actionType`: [`CopilotFallbackActionActionType`](crate::CopilotFallbackActionActionType), required by the spec, one of `KnowledgeArticle`, `CannedResponse`, `Script`, `KnowledgeSearch`, `ThirdPartyAction`."]
     pub action_type: ::std::option::Option<crate::CopilotFallbackActionActionType>,
     #[doc = " JSON `attributes`: map of string."]
     pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CopilotTranscriptionConfig {
-    #[doc = " JSON `engine`: [`CopilotTranscriptionConfigEngine`](crate::CopilotTranscriptionConfigEngine), required by the spec."]
+    #[doc = " JSON `engine`: [`CopilotTranscriptionConfigEngine`](crate::CopilotTranscriptionConfigEngine), required by the spec, one of `Genesys`, `GenesysExtended`."]
     pub engine: ::std::option::Option<crate::CopilotTranscriptionConfigEngine>,
     _nulls: crate::support::Extras,
 }

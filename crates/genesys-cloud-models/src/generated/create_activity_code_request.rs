@@ -7,7 +7,7 @@
 pub struct CreateActivityCodeRequest {
     #[doc = " JSON `agentTimeOffSelectable`: boolean."]
     pub agent_time_off_selectable: ::std::option::Option<bool>,
-    #[doc = " JSON `category`: [`CreateActivityCodeRequestCategory`](crate::CreateActivityCodeRequestCategory), required by the spec."]
+    #[doc = " JSON `category`: [`CreateActivityCodeRequestCategory`](crate::CreateActivityCodeRequestCategory), required by the spec, one of `OnQueueWork`, `Break`, `Meal`, `Meeting`, `OffQueueWork`, `TimeOff`, `Training`, `Unavailable`."]
     pub category: ::std::option::Option<crate::CreateActivityCodeRequestCategory>,
     #[doc = " JSON `countsAsPaidTime`: boolean."]
     pub counts_as_paid_time: ::std::option::Option<bool>,

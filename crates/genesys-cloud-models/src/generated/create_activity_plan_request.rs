@@ -29,7 +29,7 @@ pub struct CreateActivityPlanRequest {
     pub management_unit_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `optimizationObjective`: [`CreateActivityPlanRequestOptimizationObjective`](crate::CreateActivityPlanRequestOptimizationObjective), required by the spec."]
+    #[doc = " JSON `optimizationObjective`: [`CreateActivityPlanRequestOptimizationObjective`](crate::CreateActivityPlanRequestOptimizationObjective), required by the spec, one of `FavorServiceGoals`, `FavorSchedulingAll`."]
     pub optimization_objective: ::std::option::Option<crate::CreateActivityPlanRequestOptimizationObjective>,
     #[doc = " JSON `recurrenceSettings`: [`RecurrenceSettings`](crate::RecurrenceSettings)."]
     pub recurrence_settings: ::std::option::Option<crate::RecurrenceSettings>,
@@ -37,11 +37,11 @@ pub struct CreateActivityPlanRequest {
     pub service_goal_impact_overrides: ::std::option::Option<crate::ActivityPlanServiceGoalImpactOverrides>,
     #[doc = " JSON `startTimeIncrementMinutes`: integer (int64)."]
     pub start_time_increment_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `state`: [`CreateActivityPlanRequestState`](crate::CreateActivityPlanRequestState), required by the spec."]
+    #[doc = " JSON `state`: [`CreateActivityPlanRequestState`](crate::CreateActivityPlanRequestState), required by the spec, one of `Active`, `Inactive`."]
     pub state: ::std::option::Option<crate::CreateActivityPlanRequestState>,
     #[doc = " JSON `transitionTimeMinutes`: integer (int64), required by the spec."]
     pub transition_time_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `type`: [`CreateActivityPlanRequestType`](crate::CreateActivityPlanRequestType), required by the spec."]
+    #[doc = " JSON `type`: [`CreateActivityPlanRequestType`](crate::CreateActivityPlanRequestType), required by the spec, one of `Individual`, `Group`."]
     pub r#type: ::std::option::Option<crate::CreateActivityPlanRequestType>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct CreateAdherenceAdjustmentsReasonCodeRequest {
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`CreateAdherenceAdjustmentsReasonCodeRequestState`](crate::CreateAdherenceAdjustmentsReasonCodeRequestState)."]
+    #[doc = " JSON `state`: [`CreateAdherenceAdjustmentsReasonCodeRequestState`](crate::CreateAdherenceAdjustmentsReasonCodeRequestState), one of `Active`, `Inactive`."]
     pub state: ::std::option::Option<crate::CreateAdherenceAdjustmentsReasonCodeRequestState>,
     _nulls: crate::support::Extras,
 }

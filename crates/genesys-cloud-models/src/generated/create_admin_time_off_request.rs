@@ -25,7 +25,7 @@ pub struct CreateAdminTimeOffRequest {
     pub partial_day_start_date_times: ::std::option::Option<::std::vec::Vec<::chrono::DateTime<::chrono::Utc>>>,
     #[doc = " JSON `payableMinutes`: array of integer (int64)."]
     pub payable_minutes: ::std::option::Option<::std::vec::Vec<i64>>,
-    #[doc = " JSON `status`: [`CreateAdminTimeOffRequestStatus`](crate::CreateAdminTimeOffRequestStatus), required by the spec."]
+    #[doc = " JSON `status`: [`CreateAdminTimeOffRequestStatus`](crate::CreateAdminTimeOffRequestStatus), required by the spec, one of `PENDING`, `APPROVED`."]
     pub status: ::std::option::Option<crate::CreateAdminTimeOffRequestStatus>,
     #[doc = " JSON `users`: array of [`UserReference`](crate::UserReference), required by the spec."]
     pub users: ::std::option::Option<::std::vec::Vec<crate::UserReference>>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateAlternativeShiftTradeRequest {
-    #[doc = " JSON `alternativeShiftTradeGranularity`: [`CreateAlternativeShiftTradeRequestAlternativeShiftTradeGranularity`](crate::CreateAlternativeShiftTradeRequestAlternativeShiftTradeGranularity), required by the spec."]
+    #[doc = " JSON `alternativeShiftTradeGranularity`: [`CreateAlternativeShiftTradeRequestAlternativeShiftTradeGranularity`](crate::CreateAlternativeShiftTradeRequestAlternativeShiftTradeGranularity), required by the spec, one of `Daily`."]
     pub alternative_shift_trade_granularity: ::std::option::Option<crate::CreateAlternativeShiftTradeRequestAlternativeShiftTradeGranularity>,
     #[doc = " JSON `dropShiftReferenceKeys`: array of string."]
     pub drop_shift_reference_keys: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

@@ -17,7 +17,7 @@ pub struct CreateCallbackOnConversationCommand {
     pub caller_id_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `countryCode`: string."]
     pub country_code: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `customerFirstCallbackDeliveryMode`: [`CreateCallbackOnConversationCommandCustomerFirstCallbackDeliveryMode`](crate::CreateCallbackOnConversationCommandCustomerFirstCallbackDeliveryMode)."]
+    #[doc = " JSON `customerFirstCallbackDeliveryMode`: [`CreateCallbackOnConversationCommandCustomerFirstCallbackDeliveryMode`](crate::CreateCallbackOnConversationCommandCustomerFirstCallbackDeliveryMode), one of `UseQueueSetting`, `UseAgentReservation`, `NoAgentReservation`."]
     pub customer_first_callback_delivery_mode: ::std::option::Option<crate::CreateCallbackOnConversationCommandCustomerFirstCallbackDeliveryMode>,
     #[doc = " JSON `data`: map of string."]
     pub data: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateCapacityPlanStaffingGroupMetricChangeRequest {
-    #[doc = " JSON `metric`: [`CreateCapacityPlanStaffingGroupMetricChangeRequestMetric`](crate::CreateCapacityPlanStaffingGroupMetricChangeRequestMetric), required by the spec."]
+    #[doc = " JSON `metric`: [`CreateCapacityPlanStaffingGroupMetricChangeRequestMetric`](crate::CreateCapacityPlanStaffingGroupMetricChangeRequestMetric), required by the spec, one of `StartingWeeklyFullTimeEquivalentCount`, `NewHiresFullTimeEquivalentCount`, `AttritionPercentage`, `ShrinkagePercentage`, `TransfersFullTimeEquivalentCount`, `ExtraTimeUnderTimeFullTimeEquivalentCount`."]
     pub metric: ::std::option::Option<crate::CreateCapacityPlanStaffingGroupMetricChangeRequestMetric>,
     #[doc = " JSON `notes`: string."]
     pub notes: ::std::option::Option<::std::string::String>,

@@ -7,7 +7,7 @@
 pub struct CreateDecisionTableImportJobRequest {
     #[doc = " JSON `fileName`: string, required by the spec."]
     pub file_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `importMode`: [`CreateDecisionTableImportJobRequestImportMode`](crate::CreateDecisionTableImportJobRequestImportMode), required by the spec."]
+    #[doc = " JSON `importMode`: [`CreateDecisionTableImportJobRequestImportMode`](crate::CreateDecisionTableImportJobRequestImportMode), required by the spec, one of `Append`, `Replace`."]
     pub import_mode: ::std::option::Option<crate::CreateDecisionTableImportJobRequestImportMode>,
     _nulls: crate::support::Extras,
 }

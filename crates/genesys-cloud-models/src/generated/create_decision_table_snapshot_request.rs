@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateDecisionTableSnapshotRequest {
-    #[doc = " JSON `notes`: string."]
+    #[doc = " JSON `notes`: string, 0 to 200 characters."]
     pub notes: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `snapshotName`: string, required by the spec."]
+    #[doc = " JSON `snapshotName`: string, required by the spec, 0 to 100 characters."]
     pub snapshot_name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateDecisionTableVersionRequest {
-    #[doc = " JSON `sourceVersion`: integer (int64)."]
+    #[doc = " JSON `sourceVersion`: integer (int64), at least 1."]
     pub source_version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,
 }

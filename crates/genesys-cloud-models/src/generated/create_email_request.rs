@@ -7,7 +7,7 @@
 pub struct CreateEmailRequest {
     #[doc = " JSON `attributes`: map of string."]
     pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
-    #[doc = " JSON `direction`: [`CreateEmailRequestDirection`](crate::CreateEmailRequestDirection)."]
+    #[doc = " JSON `direction`: [`CreateEmailRequestDirection`](crate::CreateEmailRequestDirection), one of `OUTBOUND`, `INBOUND`."]
     pub direction: ::std::option::Option<crate::CreateEmailRequestDirection>,
     #[doc = " JSON `externalContactId`: string."]
     pub external_contact_id: ::std::option::Option<::std::string::String>,
@@ -39,7 +39,7 @@ pub struct CreateEmailRequest {
     pub to_address: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `toName`: string."]
     pub to_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `utilizationLabel`: string."]
+    #[doc = " JSON `utilizationLabel`: string, 0 to 36 characters."]
     pub utilization_label: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,
 }

@@ -11,7 +11,7 @@ pub struct CreateGeneralProgramTestPhraseMatchedTranscript {
     pub conversation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `detectedPhrases`: array of [`CreateGeneralProgramTestPhraseDetectedPhrase`](crate::CreateGeneralProgramTestPhraseDetectedPhrase)."]
     pub detected_phrases: ::std::option::Option<::std::vec::Vec<crate::CreateGeneralProgramTestPhraseDetectedPhrase>>,
-    #[doc = " JSON `mediaType`: [`CreateGeneralProgramTestPhraseMatchedTranscriptMediaType`](crate::CreateGeneralProgramTestPhraseMatchedTranscriptMediaType)."]
+    #[doc = " JSON `mediaType`: [`CreateGeneralProgramTestPhraseMatchedTranscriptMediaType`](crate::CreateGeneralProgramTestPhraseMatchedTranscriptMediaType), one of `unknown`, `call`, `message`, `email`, `chat`, `callback`, `all`."]
     pub media_type: ::std::option::Option<crate::CreateGeneralProgramTestPhraseMatchedTranscriptMediaType>,
     #[doc = " JSON `timestamp`: integer (int64)."]
     pub timestamp: ::std::option::Option<i64>,

@@ -9,7 +9,7 @@ pub struct CreateGeneralProgramTopicsDefinitionsJob {
     pub gen_ai_phrases_results: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`CreateGeneralProgramTopicsDefinitionsJobState`](crate::CreateGeneralProgramTopicsDefinitionsJobState)."]
+    #[doc = " JSON `state`: [`CreateGeneralProgramTopicsDefinitionsJobState`](crate::CreateGeneralProgramTopicsDefinitionsJobState), one of `Completed`, `Running`, `Failed`."]
     pub state: ::std::option::Option<crate::CreateGeneralProgramTopicsDefinitionsJobState>,
     #[doc = " JSON `testTopicPhraseResults`: array of [`CreateGeneralProgramTestTopicPhraseResults`](crate::CreateGeneralProgramTestTopicPhraseResults)."]
     pub test_topic_phrase_results: ::std::option::Option<::std::vec::Vec<crate::CreateGeneralProgramTestTopicPhraseResults>>,

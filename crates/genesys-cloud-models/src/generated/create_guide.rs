@@ -7,7 +7,7 @@
 pub struct CreateGuide {
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `source`: [`CreateGuideSource`](crate::CreateGuideSource), required by the spec."]
+    #[doc = " JSON `source`: [`CreateGuideSource`](crate::CreateGuideSource), required by the spec, one of `Manual`, `Prompt`, `Document`, `Transcripts`."]
     pub source: ::std::option::Option<crate::CreateGuideSource>,
     _nulls: crate::support::Extras,
 }

@@ -7,11 +7,11 @@
 pub struct CreateKpiRequest {
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `kpiType`: [`CreateKpiRequestKpiType`](crate::CreateKpiRequestKpiType), required by the spec."]
+    #[doc = " JSON `kpiType`: [`CreateKpiRequestKpiType`](crate::CreateKpiRequestKpiType), required by the spec, one of `SalesConversion`, `Churn`, `Retention`, `SalesValue`."]
     pub kpi_type: ::std::option::Option<crate::CreateKpiRequestKpiType>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `source`: [`CreateKpiRequestSource`](crate::CreateKpiRequestSource), required by the spec."]
+    #[doc = " JSON `source`: [`CreateKpiRequestSource`](crate::CreateKpiRequestSource), required by the spec, one of `WrapUpCode`, `Outcome`, `None`."]
     pub source: ::std::option::Option<crate::CreateKpiRequestSource>,
     #[doc = " JSON `wrapUpCodeConfig`: [`WrapUpCodeConfig`](crate::WrapUpCodeConfig)."]
     pub wrap_up_code_config: ::std::option::Option<crate::WrapUpCodeConfig>,

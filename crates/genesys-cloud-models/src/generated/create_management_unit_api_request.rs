@@ -13,7 +13,7 @@ pub struct CreateManagementUnitApiRequest {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `settings`: [`CreateManagementUnitSettingsRequest`](crate::CreateManagementUnitSettingsRequest)."]
     pub settings: ::std::option::Option<crate::CreateManagementUnitSettingsRequest>,
-    #[doc = " JSON `startDayOfWeek`: [`CreateManagementUnitApiRequestStartDayOfWeek`](crate::CreateManagementUnitApiRequestStartDayOfWeek)."]
+    #[doc = " JSON `startDayOfWeek`: [`CreateManagementUnitApiRequestStartDayOfWeek`](crate::CreateManagementUnitApiRequestStartDayOfWeek), one of `Sunday`, `Monday`, `Tuesday`, `Wednesday`, `Thursday`, `Friday`, `Saturday`."]
     pub start_day_of_week: ::std::option::Option<crate::CreateManagementUnitApiRequestStartDayOfWeek>,
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,

@@ -17,7 +17,7 @@ pub struct CreateMetric {
     pub performance_profile_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `precision`: integer (int64)."]
     pub precision: ::std::option::Option<i64>,
-    #[doc = " JSON `timeDisplayUnit`: [`CreateMetricTimeDisplayUnit`](crate::CreateMetricTimeDisplayUnit)."]
+    #[doc = " JSON `timeDisplayUnit`: [`CreateMetricTimeDisplayUnit`](crate::CreateMetricTimeDisplayUnit), one of `None`, `Seconds`, `Minutes`, `Hours`."]
     pub time_display_unit: ::std::option::Option<crate::CreateMetricTimeDisplayUnit>,
     _nulls: crate::support::Extras,
 }

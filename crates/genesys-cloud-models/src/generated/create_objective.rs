@@ -13,7 +13,7 @@ pub struct CreateObjective {
     pub evaluation_form_context_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialDirection`: [`CreateObjectiveInitialDirection`](crate::CreateObjectiveInitialDirection)."]
+    #[doc = " JSON `initialDirection`: [`CreateObjectiveInitialDirection`](crate::CreateObjectiveInitialDirection), one of `inbound`, `outbound`."]
     pub initial_direction: ::std::option::Option<crate::CreateObjectiveInitialDirection>,
     #[doc = " JSON `mediaTypes`: array of string."]
     pub media_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -23,7 +23,7 @@ pub struct CreateObjective {
     pub template_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `topicIds`: array of string."]
     pub topic_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `topicIdsFilterType`: [`CreateObjectiveTopicIdsFilterType`](crate::CreateObjectiveTopicIdsFilterType)."]
+    #[doc = " JSON `topicIdsFilterType`: [`CreateObjectiveTopicIdsFilterType`](crate::CreateObjectiveTopicIdsFilterType), one of `and`, `or`."]
     pub topic_ids_filter_type: ::std::option::Option<crate::CreateObjectiveTopicIdsFilterType>,
     #[doc = " JSON `zones`: array of [`ObjectiveZone`](crate::ObjectiveZone)."]
     pub zones: ::std::option::Option<::std::vec::Vec<crate::ObjectiveZone>>,

@@ -11,7 +11,7 @@ pub struct CreateOutboundMessagingConversationRequest {
     pub queue_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `toAddress`: string, required by the spec."]
     pub to_address: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `toAddressMessengerType`: [`CreateOutboundMessagingConversationRequestToAddressMessengerType`](crate::CreateOutboundMessagingConversationRequestToAddressMessengerType), required by the spec."]
+    #[doc = " JSON `toAddressMessengerType`: [`CreateOutboundMessagingConversationRequestToAddressMessengerType`](crate::CreateOutboundMessagingConversationRequestToAddressMessengerType), required by the spec, one of `sms`, `open`, `whatsapp`."]
     pub to_address_messenger_type: ::std::option::Option<crate::CreateOutboundMessagingConversationRequestToAddressMessengerType>,
     #[doc = " JSON `useExistingConversation`: boolean."]
     pub use_existing_conversation: ::std::option::Option<bool>,

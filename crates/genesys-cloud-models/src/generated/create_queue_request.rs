@@ -51,7 +51,7 @@ pub struct CreateQueueRequest {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `joinedMemberCount`: integer (int64)."]
     pub joined_member_count: ::std::option::Option<i64>,
-    #[doc = " JSON `lastAgentRoutingMode`: [`CreateQueueRequestLastAgentRoutingMode`](crate::CreateQueueRequestLastAgentRoutingMode)."]
+    #[doc = " JSON `lastAgentRoutingMode`: [`CreateQueueRequestLastAgentRoutingMode`](crate::CreateQueueRequestLastAgentRoutingMode), one of `Disabled`, `QueueMembersOnly`, `AnyAgent`."]
     pub last_agent_routing_mode: ::std::option::Option<crate::CreateQueueRequestLastAgentRoutingMode>,
     #[doc = " JSON `mediaSettings`: [`QueueMediaSettings`](crate::QueueMediaSettings)."]
     pub media_settings: ::std::option::Option<crate::QueueMediaSettings>,
@@ -77,11 +77,11 @@ pub struct CreateQueueRequest {
     pub queue_flow: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `routingRules`: array of [`RoutingRule`](crate::RoutingRule)."]
     pub routing_rules: ::std::option::Option<::std::vec::Vec<crate::RoutingRule>>,
-    #[doc = " JSON `scoringMethod`: [`CreateQueueRequestScoringMethod`](crate::CreateQueueRequestScoringMethod)."]
+    #[doc = " JSON `scoringMethod`: [`CreateQueueRequestScoringMethod`](crate::CreateQueueRequestScoringMethod), one of `TimestampAndPriority`, `PriorityOnly`."]
     pub scoring_method: ::std::option::Option<crate::CreateQueueRequestScoringMethod>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `skillEvaluationMethod`: [`CreateQueueRequestSkillEvaluationMethod`](crate::CreateQueueRequestSkillEvaluationMethod)."]
+    #[doc = " JSON `skillEvaluationMethod`: [`CreateQueueRequestSkillEvaluationMethod`](crate::CreateQueueRequestSkillEvaluationMethod), one of `NONE`, `BEST`, `ALL`."]
     pub skill_evaluation_method: ::std::option::Option<crate::CreateQueueRequestSkillEvaluationMethod>,
     #[doc = " JSON `sourceQueueId`: string."]
     pub source_queue_id: ::std::option::Option<::std::string::String>,

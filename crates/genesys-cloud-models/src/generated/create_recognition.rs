@@ -7,7 +7,7 @@
 pub struct CreateRecognition {
     #[doc = " JSON `contextId`: string."]
     pub context_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `contextType`: [`CreateRecognitionContextType`](crate::CreateRecognitionContextType)."]
+    #[doc = " JSON `contextType`: [`CreateRecognitionContextType`](crate::CreateRecognitionContextType), one of `Interaction`, `Insights`, `Development`, `Scorecard`."]
     pub context_type: ::std::option::Option<crate::CreateRecognitionContextType>,
     #[doc = " JSON `note`: string."]
     pub note: ::std::option::Option<::std::string::String>,
@@ -15,7 +15,7 @@ pub struct CreateRecognition {
     pub recipient_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `title`: string, required by the spec."]
     pub title: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`CreateRecognitionType`](crate::CreateRecognitionType), required by the spec."]
+    #[doc = " JSON `type`: [`CreateRecognitionType`](crate::CreateRecognitionType), required by the spec, one of `ThankYou`, `Congratulations`, `HighPerformance`, `CompanyValues`."]
     pub r#type: ::std::option::Option<crate::CreateRecognitionType>,
     _nulls: crate::support::Extras,
 }

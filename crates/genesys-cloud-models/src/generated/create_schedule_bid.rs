@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateScheduleBid {
-    #[doc = " JSON `agentRankingType`: [`CreateScheduleBidAgentRankingType`](crate::CreateScheduleBidAgentRankingType), required by the spec."]
+    #[doc = " JSON `agentRankingType`: [`CreateScheduleBidAgentRankingType`](crate::CreateScheduleBidAgentRankingType), required by the spec, one of `HireDate`, `Performance`."]
     pub agent_ranking_type: ::std::option::Option<crate::CreateScheduleBidAgentRankingType>,
     #[doc = " JSON `bidWindowEndDate`: date, required by the spec."]
     pub bid_window_end_date: ::std::option::Option<::chrono::NaiveDate>,
@@ -19,7 +19,7 @@ pub struct CreateScheduleBid {
     pub forecast: ::std::option::Option<crate::BuShortTermForecastWeekReference>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `rankingTiebreakerType`: [`CreateScheduleBidRankingTiebreakerType`](crate::CreateScheduleBidRankingTiebreakerType), required by the spec."]
+    #[doc = " JSON `rankingTiebreakerType`: [`CreateScheduleBidRankingTiebreakerType`](crate::CreateScheduleBidRankingTiebreakerType), required by the spec, one of `HireDate`, `Performance`, `Custom`, `RandomlyAssign`."]
     pub ranking_tiebreaker_type: ::std::option::Option<crate::CreateScheduleBidRankingTiebreakerType>,
     #[doc = " JSON `weeksToSchedule`: integer (int64), required by the spec."]
     pub weeks_to_schedule: ::std::option::Option<i64>,

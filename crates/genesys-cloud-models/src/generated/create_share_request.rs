@@ -7,13 +7,13 @@
 pub struct CreateShareRequest {
     #[doc = " JSON `member`: [`SharedEntity`](crate::SharedEntity)."]
     pub member: ::std::option::Option<crate::SharedEntity>,
-    #[doc = " JSON `memberType`: [`CreateShareRequestMemberType`](crate::CreateShareRequestMemberType)."]
+    #[doc = " JSON `memberType`: [`CreateShareRequestMemberType`](crate::CreateShareRequestMemberType), one of `USER`, `GROUP`, `PUBLIC`."]
     pub member_type: ::std::option::Option<crate::CreateShareRequestMemberType>,
     #[doc = " JSON `members`: array of [`CreateShareRequestMember`](crate::CreateShareRequestMember)."]
     pub members: ::std::option::Option<::std::vec::Vec<crate::CreateShareRequestMember>>,
     #[doc = " JSON `sharedEntity`: [`SharedEntity`](crate::SharedEntity), required by the spec."]
     pub shared_entity: ::std::option::Option<crate::SharedEntity>,
-    #[doc = " JSON `sharedEntityType`: [`CreateShareRequestSharedEntityType`](crate::CreateShareRequestSharedEntityType), required by the spec."]
+    #[doc = " JSON `sharedEntityType`: [`CreateShareRequestSharedEntityType`](crate::CreateShareRequestSharedEntityType), required by the spec, one of `DOCUMENT`."]
     pub shared_entity_type: ::std::option::Option<crate::CreateShareRequestSharedEntityType>,
     _nulls: crate::support::Extras,
 }

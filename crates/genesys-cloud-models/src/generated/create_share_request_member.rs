@@ -7,7 +7,7 @@
 pub struct CreateShareRequestMember {
     #[doc = " JSON `member`: [`MemberEntity`](crate::MemberEntity)."]
     pub member: ::std::option::Option<crate::MemberEntity>,
-    #[doc = " JSON `memberType`: [`CreateShareRequestMemberMemberType`](crate::CreateShareRequestMemberMemberType)."]
+    #[doc = " JSON `memberType`: [`CreateShareRequestMemberMemberType`](crate::CreateShareRequestMemberMemberType), one of `USER`, `GROUP`, `PUBLIC`."]
     pub member_type: ::std::option::Option<crate::CreateShareRequestMemberMemberType>,
     _nulls: crate::support::Extras,
 }

@@ -11,7 +11,7 @@ pub struct CreateShareResponse {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `member`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub member: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `memberType`: [`CreateShareResponseMemberType`](crate::CreateShareResponseMemberType)."]
+    #[doc = " JSON `memberType`: [`CreateShareResponseMemberType`](crate::CreateShareResponseMemberType), one of `USER`, `GROUP`, `PUBLIC`."]
     pub member_type: ::std::option::Option<crate::CreateShareResponseMemberType>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -21,7 +21,7 @@ pub struct CreateShareResponse {
     pub shared_by: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `sharedEntity`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub shared_entity: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `sharedEntityType`: [`CreateShareResponseSharedEntityType`](crate::CreateShareResponseSharedEntityType)."]
+    #[doc = " JSON `sharedEntityType`: [`CreateShareResponseSharedEntityType`](crate::CreateShareResponseSharedEntityType), one of `DOCUMENT`."]
     pub shared_entity_type: ::std::option::Option<crate::CreateShareResponseSharedEntityType>,
     #[doc = " JSON `succeeded`: array of [`Share`](crate::Share)."]
     pub succeeded: ::std::option::Option<::std::vec::Vec<crate::Share>>,

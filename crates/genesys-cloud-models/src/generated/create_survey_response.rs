@@ -29,13 +29,13 @@ pub struct CreateSurveyResponse {
     pub queue: ::std::option::Option<crate::QueueReference>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`CreateSurveyResponseStatus`](crate::CreateSurveyResponseStatus)."]
+    #[doc = " JSON `status`: [`CreateSurveyResponseStatus`](crate::CreateSurveyResponseStatus), one of `Pending`, `Sent`, `InProgress`, `Finished`, `OptOut`, `Error`, `Expired`."]
     pub status: ::std::option::Option<crate::CreateSurveyResponseStatus>,
     #[doc = " JSON `surveyErrorDetails`: [`SurveyErrorDetails`](crate::SurveyErrorDetails)."]
     pub survey_error_details: ::std::option::Option<crate::SurveyErrorDetails>,
     #[doc = " JSON `surveyForm`: [`SurveyForm`](crate::SurveyForm)."]
     pub survey_form: ::std::option::Option<crate::SurveyForm>,
-    #[doc = " JSON `surveyType`: [`CreateSurveyResponseSurveyType`](crate::CreateSurveyResponseSurveyType)."]
+    #[doc = " JSON `surveyType`: [`CreateSurveyResponseSurveyType`](crate::CreateSurveyResponseSurveyType), one of `Web`, `Voice`."]
     pub survey_type: ::std::option::Option<crate::CreateSurveyResponseSurveyType>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct CreateTimeOffLimitRequest {
     #[doc = " JSON `defaultLimitMinutes`: integer (int64)."]
     pub default_limit_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `granularity`: [`CreateTimeOffLimitRequestGranularity`](crate::CreateTimeOffLimitRequestGranularity)."]
+    #[doc = " JSON `granularity`: [`CreateTimeOffLimitRequestGranularity`](crate::CreateTimeOffLimitRequestGranularity), one of `Daily`, `FifteenMinutes`."]
     pub granularity: ::std::option::Option<crate::CreateTimeOffLimitRequestGranularity>,
     _nulls: crate::support::Extras,
 }

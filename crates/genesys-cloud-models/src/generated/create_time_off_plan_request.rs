@@ -9,7 +9,7 @@ pub struct CreateTimeOffPlanRequest {
     pub active: ::std::option::Option<bool>,
     #[doc = " JSON `activityCodeIds`: array of string."]
     pub activity_code_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `autoApprovalRule`: [`CreateTimeOffPlanRequestAutoApprovalRule`](crate::CreateTimeOffPlanRequestAutoApprovalRule), required by the spec."]
+    #[doc = " JSON `autoApprovalRule`: [`CreateTimeOffPlanRequestAutoApprovalRule`](crate::CreateTimeOffPlanRequestAutoApprovalRule), required by the spec, one of `Never`, `Always`, `CheckLimits`, `CheckActivityCodes`, `CheckLimitsAndActivityCodes`."]
     pub auto_approval_rule: ::std::option::Option<crate::CreateTimeOffPlanRequestAutoApprovalRule>,
     #[doc = " JSON `daysBeforeStartToExpireFromWaitlist`: integer (int64)."]
     pub days_before_start_to_expire_from_waitlist: ::std::option::Option<i64>,

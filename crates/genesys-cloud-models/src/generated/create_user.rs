@@ -17,7 +17,7 @@ pub struct CreateUser {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `password`: string."]
     pub password: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`CreateUserState`](crate::CreateUserState)."]
+    #[doc = " JSON `state`: [`CreateUserState`](crate::CreateUserState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::CreateUserState>,
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,

@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateVerifierRequest {
-    #[doc = " JSON `algorithm`: [`CreateVerifierRequestAlgorithm`](crate::CreateVerifierRequestAlgorithm)."]
+    #[doc = " JSON `algorithm`: [`CreateVerifierRequestAlgorithm`](crate::CreateVerifierRequestAlgorithm), one of `SHA1`, `SHA256`, `SHA512`."]
     pub algorithm: ::std::option::Option<crate::CreateVerifierRequestAlgorithm>,
     #[doc = " JSON `default`: boolean."]
     pub default: ::std::option::Option<bool>,
-    #[doc = " JSON `digits`: integer (int64)."]
+    #[doc = " JSON `digits`: integer (int64), from 6 to 12."]
     pub digits: ::std::option::Option<i64>,
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
-    #[doc = " JSON `name`: string, required by the spec."]
+    #[doc = " JSON `name`: string, required by the spec, 0 to 100 characters."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `period`: integer (int64)."]
     pub period: ::std::option::Option<i64>,
-    #[doc = " JSON `secretSize`: integer (int64)."]
+    #[doc = " JSON `secretSize`: integer (int64), from 10 to 64."]
     pub secret_size: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,
 }

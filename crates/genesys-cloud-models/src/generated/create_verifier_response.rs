@@ -17,7 +17,7 @@ pub struct CreateVerifierResponse {
     pub key_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`CreateVerifierResponseType`](crate::CreateVerifierResponseType)."]
+    #[doc = " JSON `type`: [`CreateVerifierResponseType`](crate::CreateVerifierResponseType), one of `totp`, `webauthn`."]
     pub r#type: ::std::option::Option<crate::CreateVerifierResponseType>,
     _nulls: crate::support::Extras,
 }

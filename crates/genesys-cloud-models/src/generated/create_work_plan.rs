@@ -53,9 +53,9 @@ pub struct CreateWorkPlan {
     pub optional_days: ::std::option::Option<crate::SetWrapperDayOfWeek>,
     #[doc = " JSON `paidTimeGranularityMinutes`: integer (int64)."]
     pub paid_time_granularity_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `shiftStartVariancePeriod`: [`CreateWorkPlanShiftStartVariancePeriod`](crate::CreateWorkPlanShiftStartVariancePeriod)."]
+    #[doc = " JSON `shiftStartVariancePeriod`: [`CreateWorkPlanShiftStartVariancePeriod`](crate::CreateWorkPlanShiftStartVariancePeriod), one of `Weekly`, `PlanningPeriod`."]
     pub shift_start_variance_period: ::std::option::Option<crate::CreateWorkPlanShiftStartVariancePeriod>,
-    #[doc = " JSON `shiftStartVarianceType`: [`CreateWorkPlanShiftStartVarianceType`](crate::CreateWorkPlanShiftStartVarianceType)."]
+    #[doc = " JSON `shiftStartVarianceType`: [`CreateWorkPlanShiftStartVarianceType`](crate::CreateWorkPlanShiftStartVarianceType), one of `ShiftStart`, `ShiftStartAndPaidDuration`."]
     pub shift_start_variance_type: ::std::option::Option<crate::CreateWorkPlanShiftStartVarianceType>,
     #[doc = " JSON `shiftStartVariances`: [`ListWrapperShiftStartVariance`](crate::ListWrapperShiftStartVariance)."]
     pub shift_start_variances: ::std::option::Option<crate::ListWrapperShiftStartVariance>,

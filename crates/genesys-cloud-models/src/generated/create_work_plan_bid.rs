@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateWorkPlanBid {
-    #[doc = " JSON `agentRankingType`: [`CreateWorkPlanBidAgentRankingType`](crate::CreateWorkPlanBidAgentRankingType), required by the spec."]
+    #[doc = " JSON `agentRankingType`: [`CreateWorkPlanBidAgentRankingType`](crate::CreateWorkPlanBidAgentRankingType), required by the spec, one of `HireDate`, `Performance`."]
     pub agent_ranking_type: ::std::option::Option<crate::CreateWorkPlanBidAgentRankingType>,
     #[doc = " JSON `bidWindowEndDate`: date, required by the spec."]
     pub bid_window_end_date: ::std::option::Option<::chrono::NaiveDate>,
@@ -19,7 +19,7 @@ pub struct CreateWorkPlanBid {
     pub forecast: ::std::option::Option<crate::BuShortTermForecastWeekReference>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `rankingTiebreakerType`: [`CreateWorkPlanBidRankingTiebreakerType`](crate::CreateWorkPlanBidRankingTiebreakerType), required by the spec."]
+    #[doc = " JSON `rankingTiebreakerType`: [`CreateWorkPlanBidRankingTiebreakerType`](crate::CreateWorkPlanBidRankingTiebreakerType), required by the spec, one of `HireDate`, `Performance`, `Custom`, `RandomlyAssign`."]
     pub ranking_tiebreaker_type: ::std::option::Option<crate::CreateWorkPlanBidRankingTiebreakerType>,
     #[doc = " JSON `workPlanFieldsVisibleToAgents`: array of string, required by the spec."]
     pub work_plan_fields_visible_to_agents: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

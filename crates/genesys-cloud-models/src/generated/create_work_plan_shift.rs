@@ -17,7 +17,7 @@ pub struct CreateWorkPlanShift {
     pub constrain_latest_stop_time: ::std::option::Option<bool>,
     #[doc = " JSON `constrainStopTime`: boolean."]
     pub constrain_stop_time: ::std::option::Option<bool>,
-    #[doc = " JSON `dayOffRule`: [`CreateWorkPlanShiftDayOffRule`](crate::CreateWorkPlanShiftDayOffRule)."]
+    #[doc = " JSON `dayOffRule`: [`CreateWorkPlanShiftDayOffRule`](crate::CreateWorkPlanShiftDayOffRule), one of `NextDayOff`, `PreviousDayOff`."]
     pub day_off_rule: ::std::option::Option<crate::CreateWorkPlanShiftDayOffRule>,
     #[doc = " JSON `days`: [`SetWrapperDayOfWeek`](crate::SetWrapperDayOfWeek)."]
     pub days: ::std::option::Option<crate::SetWrapperDayOfWeek>,

@@ -7,7 +7,7 @@
 pub struct Criteria {
     #[doc = " JSON `key`: string, required by the spec."]
     pub key: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `operator`: [`CriteriaOperator`](crate::CriteriaOperator), required by the spec."]
+    #[doc = " JSON `operator`: [`CriteriaOperator`](crate::CriteriaOperator), required by the spec, one of `containsAll`, `containsAny`, `notContainsAll`, `notContainsAny`, `equal`, `notEqual`, `greaterThan`, `greaterThanOrEqual`, `lessThan`, `lessThanOrEqual`, `startsWith`, `endsWith`."]
     pub operator: ::std::option::Option<crate::CriteriaOperator>,
     #[doc = " JSON `shouldIgnoreCase`: boolean, required by the spec."]
     pub should_ignore_case: ::std::option::Option<bool>,

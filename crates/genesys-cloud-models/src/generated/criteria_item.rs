@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CriteriaItem {
-    #[doc = " JSON `key`: [`CriteriaItemKey`](crate::CriteriaItemKey)."]
+    #[doc = " JSON `key`: [`CriteriaItemKey`](crate::CriteriaItemKey), one of `FlowStartDateTime`, `FlowEndDateTime`, `ConversationId`, `WorkitemId`, `FlowType`, `FlowId`, `FlowErrorReason`, `FlowWarningReason`, `FlowAlternateExecutionId`, `FlowObjectExecutionId`, `FlowActionId`, `FlowActionType`, … (22 in all)."]
     pub key: ::std::option::Option<crate::CriteriaItemKey>,
-    #[doc = " JSON `operator`: [`CriteriaItemOperator`](crate::CriteriaItemOperator)."]
+    #[doc = " JSON `operator`: [`CriteriaItemOperator`](crate::CriteriaItemOperator), one of `eq`, `gt`, `gte`, `lt`, `lte`, `not`, `begins`, `not_null`."]
     pub operator: ::std::option::Option<crate::CriteriaItemOperator>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CsvUploadRequest {
-    #[doc = " JSON `fileName`: string."]
+    #[doc = " JSON `fileName`: string, 0 to 256 characters."]
     pub file_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `fileSize`: integer (int64), required by the spec."]
+    #[doc = " JSON `fileSize`: integer (int64), required by the spec, at most 52428800."]
     pub file_size: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,
 }

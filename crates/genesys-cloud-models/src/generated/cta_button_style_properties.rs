@@ -13,7 +13,7 @@ pub struct CtaButtonStyleProperties {
     pub font: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `fontSize`: string."]
     pub font_size: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `textAlign`: [`CtaButtonStylePropertiesTextAlign`](crate::CtaButtonStylePropertiesTextAlign)."]
+    #[doc = " JSON `textAlign`: [`CtaButtonStylePropertiesTextAlign`](crate::CtaButtonStylePropertiesTextAlign), one of `Left`, `Right`, `Center`."]
     pub text_align: ::std::option::Option<crate::CtaButtonStylePropertiesTextAlign>,
     _nulls: crate::support::Extras,
 }

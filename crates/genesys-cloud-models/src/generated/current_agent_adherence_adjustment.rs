@@ -31,7 +31,7 @@ pub struct CurrentAgentAdherenceAdjustment {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`CurrentAgentAdherenceAdjustmentStatus`](crate::CurrentAgentAdherenceAdjustmentStatus)."]
+    #[doc = " JSON `status`: [`CurrentAgentAdherenceAdjustmentStatus`](crate::CurrentAgentAdherenceAdjustmentStatus), one of `Approved`, `Denied`, `Pending`."]
     pub status: ::std::option::Option<crate::CurrentAgentAdherenceAdjustmentStatus>,
     #[doc = " JSON `submitterNotes`: string."]
     pub submitter_notes: ::std::option::Option<::std::string::String>,

@@ -23,9 +23,9 @@ pub struct CustomerEndDetailEventTopicCustomerEndEvent {
     pub conversation_external_organization_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`CustomerEndDetailEventTopicCustomerEndEventDirection`](crate::CustomerEndDetailEventTopicCustomerEndEventDirection)."]
+    #[doc = " JSON `direction`: [`CustomerEndDetailEventTopicCustomerEndEventDirection`](crate::CustomerEndDetailEventTopicCustomerEndEventDirection), one of `UNKNOWN`, `INBOUND`, `OUTBOUND`."]
     pub direction: ::std::option::Option<crate::CustomerEndDetailEventTopicCustomerEndEventDirection>,
-    #[doc = " JSON `disconnectType`: [`CustomerEndDetailEventTopicCustomerEndEventDisconnectType`](crate::CustomerEndDetailEventTopicCustomerEndEventDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`CustomerEndDetailEventTopicCustomerEndEventDisconnectType`](crate::CustomerEndDetailEventTopicCustomerEndEventDisconnectType), one of `UNKNOWN`, `ENDPOINT`, `CLIENT`, `SYSTEM`, `TRANSFER`, `ERROR`, `PEER`, `OTHER`, `SPAM`, `TIMEOUT`, `TRANSPORT_FAILURE`, `CONFERENCE_TRANSFER`, … (22 in all)."]
     pub disconnect_type: ::std::option::Option<crate::CustomerEndDetailEventTopicCustomerEndEventDisconnectType>,
     #[doc = " JSON `divisionId`: string."]
     pub division_id: ::std::option::Option<::std::string::String>,
@@ -39,9 +39,9 @@ pub struct CustomerEndDetailEventTopicCustomerEndEvent {
     pub external_organization_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `interactingDurationMs`: integer (int64)."]
     pub interacting_duration_ms: ::std::option::Option<i64>,
-    #[doc = " JSON `mediaType`: [`CustomerEndDetailEventTopicCustomerEndEventMediaType`](crate::CustomerEndDetailEventTopicCustomerEndEventMediaType)."]
+    #[doc = " JSON `mediaType`: [`CustomerEndDetailEventTopicCustomerEndEventMediaType`](crate::CustomerEndDetailEventTopicCustomerEndEventMediaType), one of `UNKNOWN`, `VOICE`, `CHAT`, `EMAIL`, `CALLBACK`, `COBROWSE`, `VIDEO`, `SCREENSHARE`, `MESSAGE`, `INTERNALMESSAGE`, `SCREENMONITORING`."]
     pub media_type: ::std::option::Option<crate::CustomerEndDetailEventTopicCustomerEndEventMediaType>,
-    #[doc = " JSON `messageType`: [`CustomerEndDetailEventTopicCustomerEndEventMessageType`](crate::CustomerEndDetailEventTopicCustomerEndEventMessageType)."]
+    #[doc = " JSON `messageType`: [`CustomerEndDetailEventTopicCustomerEndEventMessageType`](crate::CustomerEndDetailEventTopicCustomerEndEventMessageType), one of `UNKNOWN`, `SMS`, `TWITTER`, `FACEBOOK`, `LINE`, `WHATSAPP`, `WEBMESSAGING`, `OPEN`, `INSTAGRAM`, `APPLE`, `LINKEDIN`."]
     pub message_type: ::std::option::Option<crate::CustomerEndDetailEventTopicCustomerEndEventMessageType>,
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,

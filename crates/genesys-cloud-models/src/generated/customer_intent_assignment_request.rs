@@ -11,7 +11,7 @@ pub struct CustomerIntentAssignmentRequest {
     pub session_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sourceId`: string."]
     pub source_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sourceType`: [`CustomerIntentAssignmentRequestSourceType`](crate::CustomerIntentAssignmentRequestSourceType)."]
+    #[doc = " JSON `sourceType`: [`CustomerIntentAssignmentRequestSourceType`](crate::CustomerIntentAssignmentRequestSourceType), one of `Bot`, `Case`, `Copilot`, `Digitalbot`, `Segment`, `Topic`, `Unknown`."]
     pub source_type: ::std::option::Option<crate::CustomerIntentAssignmentRequestSourceType>,
     _nulls: crate::support::Extras,
 }

@@ -23,7 +23,7 @@ pub struct CustomerStartDetailEventTopicCustomerStartEvent {
     pub conversation_external_organization_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`CustomerStartDetailEventTopicCustomerStartEventDirection`](crate::CustomerStartDetailEventTopicCustomerStartEventDirection)."]
+    #[doc = " JSON `direction`: [`CustomerStartDetailEventTopicCustomerStartEventDirection`](crate::CustomerStartDetailEventTopicCustomerStartEventDirection), one of `UNKNOWN`, `INBOUND`, `OUTBOUND`."]
     pub direction: ::std::option::Option<crate::CustomerStartDetailEventTopicCustomerStartEventDirection>,
     #[doc = " JSON `divisionId`: string."]
     pub division_id: ::std::option::Option<::std::string::String>,
@@ -37,9 +37,9 @@ pub struct CustomerStartDetailEventTopicCustomerStartEvent {
     pub external_organization_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `journeyContext`: [`CustomerStartDetailEventTopicJourneyContext`](crate::CustomerStartDetailEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::CustomerStartDetailEventTopicJourneyContext>,
-    #[doc = " JSON `mediaType`: [`CustomerStartDetailEventTopicCustomerStartEventMediaType`](crate::CustomerStartDetailEventTopicCustomerStartEventMediaType)."]
+    #[doc = " JSON `mediaType`: [`CustomerStartDetailEventTopicCustomerStartEventMediaType`](crate::CustomerStartDetailEventTopicCustomerStartEventMediaType), one of `UNKNOWN`, `VOICE`, `CHAT`, `EMAIL`, `CALLBACK`, `COBROWSE`, `VIDEO`, `SCREENSHARE`, `MESSAGE`, `INTERNALMESSAGE`, `SCREENMONITORING`."]
     pub media_type: ::std::option::Option<crate::CustomerStartDetailEventTopicCustomerStartEventMediaType>,
-    #[doc = " JSON `messageType`: [`CustomerStartDetailEventTopicCustomerStartEventMessageType`](crate::CustomerStartDetailEventTopicCustomerStartEventMessageType)."]
+    #[doc = " JSON `messageType`: [`CustomerStartDetailEventTopicCustomerStartEventMessageType`](crate::CustomerStartDetailEventTopicCustomerStartEventMessageType), one of `UNKNOWN`, `SMS`, `TWITTER`, `FACEBOOK`, `LINE`, `WHATSAPP`, `WEBMESSAGING`, `OPEN`, `INSTAGRAM`, `APPLE`, `LINKEDIN`."]
     pub message_type: ::std::option::Option<crate::CustomerStartDetailEventTopicCustomerStartEventMessageType>,
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DailyPossibleShift {
-    #[doc = " JSON `dayOfWeek`: [`DailyPossibleShiftDayOfWeek`](crate::DailyPossibleShiftDayOfWeek)."]
+    #[doc = " JSON `dayOfWeek`: [`DailyPossibleShiftDayOfWeek`](crate::DailyPossibleShiftDayOfWeek), one of `Sunday`, `Monday`, `Tuesday`, `Wednesday`, `Thursday`, `Friday`, `Saturday`."]
     pub day_of_week: ::std::option::Option<crate::DailyPossibleShiftDayOfWeek>,
     #[doc = " JSON `earliestShiftStartMinutesFromMidnight`: integer (int64)."]
     pub earliest_shift_start_minutes_from_midnight: ::std::option::Option<i64>,

@@ -21,7 +21,7 @@ pub struct DashboardConfiguration {
     pub favorite: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `layoutType`: [`DashboardConfigurationLayoutType`](crate::DashboardConfigurationLayoutType)."]
+    #[doc = " JSON `layoutType`: [`DashboardConfigurationLayoutType`](crate::DashboardConfigurationLayoutType), one of `Grid`, `Flow`."]
     pub layout_type: ::std::option::Option<crate::DashboardConfigurationLayoutType>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,

@@ -11,7 +11,7 @@ pub struct DashboardConfigurationQueryRequest {
     pub page_number: ::std::option::Option<i64>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
-    #[doc = " JSON `sortBy`: [`DashboardConfigurationQueryRequestSortBy`](crate::DashboardConfigurationQueryRequestSortBy)."]
+    #[doc = " JSON `sortBy`: [`DashboardConfigurationQueryRequestSortBy`](crate::DashboardConfigurationQueryRequestSortBy), one of `Asc`, `Desc`."]
     pub sort_by: ::std::option::Option<crate::DashboardConfigurationQueryRequestSortBy>,
     _nulls: crate::support::Extras,
 }

@@ -15,7 +15,7 @@ pub struct DashboardUser {
     pub public_dashboard_count: ::std::option::Option<i64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`DashboardUserState`](crate::DashboardUserState)."]
+    #[doc = " JSON `state`: [`DashboardUserState`](crate::DashboardUserState), one of `active`, `inactive`."]
     pub state: ::std::option::Option<crate::DashboardUserState>,
     _nulls: crate::support::Extras,
 }

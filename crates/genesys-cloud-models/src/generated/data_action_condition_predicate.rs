@@ -13,7 +13,7 @@ pub struct DataActionConditionPredicate {
     pub output_field: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `outputFieldMissingResolution`: boolean, required by the spec."]
     pub output_field_missing_resolution: ::std::option::Option<bool>,
-    #[doc = " JSON `outputOperator`: [`DataActionConditionPredicateOutputOperator`](crate::DataActionConditionPredicateOutputOperator), required by the spec."]
+    #[doc = " JSON `outputOperator`: [`DataActionConditionPredicateOutputOperator`](crate::DataActionConditionPredicateOutputOperator), required by the spec, one of `EQUALS`, `LESS_THAN`, `LESS_THAN_EQUALS`, `GREATER_THAN`, `GREATER_THAN_EQUALS`, `CONTAINS`, `BEGINS_WITH`, `ENDS_WITH`, `BEFORE`, `AFTER`."]
     pub output_operator: ::std::option::Option<crate::DataActionConditionPredicateOutputOperator>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DataIngestionRuleCriteria {
-    #[doc = " JSON `effectivePlatform`: [`DataIngestionRuleCriteriaEffectivePlatform`](crate::DataIngestionRuleCriteriaEffectivePlatform), required by the spec."]
+    #[doc = " JSON `effectivePlatform`: [`DataIngestionRuleCriteriaEffectivePlatform`](crate::DataIngestionRuleCriteriaEffectivePlatform), required by the spec, one of `Facebook`, `Instagram`, `Twitter`, `Open`, `GoogleBusinessProfile`, `LinkedIn`."]
     pub effective_platform: ::std::option::Option<crate::DataIngestionRuleCriteriaEffectivePlatform>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DataIngestionRuleStatusPatchRequest {
-    #[doc = " JSON `status`: [`DataIngestionRuleStatusPatchRequestStatus`](crate::DataIngestionRuleStatusPatchRequestStatus), required by the spec."]
+    #[doc = " JSON `status`: [`DataIngestionRuleStatusPatchRequestStatus`](crate::DataIngestionRuleStatusPatchRequestStatus), required by the spec, one of `Active`, `Paused`."]
     pub status: ::std::option::Option<crate::DataIngestionRuleStatusPatchRequestStatus>,
     _nulls: crate::support::Extras,
 }

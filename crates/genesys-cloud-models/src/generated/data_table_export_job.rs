@@ -23,7 +23,7 @@ pub struct DataTableExportJob {
     pub owner: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`DataTableExportJobStatus`](crate::DataTableExportJobStatus), required by the spec."]
+    #[doc = " JSON `status`: [`DataTableExportJobStatus`](crate::DataTableExportJobStatus), required by the spec, one of `Processing`, `Failed`, `Succeeded`."]
     pub status: ::std::option::Option<crate::DataTableExportJobStatus>,
     _nulls: crate::support::Extras,
 }

@@ -19,7 +19,7 @@ pub struct DataTableImportJob {
     pub error_information: ::std::option::Option<crate::ErrorBody>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `importMode`: [`DataTableImportJobImportMode`](crate::DataTableImportJobImportMode)."]
+    #[doc = " JSON `importMode`: [`DataTableImportJobImportMode`](crate::DataTableImportJobImportMode), one of `ReplaceAll`, `Append`."]
     pub import_mode: ::std::option::Option<crate::DataTableImportJobImportMode>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -27,7 +27,7 @@ pub struct DataTableImportJob {
     pub owner: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`DataTableImportJobStatus`](crate::DataTableImportJobStatus), required by the spec."]
+    #[doc = " JSON `status`: [`DataTableImportJobStatus`](crate::DataTableImportJobStatus), required by the spec, one of `WaitingForUpload`, `Processing`, `Failed`, `Succeeded`."]
     pub status: ::std::option::Option<crate::DataTableImportJobStatus>,
     #[doc = " JSON `uploadHeaders`: map of string."]
     pub upload_headers: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,

@@ -7,7 +7,7 @@
 pub struct DecisionMetricsAdminNotificationTopicDecisionMetricsJobNotification {
     #[doc = " JSON `job`: [`DecisionMetricsAdminNotificationTopicAddressableEntityRef`](crate::DecisionMetricsAdminNotificationTopicAddressableEntityRef)."]
     pub job: ::std::option::Option<crate::DecisionMetricsAdminNotificationTopicAddressableEntityRef>,
-    #[doc = " JSON `status`: [`DecisionMetricsAdminNotificationTopicDecisionMetricsJobNotificationStatus`](crate::DecisionMetricsAdminNotificationTopicDecisionMetricsJobNotificationStatus)."]
+    #[doc = " JSON `status`: [`DecisionMetricsAdminNotificationTopicDecisionMetricsJobNotificationStatus`](crate::DecisionMetricsAdminNotificationTopicDecisionMetricsJobNotificationStatus), one of `Unknown`, `Processing`, `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::DecisionMetricsAdminNotificationTopicDecisionMetricsJobNotificationStatus>,
     #[doc = " JSON `updateErrors`: array of [`DecisionMetricsAdminNotificationTopicDecisionMetricsUpdateError`](crate::DecisionMetricsAdminNotificationTopicDecisionMetricsUpdateError)."]
     pub update_errors: ::std::option::Option<::std::vec::Vec<crate::DecisionMetricsAdminNotificationTopicDecisionMetricsUpdateError>>,

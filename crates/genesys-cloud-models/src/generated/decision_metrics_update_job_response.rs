@@ -9,7 +9,7 @@ pub struct DecisionMetricsUpdateJobResponse {
     pub job: ::std::option::Option<crate::DecisionMetricsJobReference>,
     #[doc = " JSON `metadata`: [`WfmEntityMetadata`](crate::WfmEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmEntityMetadata>,
-    #[doc = " JSON `status`: [`DecisionMetricsUpdateJobResponseStatus`](crate::DecisionMetricsUpdateJobResponseStatus), required by the spec."]
+    #[doc = " JSON `status`: [`DecisionMetricsUpdateJobResponseStatus`](crate::DecisionMetricsUpdateJobResponseStatus), required by the spec, one of `Processing`, `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::DecisionMetricsUpdateJobResponseStatus>,
     #[doc = " JSON `updateErrors`: array of [`DecisionMetricsUpdateError`](crate::DecisionMetricsUpdateError), required by the spec."]
     pub update_errors: ::std::option::Option<::std::vec::Vec<crate::DecisionMetricsUpdateError>>,

@@ -21,7 +21,7 @@ pub struct DecisionTable {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `latest`: [`DecisionTableVersionEntity`](crate::DecisionTableVersionEntity)."]
     pub latest: ::std::option::Option<crate::DecisionTableVersionEntity>,
-    #[doc = " JSON `latestVersionStatus`: [`DecisionTableLatestVersionStatus`](crate::DecisionTableLatestVersionStatus)."]
+    #[doc = " JSON `latestVersionStatus`: [`DecisionTableLatestVersionStatus`](crate::DecisionTableLatestVersionStatus), one of `Draft`, `Published`, `Error`, `Preparing`, `Superseded`."]
     pub latest_version_status: ::std::option::Option<crate::DecisionTableLatestVersionStatus>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DecisionTableColumnDefaultRowValue {
-    #[doc = " JSON `special`: [`DecisionTableColumnDefaultRowValueSpecial`](crate::DecisionTableColumnDefaultRowValueSpecial)."]
+    #[doc = " JSON `special`: [`DecisionTableColumnDefaultRowValueSpecial`](crate::DecisionTableColumnDefaultRowValueSpecial), one of `Wildcard`, `Null`, `Empty`, `CurrentTime`."]
     pub special: ::std::option::Option<crate::DecisionTableColumnDefaultRowValueSpecial>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -17,11 +17,11 @@ pub struct DecisionTableExportJob {
     pub download: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `error`: [`DecisionTableExportJobError`](crate::DecisionTableExportJobError)."]
     pub error: ::std::option::Option<crate::DecisionTableExportJobError>,
-    #[doc = " JSON `exportType`: [`DecisionTableExportJobExportType`](crate::DecisionTableExportJobExportType)."]
+    #[doc = " JSON `exportType`: [`DecisionTableExportJobExportType`](crate::DecisionTableExportJobExportType), one of `Template`, `Populated`."]
     pub export_type: ::std::option::Option<crate::DecisionTableExportJobExportType>,
     #[doc = " JSON `fileName`: string."]
     pub file_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `format`: [`DecisionTableExportJobFormat`](crate::DecisionTableExportJobFormat)."]
+    #[doc = " JSON `format`: [`DecisionTableExportJobFormat`](crate::DecisionTableExportJobFormat), one of `Csv`."]
     pub format: ::std::option::Option<crate::DecisionTableExportJobFormat>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -29,7 +29,7 @@ pub struct DecisionTableExportJob {
     pub rows_exported: ::std::option::Option<i64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`DecisionTableExportJobStatus`](crate::DecisionTableExportJobStatus)."]
+    #[doc = " JSON `status`: [`DecisionTableExportJobStatus`](crate::DecisionTableExportJobStatus), one of `Pending`, `Complete`, `Failed`."]
     pub status: ::std::option::Option<crate::DecisionTableExportJobStatus>,
     #[doc = " JSON `tableVersion`: integer (int64)."]
     pub table_version: ::std::option::Option<i64>,

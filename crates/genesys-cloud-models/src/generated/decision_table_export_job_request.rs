@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DecisionTableExportJobRequest {
-    #[doc = " JSON `exportType`: [`DecisionTableExportJobRequestExportType`](crate::DecisionTableExportJobRequestExportType), required by the spec."]
+    #[doc = " JSON `exportType`: [`DecisionTableExportJobRequestExportType`](crate::DecisionTableExportJobRequestExportType), required by the spec, one of `Template`, `Populated`."]
     pub export_type: ::std::option::Option<crate::DecisionTableExportJobRequestExportType>,
-    #[doc = " JSON `format`: [`DecisionTableExportJobRequestFormat`](crate::DecisionTableExportJobRequestFormat), required by the spec."]
+    #[doc = " JSON `format`: [`DecisionTableExportJobRequestFormat`](crate::DecisionTableExportJobRequestFormat), required by the spec, one of `Csv`."]
     pub format: ::std::option::Option<crate::DecisionTableExportJobRequestFormat>,
     #[doc = " JSON `tableVersion`: integer (int64)."]
     pub table_version: ::std::option::Option<i64>,

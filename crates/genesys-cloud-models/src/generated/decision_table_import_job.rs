@@ -21,13 +21,13 @@ pub struct DecisionTableImportJob {
     pub file_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `importMode`: [`DecisionTableImportJobImportMode`](crate::DecisionTableImportJobImportMode), required by the spec."]
+    #[doc = " JSON `importMode`: [`DecisionTableImportJobImportMode`](crate::DecisionTableImportJobImportMode), required by the spec, one of `Append`, `Replace`."]
     pub import_mode: ::std::option::Option<crate::DecisionTableImportJobImportMode>,
     #[doc = " JSON `rowMetrics`: [`DecisionTableImportRowMetrics`](crate::DecisionTableImportRowMetrics)."]
     pub row_metrics: ::std::option::Option<crate::DecisionTableImportRowMetrics>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`DecisionTableImportJobStatus`](crate::DecisionTableImportJobStatus), required by the spec."]
+    #[doc = " JSON `status`: [`DecisionTableImportJobStatus`](crate::DecisionTableImportJobStatus), required by the spec, one of `Uploading`, `Processing`, `Complete`, `Failed`, `Cancelled`."]
     pub status: ::std::option::Option<crate::DecisionTableImportJobStatus>,
     #[doc = " JSON `tableVersion`: integer (int64)."]
     pub table_version: ::std::option::Option<i64>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DecisionTableInputColumnExpression {
-    #[doc = " JSON `comparator`: [`DecisionTableInputColumnExpressionComparator`](crate::DecisionTableInputColumnExpressionComparator), required by the spec."]
+    #[doc = " JSON `comparator`: [`DecisionTableInputColumnExpressionComparator`](crate::DecisionTableInputColumnExpressionComparator), required by the spec, one of `Equals`, `NotEquals`, `GreaterThan`, `GreaterThanOrEquals`, `LessThan`, `LessThanOrEquals`, `StartsWith`, `NotStartsWith`, `EndsWith`, `NotEndsWith`, `Contains`, `NotContains`, … (24 in all)."]
     pub comparator: ::std::option::Option<crate::DecisionTableInputColumnExpressionComparator>,
     #[doc = " JSON `contractual`: [`Contractual`](crate::Contractual), required by the spec."]
     pub contractual: ::std::option::Option<crate::Contractual>,

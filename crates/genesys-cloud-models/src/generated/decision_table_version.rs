@@ -37,7 +37,7 @@ pub struct DecisionTableVersion {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `snapshot`: [`DecisionTableSnapshot`](crate::DecisionTableSnapshot)."]
     pub snapshot: ::std::option::Option<crate::DecisionTableSnapshot>,
-    #[doc = " JSON `status`: [`DecisionTableVersionStatus`](crate::DecisionTableVersionStatus)."]
+    #[doc = " JSON `status`: [`DecisionTableVersionStatus`](crate::DecisionTableVersionStatus), one of `Draft`, `Published`, `Error`, `Preparing`, `Superseded`."]
     pub status: ::std::option::Option<crate::DecisionTableVersionStatus>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,

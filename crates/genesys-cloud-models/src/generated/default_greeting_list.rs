@@ -21,7 +21,7 @@ pub struct DefaultGreetingList {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `owner`: [`GreetingOwner`](crate::GreetingOwner)."]
     pub owner: ::std::option::Option<crate::GreetingOwner>,
-    #[doc = " JSON `ownerType`: [`DefaultGreetingListOwnerType`](crate::DefaultGreetingListOwnerType)."]
+    #[doc = " JSON `ownerType`: [`DefaultGreetingListOwnerType`](crate::DefaultGreetingListOwnerType), one of `USER`, `ORGANIZATION`, `GROUP`."]
     pub owner_type: ::std::option::Option<crate::DefaultGreetingListOwnerType>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,

@@ -11,7 +11,7 @@ pub struct DefaultObjective {
     pub evaluation_form_context_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialDirection`: [`DefaultObjectiveInitialDirection`](crate::DefaultObjectiveInitialDirection)."]
+    #[doc = " JSON `initialDirection`: [`DefaultObjectiveInitialDirection`](crate::DefaultObjectiveInitialDirection), one of `inbound`, `outbound`."]
     pub initial_direction: ::std::option::Option<crate::DefaultObjectiveInitialDirection>,
     #[doc = " JSON `mediaTypes`: array of string."]
     pub media_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -19,7 +19,7 @@ pub struct DefaultObjective {
     pub queues: ::std::option::Option<::std::vec::Vec<crate::AddressableEntityRef>>,
     #[doc = " JSON `templateId`: string."]
     pub template_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `topicIdsFilterType`: [`DefaultObjectiveTopicIdsFilterType`](crate::DefaultObjectiveTopicIdsFilterType)."]
+    #[doc = " JSON `topicIdsFilterType`: [`DefaultObjectiveTopicIdsFilterType`](crate::DefaultObjectiveTopicIdsFilterType), one of `and`, `or`."]
     pub topic_ids_filter_type: ::std::option::Option<crate::DefaultObjectiveTopicIdsFilterType>,
     #[doc = " JSON `topics`: array of [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub topics: ::std::option::Option<::std::vec::Vec<crate::AddressableEntityRef>>,

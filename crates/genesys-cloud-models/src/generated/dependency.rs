@@ -15,7 +15,7 @@ pub struct Dependency {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `stateUnknown`: boolean."]
     pub state_unknown: ::std::option::Option<bool>,
-    #[doc = " JSON `type`: [`DependencyTypeEnum`](crate::DependencyTypeEnum)."]
+    #[doc = " JSON `type`: [`DependencyTypeEnum`](crate::DependencyTypeEnum), one of `ACDLANGUAGE`, `ACDSKILL`, `ACDWRAPUPCODE`, `AGENTICVIRTUALAGENT`, `AGENTICVIRTUALAGENTVERSION`, `AUDIOCONNECTORBOT`, `BOTCONNECTORBOT`, `BOTCONNECTORINTEGRATION`, `BOTFLOW`, `BRIDGEACTION`, `BUSINESSPROCESSFLOW`, `COMMONMODULEFLOW`, … (89 in all)."]
     pub r#type: ::std::option::Option<crate::DependencyTypeEnum>,
     #[doc = " JSON `updated`: boolean."]
     pub updated: ::std::option::Option<bool>,

@@ -7,7 +7,7 @@
 pub struct DependencyEntity {
     #[doc = " JSON `entityId`: string, required by the spec."]
     pub entity_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `entityType`: [`DependencyEntityEntityType`](crate::DependencyEntityEntityType), required by the spec."]
+    #[doc = " JSON `entityType`: [`DependencyEntityEntityType`](crate::DependencyEntityEntityType), required by the spec, one of `Integration`, `DataAction`, `Credential`."]
     pub entity_type: ::std::option::Option<crate::DependencyEntityEntityType>,
     _nulls: crate::support::Extras,
 }

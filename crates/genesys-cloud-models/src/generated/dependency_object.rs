@@ -19,7 +19,7 @@ pub struct DependencyObject {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `stateUnknown`: boolean."]
     pub state_unknown: ::std::option::Option<bool>,
-    #[doc = " JSON `type`: [`DependencyObjectType`](crate::DependencyObjectType)."]
+    #[doc = " JSON `type`: [`DependencyObjectType`](crate::DependencyObjectType), one of `ACDLANGUAGE`, `ACDSKILL`, `ACDWRAPUPCODE`, `AGENTICVIRTUALAGENT`, `AGENTICVIRTUALAGENTVERSION`, `AUDIOCONNECTORBOT`, `BOTCONNECTORBOT`, `BOTCONNECTORINTEGRATION`, `BOTFLOW`, `BRIDGEACTION`, `BUSINESSPROCESSFLOW`, `COMMONMODULEFLOW`, … (89 in all)."]
     pub r#type: ::std::option::Option<crate::DependencyObjectType>,
     #[doc = " JSON `updated`: boolean."]
     pub updated: ::std::option::Option<bool>,

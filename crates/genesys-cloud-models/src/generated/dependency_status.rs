@@ -21,7 +21,7 @@ pub struct DependencyStatus {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`DependencyStatusStatus`](crate::DependencyStatusStatus)."]
+    #[doc = " JSON `status`: [`DependencyStatusStatus`](crate::DependencyStatusStatus), one of `BUILDINCOMPLETE`, `BUILDINITIALIZING`, `BUILDINPROGRESS`, `BUILDQUEUED`, `NOTBUILT`, `OPERATIONAL`, `OPERATIONALNEEDSREBUILD`."]
     pub status: ::std::option::Option<crate::DependencyStatusStatus>,
     #[doc = " JSON `user`: [`User`](crate::User)."]
     pub user: ::std::option::Option<crate::User>,

@@ -17,7 +17,7 @@ pub struct DeploymentWebAction {
     pub customer_id_type: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`DeploymentWebActionMediaType`](crate::DeploymentWebActionMediaType), required by the spec."]
+    #[doc = " JSON `mediaType`: [`DeploymentWebActionMediaType`](crate::DeploymentWebActionMediaType), required by the spec, one of `webMessagingOffer`, `contentOffer`, `integrationAction`, `architectFlow`, `openAction`."]
     pub media_type: ::std::option::Option<crate::DeploymentWebActionMediaType>,
     #[doc = " JSON `openActionProperties`: [`OpenActionProperties`](crate::OpenActionProperties)."]
     pub open_action_properties: ::std::option::Option<crate::OpenActionProperties>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DevelopmentActivity {
-    #[doc = " JSON `archivalMode`: [`DevelopmentActivityArchivalMode`](crate::DevelopmentActivityArchivalMode)."]
+    #[doc = " JSON `archivalMode`: [`DevelopmentActivityArchivalMode`](crate::DevelopmentActivityArchivalMode), one of `Graceful`, `Immediate`."]
     pub archival_mode: ::std::option::Option<crate::DevelopmentActivityArchivalMode>,
     #[doc = " JSON `attendees`: array of [`UserReference`](crate::UserReference)."]
     pub attendees: ::std::option::Option<::std::vec::Vec<crate::UserReference>>,
@@ -35,9 +35,9 @@ pub struct DevelopmentActivity {
     pub percentage_score: ::std::option::Option<f64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`DevelopmentActivityStatus`](crate::DevelopmentActivityStatus)."]
+    #[doc = " JSON `status`: [`DevelopmentActivityStatus`](crate::DevelopmentActivityStatus), one of `Planned`, `InProgress`, `Completed`, `InvalidSchedule`, `NotCompleted`."]
     pub status: ::std::option::Option<crate::DevelopmentActivityStatus>,
-    #[doc = " JSON `type`: [`DevelopmentActivityType`](crate::DevelopmentActivityType)."]
+    #[doc = " JSON `type`: [`DevelopmentActivityType`](crate::DevelopmentActivityType), one of `Informational`, `Coaching`, `AssessedContent`, `Assessment`, `External`, `Native`."]
     pub r#type: ::std::option::Option<crate::DevelopmentActivityType>,
     _nulls: crate::support::Extras,
 }

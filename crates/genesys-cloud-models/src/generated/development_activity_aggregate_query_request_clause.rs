@@ -7,7 +7,7 @@
 pub struct DevelopmentActivityAggregateQueryRequestClause {
     #[doc = " JSON `predicates`: array of [`DevelopmentActivityAggregateQueryRequestPredicate`](crate::DevelopmentActivityAggregateQueryRequestPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::DevelopmentActivityAggregateQueryRequestPredicate>>,
-    #[doc = " JSON `type`: [`DevelopmentActivityAggregateQueryRequestClauseType`](crate::DevelopmentActivityAggregateQueryRequestClauseType), required by the spec."]
+    #[doc = " JSON `type`: [`DevelopmentActivityAggregateQueryRequestClauseType`](crate::DevelopmentActivityAggregateQueryRequestClauseType), required by the spec, one of `And`, `Or`."]
     pub r#type: ::std::option::Option<crate::DevelopmentActivityAggregateQueryRequestClauseType>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct DevelopmentActivityAggregateQueryRequestFilter {
     #[doc = " JSON `clauses`: array of [`DevelopmentActivityAggregateQueryRequestClause`](crate::DevelopmentActivityAggregateQueryRequestClause), required by the spec."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::DevelopmentActivityAggregateQueryRequestClause>>,
-    #[doc = " JSON `type`: [`DevelopmentActivityAggregateQueryRequestFilterType`](crate::DevelopmentActivityAggregateQueryRequestFilterType), required by the spec."]
+    #[doc = " JSON `type`: [`DevelopmentActivityAggregateQueryRequestFilterType`](crate::DevelopmentActivityAggregateQueryRequestFilterType), required by the spec, one of `And`, `Or`."]
     pub r#type: ::std::option::Option<crate::DevelopmentActivityAggregateQueryRequestFilterType>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DevelopmentActivityAggregateQueryResponseMetric {
-    #[doc = " JSON `metric`: [`DevelopmentActivityAggregateQueryResponseMetricMetric`](crate::DevelopmentActivityAggregateQueryResponseMetricMetric)."]
+    #[doc = " JSON `metric`: [`DevelopmentActivityAggregateQueryResponseMetricMetric`](crate::DevelopmentActivityAggregateQueryResponseMetricMetric), one of `nActivities`, `nPlannedActivities`, `nInProgressActivities`, `nCompleteActivities`, `nOverdueActivities`, `nInvalidScheduleActivities`, `nPassedActivities`, `nFailedActivities`, `oActivityScore`, `nNotCompletedActivities`."]
     pub metric: ::std::option::Option<crate::DevelopmentActivityAggregateQueryResponseMetricMetric>,
     #[doc = " JSON `stats`: [`DevelopmentActivityAggregateQueryResponseStatistics`](crate::DevelopmentActivityAggregateQueryResponseStatistics)."]
     pub stats: ::std::option::Option<crate::DevelopmentActivityAggregateQueryResponseStatistics>,

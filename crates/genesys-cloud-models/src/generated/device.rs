@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Device {
-    #[doc = " JSON `category`: [`DeviceCategory`](crate::DeviceCategory), required by the spec."]
+    #[doc = " JSON `category`: [`DeviceCategory`](crate::DeviceCategory), required by the spec, one of `desktop`, `mobile`, `tablet`, `other`."]
     pub category: ::std::option::Option<crate::DeviceCategory>,
     #[doc = " JSON `fingerprint`: string."]
     pub fingerprint: ::std::option::Option<::std::string::String>,

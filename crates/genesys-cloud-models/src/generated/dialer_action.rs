@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DialerAction {
-    #[doc = " JSON `actionTypeName`: [`DialerActionActionTypeName`](crate::DialerActionActionTypeName), required by the spec."]
+    #[doc = " JSON `actionTypeName`: [`DialerActionActionTypeName`](crate::DialerActionActionTypeName), required by the spec, one of `DO_NOT_DIAL`, `MODIFY_CONTACT_ATTRIBUTE`, `SWITCH_TO_PREVIEW`, `APPEND_NUMBER_TO_DNC_LIST`, `APPEND_CUSTOM_ENTRY_TO_DNC_LIST`, `SCHEDULE_CALLBACK`, `CONTACT_UNCALLABLE`, `NUMBER_UNCALLABLE`, `SET_CALLER_ID`, `SET_SKILLS`, `DATA_ACTION`."]
     pub action_type_name: ::std::option::Option<crate::DialerActionActionTypeName>,
     #[doc = " JSON `agentWrapupField`: string."]
     pub agent_wrapup_field: ::std::option::Option<::std::string::String>,
@@ -19,9 +19,9 @@ pub struct DialerAction {
     pub data_action: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `properties`: map of string."]
     pub properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
-    #[doc = " JSON `type`: [`DialerActionType`](crate::DialerActionType), required by the spec."]
+    #[doc = " JSON `type`: [`DialerActionType`](crate::DialerActionType), required by the spec, one of `Action`, `modifyContactAttribute`, `dataActionBehavior`."]
     pub r#type: ::std::option::Option<crate::DialerActionType>,
-    #[doc = " JSON `updateOption`: [`DialerActionUpdateOption`](crate::DialerActionUpdateOption)."]
+    #[doc = " JSON `updateOption`: [`DialerActionUpdateOption`](crate::DialerActionUpdateOption), one of `SET`, `INCREMENT`, `DECREMENT`, `CURRENT_TIME`."]
     pub update_option: ::std::option::Option<crate::DialerActionUpdateOption>,
     _nulls: crate::support::Extras,
 }

@@ -23,7 +23,7 @@ pub struct DialerAttemptLimitsConfigChangeAttemptLimits {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `recallEntries`: map of [`DialerAttemptLimitsConfigChangeRecallEntry`](crate::DialerAttemptLimitsConfigChangeRecallEntry)."]
     pub recall_entries: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::DialerAttemptLimitsConfigChangeRecallEntry>>,
-    #[doc = " JSON `resetPeriod`: [`DialerAttemptLimitsConfigChangeAttemptLimitsResetPeriod`](crate::DialerAttemptLimitsConfigChangeAttemptLimitsResetPeriod)."]
+    #[doc = " JSON `resetPeriod`: [`DialerAttemptLimitsConfigChangeAttemptLimitsResetPeriod`](crate::DialerAttemptLimitsConfigChangeAttemptLimitsResetPeriod), one of `NEVER`, `TODAY`."]
     pub reset_period: ::std::option::Option<crate::DialerAttemptLimitsConfigChangeAttemptLimitsResetPeriod>,
     #[doc = " JSON `timeZoneId`: string."]
     pub time_zone_id: ::std::option::Option<::std::string::String>,

@@ -21,7 +21,7 @@ pub struct DialerCampaignConfigChangeCampaign {
     pub caller_address: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `callerName`: string."]
     pub caller_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `campaignStatus`: [`DialerCampaignConfigChangeCampaignCampaignStatus`](crate::DialerCampaignConfigChangeCampaignCampaignStatus)."]
+    #[doc = " JSON `campaignStatus`: [`DialerCampaignConfigChangeCampaignCampaignStatus`](crate::DialerCampaignConfigChangeCampaignCampaignStatus), one of `on`, `off`, `complete`, `stopping`, `invalid`."]
     pub campaign_status: ::std::option::Option<crate::DialerCampaignConfigChangeCampaignCampaignStatus>,
     #[doc = " JSON `contactList`: [`DialerCampaignConfigChangeUriReference`](crate::DialerCampaignConfigChangeUriReference)."]
     pub contact_list: ::std::option::Option<crate::DialerCampaignConfigChangeUriReference>,
@@ -35,7 +35,7 @@ pub struct DialerCampaignConfigChangeCampaign {
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `dialingMode`: [`DialerCampaignConfigChangeCampaignDialingMode`](crate::DialerCampaignConfigChangeCampaignDialingMode)."]
+    #[doc = " JSON `dialingMode`: [`DialerCampaignConfigChangeCampaignDialingMode`](crate::DialerCampaignConfigChangeCampaignDialingMode), one of `agentless`, `external`, `preview`, `power`, `predictive`, `progressive`."]
     pub dialing_mode: ::std::option::Option<crate::DialerCampaignConfigChangeCampaignDialingMode>,
     #[doc = " JSON `division`: [`DialerCampaignConfigChangeUriReference`](crate::DialerCampaignConfigChangeUriReference)."]
     pub division: ::std::option::Option<crate::DialerCampaignConfigChangeUriReference>,

@@ -7,7 +7,7 @@
 pub struct DialerCampaignConfigChangeContactSort {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
-    #[doc = " JSON `direction`: [`DialerCampaignConfigChangeContactSortDirection`](crate::DialerCampaignConfigChangeContactSortDirection)."]
+    #[doc = " JSON `direction`: [`DialerCampaignConfigChangeContactSortDirection`](crate::DialerCampaignConfigChangeContactSortDirection), one of `ASC`, `DESC`."]
     pub direction: ::std::option::Option<crate::DialerCampaignConfigChangeContactSortDirection>,
     #[doc = " JSON `fieldName`: string."]
     pub field_name: ::std::option::Option<::std::string::String>,

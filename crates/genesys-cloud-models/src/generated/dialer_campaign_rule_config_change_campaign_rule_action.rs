@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DialerCampaignRuleConfigChangeCampaignRuleAction {
-    #[doc = " JSON `actionType`: [`DialerCampaignRuleConfigChangeCampaignRuleActionActionType`](crate::DialerCampaignRuleConfigChangeCampaignRuleActionActionType)."]
+    #[doc = " JSON `actionType`: [`DialerCampaignRuleConfigChangeCampaignRuleActionActionType`](crate::DialerCampaignRuleConfigChangeCampaignRuleActionActionType), one of `turnOnCampaign`, `turnOffCampaign`, `turnOnSequence`, `turnOffSequence`, `setCampaignPriority`, `recycleCampaign`."]
     pub action_type: ::std::option::Option<crate::DialerCampaignRuleConfigChangeCampaignRuleActionActionType>,
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,

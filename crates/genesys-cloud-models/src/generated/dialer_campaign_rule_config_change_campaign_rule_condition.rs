@@ -7,7 +7,7 @@
 pub struct DialerCampaignRuleConfigChangeCampaignRuleCondition {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
-    #[doc = " JSON `conditionType`: [`DialerCampaignRuleConfigChangeCampaignRuleConditionConditionType`](crate::DialerCampaignRuleConfigChangeCampaignRuleConditionConditionType)."]
+    #[doc = " JSON `conditionType`: [`DialerCampaignRuleConfigChangeCampaignRuleConditionConditionType`](crate::DialerCampaignRuleConfigChangeCampaignRuleConditionConditionType), one of `campaignProgress`, `campaignAgents`."]
     pub condition_type: ::std::option::Option<crate::DialerCampaignRuleConfigChangeCampaignRuleConditionConditionType>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,

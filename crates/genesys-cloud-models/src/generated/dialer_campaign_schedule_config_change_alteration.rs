@@ -11,7 +11,7 @@ pub struct DialerCampaignScheduleConfigChangeAlteration {
     pub end: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `start`: string."]
     pub start: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`DialerCampaignScheduleConfigChangeAlterationType`](crate::DialerCampaignScheduleConfigChangeAlterationType)."]
+    #[doc = " JSON `type`: [`DialerCampaignScheduleConfigChangeAlterationType`](crate::DialerCampaignScheduleConfigChangeAlterationType), one of `Exclusion`, `Inclusion`."]
     pub r#type: ::std::option::Option<crate::DialerCampaignScheduleConfigChangeAlterationType>,
     _nulls: crate::support::Extras,
 }

@@ -11,7 +11,7 @@ pub struct DialerCampaignScheduleConfigChangeRecurrencePattern {
     pub days_of_week: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `interval`: integer (int64)."]
     pub interval: ::std::option::Option<i64>,
-    #[doc = " JSON `type`: [`DialerCampaignScheduleConfigChangeRecurrencePatternType`](crate::DialerCampaignScheduleConfigChangeRecurrencePatternType)."]
+    #[doc = " JSON `type`: [`DialerCampaignScheduleConfigChangeRecurrencePatternType`](crate::DialerCampaignScheduleConfigChangeRecurrencePatternType), one of `Daily`, `Weekly`."]
     pub r#type: ::std::option::Option<crate::DialerCampaignScheduleConfigChangeRecurrencePatternType>,
     _nulls: crate::support::Extras,
 }

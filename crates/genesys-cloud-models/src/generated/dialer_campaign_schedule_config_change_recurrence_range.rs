@@ -11,7 +11,7 @@ pub struct DialerCampaignScheduleConfigChangeRecurrenceRange {
     pub end: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `numberOfOccurrences`: integer (int64)."]
     pub number_of_occurrences: ::std::option::Option<i64>,
-    #[doc = " JSON `type`: [`DialerCampaignScheduleConfigChangeRecurrenceRangeType`](crate::DialerCampaignScheduleConfigChangeRecurrenceRangeType)."]
+    #[doc = " JSON `type`: [`DialerCampaignScheduleConfigChangeRecurrenceRangeType`](crate::DialerCampaignScheduleConfigChangeRecurrenceRangeType), one of `NoEnd`, `Numbered`, `EndDate`."]
     pub r#type: ::std::option::Option<crate::DialerCampaignScheduleConfigChangeRecurrenceRangeType>,
     _nulls: crate::support::Extras,
 }

@@ -37,7 +37,7 @@ pub struct DialerContact {
     pub phone_number_status: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::PhoneNumberStatus>>,
     #[doc = " JSON `retentionDays`: integer (int64)."]
     pub retention_days: ::std::option::Option<i64>,
-    #[doc = " JSON `retentionType`: [`DialerContactRetentionType`](crate::DialerContactRetentionType)."]
+    #[doc = " JSON `retentionType`: [`DialerContactRetentionType`](crate::DialerContactRetentionType), one of `Never`, `Today`, `RetentionDays`, `DateExpiration`."]
     pub retention_type: ::std::option::Option<crate::DialerContactRetentionType>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,

@@ -11,7 +11,7 @@ pub struct DialerContactlistConfigChangeImportStatus {
     pub completed_records: ::std::option::Option<i64>,
     #[doc = " JSON `failureReason`: string."]
     pub failure_reason: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `importState`: [`DialerContactlistConfigChangeImportStatusImportState`](crate::DialerContactlistConfigChangeImportStatusImportState)."]
+    #[doc = " JSON `importState`: [`DialerContactlistConfigChangeImportStatusImportState`](crate::DialerContactlistConfigChangeImportStatusImportState), one of `IN_PROGRESS`, `FAILED`."]
     pub import_state: ::std::option::Option<crate::DialerContactlistConfigChangeImportStatusImportState>,
     #[doc = " JSON `listNamePrefix`: string."]
     pub list_name_prefix: ::std::option::Option<::std::string::String>,

@@ -17,7 +17,7 @@ pub struct DialerContactlistfilterConfigChangeContactListFilter {
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `filterType`: [`DialerContactlistfilterConfigChangeContactListFilterFilterType`](crate::DialerContactlistfilterConfigChangeContactListFilterFilterType)."]
+    #[doc = " JSON `filterType`: [`DialerContactlistfilterConfigChangeContactListFilterFilterType`](crate::DialerContactlistfilterConfigChangeContactListFilterFilterType), one of `AND`, `OR`."]
     pub filter_type: ::std::option::Option<crate::DialerContactlistfilterConfigChangeContactListFilterFilterType>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,

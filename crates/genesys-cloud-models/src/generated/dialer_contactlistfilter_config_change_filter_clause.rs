@@ -7,7 +7,7 @@
 pub struct DialerContactlistfilterConfigChangeFilterClause {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
-    #[doc = " JSON `filterType`: [`DialerContactlistfilterConfigChangeFilterClauseFilterType`](crate::DialerContactlistfilterConfigChangeFilterClauseFilterType)."]
+    #[doc = " JSON `filterType`: [`DialerContactlistfilterConfigChangeFilterClauseFilterType`](crate::DialerContactlistfilterConfigChangeFilterClauseFilterType), one of `AND`, `OR`."]
     pub filter_type: ::std::option::Option<crate::DialerContactlistfilterConfigChangeFilterClauseFilterType>,
     #[doc = " JSON `predicates`: array of [`DialerContactlistfilterConfigChangeFilterPredicate`](crate::DialerContactlistfilterConfigChangeFilterPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::DialerContactlistfilterConfigChangeFilterPredicate>>,

@@ -9,11 +9,11 @@ pub struct DialerContactlistfilterConfigChangeFilterPredicate {
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
     #[doc = " JSON `column`: string."]
     pub column: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `columnType`: [`DialerContactlistfilterConfigChangeFilterPredicateColumnType`](crate::DialerContactlistfilterConfigChangeFilterPredicateColumnType)."]
+    #[doc = " JSON `columnType`: [`DialerContactlistfilterConfigChangeFilterPredicateColumnType`](crate::DialerContactlistfilterConfigChangeFilterPredicateColumnType), one of `numeric`, `alphabetic`."]
     pub column_type: ::std::option::Option<crate::DialerContactlistfilterConfigChangeFilterPredicateColumnType>,
     #[doc = " JSON `inverted`: boolean."]
     pub inverted: ::std::option::Option<bool>,
-    #[doc = " JSON `operator`: [`DialerContactlistfilterConfigChangeFilterPredicateOperator`](crate::DialerContactlistfilterConfigChangeFilterPredicateOperator)."]
+    #[doc = " JSON `operator`: [`DialerContactlistfilterConfigChangeFilterPredicateOperator`](crate::DialerContactlistfilterConfigChangeFilterPredicateOperator), one of `EQUALS`, `LESS_THAN`, `LESS_THAN_EQUALS`, `GREATER_THAN`, `GREATER_THAN_EQUALS`, `CONTAINS`, `BEGINS_WITH`, `ENDS_WITH`, `BEFORE`, `AFTER`, `BETWEEN`, `IN`."]
     pub operator: ::std::option::Option<crate::DialerContactlistfilterConfigChangeFilterPredicateOperator>,
     #[doc = " JSON `range`: [`DialerContactlistfilterConfigChangeFilterRange`](crate::DialerContactlistfilterConfigChangeFilterRange)."]
     pub range: ::std::option::Option<crate::DialerContactlistfilterConfigChangeFilterRange>,

@@ -7,7 +7,7 @@
 pub struct DialerDnclistConfigChangeDncList {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
-    #[doc = " JSON `contactMethod`: [`DialerDnclistConfigChangeDncListContactMethod`](crate::DialerDnclistConfigChangeDncListContactMethod)."]
+    #[doc = " JSON `contactMethod`: [`DialerDnclistConfigChangeDncListContactMethod`](crate::DialerDnclistConfigChangeDncListContactMethod), one of `EMAIL`, `PHONE`."]
     pub contact_method: ::std::option::Option<crate::DialerDnclistConfigChangeDncListContactMethod>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -17,7 +17,7 @@ pub struct DialerDnclistConfigChangeDncList {
     pub division: ::std::option::Option<crate::DialerDnclistConfigChangeUriReference>,
     #[doc = " JSON `dncCodes`: array of string."]
     pub dnc_codes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `dncSourceType`: [`DialerDnclistConfigChangeDncListDncSourceType`](crate::DialerDnclistConfigChangeDncListDncSourceType)."]
+    #[doc = " JSON `dncSourceType`: [`DialerDnclistConfigChangeDncListDncSourceType`](crate::DialerDnclistConfigChangeDncListDncSourceType), one of `rds`, `dnc.com`, `gryphon`."]
     pub dnc_source_type: ::std::option::Option<crate::DialerDnclistConfigChangeDncListDncSourceType>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,

@@ -9,7 +9,7 @@ pub struct DialerOutboundSettingsConfigChangeOutboundSettings {
     pub abandon_seconds: ::std::option::Option<f64>,
     #[doc = " JSON `automaticTimeZoneMapping`: [`DialerOutboundSettingsConfigChangeAutomaticTimeZoneMappingSettings`](crate::DialerOutboundSettingsConfigChangeAutomaticTimeZoneMappingSettings)."]
     pub automatic_time_zone_mapping: ::std::option::Option<crate::DialerOutboundSettingsConfigChangeAutomaticTimeZoneMappingSettings>,
-    #[doc = " JSON `complianceAbandonRateDenominator`: [`DialerOutboundSettingsConfigChangeOutboundSettingsComplianceAbandonRateDenominator`](crate::DialerOutboundSettingsConfigChangeOutboundSettingsComplianceAbandonRateDenominator)."]
+    #[doc = " JSON `complianceAbandonRateDenominator`: [`DialerOutboundSettingsConfigChangeOutboundSettingsComplianceAbandonRateDenominator`](crate::DialerOutboundSettingsConfigChangeOutboundSettingsComplianceAbandonRateDenominator), one of `ALL_CALLS`, `CALLS_THAT_REACHED_QUEUE`."]
     pub compliance_abandon_rate_denominator: ::std::option::Option<crate::DialerOutboundSettingsConfigChangeOutboundSettingsComplianceAbandonRateDenominator>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,

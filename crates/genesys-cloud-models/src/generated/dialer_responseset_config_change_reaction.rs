@@ -11,7 +11,7 @@ pub struct DialerResponsesetConfigChangeReaction {
     pub data: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `reactionType`: [`DialerResponsesetConfigChangeReactionReactionType`](crate::DialerResponsesetConfigChangeReactionReactionType)."]
+    #[doc = " JSON `reactionType`: [`DialerResponsesetConfigChangeReactionReactionType`](crate::DialerResponsesetConfigChangeReactionReactionType), one of `hangup`, `transfer`, `transfer_flow`, `play_file`."]
     pub reaction_type: ::std::option::Option<crate::DialerResponsesetConfigChangeReactionReactionType>,
     _nulls: crate::support::Extras,
 }

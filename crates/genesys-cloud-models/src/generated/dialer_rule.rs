@@ -7,7 +7,7 @@
 pub struct DialerRule {
     #[doc = " JSON `actions`: array of [`DialerAction`](crate::DialerAction)."]
     pub actions: ::std::option::Option<::std::vec::Vec<crate::DialerAction>>,
-    #[doc = " JSON `category`: [`DialerRuleCategory`](crate::DialerRuleCategory), required by the spec."]
+    #[doc = " JSON `category`: [`DialerRuleCategory`](crate::DialerRuleCategory), required by the spec, one of `DIALER_PRECALL`, `DIALER_WRAPUP`."]
     pub category: ::std::option::Option<crate::DialerRuleCategory>,
     #[doc = " JSON `conditions`: array of [`Condition`](crate::Condition), required by the spec."]
     pub conditions: ::std::option::Option<::std::vec::Vec<crate::Condition>>,

@@ -25,19 +25,19 @@ pub struct DialerRulesetConfigChangeCondition {
     pub data_not_found_resolution: ::std::option::Option<bool>,
     #[doc = " JSON `inverted`: boolean."]
     pub inverted: ::std::option::Option<bool>,
-    #[doc = " JSON `operator`: [`DialerRulesetConfigChangeConditionOperator`](crate::DialerRulesetConfigChangeConditionOperator)."]
+    #[doc = " JSON `operator`: [`DialerRulesetConfigChangeConditionOperator`](crate::DialerRulesetConfigChangeConditionOperator), one of `EQUALS`, `LESS_THAN`, `LESS_THAN_EQUALS`, `GREATER_THAN`, `GREATER_THAN_EQUALS`, `CONTAINS`, `BEGINS_WITH`, `ENDS_WITH`, `BEFORE`, `AFTER`."]
     pub operator: ::std::option::Option<crate::DialerRulesetConfigChangeConditionOperator>,
     #[doc = " JSON `predicates`: array of [`DialerRulesetConfigChangeDataActionConditionPredicate`](crate::DialerRulesetConfigChangeDataActionConditionPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::DialerRulesetConfigChangeDataActionConditionPredicate>>,
     #[doc = " JSON `property`: string."]
     pub property: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `propertyType`: [`DialerRulesetConfigChangeConditionPropertyType`](crate::DialerRulesetConfigChangeConditionPropertyType)."]
+    #[doc = " JSON `propertyType`: [`DialerRulesetConfigChangeConditionPropertyType`](crate::DialerRulesetConfigChangeConditionPropertyType), one of `LAST_ATTEMPT_BY_COLUMN`, `LAST_ATTEMPT_OVERALL`, `LAST_RESULT_BY_COLUMN`, `LAST_RESULT_OVERALL`."]
     pub property_type: ::std::option::Option<crate::DialerRulesetConfigChangeConditionPropertyType>,
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `valueType`: [`DialerRulesetConfigChangeConditionValueType`](crate::DialerRulesetConfigChangeConditionValueType)."]
+    #[doc = " JSON `valueType`: [`DialerRulesetConfigChangeConditionValueType`](crate::DialerRulesetConfigChangeConditionValueType), one of `STRING`, `NUMERIC`, `DATETIME`, `PERIOD`."]
     pub value_type: ::std::option::Option<crate::DialerRulesetConfigChangeConditionValueType>,
     _nulls: crate::support::Extras,
 }

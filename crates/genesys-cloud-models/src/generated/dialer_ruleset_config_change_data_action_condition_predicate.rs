@@ -15,7 +15,7 @@ pub struct DialerRulesetConfigChangeDataActionConditionPredicate {
     pub output_field: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `outputFieldMissingResolution`: boolean."]
     pub output_field_missing_resolution: ::std::option::Option<bool>,
-    #[doc = " JSON `outputOperator`: [`DialerRulesetConfigChangeDataActionConditionPredicateOutputOperator`](crate::DialerRulesetConfigChangeDataActionConditionPredicateOutputOperator)."]
+    #[doc = " JSON `outputOperator`: [`DialerRulesetConfigChangeDataActionConditionPredicateOutputOperator`](crate::DialerRulesetConfigChangeDataActionConditionPredicateOutputOperator), one of `EQUALS`, `LESS_THAN`, `LESS_THAN_EQUALS`, `GREATER_THAN`, `GREATER_THAN_EQUALS`, `CONTAINS`, `BEGINS_WITH`, `ENDS_WITH`, `BEFORE`, `AFTER`."]
     pub output_operator: ::std::option::Option<crate::DialerRulesetConfigChangeDataActionConditionPredicateOutputOperator>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct DialerRulesetConfigChangeRule {
     pub actions: ::std::option::Option<::std::vec::Vec<crate::DialerRulesetConfigChangeAction>>,
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
-    #[doc = " JSON `category`: [`DialerRulesetConfigChangeRuleCategory`](crate::DialerRulesetConfigChangeRuleCategory)."]
+    #[doc = " JSON `category`: [`DialerRulesetConfigChangeRuleCategory`](crate::DialerRulesetConfigChangeRuleCategory), one of `DIALER_PRECALL`, `DIALER_WRAPUP`."]
     pub category: ::std::option::Option<crate::DialerRulesetConfigChangeRuleCategory>,
     #[doc = " JSON `conditions`: array of [`DialerRulesetConfigChangeCondition`](crate::DialerRulesetConfigChangeCondition)."]
     pub conditions: ::std::option::Option<::std::vec::Vec<crate::DialerRulesetConfigChangeCondition>>,

@@ -21,7 +21,7 @@ pub struct DialerSequenceConfigChangeCampaignSequence {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `repeat`: boolean."]
     pub repeat: ::std::option::Option<bool>,
-    #[doc = " JSON `status`: [`DialerSequenceConfigChangeCampaignSequenceStatus`](crate::DialerSequenceConfigChangeCampaignSequenceStatus)."]
+    #[doc = " JSON `status`: [`DialerSequenceConfigChangeCampaignSequenceStatus`](crate::DialerSequenceConfigChangeCampaignSequenceStatus), one of `on`, `off`, `complete`."]
     pub status: ::std::option::Option<crate::DialerSequenceConfigChangeCampaignSequenceStatus>,
     #[doc = " JSON `stopMessage`: string."]
     pub stop_message: ::std::option::Option<::std::string::String>,

@@ -11,7 +11,7 @@ pub struct DialerSequenceScheduleConfigChangeAlteration {
     pub end: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `start`: string."]
     pub start: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`DialerSequenceScheduleConfigChangeAlterationType`](crate::DialerSequenceScheduleConfigChangeAlterationType)."]
+    #[doc = " JSON `type`: [`DialerSequenceScheduleConfigChangeAlterationType`](crate::DialerSequenceScheduleConfigChangeAlterationType), one of `Exclusion`, `Inclusion`."]
     pub r#type: ::std::option::Option<crate::DialerSequenceScheduleConfigChangeAlterationType>,
     _nulls: crate::support::Extras,
 }

@@ -11,7 +11,7 @@ pub struct DialerSequenceScheduleConfigChangeRecurrencePattern {
     pub days_of_week: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `interval`: integer (int64)."]
     pub interval: ::std::option::Option<i64>,
-    #[doc = " JSON `type`: [`DialerSequenceScheduleConfigChangeRecurrencePatternType`](crate::DialerSequenceScheduleConfigChangeRecurrencePatternType)."]
+    #[doc = " JSON `type`: [`DialerSequenceScheduleConfigChangeRecurrencePatternType`](crate::DialerSequenceScheduleConfigChangeRecurrencePatternType), one of `Daily`, `Weekly`."]
     pub r#type: ::std::option::Option<crate::DialerSequenceScheduleConfigChangeRecurrencePatternType>,
     _nulls: crate::support::Extras,
 }

@@ -11,7 +11,7 @@ pub struct DialerSequenceScheduleConfigChangeRecurrenceRange {
     pub end: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `numberOfOccurrences`: integer (int64)."]
     pub number_of_occurrences: ::std::option::Option<i64>,
-    #[doc = " JSON `type`: [`DialerSequenceScheduleConfigChangeRecurrenceRangeType`](crate::DialerSequenceScheduleConfigChangeRecurrenceRangeType)."]
+    #[doc = " JSON `type`: [`DialerSequenceScheduleConfigChangeRecurrenceRangeType`](crate::DialerSequenceScheduleConfigChangeRecurrenceRangeType), one of `NoEnd`, `Numbered`, `EndDate`."]
     pub r#type: ::std::option::Option<crate::DialerSequenceScheduleConfigChangeRecurrenceRangeType>,
     _nulls: crate::support::Extras,
 }

@@ -29,13 +29,13 @@ pub struct DictionaryFeedback {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `soundsLike`: array of string."]
     pub sounds_like: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `source`: [`DictionaryFeedbackSource`](crate::DictionaryFeedbackSource)."]
+    #[doc = " JSON `source`: [`DictionaryFeedbackSource`](crate::DictionaryFeedbackSource), one of `Manual`."]
     pub source: ::std::option::Option<crate::DictionaryFeedbackSource>,
-    #[doc = " JSON `status`: [`DictionaryFeedbackStatus`](crate::DictionaryFeedbackStatus)."]
+    #[doc = " JSON `status`: [`DictionaryFeedbackStatus`](crate::DictionaryFeedbackStatus), one of `Active`, `Pending`, `Failed`, `Saved`, `Invalid`."]
     pub status: ::std::option::Option<crate::DictionaryFeedbackStatus>,
     #[doc = " JSON `term`: string, required by the spec."]
     pub term: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `transcriptionEngine`: [`DictionaryFeedbackTranscriptionEngine`](crate::DictionaryFeedbackTranscriptionEngine)."]
+    #[doc = " JSON `transcriptionEngine`: [`DictionaryFeedbackTranscriptionEngine`](crate::DictionaryFeedbackTranscriptionEngine), one of `Genesys`, `GenesysExtended`."]
     pub transcription_engine: ::std::option::Option<crate::DictionaryFeedbackTranscriptionEngine>,
     _nulls: crate::support::Extras,
 }

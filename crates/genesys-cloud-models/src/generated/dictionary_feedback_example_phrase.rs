@@ -7,7 +7,7 @@
 pub struct DictionaryFeedbackExamplePhrase {
     #[doc = " JSON `phrase`: string, required by the spec."]
     pub phrase: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `source`: [`DictionaryFeedbackExamplePhraseSource`](crate::DictionaryFeedbackExamplePhraseSource)."]
+    #[doc = " JSON `source`: [`DictionaryFeedbackExamplePhraseSource`](crate::DictionaryFeedbackExamplePhraseSource), one of `Manual`."]
     pub source: ::std::option::Option<crate::DictionaryFeedbackExamplePhraseSource>,
     _nulls: crate::support::Extras,
 }

@@ -29,13 +29,13 @@ pub struct DID {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `owner`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub owner: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `ownerType`: [`DIDOwnerType`](crate::DIDOwnerType)."]
+    #[doc = " JSON `ownerType`: [`DIDOwnerType`](crate::DIDOwnerType), one of `USER`, `PHONE`, `IVR_CONFIG`, `GROUP`."]
     pub owner_type: ::std::option::Option<crate::DIDOwnerType>,
     #[doc = " JSON `phoneNumber`: string."]
     pub phone_number: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`DIDState`](crate::DIDState)."]
+    #[doc = " JSON `state`: [`DIDState`](crate::DIDState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::DIDState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,

@@ -17,7 +17,7 @@ pub struct DIDNumber {
     pub number: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `owner`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub owner: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `ownerType`: [`DIDNumberOwnerType`](crate::DIDNumberOwnerType)."]
+    #[doc = " JSON `ownerType`: [`DIDNumberOwnerType`](crate::DIDNumberOwnerType), one of `USER`, `PHONE`, `IVR_CONFIG`, `GROUP`."]
     pub owner_type: ::std::option::Option<crate::DIDNumberOwnerType>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,

@@ -29,13 +29,13 @@ pub struct DIDPool {
     pub modified_by_app: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `provider`: [`DIDPoolProvider`](crate::DIDPoolProvider)."]
+    #[doc = " JSON `provider`: [`DIDPoolProvider`](crate::DIDPoolProvider), one of `PURE_CLOUD`, `PURE_CLOUD_VOICE`."]
     pub provider: ::std::option::Option<crate::DIDPoolProvider>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startPhoneNumber`: string, required by the spec."]
     pub start_phone_number: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`DIDPoolState`](crate::DIDPoolState)."]
+    #[doc = " JSON `state`: [`DIDPoolState`](crate::DIDPoolState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::DIDPoolState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,

@@ -13,7 +13,7 @@ pub struct DigitalDataActionConditionPredicate {
     pub output_field: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `outputFieldMissingResolution`: boolean, required by the spec."]
     pub output_field_missing_resolution: ::std::option::Option<bool>,
-    #[doc = " JSON `outputOperator`: [`DigitalDataActionConditionPredicateOutputOperator`](crate::DigitalDataActionConditionPredicateOutputOperator), required by the spec."]
+    #[doc = " JSON `outputOperator`: [`DigitalDataActionConditionPredicateOutputOperator`](crate::DigitalDataActionConditionPredicateOutputOperator), required by the spec, one of `Equals`, `LessThan`, `LessThanEquals`, `GreaterThan`, `GreaterThanEquals`, `Contains`, `BeginsWith`, `EndsWith`, `Before`, `After`."]
     pub output_operator: ::std::option::Option<crate::DigitalDataActionConditionPredicateOutputOperator>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct DigitalRule {
     #[doc = " JSON `actions`: array of [`DigitalAction`](crate::DigitalAction), required by the spec."]
     pub actions: ::std::option::Option<::std::vec::Vec<crate::DigitalAction>>,
-    #[doc = " JSON `category`: [`DigitalRuleCategory`](crate::DigitalRuleCategory), required by the spec."]
+    #[doc = " JSON `category`: [`DigitalRuleCategory`](crate::DigitalRuleCategory), required by the spec, one of `PreContact`, `PostContact`."]
     pub category: ::std::option::Option<crate::DigitalRuleCategory>,
     #[doc = " JSON `conditions`: array of [`DigitalCondition`](crate::DigitalCondition), required by the spec."]
     pub conditions: ::std::option::Option<::std::vec::Vec<crate::DigitalCondition>>,

@@ -11,7 +11,7 @@ pub struct DisconnectReason {
     pub phrase: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `reason`: string."]
     pub reason: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`DisconnectReasonType`](crate::DisconnectReasonType)."]
+    #[doc = " JSON `type`: [`DisconnectReasonType`](crate::DisconnectReasonType), one of `q850`, `sip`."]
     pub r#type: ::std::option::Option<crate::DisconnectReasonType>,
     _nulls: crate::support::Extras,
 }

@@ -7,11 +7,11 @@
 pub struct DmarcResult {
     #[doc = " JSON `dateChecked`: date-time, required by the spec."]
     pub date_checked: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `detectedPolicy`: [`DmarcResultDetectedPolicy`](crate::DmarcResultDetectedPolicy)."]
+    #[doc = " JSON `detectedPolicy`: [`DmarcResultDetectedPolicy`](crate::DmarcResultDetectedPolicy), one of `unknown`, `none`, `quarantine`, `reject`."]
     pub detected_policy: ::std::option::Option<crate::DmarcResultDetectedPolicy>,
     #[doc = " JSON `records`: array of [`Record`](crate::Record), required by the spec."]
     pub records: ::std::option::Option<::std::vec::Vec<crate::Record>>,
-    #[doc = " JSON `status`: [`DmarcResultStatus`](crate::DmarcResultStatus), required by the spec."]
+    #[doc = " JSON `status`: [`DmarcResultStatus`](crate::DmarcResultStatus), required by the spec, one of `NotPresent`, `Invalid`, `Valid`."]
     pub status: ::std::option::Option<crate::DmarcResultStatus>,
     _nulls: crate::support::Extras,
 }

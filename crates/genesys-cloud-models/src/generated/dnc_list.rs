@@ -7,7 +7,7 @@
 pub struct DncList {
     #[doc = " JSON `campaignId`: string."]
     pub campaign_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `contactMethod`: [`DncListContactMethod`](crate::DncListContactMethod)."]
+    #[doc = " JSON `contactMethod`: [`DncListContactMethod`](crate::DncListContactMethod), one of `Email`, `Phone`, `Any`, `WhatsApp`."]
     pub contact_method: ::std::option::Option<crate::DncListContactMethod>,
     #[doc = " JSON `customExclusionColumn`: string."]
     pub custom_exclusion_column: ::std::option::Option<::std::string::String>,
@@ -19,7 +19,7 @@ pub struct DncList {
     pub division: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `dncCodes`: array of string."]
     pub dnc_codes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `dncSourceType`: [`DncListDncSourceType`](crate::DncListDncSourceType), required by the spec."]
+    #[doc = " JSON `dncSourceType`: [`DncListDncSourceType`](crate::DncListDncSourceType), required by the spec, one of `rds`, `rds_custom`, `dnc.com`, `gryphon`."]
     pub dnc_source_type: ::std::option::Option<crate::DncListDncSourceType>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,

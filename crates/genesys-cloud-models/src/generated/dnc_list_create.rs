@@ -7,7 +7,7 @@
 pub struct DncListCreate {
     #[doc = " JSON `campaignId`: string."]
     pub campaign_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `contactMethod`: [`DncListCreateContactMethod`](crate::DncListCreateContactMethod)."]
+    #[doc = " JSON `contactMethod`: [`DncListCreateContactMethod`](crate::DncListCreateContactMethod), one of `Email`, `Phone`, `Any`, `WhatsApp`."]
     pub contact_method: ::std::option::Option<crate::DncListCreateContactMethod>,
     #[doc = " JSON `customExclusionColumn`: string."]
     pub custom_exclusion_column: ::std::option::Option<::std::string::String>,
@@ -19,7 +19,7 @@ pub struct DncListCreate {
     pub division: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `dncCodes`: array of string."]
     pub dnc_codes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `dncSourceType`: [`DncListCreateDncSourceType`](crate::DncListCreateDncSourceType), required by the spec."]
+    #[doc = " JSON `dncSourceType`: [`DncListCreateDncSourceType`](crate::DncListCreateDncSourceType), required by the spec, one of `rds`, `rds_custom`, `dnc.com`, `gryphon`."]
     pub dnc_source_type: ::std::option::Option<crate::DncListCreateDncSourceType>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DncListDivisionView {
-    #[doc = " JSON `contactMethod`: [`DncListDivisionViewContactMethod`](crate::DncListDivisionViewContactMethod)."]
+    #[doc = " JSON `contactMethod`: [`DncListDivisionViewContactMethod`](crate::DncListDivisionViewContactMethod), one of `Email`, `Phone`, `Any`, `WhatsApp`."]
     pub contact_method: ::std::option::Option<crate::DncListDivisionViewContactMethod>,
     #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
-    #[doc = " JSON `dncSourceType`: [`DncListDivisionViewDncSourceType`](crate::DncListDivisionViewDncSourceType)."]
+    #[doc = " JSON `dncSourceType`: [`DncListDivisionViewDncSourceType`](crate::DncListDivisionViewDncSourceType), one of `rds`, `rds_custom`, `dnc.com`, `gryphon`."]
     pub dnc_source_type: ::std::option::Option<crate::DncListDivisionViewDncSourceType>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DncPatchCustomExclusionColumnsRequest {
-    #[doc = " JSON `action`: [`DncPatchCustomExclusionColumnsRequestAction`](crate::DncPatchCustomExclusionColumnsRequestAction)."]
+    #[doc = " JSON `action`: [`DncPatchCustomExclusionColumnsRequestAction`](crate::DncPatchCustomExclusionColumnsRequestAction), one of `Add`, `Remove`."]
     pub action: ::std::option::Option<crate::DncPatchCustomExclusionColumnsRequestAction>,
     #[doc = " JSON `customExclusionColumnEntries`: array of string."]
     pub custom_exclusion_column_entries: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DncPatchEmailsRequest {
-    #[doc = " JSON `action`: [`DncPatchEmailsRequestAction`](crate::DncPatchEmailsRequestAction)."]
+    #[doc = " JSON `action`: [`DncPatchEmailsRequestAction`](crate::DncPatchEmailsRequestAction), one of `Add`, `Remove`."]
     pub action: ::std::option::Option<crate::DncPatchEmailsRequestAction>,
     #[doc = " JSON `emailAddresses`: array of string."]
     pub email_addresses: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DncPatchPhoneNumbersRequest {
-    #[doc = " JSON `action`: [`DncPatchPhoneNumbersRequestAction`](crate::DncPatchPhoneNumbersRequestAction)."]
+    #[doc = " JSON `action`: [`DncPatchPhoneNumbersRequestAction`](crate::DncPatchPhoneNumbersRequestAction), one of `Add`, `Remove`."]
     pub action: ::std::option::Option<crate::DncPatchPhoneNumbersRequestAction>,
     #[doc = " JSON `expirationDateTime`: string."]
     pub expiration_date_time: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DncPatchWhatsAppNumbersRequest {
-    #[doc = " JSON `action`: [`DncPatchWhatsAppNumbersRequestAction`](crate::DncPatchWhatsAppNumbersRequestAction)."]
+    #[doc = " JSON `action`: [`DncPatchWhatsAppNumbersRequestAction`](crate::DncPatchWhatsAppNumbersRequestAction), one of `Add`, `Remove`."]
     pub action: ::std::option::Option<crate::DncPatchWhatsAppNumbersRequestAction>,
     #[doc = " JSON `expirationDateTime`: string."]
     pub expiration_date_time: ::std::option::Option<::std::string::String>,

@@ -9,7 +9,7 @@ pub struct DnsRecordEntry {
     pub host: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `recordContents`: string."]
     pub record_contents: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `verificationStatus`: [`DnsRecordEntryVerificationStatus`](crate::DnsRecordEntryVerificationStatus)."]
+    #[doc = " JSON `verificationStatus`: [`DnsRecordEntryVerificationStatus`](crate::DnsRecordEntryVerificationStatus), one of `Pending`, `Verified`, `Failed`, `Unknown`."]
     pub verification_status: ::std::option::Option<crate::DnsRecordEntryVerificationStatus>,
     _nulls: crate::support::Extras,
 }

@@ -45,11 +45,11 @@ pub struct Document {
     pub receiver_address: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sharingStatus`: [`DocumentSharingStatus`](crate::DocumentSharingStatus)."]
+    #[doc = " JSON `sharingStatus`: [`DocumentSharingStatus`](crate::DocumentSharingStatus), one of `NONE`, `LIMITED`, `PUBLIC`."]
     pub sharing_status: ::std::option::Option<crate::DocumentSharingStatus>,
     #[doc = " JSON `sharingUri`: string."]
     pub sharing_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `systemType`: [`DocumentSystemType`](crate::DocumentSystemType)."]
+    #[doc = " JSON `systemType`: [`DocumentSystemType`](crate::DocumentSystemType), one of `DOCUMENT`, `FAX`, `RECORDING`."]
     pub system_type: ::std::option::Option<crate::DocumentSystemType>,
     #[doc = " JSON `tagValues`: array of [`TagValue`](crate::TagValue)."]
     pub tag_values: ::std::option::Option<::std::vec::Vec<crate::TagValue>>,
@@ -59,7 +59,7 @@ pub struct Document {
     pub thumbnails: ::std::option::Option<::std::vec::Vec<crate::DocumentThumbnail>>,
     #[doc = " JSON `uploadDestinationUri`: string."]
     pub upload_destination_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `uploadMethod`: [`DocumentUploadMethod`](crate::DocumentUploadMethod)."]
+    #[doc = " JSON `uploadMethod`: [`DocumentUploadMethod`](crate::DocumentUploadMethod), one of `SINGLE_PUT`, `MULTIPART_POST`."]
     pub upload_method: ::std::option::Option<crate::DocumentUploadMethod>,
     #[doc = " JSON `uploadStatus`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub upload_status: ::std::option::Option<crate::DomainEntityRef>,

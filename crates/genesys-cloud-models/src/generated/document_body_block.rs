@@ -13,7 +13,7 @@ pub struct DocumentBodyBlock {
     pub paragraph: ::std::option::Option<crate::DocumentBodyParagraph>,
     #[doc = " JSON `table`: [`DocumentBodyTable`](crate::DocumentBodyTable)."]
     pub table: ::std::option::Option<crate::DocumentBodyTable>,
-    #[doc = " JSON `type`: [`DocumentBodyBlockType`](crate::DocumentBodyBlockType), required by the spec."]
+    #[doc = " JSON `type`: [`DocumentBodyBlockType`](crate::DocumentBodyBlockType), required by the spec, one of `Paragraph`, `Image`, `Video`, `OrderedList`, `UnorderedList`, `Table`."]
     pub r#type: ::std::option::Option<crate::DocumentBodyBlockType>,
     #[doc = " JSON `video`: [`DocumentBodyVideo`](crate::DocumentBodyVideo)."]
     pub video: ::std::option::Option<crate::DocumentBodyVideo>,

@@ -13,7 +13,7 @@ pub struct DocumentBodyBlockWithHighlight {
     pub paragraph: ::std::option::Option<crate::DocumentBodyParagraphWithHighlight>,
     #[doc = " JSON `table`: [`DocumentBodyTableWithHighlight`](crate::DocumentBodyTableWithHighlight)."]
     pub table: ::std::option::Option<crate::DocumentBodyTableWithHighlight>,
-    #[doc = " JSON `type`: [`DocumentBodyBlockWithHighlightType`](crate::DocumentBodyBlockWithHighlightType), required by the spec."]
+    #[doc = " JSON `type`: [`DocumentBodyBlockWithHighlightType`](crate::DocumentBodyBlockWithHighlightType), required by the spec, one of `Paragraph`, `Image`, `Video`, `OrderedList`, `UnorderedList`, `Table`."]
     pub r#type: ::std::option::Option<crate::DocumentBodyBlockWithHighlightType>,
     #[doc = " JSON `video`: [`DocumentBodyVideo`](crate::DocumentBodyVideo)."]
     pub video: ::std::option::Option<crate::DocumentBodyVideo>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentBodyImageProperties {
-    #[doc = " JSON `align`: [`DocumentBodyImagePropertiesAlign`](crate::DocumentBodyImagePropertiesAlign)."]
+    #[doc = " JSON `align`: [`DocumentBodyImagePropertiesAlign`](crate::DocumentBodyImagePropertiesAlign), one of `Center`, `Left`, `Right`, `Justify`."]
     pub align: ::std::option::Option<crate::DocumentBodyImagePropertiesAlign>,
     #[doc = " JSON `altText`: string."]
     pub alt_text: ::std::option::Option<::std::string::String>,

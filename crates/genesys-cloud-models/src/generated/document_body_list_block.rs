@@ -9,7 +9,7 @@ pub struct DocumentBodyListBlock {
     pub blocks: ::std::option::Option<::std::vec::Vec<crate::DocumentListContentBlock>>,
     #[doc = " JSON `properties`: [`DocumentBodyListItemProperties`](crate::DocumentBodyListItemProperties)."]
     pub properties: ::std::option::Option<crate::DocumentBodyListItemProperties>,
-    #[doc = " JSON `type`: [`DocumentBodyListBlockType`](crate::DocumentBodyListBlockType), required by the spec."]
+    #[doc = " JSON `type`: [`DocumentBodyListBlockType`](crate::DocumentBodyListBlockType), required by the spec, one of `ListItem`."]
     pub r#type: ::std::option::Option<crate::DocumentBodyListBlockType>,
     _nulls: crate::support::Extras,
 }

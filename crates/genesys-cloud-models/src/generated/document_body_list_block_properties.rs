@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentBodyListBlockProperties {
-    #[doc = " JSON `orderedType`: [`DocumentBodyListBlockPropertiesOrderedType`](crate::DocumentBodyListBlockPropertiesOrderedType)."]
+    #[doc = " JSON `orderedType`: [`DocumentBodyListBlockPropertiesOrderedType`](crate::DocumentBodyListBlockPropertiesOrderedType), one of `Number`, `LowerAlpha`, `LowerGreek`, `LowerRoman`, `UpperAlpha`, `UpperRoman`, `None`."]
     pub ordered_type: ::std::option::Option<crate::DocumentBodyListBlockPropertiesOrderedType>,
-    #[doc = " JSON `unorderedType`: [`DocumentBodyListBlockPropertiesUnorderedType`](crate::DocumentBodyListBlockPropertiesUnorderedType)."]
+    #[doc = " JSON `unorderedType`: [`DocumentBodyListBlockPropertiesUnorderedType`](crate::DocumentBodyListBlockPropertiesUnorderedType), one of `Normal`, `Square`, `Circle`, `None`."]
     pub unordered_type: ::std::option::Option<crate::DocumentBodyListBlockPropertiesUnorderedType>,
     _nulls: crate::support::Extras,
 }

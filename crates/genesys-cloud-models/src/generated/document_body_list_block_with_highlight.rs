@@ -9,7 +9,7 @@ pub struct DocumentBodyListBlockWithHighlight {
     pub blocks: ::std::option::Option<::std::vec::Vec<crate::DocumentListContentBlockWithHighlight>>,
     #[doc = " JSON `properties`: [`DocumentBodyListItemProperties`](crate::DocumentBodyListItemProperties)."]
     pub properties: ::std::option::Option<crate::DocumentBodyListItemProperties>,
-    #[doc = " JSON `type`: [`DocumentBodyListBlockWithHighlightType`](crate::DocumentBodyListBlockWithHighlightType), required by the spec."]
+    #[doc = " JSON `type`: [`DocumentBodyListBlockWithHighlightType`](crate::DocumentBodyListBlockWithHighlightType), required by the spec, one of `ListItem`."]
     pub r#type: ::std::option::Option<crate::DocumentBodyListBlockWithHighlightType>,
     _nulls: crate::support::Extras,
 }

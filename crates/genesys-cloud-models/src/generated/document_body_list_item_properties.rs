@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentBodyListItemProperties {
-    #[doc = " JSON `align`: [`DocumentBodyListItemPropertiesAlign`](crate::DocumentBodyListItemPropertiesAlign)."]
+    #[doc = " JSON `align`: [`DocumentBodyListItemPropertiesAlign`](crate::DocumentBodyListItemPropertiesAlign), one of `Center`, `Left`, `Right`, `Justify`."]
     pub align: ::std::option::Option<crate::DocumentBodyListItemPropertiesAlign>,
     #[doc = " JSON `backgroundColor`: string."]
     pub background_color: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `fontSize`: [`DocumentBodyListItemPropertiesFontSize`](crate::DocumentBodyListItemPropertiesFontSize)."]
+    #[doc = " JSON `fontSize`: [`DocumentBodyListItemPropertiesFontSize`](crate::DocumentBodyListItemPropertiesFontSize), one of `XxSmall`, `XSmall`, `Small`, `Medium`, `Large`, `XLarge`, `XxLarge`, `XxxLarge`."]
     pub font_size: ::std::option::Option<crate::DocumentBodyListItemPropertiesFontSize>,
-    #[doc = " JSON `fontType`: [`DocumentBodyListItemPropertiesFontType`](crate::DocumentBodyListItemPropertiesFontType)."]
+    #[doc = " JSON `fontType`: [`DocumentBodyListItemPropertiesFontType`](crate::DocumentBodyListItemPropertiesFontType), one of `Paragraph`, `Heading1`, `Heading2`, `Heading3`, `Heading4`, `Heading5`, `Heading6`, `Preformatted`."]
     pub font_type: ::std::option::Option<crate::DocumentBodyListItemPropertiesFontType>,
     #[doc = " JSON `indentation`: number (double)."]
     pub indentation: ::std::option::Option<f64>,
-    #[doc = " JSON `orderedType`: [`DocumentBodyListItemPropertiesOrderedType`](crate::DocumentBodyListItemPropertiesOrderedType)."]
+    #[doc = " JSON `orderedType`: [`DocumentBodyListItemPropertiesOrderedType`](crate::DocumentBodyListItemPropertiesOrderedType), one of `Number`, `LowerAlpha`, `LowerGreek`, `LowerRoman`, `UpperAlpha`, `UpperRoman`, `None`."]
     pub ordered_type: ::std::option::Option<crate::DocumentBodyListItemPropertiesOrderedType>,
     #[doc = " JSON `textColor`: string."]
     pub text_color: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `unorderedType`: [`DocumentBodyListItemPropertiesUnorderedType`](crate::DocumentBodyListItemPropertiesUnorderedType)."]
+    #[doc = " JSON `unorderedType`: [`DocumentBodyListItemPropertiesUnorderedType`](crate::DocumentBodyListItemPropertiesUnorderedType), one of `Normal`, `Square`, `Circle`, `None`."]
     pub unordered_type: ::std::option::Option<crate::DocumentBodyListItemPropertiesUnorderedType>,
     _nulls: crate::support::Extras,
 }

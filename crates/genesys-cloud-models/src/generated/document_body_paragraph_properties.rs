@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentBodyParagraphProperties {
-    #[doc = " JSON `align`: [`DocumentBodyParagraphPropertiesAlign`](crate::DocumentBodyParagraphPropertiesAlign)."]
+    #[doc = " JSON `align`: [`DocumentBodyParagraphPropertiesAlign`](crate::DocumentBodyParagraphPropertiesAlign), one of `Center`, `Left`, `Right`, `Justify`."]
     pub align: ::std::option::Option<crate::DocumentBodyParagraphPropertiesAlign>,
     #[doc = " JSON `backgroundColor`: string."]
     pub background_color: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `fontSize`: [`DocumentBodyParagraphPropertiesFontSize`](crate::DocumentBodyParagraphPropertiesFontSize)."]
+    #[doc = " JSON `fontSize`: [`DocumentBodyParagraphPropertiesFontSize`](crate::DocumentBodyParagraphPropertiesFontSize), one of `XxSmall`, `XSmall`, `Small`, `Medium`, `Large`, `XLarge`, `XxLarge`, `XxxLarge`."]
     pub font_size: ::std::option::Option<crate::DocumentBodyParagraphPropertiesFontSize>,
-    #[doc = " JSON `fontType`: [`DocumentBodyParagraphPropertiesFontType`](crate::DocumentBodyParagraphPropertiesFontType)."]
+    #[doc = " JSON `fontType`: [`DocumentBodyParagraphPropertiesFontType`](crate::DocumentBodyParagraphPropertiesFontType), one of `Paragraph`, `Heading1`, `Heading2`, `Heading3`, `Heading4`, `Heading5`, `Heading6`, `Preformatted`."]
     pub font_type: ::std::option::Option<crate::DocumentBodyParagraphPropertiesFontType>,
     #[doc = " JSON `indentation`: number (double)."]
     pub indentation: ::std::option::Option<f64>,

@@ -13,7 +13,7 @@ pub struct DocumentBodyTableCaptionItem {
     pub paragraph: ::std::option::Option<crate::DocumentBodyParagraph>,
     #[doc = " JSON `text`: [`DocumentText`](crate::DocumentText)."]
     pub text: ::std::option::Option<crate::DocumentText>,
-    #[doc = " JSON `type`: [`DocumentBodyTableCaptionItemType`](crate::DocumentBodyTableCaptionItemType), required by the spec."]
+    #[doc = " JSON `type`: [`DocumentBodyTableCaptionItemType`](crate::DocumentBodyTableCaptionItemType), required by the spec, one of `Text`, `Paragraph`, `Image`, `Video`, `OrderedList`, `UnorderedList`."]
     pub r#type: ::std::option::Option<crate::DocumentBodyTableCaptionItemType>,
     #[doc = " JSON `video`: [`DocumentBodyVideo`](crate::DocumentBodyVideo)."]
     pub video: ::std::option::Option<crate::DocumentBodyVideo>,

@@ -9,23 +9,23 @@ pub struct DocumentBodyTableCellBlockProperties {
     pub background_color: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `borderColor`: string."]
     pub border_color: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `borderStyle`: [`DocumentBodyTableCellBlockPropertiesBorderStyle`](crate::DocumentBodyTableCellBlockPropertiesBorderStyle)."]
+    #[doc = " JSON `borderStyle`: [`DocumentBodyTableCellBlockPropertiesBorderStyle`](crate::DocumentBodyTableCellBlockPropertiesBorderStyle), one of `Solid`, `Dotted`, `Dashed`, `Double`, `Groove`, `Ridge`, `Inset`, `Outset`, `Hidden`, `None`."]
     pub border_style: ::std::option::Option<crate::DocumentBodyTableCellBlockPropertiesBorderStyle>,
     #[doc = " JSON `borderWidth`: number (double)."]
     pub border_width: ::std::option::Option<f64>,
-    #[doc = " JSON `cellType`: [`DocumentBodyTableCellBlockPropertiesCellType`](crate::DocumentBodyTableCellBlockPropertiesCellType)."]
+    #[doc = " JSON `cellType`: [`DocumentBodyTableCellBlockPropertiesCellType`](crate::DocumentBodyTableCellBlockPropertiesCellType), one of `Cell`, `HeaderCell`."]
     pub cell_type: ::std::option::Option<crate::DocumentBodyTableCellBlockPropertiesCellType>,
     #[doc = " JSON `colSpan`: integer (int64)."]
     pub col_span: ::std::option::Option<i64>,
     #[doc = " JSON `height`: number (double)."]
     pub height: ::std::option::Option<f64>,
-    #[doc = " JSON `horizontalAlign`: [`DocumentBodyTableCellBlockPropertiesHorizontalAlign`](crate::DocumentBodyTableCellBlockPropertiesHorizontalAlign)."]
+    #[doc = " JSON `horizontalAlign`: [`DocumentBodyTableCellBlockPropertiesHorizontalAlign`](crate::DocumentBodyTableCellBlockPropertiesHorizontalAlign), one of `Center`, `Left`, `Right`."]
     pub horizontal_align: ::std::option::Option<crate::DocumentBodyTableCellBlockPropertiesHorizontalAlign>,
     #[doc = " JSON `rowSpan`: integer (int64)."]
     pub row_span: ::std::option::Option<i64>,
-    #[doc = " JSON `scope`: [`DocumentBodyTableCellBlockPropertiesScope`](crate::DocumentBodyTableCellBlockPropertiesScope)."]
+    #[doc = " JSON `scope`: [`DocumentBodyTableCellBlockPropertiesScope`](crate::DocumentBodyTableCellBlockPropertiesScope), one of `Row`, `Column`, `RowGroup`, `ColumnGroup`, `None`."]
     pub scope: ::std::option::Option<crate::DocumentBodyTableCellBlockPropertiesScope>,
-    #[doc = " JSON `verticalAlign`: [`DocumentBodyTableCellBlockPropertiesVerticalAlign`](crate::DocumentBodyTableCellBlockPropertiesVerticalAlign)."]
+    #[doc = " JSON `verticalAlign`: [`DocumentBodyTableCellBlockPropertiesVerticalAlign`](crate::DocumentBodyTableCellBlockPropertiesVerticalAlign), one of `Top`, `Middle`, `Bottom`."]
     pub vertical_align: ::std::option::Option<crate::DocumentBodyTableCellBlockPropertiesVerticalAlign>,
     #[doc = " JSON `width`: number (double)."]
     pub width: ::std::option::Option<f64>,

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentBodyTableProperties {
-    #[doc = " JSON `alignment`: [`DocumentBodyTablePropertiesAlignment`](crate::DocumentBodyTablePropertiesAlignment)."]
+    #[doc = " JSON `alignment`: [`DocumentBodyTablePropertiesAlignment`](crate::DocumentBodyTablePropertiesAlignment), one of `Center`, `Left`, `Right`."]
     pub alignment: ::std::option::Option<crate::DocumentBodyTablePropertiesAlignment>,
     #[doc = " JSON `backgroundColor`: string."]
     pub background_color: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `borderColor`: string."]
     pub border_color: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `borderStyle`: [`DocumentBodyTablePropertiesBorderStyle`](crate::DocumentBodyTablePropertiesBorderStyle)."]
+    #[doc = " JSON `borderStyle`: [`DocumentBodyTablePropertiesBorderStyle`](crate::DocumentBodyTablePropertiesBorderStyle), one of `Solid`, `Dotted`, `Dashed`, `Double`, `Groove`, `Ridge`, `Inset`, `Outset`, `Hidden`, `None`."]
     pub border_style: ::std::option::Option<crate::DocumentBodyTablePropertiesBorderStyle>,
     #[doc = " JSON `borderWidth`: number (double)."]
     pub border_width: ::std::option::Option<f64>,

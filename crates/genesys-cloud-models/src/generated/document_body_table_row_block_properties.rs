@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentBodyTableRowBlockProperties {
-    #[doc = " JSON `alignment`: [`DocumentBodyTableRowBlockPropertiesAlignment`](crate::DocumentBodyTableRowBlockPropertiesAlignment)."]
+    #[doc = " JSON `alignment`: [`DocumentBodyTableRowBlockPropertiesAlignment`](crate::DocumentBodyTableRowBlockPropertiesAlignment), one of `Center`, `Left`, `Right`."]
     pub alignment: ::std::option::Option<crate::DocumentBodyTableRowBlockPropertiesAlignment>,
     #[doc = " JSON `backgroundColor`: string."]
     pub background_color: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `borderColor`: string."]
     pub border_color: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `borderStyle`: [`DocumentBodyTableRowBlockPropertiesBorderStyle`](crate::DocumentBodyTableRowBlockPropertiesBorderStyle)."]
+    #[doc = " JSON `borderStyle`: [`DocumentBodyTableRowBlockPropertiesBorderStyle`](crate::DocumentBodyTableRowBlockPropertiesBorderStyle), one of `Solid`, `Dotted`, `Dashed`, `Double`, `Groove`, `Ridge`, `Inset`, `Outset`, `Hidden`, `None`."]
     pub border_style: ::std::option::Option<crate::DocumentBodyTableRowBlockPropertiesBorderStyle>,
     #[doc = " JSON `height`: number (double)."]
     pub height: ::std::option::Option<f64>,
-    #[doc = " JSON `rowType`: [`DocumentBodyTableRowBlockPropertiesRowType`](crate::DocumentBodyTableRowBlockPropertiesRowType)."]
+    #[doc = " JSON `rowType`: [`DocumentBodyTableRowBlockPropertiesRowType`](crate::DocumentBodyTableRowBlockPropertiesRowType), one of `Header`, `Footer`, `Body`."]
     pub row_type: ::std::option::Option<crate::DocumentBodyTableRowBlockPropertiesRowType>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentBodyVideoProperties {
-    #[doc = " JSON `align`: [`DocumentBodyVideoPropertiesAlign`](crate::DocumentBodyVideoPropertiesAlign)."]
+    #[doc = " JSON `align`: [`DocumentBodyVideoPropertiesAlign`](crate::DocumentBodyVideoPropertiesAlign), one of `Center`, `Left`, `Right`, `Justify`."]
     pub align: ::std::option::Option<crate::DocumentBodyVideoPropertiesAlign>,
     #[doc = " JSON `backgroundColor`: string."]
     pub background_color: ::std::option::Option<::std::string::String>,

@@ -9,7 +9,7 @@ pub struct DocumentContentBlock {
     pub image: ::std::option::Option<crate::DocumentBodyImage>,
     #[doc = " JSON `text`: [`DocumentText`](crate::DocumentText)."]
     pub text: ::std::option::Option<crate::DocumentText>,
-    #[doc = " JSON `type`: [`DocumentContentBlockType`](crate::DocumentContentBlockType), required by the spec."]
+    #[doc = " JSON `type`: [`DocumentContentBlockType`](crate::DocumentContentBlockType), required by the spec, one of `Text`, `Image`, `Video`."]
     pub r#type: ::std::option::Option<crate::DocumentContentBlockType>,
     #[doc = " JSON `video`: [`DocumentBodyVideo`](crate::DocumentBodyVideo)."]
     pub video: ::std::option::Option<crate::DocumentBodyVideo>,

@@ -11,7 +11,7 @@ pub struct DocumentContentBlockWithHighlight {
     pub image: ::std::option::Option<crate::DocumentBodyImage>,
     #[doc = " JSON `text`: [`DocumentText`](crate::DocumentText)."]
     pub text: ::std::option::Option<crate::DocumentText>,
-    #[doc = " JSON `type`: [`DocumentContentBlockWithHighlightType`](crate::DocumentContentBlockWithHighlightType), required by the spec."]
+    #[doc = " JSON `type`: [`DocumentContentBlockWithHighlightType`](crate::DocumentContentBlockWithHighlightType), required by the spec, one of `Text`, `Image`, `Video`."]
     pub r#type: ::std::option::Option<crate::DocumentContentBlockWithHighlightType>,
     #[doc = " JSON `video`: [`DocumentBodyVideo`](crate::DocumentBodyVideo)."]
     pub video: ::std::option::Option<crate::DocumentBodyVideo>,

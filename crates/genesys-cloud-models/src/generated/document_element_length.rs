@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentElementLength {
-    #[doc = " JSON `unit`: [`DocumentElementLengthUnit`](crate::DocumentElementLengthUnit), required by the spec."]
+    #[doc = " JSON `unit`: [`DocumentElementLengthUnit`](crate::DocumentElementLengthUnit), required by the spec, one of `Em`, `Percentage`, `Px`."]
     pub unit: ::std::option::Option<crate::DocumentElementLengthUnit>,
     #[doc = " JSON `value`: number (double), required by the spec."]
     pub value: ::std::option::Option<f64>,

@@ -11,7 +11,7 @@ pub struct DocumentListContentBlock {
     pub list: ::std::option::Option<crate::DocumentBodyList>,
     #[doc = " JSON `text`: [`DocumentText`](crate::DocumentText)."]
     pub text: ::std::option::Option<crate::DocumentText>,
-    #[doc = " JSON `type`: [`DocumentListContentBlockType`](crate::DocumentListContentBlockType), required by the spec."]
+    #[doc = " JSON `type`: [`DocumentListContentBlockType`](crate::DocumentListContentBlockType), required by the spec, one of `Text`, `Image`, `OrderedList`, `UnorderedList`, `Video`."]
     pub r#type: ::std::option::Option<crate::DocumentListContentBlockType>,
     #[doc = " JSON `video`: [`DocumentBodyVideo`](crate::DocumentBodyVideo)."]
     pub video: ::std::option::Option<crate::DocumentBodyVideo>,

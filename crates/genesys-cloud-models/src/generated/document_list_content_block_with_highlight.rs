@@ -13,7 +13,7 @@ pub struct DocumentListContentBlockWithHighlight {
     pub list: ::std::option::Option<crate::DocumentBodyListWithHighlight>,
     #[doc = " JSON `text`: [`DocumentText`](crate::DocumentText)."]
     pub text: ::std::option::Option<crate::DocumentText>,
-    #[doc = " JSON `type`: [`DocumentListContentBlockWithHighlightType`](crate::DocumentListContentBlockWithHighlightType), required by the spec."]
+    #[doc = " JSON `type`: [`DocumentListContentBlockWithHighlightType`](crate::DocumentListContentBlockWithHighlightType), required by the spec, one of `Text`, `Image`, `OrderedList`, `UnorderedList`, `Video`."]
     pub r#type: ::std::option::Option<crate::DocumentListContentBlockWithHighlightType>,
     #[doc = " JSON `video`: [`DocumentBodyVideo`](crate::DocumentBodyVideo)."]
     pub video: ::std::option::Option<crate::DocumentBodyVideo>,

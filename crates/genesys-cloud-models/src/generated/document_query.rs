@@ -7,7 +7,7 @@
 pub struct DocumentQuery {
     #[doc = " JSON `clauses`: array of [`DocumentQueryClause`](crate::DocumentQueryClause), required by the spec."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::DocumentQueryClause>>,
-    #[doc = " JSON `operator`: [`DocumentQueryOperator`](crate::DocumentQueryOperator), required by the spec."]
+    #[doc = " JSON `operator`: [`DocumentQueryOperator`](crate::DocumentQueryOperator), required by the spec, one of `Or`, `And`."]
     pub operator: ::std::option::Option<crate::DocumentQueryOperator>,
     _nulls: crate::support::Extras,
 }

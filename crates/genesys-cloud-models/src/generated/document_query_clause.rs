@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentQueryClause {
-    #[doc = " JSON `operator`: [`DocumentQueryClauseOperator`](crate::DocumentQueryClauseOperator), required by the spec."]
+    #[doc = " JSON `operator`: [`DocumentQueryClauseOperator`](crate::DocumentQueryClauseOperator), required by the spec, one of `Or`, `And`."]
     pub operator: ::std::option::Option<crate::DocumentQueryClauseOperator>,
     #[doc = " JSON `predicates`: array of [`DocumentQueryPredicate`](crate::DocumentQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::DocumentQueryPredicate>>,

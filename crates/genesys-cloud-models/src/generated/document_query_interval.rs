@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentQueryInterval {
-    #[doc = " JSON `field`: [`DocumentQueryIntervalField`](crate::DocumentQueryIntervalField)."]
+    #[doc = " JSON `field`: [`DocumentQueryIntervalField`](crate::DocumentQueryIntervalField), one of `dateCreated`, `dateModified`, `datePublished`."]
     pub field: ::std::option::Option<crate::DocumentQueryIntervalField>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

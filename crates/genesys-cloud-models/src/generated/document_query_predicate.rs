@@ -7,7 +7,7 @@
 pub struct DocumentQueryPredicate {
     #[doc = " JSON `fields`: array of string, required by the spec."]
     pub fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `type`: [`DocumentQueryPredicateType`](crate::DocumentQueryPredicateType), required by the spec."]
+    #[doc = " JSON `type`: [`DocumentQueryPredicateType`](crate::DocumentQueryPredicateType), required by the spec, one of `Equals`, `NotEquals`, `Contains`, `MatchAll`, `MatchAny`."]
     pub r#type: ::std::option::Option<crate::DocumentQueryPredicateType>,
     #[doc = " JSON `values`: array of string, required by the spec."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

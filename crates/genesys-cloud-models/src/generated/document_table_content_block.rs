@@ -15,7 +15,7 @@ pub struct DocumentTableContentBlock {
     pub table: ::std::option::Option<crate::DocumentBodyTable>,
     #[doc = " JSON `text`: [`DocumentText`](crate::DocumentText)."]
     pub text: ::std::option::Option<crate::DocumentText>,
-    #[doc = " JSON `type`: [`DocumentTableContentBlockType`](crate::DocumentTableContentBlockType), required by the spec."]
+    #[doc = " JSON `type`: [`DocumentTableContentBlockType`](crate::DocumentTableContentBlockType), required by the spec, one of `Paragraph`, `Text`, `Image`, `Video`, `OrderedList`, `UnorderedList`, `Table`."]
     pub r#type: ::std::option::Option<crate::DocumentTableContentBlockType>,
     #[doc = " JSON `video`: [`DocumentBodyVideo`](crate::DocumentBodyVideo)."]
     pub video: ::std::option::Option<crate::DocumentBodyVideo>,

@@ -17,7 +17,7 @@ pub struct DocumentTableContentBlockWithHighlight {
     pub table: ::std::option::Option<crate::DocumentBodyTableWithHighlight>,
     #[doc = " JSON `text`: [`DocumentText`](crate::DocumentText)."]
     pub text: ::std::option::Option<crate::DocumentText>,
-    #[doc = " JSON `type`: [`DocumentTableContentBlockWithHighlightType`](crate::DocumentTableContentBlockWithHighlightType), required by the spec."]
+    #[doc = " JSON `type`: [`DocumentTableContentBlockWithHighlightType`](crate::DocumentTableContentBlockWithHighlightType), required by the spec, one of `Paragraph`, `Text`, `Image`, `Video`, `OrderedList`, `UnorderedList`, `Table`."]
     pub r#type: ::std::option::Option<crate::DocumentTableContentBlockWithHighlightType>,
     #[doc = " JSON `video`: [`DocumentBodyVideo`](crate::DocumentBodyVideo)."]
     pub video: ::std::option::Option<crate::DocumentBodyVideo>,

@@ -7,7 +7,7 @@
 pub struct DocumentTextProperties {
     #[doc = " JSON `backgroundColor`: string."]
     pub background_color: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `fontSize`: [`DocumentTextPropertiesFontSize`](crate::DocumentTextPropertiesFontSize)."]
+    #[doc = " JSON `fontSize`: [`DocumentTextPropertiesFontSize`](crate::DocumentTextPropertiesFontSize), one of `XxSmall`, `XSmall`, `Small`, `Medium`, `Large`, `XLarge`, `XxLarge`, `XxxLarge`."]
     pub font_size: ::std::option::Option<crate::DocumentTextPropertiesFontSize>,
     #[doc = " JSON `textColor`: string."]
     pub text_color: ::std::option::Option<::std::string::String>,

@@ -13,11 +13,11 @@ pub struct DocumentationSearchCriteria {
     pub fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `group`: array of [`DocumentationSearchCriteria`](crate::DocumentationSearchCriteria)."]
     pub group: ::std::option::Option<::std::vec::Vec<crate::DocumentationSearchCriteria>>,
-    #[doc = " JSON `operator`: [`DocumentationSearchCriteriaOperator`](crate::DocumentationSearchCriteriaOperator)."]
+    #[doc = " JSON `operator`: [`DocumentationSearchCriteriaOperator`](crate::DocumentationSearchCriteriaOperator), one of `AND`, `OR`, `NOT`."]
     pub operator: ::std::option::Option<crate::DocumentationSearchCriteriaOperator>,
     #[doc = " JSON `startValue`: string."]
     pub start_value: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`DocumentationSearchCriteriaType`](crate::DocumentationSearchCriteriaType), required by the spec."]
+    #[doc = " JSON `type`: [`DocumentationSearchCriteriaType`](crate::DocumentationSearchCriteriaType), required by the spec, one of `EXACT`, `STARTS_WITH`, `CONTAINS`, `TERM`, `TERMS`, `MATCH_ALL`, `SIMPLE`, `QUERY_STRING`, `MULTI_MATCH`."]
     pub r#type: ::std::option::Option<crate::DocumentationSearchCriteriaType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -15,7 +15,7 @@ pub struct DocumentationSearchRequest {
     pub sort: ::std::option::Option<::std::vec::Vec<crate::SearchSort>>,
     #[doc = " JSON `sortBy`: string."]
     pub sort_by: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sortOrder`: [`DocumentationSearchRequestSortOrder`](crate::DocumentationSearchRequestSortOrder)."]
+    #[doc = " JSON `sortOrder`: [`DocumentationSearchRequestSortOrder`](crate::DocumentationSearchRequestSortOrder), one of `ASC`, `DESC`, `SCORE`."]
     pub sort_order: ::std::option::Option<crate::DocumentationSearchRequestSortOrder>,
     _nulls: crate::support::Extras,
 }

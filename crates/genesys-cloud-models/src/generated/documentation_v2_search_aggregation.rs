@@ -13,7 +13,7 @@ pub struct DocumentationV2SearchAggregation {
     pub order: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `size`: integer (int64)."]
     pub size: ::std::option::Option<i64>,
-    #[doc = " JSON `type`: [`DocumentationV2SearchAggregationType`](crate::DocumentationV2SearchAggregationType)."]
+    #[doc = " JSON `type`: [`DocumentationV2SearchAggregationType`](crate::DocumentationV2SearchAggregationType), one of `TERM`, `COUNT`."]
     pub r#type: ::std::option::Option<crate::DocumentationV2SearchAggregationType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -13,11 +13,11 @@ pub struct DocumentationV2SearchCriteria {
     pub fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `group`: array of [`DocumentationV2SearchCriteria`](crate::DocumentationV2SearchCriteria)."]
     pub group: ::std::option::Option<::std::vec::Vec<crate::DocumentationV2SearchCriteria>>,
-    #[doc = " JSON `operator`: [`DocumentationV2SearchCriteriaOperator`](crate::DocumentationV2SearchCriteriaOperator)."]
+    #[doc = " JSON `operator`: [`DocumentationV2SearchCriteriaOperator`](crate::DocumentationV2SearchCriteriaOperator), one of `AND`, `OR`, `NOT`."]
     pub operator: ::std::option::Option<crate::DocumentationV2SearchCriteriaOperator>,
     #[doc = " JSON `startValue`: string."]
     pub start_value: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`DocumentationV2SearchCriteriaType`](crate::DocumentationV2SearchCriteriaType)."]
+    #[doc = " JSON `type`: [`DocumentationV2SearchCriteriaType`](crate::DocumentationV2SearchCriteriaType), one of `SIMPLE`, `EXACT`."]
     pub r#type: ::std::option::Option<crate::DocumentationV2SearchCriteriaType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -17,7 +17,7 @@ pub struct DocumentationV2SearchRequest {
     pub sort: ::std::option::Option<::std::vec::Vec<crate::SearchSort>>,
     #[doc = " JSON `sortBy`: string."]
     pub sort_by: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sortOrder`: [`DocumentationV2SearchRequestSortOrder`](crate::DocumentationV2SearchRequestSortOrder)."]
+    #[doc = " JSON `sortOrder`: [`DocumentationV2SearchRequestSortOrder`](crate::DocumentationV2SearchRequestSortOrder), one of `ASC`, `DESC`, `SCORE`."]
     pub sort_order: ::std::option::Option<crate::DocumentationV2SearchRequestSortOrder>,
     #[doc = " JSON `types`: array of string, required by the spec."]
     pub types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

@@ -33,9 +33,9 @@ pub struct DomainCertificateAuthority {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `services`: array of string, required by the spec."]
     pub services: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `state`: [`DomainCertificateAuthorityState`](crate::DomainCertificateAuthorityState)."]
+    #[doc = " JSON `state`: [`DomainCertificateAuthorityState`](crate::DomainCertificateAuthorityState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::DomainCertificateAuthorityState>,
-    #[doc = " JSON `type`: [`DomainCertificateAuthorityType`](crate::DomainCertificateAuthorityType), required by the spec."]
+    #[doc = " JSON `type`: [`DomainCertificateAuthorityType`](crate::DomainCertificateAuthorityType), required by the spec, one of `MANAGED`, `REMOTE`."]
     pub r#type: ::std::option::Option<crate::DomainCertificateAuthorityType>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,

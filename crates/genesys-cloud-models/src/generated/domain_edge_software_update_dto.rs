@@ -21,7 +21,7 @@ pub struct DomainEdgeSoftwareUpdateDto {
     pub execute_stop_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `maxDownloadRate`: integer (int64)."]
     pub max_download_rate: ::std::option::Option<i64>,
-    #[doc = " JSON `status`: [`DomainEdgeSoftwareUpdateDtoStatus`](crate::DomainEdgeSoftwareUpdateDtoStatus)."]
+    #[doc = " JSON `status`: [`DomainEdgeSoftwareUpdateDtoStatus`](crate::DomainEdgeSoftwareUpdateDtoStatus), one of `NONE`, `INIT`, `IN_PROGRESS`, `EXPIRED`, `EXCEPTION`, `ABORTED`, `FAILED`, `SUCCEEDED`, `DELETE`."]
     pub status: ::std::option::Option<crate::DomainEdgeSoftwareUpdateDtoStatus>,
     #[doc = " JSON `version`: [`DomainEdgeSoftwareVersionDto`](crate::DomainEdgeSoftwareVersionDto), required by the spec."]
     pub version: ::std::option::Option<crate::DomainEdgeSoftwareVersionDto>,

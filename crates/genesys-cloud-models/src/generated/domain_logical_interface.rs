@@ -13,7 +13,7 @@ pub struct DomainLogicalInterface {
     pub created_by: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `createdByApp`: string."]
     pub created_by_app: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `currentState`: [`DomainLogicalInterfaceCurrentState`](crate::DomainLogicalInterfaceCurrentState)."]
+    #[doc = " JSON `currentState`: [`DomainLogicalInterfaceCurrentState`](crate::DomainLogicalInterfaceCurrentState), one of `INIT`, `CREATING`, `UPDATING`, `OK`, `EXCEPTION`, `DELETING`."]
     pub current_state: ::std::option::Option<crate::DomainLogicalInterfaceCurrentState>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -43,7 +43,7 @@ pub struct DomainLogicalInterface {
     pub inherit_phone_trunk_bases_i_pv4: ::std::option::Option<bool>,
     #[doc = " JSON `inheritPhoneTrunkBasesIPv6`: boolean."]
     pub inherit_phone_trunk_bases_i_pv6: ::std::option::Option<bool>,
-    #[doc = " JSON `interfaceType`: [`DomainLogicalInterfaceInterfaceType`](crate::DomainLogicalInterfaceInterfaceType)."]
+    #[doc = " JSON `interfaceType`: [`DomainLogicalInterfaceInterfaceType`](crate::DomainLogicalInterfaceInterfaceType), one of `DIAGNOSTIC`, `SYSTEM`."]
     pub interface_type: ::std::option::Option<crate::DomainLogicalInterfaceInterfaceType>,
     #[doc = " JSON `ipv4Capabilities`: [`DomainCapabilities`](crate::DomainCapabilities)."]
     pub ipv4_capabilities: ::std::option::Option<crate::DomainCapabilities>,
@@ -73,7 +73,7 @@ pub struct DomainLogicalInterface {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`DomainLogicalInterfaceState`](crate::DomainLogicalInterfaceState)."]
+    #[doc = " JSON `state`: [`DomainLogicalInterfaceState`](crate::DomainLogicalInterfaceState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::DomainLogicalInterfaceState>,
     #[doc = " JSON `traceEnabled`: boolean."]
     pub trace_enabled: ::std::option::Option<bool>,

@@ -7,11 +7,11 @@
 pub struct DomainNetworkAddress {
     #[doc = " JSON `address`: string."]
     pub address: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `family`: [`DomainNetworkAddressFamily`](crate::DomainNetworkAddressFamily), format `int64`."]
+    #[doc = " JSON `family`: [`DomainNetworkAddressFamily`](crate::DomainNetworkAddressFamily), format `int64`, one of 2, 23."]
     pub family: ::std::option::Option<crate::DomainNetworkAddressFamily>,
     #[doc = " JSON `persistent`: boolean."]
     pub persistent: ::std::option::Option<bool>,
-    #[doc = " JSON `type`: [`DomainNetworkAddressType`](crate::DomainNetworkAddressType)."]
+    #[doc = " JSON `type`: [`DomainNetworkAddressType`](crate::DomainNetworkAddressType), one of `ip`, `dns`, `gateway`, `tdm`."]
     pub r#type: ::std::option::Option<crate::DomainNetworkAddressType>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DomainNetworkRoute {
-    #[doc = " JSON `family`: [`DomainNetworkRouteFamily`](crate::DomainNetworkRouteFamily), format `int64`."]
+    #[doc = " JSON `family`: [`DomainNetworkRouteFamily`](crate::DomainNetworkRouteFamily), format `int64`, one of 2, 23."]
     pub family: ::std::option::Option<crate::DomainNetworkRouteFamily>,
     #[doc = " JSON `metric`: integer (int64)."]
     pub metric: ::std::option::Option<i64>,

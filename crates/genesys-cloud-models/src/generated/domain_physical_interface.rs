@@ -37,7 +37,7 @@ pub struct DomainPhysicalInterface {
     pub port_label: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`DomainPhysicalInterfaceState`](crate::DomainPhysicalInterfaceState)."]
+    #[doc = " JSON `state`: [`DomainPhysicalInterfaceState`](crate::DomainPhysicalInterfaceState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::DomainPhysicalInterfaceState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,

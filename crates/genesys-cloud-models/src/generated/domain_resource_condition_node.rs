@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DomainResourceConditionNode {
-    #[doc = " JSON `conjunction`: [`DomainResourceConditionNodeConjunction`](crate::DomainResourceConditionNodeConjunction)."]
+    #[doc = " JSON `conjunction`: [`DomainResourceConditionNodeConjunction`](crate::DomainResourceConditionNodeConjunction), one of `AND`, `OR`."]
     pub conjunction: ::std::option::Option<crate::DomainResourceConditionNodeConjunction>,
     #[doc = " JSON `operands`: array of [`DomainResourceConditionValue`](crate::DomainResourceConditionValue)."]
     pub operands: ::std::option::Option<::std::vec::Vec<crate::DomainResourceConditionValue>>,
-    #[doc = " JSON `operator`: [`DomainResourceConditionNodeOperator`](crate::DomainResourceConditionNodeOperator)."]
+    #[doc = " JSON `operator`: [`DomainResourceConditionNodeOperator`](crate::DomainResourceConditionNodeOperator), one of `EQ`, `IN`, `GE`, `GT`, `LE`, `LT`."]
     pub operator: ::std::option::Option<crate::DomainResourceConditionNodeOperator>,
     #[doc = " JSON `terms`: array of [`DomainResourceConditionNode`](crate::DomainResourceConditionNode)."]
     pub terms: ::std::option::Option<::std::vec::Vec<crate::DomainResourceConditionNode>>,

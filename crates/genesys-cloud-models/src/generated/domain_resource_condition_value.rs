@@ -9,7 +9,7 @@ pub struct DomainResourceConditionValue {
     pub queue: ::std::option::Option<crate::QueueFullReference>,
     #[doc = " JSON `team`: [`TeamFullReference`](crate::TeamFullReference)."]
     pub team: ::std::option::Option<crate::TeamFullReference>,
-    #[doc = " JSON `type`: [`DomainResourceConditionValueType`](crate::DomainResourceConditionValueType)."]
+    #[doc = " JSON `type`: [`DomainResourceConditionValueType`](crate::DomainResourceConditionValueType), one of `SCALAR`, `VARIABLE`, `USER`, `TEAM`, `QUEUE`."]
     pub r#type: ::std::option::Option<crate::DomainResourceConditionValueType>,
     #[doc = " JSON `user`: [`UserFullReference`](crate::UserFullReference)."]
     pub user: ::std::option::Option<crate::UserFullReference>,

@@ -15,7 +15,7 @@ pub struct DownloadResponse {
     pub result_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`DownloadResponseState`](crate::DownloadResponseState)."]
+    #[doc = " JSON `state`: [`DownloadResponseState`](crate::DownloadResponseState), one of `Running`, `Completed`."]
     pub state: ::std::option::Option<crate::DownloadResponseState>,
     #[doc = " JSON `thumbnails`: array of [`DocumentThumbnail`](crate::DocumentThumbnail)."]
     pub thumbnails: ::std::option::Option<::std::vec::Vec<crate::DocumentThumbnail>>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DraftManipulationRequest {
-    #[doc = " JSON `draftType`: [`DraftManipulationRequestDraftType`](crate::DraftManipulationRequestDraftType)."]
+    #[doc = " JSON `draftType`: [`DraftManipulationRequestDraftType`](crate::DraftManipulationRequestDraftType), one of `Reply`, `ReplyAll`, `Forward`."]
     pub draft_type: ::std::option::Option<crate::DraftManipulationRequestDraftType>,
     #[doc = " JSON `translate`: [`HistoryHeadersTranslation`](crate::HistoryHeadersTranslation)."]
     pub translate: ::std::option::Option<crate::HistoryHeadersTranslation>,

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DurationCondition {
-    #[doc = " JSON `durationMode`: [`DurationConditionDurationMode`](crate::DurationConditionDurationMode)."]
+    #[doc = " JSON `durationMode`: [`DurationConditionDurationMode`](crate::DurationConditionDurationMode), one of `Between`, `Over`, `Under`."]
     pub duration_mode: ::std::option::Option<crate::DurationConditionDurationMode>,
     #[doc = " JSON `durationOperator`: string."]
     pub duration_operator: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `durationRange`: string."]
     pub duration_range: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `durationTarget`: [`DurationConditionDurationTarget`](crate::DurationConditionDurationTarget)."]
+    #[doc = " JSON `durationTarget`: [`DurationConditionDurationTarget`](crate::DurationConditionDurationTarget), one of `DURATION`, `DURATION_RANGE`."]
     pub duration_target: ::std::option::Option<crate::DurationConditionDurationTarget>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct DynamicGroupLanguageSkillCondition {
     #[doc = " JSON `childConditions`: array of [`DynamicGroupSkillCondition`](crate::DynamicGroupSkillCondition)."]
     pub child_conditions: ::std::option::Option<::std::vec::Vec<crate::DynamicGroupSkillCondition>>,
-    #[doc = " JSON `comparator`: [`DynamicGroupLanguageSkillConditionComparator`](crate::DynamicGroupLanguageSkillConditionComparator), required by the spec."]
+    #[doc = " JSON `comparator`: [`DynamicGroupLanguageSkillConditionComparator`](crate::DynamicGroupLanguageSkillConditionComparator), required by the spec, one of `EqualTo`, `NotEqualTo`, `LessThan`, `GreaterThan`, `GreaterThanOrEqualTo`, `LessThanOrEqualTo`."]
     pub comparator: ::std::option::Option<crate::DynamicGroupLanguageSkillConditionComparator>,
     #[doc = " JSON `languageSkill`: string, required by the spec."]
     pub language_skill: ::std::option::Option<::std::string::String>,

@@ -7,7 +7,7 @@
 pub struct DynamicGroupRoutingSkillCondition {
     #[doc = " JSON `childConditions`: array of [`DynamicGroupSkillCondition`](crate::DynamicGroupSkillCondition)."]
     pub child_conditions: ::std::option::Option<::std::vec::Vec<crate::DynamicGroupSkillCondition>>,
-    #[doc = " JSON `comparator`: [`DynamicGroupRoutingSkillConditionComparator`](crate::DynamicGroupRoutingSkillConditionComparator), required by the spec."]
+    #[doc = " JSON `comparator`: [`DynamicGroupRoutingSkillConditionComparator`](crate::DynamicGroupRoutingSkillConditionComparator), required by the spec, one of `EqualTo`, `NotEqualTo`, `LessThan`, `GreaterThan`, `GreaterThanOrEqualTo`, `LessThanOrEqualTo`."]
     pub comparator: ::std::option::Option<crate::DynamicGroupRoutingSkillConditionComparator>,
     #[doc = " JSON `proficiency`: integer (int64), required by the spec."]
     pub proficiency: ::std::option::Option<i64>,

@@ -7,7 +7,7 @@
 pub struct DynamicGroupSkillCondition {
     #[doc = " JSON `languageSkillConditions`: array of [`DynamicGroupLanguageSkillCondition`](crate::DynamicGroupLanguageSkillCondition), required by the spec."]
     pub language_skill_conditions: ::std::option::Option<::std::vec::Vec<crate::DynamicGroupLanguageSkillCondition>>,
-    #[doc = " JSON `operation`: [`DynamicGroupSkillConditionOperation`](crate::DynamicGroupSkillConditionOperation), required by the spec."]
+    #[doc = " JSON `operation`: [`DynamicGroupSkillConditionOperation`](crate::DynamicGroupSkillConditionOperation), required by the spec, one of `And`, `Not`, `Or`."]
     pub operation: ::std::option::Option<crate::DynamicGroupSkillConditionOperation>,
     #[doc = " JSON `routingSkillConditions`: array of [`DynamicGroupRoutingSkillCondition`](crate::DynamicGroupRoutingSkillCondition), required by the spec."]
     pub routing_skill_conditions: ::std::option::Option<::std::vec::Vec<crate::DynamicGroupRoutingSkillCondition>>,

@@ -11,7 +11,7 @@ pub struct DynamicListValues {
     pub field_mapping: ::std::option::Option<crate::FieldMapping>,
     #[doc = " JSON `inputs`: array of [`DataActionInput`](crate::DataActionInput)."]
     pub inputs: ::std::option::Option<::std::vec::Vec<crate::DataActionInput>>,
-    #[doc = " JSON `matchType`: [`DynamicListValuesMatchType`](crate::DynamicListValuesMatchType)."]
+    #[doc = " JSON `matchType`: [`DynamicListValuesMatchType`](crate::DynamicListValuesMatchType), one of `Exact`, `Semantic`."]
     pub match_type: ::std::option::Option<crate::DynamicListValuesMatchType>,
     _nulls: crate::support::Extras,
 }

@@ -11,7 +11,7 @@ pub struct DynamicListValuesAllOf {
     pub field_mapping: ::std::option::Option<crate::FieldMapping>,
     #[doc = " JSON `inputs`: array of [`DataActionInput`](crate::DataActionInput)."]
     pub inputs: ::std::option::Option<::std::vec::Vec<crate::DataActionInput>>,
-    #[doc = " JSON `matchType`: [`DynamicListValuesAllOfMatchType`](crate::DynamicListValuesAllOfMatchType)."]
+    #[doc = " JSON `matchType`: [`DynamicListValuesAllOfMatchType`](crate::DynamicListValuesAllOfMatchType), one of `Exact`, `Semantic`."]
     pub match_type: ::std::option::Option<crate::DynamicListValuesAllOfMatchType>,
     _nulls: crate::support::Extras,
 }

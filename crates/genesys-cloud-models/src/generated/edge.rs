@@ -7,9 +7,9 @@
 pub struct Edge {
     #[doc = " JSON `apiVersion`: string."]
     pub api_version: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `callDrainingState`: [`EdgeCallDrainingState`](crate::EdgeCallDrainingState)."]
+    #[doc = " JSON `callDrainingState`: [`EdgeCallDrainingState`](crate::EdgeCallDrainingState), one of `NONE`, `WAIT`, `WAIT_TIMEOUT`, `TERMINATE`, `COMPLETE`."]
     pub call_draining_state: ::std::option::Option<crate::EdgeCallDrainingState>,
-    #[doc = " JSON `certType`: [`EdgeCertType`](crate::EdgeCertType)."]
+    #[doc = " JSON `certType`: [`EdgeCertType`](crate::EdgeCertType), one of `PureCloud`, `Public`, `China`, `NotRequested`."]
     pub cert_type: ::std::option::Option<crate::EdgeCertType>,
     #[doc = " JSON `conversationCount`: integer (int64)."]
     pub conversation_count: ::std::option::Option<i64>,
@@ -27,7 +27,7 @@ pub struct Edge {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
-    #[doc = " JSON `edgeDeploymentType`: [`EdgeEdgeDeploymentType`](crate::EdgeEdgeDeploymentType)."]
+    #[doc = " JSON `edgeDeploymentType`: [`EdgeEdgeDeploymentType`](crate::EdgeEdgeDeploymentType), one of `HARDWARE`, `LDM`, `CDM`, `CHS`, `INVALID`."]
     pub edge_deployment_type: ::std::option::Option<crate::EdgeEdgeDeploymentType>,
     #[doc = " JSON `edgeGroup`: [`EdgeGroup`](crate::EdgeGroup)."]
     pub edge_group: ::std::option::Option<crate::EdgeGroup>,
@@ -55,7 +55,7 @@ pub struct Edge {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `offlineConfigCalled`: boolean."]
     pub offline_config_called: ::std::option::Option<bool>,
-    #[doc = " JSON `onlineStatus`: [`EdgeOnlineStatus`](crate::EdgeOnlineStatus)."]
+    #[doc = " JSON `onlineStatus`: [`EdgeOnlineStatus`](crate::EdgeOnlineStatus), one of `ONLINE`, `OFFLINE`."]
     pub online_status: ::std::option::Option<crate::EdgeOnlineStatus>,
     #[doc = " JSON `osName`: string."]
     pub os_name: ::std::option::Option<::std::string::String>,
@@ -85,9 +85,9 @@ pub struct Edge {
     pub software_version_timestamp: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `stagedVersion`: string."]
     pub staged_version: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`EdgeState`](crate::EdgeState)."]
+    #[doc = " JSON `state`: [`EdgeState`](crate::EdgeState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::EdgeState>,
-    #[doc = " JSON `statusCode`: [`EdgeStatusCode`](crate::EdgeStatusCode)."]
+    #[doc = " JSON `statusCode`: [`EdgeStatusCode`](crate::EdgeStatusCode), one of `NEW`, `AWAITING_CONNECTION`, `AWAITING_FINGERPRINT`, `AWAITING_FINGERPRINT_VERIFICATION`, `FINGERPRINT_VERIFIED`, `AWAITING_BOOTSTRAP`, `ACTIVE`, `INACTIVE`, `RMA`, `UNPAIRING`, `UNPAIRED`, `INITIALIZING`."]
     pub status_code: ::std::option::Option<crate::EdgeStatusCode>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,

@@ -7,7 +7,7 @@
 pub struct EdgeChangeTopicEdge {
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `onlineStatus`: [`EdgeChangeTopicEdgeOnlineStatus`](crate::EdgeChangeTopicEdgeOnlineStatus)."]
+    #[doc = " JSON `onlineStatus`: [`EdgeChangeTopicEdgeOnlineStatus`](crate::EdgeChangeTopicEdgeOnlineStatus), one of `ONLINE`, `OFFLINE`."]
     pub online_status: ::std::option::Option<crate::EdgeChangeTopicEdgeOnlineStatus>,
     _nulls: crate::support::Extras,
 }

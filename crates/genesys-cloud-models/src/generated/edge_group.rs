@@ -35,7 +35,7 @@ pub struct EdgeGroup {
     pub phone_trunk_bases: ::std::option::Option<::std::vec::Vec<crate::TrunkBase>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`EdgeGroupState`](crate::EdgeGroupState)."]
+    #[doc = " JSON `state`: [`EdgeGroupState`](crate::EdgeGroupState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::EdgeGroupState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,

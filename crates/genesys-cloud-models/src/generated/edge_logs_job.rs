@@ -29,7 +29,7 @@ pub struct EdgeLogsJob {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`EdgeLogsJobState`](crate::EdgeLogsJobState)."]
+    #[doc = " JSON `state`: [`EdgeLogsJobState`](crate::EdgeLogsJobState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::EdgeLogsJobState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,

@@ -33,13 +33,13 @@ pub struct EdgeLogsJobFile {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sizeBytes`: number (double)."]
     pub size_bytes: ::std::option::Option<f64>,
-    #[doc = " JSON `state`: [`EdgeLogsJobFileState`](crate::EdgeLogsJobFileState)."]
+    #[doc = " JSON `state`: [`EdgeLogsJobFileState`](crate::EdgeLogsJobFileState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::EdgeLogsJobFileState>,
     #[doc = " JSON `timeCreated`: date-time."]
     pub time_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `timeModified`: date-time."]
     pub time_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `uploadStatus`: [`EdgeLogsJobFileUploadStatus`](crate::EdgeLogsJobFileUploadStatus)."]
+    #[doc = " JSON `uploadStatus`: [`EdgeLogsJobFileUploadStatus`](crate::EdgeLogsJobFileUploadStatus), one of `UPLOADING`, `NOT_UPLOADED`, `UPLOADED`, `ERROR_ON_UPLOAD`."]
     pub upload_status: ::std::option::Option<crate::EdgeLogsJobFileUploadStatus>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,

@@ -27,7 +27,7 @@ pub struct EdgeLogsJobResponse {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`EdgeLogsJobResponseState`](crate::EdgeLogsJobResponseState)."]
+    #[doc = " JSON `state`: [`EdgeLogsJobResponseState`](crate::EdgeLogsJobResponseState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::EdgeLogsJobResponseState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EdgeOfflineConfiguration {
-    #[doc = " JSON `certType`: [`EdgeOfflineConfigurationCertType`](crate::EdgeOfflineConfigurationCertType)."]
+    #[doc = " JSON `certType`: [`EdgeOfflineConfigurationCertType`](crate::EdgeOfflineConfigurationCertType), one of `PureCloud`, `Public`, `China`, `NotRequested`."]
     pub cert_type: ::std::option::Option<crate::EdgeOfflineConfigurationCertType>,
     #[doc = " JSON `network`: [`EdgeOfflineConfigurationNetwork`](crate::EdgeOfflineConfigurationNetwork), required by the spec."]
     pub network: ::std::option::Option<crate::EdgeOfflineConfigurationNetwork>,

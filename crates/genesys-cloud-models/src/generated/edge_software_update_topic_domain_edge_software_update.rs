@@ -13,7 +13,7 @@ pub struct EdgeSoftwareUpdateTopicDomainEdgeSoftwareUpdate {
     pub execute_stop_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`EdgeSoftwareUpdateTopicDomainEdgeSoftwareUpdateStatus`](crate::EdgeSoftwareUpdateTopicDomainEdgeSoftwareUpdateStatus)."]
+    #[doc = " JSON `status`: [`EdgeSoftwareUpdateTopicDomainEdgeSoftwareUpdateStatus`](crate::EdgeSoftwareUpdateTopicDomainEdgeSoftwareUpdateStatus), one of `NONE`, `INIT`, `IN_PROGRESS`, `EXPIRED`, `EXCEPTION`, `ABORTED`, `FAILED`, `SUCCEEDED`, `DELETE`."]
     pub status: ::std::option::Option<crate::EdgeSoftwareUpdateTopicDomainEdgeSoftwareUpdateStatus>,
     _nulls: crate::support::Extras,
 }

@@ -33,11 +33,11 @@ pub struct EdgeTrunkBase {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `site`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub site: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `state`: [`EdgeTrunkBaseState`](crate::EdgeTrunkBaseState)."]
+    #[doc = " JSON `state`: [`EdgeTrunkBaseState`](crate::EdgeTrunkBaseState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::EdgeTrunkBaseState>,
     #[doc = " JSON `trunkMetabase`: [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub trunk_metabase: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `trunkType`: [`EdgeTrunkBaseTrunkType`](crate::EdgeTrunkBaseTrunkType), required by the spec."]
+    #[doc = " JSON `trunkType`: [`EdgeTrunkBaseTrunkType`](crate::EdgeTrunkBaseTrunkType), required by the spec, one of `EXTERNAL`, `PHONE`, `EDGE`."]
     pub trunk_type: ::std::option::Option<crate::EdgeTrunkBaseTrunkType>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,

@@ -13,9 +13,9 @@ pub struct Email {
     pub auto_generated: ::std::option::Option<bool>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `direction`: [`EmailDirection`](crate::EmailDirection)."]
+    #[doc = " JSON `direction`: [`EmailDirection`](crate::EmailDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::EmailDirection>,
-    #[doc = " JSON `disconnectType`: [`EmailDisconnectType`](crate::EmailDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`EmailDisconnectType`](crate::EmailDisconnectType), one of `endpoint`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transport.failure`, `error`, … (16 in all)."]
     pub disconnect_type: ::std::option::Option<crate::EmailDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -27,7 +27,7 @@ pub struct Email {
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`EmailInitialState`](crate::EmailInitialState)."]
+    #[doc = " JSON `initialState`: [`EmailInitialState`](crate::EmailInitialState), one of `alerting`, `connected`, `disconnected`, `none`, `parked`, `transmitting`."]
     pub initial_state: ::std::option::Option<crate::EmailInitialState>,
     #[doc = " JSON `messageId`: string."]
     pub message_id: ::std::option::Option<::std::string::String>,
@@ -53,7 +53,7 @@ pub struct Email {
     pub start_alerting_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`EmailState`](crate::EmailState)."]
+    #[doc = " JSON `state`: [`EmailState`](crate::EmailState), one of `alerting`, `connected`, `disconnected`, `none`, `parked`, `transmitting`."]
     pub state: ::std::option::Option<crate::EmailState>,
     #[doc = " JSON `subject`: string."]
     pub subject: ::std::option::Option<::std::string::String>,

@@ -11,7 +11,7 @@ pub struct EmailCampaignScheduleConfigChangeAlteration {
     pub end: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `start`: string."]
     pub start: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`EmailCampaignScheduleConfigChangeAlterationType`](crate::EmailCampaignScheduleConfigChangeAlterationType)."]
+    #[doc = " JSON `type`: [`EmailCampaignScheduleConfigChangeAlterationType`](crate::EmailCampaignScheduleConfigChangeAlterationType), one of `Exclusion`, `Inclusion`."]
     pub r#type: ::std::option::Option<crate::EmailCampaignScheduleConfigChangeAlterationType>,
     _nulls: crate::support::Extras,
 }

@@ -11,7 +11,7 @@ pub struct EmailCampaignScheduleConfigChangeRecurrencePattern {
     pub days_of_week: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `interval`: integer (int64)."]
     pub interval: ::std::option::Option<i64>,
-    #[doc = " JSON `type`: [`EmailCampaignScheduleConfigChangeRecurrencePatternType`](crate::EmailCampaignScheduleConfigChangeRecurrencePatternType)."]
+    #[doc = " JSON `type`: [`EmailCampaignScheduleConfigChangeRecurrencePatternType`](crate::EmailCampaignScheduleConfigChangeRecurrencePatternType), one of `Daily`, `Weekly`."]
     pub r#type: ::std::option::Option<crate::EmailCampaignScheduleConfigChangeRecurrencePatternType>,
     _nulls: crate::support::Extras,
 }

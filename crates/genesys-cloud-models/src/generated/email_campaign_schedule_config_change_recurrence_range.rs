@@ -11,7 +11,7 @@ pub struct EmailCampaignScheduleConfigChangeRecurrenceRange {
     pub end: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `numberOfOccurrences`: integer (int64)."]
     pub number_of_occurrences: ::std::option::Option<i64>,
-    #[doc = " JSON `type`: [`EmailCampaignScheduleConfigChangeRecurrenceRangeType`](crate::EmailCampaignScheduleConfigChangeRecurrenceRangeType)."]
+    #[doc = " JSON `type`: [`EmailCampaignScheduleConfigChangeRecurrenceRangeType`](crate::EmailCampaignScheduleConfigChangeRecurrenceRangeType), one of `NoEnd`, `Numbered`, `EndDate`."]
     pub r#type: ::std::option::Option<crate::EmailCampaignScheduleConfigChangeRecurrenceRangeType>,
     _nulls: crate::support::Extras,
 }

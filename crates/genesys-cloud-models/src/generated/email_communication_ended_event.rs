@@ -9,7 +9,7 @@ pub struct EmailCommunicationEndedEvent {
     pub communication_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `conversationId`: string, required by the spec."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `disconnectType`: [`EmailCommunicationEndedEventDisconnectType`](crate::EmailCommunicationEndedEventDisconnectType), required by the spec."]
+    #[doc = " JSON `disconnectType`: [`EmailCommunicationEndedEventDisconnectType`](crate::EmailCommunicationEndedEventDisconnectType), required by the spec, one of `Unknown`, `Self`, `Peer`, `System`, `Error`, `Spam`, `Transfer`, `TransferACD`, `TransferUser`."]
     pub disconnect_type: ::std::option::Option<crate::EmailCommunicationEndedEventDisconnectType>,
     #[doc = " JSON `eventDateTime`: date-time, required by the spec."]
     pub event_date_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,

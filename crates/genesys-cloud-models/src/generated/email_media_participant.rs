@@ -17,9 +17,9 @@ pub struct EmailMediaParticipant {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `conversationRoutingData`: [`ConversationRoutingData`](crate::ConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::ConversationRoutingData>,
-    #[doc = " JSON `direction`: [`EmailMediaParticipantDirection`](crate::EmailMediaParticipantDirection)."]
+    #[doc = " JSON `direction`: [`EmailMediaParticipantDirection`](crate::EmailMediaParticipantDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::EmailMediaParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`EmailMediaParticipantDisconnectType`](crate::EmailMediaParticipantDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`EmailMediaParticipantDisconnectType`](crate::EmailMediaParticipantDisconnectType), one of `endpoint`, `endpoint.donotdisturb`, `client`, `system`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.donotdisturb`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transport.failure`, … (19 in all)."]
     pub disconnect_type: ::std::option::Option<crate::EmailMediaParticipantDisconnectType>,
     #[doc = " JSON `draftAttachments`: array of [`Attachment`](crate::Attachment)."]
     pub draft_attachments: ::std::option::Option<::std::vec::Vec<crate::Attachment>>,
@@ -35,7 +35,7 @@ pub struct EmailMediaParticipant {
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalOrganization`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub external_organization: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `flaggedReason`: [`EmailMediaParticipantFlaggedReason`](crate::EmailMediaParticipantFlaggedReason)."]
+    #[doc = " JSON `flaggedReason`: [`EmailMediaParticipantFlaggedReason`](crate::EmailMediaParticipantFlaggedReason), one of `general`."]
     pub flagged_reason: ::std::option::Option<crate::EmailMediaParticipantFlaggedReason>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
@@ -75,7 +75,7 @@ pub struct EmailMediaParticipant {
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`EmailMediaParticipantState`](crate::EmailMediaParticipantState)."]
+    #[doc = " JSON `state`: [`EmailMediaParticipantState`](crate::EmailMediaParticipantState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `parked`, `none`."]
     pub state: ::std::option::Option<crate::EmailMediaParticipantState>,
     #[doc = " JSON `subject`: string."]
     pub subject: ::std::option::Option<::std::string::String>,

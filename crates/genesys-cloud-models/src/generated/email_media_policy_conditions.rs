@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EmailMediaPolicyConditions {
-    #[doc = " JSON `customerParticipation`: [`EmailMediaPolicyConditionsCustomerParticipation`](crate::EmailMediaPolicyConditionsCustomerParticipation)."]
+    #[doc = " JSON `customerParticipation`: [`EmailMediaPolicyConditionsCustomerParticipation`](crate::EmailMediaPolicyConditionsCustomerParticipation), one of `YES`, `NO`."]
     pub customer_participation: ::std::option::Option<crate::EmailMediaPolicyConditionsCustomerParticipation>,
     #[doc = " JSON `dateRanges`: array of string."]
     pub date_ranges: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

@@ -11,7 +11,7 @@ pub struct EmailMessage {
     pub bcc: ::std::option::Option<::std::vec::Vec<crate::EmailAddress>>,
     #[doc = " JSON `cc`: array of [`EmailAddress`](crate::EmailAddress)."]
     pub cc: ::std::option::Option<::std::vec::Vec<crate::EmailAddress>>,
-    #[doc = " JSON `draftType`: [`EmailMessageDraftType`](crate::EmailMessageDraftType)."]
+    #[doc = " JSON `draftType`: [`EmailMessageDraftType`](crate::EmailMessageDraftType), one of `Reply`, `ReplyAll`, `Forward`."]
     pub draft_type: ::std::option::Option<crate::EmailMessageDraftType>,
     #[doc = " JSON `emailSizeBytes`: integer (int64)."]
     pub email_size_bytes: ::std::option::Option<i64>,
@@ -31,7 +31,7 @@ pub struct EmailMessage {
     pub reply_to: ::std::option::Option<crate::EmailAddress>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`EmailMessageState`](crate::EmailMessageState)."]
+    #[doc = " JSON `state`: [`EmailMessageState`](crate::EmailMessageState), one of `Created`, `Ready`, `Edited`."]
     pub state: ::std::option::Option<crate::EmailMessageState>,
     #[doc = " JSON `subject`: string."]
     pub subject: ::std::option::Option<::std::string::String>,

@@ -11,7 +11,7 @@ pub struct EmailMessagePreview {
     pub bcc: ::std::option::Option<::std::vec::Vec<crate::EmailAddress>>,
     #[doc = " JSON `cc`: array of [`EmailAddress`](crate::EmailAddress)."]
     pub cc: ::std::option::Option<::std::vec::Vec<crate::EmailAddress>>,
-    #[doc = " JSON `draftType`: [`EmailMessagePreviewDraftType`](crate::EmailMessagePreviewDraftType)."]
+    #[doc = " JSON `draftType`: [`EmailMessagePreviewDraftType`](crate::EmailMessagePreviewDraftType), one of `Reply`, `ReplyAll`, `Forward`."]
     pub draft_type: ::std::option::Option<crate::EmailMessagePreviewDraftType>,
     #[doc = " JSON `emailSizeBytes`: integer (int64)."]
     pub email_size_bytes: ::std::option::Option<i64>,
@@ -29,7 +29,7 @@ pub struct EmailMessagePreview {
     pub reply_to: ::std::option::Option<crate::EmailAddress>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`EmailMessagePreviewState`](crate::EmailMessagePreviewState)."]
+    #[doc = " JSON `state`: [`EmailMessagePreviewState`](crate::EmailMessagePreviewState), one of `Created`, `Ready`, `Edited`."]
     pub state: ::std::option::Option<crate::EmailMessagePreviewState>,
     #[doc = " JSON `subject`: string."]
     pub subject: ::std::option::Option<::std::string::String>,

@@ -15,9 +15,9 @@ pub struct EmailOutboundDomainResult {
     pub domain_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `emailSetting`: [`EmailSetting`](crate::EmailSetting)."]
     pub email_setting: ::std::option::Option<crate::EmailSetting>,
-    #[doc = " JSON `senderStatus`: [`EmailOutboundDomainResultSenderStatus`](crate::EmailOutboundDomainResultSenderStatus)."]
+    #[doc = " JSON `senderStatus`: [`EmailOutboundDomainResultSenderStatus`](crate::EmailOutboundDomainResultSenderStatus), one of `RequestReceived`, `ProvisionRequestSentVendor`, `Provisioned`, `Error`, `Deprovisioned`."]
     pub sender_status: ::std::option::Option<crate::EmailOutboundDomainResultSenderStatus>,
-    #[doc = " JSON `senderType`: [`EmailOutboundDomainResultSenderType`](crate::EmailOutboundDomainResultSenderType)."]
+    #[doc = " JSON `senderType`: [`EmailOutboundDomainResultSenderType`](crate::EmailOutboundDomainResultSenderType), one of `Unknown`, `EmailDomain`, `MockEmailDomain`, `EmailSmtpDomain`."]
     pub sender_type: ::std::option::Option<crate::EmailOutboundDomainResultSenderType>,
     _nulls: crate::support::Extras,
 }

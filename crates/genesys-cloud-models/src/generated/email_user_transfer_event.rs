@@ -21,7 +21,7 @@ pub struct EmailUserTransferEvent {
     pub object_communication_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `targetCommunicationId`: string, required by the spec."]
     pub target_communication_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `transferType`: [`EmailUserTransferEventTransferType`](crate::EmailUserTransferEventTransferType), required by the spec."]
+    #[doc = " JSON `transferType`: [`EmailUserTransferEventTransferType`](crate::EmailUserTransferEventTransferType), required by the spec, one of `Attended`, `Unattended`."]
     pub transfer_type: ::std::option::Option<crate::EmailUserTransferEventTransferType>,
     _nulls: crate::support::Extras,
 }

@@ -31,7 +31,7 @@ pub struct EmergencyGroup {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`EmergencyGroupState`](crate::EmergencyGroupState)."]
+    #[doc = " JSON `state`: [`EmergencyGroupState`](crate::EmergencyGroupState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::EmergencyGroupState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,

@@ -15,7 +15,7 @@ pub struct EmergencyLocation {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `source`: [`EmergencyLocationSource`](crate::EmergencyLocationSource), required by the spec."]
+    #[doc = " JSON `source`: [`EmergencyLocationSource`](crate::EmergencyLocationSource), required by the spec, one of `Admin`, `User`."]
     pub source: ::std::option::Option<crate::EmergencyLocationSource>,
     _nulls: crate::support::Extras,
 }

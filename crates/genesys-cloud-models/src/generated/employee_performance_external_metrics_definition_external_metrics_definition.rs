@@ -7,7 +7,7 @@
 pub struct EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinition {
     #[doc = " JSON `dateLastRefreshed`: date-time."]
     pub date_last_refreshed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `defaultObjectiveType`: [`EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinitionDefaultObjectiveType`](crate::EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinitionDefaultObjectiveType)."]
+    #[doc = " JSON `defaultObjectiveType`: [`EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinitionDefaultObjectiveType`](crate::EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinitionDefaultObjectiveType), one of `HigherIsBetter`, `LowerIsBetter`, `TargetArea`, `Unknown`."]
     pub default_objective_type: ::std::option::Option<crate::EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinitionDefaultObjectiveType>,
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
@@ -21,7 +21,7 @@ pub struct EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinition
     pub precision: ::std::option::Option<i64>,
     #[doc = " JSON `retentionMonths`: integer (int64)."]
     pub retention_months: ::std::option::Option<i64>,
-    #[doc = " JSON `unit`: [`EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinitionUnit`](crate::EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinitionUnit)."]
+    #[doc = " JSON `unit`: [`EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinitionUnit`](crate::EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinitionUnit), one of `Seconds`, `Percent`, `Number`, `Currency`, `Unknown`."]
     pub unit: ::std::option::Option<crate::EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinitionUnit>,
     #[doc = " JSON `unitDefinition`: string."]
     pub unit_definition: ::std::option::Option<::std::string::String>,

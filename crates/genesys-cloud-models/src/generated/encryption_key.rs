@@ -9,7 +9,7 @@ pub struct EncryptionKey {
     pub create_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `keyConfigurationType`: [`EncryptionKeyKeyConfigurationType`](crate::EncryptionKeyKeyConfigurationType)."]
+    #[doc = " JSON `keyConfigurationType`: [`EncryptionKeyKeyConfigurationType`](crate::EncryptionKeyKeyConfigurationType), one of `KmsSymmetric`, `LocalKeyManager`, `Native`, `None`."]
     pub key_configuration_type: ::std::option::Option<crate::EncryptionKeyKeyConfigurationType>,
     #[doc = " JSON `keydataSummary`: string."]
     pub keydata_summary: ::std::option::Option<::std::string::String>,

@@ -13,7 +13,7 @@ pub struct EndTransferEvent {
     pub event_date_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `eventId`: string, required by the spec."]
     pub event_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `finalState`: [`EndTransferEventFinalState`](crate::EndTransferEventFinalState), required by the spec."]
+    #[doc = " JSON `finalState`: [`EndTransferEventFinalState`](crate::EndTransferEventFinalState), required by the spec, one of `Completed`, `Canceled`, `Failed`."]
     pub final_state: ::std::option::Option<crate::EndTransferEventFinalState>,
     #[doc = " JSON `objectCommunicationId`: string, required by the spec."]
     pub object_communication_id: ::std::option::Option<::std::string::String>,

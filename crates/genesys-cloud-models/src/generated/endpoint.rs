@@ -39,7 +39,7 @@ pub struct Endpoint {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `site`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub site: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `state`: [`EndpointState`](crate::EndpointState)."]
+    #[doc = " JSON `state`: [`EndpointState`](crate::EndpointState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::EndpointState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,

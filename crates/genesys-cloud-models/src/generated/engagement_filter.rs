@@ -7,7 +7,7 @@
 pub struct EngagementFilter {
     #[doc = " JSON `from`: integer (int64)."]
     pub from: ::std::option::Option<i64>,
-    #[doc = " JSON `operator`: [`EngagementFilterOperator`](crate::EngagementFilterOperator), required by the spec."]
+    #[doc = " JSON `operator`: [`EngagementFilterOperator`](crate::EngagementFilterOperator), required by the spec, one of `EqualTo`, `GreaterThan`, `GreaterThanOrEqualTo`, `LessThan`, `LessThanOrEqualTo`, `Between`."]
     pub operator: ::std::option::Option<crate::EngagementFilterOperator>,
     #[doc = " JSON `to`: integer (int64)."]
     pub to: ::std::option::Option<i64>,

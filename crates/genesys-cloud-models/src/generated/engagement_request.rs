@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EngagementRequest {
-    #[doc = " JSON `status`: [`EngagementRequestStatus`](crate::EngagementRequestStatus)."]
+    #[doc = " JSON `status`: [`EngagementRequestStatus`](crate::EngagementRequestStatus), one of `Copied`, `NotCopied`, `Unknown`."]
     pub status: ::std::option::Option<crate::EngagementRequestStatus>,
-    #[doc = " JSON `visibility`: [`EngagementRequestVisibility`](crate::EngagementRequestVisibility)."]
+    #[doc = " JSON `visibility`: [`EngagementRequestVisibility`](crate::EngagementRequestVisibility), one of `Presented`, `NotPresented`, `Unknown`."]
     pub visibility: ::std::option::Option<crate::EngagementRequestVisibility>,
     _nulls: crate::support::Extras,
 }

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EnrichFieldRule {
-    #[doc = " JSON `action`: [`EnrichFieldRuleAction`](crate::EnrichFieldRuleAction)."]
+    #[doc = " JSON `action`: [`EnrichFieldRuleAction`](crate::EnrichFieldRuleAction), one of `AlwaysUseProvided`, `PreferExisting`, `PreferProvided`."]
     pub action: ::std::option::Option<crate::EnrichFieldRuleAction>,
-    #[doc = " JSON `arrayAction`: [`EnrichFieldRuleArrayAction`](crate::EnrichFieldRuleArrayAction)."]
+    #[doc = " JSON `arrayAction`: [`EnrichFieldRuleArrayAction`](crate::EnrichFieldRuleArrayAction), one of `Replace`, `Extend`, `Fill`."]
     pub array_action: ::std::option::Option<crate::EnrichFieldRuleArrayAction>,
     #[doc = " JSON `field`: string."]
     pub field: ::std::option::Option<::std::string::String>,

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EnrichFieldRules {
-    #[doc = " JSON `defaultAction`: [`EnrichFieldRulesDefaultAction`](crate::EnrichFieldRulesDefaultAction)."]
+    #[doc = " JSON `defaultAction`: [`EnrichFieldRulesDefaultAction`](crate::EnrichFieldRulesDefaultAction), one of `AlwaysUseProvided`, `PreferExisting`, `PreferProvided`."]
     pub default_action: ::std::option::Option<crate::EnrichFieldRulesDefaultAction>,
-    #[doc = " JSON `defaultArrayAction`: [`EnrichFieldRulesDefaultArrayAction`](crate::EnrichFieldRulesDefaultArrayAction)."]
+    #[doc = " JSON `defaultArrayAction`: [`EnrichFieldRulesDefaultArrayAction`](crate::EnrichFieldRulesDefaultArrayAction), one of `Replace`, `Extend`, `Fill`."]
     pub default_array_action: ::std::option::Option<crate::EnrichFieldRulesDefaultArrayAction>,
     #[doc = " JSON `rules`: array of [`EnrichFieldRule`](crate::EnrichFieldRule)."]
     pub rules: ::std::option::Option<::std::vec::Vec<crate::EnrichFieldRule>>,

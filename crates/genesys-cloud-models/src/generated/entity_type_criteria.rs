@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EntityTypeCriteria {
-    #[doc = " JSON `entityType`: [`EntityTypeCriteriaEntityType`](crate::EntityTypeCriteriaEntityType), required by the spec."]
+    #[doc = " JSON `entityType`: [`EntityTypeCriteriaEntityType`](crate::EntityTypeCriteriaEntityType), required by the spec, one of `visit`."]
     pub entity_type: ::std::option::Option<crate::EntityTypeCriteriaEntityType>,
     #[doc = " JSON `key`: string, required by the spec."]
     pub key: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `operator`: [`EntityTypeCriteriaOperator`](crate::EntityTypeCriteriaOperator), required by the spec."]
+    #[doc = " JSON `operator`: [`EntityTypeCriteriaOperator`](crate::EntityTypeCriteriaOperator), required by the spec, one of `containsAll`, `containsAny`, `notContainsAll`, `notContainsAny`, `equal`, `notEqual`, `greaterThan`, `greaterThanOrEqual`, `lessThan`, `lessThanOrEqual`, `startsWith`, `endsWith`."]
     pub operator: ::std::option::Option<crate::EntityTypeCriteriaOperator>,
     #[doc = " JSON `shouldIgnoreCase`: boolean, required by the spec."]
     pub should_ignore_case: ::std::option::Option<bool>,

@@ -21,9 +21,9 @@ pub struct EscalationRuleRequest {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `openEscalation`: [`EscalationTarget`](crate::EscalationTarget)."]
     pub open_escalation: ::std::option::Option<crate::EscalationTarget>,
-    #[doc = " JSON `priority`: integer (int64), required by the spec."]
+    #[doc = " JSON `priority`: integer (int64), required by the spec, at least 1."]
     pub priority: ::std::option::Option<i64>,
-    #[doc = " JSON `status`: [`EscalationRuleRequestStatus`](crate::EscalationRuleRequestStatus)."]
+    #[doc = " JSON `status`: [`EscalationRuleRequestStatus`](crate::EscalationRuleRequestStatus), one of `Active`, `Paused`."]
     pub status: ::std::option::Option<crate::EscalationRuleRequestStatus>,
     #[doc = " JSON `twitterEscalation`: [`EscalationTarget`](crate::EscalationTarget)."]
     pub twitter_escalation: ::std::option::Option<crate::EscalationTarget>,

@@ -31,7 +31,7 @@ pub struct EscalationRuleResponse {
     pub priority: ::std::option::Option<i64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`EscalationRuleResponseStatus`](crate::EscalationRuleResponseStatus)."]
+    #[doc = " JSON `status`: [`EscalationRuleResponseStatus`](crate::EscalationRuleResponseStatus), one of `Active`, `Paused`."]
     pub status: ::std::option::Option<crate::EscalationRuleResponseStatus>,
     #[doc = " JSON `twitterEscalation`: [`EscalationTarget`](crate::EscalationTarget)."]
     pub twitter_escalation: ::std::option::Option<crate::EscalationTarget>,

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EscalationTarget {
-    #[doc = " JSON `destination`: [`EscalationTargetDestination`](crate::EscalationTargetDestination), required by the spec."]
+    #[doc = " JSON `destination`: [`EscalationTargetDestination`](crate::EscalationTargetDestination), required by the spec, one of `SourceIntegration`, `OverrideIntegration`."]
     pub destination: ::std::option::Option<crate::EscalationTargetDestination>,
     #[doc = " JSON `override`: [`OverrideEscalationTarget`](crate::OverrideEscalationTarget)."]
     pub r#override: ::std::option::Option<crate::OverrideEscalationTarget>,
-    #[doc = " JSON `targetType`: [`EscalationTargetTargetType`](crate::EscalationTargetTargetType), required by the spec."]
+    #[doc = " JSON `targetType`: [`EscalationTargetTargetType`](crate::EscalationTargetTargetType), required by the spec, one of `Conversation`."]
     pub target_type: ::std::option::Option<crate::EscalationTargetTargetType>,
     _nulls: crate::support::Extras,
 }

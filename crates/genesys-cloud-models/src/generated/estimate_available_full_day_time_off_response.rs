@@ -15,7 +15,7 @@ pub struct EstimateAvailableFullDayTimeOffResponse {
     pub flexible: ::std::option::Option<bool>,
     #[doc = " JSON `latestEndOffsetMinutes`: integer (int64)."]
     pub latest_end_offset_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `overrideDateType`: [`EstimateAvailableFullDayTimeOffResponseOverrideDateType`](crate::EstimateAvailableFullDayTimeOffResponseOverrideDateType)."]
+    #[doc = " JSON `overrideDateType`: [`EstimateAvailableFullDayTimeOffResponseOverrideDateType`](crate::EstimateAvailableFullDayTimeOffResponseOverrideDateType), one of `Blocked`, `ManualReview`."]
     pub override_date_type: ::std::option::Option<crate::EstimateAvailableFullDayTimeOffResponseOverrideDateType>,
     #[doc = " JSON `payableMinutes`: integer (int64), required by the spec."]
     pub payable_minutes: ::std::option::Option<i64>,

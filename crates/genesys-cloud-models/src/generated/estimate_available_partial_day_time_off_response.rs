@@ -11,7 +11,7 @@ pub struct EstimateAvailablePartialDayTimeOffResponse {
     pub duration_minutes: ::std::option::Option<i64>,
     #[doc = " JSON `flexible`: boolean, required by the spec."]
     pub flexible: ::std::option::Option<bool>,
-    #[doc = " JSON `overrideDateType`: [`EstimateAvailablePartialDayTimeOffResponseOverrideDateType`](crate::EstimateAvailablePartialDayTimeOffResponseOverrideDateType)."]
+    #[doc = " JSON `overrideDateType`: [`EstimateAvailablePartialDayTimeOffResponseOverrideDateType`](crate::EstimateAvailablePartialDayTimeOffResponseOverrideDateType), one of `Blocked`, `ManualReview`."]
     pub override_date_type: ::std::option::Option<crate::EstimateAvailablePartialDayTimeOffResponseOverrideDateType>,
     #[doc = " JSON `payableMinutes`: integer (int64), required by the spec."]
     pub payable_minutes: ::std::option::Option<i64>,

@@ -75,7 +75,7 @@ pub struct Evaluation {
     pub rescore: ::std::option::Option<bool>,
     #[doc = " JSON `resourceId`: string."]
     pub resource_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `resourceType`: [`EvaluationResourceType`](crate::EvaluationResourceType)."]
+    #[doc = " JSON `resourceType`: [`EvaluationResourceType`](crate::EvaluationResourceType), one of `EMAIL`."]
     pub resource_type: ::std::option::Option<crate::EvaluationResourceType>,
     #[doc = " JSON `retractedEvaluation`: [`EvaluationReference`](crate::EvaluationReference)."]
     pub retracted_evaluation: ::std::option::Option<crate::EvaluationReference>,
@@ -83,7 +83,7 @@ pub struct Evaluation {
     pub revision_created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`EvaluationStatus`](crate::EvaluationStatus)."]
+    #[doc = " JSON `status`: [`EvaluationStatus`](crate::EvaluationStatus), one of `PENDING`, `INPROGRESS`, `FINISHED`, `INREVIEW`, `RETRACTED`."]
     pub status: ::std::option::Option<crate::EvaluationStatus>,
     #[doc = " JSON `submittedDate`: date-time."]
     pub submitted_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,

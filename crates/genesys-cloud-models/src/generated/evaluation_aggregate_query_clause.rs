@@ -7,7 +7,7 @@
 pub struct EvaluationAggregateQueryClause {
     #[doc = " JSON `predicates`: array of [`EvaluationAggregateQueryPredicate`](crate::EvaluationAggregateQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::EvaluationAggregateQueryPredicate>>,
-    #[doc = " JSON `type`: [`EvaluationAggregateQueryClauseType`](crate::EvaluationAggregateQueryClauseType), required by the spec."]
+    #[doc = " JSON `type`: [`EvaluationAggregateQueryClauseType`](crate::EvaluationAggregateQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::EvaluationAggregateQueryClauseType>,
     _nulls: crate::support::Extras,
 }

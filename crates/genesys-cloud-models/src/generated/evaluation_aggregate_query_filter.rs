@@ -9,7 +9,7 @@ pub struct EvaluationAggregateQueryFilter {
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::EvaluationAggregateQueryClause>>,
     #[doc = " JSON `predicates`: array of [`EvaluationAggregateQueryPredicate`](crate::EvaluationAggregateQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::EvaluationAggregateQueryPredicate>>,
-    #[doc = " JSON `type`: [`EvaluationAggregateQueryFilterType`](crate::EvaluationAggregateQueryFilterType), required by the spec."]
+    #[doc = " JSON `type`: [`EvaluationAggregateQueryFilterType`](crate::EvaluationAggregateQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::EvaluationAggregateQueryFilterType>,
     _nulls: crate::support::Extras,
 }

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EvaluationAggregateQueryPredicate {
-    #[doc = " JSON `dimension`: [`EvaluationAggregateQueryPredicateDimension`](crate::EvaluationAggregateQueryPredicateDimension)."]
+    #[doc = " JSON `dimension`: [`EvaluationAggregateQueryPredicateDimension`](crate::EvaluationAggregateQueryPredicateDimension), one of `assigneeApplicable`, `assigneeId`, `calibrationId`, `contextId`, `conversationId`, `conversationStart`, `divisionId`, `evaluationContextId`, `evaluationCreatedDate`, `evaluationId`, `evaluationReleaseDate`, `evaluatorId`, … (20 in all)."]
     pub dimension: ::std::option::Option<crate::EvaluationAggregateQueryPredicateDimension>,
-    #[doc = " JSON `operator`: [`EvaluationAggregateQueryPredicateOperator`](crate::EvaluationAggregateQueryPredicateOperator)."]
+    #[doc = " JSON `operator`: [`EvaluationAggregateQueryPredicateOperator`](crate::EvaluationAggregateQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::EvaluationAggregateQueryPredicateOperator>,
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `type`: [`EvaluationAggregateQueryPredicateType`](crate::EvaluationAggregateQueryPredicateType)."]
+    #[doc = " JSON `type`: [`EvaluationAggregateQueryPredicateType`](crate::EvaluationAggregateQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::EvaluationAggregateQueryPredicateType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EvaluationAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`EvaluationAggregationQueryAlternateTimeDimension`](crate::EvaluationAggregationQueryAlternateTimeDimension)."]
+    #[doc = " JSON `alternateTimeDimension`: [`EvaluationAggregationQueryAlternateTimeDimension`](crate::EvaluationAggregationQueryAlternateTimeDimension), one of `conversationStart`, `evaluationCreatedDate`, `evaluationReleaseDate`, `eventTime`."]
     pub alternate_time_dimension: ::std::option::Option<crate::EvaluationAggregationQueryAlternateTimeDimension>,
     #[doc = " JSON `filter`: [`EvaluationAggregateQueryFilter`](crate::EvaluationAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::EvaluationAggregateQueryFilter>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EvaluationAggregationQueryMe {
-    #[doc = " JSON `alternateTimeDimension`: [`EvaluationAggregationQueryMeAlternateTimeDimension`](crate::EvaluationAggregationQueryMeAlternateTimeDimension)."]
+    #[doc = " JSON `alternateTimeDimension`: [`EvaluationAggregationQueryMeAlternateTimeDimension`](crate::EvaluationAggregationQueryMeAlternateTimeDimension), one of `conversationStart`, `evaluationCreatedDate`, `evaluationReleaseDate`, `eventTime`."]
     pub alternate_time_dimension: ::std::option::Option<crate::EvaluationAggregationQueryMeAlternateTimeDimension>,
     #[doc = " JSON `contextId`: string."]
     pub context_id: ::std::option::Option<::std::string::String>,

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EvaluationAggregationView {
-    #[doc = " JSON `function`: [`EvaluationAggregationViewFunction`](crate::EvaluationAggregationViewFunction), required by the spec."]
+    #[doc = " JSON `function`: [`EvaluationAggregationViewFunction`](crate::EvaluationAggregationViewFunction), required by the spec, one of `rangeBound`."]
     pub function: ::std::option::Option<crate::EvaluationAggregationViewFunction>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `range`: [`AggregationRange`](crate::AggregationRange)."]
     pub range: ::std::option::Option<crate::AggregationRange>,
-    #[doc = " JSON `target`: [`EvaluationAggregationViewTarget`](crate::EvaluationAggregationViewTarget), required by the spec."]
+    #[doc = " JSON `target`: [`EvaluationAggregationViewTarget`](crate::EvaluationAggregationViewTarget), required by the spec, one of `nEvaluations`, `nEvaluationsDeleted`, `nEvaluationsRescored`, `oTotalCriticalScore`, `oTotalScore`."]
     pub target: ::std::option::Option<crate::EvaluationAggregationViewTarget>,
     _nulls: crate::support::Extras,
 }

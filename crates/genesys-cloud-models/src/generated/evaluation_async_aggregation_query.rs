@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EvaluationAsyncAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`EvaluationAsyncAggregationQueryAlternateTimeDimension`](crate::EvaluationAsyncAggregationQueryAlternateTimeDimension)."]
+    #[doc = " JSON `alternateTimeDimension`: [`EvaluationAsyncAggregationQueryAlternateTimeDimension`](crate::EvaluationAsyncAggregationQueryAlternateTimeDimension), one of `conversationStart`, `evaluationCreatedDate`, `evaluationReleaseDate`, `eventTime`."]
     pub alternate_time_dimension: ::std::option::Option<crate::EvaluationAsyncAggregationQueryAlternateTimeDimension>,
     #[doc = " JSON `filter`: [`EvaluationAggregateQueryFilter`](crate::EvaluationAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::EvaluationAggregateQueryFilter>,

@@ -37,11 +37,11 @@ pub struct EvaluationCreateBody {
     pub release_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `rescore`: boolean."]
     pub rescore: ::std::option::Option<bool>,
-    #[doc = " JSON `resourceType`: [`EvaluationCreateBodyResourceType`](crate::EvaluationCreateBodyResourceType)."]
+    #[doc = " JSON `resourceType`: [`EvaluationCreateBodyResourceType`](crate::EvaluationCreateBodyResourceType), one of `EMAIL`."]
     pub resource_type: ::std::option::Option<crate::EvaluationCreateBodyResourceType>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`EvaluationCreateBodyStatus`](crate::EvaluationCreateBodyStatus)."]
+    #[doc = " JSON `status`: [`EvaluationCreateBodyStatus`](crate::EvaluationCreateBodyStatus), one of `PENDING`, `INPROGRESS`, `FINISHED`, `INREVIEW`, `RETRACTED`."]
     pub status: ::std::option::Option<crate::EvaluationCreateBodyStatus>,
     _nulls: crate::support::Extras,
 }

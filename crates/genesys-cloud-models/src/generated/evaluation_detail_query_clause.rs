@@ -7,7 +7,7 @@
 pub struct EvaluationDetailQueryClause {
     #[doc = " JSON `predicates`: array of [`EvaluationDetailQueryPredicate`](crate::EvaluationDetailQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::EvaluationDetailQueryPredicate>>,
-    #[doc = " JSON `type`: [`EvaluationDetailQueryClauseType`](crate::EvaluationDetailQueryClauseType), required by the spec."]
+    #[doc = " JSON `type`: [`EvaluationDetailQueryClauseType`](crate::EvaluationDetailQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::EvaluationDetailQueryClauseType>,
     _nulls: crate::support::Extras,
 }

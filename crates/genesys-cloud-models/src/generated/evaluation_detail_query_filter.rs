@@ -9,7 +9,7 @@ pub struct EvaluationDetailQueryFilter {
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::EvaluationDetailQueryClause>>,
     #[doc = " JSON `predicates`: array of [`EvaluationDetailQueryPredicate`](crate::EvaluationDetailQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::EvaluationDetailQueryPredicate>>,
-    #[doc = " JSON `type`: [`EvaluationDetailQueryFilterType`](crate::EvaluationDetailQueryFilterType), required by the spec."]
+    #[doc = " JSON `type`: [`EvaluationDetailQueryFilterType`](crate::EvaluationDetailQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::EvaluationDetailQueryFilterType>,
     _nulls: crate::support::Extras,
 }

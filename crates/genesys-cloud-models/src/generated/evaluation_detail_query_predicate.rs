@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EvaluationDetailQueryPredicate {
-    #[doc = " JSON `dimension`: [`EvaluationDetailQueryPredicateDimension`](crate::EvaluationDetailQueryPredicateDimension)."]
+    #[doc = " JSON `dimension`: [`EvaluationDetailQueryPredicateDimension`](crate::EvaluationDetailQueryPredicateDimension), one of `assigneeApplicable`, `assigneeId`, `calibrationId`, `contextId`, `deleted`, `evaluationId`, `evaluationStatus`, `evaluatorId`, `eventTime`, `formId`, `formName`, `queueId`, … (16 in all)."]
     pub dimension: ::std::option::Option<crate::EvaluationDetailQueryPredicateDimension>,
-    #[doc = " JSON `metric`: [`EvaluationDetailQueryPredicateMetric`](crate::EvaluationDetailQueryPredicateMetric)."]
+    #[doc = " JSON `metric`: [`EvaluationDetailQueryPredicateMetric`](crate::EvaluationDetailQueryPredicateMetric), one of `oTotalCriticalScore`, `oTotalScore`."]
     pub metric: ::std::option::Option<crate::EvaluationDetailQueryPredicateMetric>,
-    #[doc = " JSON `operator`: [`EvaluationDetailQueryPredicateOperator`](crate::EvaluationDetailQueryPredicateOperator)."]
+    #[doc = " JSON `operator`: [`EvaluationDetailQueryPredicateOperator`](crate::EvaluationDetailQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::EvaluationDetailQueryPredicateOperator>,
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `type`: [`EvaluationDetailQueryPredicateType`](crate::EvaluationDetailQueryPredicateType)."]
+    #[doc = " JSON `type`: [`EvaluationDetailQueryPredicateType`](crate::EvaluationDetailQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::EvaluationDetailQueryPredicateType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

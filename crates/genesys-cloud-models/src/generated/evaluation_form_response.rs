@@ -31,7 +31,7 @@ pub struct EvaluationFormResponse {
     pub question_groups: ::std::option::Option<::std::vec::Vec<crate::EvaluationQuestionGroup>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `weightMode`: [`EvaluationFormResponseWeightMode`](crate::EvaluationFormResponseWeightMode)."]
+    #[doc = " JSON `weightMode`: [`EvaluationFormResponseWeightMode`](crate::EvaluationFormResponseWeightMode), one of `SCALED`, `OFF`."]
     pub weight_mode: ::std::option::Option<crate::EvaluationFormResponseWeightMode>,
     _nulls: crate::support::Extras,
 }

@@ -29,7 +29,7 @@ pub struct EvaluationFormSearchResponse {
     pub question_groups: ::std::option::Option<::std::vec::Vec<crate::EvaluationQuestionGroup>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `weightMode`: [`EvaluationFormSearchResponseWeightMode`](crate::EvaluationFormSearchResponseWeightMode)."]
+    #[doc = " JSON `weightMode`: [`EvaluationFormSearchResponseWeightMode`](crate::EvaluationFormSearchResponseWeightMode), one of `SCALED`, `OFF`."]
     pub weight_mode: ::std::option::Option<crate::EvaluationFormSearchResponseWeightMode>,
     _nulls: crate::support::Extras,
 }

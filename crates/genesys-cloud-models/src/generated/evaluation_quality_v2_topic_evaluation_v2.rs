@@ -59,7 +59,7 @@ pub struct EvaluationQualityV2TopicEvaluationV2 {
     pub previous_evaluator_user_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `previousRescoreCount`: integer (int64)."]
     pub previous_rescore_count: ::std::option::Option<i64>,
-    #[doc = " JSON `previousStatus`: [`EvaluationQualityV2TopicEvaluationV2PreviousStatus`](crate::EvaluationQualityV2TopicEvaluationV2PreviousStatus)."]
+    #[doc = " JSON `previousStatus`: [`EvaluationQualityV2TopicEvaluationV2PreviousStatus`](crate::EvaluationQualityV2TopicEvaluationV2PreviousStatus), one of `Pending`, `InProgress`, `Finished`, `InReview`, `Retracted`."]
     pub previous_status: ::std::option::Option<crate::EvaluationQualityV2TopicEvaluationV2PreviousStatus>,
     #[doc = " JSON `releaseDate`: date-time."]
     pub release_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -75,7 +75,7 @@ pub struct EvaluationQualityV2TopicEvaluationV2 {
     pub retracted_evaluation: ::std::option::Option<crate::EvaluationQualityV2TopicEvaluationReference>,
     #[doc = " JSON `scoringSet`: [`EvaluationQualityV2TopicEvaluationScoringSet`](crate::EvaluationQualityV2TopicEvaluationScoringSet)."]
     pub scoring_set: ::std::option::Option<crate::EvaluationQualityV2TopicEvaluationScoringSet>,
-    #[doc = " JSON `status`: [`EvaluationQualityV2TopicEvaluationV2Status`](crate::EvaluationQualityV2TopicEvaluationV2Status)."]
+    #[doc = " JSON `status`: [`EvaluationQualityV2TopicEvaluationV2Status`](crate::EvaluationQualityV2TopicEvaluationV2Status), one of `Pending`, `InProgress`, `Finished`, `InReview`, `Retracted`."]
     pub status: ::std::option::Option<crate::EvaluationQualityV2TopicEvaluationV2Status>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,

@@ -7,7 +7,7 @@
 pub struct EvaluationQuestion {
     #[doc = " JSON `answerOptions`: array of [`AnswerOption`](crate::AnswerOption)."]
     pub answer_options: ::std::option::Option<::std::vec::Vec<crate::AnswerOption>>,
-    #[doc = " JSON `automatedScoringFocus`: [`EvaluationQuestionAutomatedScoringFocus`](crate::EvaluationQuestionAutomatedScoringFocus)."]
+    #[doc = " JSON `automatedScoringFocus`: [`EvaluationQuestionAutomatedScoringFocus`](crate::EvaluationQuestionAutomatedScoringFocus), one of `FullInteraction`, `EvaluatedAgent`."]
     pub automated_scoring_focus: ::std::option::Option<crate::EvaluationQuestionAutomatedScoringFocus>,
     #[doc = " JSON `commentsRequired`: boolean."]
     pub comments_required: ::std::option::Option<bool>,
@@ -29,7 +29,7 @@ pub struct EvaluationQuestion {
     pub na_enabled: ::std::option::Option<bool>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`EvaluationQuestionType`](crate::EvaluationQuestionType)."]
+    #[doc = " JSON `type`: [`EvaluationQuestionType`](crate::EvaluationQuestionType), one of `multipleChoiceQuestion`, `multipleSelectQuestion`, `freeTextQuestion`, `npsQuestion`, `readOnlyTextBlockQuestion`."]
     pub r#type: ::std::option::Option<crate::EvaluationQuestionType>,
     #[doc = " JSON `visibilityCondition`: [`VisibilityCondition`](crate::VisibilityCondition)."]
     pub visibility_condition: ::std::option::Option<crate::VisibilityCondition>,

@@ -73,7 +73,7 @@ pub struct EvaluationResponse {
     pub rescore: ::std::option::Option<bool>,
     #[doc = " JSON `resourceId`: string."]
     pub resource_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `resourceType`: [`EvaluationResponseResourceType`](crate::EvaluationResponseResourceType)."]
+    #[doc = " JSON `resourceType`: [`EvaluationResponseResourceType`](crate::EvaluationResponseResourceType), one of `EMAIL`."]
     pub resource_type: ::std::option::Option<crate::EvaluationResponseResourceType>,
     #[doc = " JSON `retractedEvaluation`: [`EvaluationReference`](crate::EvaluationReference)."]
     pub retracted_evaluation: ::std::option::Option<crate::EvaluationReference>,
@@ -81,7 +81,7 @@ pub struct EvaluationResponse {
     pub revision_created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`EvaluationResponseStatus`](crate::EvaluationResponseStatus)."]
+    #[doc = " JSON `status`: [`EvaluationResponseStatus`](crate::EvaluationResponseStatus), one of `PENDING`, `INPROGRESS`, `FINISHED`, `INREVIEW`, `RETRACTED`."]
     pub status: ::std::option::Option<crate::EvaluationResponseStatus>,
     #[doc = " JSON `submittedDate`: date-time."]
     pub submitted_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,

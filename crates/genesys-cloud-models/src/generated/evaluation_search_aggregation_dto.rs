@@ -7,11 +7,11 @@
 pub struct EvaluationSearchAggregationDTO {
     #[doc = " JSON `calendarInterval`: string."]
     pub calendar_interval: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `field`: [`EvaluationSearchAggregationDTOField`](crate::EvaluationSearchAggregationDTOField), required by the spec."]
+    #[doc = " JSON `field`: [`EvaluationSearchAggregationDTOField`](crate::EvaluationSearchAggregationDTOField), required by the spec, one of `formId`, `formIdReleased`, `agentId`, `evaluatorId`, `contextId`, `questionGroupId`, `questionId`, `questionAnswerId`, `evaluationStatus`, `aiScoringFailureType`, `questionAiAnswerFailureType`, `released`, … (33 in all)."]
     pub field: ::std::option::Option<crate::EvaluationSearchAggregationDTOField>,
     #[doc = " JSON `format`: string."]
     pub format: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `name`: string, required by the spec."]
+    #[doc = " JSON `name`: string, required by the spec, 1 to 100 characters."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `ranges`: array of [`QueryApiSearchAggregationRange`](crate::QueryApiSearchAggregationRange)."]
     pub ranges: ::std::option::Option<::std::vec::Vec<crate::QueryApiSearchAggregationRange>>,
@@ -19,7 +19,7 @@ pub struct EvaluationSearchAggregationDTO {
     pub size: ::std::option::Option<i64>,
     #[doc = " JSON `subAggregations`: array of [`EvaluationSearchSubAggregationDTO`](crate::EvaluationSearchSubAggregationDTO)."]
     pub sub_aggregations: ::std::option::Option<::std::vec::Vec<crate::EvaluationSearchSubAggregationDTO>>,
-    #[doc = " JSON `type`: [`EvaluationSearchAggregationDTOType`](crate::EvaluationSearchAggregationDTOType), required by the spec."]
+    #[doc = " JSON `type`: [`EvaluationSearchAggregationDTOType`](crate::EvaluationSearchAggregationDTOType), required by the spec, one of `TERM`, `STATS`, `SUM`, `COUNT`, `AVERAGE`, `RANGE`, `DATE_HISTOGRAM`."]
     pub r#type: ::std::option::Option<crate::EvaluationSearchAggregationDTOType>,
     _nulls: crate::support::Extras,
 }

@@ -7,13 +7,13 @@
 pub struct EvaluationSearchCriteriaDTO {
     #[doc = " JSON `endValue`: string."]
     pub end_value: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `field`: [`EvaluationSearchCriteriaDTOField`](crate::EvaluationSearchCriteriaDTOField), required by the spec."]
+    #[doc = " JSON `field`: [`EvaluationSearchCriteriaDTOField`](crate::EvaluationSearchCriteriaDTOField), required by the spec, one of `evaluationId`, `conversationId`, `contextId`, `formId`, `evaluationStatus`, `queueId`, `agentTeamId`, `divisionId`, `agentId`, `evaluatorId`, `assigneeId`, `totalScore`, … (30 in all)."]
     pub field: ::std::option::Option<crate::EvaluationSearchCriteriaDTOField>,
-    #[doc = " JSON `operator`: [`EvaluationSearchCriteriaDTOOperator`](crate::EvaluationSearchCriteriaDTOOperator)."]
+    #[doc = " JSON `operator`: [`EvaluationSearchCriteriaDTOOperator`](crate::EvaluationSearchCriteriaDTOOperator), one of `AND`, `NOT`."]
     pub operator: ::std::option::Option<crate::EvaluationSearchCriteriaDTOOperator>,
     #[doc = " JSON `startValue`: string."]
     pub start_value: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`EvaluationSearchCriteriaDTOType`](crate::EvaluationSearchCriteriaDTOType), required by the spec."]
+    #[doc = " JSON `type`: [`EvaluationSearchCriteriaDTOType`](crate::EvaluationSearchCriteriaDTOType), required by the spec, one of `EXACT`, `DATE_RANGE`, `GREATER_THAN`, `GREATER_THAN_EQUAL_TO`, `LESS_THAN`, `LESS_THAN_EQUAL_TO`, `RANGE`, `REQUIRED_FIELDS`."]
     pub r#type: ::std::option::Option<crate::EvaluationSearchCriteriaDTOType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

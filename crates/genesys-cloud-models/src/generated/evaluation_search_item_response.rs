@@ -73,7 +73,7 @@ pub struct EvaluationSearchItemResponse {
     pub rescore: ::std::option::Option<bool>,
     #[doc = " JSON `resourceId`: string."]
     pub resource_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `resourceType`: [`EvaluationSearchItemResponseResourceType`](crate::EvaluationSearchItemResponseResourceType)."]
+    #[doc = " JSON `resourceType`: [`EvaluationSearchItemResponseResourceType`](crate::EvaluationSearchItemResponseResourceType), one of `EMAIL`."]
     pub resource_type: ::std::option::Option<crate::EvaluationSearchItemResponseResourceType>,
     #[doc = " JSON `retractedEvaluation`: [`EvaluationReference`](crate::EvaluationReference)."]
     pub retracted_evaluation: ::std::option::Option<crate::EvaluationReference>,
@@ -81,7 +81,7 @@ pub struct EvaluationSearchItemResponse {
     pub revision_created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`EvaluationSearchItemResponseStatus`](crate::EvaluationSearchItemResponseStatus)."]
+    #[doc = " JSON `status`: [`EvaluationSearchItemResponseStatus`](crate::EvaluationSearchItemResponseStatus), one of `PENDING`, `INPROGRESS`, `FINISHED`, `INREVIEW`, `RETRACTED`."]
     pub status: ::std::option::Option<crate::EvaluationSearchItemResponseStatus>,
     #[doc = " JSON `submittedDate`: date-time."]
     pub submitted_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,

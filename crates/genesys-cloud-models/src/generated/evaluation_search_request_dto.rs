@@ -7,15 +7,15 @@
 pub struct EvaluationSearchRequestDTO {
     #[doc = " JSON `aggregations`: array of [`EvaluationSearchAggregationDTO`](crate::EvaluationSearchAggregationDTO)."]
     pub aggregations: ::std::option::Option<::std::vec::Vec<crate::EvaluationSearchAggregationDTO>>,
-    #[doc = " JSON `pageNumber`: integer (int64), required by the spec."]
+    #[doc = " JSON `pageNumber`: integer (int64), required by the spec, at least 1."]
     pub page_number: ::std::option::Option<i64>,
-    #[doc = " JSON `pageSize`: integer (int64)."]
+    #[doc = " JSON `pageSize`: integer (int64), from 0 to 100."]
     pub page_size: ::std::option::Option<i64>,
     #[doc = " JSON `query`: array of [`EvaluationSearchCriteriaDTO`](crate::EvaluationSearchCriteriaDTO), required by the spec."]
     pub query: ::std::option::Option<::std::vec::Vec<crate::EvaluationSearchCriteriaDTO>>,
-    #[doc = " JSON `sortBy`: [`EvaluationSearchRequestDTOSortBy`](crate::EvaluationSearchRequestDTOSortBy)."]
+    #[doc = " JSON `sortBy`: [`EvaluationSearchRequestDTOSortBy`](crate::EvaluationSearchRequestDTOSortBy), one of `conversationDate`, `createdDate`, `submittedDate`, `releaseDate`."]
     pub sort_by: ::std::option::Option<crate::EvaluationSearchRequestDTOSortBy>,
-    #[doc = " JSON `sortOrder`: [`EvaluationSearchRequestDTOSortOrder`](crate::EvaluationSearchRequestDTOSortOrder)."]
+    #[doc = " JSON `sortOrder`: [`EvaluationSearchRequestDTOSortOrder`](crate::EvaluationSearchRequestDTOSortOrder), one of `ASC`, `DESC`."]
     pub sort_order: ::std::option::Option<crate::EvaluationSearchRequestDTOSortOrder>,
     #[doc = " JSON `systemSubmitted`: boolean."]
     pub system_submitted: ::std::option::Option<bool>,

@@ -7,11 +7,11 @@
 pub struct EvaluationSearchSubAggregationDTO {
     #[doc = " JSON `calendarInterval`: string."]
     pub calendar_interval: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `field`: [`EvaluationSearchSubAggregationDTOField`](crate::EvaluationSearchSubAggregationDTOField), required by the spec."]
+    #[doc = " JSON `field`: [`EvaluationSearchSubAggregationDTOField`](crate::EvaluationSearchSubAggregationDTOField), required by the spec, one of `formId`, `formIdReleased`, `agentId`, `evaluatorId`, `contextId`, `questionGroupId`, `questionId`, `questionAnswerId`, `evaluationStatus`, `aiScoringFailureType`, `questionAiAnswerFailureType`, `released`, … (33 in all)."]
     pub field: ::std::option::Option<crate::EvaluationSearchSubAggregationDTOField>,
     #[doc = " JSON `format`: string."]
     pub format: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `name`: string, required by the spec."]
+    #[doc = " JSON `name`: string, required by the spec, 1 to 100 characters."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `ranges`: array of [`QueryApiSearchAggregationRange`](crate::QueryApiSearchAggregationRange)."]
     pub ranges: ::std::option::Option<::std::vec::Vec<crate::QueryApiSearchAggregationRange>>,
@@ -19,7 +19,7 @@ pub struct EvaluationSearchSubAggregationDTO {
     pub size: ::std::option::Option<i64>,
     #[doc = " JSON `subAggregations`: array of [`EvaluationSearchSubAggregationDTO`](crate::EvaluationSearchSubAggregationDTO)."]
     pub sub_aggregations: ::std::option::Option<::std::vec::Vec<crate::EvaluationSearchSubAggregationDTO>>,
-    #[doc = " JSON `type`: [`EvaluationSearchSubAggregationDTOType`](crate::EvaluationSearchSubAggregationDTOType), required by the spec."]
+    #[doc = " JSON `type`: [`EvaluationSearchSubAggregationDTOType`](crate::EvaluationSearchSubAggregationDTOType), required by the spec, one of `TERM`, `STATS`, `SUM`, `COUNT`, `AVERAGE`, `RANGE`, `DATE_HISTOGRAM`."]
     pub r#type: ::std::option::Option<crate::EvaluationSearchSubAggregationDTOType>,
     _nulls: crate::support::Extras,
 }

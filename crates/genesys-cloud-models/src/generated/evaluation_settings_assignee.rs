@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EvaluationSettingsAssignee {
-    #[doc = " JSON `type`: [`EvaluationSettingsAssigneeType`](crate::EvaluationSettingsAssigneeType)."]
+    #[doc = " JSON `type`: [`EvaluationSettingsAssigneeType`](crate::EvaluationSettingsAssigneeType), one of `Original`, `Individual`, `None`."]
     pub r#type: ::std::option::Option<crate::EvaluationSettingsAssigneeType>,
     #[doc = " JSON `user`: [`UserReferenceWithName`](crate::UserReferenceWithName)."]
     pub user: ::std::option::Option<crate::UserReferenceWithName>,

@@ -11,7 +11,7 @@ pub struct EvaluationSource {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`EvaluationSourceType`](crate::EvaluationSourceType)."]
+    #[doc = " JSON `type`: [`EvaluationSourceType`](crate::EvaluationSourceType), one of `Policy`, `User`, `Unknown`, `Program`."]
     pub r#type: ::std::option::Option<crate::EvaluationSourceType>,
     _nulls: crate::support::Extras,
 }

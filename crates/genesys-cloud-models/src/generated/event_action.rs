@@ -9,11 +9,11 @@ pub struct EventAction {
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`EventActionMediaType`](crate::EventActionMediaType), required by the spec."]
+    #[doc = " JSON `mediaType`: [`EventActionMediaType`](crate::EventActionMediaType), required by the spec, one of `webMessagingOffer`, `contentOffer`, `integrationAction`, `architectFlow`, `openAction`."]
     pub media_type: ::std::option::Option<crate::EventActionMediaType>,
     #[doc = " JSON `prompt`: string, required by the spec."]
     pub prompt: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`EventActionState`](crate::EventActionState), required by the spec."]
+    #[doc = " JSON `state`: [`EventActionState`](crate::EventActionState), required by the spec, one of `accepted`, `rejected`, `timedout`, `errored`, `ignored`, `qualified`, `offered`, `started`, `engaged`, `qualifiedOutsideSchedule`, `offeredOutsideSchedule`, `abandoned`, … (14 in all)."]
     pub state: ::std::option::Option<crate::EventActionState>,
     _nulls: crate::support::Extras,
 }

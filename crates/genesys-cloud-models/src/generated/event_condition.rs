@@ -9,11 +9,11 @@ pub struct EventCondition {
     pub event_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `key`: string, required by the spec."]
     pub key: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `operator`: [`EventConditionOperator`](crate::EventConditionOperator)."]
+    #[doc = " JSON `operator`: [`EventConditionOperator`](crate::EventConditionOperator), one of `containsAll`, `containsAny`, `notContainsAll`, `notContainsAny`, `equal`, `notEqual`, `greaterThan`, `greaterThanOrEqual`, `lessThan`, `lessThanOrEqual`, `startsWith`, `endsWith`."]
     pub operator: ::std::option::Option<crate::EventConditionOperator>,
     #[doc = " JSON `sessionType`: string, required by the spec."]
     pub session_type: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `streamType`: [`EventConditionStreamType`](crate::EventConditionStreamType), required by the spec."]
+    #[doc = " JSON `streamType`: [`EventConditionStreamType`](crate::EventConditionStreamType), required by the spec, one of `Web`, `Custom`, `Conversation`, `App`."]
     pub stream_type: ::std::option::Option<crate::EventConditionStreamType>,
     #[doc = " JSON `values`: array of string, required by the spec."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

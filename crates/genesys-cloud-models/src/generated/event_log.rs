@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EventLog {
-    #[doc = " JSON `category`: [`EventLogCategory`](crate::EventLogCategory)."]
+    #[doc = " JSON `category`: [`EventLogCategory`](crate::EventLogCategory), one of `CALLBACK`, `CALL_RESTRICTION`, `CALL_RULE`, `CAMPAIGN`, `CAMPAIGN_RULE`, `CONTACT`, `CONTACT_LIST_FILTER`, `DIGITAL_RULE`, `DNC_LIST`, `ENTITY_LIMIT`, `IMPORT_ERROR`, `MESSAGE_RESTRICTION`, … (20 in all)."]
     pub category: ::std::option::Option<crate::EventLogCategory>,
     #[doc = " JSON `correlationId`: string."]
     pub correlation_id: ::std::option::Option<::std::string::String>,
@@ -15,7 +15,7 @@ pub struct EventLog {
     pub event_message: ::std::option::Option<crate::EventMessage>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `level`: [`EventLogLevel`](crate::EventLogLevel)."]
+    #[doc = " JSON `level`: [`EventLogLevel`](crate::EventLogLevel), one of `INFO`, `WARNING`, `ERROR`."]
     pub level: ::std::option::Option<crate::EventLogLevel>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EventMessage {
-    #[doc = " JSON `code`: [`EventMessageCode`](crate::EventMessageCode)."]
+    #[doc = " JSON `code`: [`EventMessageCode`](crate::EventMessageCode), one of `ACTIVE_CAMPAIGNS_LIMIT_EXCEEDED`, `ALL_CAMPAIGNS_BLACKLISTED`, `ANOTHER_CAMPAIGN_STARTING`, `APPROACHING_CONTACT_LIMIT`, `APPROACHING_DNC_LIST_PHONE_NUMBER_LIMIT`, `APPROACHING_DNC_ORGANIZATION_PHONE_NUMBER_LIMIT`, `APPROACHING_ENTITY_LIMIT`, `AUTOMATIC_TIME_ZONE_ZIP_CODE_INVALID`, `CAMPAIGN_BLACKLISTED`, `CAMPAIGN_BUILD_CONTACT_QUEUE_ERROR`, `CAMPAIGN_CHECK_JOB_DUPLICATE`, `CAMPAIGN_CONTENT_TEMPLATE_SUBSTITUTION_MISMATCH`, … (118 in all)."]
     pub code: ::std::option::Option<crate::EventMessageCode>,
     #[doc = " JSON `documentationUri`: string."]
     pub documentation_uri: ::std::option::Option<::std::string::String>,

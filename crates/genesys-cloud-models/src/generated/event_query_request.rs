@@ -11,7 +11,7 @@ pub struct EventQueryRequest {
     pub interval: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `searchTerm`: string."]
     pub search_term: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sortOrder`: [`EventQueryRequestSortOrder`](crate::EventQueryRequestSortOrder)."]
+    #[doc = " JSON `sortOrder`: [`EventQueryRequestSortOrder`](crate::EventQueryRequestSortOrder), one of `ASC`, `DESC`."]
     pub sort_order: ::std::option::Option<crate::EventQueryRequestSortOrder>,
     _nulls: crate::support::Extras,
 }

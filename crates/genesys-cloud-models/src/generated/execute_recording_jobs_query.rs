@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExecuteRecordingJobsQuery {
-    #[doc = " JSON `state`: [`ExecuteRecordingJobsQueryState`](crate::ExecuteRecordingJobsQueryState), required by the spec."]
+    #[doc = " JSON `state`: [`ExecuteRecordingJobsQueryState`](crate::ExecuteRecordingJobsQueryState), required by the spec, one of `PROCESSING`."]
     pub state: ::std::option::Option<crate::ExecuteRecordingJobsQueryState>,
     _nulls: crate::support::Extras,
 }

@@ -31,7 +31,7 @@ pub struct ExpandableWebDeployment {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `snippet`: string."]
     pub snippet: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ExpandableWebDeploymentStatus`](crate::ExpandableWebDeploymentStatus)."]
+    #[doc = " JSON `status`: [`ExpandableWebDeploymentStatus`](crate::ExpandableWebDeploymentStatus), one of `Pending`, `Active`, `Inactive`, `Error`, `Deleting`."]
     pub status: ::std::option::Option<crate::ExpandableWebDeploymentStatus>,
     #[doc = " JSON `supportedContent`: [`SupportedContentReference`](crate::SupportedContentReference)."]
     pub supported_content: ::std::option::Option<crate::SupportedContentReference>,

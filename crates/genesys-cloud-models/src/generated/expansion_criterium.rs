@@ -7,7 +7,7 @@
 pub struct ExpansionCriterium {
     #[doc = " JSON `threshold`: number (double)."]
     pub threshold: ::std::option::Option<f64>,
-    #[doc = " JSON `type`: [`ExpansionCriteriumType`](crate::ExpansionCriteriumType)."]
+    #[doc = " JSON `type`: [`ExpansionCriteriumType`](crate::ExpansionCriteriumType), one of `TIMEOUT_SECONDS`."]
     pub r#type: ::std::option::Option<crate::ExpansionCriteriumType>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExportDetails {
-    #[doc = " JSON `exportType`: [`ExportDetailsExportType`](crate::ExportDetailsExportType)."]
+    #[doc = " JSON `exportType`: [`ExportDetailsExportType`](crate::ExportDetailsExportType), one of `Architect`, `Yaml`."]
     pub export_type: ::std::option::Option<crate::ExportDetailsExportType>,
     #[doc = " JSON `fileName`: string."]
     pub file_name: ::std::option::Option<::std::string::String>,

@@ -31,11 +31,11 @@ pub struct Extension {
     pub number: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `owner`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub owner: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `ownerType`: [`ExtensionOwnerType`](crate::ExtensionOwnerType)."]
+    #[doc = " JSON `ownerType`: [`ExtensionOwnerType`](crate::ExtensionOwnerType), one of `USER`, `PHONE`, `IVR_CONFIG`, `GROUP`."]
     pub owner_type: ::std::option::Option<crate::ExtensionOwnerType>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`ExtensionState`](crate::ExtensionState)."]
+    #[doc = " JSON `state`: [`ExtensionState`](crate::ExtensionState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::ExtensionState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,

@@ -31,7 +31,7 @@ pub struct ExtensionPool {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startNumber`: string."]
     pub start_number: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`ExtensionPoolState`](crate::ExtensionPoolState)."]
+    #[doc = " JSON `state`: [`ExtensionPoolState`](crate::ExtensionPoolState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::ExtensionPoolState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,

@@ -73,7 +73,7 @@ pub struct ExternalContact {
     pub title: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `twitterId`: [`TwitterId`](crate::TwitterId)."]
     pub twitter_id: ::std::option::Option<crate::TwitterId>,
-    #[doc = " JSON `type`: [`ExternalContactType`](crate::ExternalContactType)."]
+    #[doc = " JSON `type`: [`ExternalContactType`](crate::ExternalContactType), one of `Ephemeral`, `Identified`, `Curated`."]
     pub r#type: ::std::option::Option<crate::ExternalContactType>,
     #[doc = " JSON `whatsAppId`: [`WhatsAppId`](crate::WhatsAppId)."]
     pub whats_app_id: ::std::option::Option<crate::WhatsAppId>,

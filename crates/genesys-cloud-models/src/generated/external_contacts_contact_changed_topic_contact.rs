@@ -67,7 +67,7 @@ pub struct ExternalContactsContactChangedTopicContact {
     pub title: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `twitterId`: [`ExternalContactsContactChangedTopicTwitterId`](crate::ExternalContactsContactChangedTopicTwitterId)."]
     pub twitter_id: ::std::option::Option<crate::ExternalContactsContactChangedTopicTwitterId>,
-    #[doc = " JSON `type`: [`ExternalContactsContactChangedTopicContactType`](crate::ExternalContactsContactChangedTopicContactType)."]
+    #[doc = " JSON `type`: [`ExternalContactsContactChangedTopicContactType`](crate::ExternalContactsContactChangedTopicContactType), one of `Ephemeral`, `Identified`, `Curated`."]
     pub r#type: ::std::option::Option<crate::ExternalContactsContactChangedTopicContactType>,
     #[doc = " JSON `whatsAppId`: [`ExternalContactsContactChangedTopicWhatsAppId`](crate::ExternalContactsContactChangedTopicWhatsAppId)."]
     pub whats_app_id: ::std::option::Option<crate::ExternalContactsContactChangedTopicWhatsAppId>,

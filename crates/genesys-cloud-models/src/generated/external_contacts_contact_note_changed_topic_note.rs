@@ -13,7 +13,7 @@ pub struct ExternalContactsContactNoteChangedTopicNote {
     pub division: ::std::option::Option<crate::ExternalContactsContactNoteChangedTopicDivision>,
     #[doc = " JSON `entityId`: string."]
     pub entity_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `entityType`: [`ExternalContactsContactNoteChangedTopicNoteEntityType`](crate::ExternalContactsContactNoteChangedTopicNoteEntityType)."]
+    #[doc = " JSON `entityType`: [`ExternalContactsContactNoteChangedTopicNoteEntityType`](crate::ExternalContactsContactNoteChangedTopicNoteEntityType), one of `Contact`, `Organization`."]
     pub entity_type: ::std::option::Option<crate::ExternalContactsContactNoteChangedTopicNoteEntityType>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,

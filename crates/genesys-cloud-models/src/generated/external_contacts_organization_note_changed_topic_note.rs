@@ -13,7 +13,7 @@ pub struct ExternalContactsOrganizationNoteChangedTopicNote {
     pub division: ::std::option::Option<crate::ExternalContactsOrganizationNoteChangedTopicDivision>,
     #[doc = " JSON `entityId`: string."]
     pub entity_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `entityType`: [`ExternalContactsOrganizationNoteChangedTopicNoteEntityType`](crate::ExternalContactsOrganizationNoteChangedTopicNoteEntityType)."]
+    #[doc = " JSON `entityType`: [`ExternalContactsOrganizationNoteChangedTopicNoteEntityType`](crate::ExternalContactsOrganizationNoteChangedTopicNoteEntityType), one of `Contact`, `Organization`."]
     pub entity_type: ::std::option::Option<crate::ExternalContactsOrganizationNoteChangedTopicNoteEntityType>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,

@@ -67,7 +67,7 @@ pub struct ExternalContactsUnresolvedContactChangedTopicContact {
     pub title: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `twitterId`: [`ExternalContactsUnresolvedContactChangedTopicTwitterId`](crate::ExternalContactsUnresolvedContactChangedTopicTwitterId)."]
     pub twitter_id: ::std::option::Option<crate::ExternalContactsUnresolvedContactChangedTopicTwitterId>,
-    #[doc = " JSON `type`: [`ExternalContactsUnresolvedContactChangedTopicContactType`](crate::ExternalContactsUnresolvedContactChangedTopicContactType)."]
+    #[doc = " JSON `type`: [`ExternalContactsUnresolvedContactChangedTopicContactType`](crate::ExternalContactsUnresolvedContactChangedTopicContactType), one of `Ephemeral`, `Identified`, `Curated`."]
     pub r#type: ::std::option::Option<crate::ExternalContactsUnresolvedContactChangedTopicContactType>,
     #[doc = " JSON `whatsAppId`: [`ExternalContactsUnresolvedContactChangedTopicWhatsAppId`](crate::ExternalContactsUnresolvedContactChangedTopicWhatsAppId)."]
     pub whats_app_id: ::std::option::Option<crate::ExternalContactsUnresolvedContactChangedTopicWhatsAppId>,

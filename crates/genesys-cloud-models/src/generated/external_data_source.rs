@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExternalDataSource {
-    #[doc = " JSON `platform`: [`ExternalDataSourcePlatform`](crate::ExternalDataSourcePlatform)."]
+    #[doc = " JSON `platform`: [`ExternalDataSourcePlatform`](crate::ExternalDataSourcePlatform), one of `SALESFORCE`."]
     pub platform: ::std::option::Option<crate::ExternalDataSourcePlatform>,
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,

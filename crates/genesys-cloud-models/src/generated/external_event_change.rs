@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExternalEventChange {
-    #[doc = " JSON `changeCategory`: [`ExternalEventChangeChangeCategory`](crate::ExternalEventChangeChangeCategory)."]
+    #[doc = " JSON `changeCategory`: [`ExternalEventChangeChangeCategory`](crate::ExternalEventChangeChangeCategory), one of `Error`, `Updated`, `New`."]
     pub change_category: ::std::option::Option<crate::ExternalEventChangeChangeCategory>,
     #[doc = " JSON `dateDetected`: date-time."]
     pub date_detected: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -17,7 +17,7 @@ pub struct ExternalEventChange {
     pub event_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `schemaId`: string."]
     pub schema_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `systemStatus`: [`ExternalEventChangeSystemStatus`](crate::ExternalEventChangeSystemStatus)."]
+    #[doc = " JSON `systemStatus`: [`ExternalEventChangeSystemStatus`](crate::ExternalEventChangeSystemStatus), one of `New`, `Updated`, `Active`, `Inactive`, `Error`."]
     pub system_status: ::std::option::Option<crate::ExternalEventChangeSystemStatus>,
     _nulls: crate::support::Extras,
 }

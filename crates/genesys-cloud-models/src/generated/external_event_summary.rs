@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExternalEventSummary {
-    #[doc = " JSON `activationStatus`: [`ExternalEventSummaryActivationStatus`](crate::ExternalEventSummaryActivationStatus)."]
+    #[doc = " JSON `activationStatus`: [`ExternalEventSummaryActivationStatus`](crate::ExternalEventSummaryActivationStatus), one of `Activated`, `Deactivated`."]
     pub activation_status: ::std::option::Option<crate::ExternalEventSummaryActivationStatus>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -21,7 +21,7 @@ pub struct ExternalEventSummary {
     pub rank: ::std::option::Option<i64>,
     #[doc = " JSON `schemaId`: string."]
     pub schema_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `systemStatus`: [`ExternalEventSummarySystemStatus`](crate::ExternalEventSummarySystemStatus)."]
+    #[doc = " JSON `systemStatus`: [`ExternalEventSummarySystemStatus`](crate::ExternalEventSummarySystemStatus), one of `New`, `Updated`, `Active`, `Inactive`, `Error`."]
     pub system_status: ::std::option::Option<crate::ExternalEventSummarySystemStatus>,
     _nulls: crate::support::Extras,
 }

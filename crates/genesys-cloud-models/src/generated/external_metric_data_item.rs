@@ -11,7 +11,7 @@ pub struct ExternalMetricDataItem {
     pub date_occurred: ::std::option::Option<::chrono::NaiveDate>,
     #[doc = " JSON `metricId`: string, required by the spec."]
     pub metric_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ExternalMetricDataItemType`](crate::ExternalMetricDataItemType)."]
+    #[doc = " JSON `type`: [`ExternalMetricDataItemType`](crate::ExternalMetricDataItemType), one of `Total`, `Cumulative`."]
     pub r#type: ::std::option::Option<crate::ExternalMetricDataItemType>,
     #[doc = " JSON `userEmail`: string."]
     pub user_email: ::std::option::Option<::std::string::String>,

@@ -15,7 +15,7 @@ pub struct ExternalMetricDataProcessedItem {
     pub total_count: ::std::option::Option<i64>,
     #[doc = " JSON `totalValue`: number (double)."]
     pub total_value: ::std::option::Option<f64>,
-    #[doc = " JSON `type`: [`ExternalMetricDataProcessedItemType`](crate::ExternalMetricDataProcessedItemType)."]
+    #[doc = " JSON `type`: [`ExternalMetricDataProcessedItemType`](crate::ExternalMetricDataProcessedItemType), one of `Total`, `Cumulative`."]
     pub r#type: ::std::option::Option<crate::ExternalMetricDataProcessedItemType>,
     #[doc = " JSON `userEmail`: string."]
     pub user_email: ::std::option::Option<::std::string::String>,

@@ -15,7 +15,7 @@ pub struct ExternalMetricDataUnprocessedItem {
     pub message: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `metricId`: string, required by the spec."]
     pub metric_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ExternalMetricDataUnprocessedItemType`](crate::ExternalMetricDataUnprocessedItemType)."]
+    #[doc = " JSON `type`: [`ExternalMetricDataUnprocessedItemType`](crate::ExternalMetricDataUnprocessedItemType), one of `Total`, `Cumulative`."]
     pub r#type: ::std::option::Option<crate::ExternalMetricDataUnprocessedItemType>,
     #[doc = " JSON `userEmail`: string."]
     pub user_email: ::std::option::Option<::std::string::String>,

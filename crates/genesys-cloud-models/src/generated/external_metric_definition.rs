@@ -7,7 +7,7 @@
 pub struct ExternalMetricDefinition {
     #[doc = " JSON `dateLastRefreshed`: date-time."]
     pub date_last_refreshed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `defaultObjectiveType`: [`ExternalMetricDefinitionDefaultObjectiveType`](crate::ExternalMetricDefinitionDefaultObjectiveType)."]
+    #[doc = " JSON `defaultObjectiveType`: [`ExternalMetricDefinitionDefaultObjectiveType`](crate::ExternalMetricDefinitionDefaultObjectiveType), one of `HigherIsBetter`, `LowerIsBetter`, `TargetArea`."]
     pub default_objective_type: ::std::option::Option<crate::ExternalMetricDefinitionDefaultObjectiveType>,
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
@@ -23,7 +23,7 @@ pub struct ExternalMetricDefinition {
     pub retention_months: ::std::option::Option<i64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `unit`: [`ExternalMetricDefinitionUnit`](crate::ExternalMetricDefinitionUnit)."]
+    #[doc = " JSON `unit`: [`ExternalMetricDefinitionUnit`](crate::ExternalMetricDefinitionUnit), one of `Seconds`, `Percent`, `Number`, `Currency`."]
     pub unit: ::std::option::Option<crate::ExternalMetricDefinitionUnit>,
     #[doc = " JSON `unitDefinition`: string."]
     pub unit_definition: ::std::option::Option<::std::string::String>,

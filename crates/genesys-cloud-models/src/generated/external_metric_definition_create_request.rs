@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExternalMetricDefinitionCreateRequest {
-    #[doc = " JSON `defaultObjectiveType`: [`ExternalMetricDefinitionCreateRequestDefaultObjectiveType`](crate::ExternalMetricDefinitionCreateRequestDefaultObjectiveType), required by the spec."]
+    #[doc = " JSON `defaultObjectiveType`: [`ExternalMetricDefinitionCreateRequestDefaultObjectiveType`](crate::ExternalMetricDefinitionCreateRequestDefaultObjectiveType), required by the spec, one of `HigherIsBetter`, `LowerIsBetter`, `TargetArea`."]
     pub default_objective_type: ::std::option::Option<crate::ExternalMetricDefinitionCreateRequestDefaultObjectiveType>,
     #[doc = " JSON `enabled`: boolean, required by the spec."]
     pub enabled: ::std::option::Option<bool>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `precision`: integer (int64), required by the spec."]
+    #[doc = " JSON `precision`: integer (int64), required by the spec, from 0 to 5."]
     pub precision: ::std::option::Option<i64>,
-    #[doc = " JSON `unit`: [`ExternalMetricDefinitionCreateRequestUnit`](crate::ExternalMetricDefinitionCreateRequestUnit), required by the spec."]
+    #[doc = " JSON `unit`: [`ExternalMetricDefinitionCreateRequestUnit`](crate::ExternalMetricDefinitionCreateRequestUnit), required by the spec, one of `Seconds`, `Percent`, `Number`, `Currency`."]
     pub unit: ::std::option::Option<crate::ExternalMetricDefinitionCreateRequestUnit>,
     #[doc = " JSON `unitDefinition`: string."]
     pub unit_definition: ::std::option::Option<::std::string::String>,

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExternalMetricDefinitionUpdateRequest {
-    #[doc = " JSON `defaultObjectiveType`: [`ExternalMetricDefinitionUpdateRequestDefaultObjectiveType`](crate::ExternalMetricDefinitionUpdateRequestDefaultObjectiveType)."]
+    #[doc = " JSON `defaultObjectiveType`: [`ExternalMetricDefinitionUpdateRequestDefaultObjectiveType`](crate::ExternalMetricDefinitionUpdateRequestDefaultObjectiveType), one of `HigherIsBetter`, `LowerIsBetter`, `TargetArea`."]
     pub default_objective_type: ::std::option::Option<crate::ExternalMetricDefinitionUpdateRequestDefaultObjectiveType>,
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `precision`: integer (int64)."]
+    #[doc = " JSON `precision`: integer (int64), from 0 to 5."]
     pub precision: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExternalOrganizationEnrichRequest {
-    #[doc = " JSON `action`: [`ExternalOrganizationEnrichRequestAction`](crate::ExternalOrganizationEnrichRequestAction)."]
+    #[doc = " JSON `action`: [`ExternalOrganizationEnrichRequestAction`](crate::ExternalOrganizationEnrichRequestAction), one of `Upsert`, `Update`, `Insert`."]
     pub action: ::std::option::Option<crate::ExternalOrganizationEnrichRequestAction>,
     #[doc = " JSON `division`: [`WritableStarrableDivision`](crate::WritableStarrableDivision)."]
     pub division: ::std::option::Option<crate::WritableStarrableDivision>,

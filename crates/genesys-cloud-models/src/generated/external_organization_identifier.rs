@@ -11,7 +11,7 @@ pub struct ExternalOrganizationIdentifier {
     pub division: ::std::option::Option<crate::WritableStarrableDivision>,
     #[doc = " JSON `externalSource`: [`ExternalSource`](crate::ExternalSource)."]
     pub external_source: ::std::option::Option<crate::ExternalSource>,
-    #[doc = " JSON `type`: [`ExternalOrganizationIdentifierType`](crate::ExternalOrganizationIdentifierType), required by the spec."]
+    #[doc = " JSON `type`: [`ExternalOrganizationIdentifierType`](crate::ExternalOrganizationIdentifierType), required by the spec, one of `ExternalId`."]
     pub r#type: ::std::option::Option<crate::ExternalOrganizationIdentifierType>,
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,

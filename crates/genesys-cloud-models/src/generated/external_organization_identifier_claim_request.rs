@@ -7,7 +7,7 @@
 pub struct ExternalOrganizationIdentifierClaimRequest {
     #[doc = " JSON `identifier`: [`ExternalOrganizationIdentifier`](crate::ExternalOrganizationIdentifier), required by the spec."]
     pub identifier: ::std::option::Option<crate::ExternalOrganizationIdentifier>,
-    #[doc = " JSON `operation`: [`ExternalOrganizationIdentifierClaimRequestOperation`](crate::ExternalOrganizationIdentifierClaimRequestOperation), required by the spec."]
+    #[doc = " JSON `operation`: [`ExternalOrganizationIdentifierClaimRequestOperation`](crate::ExternalOrganizationIdentifierClaimRequestOperation), required by the spec, one of `Claim`, `Release`."]
     pub operation: ::std::option::Option<crate::ExternalOrganizationIdentifierClaimRequestOperation>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct ExternalSegment {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `source`: [`ExternalSegmentSource`](crate::ExternalSegmentSource), required by the spec."]
+    #[doc = " JSON `source`: [`ExternalSegmentSource`](crate::ExternalSegmentSource), required by the spec, one of `AdobeExperiencePlatform`, `Custom`."]
     pub source: ::std::option::Option<crate::ExternalSegmentSource>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct FacebookIntegration {
     pub app_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `createError`: [`ErrorBody`](crate::ErrorBody)."]
     pub create_error: ::std::option::Option<crate::ErrorBody>,
-    #[doc = " JSON `createStatus`: [`FacebookIntegrationCreateStatus`](crate::FacebookIntegrationCreateStatus)."]
+    #[doc = " JSON `createStatus`: [`FacebookIntegrationCreateStatus`](crate::FacebookIntegrationCreateStatus), one of `Initiated`, `Completed`, `Error`."]
     pub create_status: ::std::option::Option<crate::FacebookIntegrationCreateStatus>,
     #[doc = " JSON `createdBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub created_by: ::std::option::Option<crate::DomainEntityRef>,

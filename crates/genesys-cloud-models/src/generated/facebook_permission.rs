@@ -7,7 +7,7 @@
 pub struct FacebookPermission {
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`FacebookPermissionType`](crate::FacebookPermissionType)."]
+    #[doc = " JSON `type`: [`FacebookPermissionType`](crate::FacebookPermissionType), one of `FacebookPrivate`, `FacebookPublic`, `InstagramPrivate`, `InstagramPublic`, `WhatsAppPrivate`."]
     pub r#type: ::std::option::Option<crate::FacebookPermissionType>,
     _nulls: crate::support::Extras,
 }

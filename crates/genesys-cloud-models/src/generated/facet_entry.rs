@@ -15,7 +15,7 @@ pub struct FacetEntry {
     pub statistics: ::std::option::Option<crate::FacetStatistics>,
     #[doc = " JSON `termCount`: integer (int64)."]
     pub term_count: ::std::option::Option<i64>,
-    #[doc = " JSON `termType`: [`FacetEntryTermType`](crate::FacetEntryTermType)."]
+    #[doc = " JSON `termType`: [`FacetEntryTermType`](crate::FacetEntryTermType), one of `TERM`, `NUMBERRANGE`, `NUMBERHISTOGRAM`, `DATERANGE`, `DATEHISTOGRAM`, `ID`."]
     pub term_type: ::std::option::Option<crate::FacetEntryTermType>,
     #[doc = " JSON `terms`: array of [`FacetTerm`](crate::FacetTerm)."]
     pub terms: ::std::option::Option<::std::vec::Vec<crate::FacetTerm>>,

@@ -7,7 +7,7 @@
 pub struct FaxSendRequest {
     #[doc = " JSON `addresses`: array of string, required by the spec."]
     pub addresses: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `contentType`: [`FaxSendRequestContentType`](crate::FaxSendRequestContentType)."]
+    #[doc = " JSON `contentType`: [`FaxSendRequestContentType`](crate::FaxSendRequestContentType), one of `application/pdf`, `image/tiff`, `application/msword`, `application/vnd.oasis.opendocument.text`, `application/vnd.openxmlformats-officedocument.wordprocessingml.document`."]
     pub content_type: ::std::option::Option<crate::FaxSendRequestContentType>,
     #[doc = " JSON `coverSheet`: [`CoverSheet`](crate::CoverSheet)."]
     pub cover_sheet: ::std::option::Option<crate::CoverSheet>,

@@ -15,7 +15,7 @@ pub struct FaxSendResponse {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `uploadDestinationUri`: string."]
     pub upload_destination_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `uploadMethodType`: [`FaxSendResponseUploadMethodType`](crate::FaxSendResponseUploadMethodType)."]
+    #[doc = " JSON `uploadMethodType`: [`FaxSendResponseUploadMethodType`](crate::FaxSendResponseUploadMethodType), one of `SINGLE_PUT`, `MULTIPART_POST`."]
     pub upload_method_type: ::std::option::Option<crate::FaxSendResponseUploadMethodType>,
     _nulls: crate::support::Extras,
 }

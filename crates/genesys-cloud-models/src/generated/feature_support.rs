@@ -9,7 +9,7 @@ pub struct FeatureSupport {
     pub details: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `feature`: string."]
     pub feature: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `supportLevel`: [`FeatureSupportSupportLevel`](crate::FeatureSupportSupportLevel)."]
+    #[doc = " JSON `supportLevel`: [`FeatureSupportSupportLevel`](crate::FeatureSupportSupportLevel), one of `Supported`, `NotSupported`."]
     pub support_level: ::std::option::Option<crate::FeatureSupportSupportLevel>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Feedback {
-    #[doc = " JSON `relevance`: [`FeedbackRelevance`](crate::FeedbackRelevance), required by the spec."]
+    #[doc = " JSON `relevance`: [`FeedbackRelevance`](crate::FeedbackRelevance), required by the spec, one of `Unknown`, `Relevant`, `Irrelevant`."]
     pub relevance: ::std::option::Option<crate::FeedbackRelevance>,
     #[doc = " JSON `suggestionId`: string, required by the spec."]
     pub suggestion_id: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FeedbackAddRequest {
-    #[doc = " JSON `rating`: [`FeedbackAddRequestRating`](crate::FeedbackAddRequestRating)."]
+    #[doc = " JSON `rating`: [`FeedbackAddRequestRating`](crate::FeedbackAddRequestRating), one of `Positive`, `Negative`, `Unknown`."]
     pub rating: ::std::option::Option<crate::FeedbackAddRequestRating>,
     #[doc = " JSON `summary`: string, required by the spec."]
     pub summary: ::std::option::Option<::std::string::String>,

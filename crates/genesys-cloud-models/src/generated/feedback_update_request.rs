@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FeedbackUpdateRequest {
-    #[doc = " JSON `rating`: [`FeedbackUpdateRequestRating`](crate::FeedbackUpdateRequestRating)."]
+    #[doc = " JSON `rating`: [`FeedbackUpdateRequestRating`](crate::FeedbackUpdateRequestRating), one of `Positive`, `Negative`, `Unknown`."]
     pub rating: ::std::option::Option<crate::FeedbackUpdateRequestRating>,
     #[doc = " JSON `summary`: string."]
     pub summary: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FieldConfig {
-    #[doc = " JSON `entityType`: [`FieldConfigEntityType`](crate::FieldConfigEntityType)."]
+    #[doc = " JSON `entityType`: [`FieldConfigEntityType`](crate::FieldConfigEntityType), one of `person`, `group`, `org`."]
     pub entity_type: ::std::option::Option<crate::FieldConfigEntityType>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,

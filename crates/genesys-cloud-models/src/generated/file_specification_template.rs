@@ -11,13 +11,13 @@ pub struct FileSpecificationTemplate {
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `delimiter`: [`FileSpecificationTemplateDelimiter`](crate::FileSpecificationTemplateDelimiter)."]
+    #[doc = " JSON `delimiter`: [`FileSpecificationTemplateDelimiter`](crate::FileSpecificationTemplateDelimiter), one of `Comma`, `Pipe`, `Colon`, `Tab`, `Semicolon`, `Custom`."]
     pub delimiter: ::std::option::Option<crate::FileSpecificationTemplateDelimiter>,
     #[doc = " JSON `delimiterValue`: string."]
     pub delimiter_value: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `format`: [`FileSpecificationTemplateFormat`](crate::FileSpecificationTemplateFormat), required by the spec."]
+    #[doc = " JSON `format`: [`FileSpecificationTemplateFormat`](crate::FileSpecificationTemplateFormat), required by the spec, one of `FixedLength`, `Delimited`."]
     pub format: ::std::option::Option<crate::FileSpecificationTemplateFormat>,
     #[doc = " JSON `header`: boolean."]
     pub header: ::std::option::Option<bool>,

@@ -47,7 +47,7 @@ pub struct Flow {
     pub supported_languages: ::std::option::Option<::std::vec::Vec<crate::SupportedLanguage>>,
     #[doc = " JSON `system`: boolean."]
     pub system: ::std::option::Option<bool>,
-    #[doc = " JSON `type`: [`FlowType`](crate::FlowType)."]
+    #[doc = " JSON `type`: [`FlowType`](crate::FlowType), one of `BOT`, `BUSINESSPROCESS`, `COMMONMODULE`, `DIGITALBOT`, `EMAILSEND`, `INBOUNDCALL`, `INBOUNDCHAT`, `INBOUNDEMAIL`, `INBOUNDSHORTMESSAGE`, `INQUEUECALL`, `INQUEUEEMAIL`, `INQUEUESHORTMESSAGE`, … (21 in all)."]
     pub r#type: ::std::option::Option<crate::FlowType>,
     #[doc = " JSON `virtualAgentEnabled`: boolean."]
     pub virtual_agent_enabled: ::std::option::Option<bool>,

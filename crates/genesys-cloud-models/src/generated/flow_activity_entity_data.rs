@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowActivityEntityData {
-    #[doc = " JSON `activeRouting`: [`FlowActivityEntityDataActiveRouting`](crate::FlowActivityEntityDataActiveRouting)."]
+    #[doc = " JSON `activeRouting`: [`FlowActivityEntityDataActiveRouting`](crate::FlowActivityEntityDataActiveRouting), one of `Bullseye`, `Conditional`, `Direct`, `Last`, `Manual`, `Predictive`, `Preferred`, `Standard`, `Vip`."]
     pub active_routing: ::std::option::Option<crate::FlowActivityEntityDataActiveRouting>,
     #[doc = " JSON `activityDate`: date-time, required by the spec."]
     pub activity_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -21,17 +21,17 @@ pub struct FlowActivityEntityData {
     pub converted_from: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `convertedTo`: string."]
     pub converted_to: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`FlowActivityEntityDataDirection`](crate::FlowActivityEntityDataDirection)."]
+    #[doc = " JSON `direction`: [`FlowActivityEntityDataDirection`](crate::FlowActivityEntityDataDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::FlowActivityEntityDataDirection>,
     #[doc = " JSON `dnis`: string."]
     pub dnis: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `flowId`: string."]
     pub flow_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `flowType`: [`FlowActivityEntityDataFlowType`](crate::FlowActivityEntityDataFlowType)."]
+    #[doc = " JSON `flowType`: [`FlowActivityEntityDataFlowType`](crate::FlowActivityEntityDataFlowType), one of `BOT`, `BUSINESSPROCESS`, `COMMONMODULE`, `DIGITALBOT`, `EMAILSEND`, `INBOUNDCALL`, `INBOUNDCHAT`, `INBOUNDEMAIL`, `INBOUNDSHORTMESSAGE`, `INQUEUECALL`, `INQUEUEEMAIL`, `INQUEUESHORTMESSAGE`, … (21 in all)."]
     pub flow_type: ::std::option::Option<crate::FlowActivityEntityDataFlowType>,
-    #[doc = " JSON `mediaType`: [`FlowActivityEntityDataMediaType`](crate::FlowActivityEntityDataMediaType)."]
+    #[doc = " JSON `mediaType`: [`FlowActivityEntityDataMediaType`](crate::FlowActivityEntityDataMediaType), one of `callback`, `chat`, `cobrowse`, `email`, `internalmessage`, `message`, `screenmonitoring`, `screenshare`, `unknown`, `video`, `voice`."]
     pub media_type: ::std::option::Option<crate::FlowActivityEntityDataMediaType>,
-    #[doc = " JSON `metric`: [`FlowActivityEntityDataMetric`](crate::FlowActivityEntityDataMetric)."]
+    #[doc = " JSON `metric`: [`FlowActivityEntityDataMetric`](crate::FlowActivityEntityDataMetric), one of `oFlow`."]
     pub metric: ::std::option::Option<crate::FlowActivityEntityDataMetric>,
     #[doc = " JSON `participantName`: string."]
     pub participant_name: ::std::option::Option<::std::string::String>,
@@ -51,7 +51,7 @@ pub struct FlowActivityEntityData {
     pub session_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `teamId`: string."]
     pub team_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `usedRouting`: [`FlowActivityEntityDataUsedRouting`](crate::FlowActivityEntityDataUsedRouting)."]
+    #[doc = " JSON `usedRouting`: [`FlowActivityEntityDataUsedRouting`](crate::FlowActivityEntityDataUsedRouting), one of `Bullseye`, `Conditional`, `Direct`, `Last`, `Manual`, `Predictive`, `Preferred`, `Standard`, `Vip`."]
     pub used_routing: ::std::option::Option<crate::FlowActivityEntityDataUsedRouting>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,

@@ -9,7 +9,7 @@ pub struct FlowActivityMetricValue {
     pub count: ::std::option::Option<i64>,
     #[doc = " JSON `entityIds`: array of string."]
     pub entity_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `metric`: [`FlowActivityMetricValueMetric`](crate::FlowActivityMetricValueMetric)."]
+    #[doc = " JSON `metric`: [`FlowActivityMetricValueMetric`](crate::FlowActivityMetricValueMetric), one of `oFlow`."]
     pub metric: ::std::option::Option<crate::FlowActivityMetricValueMetric>,
     #[doc = " JSON `qualifier`: string."]
     pub qualifier: ::std::option::Option<::std::string::String>,

@@ -11,7 +11,7 @@ pub struct FlowActivityQuery {
     pub group_by: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `metrics`: array of [`FlowActivityQueryMetric`](crate::FlowActivityQueryMetric), required by the spec."]
     pub metrics: ::std::option::Option<::std::vec::Vec<crate::FlowActivityQueryMetric>>,
-    #[doc = " JSON `order`: [`FlowActivityQueryOrder`](crate::FlowActivityQueryOrder)."]
+    #[doc = " JSON `order`: [`FlowActivityQueryOrder`](crate::FlowActivityQueryOrder), one of `asc`, `desc`, `unordered`."]
     pub order: ::std::option::Option<crate::FlowActivityQueryOrder>,
     _nulls: crate::support::Extras,
 }

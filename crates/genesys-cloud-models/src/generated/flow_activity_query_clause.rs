@@ -7,7 +7,7 @@
 pub struct FlowActivityQueryClause {
     #[doc = " JSON `predicates`: array of [`FlowActivityQueryPredicate`](crate::FlowActivityQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::FlowActivityQueryPredicate>>,
-    #[doc = " JSON `type`: [`FlowActivityQueryClauseType`](crate::FlowActivityQueryClauseType), required by the spec."]
+    #[doc = " JSON `type`: [`FlowActivityQueryClauseType`](crate::FlowActivityQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::FlowActivityQueryClauseType>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct FlowActivityQueryFilter {
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::FlowActivityQueryClause>>,
     #[doc = " JSON `predicates`: array of [`FlowActivityQueryPredicate`](crate::FlowActivityQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::FlowActivityQueryPredicate>>,
-    #[doc = " JSON `type`: [`FlowActivityQueryFilterType`](crate::FlowActivityQueryFilterType), required by the spec."]
+    #[doc = " JSON `type`: [`FlowActivityQueryFilterType`](crate::FlowActivityQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::FlowActivityQueryFilterType>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct FlowActivityQueryMetric {
     #[doc = " JSON `details`: boolean."]
     pub details: ::std::option::Option<bool>,
-    #[doc = " JSON `metric`: [`FlowActivityQueryMetricMetric`](crate::FlowActivityQueryMetricMetric), required by the spec."]
+    #[doc = " JSON `metric`: [`FlowActivityQueryMetricMetric`](crate::FlowActivityQueryMetricMetric), required by the spec, one of `oFlow`."]
     pub metric: ::std::option::Option<crate::FlowActivityQueryMetricMetric>,
     _nulls: crate::support::Extras,
 }

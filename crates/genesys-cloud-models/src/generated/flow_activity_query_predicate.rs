@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowActivityQueryPredicate {
-    #[doc = " JSON `dimension`: [`FlowActivityQueryPredicateDimension`](crate::FlowActivityQueryPredicateDimension)."]
+    #[doc = " JSON `dimension`: [`FlowActivityQueryPredicateDimension`](crate::FlowActivityQueryPredicateDimension), one of `activeRouting`, `addressFrom`, `addressTo`, `agentScore`, `ani`, `conversationId`, `convertedFrom`, `convertedTo`, `direction`, `dnis`, `flowId`, `flowType`, … (24 in all)."]
     pub dimension: ::std::option::Option<crate::FlowActivityQueryPredicateDimension>,
-    #[doc = " JSON `operator`: [`FlowActivityQueryPredicateOperator`](crate::FlowActivityQueryPredicateOperator)."]
+    #[doc = " JSON `operator`: [`FlowActivityQueryPredicateOperator`](crate::FlowActivityQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::FlowActivityQueryPredicateOperator>,
-    #[doc = " JSON `type`: [`FlowActivityQueryPredicateType`](crate::FlowActivityQueryPredicateType)."]
+    #[doc = " JSON `type`: [`FlowActivityQueryPredicateType`](crate::FlowActivityQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::FlowActivityQueryPredicateType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

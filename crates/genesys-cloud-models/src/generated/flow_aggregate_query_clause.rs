@@ -7,7 +7,7 @@
 pub struct FlowAggregateQueryClause {
     #[doc = " JSON `predicates`: array of [`FlowAggregateQueryPredicate`](crate::FlowAggregateQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::FlowAggregateQueryPredicate>>,
-    #[doc = " JSON `type`: [`FlowAggregateQueryClauseType`](crate::FlowAggregateQueryClauseType), required by the spec."]
+    #[doc = " JSON `type`: [`FlowAggregateQueryClauseType`](crate::FlowAggregateQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::FlowAggregateQueryClauseType>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct FlowAggregateQueryFilter {
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::FlowAggregateQueryClause>>,
     #[doc = " JSON `predicates`: array of [`FlowAggregateQueryPredicate`](crate::FlowAggregateQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::FlowAggregateQueryPredicate>>,
-    #[doc = " JSON `type`: [`FlowAggregateQueryFilterType`](crate::FlowAggregateQueryFilterType), required by the spec."]
+    #[doc = " JSON `type`: [`FlowAggregateQueryFilterType`](crate::FlowAggregateQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::FlowAggregateQueryFilterType>,
     _nulls: crate::support::Extras,
 }

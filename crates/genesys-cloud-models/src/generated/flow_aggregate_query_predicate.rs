@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowAggregateQueryPredicate {
-    #[doc = " JSON `dimension`: [`FlowAggregateQueryPredicateDimension`](crate::FlowAggregateQueryPredicateDimension)."]
+    #[doc = " JSON `dimension`: [`FlowAggregateQueryPredicateDimension`](crate::FlowAggregateQueryPredicateDimension), one of `activeRouting`, `activeSkillId`, `addressFrom`, `addressTo`, `agentAssistantId`, `agentBullseyeRing`, `agentOwned`, `agentRank`, `agentScore`, `ani`, `assignerId`, `authenticated`, … (101 in all)."]
     pub dimension: ::std::option::Option<crate::FlowAggregateQueryPredicateDimension>,
-    #[doc = " JSON `operator`: [`FlowAggregateQueryPredicateOperator`](crate::FlowAggregateQueryPredicateOperator)."]
+    #[doc = " JSON `operator`: [`FlowAggregateQueryPredicateOperator`](crate::FlowAggregateQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::FlowAggregateQueryPredicateOperator>,
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `type`: [`FlowAggregateQueryPredicateType`](crate::FlowAggregateQueryPredicateType)."]
+    #[doc = " JSON `type`: [`FlowAggregateQueryPredicateType`](crate::FlowAggregateQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::FlowAggregateQueryPredicateType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`FlowAggregationQueryAlternateTimeDimension`](crate::FlowAggregationQueryAlternateTimeDimension)."]
+    #[doc = " JSON `alternateTimeDimension`: [`FlowAggregationQueryAlternateTimeDimension`](crate::FlowAggregationQueryAlternateTimeDimension), one of `eventTime`."]
     pub alternate_time_dimension: ::std::option::Option<crate::FlowAggregationQueryAlternateTimeDimension>,
     #[doc = " JSON `filter`: [`FlowAggregateQueryFilter`](crate::FlowAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::FlowAggregateQueryFilter>,

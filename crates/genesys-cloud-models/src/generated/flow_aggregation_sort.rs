@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowAggregationSort {
-    #[doc = " JSON `function`: [`FlowAggregationSortFunction`](crate::FlowAggregationSortFunction), required by the spec."]
+    #[doc = " JSON `function`: [`FlowAggregationSortFunction`](crate::FlowAggregationSortFunction), required by the spec, one of `average`, `count`, `max`, `min`, `sum`."]
     pub function: ::std::option::Option<crate::FlowAggregationSortFunction>,
-    #[doc = " JSON `name`: [`FlowAggregationSortName`](crate::FlowAggregationSortName), required by the spec."]
+    #[doc = " JSON `name`: [`FlowAggregationSortName`](crate::FlowAggregationSortName), required by the spec, one of `nFlow`, `nFlowMilestone`, `nFlowOutcome`, `nFlowOutcomeFailed`, `oFlowMilestone`, `tFlow`, `tFlowDisconnect`, `tFlowExit`, `tFlowOutcome`."]
     pub name: ::std::option::Option<crate::FlowAggregationSortName>,
     _nulls: crate::support::Extras,
 }

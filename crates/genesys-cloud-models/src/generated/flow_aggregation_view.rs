@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowAggregationView {
-    #[doc = " JSON `function`: [`FlowAggregationViewFunction`](crate::FlowAggregationViewFunction), required by the spec."]
+    #[doc = " JSON `function`: [`FlowAggregationViewFunction`](crate::FlowAggregationViewFunction), required by the spec, one of `rangeBound`."]
     pub function: ::std::option::Option<crate::FlowAggregationViewFunction>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `range`: [`AggregationRange`](crate::AggregationRange)."]
     pub range: ::std::option::Option<crate::AggregationRange>,
-    #[doc = " JSON `target`: [`FlowAggregationViewTarget`](crate::FlowAggregationViewTarget), required by the spec."]
+    #[doc = " JSON `target`: [`FlowAggregationViewTarget`](crate::FlowAggregationViewTarget), required by the spec, one of `nFlow`, `nFlowMilestone`, `nFlowOutcome`, `nFlowOutcomeFailed`, `oFlowMilestone`, `tFlow`, `tFlowDisconnect`, `tFlowExit`, `tFlowOutcome`."]
     pub target: ::std::option::Option<crate::FlowAggregationViewTarget>,
     _nulls: crate::support::Extras,
 }

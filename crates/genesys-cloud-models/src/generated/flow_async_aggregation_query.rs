@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowAsyncAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`FlowAsyncAggregationQueryAlternateTimeDimension`](crate::FlowAsyncAggregationQueryAlternateTimeDimension)."]
+    #[doc = " JSON `alternateTimeDimension`: [`FlowAsyncAggregationQueryAlternateTimeDimension`](crate::FlowAsyncAggregationQueryAlternateTimeDimension), one of `eventTime`."]
     pub alternate_time_dimension: ::std::option::Option<crate::FlowAsyncAggregationQueryAlternateTimeDimension>,
     #[doc = " JSON `filter`: [`FlowAggregateQueryFilter`](crate::FlowAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::FlowAggregateQueryFilter>,

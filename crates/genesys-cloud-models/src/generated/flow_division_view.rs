@@ -25,7 +25,7 @@ pub struct FlowDivisionView {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `supportedLanguages`: array of [`SupportedLanguage`](crate::SupportedLanguage)."]
     pub supported_languages: ::std::option::Option<::std::vec::Vec<crate::SupportedLanguage>>,
-    #[doc = " JSON `type`: [`FlowDivisionViewType`](crate::FlowDivisionViewType)."]
+    #[doc = " JSON `type`: [`FlowDivisionViewType`](crate::FlowDivisionViewType), one of `BOT`, `BUSINESSPROCESS`, `COMMONMODULE`, `DIGITALBOT`, `EMAILSEND`, `INBOUNDCALL`, `INBOUNDCHAT`, `INBOUNDEMAIL`, `INBOUNDSHORTMESSAGE`, `INQUEUECALL`, `INQUEUEEMAIL`, `INQUEUESHORTMESSAGE`, … (21 in all)."]
     pub r#type: ::std::option::Option<crate::FlowDivisionViewType>,
     _nulls: crate::support::Extras,
 }

@@ -19,9 +19,9 @@ pub struct FlowEndDetailEventTopicFlowEndEvent {
     pub conversation_external_organization_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`FlowEndDetailEventTopicFlowEndEventDirection`](crate::FlowEndDetailEventTopicFlowEndEventDirection)."]
+    #[doc = " JSON `direction`: [`FlowEndDetailEventTopicFlowEndEventDirection`](crate::FlowEndDetailEventTopicFlowEndEventDirection), one of `UNKNOWN`, `INBOUND`, `OUTBOUND`."]
     pub direction: ::std::option::Option<crate::FlowEndDetailEventTopicFlowEndEventDirection>,
-    #[doc = " JSON `disconnectType`: [`FlowEndDetailEventTopicFlowEndEventDisconnectType`](crate::FlowEndDetailEventTopicFlowEndEventDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`FlowEndDetailEventTopicFlowEndEventDisconnectType`](crate::FlowEndDetailEventTopicFlowEndEventDisconnectType), one of `UNKNOWN`, `ENDPOINT`, `CLIENT`, `SYSTEM`, `TRANSFER`, `ERROR`, `PEER`, `OTHER`, `SPAM`, `TIMEOUT`, `TRANSPORT_FAILURE`, `CONFERENCE_TRANSFER`, … (22 in all)."]
     pub disconnect_type: ::std::option::Option<crate::FlowEndDetailEventTopicFlowEndEventDisconnectType>,
     #[doc = " JSON `divisionId`: string."]
     pub division_id: ::std::option::Option<::std::string::String>,
@@ -29,17 +29,17 @@ pub struct FlowEndDetailEventTopicFlowEndEvent {
     pub dnis: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `eventTime`: integer (int64)."]
     pub event_time: ::std::option::Option<i64>,
-    #[doc = " JSON `exitReason`: [`FlowEndDetailEventTopicFlowEndEventExitReason`](crate::FlowEndDetailEventTopicFlowEndEventExitReason)."]
+    #[doc = " JSON `exitReason`: [`FlowEndDetailEventTopicFlowEndEventExitReason`](crate::FlowEndDetailEventTopicFlowEndEventExitReason), one of `UNKNOWN`, `DISCONNECT`, `FLOW_DISCONNECT`, `FLOW_ERROR_DISCONNECT`, `TRANSFER`, `SESSION_EXPIRE_DISCONNECT`, `RECOGNITION_FAILURE_DISCONNECT`, `RECOGNITION_FAILURE_EXIT`, `USER_EXIT`, `FLOW_EXIT`, `FLOW_ERROR_EXIT`."]
     pub exit_reason: ::std::option::Option<crate::FlowEndDetailEventTopicFlowEndEventExitReason>,
     #[doc = " JSON `flowId`: string."]
     pub flow_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `flowType`: [`FlowEndDetailEventTopicFlowEndEventFlowType`](crate::FlowEndDetailEventTopicFlowEndEventFlowType)."]
+    #[doc = " JSON `flowType`: [`FlowEndDetailEventTopicFlowEndEventFlowType`](crate::FlowEndDetailEventTopicFlowEndEventFlowType), one of `UNKNOWN`, `INBOUNDCALL`, `OUTBOUNDCALL`, `INQUEUECALL`, `SECURECALL`, `INBOUNDEMAIL`, `SURVEYINVITE`, `INBOUNDSHORTMESSAGE`, `INBOUNDCHAT`, `WORKFLOW`, `BOT`, `DIGITALBOT`, … (19 in all)."]
     pub flow_type: ::std::option::Option<crate::FlowEndDetailEventTopicFlowEndEventFlowType>,
     #[doc = " JSON `flowVersion`: string."]
     pub flow_version: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`FlowEndDetailEventTopicFlowEndEventMediaType`](crate::FlowEndDetailEventTopicFlowEndEventMediaType)."]
+    #[doc = " JSON `mediaType`: [`FlowEndDetailEventTopicFlowEndEventMediaType`](crate::FlowEndDetailEventTopicFlowEndEventMediaType), one of `UNKNOWN`, `VOICE`, `CHAT`, `EMAIL`, `CALLBACK`, `COBROWSE`, `VIDEO`, `SCREENSHARE`, `MESSAGE`, `INTERNALMESSAGE`, `SCREENMONITORING`."]
     pub media_type: ::std::option::Option<crate::FlowEndDetailEventTopicFlowEndEventMediaType>,
-    #[doc = " JSON `messageType`: [`FlowEndDetailEventTopicFlowEndEventMessageType`](crate::FlowEndDetailEventTopicFlowEndEventMessageType)."]
+    #[doc = " JSON `messageType`: [`FlowEndDetailEventTopicFlowEndEventMessageType`](crate::FlowEndDetailEventTopicFlowEndEventMessageType), one of `UNKNOWN`, `SMS`, `TWITTER`, `FACEBOOK`, `LINE`, `WHATSAPP`, `WEBMESSAGING`, `OPEN`, `INSTAGRAM`, `APPLE`, `LINKEDIN`."]
     pub message_type: ::std::option::Option<crate::FlowEndDetailEventTopicFlowEndEventMessageType>,
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,
@@ -49,7 +49,7 @@ pub struct FlowEndDetailEventTopicFlowEndEvent {
     pub session_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `subject`: string."]
     pub subject: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `transferType`: [`FlowEndDetailEventTopicFlowEndEventTransferType`](crate::FlowEndDetailEventTopicFlowEndEventTransferType)."]
+    #[doc = " JSON `transferType`: [`FlowEndDetailEventTopicFlowEndEventTransferType`](crate::FlowEndDetailEventTopicFlowEndEventTransferType), one of `UNKNOWN`, `ACD`, `USER`, `NUMBER`, `ACD_VOICEMAIL`, `USER_VOICEMAIL`, `GROUP_VOICEMAIL`, `GROUP`, `FLOW`, `SECURE_FLOW`, `RETURN_TO_AGENT`."]
     pub transfer_type: ::std::option::Option<crate::FlowEndDetailEventTopicFlowEndEventTransferType>,
     #[doc = " JSON `utilizationLabel`: string."]
     pub utilization_label: ::std::option::Option<::std::string::String>,

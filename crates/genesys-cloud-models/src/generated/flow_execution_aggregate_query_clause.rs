@@ -7,7 +7,7 @@
 pub struct FlowExecutionAggregateQueryClause {
     #[doc = " JSON `predicates`: array of [`FlowExecutionAggregateQueryPredicate`](crate::FlowExecutionAggregateQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::FlowExecutionAggregateQueryPredicate>>,
-    #[doc = " JSON `type`: [`FlowExecutionAggregateQueryClauseType`](crate::FlowExecutionAggregateQueryClauseType), required by the spec."]
+    #[doc = " JSON `type`: [`FlowExecutionAggregateQueryClauseType`](crate::FlowExecutionAggregateQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::FlowExecutionAggregateQueryClauseType>,
     _nulls: crate::support::Extras,
 }

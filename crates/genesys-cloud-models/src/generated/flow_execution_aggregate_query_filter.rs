@@ -9,7 +9,7 @@ pub struct FlowExecutionAggregateQueryFilter {
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::FlowExecutionAggregateQueryClause>>,
     #[doc = " JSON `predicates`: array of [`FlowExecutionAggregateQueryPredicate`](crate::FlowExecutionAggregateQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::FlowExecutionAggregateQueryPredicate>>,
-    #[doc = " JSON `type`: [`FlowExecutionAggregateQueryFilterType`](crate::FlowExecutionAggregateQueryFilterType), required by the spec."]
+    #[doc = " JSON `type`: [`FlowExecutionAggregateQueryFilterType`](crate::FlowExecutionAggregateQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::FlowExecutionAggregateQueryFilterType>,
     _nulls: crate::support::Extras,
 }

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowExecutionAggregateQueryPredicate {
-    #[doc = " JSON `dimension`: [`FlowExecutionAggregateQueryPredicateDimension`](crate::FlowExecutionAggregateQueryPredicateDimension)."]
+    #[doc = " JSON `dimension`: [`FlowExecutionAggregateQueryPredicateDimension`](crate::FlowExecutionAggregateQueryPredicateDimension), one of `divisionId`, `flowId`, `flowObjectId`, `flowVersion`."]
     pub dimension: ::std::option::Option<crate::FlowExecutionAggregateQueryPredicateDimension>,
-    #[doc = " JSON `operator`: [`FlowExecutionAggregateQueryPredicateOperator`](crate::FlowExecutionAggregateQueryPredicateOperator)."]
+    #[doc = " JSON `operator`: [`FlowExecutionAggregateQueryPredicateOperator`](crate::FlowExecutionAggregateQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::FlowExecutionAggregateQueryPredicateOperator>,
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `type`: [`FlowExecutionAggregateQueryPredicateType`](crate::FlowExecutionAggregateQueryPredicateType)."]
+    #[doc = " JSON `type`: [`FlowExecutionAggregateQueryPredicateType`](crate::FlowExecutionAggregateQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::FlowExecutionAggregateQueryPredicateType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowExecutionAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`FlowExecutionAggregationQueryAlternateTimeDimension`](crate::FlowExecutionAggregationQueryAlternateTimeDimension)."]
+    #[doc = " JSON `alternateTimeDimension`: [`FlowExecutionAggregationQueryAlternateTimeDimension`](crate::FlowExecutionAggregationQueryAlternateTimeDimension), one of `eventTime`."]
     pub alternate_time_dimension: ::std::option::Option<crate::FlowExecutionAggregationQueryAlternateTimeDimension>,
     #[doc = " JSON `filter`: [`FlowExecutionAggregateQueryFilter`](crate::FlowExecutionAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::FlowExecutionAggregateQueryFilter>,

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowExecutionAggregationSort {
-    #[doc = " JSON `function`: [`FlowExecutionAggregationSortFunction`](crate::FlowExecutionAggregationSortFunction), required by the spec."]
+    #[doc = " JSON `function`: [`FlowExecutionAggregationSortFunction`](crate::FlowExecutionAggregationSortFunction), required by the spec, one of `average`, `count`, `max`, `min`, `sum`."]
     pub function: ::std::option::Option<crate::FlowExecutionAggregationSortFunction>,
-    #[doc = " JSON `name`: [`FlowExecutionAggregationSortName`](crate::FlowExecutionAggregationSortName), required by the spec."]
+    #[doc = " JSON `name`: [`FlowExecutionAggregationSortName`](crate::FlowExecutionAggregationSortName), required by the spec, one of `nFlowExecutions`."]
     pub name: ::std::option::Option<crate::FlowExecutionAggregationSortName>,
     _nulls: crate::support::Extras,
 }

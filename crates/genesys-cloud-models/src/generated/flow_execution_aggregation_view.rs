@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowExecutionAggregationView {
-    #[doc = " JSON `function`: [`FlowExecutionAggregationViewFunction`](crate::FlowExecutionAggregationViewFunction), required by the spec."]
+    #[doc = " JSON `function`: [`FlowExecutionAggregationViewFunction`](crate::FlowExecutionAggregationViewFunction), required by the spec, one of `rangeBound`."]
     pub function: ::std::option::Option<crate::FlowExecutionAggregationViewFunction>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `range`: [`AggregationRange`](crate::AggregationRange)."]
     pub range: ::std::option::Option<crate::AggregationRange>,
-    #[doc = " JSON `target`: [`FlowExecutionAggregationViewTarget`](crate::FlowExecutionAggregationViewTarget), required by the spec."]
+    #[doc = " JSON `target`: [`FlowExecutionAggregationViewTarget`](crate::FlowExecutionAggregationViewTarget), required by the spec, one of `nFlowExecutions`."]
     pub target: ::std::option::Option<crate::FlowExecutionAggregationViewTarget>,
     _nulls: crate::support::Extras,
 }

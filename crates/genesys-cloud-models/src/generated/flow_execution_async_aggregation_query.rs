@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowExecutionAsyncAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`FlowExecutionAsyncAggregationQueryAlternateTimeDimension`](crate::FlowExecutionAsyncAggregationQueryAlternateTimeDimension)."]
+    #[doc = " JSON `alternateTimeDimension`: [`FlowExecutionAsyncAggregationQueryAlternateTimeDimension`](crate::FlowExecutionAsyncAggregationQueryAlternateTimeDimension), one of `eventTime`."]
     pub alternate_time_dimension: ::std::option::Option<crate::FlowExecutionAsyncAggregationQueryAlternateTimeDimension>,
     #[doc = " JSON `filter`: [`FlowExecutionAggregateQueryFilter`](crate::FlowExecutionAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::FlowExecutionAggregateQueryFilter>,

@@ -15,7 +15,7 @@ pub struct FlowExecutionDataQueryResult {
     pub flow_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `flowName`: string."]
     pub flow_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `flowType`: [`FlowExecutionDataQueryResultFlowType`](crate::FlowExecutionDataQueryResultFlowType)."]
+    #[doc = " JSON `flowType`: [`FlowExecutionDataQueryResultFlowType`](crate::FlowExecutionDataQueryResultFlowType), one of `bot`, `businessprocess`, `commonmodule`, `digitalbot`, `emailsend`, `inboundcall`, `inboundchat`, `inboundemail`, `inboundshortmessage`, `inqueuecall`, `inqueueshortmessage`, `inqueueemail`, … (20 in all)."]
     pub flow_type: ::std::option::Option<crate::FlowExecutionDataQueryResultFlowType>,
     #[doc = " JSON `flowVersion`: string."]
     pub flow_version: ::std::option::Option<::std::string::String>,

@@ -11,7 +11,7 @@ pub struct FlowHealthIntent {
     pub health: ::std::option::Option<crate::HealthInfo>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `language`: [`FlowHealthIntentLanguage`](crate::FlowHealthIntentLanguage)."]
+    #[doc = " JSON `language`: [`FlowHealthIntentLanguage`](crate::FlowHealthIntentLanguage), one of `en-us`, `en-gb`, `en-au`, `en-za`, `en-nz`, `en-ie`, `fr-ca`, `fr-fr`, `es-us`, `es-es`, `es-mx`, `de-de`, … (16 in all)."]
     pub language: ::std::option::Option<crate::FlowHealthIntentLanguage>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,

@@ -11,7 +11,7 @@ pub struct FlowHealthUtterance {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `issueCount`: integer (int64)."]
     pub issue_count: ::std::option::Option<i64>,
-    #[doc = " JSON `language`: [`FlowHealthUtteranceLanguage`](crate::FlowHealthUtteranceLanguage)."]
+    #[doc = " JSON `language`: [`FlowHealthUtteranceLanguage`](crate::FlowHealthUtteranceLanguage), one of `en-us`, `en-gb`, `en-au`, `en-za`, `en-nz`, `en-ie`, `fr-ca`, `fr-fr`, `es-us`, `es-es`, `es-mx`, `de-de`, … (16 in all)."]
     pub language: ::std::option::Option<crate::FlowHealthUtteranceLanguage>,
     #[doc = " JSON `outlierInfo`: [`OutlierInfo`](crate::OutlierInfo)."]
     pub outlier_info: ::std::option::Option<crate::OutlierInfo>,

@@ -7,7 +7,7 @@
 pub struct FlowLogLevel {
     #[doc = " JSON `characteristics`: [`FlowCharacteristics`](crate::FlowCharacteristics)."]
     pub characteristics: ::std::option::Option<crate::FlowCharacteristics>,
-    #[doc = " JSON `level`: [`FlowLogLevelLevel`](crate::FlowLogLevelLevel)."]
+    #[doc = " JSON `level`: [`FlowLogLevelLevel`](crate::FlowLogLevelLevel), one of `Unknown`, `Disabled`, `Base`, `Notes`, `VerboseNotes`, `All`."]
     pub level: ::std::option::Option<crate::FlowLogLevelLevel>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct FlowLogLevelCharacteristicsDefinition {
     pub depends_on: ::std::option::Option<crate::FlowCharacteristics>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `minimumLevel`: [`FlowLogLevelCharacteristicsDefinitionMinimumLevel`](crate::FlowLogLevelCharacteristicsDefinitionMinimumLevel)."]
+    #[doc = " JSON `minimumLevel`: [`FlowLogLevelCharacteristicsDefinitionMinimumLevel`](crate::FlowLogLevelCharacteristicsDefinitionMinimumLevel), one of `Unknown`, `Disabled`, `Base`, `Notes`, `VerboseNotes`, `All`."]
     pub minimum_level: ::std::option::Option<crate::FlowLogLevelCharacteristicsDefinitionMinimumLevel>,
     _nulls: crate::support::Extras,
 }

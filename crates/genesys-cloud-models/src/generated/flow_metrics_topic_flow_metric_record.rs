@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowMetricsTopicFlowMetricRecord {
-    #[doc = " JSON `activeRouting`: [`FlowMetricsTopicFlowMetricRecordActiveRouting`](crate::FlowMetricsTopicFlowMetricRecordActiveRouting)."]
+    #[doc = " JSON `activeRouting`: [`FlowMetricsTopicFlowMetricRecordActiveRouting`](crate::FlowMetricsTopicFlowMetricRecordActiveRouting), one of `Bullseye`, `Conditional`, `Direct`, `Last`, `Manual`, `Predictive`, `Preferred`, `Standard`, `Vip`."]
     pub active_routing: ::std::option::Option<crate::FlowMetricsTopicFlowMetricRecordActiveRouting>,
     #[doc = " JSON `activeSkillIds`: array of string."]
     pub active_skill_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -27,7 +27,7 @@ pub struct FlowMetricsTopicFlowMetricRecord {
     pub authenticated: ::std::option::Option<bool>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `conversationInitiator`: [`FlowMetricsTopicFlowMetricRecordConversationInitiator`](crate::FlowMetricsTopicFlowMetricRecordConversationInitiator)."]
+    #[doc = " JSON `conversationInitiator`: [`FlowMetricsTopicFlowMetricRecordConversationInitiator`](crate::FlowMetricsTopicFlowMetricRecordConversationInitiator), one of `acd`, `agent`, `api`, `botflow`, `campaign`, `customer`, `dialer`, `external`, `fax`, `group`, `inbound`, `ivr`, … (19 in all)."]
     pub conversation_initiator: ::std::option::Option<crate::FlowMetricsTopicFlowMetricRecordConversationInitiator>,
     #[doc = " JSON `convertedFrom`: string."]
     pub converted_from: ::std::option::Option<::std::string::String>,
@@ -35,13 +35,13 @@ pub struct FlowMetricsTopicFlowMetricRecord {
     pub converted_to: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `customerParticipation`: boolean."]
     pub customer_participation: ::std::option::Option<bool>,
-    #[doc = " JSON `deliveryStatus`: [`FlowMetricsTopicFlowMetricRecordDeliveryStatus`](crate::FlowMetricsTopicFlowMetricRecordDeliveryStatus)."]
+    #[doc = " JSON `deliveryStatus`: [`FlowMetricsTopicFlowMetricRecordDeliveryStatus`](crate::FlowMetricsTopicFlowMetricRecordDeliveryStatus), one of `DeliveryFailed`, `DeliveryPushed`, `DeliverySuccess`, `Failed`, `Published`, `Queued`, `Read`, `Received`, `Sent`."]
     pub delivery_status: ::std::option::Option<crate::FlowMetricsTopicFlowMetricRecordDeliveryStatus>,
     #[doc = " JSON `destinationAddresses`: array of string."]
     pub destination_addresses: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `direction`: [`FlowMetricsTopicFlowMetricRecordDirection`](crate::FlowMetricsTopicFlowMetricRecordDirection)."]
+    #[doc = " JSON `direction`: [`FlowMetricsTopicFlowMetricRecordDirection`](crate::FlowMetricsTopicFlowMetricRecordDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::FlowMetricsTopicFlowMetricRecordDirection>,
-    #[doc = " JSON `disconnectType`: [`FlowMetricsTopicFlowMetricRecordDisconnectType`](crate::FlowMetricsTopicFlowMetricRecordDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`FlowMetricsTopicFlowMetricRecordDisconnectType`](crate::FlowMetricsTopicFlowMetricRecordDisconnectType), one of `client`, `conferenceTransfer`, `consultTransfer`, `endpoint`, `endpointDnd`, `error`, `forwardTransfer`, `inactivity`, `noAnswerTransfer`, `notAvailableTransfer`, `other`, `peer`, … (21 in all)."]
     pub disconnect_type: ::std::option::Option<crate::FlowMetricsTopicFlowMetricRecordDisconnectType>,
     #[doc = " JSON `divisionIds`: array of string."]
     pub division_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -55,7 +55,7 @@ pub struct FlowMetricsTopicFlowMetricRecord {
     pub ending_language: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `entryReason`: string."]
     pub entry_reason: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `entryType`: [`FlowMetricsTopicFlowMetricRecordEntryType`](crate::FlowMetricsTopicFlowMetricRecordEntryType)."]
+    #[doc = " JSON `entryType`: [`FlowMetricsTopicFlowMetricRecordEntryType`](crate::FlowMetricsTopicFlowMetricRecordEntryType), one of `agent`, `direct`, `dnis`, `flow`, `outbound`."]
     pub entry_type: ::std::option::Option<crate::FlowMetricsTopicFlowMetricRecordEntryType>,
     #[doc = " JSON `errorCode`: string."]
     pub error_code: ::std::option::Option<::std::string::String>,
@@ -73,7 +73,7 @@ pub struct FlowMetricsTopicFlowMetricRecord {
     pub external_tag: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `firstQueue`: boolean."]
     pub first_queue: ::std::option::Option<bool>,
-    #[doc = " JSON `flaggedReason`: [`FlowMetricsTopicFlowMetricRecordFlaggedReason`](crate::FlowMetricsTopicFlowMetricRecordFlaggedReason)."]
+    #[doc = " JSON `flaggedReason`: [`FlowMetricsTopicFlowMetricRecordFlaggedReason`](crate::FlowMetricsTopicFlowMetricRecordFlaggedReason), one of `general`."]
     pub flagged_reason: ::std::option::Option<crate::FlowMetricsTopicFlowMetricRecordFlaggedReason>,
     #[doc = " JSON `flowId`: string."]
     pub flow_id: ::std::option::Option<::std::string::String>,
@@ -85,9 +85,9 @@ pub struct FlowMetricsTopicFlowMetricRecord {
     pub flow_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `flowOutType`: string."]
     pub flow_out_type: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `flowSubType`: [`FlowMetricsTopicFlowMetricRecordFlowSubType`](crate::FlowMetricsTopicFlowMetricRecordFlowSubType)."]
+    #[doc = " JSON `flowSubType`: [`FlowMetricsTopicFlowMetricRecordFlowSubType`](crate::FlowMetricsTopicFlowMetricRecordFlowSubType), one of `VIRTUAL_AGENT`."]
     pub flow_sub_type: ::std::option::Option<crate::FlowMetricsTopicFlowMetricRecordFlowSubType>,
-    #[doc = " JSON `flowType`: [`FlowMetricsTopicFlowMetricRecordFlowType`](crate::FlowMetricsTopicFlowMetricRecordFlowType)."]
+    #[doc = " JSON `flowType`: [`FlowMetricsTopicFlowMetricRecordFlowType`](crate::FlowMetricsTopicFlowMetricRecordFlowType), one of `bot`, `commonmodule`, `digitalbot`, `emailsend`, `inboundcall`, `inboundchat`, `inboundemail`, `inboundshortmessage`, `inqueuecall`, `inqueueemail`, `inqueueshortmessage`, `outboundcall`, … (20 in all)."]
     pub flow_type: ::std::option::Option<crate::FlowMetricsTopicFlowMetricRecordFlowType>,
     #[doc = " JSON `flowVersion`: string."]
     pub flow_version: ::std::option::Option<::std::string::String>,
@@ -113,15 +113,15 @@ pub struct FlowMetricsTopicFlowMetricRecord {
     pub knowledge_base_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `mediaCount`: integer (int64)."]
     pub media_count: ::std::option::Option<i64>,
-    #[doc = " JSON `mediaType`: [`FlowMetricsTopicFlowMetricRecordMediaType`](crate::FlowMetricsTopicFlowMetricRecordMediaType)."]
+    #[doc = " JSON `mediaType`: [`FlowMetricsTopicFlowMetricRecordMediaType`](crate::FlowMetricsTopicFlowMetricRecordMediaType), one of `callback`, `chat`, `cobrowse`, `email`, `internalmessage`, `message`, `screenmonitoring`, `screenshare`, `unknown`, `video`, `voice`."]
     pub media_type: ::std::option::Option<crate::FlowMetricsTopicFlowMetricRecordMediaType>,
     #[doc = " JSON `messageType`: string."]
     pub message_type: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `metric`: [`FlowMetricsTopicFlowMetricRecordMetric`](crate::FlowMetricsTopicFlowMetricRecordMetric)."]
+    #[doc = " JSON `metric`: [`FlowMetricsTopicFlowMetricRecordMetric`](crate::FlowMetricsTopicFlowMetricRecordMetric), one of `nFlow`, `nFlowMilestone`, `nFlowOutcome`, `nFlowOutcomeFailed`, `oFlowMilestone`, `tFlow`, `tFlowDisconnect`, `tFlowExit`, `tFlowOutcome`."]
     pub metric: ::std::option::Option<crate::FlowMetricsTopicFlowMetricRecordMetric>,
     #[doc = " JSON `metricDate`: date-time."]
     pub metric_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `originatingDirection`: [`FlowMetricsTopicFlowMetricRecordOriginatingDirection`](crate::FlowMetricsTopicFlowMetricRecordOriginatingDirection)."]
+    #[doc = " JSON `originatingDirection`: [`FlowMetricsTopicFlowMetricRecordOriginatingDirection`](crate::FlowMetricsTopicFlowMetricRecordOriginatingDirection), one of `inbound`, `outbound`."]
     pub originating_direction: ::std::option::Option<crate::FlowMetricsTopicFlowMetricRecordOriginatingDirection>,
     #[doc = " JSON `outboundCampaignId`: string."]
     pub outbound_campaign_id: ::std::option::Option<::std::string::String>,
@@ -139,7 +139,7 @@ pub struct FlowMetricsTopicFlowMetricRecord {
     pub proposed_agents: ::std::option::Option<::std::vec::Vec<crate::FlowMetricsTopicFlowProposedAgent>>,
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `purpose`: [`FlowMetricsTopicFlowMetricRecordPurpose`](crate::FlowMetricsTopicFlowMetricRecordPurpose)."]
+    #[doc = " JSON `purpose`: [`FlowMetricsTopicFlowMetricRecordPurpose`](crate::FlowMetricsTopicFlowMetricRecordPurpose), one of `acd`, `agent`, `api`, `botflow`, `campaign`, `customer`, `dialer`, `external`, `fax`, `group`, `inbound`, `ivr`, … (19 in all)."]
     pub purpose: ::std::option::Option<crate::FlowMetricsTopicFlowMetricRecordPurpose>,
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
@@ -165,7 +165,7 @@ pub struct FlowMetricsTopicFlowMetricRecord {
     pub routing_ring: ::std::option::Option<i64>,
     #[doc = " JSON `routingRule`: string."]
     pub routing_rule: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `routingRuleType`: [`FlowMetricsTopicFlowMetricRecordRoutingRuleType`](crate::FlowMetricsTopicFlowMetricRecordRoutingRuleType)."]
+    #[doc = " JSON `routingRuleType`: [`FlowMetricsTopicFlowMetricRecordRoutingRuleType`](crate::FlowMetricsTopicFlowMetricRecordRoutingRuleType), one of `Bullseye`, `Conditional`, `Predictive`, `Preferred`."]
     pub routing_rule_type: ::std::option::Option<crate::FlowMetricsTopicFlowMetricRecordRoutingRuleType>,
     #[doc = " JSON `scoredAgents`: array of [`FlowMetricsTopicFlowScoredAgent`](crate::FlowMetricsTopicFlowScoredAgent)."]
     pub scored_agents: ::std::option::Option<::std::vec::Vec<crate::FlowMetricsTopicFlowScoredAgent>>,
@@ -193,7 +193,7 @@ pub struct FlowMetricsTopicFlowMetricRecord {
     pub transfer_target_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `transferType`: string."]
     pub transfer_type: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `usedRouting`: [`FlowMetricsTopicFlowMetricRecordUsedRouting`](crate::FlowMetricsTopicFlowMetricRecordUsedRouting)."]
+    #[doc = " JSON `usedRouting`: [`FlowMetricsTopicFlowMetricRecordUsedRouting`](crate::FlowMetricsTopicFlowMetricRecordUsedRouting), one of `Bullseye`, `Conditional`, `Direct`, `Last`, `Manual`, `Predictive`, `Preferred`, `Standard`, `Vip`."]
     pub used_routing: ::std::option::Option<crate::FlowMetricsTopicFlowMetricRecordUsedRouting>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,

@@ -7,7 +7,7 @@
 pub struct FlowObservationQueryClause {
     #[doc = " JSON `predicates`: array of [`FlowObservationQueryPredicate`](crate::FlowObservationQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::FlowObservationQueryPredicate>>,
-    #[doc = " JSON `type`: [`FlowObservationQueryClauseType`](crate::FlowObservationQueryClauseType), required by the spec."]
+    #[doc = " JSON `type`: [`FlowObservationQueryClauseType`](crate::FlowObservationQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::FlowObservationQueryClauseType>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct FlowObservationQueryFilter {
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::FlowObservationQueryClause>>,
     #[doc = " JSON `predicates`: array of [`FlowObservationQueryPredicate`](crate::FlowObservationQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::FlowObservationQueryPredicate>>,
-    #[doc = " JSON `type`: [`FlowObservationQueryFilterType`](crate::FlowObservationQueryFilterType), required by the spec."]
+    #[doc = " JSON `type`: [`FlowObservationQueryFilterType`](crate::FlowObservationQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::FlowObservationQueryFilterType>,
     _nulls: crate::support::Extras,
 }

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowObservationQueryPredicate {
-    #[doc = " JSON `dimension`: [`FlowObservationQueryPredicateDimension`](crate::FlowObservationQueryPredicateDimension)."]
+    #[doc = " JSON `dimension`: [`FlowObservationQueryPredicateDimension`](crate::FlowObservationQueryPredicateDimension), one of `flowId`, `mediaType`."]
     pub dimension: ::std::option::Option<crate::FlowObservationQueryPredicateDimension>,
-    #[doc = " JSON `operator`: [`FlowObservationQueryPredicateOperator`](crate::FlowObservationQueryPredicateOperator)."]
+    #[doc = " JSON `operator`: [`FlowObservationQueryPredicateOperator`](crate::FlowObservationQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::FlowObservationQueryPredicateOperator>,
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `type`: [`FlowObservationQueryPredicateType`](crate::FlowObservationQueryPredicateType)."]
+    #[doc = " JSON `type`: [`FlowObservationQueryPredicateType`](crate::FlowObservationQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::FlowObservationQueryPredicateType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

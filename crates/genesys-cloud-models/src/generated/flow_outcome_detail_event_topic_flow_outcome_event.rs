@@ -17,7 +17,7 @@ pub struct FlowOutcomeDetailEventTopicFlowOutcomeEvent {
     pub conversation_external_organization_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`FlowOutcomeDetailEventTopicFlowOutcomeEventDirection`](crate::FlowOutcomeDetailEventTopicFlowOutcomeEventDirection)."]
+    #[doc = " JSON `direction`: [`FlowOutcomeDetailEventTopicFlowOutcomeEventDirection`](crate::FlowOutcomeDetailEventTopicFlowOutcomeEventDirection), one of `UNKNOWN`, `INBOUND`, `OUTBOUND`."]
     pub direction: ::std::option::Option<crate::FlowOutcomeDetailEventTopicFlowOutcomeEventDirection>,
     #[doc = " JSON `divisionId`: string."]
     pub division_id: ::std::option::Option<::std::string::String>,
@@ -35,15 +35,15 @@ pub struct FlowOutcomeDetailEventTopicFlowOutcomeEvent {
     pub flow_outcome_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `flowOutcomeStartTime`: integer (int64)."]
     pub flow_outcome_start_time: ::std::option::Option<i64>,
-    #[doc = " JSON `flowOutcomeValue`: [`FlowOutcomeDetailEventTopicFlowOutcomeEventFlowOutcomeValue`](crate::FlowOutcomeDetailEventTopicFlowOutcomeEventFlowOutcomeValue)."]
+    #[doc = " JSON `flowOutcomeValue`: [`FlowOutcomeDetailEventTopicFlowOutcomeEventFlowOutcomeValue`](crate::FlowOutcomeDetailEventTopicFlowOutcomeEventFlowOutcomeValue), one of `UNKNOWN`, `SUCCESS`, `FAILURE`."]
     pub flow_outcome_value: ::std::option::Option<crate::FlowOutcomeDetailEventTopicFlowOutcomeEventFlowOutcomeValue>,
-    #[doc = " JSON `flowType`: [`FlowOutcomeDetailEventTopicFlowOutcomeEventFlowType`](crate::FlowOutcomeDetailEventTopicFlowOutcomeEventFlowType)."]
+    #[doc = " JSON `flowType`: [`FlowOutcomeDetailEventTopicFlowOutcomeEventFlowType`](crate::FlowOutcomeDetailEventTopicFlowOutcomeEventFlowType), one of `UNKNOWN`, `INBOUNDCALL`, `OUTBOUNDCALL`, `INQUEUECALL`, `SECURECALL`, `INBOUNDEMAIL`, `SURVEYINVITE`, `INBOUNDSHORTMESSAGE`, `INBOUNDCHAT`, `WORKFLOW`, `BOT`, `DIGITALBOT`, … (19 in all)."]
     pub flow_type: ::std::option::Option<crate::FlowOutcomeDetailEventTopicFlowOutcomeEventFlowType>,
     #[doc = " JSON `flowVersion`: string."]
     pub flow_version: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`FlowOutcomeDetailEventTopicFlowOutcomeEventMediaType`](crate::FlowOutcomeDetailEventTopicFlowOutcomeEventMediaType)."]
+    #[doc = " JSON `mediaType`: [`FlowOutcomeDetailEventTopicFlowOutcomeEventMediaType`](crate::FlowOutcomeDetailEventTopicFlowOutcomeEventMediaType), one of `UNKNOWN`, `VOICE`, `CHAT`, `EMAIL`, `CALLBACK`, `COBROWSE`, `VIDEO`, `SCREENSHARE`, `MESSAGE`, `INTERNALMESSAGE`, `SCREENMONITORING`."]
     pub media_type: ::std::option::Option<crate::FlowOutcomeDetailEventTopicFlowOutcomeEventMediaType>,
-    #[doc = " JSON `messageType`: [`FlowOutcomeDetailEventTopicFlowOutcomeEventMessageType`](crate::FlowOutcomeDetailEventTopicFlowOutcomeEventMessageType)."]
+    #[doc = " JSON `messageType`: [`FlowOutcomeDetailEventTopicFlowOutcomeEventMessageType`](crate::FlowOutcomeDetailEventTopicFlowOutcomeEventMessageType), one of `UNKNOWN`, `SMS`, `TWITTER`, `FACEBOOK`, `LINE`, `WHATSAPP`, `WEBMESSAGING`, `OPEN`, `INSTAGRAM`, `APPLE`, `LINKEDIN`."]
     pub message_type: ::std::option::Option<crate::FlowOutcomeDetailEventTopicFlowOutcomeEventMessageType>,
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowPaths {
-    #[doc = " JSON `category`: [`FlowPathsCategory`](crate::FlowPathsCategory), required by the spec."]
+    #[doc = " JSON `category`: [`FlowPathsCategory`](crate::FlowPathsCategory), required by the spec, one of `All`, `Abandoned`, `AgentEscalation`, `Complete`, `Disconnect`, `Error`, `RecognitionFailure`, `Transfer`."]
     pub category: ::std::option::Option<crate::FlowPathsCategory>,
     #[doc = " JSON `dateEnd`: date-time."]
     pub date_end: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,

@@ -11,13 +11,13 @@ pub struct FlowPathsElement {
     pub flow_milestone: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `flowOutcome`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub flow_outcome: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `flowOutcomeValue`: [`FlowPathsElementFlowOutcomeValue`](crate::FlowPathsElementFlowOutcomeValue)."]
+    #[doc = " JSON `flowOutcomeValue`: [`FlowPathsElementFlowOutcomeValue`](crate::FlowPathsElementFlowOutcomeValue), one of `FAILURE`, `SUCCESS`, `UNKNOWN`."]
     pub flow_outcome_value: ::std::option::Option<crate::FlowPathsElementFlowOutcomeValue>,
     #[doc = " JSON `flows`: array of [`FlowPathsFlowDetails`](crate::FlowPathsFlowDetails), required by the spec."]
     pub flows: ::std::option::Option<::std::vec::Vec<crate::FlowPathsFlowDetails>>,
     #[doc = " JSON `parentId`: string."]
     pub parent_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`FlowPathsElementType`](crate::FlowPathsElementType), required by the spec."]
+    #[doc = " JSON `type`: [`FlowPathsElementType`](crate::FlowPathsElementType), required by the spec, one of `Abandoned`, `AgentEscalation`, `Disconnect`, `Error`, `Exit`, `Milestone`, `Outcome`, `RecognitionFailure`, `Root`, `TransferReturnToAgent`, `TransferToAcd`, `TransferToAcdVoicemail`, … (19 in all)."]
     pub r#type: ::std::option::Option<crate::FlowPathsElementType>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct FlowPathsFlowDetails {
     pub count: ::std::option::Option<i64>,
     #[doc = " JSON `flow`: [`AddressableEntityRef`](crate::AddressableEntityRef), required by the spec."]
     pub flow: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `type`: [`FlowPathsFlowDetailsType`](crate::FlowPathsFlowDetailsType), required by the spec."]
+    #[doc = " JSON `type`: [`FlowPathsFlowDetailsType`](crate::FlowPathsFlowDetailsType), required by the spec, one of `DigitalBot`, `Bot`, `InboundCall`, `SecureCall`, `InboundShortMessage`, `InboundEmail`, `OutboundCall`."]
     pub r#type: ::std::option::Option<crate::FlowPathsFlowDetailsType>,
     #[doc = " JSON `version`: string, required by the spec."]
     pub version: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowPathsQuery {
-    #[doc = " JSON `category`: [`FlowPathsQueryCategory`](crate::FlowPathsQueryCategory), required by the spec."]
+    #[doc = " JSON `category`: [`FlowPathsQueryCategory`](crate::FlowPathsQueryCategory), required by the spec, one of `All`, `Abandoned`, `AgentEscalation`, `Complete`, `Disconnect`, `Error`, `RecognitionFailure`, `Transfer`."]
     pub category: ::std::option::Option<crate::FlowPathsQueryCategory>,
     #[doc = " JSON `flows`: array of [`FlowPathsFlowFilter`](crate::FlowPathsFlowFilter), required by the spec."]
     pub flows: ::std::option::Option<::std::vec::Vec<crate::FlowPathsFlowFilter>>,

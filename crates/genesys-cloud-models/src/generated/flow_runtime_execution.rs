@@ -25,7 +25,7 @@ pub struct FlowRuntimeExecution {
     pub output_data: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`FlowRuntimeExecutionStatus`](crate::FlowRuntimeExecutionStatus), required by the spec."]
+    #[doc = " JSON `status`: [`FlowRuntimeExecutionStatus`](crate::FlowRuntimeExecutionStatus), required by the spec, one of `UNKNOWN`, `RUNNING`, `ERROR`, `TERMINATED`, `COMPLETED`, `FAILED`."]
     pub status: ::std::option::Option<crate::FlowRuntimeExecutionStatus>,
     _nulls: crate::support::Extras,
 }

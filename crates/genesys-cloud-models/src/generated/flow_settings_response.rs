@@ -19,7 +19,7 @@ pub struct FlowSettingsResponse {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`FlowSettingsResponseType`](crate::FlowSettingsResponseType)."]
+    #[doc = " JSON `type`: [`FlowSettingsResponseType`](crate::FlowSettingsResponseType), one of `bot`, `businessprocess`, `commonmodule`, `digitalbot`, `emailsend`, `inboundcall`, `inboundchat`, `inboundemail`, `inboundshortmessage`, `inqueuecall`, `inqueueshortmessage`, `inqueueemail`, … (20 in all)."]
     pub r#type: ::std::option::Option<crate::FlowSettingsResponseType>,
     _nulls: crate::support::Extras,
 }

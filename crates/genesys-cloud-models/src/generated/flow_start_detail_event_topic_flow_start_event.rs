@@ -17,7 +17,7 @@ pub struct FlowStartDetailEventTopicFlowStartEvent {
     pub conversation_external_organization_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`FlowStartDetailEventTopicFlowStartEventDirection`](crate::FlowStartDetailEventTopicFlowStartEventDirection)."]
+    #[doc = " JSON `direction`: [`FlowStartDetailEventTopicFlowStartEventDirection`](crate::FlowStartDetailEventTopicFlowStartEventDirection), one of `UNKNOWN`, `INBOUND`, `OUTBOUND`."]
     pub direction: ::std::option::Option<crate::FlowStartDetailEventTopicFlowStartEventDirection>,
     #[doc = " JSON `divisionId`: string."]
     pub division_id: ::std::option::Option<::std::string::String>,
@@ -27,13 +27,13 @@ pub struct FlowStartDetailEventTopicFlowStartEvent {
     pub event_time: ::std::option::Option<i64>,
     #[doc = " JSON `flowId`: string."]
     pub flow_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `flowType`: [`FlowStartDetailEventTopicFlowStartEventFlowType`](crate::FlowStartDetailEventTopicFlowStartEventFlowType)."]
+    #[doc = " JSON `flowType`: [`FlowStartDetailEventTopicFlowStartEventFlowType`](crate::FlowStartDetailEventTopicFlowStartEventFlowType), one of `UNKNOWN`, `INBOUNDCALL`, `OUTBOUNDCALL`, `INQUEUECALL`, `SECURECALL`, `INBOUNDEMAIL`, `SURVEYINVITE`, `INBOUNDSHORTMESSAGE`, `INBOUNDCHAT`, `WORKFLOW`, `BOT`, `DIGITALBOT`, … (19 in all)."]
     pub flow_type: ::std::option::Option<crate::FlowStartDetailEventTopicFlowStartEventFlowType>,
     #[doc = " JSON `flowVersion`: string."]
     pub flow_version: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`FlowStartDetailEventTopicFlowStartEventMediaType`](crate::FlowStartDetailEventTopicFlowStartEventMediaType)."]
+    #[doc = " JSON `mediaType`: [`FlowStartDetailEventTopicFlowStartEventMediaType`](crate::FlowStartDetailEventTopicFlowStartEventMediaType), one of `UNKNOWN`, `VOICE`, `CHAT`, `EMAIL`, `CALLBACK`, `COBROWSE`, `VIDEO`, `SCREENSHARE`, `MESSAGE`, `INTERNALMESSAGE`, `SCREENMONITORING`."]
     pub media_type: ::std::option::Option<crate::FlowStartDetailEventTopicFlowStartEventMediaType>,
-    #[doc = " JSON `messageType`: [`FlowStartDetailEventTopicFlowStartEventMessageType`](crate::FlowStartDetailEventTopicFlowStartEventMessageType)."]
+    #[doc = " JSON `messageType`: [`FlowStartDetailEventTopicFlowStartEventMessageType`](crate::FlowStartDetailEventTopicFlowStartEventMessageType), one of `UNKNOWN`, `SMS`, `TWITTER`, `FACEBOOK`, `LINE`, `WHATSAPP`, `WEBMESSAGING`, `OPEN`, `INSTAGRAM`, `APPLE`, `LINKEDIN`."]
     pub message_type: ::std::option::Option<crate::FlowStartDetailEventTopicFlowStartEventMessageType>,
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,

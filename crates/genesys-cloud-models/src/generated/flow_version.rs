@@ -49,7 +49,7 @@ pub struct FlowVersion {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `supportedLanguages`: array of [`SupportedLanguage`](crate::SupportedLanguage)."]
     pub supported_languages: ::std::option::Option<::std::vec::Vec<crate::SupportedLanguage>>,
-    #[doc = " JSON `type`: [`FlowVersionType`](crate::FlowVersionType)."]
+    #[doc = " JSON `type`: [`FlowVersionType`](crate::FlowVersionType), one of `PUBLISH`, `CHECKIN`, `SAVE`."]
     pub r#type: ::std::option::Option<crate::FlowVersionType>,
     #[doc = " JSON `virtualAgentEnabled`: boolean."]
     pub virtual_agent_enabled: ::std::option::Option<bool>,

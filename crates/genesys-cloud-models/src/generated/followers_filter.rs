@@ -7,7 +7,7 @@
 pub struct FollowersFilter {
     #[doc = " JSON `from`: integer (int64)."]
     pub from: ::std::option::Option<i64>,
-    #[doc = " JSON `operator`: [`FollowersFilterOperator`](crate::FollowersFilterOperator), required by the spec."]
+    #[doc = " JSON `operator`: [`FollowersFilterOperator`](crate::FollowersFilterOperator), required by the spec, one of `EqualTo`, `GreaterThan`, `GreaterThanOrEqualTo`, `LessThan`, `LessThanOrEqualTo`, `Between`."]
     pub operator: ::std::option::Option<crate::FollowersFilterOperator>,
     #[doc = " JSON `to`: integer (int64)."]
     pub to: ::std::option::Option<i64>,

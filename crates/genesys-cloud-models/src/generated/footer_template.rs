@@ -7,7 +7,7 @@
 pub struct FooterTemplate {
     #[doc = " JSON `applicableResources`: array of string."]
     pub applicable_resources: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `type`: [`FooterTemplateType`](crate::FooterTemplateType)."]
+    #[doc = " JSON `type`: [`FooterTemplateType`](crate::FooterTemplateType), one of `Signature`."]
     pub r#type: ::std::option::Option<crate::FooterTemplateType>,
     _nulls: crate::support::Extras,
 }

@@ -13,7 +13,7 @@ pub struct ForecastMetadata {
     pub forecast_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `intervalLengthInMinutes`: string."]
     pub interval_length_in_minutes: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `source`: [`ForecastMetadataSource`](crate::ForecastMetadataSource)."]
+    #[doc = " JSON `source`: [`ForecastMetadataSource`](crate::ForecastMetadataSource), one of `AutomaticBestMethod`, `MainForecast`."]
     pub source: ::std::option::Option<crate::ForecastMetadataSource>,
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,

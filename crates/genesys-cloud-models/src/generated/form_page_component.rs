@@ -7,7 +7,7 @@
 pub struct FormPageComponent {
     #[doc = " JSON `datePicker`: [`FormDatePicker`](crate::FormDatePicker)."]
     pub date_picker: ::std::option::Option<crate::FormDatePicker>,
-    #[doc = " JSON `formComponentType`: [`FormPageComponentFormComponentType`](crate::FormPageComponentFormComponentType), required by the spec."]
+    #[doc = " JSON `formComponentType`: [`FormPageComponentFormComponentType`](crate::FormPageComponentFormComponentType), required by the spec, one of `ListPicker`, `DatePicker`, `Input`, `WheelPicker`."]
     pub form_component_type: ::std::option::Option<crate::FormPageComponentFormComponentType>,
     #[doc = " JSON `input`: [`Input`](crate::Input)."]
     pub input: ::std::option::Option<crate::Input>,

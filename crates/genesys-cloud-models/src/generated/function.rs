@@ -17,7 +17,7 @@ pub struct Function {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `runtime`: string, required by the spec."]
     pub runtime: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `timeoutSeconds`: integer (int64)."]
+    #[doc = " JSON `timeoutSeconds`: integer (int64), from 1 to 15."]
     pub timeout_seconds: ::std::option::Option<i64>,
     #[doc = " JSON `zipId`: string."]
     pub zip_id: ::std::option::Option<::std::string::String>,

@@ -11,7 +11,7 @@ pub struct FunctionRuntime {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`FunctionRuntimeStatus`](crate::FunctionRuntimeStatus)."]
+    #[doc = " JSON `status`: [`FunctionRuntimeStatus`](crate::FunctionRuntimeStatus), one of `Available`, `Deprecated`, `Unavailable`."]
     pub status: ::std::option::Option<crate::FunctionRuntimeStatus>,
     _nulls: crate::support::Extras,
 }

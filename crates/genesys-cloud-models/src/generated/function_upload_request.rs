@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FunctionUploadRequest {
-    #[doc = " JSON `fileName`: string, required by the spec."]
+    #[doc = " JSON `fileName`: string, required by the spec, pattern `^[a-zA-Z0-9\\.\\+\\-\\_\\(\\)\\s]+$`."]
     pub file_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `signedUrlTimeoutSeconds`: integer (int64)."]
+    #[doc = " JSON `signedUrlTimeoutSeconds`: integer (int64), from 1 to 604800."]
     pub signed_url_timeout_seconds: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,
 }

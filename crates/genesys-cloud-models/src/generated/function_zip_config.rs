@@ -15,7 +15,7 @@ pub struct FunctionZipConfig {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `requestId`: string."]
     pub request_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`FunctionZipConfigStatus`](crate::FunctionZipConfigStatus)."]
+    #[doc = " JSON `status`: [`FunctionZipConfigStatus`](crate::FunctionZipConfigStatus), one of `Pending`, `Transferring`, `Available`, `Unknown`, `Invalid`, `InvalidFormat`, `InvalidFile`."]
     pub status: ::std::option::Option<crate::FunctionZipConfigStatus>,
     _nulls: crate::support::Extras,
 }

@@ -9,11 +9,11 @@ pub struct GamificationContestPrizeImageUploadUrlRequest {
     pub content_length: ::std::option::Option<i64>,
     #[doc = " JSON `contentMd5`: string."]
     pub content_md5: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `contentType`: [`GamificationContestPrizeImageUploadUrlRequestContentType`](crate::GamificationContestPrizeImageUploadUrlRequestContentType), required by the spec."]
+    #[doc = " JSON `contentType`: [`GamificationContestPrizeImageUploadUrlRequestContentType`](crate::GamificationContestPrizeImageUploadUrlRequestContentType), required by the spec, one of `image/jpeg`, `image/jpg`, `image/png`."]
     pub content_type: ::std::option::Option<crate::GamificationContestPrizeImageUploadUrlRequestContentType>,
     #[doc = " JSON `fileName`: string."]
     pub file_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `serverSideEncryption`: [`GamificationContestPrizeImageUploadUrlRequestServerSideEncryption`](crate::GamificationContestPrizeImageUploadUrlRequestServerSideEncryption)."]
+    #[doc = " JSON `serverSideEncryption`: [`GamificationContestPrizeImageUploadUrlRequestServerSideEncryption`](crate::GamificationContestPrizeImageUploadUrlRequestServerSideEncryption), one of `AES256`."]
     pub server_side_encryption: ::std::option::Option<crate::GamificationContestPrizeImageUploadUrlRequestServerSideEncryption>,
     #[doc = " JSON `signedUrlTimeoutSeconds`: integer (int64)."]
     pub signed_url_timeout_seconds: ::std::option::Option<i64>,

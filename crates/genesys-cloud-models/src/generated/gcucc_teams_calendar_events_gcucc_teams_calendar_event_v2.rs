@@ -7,7 +7,7 @@
 pub struct GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2 {
     #[doc = " JSON `eventTime`: date-time."]
     pub event_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `eventType`: [`GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2EventType`](crate::GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2EventType)."]
+    #[doc = " JSON `eventType`: [`GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2EventType`](crate::GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2EventType), one of `Unknown`, `Calendar`, `InstantMeeting`."]
     pub event_type: ::std::option::Option<crate::GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2EventType>,
     #[doc = " JSON `externalUserId`: string."]
     pub external_user_id: ::std::option::Option<::std::string::String>,
@@ -15,9 +15,9 @@ pub struct GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2 {
     pub genesys_user_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `meetingId`: string."]
     pub meeting_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `responseStatus`: [`GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2ResponseStatus`](crate::GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2ResponseStatus)."]
+    #[doc = " JSON `responseStatus`: [`GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2ResponseStatus`](crate::GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2ResponseStatus), one of `unknown`, `none`, `organizer`, `tentativelyAccepted`, `accepted`, `declined`, `notResponded`."]
     pub response_status: ::std::option::Option<crate::GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2ResponseStatus>,
-    #[doc = " JSON `trigger`: [`GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2Trigger`](crate::GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2Trigger)."]
+    #[doc = " JSON `trigger`: [`GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2Trigger`](crate::GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2Trigger), one of `Unknown`, `EventStart`, `EventEnd`."]
     pub trigger: ::std::option::Option<crate::GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2Trigger>,
     _nulls: crate::support::Extras,
 }

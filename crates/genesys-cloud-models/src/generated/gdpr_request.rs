@@ -15,7 +15,7 @@ pub struct GDPRRequest {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `replacementTerms`: array of [`ReplacementTerm`](crate::ReplacementTerm)."]
     pub replacement_terms: ::std::option::Option<::std::vec::Vec<crate::ReplacementTerm>>,
-    #[doc = " JSON `requestType`: [`GDPRRequestRequestType`](crate::GDPRRequestRequestType), required by the spec."]
+    #[doc = " JSON `requestType`: [`GDPRRequestRequestType`](crate::GDPRRequestRequestType), required by the spec, one of `GDPR_EXPORT`, `GDPR_UPDATE`, `GDPR_DELETE`."]
     pub request_type: ::std::option::Option<crate::GDPRRequestRequestType>,
     #[doc = " JSON `resultsUrl`: string."]
     pub results_url: ::std::option::Option<::std::string::String>,
@@ -23,7 +23,7 @@ pub struct GDPRRequest {
     pub results_urls: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`GDPRRequestStatus`](crate::GDPRRequestStatus), required by the spec."]
+    #[doc = " JSON `status`: [`GDPRRequestStatus`](crate::GDPRRequestStatus), required by the spec, one of `INITIATED`, `SEARCHING`, `UPDATING`, `DELETING`, `COMPLETED`, `ERROR`, `FINALIZING`."]
     pub status: ::std::option::Option<crate::GDPRRequestStatus>,
     #[doc = " JSON `subject`: [`GDPRSubject`](crate::GDPRSubject), required by the spec."]
     pub subject: ::std::option::Option<crate::GDPRSubject>,

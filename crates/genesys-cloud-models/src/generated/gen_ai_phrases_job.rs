@@ -17,7 +17,7 @@ pub struct GenAIPhrasesJob {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`GenAIPhrasesJobState`](crate::GenAIPhrasesJobState)."]
+    #[doc = " JSON `state`: [`GenAIPhrasesJobState`](crate::GenAIPhrasesJobState), one of `Running`, `Completed`, `Failed`."]
     pub state: ::std::option::Option<crate::GenAIPhrasesJobState>,
     _nulls: crate::support::Extras,
 }

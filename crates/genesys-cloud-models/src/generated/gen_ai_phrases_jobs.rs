@@ -13,13 +13,13 @@ pub struct GenAIPhrasesJobs {
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `entityType`: [`GenAIPhrasesJobsEntityType`](crate::GenAIPhrasesJobsEntityType)."]
+    #[doc = " JSON `entityType`: [`GenAIPhrasesJobsEntityType`](crate::GenAIPhrasesJobsEntityType), one of `TOPIC`, `PROGRAM`, `PROGRAM_TOPIC_LINK`, `TOPIC_PHRASE`."]
     pub entity_type: ::std::option::Option<crate::GenAIPhrasesJobsEntityType>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`GenAIPhrasesJobsState`](crate::GenAIPhrasesJobsState)."]
+    #[doc = " JSON `state`: [`GenAIPhrasesJobsState`](crate::GenAIPhrasesJobsState), one of `Running`, `Completed`, `Failed`."]
     pub state: ::std::option::Option<crate::GenAIPhrasesJobsState>,
     _nulls: crate::support::Extras,
 }

@@ -11,7 +11,7 @@ pub struct GenAiPhrasesTestPhraseMatchedTranscript {
     pub conversation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `detectedPhrases`: array of [`GenAiPhrasesTestPhraseDetectedPhrase`](crate::GenAiPhrasesTestPhraseDetectedPhrase)."]
     pub detected_phrases: ::std::option::Option<::std::vec::Vec<crate::GenAiPhrasesTestPhraseDetectedPhrase>>,
-    #[doc = " JSON `mediaType`: [`GenAiPhrasesTestPhraseMatchedTranscriptMediaType`](crate::GenAiPhrasesTestPhraseMatchedTranscriptMediaType)."]
+    #[doc = " JSON `mediaType`: [`GenAiPhrasesTestPhraseMatchedTranscriptMediaType`](crate::GenAiPhrasesTestPhraseMatchedTranscriptMediaType), one of `unknown`, `call`, `message`, `email`, `chat`, `callback`, `all`."]
     pub media_type: ::std::option::Option<crate::GenAiPhrasesTestPhraseMatchedTranscriptMediaType>,
     #[doc = " JSON `timestamp`: integer (int64)."]
     pub timestamp: ::std::option::Option<i64>,

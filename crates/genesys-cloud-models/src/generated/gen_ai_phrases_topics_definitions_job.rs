@@ -9,7 +9,7 @@ pub struct GenAiPhrasesTopicsDefinitionsJob {
     pub gen_ai_phrases_results: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`GenAiPhrasesTopicsDefinitionsJobState`](crate::GenAiPhrasesTopicsDefinitionsJobState)."]
+    #[doc = " JSON `state`: [`GenAiPhrasesTopicsDefinitionsJobState`](crate::GenAiPhrasesTopicsDefinitionsJobState), one of `Completed`, `Running`, `Failed`."]
     pub state: ::std::option::Option<crate::GenAiPhrasesTopicsDefinitionsJobState>,
     #[doc = " JSON `testTopicPhraseResults`: array of [`GenAiPhrasesTestTopicPhraseResults`](crate::GenAiPhrasesTestTopicPhraseResults)."]
     pub test_topic_phrase_results: ::std::option::Option<::std::vec::Vec<crate::GenAiPhrasesTestTopicPhraseResults>>,

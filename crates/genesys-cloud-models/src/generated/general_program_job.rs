@@ -15,7 +15,7 @@ pub struct GeneralProgramJob {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`GeneralProgramJobState`](crate::GeneralProgramJobState)."]
+    #[doc = " JSON `state`: [`GeneralProgramJobState`](crate::GeneralProgramJobState), one of `Running`, `Completed`, `Failed`."]
     pub state: ::std::option::Option<crate::GeneralProgramJobState>,
     _nulls: crate::support::Extras,
 }

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GeneralProgramJobRequest {
-    #[doc = " JSON `dialect`: [`GeneralProgramJobRequestDialect`](crate::GeneralProgramJobRequestDialect), required by the spec."]
+    #[doc = " JSON `dialect`: [`GeneralProgramJobRequestDialect`](crate::GeneralProgramJobRequestDialect), required by the spec, one of `ar-001`, `ar-AE`, `ar-BH`, `ar-EG`, `ar-IL`, `ar-SA`, `ar-TN`, `da-DK`, `de-CH`, `de-DE`, `en-AU`, `en-GB`, … (40 in all)."]
     pub dialect: ::std::option::Option<crate::GeneralProgramJobRequestDialect>,
-    #[doc = " JSON `mode`: [`GeneralProgramJobRequestMode`](crate::GeneralProgramJobRequestMode)."]
+    #[doc = " JSON `mode`: [`GeneralProgramJobRequestMode`](crate::GeneralProgramJobRequestMode), one of `Skip`, `Merge`, `ReplaceMerge`."]
     pub mode: ::std::option::Option<crate::GeneralProgramJobRequestMode>,
     _nulls: crate::support::Extras,
 }

@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GetAlertQuery {
-    #[doc = " JSON `alertStatus`: [`GetAlertQueryAlertStatus`](crate::GetAlertQueryAlertStatus)."]
+    #[doc = " JSON `alertStatus`: [`GetAlertQueryAlertStatus`](crate::GetAlertQueryAlertStatus), one of `Active`, `Inactive`, `All`."]
     pub alert_status: ::std::option::Option<crate::GetAlertQueryAlertStatus>,
     #[doc = " JSON `pageNumber`: integer (int64)."]
     pub page_number: ::std::option::Option<i64>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
-    #[doc = " JSON `queryType`: [`GetAlertQueryQueryType`](crate::GetAlertQueryQueryType), required by the spec."]
+    #[doc = " JSON `queryType`: [`GetAlertQueryQueryType`](crate::GetAlertQueryQueryType), required by the spec, one of `Info`, `Count`."]
     pub query_type: ::std::option::Option<crate::GetAlertQueryQueryType>,
-    #[doc = " JSON `ruleType`: [`GetAlertQueryRuleType`](crate::GetAlertQueryRuleType), required by the spec."]
+    #[doc = " JSON `ruleType`: [`GetAlertQueryRuleType`](crate::GetAlertQueryRuleType), required by the spec, one of `Conversation`, `Presence`, `WorkforceManagement`, `OperationalConsole`, `Anomaly`, `All`."]
     pub rule_type: ::std::option::Option<crate::GetAlertQueryRuleType>,
-    #[doc = " JSON `sortBy`: [`GetAlertQuerySortBy`](crate::GetAlertQuerySortBy)."]
+    #[doc = " JSON `sortBy`: [`GetAlertQuerySortBy`](crate::GetAlertQuerySortBy), one of `Name`, `DateStart`."]
     pub sort_by: ::std::option::Option<crate::GetAlertQuerySortBy>,
-    #[doc = " JSON `sortOrder`: [`GetAlertQuerySortOrder`](crate::GetAlertQuerySortOrder)."]
+    #[doc = " JSON `sortOrder`: [`GetAlertQuerySortOrder`](crate::GetAlertQuerySortOrder), one of `Asc`, `Desc`."]
     pub sort_order: ::std::option::Option<crate::GetAlertQuerySortOrder>,
-    #[doc = " JSON `viewedStatus`: [`GetAlertQueryViewedStatus`](crate::GetAlertQueryViewedStatus)."]
+    #[doc = " JSON `viewedStatus`: [`GetAlertQueryViewedStatus`](crate::GetAlertQueryViewedStatus), one of `Unread`, `Read`, `All`."]
     pub viewed_status: ::std::option::Option<crate::GetAlertQueryViewedStatus>,
     _nulls: crate::support::Extras,
 }

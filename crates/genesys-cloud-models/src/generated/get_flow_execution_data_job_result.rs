@@ -9,7 +9,7 @@ pub struct GetFlowExecutionDataJobResult {
     pub entities: ::std::option::Option<::std::vec::Vec<crate::ExecutionDataEntity>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `jobState`: [`GetFlowExecutionDataJobResultJobState`](crate::GetFlowExecutionDataJobResultJobState)."]
+    #[doc = " JSON `jobState`: [`GetFlowExecutionDataJobResultJobState`](crate::GetFlowExecutionDataJobResultJobState), one of `Registered`, `Running`, `Success`, `Failed`."]
     pub job_state: ::std::option::Option<crate::GetFlowExecutionDataJobResultJobState>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,

@@ -5,23 +5,23 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GetRulesQuery {
-    #[doc = " JSON `enabledType`: [`GetRulesQueryEnabledType`](crate::GetRulesQueryEnabledType)."]
+    #[doc = " JSON `enabledType`: [`GetRulesQueryEnabledType`](crate::GetRulesQueryEnabledType), one of `Enabled`, `Disabled`, `All`."]
     pub enabled_type: ::std::option::Option<crate::GetRulesQueryEnabledType>,
-    #[doc = " JSON `nameSearchType`: [`GetRulesQueryNameSearchType`](crate::GetRulesQueryNameSearchType)."]
+    #[doc = " JSON `nameSearchType`: [`GetRulesQueryNameSearchType`](crate::GetRulesQueryNameSearchType), one of `Exact`, `Contains`, `Unknown`."]
     pub name_search_type: ::std::option::Option<crate::GetRulesQueryNameSearchType>,
     #[doc = " JSON `pageNumber`: integer (int64)."]
     pub page_number: ::std::option::Option<i64>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
-    #[doc = " JSON `queryType`: [`GetRulesQueryQueryType`](crate::GetRulesQueryQueryType), required by the spec."]
+    #[doc = " JSON `queryType`: [`GetRulesQueryQueryType`](crate::GetRulesQueryQueryType), required by the spec, one of `Info`, `Count`."]
     pub query_type: ::std::option::Option<crate::GetRulesQueryQueryType>,
     #[doc = " JSON `ruleName`: string."]
     pub rule_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `ruleType`: [`GetRulesQueryRuleType`](crate::GetRulesQueryRuleType), required by the spec."]
+    #[doc = " JSON `ruleType`: [`GetRulesQueryRuleType`](crate::GetRulesQueryRuleType), required by the spec, one of `Conversation`, `Presence`, `WorkforceManagement`, `OperationalConsole`, `Anomaly`, `All`."]
     pub rule_type: ::std::option::Option<crate::GetRulesQueryRuleType>,
-    #[doc = " JSON `sortBy`: [`GetRulesQuerySortBy`](crate::GetRulesQuerySortBy)."]
+    #[doc = " JSON `sortBy`: [`GetRulesQuerySortBy`](crate::GetRulesQuerySortBy), one of `Name`, `DateCreated`."]
     pub sort_by: ::std::option::Option<crate::GetRulesQuerySortBy>,
-    #[doc = " JSON `sortOrder`: [`GetRulesQuerySortOrder`](crate::GetRulesQuerySortOrder)."]
+    #[doc = " JSON `sortOrder`: [`GetRulesQuerySortOrder`](crate::GetRulesQuerySortOrder), one of `Asc`, `Desc`."]
     pub sort_order: ::std::option::Option<crate::GetRulesQuerySortOrder>,
     _nulls: crate::support::Extras,
 }

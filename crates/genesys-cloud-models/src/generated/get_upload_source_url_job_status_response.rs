@@ -11,7 +11,7 @@ pub struct GetUploadSourceUrlJobStatusResponse {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`GetUploadSourceUrlJobStatusResponseStatus`](crate::GetUploadSourceUrlJobStatusResponseStatus)."]
+    #[doc = " JSON `status`: [`GetUploadSourceUrlJobStatusResponseStatus`](crate::GetUploadSourceUrlJobStatusResponseStatus), one of `Created`, `InProgress`, `Completed`, `Failed`."]
     pub status: ::std::option::Option<crate::GetUploadSourceUrlJobStatusResponseStatus>,
     #[doc = " JSON `uploadKey`: string."]
     pub upload_key: ::std::option::Option<::std::string::String>,

@@ -13,11 +13,11 @@ pub struct GKNDocumentationSearchCriteria {
     pub fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `group`: array of [`GKNDocumentationSearchCriteria`](crate::GKNDocumentationSearchCriteria)."]
     pub group: ::std::option::Option<::std::vec::Vec<crate::GKNDocumentationSearchCriteria>>,
-    #[doc = " JSON `operator`: [`GKNDocumentationSearchCriteriaOperator`](crate::GKNDocumentationSearchCriteriaOperator)."]
+    #[doc = " JSON `operator`: [`GKNDocumentationSearchCriteriaOperator`](crate::GKNDocumentationSearchCriteriaOperator), one of `AND`, `OR`, `NOT`."]
     pub operator: ::std::option::Option<crate::GKNDocumentationSearchCriteriaOperator>,
     #[doc = " JSON `startValue`: string."]
     pub start_value: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`GKNDocumentationSearchCriteriaType`](crate::GKNDocumentationSearchCriteriaType), required by the spec."]
+    #[doc = " JSON `type`: [`GKNDocumentationSearchCriteriaType`](crate::GKNDocumentationSearchCriteriaType), required by the spec, one of `SIMPLE`."]
     pub r#type: ::std::option::Option<crate::GKNDocumentationSearchCriteriaType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

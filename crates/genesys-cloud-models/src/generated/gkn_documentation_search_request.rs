@@ -15,7 +15,7 @@ pub struct GKNDocumentationSearchRequest {
     pub sort: ::std::option::Option<::std::vec::Vec<crate::SearchSort>>,
     #[doc = " JSON `sortBy`: string."]
     pub sort_by: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sortOrder`: [`GKNDocumentationSearchRequestSortOrder`](crate::GKNDocumentationSearchRequestSortOrder)."]
+    #[doc = " JSON `sortOrder`: [`GKNDocumentationSearchRequestSortOrder`](crate::GKNDocumentationSearchRequestSortOrder), one of `ASC`, `DESC`, `SCORE`."]
     pub sort_order: ::std::option::Option<crate::GKNDocumentationSearchRequestSortOrder>,
     _nulls: crate::support::Extras,
 }

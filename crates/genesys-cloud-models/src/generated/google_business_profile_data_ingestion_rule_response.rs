@@ -25,7 +25,7 @@ pub struct GoogleBusinessProfileDataIngestionRuleResponse {
     pub platform: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`GoogleBusinessProfileDataIngestionRuleResponseStatus`](crate::GoogleBusinessProfileDataIngestionRuleResponseStatus)."]
+    #[doc = " JSON `status`: [`GoogleBusinessProfileDataIngestionRuleResponseStatus`](crate::GoogleBusinessProfileDataIngestionRuleResponseStatus), one of `Active`, `Deleted`, `Error`, `Paused`, `Pending`, `SystemPaused`."]
     pub status: ::std::option::Option<crate::GoogleBusinessProfileDataIngestionRuleResponseStatus>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,

@@ -25,7 +25,7 @@ pub struct GoogleBusinessProfileDataIngestionRuleVersionResponse {
     pub platform: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`GoogleBusinessProfileDataIngestionRuleVersionResponseStatus`](crate::GoogleBusinessProfileDataIngestionRuleVersionResponseStatus)."]
+    #[doc = " JSON `status`: [`GoogleBusinessProfileDataIngestionRuleVersionResponseStatus`](crate::GoogleBusinessProfileDataIngestionRuleVersionResponseStatus), one of `Active`, `Deleted`, `Error`, `Paused`, `Pending`, `SystemPaused`."]
     pub status: ::std::option::Option<crate::GoogleBusinessProfileDataIngestionRuleVersionResponseStatus>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,

@@ -9,7 +9,7 @@ pub struct GoogleBusinessProfileOpenIntegration {
     pub account: ::std::option::Option<crate::GoogleBusinessProfileAccountReference>,
     #[doc = " JSON `createError`: [`ErrorBody`](crate::ErrorBody)."]
     pub create_error: ::std::option::Option<crate::ErrorBody>,
-    #[doc = " JSON `createStatus`: [`GoogleBusinessProfileOpenIntegrationCreateStatus`](crate::GoogleBusinessProfileOpenIntegrationCreateStatus)."]
+    #[doc = " JSON `createStatus`: [`GoogleBusinessProfileOpenIntegrationCreateStatus`](crate::GoogleBusinessProfileOpenIntegrationCreateStatus), one of `Initiated`, `Completed`, `Error`."]
     pub create_status: ::std::option::Option<crate::GoogleBusinessProfileOpenIntegrationCreateStatus>,
     #[doc = " JSON `createdBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub created_by: ::std::option::Option<crate::DomainEntityRef>,

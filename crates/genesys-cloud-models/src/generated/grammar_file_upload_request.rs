@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GrammarFileUploadRequest {
-    #[doc = " JSON `fileType`: [`GrammarFileUploadRequestFileType`](crate::GrammarFileUploadRequestFileType)."]
+    #[doc = " JSON `fileType`: [`GrammarFileUploadRequestFileType`](crate::GrammarFileUploadRequestFileType), one of `gram`, `grxml`."]
     pub file_type: ::std::option::Option<crate::GrammarFileUploadRequestFileType>,
     _nulls: crate::support::Extras,
 }

@@ -11,7 +11,7 @@ pub struct GrammarLanguageFileMetadata {
     pub file_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `fileSizeBytes`: integer (int64)."]
     pub file_size_bytes: ::std::option::Option<i64>,
-    #[doc = " JSON `fileType`: [`GrammarLanguageFileMetadataFileType`](crate::GrammarLanguageFileMetadataFileType)."]
+    #[doc = " JSON `fileType`: [`GrammarLanguageFileMetadataFileType`](crate::GrammarLanguageFileMetadataFileType), one of `Gram`, `Grxml`."]
     pub file_type: ::std::option::Option<crate::GrammarLanguageFileMetadataFileType>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct GraphApiSettings {
     pub error_info: ::std::option::Option<crate::EmailErrorInfo>,
     #[doc = " JSON `integration`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub integration: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `status`: [`GraphApiSettingsStatus`](crate::GraphApiSettingsStatus)."]
+    #[doc = " JSON `status`: [`GraphApiSettingsStatus`](crate::GraphApiSettingsStatus), one of `Active`, `Error`, `Inactive`, `IntegrationDeleted`, `Unknown`."]
     pub status: ::std::option::Option<crate::GraphApiSettingsStatus>,
     _nulls: crate::support::Extras,
 }

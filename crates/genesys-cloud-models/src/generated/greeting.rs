@@ -23,11 +23,11 @@ pub struct Greeting {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `owner`: [`DomainEntity`](crate::DomainEntity), required by the spec."]
     pub owner: ::std::option::Option<crate::DomainEntity>,
-    #[doc = " JSON `ownerType`: [`GreetingOwnerType`](crate::GreetingOwnerType), required by the spec."]
+    #[doc = " JSON `ownerType`: [`GreetingOwnerType`](crate::GreetingOwnerType), required by the spec, one of `USER`, `ORGANIZATION`, `GROUP`."]
     pub owner_type: ::std::option::Option<crate::GreetingOwnerType>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`GreetingType`](crate::GreetingType), required by the spec."]
+    #[doc = " JSON `type`: [`GreetingType`](crate::GreetingType), required by the spec, one of `STATION`, `VOICEMAIL`, `NAME`."]
     pub r#type: ::std::option::Option<crate::GreetingType>,
     _nulls: crate::support::Extras,
 }

@@ -33,13 +33,13 @@ pub struct Group {
     pub rules_visible: ::std::option::Option<bool>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`GroupState`](crate::GroupState)."]
+    #[doc = " JSON `state`: [`GroupState`](crate::GroupState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::GroupState>,
-    #[doc = " JSON `type`: [`GroupType`](crate::GroupType), required by the spec."]
+    #[doc = " JSON `type`: [`GroupType`](crate::GroupType), required by the spec, one of `official`, `social`."]
     pub r#type: ::std::option::Option<crate::GroupType>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    #[doc = " JSON `visibility`: [`GroupVisibility`](crate::GroupVisibility), required by the spec."]
+    #[doc = " JSON `visibility`: [`GroupVisibility`](crate::GroupVisibility), required by the spec, one of `public`, `owners`, `members`."]
     pub visibility: ::std::option::Option<crate::GroupVisibility>,
     _nulls: crate::support::Extras,
 }

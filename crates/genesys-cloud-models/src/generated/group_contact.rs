@@ -11,9 +11,9 @@ pub struct GroupContact {
     pub display: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `extension`: string."]
     pub extension: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`GroupContactMediaType`](crate::GroupContactMediaType), required by the spec."]
+    #[doc = " JSON `mediaType`: [`GroupContactMediaType`](crate::GroupContactMediaType), required by the spec, one of `PHONE`."]
     pub media_type: ::std::option::Option<crate::GroupContactMediaType>,
-    #[doc = " JSON `type`: [`GroupContactType`](crate::GroupContactType), required by the spec."]
+    #[doc = " JSON `type`: [`GroupContactType`](crate::GroupContactType), required by the spec, one of `GROUPRING`, `GROUPPHONE`."]
     pub r#type: ::std::option::Option<crate::GroupContactType>,
     _nulls: crate::support::Extras,
 }

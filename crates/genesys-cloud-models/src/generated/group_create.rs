@@ -33,13 +33,13 @@ pub struct GroupCreate {
     pub rules_visible: ::std::option::Option<bool>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`GroupCreateState`](crate::GroupCreateState)."]
+    #[doc = " JSON `state`: [`GroupCreateState`](crate::GroupCreateState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::GroupCreateState>,
-    #[doc = " JSON `type`: [`GroupCreateType`](crate::GroupCreateType), required by the spec."]
+    #[doc = " JSON `type`: [`GroupCreateType`](crate::GroupCreateType), required by the spec, one of `official`, `social`."]
     pub r#type: ::std::option::Option<crate::GroupCreateType>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    #[doc = " JSON `visibility`: [`GroupCreateVisibility`](crate::GroupCreateVisibility), required by the spec."]
+    #[doc = " JSON `visibility`: [`GroupCreateVisibility`](crate::GroupCreateVisibility), required by the spec, one of `public`, `owners`, `members`."]
     pub visibility: ::std::option::Option<crate::GroupCreateVisibility>,
     _nulls: crate::support::Extras,
 }

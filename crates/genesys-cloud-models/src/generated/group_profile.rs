@@ -13,7 +13,7 @@ pub struct GroupProfile {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`GroupProfileState`](crate::GroupProfileState)."]
+    #[doc = " JSON `state`: [`GroupProfileState`](crate::GroupProfileState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::GroupProfileState>,
     #[doc = " JSON `version`: integer (int64), required by the spec."]
     pub version: ::std::option::Option<i64>,

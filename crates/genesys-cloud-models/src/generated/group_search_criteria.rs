@@ -13,11 +13,11 @@ pub struct GroupSearchCriteria {
     pub fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `group`: array of [`GroupSearchCriteria`](crate::GroupSearchCriteria)."]
     pub group: ::std::option::Option<::std::vec::Vec<crate::GroupSearchCriteria>>,
-    #[doc = " JSON `operator`: [`GroupSearchCriteriaOperator`](crate::GroupSearchCriteriaOperator)."]
+    #[doc = " JSON `operator`: [`GroupSearchCriteriaOperator`](crate::GroupSearchCriteriaOperator), one of `AND`, `OR`, `NOT`."]
     pub operator: ::std::option::Option<crate::GroupSearchCriteriaOperator>,
     #[doc = " JSON `startValue`: string."]
     pub start_value: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`GroupSearchCriteriaType`](crate::GroupSearchCriteriaType), required by the spec."]
+    #[doc = " JSON `type`: [`GroupSearchCriteriaType`](crate::GroupSearchCriteriaType), required by the spec, one of `EXACT`, `STARTS_WITH`, `CONTAINS`, `REGEX`, `TERM`, `TERMS`, `REQUIRED_FIELDS`, `MATCH_ALL`."]
     pub r#type: ::std::option::Option<crate::GroupSearchCriteriaType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -15,7 +15,7 @@ pub struct GroupSearchRequest {
     pub sort: ::std::option::Option<::std::vec::Vec<crate::SearchSort>>,
     #[doc = " JSON `sortBy`: string."]
     pub sort_by: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sortOrder`: [`GroupSearchRequestSortOrder`](crate::GroupSearchRequestSortOrder)."]
+    #[doc = " JSON `sortOrder`: [`GroupSearchRequestSortOrder`](crate::GroupSearchRequestSortOrder), one of `ASC`, `DESC`, `SCORE`."]
     pub sort_order: ::std::option::Option<crate::GroupSearchRequestSortOrder>,
     _nulls: crate::support::Extras,
 }

@@ -29,11 +29,11 @@ pub struct GroupUpdate {
     pub rules_visible: ::std::option::Option<bool>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`GroupUpdateState`](crate::GroupUpdateState)."]
+    #[doc = " JSON `state`: [`GroupUpdateState`](crate::GroupUpdateState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::GroupUpdateState>,
     #[doc = " JSON `version`: integer (int64), required by the spec."]
     pub version: ::std::option::Option<i64>,
-    #[doc = " JSON `visibility`: [`GroupUpdateVisibility`](crate::GroupUpdateVisibility)."]
+    #[doc = " JSON `visibility`: [`GroupUpdateVisibility`](crate::GroupUpdateVisibility), one of `public`, `ownerIds`, `members`."]
     pub visibility: ::std::option::Option<crate::GroupUpdateVisibility>,
     _nulls: crate::support::Extras,
 }

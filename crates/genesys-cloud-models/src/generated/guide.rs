@@ -19,9 +19,9 @@ pub struct Guide {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `source`: [`GuideSource`](crate::GuideSource)."]
+    #[doc = " JSON `source`: [`GuideSource`](crate::GuideSource), one of `Manual`, `Prompt`, `Document`, `Transcripts`."]
     pub source: ::std::option::Option<crate::GuideSource>,
-    #[doc = " JSON `status`: [`GuideStatus`](crate::GuideStatus)."]
+    #[doc = " JSON `status`: [`GuideStatus`](crate::GuideStatus), one of `Published`, `Draft`."]
     pub status: ::std::option::Option<crate::GuideStatus>,
     _nulls: crate::support::Extras,
 }

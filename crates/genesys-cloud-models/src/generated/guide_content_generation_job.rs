@@ -15,7 +15,7 @@ pub struct GuideContentGenerationJob {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`GuideContentGenerationJobStatus`](crate::GuideContentGenerationJobStatus)."]
+    #[doc = " JSON `status`: [`GuideContentGenerationJobStatus`](crate::GuideContentGenerationJobStatus), one of `InProgress`, `Succeeded`, `Failed`."]
     pub status: ::std::option::Option<crate::GuideContentGenerationJobStatus>,
     _nulls: crate::support::Extras,
 }

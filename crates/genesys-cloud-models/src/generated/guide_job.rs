@@ -13,7 +13,7 @@ pub struct GuideJob {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`GuideJobStatus`](crate::GuideJobStatus)."]
+    #[doc = " JSON `status`: [`GuideJobStatus`](crate::GuideJobStatus), one of `InProgress`, `Succeeded`, `Failed`."]
     pub status: ::std::option::Option<crate::GuideJobStatus>,
     _nulls: crate::support::Extras,
 }

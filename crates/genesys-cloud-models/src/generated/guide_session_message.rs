@@ -7,7 +7,7 @@
 pub struct GuideSessionMessage {
     #[doc = " JSON `content`: string."]
     pub content: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `role`: [`GuideSessionMessageRole`](crate::GuideSessionMessageRole)."]
+    #[doc = " JSON `role`: [`GuideSessionMessageRole`](crate::GuideSessionMessageRole), one of `User`, `Assistant`."]
     pub role: ::std::option::Option<crate::GuideSessionMessageRole>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct GuideSessionTurnInvocationParameters {
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`GuideSessionTurnInvocationParametersType`](crate::GuideSessionTurnInvocationParametersType)."]
+    #[doc = " JSON `type`: [`GuideSessionTurnInvocationParametersType`](crate::GuideSessionTurnInvocationParametersType), one of `String`, `Integer`, `Number`, `Boolean`, `Date`, `List`."]
     pub r#type: ::std::option::Option<crate::GuideSessionTurnInvocationParametersType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

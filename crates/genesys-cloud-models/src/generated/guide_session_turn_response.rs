@@ -7,7 +7,7 @@
 pub struct GuideSessionTurnResponse {
     #[doc = " JSON `context`: [`GuideSessionTurnResponseContext`](crate::GuideSessionTurnResponseContext)."]
     pub context: ::std::option::Option<crate::GuideSessionTurnResponseContext>,
-    #[doc = " JSON `invocationId`: string."]
+    #[doc = " JSON `invocationId`: string, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}`."]
     pub invocation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `invocations`: array of [`GuideSessionTurnInvocationResponse`](crate::GuideSessionTurnInvocationResponse)."]
     pub invocations: ::std::option::Option<::std::vec::Vec<crate::GuideSessionTurnInvocationResponse>>,
@@ -15,9 +15,9 @@ pub struct GuideSessionTurnResponse {
     pub output_variables: ::std::option::Option<::std::vec::Vec<crate::GuideSessionVariable>>,
     #[doc = " JSON `response`: [`GuideSessionTurnResponseData`](crate::GuideSessionTurnResponseData)."]
     pub response: ::std::option::Option<crate::GuideSessionTurnResponseData>,
-    #[doc = " JSON `result`: [`GuideSessionTurnResponseResult`](crate::GuideSessionTurnResponseResult)."]
+    #[doc = " JSON `result`: [`GuideSessionTurnResponseResult`](crate::GuideSessionTurnResponseResult), one of `SUCCESSFUL_COLLECTION`, `CONFIRMATION_REQUIRED`, `ESCALATION_TRIGGERED`, `CLIENT_ACTION_REQUIRED`, `NO_MATCH`."]
     pub result: ::std::option::Option<crate::GuideSessionTurnResponseResult>,
-    #[doc = " JSON `status`: [`GuideSessionTurnResponseStatus`](crate::GuideSessionTurnResponseStatus)."]
+    #[doc = " JSON `status`: [`GuideSessionTurnResponseStatus`](crate::GuideSessionTurnResponseStatus), one of `IN_PROGRESS`, `COMPLETED`, `ERROR`."]
     pub status: ::std::option::Option<crate::GuideSessionTurnResponseStatus>,
     _nulls: crate::support::Extras,
 }

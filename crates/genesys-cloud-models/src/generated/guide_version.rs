@@ -19,7 +19,7 @@ pub struct GuideVersion {
     pub resources: ::std::option::Option<crate::GuideVersionResources>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`GuideVersionState`](crate::GuideVersionState)."]
+    #[doc = " JSON `state`: [`GuideVersionState`](crate::GuideVersionState), one of `Draft`, `TestReady`, `ProductionReady`."]
     pub state: ::std::option::Option<crate::GuideVersionState>,
     #[doc = " JSON `variables`: array of [`Variable`](crate::Variable)."]
     pub variables: ::std::option::Option<::std::vec::Vec<crate::Variable>>,

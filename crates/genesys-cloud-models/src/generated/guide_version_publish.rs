@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GuideVersionPublish {
-    #[doc = " JSON `state`: [`GuideVersionPublishState`](crate::GuideVersionPublishState)."]
+    #[doc = " JSON `state`: [`GuideVersionPublishState`](crate::GuideVersionPublishState), one of `TestReady`, `ProductionReady`."]
     pub state: ::std::option::Option<crate::GuideVersionPublishState>,
     _nulls: crate::support::Extras,
 }

@@ -15,7 +15,7 @@ pub struct GuideVersionPublishJob {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`GuideVersionPublishJobStatus`](crate::GuideVersionPublishJobStatus)."]
+    #[doc = " JSON `status`: [`GuideVersionPublishJobStatus`](crate::GuideVersionPublishJobStatus), one of `InProgress`, `Succeeded`, `Failed`."]
     pub status: ::std::option::Option<crate::GuideVersionPublishJobStatus>,
     _nulls: crate::support::Extras,
 }

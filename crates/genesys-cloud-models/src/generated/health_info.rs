@@ -13,7 +13,7 @@ pub struct HealthInfo {
     pub overall_score: ::std::option::Option<f64>,
     #[doc = " JSON `staticValidationResults`: array of string."]
     pub static_validation_results: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `status`: [`HealthInfoStatus`](crate::HealthInfoStatus)."]
+    #[doc = " JSON `status`: [`HealthInfoStatus`](crate::HealthInfoStatus), one of `InProgress`, `Completed`, `Error`."]
     pub status: ::std::option::Option<crate::HealthInfoStatus>,
     #[doc = " JSON `utterances`: array of [`FlowHealthIntentUtterance`](crate::FlowHealthIntentUtterance)."]
     pub utterances: ::std::option::Option<::std::vec::Vec<crate::FlowHealthIntentUtterance>>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HistoricalAdherenceActuals {
-    #[doc = " JSON `actualActivityCategory`: [`HistoricalAdherenceActualsActualActivityCategory`](crate::HistoricalAdherenceActualsActualActivityCategory)."]
+    #[doc = " JSON `actualActivityCategory`: [`HistoricalAdherenceActualsActualActivityCategory`](crate::HistoricalAdherenceActualsActualActivityCategory), one of `OnQueueWork`, `Break`, `Meal`, `Meeting`, `OffQueueWork`, `TimeOff`, `Training`, `Unavailable`, `Unscheduled`."]
     pub actual_activity_category: ::std::option::Option<crate::HistoricalAdherenceActualsActualActivityCategory>,
     #[doc = " JSON `actualSecondaryPresenceLookupId`: string."]
     pub actual_secondary_presence_lookup_id: ::std::option::Option<::std::string::String>,

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HistoricalAdherenceExceptionInfo {
-    #[doc = " JSON `actualActivityCategory`: [`HistoricalAdherenceExceptionInfoActualActivityCategory`](crate::HistoricalAdherenceExceptionInfoActualActivityCategory)."]
+    #[doc = " JSON `actualActivityCategory`: [`HistoricalAdherenceExceptionInfoActualActivityCategory`](crate::HistoricalAdherenceExceptionInfoActualActivityCategory), one of `OnQueueWork`, `Break`, `Meal`, `Meeting`, `OffQueueWork`, `TimeOff`, `Training`, `Unavailable`, `Unscheduled`."]
     pub actual_activity_category: ::std::option::Option<crate::HistoricalAdherenceExceptionInfoActualActivityCategory>,
     #[doc = " JSON `actualActivityCodeId`: string."]
     pub actual_activity_code_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `endOffsetSeconds`: integer (int64)."]
     pub end_offset_seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `impact`: [`HistoricalAdherenceExceptionInfoImpact`](crate::HistoricalAdherenceExceptionInfoImpact)."]
+    #[doc = " JSON `impact`: [`HistoricalAdherenceExceptionInfoImpact`](crate::HistoricalAdherenceExceptionInfoImpact), one of `Positive`, `Negative`, `Neutral`, `Unknown`."]
     pub impact: ::std::option::Option<crate::HistoricalAdherenceExceptionInfoImpact>,
-    #[doc = " JSON `routingStatus`: [`HistoricalAdherenceExceptionInfoRoutingStatus`](crate::HistoricalAdherenceExceptionInfoRoutingStatus)."]
+    #[doc = " JSON `routingStatus`: [`HistoricalAdherenceExceptionInfoRoutingStatus`](crate::HistoricalAdherenceExceptionInfoRoutingStatus), one of `OFF_QUEUE`, `IDLE`, `INTERACTING`, `NOT_RESPONDING`, `COMMUNICATING`."]
     pub routing_status: ::std::option::Option<crate::HistoricalAdherenceExceptionInfoRoutingStatus>,
-    #[doc = " JSON `scheduledActivityCategory`: [`HistoricalAdherenceExceptionInfoScheduledActivityCategory`](crate::HistoricalAdherenceExceptionInfoScheduledActivityCategory)."]
+    #[doc = " JSON `scheduledActivityCategory`: [`HistoricalAdherenceExceptionInfoScheduledActivityCategory`](crate::HistoricalAdherenceExceptionInfoScheduledActivityCategory), one of `OnQueueWork`, `Break`, `Meal`, `Meeting`, `OffQueueWork`, `TimeOff`, `Training`, `Unavailable`, `Unscheduled`."]
     pub scheduled_activity_category: ::std::option::Option<crate::HistoricalAdherenceExceptionInfoScheduledActivityCategory>,
     #[doc = " JSON `scheduledActivityCodeId`: string."]
     pub scheduled_activity_code_id: ::std::option::Option<::std::string::String>,
@@ -25,7 +25,7 @@ pub struct HistoricalAdherenceExceptionInfo {
     pub secondary_presence_lookup_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startOffsetSeconds`: integer (int64)."]
     pub start_offset_seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `systemPresence`: [`HistoricalAdherenceExceptionInfoSystemPresence`](crate::HistoricalAdherenceExceptionInfoSystemPresence)."]
+    #[doc = " JSON `systemPresence`: [`HistoricalAdherenceExceptionInfoSystemPresence`](crate::HistoricalAdherenceExceptionInfoSystemPresence), one of `Available`, `Away`, `Busy`, `Offline`, `Idle`, `OnQueue`, `Meal`, `Training`, `Meeting`, `Break`."]
     pub system_presence: ::std::option::Option<crate::HistoricalAdherenceExceptionInfoSystemPresence>,
     _nulls: crate::support::Extras,
 }

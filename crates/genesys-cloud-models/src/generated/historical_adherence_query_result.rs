@@ -19,7 +19,7 @@ pub struct HistoricalAdherenceQueryResult {
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `exceptionInfo`: array of [`HistoricalAdherenceExceptionInfo`](crate::HistoricalAdherenceExceptionInfo)."]
     pub exception_info: ::std::option::Option<::std::vec::Vec<crate::HistoricalAdherenceExceptionInfo>>,
-    #[doc = " JSON `impact`: [`HistoricalAdherenceQueryResultImpact`](crate::HistoricalAdherenceQueryResultImpact)."]
+    #[doc = " JSON `impact`: [`HistoricalAdherenceQueryResultImpact`](crate::HistoricalAdherenceQueryResultImpact), one of `Positive`, `Negative`, `Neutral`, `Unknown`."]
     pub impact: ::std::option::Option<crate::HistoricalAdherenceQueryResultImpact>,
     #[doc = " JSON `managementUnitId`: string."]
     pub management_unit_id: ::std::option::Option<::std::string::String>,

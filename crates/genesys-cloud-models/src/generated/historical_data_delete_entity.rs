@@ -7,7 +7,7 @@
 pub struct HistoricalDataDeleteEntity {
     #[doc = " JSON `requestId`: string."]
     pub request_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`HistoricalDataDeleteEntityStatus`](crate::HistoricalDataDeleteEntityStatus)."]
+    #[doc = " JSON `status`: [`HistoricalDataDeleteEntityStatus`](crate::HistoricalDataDeleteEntityStatus), one of `InProgress`, `Success`."]
     pub status: ::std::option::Option<crate::HistoricalDataDeleteEntityStatus>,
     _nulls: crate::support::Extras,
 }

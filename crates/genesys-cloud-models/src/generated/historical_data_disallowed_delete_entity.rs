@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HistoricalDataDisallowedDeleteEntity {
-    #[doc = " JSON `reason`: [`HistoricalDataDisallowedDeleteEntityReason`](crate::HistoricalDataDisallowedDeleteEntityReason)."]
+    #[doc = " JSON `reason`: [`HistoricalDataDisallowedDeleteEntityReason`](crate::HistoricalDataDisallowedDeleteEntityReason), one of `InvalidRequest`, `ValidationInProgress`, `DeleteInProgress`, `RequestIdNotFound`."]
     pub reason: ::std::option::Option<crate::HistoricalDataDisallowedDeleteEntityReason>,
     #[doc = " JSON `requestId`: string."]
     pub request_id: ::std::option::Option<::std::string::String>,

@@ -9,7 +9,7 @@ pub struct HistoricalDataJobEntityStatus {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`HistoricalDataJobEntityStatusState`](crate::HistoricalDataJobEntityStatusState)."]
+    #[doc = " JSON `state`: [`HistoricalDataJobEntityStatusState`](crate::HistoricalDataJobEntityStatusState), one of `Processing`, `Complete`, `Error`."]
     pub state: ::std::option::Option<crate::HistoricalDataJobEntityStatusState>,
     _nulls: crate::support::Extras,
 }

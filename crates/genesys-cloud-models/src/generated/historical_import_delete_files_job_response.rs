@@ -13,7 +13,7 @@ pub struct HistoricalImportDeleteFilesJobResponse {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`HistoricalImportDeleteFilesJobResponseState`](crate::HistoricalImportDeleteFilesJobResponseState)."]
+    #[doc = " JSON `state`: [`HistoricalImportDeleteFilesJobResponseState`](crate::HistoricalImportDeleteFilesJobResponseState), one of `Processing`, `Complete`, `Error`."]
     pub state: ::std::option::Option<crate::HistoricalImportDeleteFilesJobResponseState>,
     _nulls: crate::support::Extras,
 }

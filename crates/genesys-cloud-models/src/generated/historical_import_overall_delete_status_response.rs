@@ -7,7 +7,7 @@
 pub struct HistoricalImportOverallDeleteStatusResponse {
     #[doc = " JSON `entities`: array of [`HistoricalDataJobEntityStatus`](crate::HistoricalDataJobEntityStatus)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::HistoricalDataJobEntityStatus>>,
-    #[doc = " JSON `status`: [`HistoricalImportOverallDeleteStatusResponseStatus`](crate::HistoricalImportOverallDeleteStatusResponseStatus)."]
+    #[doc = " JSON `status`: [`HistoricalImportOverallDeleteStatusResponseStatus`](crate::HistoricalImportOverallDeleteStatusResponseStatus), one of `Processing`, `Complete`."]
     pub status: ::std::option::Option<crate::HistoricalImportOverallDeleteStatusResponseStatus>,
     _nulls: crate::support::Extras,
 }

@@ -23,9 +23,9 @@ pub struct HistoricalImportStatus {
     pub file_size: ::std::option::Option<i64>,
     #[doc = " JSON `requestId`: string."]
     pub request_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`HistoricalImportStatusStatus`](crate::HistoricalImportStatusStatus)."]
+    #[doc = " JSON `status`: [`HistoricalImportStatusStatus`](crate::HistoricalImportStatusStatus), one of `Initiated`, `InProgress`, `Pending`, `Success`, `Failed`, `Cancelled`, `Purged`, `PurgePending`."]
     pub status: ::std::option::Option<crate::HistoricalImportStatusStatus>,
-    #[doc = " JSON `type`: [`HistoricalImportStatusType`](crate::HistoricalImportStatusType)."]
+    #[doc = " JSON `type`: [`HistoricalImportStatusType`](crate::HistoricalImportStatusType), one of `Csv`, `Json`."]
     pub r#type: ::std::option::Option<crate::HistoricalImportStatusType>,
     _nulls: crate::support::Extras,
 }

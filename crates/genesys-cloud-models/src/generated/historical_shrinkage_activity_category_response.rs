@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HistoricalShrinkageActivityCategoryResponse {
-    #[doc = " JSON `activityCategory`: [`HistoricalShrinkageActivityCategoryResponseActivityCategory`](crate::HistoricalShrinkageActivityCategoryResponseActivityCategory)."]
+    #[doc = " JSON `activityCategory`: [`HistoricalShrinkageActivityCategoryResponseActivityCategory`](crate::HistoricalShrinkageActivityCategoryResponseActivityCategory), one of `OnQueueWork`, `Break`, `Meal`, `Meeting`, `OffQueueWork`, `TimeOff`, `Training`, `Unavailable`, `Unscheduled`."]
     pub activity_category: ::std::option::Option<crate::HistoricalShrinkageActivityCategoryResponseActivityCategory>,
     #[doc = " JSON `shrinkageForActivityCategory`: [`HistoricalShrinkageAggregateResponse`](crate::HistoricalShrinkageAggregateResponse)."]
     pub shrinkage_for_activity_category: ::std::option::Option<crate::HistoricalShrinkageAggregateResponse>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HistoryEntry {
-    #[doc = " JSON `action`: [`HistoryEntryAction`](crate::HistoryEntryAction)."]
+    #[doc = " JSON `action`: [`HistoryEntryAction`](crate::HistoryEntryAction), one of `CHECKIN`, `CHECKOUT`, `CREATE`, `DEACTIVATE`, `DEBUG`, `DELETE`, `PUBLISH`, `REVERT`, `SAVE`, `TRANSCODE`, `UPDATE`, `UPLOAD`."]
     pub action: ::std::option::Option<crate::HistoryEntryAction>,
     #[doc = " JSON `agenticVirtualAgentEnabled`: boolean."]
     pub agentic_virtual_agent_enabled: ::std::option::Option<bool>,

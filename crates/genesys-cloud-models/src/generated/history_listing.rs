@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HistoryListing {
-    #[doc = " JSON `actionName`: [`HistoryListingActionName`](crate::HistoryListingActionName)."]
+    #[doc = " JSON `actionName`: [`HistoryListingActionName`](crate::HistoryListingActionName), one of `CREATE`, `CHECKIN`, `CHECKOUT`, `DEBUG`, `DELETE`, `HISTORY`, `PUBLISH`, `REVERT`, `SAVE`, `STATE_CHANGE`, `UPDATE`, `VALIDATE`."]
     pub action_name: ::std::option::Option<crate::HistoryListingActionName>,
-    #[doc = " JSON `actionStatus`: [`HistoryListingActionStatus`](crate::HistoryListingActionStatus)."]
+    #[doc = " JSON `actionStatus`: [`HistoryListingActionStatus`](crate::HistoryListingActionStatus), one of `LOCKED`, `UNLOCKED`, `STARTED`, `PENDING_GENERATION`, `PENDING_BACKEND_NOTIFICATION`, `SUCCESS`, `FAILURE`."]
     pub action_status: ::std::option::Option<crate::HistoryListingActionStatus>,
     #[doc = " JSON `client`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub client: ::std::option::Option<crate::DomainEntityRef>,

@@ -9,7 +9,7 @@ pub struct HrisTimeOffTypesJobReference {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`HrisTimeOffTypesJobReferenceStatus`](crate::HrisTimeOffTypesJobReferenceStatus)."]
+    #[doc = " JSON `status`: [`HrisTimeOffTypesJobReferenceStatus`](crate::HrisTimeOffTypesJobReferenceStatus), one of `Processing`, `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::HrisTimeOffTypesJobReferenceStatus>,
     _nulls: crate::support::Extras,
 }

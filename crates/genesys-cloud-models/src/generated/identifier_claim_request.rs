@@ -7,7 +7,7 @@
 pub struct IdentifierClaimRequest {
     #[doc = " JSON `identifier`: [`ContactIdentifier`](crate::ContactIdentifier), required by the spec."]
     pub identifier: ::std::option::Option<crate::ContactIdentifier>,
-    #[doc = " JSON `operation`: [`IdentifierClaimRequestOperation`](crate::IdentifierClaimRequestOperation), required by the spec."]
+    #[doc = " JSON `operation`: [`IdentifierClaimRequestOperation`](crate::IdentifierClaimRequestOperation), required by the spec, one of `Claim`, `Release`."]
     pub operation: ::std::option::Option<crate::IdentifierClaimRequestOperation>,
     _nulls: crate::support::Extras,
 }

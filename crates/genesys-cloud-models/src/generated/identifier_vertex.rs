@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct IdentifierVertex {
-    #[doc = " JSON `normalizedType`: [`IdentifierVertexNormalizedType`](crate::IdentifierVertexNormalizedType)."]
+    #[doc = " JSON `normalizedType`: [`IdentifierVertexNormalizedType`](crate::IdentifierVertexNormalizedType), one of `Phone`, `Email`, `ExternalId`, `TwitterId`, `TwitterHandle`, `FacebookId`, `InstagramId`, `InstagramHandle`."]
     pub normalized_type: ::std::option::Option<crate::IdentifierVertexNormalizedType>,
     #[doc = " JSON `normalizedValue`: string."]
     pub normalized_value: ::std::option::Option<::std::string::String>,

@@ -25,7 +25,7 @@ pub struct IdentityNow {
     pub metadata_url: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `nameIdentifierFormat`: [`IdentityNowNameIdentifierFormat`](crate::IdentityNowNameIdentifierFormat)."]
+    #[doc = " JSON `nameIdentifierFormat`: [`IdentityNowNameIdentifierFormat`](crate::IdentityNowNameIdentifierFormat), one of `urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified`, `urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress`, `urn:oasis:names:tc:SAML:1.1:nameid-format:X509SubjectName`, `urn:oasis:names:tc:SAML:1.1:nameid-format:WindowsDomainQualifiedName`, `urn:oasis:names:tc:SAML:2.0:nameid-format:kerberos`, `urn:oasis:names:tc:SAML:2.0:nameid-format:entity`, `urn:oasis:names:tc:SAML:2.0:nameid-format:persistent`, `urn:oasis:names:tc:SAML:2.0:nameid-format:transient`."]
     pub name_identifier_format: ::std::option::Option<crate::IdentityNowNameIdentifierFormat>,
     #[doc = " JSON `providerName`: string."]
     pub provider_name: ::std::option::Option<::std::string::String>,
@@ -39,7 +39,7 @@ pub struct IdentityNow {
     pub slo_binding: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sloURI`: string."]
     pub slo_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `ssoBinding`: [`IdentityNowSsoBinding`](crate::IdentityNowSsoBinding)."]
+    #[doc = " JSON `ssoBinding`: [`IdentityNowSsoBinding`](crate::IdentityNowSsoBinding), one of `urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST`, `urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect`."]
     pub sso_binding: ::std::option::Option<crate::IdentityNowSsoBinding>,
     #[doc = " JSON `ssoTargetURI`: string."]
     pub sso_target_uri: ::std::option::Option<::std::string::String>,

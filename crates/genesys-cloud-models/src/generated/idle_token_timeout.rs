@@ -7,13 +7,13 @@
 pub struct IdleTokenTimeout {
     #[doc = " JSON `enableIdleTokenTimeout`: boolean."]
     pub enable_idle_token_timeout: ::std::option::Option<bool>,
-    #[doc = " JSON `idleTokenTimeoutSeconds`: integer (int64)."]
+    #[doc = " JSON `idleTokenTimeoutSeconds`: integer (int64), at least 300."]
     pub idle_token_timeout_seconds: ::std::option::Option<i64>,
     #[doc = " JSON `inactivityTimeoutGroupBundles`: array of [`InactivityTimeoutGroupBundle`](crate::InactivityTimeoutGroupBundle)."]
     pub inactivity_timeout_group_bundles: ::std::option::Option<::std::vec::Vec<crate::InactivityTimeoutGroupBundle>>,
     #[doc = " JSON `inactivityTimeoutGroupsEnabled`: boolean."]
     pub inactivity_timeout_groups_enabled: ::std::option::Option<bool>,
-    #[doc = " JSON `inactivityTimeoutUnit`: [`IdleTokenTimeoutInactivityTimeoutUnit`](crate::IdleTokenTimeoutInactivityTimeoutUnit)."]
+    #[doc = " JSON `inactivityTimeoutUnit`: [`IdleTokenTimeoutInactivityTimeoutUnit`](crate::IdleTokenTimeoutInactivityTimeoutUnit), one of `Minutes`, `Hours`."]
     pub inactivity_timeout_unit: ::std::option::Option<crate::IdleTokenTimeoutInactivityTimeoutUnit>,
     _nulls: crate::support::Extras,
 }

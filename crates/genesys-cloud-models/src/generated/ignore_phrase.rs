@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct IgnorePhrase {
-    #[doc = " JSON `mediaType`: [`IgnorePhraseMediaType`](crate::IgnorePhraseMediaType)."]
+    #[doc = " JSON `mediaType`: [`IgnorePhraseMediaType`](crate::IgnorePhraseMediaType), one of `Chat`, `Call`, `Message`, `Email`."]
     pub media_type: ::std::option::Option<crate::IgnorePhraseMediaType>,
-    #[doc = " JSON `participant`: [`IgnorePhraseParticipant`](crate::IgnorePhraseParticipant), required by the spec."]
+    #[doc = " JSON `participant`: [`IgnorePhraseParticipant`](crate::IgnorePhraseParticipant), required by the spec, one of `Customer`, `Agent`, `Both`."]
     pub participant: ::std::option::Option<crate::IgnorePhraseParticipant>,
     #[doc = " JSON `text`: string, required by the spec."]
     pub text: ::std::option::Option<::std::string::String>,

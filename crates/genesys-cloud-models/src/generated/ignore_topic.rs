@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct IgnoreTopic {
-    #[doc = " JSON `mediaType`: [`IgnoreTopicMediaType`](crate::IgnoreTopicMediaType)."]
+    #[doc = " JSON `mediaType`: [`IgnoreTopicMediaType`](crate::IgnoreTopicMediaType), one of `Chat`, `Call`, `Message`, `Email`."]
     pub media_type: ::std::option::Option<crate::IgnoreTopicMediaType>,
-    #[doc = " JSON `participant`: [`IgnoreTopicParticipant`](crate::IgnoreTopicParticipant), required by the spec."]
+    #[doc = " JSON `participant`: [`IgnoreTopicParticipant`](crate::IgnoreTopicParticipant), required by the spec, one of `Customer`, `Agent`, `Both`."]
     pub participant: ::std::option::Option<crate::IgnoreTopicParticipant>,
     #[doc = " JSON `text`: string, required by the spec."]
     pub text: ::std::option::Option<::std::string::String>,

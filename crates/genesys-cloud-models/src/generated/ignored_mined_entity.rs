@@ -11,9 +11,9 @@ pub struct IgnoredMinedEntity {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`IgnoredMinedEntityMediaType`](crate::IgnoredMinedEntityMediaType)."]
+    #[doc = " JSON `mediaType`: [`IgnoredMinedEntityMediaType`](crate::IgnoredMinedEntityMediaType), one of `Chat`, `Call`, `Message`, `Email`."]
     pub media_type: ::std::option::Option<crate::IgnoredMinedEntityMediaType>,
-    #[doc = " JSON `participant`: [`IgnoredMinedEntityParticipant`](crate::IgnoredMinedEntityParticipant), required by the spec."]
+    #[doc = " JSON `participant`: [`IgnoredMinedEntityParticipant`](crate::IgnoredMinedEntityParticipant), required by the spec, one of `Customer`, `Agent`, `Both`."]
     pub participant: ::std::option::Option<crate::IgnoredMinedEntityParticipant>,
     #[doc = " JSON `text`: string, required by the spec."]
     pub text: ::std::option::Option<::std::string::String>,

@@ -9,7 +9,7 @@ pub struct ImapSettings {
     pub error_info: ::std::option::Option<crate::EmailErrorInfo>,
     #[doc = " JSON `integration`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub integration: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `status`: [`ImapSettingsStatus`](crate::ImapSettingsStatus)."]
+    #[doc = " JSON `status`: [`ImapSettingsStatus`](crate::ImapSettingsStatus), one of `Active`, `AwaitingFolders`, `Error`, `Inactive`, `IntegrationDeleted`, `Unknown`."]
     pub status: ::std::option::Option<crate::ImapSettingsStatus>,
     _nulls: crate::support::Extras,
 }

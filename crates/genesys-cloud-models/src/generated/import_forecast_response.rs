@@ -9,7 +9,7 @@ pub struct ImportForecastResponse {
     pub operation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `result`: [`BuShortTermForecast`](crate::BuShortTermForecast)."]
     pub result: ::std::option::Option<crate::BuShortTermForecast>,
-    #[doc = " JSON `status`: [`ImportForecastResponseStatus`](crate::ImportForecastResponseStatus)."]
+    #[doc = " JSON `status`: [`ImportForecastResponseStatus`](crate::ImportForecastResponseStatus), one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::ImportForecastResponseStatus>,
     _nulls: crate::support::Extras,
 }

@@ -13,7 +13,7 @@ pub struct ImportStatus {
     pub list_name_prefix: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `percentComplete`: integer (int64), required by the spec."]
     pub percent_complete: ::std::option::Option<i64>,
-    #[doc = " JSON `state`: [`ImportStatusState`](crate::ImportStatusState), required by the spec."]
+    #[doc = " JSON `state`: [`ImportStatusState`](crate::ImportStatusState), required by the spec, one of `IN_PROGRESS`, `FAILED`."]
     pub state: ::std::option::Option<crate::ImportStatusState>,
     #[doc = " JSON `targetContactListIds`: array of string."]
     pub target_contact_list_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

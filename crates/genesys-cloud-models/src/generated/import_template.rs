@@ -19,7 +19,7 @@ pub struct ImportTemplate {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `importStatus`: [`ImportStatus`](crate::ImportStatus)."]
     pub import_status: ::std::option::Option<crate::ImportStatus>,
-    #[doc = " JSON `listNameFormat`: [`ImportTemplateListNameFormat`](crate::ImportTemplateListNameFormat)."]
+    #[doc = " JSON `listNameFormat`: [`ImportTemplateListNameFormat`](crate::ImportTemplateListNameFormat), one of `ListNamePrefix`, `ListNamePrefixMonthDayYear`, `ListNamePrefixMonthDayYearHourMinuteSecond`, `ListNamePrefixPart`, `ListNamePrefixMonthDayYearPart`, `ListNamePrefixMonthDayYearHourMinuteSecondPart`, `Custom`."]
     pub list_name_format: ::std::option::Option<crate::ImportTemplateListNameFormat>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,

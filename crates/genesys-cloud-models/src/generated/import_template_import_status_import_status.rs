@@ -11,7 +11,7 @@ pub struct ImportTemplateImportStatusImportStatus {
     pub completed_records: ::std::option::Option<i64>,
     #[doc = " JSON `failureReason`: string."]
     pub failure_reason: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `importState`: [`ImportTemplateImportStatusImportStatusImportState`](crate::ImportTemplateImportStatusImportStatusImportState)."]
+    #[doc = " JSON `importState`: [`ImportTemplateImportStatusImportStatusImportState`](crate::ImportTemplateImportStatusImportStatusImportState), one of `IN_PROGRESS`, `FAILED`."]
     pub import_state: ::std::option::Option<crate::ImportTemplateImportStatusImportStatusImportState>,
     #[doc = " JSON `listNamePrefix`: string."]
     pub list_name_prefix: ::std::option::Option<::std::string::String>,

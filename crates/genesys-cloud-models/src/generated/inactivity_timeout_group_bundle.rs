@@ -7,7 +7,7 @@
 pub struct InactivityTimeoutGroupBundle {
     #[doc = " JSON `groups`: array of string, required by the spec."]
     pub groups: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `inactivityTimeoutUnit`: [`InactivityTimeoutGroupBundleInactivityTimeoutUnit`](crate::InactivityTimeoutGroupBundleInactivityTimeoutUnit)."]
+    #[doc = " JSON `inactivityTimeoutUnit`: [`InactivityTimeoutGroupBundleInactivityTimeoutUnit`](crate::InactivityTimeoutGroupBundleInactivityTimeoutUnit), one of `Minutes`, `Hours`."]
     pub inactivity_timeout_unit: ::std::option::Option<crate::InactivityTimeoutGroupBundleInactivityTimeoutUnit>,
     #[doc = " JSON `priority`: integer (int64), required by the spec."]
     pub priority: ::std::option::Option<i64>,

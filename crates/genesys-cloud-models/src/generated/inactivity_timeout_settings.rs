@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InactivityTimeoutSettings {
-    #[doc = " JSON `actionType`: [`InactivityTimeoutSettingsActionType`](crate::InactivityTimeoutSettingsActionType)."]
+    #[doc = " JSON `actionType`: [`InactivityTimeoutSettingsActionType`](crate::InactivityTimeoutSettingsActionType), one of `DISCONNECT`, `SEND_TO_ARCHITECT_FLOW`."]
     pub action_type: ::std::option::Option<crate::InactivityTimeoutSettingsActionType>,
     #[doc = " JSON `flowId`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub flow_id: ::std::option::Option<crate::DomainEntityRef>,

@@ -19,7 +19,7 @@ pub struct InboundDomain {
     pub imap_settings: ::std::option::Option<crate::ImapSettings>,
     #[doc = " JSON `mailFromSettings`: [`MailFromResult`](crate::MailFromResult)."]
     pub mail_from_settings: ::std::option::Option<crate::MailFromResult>,
-    #[doc = " JSON `mxRecordStatus`: [`InboundDomainMxRecordStatus`](crate::InboundDomainMxRecordStatus)."]
+    #[doc = " JSON `mxRecordStatus`: [`InboundDomainMxRecordStatus`](crate::InboundDomainMxRecordStatus), one of `VALID`, `INVALID`, `NOT_AVAILABLE`."]
     pub mx_record_status: ::std::option::Option<crate::InboundDomainMxRecordStatus>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,

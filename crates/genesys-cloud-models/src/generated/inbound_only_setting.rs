@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InboundOnlySetting {
-    #[doc = " JSON `inbound`: [`InboundOnlySettingInbound`](crate::InboundOnlySettingInbound)."]
+    #[doc = " JSON `inbound`: [`InboundOnlySettingInbound`](crate::InboundOnlySettingInbound), one of `Enabled`, `Disabled`."]
     pub inbound: ::std::option::Option<crate::InboundOnlySettingInbound>,
     _nulls: crate::support::Extras,
 }

@@ -15,7 +15,7 @@ pub struct InboundRoute {
     pub from_email: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `fromName`: string, required by the spec."]
     pub from_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `historyInclusion`: [`InboundRouteHistoryInclusion`](crate::InboundRouteHistoryInclusion)."]
+    #[doc = " JSON `historyInclusion`: [`InboundRouteHistoryInclusion`](crate::InboundRouteHistoryInclusion), one of `Include`, `Exclude`, `Optional`."]
     pub history_inclusion: ::std::option::Option<crate::InboundRouteHistoryInclusion>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -41,7 +41,7 @@ pub struct InboundRoute {
     pub skills: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
     #[doc = " JSON `spamFlow`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub spam_flow: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `status`: [`InboundRouteStatus`](crate::InboundRouteStatus)."]
+    #[doc = " JSON `status`: [`InboundRouteStatus`](crate::InboundRouteStatus), one of `Pending`, `Active`, `Removing`, `Error`."]
     pub status: ::std::option::Option<crate::InboundRouteStatus>,
     _nulls: crate::support::Extras,
 }

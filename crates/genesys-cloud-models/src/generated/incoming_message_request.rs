@@ -27,7 +27,7 @@ pub struct IncomingMessageRequest {
     pub integration_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `languageCode`: string, required by the spec."]
     pub language_code: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `messagingPlatformType`: [`IncomingMessageRequestMessagingPlatformType`](crate::IncomingMessageRequestMessagingPlatformType), required by the spec."]
+    #[doc = " JSON `messagingPlatformType`: [`IncomingMessageRequestMessagingPlatformType`](crate::IncomingMessageRequestMessagingPlatformType), required by the spec, one of `Phone`, `SMS`, `GenesysWebWidget`, `FacebookMessenger`, `WeChat`, `Whatsapp`, `AppleBusinessChat`, `Apple`, `Telegram`, `Slack`, `Signal`, `Line`, … (18 in all)."]
     pub messaging_platform_type: ::std::option::Option<crate::IncomingMessageRequestMessagingPlatformType>,
     #[doc = " JSON `parameters`: map of string."]
     pub parameters: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,

@@ -7,7 +7,7 @@
 pub struct InfixOperator {
     #[doc = " JSON `operatorPosition`: [`OperatorPosition`](crate::OperatorPosition)."]
     pub operator_position: ::std::option::Option<crate::OperatorPosition>,
-    #[doc = " JSON `operatorType`: [`InfixOperatorOperatorType`](crate::InfixOperatorOperatorType), required by the spec."]
+    #[doc = " JSON `operatorType`: [`InfixOperatorOperatorType`](crate::InfixOperatorOperatorType), required by the spec, one of `Or`, `And`, `Near`."]
     pub operator_type: ::std::option::Option<crate::InfixOperatorOperatorType>,
     _nulls: crate::support::Extras,
 }

@@ -21,7 +21,7 @@ pub struct InfrastructureascodeJob {
     pub rollback_results: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`InfrastructureascodeJobStatus`](crate::InfrastructureascodeJobStatus)."]
+    #[doc = " JSON `status`: [`InfrastructureascodeJobStatus`](crate::InfrastructureascodeJobStatus), one of `Created`, `Queued`, `Running`, `Complete`, `InternalError`, `Incomplete`, `Failed`, `RollbackFailed`, `RollbackComplete`."]
     pub status: ::std::option::Option<crate::InfrastructureascodeJobStatus>,
     #[doc = " JSON `submittedBy`: [`UserReference`](crate::UserReference)."]
     pub submitted_by: ::std::option::Option<crate::UserReference>,

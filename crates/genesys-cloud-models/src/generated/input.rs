@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Input {
-    #[doc = " JSON `autoCompleteType`: [`InputAutoCompleteType`](crate::InputAutoCompleteType)."]
+    #[doc = " JSON `autoCompleteType`: [`InputAutoCompleteType`](crate::InputAutoCompleteType), one of `Prefix`, `Name`, `GivenName`, `MiddleName`, `FamilyName`, `Suffix`, `Nickname`, `Title`, `Organization`, `Location`, `StreetAddress`, `Addressline1`, … (38 in all)."]
     pub auto_complete_type: ::std::option::Option<crate::InputAutoCompleteType>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -13,7 +13,7 @@ pub struct Input {
     pub is_multiple_line: ::std::option::Option<bool>,
     #[doc = " JSON `isRequired`: boolean, required by the spec."]
     pub is_required: ::std::option::Option<bool>,
-    #[doc = " JSON `keyboardType`: [`InputKeyboardType`](crate::InputKeyboardType)."]
+    #[doc = " JSON `keyboardType`: [`InputKeyboardType`](crate::InputKeyboardType), one of `Default`, `NumberPunctuation`, `Number`, `Phone`, `Email`, `Decimal`, `Websearch`, `URL`."]
     pub keyboard_type: ::std::option::Option<crate::InputKeyboardType>,
     #[doc = " JSON `placeholderText`: string."]
     pub placeholder_text: ::std::option::Option<::std::string::String>,

@@ -9,7 +9,7 @@ pub struct InputMessage {
     pub content: ::std::option::Option<::std::vec::Vec<crate::ConversationMessageContent>>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`InputMessageType`](crate::InputMessageType), required by the spec."]
+    #[doc = " JSON `type`: [`InputMessageType`](crate::InputMessageType), required by the spec, one of `Text`, `Structured`, `Receipt`, `Event`, `Message`, `Unknown`."]
     pub r#type: ::std::option::Option<crate::InputMessageType>,
     _nulls: crate::support::Extras,
 }

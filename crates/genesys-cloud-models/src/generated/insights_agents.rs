@@ -13,7 +13,7 @@ pub struct InsightsAgents {
     pub division: ::std::option::Option<crate::DivisionReference>,
     #[doc = " JSON `entities`: array of [`InsightsAgentItem`](crate::InsightsAgentItem)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::InsightsAgentItem>>,
-    #[doc = " JSON `granularity`: [`InsightsAgentsGranularity`](crate::InsightsAgentsGranularity)."]
+    #[doc = " JSON `granularity`: [`InsightsAgentsGranularity`](crate::InsightsAgentsGranularity), one of `Daily`, `Weekly`, `Monthly`."]
     pub granularity: ::std::option::Option<crate::InsightsAgentsGranularity>,
     #[doc = " JSON `performanceProfile`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub performance_profile: ::std::option::Option<crate::AddressableEntityRef>,

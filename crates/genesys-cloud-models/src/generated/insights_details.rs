@@ -9,7 +9,7 @@ pub struct InsightsDetails {
     pub comparative_period: ::std::option::Option<crate::WorkdayPeriod>,
     #[doc = " JSON `division`: [`DivisionReference`](crate::DivisionReference)."]
     pub division: ::std::option::Option<crate::DivisionReference>,
-    #[doc = " JSON `granularity`: [`InsightsDetailsGranularity`](crate::InsightsDetailsGranularity)."]
+    #[doc = " JSON `granularity`: [`InsightsDetailsGranularity`](crate::InsightsDetailsGranularity), one of `Daily`, `Weekly`, `Monthly`."]
     pub granularity: ::std::option::Option<crate::InsightsDetailsGranularity>,
     #[doc = " JSON `metricData`: array of [`InsightsDetailsMetricItem`](crate::InsightsDetailsMetricItem)."]
     pub metric_data: ::std::option::Option<::std::vec::Vec<crate::InsightsDetailsMetricItem>>,

@@ -9,7 +9,7 @@ pub struct InsightsRankings {
     pub comparative_period: ::std::option::Option<crate::WorkdayPeriod>,
     #[doc = " JSON `division`: [`DivisionReference`](crate::DivisionReference)."]
     pub division: ::std::option::Option<crate::DivisionReference>,
-    #[doc = " JSON `granularity`: [`InsightsRankingsGranularity`](crate::InsightsRankingsGranularity)."]
+    #[doc = " JSON `granularity`: [`InsightsRankingsGranularity`](crate::InsightsRankingsGranularity), one of `Daily`, `Weekly`, `Monthly`."]
     pub granularity: ::std::option::Option<crate::InsightsRankingsGranularity>,
     #[doc = " JSON `leaders`: array of [`InsightsSummaryUserItem`](crate::InsightsSummaryUserItem)."]
     pub leaders: ::std::option::Option<::std::vec::Vec<crate::InsightsSummaryUserItem>>,

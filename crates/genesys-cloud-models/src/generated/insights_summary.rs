@@ -11,7 +11,7 @@ pub struct InsightsSummary {
     pub division: ::std::option::Option<crate::DivisionReference>,
     #[doc = " JSON `entities`: array of [`InsightsSummaryUserItem`](crate::InsightsSummaryUserItem)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::InsightsSummaryUserItem>>,
-    #[doc = " JSON `granularity`: [`InsightsSummaryGranularity`](crate::InsightsSummaryGranularity)."]
+    #[doc = " JSON `granularity`: [`InsightsSummaryGranularity`](crate::InsightsSummaryGranularity), one of `Daily`, `Weekly`, `Monthly`."]
     pub granularity: ::std::option::Option<crate::InsightsSummaryGranularity>,
     #[doc = " JSON `pageCount`: integer (int64)."]
     pub page_count: ::std::option::Option<i64>,

@@ -11,7 +11,7 @@ pub struct InsightsTrend {
     pub division: ::std::option::Option<crate::DivisionReference>,
     #[doc = " JSON `entities`: array of [`InsightsTrendMetricItem`](crate::InsightsTrendMetricItem)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::InsightsTrendMetricItem>>,
-    #[doc = " JSON `granularity`: [`InsightsTrendGranularity`](crate::InsightsTrendGranularity)."]
+    #[doc = " JSON `granularity`: [`InsightsTrendGranularity`](crate::InsightsTrendGranularity), one of `Daily`, `Weekly`, `Monthly`."]
     pub granularity: ::std::option::Option<crate::InsightsTrendGranularity>,
     #[doc = " JSON `performanceProfile`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub performance_profile: ::std::option::Option<crate::AddressableEntityRef>,

@@ -23,7 +23,7 @@ pub struct InstagramDataIngestionRuleVersionResponse {
     pub platform: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`InstagramDataIngestionRuleVersionResponseStatus`](crate::InstagramDataIngestionRuleVersionResponseStatus)."]
+    #[doc = " JSON `status`: [`InstagramDataIngestionRuleVersionResponseStatus`](crate::InstagramDataIngestionRuleVersionResponseStatus), one of `Active`, `Deleted`, `Error`, `Paused`, `Pending`, `SystemPaused`."]
     pub status: ::std::option::Option<crate::InstagramDataIngestionRuleVersionResponseStatus>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,

@@ -7,7 +7,7 @@
 pub struct IntakeSetting {
     #[doc = " JSON `displayOrder`: integer (int64), required by the spec."]
     pub display_order: ::std::option::Option<i64>,
-    #[doc = " JSON `property`: string, required by the spec."]
+    #[doc = " JSON `property`: string, required by the spec, 1 to 256 characters."]
     pub property: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `required`: boolean, required by the spec."]
     pub required: ::std::option::Option<bool>,

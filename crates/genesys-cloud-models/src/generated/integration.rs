@@ -13,7 +13,7 @@ pub struct Integration {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `integrationType`: [`IntegrationType`](crate::IntegrationType)."]
     pub integration_type: ::std::option::Option<crate::IntegrationType>,
-    #[doc = " JSON `intendedState`: [`IntegrationIntendedState`](crate::IntegrationIntendedState), required by the spec."]
+    #[doc = " JSON `intendedState`: [`IntegrationIntendedState`](crate::IntegrationIntendedState), required by the spec, one of `ENABLED`, `DISABLED`, `DELETED`, `RESTORED`."]
     pub intended_state: ::std::option::Option<crate::IntegrationIntendedState>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,

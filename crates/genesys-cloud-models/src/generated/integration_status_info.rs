@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct IntegrationStatusInfo {
-    #[doc = " JSON `code`: [`IntegrationStatusInfoCode`](crate::IntegrationStatusInfoCode)."]
+    #[doc = " JSON `code`: [`IntegrationStatusInfoCode`](crate::IntegrationStatusInfoCode), one of `ACTIVE`, `ACTIVATING`, `INACTIVE`, `DEACTIVATING`, `ERROR`."]
     pub code: ::std::option::Option<crate::IntegrationStatusInfoCode>,
     #[doc = " JSON `detail`: [`MessageInfo`](crate::MessageInfo)."]
     pub detail: ::std::option::Option<crate::MessageInfo>,

@@ -7,7 +7,7 @@
 pub struct IntentClassifierInfo {
     #[doc = " JSON `classifierId`: string."]
     pub classifier_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`IntentClassifierInfoState`](crate::IntentClassifierInfoState)."]
+    #[doc = " JSON `state`: [`IntentClassifierInfoState`](crate::IntentClassifierInfoState), one of `Draft`, `TestReady`, `ProductionReady`."]
     pub state: ::std::option::Option<crate::IntentClassifierInfoState>,
     #[doc = " JSON `version`: string."]
     pub version: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct IntentFeedback {
-    #[doc = " JSON `assessment`: [`IntentFeedbackAssessment`](crate::IntentFeedbackAssessment)."]
+    #[doc = " JSON `assessment`: [`IntentFeedbackAssessment`](crate::IntentFeedbackAssessment), one of `Incorrect`, `Correct`, `Unknown`, `Disabled`."]
     pub assessment: ::std::option::Option<crate::IntentFeedbackAssessment>,
     #[doc = " JSON `entities`: array of [`DetectedNamedEntity`](crate::DetectedNamedEntity)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::DetectedNamedEntity>>,

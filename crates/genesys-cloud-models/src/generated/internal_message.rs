@@ -7,7 +7,7 @@
 pub struct InternalMessage {
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `disconnectType`: [`InternalMessageDisconnectType`](crate::InternalMessageDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`InternalMessageDisconnectType`](crate::InternalMessageDisconnectType), one of `client`, `system`, `peer`, `transfer`."]
     pub disconnect_type: ::std::option::Option<crate::InternalMessageDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -15,7 +15,7 @@ pub struct InternalMessage {
     pub from_address: ::std::option::Option<crate::Address>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`InternalMessageInitialState`](crate::InternalMessageInitialState)."]
+    #[doc = " JSON `initialState`: [`InternalMessageInitialState`](crate::InternalMessageInitialState), one of `alerting`, `connected`, `disconnected`."]
     pub initial_state: ::std::option::Option<crate::InternalMessageInitialState>,
     #[doc = " JSON `messages`: array of [`InternalMessageDetails`](crate::InternalMessageDetails)."]
     pub messages: ::std::option::Option<::std::vec::Vec<crate::InternalMessageDetails>>,
@@ -29,7 +29,7 @@ pub struct InternalMessage {
     pub source_user_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startAlertingTime`: date-time."]
     pub start_alerting_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`InternalMessageState`](crate::InternalMessageState)."]
+    #[doc = " JSON `state`: [`InternalMessageState`](crate::InternalMessageState), one of `alerting`, `connected`, `disconnected`."]
     pub state: ::std::option::Option<crate::InternalMessageState>,
     #[doc = " JSON `targetUserId`: string."]
     pub target_user_id: ::std::option::Option<::std::string::String>,

@@ -15,9 +15,9 @@ pub struct InternalMessageMediaParticipant {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `conversationRoutingData`: [`ConversationRoutingData`](crate::ConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::ConversationRoutingData>,
-    #[doc = " JSON `direction`: [`InternalMessageMediaParticipantDirection`](crate::InternalMessageMediaParticipantDirection)."]
+    #[doc = " JSON `direction`: [`InternalMessageMediaParticipantDirection`](crate::InternalMessageMediaParticipantDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::InternalMessageMediaParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`InternalMessageMediaParticipantDisconnectType`](crate::InternalMessageMediaParticipantDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`InternalMessageMediaParticipantDisconnectType`](crate::InternalMessageMediaParticipantDisconnectType), one of `endpoint`, `endpoint.donotdisturb`, `client`, `system`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.donotdisturb`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transport.failure`, … (19 in all)."]
     pub disconnect_type: ::std::option::Option<crate::InternalMessageMediaParticipantDisconnectType>,
     #[doc = " JSON `endAcwTime`: date-time."]
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -31,7 +31,7 @@ pub struct InternalMessageMediaParticipant {
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalOrganization`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub external_organization: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `flaggedReason`: [`InternalMessageMediaParticipantFlaggedReason`](crate::InternalMessageMediaParticipantFlaggedReason)."]
+    #[doc = " JSON `flaggedReason`: [`InternalMessageMediaParticipantFlaggedReason`](crate::InternalMessageMediaParticipantFlaggedReason), one of `general`."]
     pub flagged_reason: ::std::option::Option<crate::InternalMessageMediaParticipantFlaggedReason>,
     #[doc = " JSON `fromAddress`: [`Address`](crate::Address)."]
     pub from_address: ::std::option::Option<crate::Address>,
@@ -73,7 +73,7 @@ pub struct InternalMessageMediaParticipant {
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`InternalMessageMediaParticipantState`](crate::InternalMessageMediaParticipantState)."]
+    #[doc = " JSON `state`: [`InternalMessageMediaParticipantState`](crate::InternalMessageMediaParticipantState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `parked`, `none`."]
     pub state: ::std::option::Option<crate::InternalMessageMediaParticipantState>,
     #[doc = " JSON `targetUser`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub target_user: ::std::option::Option<crate::AddressableEntityRef>,

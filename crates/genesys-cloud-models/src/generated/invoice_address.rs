@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InvoiceAddress {
-    #[doc = " JSON `addressType`: [`InvoiceAddressAddressType`](crate::InvoiceAddressAddressType)."]
+    #[doc = " JSON `addressType`: [`InvoiceAddressAddressType`](crate::InvoiceAddressAddressType), one of `BillTo`, `ShipTo`, `EndUser`, `SoldTo`."]
     pub address_type: ::std::option::Option<crate::InvoiceAddressAddressType>,
     #[doc = " JSON `cityName`: string."]
     pub city_name: ::std::option::Option<::std::string::String>,

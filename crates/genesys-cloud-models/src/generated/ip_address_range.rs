@@ -7,11 +7,11 @@
 pub struct IpAddressRange {
     #[doc = " JSON `cidr`: string."]
     pub cidr: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`IpAddressRangeDirection`](crate::IpAddressRangeDirection)."]
+    #[doc = " JSON `direction`: [`IpAddressRangeDirection`](crate::IpAddressRangeDirection), one of `inbound`, `outbound`, `both`."]
     pub direction: ::std::option::Option<crate::IpAddressRangeDirection>,
     #[doc = " JSON `region`: string."]
     pub region: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `service`: [`IpAddressRangeService`](crate::IpAddressRangeService)."]
+    #[doc = " JSON `service`: [`IpAddressRangeService`](crate::IpAddressRangeService), one of `api`, `data-actions`, `smtp`, `imap`, `graphapi`, `audiohook`, `open-messaging`, `tts-connector`, `audio-connector`, `byot-stt`, `bot-connector`, `byo-smpp`, … (13 in all)."]
     pub service: ::std::option::Option<crate::IpAddressRangeService>,
     _nulls: crate::support::Extras,
 }

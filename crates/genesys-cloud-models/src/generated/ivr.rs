@@ -37,7 +37,7 @@ pub struct IVR {
     pub schedule_group: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`IVRState`](crate::IVRState)."]
+    #[doc = " JSON `state`: [`IVRState`](crate::IVRState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::IVRState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,

@@ -7,7 +7,7 @@
 pub struct JourneyAggregateQueryClause {
     #[doc = " JSON `predicates`: array of [`JourneyAggregateQueryPredicate`](crate::JourneyAggregateQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::JourneyAggregateQueryPredicate>>,
-    #[doc = " JSON `type`: [`JourneyAggregateQueryClauseType`](crate::JourneyAggregateQueryClauseType), required by the spec."]
+    #[doc = " JSON `type`: [`JourneyAggregateQueryClauseType`](crate::JourneyAggregateQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::JourneyAggregateQueryClauseType>,
     _nulls: crate::support::Extras,
 }

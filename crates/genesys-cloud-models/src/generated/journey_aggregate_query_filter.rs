@@ -9,7 +9,7 @@ pub struct JourneyAggregateQueryFilter {
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::JourneyAggregateQueryClause>>,
     #[doc = " JSON `predicates`: array of [`JourneyAggregateQueryPredicate`](crate::JourneyAggregateQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::JourneyAggregateQueryPredicate>>,
-    #[doc = " JSON `type`: [`JourneyAggregateQueryFilterType`](crate::JourneyAggregateQueryFilterType), required by the spec."]
+    #[doc = " JSON `type`: [`JourneyAggregateQueryFilterType`](crate::JourneyAggregateQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::JourneyAggregateQueryFilterType>,
     _nulls: crate::support::Extras,
 }

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyAggregateQueryPredicate {
-    #[doc = " JSON `dimension`: [`JourneyAggregateQueryPredicateDimension`](crate::JourneyAggregateQueryPredicateDimension)."]
+    #[doc = " JSON `dimension`: [`JourneyAggregateQueryPredicateDimension`](crate::JourneyAggregateQueryPredicateDimension), one of `containsAllCondition`, `containsAnyCondition`, `endsWithCondition`, `equalCondition`, `journeyActionId`, `journeyActionMapId`, `journeyActionMapVersion`, `journeyActionMediaType`, `journeyActionTargetId`, `journeyActionTemplateId`, `journeyBlockingActionMapId`, `journeyBlockingEmergencyScheduleGroupId`, … (40 in all)."]
     pub dimension: ::std::option::Option<crate::JourneyAggregateQueryPredicateDimension>,
-    #[doc = " JSON `operator`: [`JourneyAggregateQueryPredicateOperator`](crate::JourneyAggregateQueryPredicateOperator)."]
+    #[doc = " JSON `operator`: [`JourneyAggregateQueryPredicateOperator`](crate::JourneyAggregateQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::JourneyAggregateQueryPredicateOperator>,
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `type`: [`JourneyAggregateQueryPredicateType`](crate::JourneyAggregateQueryPredicateType)."]
+    #[doc = " JSON `type`: [`JourneyAggregateQueryPredicateType`](crate::JourneyAggregateQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::JourneyAggregateQueryPredicateType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`JourneyAggregationQueryAlternateTimeDimension`](crate::JourneyAggregationQueryAlternateTimeDimension)."]
+    #[doc = " JSON `alternateTimeDimension`: [`JourneyAggregationQueryAlternateTimeDimension`](crate::JourneyAggregationQueryAlternateTimeDimension), one of `eventTime`."]
     pub alternate_time_dimension: ::std::option::Option<crate::JourneyAggregationQueryAlternateTimeDimension>,
     #[doc = " JSON `filter`: [`JourneyAggregateQueryFilter`](crate::JourneyAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::JourneyAggregateQueryFilter>,

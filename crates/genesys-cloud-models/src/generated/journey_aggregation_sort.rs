@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyAggregationSort {
-    #[doc = " JSON `function`: [`JourneyAggregationSortFunction`](crate::JourneyAggregationSortFunction), required by the spec."]
+    #[doc = " JSON `function`: [`JourneyAggregationSortFunction`](crate::JourneyAggregationSortFunction), required by the spec, one of `average`, `count`, `max`, `min`, `sum`."]
     pub function: ::std::option::Option<crate::JourneyAggregationSortFunction>,
-    #[doc = " JSON `name`: [`JourneyAggregationSortName`](crate::JourneyAggregationSortName), required by the spec."]
+    #[doc = " JSON `name`: [`JourneyAggregationSortName`](crate::JourneyAggregationSortName), required by the spec, one of `nDistinctJourneyActions`, `nDistinctJourneySessions`, `nJourneyActionsBlocked`, `nJourneyOutcomesAchieved`, `nJourneyOutcomesAttributed`, `nJourneySegmentsAssigned`, `nJourneySessions`, `nWebActionsAbandoned`, `nWebActionsAccepted`, `nWebActionsEngaged`, `nWebActionsErrored`, `nWebActionsFrequencyCapReached`, … (21 in all)."]
     pub name: ::std::option::Option<crate::JourneyAggregationSortName>,
     _nulls: crate::support::Extras,
 }

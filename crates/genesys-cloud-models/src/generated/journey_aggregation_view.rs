@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyAggregationView {
-    #[doc = " JSON `function`: [`JourneyAggregationViewFunction`](crate::JourneyAggregationViewFunction), required by the spec."]
+    #[doc = " JSON `function`: [`JourneyAggregationViewFunction`](crate::JourneyAggregationViewFunction), required by the spec, one of `rangeBound`."]
     pub function: ::std::option::Option<crate::JourneyAggregationViewFunction>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `range`: [`AggregationRange`](crate::AggregationRange)."]
     pub range: ::std::option::Option<crate::AggregationRange>,
-    #[doc = " JSON `target`: [`JourneyAggregationViewTarget`](crate::JourneyAggregationViewTarget), required by the spec."]
+    #[doc = " JSON `target`: [`JourneyAggregationViewTarget`](crate::JourneyAggregationViewTarget), required by the spec, one of `nDistinctJourneyActions`, `nDistinctJourneySessions`, `nJourneyActionsBlocked`, `nJourneyOutcomesAchieved`, `nJourneyOutcomesAttributed`, `nJourneySegmentsAssigned`, `nJourneySessions`, `nWebActionsAbandoned`, `nWebActionsAccepted`, `nWebActionsEngaged`, `nWebActionsErrored`, `nWebActionsFrequencyCapReached`, … (22 in all)."]
     pub target: ::std::option::Option<crate::JourneyAggregationViewTarget>,
     _nulls: crate::support::Extras,
 }

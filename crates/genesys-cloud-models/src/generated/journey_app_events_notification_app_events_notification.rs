@@ -15,7 +15,7 @@ pub struct JourneyAppEventsNotificationAppEventsNotification {
     pub customer_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `customerIdType`: string."]
     pub customer_id_type: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `eventType`: [`JourneyAppEventsNotificationAppEventsNotificationEventType`](crate::JourneyAppEventsNotificationAppEventsNotificationEventType)."]
+    #[doc = " JSON `eventType`: [`JourneyAppEventsNotificationAppEventsNotificationEventType`](crate::JourneyAppEventsNotificationAppEventsNotificationEventType), one of `AppEvent`, `SegmentAssignmentEvent`, `WebActionEvent`."]
     pub event_type: ::std::option::Option<crate::JourneyAppEventsNotificationAppEventsNotificationEventType>,
     #[doc = " JSON `externalContact`: [`JourneyAppEventsNotificationExternalContact`](crate::JourneyAppEventsNotificationExternalContact)."]
     pub external_contact: ::std::option::Option<crate::JourneyAppEventsNotificationExternalContact>,

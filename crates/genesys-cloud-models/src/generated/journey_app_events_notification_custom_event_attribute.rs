@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyAppEventsNotificationCustomEventAttribute {
-    #[doc = " JSON `dataType`: [`JourneyAppEventsNotificationCustomEventAttributeDataType`](crate::JourneyAppEventsNotificationCustomEventAttributeDataType)."]
+    #[doc = " JSON `dataType`: [`JourneyAppEventsNotificationCustomEventAttributeDataType`](crate::JourneyAppEventsNotificationCustomEventAttributeDataType), one of `STRING`, `BOOLEAN`, `NUMBER`."]
     pub data_type: ::std::option::Option<crate::JourneyAppEventsNotificationCustomEventAttributeDataType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyAppEventsNotificationDevice {
-    #[doc = " JSON `category`: [`JourneyAppEventsNotificationDeviceCategory`](crate::JourneyAppEventsNotificationDeviceCategory)."]
+    #[doc = " JSON `category`: [`JourneyAppEventsNotificationDeviceCategory`](crate::JourneyAppEventsNotificationDeviceCategory), one of `desktop`, `mobile`, `tablet`, `other`."]
     pub category: ::std::option::Option<crate::JourneyAppEventsNotificationDeviceCategory>,
     #[doc = " JSON `fingerprint`: string."]
     pub fingerprint: ::std::option::Option<::std::string::String>,

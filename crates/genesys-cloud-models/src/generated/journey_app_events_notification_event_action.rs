@@ -9,11 +9,11 @@ pub struct JourneyAppEventsNotificationEventAction {
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`JourneyAppEventsNotificationEventActionMediaType`](crate::JourneyAppEventsNotificationEventActionMediaType)."]
+    #[doc = " JSON `mediaType`: [`JourneyAppEventsNotificationEventActionMediaType`](crate::JourneyAppEventsNotificationEventActionMediaType), one of `webMessagingOffer`, `contentOffer`, `architectFlow`."]
     pub media_type: ::std::option::Option<crate::JourneyAppEventsNotificationEventActionMediaType>,
     #[doc = " JSON `prompt`: string."]
     pub prompt: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`JourneyAppEventsNotificationEventActionState`](crate::JourneyAppEventsNotificationEventActionState)."]
+    #[doc = " JSON `state`: [`JourneyAppEventsNotificationEventActionState`](crate::JourneyAppEventsNotificationEventActionState), one of `accepted`, `rejected`, `timedout`, `errored`, `ignored`, `qualified`, `offered`, `started`, `engaged`, `qualifiedOutsideSchedule`, `offeredOutsideSchedule`, `abandoned`, … (14 in all)."]
     pub state: ::std::option::Option<crate::JourneyAppEventsNotificationEventActionState>,
     _nulls: crate::support::Extras,
 }

@@ -13,7 +13,7 @@ pub struct JourneyAppEventsNotificationReferrer {
     pub hostname: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `keywords`: string."]
     pub keywords: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `medium`: [`JourneyAppEventsNotificationReferrerMedium`](crate::JourneyAppEventsNotificationReferrerMedium)."]
+    #[doc = " JSON `medium`: [`JourneyAppEventsNotificationReferrerMedium`](crate::JourneyAppEventsNotificationReferrerMedium), one of `internal`, `search`, `social`, `email`, `unknown`, `paid`."]
     pub medium: ::std::option::Option<crate::JourneyAppEventsNotificationReferrerMedium>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyAppEventsNotificationSegmentAssignmentMessage {
-    #[doc = " JSON `assignmentState`: [`JourneyAppEventsNotificationSegmentAssignmentMessageAssignmentState`](crate::JourneyAppEventsNotificationSegmentAssignmentMessageAssignmentState)."]
+    #[doc = " JSON `assignmentState`: [`JourneyAppEventsNotificationSegmentAssignmentMessageAssignmentState`](crate::JourneyAppEventsNotificationSegmentAssignmentMessageAssignmentState), one of `Unknown`, `Assigned`, `Unassigned`."]
     pub assignment_state: ::std::option::Option<crate::JourneyAppEventsNotificationSegmentAssignmentMessageAssignmentState>,
     #[doc = " JSON `dateAssigned`: date-time."]
     pub date_assigned: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,

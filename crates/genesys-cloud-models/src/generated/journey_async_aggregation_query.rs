@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyAsyncAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`JourneyAsyncAggregationQueryAlternateTimeDimension`](crate::JourneyAsyncAggregationQueryAlternateTimeDimension)."]
+    #[doc = " JSON `alternateTimeDimension`: [`JourneyAsyncAggregationQueryAlternateTimeDimension`](crate::JourneyAsyncAggregationQueryAlternateTimeDimension), one of `eventTime`."]
     pub alternate_time_dimension: ::std::option::Option<crate::JourneyAsyncAggregationQueryAlternateTimeDimension>,
     #[doc = " JSON `filter`: [`JourneyAggregateQueryFilter`](crate::JourneyAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::JourneyAggregateQueryFilter>,

@@ -19,7 +19,7 @@ pub struct JourneyEventDefinition {
     pub rank: ::std::option::Option<i64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `source`: [`JourneyEventDefinitionSource`](crate::JourneyEventDefinitionSource), required by the spec."]
+    #[doc = " JSON `source`: [`JourneyEventDefinitionSource`](crate::JourneyEventDefinitionSource), required by the spec, one of `Native`, `External`."]
     pub source: ::std::option::Option<crate::JourneyEventDefinitionSource>,
     _nulls: crate::support::Extras,
 }

@@ -17,7 +17,7 @@ pub struct JourneyEventsSettings {
     pub idle_events: ::std::option::Option<::std::vec::Vec<crate::IdleEventTrigger>>,
     #[doc = " JSON `inViewportEvents`: array of [`SelectorEventTrigger`](crate::SelectorEventTrigger)."]
     pub in_viewport_events: ::std::option::Option<::std::vec::Vec<crate::SelectorEventTrigger>>,
-    #[doc = " JSON `pageviewConfig`: [`JourneyEventsSettingsPageviewConfig`](crate::JourneyEventsSettingsPageviewConfig)."]
+    #[doc = " JSON `pageviewConfig`: [`JourneyEventsSettingsPageviewConfig`](crate::JourneyEventsSettingsPageviewConfig), one of `Auto`, `Once`, `Off`."]
     pub pageview_config: ::std::option::Option<crate::JourneyEventsSettingsPageviewConfig>,
     #[doc = " JSON `scrollDepthEvents`: array of [`ScrollPercentageEventTrigger`](crate::ScrollPercentageEventTrigger)."]
     pub scroll_depth_events: ::std::option::Option<::std::vec::Vec<crate::ScrollPercentageEventTrigger>>,

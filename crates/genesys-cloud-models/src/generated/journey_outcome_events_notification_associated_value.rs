@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyOutcomeEventsNotificationAssociatedValue {
-    #[doc = " JSON `dataType`: [`JourneyOutcomeEventsNotificationAssociatedValueDataType`](crate::JourneyOutcomeEventsNotificationAssociatedValueDataType)."]
+    #[doc = " JSON `dataType`: [`JourneyOutcomeEventsNotificationAssociatedValueDataType`](crate::JourneyOutcomeEventsNotificationAssociatedValueDataType), one of `Number`, `Integer`."]
     pub data_type: ::std::option::Option<crate::JourneyOutcomeEventsNotificationAssociatedValueDataType>,
     #[doc = " JSON `value`: number (double)."]
     pub value: ::std::option::Option<f64>,

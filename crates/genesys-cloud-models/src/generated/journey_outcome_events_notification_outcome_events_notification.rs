@@ -13,7 +13,7 @@ pub struct JourneyOutcomeEventsNotificationOutcomeEventsNotification {
     pub customer_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `customerIdType`: string."]
     pub customer_id_type: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `eventType`: [`JourneyOutcomeEventsNotificationOutcomeEventsNotificationEventType`](crate::JourneyOutcomeEventsNotificationOutcomeEventsNotificationEventType)."]
+    #[doc = " JSON `eventType`: [`JourneyOutcomeEventsNotificationOutcomeEventsNotificationEventType`](crate::JourneyOutcomeEventsNotificationOutcomeEventsNotificationEventType), one of `OutcomeAttributionEvent`."]
     pub event_type: ::std::option::Option<crate::JourneyOutcomeEventsNotificationOutcomeEventsNotificationEventType>,
     #[doc = " JSON `externalContact`: [`JourneyOutcomeEventsNotificationExternalContact`](crate::JourneyOutcomeEventsNotificationExternalContact)."]
     pub external_contact: ::std::option::Option<crate::JourneyOutcomeEventsNotificationExternalContact>,

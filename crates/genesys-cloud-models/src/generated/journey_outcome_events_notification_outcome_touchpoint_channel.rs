@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyOutcomeEventsNotificationOutcomeTouchpointChannel {
-    #[doc = " JSON `type`: [`JourneyOutcomeEventsNotificationOutcomeTouchpointChannelType`](crate::JourneyOutcomeEventsNotificationOutcomeTouchpointChannelType)."]
+    #[doc = " JSON `type`: [`JourneyOutcomeEventsNotificationOutcomeTouchpointChannelType`](crate::JourneyOutcomeEventsNotificationOutcomeTouchpointChannelType), one of `Unknown`, `ContentOffer`."]
     pub r#type: ::std::option::Option<crate::JourneyOutcomeEventsNotificationOutcomeTouchpointChannelType>,
     _nulls: crate::support::Extras,
 }

@@ -27,7 +27,7 @@ pub struct JourneySegment {
     pub journey: ::std::option::Option<crate::Journey>,
     #[doc = " JSON `modifiedDate`: date-time, required by the spec."]
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `scope`: [`JourneySegmentScope`](crate::JourneySegmentScope), required by the spec."]
+    #[doc = " JSON `scope`: [`JourneySegmentScope`](crate::JourneySegmentScope), required by the spec, one of `Session`, `Customer`."]
     pub scope: ::std::option::Option<crate::JourneySegmentScope>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,

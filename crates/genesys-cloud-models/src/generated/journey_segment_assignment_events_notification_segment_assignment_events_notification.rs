@@ -13,7 +13,7 @@ pub struct JourneySegmentAssignmentEventsNotificationSegmentAssignmentEventsNoti
     pub customer_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `customerIdType`: string."]
     pub customer_id_type: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `eventType`: [`JourneySegmentAssignmentEventsNotificationSegmentAssignmentEventsNotificationEventType`](crate::JourneySegmentAssignmentEventsNotificationSegmentAssignmentEventsNotificationEventType)."]
+    #[doc = " JSON `eventType`: [`JourneySegmentAssignmentEventsNotificationSegmentAssignmentEventsNotificationEventType`](crate::JourneySegmentAssignmentEventsNotificationSegmentAssignmentEventsNotificationEventType), one of `SegmentAssignmentEvent`."]
     pub event_type: ::std::option::Option<crate::JourneySegmentAssignmentEventsNotificationSegmentAssignmentEventsNotificationEventType>,
     #[doc = " JSON `externalContact`: [`JourneySegmentAssignmentEventsNotificationExternalContact`](crate::JourneySegmentAssignmentEventsNotificationExternalContact)."]
     pub external_contact: ::std::option::Option<crate::JourneySegmentAssignmentEventsNotificationExternalContact>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneySegmentAssignmentEventsNotificationSegmentAssignmentMessage {
-    #[doc = " JSON `assignmentState`: [`JourneySegmentAssignmentEventsNotificationSegmentAssignmentMessageAssignmentState`](crate::JourneySegmentAssignmentEventsNotificationSegmentAssignmentMessageAssignmentState)."]
+    #[doc = " JSON `assignmentState`: [`JourneySegmentAssignmentEventsNotificationSegmentAssignmentMessageAssignmentState`](crate::JourneySegmentAssignmentEventsNotificationSegmentAssignmentMessageAssignmentState), one of `Unknown`, `Assigned`, `Unassigned`."]
     pub assignment_state: ::std::option::Option<crate::JourneySegmentAssignmentEventsNotificationSegmentAssignmentMessageAssignmentState>,
     #[doc = " JSON `dateAssigned`: date-time."]
     pub date_assigned: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,

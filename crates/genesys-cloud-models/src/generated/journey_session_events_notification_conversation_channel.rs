@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneySessionEventsNotificationConversationChannel {
-    #[doc = " JSON `messageType`: [`JourneySessionEventsNotificationConversationChannelMessageType`](crate::JourneySessionEventsNotificationConversationChannelMessageType)."]
+    #[doc = " JSON `messageType`: [`JourneySessionEventsNotificationConversationChannelMessageType`](crate::JourneySessionEventsNotificationConversationChannelMessageType), one of `Unknown`, `Sms`, `Twitter`, `Facebook`, `Line`, `WhatsApp`, `WebMessaging`, `Open`, `Instagram`, `Apple`."]
     pub message_type: ::std::option::Option<crate::JourneySessionEventsNotificationConversationChannelMessageType>,
     #[doc = " JSON `platform`: string."]
     pub platform: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`JourneySessionEventsNotificationConversationChannelType`](crate::JourneySessionEventsNotificationConversationChannelType)."]
+    #[doc = " JSON `type`: [`JourneySessionEventsNotificationConversationChannelType`](crate::JourneySessionEventsNotificationConversationChannelType), one of `Unknown`, `Voice`, `Chat`, `Email`, `Callback`, `Cobrowse`, `Video`, `Screenshare`, `Message`, `InternalMessage`."]
     pub r#type: ::std::option::Option<crate::JourneySessionEventsNotificationConversationChannelType>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneySessionEventsNotificationDevice {
-    #[doc = " JSON `category`: [`JourneySessionEventsNotificationDeviceCategory`](crate::JourneySessionEventsNotificationDeviceCategory)."]
+    #[doc = " JSON `category`: [`JourneySessionEventsNotificationDeviceCategory`](crate::JourneySessionEventsNotificationDeviceCategory), one of `desktop`, `mobile`, `tablet`, `other`."]
     pub category: ::std::option::Option<crate::JourneySessionEventsNotificationDeviceCategory>,
     #[doc = " JSON `fingerprint`: string."]
     pub fingerprint: ::std::option::Option<::std::string::String>,

@@ -13,7 +13,7 @@ pub struct JourneySessionEventsNotificationReferrer {
     pub hostname: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `keywords`: string."]
     pub keywords: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `medium`: [`JourneySessionEventsNotificationReferrerMedium`](crate::JourneySessionEventsNotificationReferrerMedium)."]
+    #[doc = " JSON `medium`: [`JourneySessionEventsNotificationReferrerMedium`](crate::JourneySessionEventsNotificationReferrerMedium), one of `internal`, `search`, `social`, `email`, `unknown`, `paid`."]
     pub medium: ::std::option::Option<crate::JourneySessionEventsNotificationReferrerMedium>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,

@@ -19,7 +19,7 @@ pub struct JourneySessionEventsNotificationSessionEvent {
     pub case_entity: ::std::option::Option<crate::JourneySessionEventsNotificationCase>,
     #[doc = " JSON `caseReference`: string."]
     pub case_reference: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `caseStatus`: [`JourneySessionEventsNotificationSessionEventCaseStatus`](crate::JourneySessionEventsNotificationSessionEventCaseStatus)."]
+    #[doc = " JSON `caseStatus`: [`JourneySessionEventsNotificationSessionEventCaseStatus`](crate::JourneySessionEventsNotificationSessionEventCaseStatus), one of `Unknown`, `Open`, `InProgress`, `Terminated`, `Closed`."]
     pub case_status: ::std::option::Option<crate::JourneySessionEventsNotificationSessionEventCaseStatus>,
     #[doc = " JSON `conversation`: [`JourneySessionEventsNotificationConversation`](crate::JourneySessionEventsNotificationConversation)."]
     pub conversation: ::std::option::Option<crate::JourneySessionEventsNotificationConversation>,
@@ -55,7 +55,7 @@ pub struct JourneySessionEventsNotificationSessionEvent {
     pub ip_address: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `ipOrganization`: string."]
     pub ip_organization: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `lastAcdOutcome`: [`JourneySessionEventsNotificationSessionEventLastAcdOutcome`](crate::JourneySessionEventsNotificationSessionEventLastAcdOutcome)."]
+    #[doc = " JSON `lastAcdOutcome`: [`JourneySessionEventsNotificationSessionEventLastAcdOutcome`](crate::JourneySessionEventsNotificationSessionEventLastAcdOutcome), one of `Unknown`, `Abandon`, `Answered`, `FlowOut`."]
     pub last_acd_outcome: ::std::option::Option<crate::JourneySessionEventsNotificationSessionEventLastAcdOutcome>,
     #[doc = " JSON `lastConnectedQueue`: [`JourneySessionEventsNotificationConnectedQueue`](crate::JourneySessionEventsNotificationConnectedQueue)."]
     pub last_connected_queue: ::std::option::Option<crate::JourneySessionEventsNotificationConnectedQueue>,
@@ -67,7 +67,7 @@ pub struct JourneySessionEventsNotificationSessionEvent {
     pub last_page: ::std::option::Option<crate::JourneySessionEventsNotificationPage>,
     #[doc = " JSON `lastScreen`: string."]
     pub last_screen: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `lastUserDisconnectType`: [`JourneySessionEventsNotificationSessionEventLastUserDisconnectType`](crate::JourneySessionEventsNotificationSessionEventLastUserDisconnectType)."]
+    #[doc = " JSON `lastUserDisconnectType`: [`JourneySessionEventsNotificationSessionEventLastUserDisconnectType`](crate::JourneySessionEventsNotificationSessionEventLastUserDisconnectType), one of `Unknown`, `Endpoint`, `Client`, `System`, `Transfer`, `Error`, `Peer`, `Other`, `Spam`, `Timeout`, `TransportFailure`, `ConferenceTransfer`, … (20 in all)."]
     pub last_user_disconnect_type: ::std::option::Option<crate::JourneySessionEventsNotificationSessionEventLastUserDisconnectType>,
     #[doc = " JSON `lastUserDisposition`: [`JourneySessionEventsNotificationConversationUserDisposition`](crate::JourneySessionEventsNotificationConversationUserDisposition)."]
     pub last_user_disposition: ::std::option::Option<crate::JourneySessionEventsNotificationConversationUserDisposition>,
@@ -75,7 +75,7 @@ pub struct JourneySessionEventsNotificationSessionEvent {
     pub mkt_campaign: ::std::option::Option<crate::JourneySessionEventsNotificationMktCampaign>,
     #[doc = " JSON `networkConnectivity`: [`JourneySessionEventsNotificationNetworkConnectivity`](crate::JourneySessionEventsNotificationNetworkConnectivity)."]
     pub network_connectivity: ::std::option::Option<crate::JourneySessionEventsNotificationNetworkConnectivity>,
-    #[doc = " JSON `originatingDirection`: [`JourneySessionEventsNotificationSessionEventOriginatingDirection`](crate::JourneySessionEventsNotificationSessionEventOriginatingDirection)."]
+    #[doc = " JSON `originatingDirection`: [`JourneySessionEventsNotificationSessionEventOriginatingDirection`](crate::JourneySessionEventsNotificationSessionEventOriginatingDirection), one of `Unknown`, `Inbound`, `Outbound`."]
     pub originating_direction: ::std::option::Option<crate::JourneySessionEventsNotificationSessionEventOriginatingDirection>,
     #[doc = " JSON `outcomeAchievements`: array of [`JourneySessionEventsNotificationOutcomeAchievement`](crate::JourneySessionEventsNotificationOutcomeAchievement)."]
     pub outcome_achievements: ::std::option::Option<::std::vec::Vec<crate::JourneySessionEventsNotificationOutcomeAchievement>>,

@@ -11,7 +11,7 @@ pub struct JourneyViewChart {
     pub group_by_attributes: ::std::option::Option<::std::vec::Vec<crate::JourneyViewChartGroupByAttribute>>,
     #[doc = " JSON `groupByMax`: integer (int64)."]
     pub group_by_max: ::std::option::Option<i64>,
-    #[doc = " JSON `groupByTime`: [`JourneyViewChartGroupByTime`](crate::JourneyViewChartGroupByTime)."]
+    #[doc = " JSON `groupByTime`: [`JourneyViewChartGroupByTime`](crate::JourneyViewChartGroupByTime), one of `Day`, `Week`, `Month`, `Year`."]
     pub group_by_time: ::std::option::Option<crate::JourneyViewChartGroupByTime>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,

@@ -13,7 +13,7 @@ pub struct JourneyViewChartDisplayAttributes {
     pub secondary_metrics_title: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `showLegend`: boolean."]
     pub show_legend: ::std::option::Option<bool>,
-    #[doc = " JSON `type`: [`JourneyViewChartDisplayAttributesType`](crate::JourneyViewChartDisplayAttributesType)."]
+    #[doc = " JSON `type`: [`JourneyViewChartDisplayAttributesType`](crate::JourneyViewChartDisplayAttributesType), one of `Column`, `Bar`, `Line`."]
     pub r#type: ::std::option::Option<crate::JourneyViewChartDisplayAttributesType>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyViewChartMetric {
-    #[doc = " JSON `aggregate`: [`JourneyViewChartMetricAggregate`](crate::JourneyViewChartMetricAggregate)."]
+    #[doc = " JSON `aggregate`: [`JourneyViewChartMetricAggregate`](crate::JourneyViewChartMetricAggregate), one of `EventCount`, `CustomerCount`, `Minimum`, `Maximum`, `Average`, `Sum`."]
     pub aggregate: ::std::option::Option<crate::JourneyViewChartMetricAggregate>,
     #[doc = " JSON `attribute`: string."]
     pub attribute: ::std::option::Option<::std::string::String>,

@@ -9,7 +9,7 @@ pub struct JourneyViewElementAttributes {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `source`: string."]
     pub source: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`JourneyViewElementAttributesType`](crate::JourneyViewElementAttributesType), required by the spec."]
+    #[doc = " JSON `type`: [`JourneyViewElementAttributesType`](crate::JourneyViewElementAttributesType), required by the spec, one of `Event`."]
     pub r#type: ::std::option::Option<crate::JourneyViewElementAttributesType>,
     _nulls: crate::support::Extras,
 }

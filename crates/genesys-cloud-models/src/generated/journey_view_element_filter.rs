@@ -9,7 +9,7 @@ pub struct JourneyViewElementFilter {
     pub number_predicates: ::std::option::Option<::std::vec::Vec<crate::JourneyViewElementFilterNumberPredicate>>,
     #[doc = " JSON `predicates`: array of [`JourneyViewElementFilterPredicate`](crate::JourneyViewElementFilterPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::JourneyViewElementFilterPredicate>>,
-    #[doc = " JSON `type`: [`JourneyViewElementFilterType`](crate::JourneyViewElementFilterType), required by the spec."]
+    #[doc = " JSON `type`: [`JourneyViewElementFilterType`](crate::JourneyViewElementFilterType), required by the spec, one of `And`."]
     pub r#type: ::std::option::Option<crate::JourneyViewElementFilterType>,
     _nulls: crate::support::Extras,
 }

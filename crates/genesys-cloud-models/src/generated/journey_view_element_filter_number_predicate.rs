@@ -9,7 +9,7 @@ pub struct JourneyViewElementFilterNumberPredicate {
     pub dimension: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `noValue`: boolean."]
     pub no_value: ::std::option::Option<bool>,
-    #[doc = " JSON `operator`: [`JourneyViewElementFilterNumberPredicateOperator`](crate::JourneyViewElementFilterNumberPredicateOperator)."]
+    #[doc = " JSON `operator`: [`JourneyViewElementFilterNumberPredicateOperator`](crate::JourneyViewElementFilterNumberPredicateOperator), one of `Matches`, `NotMatches`."]
     pub operator: ::std::option::Option<crate::JourneyViewElementFilterNumberPredicateOperator>,
     #[doc = " JSON `range`: [`JourneyViewElementFilterRange`](crate::JourneyViewElementFilterRange), required by the spec."]
     pub range: ::std::option::Option<crate::JourneyViewElementFilterRange>,

@@ -9,7 +9,7 @@ pub struct JourneyViewElementFilterPredicate {
     pub dimension: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `noValue`: boolean."]
     pub no_value: ::std::option::Option<bool>,
-    #[doc = " JSON `operator`: [`JourneyViewElementFilterPredicateOperator`](crate::JourneyViewElementFilterPredicateOperator)."]
+    #[doc = " JSON `operator`: [`JourneyViewElementFilterPredicateOperator`](crate::JourneyViewElementFilterPredicateOperator), one of `Matches`, `NotMatches`."]
     pub operator: ::std::option::Option<crate::JourneyViewElementFilterPredicateOperator>,
     #[doc = " JSON `values`: array of string, required by the spec."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

@@ -19,7 +19,7 @@ pub struct JourneyViewJob {
     pub journey_view: ::std::option::Option<crate::JourneyView>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`JourneyViewJobStatus`](crate::JourneyViewJobStatus), required by the spec."]
+    #[doc = " JSON `status`: [`JourneyViewJobStatus`](crate::JourneyViewJobStatus), required by the spec, one of `Accepted`, `Executing`, `Complete`, `Failed`, `Cancelled`, `Scheduled`."]
     pub status: ::std::option::Option<crate::JourneyViewJobStatus>,
     #[doc = " JSON `userId`: string, required by the spec."]
     pub user_id: ::std::option::Option<::std::string::String>,

@@ -17,7 +17,7 @@ pub struct JourneyViewJobNotificationTopicJourneyViewJobNotificationEventV2 {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `journeyView`: [`JourneyViewJobNotificationTopicJourneyView`](crate::JourneyViewJobNotificationTopicJourneyView)."]
     pub journey_view: ::std::option::Option<crate::JourneyViewJobNotificationTopicJourneyView>,
-    #[doc = " JSON `status`: [`JourneyViewJobNotificationTopicJourneyViewJobNotificationEventV2Status`](crate::JourneyViewJobNotificationTopicJourneyViewJobNotificationEventV2Status)."]
+    #[doc = " JSON `status`: [`JourneyViewJobNotificationTopicJourneyViewJobNotificationEventV2Status`](crate::JourneyViewJobNotificationTopicJourneyViewJobNotificationEventV2Status), one of `Unknown`, `Accepted`, `Executing`, `Complete`, `Failed`, `Cancelled`, `Scheduled`."]
     pub status: ::std::option::Option<crate::JourneyViewJobNotificationTopicJourneyViewJobNotificationEventV2Status>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,

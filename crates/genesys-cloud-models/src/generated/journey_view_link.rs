@@ -9,7 +9,7 @@ pub struct JourneyViewLink {
     pub constraint_after: ::std::option::Option<crate::JourneyViewLinkTimeConstraint>,
     #[doc = " JSON `constraintWithin`: [`JourneyViewLinkTimeConstraint`](crate::JourneyViewLinkTimeConstraint)."]
     pub constraint_within: ::std::option::Option<crate::JourneyViewLinkTimeConstraint>,
-    #[doc = " JSON `eventCountType`: [`JourneyViewLinkEventCountType`](crate::JourneyViewLinkEventCountType)."]
+    #[doc = " JSON `eventCountType`: [`JourneyViewLinkEventCountType`](crate::JourneyViewLinkEventCountType), one of `All`, `Concurrent`, `Sequential`."]
     pub event_count_type: ::std::option::Option<crate::JourneyViewLinkEventCountType>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,

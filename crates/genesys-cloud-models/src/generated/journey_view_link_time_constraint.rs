@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyViewLinkTimeConstraint {
-    #[doc = " JSON `unit`: [`JourneyViewLinkTimeConstraintUnit`](crate::JourneyViewLinkTimeConstraintUnit)."]
+    #[doc = " JSON `unit`: [`JourneyViewLinkTimeConstraintUnit`](crate::JourneyViewLinkTimeConstraintUnit), one of `Seconds`, `Minutes`, `Hours`, `Days`, `Weeks`, `Months`."]
     pub unit: ::std::option::Option<crate::JourneyViewLinkTimeConstraintUnit>,
     #[doc = " JSON `value`: integer (int64)."]
     pub value: ::std::option::Option<i64>,

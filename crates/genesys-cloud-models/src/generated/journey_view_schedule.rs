@@ -7,7 +7,7 @@
 pub struct JourneyViewSchedule {
     #[doc = " JSON `dateModified`: date-time, required by the spec."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `frequency`: [`JourneyViewScheduleFrequency`](crate::JourneyViewScheduleFrequency), required by the spec."]
+    #[doc = " JSON `frequency`: [`JourneyViewScheduleFrequency`](crate::JourneyViewScheduleFrequency), required by the spec, one of `Daily`, `Weekly`, `Monthly`."]
     pub frequency: ::std::option::Option<crate::JourneyViewScheduleFrequency>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyWebActionEventsNotificationActionMapPageUrlCondition {
-    #[doc = " JSON `operator`: [`JourneyWebActionEventsNotificationActionMapPageUrlConditionOperator`](crate::JourneyWebActionEventsNotificationActionMapPageUrlConditionOperator)."]
+    #[doc = " JSON `operator`: [`JourneyWebActionEventsNotificationActionMapPageUrlConditionOperator`](crate::JourneyWebActionEventsNotificationActionMapPageUrlConditionOperator), one of `unknown`, `equal`, `notEqual`, `like`, `notLike`, `greaterThan`, `greaterThanOrEqual`, `lessThan`, `lessThanOrEqual`, `startsWith`, `endsWith`, `containsAny`, … (15 in all)."]
     pub operator: ::std::option::Option<crate::JourneyWebActionEventsNotificationActionMapPageUrlConditionOperator>,
     #[doc = " JSON `values`: array of string."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

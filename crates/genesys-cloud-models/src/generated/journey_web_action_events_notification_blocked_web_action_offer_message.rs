@@ -17,11 +17,11 @@ pub struct JourneyWebActionEventsNotificationBlockedWebActionOfferMessage {
     pub blocking_action_map: ::std::option::Option<crate::JourneyWebActionEventsNotificationActionMap>,
     #[doc = " JSON `blockingEmergencyScheduleGroup`: [`JourneyWebActionEventsNotificationEmergencyGroup`](crate::JourneyWebActionEventsNotificationEmergencyGroup)."]
     pub blocking_emergency_schedule_group: ::std::option::Option<crate::JourneyWebActionEventsNotificationEmergencyGroup>,
-    #[doc = " JSON `blockingFrequencyCapBehaviour`: [`JourneyWebActionEventsNotificationBlockedWebActionOfferMessageBlockingFrequencyCapBehaviour`](crate::JourneyWebActionEventsNotificationBlockedWebActionOfferMessageBlockingFrequencyCapBehaviour)."]
+    #[doc = " JSON `blockingFrequencyCapBehaviour`: [`JourneyWebActionEventsNotificationBlockedWebActionOfferMessageBlockingFrequencyCapBehaviour`](crate::JourneyWebActionEventsNotificationBlockedWebActionOfferMessageBlockingFrequencyCapBehaviour), one of `Unknown`, `CapOnceFinalized`, `CapOnceRejected`, `CapForPeriod`."]
     pub blocking_frequency_cap_behaviour: ::std::option::Option<crate::JourneyWebActionEventsNotificationBlockedWebActionOfferMessageBlockingFrequencyCapBehaviour>,
     #[doc = " JSON `blockingPageUrlConditions`: array of [`JourneyWebActionEventsNotificationActionMapPageUrlCondition`](crate::JourneyWebActionEventsNotificationActionMapPageUrlCondition)."]
     pub blocking_page_url_conditions: ::std::option::Option<::std::vec::Vec<crate::JourneyWebActionEventsNotificationActionMapPageUrlCondition>>,
-    #[doc = " JSON `blockingReason`: [`JourneyWebActionEventsNotificationBlockedWebActionOfferMessageBlockingReason`](crate::JourneyWebActionEventsNotificationBlockedWebActionOfferMessageBlockingReason)."]
+    #[doc = " JSON `blockingReason`: [`JourneyWebActionEventsNotificationBlockedWebActionOfferMessageBlockingReason`](crate::JourneyWebActionEventsNotificationBlockedWebActionOfferMessageBlockingReason), one of `Unknown`, `PageUrlConditionsNotMatching`, `ServiceLevelThrottling`, `AlreadyExistingOffer`, `TriggerDateInFuture`, `MultipleSimultaneousOffers`, `NoAvailableAgents`, `FrequencyCapping`, `OfferedOutsideSchedule`."]
     pub blocking_reason: ::std::option::Option<crate::JourneyWebActionEventsNotificationBlockedWebActionOfferMessageBlockingReason>,
     #[doc = " JSON `blockingScheduleGroup`: [`JourneyWebActionEventsNotificationScheduleGroup`](crate::JourneyWebActionEventsNotificationScheduleGroup)."]
     pub blocking_schedule_group: ::std::option::Option<crate::JourneyWebActionEventsNotificationScheduleGroup>,

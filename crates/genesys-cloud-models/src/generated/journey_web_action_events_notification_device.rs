@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyWebActionEventsNotificationDevice {
-    #[doc = " JSON `category`: [`JourneyWebActionEventsNotificationDeviceCategory`](crate::JourneyWebActionEventsNotificationDeviceCategory)."]
+    #[doc = " JSON `category`: [`JourneyWebActionEventsNotificationDeviceCategory`](crate::JourneyWebActionEventsNotificationDeviceCategory), one of `desktop`, `mobile`, `tablet`, `other`."]
     pub category: ::std::option::Option<crate::JourneyWebActionEventsNotificationDeviceCategory>,
     #[doc = " JSON `fingerprint`: string."]
     pub fingerprint: ::std::option::Option<::std::string::String>,

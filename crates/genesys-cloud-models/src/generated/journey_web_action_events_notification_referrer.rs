@@ -13,7 +13,7 @@ pub struct JourneyWebActionEventsNotificationReferrer {
     pub hostname: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `keywords`: string."]
     pub keywords: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `medium`: [`JourneyWebActionEventsNotificationReferrerMedium`](crate::JourneyWebActionEventsNotificationReferrerMedium)."]
+    #[doc = " JSON `medium`: [`JourneyWebActionEventsNotificationReferrerMedium`](crate::JourneyWebActionEventsNotificationReferrerMedium), one of `internal`, `search`, `social`, `email`, `unknown`, `paid`."]
     pub medium: ::std::option::Option<crate::JourneyWebActionEventsNotificationReferrerMedium>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,

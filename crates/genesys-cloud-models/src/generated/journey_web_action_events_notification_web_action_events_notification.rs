@@ -15,7 +15,7 @@ pub struct JourneyWebActionEventsNotificationWebActionEventsNotification {
     pub customer_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `customerIdType`: string."]
     pub customer_id_type: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `eventType`: [`JourneyWebActionEventsNotificationWebActionEventsNotificationEventType`](crate::JourneyWebActionEventsNotificationWebActionEventsNotificationEventType)."]
+    #[doc = " JSON `eventType`: [`JourneyWebActionEventsNotificationWebActionEventsNotificationEventType`](crate::JourneyWebActionEventsNotificationWebActionEventsNotificationEventType), one of `WebActionEvent`, `BlockedWebActionOfferEvent`."]
     pub event_type: ::std::option::Option<crate::JourneyWebActionEventsNotificationWebActionEventsNotificationEventType>,
     #[doc = " JSON `externalContact`: [`JourneyWebActionEventsNotificationExternalContact`](crate::JourneyWebActionEventsNotificationExternalContact)."]
     pub external_contact: ::std::option::Option<crate::JourneyWebActionEventsNotificationExternalContact>,

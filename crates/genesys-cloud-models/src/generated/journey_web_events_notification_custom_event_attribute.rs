@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyWebEventsNotificationCustomEventAttribute {
-    #[doc = " JSON `dataType`: [`JourneyWebEventsNotificationCustomEventAttributeDataType`](crate::JourneyWebEventsNotificationCustomEventAttributeDataType)."]
+    #[doc = " JSON `dataType`: [`JourneyWebEventsNotificationCustomEventAttributeDataType`](crate::JourneyWebEventsNotificationCustomEventAttributeDataType), one of `STRING`, `BOOLEAN`, `NUMBER`."]
     pub data_type: ::std::option::Option<crate::JourneyWebEventsNotificationCustomEventAttributeDataType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

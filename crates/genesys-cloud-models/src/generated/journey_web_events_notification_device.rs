@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyWebEventsNotificationDevice {
-    #[doc = " JSON `category`: [`JourneyWebEventsNotificationDeviceCategory`](crate::JourneyWebEventsNotificationDeviceCategory)."]
+    #[doc = " JSON `category`: [`JourneyWebEventsNotificationDeviceCategory`](crate::JourneyWebEventsNotificationDeviceCategory), one of `desktop`, `mobile`, `tablet`, `other`."]
     pub category: ::std::option::Option<crate::JourneyWebEventsNotificationDeviceCategory>,
     #[doc = " JSON `fingerprint`: string."]
     pub fingerprint: ::std::option::Option<::std::string::String>,

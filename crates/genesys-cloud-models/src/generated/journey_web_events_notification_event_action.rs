@@ -9,11 +9,11 @@ pub struct JourneyWebEventsNotificationEventAction {
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`JourneyWebEventsNotificationEventActionMediaType`](crate::JourneyWebEventsNotificationEventActionMediaType)."]
+    #[doc = " JSON `mediaType`: [`JourneyWebEventsNotificationEventActionMediaType`](crate::JourneyWebEventsNotificationEventActionMediaType), one of `webMessagingOffer`, `contentOffer`, `architectFlow`."]
     pub media_type: ::std::option::Option<crate::JourneyWebEventsNotificationEventActionMediaType>,
     #[doc = " JSON `prompt`: string."]
     pub prompt: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`JourneyWebEventsNotificationEventActionState`](crate::JourneyWebEventsNotificationEventActionState)."]
+    #[doc = " JSON `state`: [`JourneyWebEventsNotificationEventActionState`](crate::JourneyWebEventsNotificationEventActionState), one of `accepted`, `rejected`, `timedout`, `errored`, `ignored`, `qualified`, `offered`, `started`, `engaged`, `qualifiedOutsideSchedule`, `offeredOutsideSchedule`, `abandoned`, … (14 in all)."]
     pub state: ::std::option::Option<crate::JourneyWebEventsNotificationEventActionState>,
     _nulls: crate::support::Extras,
 }

@@ -13,7 +13,7 @@ pub struct JourneyWebEventsNotificationReferrer {
     pub hostname: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `keywords`: string."]
     pub keywords: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `medium`: [`JourneyWebEventsNotificationReferrerMedium`](crate::JourneyWebEventsNotificationReferrerMedium)."]
+    #[doc = " JSON `medium`: [`JourneyWebEventsNotificationReferrerMedium`](crate::JourneyWebEventsNotificationReferrerMedium), one of `internal`, `search`, `social`, `email`, `unknown`, `paid`."]
     pub medium: ::std::option::Option<crate::JourneyWebEventsNotificationReferrerMedium>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,

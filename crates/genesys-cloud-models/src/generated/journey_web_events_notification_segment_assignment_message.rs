@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyWebEventsNotificationSegmentAssignmentMessage {
-    #[doc = " JSON `assignmentState`: [`JourneyWebEventsNotificationSegmentAssignmentMessageAssignmentState`](crate::JourneyWebEventsNotificationSegmentAssignmentMessageAssignmentState)."]
+    #[doc = " JSON `assignmentState`: [`JourneyWebEventsNotificationSegmentAssignmentMessageAssignmentState`](crate::JourneyWebEventsNotificationSegmentAssignmentMessageAssignmentState), one of `Unknown`, `Assigned`, `Unassigned`."]
     pub assignment_state: ::std::option::Option<crate::JourneyWebEventsNotificationSegmentAssignmentMessageAssignmentState>,
     #[doc = " JSON `dateAssigned`: date-time."]
     pub date_assigned: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,

@@ -13,7 +13,7 @@ pub struct JourneyWebEventsNotificationWebEventsNotification {
     pub customer_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `customerIdType`: string."]
     pub customer_id_type: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `eventType`: [`JourneyWebEventsNotificationWebEventsNotificationEventType`](crate::JourneyWebEventsNotificationWebEventsNotificationEventType)."]
+    #[doc = " JSON `eventType`: [`JourneyWebEventsNotificationWebEventsNotificationEventType`](crate::JourneyWebEventsNotificationWebEventsNotificationEventType), one of `WebEvent`, `WebActionEvent`, `SegmentAssignmentEvent`."]
     pub event_type: ::std::option::Option<crate::JourneyWebEventsNotificationWebEventsNotificationEventType>,
     #[doc = " JSON `externalContact`: [`JourneyWebEventsNotificationExternalContact`](crate::JourneyWebEventsNotificationExternalContact)."]
     pub external_contact: ::std::option::Option<crate::JourneyWebEventsNotificationExternalContact>,

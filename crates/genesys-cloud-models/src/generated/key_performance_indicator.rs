@@ -13,25 +13,25 @@ pub struct KeyPerformanceIndicator {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `kpiGroup`: [`KeyPerformanceIndicatorKpiGroup`](crate::KeyPerformanceIndicatorKpiGroup)."]
+    #[doc = " JSON `kpiGroup`: [`KeyPerformanceIndicatorKpiGroup`](crate::KeyPerformanceIndicatorKpiGroup), one of `Standard`, `Custom`."]
     pub kpi_group: ::std::option::Option<crate::KeyPerformanceIndicatorKpiGroup>,
-    #[doc = " JSON `kpiType`: [`KeyPerformanceIndicatorKpiType`](crate::KeyPerformanceIndicatorKpiType)."]
+    #[doc = " JSON `kpiType`: [`KeyPerformanceIndicatorKpiType`](crate::KeyPerformanceIndicatorKpiType), one of `SalesConversion`, `Churn`, `Retention`, `SalesValue`, `HandleTime`, `NextContactAvoidance`."]
     pub kpi_type: ::std::option::Option<crate::KeyPerformanceIndicatorKpiType>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `optimizationType`: [`KeyPerformanceIndicatorOptimizationType`](crate::KeyPerformanceIndicatorOptimizationType)."]
+    #[doc = " JSON `optimizationType`: [`KeyPerformanceIndicatorOptimizationType`](crate::KeyPerformanceIndicatorOptimizationType), one of `Maximization`, `Minimization`."]
     pub optimization_type: ::std::option::Option<crate::KeyPerformanceIndicatorOptimizationType>,
     #[doc = " JSON `outcomeConfig`: [`OutcomeConfig`](crate::OutcomeConfig)."]
     pub outcome_config: ::std::option::Option<crate::OutcomeConfig>,
-    #[doc = " JSON `problemType`: [`KeyPerformanceIndicatorProblemType`](crate::KeyPerformanceIndicatorProblemType)."]
+    #[doc = " JSON `problemType`: [`KeyPerformanceIndicatorProblemType`](crate::KeyPerformanceIndicatorProblemType), one of `Classification`, `Regression`."]
     pub problem_type: ::std::option::Option<crate::KeyPerformanceIndicatorProblemType>,
     #[doc = " JSON `queues`: array of string."]
     pub queues: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `source`: [`KeyPerformanceIndicatorSource`](crate::KeyPerformanceIndicatorSource)."]
+    #[doc = " JSON `source`: [`KeyPerformanceIndicatorSource`](crate::KeyPerformanceIndicatorSource), one of `WrapUpCode`, `Outcome`, `None`."]
     pub source: ::std::option::Option<crate::KeyPerformanceIndicatorSource>,
-    #[doc = " JSON `status`: [`KeyPerformanceIndicatorStatus`](crate::KeyPerformanceIndicatorStatus)."]
+    #[doc = " JSON `status`: [`KeyPerformanceIndicatorStatus`](crate::KeyPerformanceIndicatorStatus), one of `Enabled`, `Disabled`."]
     pub status: ::std::option::Option<crate::KeyPerformanceIndicatorStatus>,
     #[doc = " JSON `wrapUpCodeConfig`: [`WrapUpCodeConfig`](crate::WrapUpCodeConfig)."]
     pub wrap_up_code_config: ::std::option::Option<crate::WrapUpCodeConfig>,

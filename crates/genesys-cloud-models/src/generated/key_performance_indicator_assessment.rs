@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KeyPerformanceIndicatorAssessment {
-    #[doc = " JSON `assessmentResult`: [`KeyPerformanceIndicatorAssessmentAssessmentResult`](crate::KeyPerformanceIndicatorAssessmentAssessmentResult)."]
+    #[doc = " JSON `assessmentResult`: [`KeyPerformanceIndicatorAssessmentAssessmentResult`](crate::KeyPerformanceIndicatorAssessmentAssessmentResult), one of `Unknown`, `NotSupported`, `High`, `Low`, `Error`."]
     pub assessment_result: ::std::option::Option<crate::KeyPerformanceIndicatorAssessmentAssessmentResult>,
     #[doc = " JSON `checks`: array of [`Check`](crate::Check)."]
     pub checks: ::std::option::Option<::std::vec::Vec<crate::Check>>,

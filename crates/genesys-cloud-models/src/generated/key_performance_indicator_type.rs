@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KeyPerformanceIndicatorType {
-    #[doc = " JSON `id`: [`KeyPerformanceIndicatorTypeId`](crate::KeyPerformanceIndicatorTypeId)."]
+    #[doc = " JSON `id`: [`KeyPerformanceIndicatorTypeId`](crate::KeyPerformanceIndicatorTypeId), one of `SalesConversion`, `Churn`, `Retention`, `SalesValue`, `HandleTime`, `NextContactAvoidance`."]
     pub id: ::std::option::Option<crate::KeyPerformanceIndicatorTypeId>,
     #[doc = " JSON `sources`: array of string."]
     pub sources: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

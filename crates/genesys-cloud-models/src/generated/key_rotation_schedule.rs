@@ -9,7 +9,7 @@ pub struct KeyRotationSchedule {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `period`: [`KeyRotationSchedulePeriod`](crate::KeyRotationSchedulePeriod), required by the spec."]
+    #[doc = " JSON `period`: [`KeyRotationSchedulePeriod`](crate::KeyRotationSchedulePeriod), required by the spec, one of `DISABLED`, `DAILY`, `WEEKLY`, `MONTHLY`, `YEARLY`."]
     pub period: ::std::option::Option<crate::KeyRotationSchedulePeriod>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,

@@ -7,7 +7,7 @@
 pub struct KnowledgeAggregateQueryClause {
     #[doc = " JSON `predicates`: array of [`KnowledgeAggregateQueryPredicate`](crate::KnowledgeAggregateQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::KnowledgeAggregateQueryPredicate>>,
-    #[doc = " JSON `type`: [`KnowledgeAggregateQueryClauseType`](crate::KnowledgeAggregateQueryClauseType), required by the spec."]
+    #[doc = " JSON `type`: [`KnowledgeAggregateQueryClauseType`](crate::KnowledgeAggregateQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::KnowledgeAggregateQueryClauseType>,
     _nulls: crate::support::Extras,
 }

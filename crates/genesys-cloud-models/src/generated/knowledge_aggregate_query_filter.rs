@@ -9,7 +9,7 @@ pub struct KnowledgeAggregateQueryFilter {
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::KnowledgeAggregateQueryClause>>,
     #[doc = " JSON `predicates`: array of [`KnowledgeAggregateQueryPredicate`](crate::KnowledgeAggregateQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::KnowledgeAggregateQueryPredicate>>,
-    #[doc = " JSON `type`: [`KnowledgeAggregateQueryFilterType`](crate::KnowledgeAggregateQueryFilterType), required by the spec."]
+    #[doc = " JSON `type`: [`KnowledgeAggregateQueryFilterType`](crate::KnowledgeAggregateQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::KnowledgeAggregateQueryFilterType>,
     _nulls: crate::support::Extras,
 }

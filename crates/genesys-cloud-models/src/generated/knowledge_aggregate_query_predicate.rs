@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeAggregateQueryPredicate {
-    #[doc = " JSON `dimension`: [`KnowledgeAggregateQueryPredicateDimension`](crate::KnowledgeAggregateQueryPredicateDimension)."]
+    #[doc = " JSON `dimension`: [`KnowledgeAggregateQueryPredicateDimension`](crate::KnowledgeAggregateQueryPredicateDimension), one of `agentAssistantId`, `answerGenerationEnabled`, `appDeploymentId`, `appType`, `botFlowId`, `conversationChannelType`, `conversationId`, `documentEngagementType`, `externalContactId`, `feedbackCategory`, `feedbackId`, `feedbackRating`, … (37 in all)."]
     pub dimension: ::std::option::Option<crate::KnowledgeAggregateQueryPredicateDimension>,
-    #[doc = " JSON `operator`: [`KnowledgeAggregateQueryPredicateOperator`](crate::KnowledgeAggregateQueryPredicateOperator)."]
+    #[doc = " JSON `operator`: [`KnowledgeAggregateQueryPredicateOperator`](crate::KnowledgeAggregateQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::KnowledgeAggregateQueryPredicateOperator>,
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `type`: [`KnowledgeAggregateQueryPredicateType`](crate::KnowledgeAggregateQueryPredicateType)."]
+    #[doc = " JSON `type`: [`KnowledgeAggregateQueryPredicateType`](crate::KnowledgeAggregateQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::KnowledgeAggregateQueryPredicateType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

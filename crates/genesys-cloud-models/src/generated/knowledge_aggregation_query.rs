@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`KnowledgeAggregationQueryAlternateTimeDimension`](crate::KnowledgeAggregationQueryAlternateTimeDimension)."]
+    #[doc = " JSON `alternateTimeDimension`: [`KnowledgeAggregationQueryAlternateTimeDimension`](crate::KnowledgeAggregationQueryAlternateTimeDimension), one of `eventTime`."]
     pub alternate_time_dimension: ::std::option::Option<crate::KnowledgeAggregationQueryAlternateTimeDimension>,
     #[doc = " JSON `filter`: [`KnowledgeAggregateQueryFilter`](crate::KnowledgeAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::KnowledgeAggregateQueryFilter>,
@@ -21,7 +21,7 @@ pub struct KnowledgeAggregationQuery {
     pub limit: ::std::option::Option<i64>,
     #[doc = " JSON `metrics`: array of string, required by the spec."]
     pub metrics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `queryType`: [`KnowledgeAggregationQueryQueryType`](crate::KnowledgeAggregationQueryQueryType)."]
+    #[doc = " JSON `queryType`: [`KnowledgeAggregationQueryQueryType`](crate::KnowledgeAggregationQueryQueryType), one of `bottomN`, `groupBy`, `topN`."]
     pub query_type: ::std::option::Option<crate::KnowledgeAggregationQueryQueryType>,
     #[doc = " JSON `sortMetric`: [`KnowledgeAggregationSort`](crate::KnowledgeAggregationSort)."]
     pub sort_metric: ::std::option::Option<crate::KnowledgeAggregationSort>,

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeAggregationSort {
-    #[doc = " JSON `function`: [`KnowledgeAggregationSortFunction`](crate::KnowledgeAggregationSortFunction), required by the spec."]
+    #[doc = " JSON `function`: [`KnowledgeAggregationSortFunction`](crate::KnowledgeAggregationSortFunction), required by the spec, one of `average`, `count`, `max`, `min`, `sum`."]
     pub function: ::std::option::Option<crate::KnowledgeAggregationSortFunction>,
-    #[doc = " JSON `name`: [`KnowledgeAggregationSortName`](crate::KnowledgeAggregationSortName), required by the spec."]
+    #[doc = " JSON `name`: [`KnowledgeAggregationSortName`](crate::KnowledgeAggregationSortName), required by the spec, one of `nDistinctKnowledgeSessions`, `nKnowledgeDocumentCopied`, `nKnowledgeDocumentFeedback`, `nKnowledgeDocumentPresented`, `nKnowledgeDocumentSurfaced`, `nKnowledgeDocumentViewed`, `nKnowledgeSearch`, `nKnowledgeSearchAnswered`, `nKnowledgeSearchFeedback`, `nKnowledgeSearchUnanswered`, `nKnowledgeSessions`, `nKnowledgeV3Search`, … (15 in all)."]
     pub name: ::std::option::Option<crate::KnowledgeAggregationSortName>,
     _nulls: crate::support::Extras,
 }

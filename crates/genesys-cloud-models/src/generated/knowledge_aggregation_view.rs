@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeAggregationView {
-    #[doc = " JSON `function`: [`KnowledgeAggregationViewFunction`](crate::KnowledgeAggregationViewFunction), required by the spec."]
+    #[doc = " JSON `function`: [`KnowledgeAggregationViewFunction`](crate::KnowledgeAggregationViewFunction), required by the spec, one of `rangeBound`."]
     pub function: ::std::option::Option<crate::KnowledgeAggregationViewFunction>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `range`: [`AggregationRange`](crate::AggregationRange)."]
     pub range: ::std::option::Option<crate::AggregationRange>,
-    #[doc = " JSON `target`: [`KnowledgeAggregationViewTarget`](crate::KnowledgeAggregationViewTarget), required by the spec."]
+    #[doc = " JSON `target`: [`KnowledgeAggregationViewTarget`](crate::KnowledgeAggregationViewTarget), required by the spec, one of `nDistinctKnowledgeSessions`, `nKnowledgeDocumentCopied`, `nKnowledgeDocumentFeedback`, `nKnowledgeDocumentPresented`, `nKnowledgeDocumentSurfaced`, `nKnowledgeDocumentViewed`, `nKnowledgeSearch`, `nKnowledgeSearchAnswered`, `nKnowledgeSearchFeedback`, `nKnowledgeSearchUnanswered`, `nKnowledgeSessions`, `nKnowledgeV3Search`, … (15 in all)."]
     pub target: ::std::option::Option<crate::KnowledgeAggregationViewTarget>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeAsyncAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`KnowledgeAsyncAggregationQueryAlternateTimeDimension`](crate::KnowledgeAsyncAggregationQueryAlternateTimeDimension)."]
+    #[doc = " JSON `alternateTimeDimension`: [`KnowledgeAsyncAggregationQueryAlternateTimeDimension`](crate::KnowledgeAsyncAggregationQueryAlternateTimeDimension), one of `eventTime`."]
     pub alternate_time_dimension: ::std::option::Option<crate::KnowledgeAsyncAggregationQueryAlternateTimeDimension>,
     #[doc = " JSON `filter`: [`KnowledgeAggregateQueryFilter`](crate::KnowledgeAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::KnowledgeAggregateQueryFilter>,
@@ -23,7 +23,7 @@ pub struct KnowledgeAsyncAggregationQuery {
     pub metrics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
-    #[doc = " JSON `queryType`: [`KnowledgeAsyncAggregationQueryQueryType`](crate::KnowledgeAsyncAggregationQueryQueryType)."]
+    #[doc = " JSON `queryType`: [`KnowledgeAsyncAggregationQueryQueryType`](crate::KnowledgeAsyncAggregationQueryQueryType), one of `bottomN`, `groupBy`, `topN`."]
     pub query_type: ::std::option::Option<crate::KnowledgeAsyncAggregationQueryQueryType>,
     #[doc = " JSON `sortMetric`: [`KnowledgeAggregationSort`](crate::KnowledgeAggregationSort)."]
     pub sort_metric: ::std::option::Option<crate::KnowledgeAggregationSort>,

@@ -9,7 +9,7 @@ pub struct KnowledgeBase {
     pub article_count: ::std::option::Option<i64>,
     #[doc = " JSON `contentSearchEnabled`: boolean."]
     pub content_search_enabled: ::std::option::Option<bool>,
-    #[doc = " JSON `coreLanguage`: [`KnowledgeBaseCoreLanguage`](crate::KnowledgeBaseCoreLanguage), required by the spec."]
+    #[doc = " JSON `coreLanguage`: [`KnowledgeBaseCoreLanguage`](crate::KnowledgeBaseCoreLanguage), required by the spec, one of `en-US`, `en-UK`, `en-AU`, `en-CA`, `en-HK`, `en-IN`, `en-IE`, `en-NZ`, `en-PH`, `en-SG`, `en-ZA`, `de-DE`, … (52 in all)."]
     pub core_language: ::std::option::Option<crate::KnowledgeBaseCoreLanguage>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,

@@ -7,7 +7,7 @@
 pub struct KnowledgeBaseCreateRequest {
     #[doc = " JSON `contentSearchEnabled`: boolean."]
     pub content_search_enabled: ::std::option::Option<bool>,
-    #[doc = " JSON `coreLanguage`: [`KnowledgeBaseCreateRequestCoreLanguage`](crate::KnowledgeBaseCreateRequestCoreLanguage), required by the spec."]
+    #[doc = " JSON `coreLanguage`: [`KnowledgeBaseCreateRequestCoreLanguage`](crate::KnowledgeBaseCreateRequestCoreLanguage), required by the spec, one of `en-US`, `en-UK`, `en-AU`, `en-CA`, `en-HK`, `en-IN`, `en-IE`, `en-NZ`, `en-PH`, `en-SG`, `en-ZA`, `de-DE`, … (52 in all)."]
     pub core_language: ::std::option::Option<crate::KnowledgeBaseCreateRequestCoreLanguage>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,

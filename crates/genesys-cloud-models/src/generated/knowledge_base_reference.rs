@@ -9,7 +9,7 @@ pub struct KnowledgeBaseReference {
     pub content_search_enabled: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `languageCode`: [`KnowledgeBaseReferenceLanguageCode`](crate::KnowledgeBaseReferenceLanguageCode)."]
+    #[doc = " JSON `languageCode`: [`KnowledgeBaseReferenceLanguageCode`](crate::KnowledgeBaseReferenceLanguageCode), one of `en-US`, `en-UK`, `en-AU`, `en-CA`, `en-HK`, `en-IN`, `en-IE`, `en-NZ`, `en-PH`, `en-SG`, `en-ZA`, `de-DE`, … (52 in all)."]
     pub language_code: ::std::option::Option<crate::KnowledgeBaseReferenceLanguageCode>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,

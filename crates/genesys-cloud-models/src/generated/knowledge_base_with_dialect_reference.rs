@@ -7,7 +7,7 @@
 pub struct KnowledgeBaseWithDialectReference {
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `languageCode`: [`KnowledgeBaseWithDialectReferenceLanguageCode`](crate::KnowledgeBaseWithDialectReferenceLanguageCode), required by the spec."]
+    #[doc = " JSON `languageCode`: [`KnowledgeBaseWithDialectReferenceLanguageCode`](crate::KnowledgeBaseWithDialectReferenceLanguageCode), required by the spec, one of `en-ZA`, `en-AU`, `en-GB`, `en-IE`, `en-IN`, `en-US`, `es-US`, `es-ES`, `nl-NL`, `fr-CA`, `fr-FR`, `de-DE`, … (40 in all)."]
     pub language_code: ::std::option::Option<crate::KnowledgeBaseWithDialectReferenceLanguageCode>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,

@@ -9,9 +9,9 @@ pub struct KnowledgeConversationContext {
     pub conversation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalContactId`: string."]
     pub external_contact_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`KnowledgeConversationContextMediaType`](crate::KnowledgeConversationContextMediaType)."]
+    #[doc = " JSON `mediaType`: [`KnowledgeConversationContextMediaType`](crate::KnowledgeConversationContextMediaType), one of `Unknown`, `Callback`, `Chat`, `Cobrowse`, `Email`, `Message`, `Screenshare`, `Video`, `Voice`."]
     pub media_type: ::std::option::Option<crate::KnowledgeConversationContextMediaType>,
-    #[doc = " JSON `messageType`: [`KnowledgeConversationContextMessageType`](crate::KnowledgeConversationContextMessageType)."]
+    #[doc = " JSON `messageType`: [`KnowledgeConversationContextMessageType`](crate::KnowledgeConversationContextMessageType), one of `Unknown`, `Phone`, `SMS`, `GenesysChatWidget`, `FacebookMessenger`, `WeChat`, `Whatsapp`, `AppleBusinessChat`, `Telegram`, `Slack`, `Signal`, `Line`, … (18 in all)."]
     pub message_type: ::std::option::Option<crate::KnowledgeConversationContextMessageType>,
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,

@@ -9,7 +9,7 @@ pub struct KnowledgeConversationContextResponse {
     pub conversation: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `externalContact`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub external_contact: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `mediaType`: [`KnowledgeConversationContextResponseMediaType`](crate::KnowledgeConversationContextResponseMediaType)."]
+    #[doc = " JSON `mediaType`: [`KnowledgeConversationContextResponseMediaType`](crate::KnowledgeConversationContextResponseMediaType), one of `Unknown`, `Callback`, `Chat`, `Cobrowse`, `Email`, `Message`, `Screenshare`, `Video`, `Voice`."]
     pub media_type: ::std::option::Option<crate::KnowledgeConversationContextResponseMediaType>,
     #[doc = " JSON `queue`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub queue: ::std::option::Option<crate::AddressableEntityRef>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeConversationTurn {
-    #[doc = " JSON `participant`: [`KnowledgeConversationTurnParticipant`](crate::KnowledgeConversationTurnParticipant)."]
+    #[doc = " JSON `participant`: [`KnowledgeConversationTurnParticipant`](crate::KnowledgeConversationTurnParticipant), one of `External`, `Internal`."]
     pub participant: ::std::option::Option<crate::KnowledgeConversationTurnParticipant>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,

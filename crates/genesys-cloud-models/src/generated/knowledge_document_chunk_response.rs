@@ -21,7 +21,7 @@ pub struct KnowledgeDocumentChunkResponse {
     pub preprocess_query: ::std::option::Option<bool>,
     #[doc = " JSON `query`: string."]
     pub query: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queryType`: [`KnowledgeDocumentChunkResponseQueryType`](crate::KnowledgeDocumentChunkResponseQueryType)."]
+    #[doc = " JSON `queryType`: [`KnowledgeDocumentChunkResponseQueryType`](crate::KnowledgeDocumentChunkResponseQueryType), one of `AutoSearch`, `ManualSearch`, `Suggestion`."]
     pub query_type: ::std::option::Option<crate::KnowledgeDocumentChunkResponseQueryType>,
     #[doc = " JSON `results`: array of [`DocumentChunkBlock`](crate::DocumentChunkBlock)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::DocumentChunkBlock>>,

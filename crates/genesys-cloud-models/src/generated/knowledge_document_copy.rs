@@ -13,13 +13,13 @@ pub struct KnowledgeDocumentCopy {
     pub document_variation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `documentVersionId`: string, required by the spec."]
     pub document_version_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queryType`: [`KnowledgeDocumentCopyQueryType`](crate::KnowledgeDocumentCopyQueryType)."]
+    #[doc = " JSON `queryType`: [`KnowledgeDocumentCopyQueryType`](crate::KnowledgeDocumentCopyQueryType), one of `Unknown`, `Article`, `AutoSearch`, `Category`, `ManualSearch`, `Recommendation`, `Suggestion`, `ExpandedArticle`."]
     pub query_type: ::std::option::Option<crate::KnowledgeDocumentCopyQueryType>,
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `surfacingMethod`: [`KnowledgeDocumentCopySurfacingMethod`](crate::KnowledgeDocumentCopySurfacingMethod)."]
+    #[doc = " JSON `surfacingMethod`: [`KnowledgeDocumentCopySurfacingMethod`](crate::KnowledgeDocumentCopySurfacingMethod), one of `Unknown`, `Article`, `Snippet`, `Highlight`, `Generative`."]
     pub surfacing_method: ::std::option::Option<crate::KnowledgeDocumentCopySurfacingMethod>,
     _nulls: crate::support::Extras,
 }

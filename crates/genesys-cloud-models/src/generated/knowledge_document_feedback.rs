@@ -7,7 +7,7 @@
 pub struct KnowledgeDocumentFeedback {
     #[doc = " JSON `application`: [`KnowledgeSearchClientApplication`](crate::KnowledgeSearchClientApplication), required by the spec."]
     pub application: ::std::option::Option<crate::KnowledgeSearchClientApplication>,
-    #[doc = " JSON `comment`: string."]
+    #[doc = " JSON `comment`: string, 0 to 2000 characters."]
     pub comment: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `conversationContext`: [`KnowledgeConversationContext`](crate::KnowledgeConversationContext)."]
     pub conversation_context: ::std::option::Option<crate::KnowledgeConversationContext>,
@@ -19,11 +19,11 @@ pub struct KnowledgeDocumentFeedback {
     pub document_variation: ::std::option::Option<crate::EntityReference>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queryType`: [`KnowledgeDocumentFeedbackQueryType`](crate::KnowledgeDocumentFeedbackQueryType)."]
+    #[doc = " JSON `queryType`: [`KnowledgeDocumentFeedbackQueryType`](crate::KnowledgeDocumentFeedbackQueryType), one of `Unknown`, `Article`, `AutoSearch`, `Category`, `ManualSearch`, `Recommendation`, `Suggestion`, `ExpandedArticle`."]
     pub query_type: ::std::option::Option<crate::KnowledgeDocumentFeedbackQueryType>,
-    #[doc = " JSON `rating`: [`KnowledgeDocumentFeedbackRating`](crate::KnowledgeDocumentFeedbackRating), required by the spec."]
+    #[doc = " JSON `rating`: [`KnowledgeDocumentFeedbackRating`](crate::KnowledgeDocumentFeedbackRating), required by the spec, one of `Negative`, `Positive`."]
     pub rating: ::std::option::Option<crate::KnowledgeDocumentFeedbackRating>,
-    #[doc = " JSON `reason`: [`KnowledgeDocumentFeedbackReason`](crate::KnowledgeDocumentFeedbackReason)."]
+    #[doc = " JSON `reason`: [`KnowledgeDocumentFeedbackReason`](crate::KnowledgeDocumentFeedbackReason), one of `DocumentContent`, `SearchResults`."]
     pub reason: ::std::option::Option<crate::KnowledgeDocumentFeedbackReason>,
     #[doc = " JSON `search`: [`EntityReference`](crate::EntityReference)."]
     pub search: ::std::option::Option<crate::EntityReference>,
@@ -31,9 +31,9 @@ pub struct KnowledgeDocumentFeedback {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`KnowledgeDocumentFeedbackState`](crate::KnowledgeDocumentFeedbackState)."]
+    #[doc = " JSON `state`: [`KnowledgeDocumentFeedbackState`](crate::KnowledgeDocumentFeedbackState), one of `Draft`, `Final`."]
     pub state: ::std::option::Option<crate::KnowledgeDocumentFeedbackState>,
-    #[doc = " JSON `surfacingMethod`: [`KnowledgeDocumentFeedbackSurfacingMethod`](crate::KnowledgeDocumentFeedbackSurfacingMethod)."]
+    #[doc = " JSON `surfacingMethod`: [`KnowledgeDocumentFeedbackSurfacingMethod`](crate::KnowledgeDocumentFeedbackSurfacingMethod), one of `Unknown`, `Article`, `Snippet`, `Highlight`, `Generative`."]
     pub surfacing_method: ::std::option::Option<crate::KnowledgeDocumentFeedbackSurfacingMethod>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,

@@ -7,7 +7,7 @@
 pub struct KnowledgeDocumentFeedbackResponse {
     #[doc = " JSON `application`: [`KnowledgeSearchClientApplication`](crate::KnowledgeSearchClientApplication)."]
     pub application: ::std::option::Option<crate::KnowledgeSearchClientApplication>,
-    #[doc = " JSON `comment`: string."]
+    #[doc = " JSON `comment`: string, 0 to 2000 characters."]
     pub comment: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `conversationContext`: [`KnowledgeConversationContextResponse`](crate::KnowledgeConversationContextResponse)."]
     pub conversation_context: ::std::option::Option<crate::KnowledgeConversationContextResponse>,
@@ -19,11 +19,11 @@ pub struct KnowledgeDocumentFeedbackResponse {
     pub document_variation: ::std::option::Option<crate::EntityReference>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queryType`: [`KnowledgeDocumentFeedbackResponseQueryType`](crate::KnowledgeDocumentFeedbackResponseQueryType)."]
+    #[doc = " JSON `queryType`: [`KnowledgeDocumentFeedbackResponseQueryType`](crate::KnowledgeDocumentFeedbackResponseQueryType), one of `Unknown`, `Article`, `AutoSearch`, `Category`, `ManualSearch`, `Recommendation`, `Suggestion`, `ExpandedArticle`."]
     pub query_type: ::std::option::Option<crate::KnowledgeDocumentFeedbackResponseQueryType>,
-    #[doc = " JSON `rating`: [`KnowledgeDocumentFeedbackResponseRating`](crate::KnowledgeDocumentFeedbackResponseRating), required by the spec."]
+    #[doc = " JSON `rating`: [`KnowledgeDocumentFeedbackResponseRating`](crate::KnowledgeDocumentFeedbackResponseRating), required by the spec, one of `Negative`, `Positive`."]
     pub rating: ::std::option::Option<crate::KnowledgeDocumentFeedbackResponseRating>,
-    #[doc = " JSON `reason`: [`KnowledgeDocumentFeedbackResponseReason`](crate::KnowledgeDocumentFeedbackResponseReason)."]
+    #[doc = " JSON `reason`: [`KnowledgeDocumentFeedbackResponseReason`](crate::KnowledgeDocumentFeedbackResponseReason), one of `DocumentContent`, `SearchResults`."]
     pub reason: ::std::option::Option<crate::KnowledgeDocumentFeedbackResponseReason>,
     #[doc = " JSON `search`: [`EntityReference`](crate::EntityReference)."]
     pub search: ::std::option::Option<crate::EntityReference>,
@@ -31,9 +31,9 @@ pub struct KnowledgeDocumentFeedbackResponse {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`KnowledgeDocumentFeedbackResponseState`](crate::KnowledgeDocumentFeedbackResponseState)."]
+    #[doc = " JSON `state`: [`KnowledgeDocumentFeedbackResponseState`](crate::KnowledgeDocumentFeedbackResponseState), one of `Draft`, `Final`."]
     pub state: ::std::option::Option<crate::KnowledgeDocumentFeedbackResponseState>,
-    #[doc = " JSON `surfacingMethod`: [`KnowledgeDocumentFeedbackResponseSurfacingMethod`](crate::KnowledgeDocumentFeedbackResponseSurfacingMethod)."]
+    #[doc = " JSON `surfacingMethod`: [`KnowledgeDocumentFeedbackResponseSurfacingMethod`](crate::KnowledgeDocumentFeedbackResponseSurfacingMethod), one of `Unknown`, `Article`, `Snippet`, `Highlight`, `Generative`."]
     pub surfacing_method: ::std::option::Option<crate::KnowledgeDocumentFeedbackResponseSurfacingMethod>,
     #[doc = " JSON `user`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub user: ::std::option::Option<crate::AddressableEntityRef>,

@@ -7,11 +7,11 @@
 pub struct KnowledgeDocumentFeedbackUpdateRequest {
     #[doc = " JSON `comment`: string."]
     pub comment: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `rating`: [`KnowledgeDocumentFeedbackUpdateRequestRating`](crate::KnowledgeDocumentFeedbackUpdateRequestRating), required by the spec."]
+    #[doc = " JSON `rating`: [`KnowledgeDocumentFeedbackUpdateRequestRating`](crate::KnowledgeDocumentFeedbackUpdateRequestRating), required by the spec, one of `Negative`, `Positive`."]
     pub rating: ::std::option::Option<crate::KnowledgeDocumentFeedbackUpdateRequestRating>,
-    #[doc = " JSON `reason`: [`KnowledgeDocumentFeedbackUpdateRequestReason`](crate::KnowledgeDocumentFeedbackUpdateRequestReason)."]
+    #[doc = " JSON `reason`: [`KnowledgeDocumentFeedbackUpdateRequestReason`](crate::KnowledgeDocumentFeedbackUpdateRequestReason), one of `DocumentContent`, `SearchResults`."]
     pub reason: ::std::option::Option<crate::KnowledgeDocumentFeedbackUpdateRequestReason>,
-    #[doc = " JSON `state`: [`KnowledgeDocumentFeedbackUpdateRequestState`](crate::KnowledgeDocumentFeedbackUpdateRequestState)."]
+    #[doc = " JSON `state`: [`KnowledgeDocumentFeedbackUpdateRequestState`](crate::KnowledgeDocumentFeedbackUpdateRequestState), one of `Draft`, `Final`."]
     pub state: ::std::option::Option<crate::KnowledgeDocumentFeedbackUpdateRequestState>,
     _nulls: crate::support::Extras,
 }

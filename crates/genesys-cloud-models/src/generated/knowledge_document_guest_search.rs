@@ -11,9 +11,9 @@ pub struct KnowledgeDocumentGuestSearch {
     pub page_number: ::std::option::Option<i64>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
-    #[doc = " JSON `query`: string, required by the spec."]
+    #[doc = " JSON `query`: string, required by the spec, 3 to 2147483647 characters."]
     pub query: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queryType`: [`KnowledgeDocumentGuestSearchQueryType`](crate::KnowledgeDocumentGuestSearchQueryType)."]
+    #[doc = " JSON `queryType`: [`KnowledgeDocumentGuestSearchQueryType`](crate::KnowledgeDocumentGuestSearchQueryType), one of `AutoSearch`, `ManualSearch`, `Suggestion`."]
     pub query_type: ::std::option::Option<crate::KnowledgeDocumentGuestSearchQueryType>,
     #[doc = " JSON `results`: array of [`KnowledgeDocumentGuestSearchResult`](crate::KnowledgeDocumentGuestSearchResult)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::KnowledgeDocumentGuestSearchResult>>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeDocumentGuestSearchRequest {
-    #[doc = " JSON `answerHighlightTopResults`: integer (int64)."]
+    #[doc = " JSON `answerHighlightTopResults`: integer (int64), from 1 to 5."]
     pub answer_highlight_top_results: ::std::option::Option<i64>,
     #[doc = " JSON `includeDraftDocuments`: boolean."]
     pub include_draft_documents: ::std::option::Option<bool>,
@@ -15,9 +15,9 @@ pub struct KnowledgeDocumentGuestSearchRequest {
     pub page_number: ::std::option::Option<i64>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
-    #[doc = " JSON `query`: string, required by the spec."]
+    #[doc = " JSON `query`: string, required by the spec, 3 to 2147483647 characters."]
     pub query: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queryType`: [`KnowledgeDocumentGuestSearchRequestQueryType`](crate::KnowledgeDocumentGuestSearchRequestQueryType)."]
+    #[doc = " JSON `queryType`: [`KnowledgeDocumentGuestSearchRequestQueryType`](crate::KnowledgeDocumentGuestSearchRequestQueryType), one of `AutoSearch`, `ManualSearch`, `Suggestion`."]
     pub query_type: ::std::option::Option<crate::KnowledgeDocumentGuestSearchRequestQueryType>,
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,

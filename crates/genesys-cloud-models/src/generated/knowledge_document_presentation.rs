@@ -11,13 +11,13 @@ pub struct KnowledgeDocumentPresentation {
     pub conversation_context: ::std::option::Option<crate::KnowledgeConversationContext>,
     #[doc = " JSON `documents`: array of [`PresentedKnowledgeDocument`](crate::PresentedKnowledgeDocument), required by the spec."]
     pub documents: ::std::option::Option<::std::vec::Vec<crate::PresentedKnowledgeDocument>>,
-    #[doc = " JSON `queryType`: [`KnowledgeDocumentPresentationQueryType`](crate::KnowledgeDocumentPresentationQueryType)."]
+    #[doc = " JSON `queryType`: [`KnowledgeDocumentPresentationQueryType`](crate::KnowledgeDocumentPresentationQueryType), one of `Unknown`, `Article`, `AutoSearch`, `Category`, `ManualSearch`, `Recommendation`, `Suggestion`, `ExpandedArticle`."]
     pub query_type: ::std::option::Option<crate::KnowledgeDocumentPresentationQueryType>,
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `surfacingMethod`: [`KnowledgeDocumentPresentationSurfacingMethod`](crate::KnowledgeDocumentPresentationSurfacingMethod)."]
+    #[doc = " JSON `surfacingMethod`: [`KnowledgeDocumentPresentationSurfacingMethod`](crate::KnowledgeDocumentPresentationSurfacingMethod), one of `Unknown`, `Article`, `Snippet`, `Highlight`, `Generative`."]
     pub surfacing_method: ::std::option::Option<crate::KnowledgeDocumentPresentationSurfacingMethod>,
     _nulls: crate::support::Extras,
 }

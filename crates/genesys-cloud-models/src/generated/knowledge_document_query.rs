@@ -9,7 +9,7 @@ pub struct KnowledgeDocumentQuery {
     pub filter: ::std::option::Option<crate::DocumentQuery>,
     #[doc = " JSON `includeDraftDocuments`: boolean."]
     pub include_draft_documents: ::std::option::Option<bool>,
-    #[doc = " JSON `includeVariations`: [`KnowledgeDocumentQueryIncludeVariations`](crate::KnowledgeDocumentQueryIncludeVariations)."]
+    #[doc = " JSON `includeVariations`: [`KnowledgeDocumentQueryIncludeVariations`](crate::KnowledgeDocumentQueryIncludeVariations), one of `All`, `AllMatching`, `SingleMostRelevant`."]
     pub include_variations: ::std::option::Option<crate::KnowledgeDocumentQueryIncludeVariations>,
     #[doc = " JSON `interval`: [`DocumentQueryInterval`](crate::DocumentQueryInterval)."]
     pub interval: ::std::option::Option<crate::DocumentQueryInterval>,
@@ -17,9 +17,9 @@ pub struct KnowledgeDocumentQuery {
     pub page_number: ::std::option::Option<i64>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
-    #[doc = " JSON `sortBy`: [`KnowledgeDocumentQuerySortBy`](crate::KnowledgeDocumentQuerySortBy)."]
+    #[doc = " JSON `sortBy`: [`KnowledgeDocumentQuerySortBy`](crate::KnowledgeDocumentQuerySortBy), one of `DateCreated`, `DateModified`, `CategoryName`, `LabelName`, `ViewCount`."]
     pub sort_by: ::std::option::Option<crate::KnowledgeDocumentQuerySortBy>,
-    #[doc = " JSON `sortOrder`: [`KnowledgeDocumentQuerySortOrder`](crate::KnowledgeDocumentQuerySortOrder)."]
+    #[doc = " JSON `sortOrder`: [`KnowledgeDocumentQuerySortOrder`](crate::KnowledgeDocumentQuerySortOrder), one of `Asc`, `Desc`."]
     pub sort_order: ::std::option::Option<crate::KnowledgeDocumentQuerySortOrder>,
     _nulls: crate::support::Extras,
 }

@@ -41,7 +41,7 @@ pub struct KnowledgeDocumentQueryResult {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `source`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub source: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `state`: [`KnowledgeDocumentQueryResultState`](crate::KnowledgeDocumentQueryResultState)."]
+    #[doc = " JSON `state`: [`KnowledgeDocumentQueryResultState`](crate::KnowledgeDocumentQueryResultState), one of `Draft`, `Published`, `Archived`."]
     pub state: ::std::option::Option<crate::KnowledgeDocumentQueryResultState>,
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,

@@ -41,7 +41,7 @@ pub struct KnowledgeDocumentResponse {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `source`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub source: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `state`: [`KnowledgeDocumentResponseState`](crate::KnowledgeDocumentResponseState)."]
+    #[doc = " JSON `state`: [`KnowledgeDocumentResponseState`](crate::KnowledgeDocumentResponseState), one of `Draft`, `Published`, `Archived`."]
     pub state: ::std::option::Option<crate::KnowledgeDocumentResponseState>,
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,

@@ -21,9 +21,9 @@ pub struct KnowledgeDocumentSearch {
     pub page_size: ::std::option::Option<i64>,
     #[doc = " JSON `preprocessQuery`: boolean."]
     pub preprocess_query: ::std::option::Option<bool>,
-    #[doc = " JSON `query`: string, required by the spec."]
+    #[doc = " JSON `query`: string, required by the spec, 3 to 2147483647 characters."]
     pub query: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queryType`: [`KnowledgeDocumentSearchQueryType`](crate::KnowledgeDocumentSearchQueryType)."]
+    #[doc = " JSON `queryType`: [`KnowledgeDocumentSearchQueryType`](crate::KnowledgeDocumentSearchQueryType), one of `AutoSearch`, `ManualSearch`, `Suggestion`."]
     pub query_type: ::std::option::Option<crate::KnowledgeDocumentSearchQueryType>,
     #[doc = " JSON `results`: array of [`KnowledgeDocumentSearchResult`](crate::KnowledgeDocumentSearchResult)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::KnowledgeDocumentSearchResult>>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeDocumentSearchRequest {
-    #[doc = " JSON `answerHighlightTopResults`: integer (int64)."]
+    #[doc = " JSON `answerHighlightTopResults`: integer (int64), from 1 to 5."]
     pub answer_highlight_top_results: ::std::option::Option<i64>,
     #[doc = " JSON `answerMode`: array of string."]
     pub answer_mode: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -29,15 +29,15 @@ pub struct KnowledgeDocumentSearchRequest {
     pub page_size: ::std::option::Option<i64>,
     #[doc = " JSON `preprocessQuery`: boolean."]
     pub preprocess_query: ::std::option::Option<bool>,
-    #[doc = " JSON `query`: string, required by the spec."]
+    #[doc = " JSON `query`: string, required by the spec, 3 to 2147483647 characters."]
     pub query: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queryType`: [`KnowledgeDocumentSearchRequestQueryType`](crate::KnowledgeDocumentSearchRequestQueryType)."]
+    #[doc = " JSON `queryType`: [`KnowledgeDocumentSearchRequestQueryType`](crate::KnowledgeDocumentSearchRequestQueryType), one of `AutoSearch`, `ManualSearch`, `Suggestion`."]
     pub query_type: ::std::option::Option<crate::KnowledgeDocumentSearchRequestQueryType>,
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sortBy`: [`KnowledgeDocumentSearchRequestSortBy`](crate::KnowledgeDocumentSearchRequestSortBy)."]
+    #[doc = " JSON `sortBy`: [`KnowledgeDocumentSearchRequestSortBy`](crate::KnowledgeDocumentSearchRequestSortBy), one of `ConfidenceScore`, `DateCreated`, `DateModified`, `CategoryName`, `LabelName`."]
     pub sort_by: ::std::option::Option<crate::KnowledgeDocumentSearchRequestSortBy>,
-    #[doc = " JSON `sortOrder`: [`KnowledgeDocumentSearchRequestSortOrder`](crate::KnowledgeDocumentSearchRequestSortOrder)."]
+    #[doc = " JSON `sortOrder`: [`KnowledgeDocumentSearchRequestSortOrder`](crate::KnowledgeDocumentSearchRequestSortOrder), one of `Asc`, `Desc`."]
     pub sort_order: ::std::option::Option<crate::KnowledgeDocumentSearchRequestSortOrder>,
     #[doc = " JSON `total`: integer (int64)."]
     pub total: ::std::option::Option<i64>,

@@ -13,13 +13,13 @@ pub struct KnowledgeDocumentView {
     pub document_variation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `documentVersionId`: string, required by the spec."]
     pub document_version_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queryType`: [`KnowledgeDocumentViewQueryType`](crate::KnowledgeDocumentViewQueryType)."]
+    #[doc = " JSON `queryType`: [`KnowledgeDocumentViewQueryType`](crate::KnowledgeDocumentViewQueryType), one of `Unknown`, `Article`, `AutoSearch`, `Category`, `ManualSearch`, `Recommendation`, `Suggestion`, `ExpandedArticle`."]
     pub query_type: ::std::option::Option<crate::KnowledgeDocumentViewQueryType>,
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `surfacingMethod`: [`KnowledgeDocumentViewSurfacingMethod`](crate::KnowledgeDocumentViewSurfacingMethod)."]
+    #[doc = " JSON `surfacingMethod`: [`KnowledgeDocumentViewSurfacingMethod`](crate::KnowledgeDocumentViewSurfacingMethod), one of `Unknown`, `Article`, `Snippet`, `Highlight`, `Generative`."]
     pub surfacing_method: ::std::option::Option<crate::KnowledgeDocumentViewSurfacingMethod>,
     _nulls: crate::support::Extras,
 }

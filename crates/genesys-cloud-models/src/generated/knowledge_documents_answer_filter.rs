@@ -7,15 +7,15 @@
 pub struct KnowledgeDocumentsAnswerFilter {
     #[doc = " JSON `answerMode`: array of string."]
     pub answer_mode: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `appType`: [`KnowledgeDocumentsAnswerFilterAppType`](crate::KnowledgeDocumentsAnswerFilterAppType)."]
+    #[doc = " JSON `appType`: [`KnowledgeDocumentsAnswerFilterAppType`](crate::KnowledgeDocumentsAnswerFilterAppType), one of `Assistant`, `BotFlow`, `MessengerKnowledgeApp`, `SmartAdvisor`, `SupportCenter`."]
     pub app_type: ::std::option::Option<crate::KnowledgeDocumentsAnswerFilterAppType>,
     #[doc = " JSON `insertHighlightIntoVariationContent`: boolean."]
     pub insert_highlight_into_variation_content: ::std::option::Option<bool>,
-    #[doc = " JSON `language`: [`KnowledgeDocumentsAnswerFilterLanguage`](crate::KnowledgeDocumentsAnswerFilterLanguage)."]
+    #[doc = " JSON `language`: [`KnowledgeDocumentsAnswerFilterLanguage`](crate::KnowledgeDocumentsAnswerFilterLanguage), one of `en-US`, `en-UK`, `en-AU`, `en-CA`, `en-HK`, `en-IN`, `en-IE`, `en-NZ`, `en-PH`, `en-SG`, `en-ZA`, `de-DE`, … (52 in all)."]
     pub language: ::std::option::Option<crate::KnowledgeDocumentsAnswerFilterLanguage>,
     #[doc = " JSON `query`: string."]
     pub query: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queryType`: [`KnowledgeDocumentsAnswerFilterQueryType`](crate::KnowledgeDocumentsAnswerFilterQueryType)."]
+    #[doc = " JSON `queryType`: [`KnowledgeDocumentsAnswerFilterQueryType`](crate::KnowledgeDocumentsAnswerFilterQueryType), one of `Unknown`, `Article`, `AutoSearch`, `Category`, `ManualSearch`, `Recommendation`, `Suggestion`, `ExpandedArticle`."]
     pub query_type: ::std::option::Option<crate::KnowledgeDocumentsAnswerFilterQueryType>,
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,

@@ -9,7 +9,7 @@ pub struct KnowledgeExportJobFilter {
     pub documents_filter: ::std::option::Option<crate::KnowledgeExportJobDocumentsFilter>,
     #[doc = " JSON `exclude`: array of string."]
     pub exclude: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `versionFilter`: [`KnowledgeExportJobFilterVersionFilter`](crate::KnowledgeExportJobFilterVersionFilter), required by the spec."]
+    #[doc = " JSON `versionFilter`: [`KnowledgeExportJobFilterVersionFilter`](crate::KnowledgeExportJobFilterVersionFilter), required by the spec, one of `All`, `Latest`."]
     pub version_filter: ::std::option::Option<crate::KnowledgeExportJobFilterVersionFilter>,
     _nulls: crate::support::Extras,
 }

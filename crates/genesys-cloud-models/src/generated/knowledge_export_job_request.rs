@@ -7,7 +7,7 @@
 pub struct KnowledgeExportJobRequest {
     #[doc = " JSON `exportFilter`: [`KnowledgeExportJobFilter`](crate::KnowledgeExportJobFilter), required by the spec."]
     pub export_filter: ::std::option::Option<crate::KnowledgeExportJobFilter>,
-    #[doc = " JSON `fileType`: [`KnowledgeExportJobRequestFileType`](crate::KnowledgeExportJobRequestFileType), required by the spec."]
+    #[doc = " JSON `fileType`: [`KnowledgeExportJobRequestFileType`](crate::KnowledgeExportJobRequestFileType), required by the spec, one of `Json`, `Csv`, `Xlsx`."]
     pub file_type: ::std::option::Option<crate::KnowledgeExportJobRequestFileType>,
     #[doc = " JSON `jsonFileVersion`: integer (int64)."]
     pub json_file_version: ::std::option::Option<i64>,

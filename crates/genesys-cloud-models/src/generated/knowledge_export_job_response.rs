@@ -19,7 +19,7 @@ pub struct KnowledgeExportJobResponse {
     pub error_information: ::std::option::Option<crate::ErrorBody>,
     #[doc = " JSON `exportFilter`: [`KnowledgeExportJobFilter`](crate::KnowledgeExportJobFilter)."]
     pub export_filter: ::std::option::Option<crate::KnowledgeExportJobFilter>,
-    #[doc = " JSON `fileType`: [`KnowledgeExportJobResponseFileType`](crate::KnowledgeExportJobResponseFileType), required by the spec."]
+    #[doc = " JSON `fileType`: [`KnowledgeExportJobResponseFileType`](crate::KnowledgeExportJobResponseFileType), required by the spec, one of `Json`, `Csv`, `Xlsx`."]
     pub file_type: ::std::option::Option<crate::KnowledgeExportJobResponseFileType>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -31,7 +31,7 @@ pub struct KnowledgeExportJobResponse {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `source`: [`KnowledgeOperationSource`](crate::KnowledgeOperationSource)."]
     pub source: ::std::option::Option<crate::KnowledgeOperationSource>,
-    #[doc = " JSON `status`: [`KnowledgeExportJobResponseStatus`](crate::KnowledgeExportJobResponseStatus)."]
+    #[doc = " JSON `status`: [`KnowledgeExportJobResponseStatus`](crate::KnowledgeExportJobResponseStatus), one of `Created`, `ValidationInProgress`, `ValidationCompleted`, `ValidationFailed`, `Started`, `InProgress`, `Completed`, `PartialCompleted`, `Failed`, `AbortRequested`, `Aborted`."]
     pub status: ::std::option::Option<crate::KnowledgeExportJobResponseStatus>,
     _nulls: crate::support::Extras,
 }

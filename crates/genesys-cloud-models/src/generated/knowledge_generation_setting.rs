@@ -7,7 +7,7 @@
 pub struct KnowledgeGenerationSetting {
     #[doc = " JSON `answerGeneration`: boolean, required by the spec."]
     pub answer_generation: ::std::option::Option<bool>,
-    #[doc = " JSON `generationLanguage`: [`KnowledgeGenerationSettingGenerationLanguage`](crate::KnowledgeGenerationSettingGenerationLanguage)."]
+    #[doc = " JSON `generationLanguage`: [`KnowledgeGenerationSettingGenerationLanguage`](crate::KnowledgeGenerationSettingGenerationLanguage), one of `ar-AE`, `cs-CZ`, `da-DK`, `de-AT`, `de-CH`, `de-DE`, `en-AU`, `en-CA`, `en-GB`, `en-HK`, `en-IE`, `en-IN`, … (45 in all)."]
     pub generation_language: ::std::option::Option<crate::KnowledgeGenerationSettingGenerationLanguage>,
     _nulls: crate::support::Extras,
 }

@@ -11,13 +11,13 @@ pub struct KnowledgeGuestDocumentCopy {
     pub document_variation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `documentVersionId`: string, required by the spec."]
     pub document_version_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queryType`: [`KnowledgeGuestDocumentCopyQueryType`](crate::KnowledgeGuestDocumentCopyQueryType)."]
+    #[doc = " JSON `queryType`: [`KnowledgeGuestDocumentCopyQueryType`](crate::KnowledgeGuestDocumentCopyQueryType), one of `Unknown`, `Article`, `AutoSearch`, `Category`, `ManualSearch`, `Recommendation`, `Suggestion`, `ExpandedArticle`."]
     pub query_type: ::std::option::Option<crate::KnowledgeGuestDocumentCopyQueryType>,
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `surfacingMethod`: [`KnowledgeGuestDocumentCopySurfacingMethod`](crate::KnowledgeGuestDocumentCopySurfacingMethod)."]
+    #[doc = " JSON `surfacingMethod`: [`KnowledgeGuestDocumentCopySurfacingMethod`](crate::KnowledgeGuestDocumentCopySurfacingMethod), one of `Unknown`, `Article`, `Snippet`, `Highlight`, `Generative`."]
     pub surfacing_method: ::std::option::Option<crate::KnowledgeGuestDocumentCopySurfacingMethod>,
     _nulls: crate::support::Extras,
 }

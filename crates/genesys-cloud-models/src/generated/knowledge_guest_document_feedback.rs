@@ -7,7 +7,7 @@
 pub struct KnowledgeGuestDocumentFeedback {
     #[doc = " JSON `application`: [`KnowledgeGuestSearchClientApplication`](crate::KnowledgeGuestSearchClientApplication)."]
     pub application: ::std::option::Option<crate::KnowledgeGuestSearchClientApplication>,
-    #[doc = " JSON `comment`: string."]
+    #[doc = " JSON `comment`: string, 0 to 2000 characters."]
     pub comment: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -17,19 +17,19 @@ pub struct KnowledgeGuestDocumentFeedback {
     pub document_variation: ::std::option::Option<crate::EntityReference>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queryType`: [`KnowledgeGuestDocumentFeedbackQueryType`](crate::KnowledgeGuestDocumentFeedbackQueryType)."]
+    #[doc = " JSON `queryType`: [`KnowledgeGuestDocumentFeedbackQueryType`](crate::KnowledgeGuestDocumentFeedbackQueryType), one of `Unknown`, `Article`, `AutoSearch`, `Category`, `ManualSearch`, `Recommendation`, `Suggestion`, `ExpandedArticle`."]
     pub query_type: ::std::option::Option<crate::KnowledgeGuestDocumentFeedbackQueryType>,
-    #[doc = " JSON `rating`: [`KnowledgeGuestDocumentFeedbackRating`](crate::KnowledgeGuestDocumentFeedbackRating), required by the spec."]
+    #[doc = " JSON `rating`: [`KnowledgeGuestDocumentFeedbackRating`](crate::KnowledgeGuestDocumentFeedbackRating), required by the spec, one of `Negative`, `Positive`."]
     pub rating: ::std::option::Option<crate::KnowledgeGuestDocumentFeedbackRating>,
-    #[doc = " JSON `reason`: [`KnowledgeGuestDocumentFeedbackReason`](crate::KnowledgeGuestDocumentFeedbackReason)."]
+    #[doc = " JSON `reason`: [`KnowledgeGuestDocumentFeedbackReason`](crate::KnowledgeGuestDocumentFeedbackReason), one of `DocumentContent`, `SearchResults`."]
     pub reason: ::std::option::Option<crate::KnowledgeGuestDocumentFeedbackReason>,
     #[doc = " JSON `search`: [`EntityReference`](crate::EntityReference)."]
     pub search: ::std::option::Option<crate::EntityReference>,
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`KnowledgeGuestDocumentFeedbackState`](crate::KnowledgeGuestDocumentFeedbackState)."]
+    #[doc = " JSON `state`: [`KnowledgeGuestDocumentFeedbackState`](crate::KnowledgeGuestDocumentFeedbackState), one of `Draft`, `Final`."]
     pub state: ::std::option::Option<crate::KnowledgeGuestDocumentFeedbackState>,
-    #[doc = " JSON `surfacingMethod`: [`KnowledgeGuestDocumentFeedbackSurfacingMethod`](crate::KnowledgeGuestDocumentFeedbackSurfacingMethod)."]
+    #[doc = " JSON `surfacingMethod`: [`KnowledgeGuestDocumentFeedbackSurfacingMethod`](crate::KnowledgeGuestDocumentFeedbackSurfacingMethod), one of `Unknown`, `Article`, `Snippet`, `Highlight`, `Generative`."]
     pub surfacing_method: ::std::option::Option<crate::KnowledgeGuestDocumentFeedbackSurfacingMethod>,
     _nulls: crate::support::Extras,
 }

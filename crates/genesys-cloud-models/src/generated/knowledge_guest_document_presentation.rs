@@ -9,13 +9,13 @@ pub struct KnowledgeGuestDocumentPresentation {
     pub application: ::std::option::Option<crate::KnowledgeGuestSearchClientApplication>,
     #[doc = " JSON `documents`: array of [`PresentedKnowledgeDocument`](crate::PresentedKnowledgeDocument), required by the spec."]
     pub documents: ::std::option::Option<::std::vec::Vec<crate::PresentedKnowledgeDocument>>,
-    #[doc = " JSON `queryType`: [`KnowledgeGuestDocumentPresentationQueryType`](crate::KnowledgeGuestDocumentPresentationQueryType)."]
+    #[doc = " JSON `queryType`: [`KnowledgeGuestDocumentPresentationQueryType`](crate::KnowledgeGuestDocumentPresentationQueryType), one of `Unknown`, `Article`, `AutoSearch`, `Category`, `ManualSearch`, `Recommendation`, `Suggestion`, `ExpandedArticle`."]
     pub query_type: ::std::option::Option<crate::KnowledgeGuestDocumentPresentationQueryType>,
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `surfacingMethod`: [`KnowledgeGuestDocumentPresentationSurfacingMethod`](crate::KnowledgeGuestDocumentPresentationSurfacingMethod)."]
+    #[doc = " JSON `surfacingMethod`: [`KnowledgeGuestDocumentPresentationSurfacingMethod`](crate::KnowledgeGuestDocumentPresentationSurfacingMethod), one of `Unknown`, `Article`, `Snippet`, `Highlight`, `Generative`."]
     pub surfacing_method: ::std::option::Option<crate::KnowledgeGuestDocumentPresentationSurfacingMethod>,
     _nulls: crate::support::Extras,
 }

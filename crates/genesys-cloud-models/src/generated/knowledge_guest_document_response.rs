@@ -31,7 +31,7 @@ pub struct KnowledgeGuestDocumentResponse {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`KnowledgeGuestDocumentResponseState`](crate::KnowledgeGuestDocumentResponseState)."]
+    #[doc = " JSON `state`: [`KnowledgeGuestDocumentResponseState`](crate::KnowledgeGuestDocumentResponseState), one of `Draft`, `Published`, `Archived`."]
     pub state: ::std::option::Option<crate::KnowledgeGuestDocumentResponseState>,
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,

@@ -9,11 +9,11 @@ pub struct KnowledgeGuestDocumentView {
     pub document_variation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `documentVersionId`: string, required by the spec."]
     pub document_version_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queryType`: [`KnowledgeGuestDocumentViewQueryType`](crate::KnowledgeGuestDocumentViewQueryType)."]
+    #[doc = " JSON `queryType`: [`KnowledgeGuestDocumentViewQueryType`](crate::KnowledgeGuestDocumentViewQueryType), one of `Unknown`, `Article`, `AutoSearch`, `Category`, `ManualSearch`, `Recommendation`, `Suggestion`, `ExpandedArticle`."]
     pub query_type: ::std::option::Option<crate::KnowledgeGuestDocumentViewQueryType>,
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `surfacingMethod`: [`KnowledgeGuestDocumentViewSurfacingMethod`](crate::KnowledgeGuestDocumentViewSurfacingMethod)."]
+    #[doc = " JSON `surfacingMethod`: [`KnowledgeGuestDocumentViewSurfacingMethod`](crate::KnowledgeGuestDocumentViewSurfacingMethod), one of `Unknown`, `Article`, `Snippet`, `Highlight`, `Generative`."]
     pub surfacing_method: ::std::option::Option<crate::KnowledgeGuestDocumentViewSurfacingMethod>,
     _nulls: crate::support::Extras,
 }

@@ -11,7 +11,7 @@ pub struct KnowledgeGuestSearchClientApplication {
     pub bot_flow: ::std::option::Option<crate::EntityReference>,
     #[doc = " JSON `deployment`: [`EntityReference`](crate::EntityReference)."]
     pub deployment: ::std::option::Option<crate::EntityReference>,
-    #[doc = " JSON `type`: [`KnowledgeGuestSearchClientApplicationType`](crate::KnowledgeGuestSearchClientApplicationType), required by the spec."]
+    #[doc = " JSON `type`: [`KnowledgeGuestSearchClientApplicationType`](crate::KnowledgeGuestSearchClientApplicationType), required by the spec, one of `Assistant`, `BotFlow`, `MessengerKnowledgeApp`, `SmartAdvisor`, `SupportCenter`."]
     pub r#type: ::std::option::Option<crate::KnowledgeGuestSearchClientApplicationType>,
     _nulls: crate::support::Extras,
 }

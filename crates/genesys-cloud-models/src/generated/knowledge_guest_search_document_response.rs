@@ -33,7 +33,7 @@ pub struct KnowledgeGuestSearchDocumentResponse {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`KnowledgeGuestSearchDocumentResponseState`](crate::KnowledgeGuestSearchDocumentResponseState)."]
+    #[doc = " JSON `state`: [`KnowledgeGuestSearchDocumentResponseState`](crate::KnowledgeGuestSearchDocumentResponseState), one of `Draft`, `Published`, `Archived`."]
     pub state: ::std::option::Option<crate::KnowledgeGuestSearchDocumentResponseState>,
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,

@@ -7,7 +7,7 @@
 pub struct KnowledgeGuestSessionApp {
     #[doc = " JSON `deploymentId`: string, required by the spec."]
     pub deployment_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`KnowledgeGuestSessionAppType`](crate::KnowledgeGuestSessionAppType), required by the spec."]
+    #[doc = " JSON `type`: [`KnowledgeGuestSessionAppType`](crate::KnowledgeGuestSessionAppType), required by the spec, one of `MessengerKnowledgeApp`, `SupportCenter`."]
     pub r#type: ::std::option::Option<crate::KnowledgeGuestSessionAppType>,
     _nulls: crate::support::Extras,
 }

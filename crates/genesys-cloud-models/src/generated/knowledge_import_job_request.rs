@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeImportJobRequest {
-    #[doc = " JSON `fileType`: [`KnowledgeImportJobRequestFileType`](crate::KnowledgeImportJobRequestFileType), required by the spec."]
+    #[doc = " JSON `fileType`: [`KnowledgeImportJobRequestFileType`](crate::KnowledgeImportJobRequestFileType), required by the spec, one of `Json`, `Csv`, `Xlsx`."]
     pub file_type: ::std::option::Option<crate::KnowledgeImportJobRequestFileType>,
     #[doc = " JSON `settings`: [`KnowledgeImportJobSettings`](crate::KnowledgeImportJobSettings)."]
     pub settings: ::std::option::Option<crate::KnowledgeImportJobSettings>,

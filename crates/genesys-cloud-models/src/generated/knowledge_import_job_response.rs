@@ -15,7 +15,7 @@ pub struct KnowledgeImportJobResponse {
     pub download_url: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `failedEntitiesURL`: string."]
     pub failed_entities_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `fileType`: [`KnowledgeImportJobResponseFileType`](crate::KnowledgeImportJobResponseFileType), required by the spec."]
+    #[doc = " JSON `fileType`: [`KnowledgeImportJobResponseFileType`](crate::KnowledgeImportJobResponseFileType), required by the spec, one of `Json`, `Csv`, `Xlsx`."]
     pub file_type: ::std::option::Option<crate::KnowledgeImportJobResponseFileType>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -29,7 +29,7 @@ pub struct KnowledgeImportJobResponse {
     pub settings: ::std::option::Option<crate::KnowledgeImportJobSettings>,
     #[doc = " JSON `skipConfirmationStep`: boolean."]
     pub skip_confirmation_step: ::std::option::Option<bool>,
-    #[doc = " JSON `status`: [`KnowledgeImportJobResponseStatus`](crate::KnowledgeImportJobResponseStatus)."]
+    #[doc = " JSON `status`: [`KnowledgeImportJobResponseStatus`](crate::KnowledgeImportJobResponseStatus), one of `Created`, `ValidationInProgress`, `ValidationCompleted`, `ValidationFailed`, `Started`, `InProgress`, `Completed`, `PartialCompleted`, `Failed`, `AbortRequested`, `Aborted`."]
     pub status: ::std::option::Option<crate::KnowledgeImportJobResponseStatus>,
     #[doc = " JSON `uploadKey`: string, required by the spec."]
     pub upload_key: ::std::option::Option<::std::string::String>,

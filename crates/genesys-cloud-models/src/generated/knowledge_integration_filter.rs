@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeIntegrationFilter {
-    #[doc = " JSON `action`: [`KnowledgeIntegrationFilterAction`](crate::KnowledgeIntegrationFilterAction)."]
+    #[doc = " JSON `action`: [`KnowledgeIntegrationFilterAction`](crate::KnowledgeIntegrationFilterAction), one of `None`, `FilterUpdate`."]
     pub action: ::std::option::Option<crate::KnowledgeIntegrationFilterAction>,
-    #[doc = " JSON `name`: [`KnowledgeIntegrationFilterName`](crate::KnowledgeIntegrationFilterName)."]
+    #[doc = " JSON `name`: [`KnowledgeIntegrationFilterName`](crate::KnowledgeIntegrationFilterName), one of `categories`, `channel`, `knowledgeBaseIds`."]
     pub name: ::std::option::Option<crate::KnowledgeIntegrationFilterName>,
-    #[doc = " JSON `type`: [`KnowledgeIntegrationFilterType`](crate::KnowledgeIntegrationFilterType)."]
+    #[doc = " JSON `type`: [`KnowledgeIntegrationFilterType`](crate::KnowledgeIntegrationFilterType), one of `SingleSelect`, `MultiSelect`."]
     pub r#type: ::std::option::Option<crate::KnowledgeIntegrationFilterType>,
     #[doc = " JSON `values`: array of [`KnowledgeIntegrationFilterValue`](crate::KnowledgeIntegrationFilterValue)."]
     pub values: ::std::option::Option<::std::vec::Vec<crate::KnowledgeIntegrationFilterValue>>,

@@ -9,7 +9,7 @@ pub struct KnowledgeOperationSource {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`KnowledgeOperationSourceType`](crate::KnowledgeOperationSourceType)."]
+    #[doc = " JSON `type`: [`KnowledgeOperationSourceType`](crate::KnowledgeOperationSourceType), one of `Salesforce`, `ServiceNow`."]
     pub r#type: ::std::option::Option<crate::KnowledgeOperationSourceType>,
     _nulls: crate::support::Extras,
 }

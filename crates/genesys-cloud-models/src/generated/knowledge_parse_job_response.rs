@@ -23,7 +23,7 @@ pub struct KnowledgeParseJobResponse {
     pub parse_results: ::std::option::Option<::std::vec::Vec<crate::KnowledgeParseRecord>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`KnowledgeParseJobResponseStatus`](crate::KnowledgeParseJobResponseStatus)."]
+    #[doc = " JSON `status`: [`KnowledgeParseJobResponseStatus`](crate::KnowledgeParseJobResponseStatus), one of `ReadyToParse`, `ParseInProgress`, `ParseCompleted`, `ReadyToImport`, `ImportInProgress`, `ImportCompleted`, `ImportPartialCompleted`, `ImportFailed`."]
     pub status: ::std::option::Option<crate::KnowledgeParseJobResponseStatus>,
     _nulls: crate::support::Extras,
 }

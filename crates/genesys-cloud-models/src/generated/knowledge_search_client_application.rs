@@ -11,7 +11,7 @@ pub struct KnowledgeSearchClientApplication {
     pub bot_flow: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `deployment`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub deployment: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `type`: [`KnowledgeSearchClientApplicationType`](crate::KnowledgeSearchClientApplicationType), required by the spec."]
+    #[doc = " JSON `type`: [`KnowledgeSearchClientApplicationType`](crate::KnowledgeSearchClientApplicationType), required by the spec, one of `Assistant`, `BotFlow`, `MessengerKnowledgeApp`, `SmartAdvisor`, `SupportCenter`."]
     pub r#type: ::std::option::Option<crate::KnowledgeSearchClientApplicationType>,
     _nulls: crate::support::Extras,
 }

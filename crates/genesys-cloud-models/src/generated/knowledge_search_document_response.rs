@@ -43,7 +43,7 @@ pub struct KnowledgeSearchDocumentResponse {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `source`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub source: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `state`: [`KnowledgeSearchDocumentResponseState`](crate::KnowledgeSearchDocumentResponseState)."]
+    #[doc = " JSON `state`: [`KnowledgeSearchDocumentResponseState`](crate::KnowledgeSearchDocumentResponseState), one of `Draft`, `Published`, `Archived`."]
     pub state: ::std::option::Option<crate::KnowledgeSearchDocumentResponseState>,
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,

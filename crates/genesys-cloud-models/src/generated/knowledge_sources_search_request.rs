@@ -11,13 +11,13 @@ pub struct KnowledgeSourcesSearchRequest {
     pub conversation_context: ::std::option::Option<crate::KnowledgeV3ConversationContext>,
     #[doc = " JSON `conversationTurns`: array of [`KnowledgeConversationTurn`](crate::KnowledgeConversationTurn)."]
     pub conversation_turns: ::std::option::Option<::std::vec::Vec<crate::KnowledgeConversationTurn>>,
-    #[doc = " JSON `generationLanguage`: [`KnowledgeSourcesSearchRequestGenerationLanguage`](crate::KnowledgeSourcesSearchRequestGenerationLanguage)."]
+    #[doc = " JSON `generationLanguage`: [`KnowledgeSourcesSearchRequestGenerationLanguage`](crate::KnowledgeSourcesSearchRequestGenerationLanguage), one of `ar-AE`, `cs-CZ`, `da-DK`, `de-AT`, `de-CH`, `de-DE`, `en-AU`, `en-CA`, `en-GB`, `en-HK`, `en-IE`, `en-IN`, … (45 in all)."]
     pub generation_language: ::std::option::Option<crate::KnowledgeSourcesSearchRequestGenerationLanguage>,
     #[doc = " JSON `knowledgeSettingId`: string, required by the spec."]
     pub knowledge_setting_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `query`: string, required by the spec."]
     pub query: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queryType`: [`KnowledgeSourcesSearchRequestQueryType`](crate::KnowledgeSourcesSearchRequestQueryType)."]
+    #[doc = " JSON `queryType`: [`KnowledgeSourcesSearchRequestQueryType`](crate::KnowledgeSourcesSearchRequestQueryType), one of `AutoSearch`, `ManualSearch`."]
     pub query_type: ::std::option::Option<crate::KnowledgeSourcesSearchRequestQueryType>,
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,

@@ -11,13 +11,13 @@ pub struct KnowledgeSourcesSearchResponse {
     pub application: ::std::option::Option<crate::V3KnowledgeSearchClientApplication>,
     #[doc = " JSON `conversationContext`: [`KnowledgeV3ConversationContextResponse`](crate::KnowledgeV3ConversationContextResponse)."]
     pub conversation_context: ::std::option::Option<crate::KnowledgeV3ConversationContextResponse>,
-    #[doc = " JSON `generationLanguage`: [`KnowledgeSourcesSearchResponseGenerationLanguage`](crate::KnowledgeSourcesSearchResponseGenerationLanguage)."]
+    #[doc = " JSON `generationLanguage`: [`KnowledgeSourcesSearchResponseGenerationLanguage`](crate::KnowledgeSourcesSearchResponseGenerationLanguage), one of `ar-AE`, `cs-CZ`, `da-DK`, `de-AT`, `de-CH`, `de-DE`, `en-AU`, `en-CA`, `en-GB`, `en-HK`, `en-IE`, `en-IN`, … (45 in all)."]
     pub generation_language: ::std::option::Option<crate::KnowledgeSourcesSearchResponseGenerationLanguage>,
     #[doc = " JSON `knowledgeSettingId`: string."]
     pub knowledge_setting_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `query`: string."]
     pub query: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queryType`: [`KnowledgeSourcesSearchResponseQueryType`](crate::KnowledgeSourcesSearchResponseQueryType)."]
+    #[doc = " JSON `queryType`: [`KnowledgeSourcesSearchResponseQueryType`](crate::KnowledgeSourcesSearchResponseQueryType), one of `AutoSearch`, `ManualSearch`."]
     pub query_type: ::std::option::Option<crate::KnowledgeSourcesSearchResponseQueryType>,
     #[doc = " JSON `result`: [`KnowledgeSearchResult`](crate::KnowledgeSearchResult)."]
     pub result: ::std::option::Option<crate::KnowledgeSearchResult>,

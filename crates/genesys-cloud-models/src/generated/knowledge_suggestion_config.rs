@@ -11,7 +11,7 @@ pub struct KnowledgeSuggestionConfig {
     pub knowledge_bases: ::std::option::Option<::std::vec::Vec<crate::KnowledgeBaseWithDialectReference>>,
     #[doc = " JSON `receiveSegmentedArticles`: boolean."]
     pub receive_segmented_articles: ::std::option::Option<bool>,
-    #[doc = " JSON `vendorName`: [`KnowledgeSuggestionConfigVendorName`](crate::KnowledgeSuggestionConfigVendorName), required by the spec."]
+    #[doc = " JSON `vendorName`: [`KnowledgeSuggestionConfigVendorName`](crate::KnowledgeSuggestionConfigVendorName), required by the spec, one of `GoogleDialogflow`, `GenesysKnowledge`, `GenesysKnowledgeV3`, `Unknown`."]
     pub vendor_name: ::std::option::Option<crate::KnowledgeSuggestionConfigVendorName>,
     _nulls: crate::support::Extras,
 }

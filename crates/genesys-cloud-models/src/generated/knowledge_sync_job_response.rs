@@ -25,7 +25,7 @@ pub struct KnowledgeSyncJobResponse {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `source`: [`KnowledgeOperationSource`](crate::KnowledgeOperationSource)."]
     pub source: ::std::option::Option<crate::KnowledgeOperationSource>,
-    #[doc = " JSON `status`: [`KnowledgeSyncJobResponseStatus`](crate::KnowledgeSyncJobResponseStatus)."]
+    #[doc = " JSON `status`: [`KnowledgeSyncJobResponseStatus`](crate::KnowledgeSyncJobResponseStatus), one of `Created`, `ValidationInProgress`, `ValidationCompleted`, `ValidationFailed`, `Started`, `InProgress`, `Completed`, `PartialCompleted`, `Failed`, `AbortRequested`, `Aborted`."]
     pub status: ::std::option::Option<crate::KnowledgeSyncJobResponseStatus>,
     #[doc = " JSON `uploadKey`: string."]
     pub upload_key: ::std::option::Option<::std::string::String>,

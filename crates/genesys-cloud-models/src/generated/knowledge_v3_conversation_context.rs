@@ -9,9 +9,9 @@ pub struct KnowledgeV3ConversationContext {
     pub conversation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalContactId`: string."]
     pub external_contact_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`KnowledgeV3ConversationContextMediaType`](crate::KnowledgeV3ConversationContextMediaType)."]
+    #[doc = " JSON `mediaType`: [`KnowledgeV3ConversationContextMediaType`](crate::KnowledgeV3ConversationContextMediaType), one of `Call`, `Chat`, `Email`, `Message`, `Voice`."]
     pub media_type: ::std::option::Option<crate::KnowledgeV3ConversationContextMediaType>,
-    #[doc = " JSON `messageType`: [`KnowledgeV3ConversationContextMessageType`](crate::KnowledgeV3ConversationContextMessageType)."]
+    #[doc = " JSON `messageType`: [`KnowledgeV3ConversationContextMessageType`](crate::KnowledgeV3ConversationContextMessageType), one of `Unknown`, `Phone`, `SMS`, `GenesysChatWidget`, `FacebookMessenger`, `WeChat`, `Whatsapp`, `AppleBusinessChat`, `Telegram`, `Slack`, `Signal`, `Line`, … (18 in all)."]
     pub message_type: ::std::option::Option<crate::KnowledgeV3ConversationContextMessageType>,
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,

@@ -9,7 +9,7 @@ pub struct KnowledgeV3ConversationContextResponse {
     pub conversation: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `externalContact`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub external_contact: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `mediaType`: [`KnowledgeV3ConversationContextResponseMediaType`](crate::KnowledgeV3ConversationContextResponseMediaType)."]
+    #[doc = " JSON `mediaType`: [`KnowledgeV3ConversationContextResponseMediaType`](crate::KnowledgeV3ConversationContextResponseMediaType), one of `Call`, `Chat`, `Email`, `Message`, `Voice`."]
     pub media_type: ::std::option::Option<crate::KnowledgeV3ConversationContextResponseMediaType>,
     #[doc = " JSON `queue`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub queue: ::std::option::Option<crate::AddressableEntityRef>,

@@ -13,7 +13,7 @@ pub struct KpiResult {
     pub kpi_total_off: ::std::option::Option<i64>,
     #[doc = " JSON `kpiTotalOn`: integer (int64)."]
     pub kpi_total_on: ::std::option::Option<i64>,
-    #[doc = " JSON `mediaType`: [`KpiResultMediaType`](crate::KpiResultMediaType)."]
+    #[doc = " JSON `mediaType`: [`KpiResultMediaType`](crate::KpiResultMediaType), one of `voice`, `email`, `message`."]
     pub media_type: ::std::option::Option<crate::KpiResultMediaType>,
     #[doc = " JSON `percentageBenefit`: number (double)."]
     pub percentage_benefit: ::std::option::Option<f64>,

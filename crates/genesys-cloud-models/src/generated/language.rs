@@ -13,7 +13,7 @@ pub struct Language {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`LanguageState`](crate::LanguageState)."]
+    #[doc = " JSON `state`: [`LanguageState`](crate::LanguageState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::LanguageState>,
     #[doc = " JSON `version`: string."]
     pub version: ::std::option::Option<::std::string::String>,

@@ -7,7 +7,7 @@
 pub struct LastAttemptByColumnConditionSettings {
     #[doc = " JSON `emailColumnName`: string."]
     pub email_column_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `operator`: [`LastAttemptByColumnConditionSettingsOperator`](crate::LastAttemptByColumnConditionSettingsOperator), required by the spec."]
+    #[doc = " JSON `operator`: [`LastAttemptByColumnConditionSettingsOperator`](crate::LastAttemptByColumnConditionSettingsOperator), required by the spec, one of `Before`, `After`."]
     pub operator: ::std::option::Option<crate::LastAttemptByColumnConditionSettingsOperator>,
     #[doc = " JSON `smsColumnName`: string."]
     pub sms_column_name: ::std::option::Option<::std::string::String>,

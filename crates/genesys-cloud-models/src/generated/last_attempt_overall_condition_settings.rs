@@ -7,7 +7,7 @@
 pub struct LastAttemptOverallConditionSettings {
     #[doc = " JSON `mediaTypes`: array of string, required by the spec."]
     pub media_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `operator`: [`LastAttemptOverallConditionSettingsOperator`](crate::LastAttemptOverallConditionSettingsOperator), required by the spec."]
+    #[doc = " JSON `operator`: [`LastAttemptOverallConditionSettingsOperator`](crate::LastAttemptOverallConditionSettingsOperator), required by the spec, one of `Before`, `After`."]
     pub operator: ::std::option::Option<crate::LastAttemptOverallConditionSettingsOperator>,
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LauncherButtonSettings {
-    #[doc = " JSON `displayType`: [`LauncherButtonSettingsDisplayType`](crate::LauncherButtonSettingsDisplayType)."]
+    #[doc = " JSON `displayType`: [`LauncherButtonSettingsDisplayType`](crate::LauncherButtonSettingsDisplayType), one of `IconAndText`, `Icon`, `Text`."]
     pub display_type: ::std::option::Option<crate::LauncherButtonSettingsDisplayType>,
     #[doc = " JSON `icon`: [`Icon`](crate::Icon)."]
     pub icon: ::std::option::Option<crate::Icon>,
-    #[doc = " JSON `visibility`: [`LauncherButtonSettingsVisibility`](crate::LauncherButtonSettingsVisibility)."]
+    #[doc = " JSON `visibility`: [`LauncherButtonSettingsVisibility`](crate::LauncherButtonSettingsVisibility), one of `On`, `Off`, `OnDemand`."]
     pub visibility: ::std::option::Option<crate::LauncherButtonSettingsVisibility>,
     _nulls: crate::support::Extras,
 }

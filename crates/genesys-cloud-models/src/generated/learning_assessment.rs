@@ -19,7 +19,7 @@ pub struct LearningAssessment {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateSubmitted`: date-time."]
     pub date_submitted: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`LearningAssessmentStatus`](crate::LearningAssessmentStatus)."]
+    #[doc = " JSON `status`: [`LearningAssessmentStatus`](crate::LearningAssessmentStatus), one of `Pending`, `InProgress`, `Finished`."]
     pub status: ::std::option::Option<crate::LearningAssessmentStatus>,
     _nulls: crate::support::Extras,
 }

@@ -49,7 +49,7 @@ pub struct LearningAssignment {
     pub percentage_score: ::std::option::Option<f64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`LearningAssignmentState`](crate::LearningAssignmentState)."]
+    #[doc = " JSON `state`: [`LearningAssignmentState`](crate::LearningAssignmentState), one of `Assigned`, `InProgress`, `Completed`, `Deleted`, `NotCompleted`, `InvalidSchedule`."]
     pub state: ::std::option::Option<crate::LearningAssignmentState>,
     #[doc = " JSON `steps`: array of [`LearningAssignmentStep`](crate::LearningAssignmentStep)."]
     pub steps: ::std::option::Option<::std::vec::Vec<crate::LearningAssignmentStep>>,

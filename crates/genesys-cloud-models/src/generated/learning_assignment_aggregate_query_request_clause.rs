@@ -7,7 +7,7 @@
 pub struct LearningAssignmentAggregateQueryRequestClause {
     #[doc = " JSON `predicates`: array of [`LearningAssignmentAggregateQueryRequestPredicate`](crate::LearningAssignmentAggregateQueryRequestPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::LearningAssignmentAggregateQueryRequestPredicate>>,
-    #[doc = " JSON `type`: [`LearningAssignmentAggregateQueryRequestClauseType`](crate::LearningAssignmentAggregateQueryRequestClauseType), required by the spec."]
+    #[doc = " JSON `type`: [`LearningAssignmentAggregateQueryRequestClauseType`](crate::LearningAssignmentAggregateQueryRequestClauseType), required by the spec, one of `And`, `Or`."]
     pub r#type: ::std::option::Option<crate::LearningAssignmentAggregateQueryRequestClauseType>,
     _nulls: crate::support::Extras,
 }

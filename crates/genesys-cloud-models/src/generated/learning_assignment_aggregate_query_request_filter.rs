@@ -7,7 +7,7 @@
 pub struct LearningAssignmentAggregateQueryRequestFilter {
     #[doc = " JSON `clauses`: array of [`LearningAssignmentAggregateQueryRequestClause`](crate::LearningAssignmentAggregateQueryRequestClause), required by the spec."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::LearningAssignmentAggregateQueryRequestClause>>,
-    #[doc = " JSON `type`: [`LearningAssignmentAggregateQueryRequestFilterType`](crate::LearningAssignmentAggregateQueryRequestFilterType), required by the spec."]
+    #[doc = " JSON `type`: [`LearningAssignmentAggregateQueryRequestFilterType`](crate::LearningAssignmentAggregateQueryRequestFilterType), required by the spec, one of `And`, `Or`."]
     pub r#type: ::std::option::Option<crate::LearningAssignmentAggregateQueryRequestFilterType>,
     _nulls: crate::support::Extras,
 }

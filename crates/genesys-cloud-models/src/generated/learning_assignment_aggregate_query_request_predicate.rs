@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningAssignmentAggregateQueryRequestPredicate {
-    #[doc = " JSON `dimension`: [`LearningAssignmentAggregateQueryRequestPredicateDimension`](crate::LearningAssignmentAggregateQueryRequestPredicateDimension), required by the spec."]
+    #[doc = " JSON `dimension`: [`LearningAssignmentAggregateQueryRequestPredicateDimension`](crate::LearningAssignmentAggregateQueryRequestPredicateDimension), required by the spec, one of `attendeeId`, `type`, `moduleId`, `isPassed`."]
     pub dimension: ::std::option::Option<crate::LearningAssignmentAggregateQueryRequestPredicateDimension>,
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,

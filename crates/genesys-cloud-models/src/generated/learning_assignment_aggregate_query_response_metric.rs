@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningAssignmentAggregateQueryResponseMetric {
-    #[doc = " JSON `metric`: [`LearningAssignmentAggregateQueryResponseMetricMetric`](crate::LearningAssignmentAggregateQueryResponseMetricMetric)."]
+    #[doc = " JSON `metric`: [`LearningAssignmentAggregateQueryResponseMetricMetric`](crate::LearningAssignmentAggregateQueryResponseMetricMetric), one of `nActivities`, `nPlannedActivities`, `nInProgressActivities`, `nCompleteActivities`, `nOverdueActivities`, `nInvalidScheduleActivities`, `nPassedActivities`, `nFailedActivities`, `oActivityScore`, `nNotCompletedActivities`."]
     pub metric: ::std::option::Option<crate::LearningAssignmentAggregateQueryResponseMetricMetric>,
     #[doc = " JSON `stats`: [`LearningAssignmentAggregateQueryResponseStats`](crate::LearningAssignmentAggregateQueryResponseStats)."]
     pub stats: ::std::option::Option<crate::LearningAssignmentAggregateQueryResponseStats>,

@@ -9,7 +9,7 @@ pub struct LearningAssignmentExternalUpdate {
     pub is_passed: ::std::option::Option<bool>,
     #[doc = " JSON `percentageScore`: number (double)."]
     pub percentage_score: ::std::option::Option<f64>,
-    #[doc = " JSON `state`: [`LearningAssignmentExternalUpdateState`](crate::LearningAssignmentExternalUpdateState)."]
+    #[doc = " JSON `state`: [`LearningAssignmentExternalUpdateState`](crate::LearningAssignmentExternalUpdateState), one of `Assigned`, `InProgress`, `Completed`, `Deleted`, `NotCompleted`, `InvalidSchedule`."]
     pub state: ::std::option::Option<crate::LearningAssignmentExternalUpdateState>,
     _nulls: crate::support::Extras,
 }

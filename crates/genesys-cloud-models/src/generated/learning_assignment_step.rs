@@ -7,7 +7,7 @@
 pub struct LearningAssignmentStep {
     #[doc = " JSON `completionPercentage`: number (double)."]
     pub completion_percentage: ::std::option::Option<f64>,
-    #[doc = " JSON `completionStatus`: [`LearningAssignmentStepCompletionStatus`](crate::LearningAssignmentStepCompletionStatus)."]
+    #[doc = " JSON `completionStatus`: [`LearningAssignmentStepCompletionStatus`](crate::LearningAssignmentStepCompletionStatus), one of `Completed`, `Incomplete`, `NotAttempted`, `Unknown`."]
     pub completion_status: ::std::option::Option<crate::LearningAssignmentStepCompletionStatus>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -23,7 +23,7 @@ pub struct LearningAssignmentStep {
     pub signed_cookie: ::std::option::Option<crate::LearningAssignmentStepSignedCookie>,
     #[doc = " JSON `structure`: array of [`LearningAssignmentStepScoStructure`](crate::LearningAssignmentStepScoStructure)."]
     pub structure: ::std::option::Option<::std::vec::Vec<crate::LearningAssignmentStepScoStructure>>,
-    #[doc = " JSON `successStatus`: [`LearningAssignmentStepSuccessStatus`](crate::LearningAssignmentStepSuccessStatus)."]
+    #[doc = " JSON `successStatus`: [`LearningAssignmentStepSuccessStatus`](crate::LearningAssignmentStepSuccessStatus), one of `Passed`, `Failed`, `Unknown`."]
     pub success_status: ::std::option::Option<crate::LearningAssignmentStepSuccessStatus>,
     _nulls: crate::support::Extras,
 }

@@ -7,13 +7,13 @@
 pub struct LearningAssignmentStepScoStructure {
     #[doc = " JSON `children`: array of [`LearningAssignmentStepScoStructure`](crate::LearningAssignmentStepScoStructure)."]
     pub children: ::std::option::Option<::std::vec::Vec<crate::LearningAssignmentStepScoStructure>>,
-    #[doc = " JSON `completionStatus`: [`LearningAssignmentStepScoStructureCompletionStatus`](crate::LearningAssignmentStepScoStructureCompletionStatus)."]
+    #[doc = " JSON `completionStatus`: [`LearningAssignmentStepScoStructureCompletionStatus`](crate::LearningAssignmentStepScoStructureCompletionStatus), one of `Completed`, `Incomplete`, `NotAttempted`, `Unknown`."]
     pub completion_status: ::std::option::Option<crate::LearningAssignmentStepScoStructureCompletionStatus>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `successStatus`: [`LearningAssignmentStepScoStructureSuccessStatus`](crate::LearningAssignmentStepScoStructureSuccessStatus)."]
+    #[doc = " JSON `successStatus`: [`LearningAssignmentStepScoStructureSuccessStatus`](crate::LearningAssignmentStepScoStructureSuccessStatus), one of `Passed`, `Failed`, `Unknown`."]
     pub success_status: ::std::option::Option<crate::LearningAssignmentStepScoStructureSuccessStatus>,
     _nulls: crate::support::Extras,
 }

@@ -27,9 +27,9 @@ pub struct LearningAssignmentTopicLearningAssignmentNotification {
     pub module: ::std::option::Option<crate::LearningAssignmentTopicLearningModuleReference>,
     #[doc = " JSON `percentageScore`: number (double)."]
     pub percentage_score: ::std::option::Option<f64>,
-    #[doc = " JSON `state`: [`LearningAssignmentTopicLearningAssignmentNotificationState`](crate::LearningAssignmentTopicLearningAssignmentNotificationState)."]
+    #[doc = " JSON `state`: [`LearningAssignmentTopicLearningAssignmentNotificationState`](crate::LearningAssignmentTopicLearningAssignmentNotificationState), one of `Assigned`, `InProgress`, `Completed`, `Deleted`, `NotCompleted`, `InvalidSchedule`."]
     pub state: ::std::option::Option<crate::LearningAssignmentTopicLearningAssignmentNotificationState>,
-    #[doc = " JSON `type`: [`LearningAssignmentTopicLearningAssignmentNotificationType`](crate::LearningAssignmentTopicLearningAssignmentNotificationType)."]
+    #[doc = " JSON `type`: [`LearningAssignmentTopicLearningAssignmentNotificationType`](crate::LearningAssignmentTopicLearningAssignmentNotificationType), one of `Unknown`, `Native`, `External`."]
     pub r#type: ::std::option::Option<crate::LearningAssignmentTopicLearningAssignmentNotificationType>,
     #[doc = " JSON `user`: [`LearningAssignmentTopicUserReference`](crate::LearningAssignmentTopicUserReference)."]
     pub user: ::std::option::Option<crate::LearningAssignmentTopicUserReference>,

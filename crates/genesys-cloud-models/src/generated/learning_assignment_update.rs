@@ -7,7 +7,7 @@
 pub struct LearningAssignmentUpdate {
     #[doc = " JSON `assessment`: [`LearningAssessment`](crate::LearningAssessment)."]
     pub assessment: ::std::option::Option<crate::LearningAssessment>,
-    #[doc = " JSON `state`: [`LearningAssignmentUpdateState`](crate::LearningAssignmentUpdateState)."]
+    #[doc = " JSON `state`: [`LearningAssignmentUpdateState`](crate::LearningAssignmentUpdateState), one of `Assigned`, `InProgress`, `Completed`, `Deleted`, `NotCompleted`, `InvalidSchedule`."]
     pub state: ::std::option::Option<crate::LearningAssignmentUpdateState>,
     _nulls: crate::support::Extras,
 }

@@ -7,11 +7,11 @@
 pub struct LearningCoverArtUploadUrlRequest {
     #[doc = " JSON `contentMd5`: string."]
     pub content_md5: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `contentType`: [`LearningCoverArtUploadUrlRequestContentType`](crate::LearningCoverArtUploadUrlRequestContentType), required by the spec."]
+    #[doc = " JSON `contentType`: [`LearningCoverArtUploadUrlRequestContentType`](crate::LearningCoverArtUploadUrlRequestContentType), required by the spec, one of `image/bmp`, `image/gif`, `image/jpeg`, `image/jpg`, `image/png`."]
     pub content_type: ::std::option::Option<crate::LearningCoverArtUploadUrlRequestContentType>,
     #[doc = " JSON `fileName`: string."]
     pub file_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `serverSideEncryption`: [`LearningCoverArtUploadUrlRequestServerSideEncryption`](crate::LearningCoverArtUploadUrlRequestServerSideEncryption)."]
+    #[doc = " JSON `serverSideEncryption`: [`LearningCoverArtUploadUrlRequestServerSideEncryption`](crate::LearningCoverArtUploadUrlRequestServerSideEncryption), one of `AES256`."]
     pub server_side_encryption: ::std::option::Option<crate::LearningCoverArtUploadUrlRequestServerSideEncryption>,
     #[doc = " JSON `signedUrlTimeoutSeconds`: integer (int64)."]
     pub signed_url_timeout_seconds: ::std::option::Option<i64>,

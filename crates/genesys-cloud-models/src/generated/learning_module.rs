@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningModule {
-    #[doc = " JSON `archivalMode`: [`LearningModuleArchivalMode`](crate::LearningModuleArchivalMode)."]
+    #[doc = " JSON `archivalMode`: [`LearningModuleArchivalMode`](crate::LearningModuleArchivalMode), one of `Graceful`, `Immediate`."]
     pub archival_mode: ::std::option::Option<crate::LearningModuleArchivalMode>,
     #[doc = " JSON `assessmentForm`: [`AssessmentForm`](crate::AssessmentForm)."]
     pub assessment_form: ::std::option::Option<crate::AssessmentForm>,
@@ -51,11 +51,11 @@ pub struct LearningModule {
     pub rule: ::std::option::Option<crate::LearningModuleRule>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `source`: [`LearningModuleSource`](crate::LearningModuleSource)."]
+    #[doc = " JSON `source`: [`LearningModuleSource`](crate::LearningModuleSource), one of `UserCreated`, `GenesysBeyond`."]
     pub source: ::std::option::Option<crate::LearningModuleSource>,
     #[doc = " JSON `summaryData`: [`LearningModuleSummary`](crate::LearningModuleSummary)."]
     pub summary_data: ::std::option::Option<crate::LearningModuleSummary>,
-    #[doc = " JSON `type`: [`LearningModuleType`](crate::LearningModuleType)."]
+    #[doc = " JSON `type`: [`LearningModuleType`](crate::LearningModuleType), one of `Informational`, `AssessedContent`, `Assessment`, `External`, `Native`."]
     pub r#type: ::std::option::Option<crate::LearningModuleType>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,

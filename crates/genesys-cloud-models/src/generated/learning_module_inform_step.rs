@@ -17,7 +17,7 @@ pub struct LearningModuleInformStep {
     pub order: ::std::option::Option<i64>,
     #[doc = " JSON `sharingUri`: string."]
     pub sharing_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`LearningModuleInformStepType`](crate::LearningModuleInformStepType), required by the spec."]
+    #[doc = " JSON `type`: [`LearningModuleInformStepType`](crate::LearningModuleInformStepType), required by the spec, one of `Url`, `Content`, `GenesysBuiltInCourse`, `RichText`, `Scorm`."]
     pub r#type: ::std::option::Option<crate::LearningModuleInformStepType>,
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -17,7 +17,7 @@ pub struct LearningModuleInformStepRequest {
     pub order: ::std::option::Option<i64>,
     #[doc = " JSON `sharingUri`: string."]
     pub sharing_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`LearningModuleInformStepRequestType`](crate::LearningModuleInformStepRequestType), required by the spec."]
+    #[doc = " JSON `type`: [`LearningModuleInformStepRequestType`](crate::LearningModuleInformStepRequestType), required by the spec, one of `Url`, `Content`, `GenesysBuiltInCourse`, `RichText`, `Scorm`."]
     pub r#type: ::std::option::Option<crate::LearningModuleInformStepRequestType>,
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,

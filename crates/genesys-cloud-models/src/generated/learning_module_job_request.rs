@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningModuleJobRequest {
-    #[doc = " JSON `action`: [`LearningModuleJobRequestAction`](crate::LearningModuleJobRequestAction), required by the spec."]
+    #[doc = " JSON `action`: [`LearningModuleJobRequestAction`](crate::LearningModuleJobRequestAction), required by the spec, one of `Reassign`, `GracefulArchive`, `ImmediateArchive`, `Unarchive`, `Assign`."]
     pub action: ::std::option::Option<crate::LearningModuleJobRequestAction>,
     _nulls: crate::support::Extras,
 }

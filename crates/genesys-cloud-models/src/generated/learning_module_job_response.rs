@@ -9,7 +9,7 @@ pub struct LearningModuleJobResponse {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`LearningModuleJobResponseStatus`](crate::LearningModuleJobResponseStatus)."]
+    #[doc = " JSON `status`: [`LearningModuleJobResponseStatus`](crate::LearningModuleJobResponseStatus), one of `Accepted`, `Running`, `Completed`, `Failed`."]
     pub status: ::std::option::Option<crate::LearningModuleJobResponseStatus>,
     _nulls: crate::support::Extras,
 }

@@ -15,7 +15,7 @@ pub struct LearningModulePreviewGetResponseAssignment {
     pub is_passed: ::std::option::Option<bool>,
     #[doc = " JSON `percentageScore`: number (double)."]
     pub percentage_score: ::std::option::Option<f64>,
-    #[doc = " JSON `state`: [`LearningModulePreviewGetResponseAssignmentState`](crate::LearningModulePreviewGetResponseAssignmentState)."]
+    #[doc = " JSON `state`: [`LearningModulePreviewGetResponseAssignmentState`](crate::LearningModulePreviewGetResponseAssignmentState), one of `Assigned`, `InProgress`, `Completed`, `Deleted`, `NotCompleted`, `InvalidSchedule`."]
     pub state: ::std::option::Option<crate::LearningModulePreviewGetResponseAssignmentState>,
     #[doc = " JSON `steps`: array of [`LearningModulePreviewGetResponseStep`](crate::LearningModulePreviewGetResponseStep)."]
     pub steps: ::std::option::Option<::std::vec::Vec<crate::LearningModulePreviewGetResponseStep>>,

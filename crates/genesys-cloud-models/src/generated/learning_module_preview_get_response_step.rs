@@ -7,7 +7,7 @@
 pub struct LearningModulePreviewGetResponseStep {
     #[doc = " JSON `completionPercentage`: number (double)."]
     pub completion_percentage: ::std::option::Option<f64>,
-    #[doc = " JSON `completionStatus`: [`LearningModulePreviewGetResponseStepCompletionStatus`](crate::LearningModulePreviewGetResponseStepCompletionStatus)."]
+    #[doc = " JSON `completionStatus`: [`LearningModulePreviewGetResponseStepCompletionStatus`](crate::LearningModulePreviewGetResponseStepCompletionStatus), one of `Completed`, `Incomplete`, `NotAttempted`, `Unknown`."]
     pub completion_status: ::std::option::Option<crate::LearningModulePreviewGetResponseStepCompletionStatus>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -19,7 +19,7 @@ pub struct LearningModulePreviewGetResponseStep {
     pub signed_cookie: ::std::option::Option<crate::LearningAssignmentStepSignedCookie>,
     #[doc = " JSON `structure`: array of [`LearningModulePreviewGetScoStructure`](crate::LearningModulePreviewGetScoStructure)."]
     pub structure: ::std::option::Option<::std::vec::Vec<crate::LearningModulePreviewGetScoStructure>>,
-    #[doc = " JSON `successStatus`: [`LearningModulePreviewGetResponseStepSuccessStatus`](crate::LearningModulePreviewGetResponseStepSuccessStatus)."]
+    #[doc = " JSON `successStatus`: [`LearningModulePreviewGetResponseStepSuccessStatus`](crate::LearningModulePreviewGetResponseStepSuccessStatus), one of `Passed`, `Failed`, `Unknown`."]
     pub success_status: ::std::option::Option<crate::LearningModulePreviewGetResponseStepSuccessStatus>,
     _nulls: crate::support::Extras,
 }

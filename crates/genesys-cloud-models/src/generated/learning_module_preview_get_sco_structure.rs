@@ -7,7 +7,7 @@
 pub struct LearningModulePreviewGetScoStructure {
     #[doc = " JSON `children`: array of [`LearningModulePreviewGetScoStructure`](crate::LearningModulePreviewGetScoStructure)."]
     pub children: ::std::option::Option<::std::vec::Vec<crate::LearningModulePreviewGetScoStructure>>,
-    #[doc = " JSON `completionStatus`: [`LearningModulePreviewGetScoStructureCompletionStatus`](crate::LearningModulePreviewGetScoStructureCompletionStatus)."]
+    #[doc = " JSON `completionStatus`: [`LearningModulePreviewGetScoStructureCompletionStatus`](crate::LearningModulePreviewGetScoStructureCompletionStatus), one of `Completed`, `Incomplete`, `NotAttempted`, `Unknown`."]
     pub completion_status: ::std::option::Option<crate::LearningModulePreviewGetScoStructureCompletionStatus>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -17,7 +17,7 @@ pub struct LearningModulePreviewGetScoStructure {
     pub percentage_score: ::std::option::Option<f64>,
     #[doc = " JSON `shareableContentObject`: [`LearningShareableContentObject`](crate::LearningShareableContentObject)."]
     pub shareable_content_object: ::std::option::Option<crate::LearningShareableContentObject>,
-    #[doc = " JSON `successStatus`: [`LearningModulePreviewGetScoStructureSuccessStatus`](crate::LearningModulePreviewGetScoStructureSuccessStatus)."]
+    #[doc = " JSON `successStatus`: [`LearningModulePreviewGetScoStructureSuccessStatus`](crate::LearningModulePreviewGetScoStructureSuccessStatus), one of `Passed`, `Failed`, `Unknown`."]
     pub success_status: ::std::option::Option<crate::LearningModulePreviewGetScoStructureSuccessStatus>,
     _nulls: crate::support::Extras,
 }

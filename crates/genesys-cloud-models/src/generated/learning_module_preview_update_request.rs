@@ -11,7 +11,7 @@ pub struct LearningModulePreviewUpdateRequest {
     pub assessment_form: ::std::option::Option<crate::AssessmentForm>,
     #[doc = " JSON `currentStep`: [`LearningModulePreviewUpdateRequestCurrentStep`](crate::LearningModulePreviewUpdateRequestCurrentStep)."]
     pub current_step: ::std::option::Option<crate::LearningModulePreviewUpdateRequestCurrentStep>,
-    #[doc = " JSON `state`: [`LearningModulePreviewUpdateRequestState`](crate::LearningModulePreviewUpdateRequestState)."]
+    #[doc = " JSON `state`: [`LearningModulePreviewUpdateRequestState`](crate::LearningModulePreviewUpdateRequestState), one of `Assigned`, `InProgress`, `Completed`, `Deleted`, `NotCompleted`, `InvalidSchedule`."]
     pub state: ::std::option::Option<crate::LearningModulePreviewUpdateRequestState>,
     #[doc = " JSON `steps`: array of [`LearningModulePreviewUpdateStep`](crate::LearningModulePreviewUpdateStep)."]
     pub steps: ::std::option::Option<::std::vec::Vec<crate::LearningModulePreviewUpdateStep>>,

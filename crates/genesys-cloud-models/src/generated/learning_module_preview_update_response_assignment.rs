@@ -17,7 +17,7 @@ pub struct LearningModulePreviewUpdateResponseAssignment {
     pub is_passed: ::std::option::Option<bool>,
     #[doc = " JSON `percentageScore`: number (double)."]
     pub percentage_score: ::std::option::Option<f64>,
-    #[doc = " JSON `state`: [`LearningModulePreviewUpdateResponseAssignmentState`](crate::LearningModulePreviewUpdateResponseAssignmentState)."]
+    #[doc = " JSON `state`: [`LearningModulePreviewUpdateResponseAssignmentState`](crate::LearningModulePreviewUpdateResponseAssignmentState), one of `Assigned`, `InProgress`, `Completed`, `Deleted`, `NotCompleted`, `InvalidSchedule`."]
     pub state: ::std::option::Option<crate::LearningModulePreviewUpdateResponseAssignmentState>,
     #[doc = " JSON `steps`: array of [`LearningModulePreviewUpdateStep`](crate::LearningModulePreviewUpdateStep)."]
     pub steps: ::std::option::Option<::std::vec::Vec<crate::LearningModulePreviewUpdateStep>>,

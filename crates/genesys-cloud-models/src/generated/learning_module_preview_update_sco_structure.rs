@@ -7,7 +7,7 @@
 pub struct LearningModulePreviewUpdateScoStructure {
     #[doc = " JSON `children`: array of [`LearningModulePreviewUpdateScoStructure`](crate::LearningModulePreviewUpdateScoStructure)."]
     pub children: ::std::option::Option<::std::vec::Vec<crate::LearningModulePreviewUpdateScoStructure>>,
-    #[doc = " JSON `completionStatus`: [`LearningModulePreviewUpdateScoStructureCompletionStatus`](crate::LearningModulePreviewUpdateScoStructureCompletionStatus)."]
+    #[doc = " JSON `completionStatus`: [`LearningModulePreviewUpdateScoStructureCompletionStatus`](crate::LearningModulePreviewUpdateScoStructureCompletionStatus), one of `Completed`, `Incomplete`, `NotAttempted`, `Unknown`."]
     pub completion_status: ::std::option::Option<crate::LearningModulePreviewUpdateScoStructureCompletionStatus>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -15,7 +15,7 @@ pub struct LearningModulePreviewUpdateScoStructure {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `percentageScore`: number (double)."]
     pub percentage_score: ::std::option::Option<f64>,
-    #[doc = " JSON `successStatus`: [`LearningModulePreviewUpdateScoStructureSuccessStatus`](crate::LearningModulePreviewUpdateScoStructureSuccessStatus)."]
+    #[doc = " JSON `successStatus`: [`LearningModulePreviewUpdateScoStructureSuccessStatus`](crate::LearningModulePreviewUpdateScoStructureSuccessStatus), one of `Passed`, `Failed`, `Unknown`."]
     pub success_status: ::std::option::Option<crate::LearningModulePreviewUpdateScoStructureSuccessStatus>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct LearningModulePreviewUpdateStep {
     #[doc = " JSON `completionPercentage`: number (double)."]
     pub completion_percentage: ::std::option::Option<f64>,
-    #[doc = " JSON `completionStatus`: [`LearningModulePreviewUpdateStepCompletionStatus`](crate::LearningModulePreviewUpdateStepCompletionStatus)."]
+    #[doc = " JSON `completionStatus`: [`LearningModulePreviewUpdateStepCompletionStatus`](crate::LearningModulePreviewUpdateStepCompletionStatus), one of `Completed`, `Incomplete`, `NotAttempted`, `Unknown`."]
     pub completion_status: ::std::option::Option<crate::LearningModulePreviewUpdateStepCompletionStatus>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -15,7 +15,7 @@ pub struct LearningModulePreviewUpdateStep {
     pub percentage_score: ::std::option::Option<f64>,
     #[doc = " JSON `structure`: array of [`LearningModulePreviewUpdateScoStructure`](crate::LearningModulePreviewUpdateScoStructure)."]
     pub structure: ::std::option::Option<::std::vec::Vec<crate::LearningModulePreviewUpdateScoStructure>>,
-    #[doc = " JSON `successStatus`: [`LearningModulePreviewUpdateStepSuccessStatus`](crate::LearningModulePreviewUpdateStepSuccessStatus)."]
+    #[doc = " JSON `successStatus`: [`LearningModulePreviewUpdateStepSuccessStatus`](crate::LearningModulePreviewUpdateStepSuccessStatus), one of `Passed`, `Failed`, `Unknown`."]
     pub success_status: ::std::option::Option<crate::LearningModulePreviewUpdateStepSuccessStatus>,
     _nulls: crate::support::Extras,
 }

@@ -19,7 +19,7 @@ pub struct LearningModuleRequest {
     pub enforce_content_order: ::std::option::Option<bool>,
     #[doc = " JSON `excludedFromCatalog`: boolean."]
     pub excluded_from_catalog: ::std::option::Option<bool>,
-    #[doc = " JSON `externalId`: string."]
+    #[doc = " JSON `externalId`: string, 0 to 50 characters."]
     pub external_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `informSteps`: array of [`LearningModuleInformStepRequest`](crate::LearningModuleInformStepRequest)."]
     pub inform_steps: ::std::option::Option<::std::vec::Vec<crate::LearningModuleInformStepRequest>>,
@@ -29,7 +29,7 @@ pub struct LearningModuleRequest {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `reviewAssessmentResults`: [`ReviewAssessmentResults`](crate::ReviewAssessmentResults)."]
     pub review_assessment_results: ::std::option::Option<crate::ReviewAssessmentResults>,
-    #[doc = " JSON `type`: [`LearningModuleRequestType`](crate::LearningModuleRequestType)."]
+    #[doc = " JSON `type`: [`LearningModuleRequestType`](crate::LearningModuleRequestType), one of `Informational`, `AssessedContent`, `Assessment`, `External`, `Native`."]
     pub r#type: ::std::option::Option<crate::LearningModuleRequestType>,
     _nulls: crate::support::Extras,
 }

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningModuleRuleParts {
-    #[doc = " JSON `operation`: [`LearningModuleRulePartsOperation`](crate::LearningModuleRulePartsOperation), required by the spec."]
+    #[doc = " JSON `operation`: [`LearningModuleRulePartsOperation`](crate::LearningModuleRulePartsOperation), required by the spec, one of `Include`, `Exclude`."]
     pub operation: ::std::option::Option<crate::LearningModuleRulePartsOperation>,
     #[doc = " JSON `order`: integer (int64), required by the spec."]
     pub order: ::std::option::Option<i64>,
-    #[doc = " JSON `selector`: [`LearningModuleRulePartsSelector`](crate::LearningModuleRulePartsSelector), required by the spec."]
+    #[doc = " JSON `selector`: [`LearningModuleRulePartsSelector`](crate::LearningModuleRulePartsSelector), required by the spec, one of `AcdSkills`, `AgentName`, `Division`, `Group`, `Location`, `Queue`, `Role`, `Team`, `User`."]
     pub selector: ::std::option::Option<crate::LearningModuleRulePartsSelector>,
     #[doc = " JSON `value`: array of string, required by the spec."]
     pub value: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

@@ -11,7 +11,7 @@ pub struct LearningScheduleSlotsJobRequest {
     pub intervals: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `lengthInMinutes`: integer (int64), required by the spec."]
     pub length_in_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `slotsType`: [`LearningScheduleSlotsJobRequestSlotsType`](crate::LearningScheduleSlotsJobRequestSlotsType), required by the spec."]
+    #[doc = " JSON `slotsType`: [`LearningScheduleSlotsJobRequestSlotsType`](crate::LearningScheduleSlotsJobRequestSlotsType), required by the spec, one of `BestTime`."]
     pub slots_type: ::std::option::Option<crate::LearningScheduleSlotsJobRequestSlotsType>,
     #[doc = " JSON `userIds`: array of string, required by the spec."]
     pub user_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

@@ -17,7 +17,7 @@ pub struct LearningScheduleSlotsJobResponse {
     pub results: ::std::option::Option<::std::vec::Vec<crate::LearningScheduleSlotsJobResult>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `slotsType`: [`LearningScheduleSlotsJobResponseSlotsType`](crate::LearningScheduleSlotsJobResponseSlotsType)."]
+    #[doc = " JSON `slotsType`: [`LearningScheduleSlotsJobResponseSlotsType`](crate::LearningScheduleSlotsJobResponseSlotsType), one of `BestTime`."]
     pub slots_type: ::std::option::Option<crate::LearningScheduleSlotsJobResponseSlotsType>,
     #[doc = " JSON `userIds`: array of string."]
     pub user_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

@@ -9,7 +9,7 @@ pub struct LearningScheduleSlotsJobResult {
     pub interval: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `slot`: [`LearningScheduleSlotsJobSlot`](crate::LearningScheduleSlotsJobSlot)."]
     pub slot: ::std::option::Option<crate::LearningScheduleSlotsJobSlot>,
-    #[doc = " JSON `status`: [`LearningScheduleSlotsJobResultStatus`](crate::LearningScheduleSlotsJobResultStatus)."]
+    #[doc = " JSON `status`: [`LearningScheduleSlotsJobResultStatus`](crate::LearningScheduleSlotsJobResultStatus), one of `InProgress`, `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::LearningScheduleSlotsJobResultStatus>,
     _nulls: crate::support::Extras,
 }

@@ -15,7 +15,7 @@ pub struct LearningScormResponse {
     pub percentage_unpacked: ::std::option::Option<f64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`LearningScormResponseStatus`](crate::LearningScormResponseStatus)."]
+    #[doc = " JSON `status`: [`LearningScormResponseStatus`](crate::LearningScormResponseStatus), one of `UploadPending`, `Unpacking`, `Error`, `Ready`."]
     pub status: ::std::option::Option<crate::LearningScormResponseStatus>,
     _nulls: crate::support::Extras,
 }

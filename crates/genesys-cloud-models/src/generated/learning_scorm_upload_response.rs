@@ -11,7 +11,7 @@ pub struct LearningScormUploadResponse {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`LearningScormUploadResponseStatus`](crate::LearningScormUploadResponseStatus)."]
+    #[doc = " JSON `status`: [`LearningScormUploadResponseStatus`](crate::LearningScormUploadResponseStatus), one of `UploadPending`, `Unpacking`, `Error`, `Ready`."]
     pub status: ::std::option::Option<crate::LearningScormUploadResponseStatus>,
     #[doc = " JSON `uploadUrl`: string."]
     pub upload_url: ::std::option::Option<::std::string::String>,

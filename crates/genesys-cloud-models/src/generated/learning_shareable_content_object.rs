@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningShareableContentObject {
-    #[doc = " JSON `credit`: [`LearningShareableContentObjectCredit`](crate::LearningShareableContentObjectCredit)."]
+    #[doc = " JSON `credit`: [`LearningShareableContentObjectCredit`](crate::LearningShareableContentObjectCredit), one of `Credit`, `NoCredit`."]
     pub credit: ::std::option::Option<crate::LearningShareableContentObjectCredit>,
-    #[doc = " JSON `entry`: [`LearningShareableContentObjectEntry`](crate::LearningShareableContentObjectEntry)."]
+    #[doc = " JSON `entry`: [`LearningShareableContentObjectEntry`](crate::LearningShareableContentObjectEntry), one of `AbInitio`, `Resume`, `Empty`."]
     pub entry: ::std::option::Option<crate::LearningShareableContentObjectEntry>,
-    #[doc = " JSON `exit`: [`LearningShareableContentObjectExit`](crate::LearningShareableContentObjectExit)."]
+    #[doc = " JSON `exit`: [`LearningShareableContentObjectExit`](crate::LearningShareableContentObjectExit), one of `Timeout`, `Suspend`, `Logout`, `Empty`."]
     pub exit: ::std::option::Option<crate::LearningShareableContentObjectExit>,
     #[doc = " JSON `href`: string."]
     pub href: ::std::option::Option<::std::string::String>,
@@ -17,11 +17,11 @@ pub struct LearningShareableContentObject {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `launchData`: string."]
     pub launch_data: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `lessonStatus`: [`LearningShareableContentObjectLessonStatus`](crate::LearningShareableContentObjectLessonStatus)."]
+    #[doc = " JSON `lessonStatus`: [`LearningShareableContentObjectLessonStatus`](crate::LearningShareableContentObjectLessonStatus), one of `Passed`, `Completed`, `Failed`, `Incomplete`, `Browsed`, `NotAttempted`."]
     pub lesson_status: ::std::option::Option<crate::LearningShareableContentObjectLessonStatus>,
     #[doc = " JSON `location`: string."]
     pub location: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mode`: [`LearningShareableContentObjectMode`](crate::LearningShareableContentObjectMode)."]
+    #[doc = " JSON `mode`: [`LearningShareableContentObjectMode`](crate::LearningShareableContentObjectMode), one of `Browse`, `Normal`, `Review`."]
     pub mode: ::std::option::Option<crate::LearningShareableContentObjectMode>,
     #[doc = " JSON `parameters`: string."]
     pub parameters: ::std::option::Option<::std::string::String>,

@@ -7,7 +7,7 @@
 pub struct LearningSlot {
     #[doc = " JSON `dateStart`: date-time."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `differenceRating`: [`LearningSlotDifferenceRating`](crate::LearningSlotDifferenceRating)."]
+    #[doc = " JSON `differenceRating`: [`LearningSlotDifferenceRating`](crate::LearningSlotDifferenceRating), one of `Poor`, `Neutral`, `Good`."]
     pub difference_rating: ::std::option::Option<crate::LearningSlotDifferenceRating>,
     #[doc = " JSON `lengthInMinutes`: integer (int64)."]
     pub length_in_minutes: ::std::option::Option<i64>,

@@ -13,7 +13,7 @@ pub struct LearningSlotScheduleActivity {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalActivityId`: string."]
     pub external_activity_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `externalActivityType`: [`LearningSlotScheduleActivityExternalActivityType`](crate::LearningSlotScheduleActivityExternalActivityType)."]
+    #[doc = " JSON `externalActivityType`: [`LearningSlotScheduleActivityExternalActivityType`](crate::LearningSlotScheduleActivityExternalActivityType), one of `ActivityPlan`, `Coaching`, `Learning`, `Opportunity`."]
     pub external_activity_type: ::std::option::Option<crate::LearningSlotScheduleActivityExternalActivityType>,
     #[doc = " JSON `lengthMinutes`: integer (int64)."]
     pub length_minutes: ::std::option::Option<i64>,

@@ -15,13 +15,13 @@ pub struct LexBotAlias {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `intents`: array of [`LexIntent`](crate::LexIntent)."]
     pub intents: ::std::option::Option<::std::vec::Vec<crate::LexIntent>>,
-    #[doc = " JSON `language`: [`LexBotAliasLanguage`](crate::LexBotAliasLanguage)."]
+    #[doc = " JSON `language`: [`LexBotAliasLanguage`](crate::LexBotAliasLanguage), one of `en-US`."]
     pub language: ::std::option::Option<crate::LexBotAliasLanguage>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`LexBotAliasStatus`](crate::LexBotAliasStatus), required by the spec."]
+    #[doc = " JSON `status`: [`LexBotAliasStatus`](crate::LexBotAliasStatus), required by the spec, one of `BUILDING`, `READY`, `FAILED`, `NOT_BUILT`."]
     pub status: ::std::option::Option<crate::LexBotAliasStatus>,
     _nulls: crate::support::Extras,
 }

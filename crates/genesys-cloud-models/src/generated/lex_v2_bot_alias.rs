@@ -23,7 +23,7 @@ pub struct LexV2BotAlias {
     pub region: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`LexV2BotAliasStatus`](crate::LexV2BotAliasStatus)."]
+    #[doc = " JSON `status`: [`LexV2BotAliasStatus`](crate::LexV2BotAliasStatus), one of `Creating`, `Available`, `Deleting`, `Failed`."]
     pub status: ::std::option::Option<crate::LexV2BotAliasStatus>,
     _nulls: crate::support::Extras,
 }

@@ -15,7 +15,7 @@ pub struct Library {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `responseType`: [`LibraryResponseType`](crate::LibraryResponseType)."]
+    #[doc = " JSON `responseType`: [`LibraryResponseType`](crate::LibraryResponseType), one of `MessagingTemplate`, `CampaignSmsTemplate`, `CampaignEmailTemplate`, `Footer`, `Form`, `AppleInvitation`."]
     pub response_type: ::std::option::Option<crate::LibraryResponseType>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,

@@ -19,15 +19,15 @@ pub struct LimitChangeRequestDetails {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `key`: string, required by the spec."]
     pub key: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `namespace`: [`LimitChangeRequestDetailsNamespace`](crate::LimitChangeRequestDetailsNamespace), required by the spec."]
+    #[doc = " JSON `namespace`: [`LimitChangeRequestDetailsNamespace`](crate::LimitChangeRequestDetailsNamespace), required by the spec, one of `users.rules`, `voice.transcription`, `agent.assistant`, `agentic.virtual.agents`, `analytics.agents`, `analytics.alerting`, `analytics.data.extraction`, `analytics`, `analytics.realtime`, `analytics.reporting.settings`, `anomaly.detection`, `architect`, … (95 in all)."]
     pub namespace: ::std::option::Option<crate::LimitChangeRequestDetailsNamespace>,
-    #[doc = " JSON `rejectReason`: [`LimitChangeRequestDetailsRejectReason`](crate::LimitChangeRequestDetailsRejectReason)."]
+    #[doc = " JSON `rejectReason`: [`LimitChangeRequestDetailsRejectReason`](crate::LimitChangeRequestDetailsRejectReason), one of `AlternativeExists`, `IncreaseNotRequired`, `PlatformMisuse`, `PlatformStability`, `OtherReason`."]
     pub reject_reason: ::std::option::Option<crate::LimitChangeRequestDetailsRejectReason>,
     #[doc = " JSON `requestedValue`: number (double), required by the spec."]
     pub requested_value: ::std::option::Option<f64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`LimitChangeRequestDetailsStatus`](crate::LimitChangeRequestDetailsStatus)."]
+    #[doc = " JSON `status`: [`LimitChangeRequestDetailsStatus`](crate::LimitChangeRequestDetailsStatus), one of `Approved`, `Rejected`, `Rollback`, `Pending`, `Open`, `SecondaryApprovalNamespacesAdded`, `ReviewerApproved`, `ReviewerRejected`, `ReviewerRollback`, `ImplementingChange`, `ChangeImplemented`, `ImplementingRollback`, … (13 in all)."]
     pub status: ::std::option::Option<crate::LimitChangeRequestDetailsStatus>,
     #[doc = " JSON `statusHistory`: array of [`StatusChange`](crate::StatusChange)."]
     pub status_history: ::std::option::Option<::std::vec::Vec<crate::StatusChange>>,

@@ -43,7 +43,7 @@ pub struct Line {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `site`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub site: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `state`: [`LineState`](crate::LineState)."]
+    #[doc = " JSON `state`: [`LineState`](crate::LineState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::LineState>,
     #[doc = " JSON `template`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub template: ::std::option::Option<crate::DomainEntityRef>,

@@ -31,7 +31,7 @@ pub struct LineBase {
     pub properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`LineBaseState`](crate::LineBaseState)."]
+    #[doc = " JSON `state`: [`LineBaseState`](crate::LineBaseState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::LineBaseState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,

@@ -25,13 +25,13 @@ pub struct ListedDictionaryFeedback {
     pub modified_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `source`: [`ListedDictionaryFeedbackSource`](crate::ListedDictionaryFeedbackSource)."]
+    #[doc = " JSON `source`: [`ListedDictionaryFeedbackSource`](crate::ListedDictionaryFeedbackSource), one of `Manual`."]
     pub source: ::std::option::Option<crate::ListedDictionaryFeedbackSource>,
-    #[doc = " JSON `status`: [`ListedDictionaryFeedbackStatus`](crate::ListedDictionaryFeedbackStatus)."]
+    #[doc = " JSON `status`: [`ListedDictionaryFeedbackStatus`](crate::ListedDictionaryFeedbackStatus), one of `Active`, `Pending`, `Failed`, `Saved`, `Invalid`."]
     pub status: ::std::option::Option<crate::ListedDictionaryFeedbackStatus>,
     #[doc = " JSON `term`: string, required by the spec."]
     pub term: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `transcriptionEngine`: [`ListedDictionaryFeedbackTranscriptionEngine`](crate::ListedDictionaryFeedbackTranscriptionEngine)."]
+    #[doc = " JSON `transcriptionEngine`: [`ListedDictionaryFeedbackTranscriptionEngine`](crate::ListedDictionaryFeedbackTranscriptionEngine), one of `Genesys`, `GenesysExtended`."]
     pub transcription_engine: ::std::option::Option<crate::ListedDictionaryFeedbackTranscriptionEngine>,
     _nulls: crate::support::Extras,
 }

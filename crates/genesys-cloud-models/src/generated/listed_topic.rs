@@ -13,13 +13,13 @@ pub struct ListedTopic {
     pub dialect: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `matchingType`: [`ListedTopicMatchingType`](crate::ListedTopicMatchingType)."]
+    #[doc = " JSON `matchingType`: [`ListedTopicMatchingType`](crate::ListedTopicMatchingType), one of `Lexical`, `Semantic`."]
     pub matching_type: ::std::option::Option<crate::ListedTopicMatchingType>,
     #[doc = " JSON `modifiedBy`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub modified_by: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `participants`: [`ListedTopicParticipants`](crate::ListedTopicParticipants)."]
+    #[doc = " JSON `participants`: [`ListedTopicParticipants`](crate::ListedTopicParticipants), one of `External`, `Internal`, `All`."]
     pub participants: ::std::option::Option<crate::ListedTopicParticipants>,
     #[doc = " JSON `phrasesCount`: integer (int64)."]
     pub phrases_count: ::std::option::Option<i64>,
@@ -29,7 +29,7 @@ pub struct ListedTopic {
     pub published: ::std::option::Option<bool>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `strictness`: [`ListedTopicStrictness`](crate::ListedTopicStrictness)."]
+    #[doc = " JSON `strictness`: [`ListedTopicStrictness`](crate::ListedTopicStrictness), one of `1`, `55`, `65`, `72`, `85`, `90`."]
     pub strictness: ::std::option::Option<crate::ListedTopicStrictness>,
     #[doc = " JSON `tags`: array of string."]
     pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

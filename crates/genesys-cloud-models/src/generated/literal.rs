@@ -15,7 +15,7 @@ pub struct Literal {
     pub integer: ::std::option::Option<i64>,
     #[doc = " JSON `number`: number (double)."]
     pub number: ::std::option::Option<f64>,
-    #[doc = " JSON `special`: [`LiteralSpecial`](crate::LiteralSpecial)."]
+    #[doc = " JSON `special`: [`LiteralSpecial`](crate::LiteralSpecial), one of `Wildcard`, `Null`, `Empty`, `CurrentTime`."]
     pub special: ::std::option::Option<crate::LiteralSpecial>,
     #[doc = " JSON `string`: string."]
     pub string: ::std::option::Option<::std::string::String>,

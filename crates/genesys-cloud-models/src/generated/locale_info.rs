@@ -9,7 +9,7 @@ pub struct LocaleInfo {
     pub error_info: ::std::option::Option<crate::FlowHealthErrorInfo>,
     #[doc = " JSON `flowVersionInfo`: [`LocaleFlowVersionInfo`](crate::LocaleFlowVersionInfo)."]
     pub flow_version_info: ::std::option::Option<crate::LocaleFlowVersionInfo>,
-    #[doc = " JSON `status`: [`LocaleInfoStatus`](crate::LocaleInfoStatus)."]
+    #[doc = " JSON `status`: [`LocaleInfoStatus`](crate::LocaleInfoStatus), one of `InProgress`, `Completed`, `Error`."]
     pub status: ::std::option::Option<crate::LocaleInfoStatus>,
     _nulls: crate::support::Extras,
 }

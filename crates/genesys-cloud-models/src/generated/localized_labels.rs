@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LocalizedLabels {
-    #[doc = " JSON `key`: [`LocalizedLabelsKey`](crate::LocalizedLabelsKey)."]
+    #[doc = " JSON `key`: [`LocalizedLabelsKey`](crate::LocalizedLabelsKey), one of `MessengerHomeHeaderTitle`, `MessengerHomeHeaderSubTitle`, `PushNotificationTitle`, `PushNotificationBody`, `MessengerLauncherButtonText`."]
     pub key: ::std::option::Option<crate::LocalizedLabelsKey>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -11,7 +11,7 @@ pub struct LocationAddressVerificationDetails {
     pub date_started: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `service`: string."]
     pub service: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`LocationAddressVerificationDetailsStatus`](crate::LocationAddressVerificationDetailsStatus)."]
+    #[doc = " JSON `status`: [`LocationAddressVerificationDetailsStatus`](crate::LocationAddressVerificationDetailsStatus), one of `Pending`, `InProgress`, `Retry`, `Complete`, `Failed`."]
     pub status: ::std::option::Option<crate::LocationAddressVerificationDetailsStatus>,
     _nulls: crate::support::Extras,
 }

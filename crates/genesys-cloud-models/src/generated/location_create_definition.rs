@@ -17,7 +17,7 @@ pub struct LocationCreateDefinition {
     pub notes: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `path`: array of string."]
     pub path: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `state`: [`LocationCreateDefinitionState`](crate::LocationCreateDefinitionState)."]
+    #[doc = " JSON `state`: [`LocationCreateDefinitionState`](crate::LocationCreateDefinitionState), one of `active`, `deleted`."]
     pub state: ::std::option::Option<crate::LocationCreateDefinitionState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,

@@ -33,7 +33,7 @@ pub struct LocationDefinition {
     pub profile_image: ::std::option::Option<::std::vec::Vec<crate::LocationImage>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`LocationDefinitionState`](crate::LocationDefinitionState)."]
+    #[doc = " JSON `state`: [`LocationDefinitionState`](crate::LocationDefinitionState), one of `active`, `deleted`."]
     pub state: ::std::option::Option<crate::LocationDefinitionState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,

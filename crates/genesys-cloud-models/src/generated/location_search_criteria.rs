@@ -13,11 +13,11 @@ pub struct LocationSearchCriteria {
     pub fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `group`: array of [`LocationSearchCriteria`](crate::LocationSearchCriteria)."]
     pub group: ::std::option::Option<::std::vec::Vec<crate::LocationSearchCriteria>>,
-    #[doc = " JSON `operator`: [`LocationSearchCriteriaOperator`](crate::LocationSearchCriteriaOperator)."]
+    #[doc = " JSON `operator`: [`LocationSearchCriteriaOperator`](crate::LocationSearchCriteriaOperator), one of `AND`, `OR`, `NOT`."]
     pub operator: ::std::option::Option<crate::LocationSearchCriteriaOperator>,
     #[doc = " JSON `startValue`: string."]
     pub start_value: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`LocationSearchCriteriaType`](crate::LocationSearchCriteriaType), required by the spec."]
+    #[doc = " JSON `type`: [`LocationSearchCriteriaType`](crate::LocationSearchCriteriaType), required by the spec, one of `EXACT`, `STARTS_WITH`, `CONTAINS`, `REGEX`, `TERM`, `TERMS`, `REQUIRED_FIELDS`, `MATCH_ALL`."]
     pub r#type: ::std::option::Option<crate::LocationSearchCriteriaType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

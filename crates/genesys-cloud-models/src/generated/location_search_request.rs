@@ -17,7 +17,7 @@ pub struct LocationSearchRequest {
     pub sort: ::std::option::Option<::std::vec::Vec<crate::SearchSort>>,
     #[doc = " JSON `sortBy`: string."]
     pub sort_by: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sortOrder`: [`LocationSearchRequestSortOrder`](crate::LocationSearchRequestSortOrder)."]
+    #[doc = " JSON `sortOrder`: [`LocationSearchRequestSortOrder`](crate::LocationSearchRequestSortOrder), one of `ASC`, `DESC`, `SCORE`."]
     pub sort_order: ::std::option::Option<crate::LocationSearchRequestSortOrder>,
     _nulls: crate::support::Extras,
 }

@@ -17,7 +17,7 @@ pub struct LocationUpdateDefinition {
     pub notes: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `path`: array of string."]
     pub path: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `state`: [`LocationUpdateDefinitionState`](crate::LocationUpdateDefinitionState)."]
+    #[doc = " JSON `state`: [`LocationUpdateDefinitionState`](crate::LocationUpdateDefinitionState), one of `active`, `deleted`."]
     pub state: ::std::option::Option<crate::LocationUpdateDefinitionState>,
     #[doc = " JSON `version`: integer (int64), required by the spec."]
     pub version: ::std::option::Option<i64>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LockInfo {
-    #[doc = " JSON `action`: [`LockInfoAction`](crate::LockInfoAction)."]
+    #[doc = " JSON `action`: [`LockInfoAction`](crate::LockInfoAction), one of `UPDATE`, `DELETE`, `COPY`, `MOVE`, `REPLACE`, `THUMBNAIL`, `TEXT_EXTRACTION`."]
     pub action: ::std::option::Option<crate::LockInfoAction>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,

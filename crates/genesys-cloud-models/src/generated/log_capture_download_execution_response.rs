@@ -13,7 +13,7 @@ pub struct LogCaptureDownloadExecutionResponse {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`LogCaptureDownloadExecutionResponseState`](crate::LogCaptureDownloadExecutionResponseState), required by the spec."]
+    #[doc = " JSON `state`: [`LogCaptureDownloadExecutionResponseState`](crate::LogCaptureDownloadExecutionResponseState), required by the spec, one of `Running`, `Failed`, `Succeeded`."]
     pub state: ::std::option::Option<crate::LogCaptureDownloadExecutionResponseState>,
     #[doc = " JSON `user`: [`AddressableEntityRef`](crate::AddressableEntityRef), required by the spec."]
     pub user: ::std::option::Option<crate::AddressableEntityRef>,

@@ -7,7 +7,7 @@
 pub struct LogCaptureQueryRequest {
     #[doc = " JSON `interval`: string, required by the spec."]
     pub interval: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sortOrder`: [`LogCaptureQueryRequestSortOrder`](crate::LogCaptureQueryRequestSortOrder)."]
+    #[doc = " JSON `sortOrder`: [`LogCaptureQueryRequestSortOrder`](crate::LogCaptureQueryRequestSortOrder), one of `ASC`, `DESC`."]
     pub sort_order: ::std::option::Option<crate::LogCaptureQueryRequestSortOrder>,
     #[doc = " JSON `userId`: string, required by the spec."]
     pub user_id: ::std::option::Option<::std::string::String>,

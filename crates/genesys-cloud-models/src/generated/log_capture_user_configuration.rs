@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LogCaptureUserConfiguration {
-    #[doc = " JSON `captureMethod`: [`LogCaptureUserConfigurationCaptureMethod`](crate::LogCaptureUserConfigurationCaptureMethod)."]
+    #[doc = " JSON `captureMethod`: [`LogCaptureUserConfigurationCaptureMethod`](crate::LogCaptureUserConfigurationCaptureMethod), one of `OnDemand`, `Scheduled`."]
     pub capture_method: ::std::option::Option<crate::LogCaptureUserConfigurationCaptureMethod>,
     #[doc = " JSON `dateExpired`: date-time, required by the spec."]
     pub date_expired: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,

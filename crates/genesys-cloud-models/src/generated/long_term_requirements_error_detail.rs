@@ -7,7 +7,7 @@
 pub struct LongTermRequirementsErrorDetail {
     #[doc = " JSON `description`: string, required by the spec."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `internalErrorCode`: [`LongTermRequirementsErrorDetailInternalErrorCode`](crate::LongTermRequirementsErrorDetailInternalErrorCode), required by the spec."]
+    #[doc = " JSON `internalErrorCode`: [`LongTermRequirementsErrorDetailInternalErrorCode`](crate::LongTermRequirementsErrorDetailInternalErrorCode), required by the spec, one of `TimedOut`, `NoData`, `ClientDataInvalid`, `ConfigurationInvalid`, `RequirementsFailed`."]
     pub internal_error_code: ::std::option::Option<crate::LongTermRequirementsErrorDetailInternalErrorCode>,
     _nulls: crate::support::Extras,
 }

@@ -7,11 +7,11 @@
 pub struct LongTermRequirementsResponse {
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `errorCode`: [`LongTermRequirementsResponseErrorCode`](crate::LongTermRequirementsResponseErrorCode)."]
+    #[doc = " JSON `errorCode`: [`LongTermRequirementsResponseErrorCode`](crate::LongTermRequirementsResponseErrorCode), one of `TimedOut`, `NoData`, `ClientDataInvalid`, `ConfigurationInvalid`, `RequirementsFailed`."]
     pub error_code: ::std::option::Option<crate::LongTermRequirementsResponseErrorCode>,
     #[doc = " JSON `longTermRequirements`: [`LongTermRequirements`](crate::LongTermRequirements)."]
     pub long_term_requirements: ::std::option::Option<crate::LongTermRequirements>,
-    #[doc = " JSON `status`: [`LongTermRequirementsResponseStatus`](crate::LongTermRequirementsResponseStatus), required by the spec."]
+    #[doc = " JSON `status`: [`LongTermRequirementsResponseStatus`](crate::LongTermRequirementsResponseStatus), required by the spec, one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::LongTermRequirementsResponseStatus>,
     _nulls: crate::support::Extras,
 }

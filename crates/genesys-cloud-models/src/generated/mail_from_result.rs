@@ -9,7 +9,7 @@ pub struct MailFromResult {
     pub mail_from_domain: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `records`: array of [`Record`](crate::Record)."]
     pub records: ::std::option::Option<::std::vec::Vec<crate::Record>>,
-    #[doc = " JSON `status`: [`MailFromResultStatus`](crate::MailFromResultStatus)."]
+    #[doc = " JSON `status`: [`MailFromResultStatus`](crate::MailFromResultStatus), one of `FAILED`, `PENDING`, `VERIFIED`, `UNKNOWN`."]
     pub status: ::std::option::Option<crate::MailFromResultStatus>,
     _nulls: crate::support::Extras,
 }

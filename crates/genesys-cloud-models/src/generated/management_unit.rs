@@ -23,7 +23,7 @@ pub struct ManagementUnit {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `settings`: [`ManagementUnitSettingsResponse`](crate::ManagementUnitSettingsResponse)."]
     pub settings: ::std::option::Option<crate::ManagementUnitSettingsResponse>,
-    #[doc = " JSON `startDayOfWeek`: [`ManagementUnitStartDayOfWeek`](crate::ManagementUnitStartDayOfWeek)."]
+    #[doc = " JSON `startDayOfWeek`: [`ManagementUnitStartDayOfWeek`](crate::ManagementUnitStartDayOfWeek), one of `Sunday`, `Monday`, `Tuesday`, `Wednesday`, `Thursday`, `Friday`, `Saturday`."]
     pub start_day_of_week: ::std::option::Option<crate::ManagementUnitStartDayOfWeek>,
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,

@@ -7,7 +7,7 @@
 pub struct ManualEscalationResponse {
     #[doc = " JSON `conversationNormalizedMessageId`: string."]
     pub conversation_normalized_message_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `escalationStatus`: [`ManualEscalationResponseEscalationStatus`](crate::ManualEscalationResponseEscalationStatus)."]
+    #[doc = " JSON `escalationStatus`: [`ManualEscalationResponseEscalationStatus`](crate::ManualEscalationResponseEscalationStatus), one of `Unknown`, `Manual`, `Throttled`, `PreviouslyEscalated`, `NotEscalated`, `Automatic`."]
     pub escalation_status: ::std::option::Option<crate::ManualEscalationResponseEscalationStatus>,
     #[doc = " JSON `escalationTarget`: [`EscalationTarget`](crate::EscalationTarget)."]
     pub escalation_target: ::std::option::Option<crate::EscalationTarget>,

@@ -13,7 +13,7 @@ pub struct MaskingRule {
     pub definition: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`MaskingRuleDirection`](crate::MaskingRuleDirection)."]
+    #[doc = " JSON `direction`: [`MaskingRuleDirection`](crate::MaskingRuleDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::MaskingRuleDirection>,
     #[doc = " JSON `enabled`: boolean, required by the spec."]
     pub enabled: ::std::option::Option<bool>,
@@ -25,7 +25,7 @@ pub struct MaskingRule {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `substituteCharacter`: string, required by the spec."]
     pub substitute_character: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`MaskingRuleType`](crate::MaskingRuleType), required by the spec."]
+    #[doc = " JSON `type`: [`MaskingRuleType`](crate::MaskingRuleType), required by the spec, one of `Custom`, `Predefined`, `Default`."]
     pub r#type: ::std::option::Option<crate::MaskingRuleType>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct MatchCriteria {
     #[doc = " JSON `jsonPath`: string."]
     pub json_path: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `operator`: [`MatchCriteriaOperator`](crate::MatchCriteriaOperator)."]
+    #[doc = " JSON `operator`: [`MatchCriteriaOperator`](crate::MatchCriteriaOperator), one of `GreaterThanOrEqual`, `LessThanOrEqual`, `Equal`, `NotEqual`, `LessThan`, `GreaterThan`, `NotIn`, `In`, `Contains`, `All`, `Exists`, `Size`."]
     pub operator: ::std::option::Option<crate::MatchCriteriaOperator>,
     #[doc = " JSON `value`: any JSON."]
     pub value: ::std::option::Option<::serde_json::Value>,

@@ -13,7 +13,7 @@ pub struct MatchCriteriaTestResult {
     pub json_path_extraction: ::std::option::Option<::std::vec::Vec<crate::MatchTestResult>>,
     #[doc = " JSON `match`: boolean."]
     pub r#match: ::std::option::Option<bool>,
-    #[doc = " JSON `operator`: [`MatchCriteriaTestResultOperator`](crate::MatchCriteriaTestResultOperator)."]
+    #[doc = " JSON `operator`: [`MatchCriteriaTestResultOperator`](crate::MatchCriteriaTestResultOperator), one of `GreaterThanOrEqual`, `LessThanOrEqual`, `Equal`, `NotEqual`, `LessThan`, `GreaterThan`, `NotIn`, `In`, `Contains`, `All`, `Exists`, `Size`."]
     pub operator: ::std::option::Option<crate::MatchCriteriaTestResultOperator>,
     #[doc = " JSON `value`: any JSON."]
     pub value: ::std::option::Option<::serde_json::Value>,

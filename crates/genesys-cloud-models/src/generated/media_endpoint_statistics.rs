@@ -17,7 +17,7 @@ pub struct MediaEndpointStatistics {
     pub reconnect_attempts: ::std::option::Option<i64>,
     #[doc = " JSON `rtp`: [`MediaRtpStatistics`](crate::MediaRtpStatistics)."]
     pub rtp: ::std::option::Option<crate::MediaRtpStatistics>,
-    #[doc = " JSON `sourceType`: [`MediaEndpointStatisticsSourceType`](crate::MediaEndpointStatisticsSourceType)."]
+    #[doc = " JSON `sourceType`: [`MediaEndpointStatisticsSourceType`](crate::MediaEndpointStatisticsSourceType), one of `Client`, `Server`."]
     pub source_type: ::std::option::Option<crate::MediaEndpointStatisticsSourceType>,
     #[doc = " JSON `station`: [`NamedEntity`](crate::NamedEntity)."]
     pub station: ::std::option::Option<crate::NamedEntity>,

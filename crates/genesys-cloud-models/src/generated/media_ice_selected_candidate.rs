@@ -7,7 +7,7 @@
 pub struct MediaIceSelectedCandidate {
     #[doc = " JSON `address`: string."]
     pub address: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`MediaIceSelectedCandidateType`](crate::MediaIceSelectedCandidateType)."]
+    #[doc = " JSON `type`: [`MediaIceSelectedCandidateType`](crate::MediaIceSelectedCandidateType), one of `host`, `srflx`, `prflx`, `relay`."]
     pub r#type: ::std::option::Option<crate::MediaIceSelectedCandidateType>,
     _nulls: crate::support::Extras,
 }

@@ -15,7 +15,7 @@ pub struct MediaParticipantRequest {
     pub recording: ::std::option::Option<bool>,
     #[doc = " JSON `resumeTime`: date-time."]
     pub resume_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`MediaParticipantRequestState`](crate::MediaParticipantRequestState)."]
+    #[doc = " JSON `state`: [`MediaParticipantRequestState`](crate::MediaParticipantRequestState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `parked`, `none`."]
     pub state: ::std::option::Option<crate::MediaParticipantRequestState>,
     #[doc = " JSON `wrapup`: [`WrapupInput`](crate::WrapupInput)."]
     pub wrapup: ::std::option::Option<crate::WrapupInput>,

@@ -9,7 +9,7 @@ pub struct MediaStatisticsTrunkInfo {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`MediaStatisticsTrunkInfoType`](crate::MediaStatisticsTrunkInfoType)."]
+    #[doc = " JSON `type`: [`MediaStatisticsTrunkInfoType`](crate::MediaStatisticsTrunkInfoType), one of `external`, `external.pcv`, `external.pcv.aws`, `external.pcv.byoc.carrier`, `external.pcv.byoc.pbx`, `tie`, `tie.direct`, `tie.indirect`, `tie.cloud.proxy`, `tie.cloud.proxy.callsession`, `station`, `station.cdm`, … (13 in all)."]
     pub r#type: ::std::option::Option<crate::MediaStatisticsTrunkInfoType>,
     _nulls: crate::support::Extras,
 }

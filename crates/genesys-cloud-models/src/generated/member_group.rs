@@ -15,7 +15,7 @@ pub struct MemberGroup {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`MemberGroupType`](crate::MemberGroupType)."]
+    #[doc = " JSON `type`: [`MemberGroupType`](crate::MemberGroupType), one of `TEAM`, `GROUP`, `SKILLGROUP`."]
     pub r#type: ::std::option::Option<crate::MemberGroupType>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct MergeInfo {
     pub date_merged: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `error`: [`MergeError`](crate::MergeError)."]
     pub error: ::std::option::Option<crate::MergeError>,
-    #[doc = " JSON `status`: [`MergeInfoStatus`](crate::MergeInfoStatus)."]
+    #[doc = " JSON `status`: [`MergeInfoStatus`](crate::MergeInfoStatus), one of `AutoQueued`, `AutoSucceeded`, `AutoFailed`, `ManualQueued`, `ManualSucceeded`, `ManualFailed`, `NotMerged`."]
     pub status: ::std::option::Option<crate::MergeInfoStatus>,
     _nulls: crate::support::Extras,
 }

@@ -17,13 +17,13 @@ pub struct Message {
     pub byo_sms_integration_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `direction`: [`MessageDirection`](crate::MessageDirection)."]
+    #[doc = " JSON `direction`: [`MessageDirection`](crate::MessageDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::MessageDirection>,
-    #[doc = " JSON `disconnectType`: [`MessageDisconnectType`](crate::MessageDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`MessageDisconnectType`](crate::MessageDisconnectType), one of `endpoint`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transport.failure`, `error`, … (19 in all)."]
     pub disconnect_type: ::std::option::Option<crate::MessageDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `engagementSource`: [`MessageEngagementSource`](crate::MessageEngagementSource)."]
+    #[doc = " JSON `engagementSource`: [`MessageEngagementSource`](crate::MessageEngagementSource), one of `AppleMessagesForBusiness`, `Discord`, `Email`, `Facebook`, `FacebookMessenger`, `Glassdoor`, `GoogleBusinessProfile`, `Instagram`, `KakaoTalk`, `Line`, `LinkedIn`, `MicrosoftTeams`, … (34 in all)."]
     pub engagement_source: ::std::option::Option<crate::MessageEngagementSource>,
     #[doc = " JSON `errorInfo`: [`ErrorBody`](crate::ErrorBody)."]
     pub error_info: ::std::option::Option<crate::ErrorBody>,
@@ -33,7 +33,7 @@ pub struct Message {
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`MessageInitialState`](crate::MessageInitialState)."]
+    #[doc = " JSON `initialState`: [`MessageInitialState`](crate::MessageInitialState), one of `alerting`, `connected`, `parked`, `disconnected`."]
     pub initial_state: ::std::option::Option<crate::MessageInitialState>,
     #[doc = " JSON `journeyContext`: [`JourneyContext`](crate::JourneyContext)."]
     pub journey_context: ::std::option::Option<crate::JourneyContext>,
@@ -63,11 +63,11 @@ pub struct Message {
     pub start_alerting_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`MessageState`](crate::MessageState)."]
+    #[doc = " JSON `state`: [`MessageState`](crate::MessageState), one of `alerting`, `connected`, `parked`, `disconnected`."]
     pub state: ::std::option::Option<crate::MessageState>,
     #[doc = " JSON `toAddress`: [`Address`](crate::Address)."]
     pub to_address: ::std::option::Option<crate::Address>,
-    #[doc = " JSON `type`: [`MessageType`](crate::MessageType)."]
+    #[doc = " JSON `type`: [`MessageType`](crate::MessageType), one of `apple`, `facebook`, `instagram`, `kakao`, `line`, `open`, `sms`, `telegram`, `twitter`, `webmessaging`, `whatsapp`, `unknown`."]
     pub r#type: ::std::option::Option<crate::MessageType>,
     #[doc = " JSON `wrapup`: [`Wrapup`](crate::Wrapup)."]
     pub wrapup: ::std::option::Option<crate::Wrapup>,

@@ -9,13 +9,13 @@ pub struct MessageData {
     pub conversation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `createdBy`: [`User`](crate::User)."]
     pub created_by: ::std::option::Option<crate::User>,
-    #[doc = " JSON `direction`: [`MessageDataDirection`](crate::MessageDataDirection)."]
+    #[doc = " JSON `direction`: [`MessageDataDirection`](crate::MessageDataDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::MessageDataDirection>,
     #[doc = " JSON `fromAddress`: string."]
     pub from_address: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `messengerType`: [`MessageDataMessengerType`](crate::MessageDataMessengerType)."]
+    #[doc = " JSON `messengerType`: [`MessageDataMessengerType`](crate::MessageDataMessengerType), one of `sms`, `facebook`, `twitter`, `whatsapp`, `webmessaging`, `instagram`, `open`, `apple`, `linkedin`."]
     pub messenger_type: ::std::option::Option<crate::MessageDataMessengerType>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -27,7 +27,7 @@ pub struct MessageData {
     pub provider_message_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`MessageDataStatus`](crate::MessageDataStatus), required by the spec."]
+    #[doc = " JSON `status`: [`MessageDataStatus`](crate::MessageDataStatus), required by the spec, one of `queued`, `sent`, `failed`, `received`, `delivery-success`, `delivery-failed`, `read`, `removed`, `published`."]
     pub status: ::std::option::Option<crate::MessageDataStatus>,
     #[doc = " JSON `timestamp`: date-time, required by the spec."]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,

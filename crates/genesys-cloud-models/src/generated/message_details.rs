@@ -15,13 +15,13 @@ pub struct MessageDetails {
     pub message_metadata: ::std::option::Option<crate::ConversationMessageMetadata>,
     #[doc = " JSON `messageSegmentCount`: integer (int64)."]
     pub message_segment_count: ::std::option::Option<i64>,
-    #[doc = " JSON `messageStatus`: [`MessageDetailsMessageStatus`](crate::MessageDetailsMessageStatus)."]
+    #[doc = " JSON `messageStatus`: [`MessageDetailsMessageStatus`](crate::MessageDetailsMessageStatus), one of `queued`, `sent`, `failed`, `received`, `delivery-success`, `delivery-failed`, `read`, `removed`, `published`."]
     pub message_status: ::std::option::Option<crate::MessageDetailsMessageStatus>,
     #[doc = " JSON `messageTime`: date-time."]
     pub message_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `messageURI`: string."]
     pub message_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `socialVisibility`: [`MessageDetailsSocialVisibility`](crate::MessageDetailsSocialVisibility)."]
+    #[doc = " JSON `socialVisibility`: [`MessageDetailsSocialVisibility`](crate::MessageDetailsSocialVisibility), one of `private`, `public`."]
     pub social_visibility: ::std::option::Option<crate::MessageDetailsSocialVisibility>,
     #[doc = " JSON `stickers`: array of [`MessageSticker`](crate::MessageSticker)."]
     pub stickers: ::std::option::Option<::std::vec::Vec<crate::MessageSticker>>,

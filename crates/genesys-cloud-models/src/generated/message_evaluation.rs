@@ -9,7 +9,7 @@ pub struct MessageEvaluation {
     pub contact_address: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `contactColumn`: string."]
     pub contact_column: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `messageType`: [`MessageEvaluationMessageType`](crate::MessageEvaluationMessageType)."]
+    #[doc = " JSON `messageType`: [`MessageEvaluationMessageType`](crate::MessageEvaluationMessageType), one of `Sms`, `Email`, `WhatsApp`."]
     pub message_type: ::std::option::Option<crate::MessageEvaluationMessageType>,
     #[doc = " JSON `timestamp`: date-time."]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,

@@ -7,7 +7,7 @@
 pub struct MessageFooter {
     #[doc = " JSON `content`: string."]
     pub content: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`MessageFooterType`](crate::MessageFooterType)."]
+    #[doc = " JSON `type`: [`MessageFooterType`](crate::MessageFooterType), one of `Text`."]
     pub r#type: ::std::option::Option<crate::MessageFooterType>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct MessageHeader {
     #[doc = " JSON `content`: string."]
     pub content: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`MessageHeaderType`](crate::MessageHeaderType)."]
+    #[doc = " JSON `type`: [`MessageHeaderType`](crate::MessageHeaderType), one of `Text`, `Image`, `Video`, `Document`."]
     pub r#type: ::std::option::Option<crate::MessageHeaderType>,
     _nulls: crate::support::Extras,
 }

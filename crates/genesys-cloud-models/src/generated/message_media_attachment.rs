@@ -9,7 +9,7 @@ pub struct MessageMediaAttachment {
     pub content_length: ::std::option::Option<i64>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`MessageMediaAttachmentMediaType`](crate::MessageMediaAttachmentMediaType)."]
+    #[doc = " JSON `mediaType`: [`MessageMediaAttachmentMediaType`](crate::MessageMediaAttachmentMediaType), one of `image/png`, `image/jpeg`, `image/gif`."]
     pub media_type: ::std::option::Option<crate::MessageMediaAttachmentMediaType>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,

@@ -19,7 +19,7 @@ pub struct MessageMediaData {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`MessageMediaDataStatus`](crate::MessageMediaDataStatus)."]
+    #[doc = " JSON `status`: [`MessageMediaDataStatus`](crate::MessageMediaDataStatus), one of `uploading`, `valid`, `invalid`."]
     pub status: ::std::option::Option<crate::MessageMediaDataStatus>,
     #[doc = " JSON `uploadUrl`: string."]
     pub upload_url: ::std::option::Option<::std::string::String>,

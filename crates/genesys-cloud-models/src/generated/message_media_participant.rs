@@ -17,9 +17,9 @@ pub struct MessageMediaParticipant {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `conversationRoutingData`: [`ConversationRoutingData`](crate::ConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::ConversationRoutingData>,
-    #[doc = " JSON `direction`: [`MessageMediaParticipantDirection`](crate::MessageMediaParticipantDirection)."]
+    #[doc = " JSON `direction`: [`MessageMediaParticipantDirection`](crate::MessageMediaParticipantDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::MessageMediaParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`MessageMediaParticipantDisconnectType`](crate::MessageMediaParticipantDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`MessageMediaParticipantDisconnectType`](crate::MessageMediaParticipantDisconnectType), one of `endpoint`, `endpoint.donotdisturb`, `client`, `system`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.donotdisturb`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transport.failure`, … (19 in all)."]
     pub disconnect_type: ::std::option::Option<crate::MessageMediaParticipantDisconnectType>,
     #[doc = " JSON `endAcwTime`: date-time."]
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -33,7 +33,7 @@ pub struct MessageMediaParticipant {
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalOrganization`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub external_organization: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `flaggedReason`: [`MessageMediaParticipantFlaggedReason`](crate::MessageMediaParticipantFlaggedReason)."]
+    #[doc = " JSON `flaggedReason`: [`MessageMediaParticipantFlaggedReason`](crate::MessageMediaParticipantFlaggedReason), one of `general`."]
     pub flagged_reason: ::std::option::Option<crate::MessageMediaParticipantFlaggedReason>,
     #[doc = " JSON `fromAddress`: [`Address`](crate::Address)."]
     pub from_address: ::std::option::Option<crate::Address>,
@@ -79,13 +79,13 @@ pub struct MessageMediaParticipant {
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`MessageMediaParticipantState`](crate::MessageMediaParticipantState)."]
+    #[doc = " JSON `state`: [`MessageMediaParticipantState`](crate::MessageMediaParticipantState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `parked`, `none`."]
     pub state: ::std::option::Option<crate::MessageMediaParticipantState>,
     #[doc = " JSON `team`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub team: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `toAddress`: [`Address`](crate::Address)."]
     pub to_address: ::std::option::Option<crate::Address>,
-    #[doc = " JSON `type`: [`MessageMediaParticipantType`](crate::MessageMediaParticipantType)."]
+    #[doc = " JSON `type`: [`MessageMediaParticipantType`](crate::MessageMediaParticipantType), one of `apple`, `facebook`, `instagram`, `kakao`, `line`, `open`, `sms`, `telegram`, `twitter`, `webmessaging`, `whatsapp`, `unknown`."]
     pub r#type: ::std::option::Option<crate::MessageMediaParticipantType>,
     #[doc = " JSON `user`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub user: ::std::option::Option<crate::DomainEntityRef>,

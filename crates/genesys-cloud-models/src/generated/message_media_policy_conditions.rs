@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MessageMediaPolicyConditions {
-    #[doc = " JSON `customerParticipation`: [`MessageMediaPolicyConditionsCustomerParticipation`](crate::MessageMediaPolicyConditionsCustomerParticipation)."]
+    #[doc = " JSON `customerParticipation`: [`MessageMediaPolicyConditionsCustomerParticipation`](crate::MessageMediaPolicyConditionsCustomerParticipation), one of `YES`, `NO`."]
     pub customer_participation: ::std::option::Option<crate::MessageMediaPolicyConditionsCustomerParticipation>,
     #[doc = " JSON `dateRanges`: array of string."]
     pub date_ranges: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

@@ -9,7 +9,7 @@ pub struct MessagingCampaign {
     pub always_running: ::std::option::Option<bool>,
     #[doc = " JSON `callableTimeSet`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub callable_time_set: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `campaignStatus`: [`MessagingCampaignCampaignStatus`](crate::MessagingCampaignCampaignStatus)."]
+    #[doc = " JSON `campaignStatus`: [`MessagingCampaignCampaignStatus`](crate::MessagingCampaignCampaignStatus), one of `on`, `stopping`, `off`, `complete`, `invalid`, `forced_off`, `forced_stopping`."]
     pub campaign_status: ::std::option::Option<crate::MessagingCampaignCampaignStatus>,
     #[doc = " JSON `contactList`: [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub contact_list: ::std::option::Option<crate::DomainEntityRef>,

@@ -11,7 +11,7 @@ pub struct MessagingCampaignScheduleConfigChangeAlteration {
     pub end: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `start`: string."]
     pub start: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`MessagingCampaignScheduleConfigChangeAlterationType`](crate::MessagingCampaignScheduleConfigChangeAlterationType)."]
+    #[doc = " JSON `type`: [`MessagingCampaignScheduleConfigChangeAlterationType`](crate::MessagingCampaignScheduleConfigChangeAlterationType), one of `Exclusion`, `Inclusion`."]
     pub r#type: ::std::option::Option<crate::MessagingCampaignScheduleConfigChangeAlterationType>,
     _nulls: crate::support::Extras,
 }

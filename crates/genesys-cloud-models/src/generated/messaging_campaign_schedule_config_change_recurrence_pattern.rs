@@ -11,7 +11,7 @@ pub struct MessagingCampaignScheduleConfigChangeRecurrencePattern {
     pub days_of_week: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `interval`: integer (int64)."]
     pub interval: ::std::option::Option<i64>,
-    #[doc = " JSON `type`: [`MessagingCampaignScheduleConfigChangeRecurrencePatternType`](crate::MessagingCampaignScheduleConfigChangeRecurrencePatternType)."]
+    #[doc = " JSON `type`: [`MessagingCampaignScheduleConfigChangeRecurrencePatternType`](crate::MessagingCampaignScheduleConfigChangeRecurrencePatternType), one of `Daily`, `Weekly`."]
     pub r#type: ::std::option::Option<crate::MessagingCampaignScheduleConfigChangeRecurrencePatternType>,
     _nulls: crate::support::Extras,
 }

@@ -11,7 +11,7 @@ pub struct MessagingCampaignScheduleConfigChangeRecurrenceRange {
     pub end: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `numberOfOccurrences`: integer (int64)."]
     pub number_of_occurrences: ::std::option::Option<i64>,
-    #[doc = " JSON `type`: [`MessagingCampaignScheduleConfigChangeRecurrenceRangeType`](crate::MessagingCampaignScheduleConfigChangeRecurrenceRangeType)."]
+    #[doc = " JSON `type`: [`MessagingCampaignScheduleConfigChangeRecurrenceRangeType`](crate::MessagingCampaignScheduleConfigChangeRecurrenceRangeType), one of `NoEnd`, `Numbered`, `EndDate`."]
     pub r#type: ::std::option::Option<crate::MessagingCampaignScheduleConfigChangeRecurrenceRangeType>,
     _nulls: crate::support::Extras,
 }

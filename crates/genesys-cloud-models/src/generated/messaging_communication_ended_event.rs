@@ -9,7 +9,7 @@ pub struct MessagingCommunicationEndedEvent {
     pub communication_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `conversationId`: string, required by the spec."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `disconnectType`: [`MessagingCommunicationEndedEventDisconnectType`](crate::MessagingCommunicationEndedEventDisconnectType), required by the spec."]
+    #[doc = " JSON `disconnectType`: [`MessagingCommunicationEndedEventDisconnectType`](crate::MessagingCommunicationEndedEventDisconnectType), required by the spec, one of `Unknown`, `Self`, `Peer`, `System`, `Error`, `Transfer`, `TransferACD`, `TransferUser`, `SessionExpired`."]
     pub disconnect_type: ::std::option::Option<crate::MessagingCommunicationEndedEventDisconnectType>,
     #[doc = " JSON `eventDateTime`: date-time, required by the spec."]
     pub event_date_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,

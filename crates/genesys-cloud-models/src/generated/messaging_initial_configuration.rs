@@ -17,7 +17,7 @@ pub struct MessagingInitialConfiguration {
     pub inbound: ::std::option::Option<bool>,
     #[doc = " JSON `invitedBy`: string."]
     pub invited_by: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `messageType`: [`MessagingInitialConfigurationMessageType`](crate::MessagingInitialConfigurationMessageType)."]
+    #[doc = " JSON `messageType`: [`MessagingInitialConfigurationMessageType`](crate::MessagingInitialConfigurationMessageType), one of `Sms`, `Twitter`, `Facebook`, `Line`, `WhatsApp`, `WebMessage`, `Open`, `Instagram`, `Unknown`."]
     pub message_type: ::std::option::Option<crate::MessagingInitialConfigurationMessageType>,
     #[doc = " JSON `toAddress`: string, required by the spec."]
     pub to_address: ::std::option::Option<::std::string::String>,

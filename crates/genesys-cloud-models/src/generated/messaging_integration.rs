@@ -15,19 +15,19 @@ pub struct MessagingIntegration {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `messagingSetting`: [`MessagingSettingReference`](crate::MessagingSettingReference)."]
     pub messaging_setting: ::std::option::Option<crate::MessagingSettingReference>,
-    #[doc = " JSON `messengerType`: [`MessagingIntegrationMessengerType`](crate::MessagingIntegrationMessengerType), required by the spec."]
+    #[doc = " JSON `messengerType`: [`MessagingIntegrationMessengerType`](crate::MessagingIntegrationMessengerType), required by the spec, one of `sms`, `facebook`, `twitter`, `whatsapp`, `webmessaging`, `instagram`, `open`, `apple`, `linkedin`."]
     pub messenger_type: ::std::option::Option<crate::MessagingIntegrationMessengerType>,
     #[doc = " JSON `modifiedBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub modified_by: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `openExtensionType`: [`MessagingIntegrationOpenExtensionType`](crate::MessagingIntegrationOpenExtensionType)."]
+    #[doc = " JSON `openExtensionType`: [`MessagingIntegrationOpenExtensionType`](crate::MessagingIntegrationOpenExtensionType), one of `None`, `GoogleBusinessProfile`, `YouTube`."]
     pub open_extension_type: ::std::option::Option<crate::MessagingIntegrationOpenExtensionType>,
     #[doc = " JSON `recipient`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub recipient: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`MessagingIntegrationStatus`](crate::MessagingIntegrationStatus)."]
+    #[doc = " JSON `status`: [`MessagingIntegrationStatus`](crate::MessagingIntegrationStatus), one of `Active`, `Inactive`, `Error`, `Starting`, `Incomplete`, `Deleting`, `DeletionFailed`, `Failed`."]
     pub status: ::std::option::Option<crate::MessagingIntegrationStatus>,
     #[doc = " JSON `supportedContent`: [`SupportedContentReference`](crate::SupportedContentReference)."]
     pub supported_content: ::std::option::Option<crate::SupportedContentReference>,

@@ -25,7 +25,7 @@ pub struct MessagingRoutingTransferEvent {
     pub skill_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `targetCommunicationId`: string, required by the spec."]
     pub target_communication_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `transferType`: [`MessagingRoutingTransferEventTransferType`](crate::MessagingRoutingTransferEventTransferType), required by the spec."]
+    #[doc = " JSON `transferType`: [`MessagingRoutingTransferEventTransferType`](crate::MessagingRoutingTransferEventTransferType), required by the spec, one of `Attended`, `Unattended`."]
     pub transfer_type: ::std::option::Option<crate::MessagingRoutingTransferEventTransferType>,
     _nulls: crate::support::Extras,
 }

@@ -21,7 +21,7 @@ pub struct MessagingUserTransferEvent {
     pub object_communication_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `targetCommunicationId`: string, required by the spec."]
     pub target_communication_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `transferType`: [`MessagingUserTransferEventTransferType`](crate::MessagingUserTransferEventTransferType), required by the spec."]
+    #[doc = " JSON `transferType`: [`MessagingUserTransferEventTransferType`](crate::MessagingUserTransferEventTransferType), required by the spec, one of `Attended`, `Unattended`."]
     pub transfer_type: ::std::option::Option<crate::MessagingUserTransferEventTransferType>,
     _nulls: crate::support::Extras,
 }

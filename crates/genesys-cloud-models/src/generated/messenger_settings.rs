@@ -15,7 +15,7 @@ pub struct MessengerSettings {
     pub home_screen: ::std::option::Option<crate::MessengerHomeScreen>,
     #[doc = " JSON `launcherButton`: [`LauncherButtonSettings`](crate::LauncherButtonSettings)."]
     pub launcher_button: ::std::option::Option<crate::LauncherButtonSettings>,
-    #[doc = " JSON `sessionPersistenceType`: [`MessengerSettingsSessionPersistenceType`](crate::MessengerSettingsSessionPersistenceType)."]
+    #[doc = " JSON `sessionPersistenceType`: [`MessengerSettingsSessionPersistenceType`](crate::MessengerSettingsSessionPersistenceType), one of `AcrossSubdomains`, `DomainOrSubdomainOnly`."]
     pub session_persistence_type: ::std::option::Option<crate::MessengerSettingsSessionPersistenceType>,
     #[doc = " JSON `styles`: [`MessengerStyles`](crate::MessengerStyles)."]
     pub styles: ::std::option::Option<crate::MessengerStyles>,

@@ -27,9 +27,9 @@ pub struct Metabase {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`MetabaseState`](crate::MetabaseState)."]
+    #[doc = " JSON `state`: [`MetabaseState`](crate::MetabaseState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::MetabaseState>,
-    #[doc = " JSON `type`: [`MetabaseType`](crate::MetabaseType)."]
+    #[doc = " JSON `type`: [`MetabaseType`](crate::MetabaseType), one of `EXTERNAL`, `EXTERNAL_PCV`, `EXTERNAL_PCV_AWS`, `EXTERNAL_BYOC_CARRIER`, `EXTERNAL_BYOC_PBX`, `STATION_CDM`, `STATION_CDM_WEBRTC`, `STATION`, `TIE`, `TIE_DIRECT`, `TIE_INDIRECT`, `TIE_CLOUD_PROXY`, … (13 in all)."]
     pub r#type: ::std::option::Option<crate::MetabaseType>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,

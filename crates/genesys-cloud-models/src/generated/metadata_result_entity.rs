@@ -9,7 +9,7 @@ pub struct MetadataResultEntity {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `visibility`: [`MetadataResultEntityVisibility`](crate::MetadataResultEntityVisibility)."]
+    #[doc = " JSON `visibility`: [`MetadataResultEntityVisibility`](crate::MetadataResultEntityVisibility), one of `Visible`, `Hidden`."]
     pub visibility: ::std::option::Option<crate::MetadataResultEntityVisibility>,
     _nulls: crate::support::Extras,
 }

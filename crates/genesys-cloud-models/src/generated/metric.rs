@@ -29,7 +29,7 @@ pub struct Metric {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sourcePerformanceProfile`: [`PerformanceProfile`](crate::PerformanceProfile)."]
     pub source_performance_profile: ::std::option::Option<crate::PerformanceProfile>,
-    #[doc = " JSON `timeDisplayUnit`: [`MetricTimeDisplayUnit`](crate::MetricTimeDisplayUnit)."]
+    #[doc = " JSON `timeDisplayUnit`: [`MetricTimeDisplayUnit`](crate::MetricTimeDisplayUnit), one of `None`, `Seconds`, `Minutes`, `Hours`."]
     pub time_display_unit: ::std::option::Option<crate::MetricTimeDisplayUnit>,
     _nulls: crate::support::Extras,
 }

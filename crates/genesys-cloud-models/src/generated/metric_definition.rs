@@ -27,7 +27,7 @@ pub struct MetricDefinition {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `shortName`: string."]
     pub short_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `unitType`: [`MetricDefinitionUnitType`](crate::MetricDefinitionUnitType)."]
+    #[doc = " JSON `unitType`: [`MetricDefinitionUnitType`](crate::MetricDefinitionUnitType), one of `None`, `Percent`, `Currency`, `Seconds`, `Number`, `AttendanceStatus`, `Unit`."]
     pub unit_type: ::std::option::Option<crate::MetricDefinitionUnitType>,
     _nulls: crate::support::Extras,
 }

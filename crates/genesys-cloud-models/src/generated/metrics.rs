@@ -37,11 +37,11 @@ pub struct Metrics {
     pub source_performance_profile: ::std::option::Option<crate::PerformanceProfile>,
     #[doc = " JSON `templateName`: string."]
     pub template_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `timeDisplayUnit`: [`MetricsTimeDisplayUnit`](crate::MetricsTimeDisplayUnit)."]
+    #[doc = " JSON `timeDisplayUnit`: [`MetricsTimeDisplayUnit`](crate::MetricsTimeDisplayUnit), one of `None`, `Seconds`, `Minutes`, `Hours`."]
     pub time_display_unit: ::std::option::Option<crate::MetricsTimeDisplayUnit>,
     #[doc = " JSON `unitDefinition`: string."]
     pub unit_definition: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `unitType`: [`MetricsUnitType`](crate::MetricsUnitType)."]
+    #[doc = " JSON `unitType`: [`MetricsUnitType`](crate::MetricsUnitType), one of `None`, `Percent`, `Currency`, `Seconds`, `Number`, `AttendanceStatus`, `Unit`."]
     pub unit_type: ::std::option::Option<crate::MetricsUnitType>,
     _nulls: crate::support::Extras,
 }

@@ -29,19 +29,19 @@ pub struct Miner {
     pub getmined_item_count: ::std::option::Option<i64>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `language`: [`MinerLanguage`](crate::MinerLanguage)."]
+    #[doc = " JSON `language`: [`MinerLanguage`](crate::MinerLanguage), one of `en-us`, `en-gb`, `en-au`, `en-in`, `en-za`, `es-us`, `es-es`, `fr-fr`, `fr-ca`, `de-de`, `pt-pt`, `pt-br`, … (32 in all)."]
     pub language: ::std::option::Option<crate::MinerLanguage>,
     #[doc = " JSON `latestDraftVersion`: [`Draft`](crate::Draft)."]
     pub latest_draft_version: ::std::option::Option<::std::boxed::Box<crate::Draft>>,
-    #[doc = " JSON `mediaType`: [`MinerMediaType`](crate::MinerMediaType)."]
+    #[doc = " JSON `mediaType`: [`MinerMediaType`](crate::MinerMediaType), one of `Chat`, `Call`, `Message`, `Email`."]
     pub media_type: ::std::option::Option<crate::MinerMediaType>,
     #[doc = " JSON `message`: string."]
     pub message: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `minerType`: [`MinerMinerType`](crate::MinerMinerType)."]
+    #[doc = " JSON `minerType`: [`MinerMinerType`](crate::MinerMinerType), one of `Intent`, `Topic`."]
     pub miner_type: ::std::option::Option<crate::MinerMinerType>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `participantType`: [`MinerParticipantType`](crate::MinerParticipantType)."]
+    #[doc = " JSON `participantType`: [`MinerParticipantType`](crate::MinerParticipantType), one of `Customer`, `Agent`, `Both`."]
     pub participant_type: ::std::option::Option<crate::MinerParticipantType>,
     #[doc = " JSON `queueIds`: array of string."]
     pub queue_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -49,7 +49,7 @@ pub struct Miner {
     pub seeding: ::std::option::Option<bool>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`MinerStatus`](crate::MinerStatus)."]
+    #[doc = " JSON `status`: [`MinerStatus`](crate::MinerStatus), one of `NotStarted`, `FetchingConversationIds`, `ConversationIdsFetched`, `ConversationIdsFetchError`, `FetchingConversations`, `ConversationsFetched`, `ConversationsFetchError`, `Queued`, `QueuingError`, `MiningStarted`, `MaskingUtterances`, `MaskingError`, … (18 in all)."]
     pub status: ::std::option::Option<crate::MinerStatus>,
     #[doc = " JSON `warningInfo`: [`MinerErrorInfo`](crate::MinerErrorInfo)."]
     pub warning_info: ::std::option::Option<crate::MinerErrorInfo>,

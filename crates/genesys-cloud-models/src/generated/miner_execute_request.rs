@@ -9,9 +9,9 @@ pub struct MinerExecuteRequest {
     pub date_end: ::std::option::Option<::chrono::NaiveDate>,
     #[doc = " JSON `dateStart`: date."]
     pub date_start: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `mediaType`: [`MinerExecuteRequestMediaType`](crate::MinerExecuteRequestMediaType)."]
+    #[doc = " JSON `mediaType`: [`MinerExecuteRequestMediaType`](crate::MinerExecuteRequestMediaType), one of `Chat`, `Call`, `Message`, `Email`."]
     pub media_type: ::std::option::Option<crate::MinerExecuteRequestMediaType>,
-    #[doc = " JSON `participantType`: [`MinerExecuteRequestParticipantType`](crate::MinerExecuteRequestParticipantType)."]
+    #[doc = " JSON `participantType`: [`MinerExecuteRequestParticipantType`](crate::MinerExecuteRequestParticipantType), one of `Customer`, `Agent`, `Both`."]
     pub participant_type: ::std::option::Option<crate::MinerExecuteRequestParticipantType>,
     #[doc = " JSON `queueIds`: array of string."]
     pub queue_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

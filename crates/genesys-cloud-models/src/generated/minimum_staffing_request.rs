@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MinimumStaffingRequest {
-    #[doc = " JSON `applicableIntervals`: [`MinimumStaffingRequestApplicableIntervals`](crate::MinimumStaffingRequestApplicableIntervals)."]
+    #[doc = " JSON `applicableIntervals`: [`MinimumStaffingRequestApplicableIntervals`](crate::MinimumStaffingRequestApplicableIntervals), one of `AllIntervals`, `VolumeOnlyIntervals`."]
     pub applicable_intervals: ::std::option::Option<crate::MinimumStaffingRequestApplicableIntervals>,
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MinimumStaffingResponse {
-    #[doc = " JSON `applicableIntervals`: [`MinimumStaffingResponseApplicableIntervals`](crate::MinimumStaffingResponseApplicableIntervals), required by the spec."]
+    #[doc = " JSON `applicableIntervals`: [`MinimumStaffingResponseApplicableIntervals`](crate::MinimumStaffingResponseApplicableIntervals), required by the spec, one of `AllIntervals`, `VolumeOnlyIntervals`."]
     pub applicable_intervals: ::std::option::Option<crate::MinimumStaffingResponseApplicableIntervals>,
     #[doc = " JSON `enabled`: boolean, required by the spec."]
     pub enabled: ::std::option::Option<bool>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MobileNotificationSettings {
-    #[doc = " JSON `when`: [`MobileNotificationSettingsWhen`](crate::MobileNotificationSettingsWhen), required by the spec."]
+    #[doc = " JSON `when`: [`MobileNotificationSettingsWhen`](crate::MobileNotificationSettingsWhen), required by the spec, one of `Always`, `OnlyWhenInactive`."]
     pub when: ::std::option::Option<crate::MobileNotificationSettingsWhen>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MoveAgentResponse {
-    #[doc = " JSON `result`: [`MoveAgentResponseResult`](crate::MoveAgentResponseResult)."]
+    #[doc = " JSON `result`: [`MoveAgentResponseResult`](crate::MoveAgentResponseResult), one of `AlreadyMoved`, `DestinationBusinessUnitAgentLimitExceeded`, `DestinationManagementUnitAgentLimitExceeded`, `DestinationManagementUnitDoesNotExist`, `MoveSuccessful`, `MovingToDifferentManagementUnit`, `NothingToDo`, `SourceManagementUnitNotAuthorized`."]
     pub result: ::std::option::Option<crate::MoveAgentResponseResult>,
     #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,

@@ -7,7 +7,7 @@
 pub struct MoveManagementUnitResponse {
     #[doc = " JSON `businessUnit`: [`BusinessUnitReference`](crate::BusinessUnitReference)."]
     pub business_unit: ::std::option::Option<crate::BusinessUnitReference>,
-    #[doc = " JSON `status`: [`MoveManagementUnitResponseStatus`](crate::MoveManagementUnitResponseStatus)."]
+    #[doc = " JSON `status`: [`MoveManagementUnitResponseStatus`](crate::MoveManagementUnitResponseStatus), one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::MoveManagementUnitResponseStatus>,
     _nulls: crate::support::Extras,
 }

@@ -17,9 +17,9 @@ pub struct NamedEntityTypeMechanism {
     pub min_length: ::std::option::Option<i64>,
     #[doc = " JSON `restricted`: boolean."]
     pub restricted: ::std::option::Option<bool>,
-    #[doc = " JSON `subType`: [`NamedEntityTypeMechanismSubType`](crate::NamedEntityTypeMechanismSubType)."]
+    #[doc = " JSON `subType`: [`NamedEntityTypeMechanismSubType`](crate::NamedEntityTypeMechanismSubType), one of `Alphanumeric`, `NumberSequence`, `FreeForm`."]
     pub sub_type: ::std::option::Option<crate::NamedEntityTypeMechanismSubType>,
-    #[doc = " JSON `type`: [`NamedEntityTypeMechanismType`](crate::NamedEntityTypeMechanismType), required by the spec."]
+    #[doc = " JSON `type`: [`NamedEntityTypeMechanismType`](crate::NamedEntityTypeMechanismType), required by the spec, one of `AI`, `DynamicDateTime`, `DynamicList`, `List`, `Regex`, `Unknown`."]
     pub r#type: ::std::option::Option<crate::NamedEntityTypeMechanismType>,
     _nulls: crate::support::Extras,
 }

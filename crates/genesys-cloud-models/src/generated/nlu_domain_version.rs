@@ -21,7 +21,7 @@ pub struct NluDomainVersion {
     pub entities: ::std::option::Option<::std::vec::Vec<crate::NamedEntityDefinition>>,
     #[doc = " JSON `entityTypes`: array of [`NamedEntityTypeDefinition`](crate::NamedEntityTypeDefinition)."]
     pub entity_types: ::std::option::Option<::std::vec::Vec<crate::NamedEntityTypeDefinition>>,
-    #[doc = " JSON `evaluationStatus`: [`NluDomainVersionEvaluationStatus`](crate::NluDomainVersionEvaluationStatus)."]
+    #[doc = " JSON `evaluationStatus`: [`NluDomainVersionEvaluationStatus`](crate::NluDomainVersionEvaluationStatus), one of `Unevaluated`, `Evaluating`, `Evaluated`, `Error`."]
     pub evaluation_status: ::std::option::Option<crate::NluDomainVersionEvaluationStatus>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -35,7 +35,7 @@ pub struct NluDomainVersion {
     pub published: ::std::option::Option<bool>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `trainingStatus`: [`NluDomainVersionTrainingStatus`](crate::NluDomainVersionTrainingStatus)."]
+    #[doc = " JSON `trainingStatus`: [`NluDomainVersionTrainingStatus`](crate::NluDomainVersionTrainingStatus), one of `Untrained`, `Training`, `Trained`, `Error`, `Unknown`."]
     pub training_status: ::std::option::Option<crate::NluDomainVersionTrainingStatus>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct NluUtterance {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `segments`: array of [`NluUtteranceSegment`](crate::NluUtteranceSegment), required by the spec."]
     pub segments: ::std::option::Option<::std::vec::Vec<crate::NluUtteranceSegment>>,
-    #[doc = " JSON `source`: [`NluUtteranceSource`](crate::NluUtteranceSource)."]
+    #[doc = " JSON `source`: [`NluUtteranceSource`](crate::NluUtteranceSource), one of `Generated`, `User`."]
     pub source: ::std::option::Option<crate::NluUtteranceSource>,
     _nulls: crate::support::Extras,
 }

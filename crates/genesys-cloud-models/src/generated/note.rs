@@ -13,7 +13,7 @@ pub struct Note {
     pub division: ::std::option::Option<crate::WritableStarrableDivision>,
     #[doc = " JSON `entityId`: string."]
     pub entity_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `entityType`: [`NoteEntityType`](crate::NoteEntityType)."]
+    #[doc = " JSON `entityType`: [`NoteEntityType`](crate::NoteEntityType), one of `contact`, `organization`."]
     pub entity_type: ::std::option::Option<crate::NoteEntityType>,
     #[doc = " JSON `externalDataSources`: array of [`ExternalDataSource`](crate::ExternalDataSource)."]
     pub external_data_sources: ::std::option::Option<::std::vec::Vec<crate::ExternalDataSource>>,

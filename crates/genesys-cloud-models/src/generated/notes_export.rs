@@ -23,7 +23,7 @@ pub struct NotesExport {
     pub result_row_count: ::std::option::Option<i64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`NotesExportStatus`](crate::NotesExportStatus)."]
+    #[doc = " JSON `status`: [`NotesExportStatus`](crate::NotesExportStatus), one of `RUNNING`, `SUCCEEDED`, `FAILED`."]
     pub status: ::std::option::Option<crate::NotesExportStatus>,
     _nulls: crate::support::Extras,
 }

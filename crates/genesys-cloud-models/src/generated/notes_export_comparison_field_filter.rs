@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NotesExportComparisonFieldFilter {
-    #[doc = " JSON `field`: [`NotesExportComparisonFieldFilterField`](crate::NotesExportComparisonFieldFilterField), required by the spec."]
+    #[doc = " JSON `field`: [`NotesExportComparisonFieldFilterField`](crate::NotesExportComparisonFieldFilterField), required by the spec, one of `CreateDate`, `ModifyDate`."]
     pub field: ::std::option::Option<crate::NotesExportComparisonFieldFilterField>,
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NotesExportFieldFilter {
-    #[doc = " JSON `field`: [`NotesExportFieldFilterField`](crate::NotesExportFieldFilterField), required by the spec."]
+    #[doc = " JSON `field`: [`NotesExportFieldFilterField`](crate::NotesExportFieldFilterField), required by the spec, one of `DivisionId`, `EntityType`."]
     pub field: ::std::option::Option<crate::NotesExportFieldFilterField>,
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,

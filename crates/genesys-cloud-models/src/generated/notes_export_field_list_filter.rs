@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NotesExportFieldListFilter {
-    #[doc = " JSON `field`: [`NotesExportFieldListFilterField`](crate::NotesExportFieldListFilterField), required by the spec."]
+    #[doc = " JSON `field`: [`NotesExportFieldListFilterField`](crate::NotesExportFieldListFilterField), required by the spec, one of `DivisionId`, `EntityType`."]
     pub field: ::std::option::Option<crate::NotesExportFieldListFilterField>,
     #[doc = " JSON `values`: array of string, required by the spec."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

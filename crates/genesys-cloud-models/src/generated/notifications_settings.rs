@@ -7,7 +7,7 @@
 pub struct NotificationsSettings {
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
-    #[doc = " JSON `notificationContentType`: [`NotificationsSettingsNotificationContentType`](crate::NotificationsSettingsNotificationContentType)."]
+    #[doc = " JSON `notificationContentType`: [`NotificationsSettingsNotificationContentType`](crate::NotificationsSettingsNotificationContentType), one of `IncludeMessagesContent`, `ExcludeMessagesContent`."]
     pub notification_content_type: ::std::option::Option<crate::NotificationsSettingsNotificationContentType>,
     _nulls: crate::support::Extras,
 }

@@ -13,7 +13,7 @@ pub struct NuanceBotTransferNode {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `requestVariables`: array of [`NuanceBotVariable`](crate::NuanceBotVariable)."]
     pub request_variables: ::std::option::Option<::std::vec::Vec<crate::NuanceBotVariable>>,
-    #[doc = " JSON `type`: [`NuanceBotTransferNodeType`](crate::NuanceBotTransferNodeType), required by the spec."]
+    #[doc = " JSON `type`: [`NuanceBotTransferNodeType`](crate::NuanceBotTransferNodeType), required by the spec, one of `End`, `Escalate`."]
     pub r#type: ::std::option::Option<crate::NuanceBotTransferNodeType>,
     _nulls: crate::support::Extras,
 }

@@ -41,7 +41,7 @@ pub struct NumberPlan {
     pub priority: ::std::option::Option<i64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`NumberPlanState`](crate::NumberPlanState)."]
+    #[doc = " JSON `state`: [`NumberPlanState`](crate::NumberPlanState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::NumberPlanState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,

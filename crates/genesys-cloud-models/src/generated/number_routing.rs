@@ -19,7 +19,7 @@ pub struct NumberRouting {
     pub pending_organization_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `region`: string."]
     pub region: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`NumberRoutingStatus`](crate::NumberRoutingStatus)."]
+    #[doc = " JSON `status`: [`NumberRoutingStatus`](crate::NumberRoutingStatus), one of `Normal`, `Redirected`, `Pending`."]
     pub status: ::std::option::Option<crate::NumberRoutingStatus>,
     _nulls: crate::support::Extras,
 }

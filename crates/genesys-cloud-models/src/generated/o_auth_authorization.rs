@@ -25,7 +25,7 @@ pub struct OAuthAuthorization {
     pub scope: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`OAuthAuthorizationState`](crate::OAuthAuthorizationState)."]
+    #[doc = " JSON `state`: [`OAuthAuthorizationState`](crate::OAuthAuthorizationState), one of `Unauthorized`, `Requested`, `Authorized`, `Revoked`."]
     pub state: ::std::option::Option<crate::OAuthAuthorizationState>,
     _nulls: crate::support::Extras,
 }

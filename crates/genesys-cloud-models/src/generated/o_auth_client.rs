@@ -7,7 +7,7 @@
 pub struct OAuthClient {
     #[doc = " JSON `accessTokenValiditySeconds`: integer (int64)."]
     pub access_token_validity_seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `authorizedGrantType`: [`OAuthClientAuthorizedGrantType`](crate::OAuthClientAuthorizedGrantType), required by the spec."]
+    #[doc = " JSON `authorizedGrantType`: [`OAuthClientAuthorizedGrantType`](crate::OAuthClientAuthorizedGrantType), required by the spec, one of `CODE`, `TOKEN`, `SAML2-BEARER`, `PASSWORD`, `CLIENT-CREDENTIALS`."]
     pub authorized_grant_type: ::std::option::Option<crate::OAuthClientAuthorizedGrantType>,
     #[doc = " JSON `createdBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub created_by: ::std::option::Option<crate::DomainEntityRef>,
@@ -37,7 +37,7 @@ pub struct OAuthClient {
     pub secret: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`OAuthClientState`](crate::OAuthClientState)."]
+    #[doc = " JSON `state`: [`OAuthClientState`](crate::OAuthClientState), one of `active`, `disabled`, `inactive`."]
     pub state: ::std::option::Option<crate::OAuthClientState>,
     _nulls: crate::support::Extras,
 }

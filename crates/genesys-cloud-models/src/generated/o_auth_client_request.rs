@@ -7,7 +7,7 @@
 pub struct OAuthClientRequest {
     #[doc = " JSON `accessTokenValiditySeconds`: integer (int64)."]
     pub access_token_validity_seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `authorizedGrantType`: [`OAuthClientRequestAuthorizedGrantType`](crate::OAuthClientRequestAuthorizedGrantType), required by the spec."]
+    #[doc = " JSON `authorizedGrantType`: [`OAuthClientRequestAuthorizedGrantType`](crate::OAuthClientRequestAuthorizedGrantType), required by the spec, one of `CODE`, `TOKEN`, `SAML2-BEARER`, `PASSWORD`, `CLIENT-CREDENTIALS`."]
     pub authorized_grant_type: ::std::option::Option<crate::OAuthClientRequestAuthorizedGrantType>,
     #[doc = " JSON `dateToDelete`: date-time."]
     pub date_to_delete: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -23,7 +23,7 @@ pub struct OAuthClientRequest {
     pub role_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `scope`: array of string."]
     pub scope: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `state`: [`OAuthClientRequestState`](crate::OAuthClientRequestState)."]
+    #[doc = " JSON `state`: [`OAuthClientRequestState`](crate::OAuthClientRequestState), one of `active`, `disabled`, `inactive`."]
     pub state: ::std::option::Option<crate::OAuthClientRequestState>,
     _nulls: crate::support::Extras,
 }

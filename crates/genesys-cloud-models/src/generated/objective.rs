@@ -13,7 +13,7 @@ pub struct Objective {
     pub evaluation_form_context_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialDirection`: [`ObjectiveInitialDirection`](crate::ObjectiveInitialDirection)."]
+    #[doc = " JSON `initialDirection`: [`ObjectiveInitialDirection`](crate::ObjectiveInitialDirection), one of `inbound`, `outbound`."]
     pub initial_direction: ::std::option::Option<crate::ObjectiveInitialDirection>,
     #[doc = " JSON `mediaTypes`: array of string."]
     pub media_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -21,7 +21,7 @@ pub struct Objective {
     pub queues: ::std::option::Option<::std::vec::Vec<crate::AddressableEntityRef>>,
     #[doc = " JSON `templateId`: string."]
     pub template_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `topicIdsFilterType`: [`ObjectiveTopicIdsFilterType`](crate::ObjectiveTopicIdsFilterType)."]
+    #[doc = " JSON `topicIdsFilterType`: [`ObjectiveTopicIdsFilterType`](crate::ObjectiveTopicIdsFilterType), one of `and`, `or`."]
     pub topic_ids_filter_type: ::std::option::Option<crate::ObjectiveTopicIdsFilterType>,
     #[doc = " JSON `topics`: array of [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub topics: ::std::option::Option<::std::vec::Vec<crate::AddressableEntityRef>>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ObjectiveZone {
-    #[doc = " JSON `directionType`: [`ObjectiveZoneDirectionType`](crate::ObjectiveZoneDirectionType), required by the spec."]
+    #[doc = " JSON `directionType`: [`ObjectiveZoneDirectionType`](crate::ObjectiveZoneDirectionType), required by the spec, one of `Up`, `Down`, `Flat`."]
     pub direction_type: ::std::option::Option<crate::ObjectiveZoneDirectionType>,
     #[doc = " JSON `label`: string, required by the spec."]
     pub label: ::std::option::Option<::std::string::String>,
@@ -17,7 +17,7 @@ pub struct ObjectiveZone {
     pub upper_limit_points: ::std::option::Option<i64>,
     #[doc = " JSON `upperLimitValue`: integer (int64)."]
     pub upper_limit_value: ::std::option::Option<i64>,
-    #[doc = " JSON `zoneType`: [`ObjectiveZoneZoneType`](crate::ObjectiveZoneZoneType), required by the spec."]
+    #[doc = " JSON `zoneType`: [`ObjectiveZoneZoneType`](crate::ObjectiveZoneZoneType), required by the spec, one of `Good`, `Target`, `Great`, `Out`."]
     pub zone_type: ::std::option::Option<crate::ObjectiveZoneZoneType>,
     _nulls: crate::support::Extras,
 }

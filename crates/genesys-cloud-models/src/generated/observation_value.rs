@@ -17,7 +17,7 @@ pub struct ObservationValue {
     pub converted_from: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `convertedTo`: string."]
     pub converted_to: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`ObservationValueDirection`](crate::ObservationValueDirection)."]
+    #[doc = " JSON `direction`: [`ObservationValueDirection`](crate::ObservationValueDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::ObservationValueDirection>,
     #[doc = " JSON `dnis`: string."]
     pub dnis: ::std::option::Option<::std::string::String>,
@@ -39,7 +39,7 @@ pub struct ObservationValue {
     pub session_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `teamId`: string."]
     pub team_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `usedRouting`: [`ObservationValueUsedRouting`](crate::ObservationValueUsedRouting)."]
+    #[doc = " JSON `usedRouting`: [`ObservationValueUsedRouting`](crate::ObservationValueUsedRouting), one of `Bullseye`, `Conditional`, `Direct`, `Last`, `Manual`, `Predictive`, `Preferred`, `Standard`, `Vip`."]
     pub used_routing: ::std::option::Option<crate::ObservationValueUsedRouting>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,

@@ -9,7 +9,7 @@ pub struct OnDemandSummaryAcceptedResponse {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`OnDemandSummaryAcceptedResponseStatus`](crate::OnDemandSummaryAcceptedResponseStatus), required by the spec."]
+    #[doc = " JSON `status`: [`OnDemandSummaryAcceptedResponseStatus`](crate::OnDemandSummaryAcceptedResponseStatus), required by the spec, one of `Pending`, `Queued`, `Started`, `Completed`, `Error`, `Processing`."]
     pub status: ::std::option::Option<crate::OnDemandSummaryAcceptedResponseStatus>,
     _nulls: crate::support::Extras,
 }

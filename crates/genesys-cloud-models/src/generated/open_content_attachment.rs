@@ -9,7 +9,7 @@ pub struct OpenContentAttachment {
     pub filename: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`OpenContentAttachmentMediaType`](crate::OpenContentAttachmentMediaType), required by the spec."]
+    #[doc = " JSON `mediaType`: [`OpenContentAttachmentMediaType`](crate::OpenContentAttachmentMediaType), required by the spec, one of `Image`, `Video`, `Audio`, `File`, `Link`."]
     pub media_type: ::std::option::Option<crate::OpenContentAttachmentMediaType>,
     #[doc = " JSON `mime`: string, required by the spec."]
     pub mime: ::std::option::Option<::std::string::String>,

@@ -23,7 +23,7 @@ pub struct OpenDataIngestionRuleResponse {
     pub platform: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`OpenDataIngestionRuleResponseStatus`](crate::OpenDataIngestionRuleResponseStatus)."]
+    #[doc = " JSON `status`: [`OpenDataIngestionRuleResponseStatus`](crate::OpenDataIngestionRuleResponseStatus), one of `Active`, `Deleted`, `Error`, `Paused`, `Pending`, `SystemPaused`."]
     pub status: ::std::option::Option<crate::OpenDataIngestionRuleResponseStatus>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,

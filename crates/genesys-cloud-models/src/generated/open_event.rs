@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenEvent {
-    #[doc = " JSON `eventType`: [`OpenEventEventType`](crate::OpenEventEventType), required by the spec."]
+    #[doc = " JSON `eventType`: [`OpenEventEventType`](crate::OpenEventEventType), required by the spec, one of `Typing`."]
     pub event_type: ::std::option::Option<crate::OpenEventEventType>,
     _nulls: crate::support::Extras,
 }

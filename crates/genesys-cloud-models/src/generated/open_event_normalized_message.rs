@@ -11,7 +11,7 @@ pub struct OpenEventNormalizedMessage {
     pub events: ::std::option::Option<::std::vec::Vec<crate::OpenMessageEvent>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`OpenEventNormalizedMessageType`](crate::OpenEventNormalizedMessageType), required by the spec."]
+    #[doc = " JSON `type`: [`OpenEventNormalizedMessageType`](crate::OpenEventNormalizedMessageType), required by the spec, one of `Event`."]
     pub r#type: ::std::option::Option<crate::OpenEventNormalizedMessageType>,
     _nulls: crate::support::Extras,
 }

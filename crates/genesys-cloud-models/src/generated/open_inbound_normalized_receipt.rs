@@ -13,7 +13,7 @@ pub struct OpenInboundNormalizedReceipt {
     pub is_final_receipt: ::std::option::Option<bool>,
     #[doc = " JSON `reasons`: array of [`ConversationReason`](crate::ConversationReason)."]
     pub reasons: ::std::option::Option<::std::vec::Vec<crate::ConversationReason>>,
-    #[doc = " JSON `status`: [`OpenInboundNormalizedReceiptStatus`](crate::OpenInboundNormalizedReceiptStatus), required by the spec."]
+    #[doc = " JSON `status`: [`OpenInboundNormalizedReceiptStatus`](crate::OpenInboundNormalizedReceiptStatus), required by the spec, one of `Sent`, `Delivered`, `Failed`, `Published`, `Removed`."]
     pub status: ::std::option::Option<crate::OpenInboundNormalizedReceiptStatus>,
     _nulls: crate::support::Extras,
 }

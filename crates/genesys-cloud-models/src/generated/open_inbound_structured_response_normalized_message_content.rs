@@ -7,7 +7,7 @@
 pub struct OpenInboundStructuredResponseNormalizedMessageContent {
     #[doc = " JSON `buttonResponse`: [`ContentButtonResponse`](crate::ContentButtonResponse)."]
     pub button_response: ::std::option::Option<crate::ContentButtonResponse>,
-    #[doc = " JSON `contentType`: [`OpenInboundStructuredResponseNormalizedMessageContentContentType`](crate::OpenInboundStructuredResponseNormalizedMessageContentContentType), required by the spec."]
+    #[doc = " JSON `contentType`: [`OpenInboundStructuredResponseNormalizedMessageContentContentType`](crate::OpenInboundStructuredResponseNormalizedMessageContentContentType), required by the spec, one of `ButtonResponse`."]
     pub content_type: ::std::option::Option<crate::OpenInboundStructuredResponseNormalizedMessageContentContentType>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct OpenIntegration {
     #[doc = " JSON `createError`: [`ErrorBody`](crate::ErrorBody)."]
     pub create_error: ::std::option::Option<crate::ErrorBody>,
-    #[doc = " JSON `createStatus`: [`OpenIntegrationCreateStatus`](crate::OpenIntegrationCreateStatus)."]
+    #[doc = " JSON `createStatus`: [`OpenIntegrationCreateStatus`](crate::OpenIntegrationCreateStatus), one of `Initiated`, `Completed`, `Error`."]
     pub create_status: ::std::option::Option<crate::OpenIntegrationCreateStatus>,
     #[doc = " JSON `createdBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub created_by: ::std::option::Option<crate::DomainEntityRef>,

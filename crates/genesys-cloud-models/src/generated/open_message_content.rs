@@ -7,7 +7,7 @@
 pub struct OpenMessageContent {
     #[doc = " JSON `attachment`: [`ConversationContentAttachment`](crate::ConversationContentAttachment)."]
     pub attachment: ::std::option::Option<crate::ConversationContentAttachment>,
-    #[doc = " JSON `contentType`: [`OpenMessageContentContentType`](crate::OpenMessageContentContentType), required by the spec."]
+    #[doc = " JSON `contentType`: [`OpenMessageContentContentType`](crate::OpenMessageContentContentType), required by the spec, one of `Attachment`."]
     pub content_type: ::std::option::Option<crate::OpenMessageContentContentType>,
     _nulls: crate::support::Extras,
 }

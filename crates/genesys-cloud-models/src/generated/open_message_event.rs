@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenMessageEvent {
-    #[doc = " JSON `eventType`: [`OpenMessageEventEventType`](crate::OpenMessageEventEventType), required by the spec."]
+    #[doc = " JSON `eventType`: [`OpenMessageEventEventType`](crate::OpenMessageEventEventType), required by the spec, one of `Typing`."]
     pub event_type: ::std::option::Option<crate::OpenMessageEventEventType>,
     #[doc = " JSON `typing`: [`ConversationEventTyping`](crate::ConversationEventTyping)."]
     pub typing: ::std::option::Option<crate::ConversationEventTyping>,

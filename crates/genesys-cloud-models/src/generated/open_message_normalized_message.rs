@@ -17,7 +17,7 @@ pub struct OpenMessageNormalizedMessage {
     pub metadata: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`OpenMessageNormalizedMessageType`](crate::OpenMessageNormalizedMessageType), required by the spec."]
+    #[doc = " JSON `type`: [`OpenMessageNormalizedMessageType`](crate::OpenMessageNormalizedMessageType), required by the spec, one of `Text`."]
     pub r#type: ::std::option::Option<crate::OpenMessageNormalizedMessageType>,
     _nulls: crate::support::Extras,
 }

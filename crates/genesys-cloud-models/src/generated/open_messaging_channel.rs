@@ -13,13 +13,13 @@ pub struct OpenMessagingChannel {
     pub message_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `metadata`: [`ConversationChannelMetadata`](crate::ConversationChannelMetadata)."]
     pub metadata: ::std::option::Option<crate::ConversationChannelMetadata>,
-    #[doc = " JSON `platform`: [`OpenMessagingChannelPlatform`](crate::OpenMessagingChannelPlatform)."]
+    #[doc = " JSON `platform`: [`OpenMessagingChannelPlatform`](crate::OpenMessagingChannelPlatform), one of `Open`."]
     pub platform: ::std::option::Option<crate::OpenMessagingChannelPlatform>,
     #[doc = " JSON `time`: date-time, required by the spec."]
     pub time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `to`: [`OpenMessagingToRecipient`](crate::OpenMessagingToRecipient), required by the spec."]
     pub to: ::std::option::Option<crate::OpenMessagingToRecipient>,
-    #[doc = " JSON `type`: [`OpenMessagingChannelType`](crate::OpenMessagingChannelType)."]
+    #[doc = " JSON `type`: [`OpenMessagingChannelType`](crate::OpenMessagingChannelType), one of `Private`."]
     pub r#type: ::std::option::Option<crate::OpenMessagingChannelType>,
     _nulls: crate::support::Extras,
 }

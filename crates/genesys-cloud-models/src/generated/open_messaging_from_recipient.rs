@@ -11,7 +11,7 @@ pub struct OpenMessagingFromRecipient {
     pub first_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `idType`: [`OpenMessagingFromRecipientIdType`](crate::OpenMessagingFromRecipientIdType), required by the spec."]
+    #[doc = " JSON `idType`: [`OpenMessagingFromRecipientIdType`](crate::OpenMessagingFromRecipientIdType), required by the spec, one of `Email`, `Phone`, `Opaque`."]
     pub id_type: ::std::option::Option<crate::OpenMessagingFromRecipientIdType>,
     #[doc = " JSON `image`: string."]
     pub image: ::std::option::Option<::std::string::String>,

@@ -11,7 +11,7 @@ pub struct OpenMessagingToRecipient {
     pub first_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `idType`: [`OpenMessagingToRecipientIdType`](crate::OpenMessagingToRecipientIdType)."]
+    #[doc = " JSON `idType`: [`OpenMessagingToRecipientIdType`](crate::OpenMessagingToRecipientIdType), one of `Email`, `Phone`, `Opaque`."]
     pub id_type: ::std::option::Option<crate::OpenMessagingToRecipientIdType>,
     #[doc = " JSON `image`: string."]
     pub image: ::std::option::Option<::std::string::String>,

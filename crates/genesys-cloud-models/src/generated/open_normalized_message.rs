@@ -9,7 +9,7 @@ pub struct OpenNormalizedMessage {
     pub channel: ::std::option::Option<crate::OpenMessagingChannel>,
     #[doc = " JSON `content`: array of [`OpenMessageContent`](crate::OpenMessageContent)."]
     pub content: ::std::option::Option<::std::vec::Vec<crate::OpenMessageContent>>,
-    #[doc = " JSON `direction`: [`OpenNormalizedMessageDirection`](crate::OpenNormalizedMessageDirection)."]
+    #[doc = " JSON `direction`: [`OpenNormalizedMessageDirection`](crate::OpenNormalizedMessageDirection), one of `Inbound`, `Outbound`."]
     pub direction: ::std::option::Option<crate::OpenNormalizedMessageDirection>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -19,11 +19,11 @@ pub struct OpenNormalizedMessage {
     pub metadata: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     #[doc = " JSON `reasons`: array of [`ConversationReason`](crate::ConversationReason)."]
     pub reasons: ::std::option::Option<::std::vec::Vec<crate::ConversationReason>>,
-    #[doc = " JSON `status`: [`OpenNormalizedMessageStatus`](crate::OpenNormalizedMessageStatus)."]
+    #[doc = " JSON `status`: [`OpenNormalizedMessageStatus`](crate::OpenNormalizedMessageStatus), one of `Sent`, `Delivered`, `Read`, `Failed`, `Published`, `Removed`."]
     pub status: ::std::option::Option<crate::OpenNormalizedMessageStatus>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`OpenNormalizedMessageType`](crate::OpenNormalizedMessageType), required by the spec."]
+    #[doc = " JSON `type`: [`OpenNormalizedMessageType`](crate::OpenNormalizedMessageType), required by the spec, one of `Text`, `Receipt`."]
     pub r#type: ::std::option::Option<crate::OpenNormalizedMessageType>,
     _nulls: crate::support::Extras,
 }

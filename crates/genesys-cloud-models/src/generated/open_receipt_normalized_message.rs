@@ -7,7 +7,7 @@
 pub struct OpenReceiptNormalizedMessage {
     #[doc = " JSON `channel`: [`OpenMessagingChannel`](crate::OpenMessagingChannel), required by the spec."]
     pub channel: ::std::option::Option<crate::OpenMessagingChannel>,
-    #[doc = " JSON `direction`: [`OpenReceiptNormalizedMessageDirection`](crate::OpenReceiptNormalizedMessageDirection), required by the spec."]
+    #[doc = " JSON `direction`: [`OpenReceiptNormalizedMessageDirection`](crate::OpenReceiptNormalizedMessageDirection), required by the spec, one of `Inbound`, `Outbound`."]
     pub direction: ::std::option::Option<crate::OpenReceiptNormalizedMessageDirection>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -15,9 +15,9 @@ pub struct OpenReceiptNormalizedMessage {
     pub is_final_receipt: ::std::option::Option<bool>,
     #[doc = " JSON `reasons`: array of [`ConversationReason`](crate::ConversationReason)."]
     pub reasons: ::std::option::Option<::std::vec::Vec<crate::ConversationReason>>,
-    #[doc = " JSON `status`: [`OpenReceiptNormalizedMessageStatus`](crate::OpenReceiptNormalizedMessageStatus), required by the spec."]
+    #[doc = " JSON `status`: [`OpenReceiptNormalizedMessageStatus`](crate::OpenReceiptNormalizedMessageStatus), required by the spec, one of `Sent`, `Delivered`, `Failed`, `Published`, `Removed`."]
     pub status: ::std::option::Option<crate::OpenReceiptNormalizedMessageStatus>,
-    #[doc = " JSON `type`: [`OpenReceiptNormalizedMessageType`](crate::OpenReceiptNormalizedMessageType), required by the spec."]
+    #[doc = " JSON `type`: [`OpenReceiptNormalizedMessageType`](crate::OpenReceiptNormalizedMessageType), required by the spec, one of `Receipt`."]
     pub r#type: ::std::option::Option<crate::OpenReceiptNormalizedMessageType>,
     _nulls: crate::support::Extras,
 }

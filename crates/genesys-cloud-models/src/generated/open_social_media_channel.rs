@@ -13,7 +13,7 @@ pub struct OpenSocialMediaChannel {
     pub message_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `metadata`: [`ConversationChannelMetadata`](crate::ConversationChannelMetadata)."]
     pub metadata: ::std::option::Option<crate::ConversationChannelMetadata>,
-    #[doc = " JSON `platform`: [`OpenSocialMediaChannelPlatform`](crate::OpenSocialMediaChannelPlatform)."]
+    #[doc = " JSON `platform`: [`OpenSocialMediaChannelPlatform`](crate::OpenSocialMediaChannelPlatform), one of `Open`."]
     pub platform: ::std::option::Option<crate::OpenSocialMediaChannelPlatform>,
     #[doc = " JSON `publicMetadata`: [`OpenSocialMediaPublicMetadata`](crate::OpenSocialMediaPublicMetadata), required by the spec."]
     pub public_metadata: ::std::option::Option<crate::OpenSocialMediaPublicMetadata>,
@@ -21,7 +21,7 @@ pub struct OpenSocialMediaChannel {
     pub time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `to`: [`OpenSocialMediaRecipient`](crate::OpenSocialMediaRecipient)."]
     pub to: ::std::option::Option<crate::OpenSocialMediaRecipient>,
-    #[doc = " JSON `type`: [`OpenSocialMediaChannelType`](crate::OpenSocialMediaChannelType)."]
+    #[doc = " JSON `type`: [`OpenSocialMediaChannelType`](crate::OpenSocialMediaChannelType), one of `Public`."]
     pub r#type: ::std::option::Option<crate::OpenSocialMediaChannelType>,
     _nulls: crate::support::Extras,
 }

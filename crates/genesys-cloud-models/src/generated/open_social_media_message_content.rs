@@ -7,7 +7,7 @@
 pub struct OpenSocialMediaMessageContent {
     #[doc = " JSON `attachment`: [`ConversationContentAttachment`](crate::ConversationContentAttachment)."]
     pub attachment: ::std::option::Option<crate::ConversationContentAttachment>,
-    #[doc = " JSON `contentType`: [`OpenSocialMediaMessageContentContentType`](crate::OpenSocialMediaMessageContentContentType), required by the spec."]
+    #[doc = " JSON `contentType`: [`OpenSocialMediaMessageContentContentType`](crate::OpenSocialMediaMessageContentContentType), required by the spec, one of `Attachment`, `Reactions`, `Text`."]
     pub content_type: ::std::option::Option<crate::OpenSocialMediaMessageContentContentType>,
     #[doc = " JSON `reaction`: [`ConversationContentReaction`](crate::ConversationContentReaction)."]
     pub reaction: ::std::option::Option<crate::ConversationContentReaction>,

@@ -17,7 +17,7 @@ pub struct OpenSocialMediaNormalizedMessage {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`OpenSocialMediaNormalizedMessageType`](crate::OpenSocialMediaNormalizedMessageType)."]
+    #[doc = " JSON `type`: [`OpenSocialMediaNormalizedMessageType`](crate::OpenSocialMediaNormalizedMessageType), one of `Text`."]
     pub r#type: ::std::option::Option<crate::OpenSocialMediaNormalizedMessageType>,
     _nulls: crate::support::Extras,
 }

@@ -9,13 +9,13 @@ pub struct OpenSocialMediaReactionsChannel {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `messageId`: string, required by the spec."]
     pub message_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `platform`: [`OpenSocialMediaReactionsChannelPlatform`](crate::OpenSocialMediaReactionsChannelPlatform)."]
+    #[doc = " JSON `platform`: [`OpenSocialMediaReactionsChannelPlatform`](crate::OpenSocialMediaReactionsChannelPlatform), one of `Open`."]
     pub platform: ::std::option::Option<crate::OpenSocialMediaReactionsChannelPlatform>,
     #[doc = " JSON `time`: date-time, required by the spec."]
     pub time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `to`: [`OpenSocialMediaRecipient`](crate::OpenSocialMediaRecipient)."]
     pub to: ::std::option::Option<crate::OpenSocialMediaRecipient>,
-    #[doc = " JSON `type`: [`OpenSocialMediaReactionsChannelType`](crate::OpenSocialMediaReactionsChannelType)."]
+    #[doc = " JSON `type`: [`OpenSocialMediaReactionsChannelType`](crate::OpenSocialMediaReactionsChannelType), one of `Public`."]
     pub r#type: ::std::option::Option<crate::OpenSocialMediaReactionsChannelType>,
     _nulls: crate::support::Extras,
 }

@@ -11,7 +11,7 @@ pub struct OpenSocialMediaRecipient {
     pub first_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `idType`: [`OpenSocialMediaRecipientIdType`](crate::OpenSocialMediaRecipientIdType)."]
+    #[doc = " JSON `idType`: [`OpenSocialMediaRecipientIdType`](crate::OpenSocialMediaRecipientIdType), one of `Email`, `Phone`, `Opaque`, `Topic`."]
     pub id_type: ::std::option::Option<crate::OpenSocialMediaRecipientIdType>,
     #[doc = " JSON `image`: string."]
     pub image: ::std::option::Option<::std::string::String>,

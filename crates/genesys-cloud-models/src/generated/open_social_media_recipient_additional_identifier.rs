@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenSocialMediaRecipientAdditionalIdentifier {
-    #[doc = " JSON `type`: [`OpenSocialMediaRecipientAdditionalIdentifierType`](crate::OpenSocialMediaRecipientAdditionalIdentifierType), required by the spec."]
+    #[doc = " JSON `type`: [`OpenSocialMediaRecipientAdditionalIdentifierType`](crate::OpenSocialMediaRecipientAdditionalIdentifierType), required by the spec, one of `Topic`, `IngestionRule`, `IngestionRuleVersion`, `PhoneNumber`."]
     pub r#type: ::std::option::Option<crate::OpenSocialMediaRecipientAdditionalIdentifierType>,
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,

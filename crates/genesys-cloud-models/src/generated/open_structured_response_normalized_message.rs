@@ -9,13 +9,13 @@ pub struct OpenStructuredResponseNormalizedMessage {
     pub channel: ::std::option::Option<crate::OpenMessagingChannel>,
     #[doc = " JSON `content`: array of [`OpenInboundStructuredResponseNormalizedMessageContent`](crate::OpenInboundStructuredResponseNormalizedMessageContent)."]
     pub content: ::std::option::Option<::std::vec::Vec<crate::OpenInboundStructuredResponseNormalizedMessageContent>>,
-    #[doc = " JSON `direction`: [`OpenStructuredResponseNormalizedMessageDirection`](crate::OpenStructuredResponseNormalizedMessageDirection)."]
+    #[doc = " JSON `direction`: [`OpenStructuredResponseNormalizedMessageDirection`](crate::OpenStructuredResponseNormalizedMessageDirection), one of `Inbound`."]
     pub direction: ::std::option::Option<crate::OpenStructuredResponseNormalizedMessageDirection>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `metadata`: map of string."]
     pub metadata: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
-    #[doc = " JSON `type`: [`OpenStructuredResponseNormalizedMessageType`](crate::OpenStructuredResponseNormalizedMessageType), required by the spec."]
+    #[doc = " JSON `type`: [`OpenStructuredResponseNormalizedMessageType`](crate::OpenStructuredResponseNormalizedMessageType), required by the spec, one of `Structured`."]
     pub r#type: ::std::option::Option<crate::OpenStructuredResponseNormalizedMessageType>,
     _nulls: crate::support::Extras,
 }

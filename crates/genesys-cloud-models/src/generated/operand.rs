@@ -19,7 +19,7 @@ pub struct Operand {
     pub term: ::std::option::Option<crate::Term>,
     #[doc = " JSON `topicId`: string."]
     pub topic_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`OperandType`](crate::OperandType), required by the spec."]
+    #[doc = " JSON `type`: [`OperandType`](crate::OperandType), required by the spec, one of `Term`, `Topic`, `OperandGroup`."]
     pub r#type: ::std::option::Option<crate::OperandType>,
     #[doc = " JSON `voiceSecondsPosition`: [`OperandPosition`](crate::OperandPosition)."]
     pub voice_seconds_position: ::std::option::Option<crate::OperandPosition>,

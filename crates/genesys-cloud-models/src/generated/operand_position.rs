@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OperandPosition {
-    #[doc = " JSON `endingPositionDirection`: [`OperandPositionEndingPositionDirection`](crate::OperandPositionEndingPositionDirection)."]
+    #[doc = " JSON `endingPositionDirection`: [`OperandPositionEndingPositionDirection`](crate::OperandPositionEndingPositionDirection), one of `FromStart`, `FromEnd`."]
     pub ending_position_direction: ::std::option::Option<crate::OperandPositionEndingPositionDirection>,
     #[doc = " JSON `endingPositionValue`: integer (int64)."]
     pub ending_position_value: ::std::option::Option<i64>,
-    #[doc = " JSON `startingPositionDirection`: [`OperandPositionStartingPositionDirection`](crate::OperandPositionStartingPositionDirection)."]
+    #[doc = " JSON `startingPositionDirection`: [`OperandPositionStartingPositionDirection`](crate::OperandPositionStartingPositionDirection), one of `FromStart`, `FromEnd`."]
     pub starting_position_direction: ::std::option::Option<crate::OperandPositionStartingPositionDirection>,
     #[doc = " JSON `startingPositionValue`: integer (int64)."]
     pub starting_position_value: ::std::option::Option<i64>,

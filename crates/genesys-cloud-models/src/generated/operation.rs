@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Operation {
-    #[doc = " JSON `actionName`: [`OperationActionName`](crate::OperationActionName)."]
+    #[doc = " JSON `actionName`: [`OperationActionName`](crate::OperationActionName), one of `CREATE`, `CHECKIN`, `CHECKOUT`, `DEBUG`, `DELETE`, `HISTORY`, `PUBLISH`, `REVERT`, `SAVE`, `STATE_CHANGE`, `UPDATE`, `VALIDATE`."]
     pub action_name: ::std::option::Option<crate::OperationActionName>,
-    #[doc = " JSON `actionStatus`: [`OperationActionStatus`](crate::OperationActionStatus)."]
+    #[doc = " JSON `actionStatus`: [`OperationActionStatus`](crate::OperationActionStatus), one of `LOCKED`, `UNLOCKED`, `STARTED`, `PENDING_GENERATION`, `PENDING_BACKEND_NOTIFICATION`, `SUCCESS`, `FAILURE`."]
     pub action_status: ::std::option::Option<crate::OperationActionStatus>,
     #[doc = " JSON `client`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub client: ::std::option::Option<crate::DomainEntityRef>,

@@ -9,7 +9,7 @@ pub struct OperationCreatorUserResponse {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`OperationCreatorUserResponseType`](crate::OperationCreatorUserResponseType)."]
+    #[doc = " JSON `type`: [`OperationCreatorUserResponseType`](crate::OperationCreatorUserResponseType), one of `User`, `OAuthClient`."]
     pub r#type: ::std::option::Option<crate::OperationCreatorUserResponseType>,
     _nulls: crate::support::Extras,
 }

@@ -19,7 +19,7 @@ pub struct OperationResponse {
     pub source: ::std::option::Option<crate::KnowledgeOperationSource>,
     #[doc = " JSON `status`: string."]
     pub status: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`OperationResponseType`](crate::OperationResponseType)."]
+    #[doc = " JSON `type`: [`OperationResponseType`](crate::OperationResponseType), one of `Import`, `Export`, `Parse`, `Sync`."]
     pub r#type: ::std::option::Option<crate::OperationResponseType>,
     _nulls: crate::support::Extras,
 }

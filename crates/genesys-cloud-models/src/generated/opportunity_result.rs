@@ -9,7 +9,7 @@ pub struct OpportunityResult {
     pub activity_code_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `agentCount`: integer (int64), required by the spec."]
     pub agent_count: ::std::option::Option<i64>,
-    #[doc = " JSON `approvalType`: [`OpportunityResultApprovalType`](crate::OpportunityResultApprovalType), required by the spec."]
+    #[doc = " JSON `approvalType`: [`OpportunityResultApprovalType`](crate::OpportunityResultApprovalType), required by the spec, one of `Automatic`, `Manual`."]
     pub approval_type: ::std::option::Option<crate::OpportunityResultApprovalType>,
     #[doc = " JSON `capacity`: integer (int64), required by the spec."]
     pub capacity: ::std::option::Option<i64>,
@@ -39,9 +39,9 @@ pub struct OpportunityResult {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startDate`: date-time, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`OpportunityResultStatus`](crate::OpportunityResultStatus), required by the spec."]
+    #[doc = " JSON `status`: [`OpportunityResultStatus`](crate::OpportunityResultStatus), required by the spec, one of `Draft`, `Published`, `Open`, `Pending`, `Closed`."]
     pub status: ::std::option::Option<crate::OpportunityResultStatus>,
-    #[doc = " JSON `systemMessageCode`: [`OpportunityResultSystemMessageCode`](crate::OpportunityResultSystemMessageCode)."]
+    #[doc = " JSON `systemMessageCode`: [`OpportunityResultSystemMessageCode`](crate::OpportunityResultSystemMessageCode), one of `ActivityChanged`, `AgentEnrollmentsHourlyLimitExceeded`, `BatchLimitExceeded`, `BusinessUnitEnrollmentsHourlyLimitExceeded`, `BusinessUnitNotFound`, `BusinessUnitOpportunityHourlyLimitExceeded`, `CapacityFull`, `Conflict`, `DateMustBeInFuture`, `DeadlineMustBeAfterOpenTime`, `DeadlineMustBeBeforeOrEqualToStartTime`, `EndTimeMustBeAfterStartTime`, … (32 in all)."]
     pub system_message_code: ::std::option::Option<crate::OpportunityResultSystemMessageCode>,
     _nulls: crate::support::Extras,
 }

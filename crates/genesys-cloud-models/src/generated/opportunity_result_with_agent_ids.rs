@@ -11,7 +11,7 @@ pub struct OpportunityResultWithAgentIds {
     pub agent_count: ::std::option::Option<i64>,
     #[doc = " JSON `agentIds`: array of string."]
     pub agent_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `approvalType`: [`OpportunityResultWithAgentIdsApprovalType`](crate::OpportunityResultWithAgentIdsApprovalType), required by the spec."]
+    #[doc = " JSON `approvalType`: [`OpportunityResultWithAgentIdsApprovalType`](crate::OpportunityResultWithAgentIdsApprovalType), required by the spec, one of `Automatic`, `Manual`."]
     pub approval_type: ::std::option::Option<crate::OpportunityResultWithAgentIdsApprovalType>,
     #[doc = " JSON `capacity`: integer (int64), required by the spec."]
     pub capacity: ::std::option::Option<i64>,
@@ -41,9 +41,9 @@ pub struct OpportunityResultWithAgentIds {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startDate`: date-time, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`OpportunityResultWithAgentIdsStatus`](crate::OpportunityResultWithAgentIdsStatus), required by the spec."]
+    #[doc = " JSON `status`: [`OpportunityResultWithAgentIdsStatus`](crate::OpportunityResultWithAgentIdsStatus), required by the spec, one of `Draft`, `Published`, `Open`, `Pending`, `Closed`."]
     pub status: ::std::option::Option<crate::OpportunityResultWithAgentIdsStatus>,
-    #[doc = " JSON `systemMessageCode`: [`OpportunityResultWithAgentIdsSystemMessageCode`](crate::OpportunityResultWithAgentIdsSystemMessageCode)."]
+    #[doc = " JSON `systemMessageCode`: [`OpportunityResultWithAgentIdsSystemMessageCode`](crate::OpportunityResultWithAgentIdsSystemMessageCode), one of `ActivityChanged`, `AgentEnrollmentsHourlyLimitExceeded`, `BatchLimitExceeded`, `BusinessUnitEnrollmentsHourlyLimitExceeded`, `BusinessUnitNotFound`, `BusinessUnitOpportunityHourlyLimitExceeded`, `CapacityFull`, `Conflict`, `DateMustBeInFuture`, `DeadlineMustBeAfterOpenTime`, `DeadlineMustBeBeforeOrEqualToStartTime`, `EndTimeMustBeAfterStartTime`, … (32 in all)."]
     pub system_message_code: ::std::option::Option<crate::OpportunityResultWithAgentIdsSystemMessageCode>,
     _nulls: crate::support::Extras,
 }

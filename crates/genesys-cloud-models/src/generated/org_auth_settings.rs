@@ -17,7 +17,7 @@ pub struct OrgAuthSettings {
     pub multifactor_authentication_required: ::std::option::Option<bool>,
     #[doc = " JSON `passwordRequirements`: [`PasswordRequirements`](crate::PasswordRequirements)."]
     pub password_requirements: ::std::option::Option<crate::PasswordRequirements>,
-    #[doc = " JSON `tokenStorageLocation`: [`OrgAuthSettingsTokenStorageLocation`](crate::OrgAuthSettingsTokenStorageLocation)."]
+    #[doc = " JSON `tokenStorageLocation`: [`OrgAuthSettingsTokenStorageLocation`](crate::OrgAuthSettingsTokenStorageLocation), one of `persistent`, `session`."]
     pub token_storage_location: ::std::option::Option<crate::OrgAuthSettingsTokenStorageLocation>,
     #[doc = " JSON `universalLogout`: boolean."]
     pub universal_logout: ::std::option::Option<bool>,

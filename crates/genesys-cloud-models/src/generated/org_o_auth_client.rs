@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OrgOAuthClient {
-    #[doc = " JSON `authorizedGrantType`: [`OrgOAuthClientAuthorizedGrantType`](crate::OrgOAuthClientAuthorizedGrantType), required by the spec."]
+    #[doc = " JSON `authorizedGrantType`: [`OrgOAuthClientAuthorizedGrantType`](crate::OrgOAuthClientAuthorizedGrantType), required by the spec, one of `CODE`, `TOKEN`, `SAML2-BEARER`, `PASSWORD`, `CLIENT-CREDENTIALS`."]
     pub authorized_grant_type: ::std::option::Option<crate::OrgOAuthClientAuthorizedGrantType>,
     #[doc = " JSON `createdBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub created_by: ::std::option::Option<crate::DomainEntityRef>,
@@ -27,7 +27,7 @@ pub struct OrgOAuthClient {
     pub role_divisions: ::std::option::Option<::std::vec::Vec<crate::RoleDivision>>,
     #[doc = " JSON `scope`: array of string."]
     pub scope: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `state`: [`OrgOAuthClientState`](crate::OrgOAuthClientState)."]
+    #[doc = " JSON `state`: [`OrgOAuthClientState`](crate::OrgOAuthClientState), one of `active`, `disabled`, `inactive`."]
     pub state: ::std::option::Option<crate::OrgOAuthClientState>,
     _nulls: crate::support::Extras,
 }

@@ -69,7 +69,7 @@ pub struct OrgUser {
     pub routing_status: ::std::option::Option<crate::RoutingStatus>,
     #[doc = " JSON `skills`: array of [`UserRoutingSkill`](crate::UserRoutingSkill)."]
     pub skills: ::std::option::Option<::std::vec::Vec<crate::UserRoutingSkill>>,
-    #[doc = " JSON `state`: [`OrgUserState`](crate::OrgUserState)."]
+    #[doc = " JSON `state`: [`OrgUserState`](crate::OrgUserState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::OrgUserState>,
     #[doc = " JSON `station`: [`UserStations`](crate::UserStations)."]
     pub station: ::std::option::Option<crate::UserStations>,

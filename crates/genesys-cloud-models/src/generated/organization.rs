@@ -19,11 +19,11 @@ pub struct Organization {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `productPlatform`: [`OrganizationProductPlatform`](crate::OrganizationProductPlatform)."]
+    #[doc = " JSON `productPlatform`: [`OrganizationProductPlatform`](crate::OrganizationProductPlatform), one of `GenesysCloud`, `PureCloud`, `PureEngage`, `PureEngageCloud`, `PureConnect`, `PureConnectCloud`, `Unknown`."]
     pub product_platform: ::std::option::Option<crate::OrganizationProductPlatform>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`OrganizationState`](crate::OrganizationState)."]
+    #[doc = " JSON `state`: [`OrganizationState`](crate::OrganizationState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::OrganizationState>,
     #[doc = " JSON `supportURI`: string."]
     pub support_uri: ::std::option::Option<::std::string::String>,

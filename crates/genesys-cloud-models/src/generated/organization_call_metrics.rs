@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationCallMetrics {
-    #[doc = " JSON `autoScaleInProgress`: [`OrganizationCallMetricsAutoScaleInProgress`](crate::OrganizationCallMetricsAutoScaleInProgress), required by the spec."]
+    #[doc = " JSON `autoScaleInProgress`: [`OrganizationCallMetricsAutoScaleInProgress`](crate::OrganizationCallMetricsAutoScaleInProgress), required by the spec, one of `Up`, `Down`, `None`, `Unknown`."]
     pub auto_scale_in_progress: ::std::option::Option<crate::OrganizationCallMetricsAutoScaleInProgress>,
     #[doc = " JSON `autoScalingTriggerPercentage`: number (double), required by the spec."]
     pub auto_scaling_trigger_percentage: ::std::option::Option<f64>,
@@ -13,13 +13,13 @@ pub struct OrganizationCallMetrics {
     pub concurrent_call_count: ::std::option::Option<i64>,
     #[doc = " JSON `concurrentCallSessionCount`: integer (int64), required by the spec."]
     pub concurrent_call_session_count: ::std::option::Option<i64>,
-    #[doc = " JSON `cpuIntensity`: [`OrganizationCallMetricsCpuIntensity`](crate::OrganizationCallMetricsCpuIntensity), required by the spec."]
+    #[doc = " JSON `cpuIntensity`: [`OrganizationCallMetricsCpuIntensity`](crate::OrganizationCallMetricsCpuIntensity), required by the spec, one of `Low`, `Medium`, `High`, `Unknown`."]
     pub cpu_intensity: ::std::option::Option<crate::OrganizationCallMetricsCpuIntensity>,
     #[doc = " JSON `maxCallCapacity`: integer (int64), required by the spec."]
     pub max_call_capacity: ::std::option::Option<i64>,
     #[doc = " JSON `maxCallSessionCapacity`: integer (int64), required by the spec."]
     pub max_call_session_capacity: ::std::option::Option<i64>,
-    #[doc = " JSON `memoryIntensity`: [`OrganizationCallMetricsMemoryIntensity`](crate::OrganizationCallMetricsMemoryIntensity), required by the spec."]
+    #[doc = " JSON `memoryIntensity`: [`OrganizationCallMetricsMemoryIntensity`](crate::OrganizationCallMetricsMemoryIntensity), required by the spec, one of `Low`, `Medium`, `High`, `Unknown`."]
     pub memory_intensity: ::std::option::Option<crate::OrganizationCallMetricsMemoryIntensity>,
     #[doc = " JSON `usage`: number (double), required by the spec."]
     pub usage: ::std::option::Option<f64>,

@@ -9,7 +9,7 @@ pub struct OrganizationLink {
     pub source_organization_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sourceRegion`: string, required by the spec."]
     pub source_region: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`OrganizationLinkStatus`](crate::OrganizationLinkStatus)."]
+    #[doc = " JSON `status`: [`OrganizationLinkStatus`](crate::OrganizationLinkStatus), one of `Approved`, `Pending`, `ApprovalPending`, `Rejected`."]
     pub status: ::std::option::Option<crate::OrganizationLinkStatus>,
     #[doc = " JSON `targetOrganizationId`: string, required by the spec."]
     pub target_organization_id: ::std::option::Option<::std::string::String>,

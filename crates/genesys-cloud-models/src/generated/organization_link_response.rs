@@ -9,7 +9,7 @@ pub struct OrganizationLinkResponse {
     pub source_organization_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sourceRegion`: string."]
     pub source_region: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`OrganizationLinkResponseStatus`](crate::OrganizationLinkResponseStatus)."]
+    #[doc = " JSON `status`: [`OrganizationLinkResponseStatus`](crate::OrganizationLinkResponseStatus), one of `Approved`, `Pending`, `ApprovalPending`, `Rejected`."]
     pub status: ::std::option::Option<crate::OrganizationLinkResponseStatus>,
     #[doc = " JSON `targetName`: string."]
     pub target_name: ::std::option::Option<::std::string::String>,

@@ -17,9 +17,9 @@ pub struct OrganizationPresenceDefinition {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `systemPresence`: [`OrganizationPresenceDefinitionSystemPresence`](crate::OrganizationPresenceDefinitionSystemPresence)."]
+    #[doc = " JSON `systemPresence`: [`OrganizationPresenceDefinitionSystemPresence`](crate::OrganizationPresenceDefinitionSystemPresence), one of `Available`, `Away`, `Busy`, `Offline`, `Idle`, `OnQueue`, `Meal`, `Training`, `Meeting`, `Break`."]
     pub system_presence: ::std::option::Option<crate::OrganizationPresenceDefinitionSystemPresence>,
-    #[doc = " JSON `type`: [`OrganizationPresenceDefinitionType`](crate::OrganizationPresenceDefinitionType)."]
+    #[doc = " JSON `type`: [`OrganizationPresenceDefinitionType`](crate::OrganizationPresenceDefinitionType), one of `System`, `User`."]
     pub r#type: ::std::option::Option<crate::OrganizationPresenceDefinitionType>,
     _nulls: crate::support::Extras,
 }

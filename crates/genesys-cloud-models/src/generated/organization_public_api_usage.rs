@@ -7,7 +7,7 @@
 pub struct OrganizationPublicApiUsage {
     #[doc = " JSON `date`: date."]
     pub date: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `httpMethod`: [`OrganizationPublicApiUsageHttpMethod`](crate::OrganizationPublicApiUsageHttpMethod)."]
+    #[doc = " JSON `httpMethod`: [`OrganizationPublicApiUsageHttpMethod`](crate::OrganizationPublicApiUsageHttpMethod), one of `GET`, `POST`, `PUT`, `PATCH`, `DELETE`, `HEAD`."]
     pub http_method: ::std::option::Option<crate::OrganizationPublicApiUsageHttpMethod>,
     #[doc = " JSON `oauthClient`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub oauth_client: ::std::option::Option<crate::DomainEntityRef>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationPublicApiUsageQueryRequest {
-    #[doc = " JSON `granularity`: [`OrganizationPublicApiUsageQueryRequestGranularity`](crate::OrganizationPublicApiUsageQueryRequestGranularity)."]
+    #[doc = " JSON `granularity`: [`OrganizationPublicApiUsageQueryRequestGranularity`](crate::OrganizationPublicApiUsageQueryRequestGranularity), one of `Day`, `Week`, `Month`."]
     pub granularity: ::std::option::Option<crate::OrganizationPublicApiUsageQueryRequestGranularity>,
     #[doc = " JSON `groupBy`: array of string."]
     pub group_by: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

@@ -23,7 +23,7 @@ pub struct OrganizationsExport {
     pub result_row_count: ::std::option::Option<i64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`OrganizationsExportStatus`](crate::OrganizationsExportStatus)."]
+    #[doc = " JSON `status`: [`OrganizationsExportStatus`](crate::OrganizationsExportStatus), one of `RUNNING`, `SUCCEEDED`, `FAILED`."]
     pub status: ::std::option::Option<crate::OrganizationsExportStatus>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationsExportFieldFilter {
-    #[doc = " JSON `field`: [`OrganizationsExportFieldFilterField`](crate::OrganizationsExportFieldFilterField), required by the spec."]
+    #[doc = " JSON `field`: [`OrganizationsExportFieldFilterField`](crate::OrganizationsExportFieldFilterField), required by the spec, one of `DivisionId`, `SchemaId`, `SchemaVersion`."]
     pub field: ::std::option::Option<crate::OrganizationsExportFieldFilterField>,
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,

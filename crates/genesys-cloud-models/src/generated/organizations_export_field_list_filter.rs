@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationsExportFieldListFilter {
-    #[doc = " JSON `field`: [`OrganizationsExportFieldListFilterField`](crate::OrganizationsExportFieldListFilterField), required by the spec."]
+    #[doc = " JSON `field`: [`OrganizationsExportFieldListFilterField`](crate::OrganizationsExportFieldListFilterField), required by the spec, one of `DivisionId`, `SchemaId`, `SchemaVersion`."]
     pub field: ::std::option::Option<crate::OrganizationsExportFieldListFilterField>,
     #[doc = " JSON `values`: array of string, required by the spec."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

@@ -7,7 +7,7 @@
 pub struct OrphanRecording {
     #[doc = " JSON `createdTime`: date-time."]
     pub created_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `fileState`: [`OrphanRecordingFileState`](crate::OrphanRecordingFileState)."]
+    #[doc = " JSON `fileState`: [`OrphanRecordingFileState`](crate::OrphanRecordingFileState), one of `ARCHIVED`, `AVAILABLE`, `DELETED`, `RESTORED`, `RESTORING`, `UPLOADING`."]
     pub file_state: ::std::option::Option<crate::OrphanRecordingFileState>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -15,23 +15,23 @@ pub struct OrphanRecording {
     pub media_size_bytes: ::std::option::Option<i64>,
     #[doc = " JSON `mediaSubject`: string."]
     pub media_subject: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaSubtype`: [`OrphanRecordingMediaSubtype`](crate::OrphanRecordingMediaSubtype)."]
+    #[doc = " JSON `mediaSubtype`: [`OrphanRecordingMediaSubtype`](crate::OrphanRecordingMediaSubtype), one of `Trunk`, `Station`, `Consult`, `Screen`, `Snippet`."]
     pub media_subtype: ::std::option::Option<crate::OrphanRecordingMediaSubtype>,
-    #[doc = " JSON `mediaType`: [`OrphanRecordingMediaType`](crate::OrphanRecordingMediaType)."]
+    #[doc = " JSON `mediaType`: [`OrphanRecordingMediaType`](crate::OrphanRecordingMediaType), one of `CALL`, `CHAT`, `EMAIL`, `SCREEN`."]
     pub media_type: ::std::option::Option<crate::OrphanRecordingMediaType>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `orphanStatus`: [`OrphanRecordingOrphanStatus`](crate::OrphanRecordingOrphanStatus)."]
+    #[doc = " JSON `orphanStatus`: [`OrphanRecordingOrphanStatus`](crate::OrphanRecordingOrphanStatus), one of `NO_CONVERSATION`, `UNKNOWN_CONVERSATION`, `CONVERSATION_NOT_COMPLETE`, `CONVERSATION_NOT_EVALUATED`, `EVALUATED`."]
     pub orphan_status: ::std::option::Option<crate::OrphanRecordingOrphanStatus>,
     #[doc = " JSON `providerEndpoint`: [`Endpoint`](crate::Endpoint)."]
     pub provider_endpoint: ::std::option::Option<crate::Endpoint>,
-    #[doc = " JSON `providerType`: [`OrphanRecordingProviderType`](crate::OrphanRecordingProviderType)."]
+    #[doc = " JSON `providerType`: [`OrphanRecordingProviderType`](crate::OrphanRecordingProviderType), one of `EDGE`, `CHAT`, `EMAIL`, `SCREEN_RECORDING`, `PUREENGAGE`, `PURECONNECT`."]
     pub provider_type: ::std::option::Option<crate::OrphanRecordingProviderType>,
     #[doc = " JSON `recording`: [`Recording`](crate::Recording)."]
     pub recording: ::std::option::Option<crate::Recording>,
     #[doc = " JSON `recoveredTime`: date-time."]
     pub recovered_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `region`: [`OrphanRecordingRegion`](crate::OrphanRecordingRegion)."]
+    #[doc = " JSON `region`: [`OrphanRecordingRegion`](crate::OrphanRecordingRegion), one of `af-south-1`, `ap-east-1`, `ap-northeast-1`, `ap-northeast-2`, `ap-northeast-3`, `ap-south-1`, `ap-southeast-1`, `ap-southeast-2`, `ap-southeast-3`, `ca-central-1`, `eu-central-1`, `eu-central-2`, … (20 in all)."]
     pub region: ::std::option::Option<crate::OrphanRecordingRegion>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,

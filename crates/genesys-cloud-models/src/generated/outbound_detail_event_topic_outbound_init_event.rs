@@ -17,7 +17,7 @@ pub struct OutboundDetailEventTopicOutboundInitEvent {
     pub conversation_external_organization_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`OutboundDetailEventTopicOutboundInitEventDirection`](crate::OutboundDetailEventTopicOutboundInitEventDirection)."]
+    #[doc = " JSON `direction`: [`OutboundDetailEventTopicOutboundInitEventDirection`](crate::OutboundDetailEventTopicOutboundInitEventDirection), one of `UNKNOWN`, `INBOUND`, `OUTBOUND`."]
     pub direction: ::std::option::Option<crate::OutboundDetailEventTopicOutboundInitEventDirection>,
     #[doc = " JSON `divisionId`: string."]
     pub division_id: ::std::option::Option<::std::string::String>,
@@ -25,9 +25,9 @@ pub struct OutboundDetailEventTopicOutboundInitEvent {
     pub dnis: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `eventTime`: integer (int64)."]
     pub event_time: ::std::option::Option<i64>,
-    #[doc = " JSON `mediaType`: [`OutboundDetailEventTopicOutboundInitEventMediaType`](crate::OutboundDetailEventTopicOutboundInitEventMediaType)."]
+    #[doc = " JSON `mediaType`: [`OutboundDetailEventTopicOutboundInitEventMediaType`](crate::OutboundDetailEventTopicOutboundInitEventMediaType), one of `UNKNOWN`, `VOICE`, `CHAT`, `EMAIL`, `CALLBACK`, `COBROWSE`, `VIDEO`, `SCREENSHARE`, `MESSAGE`, `INTERNALMESSAGE`, `SCREENMONITORING`."]
     pub media_type: ::std::option::Option<crate::OutboundDetailEventTopicOutboundInitEventMediaType>,
-    #[doc = " JSON `messageType`: [`OutboundDetailEventTopicOutboundInitEventMessageType`](crate::OutboundDetailEventTopicOutboundInitEventMessageType)."]
+    #[doc = " JSON `messageType`: [`OutboundDetailEventTopicOutboundInitEventMessageType`](crate::OutboundDetailEventTopicOutboundInitEventMessageType), one of `UNKNOWN`, `SMS`, `TWITTER`, `FACEBOOK`, `LINE`, `WHATSAPP`, `WEBMESSAGING`, `OPEN`, `INSTAGRAM`, `APPLE`, `LINKEDIN`."]
     pub message_type: ::std::option::Option<crate::OutboundDetailEventTopicOutboundInitEventMessageType>,
     #[doc = " JSON `outboundCampaignId`: string."]
     pub outbound_campaign_id: ::std::option::Option<::std::string::String>,

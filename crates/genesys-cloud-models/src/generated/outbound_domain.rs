@@ -19,7 +19,7 @@ pub struct OutboundDomain {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `senderType`: [`OutboundDomainSenderType`](crate::OutboundDomainSenderType)."]
+    #[doc = " JSON `senderType`: [`OutboundDomainSenderType`](crate::OutboundDomainSenderType), one of `Unknown`, `EmailDomain`, `MockEmailDomain`, `EmailSmtpDomain`."]
     pub sender_type: ::std::option::Option<crate::OutboundDomainSenderType>,
     _nulls: crate::support::Extras,
 }

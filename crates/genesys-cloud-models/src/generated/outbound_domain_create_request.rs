@@ -11,7 +11,7 @@ pub struct OutboundDomainCreateRequest {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `senderType`: [`OutboundDomainCreateRequestSenderType`](crate::OutboundDomainCreateRequestSenderType)."]
+    #[doc = " JSON `senderType`: [`OutboundDomainCreateRequestSenderType`](crate::OutboundDomainCreateRequestSenderType), one of `Unknown`, `EmailDomain`, `MockEmailDomain`, `EmailSmtpDomain`."]
     pub sender_type: ::std::option::Option<crate::OutboundDomainCreateRequestSenderType>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct OutboundDomainPatchRequest {
     pub custom_smtp_server: ::std::option::Option<crate::CustomSmtpServerRequest>,
     #[doc = " JSON `emailSetting`: [`EmailSettingReference`](crate::EmailSettingReference)."]
     pub email_setting: ::std::option::Option<crate::EmailSettingReference>,
-    #[doc = " JSON `senderType`: [`OutboundDomainPatchRequestSenderType`](crate::OutboundDomainPatchRequestSenderType)."]
+    #[doc = " JSON `senderType`: [`OutboundDomainPatchRequestSenderType`](crate::OutboundDomainPatchRequestSenderType), one of `Unknown`, `EmailDomain`, `MockEmailDomain`, `EmailSmtpDomain`."]
     pub sender_type: ::std::option::Option<crate::OutboundDomainPatchRequestSenderType>,
     _nulls: crate::support::Extras,
 }

@@ -19,13 +19,13 @@ pub struct OutboundMessagingCampaignPostContactEmailEventTopicOutboundMessagingC
     pub is_campaign_always_running: ::std::option::Option<bool>,
     #[doc = " JSON `outboundCampaignId`: string."]
     pub outbound_campaign_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `outboundCampaignType`: [`OutboundMessagingCampaignPostContactEmailEventTopicOutboundMessagingCampaignPostContactEmailEventOutboundCampaignType`](crate::OutboundMessagingCampaignPostContactEmailEventTopicOutboundMessagingCampaignPostContactEmailEventOutboundCampaignType)."]
+    #[doc = " JSON `outboundCampaignType`: [`OutboundMessagingCampaignPostContactEmailEventTopicOutboundMessagingCampaignPostContactEmailEventOutboundCampaignType`](crate::OutboundMessagingCampaignPostContactEmailEventTopicOutboundMessagingCampaignPostContactEmailEventOutboundCampaignType), one of `UNKNOWN`, `EMAIL`, `SMS`, `WHATSAPP`."]
     pub outbound_campaign_type: ::std::option::Option<crate::OutboundMessagingCampaignPostContactEmailEventTopicOutboundMessagingCampaignPostContactEmailEventOutboundCampaignType>,
     #[doc = " JSON `outboundContactId`: string."]
     pub outbound_contact_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `outboundContactListId`: string."]
     pub outbound_contact_list_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `wrapupCode`: [`OutboundMessagingCampaignPostContactEmailEventTopicOutboundMessagingCampaignPostContactEmailEventWrapupCode`](crate::OutboundMessagingCampaignPostContactEmailEventTopicOutboundMessagingCampaignPostContactEmailEventWrapupCode)."]
+    #[doc = " JSON `wrapupCode`: [`OutboundMessagingCampaignPostContactEmailEventTopicOutboundMessagingCampaignPostContactEmailEventWrapupCode`](crate::OutboundMessagingCampaignPostContactEmailEventTopicOutboundMessagingCampaignPostContactEmailEventWrapupCode), one of `UNKNOWN`, `OUTBOUND_MESSAGE_SENT`, `OUTBOUND_MESSAGE_FAILED`, `OUTBOUND_MESSAGE_THROTTLED`, `OUTBOUND_MESSAGE_AMBIGUOUS`, `ININ_OUTBOUND_CAMPAIGN_FORCED_OFF`."]
     pub wrapup_code: ::std::option::Option<crate::OutboundMessagingCampaignPostContactEmailEventTopicOutboundMessagingCampaignPostContactEmailEventWrapupCode>,
     _nulls: crate::support::Extras,
 }

@@ -17,7 +17,7 @@ pub struct OutboundMessagingCampaignPostContactSmsEventTopicOutboundMessagingCam
     pub is_campaign_always_running: ::std::option::Option<bool>,
     #[doc = " JSON `outboundCampaignId`: string."]
     pub outbound_campaign_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `outboundCampaignType`: [`OutboundMessagingCampaignPostContactSmsEventTopicOutboundMessagingCampaignPostContactSMSEventOutboundCampaignType`](crate::OutboundMessagingCampaignPostContactSmsEventTopicOutboundMessagingCampaignPostContactSMSEventOutboundCampaignType)."]
+    #[doc = " JSON `outboundCampaignType`: [`OutboundMessagingCampaignPostContactSmsEventTopicOutboundMessagingCampaignPostContactSMSEventOutboundCampaignType`](crate::OutboundMessagingCampaignPostContactSmsEventTopicOutboundMessagingCampaignPostContactSMSEventOutboundCampaignType), one of `UNKNOWN`, `EMAIL`, `SMS`, `WHATSAPP`."]
     pub outbound_campaign_type: ::std::option::Option<crate::OutboundMessagingCampaignPostContactSmsEventTopicOutboundMessagingCampaignPostContactSMSEventOutboundCampaignType>,
     #[doc = " JSON `outboundContactId`: string."]
     pub outbound_contact_id: ::std::option::Option<::std::string::String>,
@@ -25,7 +25,7 @@ pub struct OutboundMessagingCampaignPostContactSmsEventTopicOutboundMessagingCam
     pub outbound_contact_list_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `smsAttributes`: [`OutboundMessagingCampaignPostContactSmsEventTopicSMSAttributes`](crate::OutboundMessagingCampaignPostContactSmsEventTopicSMSAttributes)."]
     pub sms_attributes: ::std::option::Option<crate::OutboundMessagingCampaignPostContactSmsEventTopicSMSAttributes>,
-    #[doc = " JSON `wrapupCode`: [`OutboundMessagingCampaignPostContactSmsEventTopicOutboundMessagingCampaignPostContactSMSEventWrapupCode`](crate::OutboundMessagingCampaignPostContactSmsEventTopicOutboundMessagingCampaignPostContactSMSEventWrapupCode)."]
+    #[doc = " JSON `wrapupCode`: [`OutboundMessagingCampaignPostContactSmsEventTopicOutboundMessagingCampaignPostContactSMSEventWrapupCode`](crate::OutboundMessagingCampaignPostContactSmsEventTopicOutboundMessagingCampaignPostContactSMSEventWrapupCode), one of `UNKNOWN`, `OUTBOUND_MESSAGE_SENT`, `OUTBOUND_MESSAGE_FAILED`, `OUTBOUND_MESSAGE_THROTTLED`, `OUTBOUND_MESSAGE_AMBIGUOUS`, `ININ_OUTBOUND_CAMPAIGN_FORCED_OFF`."]
     pub wrapup_code: ::std::option::Option<crate::OutboundMessagingCampaignPostContactSmsEventTopicOutboundMessagingCampaignPostContactSMSEventWrapupCode>,
     _nulls: crate::support::Extras,
 }

@@ -17,7 +17,7 @@ pub struct OutboundMessagingCampaignPostContactWhatsappEventTopicOutboundMessagi
     pub is_campaign_always_running: ::std::option::Option<bool>,
     #[doc = " JSON `outboundCampaignId`: string."]
     pub outbound_campaign_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `outboundCampaignType`: [`OutboundMessagingCampaignPostContactWhatsappEventTopicOutboundMessagingCampaignPostContactWhatsAppEventOutboundCampaignType`](crate::OutboundMessagingCampaignPostContactWhatsappEventTopicOutboundMessagingCampaignPostContactWhatsAppEventOutboundCampaignType)."]
+    #[doc = " JSON `outboundCampaignType`: [`OutboundMessagingCampaignPostContactWhatsappEventTopicOutboundMessagingCampaignPostContactWhatsAppEventOutboundCampaignType`](crate::OutboundMessagingCampaignPostContactWhatsappEventTopicOutboundMessagingCampaignPostContactWhatsAppEventOutboundCampaignType), one of `UNKNOWN`, `EMAIL`, `SMS`, `WHATSAPP`."]
     pub outbound_campaign_type: ::std::option::Option<crate::OutboundMessagingCampaignPostContactWhatsappEventTopicOutboundMessagingCampaignPostContactWhatsAppEventOutboundCampaignType>,
     #[doc = " JSON `outboundContactId`: string."]
     pub outbound_contact_id: ::std::option::Option<::std::string::String>,
@@ -25,7 +25,7 @@ pub struct OutboundMessagingCampaignPostContactWhatsappEventTopicOutboundMessagi
     pub outbound_contact_list_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `whatsAppAttributes`: [`OutboundMessagingCampaignPostContactWhatsappEventTopicWhatsAppAttributes`](crate::OutboundMessagingCampaignPostContactWhatsappEventTopicWhatsAppAttributes)."]
     pub whats_app_attributes: ::std::option::Option<crate::OutboundMessagingCampaignPostContactWhatsappEventTopicWhatsAppAttributes>,
-    #[doc = " JSON `wrapupCode`: [`OutboundMessagingCampaignPostContactWhatsappEventTopicOutboundMessagingCampaignPostContactWhatsAppEventWrapupCode`](crate::OutboundMessagingCampaignPostContactWhatsappEventTopicOutboundMessagingCampaignPostContactWhatsAppEventWrapupCode)."]
+    #[doc = " JSON `wrapupCode`: [`OutboundMessagingCampaignPostContactWhatsappEventTopicOutboundMessagingCampaignPostContactWhatsAppEventWrapupCode`](crate::OutboundMessagingCampaignPostContactWhatsappEventTopicOutboundMessagingCampaignPostContactWhatsAppEventWrapupCode), one of `UNKNOWN`, `OUTBOUND_MESSAGE_SENT`, `OUTBOUND_MESSAGE_FAILED`, `OUTBOUND_MESSAGE_THROTTLED`, `OUTBOUND_MESSAGE_AMBIGUOUS`, `ININ_OUTBOUND_CAMPAIGN_FORCED_OFF`."]
     pub wrapup_code: ::std::option::Option<crate::OutboundMessagingCampaignPostContactWhatsappEventTopicOutboundMessagingCampaignPostContactWhatsAppEventWrapupCode>,
     _nulls: crate::support::Extras,
 }

@@ -17,13 +17,13 @@ pub struct OutboundMessagingCampaignPreContactEmailEventTopicOutboundMessagingCa
     pub is_campaign_always_running: ::std::option::Option<bool>,
     #[doc = " JSON `outboundCampaignId`: string."]
     pub outbound_campaign_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `outboundCampaignType`: [`OutboundMessagingCampaignPreContactEmailEventTopicOutboundMessagingCampaignPreContactEmailEventOutboundCampaignType`](crate::OutboundMessagingCampaignPreContactEmailEventTopicOutboundMessagingCampaignPreContactEmailEventOutboundCampaignType)."]
+    #[doc = " JSON `outboundCampaignType`: [`OutboundMessagingCampaignPreContactEmailEventTopicOutboundMessagingCampaignPreContactEmailEventOutboundCampaignType`](crate::OutboundMessagingCampaignPreContactEmailEventTopicOutboundMessagingCampaignPreContactEmailEventOutboundCampaignType), one of `UNKNOWN`, `EMAIL`, `SMS`, `WHATSAPP`."]
     pub outbound_campaign_type: ::std::option::Option<crate::OutboundMessagingCampaignPreContactEmailEventTopicOutboundMessagingCampaignPreContactEmailEventOutboundCampaignType>,
     #[doc = " JSON `outboundContactId`: string."]
     pub outbound_contact_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `outboundContactListId`: string."]
     pub outbound_contact_list_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `wrapupCode`: [`OutboundMessagingCampaignPreContactEmailEventTopicOutboundMessagingCampaignPreContactEmailEventWrapupCode`](crate::OutboundMessagingCampaignPreContactEmailEventTopicOutboundMessagingCampaignPreContactEmailEventWrapupCode)."]
+    #[doc = " JSON `wrapupCode`: [`OutboundMessagingCampaignPreContactEmailEventTopicOutboundMessagingCampaignPreContactEmailEventWrapupCode`](crate::OutboundMessagingCampaignPreContactEmailEventTopicOutboundMessagingCampaignPreContactEmailEventWrapupCode), one of `UNKNOWN`, `OUTBOUND_EMAILS_INVALID_SKIPPED`, `OUTBOUND_INVALID_EMAIL_ADDRESS`, `OUTBOUND_MAX_EMAIL_SUBJECT_LENGTH_EXCEEDED`, `OUTBOUND_MAX_EMAIL_BODY_LENGTH_EXCEEDED`, `OUTBOUND_RULE_ERROR_SKIPPED`, `OUTBOUND_RULE_SKIPPED`, `OUTBOUND_CONTACT_UNCONTACTABLE_SKIPPED`, `OUTBOUND_NUMBER_UNCONTACTABLE_SKIPPED`, `OUTBOUND_CONTACT_ADDRESS_UNCONTACTABLE_SKIPPED`, `ININ_OUTBOUND_ZONE_BLOCKED_SKIPPED`, `ININ_OUTBOUND_DNC_SKIPPED`, … (19 in all)."]
     pub wrapup_code: ::std::option::Option<crate::OutboundMessagingCampaignPreContactEmailEventTopicOutboundMessagingCampaignPreContactEmailEventWrapupCode>,
     _nulls: crate::support::Extras,
 }

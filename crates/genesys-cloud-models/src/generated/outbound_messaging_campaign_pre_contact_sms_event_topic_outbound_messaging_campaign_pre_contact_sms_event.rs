@@ -15,7 +15,7 @@ pub struct OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCamp
     pub is_campaign_always_running: ::std::option::Option<bool>,
     #[doc = " JSON `outboundCampaignId`: string."]
     pub outbound_campaign_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `outboundCampaignType`: [`OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEventOutboundCampaignType`](crate::OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEventOutboundCampaignType)."]
+    #[doc = " JSON `outboundCampaignType`: [`OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEventOutboundCampaignType`](crate::OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEventOutboundCampaignType), one of `UNKNOWN`, `EMAIL`, `SMS`, `WHATSAPP`."]
     pub outbound_campaign_type: ::std::option::Option<crate::OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEventOutboundCampaignType>,
     #[doc = " JSON `outboundContactId`: string."]
     pub outbound_contact_id: ::std::option::Option<::std::string::String>,
@@ -23,7 +23,7 @@ pub struct OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCamp
     pub outbound_contact_list_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `smsAttributes`: [`OutboundMessagingCampaignPreContactSmsEventTopicSMSAttributes`](crate::OutboundMessagingCampaignPreContactSmsEventTopicSMSAttributes)."]
     pub sms_attributes: ::std::option::Option<crate::OutboundMessagingCampaignPreContactSmsEventTopicSMSAttributes>,
-    #[doc = " JSON `wrapupCode`: [`OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEventWrapupCode`](crate::OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEventWrapupCode)."]
+    #[doc = " JSON `wrapupCode`: [`OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEventWrapupCode`](crate::OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEventWrapupCode), one of `UNKNOWN`, `ININ_OUTBOUND_NUMBERS_INVALID`, `ININ_OUTBOUND_CONTACT_ATTEMPT_LIMIT_SKIPPED`, `ININ_OUTBOUND_INTERNAL_ERROR_SKIPPED`, `ININ_OUTBOUND_DNC_SKIPPED`, `ININ_OUTBOUND_ZONE_BLOCKED_SKIPPED`, `OUTBOUND_MESSAGE_BLANK`, `OUTBOUND_RULE_ERROR_SKIPPED`, `OUTBOUND_RULE_SKIPPED`, `OUTBOUND_CONTACT_UNCONTACTABLE_SKIPPED`, `OUTBOUND_NUMBER_UNCONTACTABLE_SKIPPED`, `OUTBOUND_CONTACT_ADDRESS_UNCONTACTABLE_SKIPPED`, … (23 in all)."]
     pub wrapup_code: ::std::option::Option<crate::OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEventWrapupCode>,
     _nulls: crate::support::Extras,
 }

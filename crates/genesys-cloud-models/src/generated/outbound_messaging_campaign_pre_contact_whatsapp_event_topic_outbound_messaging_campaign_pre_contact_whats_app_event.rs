@@ -15,7 +15,7 @@ pub struct OutboundMessagingCampaignPreContactWhatsappEventTopicOutboundMessagin
     pub is_campaign_always_running: ::std::option::Option<bool>,
     #[doc = " JSON `outboundCampaignId`: string."]
     pub outbound_campaign_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `outboundCampaignType`: [`OutboundMessagingCampaignPreContactWhatsappEventTopicOutboundMessagingCampaignPreContactWhatsAppEventOutboundCampaignType`](crate::OutboundMessagingCampaignPreContactWhatsappEventTopicOutboundMessagingCampaignPreContactWhatsAppEventOutboundCampaignType)."]
+    #[doc = " JSON `outboundCampaignType`: [`OutboundMessagingCampaignPreContactWhatsappEventTopicOutboundMessagingCampaignPreContactWhatsAppEventOutboundCampaignType`](crate::OutboundMessagingCampaignPreContactWhatsappEventTopicOutboundMessagingCampaignPreContactWhatsAppEventOutboundCampaignType), one of `UNKNOWN`, `EMAIL`, `SMS`, `WHATSAPP`."]
     pub outbound_campaign_type: ::std::option::Option<crate::OutboundMessagingCampaignPreContactWhatsappEventTopicOutboundMessagingCampaignPreContactWhatsAppEventOutboundCampaignType>,
     #[doc = " JSON `outboundContactId`: string."]
     pub outbound_contact_id: ::std::option::Option<::std::string::String>,
@@ -23,7 +23,7 @@ pub struct OutboundMessagingCampaignPreContactWhatsappEventTopicOutboundMessagin
     pub outbound_contact_list_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `whatsAppAttributes`: [`OutboundMessagingCampaignPreContactWhatsappEventTopicWhatsAppAttributes`](crate::OutboundMessagingCampaignPreContactWhatsappEventTopicWhatsAppAttributes)."]
     pub whats_app_attributes: ::std::option::Option<crate::OutboundMessagingCampaignPreContactWhatsappEventTopicWhatsAppAttributes>,
-    #[doc = " JSON `wrapupCode`: [`OutboundMessagingCampaignPreContactWhatsappEventTopicOutboundMessagingCampaignPreContactWhatsAppEventWrapupCode`](crate::OutboundMessagingCampaignPreContactWhatsappEventTopicOutboundMessagingCampaignPreContactWhatsAppEventWrapupCode)."]
+    #[doc = " JSON `wrapupCode`: [`OutboundMessagingCampaignPreContactWhatsappEventTopicOutboundMessagingCampaignPreContactWhatsAppEventWrapupCode`](crate::OutboundMessagingCampaignPreContactWhatsappEventTopicOutboundMessagingCampaignPreContactWhatsAppEventWrapupCode), one of `UNKNOWN`, `ININ_OUTBOUND_NUMBERS_INVALID`, `ININ_OUTBOUND_INTERNAL_ERROR_SKIPPED`, `ININ_OUTBOUND_DNC_SKIPPED`, `ININ_OUTBOUND_ZONE_BLOCKED_SKIPPED`, `OUTBOUND_CONTACT_UNCONTACTABLE_SKIPPED`, `OUTBOUND_NUMBER_UNCONTACTABLE_SKIPPED`, `OUTBOUND_INVALID_PHONE_NUMBER`, `ININ_OUTBOUND_DNC_AUTHENTICATION_FAILED`, `ININ_OUTBOUND_ON_DO_NOT_CALL_LIST`, `OUTBOUND_MAX_MESSAGE_LENGTH_EXCEEDED`, `OUTBOUND_STUCK_CONTACT`, … (21 in all)."]
     pub wrapup_code: ::std::option::Option<crate::OutboundMessagingCampaignPreContactWhatsappEventTopicOutboundMessagingCampaignPreContactWhatsAppEventWrapupCode>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct OutboundMessagingEmailCampaignConfigChangeContactSort {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
-    #[doc = " JSON `direction`: [`OutboundMessagingEmailCampaignConfigChangeContactSortDirection`](crate::OutboundMessagingEmailCampaignConfigChangeContactSortDirection)."]
+    #[doc = " JSON `direction`: [`OutboundMessagingEmailCampaignConfigChangeContactSortDirection`](crate::OutboundMessagingEmailCampaignConfigChangeContactSortDirection), one of `ASC`, `DESC`."]
     pub direction: ::std::option::Option<crate::OutboundMessagingEmailCampaignConfigChangeContactSortDirection>,
     #[doc = " JSON `fieldName`: string."]
     pub field_name: ::std::option::Option<::std::string::String>,

@@ -9,7 +9,7 @@ pub struct OutboundMessagingEmailCampaignConfigChangeMessagingCampaign {
     pub always_running: ::std::option::Option<bool>,
     #[doc = " JSON `callableTimeSet`: [`OutboundMessagingEmailCampaignConfigChangeUriReference`](crate::OutboundMessagingEmailCampaignConfigChangeUriReference)."]
     pub callable_time_set: ::std::option::Option<crate::OutboundMessagingEmailCampaignConfigChangeUriReference>,
-    #[doc = " JSON `campaignStatus`: [`OutboundMessagingEmailCampaignConfigChangeMessagingCampaignCampaignStatus`](crate::OutboundMessagingEmailCampaignConfigChangeMessagingCampaignCampaignStatus)."]
+    #[doc = " JSON `campaignStatus`: [`OutboundMessagingEmailCampaignConfigChangeMessagingCampaignCampaignStatus`](crate::OutboundMessagingEmailCampaignConfigChangeMessagingCampaignCampaignStatus), one of `on`, `off`, `complete`, `stopping`, `invalid`, `forced_off`, `forced_stopping`."]
     pub campaign_status: ::std::option::Option<crate::OutboundMessagingEmailCampaignConfigChangeMessagingCampaignCampaignStatus>,
     #[doc = " JSON `contactList`: [`OutboundMessagingEmailCampaignConfigChangeUriReference`](crate::OutboundMessagingEmailCampaignConfigChangeUriReference)."]
     pub contact_list: ::std::option::Option<crate::OutboundMessagingEmailCampaignConfigChangeUriReference>,

@@ -7,7 +7,7 @@
 pub struct OutboundMessagingMessagingCampaignConfigChangeContactSort {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
-    #[doc = " JSON `direction`: [`OutboundMessagingMessagingCampaignConfigChangeContactSortDirection`](crate::OutboundMessagingMessagingCampaignConfigChangeContactSortDirection)."]
+    #[doc = " JSON `direction`: [`OutboundMessagingMessagingCampaignConfigChangeContactSortDirection`](crate::OutboundMessagingMessagingCampaignConfigChangeContactSortDirection), one of `ASC`, `DESC`."]
     pub direction: ::std::option::Option<crate::OutboundMessagingMessagingCampaignConfigChangeContactSortDirection>,
     #[doc = " JSON `fieldName`: string."]
     pub field_name: ::std::option::Option<::std::string::String>,

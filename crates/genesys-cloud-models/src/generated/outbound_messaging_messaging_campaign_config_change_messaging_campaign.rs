@@ -9,7 +9,7 @@ pub struct OutboundMessagingMessagingCampaignConfigChangeMessagingCampaign {
     pub always_running: ::std::option::Option<bool>,
     #[doc = " JSON `callableTimeSet`: [`OutboundMessagingMessagingCampaignConfigChangeUriReference`](crate::OutboundMessagingMessagingCampaignConfigChangeUriReference)."]
     pub callable_time_set: ::std::option::Option<crate::OutboundMessagingMessagingCampaignConfigChangeUriReference>,
-    #[doc = " JSON `campaignStatus`: [`OutboundMessagingMessagingCampaignConfigChangeMessagingCampaignCampaignStatus`](crate::OutboundMessagingMessagingCampaignConfigChangeMessagingCampaignCampaignStatus)."]
+    #[doc = " JSON `campaignStatus`: [`OutboundMessagingMessagingCampaignConfigChangeMessagingCampaignCampaignStatus`](crate::OutboundMessagingMessagingCampaignConfigChangeMessagingCampaignCampaignStatus), one of `on`, `off`, `complete`, `stopping`, `invalid`, `forced_off`, `forced_stopping`."]
     pub campaign_status: ::std::option::Option<crate::OutboundMessagingMessagingCampaignConfigChangeMessagingCampaignCampaignStatus>,
     #[doc = " JSON `contactList`: [`OutboundMessagingMessagingCampaignConfigChangeUriReference`](crate::OutboundMessagingMessagingCampaignConfigChangeUriReference)."]
     pub contact_list: ::std::option::Option<crate::OutboundMessagingMessagingCampaignConfigChangeUriReference>,

@@ -9,7 +9,7 @@ pub struct OutboundMessagingWhatsappCampaignConfigChangeMessagingCampaign {
     pub always_running: ::std::option::Option<bool>,
     #[doc = " JSON `callableTimeSet`: [`OutboundMessagingWhatsappCampaignConfigChangeUriReference`](crate::OutboundMessagingWhatsappCampaignConfigChangeUriReference)."]
     pub callable_time_set: ::std::option::Option<crate::OutboundMessagingWhatsappCampaignConfigChangeUriReference>,
-    #[doc = " JSON `campaignStatus`: [`OutboundMessagingWhatsappCampaignConfigChangeMessagingCampaignCampaignStatus`](crate::OutboundMessagingWhatsappCampaignConfigChangeMessagingCampaignCampaignStatus)."]
+    #[doc = " JSON `campaignStatus`: [`OutboundMessagingWhatsappCampaignConfigChangeMessagingCampaignCampaignStatus`](crate::OutboundMessagingWhatsappCampaignConfigChangeMessagingCampaignCampaignStatus), one of `on`, `off`, `complete`, `stopping`, `invalid`, `forced_off`, `forced_stopping`."]
     pub campaign_status: ::std::option::Option<crate::OutboundMessagingWhatsappCampaignConfigChangeMessagingCampaignCampaignStatus>,
     #[doc = " JSON `contactList`: [`OutboundMessagingWhatsappCampaignConfigChangeUriReference`](crate::OutboundMessagingWhatsappCampaignConfigChangeUriReference)."]
     pub contact_list: ::std::option::Option<crate::OutboundMessagingWhatsappCampaignConfigChangeUriReference>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutboundOnlySetting {
-    #[doc = " JSON `outbound`: [`OutboundOnlySettingOutbound`](crate::OutboundOnlySettingOutbound)."]
+    #[doc = " JSON `outbound`: [`OutboundOnlySettingOutbound`](crate::OutboundOnlySettingOutbound), one of `Enabled`, `Disabled`."]
     pub outbound: ::std::option::Option<crate::OutboundOnlySettingOutbound>,
     _nulls: crate::support::Extras,
 }

@@ -13,7 +13,7 @@ pub struct OutboundPreviewCampaignPostContactOutboundPreviewCampaignPostContactE
     pub call_analysis_disposition: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `dialingMode`: [`OutboundPreviewCampaignPostContactOutboundPreviewCampaignPostContactEventDialingMode`](crate::OutboundPreviewCampaignPostContactOutboundPreviewCampaignPostContactEventDialingMode)."]
+    #[doc = " JSON `dialingMode`: [`OutboundPreviewCampaignPostContactOutboundPreviewCampaignPostContactEventDialingMode`](crate::OutboundPreviewCampaignPostContactOutboundPreviewCampaignPostContactEventDialingMode), one of `UNKNOWN`, `PREVIEW`, `POWER`, `PREDICTIVE`, `AGENTLESS`, `EXTERNAL`, `PROGRESSIVE`."]
     pub dialing_mode: ::std::option::Option<crate::OutboundPreviewCampaignPostContactOutboundPreviewCampaignPostContactEventDialingMode>,
     #[doc = " JSON `divisionId`: string."]
     pub division_id: ::std::option::Option<::std::string::String>,

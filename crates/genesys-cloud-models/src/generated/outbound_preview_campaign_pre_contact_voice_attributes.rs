@@ -13,7 +13,7 @@ pub struct OutboundPreviewCampaignPreContactVoiceAttributes {
     pub caller_id_phone_number: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `contactPhoneNumber`: string."]
     pub contact_phone_number: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `contactPhoneType`: [`OutboundPreviewCampaignPreContactVoiceAttributesContactPhoneType`](crate::OutboundPreviewCampaignPreContactVoiceAttributesContactPhoneType)."]
+    #[doc = " JSON `contactPhoneType`: [`OutboundPreviewCampaignPreContactVoiceAttributesContactPhoneType`](crate::OutboundPreviewCampaignPreContactVoiceAttributesContactPhoneType), one of `UNKNOWN`, `CELL`, `DAYTIME`, `EVENING`, `HOME`, `WORK`."]
     pub contact_phone_type: ::std::option::Option<crate::OutboundPreviewCampaignPreContactVoiceAttributesContactPhoneType>,
     #[doc = " JSON `isDeliveredAsPreview`: boolean."]
     pub is_delivered_as_preview: ::std::option::Option<bool>,

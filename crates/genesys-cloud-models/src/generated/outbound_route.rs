@@ -17,7 +17,7 @@ pub struct OutboundRoute {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `distribution`: [`OutboundRouteDistribution`](crate::OutboundRouteDistribution)."]
+    #[doc = " JSON `distribution`: [`OutboundRouteDistribution`](crate::OutboundRouteDistribution), one of `SEQUENTIAL`, `RANDOM`."]
     pub distribution: ::std::option::Option<crate::OutboundRouteDistribution>,
     #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
@@ -39,7 +39,7 @@ pub struct OutboundRoute {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `site`: [`Site`](crate::Site)."]
     pub site: ::std::option::Option<crate::Site>,
-    #[doc = " JSON `state`: [`OutboundRouteState`](crate::OutboundRouteState)."]
+    #[doc = " JSON `state`: [`OutboundRouteState`](crate::OutboundRouteState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::OutboundRouteState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,

@@ -17,7 +17,7 @@ pub struct OutboundRouteBase {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `distribution`: [`OutboundRouteBaseDistribution`](crate::OutboundRouteBaseDistribution)."]
+    #[doc = " JSON `distribution`: [`OutboundRouteBaseDistribution`](crate::OutboundRouteBaseDistribution), one of `SEQUENTIAL`, `RANDOM`."]
     pub distribution: ::std::option::Option<crate::OutboundRouteBaseDistribution>,
     #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
@@ -35,7 +35,7 @@ pub struct OutboundRouteBase {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`OutboundRouteBaseState`](crate::OutboundRouteBaseState)."]
+    #[doc = " JSON `state`: [`OutboundRouteBaseState`](crate::OutboundRouteBaseState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::OutboundRouteBaseState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,

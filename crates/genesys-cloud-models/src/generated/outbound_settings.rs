@@ -9,11 +9,11 @@ pub struct OutboundSettings {
     pub abandon_seconds: ::std::option::Option<f64>,
     #[doc = " JSON `automaticTimeZoneMapping`: [`AutomaticTimeZoneMappingSettings`](crate::AutomaticTimeZoneMappingSettings)."]
     pub automatic_time_zone_mapping: ::std::option::Option<crate::AutomaticTimeZoneMappingSettings>,
-    #[doc = " JSON `complianceAbandonRateDenominator`: [`OutboundSettingsComplianceAbandonRateDenominator`](crate::OutboundSettingsComplianceAbandonRateDenominator)."]
+    #[doc = " JSON `complianceAbandonRateDenominator`: [`OutboundSettingsComplianceAbandonRateDenominator`](crate::OutboundSettingsComplianceAbandonRateDenominator), one of `ALL_CALLS`, `CALLS_THAT_REACHED_QUEUE`."]
     pub compliance_abandon_rate_denominator: ::std::option::Option<crate::OutboundSettingsComplianceAbandonRateDenominator>,
     #[doc = " JSON `contactListDefaultRetentionDays`: integer (int64)."]
     pub contact_list_default_retention_days: ::std::option::Option<i64>,
-    #[doc = " JSON `contactListDefaultRetentionType`: [`OutboundSettingsContactListDefaultRetentionType`](crate::OutboundSettingsContactListDefaultRetentionType)."]
+    #[doc = " JSON `contactListDefaultRetentionType`: [`OutboundSettingsContactListDefaultRetentionType`](crate::OutboundSettingsContactListDefaultRetentionType), one of `Never`, `Today`, `RetentionDays`."]
     pub contact_list_default_retention_type: ::std::option::Option<crate::OutboundSettingsContactListDefaultRetentionType>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,

@@ -13,7 +13,7 @@ pub struct OutboundVoiceCampaignPostContactVoiceAttributes {
     pub caller_id_phone_number: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `contactPhoneNumber`: string."]
     pub contact_phone_number: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `contactPhoneType`: [`OutboundVoiceCampaignPostContactVoiceAttributesContactPhoneType`](crate::OutboundVoiceCampaignPostContactVoiceAttributesContactPhoneType)."]
+    #[doc = " JSON `contactPhoneType`: [`OutboundVoiceCampaignPostContactVoiceAttributesContactPhoneType`](crate::OutboundVoiceCampaignPostContactVoiceAttributesContactPhoneType), one of `UNKNOWN`, `CELL`, `DAYTIME`, `EVENING`, `HOME`, `WORK`."]
     pub contact_phone_type: ::std::option::Option<crate::OutboundVoiceCampaignPostContactVoiceAttributesContactPhoneType>,
     #[doc = " JSON `isDeliveredAsPreview`: boolean."]
     pub is_delivered_as_preview: ::std::option::Option<bool>,

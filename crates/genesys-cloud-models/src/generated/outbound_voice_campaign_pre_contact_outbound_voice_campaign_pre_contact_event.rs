@@ -9,7 +9,7 @@ pub struct OutboundVoiceCampaignPreContactOutboundVoiceCampaignPreContactEvent {
     pub agent_script_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `dialingMode`: [`OutboundVoiceCampaignPreContactOutboundVoiceCampaignPreContactEventDialingMode`](crate::OutboundVoiceCampaignPreContactOutboundVoiceCampaignPreContactEventDialingMode)."]
+    #[doc = " JSON `dialingMode`: [`OutboundVoiceCampaignPreContactOutboundVoiceCampaignPreContactEventDialingMode`](crate::OutboundVoiceCampaignPreContactOutboundVoiceCampaignPreContactEventDialingMode), one of `UNKNOWN`, `PREVIEW`, `POWER`, `PREDICTIVE`, `AGENTLESS`, `EXTERNAL`, `PROGRESSIVE`."]
     pub dialing_mode: ::std::option::Option<crate::OutboundVoiceCampaignPreContactOutboundVoiceCampaignPreContactEventDialingMode>,
     #[doc = " JSON `divisionId`: string."]
     pub division_id: ::std::option::Option<::std::string::String>,

@@ -15,7 +15,7 @@ pub struct OutcomeAttributionJobStateResponse {
     pub results_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`OutcomeAttributionJobStateResponseState`](crate::OutcomeAttributionJobStateResponseState)."]
+    #[doc = " JSON `state`: [`OutcomeAttributionJobStateResponseState`](crate::OutcomeAttributionJobStateResponseState), one of `Running`, `Completed`, `CompletedWithErrors`, `Failed`."]
     pub state: ::std::option::Option<crate::OutcomeAttributionJobStateResponseState>,
     _nulls: crate::support::Extras,
 }

@@ -17,7 +17,7 @@ pub struct OutcomeAttributionResultsResponse {
     pub message: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `outcomeId`: string."]
     pub outcome_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`OutcomeAttributionResultsResponseState`](crate::OutcomeAttributionResultsResponseState), required by the spec."]
+    #[doc = " JSON `state`: [`OutcomeAttributionResultsResponseState`](crate::OutcomeAttributionResultsResponseState), required by the spec, one of `Completed`, `Valid`, `Invalid`, `Failed`."]
     pub state: ::std::option::Option<crate::OutcomeAttributionResultsResponseState>,
     #[doc = " JSON `touchpoints`: array of [`TouchpointResponse`](crate::TouchpointResponse)."]
     pub touchpoints: ::std::option::Option<::std::vec::Vec<crate::TouchpointResponse>>,

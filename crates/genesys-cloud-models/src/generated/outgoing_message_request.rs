@@ -9,7 +9,7 @@ pub struct OutgoingMessageRequest {
     pub bot_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `botSessionId`: string, required by the spec."]
     pub bot_session_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `botState`: [`OutgoingMessageRequestBotState`](crate::OutgoingMessageRequestBotState), required by the spec."]
+    #[doc = " JSON `botState`: [`OutgoingMessageRequestBotState`](crate::OutgoingMessageRequestBotState), required by the spec, one of `Complete`, `Failed`, `MoreData`."]
     pub bot_state: ::std::option::Option<crate::OutgoingMessageRequestBotState>,
     #[doc = " JSON `botVersion`: string, required by the spec."]
     pub bot_version: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Outlier {
-    #[doc = " JSON `anomaly`: [`OutlierAnomaly`](crate::OutlierAnomaly)."]
+    #[doc = " JSON `anomaly`: [`OutlierAnomaly`](crate::OutlierAnomaly), one of `AdditiveOutlier`, `InnovativeOutlier`, `LevelShift`, `SeasonalLevelShift`, `TemporaryChange`."]
     pub anomaly: ::std::option::Option<crate::OutlierAnomaly>,
     #[doc = " JSON `normalizedValue`: number (double)."]
     pub normalized_value: ::std::option::Option<f64>,

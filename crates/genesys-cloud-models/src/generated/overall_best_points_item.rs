@@ -11,7 +11,7 @@ pub struct OverallBestPointsItem {
     pub date_end_workday: ::std::option::Option<::chrono::NaiveDate>,
     #[doc = " JSON `dateStartWorkday`: date."]
     pub date_start_workday: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `granularityType`: [`OverallBestPointsItemGranularityType`](crate::OverallBestPointsItemGranularityType)."]
+    #[doc = " JSON `granularityType`: [`OverallBestPointsItemGranularityType`](crate::OverallBestPointsItemGranularityType), one of `Daily`, `Weekly`, `Monthly`."]
     pub granularity_type: ::std::option::Option<crate::OverallBestPointsItemGranularityType>,
     #[doc = " JSON `points`: integer (int64)."]
     pub points: ::std::option::Option<i64>,

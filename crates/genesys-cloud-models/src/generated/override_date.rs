@@ -7,7 +7,7 @@
 pub struct OverrideDate {
     #[doc = " JSON `date`: date, required by the spec."]
     pub date: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `type`: [`OverrideDateType`](crate::OverrideDateType), required by the spec."]
+    #[doc = " JSON `type`: [`OverrideDateType`](crate::OverrideDateType), required by the spec, one of `Blocked`, `ManualReview`."]
     pub r#type: ::std::option::Option<crate::OverrideDateType>,
     _nulls: crate::support::Extras,
 }

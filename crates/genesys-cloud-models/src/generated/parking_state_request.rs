@@ -7,7 +7,7 @@
 pub struct ParkingStateRequest {
     #[doc = " JSON `resumeTime`: date-time."]
     pub resume_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`ParkingStateRequestState`](crate::ParkingStateRequestState), required by the spec."]
+    #[doc = " JSON `state`: [`ParkingStateRequestState`](crate::ParkingStateRequestState), required by the spec, one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `parked`, `none`."]
     pub state: ::std::option::Option<crate::ParkingStateRequestState>,
     _nulls: crate::support::Extras,
 }

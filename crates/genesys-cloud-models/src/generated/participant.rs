@@ -49,7 +49,7 @@ pub struct Participant {
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalOrganizationId`: string."]
     pub external_organization_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `flaggedReason`: [`ParticipantFlaggedReason`](crate::ParticipantFlaggedReason)."]
+    #[doc = " JSON `flaggedReason`: [`ParticipantFlaggedReason`](crate::ParticipantFlaggedReason), one of `general`."]
     pub flagged_reason: ::std::option::Option<crate::ParticipantFlaggedReason>,
     #[doc = " JSON `groupId`: string."]
     pub group_id: ::std::option::Option<::std::string::String>,
@@ -77,7 +77,7 @@ pub struct Participant {
     pub queue_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `screenMonitorings`: array of [`ScreenMonitoring`](crate::ScreenMonitoring)."]
     pub screen_monitorings: ::std::option::Option<::std::vec::Vec<crate::ScreenMonitoring>>,
-    #[doc = " JSON `screenRecordingState`: [`ParticipantScreenRecordingState`](crate::ParticipantScreenRecordingState)."]
+    #[doc = " JSON `screenRecordingState`: [`ParticipantScreenRecordingState`](crate::ParticipantScreenRecordingState), one of `requested`, `active`, `paused`, `stopped`, `error`, `timeout`."]
     pub screen_recording_state: ::std::option::Option<crate::ParticipantScreenRecordingState>,
     #[doc = " JSON `screenshares`: array of [`Screenshare`](crate::Screenshare)."]
     pub screenshares: ::std::option::Option<::std::vec::Vec<crate::Screenshare>>,
@@ -97,7 +97,7 @@ pub struct Participant {
     pub videos: ::std::option::Option<::std::vec::Vec<crate::Video>>,
     #[doc = " JSON `wrapup`: [`Wrapup`](crate::Wrapup)."]
     pub wrapup: ::std::option::Option<crate::Wrapup>,
-    #[doc = " JSON `wrapupPrompt`: [`ParticipantWrapupPrompt`](crate::ParticipantWrapupPrompt)."]
+    #[doc = " JSON `wrapupPrompt`: [`ParticipantWrapupPrompt`](crate::ParticipantWrapupPrompt), one of `mandatory`, `optional`, `agentRequested`, `timeout`, `forcedTimeout`."]
     pub wrapup_prompt: ::std::option::Option<crate::ParticipantWrapupPrompt>,
     #[doc = " JSON `wrapupRequired`: boolean."]
     pub wrapup_required: ::std::option::Option<bool>,

@@ -49,7 +49,7 @@ pub struct ParticipantBasic {
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalOrganizationId`: string."]
     pub external_organization_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `flaggedReason`: [`ParticipantBasicFlaggedReason`](crate::ParticipantBasicFlaggedReason)."]
+    #[doc = " JSON `flaggedReason`: [`ParticipantBasicFlaggedReason`](crate::ParticipantBasicFlaggedReason), one of `general`."]
     pub flagged_reason: ::std::option::Option<crate::ParticipantBasicFlaggedReason>,
     #[doc = " JSON `groupId`: string."]
     pub group_id: ::std::option::Option<::std::string::String>,
@@ -77,7 +77,7 @@ pub struct ParticipantBasic {
     pub queue_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `screenMonitorings`: array of [`ScreenMonitoring`](crate::ScreenMonitoring)."]
     pub screen_monitorings: ::std::option::Option<::std::vec::Vec<crate::ScreenMonitoring>>,
-    #[doc = " JSON `screenRecordingState`: [`ParticipantBasicScreenRecordingState`](crate::ParticipantBasicScreenRecordingState)."]
+    #[doc = " JSON `screenRecordingState`: [`ParticipantBasicScreenRecordingState`](crate::ParticipantBasicScreenRecordingState), one of `requested`, `active`, `paused`, `stopped`, `error`, `timeout`."]
     pub screen_recording_state: ::std::option::Option<crate::ParticipantBasicScreenRecordingState>,
     #[doc = " JSON `screenshares`: array of [`Screenshare`](crate::Screenshare)."]
     pub screenshares: ::std::option::Option<::std::vec::Vec<crate::Screenshare>>,
@@ -97,7 +97,7 @@ pub struct ParticipantBasic {
     pub videos: ::std::option::Option<::std::vec::Vec<crate::Video>>,
     #[doc = " JSON `wrapup`: [`Wrapup`](crate::Wrapup)."]
     pub wrapup: ::std::option::Option<crate::Wrapup>,
-    #[doc = " JSON `wrapupPrompt`: [`ParticipantBasicWrapupPrompt`](crate::ParticipantBasicWrapupPrompt)."]
+    #[doc = " JSON `wrapupPrompt`: [`ParticipantBasicWrapupPrompt`](crate::ParticipantBasicWrapupPrompt), one of `mandatory`, `optional`, `agentRequested`, `timeout`, `forcedTimeout`."]
     pub wrapup_prompt: ::std::option::Option<crate::ParticipantBasicWrapupPrompt>,
     #[doc = " JSON `wrapupRequired`: boolean."]
     pub wrapup_required: ::std::option::Option<bool>,

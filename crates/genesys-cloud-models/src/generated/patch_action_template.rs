@@ -9,11 +9,11 @@ pub struct PatchActionTemplate {
     pub content_offer: ::std::option::Option<crate::PatchContentOffer>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`PatchActionTemplateMediaType`](crate::PatchActionTemplateMediaType)."]
+    #[doc = " JSON `mediaType`: [`PatchActionTemplateMediaType`](crate::PatchActionTemplateMediaType), one of `webMessagingOffer`, `contentOffer`, `integrationAction`, `architectFlow`, `openAction`."]
     pub media_type: ::std::option::Option<crate::PatchActionTemplateMediaType>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`PatchActionTemplateState`](crate::PatchActionTemplateState)."]
+    #[doc = " JSON `state`: [`PatchActionTemplateState`](crate::PatchActionTemplateState), one of `Active`, `Inactive`, `Deleted`."]
     pub state: ::std::option::Option<crate::PatchActionTemplateState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PatchAssociatedValueField {
-    #[doc = " JSON `dataType`: [`PatchAssociatedValueFieldDataType`](crate::PatchAssociatedValueFieldDataType)."]
+    #[doc = " JSON `dataType`: [`PatchAssociatedValueFieldDataType`](crate::PatchAssociatedValueFieldDataType), one of `Number`, `Integer`."]
     pub data_type: ::std::option::Option<crate::PatchAssociatedValueFieldDataType>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PatchCallToAction {
-    #[doc = " JSON `target`: [`PatchCallToActionTarget`](crate::PatchCallToActionTarget)."]
+    #[doc = " JSON `target`: [`PatchCallToActionTarget`](crate::PatchCallToActionTarget), one of `Blank`, `Self`."]
     pub target: ::std::option::Option<crate::PatchCallToActionTarget>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,

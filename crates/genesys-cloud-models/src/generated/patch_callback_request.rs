@@ -15,7 +15,7 @@ pub struct PatchCallbackRequest {
     pub conversation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `countryCode`: string."]
     pub country_code: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `customerFirstCallbackDeliveryMode`: [`PatchCallbackRequestCustomerFirstCallbackDeliveryMode`](crate::PatchCallbackRequestCustomerFirstCallbackDeliveryMode)."]
+    #[doc = " JSON `customerFirstCallbackDeliveryMode`: [`PatchCallbackRequestCustomerFirstCallbackDeliveryMode`](crate::PatchCallbackRequestCustomerFirstCallbackDeliveryMode), one of `UseQueueSetting`, `UseAgentReservation`, `NoAgentReservation`."]
     pub customer_first_callback_delivery_mode: ::std::option::Option<crate::PatchCallbackRequestCustomerFirstCallbackDeliveryMode>,
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,

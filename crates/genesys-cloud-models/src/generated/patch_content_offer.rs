@@ -9,7 +9,7 @@ pub struct PatchContentOffer {
     pub body: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `callToAction`: [`PatchCallToAction`](crate::PatchCallToAction)."]
     pub call_to_action: ::std::option::Option<crate::PatchCallToAction>,
-    #[doc = " JSON `displayMode`: [`PatchContentOfferDisplayMode`](crate::PatchContentOfferDisplayMode)."]
+    #[doc = " JSON `displayMode`: [`PatchContentOfferDisplayMode`](crate::PatchContentOfferDisplayMode), one of `Modal`, `Overlay`, `Toast`."]
     pub display_mode: ::std::option::Option<crate::PatchContentOfferDisplayMode>,
     #[doc = " JSON `headline`: string."]
     pub headline: ::std::option::Option<::std::string::String>,
@@ -17,7 +17,7 @@ pub struct PatchContentOffer {
     pub image_alt_text: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `imageUrl`: string."]
     pub image_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `layoutMode`: [`PatchContentOfferLayoutMode`](crate::PatchContentOfferLayoutMode)."]
+    #[doc = " JSON `layoutMode`: [`PatchContentOfferLayoutMode`](crate::PatchContentOfferLayoutMode), one of `TextOnly`, `ImageOnly`, `LeftText`, `RightText`, `TopText`, `BottomText`."]
     pub layout_mode: ::std::option::Option<crate::PatchContentOfferLayoutMode>,
     #[doc = " JSON `style`: [`PatchContentOfferStylingConfiguration`](crate::PatchContentOfferStylingConfiguration)."]
     pub style: ::std::option::Option<crate::PatchContentOfferStylingConfiguration>,

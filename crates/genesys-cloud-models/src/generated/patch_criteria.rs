@@ -7,7 +7,7 @@
 pub struct PatchCriteria {
     #[doc = " JSON `key`: string."]
     pub key: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `operator`: [`PatchCriteriaOperator`](crate::PatchCriteriaOperator)."]
+    #[doc = " JSON `operator`: [`PatchCriteriaOperator`](crate::PatchCriteriaOperator), one of `containsAll`, `containsAny`, `notContainsAll`, `notContainsAny`, `equal`, `notEqual`, `greaterThan`, `greaterThanOrEqual`, `lessThan`, `lessThanOrEqual`, `startsWith`, `endsWith`."]
     pub operator: ::std::option::Option<crate::PatchCriteriaOperator>,
     #[doc = " JSON `shouldIgnoreCase`: boolean."]
     pub should_ignore_case: ::std::option::Option<bool>,

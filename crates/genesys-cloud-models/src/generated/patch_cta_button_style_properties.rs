@@ -13,7 +13,7 @@ pub struct PatchCtaButtonStyleProperties {
     pub font: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `fontSize`: string."]
     pub font_size: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `textAlign`: [`PatchCtaButtonStylePropertiesTextAlign`](crate::PatchCtaButtonStylePropertiesTextAlign)."]
+    #[doc = " JSON `textAlign`: [`PatchCtaButtonStylePropertiesTextAlign`](crate::PatchCtaButtonStylePropertiesTextAlign), one of `Left`, `Right`, `Center`."]
     pub text_align: ::std::option::Option<crate::PatchCtaButtonStylePropertiesTextAlign>,
     _nulls: crate::support::Extras,
 }

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PatchEntityTypeCriteria {
-    #[doc = " JSON `entityType`: [`PatchEntityTypeCriteriaEntityType`](crate::PatchEntityTypeCriteriaEntityType)."]
+    #[doc = " JSON `entityType`: [`PatchEntityTypeCriteriaEntityType`](crate::PatchEntityTypeCriteriaEntityType), one of `visit`."]
     pub entity_type: ::std::option::Option<crate::PatchEntityTypeCriteriaEntityType>,
     #[doc = " JSON `key`: string."]
     pub key: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `operator`: [`PatchEntityTypeCriteriaOperator`](crate::PatchEntityTypeCriteriaOperator)."]
+    #[doc = " JSON `operator`: [`PatchEntityTypeCriteriaOperator`](crate::PatchEntityTypeCriteriaOperator), one of `containsAll`, `containsAny`, `notContainsAll`, `notContainsAny`, `equal`, `notEqual`, `greaterThan`, `greaterThanOrEqual`, `lessThan`, `lessThanOrEqual`, `startsWith`, `endsWith`."]
     pub operator: ::std::option::Option<crate::PatchEntityTypeCriteriaOperator>,
     #[doc = " JSON `shouldIgnoreCase`: boolean."]
     pub should_ignore_case: ::std::option::Option<bool>,

@@ -13,7 +13,7 @@ pub struct PatchJourneyPattern {
     pub event_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sessionType`: string."]
     pub session_type: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `streamType`: [`PatchJourneyPatternStreamType`](crate::PatchJourneyPatternStreamType)."]
+    #[doc = " JSON `streamType`: [`PatchJourneyPatternStreamType`](crate::PatchJourneyPatternStreamType), one of `Web`, `Custom`, `Conversation`, `App`."]
     pub stream_type: ::std::option::Option<crate::PatchJourneyPatternStreamType>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct PatchOpportunityRequest {
     pub activity_code_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `agentIds`: [`ListWrapperString`](crate::ListWrapperString)."]
     pub agent_ids: ::std::option::Option<crate::ListWrapperString>,
-    #[doc = " JSON `approvalType`: [`PatchOpportunityRequestApprovalType`](crate::PatchOpportunityRequestApprovalType)."]
+    #[doc = " JSON `approvalType`: [`PatchOpportunityRequestApprovalType`](crate::PatchOpportunityRequestApprovalType), one of `Automatic`, `Manual`."]
     pub approval_type: ::std::option::Option<crate::PatchOpportunityRequestApprovalType>,
     #[doc = " JSON `capacity`: integer (int64)."]
     pub capacity: ::std::option::Option<i64>,

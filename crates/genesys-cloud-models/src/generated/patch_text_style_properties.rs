@@ -11,7 +11,7 @@ pub struct PatchTextStyleProperties {
     pub font: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `fontSize`: string."]
     pub font_size: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `textAlign`: [`PatchTextStylePropertiesTextAlign`](crate::PatchTextStylePropertiesTextAlign)."]
+    #[doc = " JSON `textAlign`: [`PatchTextStylePropertiesTextAlign`](crate::PatchTextStylePropertiesTextAlign), one of `Left`, `Right`, `Center`."]
     pub text_align: ::std::option::Option<crate::PatchTextStylePropertiesTextAlign>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct Pattern {
     pub days_of_week: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `interval`: integer (int64), required by the spec."]
     pub interval: ::std::option::Option<i64>,
-    #[doc = " JSON `type`: [`PatternType`](crate::PatternType), required by the spec."]
+    #[doc = " JSON `type`: [`PatternType`](crate::PatternType), required by the spec, one of `Daily`, `Weekly`."]
     pub r#type: ::std::option::Option<crate::PatternType>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PauseCriteria {
-    #[doc = " JSON `condition`: [`PauseCriteriaCondition`](crate::PauseCriteriaCondition)."]
+    #[doc = " JSON `condition`: [`PauseCriteriaCondition`](crate::PauseCriteriaCondition), one of `Includes`, `DoesNotInclude`, `StartsWith`, `EndsWith`, `Equals`."]
     pub condition: ::std::option::Option<crate::PauseCriteriaCondition>,
     #[doc = " JSON `urlFragment`: string."]
     pub url_fragment: ::std::option::Option<::std::string::String>,

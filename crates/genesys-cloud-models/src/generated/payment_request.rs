@@ -13,7 +13,7 @@ pub struct PaymentRequest {
     pub line_items: ::std::option::Option<::std::vec::Vec<crate::PaymentLineItem>>,
     #[doc = " JSON `orderTotal`: number (double), required by the spec."]
     pub order_total: ::std::option::Option<f64>,
-    #[doc = " JSON `paymentPlatform`: [`PaymentRequestPaymentPlatform`](crate::PaymentRequestPaymentPlatform)."]
+    #[doc = " JSON `paymentPlatform`: [`PaymentRequestPaymentPlatform`](crate::PaymentRequestPaymentPlatform), one of `ApplePay`."]
     pub payment_platform: ::std::option::Option<crate::PaymentRequestPaymentPlatform>,
     #[doc = " JSON `shippingOptions`: array of [`PaymentLineItem`](crate::PaymentLineItem)."]
     pub shipping_options: ::std::option::Option<::std::vec::Vec<crate::PaymentLineItem>>,

@@ -9,7 +9,7 @@ pub struct PaymentResponse {
     pub failure_reason: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `originatingMessageId`: string."]
     pub originating_message_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `paymentStatus`: [`PaymentResponsePaymentStatus`](crate::PaymentResponsePaymentStatus)."]
+    #[doc = " JSON `paymentStatus`: [`PaymentResponsePaymentStatus`](crate::PaymentResponsePaymentStatus), one of `Completed`, `Failed`."]
     pub payment_status: ::std::option::Option<crate::PaymentResponsePaymentStatus>,
     _nulls: crate::support::Extras,
 }

@@ -13,7 +13,7 @@ pub struct PerformancePredictionCompleteEventTopicPerformancePredictionCalculati
     pub error: ::std::option::Option<crate::PerformancePredictionCompleteEventTopicErrorBody>,
     #[doc = " JSON `scheduleId`: string."]
     pub schedule_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`PerformancePredictionCompleteEventTopicPerformancePredictionCalculationNotificationState`](crate::PerformancePredictionCompleteEventTopicPerformancePredictionCalculationNotificationState)."]
+    #[doc = " JSON `state`: [`PerformancePredictionCompleteEventTopicPerformancePredictionCalculationNotificationState`](crate::PerformancePredictionCompleteEventTopicPerformancePredictionCalculationNotificationState), one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub state: ::std::option::Option<crate::PerformancePredictionCompleteEventTopicPerformancePredictionCalculationNotificationState>,
     #[doc = " JSON `weekDate`: string."]
     pub week_date: ::std::option::Option<::std::string::String>,

@@ -13,7 +13,7 @@ pub struct PerformancePredictionRecalculationCompleteEventTopicPerformancePredic
     pub error: ::std::option::Option<crate::PerformancePredictionRecalculationCompleteEventTopicErrorBody>,
     #[doc = " JSON `operationId`: string."]
     pub operation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`PerformancePredictionRecalculationCompleteEventTopicPerformancePredictionUserRecalculationNotificationState`](crate::PerformancePredictionRecalculationCompleteEventTopicPerformancePredictionUserRecalculationNotificationState)."]
+    #[doc = " JSON `state`: [`PerformancePredictionRecalculationCompleteEventTopicPerformancePredictionUserRecalculationNotificationState`](crate::PerformancePredictionRecalculationCompleteEventTopicPerformancePredictionUserRecalculationNotificationState), one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub state: ::std::option::Option<crate::PerformancePredictionRecalculationCompleteEventTopicPerformancePredictionUserRecalculationNotificationState>,
     _nulls: crate::support::Extras,
 }

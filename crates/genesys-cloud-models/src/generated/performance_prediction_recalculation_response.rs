@@ -11,7 +11,7 @@ pub struct PerformancePredictionRecalculationResponse {
     pub download_url: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `operationId`: string, required by the spec."]
     pub operation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`PerformancePredictionRecalculationResponseState`](crate::PerformancePredictionRecalculationResponseState), required by the spec."]
+    #[doc = " JSON `state`: [`PerformancePredictionRecalculationResponseState`](crate::PerformancePredictionRecalculationResponseState), required by the spec, one of `Processing`, `Complete`, `Error`."]
     pub state: ::std::option::Option<crate::PerformancePredictionRecalculationResponseState>,
     _nulls: crate::support::Extras,
 }

@@ -15,7 +15,7 @@ pub struct PerformancePredictionResponse {
     pub schedule_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`PerformancePredictionResponseState`](crate::PerformancePredictionResponseState), required by the spec."]
+    #[doc = " JSON `state`: [`PerformancePredictionResponseState`](crate::PerformancePredictionResponseState), required by the spec, one of `Processing`, `Complete`, `Error`."]
     pub state: ::std::option::Option<crate::PerformancePredictionResponseState>,
     #[doc = " JSON `weekDate`: date, required by the spec."]
     pub week_date: ::std::option::Option<::chrono::NaiveDate>,

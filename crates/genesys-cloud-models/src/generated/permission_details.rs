@@ -11,7 +11,7 @@ pub struct PermissionDetails {
     pub enforced: ::std::option::Option<bool>,
     #[doc = " JSON `permissions`: array of string."]
     pub permissions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `type`: [`PermissionDetailsType`](crate::PermissionDetailsType)."]
+    #[doc = " JSON `type`: [`PermissionDetailsType`](crate::PermissionDetailsType), one of `requiresCurrentUser`, `requiresPermissions`, `requiresDivisionPermissions`, `requiresAnyDivisionPermissions`, `requiresUserBeConversationParticipant`."]
     pub r#type: ::std::option::Option<crate::PermissionDetailsType>,
     _nulls: crate::support::Extras,
 }

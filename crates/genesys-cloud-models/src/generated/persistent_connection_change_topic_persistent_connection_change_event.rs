@@ -9,7 +9,7 @@ pub struct PersistentConnectionChangeTopicPersistentConnectionChangeEvent {
     pub error_info: ::std::option::Option<crate::PersistentConnectionChangeTopicErrorInfo>,
     #[doc = " JSON `eventTime`: date-time."]
     pub event_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `persistentState`: [`PersistentConnectionChangeTopicPersistentConnectionChangeEventPersistentState`](crate::PersistentConnectionChangeTopicPersistentConnectionChangeEventPersistentState)."]
+    #[doc = " JSON `persistentState`: [`PersistentConnectionChangeTopicPersistentConnectionChangeEventPersistentState`](crate::PersistentConnectionChangeTopicPersistentConnectionChangeEventPersistentState), one of `UNKNOWN`, `PERSISTED`, `ACTIVE_CALL`, `DISCONNECTED`, `FAILED`."]
     pub persistent_state: ::std::option::Option<crate::PersistentConnectionChangeTopicPersistentConnectionChangeEventPersistentState>,
     #[doc = " JSON `stationId`: string."]
     pub station_id: ::std::option::Option<::std::string::String>,

@@ -49,7 +49,7 @@ pub struct Phone {
     pub site: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `standAlone`: boolean."]
     pub stand_alone: ::std::option::Option<bool>,
-    #[doc = " JSON `state`: [`PhoneState`](crate::PhoneState)."]
+    #[doc = " JSON `state`: [`PhoneState`](crate::PhoneState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::PhoneState>,
     #[doc = " JSON `status`: [`PhoneStatus`](crate::PhoneStatus)."]
     pub status: ::std::option::Option<crate::PhoneStatus>,

@@ -35,7 +35,7 @@ pub struct PhoneBase {
     pub properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`PhoneBaseState`](crate::PhoneBaseState)."]
+    #[doc = " JSON `state`: [`PhoneBaseState`](crate::PhoneBaseState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::PhoneBaseState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,

@@ -13,7 +13,7 @@ pub struct PhoneChangeTopicPhoneStatus {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `lineStatuses`: array of [`PhoneChangeTopicLineStatus`](crate::PhoneChangeTopicLineStatus)."]
     pub line_statuses: ::std::option::Option<::std::vec::Vec<crate::PhoneChangeTopicLineStatus>>,
-    #[doc = " JSON `operationalStatus`: [`PhoneChangeTopicPhoneStatusOperationalStatus`](crate::PhoneChangeTopicPhoneStatusOperationalStatus)."]
+    #[doc = " JSON `operationalStatus`: [`PhoneChangeTopicPhoneStatusOperationalStatus`](crate::PhoneChangeTopicPhoneStatusOperationalStatus), one of `OPERATIONAL`, `DEGRADED`, `OFFLINE`."]
     pub operational_status: ::std::option::Option<crate::PhoneChangeTopicPhoneStatusOperationalStatus>,
     #[doc = " JSON `provision`: [`PhoneChangeTopicProvisionInfo`](crate::PhoneChangeTopicProvisionInfo)."]
     pub provision: ::std::option::Option<crate::PhoneChangeTopicProvisionInfo>,

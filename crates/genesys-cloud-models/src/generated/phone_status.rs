@@ -7,7 +7,7 @@
 pub struct PhoneStatus {
     #[doc = " JSON `edge`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub edge: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `edgesStatus`: [`PhoneStatusEdgesStatus`](crate::PhoneStatusEdgesStatus)."]
+    #[doc = " JSON `edgesStatus`: [`PhoneStatusEdgesStatus`](crate::PhoneStatusEdgesStatus), one of `IN_SERVICE`, `MIXED_SERVICE`, `OUT_OF_SERVICE`, `NO_EDGES`."]
     pub edges_status: ::std::option::Option<crate::PhoneStatusEdgesStatus>,
     #[doc = " JSON `eventCreationTime`: string."]
     pub event_creation_time: ::std::option::Option<::std::string::String>,
@@ -15,9 +15,9 @@ pub struct PhoneStatus {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `lineStatuses`: array of [`LineStatus`](crate::LineStatus)."]
     pub line_statuses: ::std::option::Option<::std::vec::Vec<crate::LineStatus>>,
-    #[doc = " JSON `operationalStatus`: [`PhoneStatusOperationalStatus`](crate::PhoneStatusOperationalStatus)."]
+    #[doc = " JSON `operationalStatus`: [`PhoneStatusOperationalStatus`](crate::PhoneStatusOperationalStatus), one of `OPERATIONAL`, `DEGRADED`, `OFFLINE`, `UNKNOWN`."]
     pub operational_status: ::std::option::Option<crate::PhoneStatusOperationalStatus>,
-    #[doc = " JSON `phoneAssignmentToEdgeType`: [`PhoneStatusPhoneAssignmentToEdgeType`](crate::PhoneStatusPhoneAssignmentToEdgeType)."]
+    #[doc = " JSON `phoneAssignmentToEdgeType`: [`PhoneStatusPhoneAssignmentToEdgeType`](crate::PhoneStatusPhoneAssignmentToEdgeType), one of `PRIMARY`, `SECONDARY`."]
     pub phone_assignment_to_edge_type: ::std::option::Option<crate::PhoneStatusPhoneAssignmentToEdgeType>,
     #[doc = " JSON `provision`: [`ProvisionInfo`](crate::ProvisionInfo)."]
     pub provision: ::std::option::Option<crate::ProvisionInfo>,

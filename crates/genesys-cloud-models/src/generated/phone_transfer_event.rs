@@ -21,7 +21,7 @@ pub struct PhoneTransferEvent {
     pub object_communication_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `targetCommunicationId`: string, required by the spec."]
     pub target_communication_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `transferType`: [`PhoneTransferEventTransferType`](crate::PhoneTransferEventTransferType), required by the spec."]
+    #[doc = " JSON `transferType`: [`PhoneTransferEventTransferType`](crate::PhoneTransferEventTransferType), required by the spec, one of `Attended`, `Unattended`."]
     pub transfer_type: ::std::option::Option<crate::PhoneTransferEventTransferType>,
     _nulls: crate::support::Extras,
 }

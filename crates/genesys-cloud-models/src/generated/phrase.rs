@@ -7,9 +7,9 @@
 pub struct Phrase {
     #[doc = " JSON `isAIGenerated`: boolean."]
     pub is_ai_generated: ::std::option::Option<bool>,
-    #[doc = " JSON `sentiment`: [`PhraseSentiment`](crate::PhraseSentiment)."]
+    #[doc = " JSON `sentiment`: [`PhraseSentiment`](crate::PhraseSentiment), one of `Unspecified`, `Positive`, `Neutral`, `Negative`."]
     pub sentiment: ::std::option::Option<crate::PhraseSentiment>,
-    #[doc = " JSON `strictness`: [`PhraseStrictness`](crate::PhraseStrictness)."]
+    #[doc = " JSON `strictness`: [`PhraseStrictness`](crate::PhraseStrictness), one of `1`, `55`, `65`, `72`, `85`, `90`."]
     pub strictness: ::std::option::Option<crate::PhraseStrictness>,
     #[doc = " JSON `text`: string, required by the spec."]
     pub text: ::std::option::Option<::std::string::String>,

@@ -11,7 +11,7 @@ pub struct PolicyAttribute {
     pub feature_toggle: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`PolicyAttributeType`](crate::PolicyAttributeType)."]
+    #[doc = " JSON `type`: [`PolicyAttributeType`](crate::PolicyAttributeType), one of `BOOLEAN`, `NUMBER`, `STRING`, `STRING_LIST`, `TIME`, `RELATIVE_TIME`, `DATE`, `TIME_RANGE`, `DAY_RANGE`, `IP_ADDRESS`, `IP_CIDR`."]
     pub r#type: ::std::option::Option<crate::PolicyAttributeType>,
     _nulls: crate::support::Extras,
 }

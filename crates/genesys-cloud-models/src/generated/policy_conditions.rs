@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PolicyConditions {
-    #[doc = " JSON `customerParticipation`: [`PolicyConditionsCustomerParticipation`](crate::PolicyConditionsCustomerParticipation)."]
+    #[doc = " JSON `customerParticipation`: [`PolicyConditionsCustomerParticipation`](crate::PolicyConditionsCustomerParticipation), one of `YES`, `NO`."]
     pub customer_participation: ::std::option::Option<crate::PolicyConditionsCustomerParticipation>,
     #[doc = " JSON `dateRanges`: array of string."]
     pub date_ranges: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

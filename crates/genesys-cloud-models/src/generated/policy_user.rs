@@ -69,7 +69,7 @@ pub struct PolicyUser {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `skills`: array of [`UserRoutingSkill`](crate::UserRoutingSkill)."]
     pub skills: ::std::option::Option<::std::vec::Vec<crate::UserRoutingSkill>>,
-    #[doc = " JSON `state`: [`PolicyUserState`](crate::PolicyUserState)."]
+    #[doc = " JSON `state`: [`PolicyUserState`](crate::PolicyUserState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::PolicyUserState>,
     #[doc = " JSON `station`: [`UserStations`](crate::UserStations)."]
     pub station: ::std::option::Option<crate::UserStations>,

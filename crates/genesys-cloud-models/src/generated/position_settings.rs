@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PositionSettings {
-    #[doc = " JSON `alignment`: [`PositionSettingsAlignment`](crate::PositionSettingsAlignment)."]
+    #[doc = " JSON `alignment`: [`PositionSettingsAlignment`](crate::PositionSettingsAlignment), one of `Auto`, `Left`, `Right`."]
     pub alignment: ::std::option::Option<crate::PositionSettingsAlignment>,
     #[doc = " JSON `bottomSpace`: integer (int64)."]
     pub bottom_space: ::std::option::Option<i64>,

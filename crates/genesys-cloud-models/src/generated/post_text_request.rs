@@ -27,7 +27,7 @@ pub struct PostTextRequest {
     pub integration_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `languageCode`: string."]
     pub language_code: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `messagingPlatformType`: [`PostTextRequestMessagingPlatformType`](crate::PostTextRequestMessagingPlatformType)."]
+    #[doc = " JSON `messagingPlatformType`: [`PostTextRequestMessagingPlatformType`](crate::PostTextRequestMessagingPlatformType), one of `Phone`, `SMS`, `GenesysWebWidget`, `FacebookMessenger`, `WeChat`, `Whatsapp`, `AppleBusinessChat`, `Apple`, `Telegram`, `Slack`, `Signal`, `Line`, … (18 in all)."]
     pub messaging_platform_type: ::std::option::Option<crate::PostTextRequestMessagingPlatformType>,
     #[doc = " JSON `nuanceMixDlg`: [`NuanceMixDlgSettings`](crate::NuanceMixDlgSettings)."]
     pub nuance_mix_dlg: ::std::option::Option<crate::NuanceMixDlgSettings>,

@@ -9,7 +9,7 @@ pub struct PostTextResponse {
     pub amazon_lex: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
     #[doc = " JSON `botCorrelationId`: string."]
     pub bot_correlation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `botState`: [`PostTextResponseBotState`](crate::PostTextResponseBotState), required by the spec."]
+    #[doc = " JSON `botState`: [`PostTextResponseBotState`](crate::PostTextResponseBotState), required by the spec, one of `Complete`, `Failed`, `MoreData`."]
     pub bot_state: ::std::option::Option<crate::PostTextResponseBotState>,
     #[doc = " JSON `genesysBotConnector`: map of any JSON."]
     pub genesys_bot_connector: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,

@@ -7,9 +7,9 @@
 pub struct PredictionResults {
     #[doc = " JSON `estimatedWaitTimeSeconds`: integer (int64), required by the spec."]
     pub estimated_wait_time_seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `formula`: [`PredictionResultsFormula`](crate::PredictionResultsFormula), required by the spec."]
+    #[doc = " JSON `formula`: [`PredictionResultsFormula`](crate::PredictionResultsFormula), required by the spec, one of `BEST`, `SIMPLE`, `ABANDON`, `PATIENCE_ABANDON`, `AI-ADJUSTED-AHT`, `POSITION-IN-QUEUE`."]
     pub formula: ::std::option::Option<crate::PredictionResultsFormula>,
-    #[doc = " JSON `intent`: [`PredictionResultsIntent`](crate::PredictionResultsIntent)."]
+    #[doc = " JSON `intent`: [`PredictionResultsIntent`](crate::PredictionResultsIntent), one of `ALL`, `CALL`, `CALLBACK`, `CHAT`, `EMAIL`, `SOCIALEXPRESSION`, `VIDEOCOMM`, `MESSAGE`."]
     pub intent: ::std::option::Option<crate::PredictionResultsIntent>,
     #[doc = " JSON `label`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub label: ::std::option::Option<crate::AddressableEntityRef>,

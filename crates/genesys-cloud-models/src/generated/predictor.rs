@@ -25,7 +25,7 @@ pub struct Predictor {
     pub schedule: ::std::option::Option<crate::PredictorSchedule>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`PredictorState`](crate::PredictorState)."]
+    #[doc = " JSON `state`: [`PredictorState`](crate::PredictorState), one of `Created`, `Error`, `Active`."]
     pub state: ::std::option::Option<crate::PredictorState>,
     #[doc = " JSON `workloadBalancingConfig`: [`PredictorWorkloadBalancing`](crate::PredictorWorkloadBalancing)."]
     pub workload_balancing_config: ::std::option::Option<crate::PredictorWorkloadBalancing>,

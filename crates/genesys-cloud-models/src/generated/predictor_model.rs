@@ -15,7 +15,7 @@ pub struct PredictorModel {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `kpi`: string."]
     pub kpi: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`PredictorModelMediaType`](crate::PredictorModelMediaType)."]
+    #[doc = " JSON `mediaType`: [`PredictorModelMediaType`](crate::PredictorModelMediaType), one of `voice`, `email`, `message`."]
     pub media_type: ::std::option::Option<crate::PredictorModelMediaType>,
     #[doc = " JSON `queues`: array of [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub queues: ::std::option::Option<::std::vec::Vec<crate::AddressableEntityRef>>,

@@ -7,11 +7,11 @@
 pub struct PredictorModelBrief {
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `mediaType`: [`PredictorModelBriefMediaType`](crate::PredictorModelBriefMediaType)."]
+    #[doc = " JSON `mediaType`: [`PredictorModelBriefMediaType`](crate::PredictorModelBriefMediaType), one of `voice`, `email`, `message`."]
     pub media_type: ::std::option::Option<crate::PredictorModelBriefMediaType>,
     #[doc = " JSON `retrainingErrors`: array of [`PredictorModelRetrainingError`](crate::PredictorModelRetrainingError)."]
     pub retraining_errors: ::std::option::Option<::std::vec::Vec<crate::PredictorModelRetrainingError>>,
-    #[doc = " JSON `state`: [`PredictorModelBriefState`](crate::PredictorModelBriefState)."]
+    #[doc = " JSON `state`: [`PredictorModelBriefState`](crate::PredictorModelBriefState), one of `Trained`, `Error`, `InvalidDataset`, `Inactive`."]
     pub state: ::std::option::Option<crate::PredictorModelBriefState>,
     _nulls: crate::support::Extras,
 }

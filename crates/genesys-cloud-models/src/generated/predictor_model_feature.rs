@@ -9,7 +9,7 @@ pub struct PredictorModelFeature {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `percentageImportance`: number (double)."]
     pub percentage_importance: ::std::option::Option<f64>,
-    #[doc = " JSON `type`: [`PredictorModelFeatureType`](crate::PredictorModelFeatureType)."]
+    #[doc = " JSON `type`: [`PredictorModelFeatureType`](crate::PredictorModelFeatureType), one of `User`, `Customer`, `Other`."]
     pub r#type: ::std::option::Option<crate::PredictorModelFeatureType>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct PredictorModelRetrainingError {
     #[doc = " JSON `dateOfFirstOccurrence`: date-time, required by the spec."]
     pub date_of_first_occurrence: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `errorCode`: [`PredictorModelRetrainingErrorErrorCode`](crate::PredictorModelRetrainingErrorErrorCode), required by the spec."]
+    #[doc = " JSON `errorCode`: [`PredictorModelRetrainingErrorErrorCode`](crate::PredictorModelRetrainingErrorErrorCode), required by the spec, one of `NotEnoughData`, `ServiceError`, `UnknownError`."]
     pub error_code: ::std::option::Option<crate::PredictorModelRetrainingErrorErrorCode>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,

@@ -7,7 +7,7 @@
 pub struct PredictorSchedule {
     #[doc = " JSON `dateStarted`: date-time."]
     pub date_started: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `scheduleType`: [`PredictorScheduleScheduleType`](crate::PredictorScheduleScheduleType), required by the spec."]
+    #[doc = " JSON `scheduleType`: [`PredictorScheduleScheduleType`](crate::PredictorScheduleScheduleType), required by the spec, one of `HourOnHourOff`, `OngoingValueMonitoring`."]
     pub schedule_type: ::std::option::Option<crate::PredictorScheduleScheduleType>,
     _nulls: crate::support::Extras,
 }

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Prefix {
-    #[doc = " JSON `action`: [`PrefixAction`](crate::PrefixAction)."]
+    #[doc = " JSON `action`: [`PrefixAction`](crate::PrefixAction), one of `Add`, `Delete`."]
     pub action: ::std::option::Option<crate::PrefixAction>,
-    #[doc = " JSON `countryCode`: string, required by the spec."]
+    #[doc = " JSON `countryCode`: string, required by the spec, 0 to 4 characters, pattern `^[0-9]*$`."]
     pub country_code: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `number`: string."]
+    #[doc = " JSON `number`: string, 0 to 20 characters, pattern `^[0-9]*$`."]
     pub number: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`PrefixType`](crate::PrefixType)."]
+    #[doc = " JSON `type`: [`PrefixType`](crate::PrefixType), one of `Allow`, `Block`."]
     pub r#type: ::std::option::Option<crate::PrefixType>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct PrefixListingItem {
     pub country_code: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `number`: string."]
     pub number: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`PrefixListingItemType`](crate::PrefixListingItemType)."]
+    #[doc = " JSON `type`: [`PrefixListingItemType`](crate::PrefixListingItemType), one of `Allow`, `Block`."]
     pub r#type: ::std::option::Option<crate::PrefixListingItemType>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct PresenceDetailQueryClause {
     #[doc = " JSON `predicates`: array of [`PresenceDetailQueryPredicate`](crate::PresenceDetailQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::PresenceDetailQueryPredicate>>,
-    #[doc = " JSON `type`: [`PresenceDetailQueryClauseType`](crate::PresenceDetailQueryClauseType), required by the spec."]
+    #[doc = " JSON `type`: [`PresenceDetailQueryClauseType`](crate::PresenceDetailQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::PresenceDetailQueryClauseType>,
     _nulls: crate::support::Extras,
 }

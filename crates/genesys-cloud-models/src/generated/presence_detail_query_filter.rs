@@ -9,7 +9,7 @@ pub struct PresenceDetailQueryFilter {
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::PresenceDetailQueryClause>>,
     #[doc = " JSON `predicates`: array of [`PresenceDetailQueryPredicate`](crate::PresenceDetailQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::PresenceDetailQueryPredicate>>,
-    #[doc = " JSON `type`: [`PresenceDetailQueryFilterType`](crate::PresenceDetailQueryFilterType), required by the spec."]
+    #[doc = " JSON `type`: [`PresenceDetailQueryFilterType`](crate::PresenceDetailQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::PresenceDetailQueryFilterType>,
     _nulls: crate::support::Extras,
 }

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PresenceDetailQueryPredicate {
-    #[doc = " JSON `dimension`: [`PresenceDetailQueryPredicateDimension`](crate::PresenceDetailQueryPredicateDimension)."]
+    #[doc = " JSON `dimension`: [`PresenceDetailQueryPredicateDimension`](crate::PresenceDetailQueryPredicateDimension), one of `organizationPresenceId`, `systemPresence`."]
     pub dimension: ::std::option::Option<crate::PresenceDetailQueryPredicateDimension>,
-    #[doc = " JSON `operator`: [`PresenceDetailQueryPredicateOperator`](crate::PresenceDetailQueryPredicateOperator)."]
+    #[doc = " JSON `operator`: [`PresenceDetailQueryPredicateOperator`](crate::PresenceDetailQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::PresenceDetailQueryPredicateOperator>,
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `type`: [`PresenceDetailQueryPredicateType`](crate::PresenceDetailQueryPredicateType)."]
+    #[doc = " JSON `type`: [`PresenceDetailQueryPredicateType`](crate::PresenceDetailQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::PresenceDetailQueryPredicateType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -11,7 +11,7 @@ pub struct PresentedKnowledgeDocument {
     pub document_variation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `documentVersionId`: string, required by the spec."]
     pub document_version_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `surfacingMethod`: [`PresentedKnowledgeDocumentSurfacingMethod`](crate::PresentedKnowledgeDocumentSurfacingMethod)."]
+    #[doc = " JSON `surfacingMethod`: [`PresentedKnowledgeDocumentSurfacingMethod`](crate::PresentedKnowledgeDocumentSurfacingMethod), one of `Unknown`, `Article`, `Snippet`, `Highlight`, `Generative`."]
     pub surfacing_method: ::std::option::Option<crate::PresentedKnowledgeDocumentSurfacingMethod>,
     _nulls: crate::support::Extras,
 }

@@ -17,7 +17,7 @@ pub struct ProgramJob {
     pub programs: ::std::option::Option<::std::vec::Vec<crate::BaseProgramEntity>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`ProgramJobState`](crate::ProgramJobState)."]
+    #[doc = " JSON `state`: [`ProgramJobState`](crate::ProgramJobState), one of `Running`, `Completed`, `Failed`."]
     pub state: ::std::option::Option<crate::ProgramJobState>,
     _nulls: crate::support::Extras,
 }

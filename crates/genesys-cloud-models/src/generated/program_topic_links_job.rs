@@ -17,7 +17,7 @@ pub struct ProgramTopicLinksJob {
     pub program_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`ProgramTopicLinksJobState`](crate::ProgramTopicLinksJobState)."]
+    #[doc = " JSON `state`: [`ProgramTopicLinksJobState`](crate::ProgramTopicLinksJobState), one of `Running`, `Completed`, `Failed`."]
     pub state: ::std::option::Option<crate::ProgramTopicLinksJobState>,
     _nulls: crate::support::Extras,
 }

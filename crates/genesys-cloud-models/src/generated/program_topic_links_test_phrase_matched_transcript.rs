@@ -11,7 +11,7 @@ pub struct ProgramTopicLinksTestPhraseMatchedTranscript {
     pub conversation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `detectedPhrases`: array of [`ProgramTopicLinksTestPhraseDetectedPhrase`](crate::ProgramTopicLinksTestPhraseDetectedPhrase)."]
     pub detected_phrases: ::std::option::Option<::std::vec::Vec<crate::ProgramTopicLinksTestPhraseDetectedPhrase>>,
-    #[doc = " JSON `mediaType`: [`ProgramTopicLinksTestPhraseMatchedTranscriptMediaType`](crate::ProgramTopicLinksTestPhraseMatchedTranscriptMediaType)."]
+    #[doc = " JSON `mediaType`: [`ProgramTopicLinksTestPhraseMatchedTranscriptMediaType`](crate::ProgramTopicLinksTestPhraseMatchedTranscriptMediaType), one of `unknown`, `call`, `message`, `email`, `chat`, `callback`, `all`."]
     pub media_type: ::std::option::Option<crate::ProgramTopicLinksTestPhraseMatchedTranscriptMediaType>,
     #[doc = " JSON `timestamp`: integer (int64)."]
     pub timestamp: ::std::option::Option<i64>,

@@ -9,7 +9,7 @@ pub struct ProgramTopicLinksTopicsDefinitionsJob {
     pub gen_ai_phrases_results: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`ProgramTopicLinksTopicsDefinitionsJobState`](crate::ProgramTopicLinksTopicsDefinitionsJobState)."]
+    #[doc = " JSON `state`: [`ProgramTopicLinksTopicsDefinitionsJobState`](crate::ProgramTopicLinksTopicsDefinitionsJobState), one of `Completed`, `Running`, `Failed`."]
     pub state: ::std::option::Option<crate::ProgramTopicLinksTopicsDefinitionsJobState>,
     #[doc = " JSON `testTopicPhraseResults`: array of [`ProgramTopicLinksTestTopicPhraseResults`](crate::ProgramTopicLinksTestTopicPhraseResults)."]
     pub test_topic_phrase_results: ::std::option::Option<::std::vec::Vec<crate::ProgramTopicLinksTestTopicPhraseResults>>,

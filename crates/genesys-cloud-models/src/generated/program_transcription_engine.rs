@@ -7,7 +7,7 @@
 pub struct ProgramTranscriptionEngine {
     #[doc = " JSON `dialects`: array of string."]
     pub dialects: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `engine`: [`ProgramTranscriptionEngineEngine`](crate::ProgramTranscriptionEngineEngine)."]
+    #[doc = " JSON `engine`: [`ProgramTranscriptionEngineEngine`](crate::ProgramTranscriptionEngineEngine), one of `Genesys`, `GenesysExtended`, `TranscriptionConnector`."]
     pub engine: ::std::option::Option<crate::ProgramTranscriptionEngineEngine>,
     #[doc = " JSON `engineIntegration`: [`EngineIntegration`](crate::EngineIntegration)."]
     pub engine_integration: ::std::option::Option<crate::EngineIntegration>,

@@ -29,7 +29,7 @@ pub struct PromptAsset {
     pub text: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `ttsString`: string."]
     pub tts_string: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `uploadStatus`: [`PromptAssetUploadStatus`](crate::PromptAssetUploadStatus)."]
+    #[doc = " JSON `uploadStatus`: [`PromptAssetUploadStatus`](crate::PromptAssetUploadStatus), one of `created`, `uploaded`, `transcoded`, `transcodeFailed`."]
     pub upload_status: ::std::option::Option<crate::PromptAssetUploadStatus>,
     #[doc = " JSON `uploadUri`: string."]
     pub upload_uri: ::std::option::Option<::std::string::String>,

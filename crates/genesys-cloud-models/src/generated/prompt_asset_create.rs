@@ -29,7 +29,7 @@ pub struct PromptAssetCreate {
     pub text: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `ttsString`: string."]
     pub tts_string: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `uploadStatus`: [`PromptAssetCreateUploadStatus`](crate::PromptAssetCreateUploadStatus)."]
+    #[doc = " JSON `uploadStatus`: [`PromptAssetCreateUploadStatus`](crate::PromptAssetCreateUploadStatus), one of `created`, `uploaded`, `transcoded`, `transcodeFailed`."]
     pub upload_status: ::std::option::Option<crate::PromptAssetCreateUploadStatus>,
     #[doc = " JSON `uploadUri`: string."]
     pub upload_uri: ::std::option::Option<::std::string::String>,

@@ -11,7 +11,7 @@ pub struct PublishProgramTestPhraseMatchedTranscript {
     pub conversation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `detectedPhrases`: array of [`PublishProgramTestPhraseDetectedPhrase`](crate::PublishProgramTestPhraseDetectedPhrase)."]
     pub detected_phrases: ::std::option::Option<::std::vec::Vec<crate::PublishProgramTestPhraseDetectedPhrase>>,
-    #[doc = " JSON `mediaType`: [`PublishProgramTestPhraseMatchedTranscriptMediaType`](crate::PublishProgramTestPhraseMatchedTranscriptMediaType)."]
+    #[doc = " JSON `mediaType`: [`PublishProgramTestPhraseMatchedTranscriptMediaType`](crate::PublishProgramTestPhraseMatchedTranscriptMediaType), one of `unknown`, `call`, `message`, `email`, `chat`, `callback`, `all`."]
     pub media_type: ::std::option::Option<crate::PublishProgramTestPhraseMatchedTranscriptMediaType>,
     #[doc = " JSON `timestamp`: integer (int64)."]
     pub timestamp: ::std::option::Option<i64>,

@@ -9,7 +9,7 @@ pub struct PublishProgramTopicsDefinitionsJob {
     pub gen_ai_phrases_results: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`PublishProgramTopicsDefinitionsJobState`](crate::PublishProgramTopicsDefinitionsJobState)."]
+    #[doc = " JSON `state`: [`PublishProgramTopicsDefinitionsJobState`](crate::PublishProgramTopicsDefinitionsJobState), one of `Completed`, `Running`, `Failed`."]
     pub state: ::std::option::Option<crate::PublishProgramTopicsDefinitionsJobState>,
     #[doc = " JSON `testTopicPhraseResults`: array of [`PublishProgramTestTopicPhraseResults`](crate::PublishProgramTestTopicPhraseResults)."]
     pub test_topic_phrase_results: ::std::option::Option<::std::vec::Vec<crate::PublishProgramTestTopicPhraseResults>>,

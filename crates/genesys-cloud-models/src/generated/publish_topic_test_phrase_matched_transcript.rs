@@ -11,7 +11,7 @@ pub struct PublishTopicTestPhraseMatchedTranscript {
     pub conversation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `detectedPhrases`: array of [`PublishTopicTestPhraseDetectedPhrase`](crate::PublishTopicTestPhraseDetectedPhrase)."]
     pub detected_phrases: ::std::option::Option<::std::vec::Vec<crate::PublishTopicTestPhraseDetectedPhrase>>,
-    #[doc = " JSON `mediaType`: [`PublishTopicTestPhraseMatchedTranscriptMediaType`](crate::PublishTopicTestPhraseMatchedTranscriptMediaType)."]
+    #[doc = " JSON `mediaType`: [`PublishTopicTestPhraseMatchedTranscriptMediaType`](crate::PublishTopicTestPhraseMatchedTranscriptMediaType), one of `unknown`, `call`, `message`, `email`, `chat`, `callback`, `all`."]
     pub media_type: ::std::option::Option<crate::PublishTopicTestPhraseMatchedTranscriptMediaType>,
     #[doc = " JSON `timestamp`: integer (int64)."]
     pub timestamp: ::std::option::Option<i64>,

@@ -9,7 +9,7 @@ pub struct PublishTopicTopicsDefinitionsJob {
     pub gen_ai_phrases_results: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`PublishTopicTopicsDefinitionsJobState`](crate::PublishTopicTopicsDefinitionsJobState)."]
+    #[doc = " JSON `state`: [`PublishTopicTopicsDefinitionsJobState`](crate::PublishTopicTopicsDefinitionsJobState), one of `Completed`, `Running`, `Failed`."]
     pub state: ::std::option::Option<crate::PublishTopicTopicsDefinitionsJobState>,
     #[doc = " JSON `testTopicPhraseResults`: array of [`PublishTopicTestTopicPhraseResults`](crate::PublishTopicTestTopicPhraseResults)."]
     pub test_topic_phrase_results: ::std::option::Option<::std::vec::Vec<crate::PublishTopicTestTopicPhraseResults>>,

@@ -7,11 +7,11 @@
 pub struct PushDeviceInsertRequest {
     #[doc = " JSON `deviceToken`: string, required by the spec."]
     pub device_token: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `deviceType`: [`PushDeviceInsertRequestDeviceType`](crate::PushDeviceInsertRequestDeviceType), required by the spec."]
+    #[doc = " JSON `deviceType`: [`PushDeviceInsertRequestDeviceType`](crate::PushDeviceInsertRequestDeviceType), required by the spec, one of `android`, `ios`."]
     pub device_type: ::std::option::Option<crate::PushDeviceInsertRequestDeviceType>,
     #[doc = " JSON `language`: string, required by the spec."]
     pub language: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `notificationProvider`: [`PushDeviceInsertRequestNotificationProvider`](crate::PushDeviceInsertRequestNotificationProvider), required by the spec."]
+    #[doc = " JSON `notificationProvider`: [`PushDeviceInsertRequestNotificationProvider`](crate::PushDeviceInsertRequestNotificationProvider), required by the spec, one of `FCM`, `APNS`."]
     pub notification_provider: ::std::option::Option<crate::PushDeviceInsertRequestNotificationProvider>,
     _nulls: crate::support::Extras,
 }

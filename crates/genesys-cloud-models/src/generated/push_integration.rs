@@ -7,7 +7,7 @@
 pub struct PushIntegration {
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `provider`: [`PushIntegrationProvider`](crate::PushIntegrationProvider)."]
+    #[doc = " JSON `provider`: [`PushIntegrationProvider`](crate::PushIntegrationProvider), one of `APNS`, `FCM`."]
     pub provider: ::std::option::Option<crate::PushIntegrationProvider>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QualityAuditLogMessage {
-    #[doc = " JSON `action`: [`QualityAuditLogMessageAction`](crate::QualityAuditLogMessageAction)."]
+    #[doc = " JSON `action`: [`QualityAuditLogMessageAction`](crate::QualityAuditLogMessageAction), one of `Read`, `Create`, `Update`, `Delete`, `Abandon`, `Archive`, `Export`, `Download`, `RestoreRequest`, `RestoreComplete`, `ApplyProtection`, `RevokeProtection`, … (15 in all)."]
     pub action: ::std::option::Option<crate::QualityAuditLogMessageAction>,
     #[doc = " JSON `client`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub client: ::std::option::Option<crate::AddressableEntityRef>,
@@ -13,13 +13,13 @@ pub struct QualityAuditLogMessage {
     pub context: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     #[doc = " JSON `entity`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub entity: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `entityType`: [`QualityAuditLogMessageEntityType`](crate::QualityAuditLogMessageEntityType)."]
+    #[doc = " JSON `entityType`: [`QualityAuditLogMessageEntityType`](crate::QualityAuditLogMessageEntityType), one of `Recording`, `Evaluation`, `Calibration`, `Annotation`, `ScreenRecording`, `Survey`, `SnippetRecording`, `ScreenMonitoring`."]
     pub entity_type: ::std::option::Option<crate::QualityAuditLogMessageEntityType>,
     #[doc = " JSON `eventDate`: date-time."]
     pub event_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `level`: [`QualityAuditLogMessageLevel`](crate::QualityAuditLogMessageLevel)."]
+    #[doc = " JSON `level`: [`QualityAuditLogMessageLevel`](crate::QualityAuditLogMessageLevel), one of `User`, `System`, `GENESYS_INTERNAL`."]
     pub level: ::std::option::Option<crate::QualityAuditLogMessageLevel>,
     #[doc = " JSON `messageInfo`: [`MessageInfo`](crate::MessageInfo)."]
     pub message_info: ::std::option::Option<crate::MessageInfo>,
@@ -27,9 +27,9 @@ pub struct QualityAuditLogMessage {
     pub property_changes: ::std::option::Option<::std::vec::Vec<crate::PropertyChange>>,
     #[doc = " JSON `remoteIps`: array of string."]
     pub remote_ips: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `serviceName`: [`QualityAuditLogMessageServiceName`](crate::QualityAuditLogMessageServiceName)."]
+    #[doc = " JSON `serviceName`: [`QualityAuditLogMessageServiceName`](crate::QualityAuditLogMessageServiceName), one of `RecordingService`, `RecordingPlaybackService`, `QualityService`, `HorusService`."]
     pub service_name: ::std::option::Option<crate::QualityAuditLogMessageServiceName>,
-    #[doc = " JSON `status`: [`QualityAuditLogMessageStatus`](crate::QualityAuditLogMessageStatus)."]
+    #[doc = " JSON `status`: [`QualityAuditLogMessageStatus`](crate::QualityAuditLogMessageStatus), one of `Success`, `Failure`, `Warning`."]
     pub status: ::std::option::Option<crate::QualityAuditLogMessageStatus>,
     #[doc = " JSON `user`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub user: ::std::option::Option<crate::DomainEntityRef>,

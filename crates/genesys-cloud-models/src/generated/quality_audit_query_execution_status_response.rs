@@ -15,7 +15,7 @@ pub struct QualityAuditQueryExecutionStatusResponse {
     pub interval: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sort`: array of [`AuditQuerySort`](crate::AuditQuerySort)."]
     pub sort: ::std::option::Option<::std::vec::Vec<crate::AuditQuerySort>>,
-    #[doc = " JSON `state`: [`QualityAuditQueryExecutionStatusResponseState`](crate::QualityAuditQueryExecutionStatusResponseState)."]
+    #[doc = " JSON `state`: [`QualityAuditQueryExecutionStatusResponseState`](crate::QualityAuditQueryExecutionStatusResponseState), one of `Queued`, `Running`, `Succeeded`, `Failed`, `Cancelled`."]
     pub state: ::std::option::Option<crate::QualityAuditQueryExecutionStatusResponseState>,
     _nulls: crate::support::Extras,
 }

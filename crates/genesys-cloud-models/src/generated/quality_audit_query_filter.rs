@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QualityAuditQueryFilter {
-    #[doc = " JSON `property`: [`QualityAuditQueryFilterProperty`](crate::QualityAuditQueryFilterProperty), required by the spec."]
+    #[doc = " JSON `property`: [`QualityAuditQueryFilterProperty`](crate::QualityAuditQueryFilterProperty), required by the spec, one of `UserId`, `TrusteeOrganizationId`, `TrusteeOnlyAudits`, `ClientId`, `Action`, `EntityType`, `EntityId`, `ConversationId`, `ServiceName`."]
     pub property: ::std::option::Option<crate::QualityAuditQueryFilterProperty>,
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -15,7 +15,7 @@ pub struct QueryAgentUnavailableTimesValidationJobResponse {
     pub result: ::std::option::Option<crate::UnavailableTimesValidationResult>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`QueryAgentUnavailableTimesValidationJobResponseStatus`](crate::QueryAgentUnavailableTimesValidationJobResponseStatus), required by the spec."]
+    #[doc = " JSON `status`: [`QueryAgentUnavailableTimesValidationJobResponseStatus`](crate::QueryAgentUnavailableTimesValidationJobResponseStatus), required by the spec, one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::QueryAgentUnavailableTimesValidationJobResponseStatus>,
     _nulls: crate::support::Extras,
 }

@@ -9,9 +9,9 @@ pub struct QueryCriteria {
     pub category_info: ::std::option::Option<crate::CriteriaCategoryInfo>,
     #[doc = " JSON `criteriaGroups`: array of string."]
     pub criteria_groups: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `criteriaKey`: [`QueryCriteriaCriteriaKey`](crate::QueryCriteriaCriteriaKey)."]
+    #[doc = " JSON `criteriaKey`: [`QueryCriteriaCriteriaKey`](crate::QueryCriteriaCriteriaKey), one of `FlowStartDateTime`, `FlowEndDateTime`, `ConversationId`, `WorkitemId`, `FlowType`, `FlowId`, `FlowErrorReason`, `FlowWarningReason`, `FlowAlternateExecutionId`, `FlowObjectExecutionId`, `FlowActionId`, `FlowActionType`, … (22 in all)."]
     pub criteria_key: ::std::option::Option<crate::QueryCriteriaCriteriaKey>,
-    #[doc = " JSON `dataType`: [`QueryCriteriaDataType`](crate::QueryCriteriaDataType)."]
+    #[doc = " JSON `dataType`: [`QueryCriteriaDataType`](crate::QueryCriteriaDataType), one of `string`, `guid`, `dateTime`."]
     pub data_type: ::std::option::Option<crate::QueryCriteriaDataType>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,

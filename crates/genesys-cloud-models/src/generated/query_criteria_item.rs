@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryCriteriaItem {
-    #[doc = " JSON `key`: [`QueryCriteriaItemKey`](crate::QueryCriteriaItemKey), required by the spec."]
+    #[doc = " JSON `key`: [`QueryCriteriaItemKey`](crate::QueryCriteriaItemKey), required by the spec, one of `Name`, `DivisionId`, `Id`, `CreatedBy`."]
     pub key: ::std::option::Option<crate::QueryCriteriaItemKey>,
-    #[doc = " JSON `operator`: [`QueryCriteriaItemOperator`](crate::QueryCriteriaItemOperator), required by the spec."]
+    #[doc = " JSON `operator`: [`QueryCriteriaItemOperator`](crate::QueryCriteriaItemOperator), required by the spec, one of `IN`, `EQUALS`, `NOTEQUALS`, `BEGINS_WITH`, `ENDS_WITH`, `CONTAINS`."]
     pub operator: ::std::option::Option<crate::QueryCriteriaItemOperator>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

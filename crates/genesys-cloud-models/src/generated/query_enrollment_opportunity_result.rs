@@ -21,7 +21,7 @@ pub struct QueryEnrollmentOpportunityResult {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startDate`: date-time, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`QueryEnrollmentOpportunityResultStatus`](crate::QueryEnrollmentOpportunityResultStatus), required by the spec."]
+    #[doc = " JSON `status`: [`QueryEnrollmentOpportunityResultStatus`](crate::QueryEnrollmentOpportunityResultStatus), required by the spec, one of `Draft`, `Published`, `Open`, `Pending`, `Closed`."]
     pub status: ::std::option::Option<crate::QueryEnrollmentOpportunityResultStatus>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct QueryOpportunityEnrollmentResult {
     #[doc = " JSON `agent`: [`UserReference`](crate::UserReference), required by the spec."]
     pub agent: ::std::option::Option<crate::UserReference>,
-    #[doc = " JSON `denialCode`: [`QueryOpportunityEnrollmentResultDenialCode`](crate::QueryOpportunityEnrollmentResultDenialCode)."]
+    #[doc = " JSON `denialCode`: [`QueryOpportunityEnrollmentResultDenialCode`](crate::QueryOpportunityEnrollmentResultDenialCode), one of `ManuallyDenied`, `AutomaticallyClosed`, `ManuallyClosed`, `CapacityFull`, `ScheduleConflict`."]
     pub denial_code: ::std::option::Option<crate::QueryOpportunityEnrollmentResultDenialCode>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -19,9 +19,9 @@ pub struct QueryOpportunityEnrollmentResult {
     pub review_note: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `schedule`: [`BuScheduleReference`](crate::BuScheduleReference)."]
     pub schedule: ::std::option::Option<crate::BuScheduleReference>,
-    #[doc = " JSON `status`: [`QueryOpportunityEnrollmentResultStatus`](crate::QueryOpportunityEnrollmentResultStatus), required by the spec."]
+    #[doc = " JSON `status`: [`QueryOpportunityEnrollmentResultStatus`](crate::QueryOpportunityEnrollmentResultStatus), required by the spec, one of `Pending`, `Approved`, `Denied`, `Withdrawn`, `Processing`."]
     pub status: ::std::option::Option<crate::QueryOpportunityEnrollmentResultStatus>,
-    #[doc = " JSON `systemMessageCode`: [`QueryOpportunityEnrollmentResultSystemMessageCode`](crate::QueryOpportunityEnrollmentResultSystemMessageCode)."]
+    #[doc = " JSON `systemMessageCode`: [`QueryOpportunityEnrollmentResultSystemMessageCode`](crate::QueryOpportunityEnrollmentResultSystemMessageCode), one of `ActivityChanged`, `AgentEnrollmentsHourlyLimitExceeded`, `BatchLimitExceeded`, `BusinessUnitEnrollmentsHourlyLimitExceeded`, `BusinessUnitNotFound`, `BusinessUnitOpportunityHourlyLimitExceeded`, `CapacityFull`, `Conflict`, `DateMustBeInFuture`, `DeadlineMustBeAfterOpenTime`, `DeadlineMustBeBeforeOrEqualToStartTime`, `EndTimeMustBeAfterStartTime`, … (32 in all)."]
     pub system_message_code: ::std::option::Option<crate::QueryOpportunityEnrollmentResultSystemMessageCode>,
     _nulls: crate::support::Extras,
 }

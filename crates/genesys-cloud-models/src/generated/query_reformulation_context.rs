@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryReformulationContext {
-    #[doc = " JSON `knowledgeClassification`: [`QueryReformulationContextKnowledgeClassification`](crate::QueryReformulationContextKnowledgeClassification)."]
+    #[doc = " JSON `knowledgeClassification`: [`QueryReformulationContextKnowledgeClassification`](crate::QueryReformulationContextKnowledgeClassification), one of `Unknown`, `Yes`, `No`, `Maybe`."]
     pub knowledge_classification: ::std::option::Option<crate::QueryReformulationContextKnowledgeClassification>,
     #[doc = " JSON `reformulatedQuery`: string."]
     pub reformulated_query: ::std::option::Option<::std::string::String>,

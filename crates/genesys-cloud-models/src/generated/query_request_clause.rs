@@ -7,7 +7,7 @@
 pub struct QueryRequestClause {
     #[doc = " JSON `predicates`: array of [`QueryRequestPredicate`](crate::QueryRequestPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::QueryRequestPredicate>>,
-    #[doc = " JSON `type`: [`QueryRequestClauseType`](crate::QueryRequestClauseType), required by the spec."]
+    #[doc = " JSON `type`: [`QueryRequestClauseType`](crate::QueryRequestClauseType), required by the spec, one of `And`, `Or`."]
     pub r#type: ::std::option::Option<crate::QueryRequestClauseType>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct QueryRequestFilter {
     #[doc = " JSON `clauses`: array of [`QueryRequestClause`](crate::QueryRequestClause), required by the spec."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::QueryRequestClause>>,
-    #[doc = " JSON `type`: [`QueryRequestFilterType`](crate::QueryRequestFilterType), required by the spec."]
+    #[doc = " JSON `type`: [`QueryRequestFilterType`](crate::QueryRequestFilterType), required by the spec, one of `And`, `Or`."]
     pub r#type: ::std::option::Option<crate::QueryRequestFilterType>,
     _nulls: crate::support::Extras,
 }

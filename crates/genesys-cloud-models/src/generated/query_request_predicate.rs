@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryRequestPredicate {
-    #[doc = " JSON `dimension`: [`QueryRequestPredicateDimension`](crate::QueryRequestPredicateDimension), required by the spec."]
+    #[doc = " JSON `dimension`: [`QueryRequestPredicateDimension`](crate::QueryRequestPredicateDimension), required by the spec, one of `attendeeId`, `facilitatorId`, `status`."]
     pub dimension: ::std::option::Option<crate::QueryRequestPredicateDimension>,
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,

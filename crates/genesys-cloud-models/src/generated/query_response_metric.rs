@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryResponseMetric {
-    #[doc = " JSON `metric`: [`QueryResponseMetricMetric`](crate::QueryResponseMetricMetric)."]
+    #[doc = " JSON `metric`: [`QueryResponseMetricMetric`](crate::QueryResponseMetricMetric), one of `nActivities`, `nPlannedActivities`, `nInProgressActivities`, `nCompleteActivities`, `nOverdueActivities`, `nInvalidScheduleActivities`."]
     pub metric: ::std::option::Option<crate::QueryResponseMetricMetric>,
     #[doc = " JSON `stats`: [`QueryResponseStats`](crate::QueryResponseStats)."]
     pub stats: ::std::option::Option<crate::QueryResponseStats>,

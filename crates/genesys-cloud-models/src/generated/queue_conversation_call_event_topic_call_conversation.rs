@@ -23,7 +23,7 @@ pub struct QueueConversationCallEventTopicCallConversation {
     pub other_media_uris: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `participants`: array of [`QueueConversationCallEventTopicCallMediaParticipant`](crate::QueueConversationCallEventTopicCallMediaParticipant)."]
     pub participants: ::std::option::Option<::std::vec::Vec<crate::QueueConversationCallEventTopicCallMediaParticipant>>,
-    #[doc = " JSON `recordingState`: [`QueueConversationCallEventTopicCallConversationRecordingState`](crate::QueueConversationCallEventTopicCallConversationRecordingState)."]
+    #[doc = " JSON `recordingState`: [`QueueConversationCallEventTopicCallConversationRecordingState`](crate::QueueConversationCallEventTopicCallConversationRecordingState), one of `none`, `active`, `paused`."]
     pub recording_state: ::std::option::Option<crate::QueueConversationCallEventTopicCallConversationRecordingState>,
     #[doc = " JSON `securePause`: boolean."]
     pub secure_pause: ::std::option::Option<bool>,

@@ -27,9 +27,9 @@ pub struct QueueConversationCallEventTopicCallMediaParticipant {
     pub consult_participant_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `conversationRoutingData`: [`QueueConversationCallEventTopicConversationRoutingData`](crate::QueueConversationCallEventTopicConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::QueueConversationCallEventTopicConversationRoutingData>,
-    #[doc = " JSON `direction`: [`QueueConversationCallEventTopicCallMediaParticipantDirection`](crate::QueueConversationCallEventTopicCallMediaParticipantDirection)."]
+    #[doc = " JSON `direction`: [`QueueConversationCallEventTopicCallMediaParticipantDirection`](crate::QueueConversationCallEventTopicCallMediaParticipantDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::QueueConversationCallEventTopicCallMediaParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationCallEventTopicCallMediaParticipantDisconnectType`](crate::QueueConversationCallEventTopicCallMediaParticipantDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationCallEventTopicCallMediaParticipantDisconnectType`](crate::QueueConversationCallEventTopicCallMediaParticipantDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `transfer`, `timeout`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (21 in all)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationCallEventTopicCallMediaParticipantDisconnectType>,
     #[doc = " JSON `disposition`: [`QueueConversationCallEventTopicDisposition`](crate::QueueConversationCallEventTopicDisposition)."]
     pub disposition: ::std::option::Option<crate::QueueConversationCallEventTopicDisposition>,
@@ -51,7 +51,7 @@ pub struct QueueConversationCallEventTopicCallMediaParticipant {
     pub external_organization: ::std::option::Option<crate::QueueConversationCallEventTopicUriReference>,
     #[doc = " JSON `faxStatus`: [`QueueConversationCallEventTopicFaxStatus`](crate::QueueConversationCallEventTopicFaxStatus)."]
     pub fax_status: ::std::option::Option<crate::QueueConversationCallEventTopicFaxStatus>,
-    #[doc = " JSON `flaggedReason`: [`QueueConversationCallEventTopicCallMediaParticipantFlaggedReason`](crate::QueueConversationCallEventTopicCallMediaParticipantFlaggedReason)."]
+    #[doc = " JSON `flaggedReason`: [`QueueConversationCallEventTopicCallMediaParticipantFlaggedReason`](crate::QueueConversationCallEventTopicCallMediaParticipantFlaggedReason), one of `general`."]
     pub flagged_reason: ::std::option::Option<crate::QueueConversationCallEventTopicCallMediaParticipantFlaggedReason>,
     #[doc = " JSON `group`: [`QueueConversationCallEventTopicUriReference`](crate::QueueConversationCallEventTopicUriReference)."]
     pub group: ::std::option::Option<crate::QueueConversationCallEventTopicUriReference>,
@@ -59,7 +59,7 @@ pub struct QueueConversationCallEventTopicCallMediaParticipant {
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationCallEventTopicCallMediaParticipantInitialState`](crate::QueueConversationCallEventTopicCallMediaParticipantInitialState)."]
+    #[doc = " JSON `initialState`: [`QueueConversationCallEventTopicCallMediaParticipantInitialState`](crate::QueueConversationCallEventTopicCallMediaParticipantInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `scheduled`, `parked`, … (13 in all)."]
     pub initial_state: ::std::option::Option<crate::QueueConversationCallEventTopicCallMediaParticipantInitialState>,
     #[doc = " JSON `journeyContext`: [`QueueConversationCallEventTopicJourneyContext`](crate::QueueConversationCallEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::QueueConversationCallEventTopicJourneyContext>,
@@ -89,7 +89,7 @@ pub struct QueueConversationCallEventTopicCallMediaParticipant {
     pub recorders_state: ::std::option::Option<crate::QueueConversationCallEventTopicRecordersState>,
     #[doc = " JSON `recording`: boolean."]
     pub recording: ::std::option::Option<bool>,
-    #[doc = " JSON `recordingState`: [`QueueConversationCallEventTopicCallMediaParticipantRecordingState`](crate::QueueConversationCallEventTopicCallMediaParticipantRecordingState)."]
+    #[doc = " JSON `recordingState`: [`QueueConversationCallEventTopicCallMediaParticipantRecordingState`](crate::QueueConversationCallEventTopicCallMediaParticipantRecordingState), one of `none`, `active`, `paused`."]
     pub recording_state: ::std::option::Option<crate::QueueConversationCallEventTopicCallMediaParticipantRecordingState>,
     #[doc = " JSON `resumeTime`: date-time."]
     pub resume_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -105,7 +105,7 @@ pub struct QueueConversationCallEventTopicCallMediaParticipant {
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationCallEventTopicCallMediaParticipantState`](crate::QueueConversationCallEventTopicCallMediaParticipantState)."]
+    #[doc = " JSON `state`: [`QueueConversationCallEventTopicCallMediaParticipantState`](crate::QueueConversationCallEventTopicCallMediaParticipantState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `scheduled`, `parked`, … (13 in all)."]
     pub state: ::std::option::Option<crate::QueueConversationCallEventTopicCallMediaParticipantState>,
     #[doc = " JSON `team`: [`QueueConversationCallEventTopicUriReference`](crate::QueueConversationCallEventTopicUriReference)."]
     pub team: ::std::option::Option<crate::QueueConversationCallEventTopicUriReference>,

@@ -23,9 +23,9 @@ pub struct QueueConversationCallbackEventTopicCallbackMediaParticipant {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `conversationRoutingData`: [`QueueConversationCallbackEventTopicConversationRoutingData`](crate::QueueConversationCallbackEventTopicConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::QueueConversationCallbackEventTopicConversationRoutingData>,
-    #[doc = " JSON `direction`: [`QueueConversationCallbackEventTopicCallbackMediaParticipantDirection`](crate::QueueConversationCallbackEventTopicCallbackMediaParticipantDirection)."]
+    #[doc = " JSON `direction`: [`QueueConversationCallbackEventTopicCallbackMediaParticipantDirection`](crate::QueueConversationCallbackEventTopicCallbackMediaParticipantDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::QueueConversationCallbackEventTopicCallbackMediaParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationCallbackEventTopicCallbackMediaParticipantDisconnectType`](crate::QueueConversationCallbackEventTopicCallbackMediaParticipantDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationCallbackEventTopicCallbackMediaParticipantDisconnectType`](crate::QueueConversationCallbackEventTopicCallbackMediaParticipantDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `transfer`, `timeout`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (21 in all)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationCallbackEventTopicCallbackMediaParticipantDisconnectType>,
     #[doc = " JSON `endAcwTime`: date-time."]
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -41,13 +41,13 @@ pub struct QueueConversationCallbackEventTopicCallbackMediaParticipant {
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalOrganization`: [`QueueConversationCallbackEventTopicUriReference`](crate::QueueConversationCallbackEventTopicUriReference)."]
     pub external_organization: ::std::option::Option<crate::QueueConversationCallbackEventTopicUriReference>,
-    #[doc = " JSON `flaggedReason`: [`QueueConversationCallbackEventTopicCallbackMediaParticipantFlaggedReason`](crate::QueueConversationCallbackEventTopicCallbackMediaParticipantFlaggedReason)."]
+    #[doc = " JSON `flaggedReason`: [`QueueConversationCallbackEventTopicCallbackMediaParticipantFlaggedReason`](crate::QueueConversationCallbackEventTopicCallbackMediaParticipantFlaggedReason), one of `general`."]
     pub flagged_reason: ::std::option::Option<crate::QueueConversationCallbackEventTopicCallbackMediaParticipantFlaggedReason>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationCallbackEventTopicCallbackMediaParticipantInitialState`](crate::QueueConversationCallbackEventTopicCallbackMediaParticipantInitialState)."]
+    #[doc = " JSON `initialState`: [`QueueConversationCallbackEventTopicCallbackMediaParticipantInitialState`](crate::QueueConversationCallbackEventTopicCallbackMediaParticipantInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `scheduled`, `parked`, … (13 in all)."]
     pub initial_state: ::std::option::Option<crate::QueueConversationCallbackEventTopicCallbackMediaParticipantInitialState>,
     #[doc = " JSON `journeyContext`: [`QueueConversationCallbackEventTopicJourneyContext`](crate::QueueConversationCallbackEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::QueueConversationCallbackEventTopicJourneyContext>,
@@ -83,7 +83,7 @@ pub struct QueueConversationCallbackEventTopicCallbackMediaParticipant {
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationCallbackEventTopicCallbackMediaParticipantState`](crate::QueueConversationCallbackEventTopicCallbackMediaParticipantState)."]
+    #[doc = " JSON `state`: [`QueueConversationCallbackEventTopicCallbackMediaParticipantState`](crate::QueueConversationCallbackEventTopicCallbackMediaParticipantState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `scheduled`, `parked`, … (13 in all)."]
     pub state: ::std::option::Option<crate::QueueConversationCallbackEventTopicCallbackMediaParticipantState>,
     #[doc = " JSON `team`: [`QueueConversationCallbackEventTopicUriReference`](crate::QueueConversationCallbackEventTopicUriReference)."]
     pub team: ::std::option::Option<crate::QueueConversationCallbackEventTopicUriReference>,

@@ -9,7 +9,7 @@ pub struct QueueConversationCallbackEventTopicLimit {
     pub documented: ::std::option::Option<bool>,
     #[doc = " JSON `key`: string."]
     pub key: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `namespace`: [`QueueConversationCallbackEventTopicLimitNamespace`](crate::QueueConversationCallbackEventTopicLimitNamespace)."]
+    #[doc = " JSON `namespace`: [`QueueConversationCallbackEventTopicLimitNamespace`](crate::QueueConversationCallbackEventTopicLimitNamespace), one of `agent.assistant`, `analytics.alerting`, `analytics`, `analytics.realtime`, `analytics.reporting.settings`, `architect`, `audiohook`, `audit`, `auth.api`, `authorization`, `automation.testing`, `bots`, … (64 in all)."]
     pub namespace: ::std::option::Option<crate::QueueConversationCallbackEventTopicLimitNamespace>,
     #[doc = " JSON `value`: integer (int64)."]
     pub value: ::std::option::Option<i64>,

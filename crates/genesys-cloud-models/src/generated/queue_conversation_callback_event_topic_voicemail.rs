@@ -7,7 +7,7 @@
 pub struct QueueConversationCallbackEventTopicVoicemail {
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `uploadStatus`: [`QueueConversationCallbackEventTopicVoicemailUploadStatus`](crate::QueueConversationCallbackEventTopicVoicemailUploadStatus)."]
+    #[doc = " JSON `uploadStatus`: [`QueueConversationCallbackEventTopicVoicemailUploadStatus`](crate::QueueConversationCallbackEventTopicVoicemailUploadStatus), one of `pending`, `complete`, `failed`, `timeout`, `none`."]
     pub upload_status: ::std::option::Option<crate::QueueConversationCallbackEventTopicVoicemailUploadStatus>,
     _nulls: crate::support::Extras,
 }

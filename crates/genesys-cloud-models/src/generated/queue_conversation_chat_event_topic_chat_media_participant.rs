@@ -17,9 +17,9 @@ pub struct QueueConversationChatEventTopicChatMediaParticipant {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `conversationRoutingData`: [`QueueConversationChatEventTopicConversationRoutingData`](crate::QueueConversationChatEventTopicConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::QueueConversationChatEventTopicConversationRoutingData>,
-    #[doc = " JSON `direction`: [`QueueConversationChatEventTopicChatMediaParticipantDirection`](crate::QueueConversationChatEventTopicChatMediaParticipantDirection)."]
+    #[doc = " JSON `direction`: [`QueueConversationChatEventTopicChatMediaParticipantDirection`](crate::QueueConversationChatEventTopicChatMediaParticipantDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::QueueConversationChatEventTopicChatMediaParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationChatEventTopicChatMediaParticipantDisconnectType`](crate::QueueConversationChatEventTopicChatMediaParticipantDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationChatEventTopicChatMediaParticipantDisconnectType`](crate::QueueConversationChatEventTopicChatMediaParticipantDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `transfer`, `timeout`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (21 in all)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationChatEventTopicChatMediaParticipantDisconnectType>,
     #[doc = " JSON `endAcwTime`: date-time."]
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -33,13 +33,13 @@ pub struct QueueConversationChatEventTopicChatMediaParticipant {
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalOrganization`: [`QueueConversationChatEventTopicUriReference`](crate::QueueConversationChatEventTopicUriReference)."]
     pub external_organization: ::std::option::Option<crate::QueueConversationChatEventTopicUriReference>,
-    #[doc = " JSON `flaggedReason`: [`QueueConversationChatEventTopicChatMediaParticipantFlaggedReason`](crate::QueueConversationChatEventTopicChatMediaParticipantFlaggedReason)."]
+    #[doc = " JSON `flaggedReason`: [`QueueConversationChatEventTopicChatMediaParticipantFlaggedReason`](crate::QueueConversationChatEventTopicChatMediaParticipantFlaggedReason), one of `general`."]
     pub flagged_reason: ::std::option::Option<crate::QueueConversationChatEventTopicChatMediaParticipantFlaggedReason>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationChatEventTopicChatMediaParticipantInitialState`](crate::QueueConversationChatEventTopicChatMediaParticipantInitialState)."]
+    #[doc = " JSON `initialState`: [`QueueConversationChatEventTopicChatMediaParticipantInitialState`](crate::QueueConversationChatEventTopicChatMediaParticipantInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `scheduled`, `parked`, … (13 in all)."]
     pub initial_state: ::std::option::Option<crate::QueueConversationChatEventTopicChatMediaParticipantInitialState>,
     #[doc = " JSON `journeyContext`: [`QueueConversationChatEventTopicJourneyContext`](crate::QueueConversationChatEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::QueueConversationChatEventTopicJourneyContext>,
@@ -73,7 +73,7 @@ pub struct QueueConversationChatEventTopicChatMediaParticipant {
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationChatEventTopicChatMediaParticipantState`](crate::QueueConversationChatEventTopicChatMediaParticipantState)."]
+    #[doc = " JSON `state`: [`QueueConversationChatEventTopicChatMediaParticipantState`](crate::QueueConversationChatEventTopicChatMediaParticipantState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `scheduled`, `parked`, … (13 in all)."]
     pub state: ::std::option::Option<crate::QueueConversationChatEventTopicChatMediaParticipantState>,
     #[doc = " JSON `team`: [`QueueConversationChatEventTopicUriReference`](crate::QueueConversationChatEventTopicUriReference)."]
     pub team: ::std::option::Option<crate::QueueConversationChatEventTopicUriReference>,

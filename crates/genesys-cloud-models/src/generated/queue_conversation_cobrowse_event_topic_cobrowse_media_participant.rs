@@ -21,9 +21,9 @@ pub struct QueueConversationCobrowseEventTopicCobrowseMediaParticipant {
     pub controlling: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `conversationRoutingData`: [`QueueConversationCobrowseEventTopicConversationRoutingData`](crate::QueueConversationCobrowseEventTopicConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::QueueConversationCobrowseEventTopicConversationRoutingData>,
-    #[doc = " JSON `direction`: [`QueueConversationCobrowseEventTopicCobrowseMediaParticipantDirection`](crate::QueueConversationCobrowseEventTopicCobrowseMediaParticipantDirection)."]
+    #[doc = " JSON `direction`: [`QueueConversationCobrowseEventTopicCobrowseMediaParticipantDirection`](crate::QueueConversationCobrowseEventTopicCobrowseMediaParticipantDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::QueueConversationCobrowseEventTopicCobrowseMediaParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationCobrowseEventTopicCobrowseMediaParticipantDisconnectType`](crate::QueueConversationCobrowseEventTopicCobrowseMediaParticipantDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationCobrowseEventTopicCobrowseMediaParticipantDisconnectType`](crate::QueueConversationCobrowseEventTopicCobrowseMediaParticipantDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `transfer`, `timeout`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (21 in all)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationCobrowseEventTopicCobrowseMediaParticipantDisconnectType>,
     #[doc = " JSON `endAcwTime`: date-time."]
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -37,13 +37,13 @@ pub struct QueueConversationCobrowseEventTopicCobrowseMediaParticipant {
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalOrganization`: [`QueueConversationCobrowseEventTopicUriReference`](crate::QueueConversationCobrowseEventTopicUriReference)."]
     pub external_organization: ::std::option::Option<crate::QueueConversationCobrowseEventTopicUriReference>,
-    #[doc = " JSON `flaggedReason`: [`QueueConversationCobrowseEventTopicCobrowseMediaParticipantFlaggedReason`](crate::QueueConversationCobrowseEventTopicCobrowseMediaParticipantFlaggedReason)."]
+    #[doc = " JSON `flaggedReason`: [`QueueConversationCobrowseEventTopicCobrowseMediaParticipantFlaggedReason`](crate::QueueConversationCobrowseEventTopicCobrowseMediaParticipantFlaggedReason), one of `general`."]
     pub flagged_reason: ::std::option::Option<crate::QueueConversationCobrowseEventTopicCobrowseMediaParticipantFlaggedReason>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationCobrowseEventTopicCobrowseMediaParticipantInitialState`](crate::QueueConversationCobrowseEventTopicCobrowseMediaParticipantInitialState)."]
+    #[doc = " JSON `initialState`: [`QueueConversationCobrowseEventTopicCobrowseMediaParticipantInitialState`](crate::QueueConversationCobrowseEventTopicCobrowseMediaParticipantInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `scheduled`, `parked`, … (13 in all)."]
     pub initial_state: ::std::option::Option<crate::QueueConversationCobrowseEventTopicCobrowseMediaParticipantInitialState>,
     #[doc = " JSON `journeyContext`: [`QueueConversationCobrowseEventTopicJourneyContext`](crate::QueueConversationCobrowseEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::QueueConversationCobrowseEventTopicJourneyContext>,
@@ -77,7 +77,7 @@ pub struct QueueConversationCobrowseEventTopicCobrowseMediaParticipant {
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationCobrowseEventTopicCobrowseMediaParticipantState`](crate::QueueConversationCobrowseEventTopicCobrowseMediaParticipantState)."]
+    #[doc = " JSON `state`: [`QueueConversationCobrowseEventTopicCobrowseMediaParticipantState`](crate::QueueConversationCobrowseEventTopicCobrowseMediaParticipantState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `scheduled`, `parked`, … (13 in all)."]
     pub state: ::std::option::Option<crate::QueueConversationCobrowseEventTopicCobrowseMediaParticipantState>,
     #[doc = " JSON `team`: [`QueueConversationCobrowseEventTopicUriReference`](crate::QueueConversationCobrowseEventTopicUriReference)."]
     pub team: ::std::option::Option<crate::QueueConversationCobrowseEventTopicUriReference>,

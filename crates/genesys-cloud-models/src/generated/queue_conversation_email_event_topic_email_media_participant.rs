@@ -17,9 +17,9 @@ pub struct QueueConversationEmailEventTopicEmailMediaParticipant {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `conversationRoutingData`: [`QueueConversationEmailEventTopicConversationRoutingData`](crate::QueueConversationEmailEventTopicConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::QueueConversationEmailEventTopicConversationRoutingData>,
-    #[doc = " JSON `direction`: [`QueueConversationEmailEventTopicEmailMediaParticipantDirection`](crate::QueueConversationEmailEventTopicEmailMediaParticipantDirection)."]
+    #[doc = " JSON `direction`: [`QueueConversationEmailEventTopicEmailMediaParticipantDirection`](crate::QueueConversationEmailEventTopicEmailMediaParticipantDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::QueueConversationEmailEventTopicEmailMediaParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationEmailEventTopicEmailMediaParticipantDisconnectType`](crate::QueueConversationEmailEventTopicEmailMediaParticipantDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationEmailEventTopicEmailMediaParticipantDisconnectType`](crate::QueueConversationEmailEventTopicEmailMediaParticipantDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `transfer`, `timeout`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (21 in all)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationEmailEventTopicEmailMediaParticipantDisconnectType>,
     #[doc = " JSON `draftAttachments`: array of [`QueueConversationEmailEventTopicAttachment`](crate::QueueConversationEmailEventTopicAttachment)."]
     pub draft_attachments: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEmailEventTopicAttachment>>,
@@ -35,13 +35,13 @@ pub struct QueueConversationEmailEventTopicEmailMediaParticipant {
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalOrganization`: [`QueueConversationEmailEventTopicUriReference`](crate::QueueConversationEmailEventTopicUriReference)."]
     pub external_organization: ::std::option::Option<crate::QueueConversationEmailEventTopicUriReference>,
-    #[doc = " JSON `flaggedReason`: [`QueueConversationEmailEventTopicEmailMediaParticipantFlaggedReason`](crate::QueueConversationEmailEventTopicEmailMediaParticipantFlaggedReason)."]
+    #[doc = " JSON `flaggedReason`: [`QueueConversationEmailEventTopicEmailMediaParticipantFlaggedReason`](crate::QueueConversationEmailEventTopicEmailMediaParticipantFlaggedReason), one of `general`."]
     pub flagged_reason: ::std::option::Option<crate::QueueConversationEmailEventTopicEmailMediaParticipantFlaggedReason>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationEmailEventTopicEmailMediaParticipantInitialState`](crate::QueueConversationEmailEventTopicEmailMediaParticipantInitialState)."]
+    #[doc = " JSON `initialState`: [`QueueConversationEmailEventTopicEmailMediaParticipantInitialState`](crate::QueueConversationEmailEventTopicEmailMediaParticipantInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `scheduled`, `parked`, … (13 in all)."]
     pub initial_state: ::std::option::Option<crate::QueueConversationEmailEventTopicEmailMediaParticipantInitialState>,
     #[doc = " JSON `journeyContext`: [`QueueConversationEmailEventTopicJourneyContext`](crate::QueueConversationEmailEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::QueueConversationEmailEventTopicJourneyContext>,
@@ -79,7 +79,7 @@ pub struct QueueConversationEmailEventTopicEmailMediaParticipant {
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationEmailEventTopicEmailMediaParticipantState`](crate::QueueConversationEmailEventTopicEmailMediaParticipantState)."]
+    #[doc = " JSON `state`: [`QueueConversationEmailEventTopicEmailMediaParticipantState`](crate::QueueConversationEmailEventTopicEmailMediaParticipantState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `scheduled`, `parked`, … (13 in all)."]
     pub state: ::std::option::Option<crate::QueueConversationEmailEventTopicEmailMediaParticipantState>,
     #[doc = " JSON `subject`: string."]
     pub subject: ::std::option::Option<::std::string::String>,

@@ -9,7 +9,7 @@ pub struct QueueConversationEventTopicAfterCallWork {
     pub end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationEventTopicAfterCallWorkState`](crate::QueueConversationEventTopicAfterCallWorkState)."]
+    #[doc = " JSON `state`: [`QueueConversationEventTopicAfterCallWorkState`](crate::QueueConversationEventTopicAfterCallWorkState), one of `unknown`, `skipped`, `pending`, `complete`, `notApplicable`."]
     pub state: ::std::option::Option<crate::QueueConversationEventTopicAfterCallWorkState>,
     _nulls: crate::support::Extras,
 }

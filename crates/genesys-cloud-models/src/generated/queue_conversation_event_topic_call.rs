@@ -17,11 +17,11 @@ pub struct QueueConversationEventTopicCall {
     pub confined: ::std::option::Option<bool>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `direction`: [`QueueConversationEventTopicCallDirection`](crate::QueueConversationEventTopicCallDirection)."]
+    #[doc = " JSON `direction`: [`QueueConversationEventTopicCallDirection`](crate::QueueConversationEventTopicCallDirection), one of `outbound`, `inbound`."]
     pub direction: ::std::option::Option<crate::QueueConversationEventTopicCallDirection>,
     #[doc = " JSON `disconnectReasons`: array of [`QueueConversationEventTopicDisconnectReason`](crate::QueueConversationEventTopicDisconnectReason)."]
     pub disconnect_reasons: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEventTopicDisconnectReason>>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationEventTopicCallDisconnectType`](crate::QueueConversationEventTopicCallDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationEventTopicCallDisconnectType`](crate::QueueConversationEventTopicCallDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (18 in all)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationEventTopicCallDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -37,7 +37,7 @@ pub struct QueueConversationEventTopicCall {
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationEventTopicCallInitialState`](crate::QueueConversationEventTopicCallInitialState)."]
+    #[doc = " JSON `initialState`: [`QueueConversationEventTopicCallInitialState`](crate::QueueConversationEventTopicCallInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `uploading`, `converting`, `transmitting`, `none`."]
     pub initial_state: ::std::option::Option<crate::QueueConversationEventTopicCallInitialState>,
     #[doc = " JSON `muted`: boolean."]
     pub muted: ::std::option::Option<bool>,
@@ -55,7 +55,7 @@ pub struct QueueConversationEventTopicCall {
     pub recorders_state: ::std::option::Option<crate::QueueConversationEventTopicRecordersState>,
     #[doc = " JSON `recording`: boolean."]
     pub recording: ::std::option::Option<bool>,
-    #[doc = " JSON `recordingState`: [`QueueConversationEventTopicCallRecordingState`](crate::QueueConversationEventTopicCallRecordingState)."]
+    #[doc = " JSON `recordingState`: [`QueueConversationEventTopicCallRecordingState`](crate::QueueConversationEventTopicCallRecordingState), one of `none`, `active`, `paused`."]
     pub recording_state: ::std::option::Option<crate::QueueConversationEventTopicCallRecordingState>,
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
@@ -65,7 +65,7 @@ pub struct QueueConversationEventTopicCall {
     pub self_: ::std::option::Option<crate::QueueConversationEventTopicAddress>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationEventTopicCallState`](crate::QueueConversationEventTopicCallState)."]
+    #[doc = " JSON `state`: [`QueueConversationEventTopicCallState`](crate::QueueConversationEventTopicCallState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `uploading`, `converting`, `transmitting`, `none`."]
     pub state: ::std::option::Option<crate::QueueConversationEventTopicCallState>,
     #[doc = " JSON `transferSource`: string."]
     pub transfer_source: ::std::option::Option<::std::string::String>,

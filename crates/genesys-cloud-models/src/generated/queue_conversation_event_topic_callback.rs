@@ -25,9 +25,9 @@ pub struct QueueConversationEventTopicCallback {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dialerPreview`: [`QueueConversationEventTopicDialerPreview`](crate::QueueConversationEventTopicDialerPreview)."]
     pub dialer_preview: ::std::option::Option<crate::QueueConversationEventTopicDialerPreview>,
-    #[doc = " JSON `direction`: [`QueueConversationEventTopicCallbackDirection`](crate::QueueConversationEventTopicCallbackDirection)."]
+    #[doc = " JSON `direction`: [`QueueConversationEventTopicCallbackDirection`](crate::QueueConversationEventTopicCallbackDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::QueueConversationEventTopicCallbackDirection>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationEventTopicCallbackDisconnectType`](crate::QueueConversationEventTopicCallbackDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationEventTopicCallbackDisconnectType`](crate::QueueConversationEventTopicCallbackDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (18 in all)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationEventTopicCallbackDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -37,7 +37,7 @@ pub struct QueueConversationEventTopicCallback {
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationEventTopicCallbackInitialState`](crate::QueueConversationEventTopicCallbackInitialState)."]
+    #[doc = " JSON `initialState`: [`QueueConversationEventTopicCallbackInitialState`](crate::QueueConversationEventTopicCallbackInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `scheduled`, `uploading`, `none`."]
     pub initial_state: ::std::option::Option<crate::QueueConversationEventTopicCallbackInitialState>,
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
@@ -51,7 +51,7 @@ pub struct QueueConversationEventTopicCallback {
     pub skip_enabled: ::std::option::Option<bool>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationEventTopicCallbackState`](crate::QueueConversationEventTopicCallbackState)."]
+    #[doc = " JSON `state`: [`QueueConversationEventTopicCallbackState`](crate::QueueConversationEventTopicCallbackState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `scheduled`, `uploading`, `none`."]
     pub state: ::std::option::Option<crate::QueueConversationEventTopicCallbackState>,
     #[doc = " JSON `timeoutSeconds`: integer (int64)."]
     pub timeout_seconds: ::std::option::Option<i64>,

@@ -13,7 +13,7 @@ pub struct QueueConversationEventTopicChat {
     pub avatar_image_url: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationEventTopicChatDisconnectType`](crate::QueueConversationEventTopicChatDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationEventTopicChatDisconnectType`](crate::QueueConversationEventTopicChatDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (18 in all)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationEventTopicChatDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -21,7 +21,7 @@ pub struct QueueConversationEventTopicChat {
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationEventTopicChatInitialState`](crate::QueueConversationEventTopicChatInitialState)."]
+    #[doc = " JSON `initialState`: [`QueueConversationEventTopicChatInitialState`](crate::QueueConversationEventTopicChatInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `none`."]
     pub initial_state: ::std::option::Option<crate::QueueConversationEventTopicChatInitialState>,
     #[doc = " JSON `journeyContext`: [`QueueConversationEventTopicJourneyContext`](crate::QueueConversationEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::QueueConversationEventTopicJourneyContext>,
@@ -37,7 +37,7 @@ pub struct QueueConversationEventTopicChat {
     pub script_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationEventTopicChatState`](crate::QueueConversationEventTopicChatState)."]
+    #[doc = " JSON `state`: [`QueueConversationEventTopicChatState`](crate::QueueConversationEventTopicChatState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `none`."]
     pub state: ::std::option::Option<crate::QueueConversationEventTopicChatState>,
     #[doc = " JSON `wrapup`: [`QueueConversationEventTopicWrapup`](crate::QueueConversationEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::QueueConversationEventTopicWrapup>,

@@ -17,13 +17,13 @@ pub struct QueueConversationEventTopicCobrowse {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `controlling`: array of string."]
     pub controlling: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationEventTopicCobrowseDisconnectType`](crate::QueueConversationEventTopicCobrowseDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationEventTopicCobrowseDisconnectType`](crate::QueueConversationEventTopicCobrowseDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (18 in all)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationEventTopicCobrowseDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationEventTopicCobrowseInitialState`](crate::QueueConversationEventTopicCobrowseInitialState)."]
+    #[doc = " JSON `initialState`: [`QueueConversationEventTopicCobrowseInitialState`](crate::QueueConversationEventTopicCobrowseInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `none`."]
     pub initial_state: ::std::option::Option<crate::QueueConversationEventTopicCobrowseInitialState>,
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
@@ -39,7 +39,7 @@ pub struct QueueConversationEventTopicCobrowse {
     pub script_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `self`: [`QueueConversationEventTopicAddress`](crate::QueueConversationEventTopicAddress)."]
     pub self_: ::std::option::Option<crate::QueueConversationEventTopicAddress>,
-    #[doc = " JSON `state`: [`QueueConversationEventTopicCobrowseState`](crate::QueueConversationEventTopicCobrowseState)."]
+    #[doc = " JSON `state`: [`QueueConversationEventTopicCobrowseState`](crate::QueueConversationEventTopicCobrowseState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `none`."]
     pub state: ::std::option::Option<crate::QueueConversationEventTopicCobrowseState>,
     #[doc = " JSON `viewerUrl`: string."]
     pub viewer_url: ::std::option::Option<::std::string::String>,

@@ -11,7 +11,7 @@ pub struct QueueConversationEventTopicDisconnectReason {
     pub phrase: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `reason`: string."]
     pub reason: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`QueueConversationEventTopicDisconnectReasonType`](crate::QueueConversationEventTopicDisconnectReasonType)."]
+    #[doc = " JSON `type`: [`QueueConversationEventTopicDisconnectReasonType`](crate::QueueConversationEventTopicDisconnectReasonType), one of `q850`, `sip`."]
     pub r#type: ::std::option::Option<crate::QueueConversationEventTopicDisconnectReasonType>,
     _nulls: crate::support::Extras,
 }

@@ -13,9 +13,9 @@ pub struct QueueConversationEventTopicEmail {
     pub auto_generated: ::std::option::Option<bool>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `direction`: [`QueueConversationEventTopicEmailDirection`](crate::QueueConversationEventTopicEmailDirection)."]
+    #[doc = " JSON `direction`: [`QueueConversationEventTopicEmailDirection`](crate::QueueConversationEventTopicEmailDirection), one of `outbound`, `inbound`."]
     pub direction: ::std::option::Option<crate::QueueConversationEventTopicEmailDirection>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationEventTopicEmailDisconnectType`](crate::QueueConversationEventTopicEmailDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationEventTopicEmailDisconnectType`](crate::QueueConversationEventTopicEmailDisconnectType), one of `endpoint`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transport.failure`, `error`, … (16 in all)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationEventTopicEmailDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -27,7 +27,7 @@ pub struct QueueConversationEventTopicEmail {
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationEventTopicEmailInitialState`](crate::QueueConversationEventTopicEmailInitialState)."]
+    #[doc = " JSON `initialState`: [`QueueConversationEventTopicEmailInitialState`](crate::QueueConversationEventTopicEmailInitialState), one of `alerting`, `connected`, `disconnected`, `none`, `transmitting`, `parked`."]
     pub initial_state: ::std::option::Option<crate::QueueConversationEventTopicEmailInitialState>,
     #[doc = " JSON `messageId`: string."]
     pub message_id: ::std::option::Option<::std::string::String>,
@@ -49,7 +49,7 @@ pub struct QueueConversationEventTopicEmail {
     pub spam: ::std::option::Option<bool>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationEventTopicEmailState`](crate::QueueConversationEventTopicEmailState)."]
+    #[doc = " JSON `state`: [`QueueConversationEventTopicEmailState`](crate::QueueConversationEventTopicEmailState), one of `alerting`, `connected`, `disconnected`, `none`, `transmitting`, `parked`."]
     pub state: ::std::option::Option<crate::QueueConversationEventTopicEmailState>,
     #[doc = " JSON `subject`: string."]
     pub subject: ::std::option::Option<::std::string::String>,

@@ -7,7 +7,7 @@
 pub struct QueueConversationEventTopicInternalMessage {
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationEventTopicInternalMessageDisconnectType`](crate::QueueConversationEventTopicInternalMessageDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationEventTopicInternalMessageDisconnectType`](crate::QueueConversationEventTopicInternalMessageDisconnectType), one of `client`, `system`, `peer`, `transfer`."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationEventTopicInternalMessageDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -15,7 +15,7 @@ pub struct QueueConversationEventTopicInternalMessage {
     pub from_address: ::std::option::Option<crate::QueueConversationEventTopicAddress>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationEventTopicInternalMessageInitialState`](crate::QueueConversationEventTopicInternalMessageInitialState)."]
+    #[doc = " JSON `initialState`: [`QueueConversationEventTopicInternalMessageInitialState`](crate::QueueConversationEventTopicInternalMessageInitialState), one of `alerting`, `connected`, `disconnected`."]
     pub initial_state: ::std::option::Option<crate::QueueConversationEventTopicInternalMessageInitialState>,
     #[doc = " JSON `messages`: array of [`QueueConversationEventTopicInternalMessageDetails`](crate::QueueConversationEventTopicInternalMessageDetails)."]
     pub messages: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEventTopicInternalMessageDetails>>,
@@ -25,7 +25,7 @@ pub struct QueueConversationEventTopicInternalMessage {
     pub provider: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sourceUserId`: string."]
     pub source_user_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`QueueConversationEventTopicInternalMessageState`](crate::QueueConversationEventTopicInternalMessageState)."]
+    #[doc = " JSON `state`: [`QueueConversationEventTopicInternalMessageState`](crate::QueueConversationEventTopicInternalMessageState), one of `alerting`, `connected`, `disconnected`."]
     pub state: ::std::option::Option<crate::QueueConversationEventTopicInternalMessageState>,
     #[doc = " JSON `targetUserId`: string."]
     pub target_user_id: ::std::option::Option<::std::string::String>,

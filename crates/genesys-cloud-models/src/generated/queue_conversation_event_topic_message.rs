@@ -15,9 +15,9 @@ pub struct QueueConversationEventTopicMessage {
     pub byo_sms_integration_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `direction`: [`QueueConversationEventTopicMessageDirection`](crate::QueueConversationEventTopicMessageDirection)."]
+    #[doc = " JSON `direction`: [`QueueConversationEventTopicMessageDirection`](crate::QueueConversationEventTopicMessageDirection), one of `outbound`, `inbound`."]
     pub direction: ::std::option::Option<crate::QueueConversationEventTopicMessageDirection>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationEventTopicMessageDisconnectType`](crate::QueueConversationEventTopicMessageDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationEventTopicMessageDisconnectType`](crate::QueueConversationEventTopicMessageDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (21 in all)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationEventTopicMessageDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -31,7 +31,7 @@ pub struct QueueConversationEventTopicMessage {
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationEventTopicMessageInitialState`](crate::QueueConversationEventTopicMessageInitialState)."]
+    #[doc = " JSON `initialState`: [`QueueConversationEventTopicMessageInitialState`](crate::QueueConversationEventTopicMessageInitialState), one of `alerting`, `connected`, `disconnected`, `parked`."]
     pub initial_state: ::std::option::Option<crate::QueueConversationEventTopicMessageInitialState>,
     #[doc = " JSON `journeyContext`: [`QueueConversationEventTopicJourneyContext`](crate::QueueConversationEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::QueueConversationEventTopicJourneyContext>,
@@ -57,11 +57,11 @@ pub struct QueueConversationEventTopicMessage {
     pub script_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationEventTopicMessageState`](crate::QueueConversationEventTopicMessageState)."]
+    #[doc = " JSON `state`: [`QueueConversationEventTopicMessageState`](crate::QueueConversationEventTopicMessageState), one of `alerting`, `connected`, `disconnected`, `parked`."]
     pub state: ::std::option::Option<crate::QueueConversationEventTopicMessageState>,
     #[doc = " JSON `toAddress`: [`QueueConversationEventTopicAddress`](crate::QueueConversationEventTopicAddress)."]
     pub to_address: ::std::option::Option<crate::QueueConversationEventTopicAddress>,
-    #[doc = " JSON `type`: [`QueueConversationEventTopicMessageType`](crate::QueueConversationEventTopicMessageType)."]
+    #[doc = " JSON `type`: [`QueueConversationEventTopicMessageType`](crate::QueueConversationEventTopicMessageType), one of `unknown`, `sms`, `twitter`, `facebook`, `line`, `viber`, `wechat`, `whatsapp`, `telegram`, `kakao`, `webmessaging`, `open`, … (14 in all)."]
     pub r#type: ::std::option::Option<crate::QueueConversationEventTopicMessageType>,
     #[doc = " JSON `wrapup`: [`QueueConversationEventTopicWrapup`](crate::QueueConversationEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::QueueConversationEventTopicWrapup>,

@@ -15,11 +15,11 @@ pub struct QueueConversationEventTopicMessageDetails {
     pub message_metadata: ::std::option::Option<crate::QueueConversationEventTopicMessageMetadata>,
     #[doc = " JSON `messageSegmentCount`: integer (int64)."]
     pub message_segment_count: ::std::option::Option<i64>,
-    #[doc = " JSON `messageStatus`: [`QueueConversationEventTopicMessageDetailsMessageStatus`](crate::QueueConversationEventTopicMessageDetailsMessageStatus)."]
+    #[doc = " JSON `messageStatus`: [`QueueConversationEventTopicMessageDetailsMessageStatus`](crate::QueueConversationEventTopicMessageDetailsMessageStatus), one of `queued`, `sent`, `failed`, `received`, `delivery-success`, `delivery-failed`, `read`, `removed`, `published`."]
     pub message_status: ::std::option::Option<crate::QueueConversationEventTopicMessageDetailsMessageStatus>,
     #[doc = " JSON `messageTime`: date-time."]
     pub message_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `socialVisibility`: [`QueueConversationEventTopicMessageDetailsSocialVisibility`](crate::QueueConversationEventTopicMessageDetailsSocialVisibility)."]
+    #[doc = " JSON `socialVisibility`: [`QueueConversationEventTopicMessageDetailsSocialVisibility`](crate::QueueConversationEventTopicMessageDetailsSocialVisibility), one of `private`, `public`."]
     pub social_visibility: ::std::option::Option<crate::QueueConversationEventTopicMessageDetailsSocialVisibility>,
     #[doc = " JSON `stickers`: array of [`QueueConversationEventTopicMessageSticker`](crate::QueueConversationEventTopicMessageSticker)."]
     pub stickers: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEventTopicMessageSticker>>,

@@ -65,7 +65,7 @@ pub struct QueueConversationEventTopicParticipant {
     pub screen_monitored_participant_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `screenMonitorings`: array of [`QueueConversationEventTopicScreenMonitoring`](crate::QueueConversationEventTopicScreenMonitoring)."]
     pub screen_monitorings: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEventTopicScreenMonitoring>>,
-    #[doc = " JSON `screenRecordingState`: [`QueueConversationEventTopicParticipantScreenRecordingState`](crate::QueueConversationEventTopicParticipantScreenRecordingState)."]
+    #[doc = " JSON `screenRecordingState`: [`QueueConversationEventTopicParticipantScreenRecordingState`](crate::QueueConversationEventTopicParticipantScreenRecordingState), one of `requested`, `active`, `paused`, `stopped`, `error`, `timeout`."]
     pub screen_recording_state: ::std::option::Option<crate::QueueConversationEventTopicParticipantScreenRecordingState>,
     #[doc = " JSON `screenshares`: array of [`QueueConversationEventTopicScreenShare`](crate::QueueConversationEventTopicScreenShare)."]
     pub screenshares: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEventTopicScreenShare>>,

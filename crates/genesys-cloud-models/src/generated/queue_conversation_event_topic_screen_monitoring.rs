@@ -9,21 +9,21 @@ pub struct QueueConversationEventTopicScreenMonitoring {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationEventTopicScreenMonitoringDisconnectType`](crate::QueueConversationEventTopicScreenMonitoringDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationEventTopicScreenMonitoringDisconnectType`](crate::QueueConversationEventTopicScreenMonitoringDisconnectType), one of `system`."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationEventTopicScreenMonitoringDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationEventTopicScreenMonitoringInitialState`](crate::QueueConversationEventTopicScreenMonitoringInitialState)."]
+    #[doc = " JSON `initialState`: [`QueueConversationEventTopicScreenMonitoringInitialState`](crate::QueueConversationEventTopicScreenMonitoringInitialState), one of `none`, `connected`, `disconnected`."]
     pub initial_state: ::std::option::Option<crate::QueueConversationEventTopicScreenMonitoringInitialState>,
-    #[doc = " JSON `monitoringType`: [`QueueConversationEventTopicScreenMonitoringMonitoringType`](crate::QueueConversationEventTopicScreenMonitoringMonitoringType)."]
+    #[doc = " JSON `monitoringType`: [`QueueConversationEventTopicScreenMonitoringMonitoringType`](crate::QueueConversationEventTopicScreenMonitoringMonitoringType), one of `Unknown`, `AgentLevel`, `ConversationLevel`."]
     pub monitoring_type: ::std::option::Option<crate::QueueConversationEventTopicScreenMonitoringMonitoringType>,
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `screenMonitoringId`: string."]
     pub screen_monitoring_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`QueueConversationEventTopicScreenMonitoringState`](crate::QueueConversationEventTopicScreenMonitoringState)."]
+    #[doc = " JSON `state`: [`QueueConversationEventTopicScreenMonitoringState`](crate::QueueConversationEventTopicScreenMonitoringState), one of `none`, `connected`, `disconnected`."]
     pub state: ::std::option::Option<crate::QueueConversationEventTopicScreenMonitoringState>,
     #[doc = " JSON `targetUserId`: string."]
     pub target_user_id: ::std::option::Option<::std::string::String>,

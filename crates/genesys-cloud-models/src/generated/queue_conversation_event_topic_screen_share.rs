@@ -13,13 +13,13 @@ pub struct QueueConversationEventTopicScreenShare {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `context`: string."]
     pub context: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationEventTopicScreenShareDisconnectType`](crate::QueueConversationEventTopicScreenShareDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationEventTopicScreenShareDisconnectType`](crate::QueueConversationEventTopicScreenShareDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (18 in all)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationEventTopicScreenShareDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationEventTopicScreenShareInitialState`](crate::QueueConversationEventTopicScreenShareInitialState)."]
+    #[doc = " JSON `initialState`: [`QueueConversationEventTopicScreenShareInitialState`](crate::QueueConversationEventTopicScreenShareInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `none`."]
     pub initial_state: ::std::option::Option<crate::QueueConversationEventTopicScreenShareInitialState>,
     #[doc = " JSON `peerCount`: integer (int64)."]
     pub peer_count: ::std::option::Option<i64>,
@@ -35,7 +35,7 @@ pub struct QueueConversationEventTopicScreenShare {
     pub self_: ::std::option::Option<crate::QueueConversationEventTopicAddress>,
     #[doc = " JSON `sharing`: boolean."]
     pub sharing: ::std::option::Option<bool>,
-    #[doc = " JSON `state`: [`QueueConversationEventTopicScreenShareState`](crate::QueueConversationEventTopicScreenShareState)."]
+    #[doc = " JSON `state`: [`QueueConversationEventTopicScreenShareState`](crate::QueueConversationEventTopicScreenShareState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `none`."]
     pub state: ::std::option::Option<crate::QueueConversationEventTopicScreenShareState>,
     #[doc = " JSON `wrapup`: [`QueueConversationEventTopicWrapup`](crate::QueueConversationEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::QueueConversationEventTopicWrapup>,

@@ -15,9 +15,9 @@ pub struct QueueConversationEventTopicTransferResponse {
     pub initiator: ::std::option::Option<crate::QueueConversationEventTopicTransferInitiator>,
     #[doc = " JSON `modifiedBy`: [`QueueConversationEventTopicTransferModifedBy`](crate::QueueConversationEventTopicTransferModifedBy)."]
     pub modified_by: ::std::option::Option<crate::QueueConversationEventTopicTransferModifedBy>,
-    #[doc = " JSON `state`: [`QueueConversationEventTopicTransferResponseState`](crate::QueueConversationEventTopicTransferResponseState)."]
+    #[doc = " JSON `state`: [`QueueConversationEventTopicTransferResponseState`](crate::QueueConversationEventTopicTransferResponseState), one of `pending`, `active`, `complete`, `canceled`, `failed`, `timeout`, `unknown`."]
     pub state: ::std::option::Option<crate::QueueConversationEventTopicTransferResponseState>,
-    #[doc = " JSON `transferType`: [`QueueConversationEventTopicTransferResponseTransferType`](crate::QueueConversationEventTopicTransferResponseTransferType)."]
+    #[doc = " JSON `transferType`: [`QueueConversationEventTopicTransferResponseTransferType`](crate::QueueConversationEventTopicTransferResponseTransferType), one of `attended`, `unattended`."]
     pub transfer_type: ::std::option::Option<crate::QueueConversationEventTopicTransferResponseTransferType>,
     _nulls: crate::support::Extras,
 }

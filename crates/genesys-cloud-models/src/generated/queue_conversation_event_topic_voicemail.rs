@@ -7,7 +7,7 @@
 pub struct QueueConversationEventTopicVoicemail {
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `uploadStatus`: [`QueueConversationEventTopicVoicemailUploadStatus`](crate::QueueConversationEventTopicVoicemailUploadStatus)."]
+    #[doc = " JSON `uploadStatus`: [`QueueConversationEventTopicVoicemailUploadStatus`](crate::QueueConversationEventTopicVoicemailUploadStatus), one of `pending`, `complete`, `failed`, `timeout`, `none`."]
     pub upload_status: ::std::option::Option<crate::QueueConversationEventTopicVoicemailUploadStatus>,
     _nulls: crate::support::Extras,
 }

@@ -15,11 +15,11 @@ pub struct QueueConversationMessageEventTopicMessageDetails {
     pub message_metadata: ::std::option::Option<crate::QueueConversationMessageEventTopicMessageMetadata>,
     #[doc = " JSON `messageSegmentCount`: integer (int64)."]
     pub message_segment_count: ::std::option::Option<i64>,
-    #[doc = " JSON `messageStatus`: [`QueueConversationMessageEventTopicMessageDetailsMessageStatus`](crate::QueueConversationMessageEventTopicMessageDetailsMessageStatus)."]
+    #[doc = " JSON `messageStatus`: [`QueueConversationMessageEventTopicMessageDetailsMessageStatus`](crate::QueueConversationMessageEventTopicMessageDetailsMessageStatus), one of `queued`, `sent`, `failed`, `received`, `delivery-success`, `delivery-failed`, `read`, `removed`, `published`."]
     pub message_status: ::std::option::Option<crate::QueueConversationMessageEventTopicMessageDetailsMessageStatus>,
     #[doc = " JSON `messageTime`: date-time."]
     pub message_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `socialVisibility`: [`QueueConversationMessageEventTopicMessageDetailsSocialVisibility`](crate::QueueConversationMessageEventTopicMessageDetailsSocialVisibility)."]
+    #[doc = " JSON `socialVisibility`: [`QueueConversationMessageEventTopicMessageDetailsSocialVisibility`](crate::QueueConversationMessageEventTopicMessageDetailsSocialVisibility), one of `private`, `public`."]
     pub social_visibility: ::std::option::Option<crate::QueueConversationMessageEventTopicMessageDetailsSocialVisibility>,
     #[doc = " JSON `stickers`: array of [`QueueConversationMessageEventTopicMessageSticker`](crate::QueueConversationMessageEventTopicMessageSticker)."]
     pub stickers: ::std::option::Option<::std::vec::Vec<crate::QueueConversationMessageEventTopicMessageSticker>>,

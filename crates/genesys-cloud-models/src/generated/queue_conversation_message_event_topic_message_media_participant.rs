@@ -17,9 +17,9 @@ pub struct QueueConversationMessageEventTopicMessageMediaParticipant {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `conversationRoutingData`: [`QueueConversationMessageEventTopicConversationRoutingData`](crate::QueueConversationMessageEventTopicConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::QueueConversationMessageEventTopicConversationRoutingData>,
-    #[doc = " JSON `direction`: [`QueueConversationMessageEventTopicMessageMediaParticipantDirection`](crate::QueueConversationMessageEventTopicMessageMediaParticipantDirection)."]
+    #[doc = " JSON `direction`: [`QueueConversationMessageEventTopicMessageMediaParticipantDirection`](crate::QueueConversationMessageEventTopicMessageMediaParticipantDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::QueueConversationMessageEventTopicMessageMediaParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationMessageEventTopicMessageMediaParticipantDisconnectType`](crate::QueueConversationMessageEventTopicMessageMediaParticipantDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationMessageEventTopicMessageMediaParticipantDisconnectType`](crate::QueueConversationMessageEventTopicMessageMediaParticipantDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `transfer`, `timeout`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (21 in all)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationMessageEventTopicMessageMediaParticipantDisconnectType>,
     #[doc = " JSON `endAcwTime`: date-time."]
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -35,13 +35,13 @@ pub struct QueueConversationMessageEventTopicMessageMediaParticipant {
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalOrganization`: [`QueueConversationMessageEventTopicUriReference`](crate::QueueConversationMessageEventTopicUriReference)."]
     pub external_organization: ::std::option::Option<crate::QueueConversationMessageEventTopicUriReference>,
-    #[doc = " JSON `flaggedReason`: [`QueueConversationMessageEventTopicMessageMediaParticipantFlaggedReason`](crate::QueueConversationMessageEventTopicMessageMediaParticipantFlaggedReason)."]
+    #[doc = " JSON `flaggedReason`: [`QueueConversationMessageEventTopicMessageMediaParticipantFlaggedReason`](crate::QueueConversationMessageEventTopicMessageMediaParticipantFlaggedReason), one of `general`."]
     pub flagged_reason: ::std::option::Option<crate::QueueConversationMessageEventTopicMessageMediaParticipantFlaggedReason>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationMessageEventTopicMessageMediaParticipantInitialState`](crate::QueueConversationMessageEventTopicMessageMediaParticipantInitialState)."]
+    #[doc = " JSON `initialState`: [`QueueConversationMessageEventTopicMessageMediaParticipantInitialState`](crate::QueueConversationMessageEventTopicMessageMediaParticipantInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `scheduled`, `parked`, … (13 in all)."]
     pub initial_state: ::std::option::Option<crate::QueueConversationMessageEventTopicMessageMediaParticipantInitialState>,
     #[doc = " JSON `journeyContext`: [`QueueConversationMessageEventTopicJourneyContext`](crate::QueueConversationMessageEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::QueueConversationMessageEventTopicJourneyContext>,
@@ -81,11 +81,11 @@ pub struct QueueConversationMessageEventTopicMessageMediaParticipant {
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationMessageEventTopicMessageMediaParticipantState`](crate::QueueConversationMessageEventTopicMessageMediaParticipantState)."]
+    #[doc = " JSON `state`: [`QueueConversationMessageEventTopicMessageMediaParticipantState`](crate::QueueConversationMessageEventTopicMessageMediaParticipantState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `scheduled`, `parked`, … (13 in all)."]
     pub state: ::std::option::Option<crate::QueueConversationMessageEventTopicMessageMediaParticipantState>,
     #[doc = " JSON `team`: [`QueueConversationMessageEventTopicUriReference`](crate::QueueConversationMessageEventTopicUriReference)."]
     pub team: ::std::option::Option<crate::QueueConversationMessageEventTopicUriReference>,
-    #[doc = " JSON `type`: [`QueueConversationMessageEventTopicMessageMediaParticipantType`](crate::QueueConversationMessageEventTopicMessageMediaParticipantType)."]
+    #[doc = " JSON `type`: [`QueueConversationMessageEventTopicMessageMediaParticipantType`](crate::QueueConversationMessageEventTopicMessageMediaParticipantType), one of `unknown`, `sms`, `twitter`, `facebook`, `line`, `viber`, `wechat`, `whatsapp`, `telegram`, `kakao`, `webmessaging`, `open`, … (14 in all)."]
     pub r#type: ::std::option::Option<crate::QueueConversationMessageEventTopicMessageMediaParticipantType>,
     #[doc = " JSON `user`: [`QueueConversationMessageEventTopicUriReference`](crate::QueueConversationMessageEventTopicUriReference)."]
     pub user: ::std::option::Option<crate::QueueConversationMessageEventTopicUriReference>,

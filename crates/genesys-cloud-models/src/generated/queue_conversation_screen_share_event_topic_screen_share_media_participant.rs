@@ -17,9 +17,9 @@ pub struct QueueConversationScreenShareEventTopicScreenShareMediaParticipant {
     pub context: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `conversationRoutingData`: [`QueueConversationScreenShareEventTopicConversationRoutingData`](crate::QueueConversationScreenShareEventTopicConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::QueueConversationScreenShareEventTopicConversationRoutingData>,
-    #[doc = " JSON `direction`: [`QueueConversationScreenShareEventTopicScreenShareMediaParticipantDirection`](crate::QueueConversationScreenShareEventTopicScreenShareMediaParticipantDirection)."]
+    #[doc = " JSON `direction`: [`QueueConversationScreenShareEventTopicScreenShareMediaParticipantDirection`](crate::QueueConversationScreenShareEventTopicScreenShareMediaParticipantDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::QueueConversationScreenShareEventTopicScreenShareMediaParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationScreenShareEventTopicScreenShareMediaParticipantDisconnectType`](crate::QueueConversationScreenShareEventTopicScreenShareMediaParticipantDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationScreenShareEventTopicScreenShareMediaParticipantDisconnectType`](crate::QueueConversationScreenShareEventTopicScreenShareMediaParticipantDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `transfer`, `timeout`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (21 in all)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationScreenShareEventTopicScreenShareMediaParticipantDisconnectType>,
     #[doc = " JSON `endAcwTime`: date-time."]
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -33,13 +33,13 @@ pub struct QueueConversationScreenShareEventTopicScreenShareMediaParticipant {
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalOrganization`: [`QueueConversationScreenShareEventTopicUriReference`](crate::QueueConversationScreenShareEventTopicUriReference)."]
     pub external_organization: ::std::option::Option<crate::QueueConversationScreenShareEventTopicUriReference>,
-    #[doc = " JSON `flaggedReason`: [`QueueConversationScreenShareEventTopicScreenShareMediaParticipantFlaggedReason`](crate::QueueConversationScreenShareEventTopicScreenShareMediaParticipantFlaggedReason)."]
+    #[doc = " JSON `flaggedReason`: [`QueueConversationScreenShareEventTopicScreenShareMediaParticipantFlaggedReason`](crate::QueueConversationScreenShareEventTopicScreenShareMediaParticipantFlaggedReason), one of `general`."]
     pub flagged_reason: ::std::option::Option<crate::QueueConversationScreenShareEventTopicScreenShareMediaParticipantFlaggedReason>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationScreenShareEventTopicScreenShareMediaParticipantInitialState`](crate::QueueConversationScreenShareEventTopicScreenShareMediaParticipantInitialState)."]
+    #[doc = " JSON `initialState`: [`QueueConversationScreenShareEventTopicScreenShareMediaParticipantInitialState`](crate::QueueConversationScreenShareEventTopicScreenShareMediaParticipantInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `scheduled`, `parked`, … (13 in all)."]
     pub initial_state: ::std::option::Option<crate::QueueConversationScreenShareEventTopicScreenShareMediaParticipantInitialState>,
     #[doc = " JSON `journeyContext`: [`QueueConversationScreenShareEventTopicJourneyContext`](crate::QueueConversationScreenShareEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::QueueConversationScreenShareEventTopicJourneyContext>,
@@ -75,7 +75,7 @@ pub struct QueueConversationScreenShareEventTopicScreenShareMediaParticipant {
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationScreenShareEventTopicScreenShareMediaParticipantState`](crate::QueueConversationScreenShareEventTopicScreenShareMediaParticipantState)."]
+    #[doc = " JSON `state`: [`QueueConversationScreenShareEventTopicScreenShareMediaParticipantState`](crate::QueueConversationScreenShareEventTopicScreenShareMediaParticipantState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `scheduled`, `parked`, … (13 in all)."]
     pub state: ::std::option::Option<crate::QueueConversationScreenShareEventTopicScreenShareMediaParticipantState>,
     #[doc = " JSON `team`: [`QueueConversationScreenShareEventTopicUriReference`](crate::QueueConversationScreenShareEventTopicUriReference)."]
     pub team: ::std::option::Option<crate::QueueConversationScreenShareEventTopicUriReference>,

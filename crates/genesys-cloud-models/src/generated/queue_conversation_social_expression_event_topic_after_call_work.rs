@@ -9,7 +9,7 @@ pub struct QueueConversationSocialExpressionEventTopicAfterCallWork {
     pub end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationSocialExpressionEventTopicAfterCallWorkState`](crate::QueueConversationSocialExpressionEventTopicAfterCallWorkState)."]
+    #[doc = " JSON `state`: [`QueueConversationSocialExpressionEventTopicAfterCallWorkState`](crate::QueueConversationSocialExpressionEventTopicAfterCallWorkState), one of `unknown`, `skipped`, `pending`, `complete`, `notApplicable`."]
     pub state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicAfterCallWorkState>,
     _nulls: crate::support::Extras,
 }

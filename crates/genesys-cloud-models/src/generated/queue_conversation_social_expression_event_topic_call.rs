@@ -17,11 +17,11 @@ pub struct QueueConversationSocialExpressionEventTopicCall {
     pub confined: ::std::option::Option<bool>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `direction`: [`QueueConversationSocialExpressionEventTopicCallDirection`](crate::QueueConversationSocialExpressionEventTopicCallDirection)."]
+    #[doc = " JSON `direction`: [`QueueConversationSocialExpressionEventTopicCallDirection`](crate::QueueConversationSocialExpressionEventTopicCallDirection), one of `outbound`, `inbound`."]
     pub direction: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicCallDirection>,
     #[doc = " JSON `disconnectReasons`: array of [`QueueConversationSocialExpressionEventTopicDisconnectReason`](crate::QueueConversationSocialExpressionEventTopicDisconnectReason)."]
     pub disconnect_reasons: ::std::option::Option<::std::vec::Vec<crate::QueueConversationSocialExpressionEventTopicDisconnectReason>>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationSocialExpressionEventTopicCallDisconnectType`](crate::QueueConversationSocialExpressionEventTopicCallDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationSocialExpressionEventTopicCallDisconnectType`](crate::QueueConversationSocialExpressionEventTopicCallDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (18 in all)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicCallDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -37,7 +37,7 @@ pub struct QueueConversationSocialExpressionEventTopicCall {
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationSocialExpressionEventTopicCallInitialState`](crate::QueueConversationSocialExpressionEventTopicCallInitialState)."]
+    #[doc = " JSON `initialState`: [`QueueConversationSocialExpressionEventTopicCallInitialState`](crate::QueueConversationSocialExpressionEventTopicCallInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `uploading`, `converting`, `transmitting`, `none`."]
     pub initial_state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicCallInitialState>,
     #[doc = " JSON `muted`: boolean."]
     pub muted: ::std::option::Option<bool>,
@@ -55,7 +55,7 @@ pub struct QueueConversationSocialExpressionEventTopicCall {
     pub recorders_state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicRecordersState>,
     #[doc = " JSON `recording`: boolean."]
     pub recording: ::std::option::Option<bool>,
-    #[doc = " JSON `recordingState`: [`QueueConversationSocialExpressionEventTopicCallRecordingState`](crate::QueueConversationSocialExpressionEventTopicCallRecordingState)."]
+    #[doc = " JSON `recordingState`: [`QueueConversationSocialExpressionEventTopicCallRecordingState`](crate::QueueConversationSocialExpressionEventTopicCallRecordingState), one of `none`, `active`, `paused`."]
     pub recording_state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicCallRecordingState>,
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
@@ -65,7 +65,7 @@ pub struct QueueConversationSocialExpressionEventTopicCall {
     pub self_: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicAddress>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationSocialExpressionEventTopicCallState`](crate::QueueConversationSocialExpressionEventTopicCallState)."]
+    #[doc = " JSON `state`: [`QueueConversationSocialExpressionEventTopicCallState`](crate::QueueConversationSocialExpressionEventTopicCallState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `uploading`, `converting`, `transmitting`, `none`."]
     pub state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicCallState>,
     #[doc = " JSON `transferSource`: string."]
     pub transfer_source: ::std::option::Option<::std::string::String>,

@@ -25,9 +25,9 @@ pub struct QueueConversationSocialExpressionEventTopicCallback {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dialerPreview`: [`QueueConversationSocialExpressionEventTopicDialerPreview`](crate::QueueConversationSocialExpressionEventTopicDialerPreview)."]
     pub dialer_preview: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicDialerPreview>,
-    #[doc = " JSON `direction`: [`QueueConversationSocialExpressionEventTopicCallbackDirection`](crate::QueueConversationSocialExpressionEventTopicCallbackDirection)."]
+    #[doc = " JSON `direction`: [`QueueConversationSocialExpressionEventTopicCallbackDirection`](crate::QueueConversationSocialExpressionEventTopicCallbackDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicCallbackDirection>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationSocialExpressionEventTopicCallbackDisconnectType`](crate::QueueConversationSocialExpressionEventTopicCallbackDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationSocialExpressionEventTopicCallbackDisconnectType`](crate::QueueConversationSocialExpressionEventTopicCallbackDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (18 in all)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicCallbackDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -37,7 +37,7 @@ pub struct QueueConversationSocialExpressionEventTopicCallback {
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationSocialExpressionEventTopicCallbackInitialState`](crate::QueueConversationSocialExpressionEventTopicCallbackInitialState)."]
+    #[doc = " JSON `initialState`: [`QueueConversationSocialExpressionEventTopicCallbackInitialState`](crate::QueueConversationSocialExpressionEventTopicCallbackInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `scheduled`, `uploading`, `none`."]
     pub initial_state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicCallbackInitialState>,
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
@@ -51,7 +51,7 @@ pub struct QueueConversationSocialExpressionEventTopicCallback {
     pub skip_enabled: ::std::option::Option<bool>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationSocialExpressionEventTopicCallbackState`](crate::QueueConversationSocialExpressionEventTopicCallbackState)."]
+    #[doc = " JSON `state`: [`QueueConversationSocialExpressionEventTopicCallbackState`](crate::QueueConversationSocialExpressionEventTopicCallbackState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `scheduled`, `uploading`, `none`."]
     pub state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicCallbackState>,
     #[doc = " JSON `timeoutSeconds`: integer (int64)."]
     pub timeout_seconds: ::std::option::Option<i64>,

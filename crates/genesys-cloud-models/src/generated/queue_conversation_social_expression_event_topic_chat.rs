@@ -13,7 +13,7 @@ pub struct QueueConversationSocialExpressionEventTopicChat {
     pub avatar_image_url: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationSocialExpressionEventTopicChatDisconnectType`](crate::QueueConversationSocialExpressionEventTopicChatDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationSocialExpressionEventTopicChatDisconnectType`](crate::QueueConversationSocialExpressionEventTopicChatDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (18 in all)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicChatDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -21,7 +21,7 @@ pub struct QueueConversationSocialExpressionEventTopicChat {
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationSocialExpressionEventTopicChatInitialState`](crate::QueueConversationSocialExpressionEventTopicChatInitialState)."]
+    #[doc = " JSON `initialState`: [`QueueConversationSocialExpressionEventTopicChatInitialState`](crate::QueueConversationSocialExpressionEventTopicChatInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `none`."]
     pub initial_state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicChatInitialState>,
     #[doc = " JSON `journeyContext`: [`QueueConversationSocialExpressionEventTopicJourneyContext`](crate::QueueConversationSocialExpressionEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicJourneyContext>,
@@ -37,7 +37,7 @@ pub struct QueueConversationSocialExpressionEventTopicChat {
     pub script_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationSocialExpressionEventTopicChatState`](crate::QueueConversationSocialExpressionEventTopicChatState)."]
+    #[doc = " JSON `state`: [`QueueConversationSocialExpressionEventTopicChatState`](crate::QueueConversationSocialExpressionEventTopicChatState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `none`."]
     pub state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicChatState>,
     #[doc = " JSON `wrapup`: [`QueueConversationSocialExpressionEventTopicWrapup`](crate::QueueConversationSocialExpressionEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicWrapup>,

@@ -17,13 +17,13 @@ pub struct QueueConversationSocialExpressionEventTopicCobrowse {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `controlling`: array of string."]
     pub controlling: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationSocialExpressionEventTopicCobrowseDisconnectType`](crate::QueueConversationSocialExpressionEventTopicCobrowseDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationSocialExpressionEventTopicCobrowseDisconnectType`](crate::QueueConversationSocialExpressionEventTopicCobrowseDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (18 in all)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicCobrowseDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationSocialExpressionEventTopicCobrowseInitialState`](crate::QueueConversationSocialExpressionEventTopicCobrowseInitialState)."]
+    #[doc = " JSON `initialState`: [`QueueConversationSocialExpressionEventTopicCobrowseInitialState`](crate::QueueConversationSocialExpressionEventTopicCobrowseInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `none`."]
     pub initial_state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicCobrowseInitialState>,
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
@@ -39,7 +39,7 @@ pub struct QueueConversationSocialExpressionEventTopicCobrowse {
     pub script_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `self`: [`QueueConversationSocialExpressionEventTopicAddress`](crate::QueueConversationSocialExpressionEventTopicAddress)."]
     pub self_: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicAddress>,
-    #[doc = " JSON `state`: [`QueueConversationSocialExpressionEventTopicCobrowseState`](crate::QueueConversationSocialExpressionEventTopicCobrowseState)."]
+    #[doc = " JSON `state`: [`QueueConversationSocialExpressionEventTopicCobrowseState`](crate::QueueConversationSocialExpressionEventTopicCobrowseState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `none`."]
     pub state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicCobrowseState>,
     #[doc = " JSON `viewerUrl`: string."]
     pub viewer_url: ::std::option::Option<::std::string::String>,

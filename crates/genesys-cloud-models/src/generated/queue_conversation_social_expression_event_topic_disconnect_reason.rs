@@ -11,7 +11,7 @@ pub struct QueueConversationSocialExpressionEventTopicDisconnectReason {
     pub phrase: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `reason`: string."]
     pub reason: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`QueueConversationSocialExpressionEventTopicDisconnectReasonType`](crate::QueueConversationSocialExpressionEventTopicDisconnectReasonType)."]
+    #[doc = " JSON `type`: [`QueueConversationSocialExpressionEventTopicDisconnectReasonType`](crate::QueueConversationSocialExpressionEventTopicDisconnectReasonType), one of `q850`, `sip`."]
     pub r#type: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicDisconnectReasonType>,
     _nulls: crate::support::Extras,
 }

@@ -13,9 +13,9 @@ pub struct QueueConversationSocialExpressionEventTopicEmail {
     pub auto_generated: ::std::option::Option<bool>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `direction`: [`QueueConversationSocialExpressionEventTopicEmailDirection`](crate::QueueConversationSocialExpressionEventTopicEmailDirection)."]
+    #[doc = " JSON `direction`: [`QueueConversationSocialExpressionEventTopicEmailDirection`](crate::QueueConversationSocialExpressionEventTopicEmailDirection), one of `outbound`, `inbound`."]
     pub direction: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicEmailDirection>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationSocialExpressionEventTopicEmailDisconnectType`](crate::QueueConversationSocialExpressionEventTopicEmailDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationSocialExpressionEventTopicEmailDisconnectType`](crate::QueueConversationSocialExpressionEventTopicEmailDisconnectType), one of `endpoint`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transport.failure`, `error`, … (16 in all)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicEmailDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -27,7 +27,7 @@ pub struct QueueConversationSocialExpressionEventTopicEmail {
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationSocialExpressionEventTopicEmailInitialState`](crate::QueueConversationSocialExpressionEventTopicEmailInitialState)."]
+    #[doc = " JSON `initialState`: [`QueueConversationSocialExpressionEventTopicEmailInitialState`](crate::QueueConversationSocialExpressionEventTopicEmailInitialState), one of `alerting`, `connected`, `disconnected`, `none`, `transmitting`, `parked`."]
     pub initial_state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicEmailInitialState>,
     #[doc = " JSON `messageId`: string."]
     pub message_id: ::std::option::Option<::std::string::String>,
@@ -49,7 +49,7 @@ pub struct QueueConversationSocialExpressionEventTopicEmail {
     pub spam: ::std::option::Option<bool>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationSocialExpressionEventTopicEmailState`](crate::QueueConversationSocialExpressionEventTopicEmailState)."]
+    #[doc = " JSON `state`: [`QueueConversationSocialExpressionEventTopicEmailState`](crate::QueueConversationSocialExpressionEventTopicEmailState), one of `alerting`, `connected`, `disconnected`, `none`, `transmitting`, `parked`."]
     pub state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicEmailState>,
     #[doc = " JSON `subject`: string."]
     pub subject: ::std::option::Option<::std::string::String>,

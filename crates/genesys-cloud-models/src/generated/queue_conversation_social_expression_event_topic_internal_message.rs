@@ -7,7 +7,7 @@
 pub struct QueueConversationSocialExpressionEventTopicInternalMessage {
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationSocialExpressionEventTopicInternalMessageDisconnectType`](crate::QueueConversationSocialExpressionEventTopicInternalMessageDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationSocialExpressionEventTopicInternalMessageDisconnectType`](crate::QueueConversationSocialExpressionEventTopicInternalMessageDisconnectType), one of `client`, `system`, `peer`, `transfer`."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicInternalMessageDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -15,7 +15,7 @@ pub struct QueueConversationSocialExpressionEventTopicInternalMessage {
     pub from_address: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicAddress>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationSocialExpressionEventTopicInternalMessageInitialState`](crate::QueueConversationSocialExpressionEventTopicInternalMessageInitialState)."]
+    #[doc = " JSON `initialState`: [`QueueConversationSocialExpressionEventTopicInternalMessageInitialState`](crate::QueueConversationSocialExpressionEventTopicInternalMessageInitialState), one of `alerting`, `connected`, `disconnected`."]
     pub initial_state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicInternalMessageInitialState>,
     #[doc = " JSON `messages`: array of [`QueueConversationSocialExpressionEventTopicInternalMessageDetails`](crate::QueueConversationSocialExpressionEventTopicInternalMessageDetails)."]
     pub messages: ::std::option::Option<::std::vec::Vec<crate::QueueConversationSocialExpressionEventTopicInternalMessageDetails>>,
@@ -25,7 +25,7 @@ pub struct QueueConversationSocialExpressionEventTopicInternalMessage {
     pub provider: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sourceUserId`: string."]
     pub source_user_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`QueueConversationSocialExpressionEventTopicInternalMessageState`](crate::QueueConversationSocialExpressionEventTopicInternalMessageState)."]
+    #[doc = " JSON `state`: [`QueueConversationSocialExpressionEventTopicInternalMessageState`](crate::QueueConversationSocialExpressionEventTopicInternalMessageState), one of `alerting`, `connected`, `disconnected`."]
     pub state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicInternalMessageState>,
     #[doc = " JSON `targetUserId`: string."]
     pub target_user_id: ::std::option::Option<::std::string::String>,

@@ -15,9 +15,9 @@ pub struct QueueConversationSocialExpressionEventTopicMessage {
     pub byo_sms_integration_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `direction`: [`QueueConversationSocialExpressionEventTopicMessageDirection`](crate::QueueConversationSocialExpressionEventTopicMessageDirection)."]
+    #[doc = " JSON `direction`: [`QueueConversationSocialExpressionEventTopicMessageDirection`](crate::QueueConversationSocialExpressionEventTopicMessageDirection), one of `outbound`, `inbound`."]
     pub direction: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicMessageDirection>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationSocialExpressionEventTopicMessageDisconnectType`](crate::QueueConversationSocialExpressionEventTopicMessageDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationSocialExpressionEventTopicMessageDisconnectType`](crate::QueueConversationSocialExpressionEventTopicMessageDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (21 in all)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicMessageDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -31,7 +31,7 @@ pub struct QueueConversationSocialExpressionEventTopicMessage {
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationSocialExpressionEventTopicMessageInitialState`](crate::QueueConversationSocialExpressionEventTopicMessageInitialState)."]
+    #[doc = " JSON `initialState`: [`QueueConversationSocialExpressionEventTopicMessageInitialState`](crate::QueueConversationSocialExpressionEventTopicMessageInitialState), one of `alerting`, `connected`, `disconnected`, `parked`."]
     pub initial_state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicMessageInitialState>,
     #[doc = " JSON `journeyContext`: [`QueueConversationSocialExpressionEventTopicJourneyContext`](crate::QueueConversationSocialExpressionEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicJourneyContext>,
@@ -57,11 +57,11 @@ pub struct QueueConversationSocialExpressionEventTopicMessage {
     pub script_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationSocialExpressionEventTopicMessageState`](crate::QueueConversationSocialExpressionEventTopicMessageState)."]
+    #[doc = " JSON `state`: [`QueueConversationSocialExpressionEventTopicMessageState`](crate::QueueConversationSocialExpressionEventTopicMessageState), one of `alerting`, `connected`, `disconnected`, `parked`."]
     pub state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicMessageState>,
     #[doc = " JSON `toAddress`: [`QueueConversationSocialExpressionEventTopicAddress`](crate::QueueConversationSocialExpressionEventTopicAddress)."]
     pub to_address: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicAddress>,
-    #[doc = " JSON `type`: [`QueueConversationSocialExpressionEventTopicMessageType`](crate::QueueConversationSocialExpressionEventTopicMessageType)."]
+    #[doc = " JSON `type`: [`QueueConversationSocialExpressionEventTopicMessageType`](crate::QueueConversationSocialExpressionEventTopicMessageType), one of `unknown`, `sms`, `twitter`, `facebook`, `line`, `viber`, `wechat`, `whatsapp`, `telegram`, `kakao`, `webmessaging`, `open`, … (14 in all)."]
     pub r#type: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicMessageType>,
     #[doc = " JSON `wrapup`: [`QueueConversationSocialExpressionEventTopicWrapup`](crate::QueueConversationSocialExpressionEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicWrapup>,

@@ -15,11 +15,11 @@ pub struct QueueConversationSocialExpressionEventTopicMessageDetails {
     pub message_metadata: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicMessageMetadata>,
     #[doc = " JSON `messageSegmentCount`: integer (int64)."]
     pub message_segment_count: ::std::option::Option<i64>,
-    #[doc = " JSON `messageStatus`: [`QueueConversationSocialExpressionEventTopicMessageDetailsMessageStatus`](crate::QueueConversationSocialExpressionEventTopicMessageDetailsMessageStatus)."]
+    #[doc = " JSON `messageStatus`: [`QueueConversationSocialExpressionEventTopicMessageDetailsMessageStatus`](crate::QueueConversationSocialExpressionEventTopicMessageDetailsMessageStatus), one of `queued`, `sent`, `failed`, `received`, `delivery-success`, `delivery-failed`, `read`, `removed`, `published`."]
     pub message_status: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicMessageDetailsMessageStatus>,
     #[doc = " JSON `messageTime`: date-time."]
     pub message_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `socialVisibility`: [`QueueConversationSocialExpressionEventTopicMessageDetailsSocialVisibility`](crate::QueueConversationSocialExpressionEventTopicMessageDetailsSocialVisibility)."]
+    #[doc = " JSON `socialVisibility`: [`QueueConversationSocialExpressionEventTopicMessageDetailsSocialVisibility`](crate::QueueConversationSocialExpressionEventTopicMessageDetailsSocialVisibility), one of `private`, `public`."]
     pub social_visibility: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicMessageDetailsSocialVisibility>,
     #[doc = " JSON `stickers`: array of [`QueueConversationSocialExpressionEventTopicMessageSticker`](crate::QueueConversationSocialExpressionEventTopicMessageSticker)."]
     pub stickers: ::std::option::Option<::std::vec::Vec<crate::QueueConversationSocialExpressionEventTopicMessageSticker>>,

@@ -65,7 +65,7 @@ pub struct QueueConversationSocialExpressionEventTopicParticipant {
     pub screen_monitored_participant_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `screenMonitorings`: array of [`QueueConversationSocialExpressionEventTopicScreenMonitoring`](crate::QueueConversationSocialExpressionEventTopicScreenMonitoring)."]
     pub screen_monitorings: ::std::option::Option<::std::vec::Vec<crate::QueueConversationSocialExpressionEventTopicScreenMonitoring>>,
-    #[doc = " JSON `screenRecordingState`: [`QueueConversationSocialExpressionEventTopicParticipantScreenRecordingState`](crate::QueueConversationSocialExpressionEventTopicParticipantScreenRecordingState)."]
+    #[doc = " JSON `screenRecordingState`: [`QueueConversationSocialExpressionEventTopicParticipantScreenRecordingState`](crate::QueueConversationSocialExpressionEventTopicParticipantScreenRecordingState), one of `requested`, `active`, `paused`, `stopped`, `error`, `timeout`."]
     pub screen_recording_state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicParticipantScreenRecordingState>,
     #[doc = " JSON `screenshares`: array of [`QueueConversationSocialExpressionEventTopicScreenShare`](crate::QueueConversationSocialExpressionEventTopicScreenShare)."]
     pub screenshares: ::std::option::Option<::std::vec::Vec<crate::QueueConversationSocialExpressionEventTopicScreenShare>>,

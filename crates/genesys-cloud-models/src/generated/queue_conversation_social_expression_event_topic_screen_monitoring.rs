@@ -9,21 +9,21 @@ pub struct QueueConversationSocialExpressionEventTopicScreenMonitoring {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationSocialExpressionEventTopicScreenMonitoringDisconnectType`](crate::QueueConversationSocialExpressionEventTopicScreenMonitoringDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationSocialExpressionEventTopicScreenMonitoringDisconnectType`](crate::QueueConversationSocialExpressionEventTopicScreenMonitoringDisconnectType), one of `system`."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicScreenMonitoringDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationSocialExpressionEventTopicScreenMonitoringInitialState`](crate::QueueConversationSocialExpressionEventTopicScreenMonitoringInitialState)."]
+    #[doc = " JSON `initialState`: [`QueueConversationSocialExpressionEventTopicScreenMonitoringInitialState`](crate::QueueConversationSocialExpressionEventTopicScreenMonitoringInitialState), one of `none`, `connected`, `disconnected`."]
     pub initial_state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicScreenMonitoringInitialState>,
-    #[doc = " JSON `monitoringType`: [`QueueConversationSocialExpressionEventTopicScreenMonitoringMonitoringType`](crate::QueueConversationSocialExpressionEventTopicScreenMonitoringMonitoringType)."]
+    #[doc = " JSON `monitoringType`: [`QueueConversationSocialExpressionEventTopicScreenMonitoringMonitoringType`](crate::QueueConversationSocialExpressionEventTopicScreenMonitoringMonitoringType), one of `Unknown`, `AgentLevel`, `ConversationLevel`."]
     pub monitoring_type: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicScreenMonitoringMonitoringType>,
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `screenMonitoringId`: string."]
     pub screen_monitoring_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`QueueConversationSocialExpressionEventTopicScreenMonitoringState`](crate::QueueConversationSocialExpressionEventTopicScreenMonitoringState)."]
+    #[doc = " JSON `state`: [`QueueConversationSocialExpressionEventTopicScreenMonitoringState`](crate::QueueConversationSocialExpressionEventTopicScreenMonitoringState), one of `none`, `connected`, `disconnected`."]
     pub state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicScreenMonitoringState>,
     #[doc = " JSON `targetUserId`: string."]
     pub target_user_id: ::std::option::Option<::std::string::String>,

@@ -13,13 +13,13 @@ pub struct QueueConversationSocialExpressionEventTopicScreenShare {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `context`: string."]
     pub context: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationSocialExpressionEventTopicScreenShareDisconnectType`](crate::QueueConversationSocialExpressionEventTopicScreenShareDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationSocialExpressionEventTopicScreenShareDisconnectType`](crate::QueueConversationSocialExpressionEventTopicScreenShareDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (18 in all)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicScreenShareDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationSocialExpressionEventTopicScreenShareInitialState`](crate::QueueConversationSocialExpressionEventTopicScreenShareInitialState)."]
+    #[doc = " JSON `initialState`: [`QueueConversationSocialExpressionEventTopicScreenShareInitialState`](crate::QueueConversationSocialExpressionEventTopicScreenShareInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `none`."]
     pub initial_state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicScreenShareInitialState>,
     #[doc = " JSON `peerCount`: integer (int64)."]
     pub peer_count: ::std::option::Option<i64>,
@@ -35,7 +35,7 @@ pub struct QueueConversationSocialExpressionEventTopicScreenShare {
     pub self_: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicAddress>,
     #[doc = " JSON `sharing`: boolean."]
     pub sharing: ::std::option::Option<bool>,
-    #[doc = " JSON `state`: [`QueueConversationSocialExpressionEventTopicScreenShareState`](crate::QueueConversationSocialExpressionEventTopicScreenShareState)."]
+    #[doc = " JSON `state`: [`QueueConversationSocialExpressionEventTopicScreenShareState`](crate::QueueConversationSocialExpressionEventTopicScreenShareState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `none`."]
     pub state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicScreenShareState>,
     #[doc = " JSON `wrapup`: [`QueueConversationSocialExpressionEventTopicWrapup`](crate::QueueConversationSocialExpressionEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicWrapup>,

@@ -15,9 +15,9 @@ pub struct QueueConversationSocialExpressionEventTopicTransferResponse {
     pub initiator: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicTransferInitiator>,
     #[doc = " JSON `modifiedBy`: [`QueueConversationSocialExpressionEventTopicTransferModifedBy`](crate::QueueConversationSocialExpressionEventTopicTransferModifedBy)."]
     pub modified_by: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicTransferModifedBy>,
-    #[doc = " JSON `state`: [`QueueConversationSocialExpressionEventTopicTransferResponseState`](crate::QueueConversationSocialExpressionEventTopicTransferResponseState)."]
+    #[doc = " JSON `state`: [`QueueConversationSocialExpressionEventTopicTransferResponseState`](crate::QueueConversationSocialExpressionEventTopicTransferResponseState), one of `pending`, `active`, `complete`, `canceled`, `failed`, `timeout`, `unknown`."]
     pub state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicTransferResponseState>,
-    #[doc = " JSON `transferType`: [`QueueConversationSocialExpressionEventTopicTransferResponseTransferType`](crate::QueueConversationSocialExpressionEventTopicTransferResponseTransferType)."]
+    #[doc = " JSON `transferType`: [`QueueConversationSocialExpressionEventTopicTransferResponseTransferType`](crate::QueueConversationSocialExpressionEventTopicTransferResponseTransferType), one of `attended`, `unattended`."]
     pub transfer_type: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicTransferResponseTransferType>,
     _nulls: crate::support::Extras,
 }

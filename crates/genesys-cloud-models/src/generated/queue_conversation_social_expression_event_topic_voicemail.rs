@@ -7,7 +7,7 @@
 pub struct QueueConversationSocialExpressionEventTopicVoicemail {
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `uploadStatus`: [`QueueConversationSocialExpressionEventTopicVoicemailUploadStatus`](crate::QueueConversationSocialExpressionEventTopicVoicemailUploadStatus)."]
+    #[doc = " JSON `uploadStatus`: [`QueueConversationSocialExpressionEventTopicVoicemailUploadStatus`](crate::QueueConversationSocialExpressionEventTopicVoicemailUploadStatus), one of `pending`, `complete`, `failed`, `timeout`, `none`."]
     pub upload_status: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicVoicemailUploadStatus>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct QueueConversationVideoEventTopicAfterCallWork {
     pub end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationVideoEventTopicAfterCallWorkState`](crate::QueueConversationVideoEventTopicAfterCallWorkState)."]
+    #[doc = " JSON `state`: [`QueueConversationVideoEventTopicAfterCallWorkState`](crate::QueueConversationVideoEventTopicAfterCallWorkState), one of `unknown`, `skipped`, `pending`, `complete`, `notApplicable`."]
     pub state: ::std::option::Option<crate::QueueConversationVideoEventTopicAfterCallWorkState>,
     _nulls: crate::support::Extras,
 }

@@ -17,11 +17,11 @@ pub struct QueueConversationVideoEventTopicCall {
     pub confined: ::std::option::Option<bool>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `direction`: [`QueueConversationVideoEventTopicCallDirection`](crate::QueueConversationVideoEventTopicCallDirection)."]
+    #[doc = " JSON `direction`: [`QueueConversationVideoEventTopicCallDirection`](crate::QueueConversationVideoEventTopicCallDirection), one of `outbound`, `inbound`."]
     pub direction: ::std::option::Option<crate::QueueConversationVideoEventTopicCallDirection>,
     #[doc = " JSON `disconnectReasons`: array of [`QueueConversationVideoEventTopicDisconnectReason`](crate::QueueConversationVideoEventTopicDisconnectReason)."]
     pub disconnect_reasons: ::std::option::Option<::std::vec::Vec<crate::QueueConversationVideoEventTopicDisconnectReason>>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationVideoEventTopicCallDisconnectType`](crate::QueueConversationVideoEventTopicCallDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationVideoEventTopicCallDisconnectType`](crate::QueueConversationVideoEventTopicCallDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (18 in all)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationVideoEventTopicCallDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -37,7 +37,7 @@ pub struct QueueConversationVideoEventTopicCall {
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationVideoEventTopicCallInitialState`](crate::QueueConversationVideoEventTopicCallInitialState)."]
+    #[doc = " JSON `initialState`: [`QueueConversationVideoEventTopicCallInitialState`](crate::QueueConversationVideoEventTopicCallInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `uploading`, `converting`, `transmitting`, `none`."]
     pub initial_state: ::std::option::Option<crate::QueueConversationVideoEventTopicCallInitialState>,
     #[doc = " JSON `muted`: boolean."]
     pub muted: ::std::option::Option<bool>,
@@ -55,7 +55,7 @@ pub struct QueueConversationVideoEventTopicCall {
     pub recorders_state: ::std::option::Option<crate::QueueConversationVideoEventTopicRecordersState>,
     #[doc = " JSON `recording`: boolean."]
     pub recording: ::std::option::Option<bool>,
-    #[doc = " JSON `recordingState`: [`QueueConversationVideoEventTopicCallRecordingState`](crate::QueueConversationVideoEventTopicCallRecordingState)."]
+    #[doc = " JSON `recordingState`: [`QueueConversationVideoEventTopicCallRecordingState`](crate::QueueConversationVideoEventTopicCallRecordingState), one of `none`, `active`, `paused`."]
     pub recording_state: ::std::option::Option<crate::QueueConversationVideoEventTopicCallRecordingState>,
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
@@ -65,7 +65,7 @@ pub struct QueueConversationVideoEventTopicCall {
     pub self_: ::std::option::Option<crate::QueueConversationVideoEventTopicAddress>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationVideoEventTopicCallState`](crate::QueueConversationVideoEventTopicCallState)."]
+    #[doc = " JSON `state`: [`QueueConversationVideoEventTopicCallState`](crate::QueueConversationVideoEventTopicCallState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `uploading`, `converting`, `transmitting`, `none`."]
     pub state: ::std::option::Option<crate::QueueConversationVideoEventTopicCallState>,
     #[doc = " JSON `transferSource`: string."]
     pub transfer_source: ::std::option::Option<::std::string::String>,

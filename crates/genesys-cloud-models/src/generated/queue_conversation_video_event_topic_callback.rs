@@ -25,9 +25,9 @@ pub struct QueueConversationVideoEventTopicCallback {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dialerPreview`: [`QueueConversationVideoEventTopicDialerPreview`](crate::QueueConversationVideoEventTopicDialerPreview)."]
     pub dialer_preview: ::std::option::Option<crate::QueueConversationVideoEventTopicDialerPreview>,
-    #[doc = " JSON `direction`: [`QueueConversationVideoEventTopicCallbackDirection`](crate::QueueConversationVideoEventTopicCallbackDirection)."]
+    #[doc = " JSON `direction`: [`QueueConversationVideoEventTopicCallbackDirection`](crate::QueueConversationVideoEventTopicCallbackDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::QueueConversationVideoEventTopicCallbackDirection>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationVideoEventTopicCallbackDisconnectType`](crate::QueueConversationVideoEventTopicCallbackDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationVideoEventTopicCallbackDisconnectType`](crate::QueueConversationVideoEventTopicCallbackDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (18 in all)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationVideoEventTopicCallbackDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -37,7 +37,7 @@ pub struct QueueConversationVideoEventTopicCallback {
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationVideoEventTopicCallbackInitialState`](crate::QueueConversationVideoEventTopicCallbackInitialState)."]
+    #[doc = " JSON `initialState`: [`QueueConversationVideoEventTopicCallbackInitialState`](crate::QueueConversationVideoEventTopicCallbackInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `scheduled`, `uploading`, `none`."]
     pub initial_state: ::std::option::Option<crate::QueueConversationVideoEventTopicCallbackInitialState>,
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
@@ -51,7 +51,7 @@ pub struct QueueConversationVideoEventTopicCallback {
     pub skip_enabled: ::std::option::Option<bool>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationVideoEventTopicCallbackState`](crate::QueueConversationVideoEventTopicCallbackState)."]
+    #[doc = " JSON `state`: [`QueueConversationVideoEventTopicCallbackState`](crate::QueueConversationVideoEventTopicCallbackState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `scheduled`, `uploading`, `none`."]
     pub state: ::std::option::Option<crate::QueueConversationVideoEventTopicCallbackState>,
     #[doc = " JSON `timeoutSeconds`: integer (int64)."]
     pub timeout_seconds: ::std::option::Option<i64>,

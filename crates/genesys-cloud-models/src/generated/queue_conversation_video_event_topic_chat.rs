@@ -13,7 +13,7 @@ pub struct QueueConversationVideoEventTopicChat {
     pub avatar_image_url: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationVideoEventTopicChatDisconnectType`](crate::QueueConversationVideoEventTopicChatDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationVideoEventTopicChatDisconnectType`](crate::QueueConversationVideoEventTopicChatDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (18 in all)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationVideoEventTopicChatDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -21,7 +21,7 @@ pub struct QueueConversationVideoEventTopicChat {
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationVideoEventTopicChatInitialState`](crate::QueueConversationVideoEventTopicChatInitialState)."]
+    #[doc = " JSON `initialState`: [`QueueConversationVideoEventTopicChatInitialState`](crate::QueueConversationVideoEventTopicChatInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `none`."]
     pub initial_state: ::std::option::Option<crate::QueueConversationVideoEventTopicChatInitialState>,
     #[doc = " JSON `journeyContext`: [`QueueConversationVideoEventTopicJourneyContext`](crate::QueueConversationVideoEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::QueueConversationVideoEventTopicJourneyContext>,
@@ -37,7 +37,7 @@ pub struct QueueConversationVideoEventTopicChat {
     pub script_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationVideoEventTopicChatState`](crate::QueueConversationVideoEventTopicChatState)."]
+    #[doc = " JSON `state`: [`QueueConversationVideoEventTopicChatState`](crate::QueueConversationVideoEventTopicChatState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `none`."]
     pub state: ::std::option::Option<crate::QueueConversationVideoEventTopicChatState>,
     #[doc = " JSON `wrapup`: [`QueueConversationVideoEventTopicWrapup`](crate::QueueConversationVideoEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::QueueConversationVideoEventTopicWrapup>,

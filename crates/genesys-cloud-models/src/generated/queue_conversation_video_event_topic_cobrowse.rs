@@ -17,13 +17,13 @@ pub struct QueueConversationVideoEventTopicCobrowse {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `controlling`: array of string."]
     pub controlling: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationVideoEventTopicCobrowseDisconnectType`](crate::QueueConversationVideoEventTopicCobrowseDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationVideoEventTopicCobrowseDisconnectType`](crate::QueueConversationVideoEventTopicCobrowseDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (18 in all)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationVideoEventTopicCobrowseDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationVideoEventTopicCobrowseInitialState`](crate::QueueConversationVideoEventTopicCobrowseInitialState)."]
+    #[doc = " JSON `initialState`: [`QueueConversationVideoEventTopicCobrowseInitialState`](crate::QueueConversationVideoEventTopicCobrowseInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `none`."]
     pub initial_state: ::std::option::Option<crate::QueueConversationVideoEventTopicCobrowseInitialState>,
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
@@ -39,7 +39,7 @@ pub struct QueueConversationVideoEventTopicCobrowse {
     pub script_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `self`: [`QueueConversationVideoEventTopicAddress`](crate::QueueConversationVideoEventTopicAddress)."]
     pub self_: ::std::option::Option<crate::QueueConversationVideoEventTopicAddress>,
-    #[doc = " JSON `state`: [`QueueConversationVideoEventTopicCobrowseState`](crate::QueueConversationVideoEventTopicCobrowseState)."]
+    #[doc = " JSON `state`: [`QueueConversationVideoEventTopicCobrowseState`](crate::QueueConversationVideoEventTopicCobrowseState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `none`."]
     pub state: ::std::option::Option<crate::QueueConversationVideoEventTopicCobrowseState>,
     #[doc = " JSON `viewerUrl`: string."]
     pub viewer_url: ::std::option::Option<::std::string::String>,

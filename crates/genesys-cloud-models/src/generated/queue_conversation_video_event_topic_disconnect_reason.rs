@@ -11,7 +11,7 @@ pub struct QueueConversationVideoEventTopicDisconnectReason {
     pub phrase: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `reason`: string."]
     pub reason: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`QueueConversationVideoEventTopicDisconnectReasonType`](crate::QueueConversationVideoEventTopicDisconnectReasonType)."]
+    #[doc = " JSON `type`: [`QueueConversationVideoEventTopicDisconnectReasonType`](crate::QueueConversationVideoEventTopicDisconnectReasonType), one of `q850`, `sip`."]
     pub r#type: ::std::option::Option<crate::QueueConversationVideoEventTopicDisconnectReasonType>,
     _nulls: crate::support::Extras,
 }

@@ -13,9 +13,9 @@ pub struct QueueConversationVideoEventTopicEmail {
     pub auto_generated: ::std::option::Option<bool>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `direction`: [`QueueConversationVideoEventTopicEmailDirection`](crate::QueueConversationVideoEventTopicEmailDirection)."]
+    #[doc = " JSON `direction`: [`QueueConversationVideoEventTopicEmailDirection`](crate::QueueConversationVideoEventTopicEmailDirection), one of `outbound`, `inbound`."]
     pub direction: ::std::option::Option<crate::QueueConversationVideoEventTopicEmailDirection>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationVideoEventTopicEmailDisconnectType`](crate::QueueConversationVideoEventTopicEmailDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationVideoEventTopicEmailDisconnectType`](crate::QueueConversationVideoEventTopicEmailDisconnectType), one of `endpoint`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transport.failure`, `error`, … (16 in all)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationVideoEventTopicEmailDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -27,7 +27,7 @@ pub struct QueueConversationVideoEventTopicEmail {
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationVideoEventTopicEmailInitialState`](crate::QueueConversationVideoEventTopicEmailInitialState)."]
+    #[doc = " JSON `initialState`: [`QueueConversationVideoEventTopicEmailInitialState`](crate::QueueConversationVideoEventTopicEmailInitialState), one of `alerting`, `connected`, `disconnected`, `none`, `transmitting`, `parked`."]
     pub initial_state: ::std::option::Option<crate::QueueConversationVideoEventTopicEmailInitialState>,
     #[doc = " JSON `messageId`: string."]
     pub message_id: ::std::option::Option<::std::string::String>,
@@ -49,7 +49,7 @@ pub struct QueueConversationVideoEventTopicEmail {
     pub spam: ::std::option::Option<bool>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationVideoEventTopicEmailState`](crate::QueueConversationVideoEventTopicEmailState)."]
+    #[doc = " JSON `state`: [`QueueConversationVideoEventTopicEmailState`](crate::QueueConversationVideoEventTopicEmailState), one of `alerting`, `connected`, `disconnected`, `none`, `transmitting`, `parked`."]
     pub state: ::std::option::Option<crate::QueueConversationVideoEventTopicEmailState>,
     #[doc = " JSON `subject`: string."]
     pub subject: ::std::option::Option<::std::string::String>,

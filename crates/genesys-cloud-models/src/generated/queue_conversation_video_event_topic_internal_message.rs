@@ -7,7 +7,7 @@
 pub struct QueueConversationVideoEventTopicInternalMessage {
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationVideoEventTopicInternalMessageDisconnectType`](crate::QueueConversationVideoEventTopicInternalMessageDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationVideoEventTopicInternalMessageDisconnectType`](crate::QueueConversationVideoEventTopicInternalMessageDisconnectType), one of `client`, `system`, `peer`, `transfer`."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationVideoEventTopicInternalMessageDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -15,7 +15,7 @@ pub struct QueueConversationVideoEventTopicInternalMessage {
     pub from_address: ::std::option::Option<crate::QueueConversationVideoEventTopicAddress>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationVideoEventTopicInternalMessageInitialState`](crate::QueueConversationVideoEventTopicInternalMessageInitialState)."]
+    #[doc = " JSON `initialState`: [`QueueConversationVideoEventTopicInternalMessageInitialState`](crate::QueueConversationVideoEventTopicInternalMessageInitialState), one of `alerting`, `connected`, `disconnected`."]
     pub initial_state: ::std::option::Option<crate::QueueConversationVideoEventTopicInternalMessageInitialState>,
     #[doc = " JSON `messages`: array of [`QueueConversationVideoEventTopicInternalMessageDetails`](crate::QueueConversationVideoEventTopicInternalMessageDetails)."]
     pub messages: ::std::option::Option<::std::vec::Vec<crate::QueueConversationVideoEventTopicInternalMessageDetails>>,
@@ -25,7 +25,7 @@ pub struct QueueConversationVideoEventTopicInternalMessage {
     pub provider: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sourceUserId`: string."]
     pub source_user_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`QueueConversationVideoEventTopicInternalMessageState`](crate::QueueConversationVideoEventTopicInternalMessageState)."]
+    #[doc = " JSON `state`: [`QueueConversationVideoEventTopicInternalMessageState`](crate::QueueConversationVideoEventTopicInternalMessageState), one of `alerting`, `connected`, `disconnected`."]
     pub state: ::std::option::Option<crate::QueueConversationVideoEventTopicInternalMessageState>,
     #[doc = " JSON `targetUserId`: string."]
     pub target_user_id: ::std::option::Option<::std::string::String>,

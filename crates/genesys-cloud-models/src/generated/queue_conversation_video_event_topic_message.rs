@@ -15,9 +15,9 @@ pub struct QueueConversationVideoEventTopicMessage {
     pub byo_sms_integration_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `direction`: [`QueueConversationVideoEventTopicMessageDirection`](crate::QueueConversationVideoEventTopicMessageDirection)."]
+    #[doc = " JSON `direction`: [`QueueConversationVideoEventTopicMessageDirection`](crate::QueueConversationVideoEventTopicMessageDirection), one of `outbound`, `inbound`."]
     pub direction: ::std::option::Option<crate::QueueConversationVideoEventTopicMessageDirection>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationVideoEventTopicMessageDisconnectType`](crate::QueueConversationVideoEventTopicMessageDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationVideoEventTopicMessageDisconnectType`](crate::QueueConversationVideoEventTopicMessageDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (21 in all)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationVideoEventTopicMessageDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -31,7 +31,7 @@ pub struct QueueConversationVideoEventTopicMessage {
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationVideoEventTopicMessageInitialState`](crate::QueueConversationVideoEventTopicMessageInitialState)."]
+    #[doc = " JSON `initialState`: [`QueueConversationVideoEventTopicMessageInitialState`](crate::QueueConversationVideoEventTopicMessageInitialState), one of `alerting`, `connected`, `disconnected`, `parked`."]
     pub initial_state: ::std::option::Option<crate::QueueConversationVideoEventTopicMessageInitialState>,
     #[doc = " JSON `journeyContext`: [`QueueConversationVideoEventTopicJourneyContext`](crate::QueueConversationVideoEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::QueueConversationVideoEventTopicJourneyContext>,
@@ -57,11 +57,11 @@ pub struct QueueConversationVideoEventTopicMessage {
     pub script_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationVideoEventTopicMessageState`](crate::QueueConversationVideoEventTopicMessageState)."]
+    #[doc = " JSON `state`: [`QueueConversationVideoEventTopicMessageState`](crate::QueueConversationVideoEventTopicMessageState), one of `alerting`, `connected`, `disconnected`, `parked`."]
     pub state: ::std::option::Option<crate::QueueConversationVideoEventTopicMessageState>,
     #[doc = " JSON `toAddress`: [`QueueConversationVideoEventTopicAddress`](crate::QueueConversationVideoEventTopicAddress)."]
     pub to_address: ::std::option::Option<crate::QueueConversationVideoEventTopicAddress>,
-    #[doc = " JSON `type`: [`QueueConversationVideoEventTopicMessageType`](crate::QueueConversationVideoEventTopicMessageType)."]
+    #[doc = " JSON `type`: [`QueueConversationVideoEventTopicMessageType`](crate::QueueConversationVideoEventTopicMessageType), one of `unknown`, `sms`, `twitter`, `facebook`, `line`, `viber`, `wechat`, `whatsapp`, `telegram`, `kakao`, `webmessaging`, `open`, … (14 in all)."]
     pub r#type: ::std::option::Option<crate::QueueConversationVideoEventTopicMessageType>,
     #[doc = " JSON `wrapup`: [`QueueConversationVideoEventTopicWrapup`](crate::QueueConversationVideoEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::QueueConversationVideoEventTopicWrapup>,

@@ -15,11 +15,11 @@ pub struct QueueConversationVideoEventTopicMessageDetails {
     pub message_metadata: ::std::option::Option<crate::QueueConversationVideoEventTopicMessageMetadata>,
     #[doc = " JSON `messageSegmentCount`: integer (int64)."]
     pub message_segment_count: ::std::option::Option<i64>,
-    #[doc = " JSON `messageStatus`: [`QueueConversationVideoEventTopicMessageDetailsMessageStatus`](crate::QueueConversationVideoEventTopicMessageDetailsMessageStatus)."]
+    #[doc = " JSON `messageStatus`: [`QueueConversationVideoEventTopicMessageDetailsMessageStatus`](crate::QueueConversationVideoEventTopicMessageDetailsMessageStatus), one of `queued`, `sent`, `failed`, `received`, `delivery-success`, `delivery-failed`, `read`, `removed`, `published`."]
     pub message_status: ::std::option::Option<crate::QueueConversationVideoEventTopicMessageDetailsMessageStatus>,
     #[doc = " JSON `messageTime`: date-time."]
     pub message_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `socialVisibility`: [`QueueConversationVideoEventTopicMessageDetailsSocialVisibility`](crate::QueueConversationVideoEventTopicMessageDetailsSocialVisibility)."]
+    #[doc = " JSON `socialVisibility`: [`QueueConversationVideoEventTopicMessageDetailsSocialVisibility`](crate::QueueConversationVideoEventTopicMessageDetailsSocialVisibility), one of `private`, `public`."]
     pub social_visibility: ::std::option::Option<crate::QueueConversationVideoEventTopicMessageDetailsSocialVisibility>,
     #[doc = " JSON `stickers`: array of [`QueueConversationVideoEventTopicMessageSticker`](crate::QueueConversationVideoEventTopicMessageSticker)."]
     pub stickers: ::std::option::Option<::std::vec::Vec<crate::QueueConversationVideoEventTopicMessageSticker>>,

@@ -65,7 +65,7 @@ pub struct QueueConversationVideoEventTopicParticipant {
     pub screen_monitored_participant_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `screenMonitorings`: array of [`QueueConversationVideoEventTopicScreenMonitoring`](crate::QueueConversationVideoEventTopicScreenMonitoring)."]
     pub screen_monitorings: ::std::option::Option<::std::vec::Vec<crate::QueueConversationVideoEventTopicScreenMonitoring>>,
-    #[doc = " JSON `screenRecordingState`: [`QueueConversationVideoEventTopicParticipantScreenRecordingState`](crate::QueueConversationVideoEventTopicParticipantScreenRecordingState)."]
+    #[doc = " JSON `screenRecordingState`: [`QueueConversationVideoEventTopicParticipantScreenRecordingState`](crate::QueueConversationVideoEventTopicParticipantScreenRecordingState), one of `requested`, `active`, `paused`, `stopped`, `error`, `timeout`."]
     pub screen_recording_state: ::std::option::Option<crate::QueueConversationVideoEventTopicParticipantScreenRecordingState>,
     #[doc = " JSON `screenshares`: array of [`QueueConversationVideoEventTopicScreenShare`](crate::QueueConversationVideoEventTopicScreenShare)."]
     pub screenshares: ::std::option::Option<::std::vec::Vec<crate::QueueConversationVideoEventTopicScreenShare>>,

@@ -9,21 +9,21 @@ pub struct QueueConversationVideoEventTopicScreenMonitoring {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationVideoEventTopicScreenMonitoringDisconnectType`](crate::QueueConversationVideoEventTopicScreenMonitoringDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationVideoEventTopicScreenMonitoringDisconnectType`](crate::QueueConversationVideoEventTopicScreenMonitoringDisconnectType), one of `system`."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationVideoEventTopicScreenMonitoringDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationVideoEventTopicScreenMonitoringInitialState`](crate::QueueConversationVideoEventTopicScreenMonitoringInitialState)."]
+    #[doc = " JSON `initialState`: [`QueueConversationVideoEventTopicScreenMonitoringInitialState`](crate::QueueConversationVideoEventTopicScreenMonitoringInitialState), one of `none`, `connected`, `disconnected`."]
     pub initial_state: ::std::option::Option<crate::QueueConversationVideoEventTopicScreenMonitoringInitialState>,
-    #[doc = " JSON `monitoringType`: [`QueueConversationVideoEventTopicScreenMonitoringMonitoringType`](crate::QueueConversationVideoEventTopicScreenMonitoringMonitoringType)."]
+    #[doc = " JSON `monitoringType`: [`QueueConversationVideoEventTopicScreenMonitoringMonitoringType`](crate::QueueConversationVideoEventTopicScreenMonitoringMonitoringType), one of `Unknown`, `AgentLevel`, `ConversationLevel`."]
     pub monitoring_type: ::std::option::Option<crate::QueueConversationVideoEventTopicScreenMonitoringMonitoringType>,
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `screenMonitoringId`: string."]
     pub screen_monitoring_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`QueueConversationVideoEventTopicScreenMonitoringState`](crate::QueueConversationVideoEventTopicScreenMonitoringState)."]
+    #[doc = " JSON `state`: [`QueueConversationVideoEventTopicScreenMonitoringState`](crate::QueueConversationVideoEventTopicScreenMonitoringState), one of `none`, `connected`, `disconnected`."]
     pub state: ::std::option::Option<crate::QueueConversationVideoEventTopicScreenMonitoringState>,
     #[doc = " JSON `targetUserId`: string."]
     pub target_user_id: ::std::option::Option<::std::string::String>,

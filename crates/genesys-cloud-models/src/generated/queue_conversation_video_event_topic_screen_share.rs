@@ -13,13 +13,13 @@ pub struct QueueConversationVideoEventTopicScreenShare {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `context`: string."]
     pub context: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationVideoEventTopicScreenShareDisconnectType`](crate::QueueConversationVideoEventTopicScreenShareDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationVideoEventTopicScreenShareDisconnectType`](crate::QueueConversationVideoEventTopicScreenShareDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (18 in all)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationVideoEventTopicScreenShareDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationVideoEventTopicScreenShareInitialState`](crate::QueueConversationVideoEventTopicScreenShareInitialState)."]
+    #[doc = " JSON `initialState`: [`QueueConversationVideoEventTopicScreenShareInitialState`](crate::QueueConversationVideoEventTopicScreenShareInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `none`."]
     pub initial_state: ::std::option::Option<crate::QueueConversationVideoEventTopicScreenShareInitialState>,
     #[doc = " JSON `peerCount`: integer (int64)."]
     pub peer_count: ::std::option::Option<i64>,
@@ -35,7 +35,7 @@ pub struct QueueConversationVideoEventTopicScreenShare {
     pub self_: ::std::option::Option<crate::QueueConversationVideoEventTopicAddress>,
     #[doc = " JSON `sharing`: boolean."]
     pub sharing: ::std::option::Option<bool>,
-    #[doc = " JSON `state`: [`QueueConversationVideoEventTopicScreenShareState`](crate::QueueConversationVideoEventTopicScreenShareState)."]
+    #[doc = " JSON `state`: [`QueueConversationVideoEventTopicScreenShareState`](crate::QueueConversationVideoEventTopicScreenShareState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `none`."]
     pub state: ::std::option::Option<crate::QueueConversationVideoEventTopicScreenShareState>,
     #[doc = " JSON `wrapup`: [`QueueConversationVideoEventTopicWrapup`](crate::QueueConversationVideoEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::QueueConversationVideoEventTopicWrapup>,

@@ -11,7 +11,7 @@ pub struct QueueConversationVideoEventTopicSocialExpression {
     pub after_call_work_required: ::std::option::Option<bool>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationVideoEventTopicSocialExpressionDisconnectType`](crate::QueueConversationVideoEventTopicSocialExpressionDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationVideoEventTopicSocialExpressionDisconnectType`](crate::QueueConversationVideoEventTopicSocialExpressionDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (18 in all)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationVideoEventTopicSocialExpressionDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -19,7 +19,7 @@ pub struct QueueConversationVideoEventTopicSocialExpression {
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationVideoEventTopicSocialExpressionInitialState`](crate::QueueConversationVideoEventTopicSocialExpressionInitialState)."]
+    #[doc = " JSON `initialState`: [`QueueConversationVideoEventTopicSocialExpressionInitialState`](crate::QueueConversationVideoEventTopicSocialExpressionInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `none`."]
     pub initial_state: ::std::option::Option<crate::QueueConversationVideoEventTopicSocialExpressionInitialState>,
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
@@ -39,7 +39,7 @@ pub struct QueueConversationVideoEventTopicSocialExpression {
     pub social_user_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationVideoEventTopicSocialExpressionState`](crate::QueueConversationVideoEventTopicSocialExpressionState)."]
+    #[doc = " JSON `state`: [`QueueConversationVideoEventTopicSocialExpressionState`](crate::QueueConversationVideoEventTopicSocialExpressionState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `none`."]
     pub state: ::std::option::Option<crate::QueueConversationVideoEventTopicSocialExpressionState>,
     #[doc = " JSON `wrapup`: [`QueueConversationVideoEventTopicWrapup`](crate::QueueConversationVideoEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::QueueConversationVideoEventTopicWrapup>,

@@ -15,9 +15,9 @@ pub struct QueueConversationVideoEventTopicTransferResponse {
     pub initiator: ::std::option::Option<crate::QueueConversationVideoEventTopicTransferInitiator>,
     #[doc = " JSON `modifiedBy`: [`QueueConversationVideoEventTopicTransferModifedBy`](crate::QueueConversationVideoEventTopicTransferModifedBy)."]
     pub modified_by: ::std::option::Option<crate::QueueConversationVideoEventTopicTransferModifedBy>,
-    #[doc = " JSON `state`: [`QueueConversationVideoEventTopicTransferResponseState`](crate::QueueConversationVideoEventTopicTransferResponseState)."]
+    #[doc = " JSON `state`: [`QueueConversationVideoEventTopicTransferResponseState`](crate::QueueConversationVideoEventTopicTransferResponseState), one of `pending`, `active`, `complete`, `canceled`, `failed`, `timeout`, `unknown`."]
     pub state: ::std::option::Option<crate::QueueConversationVideoEventTopicTransferResponseState>,
-    #[doc = " JSON `transferType`: [`QueueConversationVideoEventTopicTransferResponseTransferType`](crate::QueueConversationVideoEventTopicTransferResponseTransferType)."]
+    #[doc = " JSON `transferType`: [`QueueConversationVideoEventTopicTransferResponseTransferType`](crate::QueueConversationVideoEventTopicTransferResponseTransferType), one of `attended`, `unattended`."]
     pub transfer_type: ::std::option::Option<crate::QueueConversationVideoEventTopicTransferResponseTransferType>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct QueueConversationVideoEventTopicVoicemail {
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `uploadStatus`: [`QueueConversationVideoEventTopicVoicemailUploadStatus`](crate::QueueConversationVideoEventTopicVoicemailUploadStatus)."]
+    #[doc = " JSON `uploadStatus`: [`QueueConversationVideoEventTopicVoicemailUploadStatus`](crate::QueueConversationVideoEventTopicVoicemailUploadStatus), one of `pending`, `complete`, `failed`, `timeout`, `none`."]
     pub upload_status: ::std::option::Option<crate::QueueConversationVideoEventTopicVoicemailUploadStatus>,
     _nulls: crate::support::Extras,
 }

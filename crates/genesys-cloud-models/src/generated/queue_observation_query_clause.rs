@@ -7,7 +7,7 @@
 pub struct QueueObservationQueryClause {
     #[doc = " JSON `predicates`: array of [`QueueObservationQueryPredicate`](crate::QueueObservationQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::QueueObservationQueryPredicate>>,
-    #[doc = " JSON `type`: [`QueueObservationQueryClauseType`](crate::QueueObservationQueryClauseType), required by the spec."]
+    #[doc = " JSON `type`: [`QueueObservationQueryClauseType`](crate::QueueObservationQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::QueueObservationQueryClauseType>,
     _nulls: crate::support::Extras,
 }

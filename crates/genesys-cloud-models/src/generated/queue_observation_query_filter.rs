@@ -9,7 +9,7 @@ pub struct QueueObservationQueryFilter {
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::QueueObservationQueryClause>>,
     #[doc = " JSON `predicates`: array of [`QueueObservationQueryPredicate`](crate::QueueObservationQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::QueueObservationQueryPredicate>>,
-    #[doc = " JSON `type`: [`QueueObservationQueryFilterType`](crate::QueueObservationQueryFilterType), required by the spec."]
+    #[doc = " JSON `type`: [`QueueObservationQueryFilterType`](crate::QueueObservationQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::QueueObservationQueryFilterType>,
     _nulls: crate::support::Extras,
 }

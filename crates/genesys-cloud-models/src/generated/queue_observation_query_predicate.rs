@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueObservationQueryPredicate {
-    #[doc = " JSON `dimension`: [`QueueObservationQueryPredicateDimension`](crate::QueueObservationQueryPredicateDimension)."]
+    #[doc = " JSON `dimension`: [`QueueObservationQueryPredicateDimension`](crate::QueueObservationQueryPredicateDimension), one of `mediaType`, `queueId`."]
     pub dimension: ::std::option::Option<crate::QueueObservationQueryPredicateDimension>,
-    #[doc = " JSON `operator`: [`QueueObservationQueryPredicateOperator`](crate::QueueObservationQueryPredicateOperator)."]
+    #[doc = " JSON `operator`: [`QueueObservationQueryPredicateOperator`](crate::QueueObservationQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::QueueObservationQueryPredicateOperator>,
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `type`: [`QueueObservationQueryPredicateType`](crate::QueueObservationQueryPredicateType)."]
+    #[doc = " JSON `type`: [`QueueObservationQueryPredicateType`](crate::QueueObservationQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::QueueObservationQueryPredicateType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

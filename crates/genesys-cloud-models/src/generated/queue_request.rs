@@ -51,7 +51,7 @@ pub struct QueueRequest {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `joinedMemberCount`: integer (int64)."]
     pub joined_member_count: ::std::option::Option<i64>,
-    #[doc = " JSON `lastAgentRoutingMode`: [`QueueRequestLastAgentRoutingMode`](crate::QueueRequestLastAgentRoutingMode)."]
+    #[doc = " JSON `lastAgentRoutingMode`: [`QueueRequestLastAgentRoutingMode`](crate::QueueRequestLastAgentRoutingMode), one of `Disabled`, `QueueMembersOnly`, `AnyAgent`."]
     pub last_agent_routing_mode: ::std::option::Option<crate::QueueRequestLastAgentRoutingMode>,
     #[doc = " JSON `mediaSettings`: [`QueueMediaSettings`](crate::QueueMediaSettings)."]
     pub media_settings: ::std::option::Option<crate::QueueMediaSettings>,
@@ -77,11 +77,11 @@ pub struct QueueRequest {
     pub queue_flow: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `routingRules`: array of [`RoutingRule`](crate::RoutingRule)."]
     pub routing_rules: ::std::option::Option<::std::vec::Vec<crate::RoutingRule>>,
-    #[doc = " JSON `scoringMethod`: [`QueueRequestScoringMethod`](crate::QueueRequestScoringMethod)."]
+    #[doc = " JSON `scoringMethod`: [`QueueRequestScoringMethod`](crate::QueueRequestScoringMethod), one of `TimestampAndPriority`, `PriorityOnly`."]
     pub scoring_method: ::std::option::Option<crate::QueueRequestScoringMethod>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `skillEvaluationMethod`: [`QueueRequestSkillEvaluationMethod`](crate::QueueRequestSkillEvaluationMethod)."]
+    #[doc = " JSON `skillEvaluationMethod`: [`QueueRequestSkillEvaluationMethod`](crate::QueueRequestSkillEvaluationMethod), one of `NONE`, `BEST`, `ALL`."]
     pub skill_evaluation_method: ::std::option::Option<crate::QueueRequestSkillEvaluationMethod>,
     #[doc = " JSON `suppressInQueueCallRecording`: boolean."]
     pub suppress_in_queue_call_recording: ::std::option::Option<bool>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QuickReply {
-    #[doc = " JSON `action`: [`QuickReplyAction`](crate::QuickReplyAction)."]
+    #[doc = " JSON `action`: [`QuickReplyAction`](crate::QuickReplyAction), one of `Message`."]
     pub action: ::std::option::Option<crate::QuickReplyAction>,
     #[doc = " JSON `isSelected`: boolean."]
     pub is_selected: ::std::option::Option<bool>,

@@ -9,7 +9,7 @@ pub struct Range {
     pub end: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `numberOfOccurrences`: integer (int64)."]
     pub number_of_occurrences: ::std::option::Option<i64>,
-    #[doc = " JSON `type`: [`RangeType`](crate::RangeType), required by the spec."]
+    #[doc = " JSON `type`: [`RangeType`](crate::RangeType), required by the spec, one of `NoEnd`, `EndDate`, `Numbered`."]
     pub r#type: ::std::option::Option<crate::RangeType>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct RateLimitAggregateQueryClause {
     #[doc = " JSON `predicates`: array of [`RateLimitAggregateQueryPredicate`](crate::RateLimitAggregateQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::RateLimitAggregateQueryPredicate>>,
-    #[doc = " JSON `type`: [`RateLimitAggregateQueryClauseType`](crate::RateLimitAggregateQueryClauseType), required by the spec."]
+    #[doc = " JSON `type`: [`RateLimitAggregateQueryClauseType`](crate::RateLimitAggregateQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::RateLimitAggregateQueryClauseType>,
     _nulls: crate::support::Extras,
 }

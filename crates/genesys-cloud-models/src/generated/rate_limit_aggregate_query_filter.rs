@@ -9,7 +9,7 @@ pub struct RateLimitAggregateQueryFilter {
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::RateLimitAggregateQueryClause>>,
     #[doc = " JSON `predicates`: array of [`RateLimitAggregateQueryPredicate`](crate::RateLimitAggregateQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::RateLimitAggregateQueryPredicate>>,
-    #[doc = " JSON `type`: [`RateLimitAggregateQueryFilterType`](crate::RateLimitAggregateQueryFilterType), required by the spec."]
+    #[doc = " JSON `type`: [`RateLimitAggregateQueryFilterType`](crate::RateLimitAggregateQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::RateLimitAggregateQueryFilterType>,
     _nulls: crate::support::Extras,
 }

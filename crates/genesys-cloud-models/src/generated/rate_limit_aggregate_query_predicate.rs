@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RateLimitAggregateQueryPredicate {
-    #[doc = " JSON `dimension`: [`RateLimitAggregateQueryPredicateDimension`](crate::RateLimitAggregateQueryPredicateDimension)."]
+    #[doc = " JSON `dimension`: [`RateLimitAggregateQueryPredicateDimension`](crate::RateLimitAggregateQueryPredicateDimension), one of `correlationId`, `entityId`, `limitName`, `max`, `namespace`, `timeUnit`, `userId`."]
     pub dimension: ::std::option::Option<crate::RateLimitAggregateQueryPredicateDimension>,
-    #[doc = " JSON `operator`: [`RateLimitAggregateQueryPredicateOperator`](crate::RateLimitAggregateQueryPredicateOperator)."]
+    #[doc = " JSON `operator`: [`RateLimitAggregateQueryPredicateOperator`](crate::RateLimitAggregateQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::RateLimitAggregateQueryPredicateOperator>,
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `type`: [`RateLimitAggregateQueryPredicateType`](crate::RateLimitAggregateQueryPredicateType)."]
+    #[doc = " JSON `type`: [`RateLimitAggregateQueryPredicateType`](crate::RateLimitAggregateQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::RateLimitAggregateQueryPredicateType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RateLimitAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`RateLimitAggregationQueryAlternateTimeDimension`](crate::RateLimitAggregationQueryAlternateTimeDimension)."]
+    #[doc = " JSON `alternateTimeDimension`: [`RateLimitAggregationQueryAlternateTimeDimension`](crate::RateLimitAggregationQueryAlternateTimeDimension), one of `eventTime`."]
     pub alternate_time_dimension: ::std::option::Option<crate::RateLimitAggregationQueryAlternateTimeDimension>,
     #[doc = " JSON `filter`: [`RateLimitAggregateQueryFilter`](crate::RateLimitAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::RateLimitAggregateQueryFilter>,

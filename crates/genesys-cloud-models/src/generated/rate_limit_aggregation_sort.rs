@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RateLimitAggregationSort {
-    #[doc = " JSON `function`: [`RateLimitAggregationSortFunction`](crate::RateLimitAggregationSortFunction), required by the spec."]
+    #[doc = " JSON `function`: [`RateLimitAggregationSortFunction`](crate::RateLimitAggregationSortFunction), required by the spec, one of `average`, `count`, `max`, `min`, `sum`."]
     pub function: ::std::option::Option<crate::RateLimitAggregationSortFunction>,
-    #[doc = " JSON `name`: [`RateLimitAggregationSortName`](crate::RateLimitAggregationSortName), required by the spec."]
+    #[doc = " JSON `name`: [`RateLimitAggregationSortName`](crate::RateLimitAggregationSortName), required by the spec, one of `oRateLimitRecorded`."]
     pub name: ::std::option::Option<crate::RateLimitAggregationSortName>,
     _nulls: crate::support::Extras,
 }

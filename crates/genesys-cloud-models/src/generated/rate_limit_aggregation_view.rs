@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RateLimitAggregationView {
-    #[doc = " JSON `function`: [`RateLimitAggregationViewFunction`](crate::RateLimitAggregationViewFunction), required by the spec."]
+    #[doc = " JSON `function`: [`RateLimitAggregationViewFunction`](crate::RateLimitAggregationViewFunction), required by the spec, one of `rangeBound`."]
     pub function: ::std::option::Option<crate::RateLimitAggregationViewFunction>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `range`: [`AggregationRange`](crate::AggregationRange)."]
     pub range: ::std::option::Option<crate::AggregationRange>,
-    #[doc = " JSON `target`: [`RateLimitAggregationViewTarget`](crate::RateLimitAggregationViewTarget), required by the spec."]
+    #[doc = " JSON `target`: [`RateLimitAggregationViewTarget`](crate::RateLimitAggregationViewTarget), required by the spec, one of `oRateLimitRecorded`."]
     pub target: ::std::option::Option<crate::RateLimitAggregationViewTarget>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RatingFilter {
-    #[doc = " JSON `operator`: [`RatingFilterOperator`](crate::RatingFilterOperator), required by the spec."]
+    #[doc = " JSON `operator`: [`RatingFilterOperator`](crate::RatingFilterOperator), required by the spec, one of `EqualTo`."]
     pub operator: ::std::option::Option<crate::RatingFilterOperator>,
     #[doc = " JSON `values`: array of integer (int64)."]
     pub values: ::std::option::Option<::std::vec::Vec<i64>>,

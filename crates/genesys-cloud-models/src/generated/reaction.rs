@@ -9,7 +9,7 @@ pub struct Reaction {
     pub data: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `reactionType`: [`ReactionReactionType`](crate::ReactionReactionType), required by the spec."]
+    #[doc = " JSON `reactionType`: [`ReactionReactionType`](crate::ReactionReactionType), required by the spec, one of `hangup`, `transfer`, `transfer_flow`, `play_file`."]
     pub reaction_type: ::std::option::Option<crate::ReactionReactionType>,
     _nulls: crate::support::Extras,
 }

@@ -13,7 +13,7 @@ pub struct RealTimeAdherenceExplanation {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`RealTimeAdherenceExplanationStatus`](crate::RealTimeAdherenceExplanationStatus)."]
+    #[doc = " JSON `status`: [`RealTimeAdherenceExplanationStatus`](crate::RealTimeAdherenceExplanationStatus), one of `Pending`, `Approved`, `Denied`."]
     pub status: ::std::option::Option<crate::RealTimeAdherenceExplanationStatus>,
     _nulls: crate::support::Extras,
 }

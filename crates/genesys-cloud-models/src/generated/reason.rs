@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Reason {
-    #[doc = " JSON `code`: [`ReasonCode`](crate::ReasonCode)."]
+    #[doc = " JSON `code`: [`ReasonCode`](crate::ReasonCode), one of `MessageExpired`, `RateLimited`, `MessageNotAllowed`, `GeneralError`, `UnsupportedMessage`, `UnknownMessage`, `InvalidMessageStructure`, `InvalidDestination`, `ServerError`, `MediaTypeNotAllowed`, `InvalidMediaContentLength`, `RecipientOptedOut`, … (13 in all)."]
     pub code: ::std::option::Option<crate::ReasonCode>,
     #[doc = " JSON `message`: string, required by the spec."]
     pub message: ::std::option::Option<::std::string::String>,

@@ -15,7 +15,7 @@ pub struct Recipient {
     pub flow: ::std::option::Option<crate::Flow>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `messengerType`: [`RecipientMessengerType`](crate::RecipientMessengerType)."]
+    #[doc = " JSON `messengerType`: [`RecipientMessengerType`](crate::RecipientMessengerType), one of `sms`, `facebook`, `twitter`, `whatsapp`, `webmessaging`, `instagram`, `open`, `apple`, `linkedin`."]
     pub messenger_type: ::std::option::Option<crate::RecipientMessengerType>,
     #[doc = " JSON `modifiedBy`: [`User`](crate::User)."]
     pub modified_by: ::std::option::Option<crate::User>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecipientAdditionalIdentifier {
-    #[doc = " JSON `type`: [`RecipientAdditionalIdentifierType`](crate::RecipientAdditionalIdentifierType), required by the spec."]
+    #[doc = " JSON `type`: [`RecipientAdditionalIdentifierType`](crate::RecipientAdditionalIdentifierType), required by the spec, one of `Deployment`, `Subject`, `Topic`, `IngestionRule`, `IngestionRuleVersion`."]
     pub r#type: ::std::option::Option<crate::RecipientAdditionalIdentifierType>,
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,

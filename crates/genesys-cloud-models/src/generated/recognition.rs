@@ -7,7 +7,7 @@
 pub struct Recognition {
     #[doc = " JSON `contextId`: string."]
     pub context_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `contextType`: [`RecognitionContextType`](crate::RecognitionContextType)."]
+    #[doc = " JSON `contextType`: [`RecognitionContextType`](crate::RecognitionContextType), one of `Interaction`, `Insights`, `Development`, `Scorecard`."]
     pub context_type: ::std::option::Option<crate::RecognitionContextType>,
     #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
@@ -27,7 +27,7 @@ pub struct Recognition {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`RecognitionType`](crate::RecognitionType)."]
+    #[doc = " JSON `type`: [`RecognitionType`](crate::RecognitionType), one of `ThankYou`, `Congratulations`, `HighPerformance`, `CompanyValues`."]
     pub r#type: ::std::option::Option<crate::RecognitionType>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct RecognitionBase {
     #[doc = " JSON `contextId`: string."]
     pub context_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `contextType`: [`RecognitionBaseContextType`](crate::RecognitionBaseContextType)."]
+    #[doc = " JSON `contextType`: [`RecognitionBaseContextType`](crate::RecognitionBaseContextType), one of `Interaction`, `Insights`, `Development`, `Scorecard`."]
     pub context_type: ::std::option::Option<crate::RecognitionBaseContextType>,
     #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
@@ -23,7 +23,7 @@ pub struct RecognitionBase {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`RecognitionBaseType`](crate::RecognitionBaseType)."]
+    #[doc = " JSON `type`: [`RecognitionBaseType`](crate::RecognitionBaseType), one of `ThankYou`, `Congratulations`, `HighPerformance`, `CompanyValues`."]
     pub r#type: ::std::option::Option<crate::RecognitionBaseType>,
     _nulls: crate::support::Extras,
 }

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecordersState {
-    #[doc = " JSON `adhocState`: [`RecordersStateAdhocState`](crate::RecordersStateAdhocState)."]
+    #[doc = " JSON `adhocState`: [`RecordersStateAdhocState`](crate::RecordersStateAdhocState), one of `ACTIVE`, `PAUSED`, `NONE`."]
     pub adhoc_state: ::std::option::Option<crate::RecordersStateAdhocState>,
-    #[doc = " JSON `agentExperienceState`: [`RecordersStateAgentExperienceState`](crate::RecordersStateAgentExperienceState)."]
+    #[doc = " JSON `agentExperienceState`: [`RecordersStateAgentExperienceState`](crate::RecordersStateAgentExperienceState), one of `ACTIVE`, `PAUSED`, `NONE`."]
     pub agent_experience_state: ::std::option::Option<crate::RecordersStateAgentExperienceState>,
-    #[doc = " JSON `customerExperienceState`: [`RecordersStateCustomerExperienceState`](crate::RecordersStateCustomerExperienceState)."]
+    #[doc = " JSON `customerExperienceState`: [`RecordersStateCustomerExperienceState`](crate::RecordersStateCustomerExperienceState), one of `ACTIVE`, `PAUSED`, `NONE`."]
     pub customer_experience_state: ::std::option::Option<crate::RecordersStateCustomerExperienceState>,
-    #[doc = " JSON `snippetState`: [`RecordersStateSnippetState`](crate::RecordersStateSnippetState)."]
+    #[doc = " JSON `snippetState`: [`RecordersStateSnippetState`](crate::RecordersStateSnippetState), one of `ACTIVE`, `PAUSED`, `NONE`."]
     pub snippet_state: ::std::option::Option<crate::RecordersStateSnippetState>,
     _nulls: crate::support::Extras,
 }

@@ -11,7 +11,7 @@ pub struct Recording {
     pub annotations: ::std::option::Option<::std::vec::Vec<crate::Annotation>>,
     #[doc = " JSON `archiveDate`: date-time."]
     pub archive_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `archiveMedium`: [`RecordingArchiveMedium`](crate::RecordingArchiveMedium)."]
+    #[doc = " JSON `archiveMedium`: [`RecordingArchiveMedium`](crate::RecordingArchiveMedium), one of `CLOUDARCHIVE`."]
     pub archive_medium: ::std::option::Option<crate::RecordingArchiveMedium>,
     #[doc = " JSON `associatedConversationIds`: array of string."]
     pub associated_conversation_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -31,7 +31,7 @@ pub struct Recording {
     pub export_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `exportedDate`: date-time."]
     pub exported_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `fileState`: [`RecordingFileState`](crate::RecordingFileState)."]
+    #[doc = " JSON `fileState`: [`RecordingFileState`](crate::RecordingFileState), one of `ARCHIVED`, `AVAILABLE`, `DELETED`, `RESTORED`, `RESTORING`, `UPLOADING`, `ERROR`."]
     pub file_state: ::std::option::Option<crate::RecordingFileState>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -41,7 +41,7 @@ pub struct Recording {
     pub media: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `mediaSubject`: string."]
     pub media_subject: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaSubtype`: [`RecordingMediaSubtype`](crate::RecordingMediaSubtype)."]
+    #[doc = " JSON `mediaSubtype`: [`RecordingMediaSubtype`](crate::RecordingMediaSubtype), one of `Trunk`, `Station`, `Consult`, `Screen`, `Snippet`."]
     pub media_subtype: ::std::option::Option<crate::RecordingMediaSubtype>,
     #[doc = " JSON `mediaUris`: map of [`MediaResult`](crate::MediaResult)."]
     pub media_uris: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::MediaResult>>,
@@ -57,9 +57,9 @@ pub struct Recording {
     pub output_size_in_bytes: ::std::option::Option<i64>,
     #[doc = " JSON `path`: string."]
     pub path: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `recordingErrorStatus`: [`RecordingRecordingErrorStatus`](crate::RecordingRecordingErrorStatus)."]
+    #[doc = " JSON `recordingErrorStatus`: [`RecordingRecordingErrorStatus`](crate::RecordingRecordingErrorStatus), one of `EMAIL_TRANSCRIPT_TOO_LARGE`."]
     pub recording_error_status: ::std::option::Option<crate::RecordingRecordingErrorStatus>,
-    #[doc = " JSON `recordingFileRole`: [`RecordingRecordingFileRole`](crate::RecordingRecordingFileRole)."]
+    #[doc = " JSON `recordingFileRole`: [`RecordingRecordingFileRole`](crate::RecordingRecordingFileRole), one of `CUSTOMER_EXPERIENCE`, `ADHOC`."]
     pub recording_file_role: ::std::option::Option<crate::RecordingRecordingFileRole>,
     #[doc = " JSON `remainingRestorationsAllowedForOrg`: integer (int64)."]
     pub remaining_restorations_allowed_for_org: ::std::option::Option<i64>,

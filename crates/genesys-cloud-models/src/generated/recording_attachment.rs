@@ -9,7 +9,7 @@ pub struct RecordingAttachment {
     pub file_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`RecordingAttachmentMediaType`](crate::RecordingAttachmentMediaType)."]
+    #[doc = " JSON `mediaType`: [`RecordingAttachmentMediaType`](crate::RecordingAttachmentMediaType), one of `Image`, `Video`, `Audio`, `File`, `Link`."]
     pub media_type: ::std::option::Option<crate::RecordingAttachmentMediaType>,
     #[doc = " JSON `mime`: string."]
     pub mime: ::std::option::Option<::std::string::String>,

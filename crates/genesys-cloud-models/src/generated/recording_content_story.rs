@@ -7,7 +7,7 @@
 pub struct RecordingContentStory {
     #[doc = " JSON `replyToId`: string."]
     pub reply_to_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`RecordingContentStoryType`](crate::RecordingContentStoryType)."]
+    #[doc = " JSON `type`: [`RecordingContentStoryType`](crate::RecordingContentStoryType), one of `Mention`, `Reply`."]
     pub r#type: ::std::option::Option<crate::RecordingContentStoryType>,
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,

@@ -11,7 +11,7 @@ pub struct RecordingEncryptionConfiguration {
     pub api_key: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `keyConfigurationType`: [`RecordingEncryptionConfigurationKeyConfigurationType`](crate::RecordingEncryptionConfigurationKeyConfigurationType), required by the spec."]
+    #[doc = " JSON `keyConfigurationType`: [`RecordingEncryptionConfigurationKeyConfigurationType`](crate::RecordingEncryptionConfigurationKeyConfigurationType), required by the spec, one of `KmsSymmetric`, `LocalKeyManager`, `Native`, `None`."]
     pub key_configuration_type: ::std::option::Option<crate::RecordingEncryptionConfigurationKeyConfigurationType>,
     #[doc = " JSON `lastError`: [`ErrorBody`](crate::ErrorBody)."]
     pub last_error: ::std::option::Option<crate::ErrorBody>,

@@ -7,7 +7,7 @@
 pub struct RecordingFormPageComponent {
     #[doc = " JSON `datePicker`: [`DatePicker`](crate::DatePicker)."]
     pub date_picker: ::std::option::Option<crate::DatePicker>,
-    #[doc = " JSON `formComponentType`: [`RecordingFormPageComponentFormComponentType`](crate::RecordingFormPageComponentFormComponentType)."]
+    #[doc = " JSON `formComponentType`: [`RecordingFormPageComponentFormComponentType`](crate::RecordingFormPageComponentFormComponentType), one of `ListPicker`, `DatePicker`, `WheelPicker`, `Input`."]
     pub form_component_type: ::std::option::Option<crate::RecordingFormPageComponentFormComponentType>,
     #[doc = " JSON `input`: [`RecordingInput`](crate::RecordingInput)."]
     pub input: ::std::option::Option<crate::RecordingInput>,

@@ -7,7 +7,7 @@
 pub struct RecordingFormResponseContent {
     #[doc = " JSON `buttonResponse`: [`ButtonResponse`](crate::ButtonResponse)."]
     pub button_response: ::std::option::Option<crate::ButtonResponse>,
-    #[doc = " JSON `contentType`: [`RecordingFormResponseContentContentType`](crate::RecordingFormResponseContentContentType)."]
+    #[doc = " JSON `contentType`: [`RecordingFormResponseContentContentType`](crate::RecordingFormResponseContentContentType), one of `ButtonResponse`."]
     pub content_type: ::std::option::Option<crate::RecordingFormResponseContentContentType>,
     _nulls: crate::support::Extras,
 }

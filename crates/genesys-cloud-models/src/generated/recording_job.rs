@@ -19,7 +19,7 @@ pub struct RecordingJob {
     pub recording_jobs_query: ::std::option::Option<crate::RecordingJobsQuery>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`RecordingJobState`](crate::RecordingJobState), required by the spec."]
+    #[doc = " JSON `state`: [`RecordingJobState`](crate::RecordingJobState), required by the spec, one of `FULFILLED`, `PENDING`, `READY`, `PROCESSING`, `CANCELLED`, `FAILED`."]
     pub state: ::std::option::Option<crate::RecordingJobState>,
     #[doc = " JSON `totalConversations`: integer (int64)."]
     pub total_conversations: ::std::option::Option<i64>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecordingJobsQuery {
-    #[doc = " JSON `action`: [`RecordingJobsQueryAction`](crate::RecordingJobsQueryAction), required by the spec."]
+    #[doc = " JSON `action`: [`RecordingJobsQueryAction`](crate::RecordingJobsQueryAction), required by the spec, one of `ARCHIVE`, `DELETE`, `EXPORT`."]
     pub action: ::std::option::Option<crate::RecordingJobsQueryAction>,
     #[doc = " JSON `actionAge`: integer (int64)."]
     pub action_age: ::std::option::Option<i64>,

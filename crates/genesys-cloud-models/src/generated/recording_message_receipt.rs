@@ -11,7 +11,7 @@ pub struct RecordingMessageReceipt {
     pub reasons: ::std::option::Option<::std::vec::Vec<crate::RecordingMessageReceiptReason>>,
     #[doc = " JSON `receiptTime`: date-time."]
     pub receipt_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`RecordingMessageReceiptStatus`](crate::RecordingMessageReceiptStatus)."]
+    #[doc = " JSON `status`: [`RecordingMessageReceiptStatus`](crate::RecordingMessageReceiptStatus), one of `Sent`, `Delivered`, `Read`, `Failed`, `Published`, `Removed`."]
     pub status: ::std::option::Option<crate::RecordingMessageReceiptStatus>,
     _nulls: crate::support::Extras,
 }

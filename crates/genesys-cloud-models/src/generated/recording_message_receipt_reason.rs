@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecordingMessageReceiptReason {
-    #[doc = " JSON `code`: [`RecordingMessageReceiptReasonCode`](crate::RecordingMessageReceiptReasonCode)."]
+    #[doc = " JSON `code`: [`RecordingMessageReceiptReasonCode`](crate::RecordingMessageReceiptReasonCode), one of `MessageExpired`, `RateLimited`, `MessageNotAllowed`, `GeneralError`, `UnsupportedMessage`, `UnknownMessage`, `InvalidMessageStructure`, `InvalidDestination`, `ServerError`, `MediaTypeNotAllowed`, `InvalidMediaContentLength`, `RecipientOptedOut`, … (13 in all)."]
     pub code: ::std::option::Option<crate::RecordingMessageReceiptReasonCode>,
     #[doc = " JSON `message`: string."]
     pub message: ::std::option::Option<::std::string::String>,

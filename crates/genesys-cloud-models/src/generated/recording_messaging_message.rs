@@ -11,7 +11,7 @@ pub struct RecordingMessagingMessage {
     pub button_responses: ::std::option::Option<::std::vec::Vec<crate::ButtonResponse>>,
     #[doc = " JSON `cards`: array of [`Card`](crate::Card)."]
     pub cards: ::std::option::Option<::std::vec::Vec<crate::Card>>,
-    #[doc = " JSON `contentType`: [`RecordingMessagingMessageContentType`](crate::RecordingMessagingMessageContentType)."]
+    #[doc = " JSON `contentType`: [`RecordingMessagingMessageContentType`](crate::RecordingMessagingMessageContentType), one of `QuickReply`, `Story`, `Card`, `Carousel`, `Attachment`, `Location`, `Notification`, `GenericTemplate`, `ListTemplate`, `Postback`, `Reactions`, `Mention`, … (22 in all)."]
     pub content_type: ::std::option::Option<crate::RecordingMessagingMessageContentType>,
     #[doc = " JSON `datePicker`: [`DatePicker`](crate::DatePicker)."]
     pub date_picker: ::std::option::Option<crate::DatePicker>,
@@ -59,7 +59,7 @@ pub struct RecordingMessagingMessage {
     pub rich_link: ::std::option::Option<crate::RichLink>,
     #[doc = " JSON `roadsideAssistance`: [`RecordingRoadsideAssistance`](crate::RecordingRoadsideAssistance)."]
     pub roadside_assistance: ::std::option::Option<crate::RecordingRoadsideAssistance>,
-    #[doc = " JSON `socialVisibility`: [`RecordingMessagingMessageSocialVisibility`](crate::RecordingMessagingMessageSocialVisibility)."]
+    #[doc = " JSON `socialVisibility`: [`RecordingMessagingMessageSocialVisibility`](crate::RecordingMessagingMessageSocialVisibility), one of `Public`, `Private`."]
     pub social_visibility: ::std::option::Option<crate::RecordingMessagingMessageSocialVisibility>,
     #[doc = " JSON `status`: string."]
     pub status: ::std::option::Option<::std::string::String>,

@@ -9,7 +9,7 @@ pub struct RecordingMetadata {
     pub annotations: ::std::option::Option<::std::vec::Vec<crate::Annotation>>,
     #[doc = " JSON `archiveDate`: date-time."]
     pub archive_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `archiveMedium`: [`RecordingMetadataArchiveMedium`](crate::RecordingMetadataArchiveMedium)."]
+    #[doc = " JSON `archiveMedium`: [`RecordingMetadataArchiveMedium`](crate::RecordingMetadataArchiveMedium), one of `CLOUDARCHIVE`."]
     pub archive_medium: ::std::option::Option<crate::RecordingMetadataArchiveMedium>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
@@ -21,7 +21,7 @@ pub struct RecordingMetadata {
     pub export_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `exportedDate`: date-time."]
     pub exported_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `fileState`: [`RecordingMetadataFileState`](crate::RecordingMetadataFileState)."]
+    #[doc = " JSON `fileState`: [`RecordingMetadataFileState`](crate::RecordingMetadataFileState), one of `ARCHIVED`, `AVAILABLE`, `DELETED`, `RESTORED`, `RESTORING`, `UPLOADING`, `ERROR`."]
     pub file_state: ::std::option::Option<crate::RecordingMetadataFileState>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -31,13 +31,13 @@ pub struct RecordingMetadata {
     pub media: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `mediaSubject`: string."]
     pub media_subject: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaSubtype`: [`RecordingMetadataMediaSubtype`](crate::RecordingMetadataMediaSubtype)."]
+    #[doc = " JSON `mediaSubtype`: [`RecordingMetadataMediaSubtype`](crate::RecordingMetadataMediaSubtype), one of `Trunk`, `Station`, `Consult`, `Screen`, `Snippet`."]
     pub media_subtype: ::std::option::Option<crate::RecordingMetadataMediaSubtype>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `path`: string."]
     pub path: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `region`: [`RecordingMetadataRegion`](crate::RecordingMetadataRegion)."]
+    #[doc = " JSON `region`: [`RecordingMetadataRegion`](crate::RecordingMetadataRegion), one of `af-south-1`, `ap-east-1`, `ap-northeast-1`, `ap-northeast-2`, `ap-northeast-3`, `ap-south-1`, `ap-southeast-1`, `ap-southeast-2`, `ap-southeast-3`, `ca-central-1`, `eu-central-1`, `eu-central-2`, … (20 in all)."]
     pub region: ::std::option::Option<crate::RecordingMetadataRegion>,
     #[doc = " JSON `remainingRestorationsAllowedForOrg`: integer (int64)."]
     pub remaining_restorations_allowed_for_org: ::std::option::Option<i64>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecordingNotificationResponse {
-    #[doc = " JSON `notificationStatus`: [`RecordingNotificationResponseNotificationStatus`](crate::RecordingNotificationResponseNotificationStatus)."]
+    #[doc = " JSON `notificationStatus`: [`RecordingNotificationResponseNotificationStatus`](crate::RecordingNotificationResponseNotificationStatus), one of `Accepted`, `Declined`."]
     pub notification_status: ::std::option::Option<crate::RecordingNotificationResponseNotificationStatus>,
     #[doc = " JSON `notificationText`: string."]
     pub notification_text: ::std::option::Option<::std::string::String>,

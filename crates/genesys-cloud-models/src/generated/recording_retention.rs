@@ -7,7 +7,7 @@
 pub struct RecordingRetention {
     #[doc = " JSON `archiveDate`: date-time."]
     pub archive_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `archiveMedium`: [`RecordingRetentionArchiveMedium`](crate::RecordingRetentionArchiveMedium)."]
+    #[doc = " JSON `archiveMedium`: [`RecordingRetentionArchiveMedium`](crate::RecordingRetentionArchiveMedium), one of `CLOUDARCHIVE`."]
     pub archive_medium: ::std::option::Option<crate::RecordingRetentionArchiveMedium>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,

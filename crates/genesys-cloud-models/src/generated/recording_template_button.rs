@@ -13,7 +13,7 @@ pub struct RecordingTemplateButton {
     pub phone_number: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`RecordingTemplateButtonType`](crate::RecordingTemplateButtonType)."]
+    #[doc = " JSON `type`: [`RecordingTemplateButtonType`](crate::RecordingTemplateButtonType), one of `QuickReply`, `PhoneNumber`, `Url`."]
     pub r#type: ::std::option::Option<crate::RecordingTemplateButtonType>,
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,

@@ -9,7 +9,7 @@ pub struct RecordingTemplateHeader {
     pub media: ::std::option::Option<crate::RecordingAttachment>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`RecordingTemplateHeaderType`](crate::RecordingTemplateHeaderType)."]
+    #[doc = " JSON `type`: [`RecordingTemplateHeaderType`](crate::RecordingTemplateHeaderType), one of `Text`, `Media`."]
     pub r#type: ::std::option::Option<crate::RecordingTemplateHeaderType>,
     _nulls: crate::support::Extras,
 }

@@ -13,7 +13,7 @@ pub struct RecordingUploadReport {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `signedUrl`: string."]
     pub signed_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`RecordingUploadReportState`](crate::RecordingUploadReportState)."]
+    #[doc = " JSON `state`: [`RecordingUploadReportState`](crate::RecordingUploadReportState), one of `InProgress`, `Completed`, `Failed`."]
     pub state: ::std::option::Option<crate::RecordingUploadReportState>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct RecordingUploadReportRequest {
     #[doc = " JSON `dateSince`: date-time, required by the spec."]
     pub date_since: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `uploadStatus`: [`RecordingUploadReportRequestUploadStatus`](crate::RecordingUploadReportRequestUploadStatus)."]
+    #[doc = " JSON `uploadStatus`: [`RecordingUploadReportRequestUploadStatus`](crate::RecordingUploadReportRequestUploadStatus), one of `Pending`, `Success`, `Failure`, `WaitForConversation`."]
     pub upload_status: ::std::option::Option<crate::RecordingUploadReportRequestUploadStatus>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecurrencePeriod {
-    #[doc = " JSON `granularity`: [`RecurrencePeriodGranularity`](crate::RecurrencePeriodGranularity), required by the spec."]
+    #[doc = " JSON `granularity`: [`RecurrencePeriodGranularity`](crate::RecurrencePeriodGranularity), required by the spec, one of `Days`, `Weeks`."]
     pub granularity: ::std::option::Option<crate::RecurrencePeriodGranularity>,
     #[doc = " JSON `magnitude`: integer (int64), required by the spec."]
     pub magnitude: ::std::option::Option<i64>,

@@ -13,7 +13,7 @@ pub struct Referrer {
     pub hostname: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `keywords`: string."]
     pub keywords: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `medium`: [`ReferrerMedium`](crate::ReferrerMedium), required by the spec."]
+    #[doc = " JSON `medium`: [`ReferrerMedium`](crate::ReferrerMedium), required by the spec, one of `internal`, `search`, `social`, `email`, `unknown`, `paid`."]
     pub medium: ::std::option::Option<crate::ReferrerMedium>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,

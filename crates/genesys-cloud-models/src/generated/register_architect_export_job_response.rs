@@ -9,7 +9,7 @@ pub struct RegisterArchitectExportJobResponse {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`RegisterArchitectExportJobResponseStatus`](crate::RegisterArchitectExportJobResponseStatus)."]
+    #[doc = " JSON `status`: [`RegisterArchitectExportJobResponseStatus`](crate::RegisterArchitectExportJobResponseStatus), one of `Registered`, `Started`, `Success`, `Failure`."]
     pub status: ::std::option::Option<crate::RegisterArchitectExportJobResponseStatus>,
     #[doc = " JSON `totalFlows`: integer (int64)."]
     pub total_flows: ::std::option::Option<i64>,

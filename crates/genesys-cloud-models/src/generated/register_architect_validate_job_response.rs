@@ -9,7 +9,7 @@ pub struct RegisterArchitectValidateJobResponse {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`RegisterArchitectValidateJobResponseStatus`](crate::RegisterArchitectValidateJobResponseStatus)."]
+    #[doc = " JSON `status`: [`RegisterArchitectValidateJobResponseStatus`](crate::RegisterArchitectValidateJobResponseStatus), one of `Registered`, `Started`, `Success`, `Failure`."]
     pub status: ::std::option::Option<crate::RegisterArchitectValidateJobResponseStatus>,
     #[doc = " JSON `totalFlows`: integer (int64)."]
     pub total_flows: ::std::option::Option<i64>,

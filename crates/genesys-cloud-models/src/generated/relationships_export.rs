@@ -23,7 +23,7 @@ pub struct RelationshipsExport {
     pub result_row_count: ::std::option::Option<i64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`RelationshipsExportStatus`](crate::RelationshipsExportStatus)."]
+    #[doc = " JSON `status`: [`RelationshipsExportStatus`](crate::RelationshipsExportStatus), one of `RUNNING`, `SUCCEEDED`, `FAILED`."]
     pub status: ::std::option::Option<crate::RelationshipsExportStatus>,
     _nulls: crate::support::Extras,
 }

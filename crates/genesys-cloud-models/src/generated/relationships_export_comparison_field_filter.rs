@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RelationshipsExportComparisonFieldFilter {
-    #[doc = " JSON `field`: [`RelationshipsExportComparisonFieldFilterField`](crate::RelationshipsExportComparisonFieldFilterField), required by the spec."]
+    #[doc = " JSON `field`: [`RelationshipsExportComparisonFieldFilterField`](crate::RelationshipsExportComparisonFieldFilterField), required by the spec, one of `CreateDate`, `ModifyDate`."]
     pub field: ::std::option::Option<crate::RelationshipsExportComparisonFieldFilterField>,
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RelationshipsExportFieldFilter {
-    #[doc = " JSON `field`: [`RelationshipsExportFieldFilterField`](crate::RelationshipsExportFieldFilterField), required by the spec."]
+    #[doc = " JSON `field`: [`RelationshipsExportFieldFilterField`](crate::RelationshipsExportFieldFilterField), required by the spec, one of `DivisionId`, `UserId`."]
     pub field: ::std::option::Option<crate::RelationshipsExportFieldFilterField>,
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RelationshipsExportFieldListFilter {
-    #[doc = " JSON `field`: [`RelationshipsExportFieldListFilterField`](crate::RelationshipsExportFieldListFilterField), required by the spec."]
+    #[doc = " JSON `field`: [`RelationshipsExportFieldListFilterField`](crate::RelationshipsExportFieldListFilterField), required by the spec, one of `DivisionId`, `UserId`."]
     pub field: ::std::option::Option<crate::RelationshipsExportFieldListFilterField>,
     #[doc = " JSON `values`: array of string, required by the spec."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

@@ -7,7 +7,7 @@
 pub struct RelationshipsExportQueryConditions {
     #[doc = " JSON `filters`: [`RelationshipsExportFilter`](crate::RelationshipsExportFilter)."]
     pub filters: ::std::option::Option<crate::RelationshipsExportFilter>,
-    #[doc = " JSON `limit`: integer (int64)."]
+    #[doc = " JSON `limit`: integer (int64), at most 180000000."]
     pub limit: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,
 }

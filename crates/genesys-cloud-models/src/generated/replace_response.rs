@@ -13,7 +13,7 @@ pub struct ReplaceResponse {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `uploadDestinationUri`: string."]
     pub upload_destination_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `uploadMethod`: [`ReplaceResponseUploadMethod`](crate::ReplaceResponseUploadMethod)."]
+    #[doc = " JSON `uploadMethod`: [`ReplaceResponseUploadMethod`](crate::ReplaceResponseUploadMethod), one of `SINGLE_PUT`, `MULTIPART_POST`."]
     pub upload_method: ::std::option::Option<crate::ReplaceResponseUploadMethod>,
     #[doc = " JSON `uploadStatus`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub upload_status: ::std::option::Option<crate::DomainEntityRef>,

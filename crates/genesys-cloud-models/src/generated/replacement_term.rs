@@ -7,7 +7,7 @@
 pub struct ReplacementTerm {
     #[doc = " JSON `existingValue`: string."]
     pub existing_value: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ReplacementTermType`](crate::ReplacementTermType)."]
+    #[doc = " JSON `type`: [`ReplacementTermType`](crate::ReplacementTermType), one of `NAME`, `ADDRESS`, `PHONE`, `EMAIL`, `TWITTER`, `INSTAGRAM`, `FACEBOOK`, `APPLE_MESSAGES`, `WHATSAPP`, `EXTERNAL_ID`."]
     pub r#type: ::std::option::Option<crate::ReplacementTermType>,
     #[doc = " JSON `updatedValue`: string."]
     pub updated_value: ::std::option::Option<::std::string::String>,

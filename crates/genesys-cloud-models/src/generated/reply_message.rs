@@ -9,7 +9,7 @@ pub struct ReplyMessage {
     pub content: ::std::option::Option<::std::vec::Vec<crate::ConversationMessageContent>>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ReplyMessageType`](crate::ReplyMessageType), required by the spec."]
+    #[doc = " JSON `type`: [`ReplyMessageType`](crate::ReplyMessageType), required by the spec, one of `Text`, `Structured`, `Receipt`, `Event`, `Message`, `Unknown`."]
     pub r#type: ::std::option::Option<crate::ReplyMessageType>,
     _nulls: crate::support::Extras,
 }

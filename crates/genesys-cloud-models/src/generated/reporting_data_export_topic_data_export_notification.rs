@@ -15,9 +15,9 @@ pub struct ReportingDataExportTopicDataExportNotification {
     pub email_statuses: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     #[doc = " JSON `exportAllowedToRerun`: boolean."]
     pub export_allowed_to_rerun: ::std::option::Option<bool>,
-    #[doc = " JSON `exportErrorMessagesType`: [`ReportingDataExportTopicDataExportNotificationExportErrorMessagesType`](crate::ReportingDataExportTopicDataExportNotificationExportErrorMessagesType)."]
+    #[doc = " JSON `exportErrorMessagesType`: [`ReportingDataExportTopicDataExportNotificationExportErrorMessagesType`](crate::ReportingDataExportTopicDataExportNotificationExportErrorMessagesType), one of `FAILED_CONVERTING_EXPORT_JOB`, `FAILED_NO_DATA_EXPORT_JOB_FOUND`, `FAILED_GETTING_DATA_FROM_SERVICE`, `FAILED_GENERATING_TEMP_FILE`, `FAILED_SAVING_FILE_TO_S3`, `FAILED_NOTIFYING_SKYWALKER_OF_DOWNLOAD`, `FAILED_BUILDING_DOWNLOAD_URL_FROM_SKYWALKER_RESPONSE`, `EXPORT_TYPE_NOT_IMPLEMENTED`, `REACHED_MAXIMUM_ATTEMPT_OF_RETRY`, `FAILED_LONG_RUNNING_EXPORT`, `TOO_MANY_REQUESTS_FROM_AN_ORGANIZATION`, `FAILED_AS_EXPORT_FILE_SIZE_IS_GREATER_THAN_10MB`, … (18 in all)."]
     pub export_error_messages_type: ::std::option::Option<crate::ReportingDataExportTopicDataExportNotificationExportErrorMessagesType>,
-    #[doc = " JSON `exportFormat`: [`ReportingDataExportTopicDataExportNotificationExportFormat`](crate::ReportingDataExportTopicDataExportNotificationExportFormat)."]
+    #[doc = " JSON `exportFormat`: [`ReportingDataExportTopicDataExportNotificationExportFormat`](crate::ReportingDataExportTopicDataExportNotificationExportFormat), one of `CSV`, `PDF`."]
     pub export_format: ::std::option::Option<crate::ReportingDataExportTopicDataExportNotificationExportFormat>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -35,9 +35,9 @@ pub struct ReportingDataExportTopicDataExportNotification {
     pub schedule_expression: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `scheduleStaticLinkUrl`: string."]
     pub schedule_static_link_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ReportingDataExportTopicDataExportNotificationStatus`](crate::ReportingDataExportTopicDataExportNotificationStatus)."]
+    #[doc = " JSON `status`: [`ReportingDataExportTopicDataExportNotificationStatus`](crate::ReportingDataExportTopicDataExportNotificationStatus), one of `SUBMITTED`, `RUNNING`, `CANCELLING`, `CANCELLED`, `COMPLETED`, `COMPLETED_WITH_PARTIAL_RESULTS`, `FAILED`."]
     pub status: ::std::option::Option<crate::ReportingDataExportTopicDataExportNotificationStatus>,
-    #[doc = " JSON `viewType`: [`ReportingDataExportTopicDataExportNotificationViewType`](crate::ReportingDataExportTopicDataExportNotificationViewType)."]
+    #[doc = " JSON `viewType`: [`ReportingDataExportTopicDataExportNotificationViewType`](crate::ReportingDataExportTopicDataExportNotificationViewType), one of `QUEUE_PERFORMANCE_SUMMARY_VIEW`, `QUEUE_PERFORMANCE_DETAIL_VIEW`, `QUEUE_SKILL_EXPRESSION_PERFORMANCE_VIEW`, `INTERACTION_SEARCH_VIEW`, `AGENT_PERFORMANCE_SUMMARY_VIEW`, `AGENT_PERFORMANCE_DETAIL_VIEW`, `AGENT_STATUS_SUMMARY_VIEW`, `AGENT_STATUS_DETAIL_VIEW`, `AGENT_EVALUATION_SUMMARY_VIEW`, `AGENT_EVALUATION_DETAIL_VIEW`, `AGENT_EVALUATION_ME_VIEW`, `AGENT_QUEUE_DETAIL_VIEW`, … (101 in all)."]
     pub view_type: ::std::option::Option<crate::ReportingDataExportTopicDataExportNotificationViewType>,
     _nulls: crate::support::Extras,
 }

@@ -7,13 +7,13 @@
 pub struct ReportingExportJobRequest {
     #[doc = " JSON `chartColumns`: array of [`ChartColumn`](crate::ChartColumn)."]
     pub chart_columns: ::std::option::Option<::std::vec::Vec<crate::ChartColumn>>,
-    #[doc = " JSON `csvDelimiter`: [`ReportingExportJobRequestCsvDelimiter`](crate::ReportingExportJobRequestCsvDelimiter)."]
+    #[doc = " JSON `csvDelimiter`: [`ReportingExportJobRequestCsvDelimiter`](crate::ReportingExportJobRequestCsvDelimiter), one of `SEMICOLON`, `COMMA`."]
     pub csv_delimiter: ::std::option::Option<crate::ReportingExportJobRequestCsvDelimiter>,
-    #[doc = " JSON `durationFormat`: [`ReportingExportJobRequestDurationFormat`](crate::ReportingExportJobRequestDurationFormat)."]
+    #[doc = " JSON `durationFormat`: [`ReportingExportJobRequestDurationFormat`](crate::ReportingExportJobRequestDurationFormat), one of `Seconds`, `Milliseconds`, `Hhmmss`, `Hms`."]
     pub duration_format: ::std::option::Option<crate::ReportingExportJobRequestDurationFormat>,
     #[doc = " JSON `excludeEmptyRows`: boolean."]
     pub exclude_empty_rows: ::std::option::Option<bool>,
-    #[doc = " JSON `exportFormat`: [`ReportingExportJobRequestExportFormat`](crate::ReportingExportJobRequestExportFormat), required by the spec."]
+    #[doc = " JSON `exportFormat`: [`ReportingExportJobRequestExportFormat`](crate::ReportingExportJobRequestExportFormat), required by the spec, one of `CSV`, `PDF`."]
     pub export_format: ::std::option::Option<crate::ReportingExportJobRequestExportFormat>,
     #[doc = " JSON `filter`: [`ViewFilter`](crate::ViewFilter), required by the spec."]
     pub filter: ::std::option::Option<crate::ViewFilter>,
@@ -45,7 +45,7 @@ pub struct ReportingExportJobRequest {
     pub selected_columns: ::std::option::Option<::std::vec::Vec<crate::SelectedColumns>>,
     #[doc = " JSON `timeZone`: string, required by the spec."]
     pub time_zone: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `viewType`: [`ReportingExportJobRequestViewType`](crate::ReportingExportJobRequestViewType), required by the spec."]
+    #[doc = " JSON `viewType`: [`ReportingExportJobRequestViewType`](crate::ReportingExportJobRequestViewType), required by the spec, one of `QUEUE_PERFORMANCE_SUMMARY_VIEW`, `QUEUE_PERFORMANCE_DETAIL_VIEW`, `INTERACTION_SEARCH_VIEW`, `AGENT_PERFORMANCE_SUMMARY_VIEW`, `AGENT_PERFORMANCE_DETAIL_VIEW`, `AGENT_STATUS_SUMMARY_VIEW`, `AGENT_STATUS_DETAIL_VIEW`, `AGENT_EVALUATION_SUMMARY_VIEW`, `AGENT_EVALUATION_DETAIL_VIEW`, `AGENT_QUEUE_DETAIL_VIEW`, `AGENT_INTERACTION_DETAIL_VIEW`, `ABANDON_INSIGHTS_VIEW`, … (137 in all)."]
     pub view_type: ::std::option::Option<crate::ReportingExportJobRequestViewType>,
     _nulls: crate::support::Extras,
 }

@@ -9,11 +9,11 @@ pub struct ReportingExportJobResponse {
     pub chart_columns: ::std::option::Option<::std::vec::Vec<crate::ChartColumn>>,
     #[doc = " JSON `createdDateTime`: date-time, required by the spec."]
     pub created_date_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `csvDelimiter`: [`ReportingExportJobResponseCsvDelimiter`](crate::ReportingExportJobResponseCsvDelimiter)."]
+    #[doc = " JSON `csvDelimiter`: [`ReportingExportJobResponseCsvDelimiter`](crate::ReportingExportJobResponseCsvDelimiter), one of `SEMICOLON`, `COMMA`."]
     pub csv_delimiter: ::std::option::Option<crate::ReportingExportJobResponseCsvDelimiter>,
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `durationFormat`: [`ReportingExportJobResponseDurationFormat`](crate::ReportingExportJobResponseDurationFormat)."]
+    #[doc = " JSON `durationFormat`: [`ReportingExportJobResponseDurationFormat`](crate::ReportingExportJobResponseDurationFormat), one of `Seconds`, `Milliseconds`, `Hhmmss`, `Hms`."]
     pub duration_format: ::std::option::Option<crate::ReportingExportJobResponseDurationFormat>,
     #[doc = " JSON `emailErrorDescription`: string."]
     pub email_error_description: ::std::option::Option<::std::string::String>,
@@ -25,9 +25,9 @@ pub struct ReportingExportJobResponse {
     pub exclude_empty_rows: ::std::option::Option<bool>,
     #[doc = " JSON `exportAllowedToRerun`: boolean."]
     pub export_allowed_to_rerun: ::std::option::Option<bool>,
-    #[doc = " JSON `exportErrorMessagesType`: [`ReportingExportJobResponseExportErrorMessagesType`](crate::ReportingExportJobResponseExportErrorMessagesType)."]
+    #[doc = " JSON `exportErrorMessagesType`: [`ReportingExportJobResponseExportErrorMessagesType`](crate::ReportingExportJobResponseExportErrorMessagesType), one of `FAILED_CONVERTING_EXPORT_JOB`, `FAILED_NO_DATA_EXPORT_JOB_FOUND`, `FAILED_GETTING_DATA_FROM_SERVICE`, `FAILED_GENERATING_TEMP_FILE`, `FAILED_SAVING_FILE_TO_S3`, `FAILED_NOTIFYING_SKYWALKER_OF_DOWNLOAD`, `FAILED_BUILDING_DOWNLOAD_URL_FROM_SKYWALKER_RESPONSE`, `FAILED_CONVERTING_EXPORT_JOB_TO_QUEUE_PERFORMANCE_JOB`, `EXPORT_TYPE_NOT_IMPLEMENTED`, `REACHED_MAXIMUM_ATTEMPT_OF_RETRY`, `FAILED_LONG_RUNNING_EXPORT`, `TOO_MANY_REQUESTS_FROM_AN_ORGANIZATION`, … (20 in all)."]
     pub export_error_messages_type: ::std::option::Option<crate::ReportingExportJobResponseExportErrorMessagesType>,
-    #[doc = " JSON `exportFormat`: [`ReportingExportJobResponseExportFormat`](crate::ReportingExportJobResponseExportFormat), required by the spec."]
+    #[doc = " JSON `exportFormat`: [`ReportingExportJobResponseExportFormat`](crate::ReportingExportJobResponseExportFormat), required by the spec, one of `CSV`, `PDF`."]
     pub export_format: ::std::option::Option<crate::ReportingExportJobResponseExportFormat>,
     #[doc = " JSON `filter`: [`ViewFilter`](crate::ViewFilter), required by the spec."]
     pub filter: ::std::option::Option<crate::ViewFilter>,
@@ -67,11 +67,11 @@ pub struct ReportingExportJobResponse {
     pub selected_columns: ::std::option::Option<::std::vec::Vec<crate::SelectedColumns>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ReportingExportJobResponseStatus`](crate::ReportingExportJobResponseStatus), required by the spec."]
+    #[doc = " JSON `status`: [`ReportingExportJobResponseStatus`](crate::ReportingExportJobResponseStatus), required by the spec, one of `SUBMITTED`, `RUNNING`, `CANCELLING`, `CANCELLED`, `COMPLETED`, `COMPLETED_WITH_PARTIAL_RESULTS`, `FAILED`."]
     pub status: ::std::option::Option<crate::ReportingExportJobResponseStatus>,
     #[doc = " JSON `timeZone`: string, required by the spec."]
     pub time_zone: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `viewType`: [`ReportingExportJobResponseViewType`](crate::ReportingExportJobResponseViewType), required by the spec."]
+    #[doc = " JSON `viewType`: [`ReportingExportJobResponseViewType`](crate::ReportingExportJobResponseViewType), required by the spec, one of `QUEUE_PERFORMANCE_SUMMARY_VIEW`, `QUEUE_PERFORMANCE_DETAIL_VIEW`, `INTERACTION_SEARCH_VIEW`, `AGENT_PERFORMANCE_SUMMARY_VIEW`, `AGENT_PERFORMANCE_DETAIL_VIEW`, `AGENT_STATUS_SUMMARY_VIEW`, `AGENT_STATUS_DETAIL_VIEW`, `AGENT_EVALUATION_SUMMARY_VIEW`, `AGENT_EVALUATION_DETAIL_VIEW`, `AGENT_QUEUE_DETAIL_VIEW`, `AGENT_INTERACTION_DETAIL_VIEW`, `ABANDON_INSIGHTS_VIEW`, … (137 in all)."]
     pub view_type: ::std::option::Option<crate::ReportingExportJobResponseViewType>,
     _nulls: crate::support::Extras,
 }

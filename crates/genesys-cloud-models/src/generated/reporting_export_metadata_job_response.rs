@@ -23,7 +23,7 @@ pub struct ReportingExportMetadataJobResponse {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `supportedFilters`: array of string."]
     pub supported_filters: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `viewType`: [`ReportingExportMetadataJobResponseViewType`](crate::ReportingExportMetadataJobResponseViewType)."]
+    #[doc = " JSON `viewType`: [`ReportingExportMetadataJobResponseViewType`](crate::ReportingExportMetadataJobResponseViewType), one of `QUEUE_PERFORMANCE_SUMMARY_VIEW`, `QUEUE_PERFORMANCE_DETAIL_VIEW`, `INTERACTION_SEARCH_VIEW`, `AGENT_PERFORMANCE_SUMMARY_VIEW`, `AGENT_PERFORMANCE_DETAIL_VIEW`, `AGENT_STATUS_SUMMARY_VIEW`, `AGENT_STATUS_DETAIL_VIEW`, `AGENT_EVALUATION_SUMMARY_VIEW`, `AGENT_EVALUATION_DETAIL_VIEW`, `AGENT_QUEUE_DETAIL_VIEW`, `AGENT_INTERACTION_DETAIL_VIEW`, `ABANDON_INSIGHTS_VIEW`, … (137 in all)."]
     pub view_type: ::std::option::Option<crate::ReportingExportMetadataJobResponseViewType>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReportingInterval {
-    #[doc = " JSON `intervalType`: [`ReportingIntervalIntervalType`](crate::ReportingIntervalIntervalType), required by the spec."]
+    #[doc = " JSON `intervalType`: [`ReportingIntervalIntervalType`](crate::ReportingIntervalIntervalType), required by the spec, one of `Day`, `Week`, `Month`."]
     pub interval_type: ::std::option::Option<crate::ReportingIntervalIntervalType>,
     #[doc = " JSON `intervalValue`: integer (int64), required by the spec."]
     pub interval_value: ::std::option::Option<i64>,

@@ -7,7 +7,7 @@
 pub struct ReportingTurn {
     #[doc = " JSON `askAction`: [`ReportingTurnAction`](crate::ReportingTurnAction)."]
     pub ask_action: ::std::option::Option<crate::ReportingTurnAction>,
-    #[doc = " JSON `askActionResult`: [`ReportingTurnAskActionResult`](crate::ReportingTurnAskActionResult)."]
+    #[doc = " JSON `askActionResult`: [`ReportingTurnAskActionResult`](crate::ReportingTurnAskActionResult), one of `SuccessCollection`, `SuccessConfirmationYes`, `SuccessConfirmationNo`, `SkippedCollection`, `PartialCollection`, `GuardrailsViolation`, `NoMatchCollection`, `NoMatchConfirmation`, `AgentRequestedByUser`, `ConfirmationRequired`, `Error`, `ExpressionError`, … (19 in all)."]
     pub ask_action_result: ::std::option::Option<crate::ReportingTurnAskActionResult>,
     #[doc = " JSON `botPrompts`: array of string."]
     pub bot_prompts: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

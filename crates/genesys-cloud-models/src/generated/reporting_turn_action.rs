@@ -11,7 +11,7 @@ pub struct ReportingTurnAction {
     pub action_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `actionNumber`: integer (int64)."]
     pub action_number: ::std::option::Option<i64>,
-    #[doc = " JSON `actionType`: [`ReportingTurnActionActionType`](crate::ReportingTurnActionActionType)."]
+    #[doc = " JSON `actionType`: [`ReportingTurnActionActionType`](crate::ReportingTurnActionActionType), one of `AskForAuthenticationAction`, `AddFlowMilestoneAction`, `AskForNLUIntentAction`, `AskForBooleanAction`, `AskForPaymentAction`, `AskForSlotAction`, `AskSurveyQuestionAction`, `AskForNLUNextIntentAction`, `AssignCustomerSegmentAction`, `BotState`, `CallAgenticVirtualAgentAction`, `CallBotFlowAction`, … (88 in all)."]
     pub action_type: ::std::option::Option<crate::ReportingTurnActionActionType>,
     _nulls: crate::support::Extras,
 }

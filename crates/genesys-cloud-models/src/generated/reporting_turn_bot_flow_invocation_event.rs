@@ -9,7 +9,7 @@ pub struct ReportingTurnBotFlowInvocationEvent {
     pub action: ::std::option::Option<crate::ReportingTurnAction>,
     #[doc = " JSON `flow`: [`ReportingTurnFlow`](crate::ReportingTurnFlow)."]
     pub flow: ::std::option::Option<crate::ReportingTurnFlow>,
-    #[doc = " JSON `type`: [`ReportingTurnBotFlowInvocationEventType`](crate::ReportingTurnBotFlowInvocationEventType)."]
+    #[doc = " JSON `type`: [`ReportingTurnBotFlowInvocationEventType`](crate::ReportingTurnBotFlowInvocationEventType), one of `Call`, `ReturnTo`, `ReturnFrom`, `InitialInvoke`."]
     pub r#type: ::std::option::Option<crate::ReportingTurnBotFlowInvocationEventType>,
     _nulls: crate::support::Extras,
 }

@@ -11,7 +11,7 @@ pub struct ReportingTurnFlow {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ReportingTurnFlowType`](crate::ReportingTurnFlowType)."]
+    #[doc = " JSON `type`: [`ReportingTurnFlowType`](crate::ReportingTurnFlowType), one of `Bot`, `DigitalBot`, `InboundCall`, `SecureCall`, `InboundShortMessage`."]
     pub r#type: ::std::option::Option<crate::ReportingTurnFlowType>,
     _nulls: crate::support::Extras,
 }

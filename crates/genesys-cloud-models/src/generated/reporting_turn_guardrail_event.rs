@@ -7,7 +7,7 @@
 pub struct ReportingTurnGuardrailEvent {
     #[doc = " JSON `instruction`: string."]
     pub instruction: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ReportingTurnGuardrailEventType`](crate::ReportingTurnGuardrailEventType)."]
+    #[doc = " JSON `type`: [`ReportingTurnGuardrailEventType`](crate::ReportingTurnGuardrailEventType), one of `Custom`, `Jailbreak`, `Harmful`, `Inappropriate`, `Unknown`."]
     pub r#type: ::std::option::Option<crate::ReportingTurnGuardrailEventType>,
     #[doc = " JSON `violationsThreshold`: integer (int64)."]
     pub violations_threshold: ::std::option::Option<i64>,

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReportingTurnKnowledgeMetadata {
-    #[doc = " JSON `answerGenerationStatus`: [`ReportingTurnKnowledgeMetadataAnswerGenerationStatus`](crate::ReportingTurnKnowledgeMetadataAnswerGenerationStatus)."]
+    #[doc = " JSON `answerGenerationStatus`: [`ReportingTurnKnowledgeMetadataAnswerGenerationStatus`](crate::ReportingTurnKnowledgeMetadataAnswerGenerationStatus), one of `Success`, `Failure`, `NotAttempted`, `NoAnswerGenerated`, `Timeout`, `Unknown`."]
     pub answer_generation_status: ::std::option::Option<crate::ReportingTurnKnowledgeMetadataAnswerGenerationStatus>,
-    #[doc = " JSON `failureReason`: [`ReportingTurnKnowledgeMetadataFailureReason`](crate::ReportingTurnKnowledgeMetadataFailureReason)."]
+    #[doc = " JSON `failureReason`: [`ReportingTurnKnowledgeMetadataFailureReason`](crate::ReportingTurnKnowledgeMetadataFailureReason), one of `InternalError`, `Unknown`."]
     pub failure_reason: ::std::option::Option<crate::ReportingTurnKnowledgeMetadataFailureReason>,
     #[doc = " JSON `generatedAnswer`: string."]
     pub generated_answer: ::std::option::Option<::std::string::String>,
@@ -17,7 +17,7 @@ pub struct ReportingTurnKnowledgeMetadata {
     pub knowledge_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `query`: string."]
     pub query: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `retrievalStatus`: [`ReportingTurnKnowledgeMetadataRetrievalStatus`](crate::ReportingTurnKnowledgeMetadataRetrievalStatus)."]
+    #[doc = " JSON `retrievalStatus`: [`ReportingTurnKnowledgeMetadataRetrievalStatus`](crate::ReportingTurnKnowledgeMetadataRetrievalStatus), one of `Success`, `Failure`, `NoResults`, `Timeout`, `Unknown`."]
     pub retrieval_status: ::std::option::Option<crate::ReportingTurnKnowledgeMetadataRetrievalStatus>,
     #[doc = " JSON `retrievedSources`: array of [`KnowledgeSource`](crate::KnowledgeSource)."]
     pub retrieved_sources: ::std::option::Option<::std::vec::Vec<crate::KnowledgeSource>>,

@@ -13,9 +13,9 @@ pub struct ReportingTurnToolCall {
     pub knowledge_metadata: ::std::option::Option<crate::ReportingTurnKnowledgeMetadata>,
     #[doc = " JSON `latencyMs`: integer (int64)."]
     pub latency_ms: ::std::option::Option<i64>,
-    #[doc = " JSON `origin`: [`ReportingTurnToolCallOrigin`](crate::ReportingTurnToolCallOrigin)."]
+    #[doc = " JSON `origin`: [`ReportingTurnToolCallOrigin`](crate::ReportingTurnToolCallOrigin), one of `AvaTool`, `Unknown`."]
     pub origin: ::std::option::Option<crate::ReportingTurnToolCallOrigin>,
-    #[doc = " JSON `status`: [`ReportingTurnToolCallStatus`](crate::ReportingTurnToolCallStatus)."]
+    #[doc = " JSON `status`: [`ReportingTurnToolCallStatus`](crate::ReportingTurnToolCallStatus), one of `Success`, `Failure`, `Timeout`, `Unknown`."]
     pub status: ::std::option::Option<crate::ReportingTurnToolCallStatus>,
     #[doc = " JSON `targetId`: string."]
     pub target_id: ::std::option::Option<::std::string::String>,
@@ -23,7 +23,7 @@ pub struct ReportingTurnToolCall {
     pub tool_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `toolName`: string."]
     pub tool_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `toolType`: [`ReportingTurnToolCallToolType`](crate::ReportingTurnToolCallToolType)."]
+    #[doc = " JSON `toolType`: [`ReportingTurnToolCallToolType`](crate::ReportingTurnToolCallToolType), one of `KnowledgeSetting`, `KnowledgeBase`, `DataAction`, `ExternalA2AServer`, `Unknown`."]
     pub tool_type: ::std::option::Option<crate::ReportingTurnToolCallToolType>,
     _nulls: crate::support::Extras,
 }

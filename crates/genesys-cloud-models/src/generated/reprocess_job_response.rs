@@ -21,7 +21,7 @@ pub struct ReprocessJobResponse {
     pub failed_interactions_count: ::std::option::Option<i64>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `jobStatus`: [`ReprocessJobResponseJobStatus`](crate::ReprocessJobResponseJobStatus), required by the spec."]
+    #[doc = " JSON `jobStatus`: [`ReprocessJobResponseJobStatus`](crate::ReprocessJobResponseJobStatus), required by the spec, one of `Queued`, `InProgress`, `Completed`, `Failed`."]
     pub job_status: ::std::option::Option<crate::ReprocessJobResponseJobStatus>,
     #[doc = " JSON `mediaTypes`: array of string, required by the spec."]
     pub media_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

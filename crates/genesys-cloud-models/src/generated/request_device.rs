@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RequestDevice {
-    #[doc = " JSON `category`: [`RequestDeviceCategory`](crate::RequestDeviceCategory), required by the spec."]
+    #[doc = " JSON `category`: [`RequestDeviceCategory`](crate::RequestDeviceCategory), required by the spec, one of `desktop`, `mobile`, `tablet`, `other`."]
     pub category: ::std::option::Option<crate::RequestDeviceCategory>,
     #[doc = " JSON `fingerprint`: string."]
     pub fingerprint: ::std::option::Option<::std::string::String>,

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RequestEntityTypeCriteria {
-    #[doc = " JSON `entityType`: [`RequestEntityTypeCriteriaEntityType`](crate::RequestEntityTypeCriteriaEntityType), required by the spec."]
+    #[doc = " JSON `entityType`: [`RequestEntityTypeCriteriaEntityType`](crate::RequestEntityTypeCriteriaEntityType), required by the spec, one of `visit`."]
     pub entity_type: ::std::option::Option<crate::RequestEntityTypeCriteriaEntityType>,
     #[doc = " JSON `key`: string, required by the spec."]
     pub key: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `operator`: [`RequestEntityTypeCriteriaOperator`](crate::RequestEntityTypeCriteriaOperator)."]
+    #[doc = " JSON `operator`: [`RequestEntityTypeCriteriaOperator`](crate::RequestEntityTypeCriteriaOperator), one of `containsAll`, `containsAny`, `notContainsAll`, `notContainsAny`, `equal`, `notEqual`, `greaterThan`, `greaterThanOrEqual`, `lessThan`, `lessThanOrEqual`, `startsWith`, `endsWith`."]
     pub operator: ::std::option::Option<crate::RequestEntityTypeCriteriaOperator>,
     #[doc = " JSON `shouldIgnoreCase`: boolean."]
     pub should_ignore_case: ::std::option::Option<bool>,

@@ -9,7 +9,7 @@ pub struct RequestExternalSegment {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `source`: [`RequestExternalSegmentSource`](crate::RequestExternalSegmentSource)."]
+    #[doc = " JSON `source`: [`RequestExternalSegmentSource`](crate::RequestExternalSegmentSource), one of `AdobeExperiencePlatform`, `Custom`."]
     pub source: ::std::option::Option<crate::RequestExternalSegmentSource>,
     _nulls: crate::support::Extras,
 }

@@ -13,7 +13,7 @@ pub struct RequestJourneyPattern {
     pub event_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sessionType`: string, required by the spec."]
     pub session_type: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `streamType`: [`RequestJourneyPatternStreamType`](crate::RequestJourneyPatternStreamType), required by the spec."]
+    #[doc = " JSON `streamType`: [`RequestJourneyPatternStreamType`](crate::RequestJourneyPatternStreamType), required by the spec, one of `Web`, `Custom`, `Conversation`, `App`."]
     pub stream_type: ::std::option::Option<crate::RequestJourneyPatternStreamType>,
     _nulls: crate::support::Extras,
 }

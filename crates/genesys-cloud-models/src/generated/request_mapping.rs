@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RequestMapping {
-    #[doc = " JSON `attributeType`: [`RequestMappingAttributeType`](crate::RequestMappingAttributeType)."]
+    #[doc = " JSON `attributeType`: [`RequestMappingAttributeType`](crate::RequestMappingAttributeType), one of `String`, `Number`, `Integer`, `Boolean`."]
     pub attribute_type: ::std::option::Option<crate::RequestMappingAttributeType>,
-    #[doc = " JSON `mappingType`: [`RequestMappingMappingType`](crate::RequestMappingMappingType)."]
+    #[doc = " JSON `mappingType`: [`RequestMappingMappingType`](crate::RequestMappingMappingType), one of `Lookup`, `HardCoded`."]
     pub mapping_type: ::std::option::Option<crate::RequestMappingMappingType>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,

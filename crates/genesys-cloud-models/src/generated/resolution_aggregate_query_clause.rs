@@ -7,7 +7,7 @@
 pub struct ResolutionAggregateQueryClause {
     #[doc = " JSON `predicates`: array of [`ResolutionAggregateQueryPredicate`](crate::ResolutionAggregateQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::ResolutionAggregateQueryPredicate>>,
-    #[doc = " JSON `type`: [`ResolutionAggregateQueryClauseType`](crate::ResolutionAggregateQueryClauseType), required by the spec."]
+    #[doc = " JSON `type`: [`ResolutionAggregateQueryClauseType`](crate::ResolutionAggregateQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::ResolutionAggregateQueryClauseType>,
     _nulls: crate::support::Extras,
 }

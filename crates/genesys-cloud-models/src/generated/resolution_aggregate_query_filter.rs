@@ -9,7 +9,7 @@ pub struct ResolutionAggregateQueryFilter {
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::ResolutionAggregateQueryClause>>,
     #[doc = " JSON `predicates`: array of [`ResolutionAggregateQueryPredicate`](crate::ResolutionAggregateQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::ResolutionAggregateQueryPredicate>>,
-    #[doc = " JSON `type`: [`ResolutionAggregateQueryFilterType`](crate::ResolutionAggregateQueryFilterType), required by the spec."]
+    #[doc = " JSON `type`: [`ResolutionAggregateQueryFilterType`](crate::ResolutionAggregateQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::ResolutionAggregateQueryFilterType>,
     _nulls: crate::support::Extras,
 }

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ResolutionAggregateQueryPredicate {
-    #[doc = " JSON `dimension`: [`ResolutionAggregateQueryPredicateDimension`](crate::ResolutionAggregateQueryPredicateDimension)."]
+    #[doc = " JSON `dimension`: [`ResolutionAggregateQueryPredicateDimension`](crate::ResolutionAggregateQueryPredicateDimension), one of `conversationId`, `externalContactId`, `mediaType`, `queueId`, `requestedRouting`, `usedRouting`, `userId`, `wrapUpDate`."]
     pub dimension: ::std::option::Option<crate::ResolutionAggregateQueryPredicateDimension>,
-    #[doc = " JSON `operator`: [`ResolutionAggregateQueryPredicateOperator`](crate::ResolutionAggregateQueryPredicateOperator)."]
+    #[doc = " JSON `operator`: [`ResolutionAggregateQueryPredicateOperator`](crate::ResolutionAggregateQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::ResolutionAggregateQueryPredicateOperator>,
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `type`: [`ResolutionAggregateQueryPredicateType`](crate::ResolutionAggregateQueryPredicateType)."]
+    #[doc = " JSON `type`: [`ResolutionAggregateQueryPredicateType`](crate::ResolutionAggregateQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::ResolutionAggregateQueryPredicateType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ResolutionAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`ResolutionAggregationQueryAlternateTimeDimension`](crate::ResolutionAggregationQueryAlternateTimeDimension)."]
+    #[doc = " JSON `alternateTimeDimension`: [`ResolutionAggregationQueryAlternateTimeDimension`](crate::ResolutionAggregationQueryAlternateTimeDimension), one of `eventTime`, `wrapUpDate`."]
     pub alternate_time_dimension: ::std::option::Option<crate::ResolutionAggregationQueryAlternateTimeDimension>,
     #[doc = " JSON `filter`: [`ResolutionAggregateQueryFilter`](crate::ResolutionAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::ResolutionAggregateQueryFilter>,

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ResolutionAggregationSort {
-    #[doc = " JSON `function`: [`ResolutionAggregationSortFunction`](crate::ResolutionAggregationSortFunction), required by the spec."]
+    #[doc = " JSON `function`: [`ResolutionAggregationSortFunction`](crate::ResolutionAggregationSortFunction), required by the spec, one of `average`, `count`, `max`, `min`, `sum`."]
     pub function: ::std::option::Option<crate::ResolutionAggregationSortFunction>,
-    #[doc = " JSON `name`: [`ResolutionAggregationSortName`](crate::ResolutionAggregationSortName), required by the spec."]
+    #[doc = " JSON `name`: [`ResolutionAggregationSortName`](crate::ResolutionAggregationSortName), required by the spec, one of `nNextContactAvoided`."]
     pub name: ::std::option::Option<crate::ResolutionAggregationSortName>,
     _nulls: crate::support::Extras,
 }

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ResolutionAggregationView {
-    #[doc = " JSON `function`: [`ResolutionAggregationViewFunction`](crate::ResolutionAggregationViewFunction), required by the spec."]
+    #[doc = " JSON `function`: [`ResolutionAggregationViewFunction`](crate::ResolutionAggregationViewFunction), required by the spec, one of `rangeBound`."]
     pub function: ::std::option::Option<crate::ResolutionAggregationViewFunction>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `range`: [`AggregationRange`](crate::AggregationRange)."]
     pub range: ::std::option::Option<crate::AggregationRange>,
-    #[doc = " JSON `target`: [`ResolutionAggregationViewTarget`](crate::ResolutionAggregationViewTarget), required by the spec."]
+    #[doc = " JSON `target`: [`ResolutionAggregationViewTarget`](crate::ResolutionAggregationViewTarget), required by the spec, one of `nNextContactAvoided`."]
     pub target: ::std::option::Option<crate::ResolutionAggregationViewTarget>,
     _nulls: crate::support::Extras,
 }

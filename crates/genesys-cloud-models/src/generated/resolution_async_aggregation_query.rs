@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ResolutionAsyncAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`ResolutionAsyncAggregationQueryAlternateTimeDimension`](crate::ResolutionAsyncAggregationQueryAlternateTimeDimension)."]
+    #[doc = " JSON `alternateTimeDimension`: [`ResolutionAsyncAggregationQueryAlternateTimeDimension`](crate::ResolutionAsyncAggregationQueryAlternateTimeDimension), one of `eventTime`, `wrapUpDate`."]
     pub alternate_time_dimension: ::std::option::Option<crate::ResolutionAsyncAggregationQueryAlternateTimeDimension>,
     #[doc = " JSON `filter`: [`ResolutionAggregateQueryFilter`](crate::ResolutionAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::ResolutionAggregateQueryFilter>,

@@ -7,7 +7,7 @@
 pub struct ResolutionDetailQueryClause {
     #[doc = " JSON `predicates`: array of [`ResolutionDetailQueryPredicate`](crate::ResolutionDetailQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::ResolutionDetailQueryPredicate>>,
-    #[doc = " JSON `type`: [`ResolutionDetailQueryClauseType`](crate::ResolutionDetailQueryClauseType), required by the spec."]
+    #[doc = " JSON `type`: [`ResolutionDetailQueryClauseType`](crate::ResolutionDetailQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::ResolutionDetailQueryClauseType>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct ResolutionDetailQueryFilter {
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::ResolutionDetailQueryClause>>,
     #[doc = " JSON `predicates`: array of [`ResolutionDetailQueryPredicate`](crate::ResolutionDetailQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::ResolutionDetailQueryPredicate>>,
-    #[doc = " JSON `type`: [`ResolutionDetailQueryFilterType`](crate::ResolutionDetailQueryFilterType), required by the spec."]
+    #[doc = " JSON `type`: [`ResolutionDetailQueryFilterType`](crate::ResolutionDetailQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::ResolutionDetailQueryFilterType>,
     _nulls: crate::support::Extras,
 }

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ResolutionDetailQueryPredicate {
-    #[doc = " JSON `metric`: [`ResolutionDetailQueryPredicateMetric`](crate::ResolutionDetailQueryPredicateMetric)."]
+    #[doc = " JSON `metric`: [`ResolutionDetailQueryPredicateMetric`](crate::ResolutionDetailQueryPredicateMetric), one of `nNextContactAvoided`."]
     pub metric: ::std::option::Option<crate::ResolutionDetailQueryPredicateMetric>,
-    #[doc = " JSON `operator`: [`ResolutionDetailQueryPredicateOperator`](crate::ResolutionDetailQueryPredicateOperator)."]
+    #[doc = " JSON `operator`: [`ResolutionDetailQueryPredicateOperator`](crate::ResolutionDetailQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::ResolutionDetailQueryPredicateOperator>,
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `type`: [`ResolutionDetailQueryPredicateType`](crate::ResolutionDetailQueryPredicateType)."]
+    #[doc = " JSON `type`: [`ResolutionDetailQueryPredicateType`](crate::ResolutionDetailQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::ResolutionDetailQueryPredicateType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ResourceConditionNode {
-    #[doc = " JSON `conjunction`: [`ResourceConditionNodeConjunction`](crate::ResourceConditionNodeConjunction)."]
+    #[doc = " JSON `conjunction`: [`ResourceConditionNodeConjunction`](crate::ResourceConditionNodeConjunction), one of `AND`, `OR`."]
     pub conjunction: ::std::option::Option<crate::ResourceConditionNodeConjunction>,
     #[doc = " JSON `operands`: array of [`ResourceConditionValue`](crate::ResourceConditionValue)."]
     pub operands: ::std::option::Option<::std::vec::Vec<crate::ResourceConditionValue>>,
-    #[doc = " JSON `operator`: [`ResourceConditionNodeOperator`](crate::ResourceConditionNodeOperator)."]
+    #[doc = " JSON `operator`: [`ResourceConditionNodeOperator`](crate::ResourceConditionNodeOperator), one of `EQ`, `IN`, `GE`, `GT`, `LE`, `LT`."]
     pub operator: ::std::option::Option<crate::ResourceConditionNodeOperator>,
     #[doc = " JSON `terms`: array of [`ResourceConditionNode`](crate::ResourceConditionNode)."]
     pub terms: ::std::option::Option<::std::vec::Vec<crate::ResourceConditionNode>>,

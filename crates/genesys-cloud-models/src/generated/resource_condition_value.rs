@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ResourceConditionValue {
-    #[doc = " JSON `type`: [`ResourceConditionValueType`](crate::ResourceConditionValueType)."]
+    #[doc = " JSON `type`: [`ResourceConditionValueType`](crate::ResourceConditionValueType), one of `SCALAR`, `VARIABLE`, `USER`, `QUEUE`, `TEAM`."]
     pub r#type: ::std::option::Option<crate::ResourceConditionValueType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -19,7 +19,7 @@ pub struct Response {
     pub form: ::std::option::Option<crate::Form>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `interactionType`: [`ResponseInteractionType`](crate::ResponseInteractionType)."]
+    #[doc = " JSON `interactionType`: [`ResponseInteractionType`](crate::ResponseInteractionType), one of `chat`, `email`, `twitter`."]
     pub interaction_type: ::std::option::Option<crate::ResponseInteractionType>,
     #[doc = " JSON `libraries`: array of [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub libraries: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
@@ -27,7 +27,7 @@ pub struct Response {
     pub messaging_template: ::std::option::Option<crate::MessagingTemplate>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `responseType`: [`ResponseResponseType`](crate::ResponseResponseType)."]
+    #[doc = " JSON `responseType`: [`ResponseResponseType`](crate::ResponseResponseType), one of `MessagingTemplate`, `CampaignSmsTemplate`, `CampaignEmailTemplate`, `Footer`, `Form`, `AppleInvitation`."]
     pub response_type: ::std::option::Option<crate::ResponseResponseType>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,

@@ -9,7 +9,7 @@ pub struct ResponseAssetBulkRequest {
     pub asset_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `sortBy`: string."]
     pub sort_by: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sortOrder`: [`ResponseAssetBulkRequestSortOrder`](crate::ResponseAssetBulkRequestSortOrder)."]
+    #[doc = " JSON `sortOrder`: [`ResponseAssetBulkRequestSortOrder`](crate::ResponseAssetBulkRequestSortOrder), one of `asc`, `desc`."]
     pub sort_order: ::std::option::Option<crate::ResponseAssetBulkRequestSortOrder>,
     _nulls: crate::support::Extras,
 }

@@ -11,7 +11,7 @@ pub struct ResponseAssetFilter {
     pub fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `startValue`: string."]
     pub start_value: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ResponseAssetFilterType`](crate::ResponseAssetFilterType)."]
+    #[doc = " JSON `type`: [`ResponseAssetFilterType`](crate::ResponseAssetFilterType), one of `TERM`, `TERMS`, `STARTS_WITH`, `RANGE`, `GREATER_THAN_EQUAL_TO`, `LESS_THAN_EQUAL_TO`, `DATE_RANGE`."]
     pub r#type: ::std::option::Option<crate::ResponseAssetFilterType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

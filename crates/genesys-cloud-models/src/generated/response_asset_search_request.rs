@@ -13,7 +13,7 @@ pub struct ResponseAssetSearchRequest {
     pub query: ::std::option::Option<::std::vec::Vec<crate::ResponseAssetFilter>>,
     #[doc = " JSON `sortBy`: string."]
     pub sort_by: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sortOrder`: [`ResponseAssetSearchRequestSortOrder`](crate::ResponseAssetSearchRequestSortOrder)."]
+    #[doc = " JSON `sortOrder`: [`ResponseAssetSearchRequestSortOrder`](crate::ResponseAssetSearchRequestSortOrder), one of `ASC`, `DESC`."]
     pub sort_order: ::std::option::Option<crate::ResponseAssetSearchRequestSortOrder>,
     _nulls: crate::support::Extras,
 }

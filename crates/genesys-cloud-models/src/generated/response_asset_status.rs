@@ -11,7 +11,7 @@ pub struct ResponseAssetStatus {
     pub error_message: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ResponseAssetStatusStatus`](crate::ResponseAssetStatusStatus)."]
+    #[doc = " JSON `status`: [`ResponseAssetStatusStatus`](crate::ResponseAssetStatusStatus), one of `InProgress`, `Uploaded`, `Failed`."]
     pub status: ::std::option::Option<crate::ResponseAssetStatusStatus>,
     _nulls: crate::support::Extras,
 }

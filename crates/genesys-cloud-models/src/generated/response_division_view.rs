@@ -15,7 +15,7 @@ pub struct ResponseDivisionView {
     pub messaging_template: ::std::option::Option<crate::MessagingTemplate>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `responseType`: [`ResponseDivisionViewResponseType`](crate::ResponseDivisionViewResponseType)."]
+    #[doc = " JSON `responseType`: [`ResponseDivisionViewResponseType`](crate::ResponseDivisionViewResponseType), one of `MessagingTemplate`, `CampaignSmsTemplate`, `CampaignEmailTemplate`, `Footer`, `Form`, `AppleInvitation`."]
     pub response_type: ::std::option::Option<crate::ResponseDivisionViewResponseType>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,

@@ -7,7 +7,7 @@
 pub struct ResponseFilter {
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `operator`: [`ResponseFilterOperator`](crate::ResponseFilterOperator), required by the spec."]
+    #[doc = " JSON `operator`: [`ResponseFilterOperator`](crate::ResponseFilterOperator), required by the spec, one of `IN`, `EQUALS`, `NOTEQUALS`, `BEGINS_WITH`, `ENDS_WITH`, `CONTAINS`."]
     pub operator: ::std::option::Option<crate::ResponseFilterOperator>,
     #[doc = " JSON `values`: array of string, required by the spec."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

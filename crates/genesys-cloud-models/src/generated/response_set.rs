@@ -15,7 +15,7 @@ pub struct ResponseSet {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `liveSpeakerDetectionMode`: [`ResponseSetLiveSpeakerDetectionMode`](crate::ResponseSetLiveSpeakerDetectionMode)."]
+    #[doc = " JSON `liveSpeakerDetectionMode`: [`ResponseSetLiveSpeakerDetectionMode`](crate::ResponseSetLiveSpeakerDetectionMode), one of `Disabled`, `Low`, `Medium`, `High`."]
     pub live_speaker_detection_mode: ::std::option::Option<crate::ResponseSetLiveSpeakerDetectionMode>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,

@@ -7,9 +7,9 @@
 pub struct ResponseText {
     #[doc = " JSON `content`: string, required by the spec."]
     pub content: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `contentType`: [`ResponseTextContentType`](crate::ResponseTextContentType)."]
+    #[doc = " JSON `contentType`: [`ResponseTextContentType`](crate::ResponseTextContentType), one of `text/plain`, `text/html`."]
     pub content_type: ::std::option::Option<crate::ResponseTextContentType>,
-    #[doc = " JSON `type`: [`ResponseTextType`](crate::ResponseTextType)."]
+    #[doc = " JSON `type`: [`ResponseTextType`](crate::ResponseTextType), one of `body`, `subject`."]
     pub r#type: ::std::option::Option<crate::ResponseTextType>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RichLinkHeader {
-    #[doc = " JSON `type`: [`RichLinkHeaderType`](crate::RichLinkHeaderType)."]
+    #[doc = " JSON `type`: [`RichLinkHeaderType`](crate::RichLinkHeaderType), one of `Text`, `Image`, `File`, `Video`."]
     pub r#type: ::std::option::Option<crate::RichLinkHeaderType>,
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RmsAssetAddressableRef {
-    #[doc = " JSON `assetUsage`: [`RmsAssetAddressableRefAssetUsage`](crate::RmsAssetAddressableRefAssetUsage)."]
+    #[doc = " JSON `assetUsage`: [`RmsAssetAddressableRefAssetUsage`](crate::RmsAssetAddressableRefAssetUsage), one of `FileAttachments`."]
     pub asset_usage: ::std::option::Option<crate::RmsAssetAddressableRefAssetUsage>,
     #[doc = " JSON `contentLocation`: string."]
     pub content_location: ::std::option::Option<::std::string::String>,

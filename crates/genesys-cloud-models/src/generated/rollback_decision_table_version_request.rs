@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RollbackDecisionTableVersionRequest {
-    #[doc = " JSON `rollbackReason`: string."]
+    #[doc = " JSON `rollbackReason`: string, 0 to 200 characters."]
     pub rollback_reason: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,
 }

@@ -21,7 +21,7 @@ pub struct Room {
     pub participant_limit: ::std::option::Option<i64>,
     #[doc = " JSON `pinnedMessages`: array of [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub pinned_messages: ::std::option::Option<::std::vec::Vec<crate::AddressableEntityRef>>,
-    #[doc = " JSON `roomType`: [`RoomRoomType`](crate::RoomRoomType)."]
+    #[doc = " JSON `roomType`: [`RoomRoomType`](crate::RoomRoomType), one of `adhoc`, `acd`, `group`, `oneOnOne`, `supervisorAssistance`."]
     pub room_type: ::std::option::Option<crate::RoomRoomType>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,

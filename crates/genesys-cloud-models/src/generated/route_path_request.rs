@@ -7,7 +7,7 @@
 pub struct RoutePathRequest {
     #[doc = " JSON `languageId`: string."]
     pub language_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`RoutePathRequestMediaType`](crate::RoutePathRequestMediaType), required by the spec."]
+    #[doc = " JSON `mediaType`: [`RoutePathRequestMediaType`](crate::RoutePathRequestMediaType), required by the spec, one of `Voice`, `Chat`, `Email`, `Callback`, `Message`, `Workitem`."]
     pub media_type: ::std::option::Option<crate::RoutePathRequestMediaType>,
     #[doc = " JSON `queueId`: string, required by the spec."]
     pub queue_id: ::std::option::Option<::std::string::String>,

@@ -7,7 +7,7 @@
 pub struct RoutePathResponse {
     #[doc = " JSON `language`: [`LanguageReference`](crate::LanguageReference)."]
     pub language: ::std::option::Option<crate::LanguageReference>,
-    #[doc = " JSON `mediaType`: [`RoutePathResponseMediaType`](crate::RoutePathResponseMediaType)."]
+    #[doc = " JSON `mediaType`: [`RoutePathResponseMediaType`](crate::RoutePathResponseMediaType), one of `Voice`, `Chat`, `Email`, `Callback`, `Message`, `Workitem`."]
     pub media_type: ::std::option::Option<crate::RoutePathResponseMediaType>,
     #[doc = " JSON `queue`: [`QueueReference`](crate::QueueReference)."]
     pub queue: ::std::option::Option<crate::QueueReference>,

@@ -9,7 +9,7 @@ pub struct RoutingActivityMetricValue {
     pub count: ::std::option::Option<i64>,
     #[doc = " JSON `entityIds`: array of string."]
     pub entity_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `metric`: [`RoutingActivityMetricValueMetric`](crate::RoutingActivityMetricValueMetric)."]
+    #[doc = " JSON `metric`: [`RoutingActivityMetricValueMetric`](crate::RoutingActivityMetricValueMetric), one of `oActiveUsers`, `oMemberUsers`, `oOffQueueUsers`, `oOnQueueUsers`, `oUserPresences`, `oUserRoutingStatuses`."]
     pub metric: ::std::option::Option<crate::RoutingActivityMetricValueMetric>,
     #[doc = " JSON `qualifier`: string."]
     pub qualifier: ::std::option::Option<::std::string::String>,

@@ -11,7 +11,7 @@ pub struct RoutingActivityQuery {
     pub group_by: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `metrics`: array of [`RoutingActivityQueryMetric`](crate::RoutingActivityQueryMetric), required by the spec."]
     pub metrics: ::std::option::Option<::std::vec::Vec<crate::RoutingActivityQueryMetric>>,
-    #[doc = " JSON `order`: [`RoutingActivityQueryOrder`](crate::RoutingActivityQueryOrder)."]
+    #[doc = " JSON `order`: [`RoutingActivityQueryOrder`](crate::RoutingActivityQueryOrder), one of `asc`, `desc`, `unordered`."]
     pub order: ::std::option::Option<crate::RoutingActivityQueryOrder>,
     _nulls: crate::support::Extras,
 }

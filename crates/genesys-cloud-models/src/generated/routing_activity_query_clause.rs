@@ -7,7 +7,7 @@
 pub struct RoutingActivityQueryClause {
     #[doc = " JSON `predicates`: array of [`RoutingActivityQueryPredicate`](crate::RoutingActivityQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::RoutingActivityQueryPredicate>>,
-    #[doc = " JSON `type`: [`RoutingActivityQueryClauseType`](crate::RoutingActivityQueryClauseType), required by the spec."]
+    #[doc = " JSON `type`: [`RoutingActivityQueryClauseType`](crate::RoutingActivityQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::RoutingActivityQueryClauseType>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct RoutingActivityQueryFilter {
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::RoutingActivityQueryClause>>,
     #[doc = " JSON `predicates`: array of [`RoutingActivityQueryPredicate`](crate::RoutingActivityQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::RoutingActivityQueryPredicate>>,
-    #[doc = " JSON `type`: [`RoutingActivityQueryFilterType`](crate::RoutingActivityQueryFilterType), required by the spec."]
+    #[doc = " JSON `type`: [`RoutingActivityQueryFilterType`](crate::RoutingActivityQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::RoutingActivityQueryFilterType>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct RoutingActivityQueryMetric {
     #[doc = " JSON `details`: boolean."]
     pub details: ::std::option::Option<bool>,
-    #[doc = " JSON `metric`: [`RoutingActivityQueryMetricMetric`](crate::RoutingActivityQueryMetricMetric), required by the spec."]
+    #[doc = " JSON `metric`: [`RoutingActivityQueryMetricMetric`](crate::RoutingActivityQueryMetricMetric), required by the spec, one of `oActiveUsers`, `oMemberUsers`, `oOffQueueUsers`, `oOnQueueUsers`, `oUserPresences`, `oUserRoutingStatuses`."]
     pub metric: ::std::option::Option<crate::RoutingActivityQueryMetricMetric>,
     _nulls: crate::support::Extras,
 }

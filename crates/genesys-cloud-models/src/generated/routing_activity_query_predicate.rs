@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RoutingActivityQueryPredicate {
-    #[doc = " JSON `dimension`: [`RoutingActivityQueryPredicateDimension`](crate::RoutingActivityQueryPredicateDimension)."]
+    #[doc = " JSON `dimension`: [`RoutingActivityQueryPredicateDimension`](crate::RoutingActivityQueryPredicateDimension), one of `organizationPresenceId`, `presenceDate`, `queueId`, `queueMembershipStatus`, `routingStatus`, `routingStatusDate`, `systemPresence`, `teamId`, `userId`."]
     pub dimension: ::std::option::Option<crate::RoutingActivityQueryPredicateDimension>,
-    #[doc = " JSON `operator`: [`RoutingActivityQueryPredicateOperator`](crate::RoutingActivityQueryPredicateOperator)."]
+    #[doc = " JSON `operator`: [`RoutingActivityQueryPredicateOperator`](crate::RoutingActivityQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::RoutingActivityQueryPredicateOperator>,
-    #[doc = " JSON `type`: [`RoutingActivityQueryPredicateType`](crate::RoutingActivityQueryPredicateType)."]
+    #[doc = " JSON `type`: [`RoutingActivityQueryPredicateType`](crate::RoutingActivityQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::RoutingActivityQueryPredicateType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

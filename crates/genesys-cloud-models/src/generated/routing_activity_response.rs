@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RoutingActivityResponse {
-    #[doc = " JSON `entityIdDimension`: [`RoutingActivityResponseEntityIdDimension`](crate::RoutingActivityResponseEntityIdDimension)."]
+    #[doc = " JSON `entityIdDimension`: [`RoutingActivityResponseEntityIdDimension`](crate::RoutingActivityResponseEntityIdDimension), one of `organizationPresenceId`, `presenceDate`, `queueId`, `queueMembershipStatus`, `routingStatus`, `routingStatusDate`, `systemPresence`, `teamId`, `userId`."]
     pub entity_id_dimension: ::std::option::Option<crate::RoutingActivityResponseEntityIdDimension>,
     #[doc = " JSON `results`: array of [`RoutingActivityData`](crate::RoutingActivityData)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::RoutingActivityData>>,

@@ -9,7 +9,7 @@ pub struct RoutingConversationAttributesRequest {
     pub label_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `languageId`: string."]
     pub language_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `priority`: integer (int64)."]
+    #[doc = " JSON `priority`: integer (int64), from -25000000 to 25000000."]
     pub priority: ::std::option::Option<i64>,
     #[doc = " JSON `requestScoredAgents`: array of [`RequestScoredAgent`](crate::RequestScoredAgent)."]
     pub request_scored_agents: ::std::option::Option<::std::vec::Vec<crate::RequestScoredAgent>>,

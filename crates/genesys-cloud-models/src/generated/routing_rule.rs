@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RoutingRule {
-    #[doc = " JSON `operator`: [`RoutingRuleOperator`](crate::RoutingRuleOperator)."]
+    #[doc = " JSON `operator`: [`RoutingRuleOperator`](crate::RoutingRuleOperator), one of `MEETS_THRESHOLD`, `ANY`."]
     pub operator: ::std::option::Option<crate::RoutingRuleOperator>,
     #[doc = " JSON `threshold`: integer (int64)."]
     pub threshold: ::std::option::Option<i64>,

@@ -15,7 +15,7 @@ pub struct RoutingSkill {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`RoutingSkillState`](crate::RoutingSkillState)."]
+    #[doc = " JSON `state`: [`RoutingSkillState`](crate::RoutingSkillState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::RoutingSkillState>,
     #[doc = " JSON `version`: string."]
     pub version: ::std::option::Option<::std::string::String>,

@@ -7,7 +7,7 @@
 pub struct RoutingStatus {
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`RoutingStatusStatus`](crate::RoutingStatusStatus)."]
+    #[doc = " JSON `status`: [`RoutingStatusStatus`](crate::RoutingStatusStatus), one of `OFF_QUEUE`, `IDLE`, `INTERACTING`, `NOT_RESPONDING`, `COMMUNICATING`."]
     pub status: ::std::option::Option<crate::RoutingStatusStatus>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,

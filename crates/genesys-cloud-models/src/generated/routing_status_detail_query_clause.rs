@@ -7,7 +7,7 @@
 pub struct RoutingStatusDetailQueryClause {
     #[doc = " JSON `predicates`: array of [`RoutingStatusDetailQueryPredicate`](crate::RoutingStatusDetailQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::RoutingStatusDetailQueryPredicate>>,
-    #[doc = " JSON `type`: [`RoutingStatusDetailQueryClauseType`](crate::RoutingStatusDetailQueryClauseType), required by the spec."]
+    #[doc = " JSON `type`: [`RoutingStatusDetailQueryClauseType`](crate::RoutingStatusDetailQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::RoutingStatusDetailQueryClauseType>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct RoutingStatusDetailQueryFilter {
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::RoutingStatusDetailQueryClause>>,
     #[doc = " JSON `predicates`: array of [`RoutingStatusDetailQueryPredicate`](crate::RoutingStatusDetailQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::RoutingStatusDetailQueryPredicate>>,
-    #[doc = " JSON `type`: [`RoutingStatusDetailQueryFilterType`](crate::RoutingStatusDetailQueryFilterType), required by the spec."]
+    #[doc = " JSON `type`: [`RoutingStatusDetailQueryFilterType`](crate::RoutingStatusDetailQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::RoutingStatusDetailQueryFilterType>,
     _nulls: crate::support::Extras,
 }

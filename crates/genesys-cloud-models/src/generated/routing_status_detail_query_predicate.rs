@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RoutingStatusDetailQueryPredicate {
-    #[doc = " JSON `dimension`: [`RoutingStatusDetailQueryPredicateDimension`](crate::RoutingStatusDetailQueryPredicateDimension)."]
+    #[doc = " JSON `dimension`: [`RoutingStatusDetailQueryPredicateDimension`](crate::RoutingStatusDetailQueryPredicateDimension), one of `routingStatus`."]
     pub dimension: ::std::option::Option<crate::RoutingStatusDetailQueryPredicateDimension>,
-    #[doc = " JSON `operator`: [`RoutingStatusDetailQueryPredicateOperator`](crate::RoutingStatusDetailQueryPredicateOperator)."]
+    #[doc = " JSON `operator`: [`RoutingStatusDetailQueryPredicateOperator`](crate::RoutingStatusDetailQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::RoutingStatusDetailQueryPredicateOperator>,
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `type`: [`RoutingStatusDetailQueryPredicateType`](crate::RoutingStatusDetailQueryPredicateType)."]
+    #[doc = " JSON `type`: [`RoutingStatusDetailQueryPredicateType`](crate::RoutingStatusDetailQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::RoutingStatusDetailQueryPredicateType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

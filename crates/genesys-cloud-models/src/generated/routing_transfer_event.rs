@@ -25,7 +25,7 @@ pub struct RoutingTransferEvent {
     pub skill_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `targetCommunicationId`: string, required by the spec."]
     pub target_communication_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `transferType`: [`RoutingTransferEventTransferType`](crate::RoutingTransferEventTransferType), required by the spec."]
+    #[doc = " JSON `transferType`: [`RoutingTransferEventTransferType`](crate::RoutingTransferEventTransferType), required by the spec, one of `Attended`, `Unattended`."]
     pub transfer_type: ::std::option::Option<crate::RoutingTransferEventTransferType>,
     _nulls: crate::support::Extras,
 }

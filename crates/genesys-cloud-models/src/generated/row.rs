@@ -9,7 +9,7 @@ pub struct Row {
     pub inputs: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::DecisionTableRowParameterValue>>,
     #[doc = " JSON `outputs`: map of [`DecisionTableRowParameterValue`](crate::DecisionTableRowParameterValue), required by the spec."]
     pub outputs: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::DecisionTableRowParameterValue>>,
-    #[doc = " JSON `rowId`: string, required by the spec."]
+    #[doc = " JSON `rowId`: string, required by the spec, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}`."]
     pub row_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,
 }

@@ -7,11 +7,11 @@
 pub struct RowSearchPredicate {
     #[doc = " JSON `columnId`: string, required by the spec."]
     pub column_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `operator`: [`RowSearchPredicateOperator`](crate::RowSearchPredicateOperator), required by the spec."]
+    #[doc = " JSON `operator`: [`RowSearchPredicateOperator`](crate::RowSearchPredicateOperator), required by the spec, one of `Equals`, `StartsWith`, `GreaterThan`, `GreaterThanOrEquals`, `LessThan`, `LessThanOrEquals`, `ContainsItem`."]
     pub operator: ::std::option::Option<crate::RowSearchPredicateOperator>,
-    #[doc = " JSON `special`: [`RowSearchPredicateSpecial`](crate::RowSearchPredicateSpecial)."]
+    #[doc = " JSON `special`: [`RowSearchPredicateSpecial`](crate::RowSearchPredicateSpecial), one of `Wildcard`, `Null`, `Empty`, `CurrentTime`."]
     pub special: ::std::option::Option<crate::RowSearchPredicateSpecial>,
-    #[doc = " JSON `value`: string."]
+    #[doc = " JSON `value`: string, 1 to 200 characters."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct SalesforceSettings {
     pub base_url: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `categories`: array of string."]
     pub categories: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `channel`: [`SalesforceSettingsChannel`](crate::SalesforceSettingsChannel)."]
+    #[doc = " JSON `channel`: [`SalesforceSettingsChannel`](crate::SalesforceSettingsChannel), one of `App`, `Pkb`, `Csp`, `Prm`."]
     pub channel: ::std::option::Option<crate::SalesforceSettingsChannel>,
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,

@@ -11,7 +11,7 @@ pub struct SalesforceSourceRequest {
     pub integration_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `schedulePeriod`: integer (int64)."]
+    #[doc = " JSON `schedulePeriod`: integer (int64), from 6 to 48."]
     pub schedule_period: ::std::option::Option<i64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,

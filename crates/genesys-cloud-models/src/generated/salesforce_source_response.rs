@@ -23,7 +23,7 @@ pub struct SalesforceSourceResponse {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `settings`: [`SalesforceSettings`](crate::SalesforceSettings)."]
     pub settings: ::std::option::Option<crate::SalesforceSettings>,
-    #[doc = " JSON `type`: [`SalesforceSourceResponseType`](crate::SalesforceSourceResponseType)."]
+    #[doc = " JSON `type`: [`SalesforceSourceResponseType`](crate::SalesforceSourceResponseType), one of `Salesforce`, `ServiceNow`."]
     pub r#type: ::std::option::Option<crate::SalesforceSourceResponseType>,
     _nulls: crate::support::Extras,
 }

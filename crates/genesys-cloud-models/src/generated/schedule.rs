@@ -33,7 +33,7 @@ pub struct Schedule {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `start`: local date-time, required by the spec."]
     pub start: ::std::option::Option<::chrono::NaiveDateTime>,
-    #[doc = " JSON `state`: [`ScheduleState`](crate::ScheduleState)."]
+    #[doc = " JSON `state`: [`ScheduleState`](crate::ScheduleState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::ScheduleState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScheduleBid {
-    #[doc = " JSON `agentRankingType`: [`ScheduleBidAgentRankingType`](crate::ScheduleBidAgentRankingType), required by the spec."]
+    #[doc = " JSON `agentRankingType`: [`ScheduleBidAgentRankingType`](crate::ScheduleBidAgentRankingType), required by the spec, one of `HireDate`, `Performance`."]
     pub agent_ranking_type: ::std::option::Option<crate::ScheduleBidAgentRankingType>,
-    #[doc = " JSON `bidType`: [`ScheduleBidBidType`](crate::ScheduleBidBidType), required by the spec."]
+    #[doc = " JSON `bidType`: [`ScheduleBidBidType`](crate::ScheduleBidBidType), required by the spec, one of `WorkPlanBid`, `ScheduleBid`."]
     pub bid_type: ::std::option::Option<crate::ScheduleBidBidType>,
     #[doc = " JSON `bidWindowEndDate`: date, required by the spec."]
     pub bid_window_end_date: ::std::option::Option<::chrono::NaiveDate>,
@@ -29,11 +29,11 @@ pub struct ScheduleBid {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `publishedDate`: date-time."]
     pub published_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `rankingTiebreakerType`: [`ScheduleBidRankingTiebreakerType`](crate::ScheduleBidRankingTiebreakerType), required by the spec."]
+    #[doc = " JSON `rankingTiebreakerType`: [`ScheduleBidRankingTiebreakerType`](crate::ScheduleBidRankingTiebreakerType), required by the spec, one of `HireDate`, `Performance`, `Custom`, `RandomlyAssign`."]
     pub ranking_tiebreaker_type: ::std::option::Option<crate::ScheduleBidRankingTiebreakerType>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ScheduleBidStatus`](crate::ScheduleBidStatus), required by the spec."]
+    #[doc = " JSON `status`: [`ScheduleBidStatus`](crate::ScheduleBidStatus), required by the spec, one of `Draft`, `Locked`, `Optimized`, `Scheduled`, `Open`, `Closed`, `Processed`, `Published`."]
     pub status: ::std::option::Option<crate::ScheduleBidStatus>,
     #[doc = " JSON `weeksToSchedule`: integer (int64), required by the spec."]
     pub weeks_to_schedule: ::std::option::Option<i64>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScheduleBidScheduledActivity {
-    #[doc = " JSON `activityCategory`: [`ScheduleBidScheduledActivityActivityCategory`](crate::ScheduleBidScheduledActivityActivityCategory), required by the spec."]
+    #[doc = " JSON `activityCategory`: [`ScheduleBidScheduledActivityActivityCategory`](crate::ScheduleBidScheduledActivityActivityCategory), required by the spec, one of `OnQueueWork`, `Break`, `Meal`, `Meeting`, `OffQueueWork`, `TimeOff`, `Training`, `Unavailable`."]
     pub activity_category: ::std::option::Option<crate::ScheduleBidScheduledActivityActivityCategory>,
     #[doc = " JSON `activityCodeId`: string, required by the spec."]
     pub activity_code_id: ::std::option::Option<::std::string::String>,

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScheduleBiddingAdminNotificationTopicScheduleBiddingNotification {
-    #[doc = " JSON `bidType`: [`ScheduleBiddingAdminNotificationTopicScheduleBiddingNotificationBidType`](crate::ScheduleBiddingAdminNotificationTopicScheduleBiddingNotificationBidType)."]
+    #[doc = " JSON `bidType`: [`ScheduleBiddingAdminNotificationTopicScheduleBiddingNotificationBidType`](crate::ScheduleBiddingAdminNotificationTopicScheduleBiddingNotificationBidType), one of `Unknown`, `WorkPlanBid`, `ScheduleBid`."]
     pub bid_type: ::std::option::Option<crate::ScheduleBiddingAdminNotificationTopicScheduleBiddingNotificationBidType>,
     #[doc = " JSON `buId`: string."]
     pub bu_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ScheduleBiddingAdminNotificationTopicScheduleBiddingNotificationStatus`](crate::ScheduleBiddingAdminNotificationTopicScheduleBiddingNotificationStatus)."]
+    #[doc = " JSON `status`: [`ScheduleBiddingAdminNotificationTopicScheduleBiddingNotificationStatus`](crate::ScheduleBiddingAdminNotificationTopicScheduleBiddingNotificationStatus), one of `Unknown`, `Draft`, `Locked`, `Scheduled`, `Optimized`, `Open`, `Closed`, `Processed`, `Published`."]
     pub status: ::std::option::Option<crate::ScheduleBiddingAdminNotificationTopicScheduleBiddingNotificationStatus>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct ScheduleGenerationMessage {
     #[doc = " JSON `arguments`: array of [`SchedulerMessageArgument`](crate::SchedulerMessageArgument)."]
     pub arguments: ::std::option::Option<::std::vec::Vec<crate::SchedulerMessageArgument>>,
-    #[doc = " JSON `type`: [`ScheduleGenerationMessageType`](crate::ScheduleGenerationMessageType)."]
+    #[doc = " JSON `type`: [`ScheduleGenerationMessageType`](crate::ScheduleGenerationMessageType), one of `AgentNotFound`, `AgentNotInSelectedManagementUnit`, `AgentNotLicensed`, `AgentWithoutWorkPlan`, `WorkPlanNotEnabled`, `WorkPlanNotFound`, `AgentWithoutCapability`, `NoNeedDays`, `UnableToProduceAgentSchedule`, `UnableToScheduleMinCoverageForPlanningGroup`, `UnableToScheduleMaxConsecutiveWorkingDays`, `UnableToScheduleMaxConsecutiveWorkingWeekends`, … (63 in all)."]
     pub r#type: ::std::option::Option<crate::ScheduleGenerationMessageType>,
     _nulls: crate::support::Extras,
 }

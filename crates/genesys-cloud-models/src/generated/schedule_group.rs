@@ -33,7 +33,7 @@ pub struct ScheduleGroup {
     pub open_schedules: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`ScheduleGroupState`](crate::ScheduleGroupState)."]
+    #[doc = " JSON `state`: [`ScheduleGroupState`](crate::ScheduleGroupState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::ScheduleGroupState>,
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScheduleSetError {
-    #[doc = " JSON `errorCode`: [`ScheduleSetErrorErrorCode`](crate::ScheduleSetErrorErrorCode), required by the spec."]
+    #[doc = " JSON `errorCode`: [`ScheduleSetErrorErrorCode`](crate::ScheduleSetErrorErrorCode), required by the spec, one of `InvalidWorkPlans`, `InvalidWorkPlanRotations`."]
     pub error_code: ::std::option::Option<crate::ScheduleSetErrorErrorCode>,
     #[doc = " JSON `workPlanRotations`: array of [`WorkPlanRotationReference`](crate::WorkPlanRotationReference)."]
     pub work_plan_rotations: ::std::option::Option<::std::vec::Vec<crate::WorkPlanRotationReference>>,

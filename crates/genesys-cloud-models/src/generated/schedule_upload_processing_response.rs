@@ -9,7 +9,7 @@ pub struct ScheduleUploadProcessingResponse {
     pub operation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `result`: [`BuScheduleMetadata`](crate::BuScheduleMetadata)."]
     pub result: ::std::option::Option<crate::BuScheduleMetadata>,
-    #[doc = " JSON `status`: [`ScheduleUploadProcessingResponseStatus`](crate::ScheduleUploadProcessingResponseStatus)."]
+    #[doc = " JSON `status`: [`ScheduleUploadProcessingResponseStatus`](crate::ScheduleUploadProcessingResponseStatus), one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::ScheduleUploadProcessingResponseStatus>,
     _nulls: crate::support::Extras,
 }

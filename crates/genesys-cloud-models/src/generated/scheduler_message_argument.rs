@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SchedulerMessageArgument {
-    #[doc = " JSON `type`: [`SchedulerMessageArgumentType`](crate::SchedulerMessageArgumentType)."]
+    #[doc = " JSON `type`: [`SchedulerMessageArgumentType`](crate::SchedulerMessageArgumentType), one of `AgentId`, `Date`, `PlanningGroupId`."]
     pub r#type: ::std::option::Option<crate::SchedulerMessageArgumentType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -7,7 +7,7 @@
 pub struct SchedulerMessageSeverityCount {
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
-    #[doc = " JSON `severity`: [`SchedulerMessageSeverityCountSeverity`](crate::SchedulerMessageSeverityCountSeverity)."]
+    #[doc = " JSON `severity`: [`SchedulerMessageSeverityCountSeverity`](crate::SchedulerMessageSeverityCountSeverity), one of `Ignore`, `Information`, `Warning`, `Error`."]
     pub severity: ::std::option::Option<crate::SchedulerMessageSeverityCountSeverity>,
     _nulls: crate::support::Extras,
 }

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SchedulerMessageTypeSeverity {
-    #[doc = " JSON `severity`: [`SchedulerMessageTypeSeveritySeverity`](crate::SchedulerMessageTypeSeveritySeverity)."]
+    #[doc = " JSON `severity`: [`SchedulerMessageTypeSeveritySeverity`](crate::SchedulerMessageTypeSeveritySeverity), one of `Ignore`, `Information`, `Warning`, `Error`."]
     pub severity: ::std::option::Option<crate::SchedulerMessageTypeSeveritySeverity>,
-    #[doc = " JSON `type`: [`SchedulerMessageTypeSeverityType`](crate::SchedulerMessageTypeSeverityType)."]
+    #[doc = " JSON `type`: [`SchedulerMessageTypeSeverityType`](crate::SchedulerMessageTypeSeverityType), one of `AgentNotFound`, `AgentNotInSelectedManagementUnit`, `AgentNotLicensed`, `AgentWithoutWorkPlan`, `WorkPlanNotEnabled`, `WorkPlanNotFound`, `AgentWithoutCapability`, `NoNeedDays`, `UnableToProduceAgentSchedule`, `UnableToScheduleMinCoverageForPlanningGroup`, `UnableToScheduleMaxConsecutiveWorkingDays`, `UnableToScheduleMaxConsecutiveWorkingWeekends`, … (63 in all)."]
     pub r#type: ::std::option::Option<crate::SchedulerMessageTypeSeverityType>,
     _nulls: crate::support::Extras,
 }

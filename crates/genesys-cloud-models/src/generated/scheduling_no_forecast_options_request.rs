@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SchedulingNoForecastOptionsRequest {
-    #[doc = " JSON `shiftLength`: [`SchedulingNoForecastOptionsRequestShiftLength`](crate::SchedulingNoForecastOptionsRequestShiftLength)."]
+    #[doc = " JSON `shiftLength`: [`SchedulingNoForecastOptionsRequestShiftLength`](crate::SchedulingNoForecastOptionsRequestShiftLength), one of `Shortest`, `Median`, `Longest`, `Random`."]
     pub shift_length: ::std::option::Option<crate::SchedulingNoForecastOptionsRequestShiftLength>,
-    #[doc = " JSON `shiftStart`: [`SchedulingNoForecastOptionsRequestShiftStart`](crate::SchedulingNoForecastOptionsRequestShiftStart)."]
+    #[doc = " JSON `shiftStart`: [`SchedulingNoForecastOptionsRequestShiftStart`](crate::SchedulingNoForecastOptionsRequestShiftStart), one of `Earliest`, `Median`, `Latest`, `Random`."]
     pub shift_start: ::std::option::Option<crate::SchedulingNoForecastOptionsRequestShiftStart>,
     _nulls: crate::support::Extras,
 }

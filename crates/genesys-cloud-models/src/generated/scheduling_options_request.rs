@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SchedulingOptionsRequest {
-    #[doc = " JSON `activitySmoothingType`: [`SchedulingOptionsRequestActivitySmoothingType`](crate::SchedulingOptionsRequestActivitySmoothingType)."]
+    #[doc = " JSON `activitySmoothingType`: [`SchedulingOptionsRequestActivitySmoothingType`](crate::SchedulingOptionsRequestActivitySmoothingType), one of `ReduceConcurrentActivitiesAcrossBu`, `ReduceConcurrentActivitiesAcrossMu`, `ConsistentServiceLevel`."]
     pub activity_smoothing_type: ::std::option::Option<crate::SchedulingOptionsRequestActivitySmoothingType>,
     #[doc = " JSON `induceScheduleVariability`: boolean."]
     pub induce_schedule_variability: ::std::option::Option<bool>,

@@ -7,7 +7,7 @@
 pub struct SchedulingProcessingError {
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `internalErrorCode`: [`SchedulingProcessingErrorInternalErrorCode`](crate::SchedulingProcessingErrorInternalErrorCode)."]
+    #[doc = " JSON `internalErrorCode`: [`SchedulingProcessingErrorInternalErrorCode`](crate::SchedulingProcessingErrorInternalErrorCode), one of `BadJson`, `NotFound`, `Fail`."]
     pub internal_error_code: ::std::option::Option<crate::SchedulingProcessingErrorInternalErrorCode>,
     _nulls: crate::support::Extras,
 }

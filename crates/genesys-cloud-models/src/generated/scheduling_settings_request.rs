@@ -17,7 +17,7 @@ pub struct SchedulingSettingsRequest {
     pub schedule_visibility: ::std::option::Option<crate::ScheduleVisibilitySettingsRequest>,
     #[doc = " JSON `shrinkageOverrides`: [`ShrinkageOverrides`](crate::ShrinkageOverrides)."]
     pub shrinkage_overrides: ::std::option::Option<crate::ShrinkageOverrides>,
-    #[doc = " JSON `startDayOfWeekend`: [`SchedulingSettingsRequestStartDayOfWeekend`](crate::SchedulingSettingsRequestStartDayOfWeekend)."]
+    #[doc = " JSON `startDayOfWeekend`: [`SchedulingSettingsRequestStartDayOfWeekend`](crate::SchedulingSettingsRequestStartDayOfWeekend), one of `Sunday`, `Monday`, `Tuesday`, `Wednesday`, `Thursday`, `Friday`, `Saturday`."]
     pub start_day_of_weekend: ::std::option::Option<crate::SchedulingSettingsRequestStartDayOfWeekend>,
     _nulls: crate::support::Extras,
 }

@@ -17,7 +17,7 @@ pub struct SchedulingSettingsResponse {
     pub schedule_visibility: ::std::option::Option<crate::ScheduleVisibilitySettingsResponse>,
     #[doc = " JSON `shrinkageOverrides`: [`ShrinkageOverrides`](crate::ShrinkageOverrides)."]
     pub shrinkage_overrides: ::std::option::Option<crate::ShrinkageOverrides>,
-    #[doc = " JSON `startDayOfWeekend`: [`SchedulingSettingsResponseStartDayOfWeekend`](crate::SchedulingSettingsResponseStartDayOfWeekend)."]
+    #[doc = " JSON `startDayOfWeekend`: [`SchedulingSettingsResponseStartDayOfWeekend`](crate::SchedulingSettingsResponseStartDayOfWeekend), one of `Sunday`, `Monday`, `Tuesday`, `Wednesday`, `Thursday`, `Friday`, `Saturday`."]
     pub start_day_of_weekend: ::std::option::Option<crate::SchedulingSettingsResponseStartDayOfWeekend>,
     _nulls: crate::support::Extras,
 }

@@ -13,7 +13,7 @@ pub struct SchedulingStatusResponse {
     pub percent_complete: ::std::option::Option<i64>,
     #[doc = " JSON `schedulingResultUri`: string."]
     pub scheduling_result_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`SchedulingStatusResponseStatus`](crate::SchedulingStatusResponseStatus)."]
+    #[doc = " JSON `status`: [`SchedulingStatusResponseStatus`](crate::SchedulingStatusResponseStatus), one of `Pending`, `Success`, `Failed`, `Ongoing`, `PartialFailure`."]
     pub status: ::std::option::Option<crate::SchedulingStatusResponseStatus>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct ScimEmail {
     #[doc = " JSON `primary`: boolean."]
     pub primary: ::std::option::Option<bool>,
-    #[doc = " JSON `type`: [`ScimEmailType`](crate::ScimEmailType)."]
+    #[doc = " JSON `type`: [`ScimEmailType`](crate::ScimEmailType), one of `work`, `other`."]
     pub r#type: ::std::option::Option<crate::ScimEmailType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -9,7 +9,7 @@ pub struct ScimError {
     pub detail: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `schemas`: array of string."]
     pub schemas: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `scimType`: [`ScimErrorScimType`](crate::ScimErrorScimType)."]
+    #[doc = " JSON `scimType`: [`ScimErrorScimType`](crate::ScimErrorScimType), one of `invalidFilter`, `tooMany`, `uniqueness`, `mutability`, `invalidSyntax`, `invalidPath`, `noTarget`, `invalidValue`, `invalidVers`, `sensitive`."]
     pub scim_type: ::std::option::Option<crate::ScimErrorScimType>,
     #[doc = " JSON `status`: string."]
     pub status: ::std::option::Option<::std::string::String>,

@@ -9,7 +9,7 @@ pub struct ScimMetadata {
     pub last_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `location`: string."]
     pub location: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `resourceType`: [`ScimMetadataResourceType`](crate::ScimMetadataResourceType)."]
+    #[doc = " JSON `resourceType`: [`ScimMetadataResourceType`](crate::ScimMetadataResourceType), one of `User`, `Group`, `ServiceProviderConfig`, `ResourceType`, `Schema`."]
     pub resource_type: ::std::option::Option<crate::ScimMetadataResourceType>,
     #[doc = " JSON `version`: string."]
     pub version: ::std::option::Option<::std::string::String>,

@@ -7,7 +7,7 @@
 pub struct ScimPhoneNumber {
     #[doc = " JSON `primary`: boolean."]
     pub primary: ::std::option::Option<bool>,
-    #[doc = " JSON `type`: [`ScimPhoneNumberType`](crate::ScimPhoneNumberType)."]
+    #[doc = " JSON `type`: [`ScimPhoneNumberType`](crate::ScimPhoneNumberType), one of `work`, `work2`, `work3`, `work4`, `home`, `mobile`, `other`, `microsoftteams`, `zoomphone`, `eightbyeight`, `ringcentral`."]
     pub r#type: ::std::option::Option<crate::ScimPhoneNumberType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

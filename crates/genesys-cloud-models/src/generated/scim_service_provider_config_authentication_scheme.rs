@@ -15,7 +15,7 @@ pub struct ScimServiceProviderConfigAuthenticationScheme {
     pub primary: ::std::option::Option<bool>,
     #[doc = " JSON `specUri`: string."]
     pub spec_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ScimServiceProviderConfigAuthenticationSchemeType`](crate::ScimServiceProviderConfigAuthenticationSchemeType), required by the spec."]
+    #[doc = " JSON `type`: [`ScimServiceProviderConfigAuthenticationSchemeType`](crate::ScimServiceProviderConfigAuthenticationSchemeType), required by the spec, one of `oauth`, `oauth2`, `oauthbearertoken`, `httpbasic`, `httpdigest`."]
     pub r#type: ::std::option::Option<crate::ScimServiceProviderConfigAuthenticationSchemeType>,
     _nulls: crate::support::Extras,
 }

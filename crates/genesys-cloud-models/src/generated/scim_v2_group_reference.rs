@@ -7,7 +7,7 @@
 pub struct ScimV2GroupReference {
     #[doc = " JSON `$ref`: string."]
     pub r#ref: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ScimV2GroupReferenceType`](crate::ScimV2GroupReferenceType)."]
+    #[doc = " JSON `type`: [`ScimV2GroupReferenceType`](crate::ScimV2GroupReferenceType), one of `User`, `Group`, `ServiceProviderConfig`, `ResourceType`, `Schema`."]
     pub r#type: ::std::option::Option<crate::ScimV2GroupReferenceType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

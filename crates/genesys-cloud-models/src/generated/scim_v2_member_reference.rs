@@ -7,7 +7,7 @@
 pub struct ScimV2MemberReference {
     #[doc = " JSON `$ref`: string."]
     pub r#ref: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ScimV2MemberReferenceType`](crate::ScimV2MemberReferenceType)."]
+    #[doc = " JSON `type`: [`ScimV2MemberReferenceType`](crate::ScimV2MemberReferenceType), one of `User`, `Group`, `ServiceProviderConfig`, `ResourceType`, `Schema`."]
     pub r#type: ::std::option::Option<crate::ScimV2MemberReferenceType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

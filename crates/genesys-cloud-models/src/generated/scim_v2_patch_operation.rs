@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScimV2PatchOperation {
-    #[doc = " JSON `op`: [`ScimV2PatchOperationOp`](crate::ScimV2PatchOperationOp), required by the spec."]
+    #[doc = " JSON `op`: [`ScimV2PatchOperationOp`](crate::ScimV2PatchOperationOp), required by the spec, one of `add`, `replace`, `remove`."]
     pub op: ::std::option::Option<crate::ScimV2PatchOperationOp>,
     #[doc = " JSON `path`: string."]
     pub path: ::std::option::Option<::std::string::String>,

@@ -13,7 +13,7 @@ pub struct ScimV2SchemaAttribute {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `multiValued`: boolean."]
     pub multi_valued: ::std::option::Option<bool>,
-    #[doc = " JSON `mutability`: [`ScimV2SchemaAttributeMutability`](crate::ScimV2SchemaAttributeMutability)."]
+    #[doc = " JSON `mutability`: [`ScimV2SchemaAttributeMutability`](crate::ScimV2SchemaAttributeMutability), one of `readWrite`, `readOnly`, `immutable`, `writeOnly`."]
     pub mutability: ::std::option::Option<crate::ScimV2SchemaAttributeMutability>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -21,13 +21,13 @@ pub struct ScimV2SchemaAttribute {
     pub reference_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `required`: boolean."]
     pub required: ::std::option::Option<bool>,
-    #[doc = " JSON `returned`: [`ScimV2SchemaAttributeReturned`](crate::ScimV2SchemaAttributeReturned)."]
+    #[doc = " JSON `returned`: [`ScimV2SchemaAttributeReturned`](crate::ScimV2SchemaAttributeReturned), one of `always`, `never`, `default`, `request`."]
     pub returned: ::std::option::Option<crate::ScimV2SchemaAttributeReturned>,
     #[doc = " JSON `subAttributes`: array of [`ScimV2SchemaAttribute`](crate::ScimV2SchemaAttribute)."]
     pub sub_attributes: ::std::option::Option<::std::vec::Vec<crate::ScimV2SchemaAttribute>>,
-    #[doc = " JSON `type`: [`ScimV2SchemaAttributeType`](crate::ScimV2SchemaAttributeType)."]
+    #[doc = " JSON `type`: [`ScimV2SchemaAttributeType`](crate::ScimV2SchemaAttributeType), one of `string`, `boolean`, `decimal`, `integer`, `dateTime`, `reference`, `complex`."]
     pub r#type: ::std::option::Option<crate::ScimV2SchemaAttributeType>,
-    #[doc = " JSON `uniqueness`: [`ScimV2SchemaAttributeUniqueness`](crate::ScimV2SchemaAttributeUniqueness)."]
+    #[doc = " JSON `uniqueness`: [`ScimV2SchemaAttributeUniqueness`](crate::ScimV2SchemaAttributeUniqueness), one of `none`, `server`, `global`."]
     pub uniqueness: ::std::option::Option<crate::ScimV2SchemaAttributeUniqueness>,
     _nulls: crate::support::Extras,
 }

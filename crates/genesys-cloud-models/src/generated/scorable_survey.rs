@@ -13,7 +13,7 @@ pub struct ScorableSurvey {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ScorableSurveyStatus`](crate::ScorableSurveyStatus)."]
+    #[doc = " JSON `status`: [`ScorableSurveyStatus`](crate::ScorableSurveyStatus), one of `Pending`, `Sent`, `InProgress`, `Finished`, `OptOut`, `Error`, `Expired`."]
     pub status: ::std::option::Option<crate::ScorableSurveyStatus>,
     #[doc = " JSON `surveyForm`: [`SurveyForm`](crate::SurveyForm)."]
     pub survey_form: ::std::option::Option<crate::SurveyForm>,

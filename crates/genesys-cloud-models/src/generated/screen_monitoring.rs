@@ -9,15 +9,15 @@ pub struct ScreenMonitoring {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
-    #[doc = " JSON `disconnectType`: [`ScreenMonitoringDisconnectType`](crate::ScreenMonitoringDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`ScreenMonitoringDisconnectType`](crate::ScreenMonitoringDisconnectType), one of `system`."]
     pub disconnect_type: ::std::option::Option<crate::ScreenMonitoringDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`ScreenMonitoringInitialState`](crate::ScreenMonitoringInitialState)."]
+    #[doc = " JSON `initialState`: [`ScreenMonitoringInitialState`](crate::ScreenMonitoringInitialState), one of `none`, `connected`, `disconnected`."]
     pub initial_state: ::std::option::Option<crate::ScreenMonitoringInitialState>,
-    #[doc = " JSON `monitoringType`: [`ScreenMonitoringMonitoringType`](crate::ScreenMonitoringMonitoringType)."]
+    #[doc = " JSON `monitoringType`: [`ScreenMonitoringMonitoringType`](crate::ScreenMonitoringMonitoringType), one of `Unknown`, `AgentLevel`, `ConversationLevel`."]
     pub monitoring_type: ::std::option::Option<crate::ScreenMonitoringMonitoringType>,
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
@@ -25,7 +25,7 @@ pub struct ScreenMonitoring {
     pub screen_monitoring: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `segments`: array of [`Segment`](crate::Segment)."]
     pub segments: ::std::option::Option<::std::vec::Vec<crate::Segment>>,
-    #[doc = " JSON `state`: [`ScreenMonitoringState`](crate::ScreenMonitoringState)."]
+    #[doc = " JSON `state`: [`ScreenMonitoringState`](crate::ScreenMonitoringState), one of `none`, `connected`, `disconnected`."]
     pub state: ::std::option::Option<crate::ScreenMonitoringState>,
     #[doc = " JSON `targetUser`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub target_user: ::std::option::Option<crate::AddressableEntityRef>,

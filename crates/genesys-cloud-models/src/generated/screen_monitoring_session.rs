@@ -9,7 +9,7 @@ pub struct ScreenMonitoringSession {
     pub conversation: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `dateCreated`: date-time, required by the spec."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `monitoringType`: [`ScreenMonitoringSessionMonitoringType`](crate::ScreenMonitoringSessionMonitoringType), required by the spec."]
+    #[doc = " JSON `monitoringType`: [`ScreenMonitoringSessionMonitoringType`](crate::ScreenMonitoringSessionMonitoringType), required by the spec, one of `AgentLevel`, `ConversationLevel`."]
     pub monitoring_type: ::std::option::Option<crate::ScreenMonitoringSessionMonitoringType>,
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,

@@ -13,7 +13,7 @@ pub struct SearchAggregation {
     pub order: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `size`: integer (int64)."]
     pub size: ::std::option::Option<i64>,
-    #[doc = " JSON `type`: [`SearchAggregationType`](crate::SearchAggregationType)."]
+    #[doc = " JSON `type`: [`SearchAggregationType`](crate::SearchAggregationType), one of `COUNT`, `SUM`, `AVERAGE`, `TERM`, `CONTAINS`, `STARTS_WITH`, `ENDS_WITH`."]
     pub r#type: ::std::option::Option<crate::SearchAggregationType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -13,11 +13,11 @@ pub struct SearchCriteria {
     pub fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `group`: array of [`SearchCriteria`](crate::SearchCriteria)."]
     pub group: ::std::option::Option<::std::vec::Vec<crate::SearchCriteria>>,
-    #[doc = " JSON `operator`: [`SearchCriteriaOperator`](crate::SearchCriteriaOperator)."]
+    #[doc = " JSON `operator`: [`SearchCriteriaOperator`](crate::SearchCriteriaOperator), one of `AND`, `OR`, `NOT`."]
     pub operator: ::std::option::Option<crate::SearchCriteriaOperator>,
     #[doc = " JSON `startValue`: string."]
     pub start_value: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`SearchCriteriaType`](crate::SearchCriteriaType)."]
+    #[doc = " JSON `type`: [`SearchCriteriaType`](crate::SearchCriteriaType), one of `EXACT`, `CONTAINS`, `STARTS_WITH`, `REQUIRED_FIELDS`, `RANGE`, `DATE_RANGE`, `LESS_THAN`, `LESS_THAN_EQUAL_TO`, `GREATER_THAN`, `GREATER_THAN_EQUAL_TO`, `SIMPLE`, `TERM`, … (16 in all)."]
     pub r#type: ::std::option::Option<crate::SearchCriteriaType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -21,7 +21,7 @@ pub struct SearchRequest {
     pub sort: ::std::option::Option<::std::vec::Vec<crate::SearchSort>>,
     #[doc = " JSON `sortBy`: string."]
     pub sort_by: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sortOrder`: [`SearchRequestSortOrder`](crate::SearchRequestSortOrder)."]
+    #[doc = " JSON `sortOrder`: [`SearchRequestSortOrder`](crate::SearchRequestSortOrder), one of `ASC`, `DESC`, `SCORE`."]
     pub sort_order: ::std::option::Option<crate::SearchRequestSortOrder>,
     #[doc = " JSON `types`: array of string, required by the spec."]
     pub types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

@@ -7,7 +7,7 @@
 pub struct SearchSort {
     #[doc = " JSON `sortBy`: string."]
     pub sort_by: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sortOrder`: [`SearchSortSortOrder`](crate::SearchSortSortOrder)."]
+    #[doc = " JSON `sortOrder`: [`SearchSortSortOrder`](crate::SearchSortSortOrder), one of `ASC`, `DESC`, `SCORE`."]
     pub sort_order: ::std::option::Option<crate::SearchSortSortOrder>,
     _nulls: crate::support::Extras,
 }

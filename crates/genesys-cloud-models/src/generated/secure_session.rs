@@ -15,7 +15,7 @@ pub struct SecureSession {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sourceParticipantId`: string."]
     pub source_participant_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`SecureSessionState`](crate::SecureSessionState), required by the spec."]
+    #[doc = " JSON `state`: [`SecureSessionState`](crate::SecureSessionState), required by the spec, one of `PENDING`, `COMPLETED`, `FAILED`."]
     pub state: ::std::option::Option<crate::SecureSessionState>,
     #[doc = " JSON `userData`: string."]
     pub user_data: ::std::option::Option<::std::string::String>,

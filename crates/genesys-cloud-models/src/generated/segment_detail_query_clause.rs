@@ -7,7 +7,7 @@
 pub struct SegmentDetailQueryClause {
     #[doc = " JSON `predicates`: array of [`SegmentDetailQueryPredicate`](crate::SegmentDetailQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::SegmentDetailQueryPredicate>>,
-    #[doc = " JSON `type`: [`SegmentDetailQueryClauseType`](crate::SegmentDetailQueryClauseType), required by the spec."]
+    #[doc = " JSON `type`: [`SegmentDetailQueryClauseType`](crate::SegmentDetailQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::SegmentDetailQueryClauseType>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct SegmentDetailQueryFilter {
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::SegmentDetailQueryClause>>,
     #[doc = " JSON `predicates`: array of [`SegmentDetailQueryPredicate`](crate::SegmentDetailQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::SegmentDetailQueryPredicate>>,
-    #[doc = " JSON `type`: [`SegmentDetailQueryFilterType`](crate::SegmentDetailQueryFilterType), required by the spec."]
+    #[doc = " JSON `type`: [`SegmentDetailQueryFilterType`](crate::SegmentDetailQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::SegmentDetailQueryFilterType>,
     _nulls: crate::support::Extras,
 }

@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SegmentDetailQueryPredicate {
-    #[doc = " JSON `dimension`: [`SegmentDetailQueryPredicateDimension`](crate::SegmentDetailQueryPredicateDimension)."]
+    #[doc = " JSON `dimension`: [`SegmentDetailQueryPredicateDimension`](crate::SegmentDetailQueryPredicateDimension), one of `addressFrom`, `addressTo`, `agentAssistantId`, `agentOwned`, `ani`, `authenticated`, `bargedParticipantId`, `callbackNumber`, `callbackScheduledTime`, `canonicalExternalContactId`, `cleared`, `coachedParticipantId`, … (80 in all)."]
     pub dimension: ::std::option::Option<crate::SegmentDetailQueryPredicateDimension>,
-    #[doc = " JSON `metric`: [`SegmentDetailQueryPredicateMetric`](crate::SegmentDetailQueryPredicateMetric)."]
+    #[doc = " JSON `metric`: [`SegmentDetailQueryPredicateMetric`](crate::SegmentDetailQueryPredicateMetric), one of `tSegmentDuration`."]
     pub metric: ::std::option::Option<crate::SegmentDetailQueryPredicateMetric>,
-    #[doc = " JSON `operator`: [`SegmentDetailQueryPredicateOperator`](crate::SegmentDetailQueryPredicateOperator)."]
+    #[doc = " JSON `operator`: [`SegmentDetailQueryPredicateOperator`](crate::SegmentDetailQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::SegmentDetailQueryPredicateOperator>,
     #[doc = " JSON `property`: string."]
     pub property: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `propertyType`: [`SegmentDetailQueryPredicatePropertyType`](crate::SegmentDetailQueryPredicatePropertyType)."]
+    #[doc = " JSON `propertyType`: [`SegmentDetailQueryPredicatePropertyType`](crate::SegmentDetailQueryPredicatePropertyType), one of `bool`, `integer`, `real`, `date`, `string`, `uuid`."]
     pub property_type: ::std::option::Option<crate::SegmentDetailQueryPredicatePropertyType>,
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `type`: [`SegmentDetailQueryPredicateType`](crate::SegmentDetailQueryPredicateType)."]
+    #[doc = " JSON `type`: [`SegmentDetailQueryPredicateType`](crate::SegmentDetailQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::SegmentDetailQueryPredicateType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

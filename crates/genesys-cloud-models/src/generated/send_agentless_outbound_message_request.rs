@@ -15,7 +15,7 @@ pub struct SendAgentlessOutboundMessageRequest {
     pub text_body: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `toAddress`: string."]
     pub to_address: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `toAddressMessengerType`: [`SendAgentlessOutboundMessageRequestToAddressMessengerType`](crate::SendAgentlessOutboundMessageRequestToAddressMessengerType), required by the spec."]
+    #[doc = " JSON `toAddressMessengerType`: [`SendAgentlessOutboundMessageRequestToAddressMessengerType`](crate::SendAgentlessOutboundMessageRequestToAddressMessengerType), required by the spec, one of `sms`, `whatsapp`, `open`, `webmessaging`, `apple`."]
     pub to_address_messenger_type: ::std::option::Option<crate::SendAgentlessOutboundMessageRequestToAddressMessengerType>,
     #[doc = " JSON `useExistingActiveConversation`: boolean."]
     pub use_existing_active_conversation: ::std::option::Option<bool>,

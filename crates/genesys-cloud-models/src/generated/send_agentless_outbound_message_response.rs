@@ -13,7 +13,7 @@ pub struct SendAgentlessOutboundMessageResponse {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `message`: [`MessageData`](crate::MessageData)."]
     pub message: ::std::option::Option<crate::MessageData>,
-    #[doc = " JSON `messengerType`: [`SendAgentlessOutboundMessageResponseMessengerType`](crate::SendAgentlessOutboundMessageResponseMessengerType)."]
+    #[doc = " JSON `messengerType`: [`SendAgentlessOutboundMessageResponseMessengerType`](crate::SendAgentlessOutboundMessageResponseMessengerType), one of `sms`, `whatsapp`, `open`, `webmessaging`, `apple`."]
     pub messenger_type: ::std::option::Option<crate::SendAgentlessOutboundMessageResponseMessengerType>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,

@@ -11,7 +11,7 @@ pub struct SentimentFeedback {
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dialect`: string, required by the spec."]
     pub dialect: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `feedbackValue`: [`SentimentFeedbackFeedbackValue`](crate::SentimentFeedbackFeedbackValue), required by the spec."]
+    #[doc = " JSON `feedbackValue`: [`SentimentFeedbackFeedbackValue`](crate::SentimentFeedbackFeedbackValue), required by the spec, one of `Neutral`, `Positive`, `Negative`."]
     pub feedback_value: ::std::option::Option<crate::SentimentFeedbackFeedbackValue>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,

@@ -23,7 +23,7 @@ pub struct ServiceNowSourceResponse {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `settings`: [`ServiceNowSettings`](crate::ServiceNowSettings)."]
     pub settings: ::std::option::Option<crate::ServiceNowSettings>,
-    #[doc = " JSON `type`: [`ServiceNowSourceResponseType`](crate::ServiceNowSourceResponseType)."]
+    #[doc = " JSON `type`: [`ServiceNowSourceResponseType`](crate::ServiceNowSourceResponseType), one of `Salesforce`, `ServiceNow`."]
     pub r#type: ::std::option::Option<crate::ServiceNowSourceResponseType>,
     _nulls: crate::support::Extras,
 }

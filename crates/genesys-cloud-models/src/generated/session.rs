@@ -23,7 +23,7 @@ pub struct Session {
     pub case_entity: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `caseReference`: string."]
     pub case_reference: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `caseStatus`: [`SessionCaseStatus`](crate::SessionCaseStatus)."]
+    #[doc = " JSON `caseStatus`: [`SessionCaseStatus`](crate::SessionCaseStatus), one of `Unknown`, `Open`, `InProgress`, `Terminated`, `Closed`."]
     pub case_status: ::std::option::Option<crate::SessionCaseStatus>,
     #[doc = " JSON `conversation`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub conversation: ::std::option::Option<crate::AddressableEntityRef>,
@@ -63,7 +63,7 @@ pub struct Session {
     pub ip_address: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `ipOrganization`: string."]
     pub ip_organization: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `lastAcdOutcome`: [`SessionLastAcdOutcome`](crate::SessionLastAcdOutcome)."]
+    #[doc = " JSON `lastAcdOutcome`: [`SessionLastAcdOutcome`](crate::SessionLastAcdOutcome), one of `Unknown`, `Abandon`, `Answered`, `FlowOut`."]
     pub last_acd_outcome: ::std::option::Option<crate::SessionLastAcdOutcome>,
     #[doc = " JSON `lastConnectedQueue`: [`ConnectedQueue`](crate::ConnectedQueue)."]
     pub last_connected_queue: ::std::option::Option<crate::ConnectedQueue>,
@@ -75,7 +75,7 @@ pub struct Session {
     pub last_page: ::std::option::Option<crate::JourneyPage>,
     #[doc = " JSON `lastScreen`: string."]
     pub last_screen: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `lastUserDisconnectType`: [`SessionLastUserDisconnectType`](crate::SessionLastUserDisconnectType)."]
+    #[doc = " JSON `lastUserDisconnectType`: [`SessionLastUserDisconnectType`](crate::SessionLastUserDisconnectType), one of `Unknown`, `Endpoint`, `Client`, `System`, `Transfer`, `Error`, `Peer`, `Other`, `Spam`, `Timeout`, `TransportFailure`, `ConferenceTransfer`, … (21 in all)."]
     pub last_user_disconnect_type: ::std::option::Option<crate::SessionLastUserDisconnectType>,
     #[doc = " JSON `lastUserDisposition`: [`ConversationUserDisposition`](crate::ConversationUserDisposition)."]
     pub last_user_disposition: ::std::option::Option<crate::ConversationUserDisposition>,
@@ -83,7 +83,7 @@ pub struct Session {
     pub mkt_campaign: ::std::option::Option<crate::JourneyCampaign>,
     #[doc = " JSON `networkConnectivity`: [`NetworkConnectivity`](crate::NetworkConnectivity)."]
     pub network_connectivity: ::std::option::Option<crate::NetworkConnectivity>,
-    #[doc = " JSON `originatingDirection`: [`SessionOriginatingDirection`](crate::SessionOriginatingDirection)."]
+    #[doc = " JSON `originatingDirection`: [`SessionOriginatingDirection`](crate::SessionOriginatingDirection), one of `Unknown`, `Inbound`, `Outbound`."]
     pub originating_direction: ::std::option::Option<crate::SessionOriginatingDirection>,
     #[doc = " JSON `outcomeAchievements`: array of [`OutcomeAchievement`](crate::OutcomeAchievement)."]
     pub outcome_achievements: ::std::option::Option<::std::vec::Vec<crate::OutcomeAchievement>>,

@@ -7,7 +7,7 @@
 pub struct SessionEndDetails {
     #[doc = " JSON `reason`: string."]
     pub reason: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`SessionEndDetailsType`](crate::SessionEndDetailsType)."]
+    #[doc = " JSON `type`: [`SessionEndDetailsType`](crate::SessionEndDetailsType), one of `Disconnect`, `Exit`."]
     pub r#type: ::std::option::Option<crate::SessionEndDetailsType>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SetRecordingState {
-    #[doc = " JSON `recordingState`: [`SetRecordingStateRecordingState`](crate::SetRecordingStateRecordingState)."]
+    #[doc = " JSON `recordingState`: [`SetRecordingStateRecordingState`](crate::SetRecordingStateRecordingState), one of `ACTIVE`, `PAUSED`, `NONE`."]
     pub recording_state: ::std::option::Option<crate::SetRecordingStateRecordingState>,
     _nulls: crate::support::Extras,
 }

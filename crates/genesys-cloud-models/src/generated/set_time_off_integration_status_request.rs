@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SetTimeOffIntegrationStatusRequest {
-    #[doc = " JSON `integrationStatus`: [`SetTimeOffIntegrationStatusRequestIntegrationStatus`](crate::SetTimeOffIntegrationStatusRequestIntegrationStatus), required by the spec."]
+    #[doc = " JSON `integrationStatus`: [`SetTimeOffIntegrationStatusRequestIntegrationStatus`](crate::SetTimeOffIntegrationStatusRequestIntegrationStatus), required by the spec, one of `Processing`, `Error`, `AutomaticallyComplete`, `ManuallyComplete`."]
     pub integration_status: ::std::option::Option<crate::SetTimeOffIntegrationStatusRequestIntegrationStatus>,
     _nulls: crate::support::Extras,
 }

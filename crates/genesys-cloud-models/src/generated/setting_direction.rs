@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SettingDirection {
-    #[doc = " JSON `inbound`: [`SettingDirectionInbound`](crate::SettingDirectionInbound)."]
+    #[doc = " JSON `inbound`: [`SettingDirectionInbound`](crate::SettingDirectionInbound), one of `Enabled`, `Disabled`."]
     pub inbound: ::std::option::Option<crate::SettingDirectionInbound>,
-    #[doc = " JSON `outbound`: [`SettingDirectionOutbound`](crate::SettingDirectionOutbound)."]
+    #[doc = " JSON `outbound`: [`SettingDirectionOutbound`](crate::SettingDirectionOutbound), one of `Enabled`, `Disabled`."]
     pub outbound: ::std::option::Option<crate::SettingDirectionOutbound>,
     _nulls: crate::support::Extras,
 }

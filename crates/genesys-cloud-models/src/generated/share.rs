@@ -11,7 +11,7 @@ pub struct Share {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `member`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub member: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `memberType`: [`ShareMemberType`](crate::ShareMemberType)."]
+    #[doc = " JSON `memberType`: [`ShareMemberType`](crate::ShareMemberType), one of `USER`, `GROUP`, `PUBLIC`."]
     pub member_type: ::std::option::Option<crate::ShareMemberType>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -21,7 +21,7 @@ pub struct Share {
     pub shared_by: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `sharedEntity`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub shared_entity: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `sharedEntityType`: [`ShareSharedEntityType`](crate::ShareSharedEntityType)."]
+    #[doc = " JSON `sharedEntityType`: [`ShareSharedEntityType`](crate::ShareSharedEntityType), one of `DOCUMENT`."]
     pub shared_entity_type: ::std::option::Option<crate::ShareSharedEntityType>,
     #[doc = " JSON `user`: [`User`](crate::User)."]
     pub user: ::std::option::Option<crate::User>,

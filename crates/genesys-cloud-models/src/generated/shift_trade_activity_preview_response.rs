@@ -11,7 +11,7 @@ pub struct ShiftTradeActivityPreviewResponse {
     pub counts_as_paid_time: ::std::option::Option<bool>,
     #[doc = " JSON `externalActivityId`: string."]
     pub external_activity_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `externalActivityType`: [`ShiftTradeActivityPreviewResponseExternalActivityType`](crate::ShiftTradeActivityPreviewResponseExternalActivityType)."]
+    #[doc = " JSON `externalActivityType`: [`ShiftTradeActivityPreviewResponseExternalActivityType`](crate::ShiftTradeActivityPreviewResponseExternalActivityType), one of `ActivityPlan`, `Coaching`, `Learning`, `Opportunity`."]
     pub external_activity_type: ::std::option::Option<crate::ShiftTradeActivityPreviewResponseExternalActivityType>,
     #[doc = " JSON `lengthMinutes`: integer (int64)."]
     pub length_minutes: ::std::option::Option<i64>,

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ShiftTradeActivityRule {
-    #[doc = " JSON `action`: [`ShiftTradeActivityRuleAction`](crate::ShiftTradeActivityRuleAction), required by the spec."]
+    #[doc = " JSON `action`: [`ShiftTradeActivityRuleAction`](crate::ShiftTradeActivityRuleAction), required by the spec, one of `Replace`, `DoNotAllowTrade`, `KeepWithSchedule`."]
     pub action: ::std::option::Option<crate::ShiftTradeActivityRuleAction>,
-    #[doc = " JSON `activityCategory`: [`ShiftTradeActivityRuleActivityCategory`](crate::ShiftTradeActivityRuleActivityCategory), required by the spec."]
+    #[doc = " JSON `activityCategory`: [`ShiftTradeActivityRuleActivityCategory`](crate::ShiftTradeActivityRuleActivityCategory), required by the spec, one of `OnQueueWork`, `Break`, `Meal`, `Meeting`, `OffQueueWork`, `TimeOff`, `Training`, `Unavailable`."]
     pub activity_category: ::std::option::Option<crate::ShiftTradeActivityRuleActivityCategory>,
     #[doc = " JSON `activityCodeIdReplacement`: string."]
     pub activity_code_id_replacement: ::std::option::Option<::std::string::String>,

@@ -15,9 +15,9 @@ pub struct ShiftTradeAddTradeJobResponse {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ShiftTradeAddTradeJobResponseStatus`](crate::ShiftTradeAddTradeJobResponseStatus), required by the spec."]
+    #[doc = " JSON `status`: [`ShiftTradeAddTradeJobResponseStatus`](crate::ShiftTradeAddTradeJobResponseStatus), required by the spec, one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::ShiftTradeAddTradeJobResponseStatus>,
-    #[doc = " JSON `type`: [`ShiftTradeAddTradeJobResponseType`](crate::ShiftTradeAddTradeJobResponseType), required by the spec."]
+    #[doc = " JSON `type`: [`ShiftTradeAddTradeJobResponseType`](crate::ShiftTradeAddTradeJobResponseType), required by the spec, one of `AddTrade`, `BulkUpdateTradeStates`, `EvaluateTrades`, `MatchTrade`, `QueryAgentTrades`, `QueryTrades`, `QueryWeekSummaries`, `SearchUnmatchedTrades`, `UpdateTrade`, `UpdateTradeState`."]
     pub r#type: ::std::option::Option<crate::ShiftTradeAddTradeJobResponseType>,
     _nulls: crate::support::Extras,
 }

@@ -15,9 +15,9 @@ pub struct ShiftTradeBulkUpdateTradeStateBuJobResponse {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ShiftTradeBulkUpdateTradeStateBuJobResponseStatus`](crate::ShiftTradeBulkUpdateTradeStateBuJobResponseStatus), required by the spec."]
+    #[doc = " JSON `status`: [`ShiftTradeBulkUpdateTradeStateBuJobResponseStatus`](crate::ShiftTradeBulkUpdateTradeStateBuJobResponseStatus), required by the spec, one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::ShiftTradeBulkUpdateTradeStateBuJobResponseStatus>,
-    #[doc = " JSON `type`: [`ShiftTradeBulkUpdateTradeStateBuJobResponseType`](crate::ShiftTradeBulkUpdateTradeStateBuJobResponseType), required by the spec."]
+    #[doc = " JSON `type`: [`ShiftTradeBulkUpdateTradeStateBuJobResponseType`](crate::ShiftTradeBulkUpdateTradeStateBuJobResponseType), required by the spec, one of `AddTrade`, `BulkUpdateTradeStates`, `EvaluateTrades`, `MatchTrade`, `QueryAgentTrades`, `QueryTrades`, `QueryWeekSummaries`, `SearchUnmatchedTrades`, `UpdateTrade`, `UpdateTradeState`."]
     pub r#type: ::std::option::Option<crate::ShiftTradeBulkUpdateTradeStateBuJobResponseType>,
     _nulls: crate::support::Extras,
 }

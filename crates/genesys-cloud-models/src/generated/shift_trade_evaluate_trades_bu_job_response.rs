@@ -15,9 +15,9 @@ pub struct ShiftTradeEvaluateTradesBuJobResponse {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ShiftTradeEvaluateTradesBuJobResponseStatus`](crate::ShiftTradeEvaluateTradesBuJobResponseStatus), required by the spec."]
+    #[doc = " JSON `status`: [`ShiftTradeEvaluateTradesBuJobResponseStatus`](crate::ShiftTradeEvaluateTradesBuJobResponseStatus), required by the spec, one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::ShiftTradeEvaluateTradesBuJobResponseStatus>,
-    #[doc = " JSON `type`: [`ShiftTradeEvaluateTradesBuJobResponseType`](crate::ShiftTradeEvaluateTradesBuJobResponseType), required by the spec."]
+    #[doc = " JSON `type`: [`ShiftTradeEvaluateTradesBuJobResponseType`](crate::ShiftTradeEvaluateTradesBuJobResponseType), required by the spec, one of `AddTrade`, `BulkUpdateTradeStates`, `EvaluateTrades`, `MatchTrade`, `QueryAgentTrades`, `QueryTrades`, `QueryWeekSummaries`, `SearchUnmatchedTrades`, `UpdateTrade`, `UpdateTradeState`."]
     pub r#type: ::std::option::Option<crate::ShiftTradeEvaluateTradesBuJobResponseType>,
     _nulls: crate::support::Extras,
 }

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ShiftTradeExternalActivityRule {
-    #[doc = " JSON `action`: [`ShiftTradeExternalActivityRuleAction`](crate::ShiftTradeExternalActivityRuleAction), required by the spec."]
+    #[doc = " JSON `action`: [`ShiftTradeExternalActivityRuleAction`](crate::ShiftTradeExternalActivityRuleAction), required by the spec, one of `DoNotAllowTrade`, `KeepWithAgent`."]
     pub action: ::std::option::Option<crate::ShiftTradeExternalActivityRuleAction>,
     #[doc = " JSON `activityCodeIdReplacement`: string."]
     pub activity_code_id_replacement: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `externalActivityType`: [`ShiftTradeExternalActivityRuleExternalActivityType`](crate::ShiftTradeExternalActivityRuleExternalActivityType), required by the spec."]
+    #[doc = " JSON `externalActivityType`: [`ShiftTradeExternalActivityRuleExternalActivityType`](crate::ShiftTradeExternalActivityRuleExternalActivityType), required by the spec, one of `ActivityPlan`, `Coaching`, `Learning`, `Opportunity`."]
     pub external_activity_type: ::std::option::Option<crate::ShiftTradeExternalActivityRuleExternalActivityType>,
     _nulls: crate::support::Extras,
 }

@@ -15,9 +15,9 @@ pub struct ShiftTradeMatchTradeJobResponse {
     pub match_trade_result: ::std::option::Option<crate::EvaluatedShiftTradeResponseItem>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ShiftTradeMatchTradeJobResponseStatus`](crate::ShiftTradeMatchTradeJobResponseStatus), required by the spec."]
+    #[doc = " JSON `status`: [`ShiftTradeMatchTradeJobResponseStatus`](crate::ShiftTradeMatchTradeJobResponseStatus), required by the spec, one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::ShiftTradeMatchTradeJobResponseStatus>,
-    #[doc = " JSON `type`: [`ShiftTradeMatchTradeJobResponseType`](crate::ShiftTradeMatchTradeJobResponseType), required by the spec."]
+    #[doc = " JSON `type`: [`ShiftTradeMatchTradeJobResponseType`](crate::ShiftTradeMatchTradeJobResponseType), required by the spec, one of `AddTrade`, `BulkUpdateTradeStates`, `EvaluateTrades`, `MatchTrade`, `QueryAgentTrades`, `QueryTrades`, `QueryWeekSummaries`, `SearchUnmatchedTrades`, `UpdateTrade`, `UpdateTradeState`."]
     pub r#type: ::std::option::Option<crate::ShiftTradeMatchTradeJobResponseType>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct ShiftTradeMatchViolation {
     #[doc = " JSON `params`: map of string."]
     pub params: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
-    #[doc = " JSON `type`: [`ShiftTradeMatchViolationType`](crate::ShiftTradeMatchViolationType)."]
+    #[doc = " JSON `type`: [`ShiftTradeMatchViolationType`](crate::ShiftTradeMatchViolationType), one of `AgentCapabilityMismatch`, `CannotTradeWithYourself`, `DirectTradeForOtherUser`, `InitiatingAgentMinimumTimeBetweenShifts`, `InitiatingAgentScheduleDoesNotExist`, `InitiatingExternalActivityCannotInterruptReceivingShift`, `InitiatingExternalActivityOutsideReceivingShift`, `InitiatingPlanningPeriodMaxPaidTime`, `InitiatingPlanningPeriodMinPaidTime`, `InitiatingShiftDisallowedActivityCategory`, `InitiatingShiftDoesNotExist`, `InitiatingShiftHasExternalActivities`, … (41 in all)."]
     pub r#type: ::std::option::Option<crate::ShiftTradeMatchViolationType>,
     _nulls: crate::support::Extras,
 }

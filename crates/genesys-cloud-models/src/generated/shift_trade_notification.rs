@@ -9,7 +9,7 @@ pub struct ShiftTradeNotification {
     pub initiating_shift_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `initiatingUser`: [`UserReference`](crate::UserReference)."]
     pub initiating_user: ::std::option::Option<crate::UserReference>,
-    #[doc = " JSON `newState`: [`ShiftTradeNotificationNewState`](crate::ShiftTradeNotificationNewState)."]
+    #[doc = " JSON `newState`: [`ShiftTradeNotificationNewState`](crate::ShiftTradeNotificationNewState), one of `Unmatched`, `Matched`, `Approved`, `Denied`, `Expired`, `Canceled`."]
     pub new_state: ::std::option::Option<crate::ShiftTradeNotificationNewState>,
     #[doc = " JSON `oneSided`: boolean."]
     pub one_sided: ::std::option::Option<bool>,

@@ -15,9 +15,9 @@ pub struct ShiftTradeQueryAgentTradesJobResponse {
     pub query_agent_trades_result: ::std::option::Option<crate::ShiftTradeListJobResponse>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ShiftTradeQueryAgentTradesJobResponseStatus`](crate::ShiftTradeQueryAgentTradesJobResponseStatus), required by the spec."]
+    #[doc = " JSON `status`: [`ShiftTradeQueryAgentTradesJobResponseStatus`](crate::ShiftTradeQueryAgentTradesJobResponseStatus), required by the spec, one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::ShiftTradeQueryAgentTradesJobResponseStatus>,
-    #[doc = " JSON `type`: [`ShiftTradeQueryAgentTradesJobResponseType`](crate::ShiftTradeQueryAgentTradesJobResponseType), required by the spec."]
+    #[doc = " JSON `type`: [`ShiftTradeQueryAgentTradesJobResponseType`](crate::ShiftTradeQueryAgentTradesJobResponseType), required by the spec, one of `AddTrade`, `BulkUpdateTradeStates`, `EvaluateTrades`, `MatchTrade`, `QueryAgentTrades`, `QueryTrades`, `QueryWeekSummaries`, `SearchUnmatchedTrades`, `UpdateTrade`, `UpdateTradeState`."]
     pub r#type: ::std::option::Option<crate::ShiftTradeQueryAgentTradesJobResponseType>,
     _nulls: crate::support::Extras,
 }

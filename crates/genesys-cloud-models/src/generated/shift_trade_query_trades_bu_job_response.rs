@@ -15,9 +15,9 @@ pub struct ShiftTradeQueryTradesBuJobResponse {
     pub query_trades_result: ::std::option::Option<crate::ShiftTradeListJobResponse>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ShiftTradeQueryTradesBuJobResponseStatus`](crate::ShiftTradeQueryTradesBuJobResponseStatus), required by the spec."]
+    #[doc = " JSON `status`: [`ShiftTradeQueryTradesBuJobResponseStatus`](crate::ShiftTradeQueryTradesBuJobResponseStatus), required by the spec, one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::ShiftTradeQueryTradesBuJobResponseStatus>,
-    #[doc = " JSON `type`: [`ShiftTradeQueryTradesBuJobResponseType`](crate::ShiftTradeQueryTradesBuJobResponseType), required by the spec."]
+    #[doc = " JSON `type`: [`ShiftTradeQueryTradesBuJobResponseType`](crate::ShiftTradeQueryTradesBuJobResponseType), required by the spec, one of `AddTrade`, `BulkUpdateTradeStates`, `EvaluateTrades`, `MatchTrade`, `QueryAgentTrades`, `QueryTrades`, `QueryWeekSummaries`, `SearchUnmatchedTrades`, `UpdateTrade`, `UpdateTradeState`."]
     pub r#type: ::std::option::Option<crate::ShiftTradeQueryTradesBuJobResponseType>,
     _nulls: crate::support::Extras,
 }

@@ -15,9 +15,9 @@ pub struct ShiftTradeQueryWeekSummariesBuJobResponse {
     pub query_week_summaries_result: ::std::option::Option<crate::QueryWeekSummaryListJobResponseItem>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ShiftTradeQueryWeekSummariesBuJobResponseStatus`](crate::ShiftTradeQueryWeekSummariesBuJobResponseStatus), required by the spec."]
+    #[doc = " JSON `status`: [`ShiftTradeQueryWeekSummariesBuJobResponseStatus`](crate::ShiftTradeQueryWeekSummariesBuJobResponseStatus), required by the spec, one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::ShiftTradeQueryWeekSummariesBuJobResponseStatus>,
-    #[doc = " JSON `type`: [`ShiftTradeQueryWeekSummariesBuJobResponseType`](crate::ShiftTradeQueryWeekSummariesBuJobResponseType), required by the spec."]
+    #[doc = " JSON `type`: [`ShiftTradeQueryWeekSummariesBuJobResponseType`](crate::ShiftTradeQueryWeekSummariesBuJobResponseType), required by the spec, one of `AddTrade`, `BulkUpdateTradeStates`, `EvaluateTrades`, `MatchTrade`, `QueryAgentTrades`, `QueryTrades`, `QueryWeekSummaries`, `SearchUnmatchedTrades`, `UpdateTrade`, `UpdateTradeState`."]
     pub r#type: ::std::option::Option<crate::ShiftTradeQueryWeekSummariesBuJobResponseType>,
     _nulls: crate::support::Extras,
 }

@@ -39,7 +39,7 @@ pub struct ShiftTradeResponse {
     pub reviewed_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `schedule`: [`BuScheduleReferenceForMuRoute`](crate::BuScheduleReferenceForMuRoute)."]
     pub schedule: ::std::option::Option<crate::BuScheduleReferenceForMuRoute>,
-    #[doc = " JSON `state`: [`ShiftTradeResponseState`](crate::ShiftTradeResponseState)."]
+    #[doc = " JSON `state`: [`ShiftTradeResponseState`](crate::ShiftTradeResponseState), one of `Unmatched`, `Matched`, `Approved`, `Denied`, `Expired`, `Canceled`."]
     pub state: ::std::option::Option<crate::ShiftTradeResponseState>,
     #[doc = " JSON `weekDate`: date."]
     pub week_date: ::std::option::Option<::chrono::NaiveDate>,

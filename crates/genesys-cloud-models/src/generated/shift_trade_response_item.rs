@@ -23,7 +23,7 @@ pub struct ShiftTradeResponseItem {
     pub reviewed_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `reviewedDate`: date-time."]
     pub reviewed_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`ShiftTradeResponseItemState`](crate::ShiftTradeResponseItemState), required by the spec."]
+    #[doc = " JSON `state`: [`ShiftTradeResponseItemState`](crate::ShiftTradeResponseItemState), required by the spec, one of `Unmatched`, `Matched`, `Approved`, `Denied`, `Expired`, `Canceled`."]
     pub state: ::std::option::Option<crate::ShiftTradeResponseItemState>,
     #[doc = " JSON `target`: [`ShiftTradeTargetResponseItem`](crate::ShiftTradeTargetResponseItem)."]
     pub target: ::std::option::Option<crate::ShiftTradeTargetResponseItem>,

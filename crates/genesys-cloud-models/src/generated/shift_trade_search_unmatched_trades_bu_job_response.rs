@@ -15,9 +15,9 @@ pub struct ShiftTradeSearchUnmatchedTradesBuJobResponse {
     pub search_unmatched_trades_result: ::std::option::Option<crate::SearchUnmatchedShiftTradeListJobResponseItem>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ShiftTradeSearchUnmatchedTradesBuJobResponseStatus`](crate::ShiftTradeSearchUnmatchedTradesBuJobResponseStatus), required by the spec."]
+    #[doc = " JSON `status`: [`ShiftTradeSearchUnmatchedTradesBuJobResponseStatus`](crate::ShiftTradeSearchUnmatchedTradesBuJobResponseStatus), required by the spec, one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::ShiftTradeSearchUnmatchedTradesBuJobResponseStatus>,
-    #[doc = " JSON `type`: [`ShiftTradeSearchUnmatchedTradesBuJobResponseType`](crate::ShiftTradeSearchUnmatchedTradesBuJobResponseType), required by the spec."]
+    #[doc = " JSON `type`: [`ShiftTradeSearchUnmatchedTradesBuJobResponseType`](crate::ShiftTradeSearchUnmatchedTradesBuJobResponseType), required by the spec, one of `AddTrade`, `BulkUpdateTradeStates`, `EvaluateTrades`, `MatchTrade`, `QueryAgentTrades`, `QueryTrades`, `QueryWeekSummaries`, `SearchUnmatchedTrades`, `UpdateTrade`, `UpdateTradeState`."]
     pub r#type: ::std::option::Option<crate::ShiftTradeSearchUnmatchedTradesBuJobResponseType>,
     _nulls: crate::support::Extras,
 }

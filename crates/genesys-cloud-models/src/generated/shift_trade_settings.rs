@@ -25,13 +25,13 @@ pub struct ShiftTradeSettings {
     pub min_hours_in_future: ::std::option::Option<i64>,
     #[doc = " JSON `minMinutesBetweenShifts`: integer (int64)."]
     pub min_minutes_between_shifts: ::std::option::Option<i64>,
-    #[doc = " JSON `minMinutesBetweenShiftsViolations`: [`ShiftTradeSettingsMinMinutesBetweenShiftsViolations`](crate::ShiftTradeSettingsMinMinutesBetweenShiftsViolations)."]
+    #[doc = " JSON `minMinutesBetweenShiftsViolations`: [`ShiftTradeSettingsMinMinutesBetweenShiftsViolations`](crate::ShiftTradeSettingsMinMinutesBetweenShiftsViolations), one of `Allow`, `Disallow`, `AdminReview`."]
     pub min_minutes_between_shifts_violations: ::std::option::Option<crate::ShiftTradeSettingsMinMinutesBetweenShiftsViolations>,
-    #[doc = " JSON `oneSided`: [`ShiftTradeSettingsOneSided`](crate::ShiftTradeSettingsOneSided)."]
+    #[doc = " JSON `oneSided`: [`ShiftTradeSettingsOneSided`](crate::ShiftTradeSettingsOneSided), one of `Allow`, `Disallow`, `AdminReview`."]
     pub one_sided: ::std::option::Option<crate::ShiftTradeSettingsOneSided>,
-    #[doc = " JSON `planningPeriodMaxPaidViolations`: [`ShiftTradeSettingsPlanningPeriodMaxPaidViolations`](crate::ShiftTradeSettingsPlanningPeriodMaxPaidViolations)."]
+    #[doc = " JSON `planningPeriodMaxPaidViolations`: [`ShiftTradeSettingsPlanningPeriodMaxPaidViolations`](crate::ShiftTradeSettingsPlanningPeriodMaxPaidViolations), one of `Allow`, `Disallow`, `AdminReview`."]
     pub planning_period_max_paid_violations: ::std::option::Option<crate::ShiftTradeSettingsPlanningPeriodMaxPaidViolations>,
-    #[doc = " JSON `planningPeriodMinPaidViolations`: [`ShiftTradeSettingsPlanningPeriodMinPaidViolations`](crate::ShiftTradeSettingsPlanningPeriodMinPaidViolations)."]
+    #[doc = " JSON `planningPeriodMinPaidViolations`: [`ShiftTradeSettingsPlanningPeriodMinPaidViolations`](crate::ShiftTradeSettingsPlanningPeriodMinPaidViolations), one of `Allow`, `Disallow`, `AdminReview`."]
     pub planning_period_min_paid_violations: ::std::option::Option<crate::ShiftTradeSettingsPlanningPeriodMinPaidViolations>,
     #[doc = " JSON `requiresMatchingLanguages`: boolean."]
     pub requires_matching_languages: ::std::option::Option<bool>,
@@ -41,11 +41,11 @@ pub struct ShiftTradeSettings {
     pub requires_matching_queues: ::std::option::Option<bool>,
     #[doc = " JSON `requiresMatchingSkills`: boolean."]
     pub requires_matching_skills: ::std::option::Option<bool>,
-    #[doc = " JSON `unequalPaid`: [`ShiftTradeSettingsUnequalPaid`](crate::ShiftTradeSettingsUnequalPaid)."]
+    #[doc = " JSON `unequalPaid`: [`ShiftTradeSettingsUnequalPaid`](crate::ShiftTradeSettingsUnequalPaid), one of `Allow`, `Disallow`, `AdminReview`."]
     pub unequal_paid: ::std::option::Option<crate::ShiftTradeSettingsUnequalPaid>,
-    #[doc = " JSON `weeklyMaxPaidViolations`: [`ShiftTradeSettingsWeeklyMaxPaidViolations`](crate::ShiftTradeSettingsWeeklyMaxPaidViolations)."]
+    #[doc = " JSON `weeklyMaxPaidViolations`: [`ShiftTradeSettingsWeeklyMaxPaidViolations`](crate::ShiftTradeSettingsWeeklyMaxPaidViolations), one of `Allow`, `Disallow`, `AdminReview`."]
     pub weekly_max_paid_violations: ::std::option::Option<crate::ShiftTradeSettingsWeeklyMaxPaidViolations>,
-    #[doc = " JSON `weeklyMinPaidViolations`: [`ShiftTradeSettingsWeeklyMinPaidViolations`](crate::ShiftTradeSettingsWeeklyMinPaidViolations)."]
+    #[doc = " JSON `weeklyMinPaidViolations`: [`ShiftTradeSettingsWeeklyMinPaidViolations`](crate::ShiftTradeSettingsWeeklyMinPaidViolations), one of `Allow`, `Disallow`, `AdminReview`."]
     pub weekly_min_paid_violations: ::std::option::Option<crate::ShiftTradeSettingsWeeklyMinPaidViolations>,
     _nulls: crate::support::Extras,
 }

@@ -13,9 +13,9 @@ pub struct ShiftTradeUpdateTradeJobResponse {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ShiftTradeUpdateTradeJobResponseStatus`](crate::ShiftTradeUpdateTradeJobResponseStatus), required by the spec."]
+    #[doc = " JSON `status`: [`ShiftTradeUpdateTradeJobResponseStatus`](crate::ShiftTradeUpdateTradeJobResponseStatus), required by the spec, one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::ShiftTradeUpdateTradeJobResponseStatus>,
-    #[doc = " JSON `type`: [`ShiftTradeUpdateTradeJobResponseType`](crate::ShiftTradeUpdateTradeJobResponseType), required by the spec."]
+    #[doc = " JSON `type`: [`ShiftTradeUpdateTradeJobResponseType`](crate::ShiftTradeUpdateTradeJobResponseType), required by the spec, one of `AddTrade`, `BulkUpdateTradeStates`, `EvaluateTrades`, `MatchTrade`, `QueryAgentTrades`, `QueryTrades`, `QueryWeekSummaries`, `SearchUnmatchedTrades`, `UpdateTrade`, `UpdateTradeState`."]
     pub r#type: ::std::option::Option<crate::ShiftTradeUpdateTradeJobResponseType>,
     #[doc = " JSON `updateTradeResult`: [`ShiftTradeResponseItem`](crate::ShiftTradeResponseItem)."]
     pub update_trade_result: ::std::option::Option<crate::ShiftTradeResponseItem>,

@@ -13,9 +13,9 @@ pub struct ShiftTradeUpdateTradeStateJobResponse {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ShiftTradeUpdateTradeStateJobResponseStatus`](crate::ShiftTradeUpdateTradeStateJobResponseStatus), required by the spec."]
+    #[doc = " JSON `status`: [`ShiftTradeUpdateTradeStateJobResponseStatus`](crate::ShiftTradeUpdateTradeStateJobResponseStatus), required by the spec, one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::ShiftTradeUpdateTradeStateJobResponseStatus>,
-    #[doc = " JSON `type`: [`ShiftTradeUpdateTradeStateJobResponseType`](crate::ShiftTradeUpdateTradeStateJobResponseType), required by the spec."]
+    #[doc = " JSON `type`: [`ShiftTradeUpdateTradeStateJobResponseType`](crate::ShiftTradeUpdateTradeStateJobResponseType), required by the spec, one of `AddTrade`, `BulkUpdateTradeStates`, `EvaluateTrades`, `MatchTrade`, `QueryAgentTrades`, `QueryTrades`, `QueryWeekSummaries`, `SearchUnmatchedTrades`, `UpdateTrade`, `UpdateTradeState`."]
     pub r#type: ::std::option::Option<crate::ShiftTradeUpdateTradeStateJobResponseType>,
     #[doc = " JSON `updateTradeStateResult`: [`BulkUpdateShiftTradeStateResultItem`](crate::BulkUpdateShiftTradeStateResultItem)."]
     pub update_trade_state_result: ::std::option::Option<crate::BulkUpdateShiftTradeStateResultItem>,

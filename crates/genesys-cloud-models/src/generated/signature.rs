@@ -11,7 +11,7 @@ pub struct Signature {
     pub canned_response_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
-    #[doc = " JSON `inclusionType`: [`SignatureInclusionType`](crate::SignatureInclusionType)."]
+    #[doc = " JSON `inclusionType`: [`SignatureInclusionType`](crate::SignatureInclusionType), one of `Draft`, `Send`, `SendOnce`."]
     pub inclusion_type: ::std::option::Option<crate::SignatureInclusionType>,
     _nulls: crate::support::Extras,
 }

@@ -37,7 +37,7 @@ pub struct Site {
     pub location: ::std::option::Option<crate::LocationDefinition>,
     #[doc = " JSON `managed`: boolean."]
     pub managed: ::std::option::Option<bool>,
-    #[doc = " JSON `mediaModel`: [`SiteMediaModel`](crate::SiteMediaModel)."]
+    #[doc = " JSON `mediaModel`: [`SiteMediaModel`](crate::SiteMediaModel), one of `Premises`, `Cloud`."]
     pub media_model: ::std::option::Option<crate::SiteMediaModel>,
     #[doc = " JSON `mediaRegions`: array of string."]
     pub media_regions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -63,7 +63,7 @@ pub struct Site {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `siteConnections`: array of [`SiteConnection`](crate::SiteConnection)."]
     pub site_connections: ::std::option::Option<::std::vec::Vec<crate::SiteConnection>>,
-    #[doc = " JSON `state`: [`SiteState`](crate::SiteState)."]
+    #[doc = " JSON `state`: [`SiteState`](crate::SiteState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::SiteState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,

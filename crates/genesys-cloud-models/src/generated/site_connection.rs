@@ -15,7 +15,7 @@ pub struct SiteConnection {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `managed`: boolean."]
     pub managed: ::std::option::Option<bool>,
-    #[doc = " JSON `mediaModel`: [`SiteConnectionMediaModel`](crate::SiteConnectionMediaModel)."]
+    #[doc = " JSON `mediaModel`: [`SiteConnectionMediaModel`](crate::SiteConnectionMediaModel), one of `Premises`, `Cloud`."]
     pub media_model: ::std::option::Option<crate::SiteConnectionMediaModel>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -25,7 +25,7 @@ pub struct SiteConnection {
     pub secondary_core_sites: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`SiteConnectionType`](crate::SiteConnectionType)."]
+    #[doc = " JSON `type`: [`SiteConnectionType`](crate::SiteConnectionType), one of `Direct`, `Indirect`, `CloudProxy`."]
     pub r#type: ::std::option::Option<crate::SiteConnectionType>,
     _nulls: crate::support::Extras,
 }

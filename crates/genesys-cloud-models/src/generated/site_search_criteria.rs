@@ -13,11 +13,11 @@ pub struct SiteSearchCriteria {
     pub fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `group`: array of [`SiteSearchCriteria`](crate::SiteSearchCriteria)."]
     pub group: ::std::option::Option<::std::vec::Vec<crate::SiteSearchCriteria>>,
-    #[doc = " JSON `operator`: [`SiteSearchCriteriaOperator`](crate::SiteSearchCriteriaOperator)."]
+    #[doc = " JSON `operator`: [`SiteSearchCriteriaOperator`](crate::SiteSearchCriteriaOperator), one of `AND`, `OR`, `NOT`."]
     pub operator: ::std::option::Option<crate::SiteSearchCriteriaOperator>,
     #[doc = " JSON `startValue`: string."]
     pub start_value: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`SiteSearchCriteriaType`](crate::SiteSearchCriteriaType), required by the spec."]
+    #[doc = " JSON `type`: [`SiteSearchCriteriaType`](crate::SiteSearchCriteriaType), required by the spec, one of `EXACT`, `CONTAINS`."]
     pub r#type: ::std::option::Option<crate::SiteSearchCriteriaType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

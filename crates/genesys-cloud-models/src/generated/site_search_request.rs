@@ -17,7 +17,7 @@ pub struct SiteSearchRequest {
     pub sort: ::std::option::Option<::std::vec::Vec<crate::SearchSort>>,
     #[doc = " JSON `sortBy`: string."]
     pub sort_by: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sortOrder`: [`SiteSearchRequestSortOrder`](crate::SiteSearchRequestSortOrder)."]
+    #[doc = " JSON `sortOrder`: [`SiteSearchRequestSortOrder`](crate::SiteSearchRequestSortOrder), one of `ASC`, `DESC`, `SCORE`."]
     pub sort_order: ::std::option::Option<crate::SiteSearchRequestSortOrder>,
     _nulls: crate::support::Extras,
 }

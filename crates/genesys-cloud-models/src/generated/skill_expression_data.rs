@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SkillExpressionData {
-    #[doc = " JSON `expression`: string, required by the spec."]
+    #[doc = " JSON `expression`: string, required by the spec, 0 to 4096 characters."]
     pub expression: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,
 }

@@ -23,7 +23,7 @@ pub struct SkillGroup {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `skillConditions`: array of [`SkillGroupCondition`](crate::SkillGroupCondition), required by the spec."]
     pub skill_conditions: ::std::option::Option<::std::vec::Vec<crate::SkillGroupCondition>>,
-    #[doc = " JSON `status`: [`SkillGroupStatus`](crate::SkillGroupStatus)."]
+    #[doc = " JSON `status`: [`SkillGroupStatus`](crate::SkillGroupStatus), one of `InProgress`, `Complete`."]
     pub status: ::std::option::Option<crate::SkillGroupStatus>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct SkillGroupCondition {
     #[doc = " JSON `languageSkillConditions`: array of [`SkillGroupLanguageCondition`](crate::SkillGroupLanguageCondition), required by the spec."]
     pub language_skill_conditions: ::std::option::Option<::std::vec::Vec<crate::SkillGroupLanguageCondition>>,
-    #[doc = " JSON `operation`: [`SkillGroupConditionOperation`](crate::SkillGroupConditionOperation), required by the spec."]
+    #[doc = " JSON `operation`: [`SkillGroupConditionOperation`](crate::SkillGroupConditionOperation), required by the spec, one of `And`, `Not`, `Or`."]
     pub operation: ::std::option::Option<crate::SkillGroupConditionOperation>,
     #[doc = " JSON `routingSkillConditions`: array of [`SkillGroupRoutingCondition`](crate::SkillGroupRoutingCondition), required by the spec."]
     pub routing_skill_conditions: ::std::option::Option<::std::vec::Vec<crate::SkillGroupRoutingCondition>>,

@@ -7,7 +7,7 @@
 pub struct SkillGroupLanguageCondition {
     #[doc = " JSON `childConditions`: array of [`SkillGroupCondition`](crate::SkillGroupCondition)."]
     pub child_conditions: ::std::option::Option<::std::vec::Vec<crate::SkillGroupCondition>>,
-    #[doc = " JSON `comparator`: [`SkillGroupLanguageConditionComparator`](crate::SkillGroupLanguageConditionComparator), required by the spec."]
+    #[doc = " JSON `comparator`: [`SkillGroupLanguageConditionComparator`](crate::SkillGroupLanguageConditionComparator), required by the spec, one of `EqualTo`, `NotEqualTo`, `LessThan`, `GreaterThan`, `GreaterThanOrEqualTo`, `LessThanOrEqualTo`."]
     pub comparator: ::std::option::Option<crate::SkillGroupLanguageConditionComparator>,
     #[doc = " JSON `languageSkill`: string, required by the spec."]
     pub language_skill: ::std::option::Option<::std::string::String>,

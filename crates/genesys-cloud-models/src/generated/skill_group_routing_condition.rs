@@ -7,7 +7,7 @@
 pub struct SkillGroupRoutingCondition {
     #[doc = " JSON `childConditions`: array of [`SkillGroupCondition`](crate::SkillGroupCondition)."]
     pub child_conditions: ::std::option::Option<::std::vec::Vec<crate::SkillGroupCondition>>,
-    #[doc = " JSON `comparator`: [`SkillGroupRoutingConditionComparator`](crate::SkillGroupRoutingConditionComparator), required by the spec."]
+    #[doc = " JSON `comparator`: [`SkillGroupRoutingConditionComparator`](crate::SkillGroupRoutingConditionComparator), required by the spec, one of `EqualTo`, `NotEqualTo`, `LessThan`, `GreaterThan`, `GreaterThanOrEqualTo`, `LessThanOrEqualTo`."]
     pub comparator: ::std::option::Option<crate::SkillGroupRoutingConditionComparator>,
     #[doc = " JSON `proficiency`: integer (int64), required by the spec."]
     pub proficiency: ::std::option::Option<i64>,

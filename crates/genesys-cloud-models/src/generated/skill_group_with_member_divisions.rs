@@ -25,7 +25,7 @@ pub struct SkillGroupWithMemberDivisions {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `skillConditions`: array of [`SkillGroupCondition`](crate::SkillGroupCondition), required by the spec."]
     pub skill_conditions: ::std::option::Option<::std::vec::Vec<crate::SkillGroupCondition>>,
-    #[doc = " JSON `status`: [`SkillGroupWithMemberDivisionsStatus`](crate::SkillGroupWithMemberDivisionsStatus)."]
+    #[doc = " JSON `status`: [`SkillGroupWithMemberDivisionsStatus`](crate::SkillGroupWithMemberDivisionsStatus), one of `InProgress`, `Complete`."]
     pub status: ::std::option::Option<crate::SkillGroupWithMemberDivisionsStatus>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SmsAvailablePhoneNumber {
-    #[doc = " JSON `addressRequirement`: [`SmsAvailablePhoneNumberAddressRequirement`](crate::SmsAvailablePhoneNumberAddressRequirement)."]
+    #[doc = " JSON `addressRequirement`: [`SmsAvailablePhoneNumberAddressRequirement`](crate::SmsAvailablePhoneNumberAddressRequirement), one of `none`, `any`, `local`, `foreign`."]
     pub address_requirement: ::std::option::Option<crate::SmsAvailablePhoneNumberAddressRequirement>,
     #[doc = " JSON `capabilities`: array of string."]
     pub capabilities: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -19,7 +19,7 @@ pub struct SmsAvailablePhoneNumber {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `phoneNumber`: string."]
     pub phone_number: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `phoneNumberType`: [`SmsAvailablePhoneNumberPhoneNumberType`](crate::SmsAvailablePhoneNumberPhoneNumberType)."]
+    #[doc = " JSON `phoneNumberType`: [`SmsAvailablePhoneNumberPhoneNumberType`](crate::SmsAvailablePhoneNumberPhoneNumberType), one of `local`, `mobile`, `tollfree`, `shortcode`, `alphanumeric`."]
     pub phone_number_type: ::std::option::Option<crate::SmsAvailablePhoneNumberPhoneNumberType>,
     #[doc = " JSON `region`: string."]
     pub region: ::std::option::Option<::std::string::String>,

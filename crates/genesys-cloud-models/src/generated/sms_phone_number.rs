@@ -7,7 +7,7 @@
 pub struct SmsPhoneNumber {
     #[doc = " JSON `addressId`: [`SmsAddress`](crate::SmsAddress)."]
     pub address_id: ::std::option::Option<crate::SmsAddress>,
-    #[doc = " JSON `autoRenewable`: [`SmsPhoneNumberAutoRenewable`](crate::SmsPhoneNumberAutoRenewable)."]
+    #[doc = " JSON `autoRenewable`: [`SmsPhoneNumberAutoRenewable`](crate::SmsPhoneNumberAutoRenewable), one of `Quarterly`."]
     pub auto_renewable: ::std::option::Option<crate::SmsPhoneNumberAutoRenewable>,
     #[doc = " JSON `cancellationDate`: date-time."]
     pub cancellation_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -35,9 +35,9 @@ pub struct SmsPhoneNumber {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `phoneNumber`: string, required by the spec."]
     pub phone_number: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `phoneNumberStatus`: [`SmsPhoneNumberPhoneNumberStatus`](crate::SmsPhoneNumberPhoneNumberStatus)."]
+    #[doc = " JSON `phoneNumberStatus`: [`SmsPhoneNumberPhoneNumberStatus`](crate::SmsPhoneNumberPhoneNumberStatus), one of `INVALID`, `ACTIVE`, `PORTING`, `PENDING`, `PENDING_CANCELLATION`, `INITIATED`."]
     pub phone_number_status: ::std::option::Option<crate::SmsPhoneNumberPhoneNumberStatus>,
-    #[doc = " JSON `phoneNumberType`: [`SmsPhoneNumberPhoneNumberType`](crate::SmsPhoneNumberPhoneNumberType)."]
+    #[doc = " JSON `phoneNumberType`: [`SmsPhoneNumberPhoneNumberType`](crate::SmsPhoneNumberPhoneNumberType), one of `local`, `mobile`, `tollfree`, `shortcode`, `alphanumeric`."]
     pub phone_number_type: ::std::option::Option<crate::SmsPhoneNumberPhoneNumberType>,
     #[doc = " JSON `provisionedThroughPureCloud`: boolean."]
     pub provisioned_through_pure_cloud: ::std::option::Option<bool>,
@@ -49,7 +49,7 @@ pub struct SmsPhoneNumber {
     pub renewal_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `shortCodeBillingType`: [`SmsPhoneNumberShortCodeBillingType`](crate::SmsPhoneNumberShortCodeBillingType)."]
+    #[doc = " JSON `shortCodeBillingType`: [`SmsPhoneNumberShortCodeBillingType`](crate::SmsPhoneNumberShortCodeBillingType), one of `Basic`, `Vanity`."]
     pub short_code_billing_type: ::std::option::Option<crate::SmsPhoneNumberShortCodeBillingType>,
     #[doc = " JSON `supportedContent`: [`SupportedContentReference`](crate::SupportedContentReference)."]
     pub supported_content: ::std::option::Option<crate::SupportedContentReference>,

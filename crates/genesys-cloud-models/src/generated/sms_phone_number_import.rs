@@ -15,7 +15,7 @@ pub struct SmsPhoneNumberImport {
     pub integration_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `phoneNumber`: string, required by the spec."]
     pub phone_number: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `phoneNumberType`: [`SmsPhoneNumberImportPhoneNumberType`](crate::SmsPhoneNumberImportPhoneNumberType), required by the spec."]
+    #[doc = " JSON `phoneNumberType`: [`SmsPhoneNumberImportPhoneNumberType`](crate::SmsPhoneNumberImportPhoneNumberType), required by the spec, one of `local`, `mobile`, `tollfree`, `shortcode`."]
     pub phone_number_type: ::std::option::Option<crate::SmsPhoneNumberImportPhoneNumberType>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,

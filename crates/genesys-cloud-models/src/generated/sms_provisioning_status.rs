@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SmsProvisioningStatus {
-    #[doc = " JSON `action`: [`SmsProvisioningStatusAction`](crate::SmsProvisioningStatusAction)."]
+    #[doc = " JSON `action`: [`SmsProvisioningStatusAction`](crate::SmsProvisioningStatusAction), one of `Unknown`, `Create`, `Update`, `Delete`."]
     pub action: ::std::option::Option<crate::SmsProvisioningStatusAction>,
     #[doc = " JSON `error`: [`ErrorBody`](crate::ErrorBody)."]
     pub error: ::std::option::Option<crate::ErrorBody>,
-    #[doc = " JSON `state`: [`SmsProvisioningStatusState`](crate::SmsProvisioningStatusState)."]
+    #[doc = " JSON `state`: [`SmsProvisioningStatusState`](crate::SmsProvisioningStatusState), one of `Running`, `Completed`, `Failed`."]
     pub state: ::std::option::Option<crate::SmsProvisioningStatusState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,

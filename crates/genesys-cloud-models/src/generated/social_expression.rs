@@ -11,7 +11,7 @@ pub struct SocialExpression {
     pub after_call_work_required: ::std::option::Option<bool>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `disconnectType`: [`SocialExpressionDisconnectType`](crate::SocialExpressionDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`SocialExpressionDisconnectType`](crate::SocialExpressionDisconnectType), one of `endpoint`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transport.failure`, `error`, … (16 in all)."]
     pub disconnect_type: ::std::option::Option<crate::SocialExpressionDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -41,7 +41,7 @@ pub struct SocialExpression {
     pub start_alerting_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`SocialExpressionState`](crate::SocialExpressionState)."]
+    #[doc = " JSON `state`: [`SocialExpressionState`](crate::SocialExpressionState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `none`."]
     pub state: ::std::option::Option<crate::SocialExpressionState>,
     #[doc = " JSON `wrapup`: [`Wrapup`](crate::Wrapup)."]
     pub wrapup: ::std::option::Option<crate::Wrapup>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SocialHandle {
-    #[doc = " JSON `type`: [`SocialHandleType`](crate::SocialHandleType)."]
+    #[doc = " JSON `type`: [`SocialHandleType`](crate::SocialHandleType), one of `TWITTER`, `INSTAGRAM`, `FACEBOOK`, `APPLE_MESSAGES`, `WHATSAPP`."]
     pub r#type: ::std::option::Option<crate::SocialHandleType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -9,7 +9,7 @@ pub struct SocialMediaAsyncDetailQuery {
     pub filter: ::std::option::Option<crate::SocialMediaQueryFilter>,
     #[doc = " JSON `interval`: string, required by the spec."]
     pub interval: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `order`: [`SocialMediaAsyncDetailQueryOrder`](crate::SocialMediaAsyncDetailQueryOrder)."]
+    #[doc = " JSON `order`: [`SocialMediaAsyncDetailQueryOrder`](crate::SocialMediaAsyncDetailQueryOrder), one of `asc`, `desc`."]
     pub order: ::std::option::Option<crate::SocialMediaAsyncDetailQueryOrder>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,

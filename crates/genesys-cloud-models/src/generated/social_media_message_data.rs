@@ -9,13 +9,13 @@ pub struct SocialMediaMessageData {
     pub conversation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `createdBy`: [`User`](crate::User)."]
     pub created_by: ::std::option::Option<crate::User>,
-    #[doc = " JSON `direction`: [`SocialMediaMessageDataDirection`](crate::SocialMediaMessageDataDirection)."]
+    #[doc = " JSON `direction`: [`SocialMediaMessageDataDirection`](crate::SocialMediaMessageDataDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::SocialMediaMessageDataDirection>,
     #[doc = " JSON `fromAddress`: string."]
     pub from_address: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `messengerType`: [`SocialMediaMessageDataMessengerType`](crate::SocialMediaMessageDataMessengerType)."]
+    #[doc = " JSON `messengerType`: [`SocialMediaMessageDataMessengerType`](crate::SocialMediaMessageDataMessengerType), one of `sms`, `facebook`, `twitter`, `whatsapp`, `webmessaging`, `instagram`, `open`, `apple`, `linkedin`."]
     pub messenger_type: ::std::option::Option<crate::SocialMediaMessageDataMessengerType>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -27,7 +27,7 @@ pub struct SocialMediaMessageData {
     pub provider_message_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`SocialMediaMessageDataStatus`](crate::SocialMediaMessageDataStatus), required by the spec."]
+    #[doc = " JSON `status`: [`SocialMediaMessageDataStatus`](crate::SocialMediaMessageDataStatus), required by the spec, one of `queued`, `sent`, `failed`, `received`, `delivery-success`, `delivery-failed`, `read`, `removed`, `published`."]
     pub status: ::std::option::Option<crate::SocialMediaMessageDataStatus>,
     #[doc = " JSON `timestamp`: date-time, required by the spec."]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SocialMediaMessageEscalationInfo {
-    #[doc = " JSON `escalationStatus`: [`SocialMediaMessageEscalationInfoEscalationStatus`](crate::SocialMediaMessageEscalationInfoEscalationStatus)."]
+    #[doc = " JSON `escalationStatus`: [`SocialMediaMessageEscalationInfoEscalationStatus`](crate::SocialMediaMessageEscalationInfoEscalationStatus), one of `Unknown`, `Manual`, `Throttled`, `PreviouslyEscalated`, `NotEscalated`, `Automatic`."]
     pub escalation_status: ::std::option::Option<crate::SocialMediaMessageEscalationInfoEscalationStatus>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct SocialMediaQueryClause {
     #[doc = " JSON `predicates`: array of [`SocialMediaQueryPredicate`](crate::SocialMediaQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::SocialMediaQueryPredicate>>,
-    #[doc = " JSON `type`: [`SocialMediaQueryClauseType`](crate::SocialMediaQueryClauseType), required by the spec."]
+    #[doc = " JSON `type`: [`SocialMediaQueryClauseType`](crate::SocialMediaQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::SocialMediaQueryClauseType>,
     _nulls: crate::support::Extras,
 }

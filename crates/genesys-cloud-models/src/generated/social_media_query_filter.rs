@@ -9,7 +9,7 @@ pub struct SocialMediaQueryFilter {
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::SocialMediaQueryClause>>,
     #[doc = " JSON `predicates`: array of [`SocialMediaQueryPredicate`](crate::SocialMediaQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::SocialMediaQueryPredicate>>,
-    #[doc = " JSON `type`: [`SocialMediaQueryFilterType`](crate::SocialMediaQueryFilterType), required by the spec."]
+    #[doc = " JSON `type`: [`SocialMediaQueryFilterType`](crate::SocialMediaQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::SocialMediaQueryFilterType>,
     _nulls: crate::support::Extras,
 }

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SocialMediaQueryPredicate {
-    #[doc = " JSON `dimension`: [`SocialMediaQueryPredicateDimension`](crate::SocialMediaQueryPredicateDimension)."]
+    #[doc = " JSON `dimension`: [`SocialMediaQueryPredicateDimension`](crate::SocialMediaQueryPredicateDimension), one of `country`, `language`, `platform`, `topic`, `escalationStatus`, `messageContentType`, `sentiment`, `dataIngestionRule`, `text`, `moderationFlag`, `sourceType`, `verifiedUser`, … (20 in all)."]
     pub dimension: ::std::option::Option<crate::SocialMediaQueryPredicateDimension>,
-    #[doc = " JSON `operator`: [`SocialMediaQueryPredicateOperator`](crate::SocialMediaQueryPredicateOperator)."]
+    #[doc = " JSON `operator`: [`SocialMediaQueryPredicateOperator`](crate::SocialMediaQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::SocialMediaQueryPredicateOperator>,
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `type`: [`SocialMediaQueryPredicateType`](crate::SocialMediaQueryPredicateType)."]
+    #[doc = " JSON `type`: [`SocialMediaQueryPredicateType`](crate::SocialMediaQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::SocialMediaQueryPredicateType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

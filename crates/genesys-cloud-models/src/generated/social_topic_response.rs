@@ -19,7 +19,7 @@ pub struct SocialTopicResponse {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`SocialTopicResponseStatus`](crate::SocialTopicResponseStatus)."]
+    #[doc = " JSON `status`: [`SocialTopicResponseStatus`](crate::SocialTopicResponseStatus), one of `Active`, `Pending`, `Deleted`."]
     pub status: ::std::option::Option<crate::SocialTopicResponseStatus>,
     _nulls: crate::support::Extras,
 }

@@ -21,7 +21,7 @@ pub struct SocialTopicWithDataIngestionRuleMetadataResponse {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`SocialTopicWithDataIngestionRuleMetadataResponseStatus`](crate::SocialTopicWithDataIngestionRuleMetadataResponseStatus)."]
+    #[doc = " JSON `status`: [`SocialTopicWithDataIngestionRuleMetadataResponseStatus`](crate::SocialTopicWithDataIngestionRuleMetadataResponseStatus), one of `Active`, `Pending`, `Deleted`."]
     pub status: ::std::option::Option<crate::SocialTopicWithDataIngestionRuleMetadataResponseStatus>,
     _nulls: crate::support::Extras,
 }

@@ -15,7 +15,7 @@ pub struct Source {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`SourceType`](crate::SourceType)."]
+    #[doc = " JSON `type`: [`SourceType`](crate::SourceType), one of `System`, `User`."]
     pub r#type: ::std::option::Option<crate::SourceType>,
     _nulls: crate::support::Extras,
 }

@@ -21,7 +21,7 @@ pub struct SourceBaseResponse {
     pub schedule_period: ::std::option::Option<i64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`SourceBaseResponseType`](crate::SourceBaseResponseType)."]
+    #[doc = " JSON `type`: [`SourceBaseResponseType`](crate::SourceBaseResponseType), one of `Salesforce`, `ServiceNow`."]
     pub r#type: ::std::option::Option<crate::SourceBaseResponseType>,
     _nulls: crate::support::Extras,
 }

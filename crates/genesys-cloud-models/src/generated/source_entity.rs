@@ -11,7 +11,7 @@ pub struct SourceEntity {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`SourceEntityType`](crate::SourceEntityType)."]
+    #[doc = " JSON `type`: [`SourceEntityType`](crate::SourceEntityType), one of `ThankYou`, `Congratulations`, `HighPerformance`, `CompanyValues`, `Competition`, `Race`, `Raffle`, `TeamGoal`."]
     pub r#type: ::std::option::Option<crate::SourceEntityType>,
     _nulls: crate::support::Extras,
 }

@@ -13,7 +13,7 @@ pub struct SourceIntent {
     pub source_intent_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sourceName`: string."]
     pub source_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sourceType`: [`SourceIntentSourceType`](crate::SourceIntentSourceType)."]
+    #[doc = " JSON `sourceType`: [`SourceIntentSourceType`](crate::SourceIntentSourceType), one of `Bot`, `Copilot`, `Digitalbot`, `Segment`, `Topic`, `Unknown`."]
     pub source_type: ::std::option::Option<crate::SourceIntentSourceType>,
     _nulls: crate::support::Extras,
 }

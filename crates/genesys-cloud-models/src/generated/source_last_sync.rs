@@ -11,7 +11,7 @@ pub struct SourceLastSync {
     pub date_started: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `error`: [`ErrorBody`](crate::ErrorBody)."]
     pub error: ::std::option::Option<crate::ErrorBody>,
-    #[doc = " JSON `state`: [`SourceLastSyncState`](crate::SourceLastSyncState)."]
+    #[doc = " JSON `state`: [`SourceLastSyncState`](crate::SourceLastSyncState), one of `Success`, `Failed`, `InProgress`, `Unknown`."]
     pub state: ::std::option::Option<crate::SourceLastSyncState>,
     _nulls: crate::support::Extras,
 }

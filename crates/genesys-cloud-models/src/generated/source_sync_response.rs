@@ -15,7 +15,7 @@ pub struct SourceSyncResponse {
     pub knowledge_base: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `source`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub source: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `state`: [`SourceSyncResponseState`](crate::SourceSyncResponseState)."]
+    #[doc = " JSON `state`: [`SourceSyncResponseState`](crate::SourceSyncResponseState), one of `Success`, `Failed`, `InProgress`, `Unknown`."]
     pub state: ::std::option::Option<crate::SourceSyncResponseState>,
     _nulls: crate::support::Extras,
 }

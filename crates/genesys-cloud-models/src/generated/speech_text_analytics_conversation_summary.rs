@@ -15,7 +15,7 @@ pub struct SpeechTextAnalyticsConversationSummary {
     pub insights: ::std::option::Option<::std::vec::Vec<crate::ConversationInsight>>,
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`SpeechTextAnalyticsConversationSummaryMediaType`](crate::SpeechTextAnalyticsConversationSummaryMediaType)."]
+    #[doc = " JSON `mediaType`: [`SpeechTextAnalyticsConversationSummaryMediaType`](crate::SpeechTextAnalyticsConversationSummaryMediaType), one of `Unknown`, `Message`, `Call`, `Email`."]
     pub media_type: ::std::option::Option<crate::SpeechTextAnalyticsConversationSummaryMediaType>,
     #[doc = " JSON `sourceId`: string."]
     pub source_id: ::std::option::Option<::std::string::String>,
@@ -23,7 +23,7 @@ pub struct SpeechTextAnalyticsConversationSummary {
     pub summary: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `summaryId`: string."]
     pub summary_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `summaryType`: [`SpeechTextAnalyticsConversationSummarySummaryType`](crate::SpeechTextAnalyticsConversationSummarySummaryType)."]
+    #[doc = " JSON `summaryType`: [`SpeechTextAnalyticsConversationSummarySummaryType`](crate::SpeechTextAnalyticsConversationSummarySummaryType), one of `Conversation`, `Agent`, `VirtualAgent`."]
     pub summary_type: ::std::option::Option<crate::SpeechTextAnalyticsConversationSummarySummaryType>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct SpeechTextAnalyticsSummaryLabel {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`SpeechTextAnalyticsSummaryLabelType`](crate::SpeechTextAnalyticsSummaryLabelType)."]
+    #[doc = " JSON `type`: [`SpeechTextAnalyticsSummaryLabelType`](crate::SpeechTextAnalyticsSummaryLabelType), one of `Unknown`, `CustomerSetting`."]
     pub r#type: ::std::option::Option<crate::SpeechTextAnalyticsSummaryLabelType>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct SplittingInformation {
     #[doc = " JSON `createRemainderContactList`: boolean."]
     pub create_remainder_contact_list: ::std::option::Option<bool>,
-    #[doc = " JSON `criteria`: [`SplittingInformationCriteria`](crate::SplittingInformationCriteria)."]
+    #[doc = " JSON `criteria`: [`SplittingInformationCriteria`](crate::SplittingInformationCriteria), one of `Percentage`, `Quantity`, `Column`, `Custom`."]
     pub criteria: ::std::option::Option<crate::SplittingInformationCriteria>,
     #[doc = " JSON `criteriaValue`: string."]
     pub criteria_value: ::std::option::Option<::std::string::String>,

@@ -17,7 +17,7 @@ pub struct StaCategory {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `interactionType`: [`StaCategoryInteractionType`](crate::StaCategoryInteractionType), required by the spec."]
+    #[doc = " JSON `interactionType`: [`StaCategoryInteractionType`](crate::StaCategoryInteractionType), required by the spec, one of `Voice`, `Digital`, `All`."]
     pub interaction_type: ::std::option::Option<crate::StaCategoryInteractionType>,
     #[doc = " JSON `modifiedBy`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub modified_by: ::std::option::Option<crate::AddressableEntityRef>,

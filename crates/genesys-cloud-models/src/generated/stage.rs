@@ -27,7 +27,7 @@ pub struct Stage {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`StageStatus`](crate::StageStatus)."]
+    #[doc = " JSON `status`: [`StageStatus`](crate::StageStatus), one of `Unknown`, `InProgress`, `Open`, `Completed`, `Terminated`, `Failed`."]
     pub status: ::std::option::Option<crate::StageStatus>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct StageplanReposition {
-    #[doc = " JSON `after`: string."]
+    #[doc = " JSON `after`: string, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}`."]
     pub after: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct StaticListValues {
     #[doc = " JSON `items`: array of [`ListItem`](crate::ListItem)."]
     pub items: ::std::option::Option<::std::vec::Vec<crate::ListItem>>,
-    #[doc = " JSON `matchType`: [`StaticListValuesMatchType`](crate::StaticListValuesMatchType)."]
+    #[doc = " JSON `matchType`: [`StaticListValuesMatchType`](crate::StaticListValuesMatchType), one of `Exact`, `Semantic`."]
     pub match_type: ::std::option::Option<crate::StaticListValuesMatchType>,
     _nulls: crate::support::Extras,
 }

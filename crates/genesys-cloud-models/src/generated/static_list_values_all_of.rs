@@ -7,7 +7,7 @@
 pub struct StaticListValuesAllOf {
     #[doc = " JSON `items`: array of [`ListItem`](crate::ListItem)."]
     pub items: ::std::option::Option<::std::vec::Vec<crate::ListItem>>,
-    #[doc = " JSON `matchType`: [`StaticListValuesAllOfMatchType`](crate::StaticListValuesAllOfMatchType)."]
+    #[doc = " JSON `matchType`: [`StaticListValuesAllOfMatchType`](crate::StaticListValuesAllOfMatchType), one of `Exact`, `Semantic`."]
     pub match_type: ::std::option::Option<crate::StaticListValuesAllOfMatchType>,
     _nulls: crate::support::Extras,
 }

@@ -19,7 +19,7 @@ pub struct Station {
     pub secondary_edge: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`StationStatus`](crate::StationStatus)."]
+    #[doc = " JSON `status`: [`StationStatus`](crate::StationStatus), one of `AVAILABLE`, `ASSOCIATED`."]
     pub status: ::std::option::Option<crate::StationStatus>,
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,

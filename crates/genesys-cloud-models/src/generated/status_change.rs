@@ -9,13 +9,13 @@ pub struct StatusChange {
     pub date_status_changed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `message`: string."]
     pub message: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `namespace`: [`StatusChangeNamespace`](crate::StatusChangeNamespace)."]
+    #[doc = " JSON `namespace`: [`StatusChangeNamespace`](crate::StatusChangeNamespace), one of `users.rules`, `voice.transcription`, `agent.assistant`, `agentic.virtual.agents`, `analytics.agents`, `analytics.alerting`, `analytics.data.extraction`, `analytics`, `analytics.realtime`, `analytics.reporting.settings`, `anomaly.detection`, `architect`, … (95 in all)."]
     pub namespace: ::std::option::Option<crate::StatusChangeNamespace>,
-    #[doc = " JSON `previousStatus`: [`StatusChangePreviousStatus`](crate::StatusChangePreviousStatus)."]
+    #[doc = " JSON `previousStatus`: [`StatusChangePreviousStatus`](crate::StatusChangePreviousStatus), one of `Approved`, `Rejected`, `Rollback`, `Pending`, `Open`, `SecondaryApprovalNamespacesAdded`, `ReviewerApproved`, `ReviewerRejected`, `ReviewerRollback`, `ImplementingChange`, `ChangeImplemented`, `ImplementingRollback`, … (13 in all)."]
     pub previous_status: ::std::option::Option<crate::StatusChangePreviousStatus>,
-    #[doc = " JSON `rejectReason`: [`StatusChangeRejectReason`](crate::StatusChangeRejectReason)."]
+    #[doc = " JSON `rejectReason`: [`StatusChangeRejectReason`](crate::StatusChangeRejectReason), one of `AlternativeExists`, `IncreaseNotRequired`, `PlatformMisuse`, `PlatformStability`, `OtherReason`."]
     pub reject_reason: ::std::option::Option<crate::StatusChangeRejectReason>,
-    #[doc = " JSON `status`: [`StatusChangeStatus`](crate::StatusChangeStatus)."]
+    #[doc = " JSON `status`: [`StatusChangeStatus`](crate::StatusChangeStatus), one of `Approved`, `Rejected`, `Rollback`, `Pending`, `Open`, `SecondaryApprovalNamespacesAdded`, `ReviewerApproved`, `ReviewerRejected`, `ReviewerRollback`, `ImplementingChange`, `ChangeImplemented`, `ImplementingRollback`, … (13 in all)."]
     pub status: ::std::option::Option<crate::StatusChangeStatus>,
     _nulls: crate::support::Extras,
 }

@@ -29,7 +29,7 @@ pub struct Step {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `stage`: [`StageReference`](crate::StageReference)."]
     pub stage: ::std::option::Option<crate::StageReference>,
-    #[doc = " JSON `status`: [`StepStatus`](crate::StepStatus)."]
+    #[doc = " JSON `status`: [`StepStatus`](crate::StepStatus), one of `Unknown`, `InProgress`, `Open`, `Completed`, `Terminated`, `Failed`."]
     pub status: ::std::option::Option<crate::StepStatus>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Stepplan {
-    #[doc = " JSON `activityType`: [`StepplanActivityType`](crate::StepplanActivityType)."]
+    #[doc = " JSON `activityType`: [`StepplanActivityType`](crate::StepplanActivityType), one of `Unknown`, `None`, `Workitem`."]
     pub activity_type: ::std::option::Option<crate::StepplanActivityType>,
     #[doc = " JSON `caseplan`: [`CaseplanReference`](crate::CaseplanReference)."]
     pub caseplan: ::std::option::Option<crate::CaseplanReference>,

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct StepplanUpdate {
-    #[doc = " JSON `activityType`: [`StepplanUpdateActivityType`](crate::StepplanUpdateActivityType)."]
+    #[doc = " JSON `activityType`: [`StepplanUpdateActivityType`](crate::StepplanUpdateActivityType), one of `Unknown`, `None`, `Workitem`."]
     pub activity_type: ::std::option::Option<crate::StepplanUpdateActivityType>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `name`: string."]
+    #[doc = " JSON `name`: string, 3 to 256 characters."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `workitemSettings`: [`WorkitemSettings`](crate::WorkitemSettings)."]
     pub workitem_settings: ::std::option::Option<crate::WorkitemSettings>,

@@ -7,7 +7,7 @@
 pub struct Subject {
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`SubjectType`](crate::SubjectType)."]
+    #[doc = " JSON `type`: [`SubjectType`](crate::SubjectType), one of `USER`, `CLIENT`, `GROUP`, `TEAM`, `ALL`."]
     pub r#type: ::std::option::Option<crate::SubjectType>,
     _nulls: crate::support::Extras,
 }

@@ -13,7 +13,7 @@ pub struct SubjectDivisionGrants {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`SubjectDivisionGrantsType`](crate::SubjectDivisionGrantsType)."]
+    #[doc = " JSON `type`: [`SubjectDivisionGrantsType`](crate::SubjectDivisionGrantsType), one of `PC_USER`, `PC_GROUP`, `PC_OAUTH_CLIENT`, `PC_TRUSTEE_USER`, `PC_TRUSTEE_GROUP`, `UNKNOWN`."]
     pub r#type: ::std::option::Option<crate::SubjectDivisionGrantsType>,
     _nulls: crate::support::Extras,
 }

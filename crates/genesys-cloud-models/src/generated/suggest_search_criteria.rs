@@ -13,7 +13,7 @@ pub struct SuggestSearchCriteria {
     pub fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `group`: array of [`SuggestSearchCriteria`](crate::SuggestSearchCriteria)."]
     pub group: ::std::option::Option<::std::vec::Vec<crate::SuggestSearchCriteria>>,
-    #[doc = " JSON `operator`: [`SuggestSearchCriteriaOperator`](crate::SuggestSearchCriteriaOperator)."]
+    #[doc = " JSON `operator`: [`SuggestSearchCriteriaOperator`](crate::SuggestSearchCriteriaOperator), one of `AND`, `OR`, `NOT`."]
     pub operator: ::std::option::Option<crate::SuggestSearchCriteriaOperator>,
     #[doc = " JSON `startValue`: string."]
     pub start_value: ::std::option::Option<::std::string::String>,

@@ -31,13 +31,13 @@ pub struct Suggestion {
     pub script: ::std::option::Option<crate::SuggestionScript>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`SuggestionState`](crate::SuggestionState)."]
+    #[doc = " JSON `state`: [`SuggestionState`](crate::SuggestionState), one of `Suggested`, `Accepted`, `Dismissed`, `Failed`, `Rated`."]
     pub state: ::std::option::Option<crate::SuggestionState>,
     #[doc = " JSON `thirdPartySuggestion`: [`ThirdPartySuggestion`](crate::ThirdPartySuggestion)."]
     pub third_party_suggestion: ::std::option::Option<crate::ThirdPartySuggestion>,
-    #[doc = " JSON `triggerType`: [`SuggestionTriggerType`](crate::SuggestionTriggerType)."]
+    #[doc = " JSON `triggerType`: [`SuggestionTriggerType`](crate::SuggestionTriggerType), one of `Unknown`, `Fallback`, `ConversationStart`, `ConversationTransfer`, `ConversationEnd`, `Intent`."]
     pub trigger_type: ::std::option::Option<crate::SuggestionTriggerType>,
-    #[doc = " JSON `type`: [`SuggestionType`](crate::SuggestionType)."]
+    #[doc = " JSON `type`: [`SuggestionType`](crate::SuggestionType), one of `Faq`, `Article`, `KnowledgeArticle`, `KnowledgeSearch`, `CannedResponse`, `Script`, `SuggestedKnowledgeAnswer`, `ThirdPartySuggestion`."]
     pub r#type: ::std::option::Option<crate::SuggestionType>,
     _nulls: crate::support::Extras,
 }

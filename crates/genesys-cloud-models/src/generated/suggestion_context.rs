@@ -9,11 +9,11 @@ pub struct SuggestionContext {
     pub external_contact: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`SuggestionContextMediaType`](crate::SuggestionContextMediaType)."]
+    #[doc = " JSON `mediaType`: [`SuggestionContextMediaType`](crate::SuggestionContextMediaType), one of `Message`, `Voice`, `Unknown`."]
     pub media_type: ::std::option::Option<crate::SuggestionContextMediaType>,
     #[doc = " JSON `message`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub message: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `participantType`: [`SuggestionContextParticipantType`](crate::SuggestionContextParticipantType)."]
+    #[doc = " JSON `participantType`: [`SuggestionContextParticipantType`](crate::SuggestionContextParticipantType), one of `Unknown`, `Agent`, `Customer`."]
     pub participant_type: ::std::option::Option<crate::SuggestionContextParticipantType>,
     #[doc = " JSON `queryStatement`: string."]
     pub query_statement: ::std::option::Option<::std::string::String>,

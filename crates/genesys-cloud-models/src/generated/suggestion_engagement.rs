@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SuggestionEngagement {
-    #[doc = " JSON `engagementType`: [`SuggestionEngagementEngagementType`](crate::SuggestionEngagementEngagementType), required by the spec."]
+    #[doc = " JSON `engagementType`: [`SuggestionEngagementEngagementType`](crate::SuggestionEngagementEngagementType), required by the spec, one of `Dismissed`, `Copied`, `Opened`, `Feedback`."]
     pub engagement_type: ::std::option::Option<crate::SuggestionEngagementEngagementType>,
     #[doc = " JSON `feedback`: [`SuggestionFeedback`](crate::SuggestionFeedback)."]
     pub feedback: ::std::option::Option<crate::SuggestionFeedback>,

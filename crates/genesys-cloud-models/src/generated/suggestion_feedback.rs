@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SuggestionFeedback {
-    #[doc = " JSON `rating`: [`SuggestionFeedbackRating`](crate::SuggestionFeedbackRating), required by the spec."]
+    #[doc = " JSON `rating`: [`SuggestionFeedbackRating`](crate::SuggestionFeedbackRating), required by the spec, one of `Negative`, `Positive`."]
     pub rating: ::std::option::Option<crate::SuggestionFeedbackRating>,
     _nulls: crate::support::Extras,
 }

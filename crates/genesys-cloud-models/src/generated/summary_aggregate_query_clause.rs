@@ -7,7 +7,7 @@
 pub struct SummaryAggregateQueryClause {
     #[doc = " JSON `predicates`: array of [`SummaryAggregateQueryPredicate`](crate::SummaryAggregateQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::SummaryAggregateQueryPredicate>>,
-    #[doc = " JSON `type`: [`SummaryAggregateQueryClauseType`](crate::SummaryAggregateQueryClauseType), required by the spec."]
+    #[doc = " JSON `type`: [`SummaryAggregateQueryClauseType`](crate::SummaryAggregateQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::SummaryAggregateQueryClauseType>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct SummaryAggregateQueryFilter {
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::SummaryAggregateQueryClause>>,
     #[doc = " JSON `predicates`: array of [`SummaryAggregateQueryPredicate`](crate::SummaryAggregateQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::SummaryAggregateQueryPredicate>>,
-    #[doc = " JSON `type`: [`SummaryAggregateQueryFilterType`](crate::SummaryAggregateQueryFilterType), required by the spec."]
+    #[doc = " JSON `type`: [`SummaryAggregateQueryFilterType`](crate::SummaryAggregateQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::SummaryAggregateQueryFilterType>,
     _nulls: crate::support::Extras,
 }

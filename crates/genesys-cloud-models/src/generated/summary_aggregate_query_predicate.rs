@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SummaryAggregateQueryPredicate {
-    #[doc = " JSON `dimension`: [`SummaryAggregateQueryPredicateDimension`](crate::SummaryAggregateQueryPredicateDimension)."]
+    #[doc = " JSON `dimension`: [`SummaryAggregateQueryPredicateDimension`](crate::SummaryAggregateQueryPredicateDimension), one of `conversationId`, `copied`, `editedField`, `errorType`, `language`, `mediaType`, `messageType`, `presented`, `queueId`, `summaryGenerated`, `summaryId`, `summaryRating`, … (21 in all)."]
     pub dimension: ::std::option::Option<crate::SummaryAggregateQueryPredicateDimension>,
-    #[doc = " JSON `operator`: [`SummaryAggregateQueryPredicateOperator`](crate::SummaryAggregateQueryPredicateOperator)."]
+    #[doc = " JSON `operator`: [`SummaryAggregateQueryPredicateOperator`](crate::SummaryAggregateQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::SummaryAggregateQueryPredicateOperator>,
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `type`: [`SummaryAggregateQueryPredicateType`](crate::SummaryAggregateQueryPredicateType)."]
+    #[doc = " JSON `type`: [`SummaryAggregateQueryPredicateType`](crate::SummaryAggregateQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::SummaryAggregateQueryPredicateType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SummaryAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`SummaryAggregationQueryAlternateTimeDimension`](crate::SummaryAggregationQueryAlternateTimeDimension)."]
+    #[doc = " JSON `alternateTimeDimension`: [`SummaryAggregationQueryAlternateTimeDimension`](crate::SummaryAggregationQueryAlternateTimeDimension), one of `eventTime`."]
     pub alternate_time_dimension: ::std::option::Option<crate::SummaryAggregationQueryAlternateTimeDimension>,
     #[doc = " JSON `filter`: [`SummaryAggregateQueryFilter`](crate::SummaryAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::SummaryAggregateQueryFilter>,
@@ -21,7 +21,7 @@ pub struct SummaryAggregationQuery {
     pub limit: ::std::option::Option<i64>,
     #[doc = " JSON `metrics`: array of string, required by the spec."]
     pub metrics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `queryType`: [`SummaryAggregationQueryQueryType`](crate::SummaryAggregationQueryQueryType)."]
+    #[doc = " JSON `queryType`: [`SummaryAggregationQueryQueryType`](crate::SummaryAggregationQueryQueryType), one of `bottomN`, `groupBy`, `topN`."]
     pub query_type: ::std::option::Option<crate::SummaryAggregationQueryQueryType>,
     #[doc = " JSON `sortMetric`: [`SummaryAggregationSort`](crate::SummaryAggregationSort)."]
     pub sort_metric: ::std::option::Option<crate::SummaryAggregationSort>,

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SummaryAggregationSort {
-    #[doc = " JSON `function`: [`SummaryAggregationSortFunction`](crate::SummaryAggregationSortFunction), required by the spec."]
+    #[doc = " JSON `function`: [`SummaryAggregationSortFunction`](crate::SummaryAggregationSortFunction), required by the spec, one of `average`, `count`, `max`, `min`, `sum`."]
     pub function: ::std::option::Option<crate::SummaryAggregationSortFunction>,
-    #[doc = " JSON `name`: [`SummaryAggregationSortName`](crate::SummaryAggregationSortName), required by the spec."]
+    #[doc = " JSON `name`: [`SummaryAggregationSortName`](crate::SummaryAggregationSortName), required by the spec, one of `nConversationSummaries`, `nConversationSummaryEngagements`, `tConversationSummary`."]
     pub name: ::std::option::Option<crate::SummaryAggregationSortName>,
     _nulls: crate::support::Extras,
 }

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SummaryAggregationView {
-    #[doc = " JSON `function`: [`SummaryAggregationViewFunction`](crate::SummaryAggregationViewFunction), required by the spec."]
+    #[doc = " JSON `function`: [`SummaryAggregationViewFunction`](crate::SummaryAggregationViewFunction), required by the spec, one of `rangeBound`."]
     pub function: ::std::option::Option<crate::SummaryAggregationViewFunction>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `range`: [`AggregationRange`](crate::AggregationRange)."]
     pub range: ::std::option::Option<crate::AggregationRange>,
-    #[doc = " JSON `target`: [`SummaryAggregationViewTarget`](crate::SummaryAggregationViewTarget), required by the spec."]
+    #[doc = " JSON `target`: [`SummaryAggregationViewTarget`](crate::SummaryAggregationViewTarget), required by the spec, one of `nConversationSummaries`, `nConversationSummaryEngagements`, `tConversationSummary`."]
     pub target: ::std::option::Option<crate::SummaryAggregationViewTarget>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SummaryAsyncAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`SummaryAsyncAggregationQueryAlternateTimeDimension`](crate::SummaryAsyncAggregationQueryAlternateTimeDimension)."]
+    #[doc = " JSON `alternateTimeDimension`: [`SummaryAsyncAggregationQueryAlternateTimeDimension`](crate::SummaryAsyncAggregationQueryAlternateTimeDimension), one of `eventTime`."]
     pub alternate_time_dimension: ::std::option::Option<crate::SummaryAsyncAggregationQueryAlternateTimeDimension>,
     #[doc = " JSON `filter`: [`SummaryAggregateQueryFilter`](crate::SummaryAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::SummaryAggregateQueryFilter>,
@@ -23,7 +23,7 @@ pub struct SummaryAsyncAggregationQuery {
     pub metrics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
-    #[doc = " JSON `queryType`: [`SummaryAsyncAggregationQueryQueryType`](crate::SummaryAsyncAggregationQueryQueryType)."]
+    #[doc = " JSON `queryType`: [`SummaryAsyncAggregationQueryQueryType`](crate::SummaryAsyncAggregationQueryQueryType), one of `bottomN`, `groupBy`, `topN`."]
     pub query_type: ::std::option::Option<crate::SummaryAsyncAggregationQueryQueryType>,
     #[doc = " JSON `sortMetric`: [`SummaryAggregationSort`](crate::SummaryAggregationSort)."]
     pub sort_metric: ::std::option::Option<crate::SummaryAggregationSort>,

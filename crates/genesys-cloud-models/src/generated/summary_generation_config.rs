@@ -11,7 +11,7 @@ pub struct SummaryGenerationConfig {
     pub model_config: ::std::option::Option<crate::ModelConfig>,
     #[doc = " JSON `onDemandSummaryConfig`: [`OnDemandSummaryConfig`](crate::OnDemandSummaryConfig)."]
     pub on_demand_summary_config: ::std::option::Option<crate::OnDemandSummaryConfig>,
-    #[doc = " JSON `retentionSeconds`: integer (int64)."]
+    #[doc = " JSON `retentionSeconds`: integer (int64), from 3600 to 864000."]
     pub retention_seconds: ::std::option::Option<i64>,
     #[doc = " JSON `summarySetting`: [`SummarySettingEntity`](crate::SummarySettingEntity)."]
     pub summary_setting: ::std::option::Option<crate::SummarySettingEntity>,

@@ -11,13 +11,13 @@ pub struct SummarySetting {
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `format`: [`SummarySettingFormat`](crate::SummarySettingFormat)."]
+    #[doc = " JSON `format`: [`SummarySettingFormat`](crate::SummarySettingFormat), one of `TextBlock`, `BulletPoints`, `GroupedTextBlocks`, `GroupedBulletPoints`."]
     pub format: ::std::option::Option<crate::SummarySettingFormat>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `integrationId`: string."]
     pub integration_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `interactionType`: [`SummarySettingInteractionType`](crate::SummarySettingInteractionType)."]
+    #[doc = " JSON `interactionType`: [`SummarySettingInteractionType`](crate::SummarySettingInteractionType), one of `Live`, `Email`."]
     pub interaction_type: ::std::option::Option<crate::SummarySettingInteractionType>,
     #[doc = " JSON `language`: string, required by the spec."]
     pub language: ::std::option::Option<::std::string::String>,
@@ -33,11 +33,11 @@ pub struct SummarySetting {
     pub prompt: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `serviceType`: [`SummarySettingServiceType`](crate::SummarySettingServiceType)."]
+    #[doc = " JSON `serviceType`: [`SummarySettingServiceType`](crate::SummarySettingServiceType), one of `Native`, `External`."]
     pub service_type: ::std::option::Option<crate::SummarySettingServiceType>,
-    #[doc = " JSON `settingType`: [`SummarySettingSettingType`](crate::SummarySettingSettingType)."]
+    #[doc = " JSON `settingType`: [`SummarySettingSettingType`](crate::SummarySettingSettingType), one of `Basic`, `Prompt`."]
     pub setting_type: ::std::option::Option<crate::SummarySettingSettingType>,
-    #[doc = " JSON `summaryType`: [`SummarySettingSummaryType`](crate::SummarySettingSummaryType)."]
+    #[doc = " JSON `summaryType`: [`SummarySettingSummaryType`](crate::SummarySettingSummaryType), one of `Concise`, `Detailed`."]
     pub summary_type: ::std::option::Option<crate::SummarySettingSummaryType>,
     #[doc = " JSON `timeoutDuration`: integer (int64)."]
     pub timeout_duration: ::std::option::Option<i64>,

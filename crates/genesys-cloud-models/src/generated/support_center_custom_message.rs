@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SupportCenterCustomMessage {
-    #[doc = " JSON `defaultValue`: string."]
+    #[doc = " JSON `defaultValue`: string, 0 to 300 characters."]
     pub default_value: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`SupportCenterCustomMessageType`](crate::SupportCenterCustomMessageType)."]
+    #[doc = " JSON `type`: [`SupportCenterCustomMessageType`](crate::SupportCenterCustomMessageType), one of `Welcome`, `Fallback`."]
     pub r#type: ::std::option::Option<crate::SupportCenterCustomMessageType>,
     _nulls: crate::support::Extras,
 }

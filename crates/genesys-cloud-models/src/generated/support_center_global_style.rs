@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SupportCenterGlobalStyle {
-    #[doc = " JSON `backgroundColor`: string."]
+    #[doc = " JSON `backgroundColor`: string, pattern `^#([A-Fa-f0-9]{6}|[A-Fa-f0-9]{3})$`."]
     pub background_color: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `fontFamily`: string."]
     pub font_family: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `primaryColor`: string."]
+    #[doc = " JSON `primaryColor`: string, pattern `^#([A-Fa-f0-9]{6}|[A-Fa-f0-9]{3})$`."]
     pub primary_color: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `primaryColorDark`: string."]
+    #[doc = " JSON `primaryColorDark`: string, pattern `^#([A-Fa-f0-9]{6}|[A-Fa-f0-9]{3})$`."]
     pub primary_color_dark: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `primaryColorLight`: string."]
+    #[doc = " JSON `primaryColorLight`: string, pattern `^#([A-Fa-f0-9]{6}|[A-Fa-f0-9]{3})$`."]
     pub primary_color_light: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `textColor`: string."]
+    #[doc = " JSON `textColor`: string, pattern `^#([A-Fa-f0-9]{6}|[A-Fa-f0-9]{3})$`."]
     pub text_color: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,
 }

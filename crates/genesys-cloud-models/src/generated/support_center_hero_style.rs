@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SupportCenterHeroStyle {
-    #[doc = " JSON `backgroundColor`: string."]
+    #[doc = " JSON `backgroundColor`: string, pattern `^#([A-Fa-f0-9]{6}|[A-Fa-f0-9]{3})$`."]
     pub background_color: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `image`: [`SupportCenterImage`](crate::SupportCenterImage)."]
     pub image: ::std::option::Option<crate::SupportCenterImage>,
-    #[doc = " JSON `textColor`: string."]
+    #[doc = " JSON `textColor`: string, pattern `^#([A-Fa-f0-9]{6}|[A-Fa-f0-9]{3})$`."]
     pub text_color: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,
 }

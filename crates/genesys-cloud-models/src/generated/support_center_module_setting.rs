@@ -11,7 +11,7 @@ pub struct SupportCenterModuleSetting {
     pub detailed_category_module_template: ::std::option::Option<crate::SupportCenterDetailedCategoryModuleTemplate>,
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
-    #[doc = " JSON `type`: [`SupportCenterModuleSettingType`](crate::SupportCenterModuleSettingType)."]
+    #[doc = " JSON `type`: [`SupportCenterModuleSettingType`](crate::SupportCenterModuleSettingType), one of `Search`, `Categories`, `FAQ`, `Contact`, `Results`, `Article`, `TopViewedArticles`."]
     pub r#type: ::std::option::Option<crate::SupportCenterModuleSettingType>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct SupportCenterScreen {
     #[doc = " JSON `moduleSettings`: array of [`SupportCenterModuleSetting`](crate::SupportCenterModuleSetting)."]
     pub module_settings: ::std::option::Option<::std::vec::Vec<crate::SupportCenterModuleSetting>>,
-    #[doc = " JSON `type`: [`SupportCenterScreenType`](crate::SupportCenterScreenType)."]
+    #[doc = " JSON `type`: [`SupportCenterScreenType`](crate::SupportCenterScreenType), one of `Home`, `Category`, `SearchResults`, `Article`."]
     pub r#type: ::std::option::Option<crate::SupportCenterScreenType>,
     _nulls: crate::support::Extras,
 }

@@ -17,7 +17,7 @@ pub struct SupportCenterSettings {
     pub knowledge_base: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `labelFilter`: [`SupportCenterLabelFilter`](crate::SupportCenterLabelFilter)."]
     pub label_filter: ::std::option::Option<crate::SupportCenterLabelFilter>,
-    #[doc = " JSON `routerType`: [`SupportCenterSettingsRouterType`](crate::SupportCenterSettingsRouterType)."]
+    #[doc = " JSON `routerType`: [`SupportCenterSettingsRouterType`](crate::SupportCenterSettingsRouterType), one of `Hash`, `Browser`."]
     pub router_type: ::std::option::Option<crate::SupportCenterSettingsRouterType>,
     #[doc = " JSON `screens`: array of [`SupportCenterScreen`](crate::SupportCenterScreen)."]
     pub screens: ::std::option::Option<::std::vec::Vec<crate::SupportCenterScreen>>,

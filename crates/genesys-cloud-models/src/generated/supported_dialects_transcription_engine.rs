@@ -7,7 +7,7 @@
 pub struct SupportedDialectsTranscriptionEngine {
     #[doc = " JSON `dialects`: array of string."]
     pub dialects: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `engine`: [`SupportedDialectsTranscriptionEngineEngine`](crate::SupportedDialectsTranscriptionEngineEngine)."]
+    #[doc = " JSON `engine`: [`SupportedDialectsTranscriptionEngineEngine`](crate::SupportedDialectsTranscriptionEngineEngine), one of `Genesys`, `GenesysExtended`, `TranscriptionConnector`."]
     pub engine: ::std::option::Option<crate::SupportedDialectsTranscriptionEngineEngine>,
     #[doc = " JSON `engineIntegration`: [`EngineIntegration`](crate::EngineIntegration)."]
     pub engine_integration: ::std::option::Option<crate::EngineIntegration>,

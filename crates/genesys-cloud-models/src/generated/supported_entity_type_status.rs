@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SupportedEntityTypeStatus {
-    #[doc = " JSON `listSlotType`: [`SupportedEntityTypeStatusListSlotType`](crate::SupportedEntityTypeStatusListSlotType)."]
+    #[doc = " JSON `listSlotType`: [`SupportedEntityTypeStatusListSlotType`](crate::SupportedEntityTypeStatusListSlotType), one of `All`, `Restricted`, `Unrestricted`."]
     pub list_slot_type: ::std::option::Option<crate::SupportedEntityTypeStatusListSlotType>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct SupportedLanguagesInfoDefinition {
     pub intent_classification: ::std::option::Option<bool>,
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`SupportedLanguagesInfoDefinitionStatus`](crate::SupportedLanguagesInfoDefinitionStatus)."]
+    #[doc = " JSON `status`: [`SupportedLanguagesInfoDefinitionStatus`](crate::SupportedLanguagesInfoDefinitionStatus), one of `EARLY_PREVIEW`, `PREVIEW`, `GA`."]
     pub status: ::std::option::Option<crate::SupportedLanguagesInfoDefinitionStatus>,
     #[doc = " JSON `supportedEntityTypeConfiguration`: [`SupportedEntityTypeStatus`](crate::SupportedEntityTypeStatus)."]
     pub supported_entity_type_configuration: ::std::option::Option<crate::SupportedEntityTypeStatus>,

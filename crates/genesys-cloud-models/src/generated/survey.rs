@@ -27,13 +27,13 @@ pub struct Survey {
     pub queue: ::std::option::Option<crate::QueueReference>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`SurveyStatus`](crate::SurveyStatus)."]
+    #[doc = " JSON `status`: [`SurveyStatus`](crate::SurveyStatus), one of `Pending`, `Sent`, `InProgress`, `Finished`, `OptOut`, `Error`, `Expired`."]
     pub status: ::std::option::Option<crate::SurveyStatus>,
     #[doc = " JSON `surveyErrorDetails`: [`SurveyErrorDetails`](crate::SurveyErrorDetails)."]
     pub survey_error_details: ::std::option::Option<crate::SurveyErrorDetails>,
     #[doc = " JSON `surveyForm`: [`SurveyForm`](crate::SurveyForm)."]
     pub survey_form: ::std::option::Option<crate::SurveyForm>,
-    #[doc = " JSON `surveyType`: [`SurveySurveyType`](crate::SurveySurveyType)."]
+    #[doc = " JSON `surveyType`: [`SurveySurveyType`](crate::SurveySurveyType), one of `Web`, `Voice`."]
     pub survey_type: ::std::option::Option<crate::SurveySurveyType>,
     _nulls: crate::support::Extras,
 }

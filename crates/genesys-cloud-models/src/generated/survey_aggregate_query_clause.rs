@@ -7,7 +7,7 @@
 pub struct SurveyAggregateQueryClause {
     #[doc = " JSON `predicates`: array of [`SurveyAggregateQueryPredicate`](crate::SurveyAggregateQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::SurveyAggregateQueryPredicate>>,
-    #[doc = " JSON `type`: [`SurveyAggregateQueryClauseType`](crate::SurveyAggregateQueryClauseType), required by the spec."]
+    #[doc = " JSON `type`: [`SurveyAggregateQueryClauseType`](crate::SurveyAggregateQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::SurveyAggregateQueryClauseType>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct SurveyAggregateQueryFilter {
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::SurveyAggregateQueryClause>>,
     #[doc = " JSON `predicates`: array of [`SurveyAggregateQueryPredicate`](crate::SurveyAggregateQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::SurveyAggregateQueryPredicate>>,
-    #[doc = " JSON `type`: [`SurveyAggregateQueryFilterType`](crate::SurveyAggregateQueryFilterType), required by the spec."]
+    #[doc = " JSON `type`: [`SurveyAggregateQueryFilterType`](crate::SurveyAggregateQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::SurveyAggregateQueryFilterType>,
     _nulls: crate::support::Extras,
 }

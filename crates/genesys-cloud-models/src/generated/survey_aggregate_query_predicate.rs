@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SurveyAggregateQueryPredicate {
-    #[doc = " JSON `dimension`: [`SurveyAggregateQueryPredicateDimension`](crate::SurveyAggregateQueryPredicateDimension)."]
+    #[doc = " JSON `dimension`: [`SurveyAggregateQueryPredicateDimension`](crate::SurveyAggregateQueryPredicateDimension), one of `conversationId`, `divisionId`, `externalContactId`, `mediaType`, `queueId`, `requestedLanguageId`, `requestedRoutingSkillId`, `surveyAnswerId`, `surveyCreatedDate`, `surveyErrorReason`, `surveyFormContextId`, `surveyFormId`, … (24 in all)."]
     pub dimension: ::std::option::Option<crate::SurveyAggregateQueryPredicateDimension>,
-    #[doc = " JSON `operator`: [`SurveyAggregateQueryPredicateOperator`](crate::SurveyAggregateQueryPredicateOperator)."]
+    #[doc = " JSON `operator`: [`SurveyAggregateQueryPredicateOperator`](crate::SurveyAggregateQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::SurveyAggregateQueryPredicateOperator>,
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `type`: [`SurveyAggregateQueryPredicateType`](crate::SurveyAggregateQueryPredicateType)."]
+    #[doc = " JSON `type`: [`SurveyAggregateQueryPredicateType`](crate::SurveyAggregateQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::SurveyAggregateQueryPredicateType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SurveyAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`SurveyAggregationQueryAlternateTimeDimension`](crate::SurveyAggregationQueryAlternateTimeDimension)."]
+    #[doc = " JSON `alternateTimeDimension`: [`SurveyAggregationQueryAlternateTimeDimension`](crate::SurveyAggregationQueryAlternateTimeDimension), one of `eventTime`, `surveyCreatedDate`."]
     pub alternate_time_dimension: ::std::option::Option<crate::SurveyAggregationQueryAlternateTimeDimension>,
     #[doc = " JSON `filter`: [`SurveyAggregateQueryFilter`](crate::SurveyAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::SurveyAggregateQueryFilter>,

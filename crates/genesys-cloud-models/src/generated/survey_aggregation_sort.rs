@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SurveyAggregationSort {
-    #[doc = " JSON `function`: [`SurveyAggregationSortFunction`](crate::SurveyAggregationSortFunction), required by the spec."]
+    #[doc = " JSON `function`: [`SurveyAggregationSortFunction`](crate::SurveyAggregationSortFunction), required by the spec, one of `average`, `count`, `max`, `min`, `sum`."]
     pub function: ::std::option::Option<crate::SurveyAggregationSortFunction>,
-    #[doc = " JSON `name`: [`SurveyAggregationSortName`](crate::SurveyAggregationSortName), required by the spec."]
+    #[doc = " JSON `name`: [`SurveyAggregationSortName`](crate::SurveyAggregationSortName), required by the spec, one of `nSurveyErrors`, `nSurveyFullResponses`, `nSurveyNpsDetractors`, `nSurveyNpsPromoters`, `nSurveyNpsResponses`, `nSurveyPartialResponses`, `nSurveyQuestionGroupResponses`, `nSurveyQuestionResponses`, `nSurveyResponses`, `nSurveysAbandoned`, `nSurveysDeleted`, `nSurveysExpired`, … (19 in all)."]
     pub name: ::std::option::Option<crate::SurveyAggregationSortName>,
     _nulls: crate::support::Extras,
 }

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SurveyAggregationView {
-    #[doc = " JSON `function`: [`SurveyAggregationViewFunction`](crate::SurveyAggregationViewFunction), required by the spec."]
+    #[doc = " JSON `function`: [`SurveyAggregationViewFunction`](crate::SurveyAggregationViewFunction), required by the spec, one of `rangeBound`."]
     pub function: ::std::option::Option<crate::SurveyAggregationViewFunction>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `range`: [`AggregationRange`](crate::AggregationRange)."]
     pub range: ::std::option::Option<crate::AggregationRange>,
-    #[doc = " JSON `target`: [`SurveyAggregationViewTarget`](crate::SurveyAggregationViewTarget), required by the spec."]
+    #[doc = " JSON `target`: [`SurveyAggregationViewTarget`](crate::SurveyAggregationViewTarget), required by the spec, one of `nSurveyErrors`, `nSurveyFullResponses`, `nSurveyNpsDetractors`, `nSurveyNpsPromoters`, `nSurveyNpsResponses`, `nSurveyPartialResponses`, `nSurveyQuestionGroupResponses`, `nSurveyQuestionResponses`, `nSurveyResponses`, `nSurveysAbandoned`, `nSurveysDeleted`, `nSurveysExpired`, … (19 in all)."]
     pub target: ::std::option::Option<crate::SurveyAggregationViewTarget>,
     _nulls: crate::support::Extras,
 }

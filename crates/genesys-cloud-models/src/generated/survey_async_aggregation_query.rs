@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SurveyAsyncAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`SurveyAsyncAggregationQueryAlternateTimeDimension`](crate::SurveyAsyncAggregationQueryAlternateTimeDimension)."]
+    #[doc = " JSON `alternateTimeDimension`: [`SurveyAsyncAggregationQueryAlternateTimeDimension`](crate::SurveyAsyncAggregationQueryAlternateTimeDimension), one of `eventTime`, `surveyCreatedDate`."]
     pub alternate_time_dimension: ::std::option::Option<crate::SurveyAsyncAggregationQueryAlternateTimeDimension>,
     #[doc = " JSON `filter`: [`SurveyAggregateQueryFilter`](crate::SurveyAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::SurveyAggregateQueryFilter>,

@@ -7,7 +7,7 @@
 pub struct SurveyDetailQueryClause {
     #[doc = " JSON `predicates`: array of [`SurveyDetailQueryPredicate`](crate::SurveyDetailQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::SurveyDetailQueryPredicate>>,
-    #[doc = " JSON `type`: [`SurveyDetailQueryClauseType`](crate::SurveyDetailQueryClauseType), required by the spec."]
+    #[doc = " JSON `type`: [`SurveyDetailQueryClauseType`](crate::SurveyDetailQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::SurveyDetailQueryClauseType>,
     _nulls: crate::support::Extras,
 }

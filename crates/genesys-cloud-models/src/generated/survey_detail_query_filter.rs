@@ -9,7 +9,7 @@ pub struct SurveyDetailQueryFilter {
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::SurveyDetailQueryClause>>,
     #[doc = " JSON `predicates`: array of [`SurveyDetailQueryPredicate`](crate::SurveyDetailQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::SurveyDetailQueryPredicate>>,
-    #[doc = " JSON `type`: [`SurveyDetailQueryFilterType`](crate::SurveyDetailQueryFilterType), required by the spec."]
+    #[doc = " JSON `type`: [`SurveyDetailQueryFilterType`](crate::SurveyDetailQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::SurveyDetailQueryFilterType>,
     _nulls: crate::support::Extras,
 }

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SurveyDetailQueryPredicate {
-    #[doc = " JSON `dimension`: [`SurveyDetailQueryPredicateDimension`](crate::SurveyDetailQueryPredicateDimension)."]
+    #[doc = " JSON `dimension`: [`SurveyDetailQueryPredicateDimension`](crate::SurveyDetailQueryPredicateDimension), one of `eventTime`, `queueId`, `surveyCompletedDate`, `surveyFormContextId`, `surveyFormId`, `surveyId`, `surveyPartialResponse`, `surveyPromoterScore`, `surveyStatus`, `surveyType`, `userId`."]
     pub dimension: ::std::option::Option<crate::SurveyDetailQueryPredicateDimension>,
-    #[doc = " JSON `metric`: [`SurveyDetailQueryPredicateMetric`](crate::SurveyDetailQueryPredicateMetric)."]
+    #[doc = " JSON `metric`: [`SurveyDetailQueryPredicateMetric`](crate::SurveyDetailQueryPredicateMetric), one of `oSurveyTotalScore`."]
     pub metric: ::std::option::Option<crate::SurveyDetailQueryPredicateMetric>,
-    #[doc = " JSON `operator`: [`SurveyDetailQueryPredicateOperator`](crate::SurveyDetailQueryPredicateOperator)."]
+    #[doc = " JSON `operator`: [`SurveyDetailQueryPredicateOperator`](crate::SurveyDetailQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::SurveyDetailQueryPredicateOperator>,
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `type`: [`SurveyDetailQueryPredicateType`](crate::SurveyDetailQueryPredicateType)."]
+    #[doc = " JSON `type`: [`SurveyDetailQueryPredicateType`](crate::SurveyDetailQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::SurveyDetailQueryPredicateType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

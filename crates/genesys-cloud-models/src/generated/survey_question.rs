@@ -21,7 +21,7 @@ pub struct SurveyQuestion {
     pub na_enabled: ::std::option::Option<bool>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`SurveyQuestionType`](crate::SurveyQuestionType)."]
+    #[doc = " JSON `type`: [`SurveyQuestionType`](crate::SurveyQuestionType), one of `multipleChoiceQuestion`, `multipleSelectQuestion`, `freeTextQuestion`, `npsQuestion`, `readOnlyTextBlockQuestion`."]
     pub r#type: ::std::option::Option<crate::SurveyQuestionType>,
     #[doc = " JSON `visibilityCondition`: [`VisibilityCondition`](crate::VisibilityCondition)."]
     pub visibility_condition: ::std::option::Option<crate::VisibilityCondition>,

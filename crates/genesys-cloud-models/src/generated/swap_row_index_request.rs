@@ -7,11 +7,11 @@
 pub struct SwapRowIndexRequest {
     #[doc = " JSON `sourceRowId`: string, required by the spec."]
     pub source_row_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sourceRowIndex`: integer (int64), required by the spec."]
+    #[doc = " JSON `sourceRowIndex`: integer (int64), required by the spec, at least 1."]
     pub source_row_index: ::std::option::Option<i64>,
     #[doc = " JSON `targetRowId`: string, required by the spec."]
     pub target_row_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `targetRowIndex`: integer (int64), required by the spec."]
+    #[doc = " JSON `targetRowIndex`: integer (int64), required by the spec, at least 1."]
     pub target_row_index: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SyncStatusRequest {
-    #[doc = " JSON `status`: [`SyncStatusRequestStatus`](crate::SyncStatusRequestStatus), required by the spec."]
+    #[doc = " JSON `status`: [`SyncStatusRequestStatus`](crate::SyncStatusRequestStatus), required by the spec, one of `Created`, `ValidationInProgress`, `ValidationCompleted`, `ValidationFailed`, `Started`, `InProgress`, `Completed`, `PartialCompleted`, `Failed`, `AbortRequested`, `Aborted`."]
     pub status: ::std::option::Option<crate::SyncStatusRequestStatus>,
     _nulls: crate::support::Extras,
 }

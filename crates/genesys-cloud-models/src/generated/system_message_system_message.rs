@@ -19,9 +19,9 @@ pub struct SystemMessageSystemMessage {
     pub oauth_client_org_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `organizationId`: string."]
     pub organization_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `reason`: [`SystemMessageSystemMessageReason`](crate::SystemMessageSystemMessageReason)."]
+    #[doc = " JSON `reason`: [`SystemMessageSystemMessageReason`](crate::SystemMessageSystemMessageReason), one of `another_channel_subscribed`, `user_tokens_revoked`."]
     pub reason: ::std::option::Option<crate::SystemMessageSystemMessageReason>,
-    #[doc = " JSON `systemTopicType`: [`SystemMessageSystemMessageSystemTopicType`](crate::SystemMessageSystemMessageSystemTopicType)."]
+    #[doc = " JSON `systemTopicType`: [`SystemMessageSystemMessageSystemTopicType`](crate::SystemMessageSystemMessageSystemTopicType), one of `no_longer_subscribed`, `subscription_changed`, `token_revoked`."]
     pub system_topic_type: ::std::option::Option<crate::SystemMessageSystemMessageSystemTopicType>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,

@@ -31,7 +31,7 @@ pub struct SystemPromptAsset {
     pub text: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `ttsString`: string."]
     pub tts_string: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `uploadStatus`: [`SystemPromptAssetUploadStatus`](crate::SystemPromptAssetUploadStatus)."]
+    #[doc = " JSON `uploadStatus`: [`SystemPromptAssetUploadStatus`](crate::SystemPromptAssetUploadStatus), one of `created`, `uploaded`, `transcoded`, `transcodeFailed`."]
     pub upload_status: ::std::option::Option<crate::SystemPromptAssetUploadStatus>,
     #[doc = " JSON `uploadUri`: string."]
     pub upload_uri: ::std::option::Option<::std::string::String>,

@@ -7,7 +7,7 @@
 pub struct TaskManagementAggregateQueryClause {
     #[doc = " JSON `predicates`: array of [`TaskManagementAggregateQueryPredicate`](crate::TaskManagementAggregateQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::TaskManagementAggregateQueryPredicate>>,
-    #[doc = " JSON `type`: [`TaskManagementAggregateQueryClauseType`](crate::TaskManagementAggregateQueryClauseType), required by the spec."]
+    #[doc = " JSON `type`: [`TaskManagementAggregateQueryClauseType`](crate::TaskManagementAggregateQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::TaskManagementAggregateQueryClauseType>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct TaskManagementAggregateQueryFilter {
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::TaskManagementAggregateQueryClause>>,
     #[doc = " JSON `predicates`: array of [`TaskManagementAggregateQueryPredicate`](crate::TaskManagementAggregateQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::TaskManagementAggregateQueryPredicate>>,
-    #[doc = " JSON `type`: [`TaskManagementAggregateQueryFilterType`](crate::TaskManagementAggregateQueryFilterType), required by the spec."]
+    #[doc = " JSON `type`: [`TaskManagementAggregateQueryFilterType`](crate::TaskManagementAggregateQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::TaskManagementAggregateQueryFilterType>,
     _nulls: crate::support::Extras,
 }

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TaskManagementAggregateQueryPredicate {
-    #[doc = " JSON `dimension`: [`TaskManagementAggregateQueryPredicateDimension`](crate::TaskManagementAggregateQueryPredicateDimension)."]
+    #[doc = " JSON `dimension`: [`TaskManagementAggregateQueryPredicateDimension`](crate::TaskManagementAggregateQueryPredicateDimension), one of `assigneeId`, `caseId`, `divisionId`, `externalTag`, `queueId`, `reporterId`, `requestedLanguageId`, `requestedRouting`, `requestedRoutingSkillId`, `statusCategory`, `statusId`, `typeId`, … (17 in all)."]
     pub dimension: ::std::option::Option<crate::TaskManagementAggregateQueryPredicateDimension>,
-    #[doc = " JSON `operator`: [`TaskManagementAggregateQueryPredicateOperator`](crate::TaskManagementAggregateQueryPredicateOperator)."]
+    #[doc = " JSON `operator`: [`TaskManagementAggregateQueryPredicateOperator`](crate::TaskManagementAggregateQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::TaskManagementAggregateQueryPredicateOperator>,
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `type`: [`TaskManagementAggregateQueryPredicateType`](crate::TaskManagementAggregateQueryPredicateType)."]
+    #[doc = " JSON `type`: [`TaskManagementAggregateQueryPredicateType`](crate::TaskManagementAggregateQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::TaskManagementAggregateQueryPredicateType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TaskManagementAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`TaskManagementAggregationQueryAlternateTimeDimension`](crate::TaskManagementAggregationQueryAlternateTimeDimension)."]
+    #[doc = " JSON `alternateTimeDimension`: [`TaskManagementAggregationQueryAlternateTimeDimension`](crate::TaskManagementAggregationQueryAlternateTimeDimension), one of `eventTime`."]
     pub alternate_time_dimension: ::std::option::Option<crate::TaskManagementAggregationQueryAlternateTimeDimension>,
     #[doc = " JSON `filter`: [`TaskManagementAggregateQueryFilter`](crate::TaskManagementAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::TaskManagementAggregateQueryFilter>,

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TaskManagementAggregationView {
-    #[doc = " JSON `function`: [`TaskManagementAggregationViewFunction`](crate::TaskManagementAggregationViewFunction), required by the spec."]
+    #[doc = " JSON `function`: [`TaskManagementAggregationViewFunction`](crate::TaskManagementAggregationViewFunction), required by the spec, one of `rangeBound`."]
     pub function: ::std::option::Option<crate::TaskManagementAggregationViewFunction>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `range`: [`AggregationRange`](crate::AggregationRange)."]
     pub range: ::std::option::Option<crate::AggregationRange>,
-    #[doc = " JSON `target`: [`TaskManagementAggregationViewTarget`](crate::TaskManagementAggregationViewTarget), required by the spec."]
+    #[doc = " JSON `target`: [`TaskManagementAggregationViewTarget`](crate::TaskManagementAggregationViewTarget), required by the spec, one of `nWorkitemsAcdCancelled`, `nWorkitemsAcdExpired`, `nWorkitemsAcdStarted`, `nWorkitemsAgentTransferred`, `nWorkitemsCreated`, `nWorkitemsDeclined`, `nWorkitemsDeleted`, `nWorkitemsDisconnected`, `nWorkitemsOffered`, `nWorkitemsOverSla`, `nWorkitemsPurged`, `nWorkitemsQueueTransferred`, … (32 in all)."]
     pub target: ::std::option::Option<crate::TaskManagementAggregationViewTarget>,
     _nulls: crate::support::Extras,
 }

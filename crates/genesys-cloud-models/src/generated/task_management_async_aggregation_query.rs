@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TaskManagementAsyncAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`TaskManagementAsyncAggregationQueryAlternateTimeDimension`](crate::TaskManagementAsyncAggregationQueryAlternateTimeDimension)."]
+    #[doc = " JSON `alternateTimeDimension`: [`TaskManagementAsyncAggregationQueryAlternateTimeDimension`](crate::TaskManagementAsyncAggregationQueryAlternateTimeDimension), one of `eventTime`."]
     pub alternate_time_dimension: ::std::option::Option<crate::TaskManagementAsyncAggregationQueryAlternateTimeDimension>,
     #[doc = " JSON `filter`: [`TaskManagementAggregateQueryFilter`](crate::TaskManagementAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::TaskManagementAggregateQueryFilter>,

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TaskManagementObservationDataContainer {
-    #[doc = " JSON `metric`: [`TaskManagementObservationDataContainerMetric`](crate::TaskManagementObservationDataContainerMetric)."]
+    #[doc = " JSON `metric`: [`TaskManagementObservationDataContainerMetric`](crate::TaskManagementObservationDataContainerMetric), one of `oWorkitemsUnassigned`, `oWorkitemsAssigned`, `oWorkitemsConnected`, `oWorkitemsParked`, `oWorkitemsHeld`, `oWorkitemsAcdStarted`, `oWorkitemsDeclined`, `oWorkitemsIdle`, `oWorkitemsDisconnected`, `oWorkitemsAcdExpired`, `oWorkitemsDue`, `oWorkitemsOverDue`, … (14 in all)."]
     pub metric: ::std::option::Option<crate::TaskManagementObservationDataContainerMetric>,
-    #[doc = " JSON `qualifier`: [`TaskManagementObservationDataContainerQualifier`](crate::TaskManagementObservationDataContainerQualifier)."]
+    #[doc = " JSON `qualifier`: [`TaskManagementObservationDataContainerQualifier`](crate::TaskManagementObservationDataContainerQualifier), one of `Hours24`, `Hours72`."]
     pub qualifier: ::std::option::Option<crate::TaskManagementObservationDataContainerQualifier>,
     #[doc = " JSON `stats`: [`TaskManagementObservationMetricStats`](crate::TaskManagementObservationMetricStats)."]
     pub stats: ::std::option::Option<crate::TaskManagementObservationMetricStats>,

@@ -9,7 +9,7 @@ pub struct TaskManagementObservationGroupResult {
     pub assignee_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `statusCategory`: [`TaskManagementObservationGroupResultStatusCategory`](crate::TaskManagementObservationGroupResultStatusCategory)."]
+    #[doc = " JSON `statusCategory`: [`TaskManagementObservationGroupResultStatusCategory`](crate::TaskManagementObservationGroupResultStatusCategory), one of `Open`, `InProgress`, `Waiting`, `Closed`, `Unknown`."]
     pub status_category: ::std::option::Option<crate::TaskManagementObservationGroupResultStatusCategory>,
     #[doc = " JSON `typeId`: string."]
     pub type_id: ::std::option::Option<::std::string::String>,

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TaskManagementObservationPredicate {
-    #[doc = " JSON `dimension`: [`TaskManagementObservationPredicateDimension`](crate::TaskManagementObservationPredicateDimension), required by the spec."]
+    #[doc = " JSON `dimension`: [`TaskManagementObservationPredicateDimension`](crate::TaskManagementObservationPredicateDimension), required by the spec, one of `queueId`, `typeId`."]
     pub dimension: ::std::option::Option<crate::TaskManagementObservationPredicateDimension>,
-    #[doc = " JSON `value`: string, required by the spec."]
+    #[doc = " JSON `value`: string, required by the spec, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-4[a-fA-F0-9]{3}-[89abAB][a-fA-F0-9]{3}-[a-fA-F0-9]{12}`."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,
 }

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TaskManagementQueryMetric {
-    #[doc = " JSON `name`: [`TaskManagementQueryMetricName`](crate::TaskManagementQueryMetricName), required by the spec."]
+    #[doc = " JSON `name`: [`TaskManagementQueryMetricName`](crate::TaskManagementQueryMetricName), required by the spec, one of `oWorkitemsUnassigned`, `oWorkitemsAssigned`, `oWorkitemsConnected`, `oWorkitemsParked`, `oWorkitemsHeld`, `oWorkitemsAcdStarted`, `oWorkitemsDeclined`, `oWorkitemsIdle`, `oWorkitemsDisconnected`, `oWorkitemsAcdExpired`, `oWorkitemsDue`, `oWorkitemsOverDue`, … (14 in all)."]
     pub name: ::std::option::Option<crate::TaskManagementQueryMetricName>,
-    #[doc = " JSON `qualifier`: [`TaskManagementQueryMetricQualifier`](crate::TaskManagementQueryMetricQualifier)."]
+    #[doc = " JSON `qualifier`: [`TaskManagementQueryMetricQualifier`](crate::TaskManagementQueryMetricQualifier), one of `Hours24`, `Hours72`."]
     pub qualifier: ::std::option::Option<crate::TaskManagementQueryMetricQualifier>,
     _nulls: crate::support::Extras,
 }

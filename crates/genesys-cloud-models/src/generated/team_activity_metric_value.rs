@@ -9,7 +9,7 @@ pub struct TeamActivityMetricValue {
     pub count: ::std::option::Option<i64>,
     #[doc = " JSON `entityIds`: array of string."]
     pub entity_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `metric`: [`TeamActivityMetricValueMetric`](crate::TeamActivityMetricValueMetric)."]
+    #[doc = " JSON `metric`: [`TeamActivityMetricValueMetric`](crate::TeamActivityMetricValueMetric), one of `oTeamOffQueueUsers`, `oTeamOnQueueUsers`, `oTeamPresences`, `oTeamRoutingStatuses`."]
     pub metric: ::std::option::Option<crate::TeamActivityMetricValueMetric>,
     #[doc = " JSON `qualifier`: string."]
     pub qualifier: ::std::option::Option<::std::string::String>,

@@ -11,7 +11,7 @@ pub struct TeamActivityQuery {
     pub group_by: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `metrics`: array of [`TeamActivityQueryMetric`](crate::TeamActivityQueryMetric), required by the spec."]
     pub metrics: ::std::option::Option<::std::vec::Vec<crate::TeamActivityQueryMetric>>,
-    #[doc = " JSON `order`: [`TeamActivityQueryOrder`](crate::TeamActivityQueryOrder)."]
+    #[doc = " JSON `order`: [`TeamActivityQueryOrder`](crate::TeamActivityQueryOrder), one of `asc`, `desc`, `unordered`."]
     pub order: ::std::option::Option<crate::TeamActivityQueryOrder>,
     _nulls: crate::support::Extras,
 }

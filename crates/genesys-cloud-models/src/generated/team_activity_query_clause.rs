@@ -7,7 +7,7 @@
 pub struct TeamActivityQueryClause {
     #[doc = " JSON `predicates`: array of [`TeamActivityQueryPredicate`](crate::TeamActivityQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::TeamActivityQueryPredicate>>,
-    #[doc = " JSON `type`: [`TeamActivityQueryClauseType`](crate::TeamActivityQueryClauseType), required by the spec."]
+    #[doc = " JSON `type`: [`TeamActivityQueryClauseType`](crate::TeamActivityQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::TeamActivityQueryClauseType>,
     _nulls: crate::support::Extras,
 }

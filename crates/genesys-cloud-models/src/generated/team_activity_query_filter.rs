@@ -9,7 +9,7 @@ pub struct TeamActivityQueryFilter {
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::TeamActivityQueryClause>>,
     #[doc = " JSON `predicates`: array of [`TeamActivityQueryPredicate`](crate::TeamActivityQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::TeamActivityQueryPredicate>>,
-    #[doc = " JSON `type`: [`TeamActivityQueryFilterType`](crate::TeamActivityQueryFilterType), required by the spec."]
+    #[doc = " JSON `type`: [`TeamActivityQueryFilterType`](crate::TeamActivityQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::TeamActivityQueryFilterType>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct TeamActivityQueryMetric {
     #[doc = " JSON `details`: boolean."]
     pub details: ::std::option::Option<bool>,
-    #[doc = " JSON `metric`: [`TeamActivityQueryMetricMetric`](crate::TeamActivityQueryMetricMetric), required by the spec."]
+    #[doc = " JSON `metric`: [`TeamActivityQueryMetricMetric`](crate::TeamActivityQueryMetricMetric), required by the spec, one of `oTeamOffQueueUsers`, `oTeamOnQueueUsers`, `oTeamPresences`, `oTeamRoutingStatuses`."]
     pub metric: ::std::option::Option<crate::TeamActivityQueryMetricMetric>,
     _nulls: crate::support::Extras,
 }

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TeamActivityQueryPredicate {
-    #[doc = " JSON `dimension`: [`TeamActivityQueryPredicateDimension`](crate::TeamActivityQueryPredicateDimension)."]
+    #[doc = " JSON `dimension`: [`TeamActivityQueryPredicateDimension`](crate::TeamActivityQueryPredicateDimension), one of `organizationPresenceId`, `presenceDate`, `queueId`, `queueMembershipStatus`, `routingStatus`, `routingStatusDate`, `systemPresence`, `teamId`, `userId`."]
     pub dimension: ::std::option::Option<crate::TeamActivityQueryPredicateDimension>,
-    #[doc = " JSON `operator`: [`TeamActivityQueryPredicateOperator`](crate::TeamActivityQueryPredicateOperator)."]
+    #[doc = " JSON `operator`: [`TeamActivityQueryPredicateOperator`](crate::TeamActivityQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::TeamActivityQueryPredicateOperator>,
-    #[doc = " JSON `type`: [`TeamActivityQueryPredicateType`](crate::TeamActivityQueryPredicateType)."]
+    #[doc = " JSON `type`: [`TeamActivityQueryPredicateType`](crate::TeamActivityQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::TeamActivityQueryPredicateType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

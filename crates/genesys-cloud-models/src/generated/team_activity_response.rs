@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TeamActivityResponse {
-    #[doc = " JSON `entityIdDimension`: [`TeamActivityResponseEntityIdDimension`](crate::TeamActivityResponseEntityIdDimension)."]
+    #[doc = " JSON `entityIdDimension`: [`TeamActivityResponseEntityIdDimension`](crate::TeamActivityResponseEntityIdDimension), one of `organizationPresenceId`, `presenceDate`, `queueId`, `queueMembershipStatus`, `routingStatus`, `routingStatusDate`, `systemPresence`, `teamId`, `userId`."]
     pub entity_id_dimension: ::std::option::Option<crate::TeamActivityResponseEntityIdDimension>,
     #[doc = " JSON `results`: array of [`TeamActivityData`](crate::TeamActivityData)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::TeamActivityData>>,

@@ -7,7 +7,7 @@
 pub struct TeamAddMemberFailure {
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `reason`: [`TeamAddMemberFailureReason`](crate::TeamAddMemberFailureReason)."]
+    #[doc = " JSON `reason`: [`TeamAddMemberFailureReason`](crate::TeamAddMemberFailureReason), one of `UserNotFound`, `UserGroupLimitExceeded`, `UserGroupDivisionMismatch`."]
     pub reason: ::std::option::Option<crate::TeamAddMemberFailureReason>,
     _nulls: crate::support::Extras,
 }

@@ -13,11 +13,11 @@ pub struct TeamSearchCriteria {
     pub fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `group`: array of [`TeamSearchCriteria`](crate::TeamSearchCriteria)."]
     pub group: ::std::option::Option<::std::vec::Vec<crate::TeamSearchCriteria>>,
-    #[doc = " JSON `operator`: [`TeamSearchCriteriaOperator`](crate::TeamSearchCriteriaOperator)."]
+    #[doc = " JSON `operator`: [`TeamSearchCriteriaOperator`](crate::TeamSearchCriteriaOperator), one of `AND`, `OR`, `NOT`."]
     pub operator: ::std::option::Option<crate::TeamSearchCriteriaOperator>,
     #[doc = " JSON `startValue`: string."]
     pub start_value: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`TeamSearchCriteriaType`](crate::TeamSearchCriteriaType), required by the spec."]
+    #[doc = " JSON `type`: [`TeamSearchCriteriaType`](crate::TeamSearchCriteriaType), required by the spec, one of `EXACT`, `STARTS_WITH`."]
     pub r#type: ::std::option::Option<crate::TeamSearchCriteriaType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

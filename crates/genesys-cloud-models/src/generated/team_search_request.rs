@@ -15,7 +15,7 @@ pub struct TeamSearchRequest {
     pub sort: ::std::option::Option<::std::vec::Vec<crate::SearchSort>>,
     #[doc = " JSON `sortBy`: string."]
     pub sort_by: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sortOrder`: [`TeamSearchRequestSortOrder`](crate::TeamSearchRequestSortOrder)."]
+    #[doc = " JSON `sortOrder`: [`TeamSearchRequestSortOrder`](crate::TeamSearchRequestSortOrder), one of `ASC`, `DESC`, `SCORE`."]
     pub sort_order: ::std::option::Option<crate::TeamSearchRequestSortOrder>,
     _nulls: crate::support::Extras,
 }

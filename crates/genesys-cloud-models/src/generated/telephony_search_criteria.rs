@@ -13,11 +13,11 @@ pub struct TelephonySearchCriteria {
     pub fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `group`: array of [`TelephonySearchCriteria`](crate::TelephonySearchCriteria)."]
     pub group: ::std::option::Option<::std::vec::Vec<crate::TelephonySearchCriteria>>,
-    #[doc = " JSON `operator`: [`TelephonySearchCriteriaOperator`](crate::TelephonySearchCriteriaOperator)."]
+    #[doc = " JSON `operator`: [`TelephonySearchCriteriaOperator`](crate::TelephonySearchCriteriaOperator), one of `AND`, `OR`, `NOT`."]
     pub operator: ::std::option::Option<crate::TelephonySearchCriteriaOperator>,
     #[doc = " JSON `startValue`: string."]
     pub start_value: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`TelephonySearchCriteriaType`](crate::TelephonySearchCriteriaType), required by the spec."]
+    #[doc = " JSON `type`: [`TelephonySearchCriteriaType`](crate::TelephonySearchCriteriaType), required by the spec, one of `EXACT`, `STARTS_WITH`, `CONTAINS`."]
     pub r#type: ::std::option::Option<crate::TelephonySearchCriteriaType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -17,7 +17,7 @@ pub struct TelephonySearchRequest {
     pub sort: ::std::option::Option<::std::vec::Vec<crate::SearchSort>>,
     #[doc = " JSON `sortBy`: string."]
     pub sort_by: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sortOrder`: [`TelephonySearchRequestSortOrder`](crate::TelephonySearchRequestSortOrder)."]
+    #[doc = " JSON `sortOrder`: [`TelephonySearchRequestSortOrder`](crate::TelephonySearchRequestSortOrder), one of `ASC`, `DESC`, `SCORE`."]
     pub sort_order: ::std::option::Option<crate::TelephonySearchRequestSortOrder>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Term {
-    #[doc = " JSON `participantType`: [`TermParticipantType`](crate::TermParticipantType), required by the spec."]
+    #[doc = " JSON `participantType`: [`TermParticipantType`](crate::TermParticipantType), required by the spec, one of `Internal`, `External`, `Both`."]
     pub participant_type: ::std::option::Option<crate::TermParticipantType>,
     #[doc = " JSON `word`: string, required by the spec."]
     pub word: ::std::option::Option<::std::string::String>,

@@ -9,7 +9,7 @@ pub struct TermAttribute {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`TermAttributeType`](crate::TermAttributeType)."]
+    #[doc = " JSON `type`: [`TermAttributeType`](crate::TermAttributeType), one of `NUMBER`, `STRING`, `DATE`, `BOOLEAN`, `LIST`."]
     pub r#type: ::std::option::Option<crate::TermAttributeType>,
     _nulls: crate::support::Extras,
 }

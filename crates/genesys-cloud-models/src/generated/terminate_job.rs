@@ -13,11 +13,11 @@ pub struct TerminateJob {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `jobType`: [`TerminateJobJobType`](crate::TerminateJobJobType)."]
+    #[doc = " JSON `jobType`: [`TerminateJobJobType`](crate::TerminateJobJobType), one of `Unknown`, `Terminate`."]
     pub job_type: ::std::option::Option<crate::TerminateJobJobType>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`TerminateJobStatus`](crate::TerminateJobStatus)."]
+    #[doc = " JSON `status`: [`TerminateJobStatus`](crate::TerminateJobStatus), one of `Unknown`, `Queued`, `InProgress`, `Succeeded`, `Failed`."]
     pub status: ::std::option::Option<crate::TerminateJobStatus>,
     _nulls: crate::support::Extras,
 }

@@ -19,7 +19,7 @@ pub struct TestTopicPhraseJob {
     pub processed_transcripts_count: ::std::option::Option<i64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`TestTopicPhraseJobState`](crate::TestTopicPhraseJobState)."]
+    #[doc = " JSON `state`: [`TestTopicPhraseJobState`](crate::TestTopicPhraseJobState), one of `Running`, `Completed`, `Failed`."]
     pub state: ::std::option::Option<crate::TestTopicPhraseJobState>,
     _nulls: crate::support::Extras,
 }

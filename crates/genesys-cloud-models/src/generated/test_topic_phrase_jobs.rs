@@ -13,13 +13,13 @@ pub struct TestTopicPhraseJobs {
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `entityType`: [`TestTopicPhraseJobsEntityType`](crate::TestTopicPhraseJobsEntityType)."]
+    #[doc = " JSON `entityType`: [`TestTopicPhraseJobsEntityType`](crate::TestTopicPhraseJobsEntityType), one of `TOPIC`, `PROGRAM`, `PROGRAM_TOPIC_LINK`, `TOPIC_PHRASE`."]
     pub entity_type: ::std::option::Option<crate::TestTopicPhraseJobsEntityType>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`TestTopicPhraseJobsState`](crate::TestTopicPhraseJobsState)."]
+    #[doc = " JSON `state`: [`TestTopicPhraseJobsState`](crate::TestTopicPhraseJobsState), one of `Running`, `Completed`, `Failed`."]
     pub state: ::std::option::Option<crate::TestTopicPhraseJobsState>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TestTopicPhrasePhrase {
-    #[doc = " JSON `strictness`: [`TestTopicPhrasePhraseStrictness`](crate::TestTopicPhrasePhraseStrictness)."]
+    #[doc = " JSON `strictness`: [`TestTopicPhrasePhraseStrictness`](crate::TestTopicPhrasePhraseStrictness), one of `1`, `55`, `65`, `72`, `85`, `90`."]
     pub strictness: ::std::option::Option<crate::TestTopicPhrasePhraseStrictness>,
     #[doc = " JSON `text`: string, required by the spec."]
     pub text: ::std::option::Option<::std::string::String>,

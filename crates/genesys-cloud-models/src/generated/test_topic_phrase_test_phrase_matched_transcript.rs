@@ -11,7 +11,7 @@ pub struct TestTopicPhraseTestPhraseMatchedTranscript {
     pub conversation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `detectedPhrases`: array of [`TestTopicPhraseTestPhraseDetectedPhrase`](crate::TestTopicPhraseTestPhraseDetectedPhrase)."]
     pub detected_phrases: ::std::option::Option<::std::vec::Vec<crate::TestTopicPhraseTestPhraseDetectedPhrase>>,
-    #[doc = " JSON `mediaType`: [`TestTopicPhraseTestPhraseMatchedTranscriptMediaType`](crate::TestTopicPhraseTestPhraseMatchedTranscriptMediaType)."]
+    #[doc = " JSON `mediaType`: [`TestTopicPhraseTestPhraseMatchedTranscriptMediaType`](crate::TestTopicPhraseTestPhraseMatchedTranscriptMediaType), one of `unknown`, `call`, `message`, `email`, `chat`, `callback`, `all`."]
     pub media_type: ::std::option::Option<crate::TestTopicPhraseTestPhraseMatchedTranscriptMediaType>,
     #[doc = " JSON `timestamp`: integer (int64)."]
     pub timestamp: ::std::option::Option<i64>,

@@ -7,13 +7,13 @@
 pub struct TestTopicPhraseTopic {
     #[doc = " JSON `dialect`: string, required by the spec."]
     pub dialect: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `matchingType`: [`TestTopicPhraseTopicMatchingType`](crate::TestTopicPhraseTopicMatchingType)."]
+    #[doc = " JSON `matchingType`: [`TestTopicPhraseTopicMatchingType`](crate::TestTopicPhraseTopicMatchingType), one of `Lexical`, `Semantic`."]
     pub matching_type: ::std::option::Option<crate::TestTopicPhraseTopicMatchingType>,
-    #[doc = " JSON `participants`: [`TestTopicPhraseTopicParticipants`](crate::TestTopicPhraseTopicParticipants)."]
+    #[doc = " JSON `participants`: [`TestTopicPhraseTopicParticipants`](crate::TestTopicPhraseTopicParticipants), one of `External`, `Internal`, `All`."]
     pub participants: ::std::option::Option<crate::TestTopicPhraseTopicParticipants>,
     #[doc = " JSON `phrase`: [`TestTopicPhrasePhrase`](crate::TestTopicPhrasePhrase), required by the spec."]
     pub phrase: ::std::option::Option<crate::TestTopicPhrasePhrase>,
-    #[doc = " JSON `strictness`: [`TestTopicPhraseTopicStrictness`](crate::TestTopicPhraseTopicStrictness)."]
+    #[doc = " JSON `strictness`: [`TestTopicPhraseTopicStrictness`](crate::TestTopicPhraseTopicStrictness), one of `1`, `55`, `65`, `72`, `85`, `90`."]
     pub strictness: ::std::option::Option<crate::TestTopicPhraseTopicStrictness>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct TestTopicPhraseTopicsDefinitionsJob {
     pub gen_ai_phrases_results: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`TestTopicPhraseTopicsDefinitionsJobState`](crate::TestTopicPhraseTopicsDefinitionsJobState)."]
+    #[doc = " JSON `state`: [`TestTopicPhraseTopicsDefinitionsJobState`](crate::TestTopicPhraseTopicsDefinitionsJobState), one of `Completed`, `Running`, `Failed`."]
     pub state: ::std::option::Option<crate::TestTopicPhraseTopicsDefinitionsJobState>,
     #[doc = " JSON `testTopicPhraseResults`: array of [`TestTopicPhraseTestTopicPhraseResults`](crate::TestTopicPhraseTestTopicPhraseResults)."]
     pub test_topic_phrase_results: ::std::option::Option<::std::vec::Vec<crate::TestTopicPhraseTestTopicPhraseResults>>,

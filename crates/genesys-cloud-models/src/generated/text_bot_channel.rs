@@ -7,7 +7,7 @@
 pub struct TextBotChannel {
     #[doc = " JSON `inputModes`: array of string, required by the spec."]
     pub input_modes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `name`: [`TextBotChannelName`](crate::TextBotChannelName), required by the spec."]
+    #[doc = " JSON `name`: [`TextBotChannelName`](crate::TextBotChannelName), required by the spec, one of `Chat`, `Call`, `Messaging`."]
     pub name: ::std::option::Option<crate::TextBotChannelName>,
     #[doc = " JSON `outputModes`: array of string, required by the spec."]
     pub output_modes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

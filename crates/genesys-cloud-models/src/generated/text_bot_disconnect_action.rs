@@ -9,7 +9,7 @@ pub struct TextBotDisconnectAction {
     pub flow_location: ::std::option::Option<crate::TextBotFlowLocation>,
     #[doc = " JSON `flowOutcomes`: array of [`TextBotFlowOutcome`](crate::TextBotFlowOutcome)."]
     pub flow_outcomes: ::std::option::Option<::std::vec::Vec<crate::TextBotFlowOutcome>>,
-    #[doc = " JSON `reason`: [`TextBotDisconnectActionReason`](crate::TextBotDisconnectActionReason), required by the spec."]
+    #[doc = " JSON `reason`: [`TextBotDisconnectActionReason`](crate::TextBotDisconnectActionReason), required by the spec, one of `TriggeredByUser`, `TriggeredByFlow`, `SessionExpired`, `Error`, `RecognitionFailure`."]
     pub reason: ::std::option::Option<crate::TextBotDisconnectActionReason>,
     #[doc = " JSON `reasonExtendedInfo`: string."]
     pub reason_extended_info: ::std::option::Option<::std::string::String>,

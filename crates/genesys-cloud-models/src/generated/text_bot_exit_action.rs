@@ -13,7 +13,7 @@ pub struct TextBotExitAction {
     pub flow_outcomes: ::std::option::Option<::std::vec::Vec<crate::TextBotFlowOutcome>>,
     #[doc = " JSON `outputData`: [`TextBotInputOutputData`](crate::TextBotInputOutputData)."]
     pub output_data: ::std::option::Option<crate::TextBotInputOutputData>,
-    #[doc = " JSON `reason`: [`TextBotExitActionReason`](crate::TextBotExitActionReason), required by the spec."]
+    #[doc = " JSON `reason`: [`TextBotExitActionReason`](crate::TextBotExitActionReason), required by the spec, one of `TriggeredByUser`, `AgentRequestedByUser`, `TriggeredByFlow`, `Error`, `RecognitionFailure`."]
     pub reason: ::std::option::Option<crate::TextBotExitActionReason>,
     #[doc = " JSON `reasonExtendedInfo`: string."]
     pub reason_extended_info: ::std::option::Option<::std::string::String>,

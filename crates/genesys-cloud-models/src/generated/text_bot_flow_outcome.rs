@@ -13,7 +13,7 @@ pub struct TextBotFlowOutcome {
     pub milestones: ::std::option::Option<::std::vec::Vec<crate::TextBotFlowMilestone>>,
     #[doc = " JSON `outcomeId`: string."]
     pub outcome_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `outcomeValue`: [`TextBotFlowOutcomeOutcomeValue`](crate::TextBotFlowOutcomeOutcomeValue)."]
+    #[doc = " JSON `outcomeValue`: [`TextBotFlowOutcomeOutcomeValue`](crate::TextBotFlowOutcomeOutcomeValue), one of `SUCCESS`, `FAILURE`."]
     pub outcome_value: ::std::option::Option<crate::TextBotFlowOutcomeOutcomeValue>,
     _nulls: crate::support::Extras,
 }

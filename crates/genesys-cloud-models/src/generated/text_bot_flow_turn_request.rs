@@ -9,7 +9,7 @@ pub struct TextBotFlowTurnRequest {
     pub input_event_error: ::std::option::Option<crate::TextBotErrorInputEvent>,
     #[doc = " JSON `inputEventRichMedia`: [`TextBotsRichMediaInputEvent`](crate::TextBotsRichMediaInputEvent)."]
     pub input_event_rich_media: ::std::option::Option<crate::TextBotsRichMediaInputEvent>,
-    #[doc = " JSON `inputEventType`: [`TextBotFlowTurnRequestInputEventType`](crate::TextBotFlowTurnRequestInputEventType), required by the spec."]
+    #[doc = " JSON `inputEventType`: [`TextBotFlowTurnRequestInputEventType`](crate::TextBotFlowTurnRequestInputEventType), required by the spec, one of `NoOp`, `UserInput`, `RichMediaInput`, `Error`, `NoMatch`, `NoInput`, `UserDisconnect`, `ClientSessionExpired`."]
     pub input_event_type: ::std::option::Option<crate::TextBotFlowTurnRequestInputEventType>,
     #[doc = " JSON `inputEventUserInput`: [`TextBotUserInputEvent`](crate::TextBotUserInputEvent)."]
     pub input_event_user_input: ::std::option::Option<crate::TextBotUserInputEvent>,

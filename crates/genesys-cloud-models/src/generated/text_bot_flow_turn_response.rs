@@ -11,7 +11,7 @@ pub struct TextBotFlowTurnResponse {
     pub next_action_disconnect: ::std::option::Option<crate::TextBotDisconnectAction>,
     #[doc = " JSON `nextActionExit`: [`TextBotExitAction`](crate::TextBotExitAction)."]
     pub next_action_exit: ::std::option::Option<crate::TextBotExitAction>,
-    #[doc = " JSON `nextActionType`: [`TextBotFlowTurnResponseNextActionType`](crate::TextBotFlowTurnResponseNextActionType), required by the spec."]
+    #[doc = " JSON `nextActionType`: [`TextBotFlowTurnResponseNextActionType`](crate::TextBotFlowTurnResponseNextActionType), required by the spec, one of `NoOp`, `Disconnect`, `WaitForInput`, `Exit`."]
     pub next_action_type: ::std::option::Option<crate::TextBotFlowTurnResponseNextActionType>,
     #[doc = " JSON `nextActionWaitForInput`: [`TextBotWaitForInputAction`](crate::TextBotWaitForInputAction)."]
     pub next_action_wait_for_input: ::std::option::Option<crate::TextBotWaitForInputAction>,

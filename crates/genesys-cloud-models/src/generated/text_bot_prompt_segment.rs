@@ -11,7 +11,7 @@ pub struct TextBotPromptSegment {
     pub format: ::std::option::Option<crate::Format>,
     #[doc = " JSON `text`: string, required by the spec."]
     pub text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`TextBotPromptSegmentType`](crate::TextBotPromptSegmentType), required by the spec."]
+    #[doc = " JSON `type`: [`TextBotPromptSegmentType`](crate::TextBotPromptSegmentType), required by the spec, one of `Text`, `RichMedia`, `MessageEvent`."]
     pub r#type: ::std::option::Option<crate::TextBotPromptSegmentType>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct TextBotUserInputEvent {
     #[doc = " JSON `alternatives`: array of [`TextBotUserInputAlternative`](crate::TextBotUserInputAlternative), required by the spec."]
     pub alternatives: ::std::option::Option<::std::vec::Vec<crate::TextBotUserInputAlternative>>,
-    #[doc = " JSON `mode`: [`TextBotUserInputEventMode`](crate::TextBotUserInputEventMode), required by the spec."]
+    #[doc = " JSON `mode`: [`TextBotUserInputEventMode`](crate::TextBotUserInputEventMode), required by the spec, one of `Text`."]
     pub mode: ::std::option::Option<crate::TextBotUserInputEventMode>,
     _nulls: crate::support::Extras,
 }

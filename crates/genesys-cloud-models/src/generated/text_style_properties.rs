@@ -11,7 +11,7 @@ pub struct TextStyleProperties {
     pub font: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `fontSize`: string."]
     pub font_size: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `textAlign`: [`TextStylePropertiesTextAlign`](crate::TextStylePropertiesTextAlign)."]
+    #[doc = " JSON `textAlign`: [`TextStylePropertiesTextAlign`](crate::TextStylePropertiesTextAlign), one of `Left`, `Right`, `Center`."]
     pub text_align: ::std::option::Option<crate::TextStylePropertiesTextAlign>,
     _nulls: crate::support::Extras,
 }

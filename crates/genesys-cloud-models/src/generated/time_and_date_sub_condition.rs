@@ -9,13 +9,13 @@ pub struct TimeAndDateSubCondition {
     pub include_year: ::std::option::Option<bool>,
     #[doc = " JSON `inverted`: boolean."]
     pub inverted: ::std::option::Option<bool>,
-    #[doc = " JSON `operator`: [`TimeAndDateSubConditionOperator`](crate::TimeAndDateSubConditionOperator)."]
+    #[doc = " JSON `operator`: [`TimeAndDateSubConditionOperator`](crate::TimeAndDateSubConditionOperator), one of `EQUALS`, `LESS_THAN`, `LESS_THAN_EQUALS`, `GREATER_THAN`, `GREATER_THAN_EQUALS`, `CONTAINS`, `BEGINS_WITH`, `ENDS_WITH`, `BEFORE`, `AFTER`, `IN`, `BETWEEN`."]
     pub operator: ::std::option::Option<crate::TimeAndDateSubConditionOperator>,
     #[doc = " JSON `range`: [`TimeAndDateSubConditionRange`](crate::TimeAndDateSubConditionRange)."]
     pub range: ::std::option::Option<crate::TimeAndDateSubConditionRange>,
     #[doc = " JSON `thresholdValue`: string."]
     pub threshold_value: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`TimeAndDateSubConditionType`](crate::TimeAndDateSubConditionType)."]
+    #[doc = " JSON `type`: [`TimeAndDateSubConditionType`](crate::TimeAndDateSubConditionType), one of `timeOfDay`, `dayOfWeek`, `dayOfMonth`, `specificDate`."]
     pub r#type: ::std::option::Option<crate::TimeAndDateSubConditionType>,
     _nulls: crate::support::Extras,
 }

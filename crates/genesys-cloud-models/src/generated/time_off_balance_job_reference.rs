@@ -9,7 +9,7 @@ pub struct TimeOffBalanceJobReference {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`TimeOffBalanceJobReferenceStatus`](crate::TimeOffBalanceJobReferenceStatus)."]
+    #[doc = " JSON `status`: [`TimeOffBalanceJobReferenceStatus`](crate::TimeOffBalanceJobReferenceStatus), one of `Processing`, `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::TimeOffBalanceJobReferenceStatus>,
     _nulls: crate::support::Extras,
 }

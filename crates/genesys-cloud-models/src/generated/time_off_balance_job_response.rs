@@ -7,7 +7,7 @@
 pub struct TimeOffBalanceJobResponse {
     #[doc = " JSON `entities`: array of [`TimeOffBalanceResponse`](crate::TimeOffBalanceResponse)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::TimeOffBalanceResponse>>,
-    #[doc = " JSON `status`: [`TimeOffBalanceJobResponseStatus`](crate::TimeOffBalanceJobResponseStatus)."]
+    #[doc = " JSON `status`: [`TimeOffBalanceJobResponseStatus`](crate::TimeOffBalanceJobResponseStatus), one of `Processing`, `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::TimeOffBalanceJobResponseStatus>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct TimeOffLimit {
     #[doc = " JSON `defaultLimitMinutes`: integer (int64)."]
     pub default_limit_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `granularity`: [`TimeOffLimitGranularity`](crate::TimeOffLimitGranularity)."]
+    #[doc = " JSON `granularity`: [`TimeOffLimitGranularity`](crate::TimeOffLimitGranularity), one of `Daily`, `FifteenMinutes`."]
     pub granularity: ::std::option::Option<crate::TimeOffLimitGranularity>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TimeOffLimitRange {
-    #[doc = " JSON `granularity`: [`TimeOffLimitRangeGranularity`](crate::TimeOffLimitRangeGranularity), required by the spec."]
+    #[doc = " JSON `granularity`: [`TimeOffLimitRangeGranularity`](crate::TimeOffLimitRangeGranularity), required by the spec, one of `Daily`, `FifteenMinutes`."]
     pub granularity: ::std::option::Option<crate::TimeOffLimitRangeGranularity>,
     #[doc = " JSON `limitMinutesPerInterval`: array of integer (int64), required by the spec."]
     pub limit_minutes_per_interval: ::std::option::Option<::std::vec::Vec<i64>>,

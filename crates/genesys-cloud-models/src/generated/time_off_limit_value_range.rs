@@ -7,7 +7,7 @@
 pub struct TimeOffLimitValueRange {
     #[doc = " JSON `allocatedMinutesPerInterval`: array of integer (int64)."]
     pub allocated_minutes_per_interval: ::std::option::Option<::std::vec::Vec<i64>>,
-    #[doc = " JSON `granularity`: [`TimeOffLimitValueRangeGranularity`](crate::TimeOffLimitValueRangeGranularity), required by the spec."]
+    #[doc = " JSON `granularity`: [`TimeOffLimitValueRangeGranularity`](crate::TimeOffLimitValueRangeGranularity), required by the spec, one of `Daily`, `FifteenMinutes`."]
     pub granularity: ::std::option::Option<crate::TimeOffLimitValueRangeGranularity>,
     #[doc = " JSON `limitMinutesPerInterval`: array of integer (int64)."]
     pub limit_minutes_per_interval: ::std::option::Option<::std::vec::Vec<i64>>,

@@ -9,7 +9,7 @@ pub struct TimeOffPlan {
     pub active: ::std::option::Option<bool>,
     #[doc = " JSON `activityCodeIds`: array of string."]
     pub activity_code_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `autoApprovalRule`: [`TimeOffPlanAutoApprovalRule`](crate::TimeOffPlanAutoApprovalRule)."]
+    #[doc = " JSON `autoApprovalRule`: [`TimeOffPlanAutoApprovalRule`](crate::TimeOffPlanAutoApprovalRule), one of `Never`, `Always`, `CheckLimits`, `CheckActivityCodes`, `CheckLimitsAndActivityCodes`."]
     pub auto_approval_rule: ::std::option::Option<crate::TimeOffPlanAutoApprovalRule>,
     #[doc = " JSON `daysBeforeStartToExpireFromWaitlist`: integer (int64)."]
     pub days_before_start_to_expire_from_waitlist: ::std::option::Option<i64>,

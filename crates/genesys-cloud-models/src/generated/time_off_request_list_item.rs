@@ -39,13 +39,13 @@ pub struct TimeOffRequestListItem {
     pub reviewed_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`TimeOffRequestListItemStatus`](crate::TimeOffRequestListItemStatus), required by the spec."]
+    #[doc = " JSON `status`: [`TimeOffRequestListItemStatus`](crate::TimeOffRequestListItemStatus), required by the spec, one of `PENDING`, `APPROVED`, `DENIED`, `CANCELED`."]
     pub status: ::std::option::Option<crate::TimeOffRequestListItemStatus>,
     #[doc = " JSON `submittedBy`: [`UserReference`](crate::UserReference), required by the spec."]
     pub submitted_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `submittedDate`: date-time, required by the spec."]
     pub submitted_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `substatus`: [`TimeOffRequestListItemSubstatus`](crate::TimeOffRequestListItemSubstatus)."]
+    #[doc = " JSON `substatus`: [`TimeOffRequestListItemSubstatus`](crate::TimeOffRequestListItemSubstatus), one of `AdvanceTimeElapsed`, `AutoApproved`, `BlockedDate`, `InsufficientBalance`, `InvalidDailyDuration`, `ManualApproval`, `OutsideShift`, `OverlapsRestrictedActivityCode`, `RemovedFromWaitlist`, `ReviewDate`, `Waitlisted`."]
     pub substatus: ::std::option::Option<crate::TimeOffRequestListItemSubstatus>,
     #[doc = " JSON `syncVersion`: integer (int64), required by the spec."]
     pub sync_version: ::std::option::Option<i64>,

@@ -11,7 +11,7 @@ pub struct TimeOffRequestNotification {
     pub is_full_day_request: ::std::option::Option<bool>,
     #[doc = " JSON `partialDayStartDateTimes`: array of date-time."]
     pub partial_day_start_date_times: ::std::option::Option<::std::vec::Vec<::chrono::DateTime<::chrono::Utc>>>,
-    #[doc = " JSON `status`: [`TimeOffRequestNotificationStatus`](crate::TimeOffRequestNotificationStatus)."]
+    #[doc = " JSON `status`: [`TimeOffRequestNotificationStatus`](crate::TimeOffRequestNotificationStatus), one of `PENDING`, `APPROVED`, `DENIED`, `CANCELED`."]
     pub status: ::std::option::Option<crate::TimeOffRequestNotificationStatus>,
     #[doc = " JSON `timeOffRequestId`: string."]
     pub time_off_request_id: ::std::option::Option<::std::string::String>,

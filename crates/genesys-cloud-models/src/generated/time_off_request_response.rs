@@ -43,13 +43,13 @@ pub struct TimeOffRequestResponse {
     pub reviewed_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`TimeOffRequestResponseStatus`](crate::TimeOffRequestResponseStatus), required by the spec."]
+    #[doc = " JSON `status`: [`TimeOffRequestResponseStatus`](crate::TimeOffRequestResponseStatus), required by the spec, one of `PENDING`, `APPROVED`, `DENIED`, `CANCELED`."]
     pub status: ::std::option::Option<crate::TimeOffRequestResponseStatus>,
     #[doc = " JSON `submittedBy`: [`UserReference`](crate::UserReference), required by the spec."]
     pub submitted_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `submittedDate`: date-time, required by the spec."]
     pub submitted_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `substatus`: [`TimeOffRequestResponseSubstatus`](crate::TimeOffRequestResponseSubstatus)."]
+    #[doc = " JSON `substatus`: [`TimeOffRequestResponseSubstatus`](crate::TimeOffRequestResponseSubstatus), one of `AdvanceTimeElapsed`, `AutoApproved`, `BlockedDate`, `InsufficientBalance`, `InvalidDailyDuration`, `ManualApproval`, `OutsideShift`, `OverlapsRestrictedActivityCode`, `RemovedFromWaitlist`, `ReviewDate`, `Waitlisted`."]
     pub substatus: ::std::option::Option<crate::TimeOffRequestResponseSubstatus>,
     #[doc = " JSON `syncVersion`: integer (int64), required by the spec."]
     pub sync_version: ::std::option::Option<i64>,

@@ -13,7 +13,7 @@ pub struct TimeOffSettingsRequest {
     pub submission_latest_days_from_now: ::std::option::Option<i64>,
     #[doc = " JSON `submissionRangeEnforced`: boolean."]
     pub submission_range_enforced: ::std::option::Option<bool>,
-    #[doc = " JSON `submissionRangeType`: [`TimeOffSettingsRequestSubmissionRangeType`](crate::TimeOffSettingsRequestSubmissionRangeType)."]
+    #[doc = " JSON `submissionRangeType`: [`TimeOffSettingsRequestSubmissionRangeType`](crate::TimeOffSettingsRequestSubmissionRangeType), one of `Relative`, `FixedEnd`."]
     pub submission_range_type: ::std::option::Option<crate::TimeOffSettingsRequestSubmissionRangeType>,
     _nulls: crate::support::Extras,
 }

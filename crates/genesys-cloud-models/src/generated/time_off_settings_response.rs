@@ -13,7 +13,7 @@ pub struct TimeOffSettingsResponse {
     pub submission_latest_days_from_now: ::std::option::Option<i64>,
     #[doc = " JSON `submissionRangeEnforced`: boolean."]
     pub submission_range_enforced: ::std::option::Option<bool>,
-    #[doc = " JSON `submissionRangeType`: [`TimeOffSettingsResponseSubmissionRangeType`](crate::TimeOffSettingsResponseSubmissionRangeType)."]
+    #[doc = " JSON `submissionRangeType`: [`TimeOffSettingsResponseSubmissionRangeType`](crate::TimeOffSettingsResponseSubmissionRangeType), one of `Relative`, `FixedEnd`."]
     pub submission_range_type: ::std::option::Option<crate::TimeOffSettingsResponseSubmissionRangeType>,
     _nulls: crate::support::Extras,
 }

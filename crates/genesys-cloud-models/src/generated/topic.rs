@@ -15,13 +15,13 @@ pub struct Topic {
     pub dialect: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `matchingType`: [`TopicMatchingType`](crate::TopicMatchingType)."]
+    #[doc = " JSON `matchingType`: [`TopicMatchingType`](crate::TopicMatchingType), one of `Lexical`, `Semantic`."]
     pub matching_type: ::std::option::Option<crate::TopicMatchingType>,
     #[doc = " JSON `modifiedBy`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub modified_by: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `participants`: [`TopicParticipants`](crate::TopicParticipants)."]
+    #[doc = " JSON `participants`: [`TopicParticipants`](crate::TopicParticipants), one of `External`, `Internal`, `All`."]
     pub participants: ::std::option::Option<crate::TopicParticipants>,
     #[doc = " JSON `phrases`: array of [`Phrase`](crate::Phrase)."]
     pub phrases: ::std::option::Option<::std::vec::Vec<crate::Phrase>>,
@@ -33,7 +33,7 @@ pub struct Topic {
     pub published_by: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `strictness`: [`TopicStrictness`](crate::TopicStrictness)."]
+    #[doc = " JSON `strictness`: [`TopicStrictness`](crate::TopicStrictness), one of `1`, `55`, `65`, `72`, `85`, `90`."]
     pub strictness: ::std::option::Option<crate::TopicStrictness>,
     #[doc = " JSON `tags`: array of string."]
     pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

@@ -15,7 +15,7 @@ pub struct TopicJob {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`TopicJobState`](crate::TopicJobState)."]
+    #[doc = " JSON `state`: [`TopicJobState`](crate::TopicJobState), one of `Running`, `Completed`, `Failed`."]
     pub state: ::std::option::Option<crate::TopicJobState>,
     #[doc = " JSON `topics`: array of [`BaseTopicEntitiy`](crate::BaseTopicEntitiy)."]
     pub topics: ::std::option::Option<::std::vec::Vec<crate::BaseTopicEntitiy>>,

@@ -9,17 +9,17 @@ pub struct TopicRequest {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `dialect`: string, required by the spec."]
     pub dialect: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `matchingType`: [`TopicRequestMatchingType`](crate::TopicRequestMatchingType)."]
+    #[doc = " JSON `matchingType`: [`TopicRequestMatchingType`](crate::TopicRequestMatchingType), one of `Lexical`, `Semantic`."]
     pub matching_type: ::std::option::Option<crate::TopicRequestMatchingType>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `participants`: [`TopicRequestParticipants`](crate::TopicRequestParticipants)."]
+    #[doc = " JSON `participants`: [`TopicRequestParticipants`](crate::TopicRequestParticipants), one of `External`, `Internal`, `All`."]
     pub participants: ::std::option::Option<crate::TopicRequestParticipants>,
     #[doc = " JSON `phrases`: array of [`Phrase`](crate::Phrase)."]
     pub phrases: ::std::option::Option<::std::vec::Vec<crate::Phrase>>,
     #[doc = " JSON `programIds`: array of string."]
     pub program_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `strictness`: [`TopicRequestStrictness`](crate::TopicRequestStrictness)."]
+    #[doc = " JSON `strictness`: [`TopicRequestStrictness`](crate::TopicRequestStrictness), one of `1`, `55`, `65`, `72`, `85`, `90`."]
     pub strictness: ::std::option::Option<crate::TopicRequestStrictness>,
     #[doc = " JSON `tags`: array of string."]
     pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

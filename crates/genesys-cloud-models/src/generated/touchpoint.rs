@@ -13,7 +13,7 @@ pub struct Touchpoint {
     pub conversation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `createdDate`: date-time."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `mediaType`: [`TouchpointMediaType`](crate::TouchpointMediaType)."]
+    #[doc = " JSON `mediaType`: [`TouchpointMediaType`](crate::TouchpointMediaType), one of `Email`, `Message`, `Voice`."]
     pub media_type: ::std::option::Option<crate::TouchpointMediaType>,
     _nulls: crate::support::Extras,
 }

@@ -13,11 +13,11 @@ pub struct TouchpointResponse {
     pub conversation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `createdDate`: date-time."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `mediaType`: [`TouchpointResponseMediaType`](crate::TouchpointResponseMediaType)."]
+    #[doc = " JSON `mediaType`: [`TouchpointResponseMediaType`](crate::TouchpointResponseMediaType), one of `Email`, `Message`, `Voice`."]
     pub media_type: ::std::option::Option<crate::TouchpointResponseMediaType>,
     #[doc = " JSON `message`: string."]
     pub message: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`TouchpointResponseState`](crate::TouchpointResponseState), required by the spec."]
+    #[doc = " JSON `state`: [`TouchpointResponseState`](crate::TouchpointResponseState), required by the spec, one of `Completed`, `Valid`, `Invalid`, `Failed`."]
     pub state: ::std::option::Option<crate::TouchpointResponseState>,
     _nulls: crate::support::Extras,
 }

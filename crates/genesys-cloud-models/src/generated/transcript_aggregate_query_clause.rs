@@ -7,7 +7,7 @@
 pub struct TranscriptAggregateQueryClause {
     #[doc = " JSON `predicates`: array of [`TranscriptAggregateQueryPredicate`](crate::TranscriptAggregateQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::TranscriptAggregateQueryPredicate>>,
-    #[doc = " JSON `type`: [`TranscriptAggregateQueryClauseType`](crate::TranscriptAggregateQueryClauseType), required by the spec."]
+    #[doc = " JSON `type`: [`TranscriptAggregateQueryClauseType`](crate::TranscriptAggregateQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::TranscriptAggregateQueryClauseType>,
     _nulls: crate::support::Extras,
 }

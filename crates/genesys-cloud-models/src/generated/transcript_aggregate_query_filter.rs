@@ -9,7 +9,7 @@ pub struct TranscriptAggregateQueryFilter {
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::TranscriptAggregateQueryClause>>,
     #[doc = " JSON `predicates`: array of [`TranscriptAggregateQueryPredicate`](crate::TranscriptAggregateQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::TranscriptAggregateQueryPredicate>>,
-    #[doc = " JSON `type`: [`TranscriptAggregateQueryFilterType`](crate::TranscriptAggregateQueryFilterType), required by the spec."]
+    #[doc = " JSON `type`: [`TranscriptAggregateQueryFilterType`](crate::TranscriptAggregateQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::TranscriptAggregateQueryFilterType>,
     _nulls: crate::support::Extras,
 }

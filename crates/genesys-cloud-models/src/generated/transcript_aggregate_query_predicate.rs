@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TranscriptAggregateQueryPredicate {
-    #[doc = " JSON `dimension`: [`TranscriptAggregateQueryPredicateDimension`](crate::TranscriptAggregateQueryPredicateDimension)."]
+    #[doc = " JSON `dimension`: [`TranscriptAggregateQueryPredicateDimension`](crate::TranscriptAggregateQueryPredicateDimension), one of `addressFrom`, `addressTo`, `ani`, `categoryId`, `channel`, `conversationDuration`, `conversationId`, `direction`, `divisionId`, `dnis`, `flowId`, `flowVersion`, … (21 in all)."]
     pub dimension: ::std::option::Option<crate::TranscriptAggregateQueryPredicateDimension>,
-    #[doc = " JSON `operator`: [`TranscriptAggregateQueryPredicateOperator`](crate::TranscriptAggregateQueryPredicateOperator)."]
+    #[doc = " JSON `operator`: [`TranscriptAggregateQueryPredicateOperator`](crate::TranscriptAggregateQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::TranscriptAggregateQueryPredicateOperator>,
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `type`: [`TranscriptAggregateQueryPredicateType`](crate::TranscriptAggregateQueryPredicateType)."]
+    #[doc = " JSON `type`: [`TranscriptAggregateQueryPredicateType`](crate::TranscriptAggregateQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::TranscriptAggregateQueryPredicateType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

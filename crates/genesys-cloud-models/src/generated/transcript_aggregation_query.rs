@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TranscriptAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`TranscriptAggregationQueryAlternateTimeDimension`](crate::TranscriptAggregationQueryAlternateTimeDimension)."]
+    #[doc = " JSON `alternateTimeDimension`: [`TranscriptAggregationQueryAlternateTimeDimension`](crate::TranscriptAggregationQueryAlternateTimeDimension), one of `eventTime`."]
     pub alternate_time_dimension: ::std::option::Option<crate::TranscriptAggregationQueryAlternateTimeDimension>,
     #[doc = " JSON `filter`: [`TranscriptAggregateQueryFilter`](crate::TranscriptAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::TranscriptAggregateQueryFilter>,
@@ -21,7 +21,7 @@ pub struct TranscriptAggregationQuery {
     pub limit: ::std::option::Option<i64>,
     #[doc = " JSON `metrics`: array of string, required by the spec."]
     pub metrics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `queryType`: [`TranscriptAggregationQueryQueryType`](crate::TranscriptAggregationQueryQueryType)."]
+    #[doc = " JSON `queryType`: [`TranscriptAggregationQueryQueryType`](crate::TranscriptAggregationQueryQueryType), one of `bottomN`, `groupBy`, `topN`."]
     pub query_type: ::std::option::Option<crate::TranscriptAggregationQueryQueryType>,
     #[doc = " JSON `sortMetric`: [`TranscriptAggregationSort`](crate::TranscriptAggregationSort)."]
     pub sort_metric: ::std::option::Option<crate::TranscriptAggregationSort>,

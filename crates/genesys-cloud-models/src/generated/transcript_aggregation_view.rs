@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TranscriptAggregationView {
-    #[doc = " JSON `function`: [`TranscriptAggregationViewFunction`](crate::TranscriptAggregationViewFunction), required by the spec."]
+    #[doc = " JSON `function`: [`TranscriptAggregationViewFunction`](crate::TranscriptAggregationViewFunction), required by the spec, one of `rangeBound`."]
     pub function: ::std::option::Option<crate::TranscriptAggregationViewFunction>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `range`: [`AggregationRange`](crate::AggregationRange)."]
     pub range: ::std::option::Option<crate::AggregationRange>,
-    #[doc = " JSON `target`: [`TranscriptAggregationViewTarget`](crate::TranscriptAggregationViewTarget), required by the spec."]
+    #[doc = " JSON `target`: [`TranscriptAggregationViewTarget`](crate::TranscriptAggregationViewTarget), required by the spec, one of `nSpeechTextAnalyzedConversations`, `nTopicCommunications`, `oCustomerSentiment`, `oOverTalkSpeechInstances`, `oSentimentScore`, `tAgentSpeech`, `tCustomerSpeech`, `tOtherAudio`, `tOverTalkSpeech`, `tSilence`, `tTotalSpeechAndSilence`."]
     pub target: ::std::option::Option<crate::TranscriptAggregationViewTarget>,
     _nulls: crate::support::Extras,
 }

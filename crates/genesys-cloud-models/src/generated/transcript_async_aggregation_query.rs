@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TranscriptAsyncAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`TranscriptAsyncAggregationQueryAlternateTimeDimension`](crate::TranscriptAsyncAggregationQueryAlternateTimeDimension)."]
+    #[doc = " JSON `alternateTimeDimension`: [`TranscriptAsyncAggregationQueryAlternateTimeDimension`](crate::TranscriptAsyncAggregationQueryAlternateTimeDimension), one of `eventTime`."]
     pub alternate_time_dimension: ::std::option::Option<crate::TranscriptAsyncAggregationQueryAlternateTimeDimension>,
     #[doc = " JSON `filter`: [`TranscriptAggregateQueryFilter`](crate::TranscriptAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::TranscriptAggregateQueryFilter>,
@@ -23,7 +23,7 @@ pub struct TranscriptAsyncAggregationQuery {
     pub metrics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
-    #[doc = " JSON `queryType`: [`TranscriptAsyncAggregationQueryQueryType`](crate::TranscriptAsyncAggregationQueryQueryType)."]
+    #[doc = " JSON `queryType`: [`TranscriptAsyncAggregationQueryQueryType`](crate::TranscriptAsyncAggregationQueryQueryType), one of `bottomN`, `groupBy`, `topN`."]
     pub query_type: ::std::option::Option<crate::TranscriptAsyncAggregationQueryQueryType>,
     #[doc = " JSON `sortMetric`: [`TranscriptAggregationSort`](crate::TranscriptAggregationSort)."]
     pub sort_metric: ::std::option::Option<crate::TranscriptAggregationSort>,

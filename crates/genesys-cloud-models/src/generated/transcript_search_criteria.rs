@@ -13,11 +13,11 @@ pub struct TranscriptSearchCriteria {
     pub fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `group`: array of [`TranscriptSearchCriteria`](crate::TranscriptSearchCriteria)."]
     pub group: ::std::option::Option<::std::vec::Vec<crate::TranscriptSearchCriteria>>,
-    #[doc = " JSON `operator`: [`TranscriptSearchCriteriaOperator`](crate::TranscriptSearchCriteriaOperator)."]
+    #[doc = " JSON `operator`: [`TranscriptSearchCriteriaOperator`](crate::TranscriptSearchCriteriaOperator), one of `AND`, `OR`, `NOT`."]
     pub operator: ::std::option::Option<crate::TranscriptSearchCriteriaOperator>,
     #[doc = " JSON `startValue`: string."]
     pub start_value: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`TranscriptSearchCriteriaType`](crate::TranscriptSearchCriteriaType)."]
+    #[doc = " JSON `type`: [`TranscriptSearchCriteriaType`](crate::TranscriptSearchCriteriaType), one of `EXACT`, `EXACT_PHRASE`, `PHRASE`, `DATE_RANGE`, `RANGE`, `GREATER_THAN`, `LESS_THAN`, `REQUIRED_FIELDS`."]
     pub r#type: ::std::option::Option<crate::TranscriptSearchCriteriaType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -17,7 +17,7 @@ pub struct TranscriptSearchRequest {
     pub sort: ::std::option::Option<::std::vec::Vec<crate::SearchSort>>,
     #[doc = " JSON `sortBy`: string."]
     pub sort_by: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sortOrder`: [`TranscriptSearchRequestSortOrder`](crate::TranscriptSearchRequestSortOrder)."]
+    #[doc = " JSON `sortOrder`: [`TranscriptSearchRequestSortOrder`](crate::TranscriptSearchRequestSortOrder), one of `ASC`, `DESC`, `SCORE`."]
     pub sort_order: ::std::option::Option<crate::TranscriptSearchRequestSortOrder>,
     #[doc = " JSON `types`: array of string, required by the spec."]
     pub types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

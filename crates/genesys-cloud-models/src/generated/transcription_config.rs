@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TranscriptionConfig {
-    #[doc = " JSON `vendorName`: [`TranscriptionConfigVendorName`](crate::TranscriptionConfigVendorName), required by the spec."]
+    #[doc = " JSON `vendorName`: [`TranscriptionConfigVendorName`](crate::TranscriptionConfigVendorName), required by the spec, one of `GoogleDialogflow`, `Unknown`, `Genesys`."]
     pub vendor_name: ::std::option::Option<crate::TranscriptionConfigVendorName>,
     _nulls: crate::support::Extras,
 }

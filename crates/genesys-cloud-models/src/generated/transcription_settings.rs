@@ -13,7 +13,7 @@ pub struct TranscriptionSettings {
     pub pci_dss_redaction_enabled: ::std::option::Option<bool>,
     #[doc = " JSON `piiRedactionEnabled`: boolean."]
     pub pii_redaction_enabled: ::std::option::Option<bool>,
-    #[doc = " JSON `transcription`: [`TranscriptionSettingsTranscription`](crate::TranscriptionSettingsTranscription), required by the spec."]
+    #[doc = " JSON `transcription`: [`TranscriptionSettingsTranscription`](crate::TranscriptionSettingsTranscription), required by the spec, one of `Disabled`, `EnabledGlobally`, `EnabledQueueFlow`."]
     pub transcription: ::std::option::Option<crate::TranscriptionSettingsTranscription>,
     #[doc = " JSON `transcriptionConfidenceThreshold`: integer (int64), required by the spec."]
     pub transcription_confidence_threshold: ::std::option::Option<i64>,

@@ -11,7 +11,7 @@ pub struct TranscriptionTopicTranscriptResult {
     pub agent_assistant_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `alternatives`: array of [`TranscriptionTopicTranscriptAlternative`](crate::TranscriptionTopicTranscriptAlternative)."]
     pub alternatives: ::std::option::Option<::std::vec::Vec<crate::TranscriptionTopicTranscriptAlternative>>,
-    #[doc = " JSON `channel`: [`TranscriptionTopicTranscriptResultChannel`](crate::TranscriptionTopicTranscriptResultChannel)."]
+    #[doc = " JSON `channel`: [`TranscriptionTopicTranscriptResultChannel`](crate::TranscriptionTopicTranscriptResultChannel), one of `UNKNOWN`, `INTERNAL`, `EXTERNAL`, `BOTH`."]
     pub channel: ::std::option::Option<crate::TranscriptionTopicTranscriptResultChannel>,
     #[doc = " JSON `dialect`: string."]
     pub dialect: ::std::option::Option<::std::string::String>,

@@ -7,7 +7,7 @@
 pub struct TranscriptionTopicTranscriptionRequestStatus {
     #[doc = " JSON `offsetMs`: integer (int64)."]
     pub offset_ms: ::std::option::Option<i64>,
-    #[doc = " JSON `status`: [`TranscriptionTopicTranscriptionRequestStatusStatus`](crate::TranscriptionTopicTranscriptionRequestStatusStatus)."]
+    #[doc = " JSON `status`: [`TranscriptionTopicTranscriptionRequestStatusStatus`](crate::TranscriptionTopicTranscriptionRequestStatusStatus), one of `UNKNOWN`, `SESSION_ONGOING`, `SESSION_ENDED`."]
     pub status: ::std::option::Option<crate::TranscriptionTopicTranscriptionRequestStatusStatus>,
     _nulls: crate::support::Extras,
 }

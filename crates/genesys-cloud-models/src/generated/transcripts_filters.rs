@@ -9,7 +9,7 @@ pub struct TranscriptsFilters {
     pub end_time_ms: ::std::option::Option<i64>,
     #[doc = " JSON `flows`: array of string."]
     pub flows: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `mediaType`: [`TranscriptsFiltersMediaType`](crate::TranscriptsFiltersMediaType)."]
+    #[doc = " JSON `mediaType`: [`TranscriptsFiltersMediaType`](crate::TranscriptsFiltersMediaType), one of `call`, `message`, `email`, `chat`, `callback`, `all`."]
     pub media_type: ::std::option::Option<crate::TranscriptsFiltersMediaType>,
     #[doc = " JSON `programs`: array of string."]
     pub programs: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

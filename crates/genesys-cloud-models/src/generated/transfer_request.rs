@@ -11,7 +11,7 @@ pub struct TransferRequest {
     pub keep_internal_message_alive: ::std::option::Option<bool>,
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `transferType`: [`TransferRequestTransferType`](crate::TransferRequestTransferType)."]
+    #[doc = " JSON `transferType`: [`TransferRequestTransferType`](crate::TransferRequestTransferType), one of `Attended`, `Unattended`."]
     pub transfer_type: ::std::option::Option<crate::TransferRequestTransferType>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,

@@ -15,9 +15,9 @@ pub struct TransferResponse {
     pub initiator: ::std::option::Option<crate::TransferInitiator>,
     #[doc = " JSON `modifiedBy`: [`TransferResponseModifiedBy`](crate::TransferResponseModifiedBy)."]
     pub modified_by: ::std::option::Option<crate::TransferResponseModifiedBy>,
-    #[doc = " JSON `state`: [`TransferResponseState`](crate::TransferResponseState)."]
+    #[doc = " JSON `state`: [`TransferResponseState`](crate::TransferResponseState), one of `Pending`, `Active`, `Complete`, `Canceled`, `Failed`, `Timeout`, `Unknown`."]
     pub state: ::std::option::Option<crate::TransferResponseState>,
-    #[doc = " JSON `transferType`: [`TransferResponseTransferType`](crate::TransferResponseTransferType)."]
+    #[doc = " JSON `transferType`: [`TransferResponseTransferType`](crate::TransferResponseTransferType), one of `Attended`, `Unattended`."]
     pub transfer_type: ::std::option::Option<crate::TransferResponseTransferType>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct TransferToAddressRequest {
     pub address: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `keepInternalMessageAlive`: boolean."]
     pub keep_internal_message_alive: ::std::option::Option<bool>,
-    #[doc = " JSON `transferType`: [`TransferToAddressRequestTransferType`](crate::TransferToAddressRequestTransferType)."]
+    #[doc = " JSON `transferType`: [`TransferToAddressRequestTransferType`](crate::TransferToAddressRequestTransferType), one of `Attended`, `Unattended`."]
     pub transfer_type: ::std::option::Option<crate::TransferToAddressRequestTransferType>,
     _nulls: crate::support::Extras,
 }

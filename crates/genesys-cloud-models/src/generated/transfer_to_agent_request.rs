@@ -7,7 +7,7 @@
 pub struct TransferToAgentRequest {
     #[doc = " JSON `keepInternalMessageAlive`: boolean."]
     pub keep_internal_message_alive: ::std::option::Option<bool>,
-    #[doc = " JSON `transferType`: [`TransferToAgentRequestTransferType`](crate::TransferToAgentRequestTransferType)."]
+    #[doc = " JSON `transferType`: [`TransferToAgentRequestTransferType`](crate::TransferToAgentRequestTransferType), one of `Attended`, `Unattended`."]
     pub transfer_type: ::std::option::Option<crate::TransferToAgentRequestTransferType>,
     #[doc = " JSON `userDisplayName`: string."]
     pub user_display_name: ::std::option::Option<::std::string::String>,

@@ -9,9 +9,9 @@ pub struct TransferToExternalContactRequest {
     pub contact_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `keepInternalMessageAlive`: boolean."]
     pub keep_internal_message_alive: ::std::option::Option<bool>,
-    #[doc = " JSON `phoneType`: [`TransferToExternalContactRequestPhoneType`](crate::TransferToExternalContactRequestPhoneType), required by the spec."]
+    #[doc = " JSON `phoneType`: [`TransferToExternalContactRequestPhoneType`](crate::TransferToExternalContactRequestPhoneType), required by the spec, one of `WorkPhone`, `CellPhone`, `HomePhone`, `OtherPhone`."]
     pub phone_type: ::std::option::Option<crate::TransferToExternalContactRequestPhoneType>,
-    #[doc = " JSON `transferType`: [`TransferToExternalContactRequestTransferType`](crate::TransferToExternalContactRequestTransferType)."]
+    #[doc = " JSON `transferType`: [`TransferToExternalContactRequestTransferType`](crate::TransferToExternalContactRequestTransferType), one of `Attended`, `Unattended`."]
     pub transfer_type: ::std::option::Option<crate::TransferToExternalContactRequestTransferType>,
     _nulls: crate::support::Extras,
 }

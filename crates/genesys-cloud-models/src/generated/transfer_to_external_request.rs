@@ -9,7 +9,7 @@ pub struct TransferToExternalRequest {
     pub address: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `keepInternalMessageAlive`: boolean."]
     pub keep_internal_message_alive: ::std::option::Option<bool>,
-    #[doc = " JSON `transferType`: [`TransferToExternalRequestTransferType`](crate::TransferToExternalRequestTransferType)."]
+    #[doc = " JSON `transferType`: [`TransferToExternalRequestTransferType`](crate::TransferToExternalRequestTransferType), one of `Attended`, `Unattended`."]
     pub transfer_type: ::std::option::Option<crate::TransferToExternalRequestTransferType>,
     _nulls: crate::support::Extras,
 }

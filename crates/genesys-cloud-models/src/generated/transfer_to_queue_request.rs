@@ -11,7 +11,7 @@ pub struct TransferToQueueRequest {
     pub queue_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `queueName`: string."]
     pub queue_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `transferType`: [`TransferToQueueRequestTransferType`](crate::TransferToQueueRequestTransferType)."]
+    #[doc = " JSON `transferType`: [`TransferToQueueRequestTransferType`](crate::TransferToQueueRequestTransferType), one of `Attended`, `Unattended`."]
     pub transfer_type: ::std::option::Option<crate::TransferToQueueRequestTransferType>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct TransfersFullTimeEquivalent {
     #[doc = " JSON `destinationStaffingGroupId`: string."]
     pub destination_staffing_group_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `transferType`: [`TransfersFullTimeEquivalentTransferType`](crate::TransfersFullTimeEquivalentTransferType)."]
+    #[doc = " JSON `transferType`: [`TransfersFullTimeEquivalentTransferType`](crate::TransfersFullTimeEquivalentTransferType), one of `Permanent`, `Temporary`."]
     pub transfer_type: ::std::option::Option<crate::TransfersFullTimeEquivalentTransferType>,
     _nulls: crate::support::Extras,
 }

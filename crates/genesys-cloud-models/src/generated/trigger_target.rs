@@ -7,7 +7,7 @@
 pub struct TriggerTarget {
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`TriggerTargetType`](crate::TriggerTargetType)."]
+    #[doc = " JSON `type`: [`TriggerTargetType`](crate::TriggerTargetType), one of `Workflow`."]
     pub r#type: ::std::option::Option<crate::TriggerTargetType>,
     #[doc = " JSON `workflowTargetSettings`: [`WorkflowTargetSettings`](crate::WorkflowTargetSettings)."]
     pub workflow_target_settings: ::std::option::Option<crate::WorkflowTargetSettings>,

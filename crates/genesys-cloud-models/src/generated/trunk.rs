@@ -41,25 +41,25 @@ pub struct Trunk {
     pub modified_by_app: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `optionsEnabledStatus`: [`TrunkOptionsEnabledStatus`](crate::TrunkOptionsEnabledStatus)."]
+    #[doc = " JSON `optionsEnabledStatus`: [`TrunkOptionsEnabledStatus`](crate::TrunkOptionsEnabledStatus), one of `ENABLED`, `DISABLED`, `NOT_SUPPORTED`."]
     pub options_enabled_status: ::std::option::Option<crate::TrunkOptionsEnabledStatus>,
     #[doc = " JSON `optionsStatus`: array of [`TrunkMetricsOptions`](crate::TrunkMetricsOptions)."]
     pub options_status: ::std::option::Option<::std::vec::Vec<crate::TrunkMetricsOptions>>,
     #[doc = " JSON `proxyAddressList`: array of string."]
     pub proxy_address_list: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `registersEnabledStatus`: [`TrunkRegistersEnabledStatus`](crate::TrunkRegistersEnabledStatus)."]
+    #[doc = " JSON `registersEnabledStatus`: [`TrunkRegistersEnabledStatus`](crate::TrunkRegistersEnabledStatus), one of `ENABLED`, `DISABLED`, `NOT_SUPPORTED`."]
     pub registers_enabled_status: ::std::option::Option<crate::TrunkRegistersEnabledStatus>,
     #[doc = " JSON `registersStatus`: array of [`TrunkMetricsRegisters`](crate::TrunkMetricsRegisters)."]
     pub registers_status: ::std::option::Option<::std::vec::Vec<crate::TrunkMetricsRegisters>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`TrunkState`](crate::TrunkState)."]
+    #[doc = " JSON `state`: [`TrunkState`](crate::TrunkState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::TrunkState>,
     #[doc = " JSON `trunkBase`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub trunk_base: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `trunkMetabase`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub trunk_metabase: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `trunkType`: [`TrunkTrunkType`](crate::TrunkTrunkType)."]
+    #[doc = " JSON `trunkType`: [`TrunkTrunkType`](crate::TrunkTrunkType), one of `EXTERNAL`, `PHONE`, `EDGE`."]
     pub trunk_type: ::std::option::Option<crate::TrunkTrunkType>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,

@@ -35,11 +35,11 @@ pub struct TrunkBase {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `site`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub site: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `state`: [`TrunkBaseState`](crate::TrunkBaseState)."]
+    #[doc = " JSON `state`: [`TrunkBaseState`](crate::TrunkBaseState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::TrunkBaseState>,
     #[doc = " JSON `trunkMetabase`: [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub trunk_metabase: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `trunkType`: [`TrunkBaseTrunkType`](crate::TrunkBaseTrunkType), required by the spec."]
+    #[doc = " JSON `trunkType`: [`TrunkBaseTrunkType`](crate::TrunkBaseTrunkType), required by the spec, one of `EXTERNAL`, `PHONE`, `EDGE`."]
     pub trunk_type: ::std::option::Option<crate::TrunkBaseTrunkType>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,

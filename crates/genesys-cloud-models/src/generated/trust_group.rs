@@ -35,13 +35,13 @@ pub struct TrustGroup {
     pub roles_enabled: ::std::option::Option<bool>,
     #[doc = " JSON `rulesVisible`: boolean, required by the spec."]
     pub rules_visible: ::std::option::Option<bool>,
-    #[doc = " JSON `state`: [`TrustGroupState`](crate::TrustGroupState)."]
+    #[doc = " JSON `state`: [`TrustGroupState`](crate::TrustGroupState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::TrustGroupState>,
-    #[doc = " JSON `type`: [`TrustGroupType`](crate::TrustGroupType), required by the spec."]
+    #[doc = " JSON `type`: [`TrustGroupType`](crate::TrustGroupType), required by the spec, one of `official`, `social`."]
     pub r#type: ::std::option::Option<crate::TrustGroupType>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    #[doc = " JSON `visibility`: [`TrustGroupVisibility`](crate::TrustGroupVisibility), required by the spec."]
+    #[doc = " JSON `visibility`: [`TrustGroupVisibility`](crate::TrustGroupVisibility), required by the spec, one of `public`, `owners`, `members`."]
     pub visibility: ::std::option::Option<crate::TrustGroupVisibility>,
     _nulls: crate::support::Extras,
 }

@@ -67,7 +67,7 @@ pub struct TrustUser {
     pub routing_status: ::std::option::Option<crate::RoutingStatus>,
     #[doc = " JSON `skills`: array of [`UserRoutingSkill`](crate::UserRoutingSkill)."]
     pub skills: ::std::option::Option<::std::vec::Vec<crate::UserRoutingSkill>>,
-    #[doc = " JSON `state`: [`TrustUserState`](crate::TrustUserState)."]
+    #[doc = " JSON `state`: [`TrustUserState`](crate::TrustUserState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::TrustUserState>,
     #[doc = " JSON `station`: [`UserStations`](crate::UserStations)."]
     pub station: ::std::option::Option<crate::UserStations>,

@@ -35,7 +35,7 @@ pub struct TrusteeBillingOverview {
     pub ramp_period_start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `subscriptionType`: [`TrusteeBillingOverviewSubscriptionType`](crate::TrusteeBillingOverviewSubscriptionType), required by the spec."]
+    #[doc = " JSON `subscriptionType`: [`TrusteeBillingOverviewSubscriptionType`](crate::TrusteeBillingOverviewSubscriptionType), required by the spec, one of `ININ`, `MONTH_TO_MONTH`, `FREE_TRIAL_MONTH_TO_MONTH`, `PREPAY_MONTHLY_COMMITMENT`, `PREPAY`, `DEV_ORG_MONTH_TO_MONTH`, `DEV_ORG_PREPAY_MONTHLY_COMMITMENT`, `DEV_ORG_PREPAY`."]
     pub subscription_type: ::std::option::Option<crate::TrusteeBillingOverviewSubscriptionType>,
     #[doc = " JSON `usages`: array of [`SubscriptionOverviewUsage`](crate::SubscriptionOverviewUsage), required by the spec."]
     pub usages: ::std::option::Option<::std::vec::Vec<crate::SubscriptionOverviewUsage>>,

@@ -25,7 +25,7 @@ pub struct TtsVoiceEntity {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `supportedModels`: array of string."]
     pub supported_models: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `voiceType`: [`TtsVoiceEntityVoiceType`](crate::TtsVoiceEntityVoiceType)."]
+    #[doc = " JSON `voiceType`: [`TtsVoiceEntityVoiceType`](crate::TtsVoiceEntityVoiceType), one of `Standard`, `Neural`, `Wavenet`, `Generative`, `Chirp3`, `Gemini`, `LongForm`, `Unknown`."]
     pub voice_type: ::std::option::Option<crate::TtsVoiceEntityVoiceType>,
     _nulls: crate::support::Extras,
 }

@@ -25,7 +25,7 @@ pub struct TwitterDataIngestionRuleResponse {
     pub search_terms: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`TwitterDataIngestionRuleResponseStatus`](crate::TwitterDataIngestionRuleResponseStatus)."]
+    #[doc = " JSON `status`: [`TwitterDataIngestionRuleResponseStatus`](crate::TwitterDataIngestionRuleResponseStatus), one of `Active`, `Deleted`, `Error`, `Paused`, `Pending`, `SystemPaused`."]
     pub status: ::std::option::Option<crate::TwitterDataIngestionRuleResponseStatus>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,

@@ -7,7 +7,7 @@
 pub struct TwitterIntegration {
     #[doc = " JSON `createError`: [`ErrorBody`](crate::ErrorBody)."]
     pub create_error: ::std::option::Option<crate::ErrorBody>,
-    #[doc = " JSON `createStatus`: [`TwitterIntegrationCreateStatus`](crate::TwitterIntegrationCreateStatus)."]
+    #[doc = " JSON `createStatus`: [`TwitterIntegrationCreateStatus`](crate::TwitterIntegrationCreateStatus), one of `Initiated`, `Completed`, `Error`."]
     pub create_status: ::std::option::Option<crate::TwitterIntegrationCreateStatus>,
     #[doc = " JSON `createdBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub created_by: ::std::option::Option<crate::DomainEntityRef>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UnavailableTimesViolationMessageArgument {
-    #[doc = " JSON `type`: [`UnavailableTimesViolationMessageArgumentType`](crate::UnavailableTimesViolationMessageArgumentType), required by the spec."]
+    #[doc = " JSON `type`: [`UnavailableTimesViolationMessageArgumentType`](crate::UnavailableTimesViolationMessageArgumentType), required by the spec, one of `PlanningPeriodType`, `Minutes`, `Date`, `SecondDate`, `SecondCount`, `Count`."]
     pub r#type: ::std::option::Option<crate::UnavailableTimesViolationMessageArgumentType>,
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,

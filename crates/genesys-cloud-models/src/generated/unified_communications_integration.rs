@@ -15,7 +15,7 @@ pub struct UnifiedCommunicationsIntegration {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `includeBadge`: boolean."]
     pub include_badge: ::std::option::Option<bool>,
-    #[doc = " JSON `integrationPresenceSource`: [`UnifiedCommunicationsIntegrationIntegrationPresenceSource`](crate::UnifiedCommunicationsIntegrationIntegrationPresenceSource), required by the spec."]
+    #[doc = " JSON `integrationPresenceSource`: [`UnifiedCommunicationsIntegrationIntegrationPresenceSource`](crate::UnifiedCommunicationsIntegrationIntegrationPresenceSource), required by the spec, one of `MicrosoftTeams`, `ZoomPhone`, `EightByEight`, `RingCentral`."]
     pub integration_presence_source: ::std::option::Option<crate::UnifiedCommunicationsIntegrationIntegrationPresenceSource>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,

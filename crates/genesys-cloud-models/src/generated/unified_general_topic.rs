@@ -7,7 +7,7 @@
 pub struct UnifiedGeneralTopic {
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`UnifiedGeneralTopicStatus`](crate::UnifiedGeneralTopicStatus)."]
+    #[doc = " JSON `status`: [`UnifiedGeneralTopicStatus`](crate::UnifiedGeneralTopicStatus), one of `Deprecated`, `Outdated`, `Modified`, `UpToDate`, `ToBeCreated`, `CreatedByUser`."]
     pub status: ::std::option::Option<crate::UnifiedGeneralTopicStatus>,
     _nulls: crate::support::Extras,
 }

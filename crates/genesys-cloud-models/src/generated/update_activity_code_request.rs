@@ -7,7 +7,7 @@
 pub struct UpdateActivityCodeRequest {
     #[doc = " JSON `agentTimeOffSelectable`: boolean."]
     pub agent_time_off_selectable: ::std::option::Option<bool>,
-    #[doc = " JSON `category`: [`UpdateActivityCodeRequestCategory`](crate::UpdateActivityCodeRequestCategory)."]
+    #[doc = " JSON `category`: [`UpdateActivityCodeRequestCategory`](crate::UpdateActivityCodeRequestCategory), one of `OnQueueWork`, `Break`, `Meal`, `Meeting`, `OffQueueWork`, `TimeOff`, `Training`, `Unavailable`."]
     pub category: ::std::option::Option<crate::UpdateActivityCodeRequestCategory>,
     #[doc = " JSON `countsAsPaidTime`: boolean."]
     pub counts_as_paid_time: ::std::option::Option<bool>,

@@ -23,17 +23,17 @@ pub struct UpdateActivityPlanRequest {
     pub length_minutes: ::std::option::Option<i64>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `optimizationObjective`: [`UpdateActivityPlanRequestOptimizationObjective`](crate::UpdateActivityPlanRequestOptimizationObjective)."]
+    #[doc = " JSON `optimizationObjective`: [`UpdateActivityPlanRequestOptimizationObjective`](crate::UpdateActivityPlanRequestOptimizationObjective), one of `FavorServiceGoals`, `FavorSchedulingAll`."]
     pub optimization_objective: ::std::option::Option<crate::UpdateActivityPlanRequestOptimizationObjective>,
     #[doc = " JSON `recurrenceSettings`: [`RecurrenceSettingsBase`](crate::RecurrenceSettingsBase)."]
     pub recurrence_settings: ::std::option::Option<crate::RecurrenceSettingsBase>,
     #[doc = " JSON `serviceGoalImpactOverrides`: [`ValueWrapperActivityPlanServiceGoalImpactOverrides`](crate::ValueWrapperActivityPlanServiceGoalImpactOverrides)."]
     pub service_goal_impact_overrides: ::std::option::Option<crate::ValueWrapperActivityPlanServiceGoalImpactOverrides>,
-    #[doc = " JSON `state`: [`UpdateActivityPlanRequestState`](crate::UpdateActivityPlanRequestState)."]
+    #[doc = " JSON `state`: [`UpdateActivityPlanRequestState`](crate::UpdateActivityPlanRequestState), one of `Active`, `Inactive`."]
     pub state: ::std::option::Option<crate::UpdateActivityPlanRequestState>,
     #[doc = " JSON `transitionTimeMinutes`: integer (int64)."]
     pub transition_time_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `type`: [`UpdateActivityPlanRequestType`](crate::UpdateActivityPlanRequestType)."]
+    #[doc = " JSON `type`: [`UpdateActivityPlanRequestType`](crate::UpdateActivityPlanRequestType), one of `Individual`, `Group`."]
     pub r#type: ::std::option::Option<crate::UpdateActivityPlanRequestType>,
     _nulls: crate::support::Extras,
 }

@@ -15,7 +15,7 @@ pub struct UpdateAdherenceAdjustmentAdminRequest {
     pub reviewer_notes: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`UpdateAdherenceAdjustmentAdminRequestStatus`](crate::UpdateAdherenceAdjustmentAdminRequestStatus)."]
+    #[doc = " JSON `status`: [`UpdateAdherenceAdjustmentAdminRequestStatus`](crate::UpdateAdherenceAdjustmentAdminRequestStatus), one of `Approved`, `Denied`, `Pending`."]
     pub status: ::std::option::Option<crate::UpdateAdherenceAdjustmentAdminRequestStatus>,
     _nulls: crate::support::Extras,
 }

@@ -11,7 +11,7 @@ pub struct UpdateAdherenceAdjustmentsBulkItem {
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `reviewerNotes`: string."]
     pub reviewer_notes: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`UpdateAdherenceAdjustmentsBulkItemStatus`](crate::UpdateAdherenceAdjustmentsBulkItemStatus)."]
+    #[doc = " JSON `status`: [`UpdateAdherenceAdjustmentsBulkItemStatus`](crate::UpdateAdherenceAdjustmentsBulkItemStatus), one of `Approved`, `Denied`, `Pending`."]
     pub status: ::std::option::Option<crate::UpdateAdherenceAdjustmentsBulkItemStatus>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct UpdateAdherenceAdjustmentsReasonCodeRequest {
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`UpdateAdherenceAdjustmentsReasonCodeRequestState`](crate::UpdateAdherenceAdjustmentsReasonCodeRequestState)."]
+    #[doc = " JSON `state`: [`UpdateAdherenceAdjustmentsReasonCodeRequestState`](crate::UpdateAdherenceAdjustmentsReasonCodeRequestState), one of `Active`, `Inactive`."]
     pub state: ::std::option::Option<crate::UpdateAdherenceAdjustmentsReasonCodeRequestState>,
     _nulls: crate::support::Extras,
 }

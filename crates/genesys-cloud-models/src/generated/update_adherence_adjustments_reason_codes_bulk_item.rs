@@ -11,7 +11,7 @@ pub struct UpdateAdherenceAdjustmentsReasonCodesBulkItem {
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`UpdateAdherenceAdjustmentsReasonCodesBulkItemState`](crate::UpdateAdherenceAdjustmentsReasonCodesBulkItemState)."]
+    #[doc = " JSON `state`: [`UpdateAdherenceAdjustmentsReasonCodesBulkItemState`](crate::UpdateAdherenceAdjustmentsReasonCodesBulkItemState), one of `Active`, `Inactive`."]
     pub state: ::std::option::Option<crate::UpdateAdherenceAdjustmentsReasonCodesBulkItemState>,
     _nulls: crate::support::Extras,
 }

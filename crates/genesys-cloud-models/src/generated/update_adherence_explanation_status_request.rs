@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateAdherenceExplanationStatusRequest {
-    #[doc = " JSON `status`: [`UpdateAdherenceExplanationStatusRequestStatus`](crate::UpdateAdherenceExplanationStatusRequestStatus)."]
+    #[doc = " JSON `status`: [`UpdateAdherenceExplanationStatusRequestStatus`](crate::UpdateAdherenceExplanationStatusRequestStatus), one of `Pending`, `Approved`, `Denied`."]
     pub status: ::std::option::Option<crate::UpdateAdherenceExplanationStatusRequestStatus>,
     _nulls: crate::support::Extras,
 }

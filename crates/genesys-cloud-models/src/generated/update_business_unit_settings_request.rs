@@ -17,7 +17,7 @@ pub struct UpdateBusinessUnitSettingsRequest {
     pub scheduling: ::std::option::Option<crate::BuSchedulingSettingsRequest>,
     #[doc = " JSON `shortTermForecasting`: [`BuShortTermForecastingSettings`](crate::BuShortTermForecastingSettings)."]
     pub short_term_forecasting: ::std::option::Option<crate::BuShortTermForecastingSettings>,
-    #[doc = " JSON `startDayOfWeek`: [`UpdateBusinessUnitSettingsRequestStartDayOfWeek`](crate::UpdateBusinessUnitSettingsRequestStartDayOfWeek)."]
+    #[doc = " JSON `startDayOfWeek`: [`UpdateBusinessUnitSettingsRequestStartDayOfWeek`](crate::UpdateBusinessUnitSettingsRequestStartDayOfWeek), one of `Sunday`, `Monday`, `Tuesday`, `Wednesday`, `Thursday`, `Friday`, `Saturday`."]
     pub start_day_of_week: ::std::option::Option<crate::UpdateBusinessUnitSettingsRequestStartDayOfWeek>,
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,

@@ -25,7 +25,7 @@ pub struct UpdateCoachingAppointmentRequest {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `shareInsightsData`: boolean."]
     pub share_insights_data: ::std::option::Option<bool>,
-    #[doc = " JSON `status`: [`UpdateCoachingAppointmentRequestStatus`](crate::UpdateCoachingAppointmentRequestStatus)."]
+    #[doc = " JSON `status`: [`UpdateCoachingAppointmentRequestStatus`](crate::UpdateCoachingAppointmentRequestStatus), one of `Scheduled`, `InProgress`, `Completed`."]
     pub status: ::std::option::Option<crate::UpdateCoachingAppointmentRequestStatus>,
     #[doc = " JSON `wfmSchedule`: [`WfmScheduleReference`](crate::WfmScheduleReference)."]
     pub wfm_schedule: ::std::option::Option<crate::WfmScheduleReference>,

@@ -7,7 +7,7 @@
 pub struct UpdateContactColumnActionSettings {
     #[doc = " JSON `properties`: map of string, required by the spec."]
     pub properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
-    #[doc = " JSON `updateOption`: [`UpdateContactColumnActionSettingsUpdateOption`](crate::UpdateContactColumnActionSettingsUpdateOption), required by the spec."]
+    #[doc = " JSON `updateOption`: [`UpdateContactColumnActionSettingsUpdateOption`](crate::UpdateContactColumnActionSettingsUpdateOption), required by the spec, one of `Set`, `Increment`, `Decrement`, `CurrentTime`."]
     pub update_option: ::std::option::Option<crate::UpdateContactColumnActionSettingsUpdateOption>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateExternalEventResponse {
-    #[doc = " JSON `activationStatus`: [`UpdateExternalEventResponseActivationStatus`](crate::UpdateExternalEventResponseActivationStatus)."]
+    #[doc = " JSON `activationStatus`: [`UpdateExternalEventResponseActivationStatus`](crate::UpdateExternalEventResponseActivationStatus), one of `Activated`, `Deactivated`."]
     pub activation_status: ::std::option::Option<crate::UpdateExternalEventResponseActivationStatus>,
     #[doc = " JSON `displayName`: string."]
     pub display_name: ::std::option::Option<::std::string::String>,

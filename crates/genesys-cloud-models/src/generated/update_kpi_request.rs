@@ -9,7 +9,7 @@ pub struct UpdateKpiRequest {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`UpdateKpiRequestStatus`](crate::UpdateKpiRequestStatus)."]
+    #[doc = " JSON `status`: [`UpdateKpiRequestStatus`](crate::UpdateKpiRequestStatus), one of `Enabled`, `Disabled`."]
     pub status: ::std::option::Option<crate::UpdateKpiRequestStatus>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateMuAgentWorkPlanFailureResponse {
-    #[doc = " JSON `failure`: [`UpdateMuAgentWorkPlanFailureResponseFailure`](crate::UpdateMuAgentWorkPlanFailureResponseFailure), required by the spec."]
+    #[doc = " JSON `failure`: [`UpdateMuAgentWorkPlanFailureResponseFailure`](crate::UpdateMuAgentWorkPlanFailureResponseFailure), required by the spec, one of `AgentNotInManagementUnit`, `OverlappingOverride`, `OverrideNotFound`, `TooManyOverrides`, `WorkPlanNotFound`."]
     pub failure: ::std::option::Option<crate::UpdateMuAgentWorkPlanFailureResponseFailure>,
     #[doc = " JSON `notFoundWorkPlanId`: string."]
     pub not_found_work_plan_id: ::std::option::Option<::std::string::String>,

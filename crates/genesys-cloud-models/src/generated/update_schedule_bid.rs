@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateScheduleBid {
-    #[doc = " JSON `agentRankingType`: [`UpdateScheduleBidAgentRankingType`](crate::UpdateScheduleBidAgentRankingType)."]
+    #[doc = " JSON `agentRankingType`: [`UpdateScheduleBidAgentRankingType`](crate::UpdateScheduleBidAgentRankingType), one of `HireDate`, `Performance`."]
     pub agent_ranking_type: ::std::option::Option<crate::UpdateScheduleBidAgentRankingType>,
     #[doc = " JSON `bidWindowEndDate`: date."]
     pub bid_window_end_date: ::std::option::Option<::chrono::NaiveDate>,
@@ -19,9 +19,9 @@ pub struct UpdateScheduleBid {
     pub forecast: ::std::option::Option<crate::BuShortTermForecastWeekReference>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `rankingTiebreakerType`: [`UpdateScheduleBidRankingTiebreakerType`](crate::UpdateScheduleBidRankingTiebreakerType)."]
+    #[doc = " JSON `rankingTiebreakerType`: [`UpdateScheduleBidRankingTiebreakerType`](crate::UpdateScheduleBidRankingTiebreakerType), one of `HireDate`, `Performance`, `Custom`, `RandomlyAssign`."]
     pub ranking_tiebreaker_type: ::std::option::Option<crate::UpdateScheduleBidRankingTiebreakerType>,
-    #[doc = " JSON `status`: [`UpdateScheduleBidStatus`](crate::UpdateScheduleBidStatus)."]
+    #[doc = " JSON `status`: [`UpdateScheduleBidStatus`](crate::UpdateScheduleBidStatus), one of `Draft`, `Locked`, `Optimized`, `Scheduled`, `Open`, `Closed`, `Processed`, `Published`."]
     pub status: ::std::option::Option<crate::UpdateScheduleBidStatus>,
     #[doc = " JSON `weeksToSchedule`: integer (int64)."]
     pub weeks_to_schedule: ::std::option::Option<i64>,

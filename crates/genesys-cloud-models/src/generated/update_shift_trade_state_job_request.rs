@@ -7,7 +7,7 @@
 pub struct UpdateShiftTradeStateJobRequest {
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
-    #[doc = " JSON `state`: [`UpdateShiftTradeStateJobRequestState`](crate::UpdateShiftTradeStateJobRequestState), required by the spec."]
+    #[doc = " JSON `state`: [`UpdateShiftTradeStateJobRequestState`](crate::UpdateShiftTradeStateJobRequestState), required by the spec, one of `Unmatched`, `Matched`, `Approved`, `Denied`, `Expired`, `Canceled`."]
     pub state: ::std::option::Option<crate::UpdateShiftTradeStateJobRequestState>,
     #[doc = " JSON `weekDate`: date, required by the spec."]
     pub week_date: ::std::option::Option<::chrono::NaiveDate>,

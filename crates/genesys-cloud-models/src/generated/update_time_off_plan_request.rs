@@ -9,7 +9,7 @@ pub struct UpdateTimeOffPlanRequest {
     pub active: ::std::option::Option<bool>,
     #[doc = " JSON `activityCodeIds`: [`SetWrapperString`](crate::SetWrapperString)."]
     pub activity_code_ids: ::std::option::Option<crate::SetWrapperString>,
-    #[doc = " JSON `autoApprovalRule`: [`UpdateTimeOffPlanRequestAutoApprovalRule`](crate::UpdateTimeOffPlanRequestAutoApprovalRule)."]
+    #[doc = " JSON `autoApprovalRule`: [`UpdateTimeOffPlanRequestAutoApprovalRule`](crate::UpdateTimeOffPlanRequestAutoApprovalRule), one of `Never`, `Always`, `CheckLimits`, `CheckActivityCodes`, `CheckLimitsAndActivityCodes`."]
     pub auto_approval_rule: ::std::option::Option<crate::UpdateTimeOffPlanRequestAutoApprovalRule>,
     #[doc = " JSON `daysBeforeStartToExpireFromWaitlist`: integer (int64)."]
     pub days_before_start_to_expire_from_waitlist: ::std::option::Option<i64>,

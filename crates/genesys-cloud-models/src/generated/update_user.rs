@@ -41,7 +41,7 @@ pub struct UpdateUser {
     pub profile_skills: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`UpdateUserState`](crate::UpdateUserState)."]
+    #[doc = " JSON `state`: [`UpdateUserState`](crate::UpdateUserState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::UpdateUserState>,
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,

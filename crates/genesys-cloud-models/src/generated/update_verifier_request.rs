@@ -11,7 +11,7 @@ pub struct UpdateVerifierRequest {
     pub default: ::std::option::Option<bool>,
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
-    #[doc = " JSON `name`: string, required by the spec."]
+    #[doc = " JSON `name`: string, required by the spec, 0 to 100 characters."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateWorkPlanBid {
-    #[doc = " JSON `agentRankingType`: [`UpdateWorkPlanBidAgentRankingType`](crate::UpdateWorkPlanBidAgentRankingType)."]
+    #[doc = " JSON `agentRankingType`: [`UpdateWorkPlanBidAgentRankingType`](crate::UpdateWorkPlanBidAgentRankingType), one of `HireDate`, `Performance`."]
     pub agent_ranking_type: ::std::option::Option<crate::UpdateWorkPlanBidAgentRankingType>,
     #[doc = " JSON `bidWindowEndDate`: date."]
     pub bid_window_end_date: ::std::option::Option<::chrono::NaiveDate>,
@@ -19,9 +19,9 @@ pub struct UpdateWorkPlanBid {
     pub forecast: ::std::option::Option<crate::BuShortTermForecastWeekReference>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `rankingTiebreakerType`: [`UpdateWorkPlanBidRankingTiebreakerType`](crate::UpdateWorkPlanBidRankingTiebreakerType)."]
+    #[doc = " JSON `rankingTiebreakerType`: [`UpdateWorkPlanBidRankingTiebreakerType`](crate::UpdateWorkPlanBidRankingTiebreakerType), one of `HireDate`, `Performance`, `Custom`, `RandomlyAssign`."]
     pub ranking_tiebreaker_type: ::std::option::Option<crate::UpdateWorkPlanBidRankingTiebreakerType>,
-    #[doc = " JSON `status`: [`UpdateWorkPlanBidStatus`](crate::UpdateWorkPlanBidStatus)."]
+    #[doc = " JSON `status`: [`UpdateWorkPlanBidStatus`](crate::UpdateWorkPlanBidStatus), one of `Draft`, `Locked`, `Optimized`, `Scheduled`, `Open`, `Closed`, `Processed`, `Published`."]
     pub status: ::std::option::Option<crate::UpdateWorkPlanBidStatus>,
     #[doc = " JSON `workPlanFieldsVisibleToAgents`: [`ListWrapperAgentWorkPlanField`](crate::ListWrapperAgentWorkPlanField)."]
     pub work_plan_fields_visible_to_agents: ::std::option::Option<crate::ListWrapperAgentWorkPlanField>,

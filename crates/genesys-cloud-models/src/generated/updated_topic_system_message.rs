@@ -19,9 +19,9 @@ pub struct UpdatedTopicSystemMessage {
     pub oauth_client_org_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `organizationId`: string."]
     pub organization_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `reason`: [`UpdatedTopicSystemMessageReason`](crate::UpdatedTopicSystemMessageReason)."]
+    #[doc = " JSON `reason`: [`UpdatedTopicSystemMessageReason`](crate::UpdatedTopicSystemMessageReason), one of `another_channel_subscribed`, `user_tokens_revoked`."]
     pub reason: ::std::option::Option<crate::UpdatedTopicSystemMessageReason>,
-    #[doc = " JSON `systemTopicType`: [`UpdatedTopicSystemMessageSystemTopicType`](crate::UpdatedTopicSystemMessageSystemTopicType)."]
+    #[doc = " JSON `systemTopicType`: [`UpdatedTopicSystemMessageSystemTopicType`](crate::UpdatedTopicSystemMessageSystemTopicType), one of `no_longer_subscribed`, `subscription_changed`, `token_revoked`."]
     pub system_topic_type: ::std::option::Option<crate::UpdatedTopicSystemMessageSystemTopicType>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,

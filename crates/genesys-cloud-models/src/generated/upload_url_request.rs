@@ -11,7 +11,7 @@ pub struct UploadUrlRequest {
     pub content_type: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `fileName`: string."]
     pub file_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `serverSideEncryption`: [`UploadUrlRequestServerSideEncryption`](crate::UploadUrlRequestServerSideEncryption)."]
+    #[doc = " JSON `serverSideEncryption`: [`UploadUrlRequestServerSideEncryption`](crate::UploadUrlRequestServerSideEncryption), one of `AES256`."]
     pub server_side_encryption: ::std::option::Option<crate::UploadUrlRequestServerSideEncryption>,
     #[doc = " JSON `signedUrlTimeoutSeconds`: integer (int64)."]
     pub signed_url_timeout_seconds: ::std::option::Option<i64>,

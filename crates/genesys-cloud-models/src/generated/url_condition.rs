@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UrlCondition {
-    #[doc = " JSON `operator`: [`UrlConditionOperator`](crate::UrlConditionOperator), required by the spec."]
+    #[doc = " JSON `operator`: [`UrlConditionOperator`](crate::UrlConditionOperator), required by the spec, one of `containsAll`, `containsAny`, `notContainsAll`, `notContainsAny`, `equal`, `notEqual`, `greaterThan`, `greaterThanOrEqual`, `lessThan`, `lessThanOrEqual`, `startsWith`, `endsWith`."]
     pub operator: ::std::option::Option<crate::UrlConditionOperator>,
     #[doc = " JSON `values`: array of string, required by the spec."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

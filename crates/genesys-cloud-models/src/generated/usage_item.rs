@@ -9,7 +9,7 @@ pub struct UsageItem {
     pub total_document_byte_count: ::std::option::Option<i64>,
     #[doc = " JSON `totalDocumentCount`: integer (int64)."]
     pub total_document_count: ::std::option::Option<i64>,
-    #[doc = " JSON `type`: [`UsageItemType`](crate::UsageItemType)."]
+    #[doc = " JSON `type`: [`UsageItemType`](crate::UsageItemType), one of `RECORDING`, `FAX`, `DOCUMENT`, `ALL`."]
     pub r#type: ::std::option::Option<crate::UsageItemType>,
     _nulls: crate::support::Extras,
 }

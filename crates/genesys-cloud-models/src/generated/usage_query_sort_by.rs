@@ -7,7 +7,7 @@
 pub struct UsageQuerySortBy {
     #[doc = " JSON `fieldName`: string."]
     pub field_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `order`: [`UsageQuerySortByOrder`](crate::UsageQuerySortByOrder)."]
+    #[doc = " JSON `order`: [`UsageQuerySortByOrder`](crate::UsageQuerySortByOrder), one of `Asc`, `Desc`."]
     pub order: ::std::option::Option<crate::UsageQuerySortByOrder>,
     _nulls: crate::support::Extras,
 }

@@ -69,7 +69,7 @@ pub struct User {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `skills`: array of [`UserRoutingSkill`](crate::UserRoutingSkill)."]
     pub skills: ::std::option::Option<::std::vec::Vec<crate::UserRoutingSkill>>,
-    #[doc = " JSON `state`: [`UserStateEnum`](crate::UserStateEnum)."]
+    #[doc = " JSON `state`: [`UserStateEnum`](crate::UserStateEnum), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::UserStateEnum>,
     #[doc = " JSON `station`: [`UserStations`](crate::UserStations)."]
     pub station: ::std::option::Option<::std::boxed::Box<crate::UserStations>>,

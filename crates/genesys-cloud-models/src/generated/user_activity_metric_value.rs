@@ -9,7 +9,7 @@ pub struct UserActivityMetricValue {
     pub count: ::std::option::Option<i64>,
     #[doc = " JSON `entityIds`: array of string."]
     pub entity_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `metric`: [`UserActivityMetricValueMetric`](crate::UserActivityMetricValueMetric)."]
+    #[doc = " JSON `metric`: [`UserActivityMetricValueMetric`](crate::UserActivityMetricValueMetric), one of `oActiveQueues`, `oMemberQueues`."]
     pub metric: ::std::option::Option<crate::UserActivityMetricValueMetric>,
     #[doc = " JSON `qualifier`: string."]
     pub qualifier: ::std::option::Option<::std::string::String>,

@@ -7,7 +7,7 @@
 pub struct UserActivityPresenceDefinition {
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `systemPresence`: [`UserActivityPresenceDefinitionSystemPresence`](crate::UserActivityPresenceDefinitionSystemPresence), required by the spec."]
+    #[doc = " JSON `systemPresence`: [`UserActivityPresenceDefinitionSystemPresence`](crate::UserActivityPresenceDefinitionSystemPresence), required by the spec, one of `AVAILABLE`, `AWAY`, `BUSY`, `OFFLINE`, `IDLE`, `ON_QUEUE`, `MEAL`, `TRAINING`, `MEETING`, `BREAK`."]
     pub system_presence: ::std::option::Option<crate::UserActivityPresenceDefinitionSystemPresence>,
     _nulls: crate::support::Extras,
 }

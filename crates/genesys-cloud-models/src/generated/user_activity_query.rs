@@ -11,7 +11,7 @@ pub struct UserActivityQuery {
     pub group_by: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `metrics`: array of [`UserActivityQueryMetric`](crate::UserActivityQueryMetric), required by the spec."]
     pub metrics: ::std::option::Option<::std::vec::Vec<crate::UserActivityQueryMetric>>,
-    #[doc = " JSON `order`: [`UserActivityQueryOrder`](crate::UserActivityQueryOrder)."]
+    #[doc = " JSON `order`: [`UserActivityQueryOrder`](crate::UserActivityQueryOrder), one of `asc`, `desc`, `unordered`."]
     pub order: ::std::option::Option<crate::UserActivityQueryOrder>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct UserActivityQueryClause {
     #[doc = " JSON `predicates`: array of [`UserActivityQueryPredicate`](crate::UserActivityQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::UserActivityQueryPredicate>>,
-    #[doc = " JSON `type`: [`UserActivityQueryClauseType`](crate::UserActivityQueryClauseType), required by the spec."]
+    #[doc = " JSON `type`: [`UserActivityQueryClauseType`](crate::UserActivityQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::UserActivityQueryClauseType>,
     _nulls: crate::support::Extras,
 }

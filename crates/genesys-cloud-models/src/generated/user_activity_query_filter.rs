@@ -9,7 +9,7 @@ pub struct UserActivityQueryFilter {
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::UserActivityQueryClause>>,
     #[doc = " JSON `predicates`: array of [`UserActivityQueryPredicate`](crate::UserActivityQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::UserActivityQueryPredicate>>,
-    #[doc = " JSON `type`: [`UserActivityQueryFilterType`](crate::UserActivityQueryFilterType), required by the spec."]
+    #[doc = " JSON `type`: [`UserActivityQueryFilterType`](crate::UserActivityQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::UserActivityQueryFilterType>,
     _nulls: crate::support::Extras,
 }

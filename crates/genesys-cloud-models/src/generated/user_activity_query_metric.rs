@@ -7,7 +7,7 @@
 pub struct UserActivityQueryMetric {
     #[doc = " JSON `details`: boolean."]
     pub details: ::std::option::Option<bool>,
-    #[doc = " JSON `metric`: [`UserActivityQueryMetricMetric`](crate::UserActivityQueryMetricMetric), required by the spec."]
+    #[doc = " JSON `metric`: [`UserActivityQueryMetricMetric`](crate::UserActivityQueryMetricMetric), required by the spec, one of `oActiveQueues`, `oMemberQueues`."]
     pub metric: ::std::option::Option<crate::UserActivityQueryMetricMetric>,
     _nulls: crate::support::Extras,
 }

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserActivityQueryPredicate {
-    #[doc = " JSON `dimension`: [`UserActivityQueryPredicateDimension`](crate::UserActivityQueryPredicateDimension)."]
+    #[doc = " JSON `dimension`: [`UserActivityQueryPredicateDimension`](crate::UserActivityQueryPredicateDimension), one of `organizationPresenceId`, `presenceDate`, `queueId`, `queueMembershipStatus`, `routingStatus`, `routingStatusDate`, `systemPresence`, `teamId`, `userId`."]
     pub dimension: ::std::option::Option<crate::UserActivityQueryPredicateDimension>,
-    #[doc = " JSON `operator`: [`UserActivityQueryPredicateOperator`](crate::UserActivityQueryPredicateOperator)."]
+    #[doc = " JSON `operator`: [`UserActivityQueryPredicateOperator`](crate::UserActivityQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::UserActivityQueryPredicateOperator>,
-    #[doc = " JSON `type`: [`UserActivityQueryPredicateType`](crate::UserActivityQueryPredicateType)."]
+    #[doc = " JSON `type`: [`UserActivityQueryPredicateType`](crate::UserActivityQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::UserActivityQueryPredicateType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

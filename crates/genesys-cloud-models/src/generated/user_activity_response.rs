@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserActivityResponse {
-    #[doc = " JSON `entityIdDimension`: [`UserActivityResponseEntityIdDimension`](crate::UserActivityResponseEntityIdDimension)."]
+    #[doc = " JSON `entityIdDimension`: [`UserActivityResponseEntityIdDimension`](crate::UserActivityResponseEntityIdDimension), one of `organizationPresenceId`, `presenceDate`, `queueId`, `queueMembershipStatus`, `routingStatus`, `routingStatusDate`, `systemPresence`, `teamId`, `userId`."]
     pub entity_id_dimension: ::std::option::Option<crate::UserActivityResponseEntityIdDimension>,
     #[doc = " JSON `results`: array of [`UserActivityData`](crate::UserActivityData)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::UserActivityData>>,

@@ -7,7 +7,7 @@
 pub struct UserActivityRoutingStatus {
     #[doc = " JSON `startTime`: date-time, required by the spec."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`UserActivityRoutingStatusStatus`](crate::UserActivityRoutingStatusStatus), required by the spec."]
+    #[doc = " JSON `status`: [`UserActivityRoutingStatusStatus`](crate::UserActivityRoutingStatusStatus), required by the spec, one of `OFF_QUEUE`, `IDLE`, `INTERACTING`, `NOT_RESPONDING`, `COMMUNICATING`."]
     pub status: ::std::option::Option<crate::UserActivityRoutingStatusStatus>,
     _nulls: crate::support::Extras,
 }

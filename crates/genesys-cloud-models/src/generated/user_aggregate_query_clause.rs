@@ -7,7 +7,7 @@
 pub struct UserAggregateQueryClause {
     #[doc = " JSON `predicates`: array of [`UserAggregateQueryPredicate`](crate::UserAggregateQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::UserAggregateQueryPredicate>>,
-    #[doc = " JSON `type`: [`UserAggregateQueryClauseType`](crate::UserAggregateQueryClauseType), required by the spec."]
+    #[doc = " JSON `type`: [`UserAggregateQueryClauseType`](crate::UserAggregateQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::UserAggregateQueryClauseType>,
     _nulls: crate::support::Extras,
 }

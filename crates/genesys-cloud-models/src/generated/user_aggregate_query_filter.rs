@@ -9,7 +9,7 @@ pub struct UserAggregateQueryFilter {
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::UserAggregateQueryClause>>,
     #[doc = " JSON `predicates`: array of [`UserAggregateQueryPredicate`](crate::UserAggregateQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::UserAggregateQueryPredicate>>,
-    #[doc = " JSON `type`: [`UserAggregateQueryFilterType`](crate::UserAggregateQueryFilterType), required by the spec."]
+    #[doc = " JSON `type`: [`UserAggregateQueryFilterType`](crate::UserAggregateQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::UserAggregateQueryFilterType>,
     _nulls: crate::support::Extras,
 }

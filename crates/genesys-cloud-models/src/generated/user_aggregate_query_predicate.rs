@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserAggregateQueryPredicate {
-    #[doc = " JSON `dimension`: [`UserAggregateQueryPredicateDimension`](crate::UserAggregateQueryPredicateDimension)."]
+    #[doc = " JSON `dimension`: [`UserAggregateQueryPredicateDimension`](crate::UserAggregateQueryPredicateDimension), one of `userId`."]
     pub dimension: ::std::option::Option<crate::UserAggregateQueryPredicateDimension>,
-    #[doc = " JSON `operator`: [`UserAggregateQueryPredicateOperator`](crate::UserAggregateQueryPredicateOperator)."]
+    #[doc = " JSON `operator`: [`UserAggregateQueryPredicateOperator`](crate::UserAggregateQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::UserAggregateQueryPredicateOperator>,
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `type`: [`UserAggregateQueryPredicateType`](crate::UserAggregateQueryPredicateType)."]
+    #[doc = " JSON `type`: [`UserAggregateQueryPredicateType`](crate::UserAggregateQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::UserAggregateQueryPredicateType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

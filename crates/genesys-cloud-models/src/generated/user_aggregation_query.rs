@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`UserAggregationQueryAlternateTimeDimension`](crate::UserAggregationQueryAlternateTimeDimension)."]
+    #[doc = " JSON `alternateTimeDimension`: [`UserAggregationQueryAlternateTimeDimension`](crate::UserAggregationQueryAlternateTimeDimension), one of `eventTime`."]
     pub alternate_time_dimension: ::std::option::Option<crate::UserAggregationQueryAlternateTimeDimension>,
     #[doc = " JSON `filter`: [`UserAggregateQueryFilter`](crate::UserAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::UserAggregateQueryFilter>,

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserAggregationView {
-    #[doc = " JSON `function`: [`UserAggregationViewFunction`](crate::UserAggregationViewFunction), required by the spec."]
+    #[doc = " JSON `function`: [`UserAggregationViewFunction`](crate::UserAggregationViewFunction), required by the spec, one of `rangeBound`."]
     pub function: ::std::option::Option<crate::UserAggregationViewFunction>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `range`: [`AggregationRange`](crate::AggregationRange)."]
     pub range: ::std::option::Option<crate::AggregationRange>,
-    #[doc = " JSON `target`: [`UserAggregationViewTarget`](crate::UserAggregationViewTarget), required by the spec."]
+    #[doc = " JSON `target`: [`UserAggregationViewTarget`](crate::UserAggregationViewTarget), required by the spec, one of `tAgentRoutingStatus`, `tOrganizationPresence`, `tSystemPresence`."]
     pub target: ::std::option::Option<crate::UserAggregationViewTarget>,
     _nulls: crate::support::Extras,
 }

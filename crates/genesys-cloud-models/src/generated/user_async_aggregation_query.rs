@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserAsyncAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`UserAsyncAggregationQueryAlternateTimeDimension`](crate::UserAsyncAggregationQueryAlternateTimeDimension)."]
+    #[doc = " JSON `alternateTimeDimension`: [`UserAsyncAggregationQueryAlternateTimeDimension`](crate::UserAsyncAggregationQueryAlternateTimeDimension), one of `eventTime`."]
     pub alternate_time_dimension: ::std::option::Option<crate::UserAsyncAggregationQueryAlternateTimeDimension>,
     #[doc = " JSON `filter`: [`UserAggregateQueryFilter`](crate::UserAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::UserAggregateQueryFilter>,

@@ -9,7 +9,7 @@ pub struct UserBestPointsItem {
     pub date_end_workday: ::std::option::Option<::chrono::NaiveDate>,
     #[doc = " JSON `dateStartWorkday`: date."]
     pub date_start_workday: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `granularityType`: [`UserBestPointsItemGranularityType`](crate::UserBestPointsItemGranularityType)."]
+    #[doc = " JSON `granularityType`: [`UserBestPointsItemGranularityType`](crate::UserBestPointsItemGranularityType), one of `Daily`, `Weekly`, `Monthly`."]
     pub granularity_type: ::std::option::Option<crate::UserBestPointsItemGranularityType>,
     #[doc = " JSON `points`: integer (int64)."]
     pub points: ::std::option::Option<i64>,

@@ -7,7 +7,7 @@
 pub struct UserDetailQueryClause {
     #[doc = " JSON `predicates`: array of [`UserDetailQueryPredicate`](crate::UserDetailQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::UserDetailQueryPredicate>>,
-    #[doc = " JSON `type`: [`UserDetailQueryClauseType`](crate::UserDetailQueryClauseType), required by the spec."]
+    #[doc = " JSON `type`: [`UserDetailQueryClauseType`](crate::UserDetailQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::UserDetailQueryClauseType>,
     _nulls: crate::support::Extras,
 }

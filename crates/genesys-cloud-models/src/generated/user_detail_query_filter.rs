@@ -9,7 +9,7 @@ pub struct UserDetailQueryFilter {
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::UserDetailQueryClause>>,
     #[doc = " JSON `predicates`: array of [`UserDetailQueryPredicate`](crate::UserDetailQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::UserDetailQueryPredicate>>,
-    #[doc = " JSON `type`: [`UserDetailQueryFilterType`](crate::UserDetailQueryFilterType), required by the spec."]
+    #[doc = " JSON `type`: [`UserDetailQueryFilterType`](crate::UserDetailQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::UserDetailQueryFilterType>,
     _nulls: crate::support::Extras,
 }

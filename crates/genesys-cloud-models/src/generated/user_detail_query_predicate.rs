@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserDetailQueryPredicate {
-    #[doc = " JSON `dimension`: [`UserDetailQueryPredicateDimension`](crate::UserDetailQueryPredicateDimension)."]
+    #[doc = " JSON `dimension`: [`UserDetailQueryPredicateDimension`](crate::UserDetailQueryPredicateDimension), one of `userId`."]
     pub dimension: ::std::option::Option<crate::UserDetailQueryPredicateDimension>,
-    #[doc = " JSON `operator`: [`UserDetailQueryPredicateOperator`](crate::UserDetailQueryPredicateOperator)."]
+    #[doc = " JSON `operator`: [`UserDetailQueryPredicateOperator`](crate::UserDetailQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::UserDetailQueryPredicateOperator>,
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `type`: [`UserDetailQueryPredicateType`](crate::UserDetailQueryPredicateType)."]
+    #[doc = " JSON `type`: [`UserDetailQueryPredicateType`](crate::UserDetailQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::UserDetailQueryPredicateType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

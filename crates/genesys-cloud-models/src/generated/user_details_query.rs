@@ -7,7 +7,7 @@
 pub struct UserDetailsQuery {
     #[doc = " JSON `interval`: string, required by the spec."]
     pub interval: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `order`: [`UserDetailsQueryOrder`](crate::UserDetailsQueryOrder)."]
+    #[doc = " JSON `order`: [`UserDetailsQueryOrder`](crate::UserDetailsQueryOrder), one of `asc`, `desc`, `unordered`."]
     pub order: ::std::option::Option<crate::UserDetailsQueryOrder>,
     #[doc = " JSON `paging`: [`PagingSpec`](crate::PagingSpec)."]
     pub paging: ::std::option::Option<crate::PagingSpec>,

@@ -23,7 +23,7 @@ pub struct UserDevice {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sessionHash`: string."]
     pub session_hash: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`UserDeviceType`](crate::UserDeviceType), required by the spec."]
+    #[doc = " JSON `type`: [`UserDeviceType`](crate::UserDeviceType), required by the spec, one of `android`, `ios`."]
     pub r#type: ::std::option::Option<crate::UserDeviceType>,
     _nulls: crate::support::Extras,
 }

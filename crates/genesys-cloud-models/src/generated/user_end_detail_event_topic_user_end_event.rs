@@ -31,9 +31,9 @@ pub struct UserEndDetailEventTopicUserEndEvent {
     pub conversation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `dialingDurationMs`: integer (int64)."]
     pub dialing_duration_ms: ::std::option::Option<i64>,
-    #[doc = " JSON `direction`: [`UserEndDetailEventTopicUserEndEventDirection`](crate::UserEndDetailEventTopicUserEndEventDirection)."]
+    #[doc = " JSON `direction`: [`UserEndDetailEventTopicUserEndEventDirection`](crate::UserEndDetailEventTopicUserEndEventDirection), one of `UNKNOWN`, `INBOUND`, `OUTBOUND`."]
     pub direction: ::std::option::Option<crate::UserEndDetailEventTopicUserEndEventDirection>,
-    #[doc = " JSON `disconnectType`: [`UserEndDetailEventTopicUserEndEventDisconnectType`](crate::UserEndDetailEventTopicUserEndEventDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`UserEndDetailEventTopicUserEndEventDisconnectType`](crate::UserEndDetailEventTopicUserEndEventDisconnectType), one of `UNKNOWN`, `ENDPOINT`, `CLIENT`, `SYSTEM`, `TRANSFER`, `ERROR`, `PEER`, `OTHER`, `SPAM`, `TIMEOUT`, `TRANSPORT_FAILURE`, `CONFERENCE_TRANSFER`, … (22 in all)."]
     pub disconnect_type: ::std::option::Option<crate::UserEndDetailEventTopicUserEndEventDisconnectType>,
     #[doc = " JSON `divisionId`: string."]
     pub division_id: ::std::option::Option<::std::string::String>,
@@ -45,9 +45,9 @@ pub struct UserEndDetailEventTopicUserEndEvent {
     pub held_duration_ms: ::std::option::Option<i64>,
     #[doc = " JSON `interactingDurationMs`: integer (int64)."]
     pub interacting_duration_ms: ::std::option::Option<i64>,
-    #[doc = " JSON `mediaType`: [`UserEndDetailEventTopicUserEndEventMediaType`](crate::UserEndDetailEventTopicUserEndEventMediaType)."]
+    #[doc = " JSON `mediaType`: [`UserEndDetailEventTopicUserEndEventMediaType`](crate::UserEndDetailEventTopicUserEndEventMediaType), one of `UNKNOWN`, `VOICE`, `CHAT`, `EMAIL`, `CALLBACK`, `COBROWSE`, `VIDEO`, `SCREENSHARE`, `MESSAGE`, `INTERNALMESSAGE`, `SCREENMONITORING`."]
     pub media_type: ::std::option::Option<crate::UserEndDetailEventTopicUserEndEventMediaType>,
-    #[doc = " JSON `messageType`: [`UserEndDetailEventTopicUserEndEventMessageType`](crate::UserEndDetailEventTopicUserEndEventMessageType)."]
+    #[doc = " JSON `messageType`: [`UserEndDetailEventTopicUserEndEventMessageType`](crate::UserEndDetailEventTopicUserEndEventMessageType), one of `UNKNOWN`, `SMS`, `TWITTER`, `FACEBOOK`, `LINE`, `WHATSAPP`, `WEBMESSAGING`, `OPEN`, `INSTAGRAM`, `APPLE`, `LINKEDIN`."]
     pub message_type: ::std::option::Option<crate::UserEndDetailEventTopicUserEndEventMessageType>,
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,

@@ -69,7 +69,7 @@ pub struct UserFullReference {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `skills`: array of [`UserRoutingSkill`](crate::UserRoutingSkill)."]
     pub skills: ::std::option::Option<::std::vec::Vec<crate::UserRoutingSkill>>,
-    #[doc = " JSON `state`: [`UserFullReferenceState`](crate::UserFullReferenceState)."]
+    #[doc = " JSON `state`: [`UserFullReferenceState`](crate::UserFullReferenceState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::UserFullReferenceState>,
     #[doc = " JSON `station`: [`UserStations`](crate::UserStations)."]
     pub station: ::std::option::Option<crate::UserStations>,

@@ -11,7 +11,7 @@ pub struct UserInsightsTrend {
     pub division: ::std::option::Option<crate::DivisionReference>,
     #[doc = " JSON `entities`: array of [`UserInsightsTrendMetricItem`](crate::UserInsightsTrendMetricItem)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::UserInsightsTrendMetricItem>>,
-    #[doc = " JSON `granularity`: [`UserInsightsTrendGranularity`](crate::UserInsightsTrendGranularity)."]
+    #[doc = " JSON `granularity`: [`UserInsightsTrendGranularity`](crate::UserInsightsTrendGranularity), one of `Daily`, `Weekly`, `Monthly`."]
     pub granularity: ::std::option::Option<crate::UserInsightsTrendGranularity>,
     #[doc = " JSON `performanceProfile`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub performance_profile: ::std::option::Option<crate::AddressableEntityRef>,

@@ -97,7 +97,7 @@ pub struct UserMe {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `skills`: array of [`UserRoutingSkill`](crate::UserRoutingSkill)."]
     pub skills: ::std::option::Option<::std::vec::Vec<crate::UserRoutingSkill>>,
-    #[doc = " JSON `state`: [`UserMeState`](crate::UserMeState)."]
+    #[doc = " JSON `state`: [`UserMeState`](crate::UserMeState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::UserMeState>,
     #[doc = " JSON `station`: [`UserStations`](crate::UserStations)."]
     pub station: ::std::option::Option<crate::UserStations>,

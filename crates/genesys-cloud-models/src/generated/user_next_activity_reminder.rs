@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserNextActivityReminder {
-    #[doc = " JSON `activityCategory`: [`UserNextActivityReminderActivityCategory`](crate::UserNextActivityReminderActivityCategory)."]
+    #[doc = " JSON `activityCategory`: [`UserNextActivityReminderActivityCategory`](crate::UserNextActivityReminderActivityCategory), one of `OnQueueWork`, `Break`, `Meal`, `Meeting`, `OffQueueWork`, `TimeOff`, `Training`, `Unavailable`, `Unscheduled`."]
     pub activity_category: ::std::option::Option<crate::UserNextActivityReminderActivityCategory>,
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,

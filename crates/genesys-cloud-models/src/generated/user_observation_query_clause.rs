@@ -7,7 +7,7 @@
 pub struct UserObservationQueryClause {
     #[doc = " JSON `predicates`: array of [`UserObservationQueryPredicate`](crate::UserObservationQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::UserObservationQueryPredicate>>,
-    #[doc = " JSON `type`: [`UserObservationQueryClauseType`](crate::UserObservationQueryClauseType), required by the spec."]
+    #[doc = " JSON `type`: [`UserObservationQueryClauseType`](crate::UserObservationQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::UserObservationQueryClauseType>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct UserObservationQueryFilter {
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::UserObservationQueryClause>>,
     #[doc = " JSON `predicates`: array of [`UserObservationQueryPredicate`](crate::UserObservationQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::UserObservationQueryPredicate>>,
-    #[doc = " JSON `type`: [`UserObservationQueryFilterType`](crate::UserObservationQueryFilterType), required by the spec."]
+    #[doc = " JSON `type`: [`UserObservationQueryFilterType`](crate::UserObservationQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::UserObservationQueryFilterType>,
     _nulls: crate::support::Extras,
 }

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserObservationQueryPredicate {
-    #[doc = " JSON `dimension`: [`UserObservationQueryPredicateDimension`](crate::UserObservationQueryPredicateDimension)."]
+    #[doc = " JSON `dimension`: [`UserObservationQueryPredicateDimension`](crate::UserObservationQueryPredicateDimension), one of `userId`."]
     pub dimension: ::std::option::Option<crate::UserObservationQueryPredicateDimension>,
-    #[doc = " JSON `operator`: [`UserObservationQueryPredicateOperator`](crate::UserObservationQueryPredicateOperator)."]
+    #[doc = " JSON `operator`: [`UserObservationQueryPredicateOperator`](crate::UserObservationQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::UserObservationQueryPredicateOperator>,
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `type`: [`UserObservationQueryPredicateType`](crate::UserObservationQueryPredicateType)."]
+    #[doc = " JSON `type`: [`UserObservationQueryPredicateType`](crate::UserObservationQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::UserObservationQueryPredicateType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -15,7 +15,7 @@ pub struct UserProfile {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`UserProfileState`](crate::UserProfileState)."]
+    #[doc = " JSON `state`: [`UserProfileState`](crate::UserProfileState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::UserProfileState>,
     #[doc = " JSON `version`: integer (int64), required by the spec."]
     pub version: ::std::option::Option<i64>,

@@ -51,7 +51,7 @@ pub struct UserQueue {
     pub joined: ::std::option::Option<bool>,
     #[doc = " JSON `joinedMemberCount`: integer (int64)."]
     pub joined_member_count: ::std::option::Option<i64>,
-    #[doc = " JSON `lastAgentRoutingMode`: [`UserQueueLastAgentRoutingMode`](crate::UserQueueLastAgentRoutingMode)."]
+    #[doc = " JSON `lastAgentRoutingMode`: [`UserQueueLastAgentRoutingMode`](crate::UserQueueLastAgentRoutingMode), one of `Disabled`, `QueueMembersOnly`, `AnyAgent`."]
     pub last_agent_routing_mode: ::std::option::Option<crate::UserQueueLastAgentRoutingMode>,
     #[doc = " JSON `mediaSettings`: [`QueueMediaSettings`](crate::QueueMediaSettings)."]
     pub media_settings: ::std::option::Option<crate::QueueMediaSettings>,
@@ -77,11 +77,11 @@ pub struct UserQueue {
     pub queue_flow: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `routingRules`: array of [`RoutingRule`](crate::RoutingRule)."]
     pub routing_rules: ::std::option::Option<::std::vec::Vec<crate::RoutingRule>>,
-    #[doc = " JSON `scoringMethod`: [`UserQueueScoringMethod`](crate::UserQueueScoringMethod)."]
+    #[doc = " JSON `scoringMethod`: [`UserQueueScoringMethod`](crate::UserQueueScoringMethod), one of `TimestampAndPriority`, `PriorityOnly`."]
     pub scoring_method: ::std::option::Option<crate::UserQueueScoringMethod>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `skillEvaluationMethod`: [`UserQueueSkillEvaluationMethod`](crate::UserQueueSkillEvaluationMethod)."]
+    #[doc = " JSON `skillEvaluationMethod`: [`UserQueueSkillEvaluationMethod`](crate::UserQueueSkillEvaluationMethod), one of `NONE`, `BEST`, `ALL`."]
     pub skill_evaluation_method: ::std::option::Option<crate::UserQueueSkillEvaluationMethod>,
     #[doc = " JSON `suppressInQueueCallRecording`: boolean."]
     pub suppress_in_queue_call_recording: ::std::option::Option<bool>,

@@ -15,7 +15,7 @@ pub struct UserRoutingLanguage {
     pub proficiency: ::std::option::Option<f64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`UserRoutingLanguageState`](crate::UserRoutingLanguageState)."]
+    #[doc = " JSON `state`: [`UserRoutingLanguageState`](crate::UserRoutingLanguageState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::UserRoutingLanguageState>,
     _nulls: crate::support::Extras,
 }

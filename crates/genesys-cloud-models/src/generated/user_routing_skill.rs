@@ -15,7 +15,7 @@ pub struct UserRoutingSkill {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `skillUri`: string."]
     pub skill_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`UserRoutingSkillState`](crate::UserRoutingSkillState)."]
+    #[doc = " JSON `state`: [`UserRoutingSkillState`](crate::UserRoutingSkillState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::UserRoutingSkillState>,
     _nulls: crate::support::Extras,
 }

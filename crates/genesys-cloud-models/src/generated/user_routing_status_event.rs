@@ -13,7 +13,7 @@ pub struct UserRoutingStatusEvent {
     pub event_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sourceId`: string, required by the spec."]
     pub source_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`UserRoutingStatusEventStatus`](crate::UserRoutingStatusEventStatus), required by the spec."]
+    #[doc = " JSON `status`: [`UserRoutingStatusEventStatus`](crate::UserRoutingStatusEventStatus), required by the spec, one of `OffQueue`, `Idle`, `Interacting`, `Communicating`, `NotResponding`."]
     pub status: ::std::option::Option<crate::UserRoutingStatusEventStatus>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct UserRoutingStatusRoutingStatus {
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`UserRoutingStatusRoutingStatusStatus`](crate::UserRoutingStatusRoutingStatusStatus)."]
+    #[doc = " JSON `status`: [`UserRoutingStatusRoutingStatusStatus`](crate::UserRoutingStatusRoutingStatusStatus), one of `OFF_QUEUE`, `IDLE`, `INTERACTING`, `NOT_RESPONDING`, `COMMUNICATING`."]
     pub status: ::std::option::Option<crate::UserRoutingStatusRoutingStatusStatus>,
     _nulls: crate::support::Extras,
 }

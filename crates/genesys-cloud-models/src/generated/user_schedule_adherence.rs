@@ -9,17 +9,17 @@ pub struct UserScheduleAdherence {
     pub active_queues: ::std::option::Option<::std::vec::Vec<crate::QueueReference>>,
     #[doc = " JSON `activeQueuesModifiedTime`: date-time."]
     pub active_queues_modified_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `actualActivityCategory`: [`UserScheduleAdherenceActualActivityCategory`](crate::UserScheduleAdherenceActualActivityCategory)."]
+    #[doc = " JSON `actualActivityCategory`: [`UserScheduleAdherenceActualActivityCategory`](crate::UserScheduleAdherenceActualActivityCategory), one of `OnQueueWork`, `Break`, `Meal`, `Meeting`, `OffQueueWork`, `TimeOff`, `Training`, `Unavailable`, `Unscheduled`."]
     pub actual_activity_category: ::std::option::Option<crate::UserScheduleAdherenceActualActivityCategory>,
     #[doc = " JSON `adherenceExplanation`: [`RealTimeAdherenceExplanation`](crate::RealTimeAdherenceExplanation)."]
     pub adherence_explanation: ::std::option::Option<crate::RealTimeAdherenceExplanation>,
-    #[doc = " JSON `adherenceState`: [`UserScheduleAdherenceAdherenceState`](crate::UserScheduleAdherenceAdherenceState)."]
+    #[doc = " JSON `adherenceState`: [`UserScheduleAdherenceAdherenceState`](crate::UserScheduleAdherenceAdherenceState), one of `InAdherence`, `OutOfAdherence`, `Unscheduled`, `Unknown`, `Ignored`, `Explained`."]
     pub adherence_state: ::std::option::Option<crate::UserScheduleAdherenceAdherenceState>,
     #[doc = " JSON `businessUnit`: [`BusinessUnitReference`](crate::BusinessUnitReference)."]
     pub business_unit: ::std::option::Option<crate::BusinessUnitReference>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `impact`: [`UserScheduleAdherenceImpact`](crate::UserScheduleAdherenceImpact)."]
+    #[doc = " JSON `impact`: [`UserScheduleAdherenceImpact`](crate::UserScheduleAdherenceImpact), one of `Positive`, `Negative`, `Neutral`, `Unknown`."]
     pub impact: ::std::option::Option<crate::UserScheduleAdherenceImpact>,
     #[doc = " JSON `isOutOfOffice`: boolean."]
     pub is_out_of_office: ::std::option::Option<bool>,
@@ -35,9 +35,9 @@ pub struct UserScheduleAdherence {
     pub presence_update_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `removedFromManagementUnit`: boolean."]
     pub removed_from_management_unit: ::std::option::Option<bool>,
-    #[doc = " JSON `routingStatus`: [`UserScheduleAdherenceRoutingStatus`](crate::UserScheduleAdherenceRoutingStatus)."]
+    #[doc = " JSON `routingStatus`: [`UserScheduleAdherenceRoutingStatus`](crate::UserScheduleAdherenceRoutingStatus), one of `OFF_QUEUE`, `IDLE`, `INTERACTING`, `NOT_RESPONDING`, `COMMUNICATING`."]
     pub routing_status: ::std::option::Option<crate::UserScheduleAdherenceRoutingStatus>,
-    #[doc = " JSON `scheduledActivityCategory`: [`UserScheduleAdherenceScheduledActivityCategory`](crate::UserScheduleAdherenceScheduledActivityCategory)."]
+    #[doc = " JSON `scheduledActivityCategory`: [`UserScheduleAdherenceScheduledActivityCategory`](crate::UserScheduleAdherenceScheduledActivityCategory), one of `OnQueueWork`, `Break`, `Meal`, `Meeting`, `OffQueueWork`, `TimeOff`, `Training`, `Unavailable`, `Unscheduled`."]
     pub scheduled_activity_category: ::std::option::Option<crate::UserScheduleAdherenceScheduledActivityCategory>,
     #[doc = " JSON `scheduledActivityCode`: [`ActivityCodeSummary`](crate::ActivityCodeSummary)."]
     pub scheduled_activity_code: ::std::option::Option<crate::ActivityCodeSummary>,
@@ -45,7 +45,7 @@ pub struct UserScheduleAdherence {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `suppressOnTimeReminder`: boolean."]
     pub suppress_on_time_reminder: ::std::option::Option<bool>,
-    #[doc = " JSON `systemPresence`: [`UserScheduleAdherenceSystemPresence`](crate::UserScheduleAdherenceSystemPresence)."]
+    #[doc = " JSON `systemPresence`: [`UserScheduleAdherenceSystemPresence`](crate::UserScheduleAdherenceSystemPresence), one of `Available`, `Away`, `Busy`, `Offline`, `Idle`, `OnQueue`, `Meal`, `Training`, `Meeting`, `Break`."]
     pub system_presence: ::std::option::Option<crate::UserScheduleAdherenceSystemPresence>,
     #[doc = " JSON `team`: [`TeamReference`](crate::TeamReference)."]
     pub team: ::std::option::Option<crate::TeamReference>,

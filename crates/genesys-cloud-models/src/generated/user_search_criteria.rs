@@ -13,11 +13,11 @@ pub struct UserSearchCriteria {
     pub fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `group`: array of [`UserSearchCriteria`](crate::UserSearchCriteria)."]
     pub group: ::std::option::Option<::std::vec::Vec<crate::UserSearchCriteria>>,
-    #[doc = " JSON `operator`: [`UserSearchCriteriaOperator`](crate::UserSearchCriteriaOperator)."]
+    #[doc = " JSON `operator`: [`UserSearchCriteriaOperator`](crate::UserSearchCriteriaOperator), one of `AND`, `OR`, `NOT`."]
     pub operator: ::std::option::Option<crate::UserSearchCriteriaOperator>,
     #[doc = " JSON `startValue`: string."]
     pub start_value: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`UserSearchCriteriaType`](crate::UserSearchCriteriaType), required by the spec."]
+    #[doc = " JSON `type`: [`UserSearchCriteriaType`](crate::UserSearchCriteriaType), required by the spec, one of `EXACT`, `STARTS_WITH`, `CONTAINS`, `REGEX`, `TERM`, `TERMS`, `REQUIRED_FIELDS`, `MATCH_ALL`, `QUERY_STRING`, `RANGE`, `LESS_THAN`, `LESS_THAN_EQUAL_TO`, … (14 in all)."]
     pub r#type: ::std::option::Option<crate::UserSearchCriteriaType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

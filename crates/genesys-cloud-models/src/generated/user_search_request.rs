@@ -9,7 +9,7 @@ pub struct UserSearchRequest {
     pub enforce_permissions: ::std::option::Option<bool>,
     #[doc = " JSON `expand`: array of string."]
     pub expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `integrationPresenceSource`: [`UserSearchRequestIntegrationPresenceSource`](crate::UserSearchRequestIntegrationPresenceSource)."]
+    #[doc = " JSON `integrationPresenceSource`: [`UserSearchRequestIntegrationPresenceSource`](crate::UserSearchRequestIntegrationPresenceSource), one of `MicrosoftTeams`, `ZoomPhone`, `EightByEight`, `RingCentral`."]
     pub integration_presence_source: ::std::option::Option<crate::UserSearchRequestIntegrationPresenceSource>,
     #[doc = " JSON `pageNumber`: integer (int64)."]
     pub page_number: ::std::option::Option<i64>,
@@ -21,7 +21,7 @@ pub struct UserSearchRequest {
     pub sort: ::std::option::Option<::std::vec::Vec<crate::SearchSort>>,
     #[doc = " JSON `sortBy`: string."]
     pub sort_by: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sortOrder`: [`UserSearchRequestSortOrder`](crate::UserSearchRequestSortOrder)."]
+    #[doc = " JSON `sortOrder`: [`UserSearchRequestSortOrder`](crate::UserSearchRequestSortOrder), one of `ASC`, `DESC`, `SCORE`."]
     pub sort_order: ::std::option::Option<crate::UserSearchRequestSortOrder>,
     _nulls: crate::support::Extras,
 }

@@ -7,9 +7,9 @@
 pub struct UserSearchRulePart {
     #[doc = " JSON `ids`: array of string, required by the spec."]
     pub ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `operation`: [`UserSearchRulePartOperation`](crate::UserSearchRulePartOperation), required by the spec."]
+    #[doc = " JSON `operation`: [`UserSearchRulePartOperation`](crate::UserSearchRulePartOperation), required by the spec, one of `Include`, `Exclude`."]
     pub operation: ::std::option::Option<crate::UserSearchRulePartOperation>,
-    #[doc = " JSON `selector`: [`UserSearchRulePartSelector`](crate::UserSearchRulePartSelector), required by the spec."]
+    #[doc = " JSON `selector`: [`UserSearchRulePartSelector`](crate::UserSearchRulePartSelector), required by the spec, one of `AcdSkill`, `User`, `Group`, `Queue`, `Division`, `ManagementUnit`."]
     pub selector: ::std::option::Option<crate::UserSearchRulePartSelector>,
     _nulls: crate::support::Extras,
 }

@@ -23,7 +23,7 @@ pub struct UserStartDetailEventTopicUserStartEvent {
     pub conversation_external_organization_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`UserStartDetailEventTopicUserStartEventDirection`](crate::UserStartDetailEventTopicUserStartEventDirection)."]
+    #[doc = " JSON `direction`: [`UserStartDetailEventTopicUserStartEventDirection`](crate::UserStartDetailEventTopicUserStartEventDirection), one of `UNKNOWN`, `INBOUND`, `OUTBOUND`."]
     pub direction: ::std::option::Option<crate::UserStartDetailEventTopicUserStartEventDirection>,
     #[doc = " JSON `divisionId`: string."]
     pub division_id: ::std::option::Option<::std::string::String>,
@@ -31,9 +31,9 @@ pub struct UserStartDetailEventTopicUserStartEvent {
     pub dnis: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `eventTime`: integer (int64)."]
     pub event_time: ::std::option::Option<i64>,
-    #[doc = " JSON `mediaType`: [`UserStartDetailEventTopicUserStartEventMediaType`](crate::UserStartDetailEventTopicUserStartEventMediaType)."]
+    #[doc = " JSON `mediaType`: [`UserStartDetailEventTopicUserStartEventMediaType`](crate::UserStartDetailEventTopicUserStartEventMediaType), one of `UNKNOWN`, `VOICE`, `CHAT`, `EMAIL`, `CALLBACK`, `COBROWSE`, `VIDEO`, `SCREENSHARE`, `MESSAGE`, `INTERNALMESSAGE`, `SCREENMONITORING`."]
     pub media_type: ::std::option::Option<crate::UserStartDetailEventTopicUserStartEventMediaType>,
-    #[doc = " JSON `messageType`: [`UserStartDetailEventTopicUserStartEventMessageType`](crate::UserStartDetailEventTopicUserStartEventMessageType)."]
+    #[doc = " JSON `messageType`: [`UserStartDetailEventTopicUserStartEventMessageType`](crate::UserStartDetailEventTopicUserStartEventMessageType), one of `UNKNOWN`, `SMS`, `TWITTER`, `FACEBOOK`, `LINE`, `WHATSAPP`, `WEBMESSAGING`, `OPEN`, `INSTAGRAM`, `APPLE`, `LINKEDIN`."]
     pub message_type: ::std::option::Option<crate::UserStartDetailEventTopicUserStartEventMessageType>,
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,

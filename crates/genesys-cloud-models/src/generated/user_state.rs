@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserState {
-    #[doc = " JSON `state`: [`UserStateState`](crate::UserStateState)."]
+    #[doc = " JSON `state`: [`UserStateState`](crate::UserStateState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::UserStateState>,
     #[doc = " JSON `stateChangeDate`: date-time."]
     pub state_change_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `stateChangeReason`: [`UserStateStateChangeReason`](crate::UserStateStateChangeReason)."]
+    #[doc = " JSON `stateChangeReason`: [`UserStateStateChangeReason`](crate::UserStateStateChangeReason), one of `Voluntary`, `Seasonal`, `Leave`, `Performance`, `Conduct`, `Unknown`."]
     pub state_change_reason: ::std::option::Option<crate::UserStateStateChangeReason>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,

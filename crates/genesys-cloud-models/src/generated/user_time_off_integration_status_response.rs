@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserTimeOffIntegrationStatusResponse {
-    #[doc = " JSON `integrationStatus`: [`UserTimeOffIntegrationStatusResponseIntegrationStatus`](crate::UserTimeOffIntegrationStatusResponseIntegrationStatus), required by the spec."]
+    #[doc = " JSON `integrationStatus`: [`UserTimeOffIntegrationStatusResponseIntegrationStatus`](crate::UserTimeOffIntegrationStatusResponseIntegrationStatus), required by the spec, one of `Processing`, `Error`, `AutomaticallyComplete`, `ManuallyComplete`."]
     pub integration_status: ::std::option::Option<crate::UserTimeOffIntegrationStatusResponseIntegrationStatus>,
     #[doc = " JSON `timeOffRequest`: [`TimeOffRequestReference`](crate::TimeOffRequestReference), required by the spec."]
     pub time_off_request: ::std::option::Option<crate::TimeOffRequestReference>,

@@ -21,7 +21,7 @@ pub struct UserTransferEvent {
     pub object_communication_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `targetCommunicationId`: string, required by the spec."]
     pub target_communication_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `transferType`: [`UserTransferEventTransferType`](crate::UserTransferEventTransferType), required by the spec."]
+    #[doc = " JSON `transferType`: [`UserTransferEventTransferType`](crate::UserTransferEventTransferType), required by the spec, one of `Attended`, `Unattended`."]
     pub transfer_type: ::std::option::Option<crate::UserTransferEventTransferType>,
     _nulls: crate::support::Extras,
 }

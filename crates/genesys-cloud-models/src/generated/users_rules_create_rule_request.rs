@@ -11,7 +11,7 @@ pub struct UsersRulesCreateRuleRequest {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`UsersRulesCreateRuleRequestType`](crate::UsersRulesCreateRuleRequestType), required by the spec."]
+    #[doc = " JSON `type`: [`UsersRulesCreateRuleRequestType`](crate::UsersRulesCreateRuleRequestType), required by the spec, one of `Learning`, `ActivityPlan`."]
     pub r#type: ::std::option::Option<crate::UsersRulesCreateRuleRequestType>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct UsersRulesCriteria {
     pub group: ::std::option::Option<::std::vec::Vec<crate::UsersRulesGroupItem>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `operator`: [`UsersRulesCriteriaOperator`](crate::UsersRulesCriteriaOperator), required by the spec."]
+    #[doc = " JSON `operator`: [`UsersRulesCriteriaOperator`](crate::UsersRulesCriteriaOperator), required by the spec, one of `Or`."]
     pub operator: ::std::option::Option<crate::UsersRulesCriteriaOperator>,
     _nulls: crate::support::Extras,
 }

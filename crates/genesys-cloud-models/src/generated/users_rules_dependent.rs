@@ -17,7 +17,7 @@ pub struct UsersRulesDependent {
     pub rule: ::std::option::Option<crate::UsersRulesDependentRule>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`UsersRulesDependentType`](crate::UsersRulesDependentType)."]
+    #[doc = " JSON `type`: [`UsersRulesDependentType`](crate::UsersRulesDependentType), one of `Learning`, `ActivityPlan`."]
     pub r#type: ::std::option::Option<crate::UsersRulesDependentType>,
     #[doc = " JSON `typeId`: string."]
     pub type_id: ::std::option::Option<::std::string::String>,

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UsersRulesGroupItem {
-    #[doc = " JSON `container`: [`UsersRulesGroupItemContainer`](crate::UsersRulesGroupItemContainer), required by the spec."]
+    #[doc = " JSON `container`: [`UsersRulesGroupItemContainer`](crate::UsersRulesGroupItemContainer), required by the spec, one of `AcdSkill`, `BusinessUnit`, `DirectoryGroup`, `Division`, `Language`, `Location`, `ManagementUnit`, `Queue`, `ReportsTo`, `Team`, `User`."]
     pub container: ::std::option::Option<crate::UsersRulesGroupItemContainer>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `operator`: [`UsersRulesGroupItemOperator`](crate::UsersRulesGroupItemOperator), required by the spec."]
+    #[doc = " JSON `operator`: [`UsersRulesGroupItemOperator`](crate::UsersRulesGroupItemOperator), required by the spec, one of `And`, `Not`."]
     pub operator: ::std::option::Option<crate::UsersRulesGroupItemOperator>,
     #[doc = " JSON `values`: array of [`UsersRulesValue`](crate::UsersRulesValue), required by the spec."]
     pub values: ::std::option::Option<::std::vec::Vec<crate::UsersRulesValue>>,

@@ -7,7 +7,7 @@
 pub struct UsersRulesLockedCriteriaSettingsCriteria {
     #[doc = " JSON `group`: array of [`UsersRulesLockedCriteriaSettingsGroup`](crate::UsersRulesLockedCriteriaSettingsGroup), required by the spec."]
     pub group: ::std::option::Option<::std::vec::Vec<crate::UsersRulesLockedCriteriaSettingsGroup>>,
-    #[doc = " JSON `operator`: [`UsersRulesLockedCriteriaSettingsCriteriaOperator`](crate::UsersRulesLockedCriteriaSettingsCriteriaOperator), required by the spec."]
+    #[doc = " JSON `operator`: [`UsersRulesLockedCriteriaSettingsCriteriaOperator`](crate::UsersRulesLockedCriteriaSettingsCriteriaOperator), required by the spec, one of `Or`."]
     pub operator: ::std::option::Option<crate::UsersRulesLockedCriteriaSettingsCriteriaOperator>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UsersRulesLockedCriteriaSettingsGroup {
-    #[doc = " JSON `container`: [`UsersRulesLockedCriteriaSettingsGroupContainer`](crate::UsersRulesLockedCriteriaSettingsGroupContainer), required by the spec."]
+    #[doc = " JSON `container`: [`UsersRulesLockedCriteriaSettingsGroupContainer`](crate::UsersRulesLockedCriteriaSettingsGroupContainer), required by the spec, one of `AcdSkill`, `BusinessUnit`, `DirectoryGroup`, `Division`, `Language`, `Location`, `ManagementUnit`, `Queue`, `ReportsTo`, `Team`, `User`."]
     pub container: ::std::option::Option<crate::UsersRulesLockedCriteriaSettingsGroupContainer>,
     #[doc = " JSON `maxIdCount`: integer (int64)."]
     pub max_id_count: ::std::option::Option<i64>,

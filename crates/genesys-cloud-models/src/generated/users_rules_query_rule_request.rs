@@ -7,7 +7,7 @@
 pub struct UsersRulesQueryRuleRequest {
     #[doc = " JSON `criteria`: array of [`UsersRulesCriteria`](crate::UsersRulesCriteria), required by the spec."]
     pub criteria: ::std::option::Option<::std::vec::Vec<crate::UsersRulesCriteria>>,
-    #[doc = " JSON `type`: [`UsersRulesQueryRuleRequestType`](crate::UsersRulesQueryRuleRequestType), required by the spec."]
+    #[doc = " JSON `type`: [`UsersRulesQueryRuleRequestType`](crate::UsersRulesQueryRuleRequestType), required by the spec, one of `Learning`, `ActivityPlan`."]
     pub r#type: ::std::option::Option<crate::UsersRulesQueryRuleRequestType>,
     #[doc = " JSON `userIds`: array of string, required by the spec."]
     pub user_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

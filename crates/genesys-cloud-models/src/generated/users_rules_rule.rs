@@ -29,7 +29,7 @@ pub struct UsersRulesRule {
     pub recent_run_count: ::std::option::Option<i64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`UsersRulesRuleType`](crate::UsersRulesRuleType)."]
+    #[doc = " JSON `type`: [`UsersRulesRuleType`](crate::UsersRulesRuleType), one of `Learning`, `ActivityPlan`."]
     pub r#type: ::std::option::Option<crate::UsersRulesRuleType>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct V2ConversationMessageTypingEventForUserTopicConversationEventTyping {
     #[doc = " JSON `duration`: integer (int64)."]
     pub duration: ::std::option::Option<i64>,
-    #[doc = " JSON `type`: [`V2ConversationMessageTypingEventForUserTopicConversationEventTypingType`](crate::V2ConversationMessageTypingEventForUserTopicConversationEventTypingType)."]
+    #[doc = " JSON `type`: [`V2ConversationMessageTypingEventForUserTopicConversationEventTypingType`](crate::V2ConversationMessageTypingEventForUserTopicConversationEventTypingType), one of `On`."]
     pub r#type: ::std::option::Option<crate::V2ConversationMessageTypingEventForUserTopicConversationEventTypingType>,
     _nulls: crate::support::Extras,
 }

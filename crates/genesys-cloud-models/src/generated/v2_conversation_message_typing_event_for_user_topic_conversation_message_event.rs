@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V2ConversationMessageTypingEventForUserTopicConversationMessageEvent {
-    #[doc = " JSON `eventType`: [`V2ConversationMessageTypingEventForUserTopicConversationMessageEventEventType`](crate::V2ConversationMessageTypingEventForUserTopicConversationMessageEventEventType)."]
+    #[doc = " JSON `eventType`: [`V2ConversationMessageTypingEventForUserTopicConversationMessageEventEventType`](crate::V2ConversationMessageTypingEventForUserTopicConversationMessageEventEventType), one of `CoBrowse`, `Typing`."]
     pub event_type: ::std::option::Option<crate::V2ConversationMessageTypingEventForUserTopicConversationMessageEventEventType>,
     #[doc = " JSON `typing`: [`V2ConversationMessageTypingEventForUserTopicConversationEventTyping`](crate::V2ConversationMessageTypingEventForUserTopicConversationEventTyping)."]
     pub typing: ::std::option::Option<crate::V2ConversationMessageTypingEventForUserTopicConversationEventTyping>,

@@ -9,7 +9,7 @@ pub struct V2ConversationMessageTypingEventForUserTopicConversationMessagingChan
     pub from: ::std::option::Option<crate::V2ConversationMessageTypingEventForUserTopicConversationMessagingFromRecipient>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `platform`: [`V2ConversationMessageTypingEventForUserTopicConversationMessagingChannelPlatform`](crate::V2ConversationMessageTypingEventForUserTopicConversationMessagingChannelPlatform)."]
+    #[doc = " JSON `platform`: [`V2ConversationMessageTypingEventForUserTopicConversationMessagingChannelPlatform`](crate::V2ConversationMessageTypingEventForUserTopicConversationMessagingChannelPlatform), one of `Twitter`, `Facebook`, `Instagram`, `Line`, `Whatsapp`, `WebMessaging`, `Open`, `Sms`, `Apple`."]
     pub platform: ::std::option::Option<crate::V2ConversationMessageTypingEventForUserTopicConversationMessagingChannelPlatform>,
     #[doc = " JSON `time`: date-time."]
     pub time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,

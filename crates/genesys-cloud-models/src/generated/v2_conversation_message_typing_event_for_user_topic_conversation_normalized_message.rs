@@ -7,11 +7,11 @@
 pub struct V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessage {
     #[doc = " JSON `channel`: [`V2ConversationMessageTypingEventForUserTopicConversationMessagingChannel`](crate::V2ConversationMessageTypingEventForUserTopicConversationMessagingChannel)."]
     pub channel: ::std::option::Option<crate::V2ConversationMessageTypingEventForUserTopicConversationMessagingChannel>,
-    #[doc = " JSON `direction`: [`V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessageDirection`](crate::V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessageDirection)."]
+    #[doc = " JSON `direction`: [`V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessageDirection`](crate::V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessageDirection), one of `Inbound`, `Outbound`."]
     pub direction: ::std::option::Option<crate::V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessageDirection>,
     #[doc = " JSON `events`: array of [`V2ConversationMessageTypingEventForUserTopicConversationMessageEvent`](crate::V2ConversationMessageTypingEventForUserTopicConversationMessageEvent)."]
     pub events: ::std::option::Option<::std::vec::Vec<crate::V2ConversationMessageTypingEventForUserTopicConversationMessageEvent>>,
-    #[doc = " JSON `type`: [`V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessageType`](crate::V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessageType)."]
+    #[doc = " JSON `type`: [`V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessageType`](crate::V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessageType), one of `Event`."]
     pub r#type: ::std::option::Option<crate::V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessageType>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V2ConversationMessageTypingEventForUserTopicConversationRecipientAdditionalIdentifier {
-    #[doc = " JSON `type`: [`V2ConversationMessageTypingEventForUserTopicConversationRecipientAdditionalIdentifierType`](crate::V2ConversationMessageTypingEventForUserTopicConversationRecipientAdditionalIdentifierType)."]
+    #[doc = " JSON `type`: [`V2ConversationMessageTypingEventForUserTopicConversationRecipientAdditionalIdentifierType`](crate::V2ConversationMessageTypingEventForUserTopicConversationRecipientAdditionalIdentifierType), one of `Deployment`, `Subject`, `Unknown`."]
     pub r#type: ::std::option::Option<crate::V2ConversationMessageTypingEventForUserTopicConversationRecipientAdditionalIdentifierType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -7,7 +7,7 @@
 pub struct V2ConversationMessageTypingEventForWorkflowTopicConversationEventTyping {
     #[doc = " JSON `duration`: integer (int64)."]
     pub duration: ::std::option::Option<i64>,
-    #[doc = " JSON `type`: [`V2ConversationMessageTypingEventForWorkflowTopicConversationEventTypingType`](crate::V2ConversationMessageTypingEventForWorkflowTopicConversationEventTypingType)."]
+    #[doc = " JSON `type`: [`V2ConversationMessageTypingEventForWorkflowTopicConversationEventTypingType`](crate::V2ConversationMessageTypingEventForWorkflowTopicConversationEventTypingType), one of `On`."]
     pub r#type: ::std::option::Option<crate::V2ConversationMessageTypingEventForWorkflowTopicConversationEventTypingType>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V2ConversationMessageTypingEventForWorkflowTopicConversationMessageEvent {
-    #[doc = " JSON `eventType`: [`V2ConversationMessageTypingEventForWorkflowTopicConversationMessageEventEventType`](crate::V2ConversationMessageTypingEventForWorkflowTopicConversationMessageEventEventType)."]
+    #[doc = " JSON `eventType`: [`V2ConversationMessageTypingEventForWorkflowTopicConversationMessageEventEventType`](crate::V2ConversationMessageTypingEventForWorkflowTopicConversationMessageEventEventType), one of `CoBrowse`, `Typing`."]
     pub event_type: ::std::option::Option<crate::V2ConversationMessageTypingEventForWorkflowTopicConversationMessageEventEventType>,
     #[doc = " JSON `typing`: [`V2ConversationMessageTypingEventForWorkflowTopicConversationEventTyping`](crate::V2ConversationMessageTypingEventForWorkflowTopicConversationEventTyping)."]
     pub typing: ::std::option::Option<crate::V2ConversationMessageTypingEventForWorkflowTopicConversationEventTyping>,

@@ -9,7 +9,7 @@ pub struct V2ConversationMessageTypingEventForWorkflowTopicConversationMessaging
     pub from: ::std::option::Option<crate::V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingFromRecipient>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `platform`: [`V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingChannelPlatform`](crate::V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingChannelPlatform)."]
+    #[doc = " JSON `platform`: [`V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingChannelPlatform`](crate::V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingChannelPlatform), one of `Twitter`, `Facebook`, `Instagram`, `Line`, `Whatsapp`, `WebMessaging`, `Open`, `Sms`, `Apple`."]
     pub platform: ::std::option::Option<crate::V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingChannelPlatform>,
     #[doc = " JSON `time`: date-time."]
     pub time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,

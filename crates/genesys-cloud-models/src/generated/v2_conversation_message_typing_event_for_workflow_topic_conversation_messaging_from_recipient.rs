@@ -13,7 +13,7 @@ pub struct V2ConversationMessageTypingEventForWorkflowTopicConversationMessaging
     pub first_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `idType`: [`V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingFromRecipientIdType`](crate::V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingFromRecipientIdType)."]
+    #[doc = " JSON `idType`: [`V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingFromRecipientIdType`](crate::V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingFromRecipientIdType), one of `Email`, `Phone`, `Opaque`."]
     pub id_type: ::std::option::Option<crate::V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingFromRecipientIdType>,
     #[doc = " JSON `image`: string."]
     pub image: ::std::option::Option<::std::string::String>,

@@ -7,11 +7,11 @@
 pub struct V2ConversationMessageTypingEventForWorkflowTopicConversationNormalizedMessage {
     #[doc = " JSON `channel`: [`V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingChannel`](crate::V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingChannel)."]
     pub channel: ::std::option::Option<crate::V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingChannel>,
-    #[doc = " JSON `direction`: [`V2ConversationMessageTypingEventForWorkflowTopicConversationNormalizedMessageDirection`](crate::V2ConversationMessageTypingEventForWorkflowTopicConversationNormalizedMessageDirection)."]
+    #[doc = " JSON `direction`: [`V2ConversationMessageTypingEventForWorkflowTopicConversationNormalizedMessageDirection`](crate::V2ConversationMessageTypingEventForWorkflowTopicConversationNormalizedMessageDirection), one of `Inbound`, `Outbound`."]
     pub direction: ::std::option::Option<crate::V2ConversationMessageTypingEventForWorkflowTopicConversationNormalizedMessageDirection>,
     #[doc = " JSON `events`: array of [`V2ConversationMessageTypingEventForWorkflowTopicConversationMessageEvent`](crate::V2ConversationMessageTypingEventForWorkflowTopicConversationMessageEvent)."]
     pub events: ::std::option::Option<::std::vec::Vec<crate::V2ConversationMessageTypingEventForWorkflowTopicConversationMessageEvent>>,
-    #[doc = " JSON `type`: [`V2ConversationMessageTypingEventForWorkflowTopicConversationNormalizedMessageType`](crate::V2ConversationMessageTypingEventForWorkflowTopicConversationNormalizedMessageType)."]
+    #[doc = " JSON `type`: [`V2ConversationMessageTypingEventForWorkflowTopicConversationNormalizedMessageType`](crate::V2ConversationMessageTypingEventForWorkflowTopicConversationNormalizedMessageType), one of `Event`."]
     pub r#type: ::std::option::Option<crate::V2ConversationMessageTypingEventForWorkflowTopicConversationNormalizedMessageType>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V2ConversationMessageTypingEventForWorkflowTopicConversationRecipientAdditionalIdentifier {
-    #[doc = " JSON `type`: [`V2ConversationMessageTypingEventForWorkflowTopicConversationRecipientAdditionalIdentifierType`](crate::V2ConversationMessageTypingEventForWorkflowTopicConversationRecipientAdditionalIdentifierType)."]
+    #[doc = " JSON `type`: [`V2ConversationMessageTypingEventForWorkflowTopicConversationRecipientAdditionalIdentifierType`](crate::V2ConversationMessageTypingEventForWorkflowTopicConversationRecipientAdditionalIdentifierType), one of `Deployment`, `Subject`, `Unknown`."]
     pub r#type: ::std::option::Option<crate::V2ConversationMessageTypingEventForWorkflowTopicConversationRecipientAdditionalIdentifierType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -37,7 +37,7 @@ pub struct V2FlowExecutionDataFlowidTopicFlowExecutionHistory {
     pub flow_version: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `invokingContext`: [`V2FlowExecutionDataFlowidTopicInvokingContextInfo`](crate::V2FlowExecutionDataFlowidTopicInvokingContextInfo)."]
     pub invoking_context: ::std::option::Option<crate::V2FlowExecutionDataFlowidTopicInvokingContextInfo>,
-    #[doc = " JSON `messageType`: [`V2FlowExecutionDataFlowidTopicFlowExecutionHistoryMessageType`](crate::V2FlowExecutionDataFlowidTopicFlowExecutionHistoryMessageType)."]
+    #[doc = " JSON `messageType`: [`V2FlowExecutionDataFlowidTopicFlowExecutionHistoryMessageType`](crate::V2FlowExecutionDataFlowidTopicFlowExecutionHistoryMessageType), one of `unknown`, `sms`, `twitter`, `facebook`, `instagram`, `line`, `whatsapp`, `webmessaging`, `open`."]
     pub message_type: ::std::option::Option<crate::V2FlowExecutionDataFlowidTopicFlowExecutionHistoryMessageType>,
     #[doc = " JSON `startDateTime`: date-time."]
     pub start_date_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,

@@ -7,7 +7,7 @@
 pub struct V2IntegrationPresenceEventPresenceActivityEvent {
     #[doc = " JSON `currentDisplaySourceId`: string."]
     pub current_display_source_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `eventType`: [`V2IntegrationPresenceEventPresenceActivityEventEventType`](crate::V2IntegrationPresenceEventPresenceActivityEventEventType)."]
+    #[doc = " JSON `eventType`: [`V2IntegrationPresenceEventPresenceActivityEventEventType`](crate::V2IntegrationPresenceEventPresenceActivityEventEventType), one of `UserPresenceStatusChanged`, `UserPrimaryPresenceSourceChanged`."]
     pub event_type: ::std::option::Option<crate::V2IntegrationPresenceEventPresenceActivityEventEventType>,
     #[doc = " JSON `futurePresenceDefinition`: [`V2IntegrationPresenceEventOrganizationPresence`](crate::V2IntegrationPresenceEventOrganizationPresence)."]
     pub future_presence_definition: ::std::option::Option<crate::V2IntegrationPresenceEventOrganizationPresence>,

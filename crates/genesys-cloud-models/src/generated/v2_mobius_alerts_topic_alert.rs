@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V2MobiusAlertsTopicAlert {
-    #[doc = " JSON `action`: [`V2MobiusAlertsTopicAlertAction`](crate::V2MobiusAlertsTopicAlertAction)."]
+    #[doc = " JSON `action`: [`V2MobiusAlertsTopicAlertAction`](crate::V2MobiusAlertsTopicAlertAction), one of `UNKNOWN`, `CREATE`, `UPDATE`, `DELETE`, `CLOSE`, `RENOTIFY`, `BULK_DELETE`, `BULK_UPDATE`, `UNREAD_COUNT_UPDATE`."]
     pub action: ::std::option::Option<crate::V2MobiusAlertsTopicAlertAction>,
     #[doc = " JSON `active`: boolean."]
     pub active: ::std::option::Option<bool>,

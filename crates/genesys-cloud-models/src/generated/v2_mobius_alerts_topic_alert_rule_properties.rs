@@ -9,7 +9,7 @@ pub struct V2MobiusAlertsTopicAlertRuleProperties {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`V2MobiusAlertsTopicAlertRulePropertiesType`](crate::V2MobiusAlertsTopicAlertRulePropertiesType)."]
+    #[doc = " JSON `type`: [`V2MobiusAlertsTopicAlertRulePropertiesType`](crate::V2MobiusAlertsTopicAlertRulePropertiesType), one of `ConversationMetrics`, `UserPresence`, `WorkforceManagement`, `OperationalConsole`, `Anomaly`, `Unknown`."]
     pub r#type: ::std::option::Option<crate::V2MobiusAlertsTopicAlertRulePropertiesType>,
     _nulls: crate::support::Extras,
 }

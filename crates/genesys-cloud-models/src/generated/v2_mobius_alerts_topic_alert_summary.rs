@@ -11,7 +11,7 @@ pub struct V2MobiusAlertsTopicAlertSummary {
     pub entities: ::std::option::Option<::std::vec::Vec<crate::V2MobiusAlertsTopicAlertSummaryEntity>>,
     #[doc = " JSON `isTeamMemberRuleSummary`: boolean."]
     pub is_team_member_rule_summary: ::std::option::Option<bool>,
-    #[doc = " JSON `metricType`: [`V2MobiusAlertsTopicAlertSummaryMetricType`](crate::V2MobiusAlertsTopicAlertSummaryMetricType)."]
+    #[doc = " JSON `metricType`: [`V2MobiusAlertsTopicAlertSummaryMetricType`](crate::V2MobiusAlertsTopicAlertSummaryMetricType), one of `Interval`, `Instance`, `Unknown`."]
     pub metric_type: ::std::option::Option<crate::V2MobiusAlertsTopicAlertSummaryMetricType>,
     #[doc = " JSON `teamMemberRuleSummary`: boolean."]
     pub team_member_rule_summary: ::std::option::Option<bool>,

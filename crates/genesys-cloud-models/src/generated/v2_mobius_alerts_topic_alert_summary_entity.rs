@@ -7,7 +7,7 @@
 pub struct V2MobiusAlertsTopicAlertSummaryEntity {
     #[doc = " JSON `alerting`: boolean."]
     pub alerting: ::std::option::Option<bool>,
-    #[doc = " JSON `entityType`: [`V2MobiusAlertsTopicAlertSummaryEntityEntityType`](crate::V2MobiusAlertsTopicAlertSummaryEntityEntityType)."]
+    #[doc = " JSON `entityType`: [`V2MobiusAlertsTopicAlertSummaryEntityEntityType`](crate::V2MobiusAlertsTopicAlertSummaryEntityEntityType), one of `Organization`, `User`, `Queue`, `Group`, `Edge`, `Team`, `TeamMembers`."]
     pub entity_type: ::std::option::Option<crate::V2MobiusAlertsTopicAlertSummaryEntityEntityType>,
     #[doc = " JSON `group`: [`V2MobiusAlertsTopicAlertingAddressableEntityRef`](crate::V2MobiusAlertsTopicAlertingAddressableEntityRef)."]
     pub group: ::std::option::Option<crate::V2MobiusAlertsTopicAlertingAddressableEntityRef>,

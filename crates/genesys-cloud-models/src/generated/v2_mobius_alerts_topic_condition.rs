@@ -11,7 +11,7 @@ pub struct V2MobiusAlertsTopicCondition {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `predicates`: array of [`V2MobiusAlertsTopicConditionRulePredicate`](crate::V2MobiusAlertsTopicConditionRulePredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::V2MobiusAlertsTopicConditionRulePredicate>>,
-    #[doc = " JSON `type`: [`V2MobiusAlertsTopicConditionType`](crate::V2MobiusAlertsTopicConditionType)."]
+    #[doc = " JSON `type`: [`V2MobiusAlertsTopicConditionType`](crate::V2MobiusAlertsTopicConditionType), one of `And`, `Or`, `Not`, `Unknown`."]
     pub r#type: ::std::option::Option<crate::V2MobiusAlertsTopicConditionType>,
     _nulls: crate::support::Extras,
 }

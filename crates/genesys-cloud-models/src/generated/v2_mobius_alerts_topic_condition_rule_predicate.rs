@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V2MobiusAlertsTopicConditionRulePredicate {
-    #[doc = " JSON `characteristic`: [`V2MobiusAlertsTopicConditionRulePredicateCharacteristic`](crate::V2MobiusAlertsTopicConditionRulePredicateCharacteristic)."]
+    #[doc = " JSON `characteristic`: [`V2MobiusAlertsTopicConditionRulePredicateCharacteristic`](crate::V2MobiusAlertsTopicConditionRulePredicateCharacteristic), one of `Unknown`, `Deviation`, `Score`."]
     pub characteristic: ::std::option::Option<crate::V2MobiusAlertsTopicConditionRulePredicateCharacteristic>,
-    #[doc = " JSON `comparisonOperator`: [`V2MobiusAlertsTopicConditionRulePredicateComparisonOperator`](crate::V2MobiusAlertsTopicConditionRulePredicateComparisonOperator)."]
+    #[doc = " JSON `comparisonOperator`: [`V2MobiusAlertsTopicConditionRulePredicateComparisonOperator`](crate::V2MobiusAlertsTopicConditionRulePredicateComparisonOperator), one of `Gt`, `Gte`, `Lt`, `Lte`, `Eq`, `Ne`, `Unknown`."]
     pub comparison_operator: ::std::option::Option<crate::V2MobiusAlertsTopicConditionRulePredicateComparisonOperator>,
     #[doc = " JSON `entity`: [`V2MobiusAlertsTopicEntityProperties`](crate::V2MobiusAlertsTopicEntityProperties)."]
     pub entity: ::std::option::Option<crate::V2MobiusAlertsTopicEntityProperties>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`V2MobiusAlertsTopicConditionRulePredicateMediaType`](crate::V2MobiusAlertsTopicConditionRulePredicateMediaType)."]
+    #[doc = " JSON `mediaType`: [`V2MobiusAlertsTopicConditionRulePredicateMediaType`](crate::V2MobiusAlertsTopicConditionRulePredicateMediaType), one of `Voice`, `Chat`, `Email`, `Callback`, `Message`, `Screenshare`, `Cobrowse`, `Unknown`."]
     pub media_type: ::std::option::Option<crate::V2MobiusAlertsTopicConditionRulePredicateMediaType>,
     #[doc = " JSON `metric`: string."]
     pub metric: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `metricType`: [`V2MobiusAlertsTopicConditionRulePredicateMetricType`](crate::V2MobiusAlertsTopicConditionRulePredicateMetricType)."]
+    #[doc = " JSON `metricType`: [`V2MobiusAlertsTopicConditionRulePredicateMetricType`](crate::V2MobiusAlertsTopicConditionRulePredicateMetricType), one of `Interval`, `Instance`, `Unknown`."]
     pub metric_type: ::std::option::Option<crate::V2MobiusAlertsTopicConditionRulePredicateMetricType>,
-    #[doc = " JSON `metricValueType`: [`V2MobiusAlertsTopicConditionRulePredicateMetricValueType`](crate::V2MobiusAlertsTopicConditionRulePredicateMetricValueType)."]
+    #[doc = " JSON `metricValueType`: [`V2MobiusAlertsTopicConditionRulePredicateMetricValueType`](crate::V2MobiusAlertsTopicConditionRulePredicateMetricValueType), one of `Count`, `Percentage`, `Average`, `Timer`, `Observation`, `Min`, `Max`, `Unknown`."]
     pub metric_value_type: ::std::option::Option<crate::V2MobiusAlertsTopicConditionRulePredicateMetricValueType>,
     #[doc = " JSON `status`: string."]
     pub status: ::std::option::Option<::std::string::String>,

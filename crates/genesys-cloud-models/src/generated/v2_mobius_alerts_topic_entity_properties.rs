@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V2MobiusAlertsTopicEntityProperties {
-    #[doc = " JSON `entityType`: [`V2MobiusAlertsTopicEntityPropertiesEntityType`](crate::V2MobiusAlertsTopicEntityPropertiesEntityType)."]
+    #[doc = " JSON `entityType`: [`V2MobiusAlertsTopicEntityPropertiesEntityType`](crate::V2MobiusAlertsTopicEntityPropertiesEntityType), one of `Organization`, `User`, `Queue`, `Group`, `Edge`, `Team`, `TeamMembers`."]
     pub entity_type: ::std::option::Option<crate::V2MobiusAlertsTopicEntityPropertiesEntityType>,
     #[doc = " JSON `group`: [`V2MobiusAlertsTopicAlertingAddressableEntityRef`](crate::V2MobiusAlertsTopicAlertingAddressableEntityRef)."]
     pub group: ::std::option::Option<crate::V2MobiusAlertsTopicAlertingAddressableEntityRef>,

@@ -11,7 +11,7 @@ pub struct V2MobiusRulesTopicCondition {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `predicates`: array of [`V2MobiusRulesTopicConditionRulePredicate`](crate::V2MobiusRulesTopicConditionRulePredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::V2MobiusRulesTopicConditionRulePredicate>>,
-    #[doc = " JSON `type`: [`V2MobiusRulesTopicConditionType`](crate::V2MobiusRulesTopicConditionType)."]
+    #[doc = " JSON `type`: [`V2MobiusRulesTopicConditionType`](crate::V2MobiusRulesTopicConditionType), one of `And`, `Or`, `Not`, `Unknown`."]
     pub r#type: ::std::option::Option<crate::V2MobiusRulesTopicConditionType>,
     _nulls: crate::support::Extras,
 }

@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V2MobiusRulesTopicConditionRulePredicate {
-    #[doc = " JSON `characteristic`: [`V2MobiusRulesTopicConditionRulePredicateCharacteristic`](crate::V2MobiusRulesTopicConditionRulePredicateCharacteristic)."]
+    #[doc = " JSON `characteristic`: [`V2MobiusRulesTopicConditionRulePredicateCharacteristic`](crate::V2MobiusRulesTopicConditionRulePredicateCharacteristic), one of `Unknown`, `Deviation`, `Score`."]
     pub characteristic: ::std::option::Option<crate::V2MobiusRulesTopicConditionRulePredicateCharacteristic>,
-    #[doc = " JSON `comparisonOperator`: [`V2MobiusRulesTopicConditionRulePredicateComparisonOperator`](crate::V2MobiusRulesTopicConditionRulePredicateComparisonOperator)."]
+    #[doc = " JSON `comparisonOperator`: [`V2MobiusRulesTopicConditionRulePredicateComparisonOperator`](crate::V2MobiusRulesTopicConditionRulePredicateComparisonOperator), one of `Gt`, `Gte`, `Lt`, `Lte`, `Eq`, `Ne`, `Unknown`."]
     pub comparison_operator: ::std::option::Option<crate::V2MobiusRulesTopicConditionRulePredicateComparisonOperator>,
     #[doc = " JSON `entity`: [`V2MobiusRulesTopicEntityProperties`](crate::V2MobiusRulesTopicEntityProperties)."]
     pub entity: ::std::option::Option<crate::V2MobiusRulesTopicEntityProperties>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`V2MobiusRulesTopicConditionRulePredicateMediaType`](crate::V2MobiusRulesTopicConditionRulePredicateMediaType)."]
+    #[doc = " JSON `mediaType`: [`V2MobiusRulesTopicConditionRulePredicateMediaType`](crate::V2MobiusRulesTopicConditionRulePredicateMediaType), one of `Voice`, `Chat`, `Email`, `Callback`, `Message`, `Screenshare`, `Cobrowse`, `Unknown`."]
     pub media_type: ::std::option::Option<crate::V2MobiusRulesTopicConditionRulePredicateMediaType>,
     #[doc = " JSON `metric`: string."]
     pub metric: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `metricType`: [`V2MobiusRulesTopicConditionRulePredicateMetricType`](crate::V2MobiusRulesTopicConditionRulePredicateMetricType)."]
+    #[doc = " JSON `metricType`: [`V2MobiusRulesTopicConditionRulePredicateMetricType`](crate::V2MobiusRulesTopicConditionRulePredicateMetricType), one of `Interval`, `Instance`, `Unknown`."]
     pub metric_type: ::std::option::Option<crate::V2MobiusRulesTopicConditionRulePredicateMetricType>,
-    #[doc = " JSON `metricValueType`: [`V2MobiusRulesTopicConditionRulePredicateMetricValueType`](crate::V2MobiusRulesTopicConditionRulePredicateMetricValueType)."]
+    #[doc = " JSON `metricValueType`: [`V2MobiusRulesTopicConditionRulePredicateMetricValueType`](crate::V2MobiusRulesTopicConditionRulePredicateMetricValueType), one of `Count`, `Percentage`, `Average`, `Timer`, `Observation`, `Min`, `Max`, `Unknown`."]
     pub metric_value_type: ::std::option::Option<crate::V2MobiusRulesTopicConditionRulePredicateMetricValueType>,
     #[doc = " JSON `status`: string."]
     pub status: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V2MobiusRulesTopicEntityProperties {
-    #[doc = " JSON `entityType`: [`V2MobiusRulesTopicEntityPropertiesEntityType`](crate::V2MobiusRulesTopicEntityPropertiesEntityType)."]
+    #[doc = " JSON `entityType`: [`V2MobiusRulesTopicEntityPropertiesEntityType`](crate::V2MobiusRulesTopicEntityPropertiesEntityType), one of `Organization`, `User`, `Queue`, `Group`, `Edge`, `Team`, `TeamMembers`."]
     pub entity_type: ::std::option::Option<crate::V2MobiusRulesTopicEntityPropertiesEntityType>,
     #[doc = " JSON `group`: [`V2MobiusRulesTopicAlertingAddressableEntityRef`](crate::V2MobiusRulesTopicAlertingAddressableEntityRef)."]
     pub group: ::std::option::Option<crate::V2MobiusRulesTopicAlertingAddressableEntityRef>,

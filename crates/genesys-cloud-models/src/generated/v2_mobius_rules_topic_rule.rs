@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V2MobiusRulesTopicRule {
-    #[doc = " JSON `action`: [`V2MobiusRulesTopicRuleAction`](crate::V2MobiusRulesTopicRuleAction)."]
+    #[doc = " JSON `action`: [`V2MobiusRulesTopicRuleAction`](crate::V2MobiusRulesTopicRuleAction), one of `UNKNOWN`, `CREATE`, `UPDATE`, `DELETE`."]
     pub action: ::std::option::Option<crate::V2MobiusRulesTopicRuleAction>,
     #[doc = " JSON `conditions`: [`V2MobiusRulesTopicCondition`](crate::V2MobiusRulesTopicCondition)."]
     pub conditions: ::std::option::Option<crate::V2MobiusRulesTopicCondition>,
@@ -23,7 +23,7 @@ pub struct V2MobiusRulesTopicRule {
     pub notifications: ::std::option::Option<::std::vec::Vec<crate::V2MobiusRulesTopicAlertNotification>>,
     #[doc = " JSON `sendExitingAlarmNotification`: boolean."]
     pub send_exiting_alarm_notification: ::std::option::Option<bool>,
-    #[doc = " JSON `type`: [`V2MobiusRulesTopicRuleType`](crate::V2MobiusRulesTopicRuleType)."]
+    #[doc = " JSON `type`: [`V2MobiusRulesTopicRuleType`](crate::V2MobiusRulesTopicRuleType), one of `ConversationMetrics`, `UserPresence`, `WorkforceManagement`, `OperationalConsole`, `Anomaly`, `Unknown`."]
     pub r#type: ::std::option::Option<crate::V2MobiusRulesTopicRuleType>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,

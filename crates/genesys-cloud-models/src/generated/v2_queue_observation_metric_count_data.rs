@@ -9,7 +9,7 @@ pub struct V2QueueObservationMetricCountData {
     pub calculated_metric_value: ::std::option::Option<i64>,
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
-    #[doc = " JSON `metric`: [`V2QueueObservationMetricCountDataMetric`](crate::V2QueueObservationMetricCountDataMetric)."]
+    #[doc = " JSON `metric`: [`V2QueueObservationMetricCountDataMetric`](crate::V2QueueObservationMetricCountDataMetric), one of `oAlerting`, `oInteracting`, `oWaiting`, `oFlow`, `oLongestWaiting`, `oLongestInteracting`."]
     pub metric: ::std::option::Option<crate::V2QueueObservationMetricCountDataMetric>,
     _nulls: crate::support::Extras,
 }

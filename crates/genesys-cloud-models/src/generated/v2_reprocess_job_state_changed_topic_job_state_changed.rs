@@ -9,7 +9,7 @@ pub struct V2ReprocessJobStateChangedTopicJobStateChanged {
     pub failed_interactions_count: ::std::option::Option<i64>,
     #[doc = " JSON `jobId`: string."]
     pub job_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `jobStatus`: [`V2ReprocessJobStateChangedTopicJobStateChangedJobStatus`](crate::V2ReprocessJobStateChangedTopicJobStateChangedJobStatus)."]
+    #[doc = " JSON `jobStatus`: [`V2ReprocessJobStateChangedTopicJobStateChangedJobStatus`](crate::V2ReprocessJobStateChangedTopicJobStateChangedJobStatus), one of `Unknown`, `Queued`, `InProgress`, `Completed`, `Failed`."]
     pub job_status: ::std::option::Option<crate::V2ReprocessJobStateChangedTopicJobStateChangedJobStatus>,
     #[doc = " JSON `organizationId`: string."]
     pub organization_id: ::std::option::Option<::std::string::String>,

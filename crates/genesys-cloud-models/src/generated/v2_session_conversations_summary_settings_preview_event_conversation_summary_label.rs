@@ -9,7 +9,7 @@ pub struct V2SessionConversationsSummarySettingsPreviewEventConversationSummaryL
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`V2SessionConversationsSummarySettingsPreviewEventConversationSummaryLabelType`](crate::V2SessionConversationsSummarySettingsPreviewEventConversationSummaryLabelType)."]
+    #[doc = " JSON `type`: [`V2SessionConversationsSummarySettingsPreviewEventConversationSummaryLabelType`](crate::V2SessionConversationsSummarySettingsPreviewEventConversationSummaryLabelType), one of `CUSTOMER_SETTING`, `UNKNOWN`."]
     pub r#type: ::std::option::Option<crate::V2SessionConversationsSummarySettingsPreviewEventConversationSummaryLabelType>,
     _nulls: crate::support::Extras,
 }

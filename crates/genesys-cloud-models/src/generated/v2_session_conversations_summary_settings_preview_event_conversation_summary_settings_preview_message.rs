@@ -9,7 +9,7 @@ pub struct V2SessionConversationsSummarySettingsPreviewEventConversationSummaryS
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `durationMs`: integer (int64)."]
     pub duration_ms: ::std::option::Option<i64>,
-    #[doc = " JSON `errorType`: [`V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessageErrorType`](crate::V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessageErrorType)."]
+    #[doc = " JSON `errorType`: [`V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessageErrorType`](crate::V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessageErrorType), one of `UNKNOWN`, `CONVERSATION_TOO_LONG`, `CONVERSATION_TOO_SHORT`, `RATE_LIMITED`."]
     pub error_type: ::std::option::Option<crate::V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessageErrorType>,
     #[doc = " JSON `extractedEntities`: array of [`V2SessionConversationsSummarySettingsPreviewEventConversationSummaryExtractedEntity`](crate::V2SessionConversationsSummarySettingsPreviewEventConversationSummaryExtractedEntity)."]
     pub extracted_entities: ::std::option::Option<::std::vec::Vec<crate::V2SessionConversationsSummarySettingsPreviewEventConversationSummaryExtractedEntity>>,
@@ -19,7 +19,7 @@ pub struct V2SessionConversationsSummarySettingsPreviewEventConversationSummaryS
     pub labels: ::std::option::Option<::std::vec::Vec<crate::V2SessionConversationsSummarySettingsPreviewEventConversationSummaryLabel>>,
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessageMediaType`](crate::V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessageMediaType)."]
+    #[doc = " JSON `mediaType`: [`V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessageMediaType`](crate::V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessageMediaType), one of `UNKNOWN`, `MESSAGE`, `CALL`, `EMAIL`."]
     pub media_type: ::std::option::Option<crate::V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessageMediaType>,
     #[doc = " JSON `reason`: [`V2SessionConversationsSummarySettingsPreviewEventConversationReasonMessage`](crate::V2SessionConversationsSummarySettingsPreviewEventConversationReasonMessage)."]
     pub reason: ::std::option::Option<crate::V2SessionConversationsSummarySettingsPreviewEventConversationReasonMessage>,

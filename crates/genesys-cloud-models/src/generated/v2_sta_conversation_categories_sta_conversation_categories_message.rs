@@ -9,7 +9,7 @@ pub struct V2StaConversationCategoriesStaConversationCategoriesMessage {
     pub category_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`V2StaConversationCategoriesStaConversationCategoriesMessageMediaType`](crate::V2StaConversationCategoriesStaConversationCategoriesMessageMediaType)."]
+    #[doc = " JSON `mediaType`: [`V2StaConversationCategoriesStaConversationCategoriesMessageMediaType`](crate::V2StaConversationCategoriesStaConversationCategoriesMessageMediaType), one of `unknown`, `call`, `chat`, `email`, `message`."]
     pub media_type: ::std::option::Option<crate::V2StaConversationCategoriesStaConversationCategoriesMessageMediaType>,
     #[doc = " JSON `organizationId`: string."]
     pub organization_id: ::std::option::Option<::std::string::String>,

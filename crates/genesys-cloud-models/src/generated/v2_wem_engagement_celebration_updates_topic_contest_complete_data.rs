@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V2WemEngagementCelebrationUpdatesTopicContestCompleteData {
-    #[doc = " JSON `anonymization`: [`V2WemEngagementCelebrationUpdatesTopicContestCompleteDataAnonymization`](crate::V2WemEngagementCelebrationUpdatesTopicContestCompleteDataAnonymization)."]
+    #[doc = " JSON `anonymization`: [`V2WemEngagementCelebrationUpdatesTopicContestCompleteDataAnonymization`](crate::V2WemEngagementCelebrationUpdatesTopicContestCompleteDataAnonymization), one of `UNKNOWN`, `NO_ANONYMIZATION`, `ALL`, `ALL_EXCEPT_TOP`."]
     pub anonymization: ::std::option::Option<crate::V2WemEngagementCelebrationUpdatesTopicContestCompleteDataAnonymization>,
     #[doc = " JSON `dateEnd`: string."]
     pub date_end: ::std::option::Option<::std::string::String>,

@@ -19,7 +19,7 @@ pub struct V2WemEngagementCelebrationUpdatesTopicEngagementCelebration {
     pub source_entity: ::std::option::Option<crate::V2WemEngagementCelebrationUpdatesTopicSourceEntity>,
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`V2WemEngagementCelebrationUpdatesTopicEngagementCelebrationType`](crate::V2WemEngagementCelebrationUpdatesTopicEngagementCelebrationType)."]
+    #[doc = " JSON `type`: [`V2WemEngagementCelebrationUpdatesTopicEngagementCelebrationType`](crate::V2WemEngagementCelebrationUpdatesTopicEngagementCelebrationType), one of `UNKNOWN`, `RECOGNITION`, `CONTEST_COMPLETE`."]
     pub r#type: ::std::option::Option<crate::V2WemEngagementCelebrationUpdatesTopicEngagementCelebrationType>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct V2WemEngagementCelebrationUpdatesTopicSourceEntity {
     pub contest_complete_data: ::std::option::Option<crate::V2WemEngagementCelebrationUpdatesTopicContestCompleteData>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`V2WemEngagementCelebrationUpdatesTopicSourceEntityType`](crate::V2WemEngagementCelebrationUpdatesTopicSourceEntityType)."]
+    #[doc = " JSON `type`: [`V2WemEngagementCelebrationUpdatesTopicSourceEntityType`](crate::V2WemEngagementCelebrationUpdatesTopicSourceEntityType), one of `UNKNOWN`, `THANK_YOU`, `CONGRATULATIONS`, `HIGH_PERFORMANCE`, `COMPANY_VALUES`, `COMPETITION`, `RACE`, `RAFFLE`, `TEAM_GOAL`."]
     pub r#type: ::std::option::Option<crate::V2WemEngagementCelebrationUpdatesTopicSourceEntityType>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct V2WfmAgentOpportunityTopicAgentOpportunityNotification {
     pub activity_code_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `agentIds`: array of string."]
     pub agent_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `approvalType`: [`V2WfmAgentOpportunityTopicAgentOpportunityNotificationApprovalType`](crate::V2WfmAgentOpportunityTopicAgentOpportunityNotificationApprovalType)."]
+    #[doc = " JSON `approvalType`: [`V2WfmAgentOpportunityTopicAgentOpportunityNotificationApprovalType`](crate::V2WfmAgentOpportunityTopicAgentOpportunityNotificationApprovalType), one of `Unknown`, `Automatic`, `Manual`."]
     pub approval_type: ::std::option::Option<crate::V2WfmAgentOpportunityTopicAgentOpportunityNotificationApprovalType>,
     #[doc = " JSON `businessUnitId`: string."]
     pub business_unit_id: ::std::option::Option<::std::string::String>,
@@ -17,11 +17,11 @@ pub struct V2WfmAgentOpportunityTopicAgentOpportunityNotification {
     pub closed_date: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `deadlineDate`: string."]
     pub deadline_date: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `denialCode`: [`V2WfmAgentOpportunityTopicAgentOpportunityNotificationDenialCode`](crate::V2WfmAgentOpportunityTopicAgentOpportunityNotificationDenialCode)."]
+    #[doc = " JSON `denialCode`: [`V2WfmAgentOpportunityTopicAgentOpportunityNotificationDenialCode`](crate::V2WfmAgentOpportunityTopicAgentOpportunityNotificationDenialCode), one of `Unknown`, `ManuallyDenied`, `AutomaticallyClosed`, `ManuallyClosed`, `CapacityFull`, `ScheduleConflict`."]
     pub denial_code: ::std::option::Option<crate::V2WfmAgentOpportunityTopicAgentOpportunityNotificationDenialCode>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `eventType`: [`V2WfmAgentOpportunityTopicAgentOpportunityNotificationEventType`](crate::V2WfmAgentOpportunityTopicAgentOpportunityNotificationEventType)."]
+    #[doc = " JSON `eventType`: [`V2WfmAgentOpportunityTopicAgentOpportunityNotificationEventType`](crate::V2WfmAgentOpportunityTopicAgentOpportunityNotificationEventType), one of `Unknown`, `Opened`, `SignedUp`, `ApprovedAutomatically`, `ApprovedManually`, `Withdrawn`, `Denied`."]
     pub event_type: ::std::option::Option<crate::V2WfmAgentOpportunityTopicAgentOpportunityNotificationEventType>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -41,7 +41,7 @@ pub struct V2WfmAgentOpportunityTopicAgentOpportunityNotification {
     pub remaining_spaces: ::std::option::Option<i64>,
     #[doc = " JSON `reviewNote`: string."]
     pub review_note: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`V2WfmAgentOpportunityTopicAgentOpportunityNotificationStatus`](crate::V2WfmAgentOpportunityTopicAgentOpportunityNotificationStatus)."]
+    #[doc = " JSON `status`: [`V2WfmAgentOpportunityTopicAgentOpportunityNotificationStatus`](crate::V2WfmAgentOpportunityTopicAgentOpportunityNotificationStatus), one of `Unknown`, `Open`, `Pending`, `Closed`."]
     pub status: ::std::option::Option<crate::V2WfmAgentOpportunityTopicAgentOpportunityNotificationStatus>,
     _nulls: crate::support::Extras,
 }

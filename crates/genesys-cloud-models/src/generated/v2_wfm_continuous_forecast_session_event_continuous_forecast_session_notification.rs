@@ -7,13 +7,13 @@
 pub struct V2WfmContinuousForecastSessionEventContinuousForecastSessionNotification {
     #[doc = " JSON `errorCode`: string."]
     pub error_code: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `forecastDataState`: [`V2WfmContinuousForecastSessionEventContinuousForecastSessionNotificationForecastDataState`](crate::V2WfmContinuousForecastSessionEventContinuousForecastSessionNotificationForecastDataState)."]
+    #[doc = " JSON `forecastDataState`: [`V2WfmContinuousForecastSessionEventContinuousForecastSessionNotificationForecastDataState`](crate::V2WfmContinuousForecastSessionEventContinuousForecastSessionNotificationForecastDataState), one of `Current`, `Stale`, `Processing`."]
     pub forecast_data_state: ::std::option::Option<crate::V2WfmContinuousForecastSessionEventContinuousForecastSessionNotificationForecastDataState>,
     #[doc = " JSON `lastSuccessfulSessionId`: string."]
     pub last_successful_session_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`V2WfmContinuousForecastSessionEventContinuousForecastSessionNotificationState`](crate::V2WfmContinuousForecastSessionEventContinuousForecastSessionNotificationState)."]
+    #[doc = " JSON `state`: [`V2WfmContinuousForecastSessionEventContinuousForecastSessionNotificationState`](crate::V2WfmContinuousForecastSessionEventContinuousForecastSessionNotificationState), one of `Complete`, `Processing`, `Error`, `Cancelled`."]
     pub state: ::std::option::Option<crate::V2WfmContinuousForecastSessionEventContinuousForecastSessionNotificationState>,
     _nulls: crate::support::Extras,
 }

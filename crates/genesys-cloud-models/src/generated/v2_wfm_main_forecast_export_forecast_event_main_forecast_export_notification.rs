@@ -15,7 +15,7 @@ pub struct V2WfmMainForecastExportForecastEventMainForecastExportNotification {
     pub export_type: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`V2WfmMainForecastExportForecastEventMainForecastExportNotificationStatus`](crate::V2WfmMainForecastExportForecastEventMainForecastExportNotificationStatus)."]
+    #[doc = " JSON `status`: [`V2WfmMainForecastExportForecastEventMainForecastExportNotificationStatus`](crate::V2WfmMainForecastExportForecastEventMainForecastExportNotificationStatus), one of `Processing`, `Complete`, `Error`, `Unknown`."]
     pub status: ::std::option::Option<crate::V2WfmMainForecastExportForecastEventMainForecastExportNotificationStatus>,
     _nulls: crate::support::Extras,
 }

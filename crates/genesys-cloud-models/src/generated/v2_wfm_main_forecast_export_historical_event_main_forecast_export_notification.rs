@@ -15,7 +15,7 @@ pub struct V2WfmMainForecastExportHistoricalEventMainForecastExportNotification 
     pub export_type: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`V2WfmMainForecastExportHistoricalEventMainForecastExportNotificationStatus`](crate::V2WfmMainForecastExportHistoricalEventMainForecastExportNotificationStatus)."]
+    #[doc = " JSON `status`: [`V2WfmMainForecastExportHistoricalEventMainForecastExportNotificationStatus`](crate::V2WfmMainForecastExportHistoricalEventMainForecastExportNotificationStatus), one of `Processing`, `Complete`, `Error`, `Unknown`."]
     pub status: ::std::option::Option<crate::V2WfmMainForecastExportHistoricalEventMainForecastExportNotificationStatus>,
     _nulls: crate::support::Extras,
 }

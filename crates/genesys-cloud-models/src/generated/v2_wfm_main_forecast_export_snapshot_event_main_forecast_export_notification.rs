@@ -15,7 +15,7 @@ pub struct V2WfmMainForecastExportSnapshotEventMainForecastExportNotification {
     pub export_type: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`V2WfmMainForecastExportSnapshotEventMainForecastExportNotificationStatus`](crate::V2WfmMainForecastExportSnapshotEventMainForecastExportNotificationStatus)."]
+    #[doc = " JSON `status`: [`V2WfmMainForecastExportSnapshotEventMainForecastExportNotificationStatus`](crate::V2WfmMainForecastExportSnapshotEventMainForecastExportNotificationStatus), one of `Processing`, `Complete`, `Error`, `Unknown`."]
     pub status: ::std::option::Option<crate::V2WfmMainForecastExportSnapshotEventMainForecastExportNotificationStatus>,
     _nulls: crate::support::Extras,
 }

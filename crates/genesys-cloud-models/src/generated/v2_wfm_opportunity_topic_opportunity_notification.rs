@@ -7,7 +7,7 @@
 pub struct V2WfmOpportunityTopicOpportunityNotification {
     #[doc = " JSON `activityCodeId`: string."]
     pub activity_code_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `approvalType`: [`V2WfmOpportunityTopicOpportunityNotificationApprovalType`](crate::V2WfmOpportunityTopicOpportunityNotificationApprovalType)."]
+    #[doc = " JSON `approvalType`: [`V2WfmOpportunityTopicOpportunityNotificationApprovalType`](crate::V2WfmOpportunityTopicOpportunityNotificationApprovalType), one of `Unknown`, `Automatic`, `Manual`."]
     pub approval_type: ::std::option::Option<crate::V2WfmOpportunityTopicOpportunityNotificationApprovalType>,
     #[doc = " JSON `approvedCount`: integer (int64)."]
     pub approved_count: ::std::option::Option<i64>,
@@ -23,7 +23,7 @@ pub struct V2WfmOpportunityTopicOpportunityNotification {
     pub denied_count: ::std::option::Option<i64>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `eventType`: [`V2WfmOpportunityTopicOpportunityNotificationEventType`](crate::V2WfmOpportunityTopicOpportunityNotificationEventType)."]
+    #[doc = " JSON `eventType`: [`V2WfmOpportunityTopicOpportunityNotificationEventType`](crate::V2WfmOpportunityTopicOpportunityNotificationEventType), one of `Unknown`, `Published`, `Created`, `Updated`, `Opened`, `Closed`, `DeadlineDatePassed`."]
     pub event_type: ::std::option::Option<crate::V2WfmOpportunityTopicOpportunityNotificationEventType>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -45,7 +45,7 @@ pub struct V2WfmOpportunityTopicOpportunityNotification {
     pub published_date: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `remainingSpaces`: integer (int64)."]
     pub remaining_spaces: ::std::option::Option<i64>,
-    #[doc = " JSON `status`: [`V2WfmOpportunityTopicOpportunityNotificationStatus`](crate::V2WfmOpportunityTopicOpportunityNotificationStatus)."]
+    #[doc = " JSON `status`: [`V2WfmOpportunityTopicOpportunityNotificationStatus`](crate::V2WfmOpportunityTopicOpportunityNotificationStatus), one of `Unknown`, `Draft`, `Published`, `Open`, `Pending`, `Closed`."]
     pub status: ::std::option::Option<crate::V2WfmOpportunityTopicOpportunityNotificationStatus>,
     #[doc = " JSON `withdrawnCount`: integer (int64)."]
     pub withdrawn_count: ::std::option::Option<i64>,

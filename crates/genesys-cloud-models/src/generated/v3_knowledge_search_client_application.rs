@@ -9,7 +9,7 @@ pub struct V3KnowledgeSearchClientApplication {
     pub assistant: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `botFlow`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub bot_flow: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `type`: [`V3KnowledgeSearchClientApplicationType`](crate::V3KnowledgeSearchClientApplicationType), required by the spec."]
+    #[doc = " JSON `type`: [`V3KnowledgeSearchClientApplicationType`](crate::V3KnowledgeSearchClientApplicationType), required by the spec, one of `BotFlow`, `SmartAdvisor`."]
     pub r#type: ::std::option::Option<crate::V3KnowledgeSearchClientApplicationType>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V3KnowledgeSearchPreviewClientApplication {
-    #[doc = " JSON `type`: [`V3KnowledgeSearchPreviewClientApplicationType`](crate::V3KnowledgeSearchPreviewClientApplicationType), required by the spec."]
+    #[doc = " JSON `type`: [`V3KnowledgeSearchPreviewClientApplicationType`](crate::V3KnowledgeSearchPreviewClientApplicationType), required by the spec, one of `BotFlow`, `SmartAdvisor`."]
     pub r#type: ::std::option::Option<crate::V3KnowledgeSearchPreviewClientApplicationType>,
     _nulls: crate::support::Extras,
 }

@@ -13,9 +13,9 @@ pub struct V3SourceCreateRequest {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `scheduleSettings`: [`V3SourceScheduleSettings`](crate::V3SourceScheduleSettings)."]
     pub schedule_settings: ::std::option::Option<crate::V3SourceScheduleSettings>,
-    #[doc = " JSON `triggerType`: [`V3SourceCreateRequestTriggerType`](crate::V3SourceCreateRequestTriggerType)."]
+    #[doc = " JSON `triggerType`: [`V3SourceCreateRequestTriggerType`](crate::V3SourceCreateRequestTriggerType), one of `Scheduled`, `Manual`."]
     pub trigger_type: ::std::option::Option<crate::V3SourceCreateRequestTriggerType>,
-    #[doc = " JSON `type`: [`V3SourceCreateRequestType`](crate::V3SourceCreateRequestType)."]
+    #[doc = " JSON `type`: [`V3SourceCreateRequestType`](crate::V3SourceCreateRequestType), one of `Sharepoint`, `FileUpload`."]
     pub r#type: ::std::option::Option<crate::V3SourceCreateRequestType>,
     _nulls: crate::support::Extras,
 }

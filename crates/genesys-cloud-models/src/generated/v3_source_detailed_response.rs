@@ -29,11 +29,11 @@ pub struct V3SourceDetailedResponse {
     pub schedule_settings: ::std::option::Option<crate::V3SourceScheduleSettings>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`V3SourceDetailedResponseStatus`](crate::V3SourceDetailedResponseStatus)."]
+    #[doc = " JSON `status`: [`V3SourceDetailedResponseStatus`](crate::V3SourceDetailedResponseStatus), one of `Active`, `Errored`, `Deleted`."]
     pub status: ::std::option::Option<crate::V3SourceDetailedResponseStatus>,
-    #[doc = " JSON `triggerType`: [`V3SourceDetailedResponseTriggerType`](crate::V3SourceDetailedResponseTriggerType)."]
+    #[doc = " JSON `triggerType`: [`V3SourceDetailedResponseTriggerType`](crate::V3SourceDetailedResponseTriggerType), one of `Scheduled`, `Manual`."]
     pub trigger_type: ::std::option::Option<crate::V3SourceDetailedResponseTriggerType>,
-    #[doc = " JSON `type`: [`V3SourceDetailedResponseType`](crate::V3SourceDetailedResponseType)."]
+    #[doc = " JSON `type`: [`V3SourceDetailedResponseType`](crate::V3SourceDetailedResponseType), one of `Sharepoint`, `FileUpload`."]
     pub r#type: ::std::option::Option<crate::V3SourceDetailedResponseType>,
     _nulls: crate::support::Extras,
 }

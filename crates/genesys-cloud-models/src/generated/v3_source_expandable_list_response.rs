@@ -27,11 +27,11 @@ pub struct V3SourceExpandableListResponse {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`V3SourceExpandableListResponseStatus`](crate::V3SourceExpandableListResponseStatus)."]
+    #[doc = " JSON `status`: [`V3SourceExpandableListResponseStatus`](crate::V3SourceExpandableListResponseStatus), one of `Active`, `Errored`, `Deleted`."]
     pub status: ::std::option::Option<crate::V3SourceExpandableListResponseStatus>,
-    #[doc = " JSON `triggerType`: [`V3SourceExpandableListResponseTriggerType`](crate::V3SourceExpandableListResponseTriggerType)."]
+    #[doc = " JSON `triggerType`: [`V3SourceExpandableListResponseTriggerType`](crate::V3SourceExpandableListResponseTriggerType), one of `Scheduled`, `Manual`."]
     pub trigger_type: ::std::option::Option<crate::V3SourceExpandableListResponseTriggerType>,
-    #[doc = " JSON `type`: [`V3SourceExpandableListResponseType`](crate::V3SourceExpandableListResponseType)."]
+    #[doc = " JSON `type`: [`V3SourceExpandableListResponseType`](crate::V3SourceExpandableListResponseType), one of `Sharepoint`, `FileUpload`."]
     pub r#type: ::std::option::Option<crate::V3SourceExpandableListResponseType>,
     _nulls: crate::support::Extras,
 }

@@ -33,11 +33,11 @@ pub struct V3SourceExpandableResponse {
     pub schedule_settings: ::std::option::Option<crate::V3SourceScheduleSettings>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`V3SourceExpandableResponseStatus`](crate::V3SourceExpandableResponseStatus)."]
+    #[doc = " JSON `status`: [`V3SourceExpandableResponseStatus`](crate::V3SourceExpandableResponseStatus), one of `Active`, `Errored`, `Deleted`."]
     pub status: ::std::option::Option<crate::V3SourceExpandableResponseStatus>,
-    #[doc = " JSON `triggerType`: [`V3SourceExpandableResponseTriggerType`](crate::V3SourceExpandableResponseTriggerType)."]
+    #[doc = " JSON `triggerType`: [`V3SourceExpandableResponseTriggerType`](crate::V3SourceExpandableResponseTriggerType), one of `Scheduled`, `Manual`."]
     pub trigger_type: ::std::option::Option<crate::V3SourceExpandableResponseTriggerType>,
-    #[doc = " JSON `type`: [`V3SourceExpandableResponseType`](crate::V3SourceExpandableResponseType)."]
+    #[doc = " JSON `type`: [`V3SourceExpandableResponseType`](crate::V3SourceExpandableResponseType), one of `Sharepoint`, `FileUpload`."]
     pub r#type: ::std::option::Option<crate::V3SourceExpandableResponseType>,
     _nulls: crate::support::Extras,
 }

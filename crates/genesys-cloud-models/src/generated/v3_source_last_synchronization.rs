@@ -17,15 +17,15 @@ pub struct V3SourceLastSynchronization {
     pub error: ::std::option::Option<crate::ErrorBody>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `ingestionStatus`: [`V3SourceLastSynchronizationIngestionStatus`](crate::V3SourceLastSynchronizationIngestionStatus)."]
+    #[doc = " JSON `ingestionStatus`: [`V3SourceLastSynchronizationIngestionStatus`](crate::V3SourceLastSynchronizationIngestionStatus), one of `Unknown`, `InQueue`, `Starting`, `InProgress`, `Complete`, `Failed`, `Stopping`, `Stopped`."]
     pub ingestion_status: ::std::option::Option<crate::V3SourceLastSynchronizationIngestionStatus>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `statistics`: [`V3SynchronizationStatistics`](crate::V3SynchronizationStatistics)."]
     pub statistics: ::std::option::Option<crate::V3SynchronizationStatistics>,
-    #[doc = " JSON `status`: [`V3SourceLastSynchronizationStatus`](crate::V3SourceLastSynchronizationStatus)."]
+    #[doc = " JSON `status`: [`V3SourceLastSynchronizationStatus`](crate::V3SourceLastSynchronizationStatus), one of `InQueue`, `InProgress`, `PostProcessing`, `Completed`, `Failed`, `Unknown`, `Cancelled`, `Throttled`."]
     pub status: ::std::option::Option<crate::V3SourceLastSynchronizationStatus>,
-    #[doc = " JSON `triggerType`: [`V3SourceLastSynchronizationTriggerType`](crate::V3SourceLastSynchronizationTriggerType)."]
+    #[doc = " JSON `triggerType`: [`V3SourceLastSynchronizationTriggerType`](crate::V3SourceLastSynchronizationTriggerType), one of `Scheduled`, `Manual`, `Unknown`."]
     pub trigger_type: ::std::option::Option<crate::V3SourceLastSynchronizationTriggerType>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct V3SourceUpdateRequest {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `scheduleSettings`: [`V3SourceScheduleSettings`](crate::V3SourceScheduleSettings)."]
     pub schedule_settings: ::std::option::Option<crate::V3SourceScheduleSettings>,
-    #[doc = " JSON `triggerType`: [`V3SourceUpdateRequestTriggerType`](crate::V3SourceUpdateRequestTriggerType), required by the spec."]
+    #[doc = " JSON `triggerType`: [`V3SourceUpdateRequestTriggerType`](crate::V3SourceUpdateRequestTriggerType), required by the spec, one of `Scheduled`, `Manual`."]
     pub trigger_type: ::std::option::Option<crate::V3SourceUpdateRequestTriggerType>,
     _nulls: crate::support::Extras,
 }

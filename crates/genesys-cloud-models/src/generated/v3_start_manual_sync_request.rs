@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V3StartManualSyncRequest {
-    #[doc = " JSON `type`: [`V3StartManualSyncRequestType`](crate::V3StartManualSyncRequestType)."]
+    #[doc = " JSON `type`: [`V3StartManualSyncRequestType`](crate::V3StartManualSyncRequestType), one of `Incremental`, `Full`."]
     pub r#type: ::std::option::Option<crate::V3StartManualSyncRequestType>,
     _nulls: crate::support::Extras,
 }

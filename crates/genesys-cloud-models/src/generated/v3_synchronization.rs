@@ -19,7 +19,7 @@ pub struct V3Synchronization {
     pub error: ::std::option::Option<crate::ErrorBody>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `ingestionStatus`: [`V3SynchronizationIngestionStatus`](crate::V3SynchronizationIngestionStatus)."]
+    #[doc = " JSON `ingestionStatus`: [`V3SynchronizationIngestionStatus`](crate::V3SynchronizationIngestionStatus), one of `Unknown`, `InQueue`, `Starting`, `InProgress`, `Complete`, `Failed`, `Stopping`, `Stopped`."]
     pub ingestion_status: ::std::option::Option<crate::V3SynchronizationIngestionStatus>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
@@ -27,11 +27,11 @@ pub struct V3Synchronization {
     pub source: ::std::option::Option<crate::V3SourceRef>,
     #[doc = " JSON `statistics`: [`V3SynchronizationStatistics`](crate::V3SynchronizationStatistics)."]
     pub statistics: ::std::option::Option<crate::V3SynchronizationStatistics>,
-    #[doc = " JSON `status`: [`V3SynchronizationStatus`](crate::V3SynchronizationStatus)."]
+    #[doc = " JSON `status`: [`V3SynchronizationStatus`](crate::V3SynchronizationStatus), one of `InQueue`, `InProgress`, `PostProcessing`, `Completed`, `Failed`, `Unknown`, `Cancelled`, `Throttled`."]
     pub status: ::std::option::Option<crate::V3SynchronizationStatus>,
-    #[doc = " JSON `triggerType`: [`V3SynchronizationTriggerType`](crate::V3SynchronizationTriggerType)."]
+    #[doc = " JSON `triggerType`: [`V3SynchronizationTriggerType`](crate::V3SynchronizationTriggerType), one of `Scheduled`, `Manual`, `Unknown`."]
     pub trigger_type: ::std::option::Option<crate::V3SynchronizationTriggerType>,
-    #[doc = " JSON `type`: [`V3SynchronizationType`](crate::V3SynchronizationType)."]
+    #[doc = " JSON `type`: [`V3SynchronizationType`](crate::V3SynchronizationType), one of `Incremental`, `Full`."]
     pub r#type: ::std::option::Option<crate::V3SynchronizationType>,
     _nulls: crate::support::Extras,
 }

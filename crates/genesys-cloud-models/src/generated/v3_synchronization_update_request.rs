@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V3SynchronizationUpdateRequest {
-    #[doc = " JSON `status`: [`V3SynchronizationUpdateRequestStatus`](crate::V3SynchronizationUpdateRequestStatus)."]
+    #[doc = " JSON `status`: [`V3SynchronizationUpdateRequestStatus`](crate::V3SynchronizationUpdateRequestStatus), one of `Completed`, `Cancelled`."]
     pub status: ::std::option::Option<crate::V3SynchronizationUpdateRequestStatus>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct ValidateAgentUnavailableTimesResponse {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `result`: [`UnavailableTimesValidationResult`](crate::UnavailableTimesValidationResult)."]
     pub result: ::std::option::Option<crate::UnavailableTimesValidationResult>,
-    #[doc = " JSON `status`: [`ValidateAgentUnavailableTimesResponseStatus`](crate::ValidateAgentUnavailableTimesResponseStatus), required by the spec."]
+    #[doc = " JSON `status`: [`ValidateAgentUnavailableTimesResponseStatus`](crate::ValidateAgentUnavailableTimesResponseStatus), required by the spec, one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::ValidateAgentUnavailableTimesResponseStatus>,
     _nulls: crate::support::Extras,
 }

@@ -15,9 +15,9 @@ pub struct Variable {
     pub list_variables: ::std::option::Option<::std::vec::Vec<crate::Variable>>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `scope`: [`VariableScope`](crate::VariableScope), required by the spec."]
+    #[doc = " JSON `scope`: [`VariableScope`](crate::VariableScope), required by the spec, one of `Input`, `Output`, `InputAndOutput`, `GuideOnly`."]
     pub scope: ::std::option::Option<crate::VariableScope>,
-    #[doc = " JSON `type`: [`VariableType`](crate::VariableType), required by the spec."]
+    #[doc = " JSON `type`: [`VariableType`](crate::VariableType), required by the spec, one of `String`, `Integer`, `Number`, `Boolean`, `Date`, `List`."]
     pub r#type: ::std::option::Option<crate::VariableType>,
     #[doc = " JSON `validation`: any JSON."]
     pub validation: ::std::option::Option<::serde_json::Value>,

@@ -7,7 +7,7 @@
 pub struct VerificationResult {
     #[doc = " JSON `records`: array of [`Record`](crate::Record)."]
     pub records: ::std::option::Option<::std::vec::Vec<crate::Record>>,
-    #[doc = " JSON `status`: [`VerificationResultStatus`](crate::VerificationResultStatus)."]
+    #[doc = " JSON `status`: [`VerificationResultStatus`](crate::VerificationResultStatus), one of `FAILED`, `PENDING`, `VERIFIED`, `UNKNOWN`."]
     pub status: ::std::option::Option<crate::VerificationResultStatus>,
     _nulls: crate::support::Extras,
 }

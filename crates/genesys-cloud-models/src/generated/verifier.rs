@@ -17,7 +17,7 @@ pub struct Verifier {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`VerifierType`](crate::VerifierType)."]
+    #[doc = " JSON `type`: [`VerifierType`](crate::VerifierType), one of `totp`, `webauthn`."]
     pub r#type: ::std::option::Option<crate::VerifierType>,
     _nulls: crate::support::Extras,
 }

@@ -45,7 +45,7 @@ pub struct ViewFilter {
     pub assigned_skill_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `assistantIds`: array of string."]
     pub assistant_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `availableDashboard`: [`ViewFilterAvailableDashboard`](crate::ViewFilterAvailableDashboard)."]
+    #[doc = " JSON `availableDashboard`: [`ViewFilterAvailableDashboard`](crate::ViewFilterAvailableDashboard), one of `Public`, `Private`."]
     pub available_dashboard: ::std::option::Option<crate::ViewFilterAvailableDashboard>,
     #[doc = " JSON `blockedReasons`: array of string."]
     pub blocked_reasons: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -101,11 +101,11 @@ pub struct ViewFilter {
     pub customer_talk_duration_milliseconds: ::std::option::Option<::std::vec::Vec<crate::NumericRange>>,
     #[doc = " JSON `customerTalkPercentage`: [`NumericRange`](crate::NumericRange)."]
     pub customer_talk_percentage: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `dashboardAccessFilter`: [`ViewFilterDashboardAccessFilter`](crate::ViewFilterDashboardAccessFilter)."]
+    #[doc = " JSON `dashboardAccessFilter`: [`ViewFilterDashboardAccessFilter`](crate::ViewFilterDashboardAccessFilter), one of `OwnedByMe`, `OwnedByAnyone`, `NotOwnedByMe`."]
     pub dashboard_access_filter: ::std::option::Option<crate::ViewFilterDashboardAccessFilter>,
-    #[doc = " JSON `dashboardState`: [`ViewFilterDashboardState`](crate::ViewFilterDashboardState)."]
+    #[doc = " JSON `dashboardState`: [`ViewFilterDashboardState`](crate::ViewFilterDashboardState), one of `Active`, `Deleted`."]
     pub dashboard_state: ::std::option::Option<crate::ViewFilterDashboardState>,
-    #[doc = " JSON `dashboardType`: [`ViewFilterDashboardType`](crate::ViewFilterDashboardType)."]
+    #[doc = " JSON `dashboardType`: [`ViewFilterDashboardType`](crate::ViewFilterDashboardType), one of `All`, `Public`, `Private`, `Shared`, `Favorites`."]
     pub dashboard_type: ::std::option::Option<crate::ViewFilterDashboardType>,
     #[doc = " JSON `dataActionIds`: array of string."]
     pub data_action_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -149,7 +149,7 @@ pub struct ViewFilter {
     pub evaluation_form_context_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `evaluationFormIds`: array of string."]
     pub evaluation_form_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `evaluationRole`: [`ViewFilterEvaluationRole`](crate::ViewFilterEvaluationRole)."]
+    #[doc = " JSON `evaluationRole`: [`ViewFilterEvaluationRole`](crate::ViewFilterEvaluationRole), one of `Evaluator`, `Supervisor`."]
     pub evaluation_role: ::std::option::Option<crate::ViewFilterEvaluationRole>,
     #[doc = " JSON `evaluationScore`: [`NumericRange`](crate::NumericRange)."]
     pub evaluation_score: ::std::option::Option<crate::NumericRange>,
@@ -479,7 +479,7 @@ pub struct ViewFilter {
     pub used_routing_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `userIds`: array of string."]
     pub user_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `userState`: [`ViewFilterUserState`](crate::ViewFilterUserState)."]
+    #[doc = " JSON `userState`: [`ViewFilterUserState`](crate::ViewFilterUserState), one of `ActiveAndInactive`, `Active`, `Inactive`, `Deleted`."]
     pub user_state: ::std::option::Option<crate::ViewFilterUserState>,
     #[doc = " JSON `video`: boolean."]
     pub video: ::std::option::Option<bool>,

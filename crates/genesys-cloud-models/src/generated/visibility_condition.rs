@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct VisibilityCondition {
-    #[doc = " JSON `combiningOperation`: [`VisibilityConditionCombiningOperation`](crate::VisibilityConditionCombiningOperation)."]
+    #[doc = " JSON `combiningOperation`: [`VisibilityConditionCombiningOperation`](crate::VisibilityConditionCombiningOperation), one of `AND`, `OR`."]
     pub combining_operation: ::std::option::Option<crate::VisibilityConditionCombiningOperation>,
     #[doc = " JSON `predicates`: array of any JSON."]
     pub predicates: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,

@@ -7,7 +7,7 @@
 pub struct Voicemail {
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `uploadStatus`: [`VoicemailUploadStatus`](crate::VoicemailUploadStatus)."]
+    #[doc = " JSON `uploadStatus`: [`VoicemailUploadStatus`](crate::VoicemailUploadStatus), one of `pending`, `complete`, `failed`, `timeout`, `none`."]
     pub upload_status: ::std::option::Option<crate::VoicemailUploadStatus>,
     _nulls: crate::support::Extras,
 }

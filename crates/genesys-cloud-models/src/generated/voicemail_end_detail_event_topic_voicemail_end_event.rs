@@ -13,9 +13,9 @@ pub struct VoicemailEndDetailEventTopicVoicemailEndEvent {
     pub conversation_external_organization_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`VoicemailEndDetailEventTopicVoicemailEndEventDirection`](crate::VoicemailEndDetailEventTopicVoicemailEndEventDirection)."]
+    #[doc = " JSON `direction`: [`VoicemailEndDetailEventTopicVoicemailEndEventDirection`](crate::VoicemailEndDetailEventTopicVoicemailEndEventDirection), one of `UNKNOWN`, `INBOUND`, `OUTBOUND`."]
     pub direction: ::std::option::Option<crate::VoicemailEndDetailEventTopicVoicemailEndEventDirection>,
-    #[doc = " JSON `disconnectType`: [`VoicemailEndDetailEventTopicVoicemailEndEventDisconnectType`](crate::VoicemailEndDetailEventTopicVoicemailEndEventDisconnectType)."]
+    #[doc = " JSON `disconnectType`: [`VoicemailEndDetailEventTopicVoicemailEndEventDisconnectType`](crate::VoicemailEndDetailEventTopicVoicemailEndEventDisconnectType), one of `UNKNOWN`, `ENDPOINT`, `CLIENT`, `SYSTEM`, `TRANSFER`, `ERROR`, `PEER`, `OTHER`, `SPAM`, `TIMEOUT`, `TRANSPORT_FAILURE`, `CONFERENCE_TRANSFER`, … (22 in all)."]
     pub disconnect_type: ::std::option::Option<crate::VoicemailEndDetailEventTopicVoicemailEndEventDisconnectType>,
     #[doc = " JSON `divisionId`: string."]
     pub division_id: ::std::option::Option<::std::string::String>,
@@ -23,7 +23,7 @@ pub struct VoicemailEndDetailEventTopicVoicemailEndEvent {
     pub dnis: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `eventTime`: integer (int64)."]
     pub event_time: ::std::option::Option<i64>,
-    #[doc = " JSON `mediaType`: [`VoicemailEndDetailEventTopicVoicemailEndEventMediaType`](crate::VoicemailEndDetailEventTopicVoicemailEndEventMediaType)."]
+    #[doc = " JSON `mediaType`: [`VoicemailEndDetailEventTopicVoicemailEndEventMediaType`](crate::VoicemailEndDetailEventTopicVoicemailEndEventMediaType), one of `UNKNOWN`, `VOICE`, `CHAT`, `EMAIL`, `CALLBACK`, `COBROWSE`, `VIDEO`, `SCREENSHARE`, `MESSAGE`, `INTERNALMESSAGE`, `SCREENMONITORING`."]
     pub media_type: ::std::option::Option<crate::VoicemailEndDetailEventTopicVoicemailEndEventMediaType>,
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,

@@ -13,7 +13,7 @@ pub struct VoicemailGroupPolicy {
     pub enabled: ::std::option::Option<bool>,
     #[doc = " JSON `group`: [`Group`](crate::Group)."]
     pub group: ::std::option::Option<crate::Group>,
-    #[doc = " JSON `groupAlertType`: [`VoicemailGroupPolicyGroupAlertType`](crate::VoicemailGroupPolicyGroupAlertType)."]
+    #[doc = " JSON `groupAlertType`: [`VoicemailGroupPolicyGroupAlertType`](crate::VoicemailGroupPolicyGroupAlertType), one of `RANDOM`, `ROUND_ROBIN`, `SEQUENTIAL`."]
     pub group_alert_type: ::std::option::Option<crate::VoicemailGroupPolicyGroupAlertType>,
     #[doc = " JSON `includeEmailTranscriptions`: boolean."]
     pub include_email_transcriptions: ::std::option::Option<bool>,

@@ -21,7 +21,7 @@ pub struct VoicemailMailboxInfo {
     pub oldest_read_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `oldestUnreadDate`: date-time."]
     pub oldest_unread_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `ownerType`: [`VoicemailMailboxInfoOwnerType`](crate::VoicemailMailboxInfoOwnerType)."]
+    #[doc = " JSON `ownerType`: [`VoicemailMailboxInfoOwnerType`](crate::VoicemailMailboxInfoOwnerType), one of `User`, `Group`, `Queue`."]
     pub owner_type: ::std::option::Option<crate::VoicemailMailboxInfoOwnerType>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,

@@ -7,7 +7,7 @@
 pub struct VoicemailRetentionPolicy {
     #[doc = " JSON `numberOfDays`: integer (int64)."]
     pub number_of_days: ::std::option::Option<i64>,
-    #[doc = " JSON `voicemailRetentionPolicyType`: [`VoicemailRetentionPolicyVoicemailRetentionPolicyType`](crate::VoicemailRetentionPolicyVoicemailRetentionPolicyType)."]
+    #[doc = " JSON `voicemailRetentionPolicyType`: [`VoicemailRetentionPolicyVoicemailRetentionPolicyType`](crate::VoicemailRetentionPolicyVoicemailRetentionPolicyType), one of `RETAIN_INDEFINITELY`, `RETAIN_WITH_TTL`, `IMMEDIATE_DELETE`."]
     pub voicemail_retention_policy_type: ::std::option::Option<crate::VoicemailRetentionPolicyVoicemailRetentionPolicyType>,
     _nulls: crate::support::Extras,
 }

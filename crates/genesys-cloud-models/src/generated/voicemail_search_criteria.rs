@@ -13,11 +13,11 @@ pub struct VoicemailSearchCriteria {
     pub fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `group`: array of [`VoicemailSearchCriteria`](crate::VoicemailSearchCriteria)."]
     pub group: ::std::option::Option<::std::vec::Vec<crate::VoicemailSearchCriteria>>,
-    #[doc = " JSON `operator`: [`VoicemailSearchCriteriaOperator`](crate::VoicemailSearchCriteriaOperator)."]
+    #[doc = " JSON `operator`: [`VoicemailSearchCriteriaOperator`](crate::VoicemailSearchCriteriaOperator), one of `AND`, `OR`, `NOT`."]
     pub operator: ::std::option::Option<crate::VoicemailSearchCriteriaOperator>,
     #[doc = " JSON `startValue`: string."]
     pub start_value: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`VoicemailSearchCriteriaType`](crate::VoicemailSearchCriteriaType), required by the spec."]
+    #[doc = " JSON `type`: [`VoicemailSearchCriteriaType`](crate::VoicemailSearchCriteriaType), required by the spec, one of `EXACT`, `STARTS_WITH`, `CONTAINS`, `REGEX`, `TERM`, `TERMS`, `REQUIRED_FIELDS`, `MATCH_ALL`, `DATE_RANGE`."]
     pub r#type: ::std::option::Option<crate::VoicemailSearchCriteriaType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -17,7 +17,7 @@ pub struct VoicemailSearchRequest {
     pub sort: ::std::option::Option<::std::vec::Vec<crate::SearchSort>>,
     #[doc = " JSON `sortBy`: string."]
     pub sort_by: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sortOrder`: [`VoicemailSearchRequestSortOrder`](crate::VoicemailSearchRequestSortOrder)."]
+    #[doc = " JSON `sortOrder`: [`VoicemailSearchRequestSortOrder`](crate::VoicemailSearchRequestSortOrder), one of `ASC`, `DESC`, `SCORE`."]
     pub sort_order: ::std::option::Option<crate::VoicemailSearchRequestSortOrder>,
     _nulls: crate::support::Extras,
 }

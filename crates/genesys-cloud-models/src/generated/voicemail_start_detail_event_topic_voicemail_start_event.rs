@@ -13,7 +13,7 @@ pub struct VoicemailStartDetailEventTopicVoicemailStartEvent {
     pub conversation_external_organization_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`VoicemailStartDetailEventTopicVoicemailStartEventDirection`](crate::VoicemailStartDetailEventTopicVoicemailStartEventDirection)."]
+    #[doc = " JSON `direction`: [`VoicemailStartDetailEventTopicVoicemailStartEventDirection`](crate::VoicemailStartDetailEventTopicVoicemailStartEventDirection), one of `UNKNOWN`, `INBOUND`, `OUTBOUND`."]
     pub direction: ::std::option::Option<crate::VoicemailStartDetailEventTopicVoicemailStartEventDirection>,
     #[doc = " JSON `divisionId`: string."]
     pub division_id: ::std::option::Option<::std::string::String>,
@@ -21,7 +21,7 @@ pub struct VoicemailStartDetailEventTopicVoicemailStartEvent {
     pub dnis: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `eventTime`: integer (int64)."]
     pub event_time: ::std::option::Option<i64>,
-    #[doc = " JSON `mediaType`: [`VoicemailStartDetailEventTopicVoicemailStartEventMediaType`](crate::VoicemailStartDetailEventTopicVoicemailStartEventMediaType)."]
+    #[doc = " JSON `mediaType`: [`VoicemailStartDetailEventTopicVoicemailStartEventMediaType`](crate::VoicemailStartDetailEventTopicVoicemailStartEventMediaType), one of `UNKNOWN`, `VOICE`, `CHAT`, `EMAIL`, `CALLBACK`, `COBROWSE`, `VIDEO`, `SCREENSHARE`, `MESSAGE`, `INTERNALMESSAGE`, `SCREENMONITORING`."]
     pub media_type: ::std::option::Option<crate::VoicemailStartDetailEventTopicVoicemailStartEventMediaType>,
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,

@@ -7,7 +7,7 @@
 pub struct Warning {
     #[doc = " JSON `color`: string."]
     pub color: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `rangeType`: [`WarningRangeType`](crate::WarningRangeType)."]
+    #[doc = " JSON `rangeType`: [`WarningRangeType`](crate::WarningRangeType), one of `OVER`, `UNDER`, `BETWEEN`."]
     pub range_type: ::std::option::Option<crate::WarningRangeType>,
     #[doc = " JSON `value`: integer (int64)."]
     pub value: ::std::option::Option<i64>,

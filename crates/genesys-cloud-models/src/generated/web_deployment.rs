@@ -31,7 +31,7 @@ pub struct WebDeployment {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `snippet`: string."]
     pub snippet: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`WebDeploymentStatus`](crate::WebDeploymentStatus)."]
+    #[doc = " JSON `status`: [`WebDeploymentStatus`](crate::WebDeploymentStatus), one of `Pending`, `Active`, `Inactive`, `Error`, `Deleting`."]
     pub status: ::std::option::Option<crate::WebDeploymentStatus>,
     #[doc = " JSON `supportedContent`: [`SupportedContentReference`](crate::SupportedContentReference)."]
     pub supported_content: ::std::option::Option<crate::SupportedContentReference>,

@@ -43,7 +43,7 @@ pub struct WebDeploymentConfigurationVersionResponse {
     pub published_user: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`WebDeploymentConfigurationVersionResponseStatus`](crate::WebDeploymentConfigurationVersionResponseStatus)."]
+    #[doc = " JSON `status`: [`WebDeploymentConfigurationVersionResponseStatus`](crate::WebDeploymentConfigurationVersionResponseStatus), one of `Pending`, `Active`, `Inactive`, `Error`, `Deleting`."]
     pub status: ::std::option::Option<crate::WebDeploymentConfigurationVersionResponseStatus>,
     #[doc = " JSON `supportCenter`: [`SupportCenterSettings`](crate::SupportCenterSettings)."]
     pub support_center: ::std::option::Option<crate::SupportCenterSettings>,

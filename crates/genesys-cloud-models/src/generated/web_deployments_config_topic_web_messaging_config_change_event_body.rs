@@ -7,7 +7,7 @@
 pub struct WebDeploymentsConfigTopicWebMessagingConfigChangeEventBody {
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`WebDeploymentsConfigTopicWebMessagingConfigChangeEventBodyStatus`](crate::WebDeploymentsConfigTopicWebMessagingConfigChangeEventBodyStatus)."]
+    #[doc = " JSON `status`: [`WebDeploymentsConfigTopicWebMessagingConfigChangeEventBodyStatus`](crate::WebDeploymentsConfigTopicWebMessagingConfigChangeEventBodyStatus), one of `Pending`, `Active`, `Inactive`, `Error`, `Deleting`."]
     pub status: ::std::option::Option<crate::WebDeploymentsConfigTopicWebMessagingConfigChangeEventBodyStatus>,
     #[doc = " JSON `version`: string."]
     pub version: ::std::option::Option<::std::string::String>,

@@ -7,7 +7,7 @@
 pub struct WebDeploymentsDeploymentTopicWebMessagingConfigChangeEventBody {
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`WebDeploymentsDeploymentTopicWebMessagingConfigChangeEventBodyStatus`](crate::WebDeploymentsDeploymentTopicWebMessagingConfigChangeEventBodyStatus)."]
+    #[doc = " JSON `status`: [`WebDeploymentsDeploymentTopicWebMessagingConfigChangeEventBodyStatus`](crate::WebDeploymentsDeploymentTopicWebMessagingConfigChangeEventBodyStatus), one of `Pending`, `Active`, `Inactive`, `Error`, `Deleting`."]
     pub status: ::std::option::Option<crate::WebDeploymentsDeploymentTopicWebMessagingConfigChangeEventBodyStatus>,
     #[doc = " JSON `version`: string."]
     pub version: ::std::option::Option<::std::string::String>,

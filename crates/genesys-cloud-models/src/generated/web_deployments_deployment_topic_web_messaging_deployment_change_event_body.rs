@@ -9,7 +9,7 @@ pub struct WebDeploymentsDeploymentTopicWebMessagingDeploymentChangeEventBody {
     pub configuration: ::std::option::Option<crate::WebDeploymentsDeploymentTopicWebMessagingConfigChangeEventBody>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`WebDeploymentsDeploymentTopicWebMessagingDeploymentChangeEventBodyStatus`](crate::WebDeploymentsDeploymentTopicWebMessagingDeploymentChangeEventBodyStatus)."]
+    #[doc = " JSON `status`: [`WebDeploymentsDeploymentTopicWebMessagingDeploymentChangeEventBodyStatus`](crate::WebDeploymentsDeploymentTopicWebMessagingDeploymentChangeEventBodyStatus), one of `Pending`, `Active`, `Inactive`, `Error`, `Deleting`."]
     pub status: ::std::option::Option<crate::WebDeploymentsDeploymentTopicWebMessagingDeploymentChangeEventBodyStatus>,
     _nulls: crate::support::Extras,
 }

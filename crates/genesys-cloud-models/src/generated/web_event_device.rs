@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebEventDevice {
-    #[doc = " JSON `category`: [`WebEventDeviceCategory`](crate::WebEventDeviceCategory), required by the spec."]
+    #[doc = " JSON `category`: [`WebEventDeviceCategory`](crate::WebEventDeviceCategory), required by the spec, one of `desktop`, `mobile`, `tablet`, `other`."]
     pub category: ::std::option::Option<crate::WebEventDeviceCategory>,
     #[doc = " JSON `isMobile`: boolean."]
     pub is_mobile: ::std::option::Option<bool>,

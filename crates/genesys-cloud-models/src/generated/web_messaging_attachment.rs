@@ -11,7 +11,7 @@ pub struct WebMessagingAttachment {
     pub filename: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`WebMessagingAttachmentMediaType`](crate::WebMessagingAttachmentMediaType)."]
+    #[doc = " JSON `mediaType`: [`WebMessagingAttachmentMediaType`](crate::WebMessagingAttachmentMediaType), one of `Image`, `Video`, `Audio`, `File`, `Link`."]
     pub media_type: ::std::option::Option<crate::WebMessagingAttachmentMediaType>,
     #[doc = " JSON `mime`: string."]
     pub mime: ::std::option::Option<::std::string::String>,

@@ -13,7 +13,7 @@ pub struct WebMessagingButtonResponse {
     pub payload: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `text`: string, required by the spec."]
     pub text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`WebMessagingButtonResponseType`](crate::WebMessagingButtonResponseType)."]
+    #[doc = " JSON `type`: [`WebMessagingButtonResponseType`](crate::WebMessagingButtonResponseType), one of `Button`, `QuickReply`, `DatePicker`, `ListPicker`, `Form`."]
     pub r#type: ::std::option::Option<crate::WebMessagingButtonResponseType>,
     _nulls: crate::support::Extras,
 }

@@ -13,7 +13,7 @@ pub struct WebMessagingContent {
     pub card: ::std::option::Option<crate::ContentCard>,
     #[doc = " JSON `carousel`: [`ContentCarousel`](crate::ContentCarousel)."]
     pub carousel: ::std::option::Option<crate::ContentCarousel>,
-    #[doc = " JSON `contentType`: [`WebMessagingContentContentType`](crate::WebMessagingContentContentType)."]
+    #[doc = " JSON `contentType`: [`WebMessagingContentContentType`](crate::WebMessagingContentContentType), one of `Attachment`, `QuickReply`, `ButtonResponse`, `GenericTemplate`, `Card`, `Carousel`, `DatePicker`, `ListPicker`, `Form`."]
     pub content_type: ::std::option::Option<crate::WebMessagingContentContentType>,
     #[doc = " JSON `datePicker`: [`ContentDatePicker`](crate::ContentDatePicker)."]
     pub date_picker: ::std::option::Option<crate::ContentDatePicker>,

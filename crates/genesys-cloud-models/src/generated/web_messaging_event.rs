@@ -7,7 +7,7 @@
 pub struct WebMessagingEvent {
     #[doc = " JSON `coBrowse`: [`WebMessagingEventCoBrowse`](crate::WebMessagingEventCoBrowse)."]
     pub co_browse: ::std::option::Option<crate::WebMessagingEventCoBrowse>,
-    #[doc = " JSON `eventType`: [`WebMessagingEventEventType`](crate::WebMessagingEventEventType), required by the spec."]
+    #[doc = " JSON `eventType`: [`WebMessagingEventEventType`](crate::WebMessagingEventEventType), required by the spec, one of `CoBrowse`, `Presence`, `Video`."]
     pub event_type: ::std::option::Option<crate::WebMessagingEventEventType>,
     #[doc = " JSON `presence`: [`WebMessagingEventPresence`](crate::WebMessagingEventPresence)."]
     pub presence: ::std::option::Option<crate::WebMessagingEventPresence>,

@@ -9,7 +9,7 @@ pub struct WebMessagingEventCoBrowse {
     pub session_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sessionJoinToken`: string."]
     pub session_join_token: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`WebMessagingEventCoBrowseType`](crate::WebMessagingEventCoBrowseType), required by the spec."]
+    #[doc = " JSON `type`: [`WebMessagingEventCoBrowseType`](crate::WebMessagingEventCoBrowseType), required by the spec, one of `Offering`, `OfferingExpired`, `OfferingAccepted`, `OfferingRejected`."]
     pub r#type: ::std::option::Option<crate::WebMessagingEventCoBrowseType>,
     _nulls: crate::support::Extras,
 }

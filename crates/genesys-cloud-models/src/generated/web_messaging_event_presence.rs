@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebMessagingEventPresence {
-    #[doc = " JSON `type`: [`WebMessagingEventPresenceType`](crate::WebMessagingEventPresenceType), required by the spec."]
+    #[doc = " JSON `type`: [`WebMessagingEventPresenceType`](crate::WebMessagingEventPresenceType), required by the spec, one of `Join`, `Disconnect`, `Clear`, `SignIn`, `SessionExpired`."]
     pub r#type: ::std::option::Option<crate::WebMessagingEventPresenceType>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct WebMessagingMessage {
     pub channel: ::std::option::Option<crate::WebMessagingChannel>,
     #[doc = " JSON `content`: array of [`WebMessagingContent`](crate::WebMessagingContent)."]
     pub content: ::std::option::Option<::std::vec::Vec<crate::WebMessagingContent>>,
-    #[doc = " JSON `direction`: [`WebMessagingMessageDirection`](crate::WebMessagingMessageDirection)."]
+    #[doc = " JSON `direction`: [`WebMessagingMessageDirection`](crate::WebMessagingMessageDirection), one of `Inbound`, `Outbound`."]
     pub direction: ::std::option::Option<crate::WebMessagingMessageDirection>,
     #[doc = " JSON `events`: array of [`WebMessagingEvent`](crate::WebMessagingEvent)."]
     pub events: ::std::option::Option<::std::vec::Vec<crate::WebMessagingEvent>>,
@@ -17,15 +17,15 @@ pub struct WebMessagingMessage {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `metadata`: map of string."]
     pub metadata: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
-    #[doc = " JSON `originatingEntity`: [`WebMessagingMessageOriginatingEntity`](crate::WebMessagingMessageOriginatingEntity)."]
+    #[doc = " JSON `originatingEntity`: [`WebMessagingMessageOriginatingEntity`](crate::WebMessagingMessageOriginatingEntity), one of `Human`, `Bot`."]
     pub originating_entity: ::std::option::Option<crate::WebMessagingMessageOriginatingEntity>,
     #[doc = " JSON `reasons`: array of [`Reason`](crate::Reason)."]
     pub reasons: ::std::option::Option<::std::vec::Vec<crate::Reason>>,
-    #[doc = " JSON `status`: [`WebMessagingMessageStatus`](crate::WebMessagingMessageStatus)."]
+    #[doc = " JSON `status`: [`WebMessagingMessageStatus`](crate::WebMessagingMessageStatus), one of `Sent`, `Delivered`, `Read`, `Failed`, `Published`, `Removed`."]
     pub status: ::std::option::Option<crate::WebMessagingMessageStatus>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`WebMessagingMessageType`](crate::WebMessagingMessageType)."]
+    #[doc = " JSON `type`: [`WebMessagingMessageType`](crate::WebMessagingMessageType), one of `Text`, `Structured`, `Receipt`, `Event`."]
     pub r#type: ::std::option::Option<crate::WebMessagingMessageType>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebMessagingQuickReply {
-    #[doc = " JSON `action`: [`WebMessagingQuickReplyAction`](crate::WebMessagingQuickReplyAction)."]
+    #[doc = " JSON `action`: [`WebMessagingQuickReplyAction`](crate::WebMessagingQuickReplyAction), one of `Message`."]
     pub action: ::std::option::Option<crate::WebMessagingQuickReplyAction>,
     #[doc = " JSON `image`: string."]
     pub image: ::std::option::Option<::std::string::String>,

@@ -19,7 +19,7 @@ pub struct WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobComplet
     pub length_in_minutes: ::std::option::Option<i64>,
     #[doc = " JSON `results`: array of [`WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobResults`](crate::WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobResults)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobResults>>,
-    #[doc = " JSON `slotsType`: [`WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobCompleteSlotsType`](crate::WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobCompleteSlotsType)."]
+    #[doc = " JSON `slotsType`: [`WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobCompleteSlotsType`](crate::WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobCompleteSlotsType), one of `Unknown`, `BestTime`."]
     pub slots_type: ::std::option::Option<crate::WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobCompleteSlotsType>,
     _nulls: crate::support::Extras,
 }

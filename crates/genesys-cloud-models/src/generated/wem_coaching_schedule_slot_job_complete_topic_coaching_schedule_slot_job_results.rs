@@ -11,7 +11,7 @@ pub struct WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobResults
     pub interval: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `slot`: [`WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobResultsSlot`](crate::WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobResultsSlot)."]
     pub slot: ::std::option::Option<crate::WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobResultsSlot>,
-    #[doc = " JSON `status`: [`WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobResultsStatus`](crate::WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobResultsStatus)."]
+    #[doc = " JSON `status`: [`WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobResultsStatus`](crate::WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobResultsStatus), one of `Unknown`, `InProgress`, `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobResultsStatus>,
     _nulls: crate::support::Extras,
 }

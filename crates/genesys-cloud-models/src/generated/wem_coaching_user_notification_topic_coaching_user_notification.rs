@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WemCoachingUserNotificationTopicCoachingUserNotification {
-    #[doc = " JSON `actionType`: [`WemCoachingUserNotificationTopicCoachingUserNotificationActionType`](crate::WemCoachingUserNotificationTopicCoachingUserNotificationActionType)."]
+    #[doc = " JSON `actionType`: [`WemCoachingUserNotificationTopicCoachingUserNotificationActionType`](crate::WemCoachingUserNotificationTopicCoachingUserNotificationActionType), one of `Create`, `Update`, `Delete`, `StatusChange`."]
     pub action_type: ::std::option::Option<crate::WemCoachingUserNotificationTopicCoachingUserNotificationActionType>,
     #[doc = " JSON `appointment`: [`WemCoachingUserNotificationTopicCoachingAppointmentReference`](crate::WemCoachingUserNotificationTopicCoachingAppointmentReference)."]
     pub appointment: ::std::option::Option<crate::WemCoachingUserNotificationTopicCoachingAppointmentReference>,
@@ -19,9 +19,9 @@ pub struct WemCoachingUserNotificationTopicCoachingUserNotification {
     pub marked_as_read: ::std::option::Option<bool>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `relationship`: [`WemCoachingUserNotificationTopicCoachingUserNotificationRelationship`](crate::WemCoachingUserNotificationTopicCoachingUserNotificationRelationship)."]
+    #[doc = " JSON `relationship`: [`WemCoachingUserNotificationTopicCoachingUserNotificationRelationship`](crate::WemCoachingUserNotificationTopicCoachingUserNotificationRelationship), one of `Attendee`, `Facilitator`, `Creator`."]
     pub relationship: ::std::option::Option<crate::WemCoachingUserNotificationTopicCoachingUserNotificationRelationship>,
-    #[doc = " JSON `status`: [`WemCoachingUserNotificationTopicCoachingUserNotificationStatus`](crate::WemCoachingUserNotificationTopicCoachingUserNotificationStatus)."]
+    #[doc = " JSON `status`: [`WemCoachingUserNotificationTopicCoachingUserNotificationStatus`](crate::WemCoachingUserNotificationTopicCoachingUserNotificationStatus), one of `Scheduled`, `InProgress`, `Completed`, `InvalidSchedule`."]
     pub status: ::std::option::Option<crate::WemCoachingUserNotificationTopicCoachingUserNotificationStatus>,
     _nulls: crate::support::Extras,
 }

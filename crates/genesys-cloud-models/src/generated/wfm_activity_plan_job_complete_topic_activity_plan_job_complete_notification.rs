@@ -13,9 +13,9 @@ pub struct WfmActivityPlanJobCompleteTopicActivityPlanJobCompleteNotification {
     pub exceptions: ::std::option::Option<::std::vec::Vec<crate::WfmActivityPlanJobCompleteTopicActivityPlanJobException>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`WfmActivityPlanJobCompleteTopicActivityPlanJobCompleteNotificationStatus`](crate::WfmActivityPlanJobCompleteTopicActivityPlanJobCompleteNotificationStatus)."]
+    #[doc = " JSON `status`: [`WfmActivityPlanJobCompleteTopicActivityPlanJobCompleteNotificationStatus`](crate::WfmActivityPlanJobCompleteTopicActivityPlanJobCompleteNotificationStatus), one of `Processing`, `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::WfmActivityPlanJobCompleteTopicActivityPlanJobCompleteNotificationStatus>,
-    #[doc = " JSON `type`: [`WfmActivityPlanJobCompleteTopicActivityPlanJobCompleteNotificationType`](crate::WfmActivityPlanJobCompleteTopicActivityPlanJobCompleteNotificationType)."]
+    #[doc = " JSON `type`: [`WfmActivityPlanJobCompleteTopicActivityPlanJobCompleteNotificationType`](crate::WfmActivityPlanJobCompleteTopicActivityPlanJobCompleteNotificationType), one of `RunPlan`, `DeleteOccurrence`, `DeleteActivityPlan`, `DeleteOccurrences`, `DeleteSessions`, `DeleteSessionUsers`, `MaximizeOccurrence`, `CreateSession`, `EditSession`."]
     pub r#type: ::std::option::Option<crate::WfmActivityPlanJobCompleteTopicActivityPlanJobCompleteNotificationType>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmActivityPlanJobCompleteTopicActivityPlanJobException {
-    #[doc = " JSON `exceptionType`: [`WfmActivityPlanJobCompleteTopicActivityPlanJobExceptionExceptionType`](crate::WfmActivityPlanJobCompleteTopicActivityPlanJobExceptionExceptionType)."]
+    #[doc = " JSON `exceptionType`: [`WfmActivityPlanJobCompleteTopicActivityPlanJobExceptionExceptionType`](crate::WfmActivityPlanJobCompleteTopicActivityPlanJobExceptionExceptionType), one of `UnscheduledAttendees`, `SessionsNotDeleted`, `InvalidUserIds`, `InvalidFacilitatorId`, `RuleError`, `InvalidOccurrence`, `NoScheduleFound`, `SessionUsersNotRemoved`."]
     pub exception_type: ::std::option::Option<crate::WfmActivityPlanJobCompleteTopicActivityPlanJobExceptionExceptionType>,
     #[doc = " JSON `occurrences`: array of [`WfmActivityPlanJobCompleteTopicActivityPlanOccurrenceReference`](crate::WfmActivityPlanJobCompleteTopicActivityPlanOccurrenceReference)."]
     pub occurrences: ::std::option::Option<::std::vec::Vec<crate::WfmActivityPlanJobCompleteTopicActivityPlanOccurrenceReference>>,

@@ -13,9 +13,9 @@ pub struct WfmActivityPlanRunJobCompleteTopicActivityPlanJobCompleteNotification
     pub exceptions: ::std::option::Option<::std::vec::Vec<crate::WfmActivityPlanRunJobCompleteTopicActivityPlanJobException>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`WfmActivityPlanRunJobCompleteTopicActivityPlanJobCompleteNotificationStatus`](crate::WfmActivityPlanRunJobCompleteTopicActivityPlanJobCompleteNotificationStatus)."]
+    #[doc = " JSON `status`: [`WfmActivityPlanRunJobCompleteTopicActivityPlanJobCompleteNotificationStatus`](crate::WfmActivityPlanRunJobCompleteTopicActivityPlanJobCompleteNotificationStatus), one of `Processing`, `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::WfmActivityPlanRunJobCompleteTopicActivityPlanJobCompleteNotificationStatus>,
-    #[doc = " JSON `type`: [`WfmActivityPlanRunJobCompleteTopicActivityPlanJobCompleteNotificationType`](crate::WfmActivityPlanRunJobCompleteTopicActivityPlanJobCompleteNotificationType)."]
+    #[doc = " JSON `type`: [`WfmActivityPlanRunJobCompleteTopicActivityPlanJobCompleteNotificationType`](crate::WfmActivityPlanRunJobCompleteTopicActivityPlanJobCompleteNotificationType), one of `RunPlan`, `DeleteOccurrence`, `DeleteActivityPlan`, `DeleteOccurrences`, `DeleteSessions`, `DeleteSessionUsers`, `MaximizeOccurrence`, `CreateSession`, `EditSession`."]
     pub r#type: ::std::option::Option<crate::WfmActivityPlanRunJobCompleteTopicActivityPlanJobCompleteNotificationType>,
     _nulls: crate::support::Extras,
 }

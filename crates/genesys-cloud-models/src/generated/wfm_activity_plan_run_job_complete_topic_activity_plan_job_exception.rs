@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmActivityPlanRunJobCompleteTopicActivityPlanJobException {
-    #[doc = " JSON `exceptionType`: [`WfmActivityPlanRunJobCompleteTopicActivityPlanJobExceptionExceptionType`](crate::WfmActivityPlanRunJobCompleteTopicActivityPlanJobExceptionExceptionType)."]
+    #[doc = " JSON `exceptionType`: [`WfmActivityPlanRunJobCompleteTopicActivityPlanJobExceptionExceptionType`](crate::WfmActivityPlanRunJobCompleteTopicActivityPlanJobExceptionExceptionType), one of `UnscheduledAttendees`, `SessionsNotDeleted`, `InvalidUserIds`, `InvalidFacilitatorId`, `RuleError`, `InvalidOccurrence`, `NoScheduleFound`, `SessionUsersNotRemoved`."]
     pub exception_type: ::std::option::Option<crate::WfmActivityPlanRunJobCompleteTopicActivityPlanJobExceptionExceptionType>,
     #[doc = " JSON `occurrences`: array of [`WfmActivityPlanRunJobCompleteTopicActivityPlanOccurrenceReference`](crate::WfmActivityPlanRunJobCompleteTopicActivityPlanOccurrenceReference)."]
     pub occurrences: ::std::option::Option<::std::vec::Vec<crate::WfmActivityPlanRunJobCompleteTopicActivityPlanOccurrenceReference>>,

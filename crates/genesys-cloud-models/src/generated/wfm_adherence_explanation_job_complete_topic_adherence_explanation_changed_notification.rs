@@ -23,9 +23,9 @@ pub struct WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationChangedNot
     pub reviewed_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationChangedNotificationStatus`](crate::WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationChangedNotificationStatus)."]
+    #[doc = " JSON `status`: [`WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationChangedNotificationStatus`](crate::WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationChangedNotificationStatus), one of `Pending`, `Approved`, `Denied`."]
     pub status: ::std::option::Option<crate::WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationChangedNotificationStatus>,
-    #[doc = " JSON `type`: [`WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationChangedNotificationType`](crate::WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationChangedNotificationType)."]
+    #[doc = " JSON `type`: [`WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationChangedNotificationType`](crate::WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationChangedNotificationType), one of `Late`."]
     pub r#type: ::std::option::Option<crate::WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationChangedNotificationType>,
     _nulls: crate::support::Extras,
 }

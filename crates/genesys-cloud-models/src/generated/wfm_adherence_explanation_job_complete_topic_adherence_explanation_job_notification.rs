@@ -13,9 +13,9 @@ pub struct WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotific
     pub error: ::std::option::Option<crate::WfmAdherenceExplanationJobCompleteTopicErrorBody>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotificationStatus`](crate::WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotificationStatus)."]
+    #[doc = " JSON `status`: [`WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotificationStatus`](crate::WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotificationStatus), one of `Processing`, `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotificationStatus>,
-    #[doc = " JSON `type`: [`WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotificationType`](crate::WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotificationType)."]
+    #[doc = " JSON `type`: [`WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotificationType`](crate::WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotificationType), one of `AddExplanation`, `UpdateExplanation`, `QueryAgentExplanations`, `QueryBuExplanations`."]
     pub r#type: ::std::option::Option<crate::WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotificationType>,
     _nulls: crate::support::Extras,
 }

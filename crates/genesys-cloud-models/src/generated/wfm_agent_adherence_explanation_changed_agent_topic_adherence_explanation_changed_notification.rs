@@ -23,9 +23,9 @@ pub struct WfmAgentAdherenceExplanationChangedAgentTopicAdherenceExplanationChan
     pub reviewed_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`WfmAgentAdherenceExplanationChangedAgentTopicAdherenceExplanationChangedNotificationStatus`](crate::WfmAgentAdherenceExplanationChangedAgentTopicAdherenceExplanationChangedNotificationStatus)."]
+    #[doc = " JSON `status`: [`WfmAgentAdherenceExplanationChangedAgentTopicAdherenceExplanationChangedNotificationStatus`](crate::WfmAgentAdherenceExplanationChangedAgentTopicAdherenceExplanationChangedNotificationStatus), one of `Pending`, `Approved`, `Denied`."]
     pub status: ::std::option::Option<crate::WfmAgentAdherenceExplanationChangedAgentTopicAdherenceExplanationChangedNotificationStatus>,
-    #[doc = " JSON `type`: [`WfmAgentAdherenceExplanationChangedAgentTopicAdherenceExplanationChangedNotificationType`](crate::WfmAgentAdherenceExplanationChangedAgentTopicAdherenceExplanationChangedNotificationType)."]
+    #[doc = " JSON `type`: [`WfmAgentAdherenceExplanationChangedAgentTopicAdherenceExplanationChangedNotificationType`](crate::WfmAgentAdherenceExplanationChangedAgentTopicAdherenceExplanationChangedNotificationType), one of `Late`."]
     pub r#type: ::std::option::Option<crate::WfmAgentAdherenceExplanationChangedAgentTopicAdherenceExplanationChangedNotificationType>,
     _nulls: crate::support::Extras,
 }

@@ -23,9 +23,9 @@ pub struct WfmAgentAdherenceExplanationChangedBusinessUnitTopicAdherenceExplanat
     pub reviewed_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`WfmAgentAdherenceExplanationChangedBusinessUnitTopicAdherenceExplanationChangedNotificationStatus`](crate::WfmAgentAdherenceExplanationChangedBusinessUnitTopicAdherenceExplanationChangedNotificationStatus)."]
+    #[doc = " JSON `status`: [`WfmAgentAdherenceExplanationChangedBusinessUnitTopicAdherenceExplanationChangedNotificationStatus`](crate::WfmAgentAdherenceExplanationChangedBusinessUnitTopicAdherenceExplanationChangedNotificationStatus), one of `Pending`, `Approved`, `Denied`."]
     pub status: ::std::option::Option<crate::WfmAgentAdherenceExplanationChangedBusinessUnitTopicAdherenceExplanationChangedNotificationStatus>,
-    #[doc = " JSON `type`: [`WfmAgentAdherenceExplanationChangedBusinessUnitTopicAdherenceExplanationChangedNotificationType`](crate::WfmAgentAdherenceExplanationChangedBusinessUnitTopicAdherenceExplanationChangedNotificationType)."]
+    #[doc = " JSON `type`: [`WfmAgentAdherenceExplanationChangedBusinessUnitTopicAdherenceExplanationChangedNotificationType`](crate::WfmAgentAdherenceExplanationChangedBusinessUnitTopicAdherenceExplanationChangedNotificationType), one of `Late`."]
     pub r#type: ::std::option::Option<crate::WfmAgentAdherenceExplanationChangedBusinessUnitTopicAdherenceExplanationChangedNotificationType>,
     _nulls: crate::support::Extras,
 }

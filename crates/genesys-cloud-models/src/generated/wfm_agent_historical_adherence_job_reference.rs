@@ -9,7 +9,7 @@ pub struct WfmAgentHistoricalAdherenceJobReference {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`WfmAgentHistoricalAdherenceJobReferenceStatus`](crate::WfmAgentHistoricalAdherenceJobReferenceStatus)."]
+    #[doc = " JSON `status`: [`WfmAgentHistoricalAdherenceJobReferenceStatus`](crate::WfmAgentHistoricalAdherenceJobReferenceStatus), one of `Processing`, `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::WfmAgentHistoricalAdherenceJobReferenceStatus>,
     _nulls: crate::support::Extras,
 }

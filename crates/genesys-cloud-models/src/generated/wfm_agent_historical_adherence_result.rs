@@ -19,7 +19,7 @@ pub struct WfmAgentHistoricalAdherenceResult {
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `exceptionInfo`: array of [`HistoricalAdherenceExceptionInfo`](crate::HistoricalAdherenceExceptionInfo)."]
     pub exception_info: ::std::option::Option<::std::vec::Vec<crate::HistoricalAdherenceExceptionInfo>>,
-    #[doc = " JSON `impact`: [`WfmAgentHistoricalAdherenceResultImpact`](crate::WfmAgentHistoricalAdherenceResultImpact), required by the spec."]
+    #[doc = " JSON `impact`: [`WfmAgentHistoricalAdherenceResultImpact`](crate::WfmAgentHistoricalAdherenceResultImpact), required by the spec, one of `Positive`, `Negative`, `Neutral`, `Unknown`."]
     pub impact: ::std::option::Option<crate::WfmAgentHistoricalAdherenceResultImpact>,
     #[doc = " JSON `scheduledActivities`: array of [`AgentAdherenceScheduledActivity`](crate::AgentAdherenceScheduledActivity)."]
     pub scheduled_activities: ::std::option::Option<::std::vec::Vec<crate::AgentAdherenceScheduledActivity>>,

@@ -11,7 +11,7 @@ pub struct WfmAgentMuScheduleSearchCompleteTopicAgentMuScheduleSearchCompleteNot
     pub error: ::std::option::Option<crate::WfmAgentMuScheduleSearchCompleteTopicErrorBody>,
     #[doc = " JSON `operationId`: string."]
     pub operation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`WfmAgentMuScheduleSearchCompleteTopicAgentMuScheduleSearchCompleteNotificationStatus`](crate::WfmAgentMuScheduleSearchCompleteTopicAgentMuScheduleSearchCompleteNotificationStatus)."]
+    #[doc = " JSON `status`: [`WfmAgentMuScheduleSearchCompleteTopicAgentMuScheduleSearchCompleteNotificationStatus`](crate::WfmAgentMuScheduleSearchCompleteTopicAgentMuScheduleSearchCompleteNotificationStatus), one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::WfmAgentMuScheduleSearchCompleteTopicAgentMuScheduleSearchCompleteNotificationStatus>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct WfmAgentScheduleUpdateTopicAgentScheduleShiftUpdate {
     #[doc = " JSON `shiftStartDates`: array of date-time."]
     pub shift_start_dates: ::std::option::Option<::std::vec::Vec<::chrono::DateTime<::chrono::Utc>>>,
-    #[doc = " JSON `type`: [`WfmAgentScheduleUpdateTopicAgentScheduleShiftUpdateType`](crate::WfmAgentScheduleUpdateTopicAgentScheduleShiftUpdateType)."]
+    #[doc = " JSON `type`: [`WfmAgentScheduleUpdateTopicAgentScheduleShiftUpdateType`](crate::WfmAgentScheduleUpdateTopicAgentScheduleShiftUpdateType), one of `Added`, `Edited`, `Deleted`."]
     pub r#type: ::std::option::Option<crate::WfmAgentScheduleUpdateTopicAgentScheduleShiftUpdateType>,
     _nulls: crate::support::Extras,
 }

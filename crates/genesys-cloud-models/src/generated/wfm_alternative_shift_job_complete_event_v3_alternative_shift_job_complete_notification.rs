@@ -11,9 +11,9 @@ pub struct WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotif
     pub error: ::std::option::Option<crate::WfmAlternativeShiftJobCompleteEventV3ErrorBody>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotificationStatus`](crate::WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotificationStatus)."]
+    #[doc = " JSON `status`: [`WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotificationStatus`](crate::WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotificationStatus), one of `Processing`, `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotificationStatus>,
-    #[doc = " JSON `type`: [`WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotificationType`](crate::WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotificationType)."]
+    #[doc = " JSON `type`: [`WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotificationType`](crate::WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotificationType), one of `ListOffers`, `SearchOffers`, `ListUserTrades`, `SearchTrades`, `BulkUpdateTrades`."]
     pub r#type: ::std::option::Option<crate::WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotificationType>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct WfmBuIntradayDataUpdateTopicBuIntradayDataGroup {
     pub forecast_data_per_interval: ::std::option::Option<::std::vec::Vec<crate::WfmBuIntradayDataUpdateTopicBuIntradayForecastData>>,
     #[doc = " JSON `forecastDataSummary`: [`WfmBuIntradayDataUpdateTopicBuIntradayForecastData`](crate::WfmBuIntradayDataUpdateTopicBuIntradayForecastData)."]
     pub forecast_data_summary: ::std::option::Option<crate::WfmBuIntradayDataUpdateTopicBuIntradayForecastData>,
-    #[doc = " JSON `mediaType`: [`WfmBuIntradayDataUpdateTopicBuIntradayDataGroupMediaType`](crate::WfmBuIntradayDataUpdateTopicBuIntradayDataGroupMediaType)."]
+    #[doc = " JSON `mediaType`: [`WfmBuIntradayDataUpdateTopicBuIntradayDataGroupMediaType`](crate::WfmBuIntradayDataUpdateTopicBuIntradayDataGroupMediaType), one of `Voice`, `Chat`, `Email`, `Callback`, `Message`, `Workitem`."]
     pub media_type: ::std::option::Option<crate::WfmBuIntradayDataUpdateTopicBuIntradayDataGroupMediaType>,
     #[doc = " JSON `performancePredictionDataPerInterval`: array of [`WfmBuIntradayDataUpdateTopicIntradayPerformancePredictionData`](crate::WfmBuIntradayDataUpdateTopicIntradayPerformancePredictionData)."]
     pub performance_prediction_data_per_interval: ::std::option::Option<::std::vec::Vec<crate::WfmBuIntradayDataUpdateTopicIntradayPerformancePredictionData>>,

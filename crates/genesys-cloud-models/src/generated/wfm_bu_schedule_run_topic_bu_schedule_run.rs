@@ -21,7 +21,7 @@ pub struct WfmBuScheduleRunTopicBuScheduleRun {
     pub scheduling_canceled_by: ::std::option::Option<crate::WfmBuScheduleRunTopicUserReference>,
     #[doc = " JSON `schedulingCompletedTime`: string."]
     pub scheduling_completed_time: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`WfmBuScheduleRunTopicBuScheduleRunState`](crate::WfmBuScheduleRunTopicBuScheduleRunState)."]
+    #[doc = " JSON `state`: [`WfmBuScheduleRunTopicBuScheduleRunState`](crate::WfmBuScheduleRunTopicBuScheduleRunState), one of `None`, `Queued`, `Scheduling`, `Canceled`, `Failed`, `Complete`."]
     pub state: ::std::option::Option<crate::WfmBuScheduleRunTopicBuScheduleRunState>,
     #[doc = " JSON `weekCount`: integer (int64)."]
     pub week_count: ::std::option::Option<i64>,

@@ -9,7 +9,7 @@ pub struct WfmBuScheduleRunTopicBuSchedulingRunProgressNotification {
     pub operation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `result`: [`WfmBuScheduleRunTopicBuScheduleRun`](crate::WfmBuScheduleRunTopicBuScheduleRun)."]
     pub result: ::std::option::Option<crate::WfmBuScheduleRunTopicBuScheduleRun>,
-    #[doc = " JSON `status`: [`WfmBuScheduleRunTopicBuSchedulingRunProgressNotificationStatus`](crate::WfmBuScheduleRunTopicBuSchedulingRunProgressNotificationStatus)."]
+    #[doc = " JSON `status`: [`WfmBuScheduleRunTopicBuSchedulingRunProgressNotificationStatus`](crate::WfmBuScheduleRunTopicBuSchedulingRunProgressNotificationStatus), one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::WfmBuScheduleRunTopicBuSchedulingRunProgressNotificationStatus>,
     _nulls: crate::support::Extras,
 }

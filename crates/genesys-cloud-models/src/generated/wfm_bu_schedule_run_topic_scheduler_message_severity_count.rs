@@ -7,7 +7,7 @@
 pub struct WfmBuScheduleRunTopicSchedulerMessageSeverityCount {
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
-    #[doc = " JSON `severity`: [`WfmBuScheduleRunTopicSchedulerMessageSeverityCountSeverity`](crate::WfmBuScheduleRunTopicSchedulerMessageSeverityCountSeverity)."]
+    #[doc = " JSON `severity`: [`WfmBuScheduleRunTopicSchedulerMessageSeverityCountSeverity`](crate::WfmBuScheduleRunTopicSchedulerMessageSeverityCountSeverity), one of `Ignore`, `Information`, `Warning`, `Error`."]
     pub severity: ::std::option::Option<crate::WfmBuScheduleRunTopicSchedulerMessageSeverityCountSeverity>,
     _nulls: crate::support::Extras,
 }

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmBuScheduleTopicBuScheduleNotification {
-    #[doc = " JSON `eventType`: [`WfmBuScheduleTopicBuScheduleNotificationEventType`](crate::WfmBuScheduleTopicBuScheduleNotificationEventType)."]
+    #[doc = " JSON `eventType`: [`WfmBuScheduleTopicBuScheduleNotificationEventType`](crate::WfmBuScheduleTopicBuScheduleNotificationEventType), one of `Update`, `Import`, `Copy`, `Delete`."]
     pub event_type: ::std::option::Option<crate::WfmBuScheduleTopicBuScheduleNotificationEventType>,
     #[doc = " JSON `operationId`: string."]
     pub operation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `result`: [`WfmBuScheduleTopicBuScheduleMetadata`](crate::WfmBuScheduleTopicBuScheduleMetadata)."]
     pub result: ::std::option::Option<crate::WfmBuScheduleTopicBuScheduleMetadata>,
-    #[doc = " JSON `status`: [`WfmBuScheduleTopicBuScheduleNotificationStatus`](crate::WfmBuScheduleTopicBuScheduleNotificationStatus)."]
+    #[doc = " JSON `status`: [`WfmBuScheduleTopicBuScheduleNotificationStatus`](crate::WfmBuScheduleTopicBuScheduleNotificationStatus), one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::WfmBuScheduleTopicBuScheduleNotificationStatus>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct WfmBuScheduleTopicSchedulerMessageSeverityCount {
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
-    #[doc = " JSON `severity`: [`WfmBuScheduleTopicSchedulerMessageSeverityCountSeverity`](crate::WfmBuScheduleTopicSchedulerMessageSeverityCountSeverity)."]
+    #[doc = " JSON `severity`: [`WfmBuScheduleTopicSchedulerMessageSeverityCountSeverity`](crate::WfmBuScheduleTopicSchedulerMessageSeverityCountSeverity), one of `Ignore`, `Information`, `Warning`, `Error`."]
     pub severity: ::std::option::Option<crate::WfmBuScheduleTopicSchedulerMessageSeverityCountSeverity>,
     _nulls: crate::support::Extras,
 }

@@ -13,9 +13,9 @@ pub struct WfmBuShortTermForecastCopyCompleteTopicBuForecastModification {
     pub end_interval_index: ::std::option::Option<i64>,
     #[doc = " JSON `granularity`: string."]
     pub granularity: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `legacyMetric`: [`WfmBuShortTermForecastCopyCompleteTopicBuForecastModificationLegacyMetric`](crate::WfmBuShortTermForecastCopyCompleteTopicBuForecastModificationLegacyMetric)."]
+    #[doc = " JSON `legacyMetric`: [`WfmBuShortTermForecastCopyCompleteTopicBuForecastModificationLegacyMetric`](crate::WfmBuShortTermForecastCopyCompleteTopicBuForecastModificationLegacyMetric), one of `AverageAfterCallWorkTimeSeconds`, `AverageHandleTimeSeconds`, `AverageTalkTimeSeconds`, `Offered`."]
     pub legacy_metric: ::std::option::Option<crate::WfmBuShortTermForecastCopyCompleteTopicBuForecastModificationLegacyMetric>,
-    #[doc = " JSON `metric`: [`WfmBuShortTermForecastCopyCompleteTopicBuForecastModificationMetric`](crate::WfmBuShortTermForecastCopyCompleteTopicBuForecastModificationMetric)."]
+    #[doc = " JSON `metric`: [`WfmBuShortTermForecastCopyCompleteTopicBuForecastModificationMetric`](crate::WfmBuShortTermForecastCopyCompleteTopicBuForecastModificationMetric), one of `Offered`, `AverageHandleTimeSeconds`."]
     pub metric: ::std::option::Option<crate::WfmBuShortTermForecastCopyCompleteTopicBuForecastModificationMetric>,
     #[doc = " JSON `planningGroupIds`: array of string."]
     pub planning_group_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -25,7 +25,7 @@ pub struct WfmBuShortTermForecastCopyCompleteTopicBuForecastModification {
     pub secondary_values: ::std::option::Option<::std::vec::Vec<crate::WfmBuShortTermForecastCopyCompleteTopicModificationIntervalOffsetValue>>,
     #[doc = " JSON `startIntervalIndex`: integer (int64)."]
     pub start_interval_index: ::std::option::Option<i64>,
-    #[doc = " JSON `type`: [`WfmBuShortTermForecastCopyCompleteTopicBuForecastModificationType`](crate::WfmBuShortTermForecastCopyCompleteTopicBuForecastModificationType)."]
+    #[doc = " JSON `type`: [`WfmBuShortTermForecastCopyCompleteTopicBuForecastModificationType`](crate::WfmBuShortTermForecastCopyCompleteTopicBuForecastModificationType), one of `MinimumPerInterval`, `MaximumPerInterval`, `SetValuePerInterval`, `ChangeValuePerInterval`, `ChangePercentPerInterval`, `SetValueOverRange`, `ChangeValueOverRange`, `SetValuesForIntervalSet`, `SetMultiGranularityValuesForIntervalSet`."]
     pub r#type: ::std::option::Option<crate::WfmBuShortTermForecastCopyCompleteTopicBuForecastModificationType>,
     #[doc = " JSON `value`: number (double)."]
     pub value: ::std::option::Option<f64>,

@@ -7,7 +7,7 @@
 pub struct WfmBuShortTermForecastCopyCompleteTopicBuShortTermForecast {
     #[doc = " JSON `canUseForScheduling`: boolean."]
     pub can_use_for_scheduling: ::std::option::Option<bool>,
-    #[doc = " JSON `creationMethod`: [`WfmBuShortTermForecastCopyCompleteTopicBuShortTermForecastCreationMethod`](crate::WfmBuShortTermForecastCopyCompleteTopicBuShortTermForecastCreationMethod)."]
+    #[doc = " JSON `creationMethod`: [`WfmBuShortTermForecastCopyCompleteTopicBuShortTermForecastCreationMethod`](crate::WfmBuShortTermForecastCopyCompleteTopicBuShortTermForecastCreationMethod), one of `Import`, `ImportedHistoricalWeightedAverage`, `HistoricalWeightedAverage`, `Advanced`."]
     pub creation_method: ::std::option::Option<crate::WfmBuShortTermForecastCopyCompleteTopicBuShortTermForecastCreationMethod>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,

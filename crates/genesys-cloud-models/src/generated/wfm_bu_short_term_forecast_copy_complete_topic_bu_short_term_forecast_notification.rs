@@ -9,7 +9,7 @@ pub struct WfmBuShortTermForecastCopyCompleteTopicBuShortTermForecastNotificatio
     pub operation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `result`: [`WfmBuShortTermForecastCopyCompleteTopicBuShortTermForecast`](crate::WfmBuShortTermForecastCopyCompleteTopicBuShortTermForecast)."]
     pub result: ::std::option::Option<crate::WfmBuShortTermForecastCopyCompleteTopicBuShortTermForecast>,
-    #[doc = " JSON `status`: [`WfmBuShortTermForecastCopyCompleteTopicBuShortTermForecastNotificationStatus`](crate::WfmBuShortTermForecastCopyCompleteTopicBuShortTermForecastNotificationStatus)."]
+    #[doc = " JSON `status`: [`WfmBuShortTermForecastCopyCompleteTopicBuShortTermForecastNotificationStatus`](crate::WfmBuShortTermForecastCopyCompleteTopicBuShortTermForecastNotificationStatus), one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::WfmBuShortTermForecastCopyCompleteTopicBuShortTermForecastNotificationStatus>,
     _nulls: crate::support::Extras,
 }

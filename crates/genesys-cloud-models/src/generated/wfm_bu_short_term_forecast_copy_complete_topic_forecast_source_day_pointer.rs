@@ -9,7 +9,7 @@ pub struct WfmBuShortTermForecastCopyCompleteTopicForecastSourceDayPointer {
     pub data_key: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `date`: string."]
     pub date: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `dayOfWeek`: [`WfmBuShortTermForecastCopyCompleteTopicForecastSourceDayPointerDayOfWeek`](crate::WfmBuShortTermForecastCopyCompleteTopicForecastSourceDayPointerDayOfWeek)."]
+    #[doc = " JSON `dayOfWeek`: [`WfmBuShortTermForecastCopyCompleteTopicForecastSourceDayPointerDayOfWeek`](crate::WfmBuShortTermForecastCopyCompleteTopicForecastSourceDayPointerDayOfWeek), one of `Sunday`, `Monday`, `Tuesday`, `Wednesday`, `Thursday`, `Friday`, `Saturday`, `EighthDay`."]
     pub day_of_week: ::std::option::Option<crate::WfmBuShortTermForecastCopyCompleteTopicForecastSourceDayPointerDayOfWeek>,
     #[doc = " JSON `fileName`: string."]
     pub file_name: ::std::option::Option<::std::string::String>,

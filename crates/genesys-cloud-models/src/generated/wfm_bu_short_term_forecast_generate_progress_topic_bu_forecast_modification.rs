@@ -13,9 +13,9 @@ pub struct WfmBuShortTermForecastGenerateProgressTopicBuForecastModification {
     pub end_interval_index: ::std::option::Option<i64>,
     #[doc = " JSON `granularity`: string."]
     pub granularity: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `legacyMetric`: [`WfmBuShortTermForecastGenerateProgressTopicBuForecastModificationLegacyMetric`](crate::WfmBuShortTermForecastGenerateProgressTopicBuForecastModificationLegacyMetric)."]
+    #[doc = " JSON `legacyMetric`: [`WfmBuShortTermForecastGenerateProgressTopicBuForecastModificationLegacyMetric`](crate::WfmBuShortTermForecastGenerateProgressTopicBuForecastModificationLegacyMetric), one of `AverageAfterCallWorkTimeSeconds`, `AverageHandleTimeSeconds`, `AverageTalkTimeSeconds`, `Offered`."]
     pub legacy_metric: ::std::option::Option<crate::WfmBuShortTermForecastGenerateProgressTopicBuForecastModificationLegacyMetric>,
-    #[doc = " JSON `metric`: [`WfmBuShortTermForecastGenerateProgressTopicBuForecastModificationMetric`](crate::WfmBuShortTermForecastGenerateProgressTopicBuForecastModificationMetric)."]
+    #[doc = " JSON `metric`: [`WfmBuShortTermForecastGenerateProgressTopicBuForecastModificationMetric`](crate::WfmBuShortTermForecastGenerateProgressTopicBuForecastModificationMetric), one of `Offered`, `AverageHandleTimeSeconds`."]
     pub metric: ::std::option::Option<crate::WfmBuShortTermForecastGenerateProgressTopicBuForecastModificationMetric>,
     #[doc = " JSON `planningGroupIds`: array of string."]
     pub planning_group_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -25,7 +25,7 @@ pub struct WfmBuShortTermForecastGenerateProgressTopicBuForecastModification {
     pub secondary_values: ::std::option::Option<::std::vec::Vec<crate::WfmBuShortTermForecastGenerateProgressTopicModificationIntervalOffsetValue>>,
     #[doc = " JSON `startIntervalIndex`: integer (int64)."]
     pub start_interval_index: ::std::option::Option<i64>,
-    #[doc = " JSON `type`: [`WfmBuShortTermForecastGenerateProgressTopicBuForecastModificationType`](crate::WfmBuShortTermForecastGenerateProgressTopicBuForecastModificationType)."]
+    #[doc = " JSON `type`: [`WfmBuShortTermForecastGenerateProgressTopicBuForecastModificationType`](crate::WfmBuShortTermForecastGenerateProgressTopicBuForecastModificationType), one of `MinimumPerInterval`, `MaximumPerInterval`, `SetValuePerInterval`, `ChangeValuePerInterval`, `ChangePercentPerInterval`, `SetValueOverRange`, `ChangeValueOverRange`, `SetValuesForIntervalSet`, `SetMultiGranularityValuesForIntervalSet`."]
     pub r#type: ::std::option::Option<crate::WfmBuShortTermForecastGenerateProgressTopicBuForecastModificationType>,
     #[doc = " JSON `value`: number (double)."]
     pub value: ::std::option::Option<f64>,

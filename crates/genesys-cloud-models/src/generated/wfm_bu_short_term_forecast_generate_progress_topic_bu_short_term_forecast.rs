@@ -7,7 +7,7 @@
 pub struct WfmBuShortTermForecastGenerateProgressTopicBuShortTermForecast {
     #[doc = " JSON `canUseForScheduling`: boolean."]
     pub can_use_for_scheduling: ::std::option::Option<bool>,
-    #[doc = " JSON `creationMethod`: [`WfmBuShortTermForecastGenerateProgressTopicBuShortTermForecastCreationMethod`](crate::WfmBuShortTermForecastGenerateProgressTopicBuShortTermForecastCreationMethod)."]
+    #[doc = " JSON `creationMethod`: [`WfmBuShortTermForecastGenerateProgressTopicBuShortTermForecastCreationMethod`](crate::WfmBuShortTermForecastGenerateProgressTopicBuShortTermForecastCreationMethod), one of `Import`, `ImportedHistoricalWeightedAverage`, `HistoricalWeightedAverage`, `Advanced`."]
     pub creation_method: ::std::option::Option<crate::WfmBuShortTermForecastGenerateProgressTopicBuShortTermForecastCreationMethod>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,

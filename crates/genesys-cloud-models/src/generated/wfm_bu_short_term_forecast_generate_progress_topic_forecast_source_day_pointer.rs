@@ -9,7 +9,7 @@ pub struct WfmBuShortTermForecastGenerateProgressTopicForecastSourceDayPointer {
     pub data_key: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `date`: string."]
     pub date: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `dayOfWeek`: [`WfmBuShortTermForecastGenerateProgressTopicForecastSourceDayPointerDayOfWeek`](crate::WfmBuShortTermForecastGenerateProgressTopicForecastSourceDayPointerDayOfWeek)."]
+    #[doc = " JSON `dayOfWeek`: [`WfmBuShortTermForecastGenerateProgressTopicForecastSourceDayPointerDayOfWeek`](crate::WfmBuShortTermForecastGenerateProgressTopicForecastSourceDayPointerDayOfWeek), one of `Sunday`, `Monday`, `Tuesday`, `Wednesday`, `Thursday`, `Friday`, `Saturday`, `EighthDay`."]
     pub day_of_week: ::std::option::Option<crate::WfmBuShortTermForecastGenerateProgressTopicForecastSourceDayPointerDayOfWeek>,
     #[doc = " JSON `fileName`: string."]
     pub file_name: ::std::option::Option<::std::string::String>,

@@ -11,7 +11,7 @@ pub struct WfmBuShortTermForecastGenerateProgressTopicGenerateBuShortTermForecas
     pub progress: ::std::option::Option<i64>,
     #[doc = " JSON `result`: [`WfmBuShortTermForecastGenerateProgressTopicBuShortTermForecast`](crate::WfmBuShortTermForecastGenerateProgressTopicBuShortTermForecast)."]
     pub result: ::std::option::Option<crate::WfmBuShortTermForecastGenerateProgressTopicBuShortTermForecast>,
-    #[doc = " JSON `status`: [`WfmBuShortTermForecastGenerateProgressTopicGenerateBuShortTermForecastProgressNotificationStatus`](crate::WfmBuShortTermForecastGenerateProgressTopicGenerateBuShortTermForecastProgressNotificationStatus)."]
+    #[doc = " JSON `status`: [`WfmBuShortTermForecastGenerateProgressTopicGenerateBuShortTermForecastProgressNotificationStatus`](crate::WfmBuShortTermForecastGenerateProgressTopicGenerateBuShortTermForecastProgressNotificationStatus), one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::WfmBuShortTermForecastGenerateProgressTopicGenerateBuShortTermForecastProgressNotificationStatus>,
     _nulls: crate::support::Extras,
 }

@@ -13,9 +13,9 @@ pub struct WfmBuShortTermForecastImportCompleteTopicBuForecastModification {
     pub end_interval_index: ::std::option::Option<i64>,
     #[doc = " JSON `granularity`: string."]
     pub granularity: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `legacyMetric`: [`WfmBuShortTermForecastImportCompleteTopicBuForecastModificationLegacyMetric`](crate::WfmBuShortTermForecastImportCompleteTopicBuForecastModificationLegacyMetric)."]
+    #[doc = " JSON `legacyMetric`: [`WfmBuShortTermForecastImportCompleteTopicBuForecastModificationLegacyMetric`](crate::WfmBuShortTermForecastImportCompleteTopicBuForecastModificationLegacyMetric), one of `AverageAfterCallWorkTimeSeconds`, `AverageHandleTimeSeconds`, `AverageTalkTimeSeconds`, `Offered`."]
     pub legacy_metric: ::std::option::Option<crate::WfmBuShortTermForecastImportCompleteTopicBuForecastModificationLegacyMetric>,
-    #[doc = " JSON `metric`: [`WfmBuShortTermForecastImportCompleteTopicBuForecastModificationMetric`](crate::WfmBuShortTermForecastImportCompleteTopicBuForecastModificationMetric)."]
+    #[doc = " JSON `metric`: [`WfmBuShortTermForecastImportCompleteTopicBuForecastModificationMetric`](crate::WfmBuShortTermForecastImportCompleteTopicBuForecastModificationMetric), one of `Offered`, `AverageHandleTimeSeconds`."]
     pub metric: ::std::option::Option<crate::WfmBuShortTermForecastImportCompleteTopicBuForecastModificationMetric>,
     #[doc = " JSON `planningGroupIds`: array of string."]
     pub planning_group_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -25,7 +25,7 @@ pub struct WfmBuShortTermForecastImportCompleteTopicBuForecastModification {
     pub secondary_values: ::std::option::Option<::std::vec::Vec<crate::WfmBuShortTermForecastImportCompleteTopicModificationIntervalOffsetValue>>,
     #[doc = " JSON `startIntervalIndex`: integer (int64)."]
     pub start_interval_index: ::std::option::Option<i64>,
-    #[doc = " JSON `type`: [`WfmBuShortTermForecastImportCompleteTopicBuForecastModificationType`](crate::WfmBuShortTermForecastImportCompleteTopicBuForecastModificationType)."]
+    #[doc = " JSON `type`: [`WfmBuShortTermForecastImportCompleteTopicBuForecastModificationType`](crate::WfmBuShortTermForecastImportCompleteTopicBuForecastModificationType), one of `MinimumPerInterval`, `MaximumPerInterval`, `SetValuePerInterval`, `ChangeValuePerInterval`, `ChangePercentPerInterval`, `SetValueOverRange`, `ChangeValueOverRange`, `SetValuesForIntervalSet`, `SetMultiGranularityValuesForIntervalSet`."]
     pub r#type: ::std::option::Option<crate::WfmBuShortTermForecastImportCompleteTopicBuForecastModificationType>,
     #[doc = " JSON `value`: number (double)."]
     pub value: ::std::option::Option<f64>,

@@ -7,7 +7,7 @@
 pub struct WfmBuShortTermForecastImportCompleteTopicBuShortTermForecast {
     #[doc = " JSON `canUseForScheduling`: boolean."]
     pub can_use_for_scheduling: ::std::option::Option<bool>,
-    #[doc = " JSON `creationMethod`: [`WfmBuShortTermForecastImportCompleteTopicBuShortTermForecastCreationMethod`](crate::WfmBuShortTermForecastImportCompleteTopicBuShortTermForecastCreationMethod)."]
+    #[doc = " JSON `creationMethod`: [`WfmBuShortTermForecastImportCompleteTopicBuShortTermForecastCreationMethod`](crate::WfmBuShortTermForecastImportCompleteTopicBuShortTermForecastCreationMethod), one of `Import`, `ImportedHistoricalWeightedAverage`, `HistoricalWeightedAverage`, `Advanced`."]
     pub creation_method: ::std::option::Option<crate::WfmBuShortTermForecastImportCompleteTopicBuShortTermForecastCreationMethod>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,

@@ -9,7 +9,7 @@ pub struct WfmBuShortTermForecastImportCompleteTopicBuShortTermForecastNotificat
     pub operation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `result`: [`WfmBuShortTermForecastImportCompleteTopicBuShortTermForecast`](crate::WfmBuShortTermForecastImportCompleteTopicBuShortTermForecast)."]
     pub result: ::std::option::Option<crate::WfmBuShortTermForecastImportCompleteTopicBuShortTermForecast>,
-    #[doc = " JSON `status`: [`WfmBuShortTermForecastImportCompleteTopicBuShortTermForecastNotificationStatus`](crate::WfmBuShortTermForecastImportCompleteTopicBuShortTermForecastNotificationStatus)."]
+    #[doc = " JSON `status`: [`WfmBuShortTermForecastImportCompleteTopicBuShortTermForecastNotificationStatus`](crate::WfmBuShortTermForecastImportCompleteTopicBuShortTermForecastNotificationStatus), one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::WfmBuShortTermForecastImportCompleteTopicBuShortTermForecastNotificationStatus>,
     _nulls: crate::support::Extras,
 }

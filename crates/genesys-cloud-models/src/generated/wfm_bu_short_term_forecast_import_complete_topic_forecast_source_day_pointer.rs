@@ -9,7 +9,7 @@ pub struct WfmBuShortTermForecastImportCompleteTopicForecastSourceDayPointer {
     pub data_key: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `date`: string."]
     pub date: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `dayOfWeek`: [`WfmBuShortTermForecastImportCompleteTopicForecastSourceDayPointerDayOfWeek`](crate::WfmBuShortTermForecastImportCompleteTopicForecastSourceDayPointerDayOfWeek)."]
+    #[doc = " JSON `dayOfWeek`: [`WfmBuShortTermForecastImportCompleteTopicForecastSourceDayPointerDayOfWeek`](crate::WfmBuShortTermForecastImportCompleteTopicForecastSourceDayPointerDayOfWeek), one of `Sunday`, `Monday`, `Tuesday`, `Wednesday`, `Thursday`, `Friday`, `Saturday`, `EighthDay`."]
     pub day_of_week: ::std::option::Option<crate::WfmBuShortTermForecastImportCompleteTopicForecastSourceDayPointerDayOfWeek>,
     #[doc = " JSON `fileName`: string."]
     pub file_name: ::std::option::Option<::std::string::String>,

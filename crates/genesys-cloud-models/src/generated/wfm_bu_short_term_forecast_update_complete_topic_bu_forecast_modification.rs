@@ -13,9 +13,9 @@ pub struct WfmBuShortTermForecastUpdateCompleteTopicBuForecastModification {
     pub end_interval_index: ::std::option::Option<i64>,
     #[doc = " JSON `granularity`: string."]
     pub granularity: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `legacyMetric`: [`WfmBuShortTermForecastUpdateCompleteTopicBuForecastModificationLegacyMetric`](crate::WfmBuShortTermForecastUpdateCompleteTopicBuForecastModificationLegacyMetric)."]
+    #[doc = " JSON `legacyMetric`: [`WfmBuShortTermForecastUpdateCompleteTopicBuForecastModificationLegacyMetric`](crate::WfmBuShortTermForecastUpdateCompleteTopicBuForecastModificationLegacyMetric), one of `AverageAfterCallWorkTimeSeconds`, `AverageHandleTimeSeconds`, `AverageTalkTimeSeconds`, `Offered`."]
     pub legacy_metric: ::std::option::Option<crate::WfmBuShortTermForecastUpdateCompleteTopicBuForecastModificationLegacyMetric>,
-    #[doc = " JSON `metric`: [`WfmBuShortTermForecastUpdateCompleteTopicBuForecastModificationMetric`](crate::WfmBuShortTermForecastUpdateCompleteTopicBuForecastModificationMetric)."]
+    #[doc = " JSON `metric`: [`WfmBuShortTermForecastUpdateCompleteTopicBuForecastModificationMetric`](crate::WfmBuShortTermForecastUpdateCompleteTopicBuForecastModificationMetric), one of `Offered`, `AverageHandleTimeSeconds`."]
     pub metric: ::std::option::Option<crate::WfmBuShortTermForecastUpdateCompleteTopicBuForecastModificationMetric>,
     #[doc = " JSON `planningGroupIds`: array of string."]
     pub planning_group_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -25,7 +25,7 @@ pub struct WfmBuShortTermForecastUpdateCompleteTopicBuForecastModification {
     pub secondary_values: ::std::option::Option<::std::vec::Vec<crate::WfmBuShortTermForecastUpdateCompleteTopicModificationIntervalOffsetValue>>,
     #[doc = " JSON `startIntervalIndex`: integer (int64)."]
     pub start_interval_index: ::std::option::Option<i64>,
-    #[doc = " JSON `type`: [`WfmBuShortTermForecastUpdateCompleteTopicBuForecastModificationType`](crate::WfmBuShortTermForecastUpdateCompleteTopicBuForecastModificationType)."]
+    #[doc = " JSON `type`: [`WfmBuShortTermForecastUpdateCompleteTopicBuForecastModificationType`](crate::WfmBuShortTermForecastUpdateCompleteTopicBuForecastModificationType), one of `MinimumPerInterval`, `MaximumPerInterval`, `SetValuePerInterval`, `ChangeValuePerInterval`, `ChangePercentPerInterval`, `SetValueOverRange`, `ChangeValueOverRange`, `SetValuesForIntervalSet`, `SetMultiGranularityValuesForIntervalSet`."]
     pub r#type: ::std::option::Option<crate::WfmBuShortTermForecastUpdateCompleteTopicBuForecastModificationType>,
     #[doc = " JSON `value`: number (double)."]
     pub value: ::std::option::Option<f64>,

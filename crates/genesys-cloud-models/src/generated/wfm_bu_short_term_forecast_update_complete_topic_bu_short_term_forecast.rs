@@ -7,7 +7,7 @@
 pub struct WfmBuShortTermForecastUpdateCompleteTopicBuShortTermForecast {
     #[doc = " JSON `canUseForScheduling`: boolean."]
     pub can_use_for_scheduling: ::std::option::Option<bool>,
-    #[doc = " JSON `creationMethod`: [`WfmBuShortTermForecastUpdateCompleteTopicBuShortTermForecastCreationMethod`](crate::WfmBuShortTermForecastUpdateCompleteTopicBuShortTermForecastCreationMethod)."]
+    #[doc = " JSON `creationMethod`: [`WfmBuShortTermForecastUpdateCompleteTopicBuShortTermForecastCreationMethod`](crate::WfmBuShortTermForecastUpdateCompleteTopicBuShortTermForecastCreationMethod), one of `Import`, `ImportedHistoricalWeightedAverage`, `HistoricalWeightedAverage`, `Advanced`."]
     pub creation_method: ::std::option::Option<crate::WfmBuShortTermForecastUpdateCompleteTopicBuShortTermForecastCreationMethod>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,

@@ -9,7 +9,7 @@ pub struct WfmBuShortTermForecastUpdateCompleteTopicBuShortTermForecastNotificat
     pub operation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `result`: [`WfmBuShortTermForecastUpdateCompleteTopicBuShortTermForecast`](crate::WfmBuShortTermForecastUpdateCompleteTopicBuShortTermForecast)."]
     pub result: ::std::option::Option<crate::WfmBuShortTermForecastUpdateCompleteTopicBuShortTermForecast>,
-    #[doc = " JSON `status`: [`WfmBuShortTermForecastUpdateCompleteTopicBuShortTermForecastNotificationStatus`](crate::WfmBuShortTermForecastUpdateCompleteTopicBuShortTermForecastNotificationStatus)."]
+    #[doc = " JSON `status`: [`WfmBuShortTermForecastUpdateCompleteTopicBuShortTermForecastNotificationStatus`](crate::WfmBuShortTermForecastUpdateCompleteTopicBuShortTermForecastNotificationStatus), one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::WfmBuShortTermForecastUpdateCompleteTopicBuShortTermForecastNotificationStatus>,
     _nulls: crate::support::Extras,
 }

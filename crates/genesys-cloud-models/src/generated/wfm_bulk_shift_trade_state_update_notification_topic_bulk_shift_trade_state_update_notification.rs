@@ -9,7 +9,7 @@ pub struct WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdat
     pub operation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `result`: [`WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateResultListing`](crate::WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateResultListing)."]
     pub result: ::std::option::Option<crate::WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateResultListing>,
-    #[doc = " JSON `status`: [`WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateNotificationStatus`](crate::WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateNotificationStatus)."]
+    #[doc = " JSON `status`: [`WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateNotificationStatus`](crate::WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateNotificationStatus), one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateNotificationStatus>,
     #[doc = " JSON `weekDate`: date-time."]
     pub week_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateResult {
-    #[doc = " JSON `failureReason`: [`WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateResultFailureReason`](crate::WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateResultFailureReason)."]
+    #[doc = " JSON `failureReason`: [`WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateResultFailureReason`](crate::WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateResultFailureReason), one of `InitiatingAgentScheduleNotFound`, `InitiatingAgentShiftNotFound`, `ReceivingAgentNotFound`, `ReceivingAgentScheduleNotFound`, `ReceivingAgentShiftNotFound`, `ScheduleNotPublished`, `TransitionNotAllowed`."]
     pub failure_reason: ::std::option::Option<crate::WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateResultFailureReason>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -15,7 +15,7 @@ pub struct WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdat
     pub reviewed_by: ::std::option::Option<crate::WfmBulkShiftTradeStateUpdateNotificationTopicUserReference>,
     #[doc = " JSON `reviewedDate`: date-time."]
     pub reviewed_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateResultState`](crate::WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateResultState)."]
+    #[doc = " JSON `state`: [`WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateResultState`](crate::WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateResultState), one of `Unmatched`, `Matched`, `Approved`, `Denied`, `Expired`, `Canceled`."]
     pub state: ::std::option::Option<crate::WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateResultState>,
     _nulls: crate::support::Extras,
 }

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceExceptionInfo {
-    #[doc = " JSON `actualActivityCategory`: [`WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceExceptionInfoActualActivityCategory`](crate::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceExceptionInfoActualActivityCategory)."]
+    #[doc = " JSON `actualActivityCategory`: [`WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceExceptionInfoActualActivityCategory`](crate::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceExceptionInfoActualActivityCategory), one of `Unknown`, `OnQueueWork`, `Break`, `Meal`, `Meeting`, `OffQueueWork`, `TimeOff`, `Training`, `Unavailable`, `Unscheduled`."]
     pub actual_activity_category: ::std::option::Option<crate::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceExceptionInfoActualActivityCategory>,
     #[doc = " JSON `actualActivityCodeId`: string."]
     pub actual_activity_code_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `endOffsetSeconds`: integer (int64)."]
     pub end_offset_seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `impact`: [`WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceExceptionInfoImpact`](crate::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceExceptionInfoImpact)."]
+    #[doc = " JSON `impact`: [`WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceExceptionInfoImpact`](crate::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceExceptionInfoImpact), one of `Unknown`, `Positive`, `Negative`, `Neutral`."]
     pub impact: ::std::option::Option<crate::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceExceptionInfoImpact>,
-    #[doc = " JSON `routingStatus`: [`WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceExceptionInfoRoutingStatus`](crate::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceExceptionInfoRoutingStatus)."]
+    #[doc = " JSON `routingStatus`: [`WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceExceptionInfoRoutingStatus`](crate::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceExceptionInfoRoutingStatus), one of `UNKNOWN`, `OFF_QUEUE`, `IDLE`, `INTERACTING`, `NOT_RESPONDING`, `COMMUNICATING`."]
     pub routing_status: ::std::option::Option<crate::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceExceptionInfoRoutingStatus>,
-    #[doc = " JSON `scheduledActivityCategory`: [`WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceExceptionInfoScheduledActivityCategory`](crate::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceExceptionInfoScheduledActivityCategory)."]
+    #[doc = " JSON `scheduledActivityCategory`: [`WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceExceptionInfoScheduledActivityCategory`](crate::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceExceptionInfoScheduledActivityCategory), one of `Unknown`, `OnQueueWork`, `Break`, `Meal`, `Meeting`, `OffQueueWork`, `TimeOff`, `Training`, `Unavailable`, `Unscheduled`."]
     pub scheduled_activity_category: ::std::option::Option<crate::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceExceptionInfoScheduledActivityCategory>,
     #[doc = " JSON `scheduledActivityCodeId`: string."]
     pub scheduled_activity_code_id: ::std::option::Option<::std::string::String>,
@@ -25,7 +25,7 @@ pub struct WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdhe
     pub secondary_presence_lookup_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startOffsetSeconds`: integer (int64)."]
     pub start_offset_seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `systemPresence`: [`WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceExceptionInfoSystemPresence`](crate::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceExceptionInfoSystemPresence)."]
+    #[doc = " JSON `systemPresence`: [`WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceExceptionInfoSystemPresence`](crate::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceExceptionInfoSystemPresence), one of `Unknown`, `Available`, `Away`, `Busy`, `Offline`, `Idle`, `OnQueue`, `Meal`, `Meeting`, `Break`, `Training`."]
     pub system_presence: ::std::option::Option<crate::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceExceptionInfoSystemPresence>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct WfmHistoricalAdherenceBulkJobReference {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`WfmHistoricalAdherenceBulkJobReferenceStatus`](crate::WfmHistoricalAdherenceBulkJobReferenceStatus)."]
+    #[doc = " JSON `status`: [`WfmHistoricalAdherenceBulkJobReferenceStatus`](crate::WfmHistoricalAdherenceBulkJobReferenceStatus), one of `Processing`, `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::WfmHistoricalAdherenceBulkJobReferenceStatus>,
     _nulls: crate::support::Extras,
 }

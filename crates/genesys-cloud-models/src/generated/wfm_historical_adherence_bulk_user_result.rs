@@ -15,7 +15,7 @@ pub struct WfmHistoricalAdherenceBulkUserResult {
     pub day_metrics: ::std::option::Option<::std::vec::Vec<crate::WfmHistoricalAdherenceBulkUserDayMetrics>>,
     #[doc = " JSON `exceptionInfo`: array of [`HistoricalAdherenceExceptionInfo`](crate::HistoricalAdherenceExceptionInfo)."]
     pub exception_info: ::std::option::Option<::std::vec::Vec<crate::HistoricalAdherenceExceptionInfo>>,
-    #[doc = " JSON `impact`: [`WfmHistoricalAdherenceBulkUserResultImpact`](crate::WfmHistoricalAdherenceBulkUserResultImpact)."]
+    #[doc = " JSON `impact`: [`WfmHistoricalAdherenceBulkUserResultImpact`](crate::WfmHistoricalAdherenceBulkUserResultImpact), one of `Positive`, `Negative`, `Neutral`, `Unknown`."]
     pub impact: ::std::option::Option<crate::WfmHistoricalAdherenceBulkUserResultImpact>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,

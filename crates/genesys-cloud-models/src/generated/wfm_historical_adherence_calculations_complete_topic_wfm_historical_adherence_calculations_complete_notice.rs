@@ -11,7 +11,7 @@ pub struct WfmHistoricalAdherenceCalculationsCompleteTopicWfmHistoricalAdherence
     pub download_urls: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queryState`: [`WfmHistoricalAdherenceCalculationsCompleteTopicWfmHistoricalAdherenceCalculationsCompleteNoticeQueryState`](crate::WfmHistoricalAdherenceCalculationsCompleteTopicWfmHistoricalAdherenceCalculationsCompleteNoticeQueryState)."]
+    #[doc = " JSON `queryState`: [`WfmHistoricalAdherenceCalculationsCompleteTopicWfmHistoricalAdherenceCalculationsCompleteNoticeQueryState`](crate::WfmHistoricalAdherenceCalculationsCompleteTopicWfmHistoricalAdherenceCalculationsCompleteNoticeQueryState), one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub query_state: ::std::option::Option<crate::WfmHistoricalAdherenceCalculationsCompleteTopicWfmHistoricalAdherenceCalculationsCompleteNoticeQueryState>,
     _nulls: crate::support::Extras,
 }

@@ -13,7 +13,7 @@ pub struct WfmHistoricalAdherenceResponse {
     pub download_urls: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queryState`: [`WfmHistoricalAdherenceResponseQueryState`](crate::WfmHistoricalAdherenceResponseQueryState)."]
+    #[doc = " JSON `queryState`: [`WfmHistoricalAdherenceResponseQueryState`](crate::WfmHistoricalAdherenceResponseQueryState), one of `Processing`, `Complete`, `Error`."]
     pub query_state: ::std::option::Option<crate::WfmHistoricalAdherenceResponseQueryState>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataDeleteEntity {
     #[doc = " JSON `requestId`: string."]
     pub request_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataDeleteEntityStatus`](crate::WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataDeleteEntityStatus)."]
+    #[doc = " JSON `status`: [`WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataDeleteEntityStatus`](crate::WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataDeleteEntityStatus), one of `Unknown`, `InProgress`, `Success`."]
     pub status: ::std::option::Option<crate::WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataDeleteEntityStatus>,
     _nulls: crate::support::Extras,
 }

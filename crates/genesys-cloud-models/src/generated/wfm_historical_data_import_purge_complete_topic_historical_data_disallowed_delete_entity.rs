@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataDisallowedDeleteEntity {
-    #[doc = " JSON `reason`: [`WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataDisallowedDeleteEntityReason`](crate::WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataDisallowedDeleteEntityReason)."]
+    #[doc = " JSON `reason`: [`WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataDisallowedDeleteEntityReason`](crate::WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataDisallowedDeleteEntityReason), one of `Unknown`, `DeleteInProgress`, `ValidationInProgress`, `RequestIdNotFound`, `InvalidRequest`."]
     pub reason: ::std::option::Option<crate::WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataDisallowedDeleteEntityReason>,
     #[doc = " JSON `requestId`: string."]
     pub request_id: ::std::option::Option<::std::string::String>,

@@ -11,7 +11,7 @@ pub struct WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataPurgeRequestCo
     pub entities: ::std::option::Option<::std::vec::Vec<crate::WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataDeleteEntity>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataPurgeRequestCompleteState`](crate::WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataPurgeRequestCompleteState)."]
+    #[doc = " JSON `state`: [`WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataPurgeRequestCompleteState`](crate::WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataPurgeRequestCompleteState), one of `Unknown`, `Processing`, `Complete`, `Error`."]
     pub state: ::std::option::Option<crate::WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataPurgeRequestCompleteState>,
     _nulls: crate::support::Extras,
 }

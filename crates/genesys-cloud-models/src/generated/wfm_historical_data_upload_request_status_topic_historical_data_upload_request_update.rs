@@ -23,9 +23,9 @@ pub struct WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestU
     pub file_size: ::std::option::Option<i64>,
     #[doc = " JSON `requestId`: string."]
     pub request_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdateStatus`](crate::WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdateStatus)."]
+    #[doc = " JSON `status`: [`WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdateStatus`](crate::WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdateStatus), one of `Initiated`, `InProgress`, `Pending`, `Success`, `Failed`, `Cancelled`, `Purged`, `PurgePending`."]
     pub status: ::std::option::Option<crate::WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdateStatus>,
-    #[doc = " JSON `type`: [`WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdateType`](crate::WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdateType)."]
+    #[doc = " JSON `type`: [`WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdateType`](crate::WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdateType), one of `Csv`, `Json`."]
     pub r#type: ::std::option::Option<crate::WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdateType>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct WfmHistoricalShrinkageCalculationsCompleteTopicHistoricalShrinkageCal
     pub download_urls: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `operationId`: string."]
     pub operation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`WfmHistoricalShrinkageCalculationsCompleteTopicHistoricalShrinkageCalculationsCompleteNotificationState`](crate::WfmHistoricalShrinkageCalculationsCompleteTopicHistoricalShrinkageCalculationsCompleteNotificationState)."]
+    #[doc = " JSON `state`: [`WfmHistoricalShrinkageCalculationsCompleteTopicHistoricalShrinkageCalculationsCompleteNotificationState`](crate::WfmHistoricalShrinkageCalculationsCompleteTopicHistoricalShrinkageCalculationsCompleteNotificationState), one of `Unknown`, `Complete`, `Error`, `Processing`."]
     pub state: ::std::option::Option<crate::WfmHistoricalShrinkageCalculationsCompleteTopicHistoricalShrinkageCalculationsCompleteNotificationState>,
     _nulls: crate::support::Extras,
 }

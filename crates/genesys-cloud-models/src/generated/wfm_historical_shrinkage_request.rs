@@ -7,7 +7,7 @@
 pub struct WfmHistoricalShrinkageRequest {
     #[doc = " JSON `endDate`: date-time."]
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `granularity`: [`WfmHistoricalShrinkageRequestGranularity`](crate::WfmHistoricalShrinkageRequestGranularity)."]
+    #[doc = " JSON `granularity`: [`WfmHistoricalShrinkageRequestGranularity`](crate::WfmHistoricalShrinkageRequestGranularity), one of `Daily`, `Weekly`."]
     pub granularity: ::std::option::Option<crate::WfmHistoricalShrinkageRequestGranularity>,
     #[doc = " JSON `startDate`: date-time, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,

@@ -11,7 +11,7 @@ pub struct WfmHistoricalShrinkageResponse {
     pub download_urls: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `operationId`: string."]
     pub operation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`WfmHistoricalShrinkageResponseState`](crate::WfmHistoricalShrinkageResponseState)."]
+    #[doc = " JSON `state`: [`WfmHistoricalShrinkageResponseState`](crate::WfmHistoricalShrinkageResponseState), one of `Processing`, `Complete`, `Error`."]
     pub state: ::std::option::Option<crate::WfmHistoricalShrinkageResponseState>,
     _nulls: crate::support::Extras,
 }

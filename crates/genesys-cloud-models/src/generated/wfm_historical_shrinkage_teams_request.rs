@@ -7,7 +7,7 @@
 pub struct WfmHistoricalShrinkageTeamsRequest {
     #[doc = " JSON `endDate`: date-time."]
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `granularity`: [`WfmHistoricalShrinkageTeamsRequestGranularity`](crate::WfmHistoricalShrinkageTeamsRequestGranularity)."]
+    #[doc = " JSON `granularity`: [`WfmHistoricalShrinkageTeamsRequestGranularity`](crate::WfmHistoricalShrinkageTeamsRequestGranularity), one of `Daily`, `Weekly`."]
     pub granularity: ::std::option::Option<crate::WfmHistoricalShrinkageTeamsRequestGranularity>,
     #[doc = " JSON `startDate`: date-time, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,

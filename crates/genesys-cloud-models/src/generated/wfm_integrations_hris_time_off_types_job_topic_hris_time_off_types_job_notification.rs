@@ -11,7 +11,7 @@ pub struct WfmIntegrationsHrisTimeOffTypesJobTopicHrisTimeOffTypesJobNotificatio
     pub error: ::std::option::Option<crate::WfmIntegrationsHrisTimeOffTypesJobTopicErrorBody>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`WfmIntegrationsHrisTimeOffTypesJobTopicHrisTimeOffTypesJobNotificationStatus`](crate::WfmIntegrationsHrisTimeOffTypesJobTopicHrisTimeOffTypesJobNotificationStatus)."]
+    #[doc = " JSON `status`: [`WfmIntegrationsHrisTimeOffTypesJobTopicHrisTimeOffTypesJobNotificationStatus`](crate::WfmIntegrationsHrisTimeOffTypesJobTopicHrisTimeOffTypesJobNotificationStatus), one of `Processing`, `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::WfmIntegrationsHrisTimeOffTypesJobTopicHrisTimeOffTypesJobNotificationStatus>,
     _nulls: crate::support::Extras,
 }

@@ -11,7 +11,7 @@ pub struct WfmIntradayDataUpdateTopicIntradayDataGroup {
     pub historical_agent_data_per_interval: ::std::option::Option<::std::vec::Vec<crate::WfmIntradayDataUpdateTopicIntradayHistoricalAgentData>>,
     #[doc = " JSON `historicalQueueDataPerInterval`: array of [`WfmIntradayDataUpdateTopicIntradayHistoricalQueueData`](crate::WfmIntradayDataUpdateTopicIntradayHistoricalQueueData)."]
     pub historical_queue_data_per_interval: ::std::option::Option<::std::vec::Vec<crate::WfmIntradayDataUpdateTopicIntradayHistoricalQueueData>>,
-    #[doc = " JSON `mediaType`: [`WfmIntradayDataUpdateTopicIntradayDataGroupMediaType`](crate::WfmIntradayDataUpdateTopicIntradayDataGroupMediaType)."]
+    #[doc = " JSON `mediaType`: [`WfmIntradayDataUpdateTopicIntradayDataGroupMediaType`](crate::WfmIntradayDataUpdateTopicIntradayDataGroupMediaType), one of `Voice`, `Chat`, `Email`, `Callback`, `Message`, `Workitem`."]
     pub media_type: ::std::option::Option<crate::WfmIntradayDataUpdateTopicIntradayDataGroupMediaType>,
     #[doc = " JSON `performancePredictionAgentDataPerInterval`: array of [`WfmIntradayDataUpdateTopicIntradayPerformancePredictionAgentData`](crate::WfmIntradayDataUpdateTopicIntradayPerformancePredictionAgentData)."]
     pub performance_prediction_agent_data_per_interval: ::std::option::Option<::std::vec::Vec<crate::WfmIntradayDataUpdateTopicIntradayPerformancePredictionAgentData>>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmIntradayDataUpdateTopicIntradayMetric {
-    #[doc = " JSON `category`: [`WfmIntradayDataUpdateTopicIntradayMetricCategory`](crate::WfmIntradayDataUpdateTopicIntradayMetricCategory)."]
+    #[doc = " JSON `category`: [`WfmIntradayDataUpdateTopicIntradayMetricCategory`](crate::WfmIntradayDataUpdateTopicIntradayMetricCategory), one of `HistoricalQueueData`, `HistoricalAgentData`, `ForecastData`, `ScheduleData`, `PerformancePredictionAgentData`, `PerformancePredictionQueueData`."]
     pub category: ::std::option::Option<crate::WfmIntradayDataUpdateTopicIntradayMetricCategory>,
     #[doc = " JSON `version`: string."]
     pub version: ::std::option::Option<::std::string::String>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmMoveAgentsCompleteTopicWfmMoveAgentData {
-    #[doc = " JSON `result`: [`WfmMoveAgentsCompleteTopicWfmMoveAgentDataResult`](crate::WfmMoveAgentsCompleteTopicWfmMoveAgentDataResult)."]
+    #[doc = " JSON `result`: [`WfmMoveAgentsCompleteTopicWfmMoveAgentDataResult`](crate::WfmMoveAgentsCompleteTopicWfmMoveAgentDataResult), one of `AlreadyMoved`, `DestinationBusinessUnitAgentLimitExceeded`, `DestinationManagementUnitAgentLimitExceeded`, `DestinationManagementUnitDoesNotExist`, `MoveSuccessful`, `MovingToDifferentManagementUnit`, `NothingToDo`, `SourceManagementUnitNotAuthorized`."]
     pub result: ::std::option::Option<crate::WfmMoveAgentsCompleteTopicWfmMoveAgentDataResult>,
     #[doc = " JSON `user`: [`WfmMoveAgentsCompleteTopicUserReference`](crate::WfmMoveAgentsCompleteTopicUserReference)."]
     pub user: ::std::option::Option<crate::WfmMoveAgentsCompleteTopicUserReference>,

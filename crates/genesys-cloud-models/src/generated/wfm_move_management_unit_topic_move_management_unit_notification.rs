@@ -7,7 +7,7 @@
 pub struct WfmMoveManagementUnitTopicMoveManagementUnitNotification {
     #[doc = " JSON `businessUnit`: [`WfmMoveManagementUnitTopicBusinessUnit`](crate::WfmMoveManagementUnitTopicBusinessUnit)."]
     pub business_unit: ::std::option::Option<crate::WfmMoveManagementUnitTopicBusinessUnit>,
-    #[doc = " JSON `status`: [`WfmMoveManagementUnitTopicMoveManagementUnitNotificationStatus`](crate::WfmMoveManagementUnitTopicMoveManagementUnitNotificationStatus)."]
+    #[doc = " JSON `status`: [`WfmMoveManagementUnitTopicMoveManagementUnitNotificationStatus`](crate::WfmMoveManagementUnitTopicMoveManagementUnitNotificationStatus), one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::WfmMoveManagementUnitTopicMoveManagementUnitNotificationStatus>,
     _nulls: crate::support::Extras,
 }

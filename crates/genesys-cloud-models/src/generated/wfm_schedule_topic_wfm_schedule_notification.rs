@@ -7,13 +7,13 @@
 pub struct WfmScheduleTopicWfmScheduleNotification {
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `eventType`: [`WfmScheduleTopicWfmScheduleNotificationEventType`](crate::WfmScheduleTopicWfmScheduleNotificationEventType)."]
+    #[doc = " JSON `eventType`: [`WfmScheduleTopicWfmScheduleNotificationEventType`](crate::WfmScheduleTopicWfmScheduleNotificationEventType), one of `Update`, `Import`, `Copy`, `Generate`, `Reschedule`."]
     pub event_type: ::std::option::Option<crate::WfmScheduleTopicWfmScheduleNotificationEventType>,
     #[doc = " JSON `operationId`: string."]
     pub operation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `percentComplete`: integer (int64)."]
     pub percent_complete: ::std::option::Option<i64>,
-    #[doc = " JSON `status`: [`WfmScheduleTopicWfmScheduleNotificationStatus`](crate::WfmScheduleTopicWfmScheduleNotificationStatus)."]
+    #[doc = " JSON `status`: [`WfmScheduleTopicWfmScheduleNotificationStatus`](crate::WfmScheduleTopicWfmScheduleNotificationStatus), one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::WfmScheduleTopicWfmScheduleNotificationStatus>,
     _nulls: crate::support::Extras,
 }

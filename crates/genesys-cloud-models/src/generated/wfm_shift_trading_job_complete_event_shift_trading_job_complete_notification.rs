@@ -11,11 +11,11 @@ pub struct WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotification {
     pub error: ::std::option::Option<crate::WfmShiftTradingJobCompleteEventErrorBody>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotificationStatus`](crate::WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotificationStatus)."]
+    #[doc = " JSON `status`: [`WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotificationStatus`](crate::WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotificationStatus), one of `Processing`, `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotificationStatus>,
     #[doc = " JSON `trade`: [`WfmShiftTradingJobCompleteEventTradeEntity`](crate::WfmShiftTradingJobCompleteEventTradeEntity)."]
     pub trade: ::std::option::Option<crate::WfmShiftTradingJobCompleteEventTradeEntity>,
-    #[doc = " JSON `type`: [`WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotificationType`](crate::WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotificationType)."]
+    #[doc = " JSON `type`: [`WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotificationType`](crate::WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotificationType), one of `AddTrade`, `BulkUpdateTradeStates`, `EvaluateTrades`, `MatchTrade`, `QueryAgentTrades`, `QueryTrades`, `QueryWeekSummaries`, `SearchUnmatchedTrades`, `UpdateTrade`, `UpdateTradeState`, `Unknown`."]
     pub r#type: ::std::option::Option<crate::WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotificationType>,
     #[doc = " JSON `weekSummaries`: [`WfmShiftTradingJobCompleteEventWeekSummaryList`](crate::WfmShiftTradingJobCompleteEventWeekSummaryList)."]
     pub week_summaries: ::std::option::Option<crate::WfmShiftTradingJobCompleteEventWeekSummaryList>,

@@ -23,7 +23,7 @@ pub struct WfmShiftTradingJobCompleteEventTradeEntity {
     pub reviewed_by: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `reviewedDate`: string."]
     pub reviewed_date: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`WfmShiftTradingJobCompleteEventTradeEntityState`](crate::WfmShiftTradingJobCompleteEventTradeEntityState)."]
+    #[doc = " JSON `state`: [`WfmShiftTradingJobCompleteEventTradeEntityState`](crate::WfmShiftTradingJobCompleteEventTradeEntityState), one of `Unknown`, `Unmatched`, `Matched`, `Approved`, `Denied`, `Expired`, `Canceled`."]
     pub state: ::std::option::Option<crate::WfmShiftTradingJobCompleteEventTradeEntityState>,
     #[doc = " JSON `targetUserId`: string."]
     pub target_user_id: ::std::option::Option<::std::string::String>,

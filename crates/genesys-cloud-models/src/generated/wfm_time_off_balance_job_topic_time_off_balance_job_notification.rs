@@ -11,7 +11,7 @@ pub struct WfmTimeOffBalanceJobTopicTimeOffBalanceJobNotification {
     pub error: ::std::option::Option<crate::WfmTimeOffBalanceJobTopicErrorBody>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`WfmTimeOffBalanceJobTopicTimeOffBalanceJobNotificationStatus`](crate::WfmTimeOffBalanceJobTopicTimeOffBalanceJobNotificationStatus)."]
+    #[doc = " JSON `status`: [`WfmTimeOffBalanceJobTopicTimeOffBalanceJobNotificationStatus`](crate::WfmTimeOffBalanceJobTopicTimeOffBalanceJobNotificationStatus), one of `Processing`, `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::WfmTimeOffBalanceJobTopicTimeOffBalanceJobNotificationStatus>,
     _nulls: crate::support::Extras,
 }

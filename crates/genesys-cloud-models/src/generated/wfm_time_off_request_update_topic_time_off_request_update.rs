@@ -39,13 +39,13 @@ pub struct WfmTimeOffRequestUpdateTopicTimeOffRequestUpdate {
     pub reviewed_by: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `reviewedDate`: string."]
     pub reviewed_date: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`WfmTimeOffRequestUpdateTopicTimeOffRequestUpdateStatus`](crate::WfmTimeOffRequestUpdateTopicTimeOffRequestUpdateStatus)."]
+    #[doc = " JSON `status`: [`WfmTimeOffRequestUpdateTopicTimeOffRequestUpdateStatus`](crate::WfmTimeOffRequestUpdateTopicTimeOffRequestUpdateStatus), one of `PENDING`, `APPROVED`, `DENIED`, `CANCELED`."]
     pub status: ::std::option::Option<crate::WfmTimeOffRequestUpdateTopicTimeOffRequestUpdateStatus>,
     #[doc = " JSON `submittedBy`: string."]
     pub submitted_by: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `submittedDate`: string."]
     pub submitted_date: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `substatus`: [`WfmTimeOffRequestUpdateTopicTimeOffRequestUpdateSubstatus`](crate::WfmTimeOffRequestUpdateTopicTimeOffRequestUpdateSubstatus)."]
+    #[doc = " JSON `substatus`: [`WfmTimeOffRequestUpdateTopicTimeOffRequestUpdateSubstatus`](crate::WfmTimeOffRequestUpdateTopicTimeOffRequestUpdateSubstatus), one of `AdvanceTimeElapsed`, `AutoApproved`, `BlockedDate`, `InsufficientBalance`, `InvalidDailyDuration`, `ManualApproval`, `OutsideShift`, `OverlapsRestrictedActivityCode`, `RemovedFromWaitlist`, `ReviewDate`, `Waitlisted`."]
     pub substatus: ::std::option::Option<crate::WfmTimeOffRequestUpdateTopicTimeOffRequestUpdateSubstatus>,
     #[doc = " JSON `user`: [`WfmTimeOffRequestUpdateTopicUserReference`](crate::WfmTimeOffRequestUpdateTopicUserReference)."]
     pub user: ::std::option::Option<crate::WfmTimeOffRequestUpdateTopicUserReference>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmUpdateAgentDetailsTopicWfmUpdateAgentDetailsComplete {
-    #[doc = " JSON `status`: [`WfmUpdateAgentDetailsTopicWfmUpdateAgentDetailsCompleteStatus`](crate::WfmUpdateAgentDetailsTopicWfmUpdateAgentDetailsCompleteStatus)."]
+    #[doc = " JSON `status`: [`WfmUpdateAgentDetailsTopicWfmUpdateAgentDetailsCompleteStatus`](crate::WfmUpdateAgentDetailsTopicWfmUpdateAgentDetailsCompleteStatus), one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::WfmUpdateAgentDetailsTopicWfmUpdateAgentDetailsCompleteStatus>,
     _nulls: crate::support::Extras,
 }

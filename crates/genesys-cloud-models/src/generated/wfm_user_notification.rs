@@ -25,7 +25,7 @@ pub struct WfmUserNotification {
     pub time_off_request: ::std::option::Option<crate::TimeOffRequestNotification>,
     #[doc = " JSON `timestamp`: date-time."]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `type`: [`WfmUserNotificationType`](crate::WfmUserNotificationType)."]
+    #[doc = " JSON `type`: [`WfmUserNotificationType`](crate::WfmUserNotificationType), one of `AdherenceExplanation`, `ShiftTrade`, `TimeOffRequest`, `AlternativeShift`."]
     pub r#type: ::std::option::Option<crate::WfmUserNotificationType>,
     _nulls: crate::support::Extras,
 }

@@ -19,9 +19,9 @@ pub struct WfmUserNotificationTopicAdherenceExplanationNotification {
     pub notes: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`WfmUserNotificationTopicAdherenceExplanationNotificationStatus`](crate::WfmUserNotificationTopicAdherenceExplanationNotificationStatus)."]
+    #[doc = " JSON `status`: [`WfmUserNotificationTopicAdherenceExplanationNotificationStatus`](crate::WfmUserNotificationTopicAdherenceExplanationNotificationStatus), one of `Pending`, `Approved`, `Denied`."]
     pub status: ::std::option::Option<crate::WfmUserNotificationTopicAdherenceExplanationNotificationStatus>,
-    #[doc = " JSON `type`: [`WfmUserNotificationTopicAdherenceExplanationNotificationType`](crate::WfmUserNotificationTopicAdherenceExplanationNotificationType)."]
+    #[doc = " JSON `type`: [`WfmUserNotificationTopicAdherenceExplanationNotificationType`](crate::WfmUserNotificationTopicAdherenceExplanationNotificationType), one of `Late`."]
     pub r#type: ::std::option::Option<crate::WfmUserNotificationTopicAdherenceExplanationNotificationType>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmUserNotificationTopicAlternativeShiftNotification {
-    #[doc = " JSON `granularity`: [`WfmUserNotificationTopicAlternativeShiftNotificationGranularity`](crate::WfmUserNotificationTopicAlternativeShiftNotificationGranularity)."]
+    #[doc = " JSON `granularity`: [`WfmUserNotificationTopicAlternativeShiftNotificationGranularity`](crate::WfmUserNotificationTopicAlternativeShiftNotificationGranularity), one of `Daily`, `Weekly`."]
     pub granularity: ::std::option::Option<crate::WfmUserNotificationTopicAlternativeShiftNotificationGranularity>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -13,7 +13,7 @@ pub struct WfmUserNotificationTopicAlternativeShiftNotification {
     pub initiating_shift_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `initiatingUser`: [`WfmUserNotificationTopicUserReference`](crate::WfmUserNotificationTopicUserReference)."]
     pub initiating_user: ::std::option::Option<crate::WfmUserNotificationTopicUserReference>,
-    #[doc = " JSON `newState`: [`WfmUserNotificationTopicAlternativeShiftNotificationNewState`](crate::WfmUserNotificationTopicAlternativeShiftNotificationNewState)."]
+    #[doc = " JSON `newState`: [`WfmUserNotificationTopicAlternativeShiftNotificationNewState`](crate::WfmUserNotificationTopicAlternativeShiftNotificationNewState), one of `Submitted`, `Expired`, `Approved`, `Denied`, `Canceled`."]
     pub new_state: ::std::option::Option<crate::WfmUserNotificationTopicAlternativeShiftNotificationNewState>,
     #[doc = " JSON `receivingShiftDate`: date-time."]
     pub receiving_shift_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,

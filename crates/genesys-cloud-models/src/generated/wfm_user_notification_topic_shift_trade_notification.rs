@@ -9,7 +9,7 @@ pub struct WfmUserNotificationTopicShiftTradeNotification {
     pub initiating_shift_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `initiatingUser`: [`WfmUserNotificationTopicUserReference`](crate::WfmUserNotificationTopicUserReference)."]
     pub initiating_user: ::std::option::Option<crate::WfmUserNotificationTopicUserReference>,
-    #[doc = " JSON `newState`: [`WfmUserNotificationTopicShiftTradeNotificationNewState`](crate::WfmUserNotificationTopicShiftTradeNotificationNewState)."]
+    #[doc = " JSON `newState`: [`WfmUserNotificationTopicShiftTradeNotificationNewState`](crate::WfmUserNotificationTopicShiftTradeNotificationNewState), one of `Unmatched`, `Matched`, `Approved`, `Denied`, `Expired`, `Canceled`."]
     pub new_state: ::std::option::Option<crate::WfmUserNotificationTopicShiftTradeNotificationNewState>,
     #[doc = " JSON `oneSided`: boolean."]
     pub one_sided: ::std::option::Option<bool>,

@@ -11,7 +11,7 @@ pub struct WfmUserNotificationTopicTimeOffRequestNotification {
     pub is_full_day_request: ::std::option::Option<bool>,
     #[doc = " JSON `partialDayStartDateTimes`: array of date-time."]
     pub partial_day_start_date_times: ::std::option::Option<::std::vec::Vec<::chrono::DateTime<::chrono::Utc>>>,
-    #[doc = " JSON `status`: [`WfmUserNotificationTopicTimeOffRequestNotificationStatus`](crate::WfmUserNotificationTopicTimeOffRequestNotificationStatus)."]
+    #[doc = " JSON `status`: [`WfmUserNotificationTopicTimeOffRequestNotificationStatus`](crate::WfmUserNotificationTopicTimeOffRequestNotificationStatus), one of `PENDING`, `APPROVED`, `DENIED`, `CANCELED`."]
     pub status: ::std::option::Option<crate::WfmUserNotificationTopicTimeOffRequestNotificationStatus>,
     #[doc = " JSON `timeOffRequestId`: string."]
     pub time_off_request_id: ::std::option::Option<::std::string::String>,

@@ -25,7 +25,7 @@ pub struct WfmUserNotificationTopicWfmUserNotification {
     pub time_off_request: ::std::option::Option<crate::WfmUserNotificationTopicTimeOffRequestNotification>,
     #[doc = " JSON `timestamp`: date-time."]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `type`: [`WfmUserNotificationTopicWfmUserNotificationType`](crate::WfmUserNotificationTopicWfmUserNotificationType)."]
+    #[doc = " JSON `type`: [`WfmUserNotificationTopicWfmUserNotificationType`](crate::WfmUserNotificationTopicWfmUserNotificationType), one of `ShiftTrade`, `TimeOffRequest`, `AdherenceExplanation`, `AlternativeShift`."]
     pub r#type: ::std::option::Option<crate::WfmUserNotificationTopicWfmUserNotificationType>,
     _nulls: crate::support::Extras,
 }

@@ -11,7 +11,7 @@ pub struct WfmUserScheduleAdherenceUpdatedMuTopicRealTimeAdherenceExplanation {
     pub length_minutes: ::std::option::Option<i64>,
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`WfmUserScheduleAdherenceUpdatedMuTopicRealTimeAdherenceExplanationStatus`](crate::WfmUserScheduleAdherenceUpdatedMuTopicRealTimeAdherenceExplanationStatus)."]
+    #[doc = " JSON `status`: [`WfmUserScheduleAdherenceUpdatedMuTopicRealTimeAdherenceExplanationStatus`](crate::WfmUserScheduleAdherenceUpdatedMuTopicRealTimeAdherenceExplanationStatus), one of `Pending`, `Approved`, `Denied`."]
     pub status: ::std::option::Option<crate::WfmUserScheduleAdherenceUpdatedMuTopicRealTimeAdherenceExplanationStatus>,
     _nulls: crate::support::Extras,
 }

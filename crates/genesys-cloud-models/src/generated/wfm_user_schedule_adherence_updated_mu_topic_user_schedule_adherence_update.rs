@@ -15,7 +15,7 @@ pub struct WfmUserScheduleAdherenceUpdatedMuTopicUserScheduleAdherenceUpdate {
     pub adherence_change_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `adherenceExplanation`: [`WfmUserScheduleAdherenceUpdatedMuTopicRealTimeAdherenceExplanation`](crate::WfmUserScheduleAdherenceUpdatedMuTopicRealTimeAdherenceExplanation)."]
     pub adherence_explanation: ::std::option::Option<crate::WfmUserScheduleAdherenceUpdatedMuTopicRealTimeAdherenceExplanation>,
-    #[doc = " JSON `adherenceState`: [`WfmUserScheduleAdherenceUpdatedMuTopicUserScheduleAdherenceUpdateAdherenceState`](crate::WfmUserScheduleAdherenceUpdatedMuTopicUserScheduleAdherenceUpdateAdherenceState)."]
+    #[doc = " JSON `adherenceState`: [`WfmUserScheduleAdherenceUpdatedMuTopicUserScheduleAdherenceUpdateAdherenceState`](crate::WfmUserScheduleAdherenceUpdatedMuTopicUserScheduleAdherenceUpdateAdherenceState), one of `InAdherence`, `OutOfAdherence`, `Unscheduled`, `Unknown`, `Ignored`, `Explained`."]
     pub adherence_state: ::std::option::Option<crate::WfmUserScheduleAdherenceUpdatedMuTopicUserScheduleAdherenceUpdateAdherenceState>,
     #[doc = " JSON `businessUnitId`: string."]
     pub business_unit_id: ::std::option::Option<::std::string::String>,
@@ -33,7 +33,7 @@ pub struct WfmUserScheduleAdherenceUpdatedMuTopicUserScheduleAdherenceUpdate {
     pub presence_update_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `removedFromManagementUnit`: boolean."]
     pub removed_from_management_unit: ::std::option::Option<bool>,
-    #[doc = " JSON `routingStatus`: [`WfmUserScheduleAdherenceUpdatedMuTopicUserScheduleAdherenceUpdateRoutingStatus`](crate::WfmUserScheduleAdherenceUpdatedMuTopicUserScheduleAdherenceUpdateRoutingStatus)."]
+    #[doc = " JSON `routingStatus`: [`WfmUserScheduleAdherenceUpdatedMuTopicUserScheduleAdherenceUpdateRoutingStatus`](crate::WfmUserScheduleAdherenceUpdatedMuTopicUserScheduleAdherenceUpdateRoutingStatus), one of `__EMPTY__`, `OFF_QUEUE`, `IDLE`, `INTERACTING`, `NOT_RESPONDING`, `COMMUNICATING`, `OFFLINE`."]
     pub routing_status: ::std::option::Option<crate::WfmUserScheduleAdherenceUpdatedMuTopicUserScheduleAdherenceUpdateRoutingStatus>,
     #[doc = " JSON `scheduledActivityCategory`: string."]
     pub scheduled_activity_category: ::std::option::Option<::std::string::String>,

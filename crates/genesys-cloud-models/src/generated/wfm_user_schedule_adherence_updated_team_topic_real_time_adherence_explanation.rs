@@ -11,7 +11,7 @@ pub struct WfmUserScheduleAdherenceUpdatedTeamTopicRealTimeAdherenceExplanation 
     pub length_minutes: ::std::option::Option<i64>,
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`WfmUserScheduleAdherenceUpdatedTeamTopicRealTimeAdherenceExplanationStatus`](crate::WfmUserScheduleAdherenceUpdatedTeamTopicRealTimeAdherenceExplanationStatus)."]
+    #[doc = " JSON `status`: [`WfmUserScheduleAdherenceUpdatedTeamTopicRealTimeAdherenceExplanationStatus`](crate::WfmUserScheduleAdherenceUpdatedTeamTopicRealTimeAdherenceExplanationStatus), one of `Pending`, `Approved`, `Denied`."]
     pub status: ::std::option::Option<crate::WfmUserScheduleAdherenceUpdatedTeamTopicRealTimeAdherenceExplanationStatus>,
     _nulls: crate::support::Extras,
 }

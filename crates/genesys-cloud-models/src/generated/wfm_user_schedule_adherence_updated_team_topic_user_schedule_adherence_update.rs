@@ -15,7 +15,7 @@ pub struct WfmUserScheduleAdherenceUpdatedTeamTopicUserScheduleAdherenceUpdate {
     pub adherence_change_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `adherenceExplanation`: [`WfmUserScheduleAdherenceUpdatedTeamTopicRealTimeAdherenceExplanation`](crate::WfmUserScheduleAdherenceUpdatedTeamTopicRealTimeAdherenceExplanation)."]
     pub adherence_explanation: ::std::option::Option<crate::WfmUserScheduleAdherenceUpdatedTeamTopicRealTimeAdherenceExplanation>,
-    #[doc = " JSON `adherenceState`: [`WfmUserScheduleAdherenceUpdatedTeamTopicUserScheduleAdherenceUpdateAdherenceState`](crate::WfmUserScheduleAdherenceUpdatedTeamTopicUserScheduleAdherenceUpdateAdherenceState)."]
+    #[doc = " JSON `adherenceState`: [`WfmUserScheduleAdherenceUpdatedTeamTopicUserScheduleAdherenceUpdateAdherenceState`](crate::WfmUserScheduleAdherenceUpdatedTeamTopicUserScheduleAdherenceUpdateAdherenceState), one of `InAdherence`, `OutOfAdherence`, `Unscheduled`, `Unknown`, `Ignored`, `Explained`."]
     pub adherence_state: ::std::option::Option<crate::WfmUserScheduleAdherenceUpdatedTeamTopicUserScheduleAdherenceUpdateAdherenceState>,
     #[doc = " JSON `businessUnitId`: string."]
     pub business_unit_id: ::std::option::Option<::std::string::String>,
@@ -33,7 +33,7 @@ pub struct WfmUserScheduleAdherenceUpdatedTeamTopicUserScheduleAdherenceUpdate {
     pub presence_update_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `removedFromManagementUnit`: boolean."]
     pub removed_from_management_unit: ::std::option::Option<bool>,
-    #[doc = " JSON `routingStatus`: [`WfmUserScheduleAdherenceUpdatedTeamTopicUserScheduleAdherenceUpdateRoutingStatus`](crate::WfmUserScheduleAdherenceUpdatedTeamTopicUserScheduleAdherenceUpdateRoutingStatus)."]
+    #[doc = " JSON `routingStatus`: [`WfmUserScheduleAdherenceUpdatedTeamTopicUserScheduleAdherenceUpdateRoutingStatus`](crate::WfmUserScheduleAdherenceUpdatedTeamTopicUserScheduleAdherenceUpdateRoutingStatus), one of `__EMPTY__`, `OFF_QUEUE`, `IDLE`, `INTERACTING`, `NOT_RESPONDING`, `COMMUNICATING`, `OFFLINE`."]
     pub routing_status: ::std::option::Option<crate::WfmUserScheduleAdherenceUpdatedTeamTopicUserScheduleAdherenceUpdateRoutingStatus>,
     #[doc = " JSON `scheduledActivityCategory`: string."]
     pub scheduled_activity_category: ::std::option::Option<::std::string::String>,

@@ -11,7 +11,7 @@ pub struct WfmUserScheduleAdherenceUpdatedTopicRealTimeAdherenceExplanation {
     pub length_minutes: ::std::option::Option<i64>,
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`WfmUserScheduleAdherenceUpdatedTopicRealTimeAdherenceExplanationStatus`](crate::WfmUserScheduleAdherenceUpdatedTopicRealTimeAdherenceExplanationStatus)."]
+    #[doc = " JSON `status`: [`WfmUserScheduleAdherenceUpdatedTopicRealTimeAdherenceExplanationStatus`](crate::WfmUserScheduleAdherenceUpdatedTopicRealTimeAdherenceExplanationStatus), one of `Pending`, `Approved`, `Denied`."]
     pub status: ::std::option::Option<crate::WfmUserScheduleAdherenceUpdatedTopicRealTimeAdherenceExplanationStatus>,
     _nulls: crate::support::Extras,
 }

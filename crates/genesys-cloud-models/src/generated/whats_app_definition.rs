@@ -9,7 +9,7 @@ pub struct WhatsAppDefinition {
     pub buttons: ::std::option::Option<::std::vec::Vec<crate::Button>>,
     #[doc = " JSON `carousel`: [`Carousel`](crate::Carousel)."]
     pub carousel: ::std::option::Option<crate::Carousel>,
-    #[doc = " JSON `category`: [`WhatsAppDefinitionCategory`](crate::WhatsAppDefinitionCategory)."]
+    #[doc = " JSON `category`: [`WhatsAppDefinitionCategory`](crate::WhatsAppDefinitionCategory), one of `marketing`."]
     pub category: ::std::option::Option<crate::WhatsAppDefinitionCategory>,
     #[doc = " JSON `header`: [`MessageHeader`](crate::MessageHeader)."]
     pub header: ::std::option::Option<crate::MessageHeader>,

@@ -7,13 +7,13 @@
 pub struct WhatsAppIntegration {
     #[doc = " JSON `activationErrorInfo`: [`ErrorBody`](crate::ErrorBody)."]
     pub activation_error_info: ::std::option::Option<crate::ErrorBody>,
-    #[doc = " JSON `activationStatusCode`: [`WhatsAppIntegrationActivationStatusCode`](crate::WhatsAppIntegrationActivationStatusCode)."]
+    #[doc = " JSON `activationStatusCode`: [`WhatsAppIntegrationActivationStatusCode`](crate::WhatsAppIntegrationActivationStatusCode), one of `CodeSent`, `WaitRequired`, `ActivationFailed`, `CodeConfirmed`, `ConfirmationFailed`, `ResendCode`."]
     pub activation_status_code: ::std::option::Option<crate::WhatsAppIntegrationActivationStatusCode>,
     #[doc = " JSON `availablePhoneNumbers`: [`WhatsAppAvailablePhoneNumberDetailsListing`](crate::WhatsAppAvailablePhoneNumberDetailsListing)."]
     pub available_phone_numbers: ::std::option::Option<crate::WhatsAppAvailablePhoneNumberDetailsListing>,
     #[doc = " JSON `createError`: [`ErrorBody`](crate::ErrorBody)."]
     pub create_error: ::std::option::Option<crate::ErrorBody>,
-    #[doc = " JSON `createStatus`: [`WhatsAppIntegrationCreateStatus`](crate::WhatsAppIntegrationCreateStatus)."]
+    #[doc = " JSON `createStatus`: [`WhatsAppIntegrationCreateStatus`](crate::WhatsAppIntegrationCreateStatus), one of `Initiated`, `Completed`, `Error`."]
     pub create_status: ::std::option::Option<crate::WhatsAppIntegrationCreateStatus>,
     #[doc = " JSON `createdBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub created_by: ::std::option::Option<crate::DomainEntityRef>,
@@ -35,7 +35,7 @@ pub struct WhatsAppIntegration {
     pub recipient: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`WhatsAppIntegrationStatus`](crate::WhatsAppIntegrationStatus)."]
+    #[doc = " JSON `status`: [`WhatsAppIntegrationStatus`](crate::WhatsAppIntegrationStatus), one of `Active`, `Inactive`, `Error`, `Starting`, `Incomplete`, `Deleting`, `DeletionFailed`, `Failed`."]
     pub status: ::std::option::Option<crate::WhatsAppIntegrationStatus>,
     #[doc = " JSON `supportedContent`: [`SupportedContentReference`](crate::SupportedContentReference)."]
     pub supported_content: ::std::option::Option<crate::SupportedContentReference>,

@@ -11,7 +11,7 @@ pub struct WhatsappCampaignScheduleConfigChangeAlteration {
     pub end: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `start`: string."]
     pub start: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`WhatsappCampaignScheduleConfigChangeAlterationType`](crate::WhatsappCampaignScheduleConfigChangeAlterationType)."]
+    #[doc = " JSON `type`: [`WhatsappCampaignScheduleConfigChangeAlterationType`](crate::WhatsappCampaignScheduleConfigChangeAlterationType), one of `Exclusion`, `Inclusion`."]
     pub r#type: ::std::option::Option<crate::WhatsappCampaignScheduleConfigChangeAlterationType>,
     _nulls: crate::support::Extras,
 }

@@ -11,7 +11,7 @@ pub struct WhatsappCampaignScheduleConfigChangeRecurrencePattern {
     pub days_of_week: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `interval`: integer (int64)."]
     pub interval: ::std::option::Option<i64>,
-    #[doc = " JSON `type`: [`WhatsappCampaignScheduleConfigChangeRecurrencePatternType`](crate::WhatsappCampaignScheduleConfigChangeRecurrencePatternType)."]
+    #[doc = " JSON `type`: [`WhatsappCampaignScheduleConfigChangeRecurrencePatternType`](crate::WhatsappCampaignScheduleConfigChangeRecurrencePatternType), one of `Daily`, `Weekly`."]
     pub r#type: ::std::option::Option<crate::WhatsappCampaignScheduleConfigChangeRecurrencePatternType>,
     _nulls: crate::support::Extras,
 }

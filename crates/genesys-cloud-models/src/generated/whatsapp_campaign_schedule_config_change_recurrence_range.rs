@@ -11,7 +11,7 @@ pub struct WhatsappCampaignScheduleConfigChangeRecurrenceRange {
     pub end: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `numberOfOccurrences`: integer (int64)."]
     pub number_of_occurrences: ::std::option::Option<i64>,
-    #[doc = " JSON `type`: [`WhatsappCampaignScheduleConfigChangeRecurrenceRangeType`](crate::WhatsappCampaignScheduleConfigChangeRecurrenceRangeType)."]
+    #[doc = " JSON `type`: [`WhatsappCampaignScheduleConfigChangeRecurrenceRangeType`](crate::WhatsappCampaignScheduleConfigChangeRecurrenceRangeType), one of `NoEnd`, `Numbered`, `EndDate`."]
     pub r#type: ::std::option::Option<crate::WhatsappCampaignScheduleConfigChangeRecurrenceRangeType>,
     _nulls: crate::support::Extras,
 }

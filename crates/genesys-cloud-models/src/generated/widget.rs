@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Widget {
-    #[doc = " JSON `agentInteractionSortOrder`: [`WidgetAgentInteractionSortOrder`](crate::WidgetAgentInteractionSortOrder)."]
+    #[doc = " JSON `agentInteractionSortOrder`: [`WidgetAgentInteractionSortOrder`](crate::WidgetAgentInteractionSortOrder), one of `ascending`, `descending`."]
     pub agent_interaction_sort_order: ::std::option::Option<crate::WidgetAgentInteractionSortOrder>,
     #[doc = " JSON `column`: integer (int64)."]
     pub column: ::std::option::Option<i64>,
@@ -47,9 +47,9 @@ pub struct Widget {
     pub show_profile_picture: ::std::option::Option<bool>,
     #[doc = " JSON `showTimeInStatus`: boolean."]
     pub show_time_in_status: ::std::option::Option<bool>,
-    #[doc = " JSON `sortKey`: [`WidgetSortKey`](crate::WidgetSortKey)."]
+    #[doc = " JSON `sortKey`: [`WidgetSortKey`](crate::WidgetSortKey), one of `Name`, `Duration`."]
     pub sort_key: ::std::option::Option<crate::WidgetSortKey>,
-    #[doc = " JSON `sortOrder`: [`WidgetSortOrder`](crate::WidgetSortOrder)."]
+    #[doc = " JSON `sortOrder`: [`WidgetSortOrder`](crate::WidgetSortOrder), one of `ascending`, `descending`."]
     pub sort_order: ::std::option::Option<crate::WidgetSortOrder>,
     #[doc = " JSON `splitByMediaType`: boolean."]
     pub split_by_media_type: ::std::option::Option<bool>,
@@ -57,7 +57,7 @@ pub struct Widget {
     pub split_filters: ::std::option::Option<bool>,
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`WidgetType`](crate::WidgetType), required by the spec."]
+    #[doc = " JSON `type`: [`WidgetType`](crate::WidgetType), required by the spec, one of `METRIC`, `CHART`, `PIE`, `HEAT_MAP`, `FREE_TEXT`, `AGENT_STATUS`, `REALTIME_ADHERENCE`, `WEB_CONTENT_URL`, `AGENT_ACTIVITY`."]
     pub r#type: ::std::option::Option<crate::WidgetType>,
     #[doc = " JSON `warnings`: array of [`Warning`](crate::Warning)."]
     pub warnings: ::std::option::Option<::std::vec::Vec<crate::Warning>>,

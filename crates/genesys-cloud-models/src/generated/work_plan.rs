@@ -61,9 +61,9 @@ pub struct WorkPlan {
     pub paid_time_granularity_minutes: ::std::option::Option<i64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `shiftStartVariancePeriod`: [`WorkPlanShiftStartVariancePeriod`](crate::WorkPlanShiftStartVariancePeriod)."]
+    #[doc = " JSON `shiftStartVariancePeriod`: [`WorkPlanShiftStartVariancePeriod`](crate::WorkPlanShiftStartVariancePeriod), one of `Weekly`, `PlanningPeriod`."]
     pub shift_start_variance_period: ::std::option::Option<crate::WorkPlanShiftStartVariancePeriod>,
-    #[doc = " JSON `shiftStartVarianceType`: [`WorkPlanShiftStartVarianceType`](crate::WorkPlanShiftStartVarianceType)."]
+    #[doc = " JSON `shiftStartVarianceType`: [`WorkPlanShiftStartVarianceType`](crate::WorkPlanShiftStartVarianceType), one of `ShiftStart`, `ShiftStartAndPaidDuration`."]
     pub shift_start_variance_type: ::std::option::Option<crate::WorkPlanShiftStartVarianceType>,
     #[doc = " JSON `shiftStartVariances`: [`ListWrapperShiftStartVariance`](crate::ListWrapperShiftStartVariance)."]
     pub shift_start_variances: ::std::option::Option<crate::ListWrapperShiftStartVariance>,

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkPlanBid {
-    #[doc = " JSON `agentRankingType`: [`WorkPlanBidAgentRankingType`](crate::WorkPlanBidAgentRankingType), required by the spec."]
+    #[doc = " JSON `agentRankingType`: [`WorkPlanBidAgentRankingType`](crate::WorkPlanBidAgentRankingType), required by the spec, one of `HireDate`, `Performance`."]
     pub agent_ranking_type: ::std::option::Option<crate::WorkPlanBidAgentRankingType>,
-    #[doc = " JSON `bidType`: [`WorkPlanBidBidType`](crate::WorkPlanBidBidType), required by the spec."]
+    #[doc = " JSON `bidType`: [`WorkPlanBidBidType`](crate::WorkPlanBidBidType), required by the spec, one of `WorkPlanBid`, `ScheduleBid`."]
     pub bid_type: ::std::option::Option<crate::WorkPlanBidBidType>,
     #[doc = " JSON `bidWindowEndDate`: date, required by the spec."]
     pub bid_window_end_date: ::std::option::Option<::chrono::NaiveDate>,
@@ -27,11 +27,11 @@ pub struct WorkPlanBid {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `publishedDate`: date-time."]
     pub published_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `rankingTiebreakerType`: [`WorkPlanBidRankingTiebreakerType`](crate::WorkPlanBidRankingTiebreakerType), required by the spec."]
+    #[doc = " JSON `rankingTiebreakerType`: [`WorkPlanBidRankingTiebreakerType`](crate::WorkPlanBidRankingTiebreakerType), required by the spec, one of `HireDate`, `Performance`, `Custom`, `RandomlyAssign`."]
     pub ranking_tiebreaker_type: ::std::option::Option<crate::WorkPlanBidRankingTiebreakerType>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`WorkPlanBidStatus`](crate::WorkPlanBidStatus), required by the spec."]
+    #[doc = " JSON `status`: [`WorkPlanBidStatus`](crate::WorkPlanBidStatus), required by the spec, one of `Draft`, `Locked`, `Optimized`, `Scheduled`, `Open`, `Closed`, `Processed`, `Published`."]
     pub status: ::std::option::Option<crate::WorkPlanBidStatus>,
     #[doc = " JSON `workPlanFieldsVisibleToAgents`: array of string, required by the spec."]
     pub work_plan_fields_visible_to_agents: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotification {
-    #[doc = " JSON `agentRankingType`: [`WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationAgentRankingType`](crate::WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationAgentRankingType)."]
+    #[doc = " JSON `agentRankingType`: [`WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationAgentRankingType`](crate::WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationAgentRankingType), one of `Unknown`, `HireDate`, `Performance`."]
     pub agent_ranking_type: ::std::option::Option<crate::WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationAgentRankingType>,
-    #[doc = " JSON `bidType`: [`WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationBidType`](crate::WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationBidType)."]
+    #[doc = " JSON `bidType`: [`WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationBidType`](crate::WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationBidType), one of `Unknown`, `WorkPlanBid`, `ScheduleBid`."]
     pub bid_type: ::std::option::Option<crate::WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationBidType>,
     #[doc = " JSON `bidWindowEndDate`: string."]
     pub bid_window_end_date: ::std::option::Option<::std::string::String>,
@@ -19,9 +19,9 @@ pub struct WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotification {
     pub effective_date: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `rankingTiebreakerType`: [`WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationRankingTiebreakerType`](crate::WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationRankingTiebreakerType)."]
+    #[doc = " JSON `rankingTiebreakerType`: [`WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationRankingTiebreakerType`](crate::WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationRankingTiebreakerType), one of `Unknown`, `HireDate`, `Performance`, `Custom`, `RandomlyAssign`."]
     pub ranking_tiebreaker_type: ::std::option::Option<crate::WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationRankingTiebreakerType>,
-    #[doc = " JSON `status`: [`WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationStatus`](crate::WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationStatus)."]
+    #[doc = " JSON `status`: [`WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationStatus`](crate::WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationStatus), one of `Unknown`, `Draft`, `Locked`, `Scheduled`, `Optimized`, `Open`, `Closed`, `Processed`, `Published`."]
     pub status: ::std::option::Option<crate::WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationStatus>,
     #[doc = " JSON `workPlanFieldsVisibleToAgents`: array of string."]
     pub work_plan_fields_visible_to_agents: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

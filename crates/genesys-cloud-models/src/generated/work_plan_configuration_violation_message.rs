@@ -7,9 +7,9 @@
 pub struct WorkPlanConfigurationViolationMessage {
     #[doc = " JSON `arguments`: array of [`WorkPlanValidationMessageArgument`](crate::WorkPlanValidationMessageArgument)."]
     pub arguments: ::std::option::Option<::std::vec::Vec<crate::WorkPlanValidationMessageArgument>>,
-    #[doc = " JSON `severity`: [`WorkPlanConfigurationViolationMessageSeverity`](crate::WorkPlanConfigurationViolationMessageSeverity)."]
+    #[doc = " JSON `severity`: [`WorkPlanConfigurationViolationMessageSeverity`](crate::WorkPlanConfigurationViolationMessageSeverity), one of `Information`, `Warning`, `Error`."]
     pub severity: ::std::option::Option<crate::WorkPlanConfigurationViolationMessageSeverity>,
-    #[doc = " JSON `type`: [`WorkPlanConfigurationViolationMessageType`](crate::WorkPlanConfigurationViolationMessageType)."]
+    #[doc = " JSON `type`: [`WorkPlanConfigurationViolationMessageType`](crate::WorkPlanConfigurationViolationMessageType), one of `ActivitiesOverlap`, `ActivityEndGreaterThanShiftStop`, `ActivityPaidTimeGreaterThanShiftPaidTime`, `ActivityStartBeforeShiftStart`, `ActivityStartGreaterThanEqualToShiftStop`, `ActivityStartIncrementMinutesNotDivisibleByScheduleIntervalMinutes`, `DailyExactPaidMinutes`, `DailyMaxTotalLessThanWeeklyMin`, `DailyMaxTotalLessThanWeeklyMinWithOptional`, `DailyMaxTotalLessThanWeeklyMinWithoutOptional`, `DailyMinTotalGreaterThanWeeklyMax`, `DailyMinTotalGreaterThanWeeklyMaxWithOptional`, … (39 in all)."]
     pub r#type: ::std::option::Option<crate::WorkPlanConfigurationViolationMessageType>,
     _nulls: crate::support::Extras,
 }

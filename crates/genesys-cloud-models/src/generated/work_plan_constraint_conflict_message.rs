@@ -7,7 +7,7 @@
 pub struct WorkPlanConstraintConflictMessage {
     #[doc = " JSON `arguments`: array of [`WorkPlanValidationMessageArgument`](crate::WorkPlanValidationMessageArgument)."]
     pub arguments: ::std::option::Option<::std::vec::Vec<crate::WorkPlanValidationMessageArgument>>,
-    #[doc = " JSON `type`: [`WorkPlanConstraintConflictMessageType`](crate::WorkPlanConstraintConflictMessageType)."]
+    #[doc = " JSON `type`: [`WorkPlanConstraintConflictMessageType`](crate::WorkPlanConstraintConflictMessageType), one of `UnknownFix`, `WithPotentialFixes`."]
     pub r#type: ::std::option::Option<crate::WorkPlanConstraintConflictMessageType>,
     _nulls: crate::support::Extras,
 }

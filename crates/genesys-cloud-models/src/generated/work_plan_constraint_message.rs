@@ -7,7 +7,7 @@
 pub struct WorkPlanConstraintMessage {
     #[doc = " JSON `arguments`: array of [`WorkPlanValidationMessageArgument`](crate::WorkPlanValidationMessageArgument)."]
     pub arguments: ::std::option::Option<::std::vec::Vec<crate::WorkPlanValidationMessageArgument>>,
-    #[doc = " JSON `type`: [`WorkPlanConstraintMessageType`](crate::WorkPlanConstraintMessageType)."]
+    #[doc = " JSON `type`: [`WorkPlanConstraintMessageType`](crate::WorkPlanConstraintMessageType), one of `ActivityEarliestStartTimeMinutesFromMidnight`, `ActivityEarliestStartTimeMinutesFromShiftStart`, `ActivityLatestStartTimeMinutesFromMidnight`, `ActivityLatestStartTimeMinutesFromShiftStart`, `ActivityMaximumLengthFromShiftEndMinutes`, `ActivityMinimumLengthFromShiftEndMinutes`, `ActivityMinimumLengthFromShiftStartMinutes`, `ActivityStartTimeIncrementInMinutes`, `PlanningPeriodMaximumDaysOff`, `PlanningPeriodMaximumPaidTimeMinutes`, `PlanningPeriodMaximumWorkingWeekends`, `PlanningPeriodMinimumDaysOff`, … (38 in all)."]
     pub r#type: ::std::option::Option<crate::WorkPlanConstraintMessageType>,
     _nulls: crate::support::Extras,
 }

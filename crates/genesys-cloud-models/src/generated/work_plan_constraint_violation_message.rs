@@ -7,7 +7,7 @@
 pub struct WorkPlanConstraintViolationMessage {
     #[doc = " JSON `arguments`: array of [`UnavailableTimesViolationMessageArgument`](crate::UnavailableTimesViolationMessageArgument), required by the spec."]
     pub arguments: ::std::option::Option<::std::vec::Vec<crate::UnavailableTimesViolationMessageArgument>>,
-    #[doc = " JSON `type`: [`WorkPlanConstraintViolationMessageType`](crate::WorkPlanConstraintViolationMessageType), required by the spec."]
+    #[doc = " JSON `type`: [`WorkPlanConstraintViolationMessageType`](crate::WorkPlanConstraintViolationMessageType), required by the spec, one of `MinimumWeeklyWorkDays`, `MinimumWeeklyPaidTime`, `RequiredShift`, `MaximumDaysOffPerPlanningPeriod`, `MinimumPaidTimePerPlanningPeriod`, `MinimumShiftCountPerPlanningPeriod`."]
     pub r#type: ::std::option::Option<crate::WorkPlanConstraintViolationMessageType>,
     _nulls: crate::support::Extras,
 }

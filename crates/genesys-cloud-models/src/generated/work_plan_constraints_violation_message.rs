@@ -7,7 +7,7 @@
 pub struct WorkPlanConstraintsViolationMessage {
     #[doc = " JSON `fixableConstraintsMessages`: array of [`WorkPlanConstraintViolationMessage`](crate::WorkPlanConstraintViolationMessage), required by the spec."]
     pub fixable_constraints_messages: ::std::option::Option<::std::vec::Vec<crate::WorkPlanConstraintViolationMessage>>,
-    #[doc = " JSON `type`: [`WorkPlanConstraintsViolationMessageType`](crate::WorkPlanConstraintsViolationMessageType), required by the spec."]
+    #[doc = " JSON `type`: [`WorkPlanConstraintsViolationMessageType`](crate::WorkPlanConstraintsViolationMessageType), required by the spec, one of `ConstraintConflictWithPotentialFixes`, `ConstraintConflictUnknownFix`."]
     pub r#type: ::std::option::Option<crate::WorkPlanConstraintsViolationMessageType>,
     _nulls: crate::support::Extras,
 }

@@ -61,9 +61,9 @@ pub struct WorkPlanListItemResponse {
     pub paid_time_granularity_minutes: ::std::option::Option<i64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `shiftStartVariancePeriod`: [`WorkPlanListItemResponseShiftStartVariancePeriod`](crate::WorkPlanListItemResponseShiftStartVariancePeriod)."]
+    #[doc = " JSON `shiftStartVariancePeriod`: [`WorkPlanListItemResponseShiftStartVariancePeriod`](crate::WorkPlanListItemResponseShiftStartVariancePeriod), one of `Weekly`, `PlanningPeriod`."]
     pub shift_start_variance_period: ::std::option::Option<crate::WorkPlanListItemResponseShiftStartVariancePeriod>,
-    #[doc = " JSON `shiftStartVarianceType`: [`WorkPlanListItemResponseShiftStartVarianceType`](crate::WorkPlanListItemResponseShiftStartVarianceType)."]
+    #[doc = " JSON `shiftStartVarianceType`: [`WorkPlanListItemResponseShiftStartVarianceType`](crate::WorkPlanListItemResponseShiftStartVarianceType), one of `ShiftStart`, `ShiftStartAndPaidDuration`."]
     pub shift_start_variance_type: ::std::option::Option<crate::WorkPlanListItemResponseShiftStartVarianceType>,
     #[doc = " JSON `shiftStartVariances`: [`ListWrapperShiftStartVariance`](crate::ListWrapperShiftStartVariance)."]
     pub shift_start_variances: ::std::option::Option<crate::ListWrapperShiftStartVariance>,

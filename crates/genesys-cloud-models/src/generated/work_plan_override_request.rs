@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkPlanOverrideRequest {
-    #[doc = " JSON `action`: [`WorkPlanOverrideRequestAction`](crate::WorkPlanOverrideRequestAction)."]
+    #[doc = " JSON `action`: [`WorkPlanOverrideRequestAction`](crate::WorkPlanOverrideRequestAction), one of `Add`, `Update`, `Delete`."]
     pub action: ::std::option::Option<crate::WorkPlanOverrideRequestAction>,
     #[doc = " JSON `startDate`: date, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::NaiveDate>,

@@ -17,7 +17,7 @@ pub struct WorkPlanShift {
     pub constrain_latest_stop_time: ::std::option::Option<bool>,
     #[doc = " JSON `constrainStopTime`: boolean."]
     pub constrain_stop_time: ::std::option::Option<bool>,
-    #[doc = " JSON `dayOffRule`: [`WorkPlanShiftDayOffRule`](crate::WorkPlanShiftDayOffRule)."]
+    #[doc = " JSON `dayOffRule`: [`WorkPlanShiftDayOffRule`](crate::WorkPlanShiftDayOffRule), one of `NextDayOff`, `PreviousDayOff`."]
     pub day_off_rule: ::std::option::Option<crate::WorkPlanShiftDayOffRule>,
     #[doc = " JSON `days`: [`SetWrapperDayOfWeek`](crate::SetWrapperDayOfWeek)."]
     pub days: ::std::option::Option<crate::SetWrapperDayOfWeek>,

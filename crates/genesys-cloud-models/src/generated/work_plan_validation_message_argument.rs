@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkPlanValidationMessageArgument {
-    #[doc = " JSON `type`: [`WorkPlanValidationMessageArgumentType`](crate::WorkPlanValidationMessageArgumentType)."]
+    #[doc = " JSON `type`: [`WorkPlanValidationMessageArgumentType`](crate::WorkPlanValidationMessageArgumentType), one of `ActivityId`, `ActivityId2`, `ActivityPaidTimeMinutes`, `ActivityStartTimeMinutes`, `ActivityValidationId`, `ActivityValidationId2`, `ApplicableDays`, `Count`, `DailyPaidTimeMinutes`, `MaximumDays`, `MaxShiftCount`, `Minutes`, … (22 in all)."]
     pub r#type: ::std::option::Option<crate::WorkPlanValidationMessageArgumentType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

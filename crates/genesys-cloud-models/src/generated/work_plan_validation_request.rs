@@ -59,9 +59,9 @@ pub struct WorkPlanValidationRequest {
     pub paid_time_granularity_minutes: ::std::option::Option<i64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `shiftStartVariancePeriod`: [`WorkPlanValidationRequestShiftStartVariancePeriod`](crate::WorkPlanValidationRequestShiftStartVariancePeriod)."]
+    #[doc = " JSON `shiftStartVariancePeriod`: [`WorkPlanValidationRequestShiftStartVariancePeriod`](crate::WorkPlanValidationRequestShiftStartVariancePeriod), one of `Weekly`, `PlanningPeriod`."]
     pub shift_start_variance_period: ::std::option::Option<crate::WorkPlanValidationRequestShiftStartVariancePeriod>,
-    #[doc = " JSON `shiftStartVarianceType`: [`WorkPlanValidationRequestShiftStartVarianceType`](crate::WorkPlanValidationRequestShiftStartVarianceType)."]
+    #[doc = " JSON `shiftStartVarianceType`: [`WorkPlanValidationRequestShiftStartVarianceType`](crate::WorkPlanValidationRequestShiftStartVarianceType), one of `ShiftStart`, `ShiftStartAndPaidDuration`."]
     pub shift_start_variance_type: ::std::option::Option<crate::WorkPlanValidationRequestShiftStartVarianceType>,
     #[doc = " JSON `shiftStartVariances`: [`ListWrapperShiftStartVariance`](crate::ListWrapperShiftStartVariance)."]
     pub shift_start_variances: ::std::option::Option<crate::ListWrapperShiftStartVariance>,

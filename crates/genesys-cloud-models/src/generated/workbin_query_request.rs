@@ -13,7 +13,7 @@ pub struct WorkbinQueryRequest {
     pub filters: ::std::option::Option<::std::vec::Vec<crate::WorkitemFilter>>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
-    #[doc = " JSON `select`: [`WorkbinQueryRequestSelect`](crate::WorkbinQueryRequestSelect)."]
+    #[doc = " JSON `select`: [`WorkbinQueryRequestSelect`](crate::WorkbinQueryRequestSelect), one of `Count`."]
     pub select: ::std::option::Option<crate::WorkbinQueryRequestSelect>,
     #[doc = " JSON `sort`: [`WorkbinQuerySort`](crate::WorkbinQuerySort)."]
     pub sort: ::std::option::Option<crate::WorkbinQuerySort>,

@@ -7,7 +7,7 @@
 pub struct WorkbinQuerySort {
     #[doc = " JSON `ascending`: boolean."]
     pub ascending: ::std::option::Option<bool>,
-    #[doc = " JSON `name`: [`WorkbinQuerySortName`](crate::WorkbinQuerySortName)."]
+    #[doc = " JSON `name`: [`WorkbinQuerySortName`](crate::WorkbinQuerySortName), one of `dateModified`, `name`."]
     pub name: ::std::option::Option<crate::WorkbinQuerySortName>,
     _nulls: crate::support::Extras,
 }

@@ -11,7 +11,7 @@ pub struct WorkdayPointsTrend {
     pub date_end_workday: ::std::option::Option<::chrono::NaiveDate>,
     #[doc = " JSON `dateStartWorkday`: date."]
     pub date_start_workday: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `dayOfWeek`: [`WorkdayPointsTrendDayOfWeek`](crate::WorkdayPointsTrendDayOfWeek)."]
+    #[doc = " JSON `dayOfWeek`: [`WorkdayPointsTrendDayOfWeek`](crate::WorkdayPointsTrendDayOfWeek), one of `Sunday`, `Monday`, `Tuesday`, `Wednesday`, `Thursday`, `Friday`, `Saturday`."]
     pub day_of_week: ::std::option::Option<crate::WorkdayPointsTrendDayOfWeek>,
     #[doc = " JSON `trend`: array of [`WorkdayPointsTrendItem`](crate::WorkdayPointsTrendItem)."]
     pub trend: ::std::option::Option<::std::vec::Vec<crate::WorkdayPointsTrendItem>>,

@@ -13,7 +13,7 @@ pub struct WorkdayValuesMetricItem {
     pub metric_definition: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `trend`: array of [`WorkdayValuesTrendItem`](crate::WorkdayValuesTrendItem)."]
     pub trend: ::std::option::Option<::std::vec::Vec<crate::WorkdayValuesTrendItem>>,
-    #[doc = " JSON `unitType`: [`WorkdayValuesMetricItemUnitType`](crate::WorkdayValuesMetricItemUnitType)."]
+    #[doc = " JSON `unitType`: [`WorkdayValuesMetricItemUnitType`](crate::WorkdayValuesMetricItemUnitType), one of `None`, `Percent`, `Currency`, `Seconds`, `Number`, `AttendanceStatus`, `Unit`."]
     pub unit_type: ::std::option::Option<crate::WorkdayValuesMetricItemUnitType>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkflowTargetSettings {
-    #[doc = " JSON `dataFormat`: [`WorkflowTargetSettingsDataFormat`](crate::WorkflowTargetSettingsDataFormat)."]
+    #[doc = " JSON `dataFormat`: [`WorkflowTargetSettingsDataFormat`](crate::WorkflowTargetSettingsDataFormat), one of `Json`, `TopLevelPrimitives`."]
     pub data_format: ::std::option::Option<crate::WorkflowTargetSettingsDataFormat>,
     _nulls: crate::support::Extras,
 }

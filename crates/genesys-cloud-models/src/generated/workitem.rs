@@ -9,7 +9,7 @@ pub struct Workitem {
     pub alert_timeout_seconds: ::std::option::Option<i64>,
     #[doc = " JSON `assignee`: [`UserReferenceWithName`](crate::UserReferenceWithName)."]
     pub assignee: ::std::option::Option<crate::UserReferenceWithName>,
-    #[doc = " JSON `assignmentState`: [`WorkitemAssignmentState`](crate::WorkitemAssignmentState)."]
+    #[doc = " JSON `assignmentState`: [`WorkitemAssignmentState`](crate::WorkitemAssignmentState), one of `Unknown`, `AcdStarted`, `Alerting`, `AlertTimeout`, `AcdCancelled`, `Terminated`, `Idle`, `Declined`, `Connected`, `Disconnected`, `Parked`, `Held`, … (13 in all)."]
     pub assignment_state: ::std::option::Option<crate::WorkitemAssignmentState>,
     #[doc = " JSON `autoStatusTransition`: boolean."]
     pub auto_status_transition: ::std::option::Option<bool>,
@@ -69,7 +69,7 @@ pub struct Workitem {
     pub skills: ::std::option::Option<::std::vec::Vec<crate::WorkitemRoutingSkillReference>>,
     #[doc = " JSON `status`: [`WorkitemStatusReference`](crate::WorkitemStatusReference)."]
     pub status: ::std::option::Option<crate::WorkitemStatusReference>,
-    #[doc = " JSON `statusCategory`: [`WorkitemStatusCategory`](crate::WorkitemStatusCategory)."]
+    #[doc = " JSON `statusCategory`: [`WorkitemStatusCategory`](crate::WorkitemStatusCategory), one of `Open`, `InProgress`, `Waiting`, `Closed`, `Unknown`."]
     pub status_category: ::std::option::Option<crate::WorkitemStatusCategory>,
     #[doc = " JSON `ttl`: integer (int64)."]
     pub ttl: ::std::option::Option<i64>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemCommonCreate {
-    #[doc = " JSON `assigneeId`: string."]
+    #[doc = " JSON `assigneeId`: string, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}`."]
     pub assignee_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `autoStatusTransition`: boolean."]
     pub auto_status_transition: ::std::option::Option<bool>,
@@ -29,7 +29,7 @@ pub struct WorkitemCommonCreate {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `priority`: integer (int64)."]
     pub priority: ::std::option::Option<i64>,
-    #[doc = " JSON `queueId`: string."]
+    #[doc = " JSON `queueId`: string, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}`."]
     pub queue_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,

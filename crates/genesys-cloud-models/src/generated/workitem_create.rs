@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemCreate {
-    #[doc = " JSON `assigneeId`: string."]
+    #[doc = " JSON `assigneeId`: string, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}`."]
     pub assignee_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `autoStatusTransition`: boolean."]
     pub auto_status_transition: ::std::option::Option<bool>,
@@ -31,7 +31,7 @@ pub struct WorkitemCreate {
     pub preferred_agent_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `priority`: integer (int64)."]
     pub priority: ::std::option::Option<i64>,
-    #[doc = " JSON `queueId`: string."]
+    #[doc = " JSON `queueId`: string, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}`."]
     pub queue_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `scoredAgents`: array of [`WorkitemScoredAgentRequest`](crate::WorkitemScoredAgentRequest)."]
     pub scored_agents: ::std::option::Option<::std::vec::Vec<crate::WorkitemScoredAgentRequest>>,

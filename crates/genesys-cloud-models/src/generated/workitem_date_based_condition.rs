@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemDateBasedCondition {
-    #[doc = " JSON `attribute`: [`WorkitemDateBasedConditionAttribute`](crate::WorkitemDateBasedConditionAttribute), required by the spec."]
+    #[doc = " JSON `attribute`: [`WorkitemDateBasedConditionAttribute`](crate::WorkitemDateBasedConditionAttribute), required by the spec, one of `dateDue`, `dateExpires`, `ttl`, `dateCreated`."]
     pub attribute: ::std::option::Option<crate::WorkitemDateBasedConditionAttribute>,
     #[doc = " JSON `relativeMinutesToInvocation`: integer (int64), required by the spec."]
     pub relative_minutes_to_invocation: ::std::option::Option<i64>,

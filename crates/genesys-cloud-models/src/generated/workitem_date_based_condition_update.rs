@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemDateBasedConditionUpdate {
-    #[doc = " JSON `attribute`: [`WorkitemDateBasedConditionUpdateAttribute`](crate::WorkitemDateBasedConditionUpdateAttribute)."]
+    #[doc = " JSON `attribute`: [`WorkitemDateBasedConditionUpdateAttribute`](crate::WorkitemDateBasedConditionUpdateAttribute), one of `dateDue`, `dateExpires`, `ttl`, `dateCreated`."]
     pub attribute: ::std::option::Option<crate::WorkitemDateBasedConditionUpdateAttribute>,
     #[doc = " JSON `relativeMinutesToInvocation`: integer (int64)."]
     pub relative_minutes_to_invocation: ::std::option::Option<i64>,

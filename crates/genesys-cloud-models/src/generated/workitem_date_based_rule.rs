@@ -15,7 +15,7 @@ pub struct WorkitemDateBasedRule {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`WorkitemDateBasedRuleType`](crate::WorkitemDateBasedRuleType)."]
+    #[doc = " JSON `type`: [`WorkitemDateBasedRuleType`](crate::WorkitemDateBasedRuleType), one of `OnCreate`, `OnAttributeChange`, `Date`."]
     pub r#type: ::std::option::Option<crate::WorkitemDateBasedRuleType>,
     #[doc = " JSON `worktype`: [`WorktypeReference`](crate::WorktypeReference)."]
     pub worktype: ::std::option::Option<crate::WorktypeReference>,

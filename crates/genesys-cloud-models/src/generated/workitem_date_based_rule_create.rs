@@ -7,7 +7,7 @@
 pub struct WorkitemDateBasedRuleCreate {
     #[doc = " JSON `condition`: [`WorkitemDateBasedCondition`](crate::WorkitemDateBasedCondition), required by the spec."]
     pub condition: ::std::option::Option<crate::WorkitemDateBasedCondition>,
-    #[doc = " JSON `name`: string, required by the spec."]
+    #[doc = " JSON `name`: string, required by the spec, 3 to 256 characters."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct WorkitemDateBasedRuleUpdate {
     #[doc = " JSON `condition`: [`WorkitemDateBasedConditionUpdate`](crate::WorkitemDateBasedConditionUpdate)."]
     pub condition: ::std::option::Option<crate::WorkitemDateBasedConditionUpdate>,
-    #[doc = " JSON `name`: string."]
+    #[doc = " JSON `name`: string, 3 to 256 characters."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,
 }

@@ -7,9 +7,9 @@
 pub struct WorkitemFilter {
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `operator`: [`WorkitemFilterOperator`](crate::WorkitemFilterOperator), required by the spec."]
+    #[doc = " JSON `operator`: [`WorkitemFilterOperator`](crate::WorkitemFilterOperator), required by the spec, one of `EQ`, `NEQ`, `GT`, `LT`, `GTE`, `LTE`, `IN`, `CONTAINS`, `BETWEEN`, `BEGINS_WITH`."]
     pub operator: ::std::option::Option<crate::WorkitemFilterOperator>,
-    #[doc = " JSON `type`: [`WorkitemFilterType`](crate::WorkitemFilterType), required by the spec."]
+    #[doc = " JSON `type`: [`WorkitemFilterType`](crate::WorkitemFilterType), required by the spec, one of `String`, `Int`."]
     pub r#type: ::std::option::Option<crate::WorkitemFilterType>,
     #[doc = " JSON `values`: array of string, required by the spec."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

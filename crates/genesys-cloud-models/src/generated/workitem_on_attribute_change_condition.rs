@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemOnAttributeChangeCondition {
-    #[doc = " JSON `attribute`: [`WorkitemOnAttributeChangeConditionAttribute`](crate::WorkitemOnAttributeChangeConditionAttribute), required by the spec."]
+    #[doc = " JSON `attribute`: [`WorkitemOnAttributeChangeConditionAttribute`](crate::WorkitemOnAttributeChangeConditionAttribute), required by the spec, one of `statusId`, `priority`, `queueId`, `assigneeId`, `assignmentState`, `languageId`, `externalTag`, `wrapup`."]
     pub attribute: ::std::option::Option<crate::WorkitemOnAttributeChangeConditionAttribute>,
     #[doc = " JSON `newValue`: string."]
     pub new_value: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `oldValue`: string."]
     pub old_value: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `operator`: [`WorkitemOnAttributeChangeConditionOperator`](crate::WorkitemOnAttributeChangeConditionOperator)."]
+    #[doc = " JSON `operator`: [`WorkitemOnAttributeChangeConditionOperator`](crate::WorkitemOnAttributeChangeConditionOperator), one of `EQ`, `GT`, `LT`, `GTE`, `LTE`."]
     pub operator: ::std::option::Option<crate::WorkitemOnAttributeChangeConditionOperator>,
     #[doc = " JSON `value`: integer (int64)."]
     pub value: ::std::option::Option<i64>,

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemOnAttributeChangeConditionUpdate {
-    #[doc = " JSON `attribute`: [`WorkitemOnAttributeChangeConditionUpdateAttribute`](crate::WorkitemOnAttributeChangeConditionUpdateAttribute), required by the spec."]
+    #[doc = " JSON `attribute`: [`WorkitemOnAttributeChangeConditionUpdateAttribute`](crate::WorkitemOnAttributeChangeConditionUpdateAttribute), required by the spec, one of `statusId`, `priority`, `queueId`, `assigneeId`, `assignmentState`, `languageId`, `externalTag`, `wrapup`."]
     pub attribute: ::std::option::Option<crate::WorkitemOnAttributeChangeConditionUpdateAttribute>,
     #[doc = " JSON `newValue`: string."]
     pub new_value: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `oldValue`: string."]
     pub old_value: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `operator`: [`WorkitemOnAttributeChangeConditionUpdateOperator`](crate::WorkitemOnAttributeChangeConditionUpdateOperator)."]
+    #[doc = " JSON `operator`: [`WorkitemOnAttributeChangeConditionUpdateOperator`](crate::WorkitemOnAttributeChangeConditionUpdateOperator), one of `EQ`, `GT`, `LT`, `GTE`, `LTE`."]
     pub operator: ::std::option::Option<crate::WorkitemOnAttributeChangeConditionUpdateOperator>,
     #[doc = " JSON `value`: integer (int64)."]
     pub value: ::std::option::Option<i64>,

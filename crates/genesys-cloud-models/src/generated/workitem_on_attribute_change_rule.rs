@@ -15,7 +15,7 @@ pub struct WorkitemOnAttributeChangeRule {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`WorkitemOnAttributeChangeRuleType`](crate::WorkitemOnAttributeChangeRuleType)."]
+    #[doc = " JSON `type`: [`WorkitemOnAttributeChangeRuleType`](crate::WorkitemOnAttributeChangeRuleType), one of `OnCreate`, `OnAttributeChange`, `Date`."]
     pub r#type: ::std::option::Option<crate::WorkitemOnAttributeChangeRuleType>,
     #[doc = " JSON `worktype`: [`WorktypeReference`](crate::WorktypeReference)."]
     pub worktype: ::std::option::Option<crate::WorktypeReference>,

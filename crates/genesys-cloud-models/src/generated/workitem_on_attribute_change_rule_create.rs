@@ -7,7 +7,7 @@
 pub struct WorkitemOnAttributeChangeRuleCreate {
     #[doc = " JSON `condition`: [`WorkitemOnAttributeChangeCondition`](crate::WorkitemOnAttributeChangeCondition), required by the spec."]
     pub condition: ::std::option::Option<crate::WorkitemOnAttributeChangeCondition>,
-    #[doc = " JSON `name`: string, required by the spec."]
+    #[doc = " JSON `name`: string, required by the spec, 3 to 256 characters."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,
 }

@@ -7,7 +7,7 @@
 pub struct WorkitemOnAttributeChangeRuleUpdate {
     #[doc = " JSON `condition`: [`WorkitemOnAttributeChangeConditionUpdate`](crate::WorkitemOnAttributeChangeConditionUpdate)."]
     pub condition: ::std::option::Option<crate::WorkitemOnAttributeChangeConditionUpdate>,
-    #[doc = " JSON `name`: string."]
+    #[doc = " JSON `name`: string, 3 to 256 characters."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,
 }

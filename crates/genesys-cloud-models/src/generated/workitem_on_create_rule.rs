@@ -13,7 +13,7 @@ pub struct WorkitemOnCreateRule {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`WorkitemOnCreateRuleType`](crate::WorkitemOnCreateRuleType)."]
+    #[doc = " JSON `type`: [`WorkitemOnCreateRuleType`](crate::WorkitemOnCreateRuleType), one of `OnCreate`, `OnAttributeChange`, `Date`."]
     pub r#type: ::std::option::Option<crate::WorkitemOnCreateRuleType>,
     #[doc = " JSON `worktype`: [`WorktypeReference`](crate::WorktypeReference)."]
     pub worktype: ::std::option::Option<crate::WorktypeReference>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemOnCreateRuleCreate {
-    #[doc = " JSON `name`: string, required by the spec."]
+    #[doc = " JSON `name`: string, required by the spec, 3 to 256 characters."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,
 }

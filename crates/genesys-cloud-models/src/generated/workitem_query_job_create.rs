@@ -15,9 +15,9 @@ pub struct WorkitemQueryJobCreate {
     pub expands: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `filters`: array of [`WorkitemQueryJobFilter`](crate::WorkitemQueryJobFilter), required by the spec."]
     pub filters: ::std::option::Option<::std::vec::Vec<crate::WorkitemQueryJobFilter>>,
-    #[doc = " JSON `pageNumber`: integer (int64)."]
+    #[doc = " JSON `pageNumber`: integer (int64), at least 1."]
     pub page_number: ::std::option::Option<i64>,
-    #[doc = " JSON `pageSize`: integer (int64)."]
+    #[doc = " JSON `pageSize`: integer (int64), from 1 to 200."]
     pub page_size: ::std::option::Option<i64>,
     #[doc = " JSON `queryFilters`: array of [`WorkitemQueryJobQueryFilters`](crate::WorkitemQueryJobQueryFilters)."]
     pub query_filters: ::std::option::Option<::std::vec::Vec<crate::WorkitemQueryJobQueryFilters>>,

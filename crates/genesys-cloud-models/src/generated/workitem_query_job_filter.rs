@@ -7,7 +7,7 @@
 pub struct WorkitemQueryJobFilter {
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `operator`: [`WorkitemQueryJobFilterOperator`](crate::WorkitemQueryJobFilterOperator), required by the spec."]
+    #[doc = " JSON `operator`: [`WorkitemQueryJobFilterOperator`](crate::WorkitemQueryJobFilterOperator), required by the spec, one of `EQ`, `NEQ`, `GT`, `LT`, `GTE`, `LTE`, `IN`, `CONTAINS`, `BETWEEN`, `BEGINS_WITH`."]
     pub operator: ::std::option::Option<crate::WorkitemQueryJobFilterOperator>,
     #[doc = " JSON `values`: array of string, required by the spec."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,

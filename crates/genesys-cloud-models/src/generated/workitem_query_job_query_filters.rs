@@ -7,9 +7,9 @@
 pub struct WorkitemQueryJobQueryFilters {
     #[doc = " JSON `criteria`: array of [`WorkitemQueryJobQueryFiltersCriteria`](crate::WorkitemQueryJobQueryFiltersCriteria), required by the spec."]
     pub criteria: ::std::option::Option<::std::vec::Vec<crate::WorkitemQueryJobQueryFiltersCriteria>>,
-    #[doc = " JSON `name`: [`WorkitemQueryJobQueryFiltersName`](crate::WorkitemQueryJobQueryFiltersName), required by the spec."]
+    #[doc = " JSON `name`: [`WorkitemQueryJobQueryFiltersName`](crate::WorkitemQueryJobQueryFiltersName), required by the spec, one of `customFields`."]
     pub name: ::std::option::Option<crate::WorkitemQueryJobQueryFiltersName>,
-    #[doc = " JSON `operator`: [`WorkitemQueryJobQueryFiltersOperator`](crate::WorkitemQueryJobQueryFiltersOperator)."]
+    #[doc = " JSON `operator`: [`WorkitemQueryJobQueryFiltersOperator`](crate::WorkitemQueryJobQueryFiltersOperator), one of `AND`, `OR`."]
     pub operator: ::std::option::Option<crate::WorkitemQueryJobQueryFiltersOperator>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemQueryJobQueryFiltersCriteria {
-    #[doc = " JSON `operator`: [`WorkitemQueryJobQueryFiltersCriteriaOperator`](crate::WorkitemQueryJobQueryFiltersCriteriaOperator)."]
+    #[doc = " JSON `operator`: [`WorkitemQueryJobQueryFiltersCriteriaOperator`](crate::WorkitemQueryJobQueryFiltersCriteriaOperator), one of `AND`, `OR`."]
     pub operator: ::std::option::Option<crate::WorkitemQueryJobQueryFiltersCriteriaOperator>,
     #[doc = " JSON `predicates`: array of [`WorkitemQueryJobQueryFiltersPredicate`](crate::WorkitemQueryJobQueryFiltersPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::WorkitemQueryJobQueryFiltersPredicate>>,

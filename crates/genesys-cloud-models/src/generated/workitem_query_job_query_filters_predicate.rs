@@ -7,7 +7,7 @@
 pub struct WorkitemQueryJobQueryFiltersPredicate {
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `operator`: [`WorkitemQueryJobQueryFiltersPredicateOperator`](crate::WorkitemQueryJobQueryFiltersPredicateOperator), required by the spec."]
+    #[doc = " JSON `operator`: [`WorkitemQueryJobQueryFiltersPredicateOperator`](crate::WorkitemQueryJobQueryFiltersPredicateOperator), required by the spec, one of `EQ`, `NEQ`, `GT`, `LT`, `GTE`, `LTE`, `IN`, `CONTAINS`, `BETWEEN`, `BEGINS_WITH`, `EXISTS`."]
     pub operator: ::std::option::Option<crate::WorkitemQueryJobQueryFiltersPredicateOperator>,
     #[doc = " JSON `values`: array of any JSON."]
     pub values: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,

@@ -15,7 +15,7 @@ pub struct WorkitemQueryJobResponse {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`WorkitemQueryJobResponseState`](crate::WorkitemQueryJobResponseState)."]
+    #[doc = " JSON `state`: [`WorkitemQueryJobResponseState`](crate::WorkitemQueryJobResponseState), one of `Queued`, `Running`, `Succeeded`, `Failed`."]
     pub state: ::std::option::Option<crate::WorkitemQueryJobResponseState>,
     _nulls: crate::support::Extras,
 }

@@ -9,7 +9,7 @@ pub struct WorkitemQueryJobSort {
     pub ascending: ::std::option::Option<bool>,
     #[doc = " JSON `customField`: string."]
     pub custom_field: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `name`: [`WorkitemQueryJobSortName`](crate::WorkitemQueryJobSortName)."]
+    #[doc = " JSON `name`: [`WorkitemQueryJobSortName`](crate::WorkitemQueryJobSortName), one of `dateDue`, `dateCreated`, `priority`, `customFields`."]
     pub name: ::std::option::Option<crate::WorkitemQueryJobSortName>,
     _nulls: crate::support::Extras,
 }

@@ -15,7 +15,7 @@ pub struct WorkitemQueryPostRequest {
     pub filters: ::std::option::Option<::std::vec::Vec<crate::WorkitemFilter>>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
-    #[doc = " JSON `select`: [`WorkitemQueryPostRequestSelect`](crate::WorkitemQueryPostRequestSelect)."]
+    #[doc = " JSON `select`: [`WorkitemQueryPostRequestSelect`](crate::WorkitemQueryPostRequestSelect), one of `Count`."]
     pub select: ::std::option::Option<crate::WorkitemQueryPostRequestSelect>,
     #[doc = " JSON `sort`: [`WorkitemQuerySort`](crate::WorkitemQuerySort)."]
     pub sort: ::std::option::Option<crate::WorkitemQuerySort>,

@@ -7,7 +7,7 @@
 pub struct WorkitemQuerySort {
     #[doc = " JSON `ascending`: boolean."]
     pub ascending: ::std::option::Option<bool>,
-    #[doc = " JSON `name`: [`WorkitemQuerySortName`](crate::WorkitemQuerySortName)."]
+    #[doc = " JSON `name`: [`WorkitemQuerySortName`](crate::WorkitemQuerySortName), one of `dateDue`, `priority`."]
     pub name: ::std::option::Option<crate::WorkitemQuerySortName>,
     _nulls: crate::support::Extras,
 }

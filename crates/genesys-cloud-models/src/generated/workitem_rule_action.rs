@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemRuleAction {
-    #[doc = " JSON `type`: [`WorkitemRuleActionType`](crate::WorkitemRuleActionType)."]
+    #[doc = " JSON `type`: [`WorkitemRuleActionType`](crate::WorkitemRuleActionType), one of `LaunchFlow`."]
     pub r#type: ::std::option::Option<crate::WorkitemRuleActionType>,
     _nulls: crate::support::Extras,
 }

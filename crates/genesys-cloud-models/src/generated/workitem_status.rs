@@ -7,7 +7,7 @@
 pub struct WorkitemStatus {
     #[doc = " JSON `autoTerminateWorkitem`: boolean."]
     pub auto_terminate_workitem: ::std::option::Option<bool>,
-    #[doc = " JSON `category`: [`WorkitemStatusCategoryEnum`](crate::WorkitemStatusCategoryEnum)."]
+    #[doc = " JSON `category`: [`WorkitemStatusCategoryEnum`](crate::WorkitemStatusCategoryEnum), one of `Open`, `InProgress`, `Waiting`, `Closed`, `Unknown`."]
     pub category: ::std::option::Option<crate::WorkitemStatusCategoryEnum>,
     #[doc = " JSON `defaultDestinationStatus`: [`WorkitemStatusReference`](crate::WorkitemStatusReference)."]
     pub default_destination_status: ::std::option::Option<crate::WorkitemStatusReference>,

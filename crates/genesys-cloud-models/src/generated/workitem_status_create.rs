@@ -7,7 +7,7 @@
 pub struct WorkitemStatusCreate {
     #[doc = " JSON `autoTerminateWorkitem`: boolean."]
     pub auto_terminate_workitem: ::std::option::Option<bool>,
-    #[doc = " JSON `category`: [`WorkitemStatusCreateCategory`](crate::WorkitemStatusCreateCategory), required by the spec."]
+    #[doc = " JSON `category`: [`WorkitemStatusCreateCategory`](crate::WorkitemStatusCreateCategory), required by the spec, one of `Open`, `InProgress`, `Waiting`, `Closed`, `Unknown`."]
     pub category: ::std::option::Option<crate::WorkitemStatusCreateCategory>,
     #[doc = " JSON `defaultDestinationStatusId`: string."]
     pub default_destination_status_id: ::std::option::Option<::std::string::String>,

@@ -7,9 +7,9 @@
 pub struct WorkitemUpdate {
     #[doc = " JSON `assigneeId`: string."]
     pub assignee_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `assignmentOperation`: [`WorkitemUpdateAssignmentOperation`](crate::WorkitemUpdateAssignmentOperation)."]
+    #[doc = " JSON `assignmentOperation`: [`WorkitemUpdateAssignmentOperation`](crate::WorkitemUpdateAssignmentOperation), one of `AgentAssignmentAlerting`, `QueueAssignmentAlerting`."]
     pub assignment_operation: ::std::option::Option<crate::WorkitemUpdateAssignmentOperation>,
-    #[doc = " JSON `assignmentState`: [`WorkitemUpdateAssignmentState`](crate::WorkitemUpdateAssignmentState)."]
+    #[doc = " JSON `assignmentState`: [`WorkitemUpdateAssignmentState`](crate::WorkitemUpdateAssignmentState), one of `Unknown`, `AcdStarted`, `Alerting`, `AlertTimeout`, `AcdCancelled`, `Terminated`, `Idle`, `Declined`, `Connected`, `Disconnected`, `Parked`, `Held`, … (13 in all)."]
     pub assignment_state: ::std::option::Option<crate::WorkitemUpdateAssignmentState>,
     #[doc = " JSON `autoStatusTransition`: boolean."]
     pub auto_status_transition: ::std::option::Option<bool>,

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemWrapupUpdate {
-    #[doc = " JSON `action`: [`WorkitemWrapupUpdateAction`](crate::WorkitemWrapupUpdateAction), required by the spec."]
+    #[doc = " JSON `action`: [`WorkitemWrapupUpdateAction`](crate::WorkitemWrapupUpdateAction), required by the spec, one of `Add`, `Remove`."]
     pub action: ::std::option::Option<crate::WorkitemWrapupUpdateAction>,
     #[doc = " JSON `wrapupCode`: string, required by the spec."]
     pub wrapup_code: ::std::option::Option<::std::string::String>,

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemsAttributeChangeWorkitemStatusCategory {
-    #[doc = " JSON `newValue`: [`WorkitemsAttributeChangeWorkitemStatusCategoryNewValue`](crate::WorkitemsAttributeChangeWorkitemStatusCategoryNewValue)."]
+    #[doc = " JSON `newValue`: [`WorkitemsAttributeChangeWorkitemStatusCategoryNewValue`](crate::WorkitemsAttributeChangeWorkitemStatusCategoryNewValue), one of `Open`, `InProgress`, `Waiting`, `Closed`, `Unknown`."]
     pub new_value: ::std::option::Option<crate::WorkitemsAttributeChangeWorkitemStatusCategoryNewValue>,
-    #[doc = " JSON `oldValue`: [`WorkitemsAttributeChangeWorkitemStatusCategoryOldValue`](crate::WorkitemsAttributeChangeWorkitemStatusCategoryOldValue)."]
+    #[doc = " JSON `oldValue`: [`WorkitemsAttributeChangeWorkitemStatusCategoryOldValue`](crate::WorkitemsAttributeChangeWorkitemStatusCategoryOldValue), one of `Open`, `InProgress`, `Waiting`, `Closed`, `Unknown`."]
     pub old_value: ::std::option::Option<crate::WorkitemsAttributeChangeWorkitemStatusCategoryOldValue>,
     _nulls: crate::support::Extras,
 }

@@ -7,9 +7,9 @@
 pub struct WorkitemsEventsNotificationAssignmentSegment {
     #[doc = " JSON `durationMs`: integer (int64)."]
     pub duration_ms: ::std::option::Option<i64>,
-    #[doc = " JSON `endState`: [`WorkitemsEventsNotificationAssignmentSegmentEndState`](crate::WorkitemsEventsNotificationAssignmentSegmentEndState)."]
+    #[doc = " JSON `endState`: [`WorkitemsEventsNotificationAssignmentSegmentEndState`](crate::WorkitemsEventsNotificationAssignmentSegmentEndState), one of `Unknown`, `Idle`, `AcdStarted`, `Alerting`, `AlertTimeout`, `Declined`, `Connected`, `Disconnected`, `Parked`, `Held`, `AcdCancelled`, `Terminated`, … (13 in all)."]
     pub end_state: ::std::option::Option<crate::WorkitemsEventsNotificationAssignmentSegmentEndState>,
-    #[doc = " JSON `startState`: [`WorkitemsEventsNotificationAssignmentSegmentStartState`](crate::WorkitemsEventsNotificationAssignmentSegmentStartState)."]
+    #[doc = " JSON `startState`: [`WorkitemsEventsNotificationAssignmentSegmentStartState`](crate::WorkitemsEventsNotificationAssignmentSegmentStartState), one of `Unknown`, `Idle`, `AcdStarted`, `Alerting`, `AlertTimeout`, `Declined`, `Connected`, `Disconnected`, `Parked`, `Held`, `AcdCancelled`, `Terminated`, … (13 in all)."]
     pub start_state: ::std::option::Option<crate::WorkitemsEventsNotificationAssignmentSegmentStartState>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemsEventsNotificationCustomAttribute {
-    #[doc = " JSON `dataType`: [`WorkitemsEventsNotificationCustomAttributeDataType`](crate::WorkitemsEventsNotificationCustomAttributeDataType)."]
+    #[doc = " JSON `dataType`: [`WorkitemsEventsNotificationCustomAttributeDataType`](crate::WorkitemsEventsNotificationCustomAttributeDataType), one of `unknown`, `string`, `number`, `boolean$`, `integer`."]
     pub data_type: ::std::option::Option<crate::WorkitemsEventsNotificationCustomAttributeDataType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

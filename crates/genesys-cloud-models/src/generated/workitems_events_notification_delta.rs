@@ -11,7 +11,7 @@ pub struct WorkitemsEventsNotificationDelta {
     pub new_value: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `oldValue`: string."]
     pub old_value: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `op`: [`WorkitemsEventsNotificationDeltaOp`](crate::WorkitemsEventsNotificationDeltaOp)."]
+    #[doc = " JSON `op`: [`WorkitemsEventsNotificationDeltaOp`](crate::WorkitemsEventsNotificationDeltaOp), one of `add`, `remove`, `replace`, `unknown`."]
     pub op: ::std::option::Option<crate::WorkitemsEventsNotificationDeltaOp>,
     _nulls: crate::support::Extras,
 }

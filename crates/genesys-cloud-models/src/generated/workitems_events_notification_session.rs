@@ -13,9 +13,9 @@ pub struct WorkitemsEventsNotificationSession {
     pub date_session_start: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`WorkitemsEventsNotificationSessionStatus`](crate::WorkitemsEventsNotificationSessionStatus)."]
+    #[doc = " JSON `status`: [`WorkitemsEventsNotificationSessionStatus`](crate::WorkitemsEventsNotificationSessionStatus), one of `Unknown`, `Active`, `Completed`."]
     pub status: ::std::option::Option<crate::WorkitemsEventsNotificationSessionStatus>,
-    #[doc = " JSON `type`: [`WorkitemsEventsNotificationSessionType`](crate::WorkitemsEventsNotificationSessionType)."]
+    #[doc = " JSON `type`: [`WorkitemsEventsNotificationSessionType`](crate::WorkitemsEventsNotificationSessionType), one of `Unknown`, `Agent`, `QueueAssignment`, `DirectAssignment`, `AgentComplete`."]
     pub r#type: ::std::option::Option<crate::WorkitemsEventsNotificationSessionType>,
     _nulls: crate::support::Extras,
 }

@@ -11,7 +11,7 @@ pub struct WorkitemsEventsNotificationWorkitem {
     pub assignee_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `assignmentId`: string."]
     pub assignment_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `assignmentState`: [`WorkitemsEventsNotificationWorkitemAssignmentState`](crate::WorkitemsEventsNotificationWorkitemAssignmentState)."]
+    #[doc = " JSON `assignmentState`: [`WorkitemsEventsNotificationWorkitemAssignmentState`](crate::WorkitemsEventsNotificationWorkitemAssignmentState), one of `Unknown`, `Idle`, `AcdStarted`, `Alerting`, `AlertTimeout`, `Declined`, `Connected`, `Disconnected`, `Parked`, `Held`, `AcdCancelled`, `Terminated`, … (13 in all)."]
     pub assignment_state: ::std::option::Option<crate::WorkitemsEventsNotificationWorkitemAssignmentState>,
     #[doc = " JSON `caseId`: string."]
     pub case_id: ::std::option::Option<::std::string::String>,
@@ -49,7 +49,7 @@ pub struct WorkitemsEventsNotificationWorkitem {
     pub modified_by: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `operation`: [`WorkitemsEventsNotificationWorkitemOperation`](crate::WorkitemsEventsNotificationWorkitemOperation)."]
+    #[doc = " JSON `operation`: [`WorkitemsEventsNotificationWorkitemOperation`](crate::WorkitemsEventsNotificationWorkitemOperation), one of `unknown`, `add`, `edit`, `delete`, `view`, `upload`, `download`, `activate`, `deactivate`, `purge`, `processed`, `published`, … (20 in all)."]
     pub operation: ::std::option::Option<crate::WorkitemsEventsNotificationWorkitemOperation>,
     #[doc = " JSON `preferredAgentIds`: array of string."]
     pub preferred_agent_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -69,7 +69,7 @@ pub struct WorkitemsEventsNotificationWorkitem {
     pub sessions: ::std::option::Option<::std::vec::Vec<crate::WorkitemsEventsNotificationSession>>,
     #[doc = " JSON `skillIds`: array of string."]
     pub skill_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `statusCategory`: [`WorkitemsEventsNotificationWorkitemStatusCategory`](crate::WorkitemsEventsNotificationWorkitemStatusCategory)."]
+    #[doc = " JSON `statusCategory`: [`WorkitemsEventsNotificationWorkitemStatusCategory`](crate::WorkitemsEventsNotificationWorkitemStatusCategory), one of `Unknown`, `Open`, `InProgress`, `Waiting`, `Closed`."]
     pub status_category: ::std::option::Option<crate::WorkitemsEventsNotificationWorkitemStatusCategory>,
     #[doc = " JSON `statusId`: string."]
     pub status_id: ::std::option::Option<::std::string::String>,

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemsEventsNotificationWrapup {
-    #[doc = " JSON `action`: [`WorkitemsEventsNotificationWrapupAction`](crate::WorkitemsEventsNotificationWrapupAction)."]
+    #[doc = " JSON `action`: [`WorkitemsEventsNotificationWrapupAction`](crate::WorkitemsEventsNotificationWrapupAction), one of `Unknown`, `Add`, `Remove`."]
     pub action: ::std::option::Option<crate::WorkitemsEventsNotificationWrapupAction>,
     #[doc = " JSON `code`: string."]
     pub code: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `op`: [`WorkitemsEventsNotificationWrapupOp`](crate::WorkitemsEventsNotificationWrapupOp)."]
+    #[doc = " JSON `op`: [`WorkitemsEventsNotificationWrapupOp`](crate::WorkitemsEventsNotificationWrapupOp), one of `Unknown`, `Add`, `Remove`."]
     pub op: ::std::option::Option<crate::WorkitemsEventsNotificationWrapupOp>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,

@@ -7,9 +7,9 @@
 pub struct WorkitemsQueueEventsNotificationAssignmentSegment {
     #[doc = " JSON `durationMs`: integer (int64)."]
     pub duration_ms: ::std::option::Option<i64>,
-    #[doc = " JSON `endState`: [`WorkitemsQueueEventsNotificationAssignmentSegmentEndState`](crate::WorkitemsQueueEventsNotificationAssignmentSegmentEndState)."]
+    #[doc = " JSON `endState`: [`WorkitemsQueueEventsNotificationAssignmentSegmentEndState`](crate::WorkitemsQueueEventsNotificationAssignmentSegmentEndState), one of `Unknown`, `Idle`, `AcdStarted`, `Alerting`, `AlertTimeout`, `Declined`, `Connected`, `Disconnected`, `Parked`, `Held`, `AcdCancelled`, `Terminated`, … (13 in all)."]
     pub end_state: ::std::option::Option<crate::WorkitemsQueueEventsNotificationAssignmentSegmentEndState>,
-    #[doc = " JSON `startState`: [`WorkitemsQueueEventsNotificationAssignmentSegmentStartState`](crate::WorkitemsQueueEventsNotificationAssignmentSegmentStartState)."]
+    #[doc = " JSON `startState`: [`WorkitemsQueueEventsNotificationAssignmentSegmentStartState`](crate::WorkitemsQueueEventsNotificationAssignmentSegmentStartState), one of `Unknown`, `Idle`, `AcdStarted`, `Alerting`, `AlertTimeout`, `Declined`, `Connected`, `Disconnected`, `Parked`, `Held`, `AcdCancelled`, `Terminated`, … (13 in all)."]
     pub start_state: ::std::option::Option<crate::WorkitemsQueueEventsNotificationAssignmentSegmentStartState>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemsQueueEventsNotificationCustomAttribute {
-    #[doc = " JSON `dataType`: [`WorkitemsQueueEventsNotificationCustomAttributeDataType`](crate::WorkitemsQueueEventsNotificationCustomAttributeDataType)."]
+    #[doc = " JSON `dataType`: [`WorkitemsQueueEventsNotificationCustomAttributeDataType`](crate::WorkitemsQueueEventsNotificationCustomAttributeDataType), one of `unknown`, `string`, `number`, `boolean$`, `integer`."]
     pub data_type: ::std::option::Option<crate::WorkitemsQueueEventsNotificationCustomAttributeDataType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -11,7 +11,7 @@ pub struct WorkitemsQueueEventsNotificationDelta {
     pub new_value: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `oldValue`: string."]
     pub old_value: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `op`: [`WorkitemsQueueEventsNotificationDeltaOp`](crate::WorkitemsQueueEventsNotificationDeltaOp)."]
+    #[doc = " JSON `op`: [`WorkitemsQueueEventsNotificationDeltaOp`](crate::WorkitemsQueueEventsNotificationDeltaOp), one of `add`, `remove`, `replace`, `unknown`."]
     pub op: ::std::option::Option<crate::WorkitemsQueueEventsNotificationDeltaOp>,
     _nulls: crate::support::Extras,
 }

@@ -13,9 +13,9 @@ pub struct WorkitemsQueueEventsNotificationSession {
     pub date_session_start: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`WorkitemsQueueEventsNotificationSessionStatus`](crate::WorkitemsQueueEventsNotificationSessionStatus)."]
+    #[doc = " JSON `status`: [`WorkitemsQueueEventsNotificationSessionStatus`](crate::WorkitemsQueueEventsNotificationSessionStatus), one of `Unknown`, `Active`, `Completed`."]
     pub status: ::std::option::Option<crate::WorkitemsQueueEventsNotificationSessionStatus>,
-    #[doc = " JSON `type`: [`WorkitemsQueueEventsNotificationSessionType`](crate::WorkitemsQueueEventsNotificationSessionType)."]
+    #[doc = " JSON `type`: [`WorkitemsQueueEventsNotificationSessionType`](crate::WorkitemsQueueEventsNotificationSessionType), one of `Unknown`, `Agent`, `QueueAssignment`, `DirectAssignment`, `AgentComplete`."]
     pub r#type: ::std::option::Option<crate::WorkitemsQueueEventsNotificationSessionType>,
     _nulls: crate::support::Extras,
 }

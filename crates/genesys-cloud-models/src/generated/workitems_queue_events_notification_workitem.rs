@@ -11,7 +11,7 @@ pub struct WorkitemsQueueEventsNotificationWorkitem {
     pub assignee_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `assignmentId`: string."]
     pub assignment_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `assignmentState`: [`WorkitemsQueueEventsNotificationWorkitemAssignmentState`](crate::WorkitemsQueueEventsNotificationWorkitemAssignmentState)."]
+    #[doc = " JSON `assignmentState`: [`WorkitemsQueueEventsNotificationWorkitemAssignmentState`](crate::WorkitemsQueueEventsNotificationWorkitemAssignmentState), one of `Unknown`, `Idle`, `AcdStarted`, `Alerting`, `AlertTimeout`, `Declined`, `Connected`, `Disconnected`, `Parked`, `Held`, `AcdCancelled`, `Terminated`, … (13 in all)."]
     pub assignment_state: ::std::option::Option<crate::WorkitemsQueueEventsNotificationWorkitemAssignmentState>,
     #[doc = " JSON `caseId`: string."]
     pub case_id: ::std::option::Option<::std::string::String>,
@@ -49,7 +49,7 @@ pub struct WorkitemsQueueEventsNotificationWorkitem {
     pub modified_by: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `operation`: [`WorkitemsQueueEventsNotificationWorkitemOperation`](crate::WorkitemsQueueEventsNotificationWorkitemOperation)."]
+    #[doc = " JSON `operation`: [`WorkitemsQueueEventsNotificationWorkitemOperation`](crate::WorkitemsQueueEventsNotificationWorkitemOperation), one of `unknown`, `add`, `edit`, `delete`, `view`, `upload`, `download`, `activate`, `deactivate`, `purge`, `processed`, `published`, … (20 in all)."]
     pub operation: ::std::option::Option<crate::WorkitemsQueueEventsNotificationWorkitemOperation>,
     #[doc = " JSON `preferredAgentIds`: array of string."]
     pub preferred_agent_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -69,7 +69,7 @@ pub struct WorkitemsQueueEventsNotificationWorkitem {
     pub sessions: ::std::option::Option<::std::vec::Vec<crate::WorkitemsQueueEventsNotificationSession>>,
     #[doc = " JSON `skillIds`: array of string."]
     pub skill_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `statusCategory`: [`WorkitemsQueueEventsNotificationWorkitemStatusCategory`](crate::WorkitemsQueueEventsNotificationWorkitemStatusCategory)."]
+    #[doc = " JSON `statusCategory`: [`WorkitemsQueueEventsNotificationWorkitemStatusCategory`](crate::WorkitemsQueueEventsNotificationWorkitemStatusCategory), one of `Unknown`, `Open`, `InProgress`, `Waiting`, `Closed`."]
     pub status_category: ::std::option::Option<crate::WorkitemsQueueEventsNotificationWorkitemStatusCategory>,
     #[doc = " JSON `statusId`: string."]
     pub status_id: ::std::option::Option<::std::string::String>,

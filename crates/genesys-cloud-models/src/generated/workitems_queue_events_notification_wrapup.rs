@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemsQueueEventsNotificationWrapup {
-    #[doc = " JSON `action`: [`WorkitemsQueueEventsNotificationWrapupAction`](crate::WorkitemsQueueEventsNotificationWrapupAction)."]
+    #[doc = " JSON `action`: [`WorkitemsQueueEventsNotificationWrapupAction`](crate::WorkitemsQueueEventsNotificationWrapupAction), one of `Unknown`, `Add`, `Remove`."]
     pub action: ::std::option::Option<crate::WorkitemsQueueEventsNotificationWrapupAction>,
     #[doc = " JSON `code`: string."]
     pub code: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `op`: [`WorkitemsQueueEventsNotificationWrapupOp`](crate::WorkitemsQueueEventsNotificationWrapupOp)."]
+    #[doc = " JSON `op`: [`WorkitemsQueueEventsNotificationWrapupOp`](crate::WorkitemsQueueEventsNotificationWrapupOp), one of `Unknown`, `Add`, `Remove`."]
     pub op: ::std::option::Option<crate::WorkitemsQueueEventsNotificationWrapupOp>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,

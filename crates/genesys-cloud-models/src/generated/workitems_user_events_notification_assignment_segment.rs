@@ -7,9 +7,9 @@
 pub struct WorkitemsUserEventsNotificationAssignmentSegment {
     #[doc = " JSON `durationMs`: integer (int64)."]
     pub duration_ms: ::std::option::Option<i64>,
-    #[doc = " JSON `endState`: [`WorkitemsUserEventsNotificationAssignmentSegmentEndState`](crate::WorkitemsUserEventsNotificationAssignmentSegmentEndState)."]
+    #[doc = " JSON `endState`: [`WorkitemsUserEventsNotificationAssignmentSegmentEndState`](crate::WorkitemsUserEventsNotificationAssignmentSegmentEndState), one of `Unknown`, `Idle`, `AcdStarted`, `Alerting`, `AlertTimeout`, `Declined`, `Connected`, `Disconnected`, `Parked`, `Held`, `AcdCancelled`, `Terminated`, … (13 in all)."]
     pub end_state: ::std::option::Option<crate::WorkitemsUserEventsNotificationAssignmentSegmentEndState>,
-    #[doc = " JSON `startState`: [`WorkitemsUserEventsNotificationAssignmentSegmentStartState`](crate::WorkitemsUserEventsNotificationAssignmentSegmentStartState)."]
+    #[doc = " JSON `startState`: [`WorkitemsUserEventsNotificationAssignmentSegmentStartState`](crate::WorkitemsUserEventsNotificationAssignmentSegmentStartState), one of `Unknown`, `Idle`, `AcdStarted`, `Alerting`, `AlertTimeout`, `Declined`, `Connected`, `Disconnected`, `Parked`, `Held`, `AcdCancelled`, `Terminated`, … (13 in all)."]
     pub start_state: ::std::option::Option<crate::WorkitemsUserEventsNotificationAssignmentSegmentStartState>,
     _nulls: crate::support::Extras,
 }

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemsUserEventsNotificationCustomAttribute {
-    #[doc = " JSON `dataType`: [`WorkitemsUserEventsNotificationCustomAttributeDataType`](crate::WorkitemsUserEventsNotificationCustomAttributeDataType)."]
+    #[doc = " JSON `dataType`: [`WorkitemsUserEventsNotificationCustomAttributeDataType`](crate::WorkitemsUserEventsNotificationCustomAttributeDataType), one of `unknown`, `string`, `number`, `boolean$`, `integer`."]
     pub data_type: ::std::option::Option<crate::WorkitemsUserEventsNotificationCustomAttributeDataType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,

@@ -11,7 +11,7 @@ pub struct WorkitemsUserEventsNotificationDelta {
     pub new_value: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `oldValue`: string."]
     pub old_value: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `op`: [`WorkitemsUserEventsNotificationDeltaOp`](crate::WorkitemsUserEventsNotificationDeltaOp)."]
+    #[doc = " JSON `op`: [`WorkitemsUserEventsNotificationDeltaOp`](crate::WorkitemsUserEventsNotificationDeltaOp), one of `add`, `remove`, `replace`, `unknown`."]
     pub op: ::std::option::Option<crate::WorkitemsUserEventsNotificationDeltaOp>,
     _nulls: crate::support::Extras,
 }

@@ -13,9 +13,9 @@ pub struct WorkitemsUserEventsNotificationSession {
     pub date_session_start: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`WorkitemsUserEventsNotificationSessionStatus`](crate::WorkitemsUserEventsNotificationSessionStatus)."]
+    #[doc = " JSON `status`: [`WorkitemsUserEventsNotificationSessionStatus`](crate::WorkitemsUserEventsNotificationSessionStatus), one of `Unknown`, `Active`, `Completed`."]
     pub status: ::std::option::Option<crate::WorkitemsUserEventsNotificationSessionStatus>,
-    #[doc = " JSON `type`: [`WorkitemsUserEventsNotificationSessionType`](crate::WorkitemsUserEventsNotificationSessionType)."]
+    #[doc = " JSON `type`: [`WorkitemsUserEventsNotificationSessionType`](crate::WorkitemsUserEventsNotificationSessionType), one of `Unknown`, `Agent`, `QueueAssignment`, `DirectAssignment`, `AgentComplete`."]
     pub r#type: ::std::option::Option<crate::WorkitemsUserEventsNotificationSessionType>,
     _nulls: crate::support::Extras,
 }

@@ -11,7 +11,7 @@ pub struct WorkitemsUserEventsNotificationWorkitem {
     pub assignee_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `assignmentId`: string."]
     pub assignment_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `assignmentState`: [`WorkitemsUserEventsNotificationWorkitemAssignmentState`](crate::WorkitemsUserEventsNotificationWorkitemAssignmentState)."]
+    #[doc = " JSON `assignmentState`: [`WorkitemsUserEventsNotificationWorkitemAssignmentState`](crate::WorkitemsUserEventsNotificationWorkitemAssignmentState), one of `Unknown`, `Idle`, `AcdStarted`, `Alerting`, `AlertTimeout`, `Declined`, `Connected`, `Disconnected`, `Parked`, `Held`, `AcdCancelled`, `Terminated`, … (13 in all)."]
     pub assignment_state: ::std::option::Option<crate::WorkitemsUserEventsNotificationWorkitemAssignmentState>,
     #[doc = " JSON `caseId`: string."]
     pub case_id: ::std::option::Option<::std::string::String>,
@@ -49,7 +49,7 @@ pub struct WorkitemsUserEventsNotificationWorkitem {
     pub modified_by: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `operation`: [`WorkitemsUserEventsNotificationWorkitemOperation`](crate::WorkitemsUserEventsNotificationWorkitemOperation)."]
+    #[doc = " JSON `operation`: [`WorkitemsUserEventsNotificationWorkitemOperation`](crate::WorkitemsUserEventsNotificationWorkitemOperation), one of `unknown`, `add`, `edit`, `delete`, `view`, `upload`, `download`, `activate`, `deactivate`, `purge`, `processed`, `published`, … (20 in all)."]
     pub operation: ::std::option::Option<crate::WorkitemsUserEventsNotificationWorkitemOperation>,
     #[doc = " JSON `preferredAgentIds`: array of string."]
     pub preferred_agent_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -69,7 +69,7 @@ pub struct WorkitemsUserEventsNotificationWorkitem {
     pub sessions: ::std::option::Option<::std::vec::Vec<crate::WorkitemsUserEventsNotificationSession>>,
     #[doc = " JSON `skillIds`: array of string."]
     pub skill_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `statusCategory`: [`WorkitemsUserEventsNotificationWorkitemStatusCategory`](crate::WorkitemsUserEventsNotificationWorkitemStatusCategory)."]
+    #[doc = " JSON `statusCategory`: [`WorkitemsUserEventsNotificationWorkitemStatusCategory`](crate::WorkitemsUserEventsNotificationWorkitemStatusCategory), one of `Unknown`, `Open`, `InProgress`, `Waiting`, `Closed`."]
     pub status_category: ::std::option::Option<crate::WorkitemsUserEventsNotificationWorkitemStatusCategory>,
     #[doc = " JSON `statusId`: string."]
     pub status_id: ::std::option::Option<::std::string::String>,

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemsUserEventsNotificationWrapup {
-    #[doc = " JSON `action`: [`WorkitemsUserEventsNotificationWrapupAction`](crate::WorkitemsUserEventsNotificationWrapupAction)."]
+    #[doc = " JSON `action`: [`WorkitemsUserEventsNotificationWrapupAction`](crate::WorkitemsUserEventsNotificationWrapupAction), one of `Unknown`, `Add`, `Remove`."]
     pub action: ::std::option::Option<crate::WorkitemsUserEventsNotificationWrapupAction>,
     #[doc = " JSON `code`: string."]
     pub code: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `op`: [`WorkitemsUserEventsNotificationWrapupOp`](crate::WorkitemsUserEventsNotificationWrapupOp)."]
+    #[doc = " JSON `op`: [`WorkitemsUserEventsNotificationWrapupOp`](crate::WorkitemsUserEventsNotificationWrapupOp), one of `Unknown`, `Add`, `Remove`."]
     pub op: ::std::option::Option<crate::WorkitemsUserEventsNotificationWrapupOp>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,

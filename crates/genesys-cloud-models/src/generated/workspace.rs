@@ -25,7 +25,7 @@ pub struct Workspace {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `summary`: [`WorkspaceSummary`](crate::WorkspaceSummary)."]
     pub summary: ::std::option::Option<crate::WorkspaceSummary>,
-    #[doc = " JSON `type`: [`WorkspaceType`](crate::WorkspaceType)."]
+    #[doc = " JSON `type`: [`WorkspaceType`](crate::WorkspaceType), one of `USER`, `GROUP`."]
     pub r#type: ::std::option::Option<crate::WorkspaceType>,
     #[doc = " JSON `user`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub user: ::std::option::Option<crate::DomainEntityRef>,

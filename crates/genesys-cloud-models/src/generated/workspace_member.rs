@@ -11,7 +11,7 @@ pub struct WorkspaceMember {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `member`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub member: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `memberType`: [`WorkspaceMemberMemberType`](crate::WorkspaceMemberMemberType), required by the spec."]
+    #[doc = " JSON `memberType`: [`WorkspaceMemberMemberType`](crate::WorkspaceMemberMemberType), required by the spec, one of `USER`, `GROUP`."]
     pub member_type: ::std::option::Option<crate::WorkspaceMemberMemberType>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,

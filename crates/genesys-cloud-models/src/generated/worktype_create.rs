@@ -7,41 +7,41 @@
 pub struct WorktypeCreate {
     #[doc = " JSON `assignmentEnabled`: boolean."]
     pub assignment_enabled: ::std::option::Option<bool>,
-    #[doc = " JSON `defaultDueDurationSeconds`: integer (int64)."]
+    #[doc = " JSON `defaultDueDurationSeconds`: integer (int64), from 0 to 31536000."]
     pub default_due_duration_seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `defaultDurationSeconds`: integer (int64)."]
+    #[doc = " JSON `defaultDurationSeconds`: integer (int64), from 0 to 31536000."]
     pub default_duration_seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `defaultExpirationSeconds`: integer (int64)."]
+    #[doc = " JSON `defaultExpirationSeconds`: integer (int64), from 0 to 31536000."]
     pub default_expiration_seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `defaultLanguageId`: string."]
+    #[doc = " JSON `defaultLanguageId`: string, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}`."]
     pub default_language_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `defaultPriority`: integer (int64)."]
+    #[doc = " JSON `defaultPriority`: integer (int64), from -25000000 to 25000000."]
     pub default_priority: ::std::option::Option<i64>,
-    #[doc = " JSON `defaultQueueId`: string."]
+    #[doc = " JSON `defaultQueueId`: string, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}`."]
     pub default_queue_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `defaultScriptId`: string."]
+    #[doc = " JSON `defaultScriptId`: string, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}`."]
     pub default_script_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `defaultSkillIds`: array of string."]
     pub default_skill_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `defaultTtlSeconds`: integer (int64)."]
+    #[doc = " JSON `defaultTtlSeconds`: integer (int64), from 86400 to 31536000."]
     pub default_ttl_seconds: ::std::option::Option<i64>,
     #[doc = " JSON `defaultWorkbinId`: string, required by the spec."]
     pub default_workbin_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `description`: string."]
+    #[doc = " JSON `description`: string, 0 to 512 characters."]
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `disableDefaultStatusCreation`: boolean."]
     pub disable_default_status_creation: ::std::option::Option<bool>,
-    #[doc = " JSON `divisionId`: string."]
+    #[doc = " JSON `divisionId`: string, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}`."]
     pub division_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `ruleSettings`: [`WorkitemRuleSettings`](crate::WorkitemRuleSettings)."]
     pub rule_settings: ::std::option::Option<crate::WorkitemRuleSettings>,
-    #[doc = " JSON `schemaId`: string."]
+    #[doc = " JSON `schemaId`: string, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}`."]
     pub schema_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `schemaVersion`: integer (int64)."]
     pub schema_version: ::std::option::Option<i64>,
-    #[doc = " JSON `serviceLevelTarget`: integer (int64)."]
+    #[doc = " JSON `serviceLevelTarget`: integer (int64), from 1 to 100."]
     pub service_level_target: ::std::option::Option<i64>,
     #[doc = " JSON `unassignedDivisionContactsEnabled`: boolean."]
     pub unassigned_division_contacts_enabled: ::std::option::Option<bool>,

@@ -9,13 +9,13 @@ pub struct WorktypeQueryRequest {
     pub after: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `attributes`: array of string."]
     pub attributes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `expands`: [`WorktypeQueryRequestExpands`](crate::WorktypeQueryRequestExpands)."]
+    #[doc = " JSON `expands`: [`WorktypeQueryRequestExpands`](crate::WorktypeQueryRequestExpands), one of `schema`."]
     pub expands: ::std::option::Option<crate::WorktypeQueryRequestExpands>,
     #[doc = " JSON `filters`: array of [`WorkitemFilter`](crate::WorkitemFilter), required by the spec."]
     pub filters: ::std::option::Option<::std::vec::Vec<crate::WorkitemFilter>>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
-    #[doc = " JSON `select`: [`WorktypeQueryRequestSelect`](crate::WorktypeQueryRequestSelect)."]
+    #[doc = " JSON `select`: [`WorktypeQueryRequestSelect`](crate::WorktypeQueryRequestSelect), one of `Count`."]
     pub select: ::std::option::Option<crate::WorktypeQueryRequestSelect>,
     #[doc = " JSON `sort`: [`WorktypeQuerySort`](crate::WorktypeQuerySort)."]
     pub sort: ::std::option::Option<crate::WorktypeQuerySort>,

@@ -7,7 +7,7 @@
 pub struct WorktypeQuerySort {
     #[doc = " JSON `ascending`: boolean."]
     pub ascending: ::std::option::Option<bool>,
-    #[doc = " JSON `name`: [`WorktypeQuerySortName`](crate::WorktypeQuerySortName)."]
+    #[doc = " JSON `name`: [`WorktypeQuerySortName`](crate::WorktypeQuerySortName), one of `dateModified`, `name`."]
     pub name: ::std::option::Option<crate::WorktypeQuerySortName>,
     _nulls: crate::support::Extras,
 }

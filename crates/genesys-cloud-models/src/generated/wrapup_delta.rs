@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WrapupDelta {
-    #[doc = " JSON `action`: [`WrapupDeltaAction`](crate::WrapupDeltaAction)."]
+    #[doc = " JSON `action`: [`WrapupDeltaAction`](crate::WrapupDeltaAction), one of `Add`, `Remove`."]
     pub action: ::std::option::Option<crate::WrapupDeltaAction>,
     #[doc = " JSON `code`: string."]
     pub code: ::std::option::Option<::std::string::String>,

@@ -23,15 +23,15 @@ pub struct WrapupDetailEventTopicWrapupEvent {
     pub conversation_external_organization_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`WrapupDetailEventTopicWrapupEventDirection`](crate::WrapupDetailEventTopicWrapupEventDirection)."]
+    #[doc = " JSON `direction`: [`WrapupDetailEventTopicWrapupEventDirection`](crate::WrapupDetailEventTopicWrapupEventDirection), one of `UNKNOWN`, `INBOUND`, `OUTBOUND`."]
     pub direction: ::std::option::Option<crate::WrapupDetailEventTopicWrapupEventDirection>,
     #[doc = " JSON `dnis`: string."]
     pub dnis: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `eventTime`: integer (int64)."]
     pub event_time: ::std::option::Option<i64>,
-    #[doc = " JSON `mediaType`: [`WrapupDetailEventTopicWrapupEventMediaType`](crate::WrapupDetailEventTopicWrapupEventMediaType)."]
+    #[doc = " JSON `mediaType`: [`WrapupDetailEventTopicWrapupEventMediaType`](crate::WrapupDetailEventTopicWrapupEventMediaType), one of `UNKNOWN`, `VOICE`, `CHAT`, `EMAIL`, `CALLBACK`, `COBROWSE`, `VIDEO`, `SCREENSHARE`, `MESSAGE`, `INTERNALMESSAGE`, `SCREENMONITORING`."]
     pub media_type: ::std::option::Option<crate::WrapupDetailEventTopicWrapupEventMediaType>,
-    #[doc = " JSON `messageType`: [`WrapupDetailEventTopicWrapupEventMessageType`](crate::WrapupDetailEventTopicWrapupEventMessageType)."]
+    #[doc = " JSON `messageType`: [`WrapupDetailEventTopicWrapupEventMessageType`](crate::WrapupDetailEventTopicWrapupEventMessageType), one of `UNKNOWN`, `SMS`, `TWITTER`, `FACEBOOK`, `LINE`, `WHATSAPP`, `WEBMESSAGING`, `OPEN`, `INSTAGRAM`, `APPLE`, `LINKEDIN`."]
     pub message_type: ::std::option::Option<crate::WrapupDetailEventTopicWrapupEventMessageType>,
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,

@@ -29,7 +29,7 @@ pub struct WritableDialerContact {
     pub phone_number_status: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::PhoneNumberStatus>>,
     #[doc = " JSON `retentionDays`: integer (int64)."]
     pub retention_days: ::std::option::Option<i64>,
-    #[doc = " JSON `retentionType`: [`WritableDialerContactRetentionType`](crate::WritableDialerContactRetentionType)."]
+    #[doc = " JSON `retentionType`: [`WritableDialerContactRetentionType`](crate::WritableDialerContactRetentionType), one of `Never`, `Today`, `RetentionDays`, `DateExpiration`."]
     pub retention_type: ::std::option::Option<crate::WritableDialerContactRetentionType>,
     _nulls: crate::support::Extras,
 }

@@ -27,6 +27,8 @@ static META_PUT_THINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_co
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Names`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " Public endpoint: no access token is sent."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PutThings {

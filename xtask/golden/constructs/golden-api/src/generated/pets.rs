@@ -42,6 +42,10 @@ static META_GET_PET_LEGACY: ::genesys_cloud_core::OperationMeta = ::genesys_clou
 #[doc = " **Preview:** this endpoint can change or be removed without notice."]
 #[doc = ""]
 #[doc = " Public endpoint: no access token is sent."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[doc = ""]
+#[doc = " **Deprecated** in the API: it may be removed in a later release."]
 #[deprecated(note = "deprecated in the API")]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
@@ -108,6 +112,8 @@ static META_GET_PETS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Vec<PetList>`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " Public endpoint: no access token is sent."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetPets {
@@ -171,6 +177,8 @@ static META_GET_QUIRKS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_co
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Names`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " Public endpoint: no access token is sent."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct GetQuirks {
@@ -261,6 +269,8 @@ static META_POST_PETS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_cor
 #[doc = " Set optional parameters with the setters, then `.send().await` for `Dog`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " Public endpoint: no access token is sent."]
+#[doc = ""]
+#[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
 pub struct PostPets {

@@ -11,7 +11,7 @@ pub struct Dog {
     pub by_id: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::Status>>,
     #[doc = " JSON `id`: integer (int64), read-only."]
     pub id: ::std::option::Option<i64>,
-    #[doc = " JSON `kind`: [`DogKind`](crate::DogKind)."]
+    #[doc = " JSON `kind`: [`DogKind`](crate::DogKind), one of `dog`."]
     pub kind: ::std::option::Option<crate::DogKind>,
     #[doc = " JSON `labels`: map of string."]
     pub labels: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,

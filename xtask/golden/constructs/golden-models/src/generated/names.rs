@@ -23,7 +23,7 @@ pub struct Names {
     pub r#match: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `self`: string."]
     pub self_: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`NamesStateEnum`](crate::NamesStateEnum)."]
+    #[doc = " JSON `state`: [`NamesStateEnum`](crate::NamesStateEnum), one of `on`, `off`."]
     pub state: ::std::option::Option<crate::NamesStateEnum>,
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,

@@ -11,7 +11,7 @@ pub struct Pet {
     pub by_id: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::Status>>,
     #[doc = " JSON `id`: integer (int64), read-only."]
     pub id: ::std::option::Option<i64>,
-    #[doc = " JSON `kind`: [`PetKind`](crate::PetKind)."]
+    #[doc = " JSON `kind`: [`PetKind`](crate::PetKind), one of `cat`, `dog`, `unknown`, ``, `1m`, `+`, `a b`, `A B`."]
     pub kind: ::std::option::Option<crate::PetKind>,
     #[doc = " JSON `labels`: map of string."]
     pub labels: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,

@@ -51,7 +51,7 @@ impl ::std::fmt::Debug for TopicPayload {
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TopicPayloadBody {
-    #[doc = " JSON `event`: [`TopicPayloadEvent`](crate::TopicPayloadEvent)."]
+    #[doc = " JSON `event`: [`TopicPayloadEvent`](crate::TopicPayloadEvent), one of `created`."]
     pub event: ::std::option::Option<crate::TopicPayloadEvent>,
     _nulls: crate::support::Extras,
 }
