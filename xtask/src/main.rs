@@ -12,6 +12,7 @@ mod models;
 mod names;
 mod ops;
 mod report;
+mod standalone;
 mod topics;
 
 use std::collections::BTreeSet;
@@ -172,8 +173,15 @@ pub fn generate(root: &Path, spec: &str, out: &str, prefix: &str) -> Result<Vec<
     }
     let operations = operations?;
     let plan = features::plan(&ir);
+    // Output outside this workspace is a workspace of its own, with a copy of the spec.
+    let out_dir = root.join(out);
+    let standalone = !out_dir.starts_with(root);
+    let spec_file =
+        spec_path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_else(|| "spec.json".into());
     let spec_expr = |package: &str| {
-        if Path::new(out).is_absolute() || Path::new(spec).is_absolute() {
+        if standalone {
+            standalone::spec_in_crate(&spec_file)
+        } else if Path::new(out).is_absolute() || Path::new(spec).is_absolute() {
             format!("{:?}", spec_path.display().to_string())
         } else {
             let depth = Path::new(out).join(package).components().count();
@@ -214,6 +222,10 @@ pub fn generate(root: &Path, spec: &str, out: &str, prefix: &str) -> Result<Vec<
         Generated { dir: root.join(out).join(&models_package), files: models::emit(&ir, &plan, &models_target) },
         Generated { dir: root.join(out).join(&api_package), files: api::emit(&ir, &plan, &operations, &api_target) },
     ];
+    if standalone {
+        standalone::complete(&out_dir, &spec_file, &text, &mut crates);
+        return Ok(crates);
+    }
     if prefix == "genesys-cloud" {
         // The facade is hand-written; only its manifest (feature forwarding) and the floor of its
         // benchmark are generated.
@@ -438,6 +450,28 @@ mod tests {
         assert!(users.contains(
             "In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-me>."
         ));
+    }
+
+    #[test]
+    fn output_elsewhere_is_a_workspace_of_its_own() {
+        let (spec, _, package) = GOLDEN;
+        let out = std::env::temp_dir().join(format!("xtask-standalone-{}", std::process::id()));
+        let generated = generate(&workspace_root(), spec, out.to_str().unwrap(), package).unwrap();
+        let has = |dir: &str, file: &str| {
+            generated.iter().any(|g| g.dir == out.join(dir) && g.files.iter().any(|(p, _)| p == file))
+        };
+        assert!(has("", "Cargo.toml") && has("", "spec/constructs.json"));
+        assert!(has("golden-models", "src/lib.rs") && has("golden-models", "src/support.rs"));
+        assert!(has("golden-api", "src/lib.rs") && has("golden-api", "tests/support/mod.rs"));
+        assert!(has("genesys-cloud-core", "src/pagination.rs") && has("genesys-cloud-spec", "src/lib.rs"));
+        let manifest = &generated.iter().find(|g| g.dir == out).unwrap().files[0].1;
+        assert!(manifest
+            .contains("members = [\"golden-models\", \"golden-api\", \"genesys-cloud-core\", \"genesys-cloud-spec\"]"));
+        assert!(manifest.contains("genesys-cloud-core = { path = \"genesys-cloud-core\""));
+        assert!(!manifest.contains("crates/"), "nothing points back into this repository");
+        // The generated tests read the spec's copy, not this repository's file.
+        let roundtrip = generated[0].files.iter().find(|(p, _)| p == "tests/generated/roundtrip.rs").unwrap();
+        assert!(roundtrip.1.contains("/../spec/constructs.json"));
     }
 
     #[test]
