@@ -229,11 +229,25 @@ pub fn build(doc: &Document) -> Result<Ir, GenError> {
         b.by_definition.insert((*name).clone(), index);
     }
     let definitions: Vec<usize> = (0..def_names.len()).collect();
+    // Every definition that cannot be generated is reported, not only the first.
+    let mut problems = Vec::new();
     for (index, name) in def_names.iter().enumerate() {
         let schema = &doc.definitions()[name.as_str()];
         let pointer = b.types[index].pointer.clone();
-        let kind = b.definition_kind(schema, &pointer, index)?;
-        b.types[index].kind = kind;
+        match b.definition_kind(schema, &pointer, index) {
+            Ok(kind) => b.types[index].kind = kind,
+            Err(e) => problems.push(e),
+        }
+    }
+    if let Some(first) = problems.first() {
+        let mut message = first.message.clone();
+        if problems.len() > 1 {
+            message.push_str(&format!("\n{} more definitions cannot be generated:", problems.len() - 1));
+            for e in &problems[1..] {
+                message.push_str(&format!("\n  {e}"));
+            }
+        }
+        return Err(GenError { pointer: first.pointer.clone(), message });
     }
 
     // Inline body and response schemas of operations that need a named type (objects with
@@ -868,6 +882,21 @@ mod tests {
         assert_eq!(e.pointer, "#/definitions/A/properties/x/enum/0");
         let e = ir(r#"{"A":{"type":"object","properties":{"x":{"type":"weird"}}}}"#).unwrap_err();
         assert!(e.message.contains("unknown schema type"), "{e}");
+    }
+
+    #[test]
+    fn every_broken_definition_is_reported_at_once() {
+        let e = ir(r##"{"A":{"type":"object","properties":{"x":{"type":"weird"}}},
+            "B":{"type":"object","properties":{"y":{"$ref":"#/definitions/Missing"}}},
+            "C":{"type":"object","properties":{"z":{"type":"string"}}}}"##)
+        .unwrap_err();
+        assert_eq!(e.pointer, "#/definitions/A/properties/x");
+        let text = e.to_string();
+        assert!(
+            text.contains("unknown schema type") && text.contains("1 more definitions cannot be generated"),
+            "{text}"
+        );
+        assert!(text.contains("#/definitions/B/properties/y: reference"), "{text}");
     }
 
     #[test]
