@@ -291,9 +291,16 @@ impl Pacer {
     }
 }
 
-/// Paces each attempt on its token (see the [module](self)); on by default, switched by
-/// [`RateLimits::pacing`], read per call. It sits inside the auth layer, where the token is
-/// known, and outside the attempt timeout, so a wait is not a slow attempt.
+/// Paces each attempt on its token, under the limit the answers state
+/// (`inin-ratelimit-allowed`, `-count`, `-reset`): it counts the attempts of each token's
+/// window as they go out (raised to the server's count) and, once the allowance is used,
+/// holds the next until the window turns; a `governor` limiter at the learned rate lies
+/// underneath, and an answer saying the token is used up holds it until its `reset`. A few
+/// calls are never slowed; a server that sends no such headers is not paced.
+///
+/// On by default, switched by [`RateLimits::pacing`], read per call. It sits inside the auth
+/// layer, where the token is known, and outside the attempt timeout, so a wait is not a slow
+/// attempt; a 429 that still comes is the retry layer's.
 #[derive(Clone, Debug)]
 pub struct PaceLayer {
     pacer: Arc<Pacer>,
