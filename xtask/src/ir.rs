@@ -510,6 +510,17 @@ impl Builder<'_> {
             let kind = self.enum_kind(obj, pointer)?;
             return Ok(Ty::Named(self.synthesize(pointer, index, hint, kind)));
         }
+        // `{"description": …, "allOf": [{"$ref": …}]}`: a reference with a description (the
+        // idiom published Genesys specs use for enum-typed properties), not a new object.
+        if let Some(Value::Array(parts)) = obj.get("allOf") {
+            let lone_ref = match parts.as_slice() {
+                [Value::Object(part)] if part.len() == 1 && part.contains_key("$ref") => Some(&parts[0]),
+                _ => None,
+            };
+            if let (Some(part), false) = (lone_ref, has_properties(obj) || obj.contains_key("additionalProperties")) {
+                return self.ty(part, &format!("{pointer}/allOf/0"), index, hint);
+            }
+        }
         if obj.contains_key("allOf") || has_properties(obj) {
             if let Some(&i) = self.by_pointer.get(pointer) {
                 return Ok(Ty::Named(i));
@@ -882,6 +893,22 @@ mod tests {
         assert_eq!(e.pointer, "#/definitions/A/properties/x/enum/0");
         let e = ir(r#"{"A":{"type":"object","properties":{"x":{"type":"weird"}}}}"#).unwrap_err();
         assert!(e.message.contains("unknown schema type"), "{e}");
+    }
+
+    #[test]
+    fn a_lone_reference_in_all_of_is_the_reference() {
+        let ir = ir(r##"{"Kind":{"type":"string","enum":["a","b"]},
+            "Ref.Dotted":{"type":"object","id":"urn:jsonschema:x","properties":{"id":{"type":"string"}}},
+            "A":{"type":"object","properties":{
+                "kind":{"description":"d","allOf":[{"$ref":"#/definitions/Kind"}]},
+                "typed":{"type":"object","$ref":"#/definitions/Ref.Dotted"}}}}"##)
+        .unwrap();
+        let a = ir.types.iter().find(|t| t.source == "A").unwrap();
+        let Kind::Struct { fields, .. } = &a.kind else { panic!("A is a struct") };
+        let ty_of = |name: &str| fields.iter().find(|f| f.json == name).unwrap().ty.clone();
+        let named = |source: &str| Ty::Named(ir.types.iter().position(|t| t.source == source).unwrap());
+        assert_eq!(ty_of("kind"), named("Kind"), "the enum itself, not an empty struct");
+        assert_eq!(ty_of("typed"), named("Ref.Dotted"));
     }
 
     #[test]

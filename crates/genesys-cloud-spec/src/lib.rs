@@ -183,6 +183,13 @@ impl<'a> Sampler<'a> {
             return Some(self.enum_value(schema, values, location));
         }
         if let Some(parts) = schema.get("allOf").and_then(Value::as_array) {
+            // A lone reference with a description: the reference's value (an enum, say).
+            let own = schema.get("properties").is_some() || schema.get("additionalProperties").is_some();
+            if let ([part], false) = (parts.as_slice(), own) {
+                if part.get("$ref").is_some() {
+                    return self.sample(part, &format!("{location}/allOf/0"), depth, required);
+                }
+            }
             let mut merged = Map::new();
             for (i, part) in parts.iter().enumerate() {
                 if let Some(Value::Object(obj)) = self.sample(part, &format!("{location}/allOf/{i}"), depth, required) {

@@ -174,7 +174,7 @@ impl GetPets {
 static META_GET_QUIRKS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQuirks", &["Pets"], ::genesys_cloud_core::http::Method::GET, "/quirks", true, ::std::option::Option::None, false, false, false);
 #[doc = " `GET /quirks`: the `getQuirks` operation."]
 #[doc = ""]
-#[doc = " Set optional parameters with the setters, then `.send().await` for `Names`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = " Set optional parameters with the setters, then `.send().await` for `QuirkHolder`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
 #[doc = ""]
 #[doc = " Public endpoint: no access token is sent."]
 #[doc = ""]
@@ -254,12 +254,12 @@ impl GetQuirks {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::Names, crate::JsonModel> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::QuirkHolder, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Names, crate::JsonModel> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::QuirkHolder, crate::JsonModel> {
         self.send().with_response()
     }
 }

@@ -61,6 +61,14 @@ pub use self::pet_list::*;
 mod priority;
 #[cfg(any(feature = "pets", feature = "store-things"))]
 pub use self::priority::*;
+#[cfg(feature = "pets")]
+mod quirk_holder;
+#[cfg(feature = "pets")]
+pub use self::quirk_holder::*;
+#[cfg(feature = "pets")]
+mod quirk_kind;
+#[cfg(feature = "pets")]
+pub use self::quirk_kind::*;
 #[cfg(any(feature = "pets", feature = "store-things"))]
 mod status;
 #[cfg(any(feature = "pets", feature = "store-things"))]
