@@ -146,7 +146,7 @@ impl Live {
                     if delete {
                         queue_members.remove(&id);
                     } else if !queue_members.contains_key(&id) {
-                        let member = json!({"id": id, "name": format!("Mock user {id}"), "joined": true, "memberBy": "user", "ringNumber": 1, "user": {"id": id}, "routingStatus": self.routing_of(&id)});
+                        let member = json!({"id": id, "name": format!("Mock user {id}"), "joined": true, "memberBy": "user", "ringNumber": 1, "user": {"id": id, "version": 1}, "routingStatus": self.routing_of(&id)});
                         queue_members.insert(id.clone(), member);
                         joined.push(id);
                     }

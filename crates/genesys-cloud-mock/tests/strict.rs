@@ -162,10 +162,18 @@ async fn every_answer_of_every_operation_matches_its_schema_strictly() {
         .build()
         .unwrap();
     let inputs = Sampler::new(&doc, SampleOptions { max_depth: 2, ..Default::default() });
-    let calls: Vec<_> = router
-        .routes()
-        .iter()
-        .filter(|r| !matches!(r.method.as_str(), "HEAD" | "OPTIONS"))
+    // Writes first, then reads, then deletes, one at a time: the reads answer from the state
+    // the writes left (stored presences, queue members, created users), and the order is the
+    // same on every run.
+    let mut routes: Vec<_> =
+        router.routes().iter().filter(|r| !matches!(r.method.as_str(), "HEAD" | "OPTIONS")).collect();
+    routes.sort_by_key(|r| match r.method.as_str() {
+        "POST" | "PUT" | "PATCH" => 0,
+        "GET" => 1,
+        _ => 2,
+    });
+    let calls: Vec<_> = routes
+        .into_iter()
         .map(|route| {
             let mut path = route.template.clone();
             let mut request;
@@ -191,7 +199,7 @@ async fn every_answer_of_every_operation_matches_its_schema_strictly() {
             async move { (id, response, request.send_json_with_response::<Value>().await) }
         })
         .collect();
-    let results: Vec<_> = stream::iter(calls).buffer_unordered(8).collect().await;
+    let results: Vec<_> = stream::iter(calls).buffered(1).collect().await;
     let validator = Validator { doc: &doc, patterns: Default::default() };
     let (mut passed, mut failed, mut refused) = (0, Vec::new(), BTreeMap::<u16, usize>::new());
     for (id, pointer, result) in results {
