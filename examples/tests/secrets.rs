@@ -171,3 +171,35 @@ fn the_verifier_check_sees_a_verifier() {
     assert!(longest_verifier_like_run(&format!("code_verifier={verifier}&x")) >= 64);
     assert!(longest_verifier_like_run("challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM") < 64);
 }
+
+/// `analytics_export` against the mock with its rate limits on: every conversation is in the
+/// NDJSON file, and the last line says how many, in how long, with how many requests and 429s.
+#[test]
+fn analytics_export_writes_every_conversation_and_ends_with_its_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("export.ndjson");
+    let mut cmd = Command::new(example_path("analytics_export"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("GENESYS_CLOUD_") {
+            cmd.env_remove(key);
+        }
+    }
+    let output = cmd.arg("--out").arg(&file).arg("--jobs").arg("2").stdin(Stdio::null()).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    let last = stdout.lines().last().unwrap_or_default();
+    let words: Vec<&str> = last.split(' ').collect();
+    // exported N conversations in S s, R requests, K 429s
+    assert_eq!(
+        (words[0], words[2], words[3], words[5], words[7], words[9]),
+        ("exported", "conversations", "in", "s,", "requests,", "429s"),
+        "{last}"
+    );
+    assert_eq!(words[1], "10000", "2 jobs of the mock's 5,000: {last}");
+    assert!(words[4].parse::<f64>().is_ok() && words[6].parse::<u32>().unwrap() > 2, "{last}");
+    assert_eq!(words[8], "0", "paced: no 429: {last}");
+    let lines = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(lines.lines().count(), 10_000);
+    let first: serde_json::Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
+    assert!(first["conversationId"].as_str().is_some_and(|id| id.contains("conversation")), "{first}");
+}

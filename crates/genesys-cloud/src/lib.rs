@@ -226,6 +226,7 @@ pub struct ClientBuilder {
     retry: Option<transport::Retry>,
     timeouts: Option<transport::Timeouts>,
     rate_limits: Option<transport::RateLimits>,
+    token_pool: Option<usize>,
     logging: Option<LoggingChoice>,
     proxy: Option<config::Proxy>,
     tls: Option<transport::TlsConfig>,
@@ -241,6 +242,7 @@ impl fmt::Debug for ClientBuilder {
             .field("retry", &self.retry)
             .field("timeouts", &self.timeouts)
             .field("rate_limits", &self.rate_limits)
+            .field("token_pool", &self.token_pool)
             .field("proxy", &self.proxy)
             .field("tls", &self.tls)
             .field("transport", &self.transport)
@@ -353,10 +355,10 @@ impl ClientBuilder {
 
     /// A pool of `tokens` client-credentials tokens, calls spread over them in turn, each
     /// paced on its own (Genesys Cloud limits each token): bulk work goes up to `tokens` times
-    /// as fast. Shorthand for the pool size of [`rate_limits`](Self::rate_limits).
+    /// as fast. It overrides the pool size of [`rate_limits`](Self::rate_limits) and of the
+    /// configuration, and leaves pacing to them.
     pub fn token_pool(mut self, tokens: usize) -> Self {
-        let limits = self.rate_limits.take().unwrap_or_default();
-        self.rate_limits = Some(limits.token_pool(tokens));
+        self.token_pool = Some(tokens);
         self
     }
 
@@ -470,9 +472,11 @@ impl ClientBuilder {
         let timeouts = transport::Live::new(
             self.timeouts.clone().or_else(|| from_file.map(|c| c.timeouts.clone())).unwrap_or_default(),
         );
-        let rate_limits = transport::Live::new(
-            self.rate_limits.clone().or_else(|| from_file.map(|c| c.rate_limits.clone())).unwrap_or_default(),
-        );
+        let limits = self.rate_limits.clone().or_else(|| from_file.map(|c| c.rate_limits.clone())).unwrap_or_default();
+        let rate_limits = transport::Live::new(match self.token_pool {
+            Some(tokens) => limits.token_pool(tokens),
+            None => limits,
+        });
         let logs = match self.logging {
             Some(LoggingChoice::Handle(ref h)) => h.clone(),
             Some(LoggingChoice::Settings(ref s)) => transport::LogHandle::new(s.clone()),

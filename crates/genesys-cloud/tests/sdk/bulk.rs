@@ -128,3 +128,17 @@ async fn concurrent_pages_give_the_same_items_in_order() {
     assert!(mock.connections() > connections, "pages went out side by side, over more connections");
     assert_eq!(mock.rate_limited(), 0);
 }
+
+/// A pool size in code overrides the file's, and leaves the file's pacing in force.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pool_size_in_code_keeps_the_files_pacing() {
+    let mock = MockServer::start_with(MockOptions::default().rate_limit(50, Duration::from_secs(30))).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config");
+    std::fs::write(&path, "[rate_limits]\npacing = false\ntoken_pool = 2\n").unwrap();
+    let handle = genesys_cloud::config::ConfigHandle::builder().path(&path).build().unwrap();
+    let client = builder(&mock).token_pool(3).config(handle).build().unwrap();
+    run(&client, 6, 1).await;
+    assert_eq!(mock.token_requests(), 3, "the code's pool size");
+    assert_eq!(client.pace_stats().requests, 0, "the file's pacing = false");
+}

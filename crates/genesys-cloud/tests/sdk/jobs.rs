@@ -85,6 +85,7 @@ async fn a_details_job_is_submitted_polled_and_read_across_cursors() {
     let p = progress.borrow().clone();
     assert_eq!((&p.state, p.pages, p.items), (&JobState::Fulfilled, 3, 250));
     assert!(p.polls >= 2, "queued or pending first, then fulfilled: {p:?}");
+    assert!(p.elapsed >= Duration::from_millis(300), "at least the job's 300 ms: {p:?}");
     assert_eq!(mock.hits(&format!("{}/jobs/{}/results", families::CONVERSATIONS_DETAILS.path(), "mock-job-000001")), 3);
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(mock.job_counts(), (1, 0), "read to the end: nothing to cancel");
