@@ -19,6 +19,13 @@ pub fn builder() -> Result<ClientBuilder, Box<dyn std::error::Error>> {
 /// `GENESYS_CLOUD_CLIENT_SECRET` (and optionally `GENESYS_CLOUD_REGION`) are set, otherwise a
 /// freshly started mock. Keep the returned mock alive while the client is used.
 pub async fn connect() -> Result<(ClientBuilder, Option<MockServer>), Box<dyn std::error::Error>> {
+    connect_with(genesys_cloud_mock::MockOptions::default()).await
+}
+
+/// [`connect`], with the mock (when there is no real cloud) started with `options`.
+pub async fn connect_with(
+    options: genesys_cloud_mock::MockOptions,
+) -> Result<(ClientBuilder, Option<MockServer>), Box<dyn std::error::Error>> {
     let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     match (var("GENESYS_CLOUD_CLIENT_ID"), var("GENESYS_CLOUD_CLIENT_SECRET")) {
         (Some(id), Some(secret)) => {
@@ -27,7 +34,7 @@ pub async fn connect() -> Result<(ClientBuilder, Option<MockServer>), Box<dyn st
             Ok((builder()?.region(region).client_credentials(id, secret), None))
         }
         _ => {
-            let mock = MockServer::start().await?;
+            let mock = MockServer::start_with(options).await?;
             println!(
                 "GENESYS_CLOUD_CLIENT_ID is not set: calling genesys-cloud-mock at {} ({} operations)",
                 mock.base_url(),
@@ -37,20 +44,6 @@ pub async fn connect() -> Result<(ClientBuilder, Option<MockServer>), Box<dyn st
             Ok((builder, Some(mock)))
         }
     }
-}
-
-/// [`connect`], with the mock (when there is no real cloud) started with `options`.
-pub async fn connect_with(
-    options: genesys_cloud_mock::MockOptions,
-) -> Result<(ClientBuilder, Option<MockServer>), Box<dyn std::error::Error>> {
-    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    if var("GENESYS_CLOUD_CLIENT_ID").is_some() && var("GENESYS_CLOUD_CLIENT_SECRET").is_some() {
-        return connect().await;
-    }
-    let mock = MockServer::start_with(options).await?;
-    println!("GENESYS_CLOUD_CLIENT_ID is not set: calling genesys-cloud-mock at {}", mock.base_url());
-    let builder = builder()?.base_url(&mock.base_url()).client_credentials("example-client", "example-secret");
-    Ok((builder, Some(mock)))
 }
 
 /// Exporting conversations through the analytics details jobs: the `analytics_export`

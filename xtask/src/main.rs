@@ -77,22 +77,15 @@ fn main() -> ExitCode {
 
 /// `spec-diff OLD NEW [--json PATH]`: paths are taken from the current directory.
 fn spec_diff(args: &[String]) -> Result<bool, String> {
-    let (files, rest): (Vec<&String>, Vec<&String>) = {
-        let mut files = Vec::new();
-        let mut rest = Vec::new();
-        let mut it = args.iter();
-        while let Some(a) = it.next() {
-            if a == "--json" {
-                rest.push(a);
-                rest.push(it.next().ok_or("--json needs a path")?);
-            } else if a.starts_with("--") {
-                return Err(format!("unknown option `{a}`\n\n{USAGE}"));
-            } else {
-                files.push(a);
-            }
+    let (mut files, mut json) = (Vec::new(), None);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--json" => json = Some(it.next().ok_or("--json needs a path")?.as_str()),
+            flag if flag.starts_with("--") => return Err(format!("unknown option `{flag}`\n\n{USAGE}")),
+            file => files.push(file),
         }
-        (files, rest)
-    };
+    }
     let [old_path, new_path] = files.as_slice() else {
         return Err(format!("spec-diff takes two spec files, OLD and NEW\n\n{USAGE}"));
     };
@@ -100,18 +93,16 @@ fn spec_diff(args: &[String]) -> Result<bool, String> {
         let text = std::fs::read_to_string(p).map_err(|e| format!("cannot read {p}: {e}"))?;
         serde_json::from_str(&text).map_err(|e| format!("{p} is not JSON: {e}"))
     };
-    let (old, new) = (read(old_path)?, read(new_path)?);
+    let d = diff::diff(&read(old_path)?, &read(new_path)?);
+    let report = || serde_json::to_string_pretty(&d.json()).map_err(|e| e.to_string());
     // Every release says `"version": "v2"`: the files name the releases.
-    let version = |_: &serde_json::Value, p: &str| p.to_owned();
-    let d = diff::diff(&old, &new);
-    match rest.get(1).map(|s| s.as_str()) {
-        Some("-") => println!("{}", serde_json::to_string_pretty(&d.json()).map_err(|e| e.to_string())?),
+    match json {
+        Some("-") => println!("{}", report()?),
         Some(path) => {
-            let text = serde_json::to_string_pretty(&d.json()).map_err(|e| e.to_string())?;
-            std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))?;
-            print!("{}", d.markdown(&version(&old, old_path), &version(&new, new_path)));
+            std::fs::write(path, report()?).map_err(|e| format!("cannot write {path}: {e}"))?;
+            print!("{}", d.markdown(old_path, new_path));
         }
-        None => print!("{}", d.markdown(&version(&old, old_path), &version(&new, new_path))),
+        None => print!("{}", d.markdown(old_path, new_path)),
     }
     Ok(true)
 }

@@ -504,8 +504,8 @@ async fn answer(state: &State, req: Request<Incoming>, correlation: String) -> R
         Err(_) => return error(StatusCode::BAD_REQUEST, "bad.request", "could not read the request body"),
     };
     // The token's allowance first: a refused request goes no further.
-    let bearer = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-    let verdict = state.options.rate_limit.zip(bearer).map(|(limit, token)| state.limits.admit(limit, token));
+    let verdict =
+        state.options.rate_limit.zip(state::bearer(&headers)).map(|(limit, token)| state.limits.admit(limit, token));
     let mut response = match &verdict {
         Some(v) if v.refused => {
             let message = format!("Rate limit exceeded the maximum. Retry the request in [{}] seconds", v.reset_secs);

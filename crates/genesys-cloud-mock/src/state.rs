@@ -138,6 +138,11 @@ pub(crate) struct State {
     live: crate::live::Live,
 }
 
+/// The bearer token of a request, if it has one.
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers.get("authorization")?.to_str().ok()?.strip_prefix("Bearer ")
+}
+
 /// The fixed set of routing queues the listing walks.
 const QUEUES: usize = 45;
 
@@ -262,8 +267,8 @@ impl State {
     }
 
     pub(crate) fn check_bearer(&self, headers: &HeaderMap) -> Result<(), String> {
-        let value = headers.get("authorization").and_then(|v| v.to_str().ok()).ok_or("no access token")?;
-        let token = value.strip_prefix("Bearer ").ok_or("not a bearer token")?;
+        headers.get("authorization").ok_or("no access token")?;
+        let token = bearer(headers).ok_or("not a bearer token")?;
         match self.tokens.lock().unwrap_or_else(|e| e.into_inner()).get(token) {
             Some(t) if t.expires > Instant::now() => Ok(()),
             Some(_) => Err("the access token has expired".into()),

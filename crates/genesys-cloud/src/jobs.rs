@@ -33,10 +33,8 @@
 //!   can be cancelled.
 
 use crate::{Client, Error, ErrorKind, Result};
-use genesys_cloud_core::executor::{execute, SharedExecutor};
 use genesys_cloud_core::http::Method;
 use genesys_cloud_core::pagination::Listing;
-use genesys_cloud_core::RequestParts;
 use serde::de::{DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use std::fmt;
 use std::marker::PhantomData;
@@ -516,8 +514,7 @@ impl Jobs {
         let (progress, _) = watch::channel(JobProgress::default());
         Job {
             inner: Arc::new(JobInner {
-                executor: self.client.executor(),
-                client: self.client.clone(),
+                raw: self.client.raw(),
                 family: self.family,
                 options: self.options.clone(),
                 id: job_id.into(),
@@ -530,8 +527,8 @@ impl Jobs {
 }
 
 struct JobInner {
-    client: Client,
-    executor: SharedExecutor,
+    /// Every request of the job goes through the client's raw calls.
+    raw: crate::Raw,
     family: JobFamily,
     options: JobOptions,
     id: String,
@@ -547,7 +544,7 @@ impl Drop for JobInner {
             return;
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
-        let request = self.client.raw().request(Method::DELETE, format!("{}/jobs/{}", self.family.path, self.id));
+        let request = self.raw.request(Method::DELETE, self.path(""));
         // A failed cancel has no caller to tell: the job then expires on its own.
         runtime.spawn(async move {
             let _ = request.send().await;
@@ -591,8 +588,7 @@ impl Job {
     /// Cancels the job now.
     pub async fn cancel(self) -> Result<()> {
         self.inner.settled.store(true, Ordering::SeqCst);
-        let path = format!("{}/jobs/{}", self.inner.family.path, self.inner.id);
-        self.inner.client.raw().request(Method::DELETE, path).send().await
+        self.inner.raw.request(Method::DELETE, self.inner.path("")).send().await
     }
 
     /// The results' items, across every cursor, as `T` (the family's
@@ -652,19 +648,21 @@ impl JobInner {
         });
     }
 
-    fn parts(&self, path: String) -> Result<RequestParts> {
-        let meta = genesys_cloud_core::OperationMeta::raw(&Method::GET)
-            .ok_or_else(|| Error::build("GET is always a raw method"))?;
-        Ok(RequestParts::new(meta, path))
+    /// The path of the job, or of one of its sub-resources (`/results`).
+    fn path(&self, below: &str) -> String {
+        format!("{}/jobs/{}{below}", self.family.path, self.id)
     }
 
     /// One status poll: the status and the `Retry-After` of its answer.
     async fn poll(&self) -> Result<(JobStatus, Option<Duration>)> {
-        let mut parts = self.parts(format!("{}/jobs/{}", self.family.path, self.id))?;
         // Right after the submit, the job can be invisible for a while.
-        parts.options.retry =
-            Some(genesys_cloud_core::RetryOverride::default().not_found_for(self.options.not_found_for));
-        let response = genesys_cloud_core::executor::send_json::<StatusBody>(&*self.executor, parts).await?;
+        let retry = genesys_cloud_core::RetryOverride::default().not_found_for(self.options.not_found_for);
+        let response = self
+            .raw
+            .request(Method::GET, self.path(""))
+            .with_retry(retry)
+            .send_json_with_response::<StatusBody>()
+            .await?;
         let retry_after = genesys_cloud_core::error::parse_retry_after(&response.headers, std::time::SystemTime::now());
         let body = response.value;
         let status = JobStatus {
@@ -720,14 +718,14 @@ impl JobInner {
 
     /// One results page: its items and the next cursor.
     async fn page<T: DeserializeOwned>(&self, cursor: Option<&str>) -> Result<(Vec<T>, Option<String>)> {
-        let mut parts = self.parts(format!("{}/jobs/{}/results", self.family.path, self.id))?;
+        let mut request = self.raw.request(Method::GET, self.path("/results"));
         if let Some(c) = cursor {
-            parts.query.push("cursor", c);
+            request = request.query("cursor", c);
         }
         if let (true, Some(size)) = (self.family.page_size, self.options.page_size) {
-            parts.query.push("pageSize", &size.to_string());
+            request = request.query("pageSize", &size.to_string());
         }
-        let (head, body) = execute(&*self.executor, parts).await?.into_parts();
+        let (head, body) = self.raw.execute(request.build()?).await?.into_parts();
         let mut de = serde_json::Deserializer::from_slice(&body);
         let page = PageSeed::<T> { items: self.family.items, item: PhantomData }
             .deserialize(&mut de)

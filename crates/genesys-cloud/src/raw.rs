@@ -21,6 +21,15 @@ impl Raw {
         Self { executor }
     }
 
+    /// Sends built parts and returns the raw success response (a non-2xx status is an API
+    /// error), for the SDK's helpers that decode a body their own way.
+    pub(crate) async fn execute(
+        &self,
+        parts: RequestParts,
+    ) -> Result<genesys_cloud_core::http::Response<genesys_cloud_core::bytes::Bytes>, Error> {
+        genesys_cloud_core::executor::execute(&*self.executor, parts).await
+    }
+
     /// A request for `path` (which must start with `/`; the host is always the API host, so
     /// the access token never goes anywhere else). The path is sent as given: encode its
     /// parameters with [`encode_path_segment`](genesys_cloud_core::encode_path_segment). A
