@@ -121,6 +121,8 @@ struct PaceState {
     epoch: u64,
     /// Attempts sent in this window, at least what the server counted.
     sent: u32,
+    /// Attempts let out and not answered yet (of any window).
+    in_flight: u32,
     /// No call goes out before this.
     hold_until: Option<Instant>,
     last_used: Instant,
@@ -145,6 +147,7 @@ impl TokenPace {
                 window_end: None,
                 epoch: 0,
                 sent: 0,
+                in_flight: 0,
                 hold_until: None,
                 last_used: Instant::now(),
             }),
@@ -163,7 +166,9 @@ impl TokenPace {
         if s.window_end.is_some_and(|end| now >= end) {
             s.window_end = None;
             s.epoch += 1;
-            s.sent = 0;
+            // Attempts still in flight may arrive after the server's window turned: they
+            // count in the new one.
+            s.sent = s.in_flight;
         }
         if let Some(until) = s.hold_until {
             if until > now {
@@ -179,6 +184,7 @@ impl TokenPace {
         match s.limiter.as_ref().map_or(Ok(()), |l| l.check()) {
             Ok(()) => {
                 s.sent += 1;
+                s.in_flight += 1;
                 Ok(s.epoch)
             }
             Err(not_until) => Err(not_until.wait_time_from(TokioClock.now()).max(Duration::from_millis(1))),
@@ -223,9 +229,6 @@ impl TokenPace {
 /// The pacers of a client's tokens, and what they have done.
 pub struct Pacer {
     settings: Live<RateLimits>,
-    /// Whether any answer has carried rate-limit headers: until then, a server that sends
-    /// none costs no more than a look at each answer's headers.
-    learned: std::sync::atomic::AtomicBool,
     tokens: Mutex<HashMap<u64, Arc<TokenPace>>>,
     hasher: RandomState,
     requests: AtomicU64,
@@ -245,7 +248,6 @@ impl Pacer {
     pub fn new(settings: Live<RateLimits>) -> Self {
         Self {
             settings,
-            learned: std::sync::atomic::AtomicBool::new(false),
             tokens: Mutex::default(),
             hasher: RandomState::new(),
             requests: AtomicU64::new(0),
@@ -344,20 +346,17 @@ impl<S: Inner> Service<Request<Body>> for Paced<S> {
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
         use futures_util::future::Either;
-        let watch = |pacer: Option<Arc<Pacer>>, permit, token, pending| PaceFuture { pending, pacer, permit, token };
+        let watch = |pacer: Option<Arc<Pacer>>, permit, pending| PaceFuture { pending, pacer, permit };
         if !self.pacer.settings.with(|s| s.pacing) {
-            return Either::Left(watch(None, None, None, self.inner.call(req)));
+            return Either::Left(watch(None, None, self.inner.call(req)));
         }
+        // Every attempt is counted on its token from the first, before any limit is known:
+        // the count is then exact when the first answer tells the limit.
         let pacer = self.pacer.clone();
-        if !pacer.learned.load(Ordering::Relaxed) {
-            // No limit known yet: the attempt goes out; its answer may teach the limit.
-            let token = req.headers().get(header::AUTHORIZATION).cloned();
-            return Either::Left(watch(Some(pacer), None, token, self.inner.call(req)));
-        }
         let pace = pacer.of(&req);
         match pace.try_acquire() {
             // The common case: the attempt goes out now, through the ready service.
-            Ok(epoch) => Either::Left(watch(Some(pacer), Some(Permit { pace, epoch }), None, self.inner.call(req))),
+            Ok(epoch) => Either::Left(watch(Some(pacer), Some(Permit { pace, epoch }), self.inner.call(req))),
             // The ready service waits with the attempt; a clone stays for the next call.
             Err(first_wait) => {
                 let clone = self.inner.clone();
@@ -365,7 +364,7 @@ impl<S: Inner> Service<Request<Body>> for Paced<S> {
                 Either::Right(Box::pin(async move {
                     let permit = Permit::after(&pacer, pace, first_wait).await;
                     let result = inner.call(req).await;
-                    settle(&pacer, Some(permit), None, &result);
+                    settle(&pacer, permit, &result);
                     result
                 }))
             }
@@ -381,7 +380,6 @@ pin_project_lite::pin_project! {
         pending: F,
         pacer: Option<Arc<Pacer>>,
         permit: Option<Permit>,
-        token: Option<HeaderValue>,
     }
 }
 
@@ -391,34 +389,33 @@ impl<F: std::future::Future<Output = Result<Response<Body>, Error>>> std::future
     fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let result = std::task::ready!(this.pending.poll(cx));
-        if let Some(pacer) = this.pacer.take() {
-            settle(&pacer, this.permit.take(), this.token.take(), &result);
+        if let (Some(pacer), Some(permit)) = (this.pacer.take(), this.permit.take()) {
+            settle(&pacer, permit, &result);
         }
         Poll::Ready(result)
     }
 }
 
-/// Counts an attempt's outcome and lets its token's pacer learn from the answer: through the
-/// permit it went out with, or, before any limit was known, by its token.
-fn settle(pacer: &Pacer, permit: Option<Permit>, token: Option<HeaderValue>, result: &Result<Response<Body>, Error>) {
+/// Counts an attempt's outcome and lets its token's pacer learn from the answer.
+fn settle(pacer: &Pacer, permit: Permit, result: &Result<Response<Body>, Error>) {
     pacer.count(result.as_ref().ok().map(|r| r.status()));
-    let Ok(response) = result else { return };
-    match permit {
-        Some(permit) => permit.pace.observe(permit.epoch, response.headers()),
-        None if response.headers().contains_key("inin-ratelimit-allowed") => {
-            pacer.learned.store(true, Ordering::Relaxed);
-            let pace = pacer.of_token(token.as_ref());
-            let epoch = pace.lock().epoch;
-            pace.observe(epoch, response.headers());
-        }
-        None => {}
+    if let Ok(response) = result {
+        permit.pace.observe(permit.epoch, response.headers());
     }
 }
 
-/// An attempt let out by a token's pacer, in its window.
+/// An attempt let out by a token's pacer, in its window: in flight until dropped (answered,
+/// failed or cancelled).
 struct Permit {
     pace: Arc<TokenPace>,
     epoch: u64,
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        let mut s = self.pace.lock();
+        s.in_flight = s.in_flight.saturating_sub(1);
+    }
 }
 
 impl Permit {
