@@ -677,14 +677,16 @@ impl Builder<'_> {
     /// For each tag, the definitions its operations mention (parameters and responses).
     fn tag_roots(&self) -> Result<BTreeMap<String, BTreeSet<usize>>, GenError> {
         let mut roots: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
+        let mut declared = Vec::new();
         if let Some(Value::Array(tags)) = self.doc.root().get("tags") {
             for t in tags {
                 if let Some(name) = t.get("name").and_then(Value::as_str) {
-                    roots.entry(name.to_owned()).or_default();
+                    declared.push(name.to_owned());
                 }
             }
         }
         let Some(paths) = self.doc.root().get("paths") else {
+            warn_unused_tags(&declared, &roots);
             return Ok(roots);
         };
         let Value::Object(paths) = paths else {
@@ -725,6 +727,7 @@ impl Builder<'_> {
                 }
             }
         }
+        warn_unused_tags(&declared, &roots);
         Ok(roots)
     }
 
@@ -863,6 +866,22 @@ pub fn tarjan(n: usize, edges: &[Vec<usize>]) -> Vec<usize> {
         }
     }
     comp
+}
+
+/// Tags the spec declares that no operation has (a published swagger cut down to a few
+/// operations keeps the whole list): no module and no feature for them, and one warning.
+fn warn_unused_tags(declared: &[String], used: &BTreeMap<String, BTreeSet<usize>>) {
+    let unused: Vec<&str> = declared.iter().filter(|t| !used.contains_key(*t)).map(String::as_str).collect();
+    if let Some(first) = unused.first() {
+        let more = if unused.len() > 1 { format!(" and {} more", unused.len() - 1) } else { String::new() };
+        crate::ops::warn(
+            "#/tags",
+            format!(
+                "{} declared tags have no operation (`{first}`{more}): no module or feature is generated for them",
+                unused.len()
+            ),
+        );
+    }
 }
 
 #[cfg(test)]

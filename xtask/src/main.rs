@@ -460,6 +460,12 @@ mod tests {
             .contains("members = [\"golden-models\", \"golden-api\", \"genesys-cloud-core\", \"genesys-cloud-spec\"]"));
         assert!(manifest.contains("genesys-cloud-core = { path = \"genesys-cloud-core\""));
         assert!(!manifest.contains("crates/"), "nothing points back into this repository");
+        // `cargo test` alone tests every operation and model there: every feature by default.
+        for crate_dir in ["golden-models", "golden-api"] {
+            let g = generated.iter().find(|g| g.dir == out.join(crate_dir)).unwrap();
+            let cargo = &g.files.iter().find(|(p, _)| p == "Cargo.toml").unwrap().1;
+            assert!(cargo.contains("\ndefault = [\"full\"]\n"), "{crate_dir}: {cargo}");
+        }
         // The generated tests read the spec's copy, not this repository's file.
         let roundtrip = generated[0].files.iter().find(|(p, _)| p == "tests/generated/roundtrip.rs").unwrap();
         assert!(roundtrip.1.contains("/../spec/constructs.json"));
@@ -498,6 +504,34 @@ mod tests {
         assert!(diffs[0].starts_with("differs:") && diffs[0].ends_with("pet.rs"));
         assert!(diffs[1].starts_with("stale:") && diffs[1].ends_with("old_model.rs"));
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn every_deviation_of_the_golden_spec_is_mapped_with_a_warning() {
+        let (spec, _, _) = GOLDEN;
+        let text = std::fs::read_to_string(workspace_root().join(spec)).unwrap();
+        let doc = genesys_cloud_spec::Document::parse(&text).unwrap();
+        let _ = ops::take_warnings();
+        let ir = ir::build(&doc).unwrap();
+        ops::operations(&doc, &ir).unwrap();
+        let warnings: Vec<String> = ops::take_warnings().iter().map(|w| w.to_string()).collect();
+        let has = |needle: &str| warnings.iter().any(|w| w.contains(needle));
+        for class in [
+            "items in a non-body parameter: generated as one string parameter",
+            "unknown collectionFormat",
+            "a non-body parameter of",
+            "a parameter in `cookie`",
+            "a formData parameter",
+            "1 declared tags have no operation (`Unused Things`)",
+        ] {
+            assert!(has(class), "no warning says {class:?}: {warnings:#?}");
+        }
+        // Each names where it is.
+        assert!(warnings.iter().all(|w| w.starts_with("#/")), "{warnings:#?}");
+        // The unused tag gets neither a module nor a feature.
+        let plan = features::plan(&ir);
+        assert!(!plan.tag_features.contains_key("Unused Things"));
+        assert!(plan.tag_features.contains_key("Pets"));
     }
 
     #[test]

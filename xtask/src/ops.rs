@@ -86,7 +86,7 @@ thread_local! {
 }
 
 /// Records a deviation from Swagger 2.0 the generator mapped, and what it did.
-fn warn(pointer: &str, message: impl Into<String>) {
+pub(crate) fn warn(pointer: &str, message: impl Into<String>) {
     WARNINGS.with(|w| w.borrow_mut().push(GenError { pointer: pointer.to_owned(), message: message.into() }));
 }
 
