@@ -221,7 +221,7 @@ pub struct RetryService<S> {
 impl<S: Inner> Service<Request<Body>> for RetryService<S> {
     type Response = Response<Body>;
     type Error = Error;
-    type Future = BoxFuture<'static, Result<Response<Body>, Error>>;
+    type Future = Retrying<S, S::Future>;
 
     /// Always ready: each attempt waits for the inner service on its own (inside the call's
     /// time limits).
@@ -230,24 +230,113 @@ impl<S: Inner> Service<Request<Body>> for RetryService<S> {
     }
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        let config = self.config.load();
-        Box::pin(async move {
-            let policy = RetryPolicy::of(&config, &req, Instant::now());
-            let mut attempt = 0u32;
-            loop {
-                attempt += 1;
-                let mut this_attempt = clone_request(&req);
-                this_attempt.extensions_mut().insert(Attempts(attempt));
-                match policy.settle(attempt, send_when_ready(&mut inner, this_attempt).await) {
-                    Settled::Done(result) => return result,
-                    Settled::Wait(wait) => tokio::time::sleep(wait).await,
-                }
-            }
-        })
+        // The call's attempts go through a clone; this one stays for the next call.
+        let inner = self.inner.clone();
+        let policy = RetryPolicy::of(self.config.with(Retry::clone), &req, Instant::now());
+        Retrying { inner, req, policy, attempt: 0, replay: Replay::None, state: RetryState::Ready }
     }
 }
+
+pin_project_lite::pin_project! {
+    /// The future of [`RetryService`]: the call's attempts and the waits between them. Each
+    /// attempt sends a copy of the request (with its [`Attempts`] number), so the next one
+    /// still has the original.
+    pub struct Retrying<S, F> {
+        inner: S,
+        req: Request<Body>,
+        policy: RetryPolicy,
+        attempt: u32,
+        // The one replay after a 401 with a fresh token ([`Reauthorize`]).
+        replay: Replay,
+        #[pin]
+        state: RetryState<F>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = RetryStateProj]
+    enum RetryState<F> {
+        // The next attempt waits for the inner service to be ready.
+        Ready,
+        Sending { #[pin] pending: F },
+        // Between attempts (boxed: most calls never wait).
+        Waiting { sleep: std::pin::Pin<Box<tokio::time::Sleep>> },
+        Done,
+    }
+}
+
+impl<S: Inner> std::future::Future for Retrying<S, S::Future> {
+    type Output = Result<Response<Body>, Error>;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            let result = match this.state.as_mut().project() {
+                RetryStateProj::Ready => match std::task::ready!(this.inner.poll_ready(cx)) {
+                    Ok(()) => {
+                        *this.attempt += 1;
+                        let mut one = clone_request(this.req);
+                        one.extensions_mut().insert(Attempts(*this.attempt));
+                        if *this.replay == Replay::Next {
+                            // The replay says so: the auth layer lets a 401 to it stand.
+                            one.extensions_mut().insert(Reauthorize);
+                            *this.replay = Replay::Sent;
+                        }
+                        let pending = this.inner.call(one);
+                        this.state.set(RetryState::Sending { pending });
+                        continue;
+                    }
+                    Err(e) => {
+                        *this.attempt += 1;
+                        Err(e)
+                    }
+                },
+                RetryStateProj::Sending { pending } => std::task::ready!(pending.poll(cx)),
+                RetryStateProj::Waiting { sleep } => {
+                    std::task::ready!(sleep.as_mut().poll(cx));
+                    this.state.set(RetryState::Ready);
+                    continue;
+                }
+                RetryStateProj::Done => {
+                    return Poll::Ready(Err(Error::new(ErrorKind::Transport, "polled after completion")))
+                }
+            };
+            if *this.replay == Replay::None && matches!(&result, Ok(r) if r.extensions().get::<Reauthorize>().is_some())
+            {
+                // The auth layer replaced the token this 401 rejected: send once more at once
+                // (through every attempt layer, so they see the replay too).
+                *this.replay = Replay::Next;
+                this.state.set(RetryState::Ready);
+                continue;
+            }
+            match this.policy.settle(*this.attempt, result) {
+                Settled::Done(result) => {
+                    this.state.set(RetryState::Done);
+                    return Poll::Ready(result);
+                }
+                Settled::Wait(wait) => {
+                    this.state.set(RetryState::Waiting { sleep: Box::pin(tokio::time::sleep(wait)) });
+                }
+            }
+        }
+    }
+}
+
+/// Where a call is with its replay after a 401.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Replay {
+    None,
+    Next,
+    Sent,
+}
+
+/// In a response's extensions: the [`AuthLayer`] answered a 401 by dropping the token it
+/// rejected and taking a fresh one, so the request should be sent once more. The
+/// [`RetryLayer`] above it does that at once (the replay is one more attempt, seen by every
+/// attempt layer) and marks the replay's request with it, so a 401 to the fresh token stands;
+/// an auth layer with no retry layer above it replays on its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reauthorize;
 
 /// Full-jitter exponential backoff: a random wait between zero and `min(max, base × 2^attempt)`
 /// (the whole ceiling when no randomness is to be had). The retry loop's, and the one other
@@ -269,8 +358,8 @@ enum Decision {
 }
 
 /// The retry policy of one call.
-struct RetryPolicy<'a> {
-    config: &'a Retry,
+pub(crate) struct RetryPolicy {
+    config: Retry,
     idempotent: bool,
     max_attempts: u32,
     max_elapsed: Duration,
@@ -288,17 +377,17 @@ enum Settled {
     Wait(Duration),
 }
 
-impl<'a> RetryPolicy<'a> {
+impl RetryPolicy {
     /// The policy for `req` (its operation's idempotency, its own retry options, its
     /// deadline), starting at `started`.
-    fn of(config: &'a Retry, req: &Request<Body>, started: Instant) -> Self {
+    fn of(config: Retry, req: &Request<Body>, started: Instant) -> Self {
         let over = req.extensions().get::<CallOptions>().and_then(|o| o.retry);
         Self {
-            config,
             idempotent: is_idempotent(req),
             max_attempts: over.and_then(|o| o.max_attempts).unwrap_or(config.max_attempts).max(1),
             max_elapsed: over.and_then(|o| o.max_elapsed).unwrap_or(config.max_elapsed),
             not_found_for: over.and_then(|o| o.not_found_for),
+            config,
             started,
             deadline: req.extensions().get::<Deadline>().copied(),
         }
@@ -309,7 +398,7 @@ impl<'a> RetryPolicy<'a> {
     }
 
     fn decide(&self, attempt: u32, result: &Result<Response<Body>, Error>) -> Decision {
-        let config = self.config;
+        let config = &self.config;
         match result {
             Ok(resp) => match resp.status().as_u16() {
                 429 => match parse_retry_after(resp.headers(), SystemTime::now()) {
@@ -439,7 +528,9 @@ impl<S: Inner> Service<Request<Body>> for AttemptTimeout<S> {
 
 // ---------------------------------------------------------------------------------------------
 
-/// Adds the bearer token; on a 401 drops that token, takes a fresh one and replays once.
+/// Adds the bearer token; on a 401 drops that token, takes a fresh one and replays once:
+/// through the [`RetryLayer`] above it when there is one (the replay is one more attempt, seen
+/// by every attempt layer; see [`Reauthorize`]), else on its own.
 #[derive(Clone)]
 pub struct AuthLayer {
     bearer: Bearer,
@@ -481,15 +572,96 @@ impl<S> std::fmt::Debug for Auth<S> {
 impl<S: Inner> Service<Request<Body>> for Auth<S> {
     type Response = Response<Body>;
     type Error = Error;
-    type Future = BoxFuture<'static, Result<Response<Body>, Error>>;
+    type Future = Authorized<S, S::Future>;
     ready_when_inner_is!();
 
-    fn call(&mut self, req: Request<Body>) -> Self::Future {
-        // The ready service sends the first request; a clone of it the replay after a 401.
-        let clone = self.inner.clone();
-        let first = std::mem::replace(&mut self.inner, clone);
-        let bearer = self.bearer.clone();
-        Box::pin(async move { bearer.authorize(first, req).await })
+    fn call(&mut self, mut req: Request<Body>) -> Self::Future {
+        let state = if !meta(&req).is_none_or(|m| m.needs_auth) {
+            AuthState::Sending { pending: self.inner.call(req), check: None }
+        } else if let Some(token) = self.bearer.provider.ready() {
+            // The common case: a token is at hand.
+            match self.bearer.set(&mut req, &token) {
+                Ok(()) => {
+                    // A 401 to the replay stands.
+                    let replayed = req.extensions().get::<Reauthorize>().is_some();
+                    let replay = if replayed { None } else { self.replay_of(&req) };
+                    let check = (!replayed).then(|| Check { bearer: self.bearer.clone(), token, replay });
+                    AuthState::Sending { pending: self.inner.call(req), check }
+                }
+                Err(e) => AuthState::Failed { error: Some(e) },
+            }
+        } else {
+            // The token is being fetched: the ready service waits with the request; a clone
+            // stays for the next call.
+            let clone = self.inner.clone();
+            let service = std::mem::replace(&mut self.inner, clone);
+            let bearer = self.bearer.clone();
+            AuthState::Boxed { pending: Box::pin(async move { bearer.authorize(service, req).await }) }
+        };
+        Authorized { state }
+    }
+}
+
+impl<S: Inner> Auth<S> {
+    /// What the replay after a 401 needs, when this layer sends it: a copy of the request and
+    /// a service. With a retry layer above (the request has its [`Attempts`] number), the
+    /// replay is the retry layer's ([`Reauthorize`]) and nothing is copied.
+    fn replay_of(&self, req: &Request<Body>) -> Option<(Request<Body>, S)> {
+        req.extensions().get::<Attempts>().is_none().then(|| (clone_request(req), self.inner.clone()))
+    }
+}
+
+/// What an answer of 401 to an authorized attempt needs.
+struct Check<S> {
+    bearer: Bearer,
+    token: genesys_cloud_auth::Secret,
+    replay: Option<(Request<Body>, S)>,
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`Auth`]: the attempt, and after a 401 the fresh token (and the replay,
+    /// when this layer sends it).
+    pub struct Authorized<S, F> {
+        #[pin]
+        state: AuthState<S, F>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = AuthStateProj]
+    enum AuthState<S, F> {
+        Sending { #[pin] pending: F, check: Option<Check<S>> },
+        // The rare paths: waiting for a token, or answering a 401.
+        Boxed { pending: BoxFuture<'static, Result<Response<Body>, Error>> },
+        Failed { error: Option<Error> },
+    }
+}
+
+impl<S: Inner> std::future::Future for Authorized<S, S::Future> {
+    type Output = Result<Response<Body>, Error>;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            match this.state.as_mut().project() {
+                AuthStateProj::Sending { pending, check } => {
+                    let result = std::task::ready!(pending.poll(cx));
+                    match result {
+                        Ok(response) if response.status() == StatusCode::UNAUTHORIZED && check.is_some() => {
+                            let Some(Check { bearer, token, replay }) = check.take() else { continue };
+                            let pending = Box::pin(async move { bearer.after_401(token, response, replay).await });
+                            this.state.set(AuthState::Boxed { pending });
+                        }
+                        other => return Poll::Ready(other),
+                    }
+                }
+                AuthStateProj::Boxed { pending } => return pending.as_mut().poll(cx),
+                AuthStateProj::Failed { error } => {
+                    let e = error.take().unwrap_or_else(|| Error::new(ErrorKind::Auth, "polled after completion"));
+                    return Poll::Ready(Err(e));
+                }
+            }
+        }
     }
 }
 
@@ -530,31 +702,44 @@ impl Bearer {
         Ok(())
     }
 
-    /// Sends `req` through `service` (ready) with the bearer token when its operation needs
-    /// one; after a 401, drops that token, takes a fresh one and sends it once more.
+    /// Waits for a token, then sends `req` through `service` (ready) with it; after a 401,
+    /// as [`after_401`](Self::after_401).
     async fn authorize<S: Inner>(&self, mut service: S, mut req: Request<Body>) -> Result<Response<Body>, Error> {
-        if !meta(&req).is_none_or(|m| m.needs_auth) {
-            return service.call(req).await;
-        }
-        let token = match self.token().await {
-            Ok(token) => token,
-            Err(e) => return Err(e),
-        };
+        let token = self.token().await?;
         self.set(&mut req, &token)?;
-        let replay = clone_request(&req);
+        let replay = req.extensions().get::<Attempts>().is_none().then(|| (clone_request(&req), service.clone()));
+        let replayed = req.extensions().get::<Reauthorize>().is_some();
         let response = service.call(req).await?;
-        if response.status() != StatusCode::UNAUTHORIZED {
+        if response.status() != StatusCode::UNAUTHORIZED || replayed {
             return Ok(response);
         }
+        self.after_401(token, response, replay).await
+    }
+
+    /// After `token` got a 401: drops it and takes a fresh one. Then sends the `replay` once
+    /// with the fresh token, or (with no replay here: a retry layer above sends it) marks the
+    /// 401 [`Reauthorize`]. When the provider cannot mint another token, the 401 stands.
+    async fn after_401<S: Inner>(
+        &self,
+        token: genesys_cloud_auth::Secret,
+        mut response: Response<Body>,
+        replay: Option<(Request<Body>, S)>,
+    ) -> Result<Response<Body>, Error> {
         self.provider.invalidate(&token);
         let fresh = self.provider.token().await?;
         if fresh == token {
-            // The provider cannot mint another: the 401 stands.
             return Ok(response);
         }
-        let mut req = replay;
-        self.set(&mut req, &fresh)?;
-        send_when_ready(&mut service, req).await
+        match replay {
+            Some((mut req, mut service)) => {
+                self.set(&mut req, &fresh)?;
+                send_when_ready(&mut service, req).await
+            }
+            None => {
+                response.extensions_mut().insert(Reauthorize);
+                Ok(response)
+            }
+        }
     }
 }
 

@@ -15,7 +15,8 @@
 //! 5. the application's attempt layers ([`TransportBuilder::with_attempt_layer`]): each sees
 //!    every attempt (metrics, rate limiting, per-attempt tracing);
 //! 6. [`AuthLayer`]: the bearer token from a [`TokenProvider`] (one token, or a
-//!    [`TokenPool`]'s in turn), one replay after a 401 with a fresh token;
+//!    [`TokenPool`]'s in turn); after a 401, a fresh token and one replay, which the retry
+//!    layer sends as one more attempt ([`Reauthorize`]);
 //! 7. [`PaceLayer`]: each token kept under its rate limit, learned from the
 //!    `inin-ratelimit-*` headers ([`RateLimits`]);
 //! 8. [`AttemptTimeoutLayer`]: each attempt as it goes out (or the deadline, when it comes
@@ -46,8 +47,9 @@ pub use body::{error_from_layer, Body, BoxError};
 pub use client::{HyperClient, MAX_INFLATED_BODY};
 pub use genesys_cloud_config::{Proxy, RateLimits, Retry, Timeouts};
 pub use layers::{
-    clone_request, full_jitter_backoff, AttemptTimeout, AttemptTimeoutLayer, Auth, AuthLayer, BaseUrl, BaseUrlLayer,
-    CallTimeout, CallTimeoutLayer, Deadline, Headers, HeadersLayer, HttpService, Inner, RetryLayer, RetryService,
+    clone_request, full_jitter_backoff, AttemptTimeout, AttemptTimeoutLayer, Auth, AuthLayer, Authorized, BaseUrl,
+    BaseUrlLayer, CallTimeout, CallTimeoutLayer, Deadline, Headers, HeadersLayer, HttpService, Inner, Reauthorize,
+    RetryLayer, RetryService, Retrying, TimeLimited,
 };
 pub use live::Live;
 pub use logging::{LogFormat, LogHandle, LogLevel, LogSettings, Logging, LoggingLayer, Span, SpanLayer};

@@ -216,6 +216,44 @@ async fn a_401_mints_a_new_token_and_replays_once() {
     assert_eq!(revoked.lock().unwrap().len(), 1);
 }
 
+/// The replay after a 401 is one more attempt of the retry layer: attempt layers see it, the
+/// response counts it, and it is sent even with retries off; a second 401 stands.
+#[tokio::test]
+async fn the_replay_after_a_401_is_an_attempt_every_attempt_layer_sees() {
+    let server = serve(Arc::new(move |_, path, auth, n| match path {
+        "/oauth/token" => Reply::ok(&format!(r#"{{"access_token":"tok-{n}","expires_in":3600}}"#)),
+        "/api/v2/always" => Reply::status(401),
+        _ if auth == Some("Bearer tok-1") => Reply::status(401),
+        _ => Reply::ok(r#"{"ok":true}"#),
+    }))
+    .await;
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let a = attempts.clone();
+    let t = Transport::builder()
+        .endpoint(Endpoint::custom(&server.base()).unwrap())
+        .grant(Grant::client_credentials("id", "secret"), CacheOptions::default())
+        .retry(Retry::disabled())
+        .with_attempt_layer(tower_http::trace::TraceLayer::new_for_http().on_request(
+            move |_: &Request<Body>, _: &tracing::Span| {
+                a.fetch_add(1, Ordering::SeqCst);
+            },
+        ))
+        .build()
+        .unwrap();
+    let r = call(&t, Method::GET, "/api/v2/users/me").await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(attempts.load(Ordering::SeqCst), 2, "the attempt layer saw the first attempt and the replay");
+    assert_eq!(r.extensions().get::<genesys_cloud_core::executor::Attempts>().map(|a| a.0), Some(2));
+    assert!(r.extensions().get::<genesys_cloud_transport::Reauthorize>().is_none());
+    assert_eq!(server.hits("/oauth/token"), 2);
+
+    // A 401 to the fresh token too: one replay only, and the caller gets the 401.
+    let e = call(&t, Method::GET, "/api/v2/always").await.unwrap_err();
+    assert_eq!(e.status(), Some(StatusCode::UNAUTHORIZED));
+    assert_eq!(server.hits("/api/v2/always"), 2, "one replay, not more");
+    assert_eq!(server.hits("/oauth/token"), 3);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_concurrent_calls_at_token_expiry_make_one_token_request() {
     let server = serve(Arc::new(|_, path, _, n| match path {
