@@ -123,7 +123,7 @@ impl HyperClient {
 impl Service<Request<Body>> for HyperClient {
     type Response = Response<Body>;
     type Error = Error;
-    type Future = BoxFuture<'static, Result<Response<Body>, Error>>;
+    type Future = HyperCall;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         // hyper-util's client queues for a pooled connection inside the call.
@@ -133,17 +133,54 @@ impl Service<Request<Body>> for HyperClient {
     /// Sends one request (its URI absolute) and reads the whole response. The request goes
     /// to hyper at once: the future holds hyper's response future, not the request.
     fn call(&mut self, req: Request<Body>) -> Self::Future {
-        let pending = self.inner.call(req);
-        Box::pin(async move {
-            let response = pending.await.map_err(|e| {
-                let kind = if e.is_connect() { ErrorKind::Connect } else { ErrorKind::Transport };
-                let what = if e.is_connect() { "could not connect" } else { "the connection failed" };
-                Error::new(kind, format!("{what}: {}", error_chain(&e))).with_source(e)
-            })?;
-            let (parts, body) = response.into_parts();
-            let bytes = Limited::new(body, MAX_INFLATED_BODY as usize).collect().await.map_err(body_error)?.to_bytes();
-            Ok(Response::from_parts(parts, Body::from(bytes)))
-        })
+        HyperCall { state: CallState::Head { pending: self.inner.call(req) } }
+    }
+}
+
+type Inflated = tower_http::decompression::DecompressionBody<hyper::body::Incoming>;
+
+pin_project_lite::pin_project! {
+    /// The future of [`HyperClient`]: the response's head, then its whole body (inflated).
+    pub struct HyperCall {
+        #[pin]
+        state: CallState,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = CallStateProj]
+    enum CallState {
+        Head { #[pin] pending: tower_http::decompression::ResponseFuture<hyper_util::client::legacy::ResponseFuture> },
+        Body { parts: Option<genesys_cloud_core::http::response::Parts>, #[pin] collect: http_body_util::combinators::Collect<Limited<Inflated>> },
+    }
+}
+
+impl std::future::Future for HyperCall {
+    type Output = Result<Response<Body>, Error>;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            match this.state.as_mut().project() {
+                CallStateProj::Head { pending } => {
+                    let response = std::task::ready!(pending.poll(cx)).map_err(|e| {
+                        let kind = if e.is_connect() { ErrorKind::Connect } else { ErrorKind::Transport };
+                        let what = if e.is_connect() { "could not connect" } else { "the connection failed" };
+                        Error::new(kind, format!("{what}: {}", error_chain(&e))).with_source(e)
+                    })?;
+                    let (parts, body) = response.into_parts();
+                    let collect = Limited::new(body, MAX_INFLATED_BODY as usize).collect();
+                    this.state.set(CallState::Body { parts: Some(parts), collect });
+                }
+                CallStateProj::Body { parts, collect } => {
+                    let bytes = std::task::ready!(collect.poll(cx)).map_err(body_error)?.to_bytes();
+                    let Some(parts) = parts.take() else {
+                        return Poll::Ready(Err(Error::new(ErrorKind::Transport, "polled after completion")));
+                    };
+                    return Poll::Ready(Ok(Response::from_parts(parts, Body::from(bytes))));
+                }
+            }
+        }
     }
 }
 

@@ -51,13 +51,22 @@ async fn send_when_ready<S: Inner>(service: &mut S, req: Request<Body>) -> Resul
     service.call(req).await
 }
 
+/// Room in a copy's header map for the headers the layers below add (token, `User-Agent`,
+/// `purecloud-sdk`, `Accept-Encoding`, `Host`), so none of them grows it again.
+const HEADER_ROOM: usize = 6;
+
 /// A copy of a request: bodies are whole and shared, so every attempt can be replayed.
 pub fn clone_request(req: &Request<Body>) -> Request<Body> {
     let mut out = Request::new(req.body().clone());
     *out.method_mut() = req.method().clone();
     *out.uri_mut() = req.uri().clone();
     *out.version_mut() = req.version();
-    *out.headers_mut() = req.headers().clone();
+    // A clone of the map would have room for its own headers only.
+    let headers = out.headers_mut();
+    headers.reserve(req.headers().len() + HEADER_ROOM);
+    for (name, value) in req.headers() {
+        headers.append(name.clone(), value.clone());
+    }
     *out.extensions_mut() = req.extensions().clone();
     out
 }

@@ -44,7 +44,7 @@ mod region;
 mod tls;
 
 pub use body::{error_from_layer, Body, BoxError};
-pub use client::{HyperClient, MAX_INFLATED_BODY};
+pub use client::{HyperCall, HyperClient, MAX_INFLATED_BODY};
 pub use genesys_cloud_config::{Proxy, RateLimits, Retry, Timeouts};
 pub use layers::{
     clone_request, full_jitter_backoff, AttemptTimeout, AttemptTimeoutLayer, Auth, AuthLayer, Authorized, BaseUrl,
@@ -250,7 +250,7 @@ enum Wire {
 impl Service<Request<Body>> for Wire {
     type Response = Response<Body>;
     type Error = Error;
-    type Future = BoxFuture<'static, Result<Response<Body>, Error>>;
+    type Future = futures_util::future::Either<HyperCall, BoxFuture<'static, Result<Response<Body>, Error>>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         match self {
@@ -261,8 +261,8 @@ impl Service<Request<Body>> for Wire {
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
         match self {
-            Wire::Hyper(h) => h.call(req),
-            Wire::Custom(c) => c.call(req),
+            Wire::Hyper(h) => futures_util::future::Either::Left(h.call(req)),
+            Wire::Custom(c) => futures_util::future::Either::Right(c.call(req)),
         }
     }
 }

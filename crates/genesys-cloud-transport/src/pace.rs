@@ -30,7 +30,7 @@ use crate::body::Body;
 use crate::layers::Inner;
 use crate::live::Live;
 use genesys_cloud_config::RateLimits;
-use genesys_cloud_core::http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode};
+use genesys_cloud_core::http::{header, HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
 use genesys_cloud_core::{BoxFuture, Error};
 use governor::clock::Clock;
 use governor::middleware::NoOpMiddleware;
@@ -73,10 +73,15 @@ pub struct RateLimitStatus {
 impl RateLimitStatus {
     /// The status in `headers`, when all three headers are there and are numbers.
     pub fn of(headers: &HeaderMap) -> Option<Self> {
-        let number = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<f64>().ok().filter(|n| *n >= 0.0);
-        let allowed = number("inin-ratelimit-allowed")?;
-        let count = number("inin-ratelimit-count")?;
-        let reset = number("inin-ratelimit-reset")?;
+        // Names made at compile time: a lookup by name text would parse it for every response.
+        const ALLOWED: HeaderName = HeaderName::from_static("inin-ratelimit-allowed");
+        const COUNT: HeaderName = HeaderName::from_static("inin-ratelimit-count");
+        const RESET: HeaderName = HeaderName::from_static("inin-ratelimit-reset");
+        let number =
+            |name: HeaderName| headers.get(name)?.to_str().ok()?.trim().parse::<f64>().ok().filter(|n| *n >= 0.0);
+        let allowed = number(ALLOWED)?;
+        let count = number(COUNT)?;
+        let reset = number(RESET)?;
         Some(Self {
             allowed: (allowed as u32).max(1),
             count: count.min(u32::MAX as f64) as u32,
