@@ -5,9 +5,11 @@ use crate::body::{Body, BoxError};
 use crate::proxy::ProxyConnector;
 use crate::tls::TlsConfig;
 use genesys_cloud_config::Proxy;
+use genesys_cloud_core::bytes::{Bytes, BytesMut};
 use genesys_cloud_core::http::{Request, Response};
 use genesys_cloud_core::{BoxFuture, Error, ErrorKind};
-use http_body_util::{BodyExt, Limited};
+use http_body::Body as _;
+use http_body_util::Limited;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use std::sync::Arc;
@@ -151,7 +153,15 @@ pin_project_lite::pin_project! {
     #[project = CallStateProj]
     enum CallState {
         Head { #[pin] pending: tower_http::decompression::ResponseFuture<hyper_util::client::legacy::ResponseFuture> },
-        Body { parts: Option<genesys_cloud_core::http::response::Parts>, #[pin] collect: http_body_util::combinators::Collect<Limited<Inflated>> },
+        // The body read frame by frame: the first frame as it is (most bodies are one), more
+        // joined in a buffer.
+        Body {
+            parts: Option<genesys_cloud_core::http::response::Parts>,
+            #[pin]
+            body: Limited<Inflated>,
+            first: Option<Bytes>,
+            joined: Option<BytesMut>,
+        },
     }
 }
 
@@ -169,11 +179,28 @@ impl std::future::Future for HyperCall {
                         Error::new(kind, format!("{what}: {}", error_chain(&e))).with_source(e)
                     })?;
                     let (parts, body) = response.into_parts();
-                    let collect = Limited::new(body, MAX_INFLATED_BODY as usize).collect();
-                    this.state.set(CallState::Body { parts: Some(parts), collect });
+                    let body = Limited::new(body, MAX_INFLATED_BODY as usize);
+                    this.state.set(CallState::Body { parts: Some(parts), body, first: None, joined: None });
                 }
-                CallStateProj::Body { parts, collect } => {
-                    let bytes = std::task::ready!(collect.poll(cx)).map_err(body_error)?.to_bytes();
+                CallStateProj::Body { parts, mut body, first, joined } => {
+                    while let Some(frame) = std::task::ready!(body.as_mut().poll_frame(cx)) {
+                        let Ok(data) = frame.map_err(body_error)?.into_data() else { continue };
+                        match (first.as_ref(), joined.as_mut()) {
+                            (_, Some(buf)) => buf.extend_from_slice(&data),
+                            (Some(one), None) => {
+                                let mut buf = BytesMut::with_capacity(one.len() + data.len());
+                                buf.extend_from_slice(one);
+                                buf.extend_from_slice(&data);
+                                *joined = Some(buf);
+                            }
+                            (None, None) => *first = Some(data),
+                        }
+                    }
+                    let bytes = match (joined.take(), first.take()) {
+                        (Some(buf), _) => buf.freeze(),
+                        (None, Some(one)) => one,
+                        (None, None) => Bytes::new(),
+                    };
                     let Some(parts) = parts.take() else {
                         return Poll::Ready(Err(Error::new(ErrorKind::Transport, "polled after completion")));
                     };

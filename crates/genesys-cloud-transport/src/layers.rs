@@ -615,8 +615,8 @@ impl<S: Inner> Auth<S> {
     /// What the replay after a 401 needs, when this layer sends it: a copy of the request and
     /// a service. With a retry layer above (the request has its [`Attempts`] number), the
     /// replay is the retry layer's ([`Reauthorize`]) and nothing is copied.
-    fn replay_of(&self, req: &Request<Body>) -> Option<(Request<Body>, S)> {
-        req.extensions().get::<Attempts>().is_none().then(|| (clone_request(req), self.inner.clone()))
+    fn replay_of(&self, req: &Request<Body>) -> Option<Box<(Request<Body>, S)>> {
+        req.extensions().get::<Attempts>().is_none().then(|| Box::new((clone_request(req), self.inner.clone())))
     }
 }
 
@@ -624,7 +624,8 @@ impl<S: Inner> Auth<S> {
 struct Check<S> {
     bearer: Bearer,
     token: genesys_cloud_auth::Secret,
-    replay: Option<(Request<Body>, S)>,
+    // Boxed: it is there only without a retry layer above, and the future stays small.
+    replay: Option<Box<(Request<Body>, S)>>,
 }
 
 pin_project_lite::pin_project! {
@@ -716,7 +717,8 @@ impl Bearer {
     async fn authorize<S: Inner>(&self, mut service: S, mut req: Request<Body>) -> Result<Response<Body>, Error> {
         let token = self.token().await?;
         self.set(&mut req, &token)?;
-        let replay = req.extensions().get::<Attempts>().is_none().then(|| (clone_request(&req), service.clone()));
+        let replay =
+            req.extensions().get::<Attempts>().is_none().then(|| Box::new((clone_request(&req), service.clone())));
         let replayed = req.extensions().get::<Reauthorize>().is_some();
         let response = service.call(req).await?;
         if response.status() != StatusCode::UNAUTHORIZED || replayed {
@@ -732,14 +734,14 @@ impl Bearer {
         &self,
         token: genesys_cloud_auth::Secret,
         mut response: Response<Body>,
-        replay: Option<(Request<Body>, S)>,
+        replay: Option<Box<(Request<Body>, S)>>,
     ) -> Result<Response<Body>, Error> {
         self.provider.invalidate(&token);
         let fresh = self.provider.token().await?;
         if fresh == token {
             return Ok(response);
         }
-        match replay {
+        match replay.map(|r| *r) {
             Some((mut req, mut service)) => {
                 self.set(&mut req, &fresh)?;
                 send_when_ready(&mut service, req).await
