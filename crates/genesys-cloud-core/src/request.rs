@@ -54,6 +54,13 @@ pub struct CallOptions {
     pub retry: Option<RetryOverride>,
 }
 
+impl CallOptions {
+    /// Whether the call sets none (it then has the defaults).
+    pub fn is_empty(&self) -> bool {
+        self.timeout.is_none() && self.retry.is_none() && self.headers.is_empty()
+    }
+}
+
 /// Everything a generated operation decides about a request; the transport adds the host,
 /// authentication and the SDK's headers.
 #[derive(Debug, Clone)]
@@ -109,7 +116,7 @@ impl RequestParts {
     pub fn into_request(self) -> Result<http::Request<Bytes>, Error> {
         let (mut request, meta, options) = self.into_wire()?;
         request.extensions_mut().insert(meta);
-        if options.timeout.is_some() || options.retry.is_some() || !options.headers.is_empty() {
+        if !options.is_empty() {
             request.extensions_mut().insert(options);
         }
         Ok(request)

@@ -101,6 +101,40 @@ pub(crate) fn response_out(resp: Response<Body>) -> Response<Bytes> {
     resp.map(Body::into_bytes)
 }
 
+/// A body's data frames joined: the first as it is (most bodies are one frame), more copied
+/// into one buffer.
+#[derive(Debug, Default)]
+pub(crate) struct Joined {
+    first: Option<Bytes>,
+    joined: Option<genesys_cloud_core::bytes::BytesMut>,
+}
+
+impl Joined {
+    pub(crate) fn push(&mut self, data: Bytes) {
+        if data.is_empty() {
+            return;
+        }
+        match (&self.first, &mut self.joined) {
+            (_, Some(buf)) => buf.extend_from_slice(&data),
+            (Some(one), None) => {
+                let mut buf = genesys_cloud_core::bytes::BytesMut::with_capacity(one.len() + data.len());
+                buf.extend_from_slice(one);
+                buf.extend_from_slice(&data);
+                self.joined = Some(buf);
+            }
+            (None, None) => self.first = Some(data),
+        }
+    }
+
+    pub(crate) fn take(&mut self) -> Bytes {
+        match (self.joined.take(), self.first.take()) {
+            (Some(buf), _) => buf.freeze(),
+            (None, Some(one)) => one,
+            (None, None) => Bytes::new(),
+        }
+    }
+}
+
 /// Reads any body to the end into a [`Body`]: at once when it is one already (the SDK's own
 /// layers), else frame by frame (a body a user layer wrapped, such as `TraceLayer`'s).
 pub(crate) async fn collect<B>(body: B) -> Result<Body, Error>
@@ -109,14 +143,22 @@ where
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
+    use genesys_cloud_core::bytes::Buf;
+    use http_body_util::BodyExt;
     let mut slot = Some(body);
     if let Some(own) = (&mut slot as &mut dyn std::any::Any).downcast_mut::<Option<Body>>() {
         return Ok(own.take().unwrap_or_default());
     }
     let Some(body) = slot else { return Ok(Body::empty()) };
-    let collected =
-        http_body_util::BodyExt::collect(body).await.map_err(|e| sdk_error(e.into(), "the response body broke off"))?;
-    Ok(Body(collected.to_bytes()))
+    let mut body = std::pin::pin!(body);
+    let mut joined = Joined::default();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| sdk_error(e.into(), "the response body broke off"))?;
+        if let Ok(mut data) = frame.into_data() {
+            joined.push(data.copy_to_bytes(data.remaining()));
+        }
+    }
+    Ok(Body(joined.take()))
 }
 
 /// A layer's error as the SDK's: the SDK's own as it was (it passed through the layer), tower's

@@ -1,11 +1,10 @@
 //! The innermost service: hyper-util's pooled client with rustls, under tower-http's gzip
 //! decompression, read whole into a [`Body`].
 
-use crate::body::{Body, BoxError};
+use crate::body::{Body, BoxError, Joined};
 use crate::proxy::ProxyConnector;
 use crate::tls::TlsConfig;
 use genesys_cloud_config::Proxy;
-use genesys_cloud_core::bytes::{Bytes, BytesMut};
 use genesys_cloud_core::http::{Request, Response};
 use genesys_cloud_core::{BoxFuture, Error, ErrorKind};
 use http_body::Body as _;
@@ -155,12 +154,12 @@ pin_project_lite::pin_project! {
         Head { #[pin] pending: tower_http::decompression::ResponseFuture<hyper_util::client::legacy::ResponseFuture> },
         // The body read frame by frame: the first frame as it is (most bodies are one), more
         // joined in a buffer.
+        // The inflating body is boxed: it is large (its gzip state), and every layer's
+        // future holds this one.
         Body {
             parts: Option<genesys_cloud_core::http::response::Parts>,
-            #[pin]
-            body: Limited<Inflated>,
-            first: Option<Bytes>,
-            joined: Option<BytesMut>,
+            body: std::pin::Pin<Box<Limited<Inflated>>>,
+            joined: Joined,
         },
     }
 }
@@ -179,28 +178,16 @@ impl std::future::Future for HyperCall {
                         Error::new(kind, format!("{what}: {}", error_chain(&e))).with_source(e)
                     })?;
                     let (parts, body) = response.into_parts();
-                    let body = Limited::new(body, MAX_INFLATED_BODY as usize);
-                    this.state.set(CallState::Body { parts: Some(parts), body, first: None, joined: None });
+                    let body = Box::pin(Limited::new(body, MAX_INFLATED_BODY as usize));
+                    this.state.set(CallState::Body { parts: Some(parts), body, joined: Joined::default() });
                 }
-                CallStateProj::Body { parts, mut body, first, joined } => {
+                CallStateProj::Body { parts, body, joined } => {
                     while let Some(frame) = std::task::ready!(body.as_mut().poll_frame(cx)) {
-                        let Ok(data) = frame.map_err(body_error)?.into_data() else { continue };
-                        match (first.as_ref(), joined.as_mut()) {
-                            (_, Some(buf)) => buf.extend_from_slice(&data),
-                            (Some(one), None) => {
-                                let mut buf = BytesMut::with_capacity(one.len() + data.len());
-                                buf.extend_from_slice(one);
-                                buf.extend_from_slice(&data);
-                                *joined = Some(buf);
-                            }
-                            (None, None) => *first = Some(data),
+                        if let Ok(data) = frame.map_err(body_error)?.into_data() {
+                            joined.push(data);
                         }
                     }
-                    let bytes = match (joined.take(), first.take()) {
-                        (Some(buf), _) => buf.freeze(),
-                        (None, Some(one)) => one,
-                        (None, None) => Bytes::new(),
-                    };
+                    let bytes = joined.take();
                     let Some(parts) = parts.take() else {
                         return Poll::Ready(Err(Error::new(ErrorKind::Transport, "polled after completion")));
                     };

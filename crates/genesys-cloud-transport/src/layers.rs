@@ -2,10 +2,12 @@
 //! responses that fails with the SDK's [`Error`] ([`Inner`]), so the client's stack is their
 //! composition, and a user can compose, reorder or replace them the same way.
 //!
-//! What a layer needs to know about a call travels in the request's extensions: the
-//! operation (`&'static OperationMeta`), the call's own options ([`CallOptions`]), the
-//! call's [`Deadline`] (set by [`CallTimeoutLayer`]) and the attempt number ([`Attempts`],
-//! set by [`RetryLayer`]).
+//! What a layer needs to know about a call travels in the request's extensions as one
+//! [`CallContext`], filled in as the call goes down: the operation and the call's own options
+//! (put there by the transport), the call's [`Deadline`] (set by [`CallTimeoutLayer`]) and the
+//! attempt number (set by [`RetryLayer`]). A request without one (built by
+//! `RequestParts::into_request`, which puts the operation and options in the extensions one by
+//! one) is read the same way.
 
 use crate::body::Body;
 use crate::live::Live;
@@ -71,8 +73,65 @@ pub fn clone_request(req: &Request<Body>) -> Request<Body> {
     out
 }
 
+/// What the SDK's layers know of a call: one entry in its request's extensions, filled in
+/// as the call goes down the stack, and copied with each attempt as one piece.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct CallContext {
+    /// The operation (`None` for a request no operation builder made).
+    pub operation: Option<&'static OperationMeta>,
+    /// The call's own options, when it has any (`with_timeout`, `with_retry`, headers).
+    pub options: Option<Arc<CallOptions>>,
+    /// When the whole call must be over: set by [`CallTimeoutLayer`].
+    pub deadline: Option<Deadline>,
+    /// The attempt this request is, from 1: set by [`RetryLayer`] (0 above it).
+    pub attempt: u32,
+    /// Whether this attempt is the replay after a 401 with a fresh token ([`Reauthorize`]):
+    /// a 401 to it stands.
+    pub reauthorized: bool,
+}
+
+impl CallContext {
+    /// A context for this operation with these options (`None` when it has none).
+    pub fn new(operation: Option<&'static OperationMeta>, options: Option<CallOptions>) -> Self {
+        Self { operation, options: options.map(Arc::new), ..Self::default() }
+    }
+
+    /// The context of `req`, if it has one.
+    pub fn of<B>(req: &Request<B>) -> Option<&CallContext> {
+        req.extensions().get::<CallContext>()
+    }
+
+    /// The context of `req`, made from the operation and options in its extensions when it
+    /// has none yet.
+    pub fn of_mut<B>(req: &mut Request<B>) -> &mut CallContext {
+        let made = match req.extensions().get::<CallContext>() {
+            Some(_) => None,
+            None => Some(CallContext::new(meta(req), options(req).cloned())),
+        };
+        req.extensions_mut().get_or_insert_with(|| made.unwrap_or_default())
+    }
+}
+
+/// The operation of `req`: its context's, else the one `into_request` put there.
 pub(crate) fn meta<B>(req: &Request<B>) -> Option<&'static OperationMeta> {
-    req.extensions().get::<&'static OperationMeta>().copied()
+    match CallContext::of(req) {
+        Some(c) => c.operation,
+        None => req.extensions().get::<&'static OperationMeta>().copied(),
+    }
+}
+
+/// The call's own options: its context's, else the ones `into_request` put there.
+fn options<B>(req: &Request<B>) -> Option<&CallOptions> {
+    match CallContext::of(req) {
+        Some(c) => c.options.as_deref(),
+        None => req.extensions().get::<CallOptions>(),
+    }
+}
+
+/// The attempt `req` is (0 above the retry layer).
+pub(crate) fn attempt<B>(req: &Request<B>) -> u32 {
+    CallContext::of(req).map_or(0, |c| c.attempt)
 }
 
 /// Whether `req` may be sent twice: its operation says, else its method.
@@ -92,7 +151,7 @@ macro_rules! ready_when_inner_is {
 
 // ---------------------------------------------------------------------------------------------
 
-/// When a call must be over: set by [`CallTimeoutLayer`] in the request's extensions, read by
+/// When a call must be over: set by [`CallTimeoutLayer`] in the request's [`CallContext`], read by
 /// [`RetryLayer`] (no wait past it) and [`AttemptTimeoutLayer`] (an attempt's timer fires at
 /// its own limit or at the deadline, whichever is first).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -178,10 +237,10 @@ impl<S: Inner> Service<Request<Body>> for CallTimeout<S> {
     ready_when_inner_is!();
 
     fn call(&mut self, mut req: Request<Body>) -> Self::Future {
-        let own = req.extensions().get::<CallOptions>().and_then(|o| o.timeout);
+        let own = options(&req).and_then(|o| o.timeout);
         let limit = own.unwrap_or_else(|| self.timeouts.load().call);
         let at = Instant::now() + limit;
-        req.extensions_mut().insert(Deadline { at, limit });
+        CallContext::of_mut(&mut req).deadline = Some(Deadline { at, limit });
         // The attempt timer inside fires at the deadline too, with the attempt count; this
         // one stands for stacks without an attempt timeout.
         TimeLimited { inner: tokio::time::timeout_at(at, self.inner.call(req)), limit, whole_call: true }
@@ -216,14 +275,17 @@ impl RetryLayer {
 impl<S> Layer<S> for RetryLayer {
     type Service = RetryService<S>;
     fn layer(&self, inner: S) -> RetryService<S> {
-        RetryService { inner, config: self.config.clone() }
+        RetryService { inner: Arc::new(inner), config: self.config.clone() }
     }
 }
 
 /// The service of [`RetryLayer`].
 #[derive(Clone, Debug)]
 pub struct RetryService<S> {
-    inner: S,
+    /// Shared by the clones of this service: it is never called itself, each call's
+    /// attempts go through a copy of it, so a clone of the stack above does not copy the
+    /// attempt layers once more.
+    inner: Arc<S>,
     config: Live<Retry>,
 }
 
@@ -239,8 +301,8 @@ impl<S: Inner> Service<Request<Body>> for RetryService<S> {
     }
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
-        // The call's attempts go through a clone; this one stays for the next call.
-        let inner = self.inner.clone();
+        // The call's attempts go through a copy of their own.
+        let inner = S::clone(&self.inner);
         let policy = RetryPolicy::of(self.config.with(Retry::clone), &req, Instant::now());
         Retrying { inner, req, policy, attempt: 0, replay: Replay::None, state: RetryState::Ready }
     }
@@ -248,7 +310,7 @@ impl<S: Inner> Service<Request<Body>> for RetryService<S> {
 
 pin_project_lite::pin_project! {
     /// The future of [`RetryService`]: the call's attempts and the waits between them. Each
-    /// attempt sends a copy of the request (with its [`Attempts`] number), so the next one
+    /// attempt sends a copy of the request (with its attempt number), so the next one
     /// still has the original.
     pub struct Retrying<S, F> {
         inner: S,
@@ -285,10 +347,11 @@ impl<S: Inner> std::future::Future for Retrying<S, S::Future> {
                     Ok(()) => {
                         *this.attempt += 1;
                         let mut one = clone_request(this.req);
-                        one.extensions_mut().insert(Attempts(*this.attempt));
+                        let context = CallContext::of_mut(&mut one);
+                        context.attempt = *this.attempt;
                         if *this.replay == Replay::Next {
                             // The replay says so: the auth layer lets a 401 to it stand.
-                            one.extensions_mut().insert(Reauthorize);
+                            context.reauthorized = true;
                             *this.replay = Replay::Sent;
                         }
                         let pending = this.inner.call(one);
@@ -342,7 +405,7 @@ enum Replay {
 /// In a response's extensions: the [`AuthLayer`] answered a 401 by dropping the token it
 /// rejected and taking a fresh one, so the request should be sent once more. The
 /// [`RetryLayer`] above it does that at once (the replay is one more attempt, seen by every
-/// attempt layer) and marks the replay's request with it, so a 401 to the fresh token stands;
+/// attempt layer; [`CallContext::reauthorized`] marks it), so a 401 to the fresh token stands;
 /// an auth layer with no retry layer above it replays on its own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Reauthorize;
@@ -390,7 +453,7 @@ impl RetryPolicy {
     /// The policy for `req` (its operation's idempotency, its own retry options, its
     /// deadline), starting at `started`.
     fn of(config: Retry, req: &Request<Body>, started: Instant) -> Self {
-        let over = req.extensions().get::<CallOptions>().and_then(|o| o.retry);
+        let over = options(req).and_then(|o| o.retry);
         Self {
             idempotent: is_idempotent(req),
             max_attempts: over.and_then(|o| o.max_attempts).unwrap_or(config.max_attempts).max(1),
@@ -398,7 +461,7 @@ impl RetryPolicy {
             not_found_for: over.and_then(|o| o.not_found_for),
             config,
             started,
-            deadline: req.extensions().get::<Deadline>().copied(),
+            deadline: CallContext::of(req).and_then(|c| c.deadline),
         }
     }
 
@@ -527,7 +590,7 @@ impl<S: Inner> Service<Request<Body>> for AttemptTimeout<S> {
     fn call(&mut self, req: Request<Body>) -> Self::Future {
         let limit = self.timeouts.load().attempt;
         let own = Instant::now() + limit;
-        let (at, limit, whole_call) = match req.extensions().get::<Deadline>() {
+        let (at, limit, whole_call) = match CallContext::of(&req).and_then(|c| c.deadline) {
             Some(d) if d.at <= own => (d.at, d.limit, true),
             _ => (own, limit, false),
         };
@@ -592,7 +655,7 @@ impl<S: Inner> Service<Request<Body>> for Auth<S> {
             match self.bearer.set(&mut req, &token) {
                 Ok(()) => {
                     // A 401 to the replay stands.
-                    let replayed = req.extensions().get::<Reauthorize>().is_some();
+                    let replayed = CallContext::of(&req).is_some_and(|c| c.reauthorized);
                     let replay = if replayed { None } else { self.replay_of(&req) };
                     let check = (!replayed).then(|| Check { bearer: self.bearer.clone(), token, replay });
                     AuthState::Sending { pending: self.inner.call(req), check }
@@ -613,10 +676,10 @@ impl<S: Inner> Service<Request<Body>> for Auth<S> {
 
 impl<S: Inner> Auth<S> {
     /// What the replay after a 401 needs, when this layer sends it: a copy of the request and
-    /// a service. With a retry layer above (the request has its [`Attempts`] number), the
-    /// replay is the retry layer's ([`Reauthorize`]) and nothing is copied.
+    /// a service. With a retry layer above (the request has its attempt number), the replay
+    /// is the retry layer's ([`Reauthorize`]) and nothing is copied.
     fn replay_of(&self, req: &Request<Body>) -> Option<Box<(Request<Body>, S)>> {
-        req.extensions().get::<Attempts>().is_none().then(|| Box::new((clone_request(req), self.inner.clone())))
+        (attempt(req) == 0).then(|| Box::new((clone_request(req), self.inner.clone())))
     }
 }
 
@@ -717,9 +780,8 @@ impl Bearer {
     async fn authorize<S: Inner>(&self, mut service: S, mut req: Request<Body>) -> Result<Response<Body>, Error> {
         let token = self.token().await?;
         self.set(&mut req, &token)?;
-        let replay =
-            req.extensions().get::<Attempts>().is_none().then(|| Box::new((clone_request(&req), service.clone())));
-        let replayed = req.extensions().get::<Reauthorize>().is_some();
+        let replay = (attempt(&req) == 0).then(|| Box::new((clone_request(&req), service.clone())));
+        let replayed = CallContext::of(&req).is_some_and(|c| c.reauthorized);
         let response = service.call(req).await?;
         if response.status() != StatusCode::UNAUTHORIZED || replayed {
             return Ok(response);

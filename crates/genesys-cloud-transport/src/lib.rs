@@ -48,8 +48,8 @@ pub use client::{HyperCall, HyperClient, MAX_INFLATED_BODY};
 pub use genesys_cloud_config::{Proxy, RateLimits, Retry, Timeouts};
 pub use layers::{
     clone_request, full_jitter_backoff, AttemptTimeout, AttemptTimeoutLayer, Auth, AuthLayer, Authorized, BaseUrl,
-    BaseUrlLayer, CallTimeout, CallTimeoutLayer, Deadline, Headers, HeadersLayer, HttpService, Inner, Reauthorize,
-    RetryLayer, RetryService, Retrying, TimeLimited,
+    BaseUrlLayer, CallContext, CallTimeout, CallTimeoutLayer, Deadline, Headers, HeadersLayer, HttpService, Inner,
+    Reauthorize, RetryLayer, RetryService, Retrying, TimeLimited,
 };
 pub use live::Live;
 pub use logging::{LogFormat, LogHandle, LogLevel, LogSettings, Logging, LoggingLayer, Span, SpanLayer};
@@ -90,6 +90,21 @@ impl Executor for Transport {
     fn execute(&self, request: Request<Bytes>) -> BoxFuture<'static, Result<Response<Bytes>, Error>> {
         let call = self.service.clone().oneshot(body::request_in(request));
         Box::pin(async move { call.await.map(body::response_out) })
+    }
+
+    /// The request with its operation and options as one [`CallContext`], the one entry its
+    /// extensions have.
+    fn execute_parts(
+        &self,
+        parts: genesys_cloud_core::RequestParts,
+    ) -> BoxFuture<'static, Result<Response<Bytes>, Error>> {
+        let (mut request, meta, options) = match parts.into_wire() {
+            Ok(wire) => wire,
+            Err(e) => return Box::pin(std::future::ready(Err(e))),
+        };
+        let options = (!options.is_empty()).then_some(options);
+        request.extensions_mut().insert(CallContext::new(Some(meta), options));
+        self.execute(request)
     }
 
     fn api_host(&self) -> Option<String> {

@@ -7,7 +7,6 @@ use crate::layers::{clone_request, meta, Inner};
 use arc_swap::ArcSwap;
 use genesys_cloud_core::bytes::Bytes;
 use genesys_cloud_core::error::CORRELATION_ID_HEADER;
-use genesys_cloud_core::executor::Attempts;
 use genesys_cloud_core::http::{HeaderMap, Request, Response};
 use genesys_cloud_core::{Error, OperationMeta};
 use std::fmt::Write as _;
@@ -222,7 +221,7 @@ impl<S: Inner> Service<Request<Body>> for Logging<S> {
     }
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
-        let attempt = req.extensions().get::<Attempts>().map_or(1, |a| a.0);
+        let attempt = crate::layers::attempt(&req).max(1);
         let log = AttemptLog::start(&self.handle, &req, meta(&req), attempt);
         // Nothing to finish when neither the HTTP log nor a subscriber wants the attempt.
         let log = log.started.is_some().then(|| Box::new((log, self.handle.clone())));

@@ -235,6 +235,8 @@ impl TokenPace {
 pub struct Pacer {
     settings: Live<RateLimits>,
     tokens: Mutex<HashMap<u64, Arc<TokenPace>>>,
+    /// The newest token's header and pacer.
+    newest: arc_swap::ArcSwapOption<(HeaderValue, Arc<TokenPace>)>,
     hasher: RandomState,
     requests: AtomicU64,
     rate_limited: AtomicU64,
@@ -254,6 +256,7 @@ impl Pacer {
         Self {
             settings,
             tokens: Mutex::default(),
+            newest: arc_swap::ArcSwapOption::empty(),
             hasher: RandomState::new(),
             requests: AtomicU64::new(0),
             rate_limited: AtomicU64::new(0),
@@ -280,14 +283,26 @@ impl Pacer {
 
     /// The pacer of a token, by its `Authorization` header.
     fn of_token(&self, authorization: Option<&HeaderValue>) -> Arc<TokenPace> {
+        if let (Some(header), Some(newest)) = (authorization, &*self.newest.load()) {
+            if newest.0 == *header {
+                return newest.1.clone();
+            }
+        }
         let key = self.hasher.hash_one(authorization.map(|v| v.as_bytes()));
         let mut tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
-        if tokens.len() >= 1024 && !tokens.contains_key(&key) {
+        let fresh = !tokens.contains_key(&key);
+        if tokens.len() >= 1024 && fresh {
             // Tokens not used for ten minutes are long replaced.
             let old = Instant::now().checked_sub(Duration::from_secs(600));
             tokens.retain(|_, p| old.is_none_or(|old| p.lock().last_used > old));
         }
-        tokens.entry(key).or_insert_with(|| Arc::new(TokenPace::new())).clone()
+        let pace = tokens.entry(key).or_insert_with(|| Arc::new(TokenPace::new())).clone();
+        if let Some(header) = authorization.filter(|_| fresh || tokens.len() == 1) {
+            // The newest token (a client's one token, after each refresh) is found without
+            // the map; the turns of a pool's older tokens go through it.
+            self.newest.store(Some(Arc::new((header.clone(), pace.clone()))));
+        }
+        pace
     }
 
     fn count(&self, status: Option<StatusCode>) {

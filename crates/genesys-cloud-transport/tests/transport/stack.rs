@@ -343,6 +343,35 @@ async fn standard_tower_layers_fit_at_both_extension_points() {
     assert_eq!(calls.load(Ordering::SeqCst), 5);
 }
 
+/// An attempt layer reads what the stack knows of the call from its one context: the
+/// operation, the deadline the call timeout set, and which attempt it is.
+#[tokio::test]
+async fn an_attempt_layer_reads_the_call_from_its_context() {
+    let server = serve(Arc::new(|_, _, _, n| if n < 3 { Reply::status(503) } else { Reply::ok("{}") })).await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let t = Transport::builder()
+        .endpoint(Endpoint::custom(&server.base()).unwrap())
+        .retry(fast_retry())
+        .timeouts(Timeouts::default().call(Duration::from_secs(30)))
+        .with_attempt_layer(tower::util::MapRequestLayer::new(move |req: Request<Body>| {
+            let c = genesys_cloud_transport::CallContext::of(&req).expect("every attempt has a context");
+            let left = c.deadline.map(|d| d.at.saturating_duration_since(tokio::time::Instant::now()));
+            log.lock().unwrap().push((c.operation.map(|m| m.operation_id), c.attempt, left, req.extensions().len()));
+            req
+        }))
+        .build()
+        .unwrap();
+    assert_eq!(call(&t, Method::GET, "/api/v2/ctx").await.unwrap().status(), 200);
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.iter().map(|s| s.1).collect::<Vec<_>>(), [1, 2, 3], "{seen:?}");
+    for (operation, _, left, entries) in seen.iter() {
+        assert_eq!(*operation, Some("raw"), "a raw call's operation");
+        assert!(left.is_some_and(|l| l > Duration::from_secs(25) && l <= Duration::from_secs(30)), "{left:?}");
+        assert_eq!(*entries, 1, "the context is the one entry");
+    }
+}
+
 /// A layer's own error reaches the caller as the SDK's error: tower's timeout as a timeout.
 #[tokio::test]
 async fn a_layers_own_error_becomes_the_sdks() {

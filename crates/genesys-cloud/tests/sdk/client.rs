@@ -96,7 +96,7 @@ fn typed_call_with_an_unknown_enum_value() {
     assert_eq!(request.uri(), "https://api.mypurecloud.com/api/v2/users/me?expand=presence&expand=authorization");
     assert_eq!(request.headers()["authorization"], "Bearer fake-token");
     assert_eq!(request.headers()["accept"], "application/json");
-    let meta = request.extensions().get::<&'static genesys_cloud::core::OperationMeta>().unwrap();
+    let meta = genesys_cloud::transport::CallContext::of(request).and_then(|c| c.operation).unwrap();
     assert_eq!(meta.operation_id, "getUsersMe");
     assert!(meta.idempotent && meta.needs_auth);
 }
@@ -118,7 +118,8 @@ fn response_metadata_and_per_call_options() {
     assert_eq!(response.correlation_id(), Some("corr-42"));
     let seen = api.seen.lock().unwrap();
     assert_eq!(seen[0].headers()["x-trace"], "t-1");
-    let options = seen[0].extensions().get::<genesys_cloud::core::CallOptions>().unwrap();
+    let context = genesys_cloud::transport::CallContext::of(&seen[0]).unwrap();
+    let options = context.options.as_deref().unwrap();
     assert_eq!(options.timeout, Some(std::time::Duration::from_secs(3)));
     assert_eq!(options.retry.and_then(|r| r.max_attempts), Some(1));
 }
