@@ -303,7 +303,10 @@ impl<S: Inner> Service<Request<Body>> for RetryService<S> {
     fn call(&mut self, req: Request<Body>) -> Self::Future {
         // The call's attempts go through a copy of their own.
         let inner = S::clone(&self.inner);
-        let policy = RetryPolicy::of(self.config.with(Retry::clone), &req, Instant::now());
+        // The call started when its deadline was set (no second read of the clock), else now.
+        let deadline = CallContext::of(&req).and_then(|c| c.deadline);
+        let started = deadline.and_then(|d| d.at.checked_sub(d.limit)).unwrap_or_else(Instant::now);
+        let policy = RetryPolicy::of(self.config.with(Retry::clone), &req, started);
         Retrying { inner, req, policy, attempt: 0, replay: Replay::None, state: RetryState::Ready }
     }
 }
@@ -501,9 +504,14 @@ impl RetryPolicy {
     /// After attempt number `attempt` gave `result`: the call's outcome, or the wait before
     /// the next attempt.
     fn settle(&self, attempt: u32, result: Result<Response<Body>, Error>) -> Settled {
-        let now = Instant::now();
         let deadline = self.deadline;
-        let wait = match self.decide(attempt, &result) {
+        let decision = self.decide(attempt, &result);
+        if matches!(decision, Decision::Done) {
+            return Settled::Done(with_attempts(result, attempt));
+        }
+        // The clock is read only when another attempt may follow.
+        let now = Instant::now();
+        let wait = match decision {
             Decision::Done => return Settled::Done(with_attempts(result, attempt)),
             Decision::RetryAfter(wait) => wait,
             Decision::NotFoundYet(wait) => {
