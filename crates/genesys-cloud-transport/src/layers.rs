@@ -238,7 +238,7 @@ impl<S: Inner> Service<Request<Body>> for CallTimeout<S> {
 
     fn call(&mut self, mut req: Request<Body>) -> Self::Future {
         let own = options(&req).and_then(|o| o.timeout);
-        let limit = own.unwrap_or_else(|| self.timeouts.load().call);
+        let limit = own.unwrap_or_else(|| self.timeouts.with(|t| t.call));
         let at = Instant::now() + limit;
         CallContext::of_mut(&mut req).deadline = Some(Deadline { at, limit });
         // The attempt timer inside fires at the deadline too, with the attempt count; this
@@ -596,7 +596,7 @@ impl<S: Inner> Service<Request<Body>> for AttemptTimeout<S> {
     ready_when_inner_is!();
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
-        let limit = self.timeouts.load().attempt;
+        let limit = self.timeouts.with(|t| t.attempt);
         let own = Instant::now() + limit;
         let (at, limit, whole_call) = match CallContext::of(&req).and_then(|c| c.deadline) {
             Some(d) if d.at <= own => (d.at, d.limit, true),

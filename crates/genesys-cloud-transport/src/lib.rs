@@ -88,8 +88,23 @@ impl std::fmt::Debug for Transport {
 
 impl Executor for Transport {
     fn execute(&self, request: Request<Bytes>) -> BoxFuture<'static, Result<Response<Bytes>, Error>> {
-        let call = self.service.clone().oneshot(body::request_in(request));
-        Box::pin(async move { call.await.map(body::response_out) })
+        let mut service = self.service.clone();
+        let request = body::request_in(request);
+        // The SDK's own top of the stack is always ready, and so are most call layers: the
+        // call starts at once, and its future holds neither the request nor the service. A
+        // layer that is not ready yet (a concurrency limit) is waited for as tower says.
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        match service.poll_ready(&mut cx) {
+            Poll::Ready(Ok(())) => {
+                let pending = service.call(request);
+                Box::pin(async move { pending.await.map(body::response_out) })
+            }
+            Poll::Ready(Err(e)) => Box::pin(std::future::ready(Err(e))),
+            Poll::Pending => {
+                let call = service.oneshot(request);
+                Box::pin(async move { call.await.map(body::response_out) })
+            }
+        }
     }
 
     /// The request with its operation and options as one [`CallContext`], the one entry its

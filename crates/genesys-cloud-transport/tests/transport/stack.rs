@@ -372,6 +372,42 @@ async fn an_attempt_layer_reads_the_call_from_its_context() {
     }
 }
 
+/// A call layer that is not ready holds the call until it is: a concurrency limit of one
+/// around each call lets the calls through one at a time, and every one completes.
+#[tokio::test]
+async fn a_call_layer_that_is_not_ready_holds_the_call() {
+    let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (n2, m2) = (now.clone(), most.clone());
+    let server = serve(Arc::new(move |_, _, _, _| {
+        let inside = n2.fetch_add(1, Ordering::SeqCst) + 1;
+        m2.fetch_max(inside, Ordering::SeqCst);
+        Reply::ok("{}").delay(Duration::from_millis(20))
+    }))
+    .await;
+    let t = Transport::builder()
+        .endpoint(Endpoint::custom(&server.base()).unwrap())
+        .with_layer(tower::util::MapResponseLayer::new({
+            let now = now.clone();
+            move |r: Response<Body>| {
+                now.fetch_sub(1, Ordering::SeqCst);
+                r
+            }
+        }))
+        .with_layer(tower::limit::ConcurrencyLimitLayer::new(1))
+        .build()
+        .unwrap();
+    let calls: Vec<_> = (0..4)
+        .map(|i| {
+            let t = t.clone();
+            tokio::spawn(async move { call(&t, Method::GET, &format!("/api/v2/one/{i}")).await.map(|r| r.status()) })
+        })
+        .collect();
+    for c in calls {
+        assert_eq!(c.await.unwrap().unwrap(), 200);
+    }
+    assert_eq!(most.load(Ordering::SeqCst), 1, "one call at a time went through the limit");
+}
+
 /// A layer's own error reaches the caller as the SDK's error: tower's timeout as a timeout.
 #[tokio::test]
 async fn a_layers_own_error_becomes_the_sdks() {
