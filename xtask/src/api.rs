@@ -22,6 +22,9 @@ pub struct ApiTarget<'a> {
     pub contract: bool,
     /// What the spec describes, for the package metadata.
     pub api_name: &'a str,
+    /// Every feature on by default (a workspace of its own, whose `cargo test` then tests
+    /// every operation).
+    pub all_by_default: bool,
 }
 
 fn header(spec: &str, comment: &str) -> String {
@@ -254,7 +257,7 @@ features = ["full"]
 rustdoc-args = ["--cfg", "docsrs"]
 
 [features]
-default = []
+default = [{default}]
 # Every operation (and every model, including those no operation reaches).
 full = [{tags}, "models/full"]
 "#,
@@ -263,6 +266,7 @@ full = [{tags}, "models/full"]
             &format!("Every operation of the {} as a typed request builder (generated)", target.api_name)
         ),
         models = target.models_package,
+        default = if target.all_by_default { "\"full\"" } else { "" },
         tags = tags.join(", "),
         contract_deps = if target.contract {
             "\ngenesys-cloud-mock = { path = \"../genesys-cloud-mock\" }\ngenesys-cloud-transport = { path = \"../genesys-cloud-transport\" }\ngenesys-cloud-auth = { path = \"../genesys-cloud-auth\" }\ntokio = { version = \"1\", default-features = false, features = [\"rt\", \"rt-multi-thread\"] }"

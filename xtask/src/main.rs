@@ -200,6 +200,7 @@ pub fn generate(root: &Path, spec: &str, out: &str, prefix: &str) -> Result<Vec<
         spec_display: spec,
         spec_expr: &models_expr,
         api_name: &api_name,
+        all_by_default: standalone,
     };
     let api_target = api::ApiTarget {
         package: &api_package,
@@ -208,6 +209,7 @@ pub fn generate(root: &Path, spec: &str, out: &str, prefix: &str) -> Result<Vec<
         spec_expr: &api_expr,
         contract: prefix == "genesys-cloud",
         api_name: &api_name,
+        all_by_default: standalone,
     };
     let mut crates = vec![
         Generated { dir: root.join(out).join(&models_package), files: models::emit(&ir, &plan, &models_target) },

@@ -17,6 +17,9 @@ pub struct ModelsTarget<'a> {
     /// What the spec describes, for the package metadata (`Genesys Cloud Platform API v2`, or
     /// the `info` of another spec).
     pub api_name: &'a str,
+    /// Every feature on by default (a workspace of its own, whose `cargo test` then
+    /// round-trips every model).
+    pub all_by_default: bool,
 }
 
 /// The `[package]` lines every generated manifest shares (workspace-inherited metadata).
@@ -102,7 +105,7 @@ features = ["full"]
 rustdoc-args = ["--cfg", "docsrs"]
 
 [features]
-default = []
+default = [{default}]
 # Every definition.
 full = [{full}]
 "#,
@@ -110,6 +113,7 @@ full = [{full}]
             target.package,
             &format!("Serde models for every definition of the {} (generated)", target.api_name)
         ),
+        default = if target.all_by_default { "\"full\"" } else { "" },
         full = all.iter().map(|f| format!("\"{f}\"")).collect::<Vec<_>>().join(", "),
     );
     for (tag, feature) in &plan.tag_features {

@@ -98,16 +98,6 @@ pub fn complete(out: &Path, spec_file: &str, spec_text: &str, crates: &mut Vec<G
             + "\npub use genesys_cloud_core as core;\npub use models;\n\n#[rustfmt::skip]\n#[allow(clippy::all, unused_imports, deprecated, missing_docs)]\nmod generated;\n\n// Empty when no feature is on.\n#[allow(unused_imports)]\npub use generated::*;\n",
     ));
     crates[1].files.push(("tests/support/mod.rs".into(), HARNESS.into()));
-    // A workspace of its own tests every operation and model with `cargo test` alone: its
-    // crates have every feature by default (a dependent can still pick with
-    // `default-features = false`).
-    for generated in crates.iter_mut().take(2) {
-        for (path, text) in &mut generated.files {
-            if path == "Cargo.toml" {
-                *text = text.replacen("\ndefault = []\n", "\ndefault = [\"full\"]\n", 1);
-            }
-        }
-    }
     crates.push(Generated { dir: out.join("genesys-cloud-core"), files: files(CORE) });
     crates.push(Generated { dir: out.join("genesys-cloud-spec"), files: files(SPEC_CRATE) });
     crates.push(Generated {

@@ -105,11 +105,11 @@ impl CallContext {
     /// The context of `req`, made from the operation and options in its extensions when it
     /// has none yet.
     pub fn of_mut<B>(req: &mut Request<B>) -> &mut CallContext {
-        let made = match req.extensions().get::<CallContext>() {
-            Some(_) => None,
-            None => Some(CallContext::new(meta(req), options(req).cloned())),
-        };
-        req.extensions_mut().get_or_insert_with(|| made.unwrap_or_default())
+        if Self::of(req).is_none() {
+            let made = Self::new(meta(req), options(req).cloned());
+            req.extensions_mut().insert(made);
+        }
+        req.extensions_mut().get_or_insert_default()
     }
 }
 
@@ -662,10 +662,7 @@ impl<S: Inner> Service<Request<Body>> for Auth<S> {
             // The common case: a token is at hand.
             match self.bearer.set(&mut req, &token) {
                 Ok(()) => {
-                    // A 401 to the replay stands.
-                    let replayed = CallContext::of(&req).is_some_and(|c| c.reauthorized);
-                    let replay = if replayed { None } else { self.replay_of(&req) };
-                    let check = (!replayed).then(|| Check { bearer: self.bearer.clone(), token, replay });
+                    let check = Check::of(&self.bearer, token, &req, &self.inner);
                     AuthState::Sending { pending: self.inner.call(req), check }
                 }
                 Err(e) => AuthState::Failed { error: Some(e) },
@@ -682,21 +679,48 @@ impl<S: Inner> Service<Request<Body>> for Auth<S> {
     }
 }
 
-impl<S: Inner> Auth<S> {
-    /// What the replay after a 401 needs, when this layer sends it: a copy of the request and
-    /// a service. With a retry layer above (the request has its attempt number), the replay
-    /// is the retry layer's ([`Reauthorize`]) and nothing is copied.
-    fn replay_of(&self, req: &Request<Body>) -> Option<Box<(Request<Body>, S)>> {
-        (attempt(req) == 0).then(|| Box::new((clone_request(req), self.inner.clone())))
-    }
-}
-
 /// What an answer of 401 to an authorized attempt needs.
 struct Check<S> {
     bearer: Bearer,
     token: genesys_cloud_auth::Secret,
     // Boxed: it is there only without a retry layer above, and the future stays small.
     replay: Option<Box<(Request<Body>, S)>>,
+}
+
+impl<S: Inner> Check<S> {
+    /// What a 401 to `req` (sent with `token`, through a clone of `service`) will need; none
+    /// when `req` is itself the replay, whose 401 stands. The replay is this layer's to send
+    /// (a copy of the request and a service) only without a retry layer above: with one, the
+    /// request has its attempt number and the replay is the retry layer's ([`Reauthorize`]).
+    fn of(bearer: &Bearer, token: genesys_cloud_auth::Secret, req: &Request<Body>, service: &S) -> Option<Self> {
+        if CallContext::of(req).is_some_and(|c| c.reauthorized) {
+            return None;
+        }
+        let replay = (attempt(req) == 0).then(|| Box::new((clone_request(req), service.clone())));
+        Some(Self { bearer: bearer.clone(), token, replay })
+    }
+
+    /// After the 401 `response`: drops the token it rejected and takes a fresh one. Then
+    /// sends the replay once with the fresh token, or (with no replay here) marks the 401
+    /// [`Reauthorize`]. When the provider cannot mint another token, the 401 stands.
+    async fn after_401(self, mut response: Response<Body>) -> Result<Response<Body>, Error> {
+        let Self { bearer, token, replay } = self;
+        bearer.provider.invalidate(&token);
+        let fresh = bearer.provider.token().await?;
+        if fresh == token {
+            return Ok(response);
+        }
+        match replay.map(|r| *r) {
+            Some((mut req, mut service)) => {
+                bearer.set(&mut req, &fresh)?;
+                send_when_ready(&mut service, req).await
+            }
+            None => {
+                response.extensions_mut().insert(Reauthorize);
+                Ok(response)
+            }
+        }
+    }
 }
 
 pin_project_lite::pin_project! {
@@ -727,13 +751,11 @@ impl<S: Inner> std::future::Future for Authorized<S, S::Future> {
             match this.state.as_mut().project() {
                 AuthStateProj::Sending { pending, check } => {
                     let result = std::task::ready!(pending.poll(cx));
-                    match result {
-                        Ok(response) if response.status() == StatusCode::UNAUTHORIZED && check.is_some() => {
-                            let Some(Check { bearer, token, replay }) = check.take() else { continue };
-                            let pending = Box::pin(async move { bearer.after_401(token, response, replay).await });
-                            this.state.set(AuthState::Boxed { pending });
+                    match (result, check.take()) {
+                        (Ok(response), Some(check)) if response.status() == StatusCode::UNAUTHORIZED => {
+                            this.state.set(AuthState::Boxed { pending: Box::pin(check.after_401(response)) });
                         }
-                        other => return Poll::Ready(other),
+                        (other, _) => return Poll::Ready(other),
                     }
                 }
                 AuthStateProj::Boxed { pending } => return pending.as_mut().poll(cx),
@@ -784,42 +806,15 @@ impl Bearer {
     }
 
     /// Waits for a token, then sends `req` through `service` (ready) with it; after a 401,
-    /// as [`after_401`](Self::after_401).
+    /// as [`Check::after_401`].
     async fn authorize<S: Inner>(&self, mut service: S, mut req: Request<Body>) -> Result<Response<Body>, Error> {
         let token = self.token().await?;
         self.set(&mut req, &token)?;
-        let replay = (attempt(&req) == 0).then(|| Box::new((clone_request(&req), service.clone())));
-        let replayed = CallContext::of(&req).is_some_and(|c| c.reauthorized);
+        let check = Check::of(self, token, &req, &service);
         let response = service.call(req).await?;
-        if response.status() != StatusCode::UNAUTHORIZED || replayed {
-            return Ok(response);
-        }
-        self.after_401(token, response, replay).await
-    }
-
-    /// After `token` got a 401: drops it and takes a fresh one. Then sends the `replay` once
-    /// with the fresh token, or (with no replay here: a retry layer above sends it) marks the
-    /// 401 [`Reauthorize`]. When the provider cannot mint another token, the 401 stands.
-    async fn after_401<S: Inner>(
-        &self,
-        token: genesys_cloud_auth::Secret,
-        mut response: Response<Body>,
-        replay: Option<Box<(Request<Body>, S)>>,
-    ) -> Result<Response<Body>, Error> {
-        self.provider.invalidate(&token);
-        let fresh = self.provider.token().await?;
-        if fresh == token {
-            return Ok(response);
-        }
-        match replay.map(|r| *r) {
-            Some((mut req, mut service)) => {
-                self.set(&mut req, &fresh)?;
-                send_when_ready(&mut service, req).await
-            }
-            None => {
-                response.extensions_mut().insert(Reauthorize);
-                Ok(response)
-            }
+        match check {
+            Some(check) if response.status() == StatusCode::UNAUTHORIZED => check.after_401(response).await,
+            _ => Ok(response),
         }
     }
 }

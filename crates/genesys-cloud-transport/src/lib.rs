@@ -94,17 +94,12 @@ impl Executor for Transport {
         // call starts at once, and its future holds neither the request nor the service. A
         // layer that is not ready yet (a concurrency limit) is waited for as tower says.
         let mut cx = Context::from_waker(std::task::Waker::noop());
-        match service.poll_ready(&mut cx) {
-            Poll::Ready(Ok(())) => {
-                let pending = service.call(request);
-                Box::pin(async move { pending.await.map(body::response_out) })
-            }
-            Poll::Ready(Err(e)) => Box::pin(std::future::ready(Err(e))),
-            Poll::Pending => {
-                let call = service.oneshot(request);
-                Box::pin(async move { call.await.map(body::response_out) })
-            }
-        }
+        let call = match service.poll_ready(&mut cx) {
+            Poll::Ready(Ok(())) => futures_util::future::Either::Left(service.call(request)),
+            Poll::Ready(Err(e)) => return Box::pin(std::future::ready(Err(e))),
+            Poll::Pending => futures_util::future::Either::Right(service.oneshot(request)),
+        };
+        Box::pin(async move { call.await.map(body::response_out) })
     }
 
     /// The request with its operation and options as one [`CallContext`], the one entry its

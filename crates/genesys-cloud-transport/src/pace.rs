@@ -366,9 +366,9 @@ impl<S: Inner> Service<Request<Body>> for Paced<S> {
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
         use futures_util::future::Either;
-        let watch = |pacer: Option<Arc<Pacer>>, permit, pending| PaceFuture { pending, pacer, permit };
+        let watch = |permit, pending| PaceFuture { pending, permit };
         if !self.pacer.settings.with(|s| s.pacing) {
-            return Either::Left(watch(None, None, self.inner.call(req)));
+            return Either::Left(watch(None, self.inner.call(req)));
         }
         // Every attempt is counted on its token from the first, before any limit is known:
         // the count is then exact when the first answer tells the limit.
@@ -376,7 +376,7 @@ impl<S: Inner> Service<Request<Body>> for Paced<S> {
         let pace = pacer.of(&req);
         match pace.try_acquire() {
             // The common case: the attempt goes out now, through the ready service.
-            Ok(epoch) => Either::Left(watch(Some(pacer), Some(Permit { pace, epoch }), self.inner.call(req))),
+            Ok(epoch) => Either::Left(watch(Some((pacer, Permit { pace, epoch })), self.inner.call(req))),
             // The ready service waits with the attempt; a clone stays for the next call.
             Err(first_wait) => {
                 let clone = self.inner.clone();
@@ -398,8 +398,8 @@ pin_project_lite::pin_project! {
     pub struct PaceFuture<F> {
         #[pin]
         pending: F,
-        pacer: Option<Arc<Pacer>>,
-        permit: Option<Permit>,
+        // With pacing on: the pacer and the attempt's permit.
+        permit: Option<(Arc<Pacer>, Permit)>,
     }
 }
 
@@ -409,7 +409,7 @@ impl<F: std::future::Future<Output = Result<Response<Body>, Error>>> std::future
     fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let result = std::task::ready!(this.pending.poll(cx));
-        if let (Some(pacer), Some(permit)) = (this.pacer.take(), this.permit.take()) {
+        if let Some((pacer, permit)) = this.permit.take() {
             settle(&pacer, permit, &result);
         }
         Poll::Ready(result)
