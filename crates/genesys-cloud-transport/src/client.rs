@@ -23,24 +23,28 @@ type Stream = hyper_rustls::MaybeHttpsStream<hyper_util::rt::TokioIo<tokio::net:
 /// The connector: plain TCP (or a proxy tunnel) for `http`, rustls over it for `https`. The
 /// TLS configuration, with the system's root certificates, is built at the first `https`
 /// connection: reading the roots is most of a client's start-up time, and a client of `http`
-/// hosts never needs them.
+/// hosts never needs them. Shared: hyper-util copies its connector for every request, and a
+/// copy here is one reference count (not a copy of the TLS settings and their certificates).
 #[derive(Clone)]
-pub(crate) struct LazyTls {
+pub(crate) struct LazyTls(Arc<Connector>);
+
+struct Connector {
     plain: ProxyConnector,
     settings: TlsConfig,
-    https: Arc<std::sync::OnceLock<Result<Https, String>>>,
+    https: std::sync::OnceLock<Result<Https, String>>,
 }
 
 impl LazyTls {
     fn https(&self) -> Result<Https, String> {
-        self.https
+        let this = &*self.0;
+        this.https
             .get_or_init(|| {
-                let config = self.settings.client_config().map_err(|e| e.to_string())?;
+                let config = this.settings.client_config().map_err(|e| e.to_string())?;
                 Ok(hyper_rustls::HttpsConnectorBuilder::new()
                     .with_tls_config(config)
                     .https_or_http()
                     .enable_http1()
-                    .wrap_connector(self.plain.clone()))
+                    .wrap_connector(this.plain.clone()))
             })
             .clone()
     }
@@ -62,7 +66,7 @@ impl Service<genesys_cloud_core::http::Uri> for LazyTls {
                 Err(e) => Box::pin(std::future::ready(Err(BoxError::from(format!("TLS setup: {e}"))))),
             }
         } else {
-            let connect = self.plain.call(dst);
+            let connect = self.0.plain.clone().call(dst);
             Box::pin(async move { Ok(hyper_rustls::MaybeHttpsStream::Http(connect.await?)) })
         }
     }
@@ -113,8 +117,8 @@ impl HyperClient {
         // Everything but the platform's roots, which are what is slow to read.
         tls.clone().only_added_roots().client_config()?;
         let http = crate::proxy::tcp_connector(connect_timeout);
-        let connector =
-            LazyTls { plain: ProxyConnector::new(http, proxy)?, settings: tls.clone(), https: Arc::default() };
+        let plain = ProxyConnector::new(http, proxy)?;
+        let connector = LazyTls(Arc::new(Connector { plain, settings: tls.clone(), https: Default::default() }));
         let client = Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(90)).build(connector);
         let inner = tower_http::decompression::DecompressionLayer::new().no_br().no_deflate().no_zstd();
         Ok(Self { inner: tower::Layer::layer(&inner, Wire(Arc::new(client))) })

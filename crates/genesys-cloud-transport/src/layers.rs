@@ -831,10 +831,10 @@ pub struct HeadersLayer {
 
 impl Default for HeadersLayer {
     fn default() -> Self {
-        let version = env!("CARGO_PKG_VERSION");
+        // Static values: a copy of the layer for each call counts no references.
         Self {
             user_agent: HeaderValue::from_static(concat!("genesys-cloud-rs/", env!("CARGO_PKG_VERSION"))),
-            sdk: HeaderValue::from_str(&format!("rust-{version}")).unwrap_or(HeaderValue::from_static("rust")),
+            sdk: HeaderValue::from_static(concat!("rust-", env!("CARGO_PKG_VERSION"))),
         }
     }
 }

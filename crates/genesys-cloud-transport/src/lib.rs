@@ -73,7 +73,7 @@ use tower::{Layer, Service, ServiceExt};
 /// The executor over the stack. Cheap to clone.
 #[derive(Clone)]
 pub struct Transport {
-    service: HttpService,
+    calls: CallStack,
     api_host: String,
     token_cache: Option<Arc<TokenCache>>,
     token_pool: Option<Arc<TokenPool>>,
@@ -88,18 +88,11 @@ impl std::fmt::Debug for Transport {
 
 impl Executor for Transport {
     fn execute(&self, request: Request<Bytes>) -> BoxFuture<'static, Result<Response<Bytes>, Error>> {
-        let mut service = self.service.clone();
         let request = body::request_in(request);
-        // The SDK's own top of the stack is always ready, and so are most call layers: the
-        // call starts at once, and its future holds neither the request nor the service. A
-        // layer that is not ready yet (a concurrency limit) is waited for as tower says.
-        let mut cx = Context::from_waker(std::task::Waker::noop());
-        let call = match service.poll_ready(&mut cx) {
-            Poll::Ready(Ok(())) => futures_util::future::Either::Left(service.call(request)),
-            Poll::Ready(Err(e)) => return Box::pin(std::future::ready(Err(e))),
-            Poll::Pending => futures_util::future::Either::Right(service.oneshot(request)),
-        };
-        Box::pin(async move { call.await.map(body::response_out) })
+        match &self.calls {
+            CallStack::Sdk(service) => start(service.clone(), request),
+            CallStack::Layered(service) => start(service.clone(), request),
+        }
     }
 
     /// The request with its operation and options as one [`CallContext`], the one entry its
@@ -130,7 +123,10 @@ impl Transport {
 
     /// The erased service at the top of the stack.
     pub fn service(&self) -> HttpService {
-        self.service.clone()
+        match &self.calls {
+            CallStack::Sdk(service) => BoxCloneSyncService::new(service.clone()),
+            CallStack::Layered(service) => service.clone(),
+        }
     }
 
     /// The token cache, when the transport was built with a grant (the first token's, with a
@@ -292,6 +288,81 @@ impl Service<Request<Body>> for Wire {
     }
 }
 
+/// The SDK's layers of one attempt below the auth layer.
+type SdkAttempt = AttemptTimeout<Headers<BaseUrl<Logging<Wire>>>>;
+
+/// The future of a service of `Request<Body>`.
+type FutureOf<S> = <S as Service<Request<Body>>>::Future;
+
+/// One attempt's stack. The SDK's layers are composed as they are, and boxed (as an
+/// [`HttpService`]) only when the application's attempt layers sit around them: a call
+/// through the SDK's layers alone allocates neither a copy of the stack nor its future.
+#[derive(Clone)]
+enum AttemptStack {
+    /// With the bearer token and pacing: API calls.
+    Authorized(Auth<Paced<SdkAttempt>>),
+    /// Without: token requests.
+    Anonymous(SdkAttempt),
+    /// With the application's attempt layers around the SDK's.
+    Layered(HttpService),
+}
+
+impl Service<Request<Body>> for AttemptStack {
+    type Response = Response<Body>;
+    type Error = Error;
+    type Future = futures_util::future::Either<
+        FutureOf<Auth<Paced<SdkAttempt>>>,
+        futures_util::future::Either<FutureOf<SdkAttempt>, FutureOf<HttpService>>,
+    >;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        match self {
+            AttemptStack::Authorized(s) => s.poll_ready(cx),
+            AttemptStack::Anonymous(s) => s.poll_ready(cx),
+            AttemptStack::Layered(s) => s.poll_ready(cx),
+        }
+    }
+
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        use futures_util::future::Either::{Left, Right};
+        match self {
+            AttemptStack::Authorized(s) => Left(s.call(req)),
+            AttemptStack::Anonymous(s) => Right(Left(s.call(req))),
+            AttemptStack::Layered(s) => Right(Right(s.call(req))),
+        }
+    }
+}
+
+/// The SDK's layers of one call.
+type SdkCall = Span<CallTimeout<RetryService<AttemptStack>>>;
+
+/// The top of the stack: the SDK's call layers as they are, or boxed with the application's
+/// call layers around them.
+#[derive(Clone)]
+enum CallStack {
+    Sdk(SdkCall),
+    Layered(HttpService),
+}
+
+/// Starts a call through `service`. The SDK's own top of the stack is always ready, and so
+/// are most call layers: the call starts at once, and its future holds neither the request
+/// nor the service. A layer that is not ready yet (a concurrency limit) is waited for as
+/// tower says.
+fn start<S>(mut service: S, request: Request<Body>) -> BoxFuture<'static, Result<Response<Bytes>, Error>>
+where
+    S: Service<Request<Body>, Response = Response<Body>, Error = Error> + Send + 'static,
+    S::Future: Send + 'static,
+{
+    use futures_util::FutureExt as _;
+    let bytes = |result: Result<Response<Body>, Error>| result.map(body::response_out);
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    match service.poll_ready(&mut cx) {
+        Poll::Ready(Ok(())) => Box::pin(service.call(request).map(bytes)),
+        Poll::Ready(Err(e)) => Box::pin(std::future::ready(Err(e))),
+        Poll::Pending => Box::pin(service.oneshot(request).map(bytes)),
+    }
+}
+
 impl TransportBuilder {
     /// Calls go to this region (default `us_east_1`).
     pub fn region(mut self, region: Region) -> Self {
@@ -443,21 +514,23 @@ impl TransportBuilder {
         base: &Base,
         auth: Option<(AuthLayer, PaceLayer)>,
         with_app_layers: bool,
-    ) -> HttpService {
+    ) -> AttemptStack {
         let inner = LoggingLayer::new(self.logging.clone()).layer(wire.clone());
         let inner = BaseUrlLayer::new(base.clone()).layer(inner);
         let inner = HeadersLayer::default().layer(inner);
         let inner = AttemptTimeoutLayer::live(self.timeouts.clone()).layer(inner);
-        let mut service = match auth {
-            Some((auth, pace)) => BoxCloneSyncService::new(auth.layer(pace.layer(inner))),
-            None => BoxCloneSyncService::new(inner),
+        let sdk = match auth {
+            Some((auth, pace)) => AttemptStack::Authorized(auth.layer(pace.layer(inner))),
+            None => AttemptStack::Anonymous(inner),
         };
-        if with_app_layers {
-            for wrap in self.attempt_layers.iter().rev() {
-                service = wrap(service);
-            }
+        if !with_app_layers || self.attempt_layers.is_empty() {
+            return sdk;
         }
-        service
+        let mut service: HttpService = BoxCloneSyncService::new(sdk);
+        for wrap in self.attempt_layers.iter().rev() {
+            service = wrap(service);
+        }
+        AttemptStack::Layered(service)
     }
 
     /// The transport. Nothing is sent, and the system's root certificates are read at the
@@ -478,7 +551,9 @@ impl TransportBuilder {
                 // failures and 429 only (a grant is not idempotent).
                 let attempts = self.attempts(&wire, &self.endpoint.login, None, false);
                 let login: SharedExecutor = Arc::new(Transport {
-                    service: BoxCloneSyncService::new(RetryLayer::live(self.retry.clone()).layer(attempts)),
+                    calls: CallStack::Layered(BoxCloneSyncService::new(
+                        RetryLayer::live(self.retry.clone()).layer(attempts),
+                    )),
                     api_host: self.endpoint.login.host().to_owned(),
                     token_cache: None,
                     token_pool: None,
@@ -503,10 +578,15 @@ impl TransportBuilder {
         let calls = SpanLayer.layer(
             CallTimeoutLayer::live(self.timeouts.clone()).layer(RetryLayer::live(self.retry.clone()).layer(attempts)),
         );
-        let mut service: HttpService = BoxCloneSyncService::new(calls);
-        for wrap in self.call_layers.iter().rev() {
-            service = wrap(service);
-        }
-        Ok(Transport { service, api_host, token_cache, token_pool, pacer })
+        let calls = if self.call_layers.is_empty() {
+            CallStack::Sdk(calls)
+        } else {
+            let mut service: HttpService = BoxCloneSyncService::new(calls);
+            for wrap in self.call_layers.iter().rev() {
+                service = wrap(service);
+            }
+            CallStack::Layered(service)
+        };
+        Ok(Transport { calls, api_host, token_cache, token_pool, pacer })
     }
 }
