@@ -237,10 +237,11 @@ impl<S: Inner> Service<Request<Body>> for CallTimeout<S> {
     ready_when_inner_is!();
 
     fn call(&mut self, mut req: Request<Body>) -> Self::Future {
-        let own = options(&req).and_then(|o| o.timeout);
+        let context = CallContext::of_mut(&mut req);
+        let own = context.options.as_ref().and_then(|o| o.timeout);
         let limit = own.unwrap_or_else(|| self.timeouts.with(|t| t.call));
         let at = Instant::now() + limit;
-        CallContext::of_mut(&mut req).deadline = Some(Deadline { at, limit });
+        context.deadline = Some(Deadline { at, limit });
         // The attempt timer inside fires at the deadline too, with the attempt count; this
         // one stands for stacks without an attempt timeout.
         TimeLimited { inner: tokio::time::timeout_at(at, self.inner.call(req)), limit, whole_call: true }
@@ -768,17 +769,27 @@ impl<S: Inner> std::future::Future for Authorized<S, S::Future> {
     }
 }
 
-/// The token provider and the header of the last token.
+/// The token provider and the header of the last token, shared (a copy for each attempt is
+/// one reference count).
 #[derive(Clone)]
-struct Bearer {
+struct Bearer(Arc<BearerState>);
+
+struct BearerState {
     provider: Arc<dyn TokenProvider>,
     /// The header of the last token, so each call does not format and validate it again.
-    last: Arc<arc_swap::ArcSwapOption<(genesys_cloud_auth::Secret, HeaderValue)>>,
+    last: arc_swap::ArcSwapOption<(genesys_cloud_auth::Secret, HeaderValue)>,
+}
+
+impl std::ops::Deref for Bearer {
+    type Target = BearerState;
+    fn deref(&self) -> &BearerState {
+        &self.0
+    }
 }
 
 impl Bearer {
     fn new(provider: Arc<dyn TokenProvider>) -> Self {
-        Self { provider, last: Arc::default() }
+        Self(Arc::new(BearerState { provider, last: Default::default() }))
     }
 
     /// A token valid now: the provider's ready one, else its (possibly refreshing) future.
