@@ -135,30 +135,70 @@ impl Joined {
     }
 }
 
-/// Reads any body to the end into a [`Body`]: at once when it is one already (the SDK's own
-/// layers), else frame by frame (a body a user layer wrapped, such as `TraceLayer`'s).
-pub(crate) async fn collect<B>(body: B) -> Result<Body, Error>
+pin_project_lite::pin_project! {
+    /// A response of any body read to the end into a [`Body`]: at once when it is one
+    /// already (the SDK's own layers), else frame by frame (a body a user layer wrapped, such
+    /// as `TraceLayer`'s). The future of an application's layer in the stack, so that layer
+    /// costs no allocation of its own.
+    pub(crate) struct Collected<F, B> {
+        #[pin]
+        state: CollectState<F, B>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = CollectProj]
+    enum CollectState<F, B> {
+        Head { #[pin] pending: F },
+        Body { parts: Option<genesys_cloud_core::http::response::Parts>, #[pin] body: B, joined: Joined },
+    }
+}
+
+impl<F, B> Collected<F, B> {
+    /// The response of `pending`, once its body is whole.
+    pub(crate) fn new(pending: F) -> Self {
+        Self { state: CollectState::Head { pending } }
+    }
+}
+
+impl<F, E, B> std::future::Future for Collected<F, B>
 where
-    B: http_body::Body + Send + 'static,
-    B::Data: Send,
+    F: std::future::Future<Output = Result<Response<B>, E>>,
+    E: Into<BoxError>,
+    B: http_body::Body + 'static,
     B::Error: Into<BoxError>,
 {
-    use genesys_cloud_core::bytes::Buf;
-    use http_body_util::BodyExt;
-    let mut slot = Some(body);
-    if let Some(own) = (&mut slot as &mut dyn std::any::Any).downcast_mut::<Option<Body>>() {
-        return Ok(own.take().unwrap_or_default());
-    }
-    let Some(body) = slot else { return Ok(Body::empty()) };
-    let mut body = std::pin::pin!(body);
-    let mut joined = Joined::default();
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| sdk_error(e.into(), "the response body broke off"))?;
-        if let Ok(mut data) = frame.into_data() {
-            joined.push(data.copy_to_bytes(data.remaining()));
+    type Output = Result<Response<Body>, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        use genesys_cloud_core::bytes::Buf;
+        let mut this = self.project();
+        loop {
+            match this.state.as_mut().project() {
+                CollectProj::Head { pending } => {
+                    let (parts, body) = std::task::ready!(pending.poll(cx)).map_err(error_from_layer)?.into_parts();
+                    let mut slot = Some(body);
+                    if let Some(own) = (&mut slot as &mut dyn std::any::Any).downcast_mut::<Option<Body>>() {
+                        return Poll::Ready(Ok(Response::from_parts(parts, own.take().unwrap_or_default())));
+                    }
+                    let Some(body) = slot else { return Poll::Ready(Ok(Response::from_parts(parts, Body::empty()))) };
+                    this.state.set(CollectState::Body { parts: Some(parts), body, joined: Joined::default() });
+                }
+                CollectProj::Body { parts, mut body, joined } => {
+                    while let Some(frame) = std::task::ready!(body.as_mut().poll_frame(cx)) {
+                        let frame = frame.map_err(|e| sdk_error(e.into(), "the response body broke off"))?;
+                        if let Ok(mut data) = frame.into_data() {
+                            joined.push(data.copy_to_bytes(data.remaining()));
+                        }
+                    }
+                    let Some(parts) = parts.take() else {
+                        return Poll::Ready(Err(Error::new(ErrorKind::Transport, "polled after completion")));
+                    };
+                    return Poll::Ready(Ok(Response::from_parts(parts, Body(joined.take()))));
+                }
+            }
         }
     }
-    Ok(Body(joined.take()))
 }
 
 /// A layer's error as the SDK's: the SDK's own as it was (it passed through the layer), tower's

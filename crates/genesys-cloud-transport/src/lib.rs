@@ -246,18 +246,14 @@ where
 {
     type Response = Response<Body>;
     type Error = Error;
-    type Future = BoxFuture<'static, Result<Response<Body>, Error>>;
+    type Future = body::Collected<T::Future, B>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         self.0.poll_ready(cx).map_err(error_from_layer)
     }
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
-        let pending = self.0.call(req);
-        Box::pin(async move {
-            let (parts, body) = pending.await.map_err(error_from_layer)?.into_parts();
-            Ok(Response::from_parts(parts, body::collect(body).await?))
-        })
+        body::Collected::new(self.0.call(req))
     }
 }
 

@@ -422,6 +422,53 @@ async fn a_layers_own_error_becomes_the_sdks() {
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
 }
 
+/// A response body of two frames, the second of which may fail (a body a user layer made).
+struct TwoFrames {
+    sent: u8,
+    fail: bool,
+}
+
+impl genesys_cloud_transport::http_body::Body for TwoFrames {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<genesys_cloud_transport::http_body::Frame<Bytes>, std::io::Error>>> {
+        use genesys_cloud_transport::http_body::Frame;
+        self.sent += 1;
+        std::task::Poll::Ready(match self.sent {
+            1 => Some(Ok(Frame::data(Bytes::from_static(b"{\"a\":")))),
+            2 if self.fail => Some(Err(std::io::Error::other("the layer's stream broke"))),
+            2 => Some(Ok(Frame::data(Bytes::from_static(b"1}")))),
+            _ => None,
+        })
+    }
+}
+
+/// A layer whose response body is not the SDK's is read to the end, frame by frame, at either
+/// extension point; a body that fails half-way is a transport error saying so, not a short
+/// body.
+#[tokio::test]
+async fn a_layers_own_response_body_is_read_whole_or_fails_clearly() {
+    let server = serve(Arc::new(|_, _, _, _| Reply::ok("{}"))).await;
+    let frames = |fail: bool| {
+        tower::util::MapResponseLayer::new(move |r: Response<Body>| r.map(|_| TwoFrames { sent: 0, fail }))
+    };
+    let builder = || Transport::builder().endpoint(Endpoint::custom(&server.base()).unwrap()).retry(Retry::disabled());
+    for t in [builder().with_layer(frames(false)), builder().with_attempt_layer(frames(false))] {
+        let r = call(&t.build().unwrap(), Method::GET, "/api/v2/frames").await.unwrap();
+        assert_eq!(r.body().as_ref(), b"{\"a\":1}");
+    }
+    for t in [builder().with_layer(frames(true)), builder().with_attempt_layer(frames(true))] {
+        let e = call(&t.build().unwrap(), Method::GET, "/api/v2/frames").await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Transport, "{e}");
+        assert!(e.to_string().contains("the response body broke off"), "{e}");
+        assert!(e.to_string().contains("the layer's stream broke"), "{e}");
+    }
+}
+
 /// Replacing the HTTP service keeps every layer of the SDK around it: the double sees the
 /// token, the SDK's headers and absolute URIs, and its 503 is retried.
 #[tokio::test]
