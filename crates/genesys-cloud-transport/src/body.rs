@@ -110,7 +110,7 @@ pub(crate) struct Joined {
 }
 
 impl Joined {
-    pub(crate) fn push(&mut self, data: Bytes) {
+    fn push(&mut self, data: Bytes) {
         if data.is_empty() {
             return;
         }
@@ -126,12 +126,29 @@ impl Joined {
         }
     }
 
-    pub(crate) fn take(&mut self) -> Bytes {
+    fn take(&mut self) -> Bytes {
         match (self.joined.take(), self.first.take()) {
             (Some(buf), _) => buf.freeze(),
             (None, Some(one)) => one,
             (None, None) => Bytes::new(),
         }
+    }
+
+    /// Reads `body` to its end, joining its data frames (trailers are dropped); a frame that
+    /// fails is `failed`'s error.
+    pub(crate) fn poll_to_end<B: http_body::Body>(
+        &mut self,
+        mut body: Pin<&mut B>,
+        cx: &mut Context<'_>,
+        failed: impl Fn(B::Error) -> Error,
+    ) -> Poll<Result<Bytes, Error>> {
+        use genesys_cloud_core::bytes::Buf;
+        while let Some(frame) = std::task::ready!(body.as_mut().poll_frame(cx)) {
+            if let Ok(mut data) = frame.map_err(&failed)?.into_data() {
+                self.push(data.copy_to_bytes(data.remaining()));
+            }
+        }
+        Poll::Ready(Ok(self.take()))
     }
 }
 
@@ -171,30 +188,23 @@ where
     type Output = Result<Response<Body>, Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        use genesys_cloud_core::bytes::Buf;
         let mut this = self.project();
         loop {
             match this.state.as_mut().project() {
                 CollectProj::Head { pending } => {
-                    let (parts, body) = std::task::ready!(pending.poll(cx)).map_err(error_from_layer)?.into_parts();
-                    let mut slot = Some(body);
-                    if let Some(own) = (&mut slot as &mut dyn std::any::Any).downcast_mut::<Option<Body>>() {
-                        return Poll::Ready(Ok(Response::from_parts(parts, own.take().unwrap_or_default())));
+                    let (parts, mut body) = std::task::ready!(pending.poll(cx)).map_err(error_from_layer)?.into_parts();
+                    if let Some(own) = (&mut body as &mut dyn std::any::Any).downcast_mut::<Body>() {
+                        return Poll::Ready(Ok(Response::from_parts(parts, std::mem::take(own))));
                     }
-                    let Some(body) = slot else { return Poll::Ready(Ok(Response::from_parts(parts, Body::empty()))) };
                     this.state.set(CollectState::Body { parts: Some(parts), body, joined: Joined::default() });
                 }
-                CollectProj::Body { parts, mut body, joined } => {
-                    while let Some(frame) = std::task::ready!(body.as_mut().poll_frame(cx)) {
-                        let frame = frame.map_err(|e| sdk_error(e.into(), "the response body broke off"))?;
-                        if let Ok(mut data) = frame.into_data() {
-                            joined.push(data.copy_to_bytes(data.remaining()));
-                        }
-                    }
+                CollectProj::Body { parts, body, joined } => {
+                    let failed = |e: B::Error| sdk_error(e.into(), "the response body broke off");
+                    let bytes = std::task::ready!(joined.poll_to_end(body, cx, failed))?;
                     let Some(parts) = parts.take() else {
                         return Poll::Ready(Err(Error::new(ErrorKind::Transport, "polled after completion")));
                     };
-                    return Poll::Ready(Ok(Response::from_parts(parts, Body(joined.take()))));
+                    return Poll::Ready(Ok(Response::from_parts(parts, Body(bytes))));
                 }
             }
         }

@@ -7,7 +7,6 @@ use crate::tls::TlsConfig;
 use genesys_cloud_config::Proxy;
 use genesys_cloud_core::http::{Request, Response};
 use genesys_cloud_core::{BoxFuture, Error, ErrorKind};
-use http_body::Body as _;
 use http_body_util::Limited;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
@@ -186,12 +185,7 @@ impl std::future::Future for HyperCall {
                     this.state.set(CallState::Body { parts: Some(parts), body, joined: Joined::default() });
                 }
                 CallStateProj::Body { parts, body, joined } => {
-                    while let Some(frame) = std::task::ready!(body.as_mut().poll_frame(cx)) {
-                        if let Ok(data) = frame.map_err(body_error)?.into_data() {
-                            joined.push(data);
-                        }
-                    }
-                    let bytes = joined.take();
+                    let bytes = std::task::ready!(joined.poll_to_end(body.as_mut(), cx, body_error))?;
                     let Some(parts) = parts.take() else {
                         return Poll::Ready(Err(Error::new(ErrorKind::Transport, "polled after completion")));
                     };

@@ -149,6 +149,11 @@ impl Transport {
 
 type WrapFn = Box<dyn Fn(HttpService) -> HttpService + Send + Sync>;
 
+/// `service` inside the application's `layers`, the first added outermost.
+fn wrapped(layers: &[WrapFn], service: HttpService) -> HttpService {
+    layers.iter().rev().fold(service, |inner, wrap| wrap(inner))
+}
+
 /// How tokens are obtained.
 enum AuthSource {
     None,
@@ -522,11 +527,7 @@ impl TransportBuilder {
         if !with_app_layers || self.attempt_layers.is_empty() {
             return sdk;
         }
-        let mut service: HttpService = BoxCloneSyncService::new(sdk);
-        for wrap in self.attempt_layers.iter().rev() {
-            service = wrap(service);
-        }
-        AttemptStack::Layered(service)
+        AttemptStack::Layered(wrapped(&self.attempt_layers, BoxCloneSyncService::new(sdk)))
     }
 
     /// The transport. Nothing is sent, and the system's root certificates are read at the
@@ -577,11 +578,7 @@ impl TransportBuilder {
         let calls = if self.call_layers.is_empty() {
             CallStack::Sdk(calls)
         } else {
-            let mut service: HttpService = BoxCloneSyncService::new(calls);
-            for wrap in self.call_layers.iter().rev() {
-                service = wrap(service);
-            }
-            CallStack::Layered(service)
+            CallStack::Layered(wrapped(&self.call_layers, BoxCloneSyncService::new(calls)))
         };
         Ok(Transport { calls, api_host, token_cache, token_pool, pacer })
     }
