@@ -152,8 +152,9 @@ macro_rules! ready_when_inner_is {
 // ---------------------------------------------------------------------------------------------
 
 /// When a call must be over: set by [`CallTimeoutLayer`] in the request's [`CallContext`], read by
-/// [`RetryLayer`] (no wait past it) and [`AttemptTimeoutLayer`] (an attempt's timer fires at
-/// its own limit or at the deadline, whichever is first).
+/// [`RetryLayer`] (no wait past it), [`AttemptTimeoutLayer`] (an attempt's timer fires at
+/// its own limit or at the deadline, whichever is first), and [`AuthLayer`] and
+/// [`PaceLayer`](crate::PaceLayer) (no wait for a token or a turn past it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Deadline {
     /// The instant.
@@ -242,10 +243,31 @@ impl<S: Inner> Service<Request<Body>> for CallTimeout<S> {
         let limit = own.unwrap_or_else(|| self.timeouts.with(|t| t.call));
         let at = Instant::now() + limit;
         context.deadline = Some(Deadline { at, limit });
-        // The attempt timer inside fires at the deadline too, with the attempt count; this
-        // one stands for stacks without an attempt timeout.
+        // The stages below stop at the deadline too, so the error passes the retry layer and
+        // has the attempt count: the attempt timer fires there when it comes first, the
+        // retry layer starts no wait past it, and the auth and pace layers give up a wait for
+        // a token or a turn there. This one stands for what a stage of the application's
+        // waits (a concurrency limit), and for stacks without those layers.
         TimeLimited { inner: tokio::time::timeout_at(at, self.inner.call(req)), limit, whole_call: true }
     }
+}
+
+/// `wait`, given up at the call's deadline (when it has one) with the call's timeout error:
+/// for the waits of a stage outside any attempt's timer (a token, a turn of the pacer), so
+/// the error reaches the retry layer, which counts the attempt, before the call's timer fires.
+pub(crate) async fn until_deadline<T>(
+    deadline: Option<Deadline>,
+    wait: impl std::future::Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    match deadline {
+        Some(d) => tokio::time::timeout_at(d.at, wait).await.unwrap_or_else(|_| Err(call_timeout(d.limit))),
+        None => wait.await,
+    }
+}
+
+/// The deadline of `req`'s call, if it has one.
+pub(crate) fn deadline<B>(req: &Request<B>) -> Option<Deadline> {
+    CallContext::of(req).and_then(|c| c.deadline)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -684,6 +706,8 @@ impl<S: Inner> Service<Request<Body>> for Auth<S> {
 struct Check<S> {
     bearer: Bearer,
     token: genesys_cloud_auth::Secret,
+    // The call's deadline: the fresh token is not waited for past it.
+    deadline: Option<Deadline>,
     // Boxed: it is there only without a retry layer above, and the future stays small.
     replay: Option<Box<(Request<Body>, S)>>,
 }
@@ -694,20 +718,21 @@ impl<S: Inner> Check<S> {
     /// (a copy of the request and a service) only without a retry layer above: with one, the
     /// request has its attempt number and the replay is the retry layer's ([`Reauthorize`]).
     fn of(bearer: &Bearer, token: genesys_cloud_auth::Secret, req: &Request<Body>, service: &S) -> Option<Self> {
-        if CallContext::of(req).is_some_and(|c| c.reauthorized) {
+        let context = CallContext::of(req);
+        if context.is_some_and(|c| c.reauthorized) {
             return None;
         }
         let replay = (attempt(req) == 0).then(|| Box::new((clone_request(req), service.clone())));
-        Some(Self { bearer: bearer.clone(), token, replay })
+        Some(Self { bearer: bearer.clone(), token, deadline: context.and_then(|c| c.deadline), replay })
     }
 
     /// After the 401 `response`: drops the token it rejected and takes a fresh one. Then
     /// sends the replay once with the fresh token, or (with no replay here) marks the 401
     /// [`Reauthorize`]. When the provider cannot mint another token, the 401 stands.
     async fn after_401(self, mut response: Response<Body>) -> Result<Response<Body>, Error> {
-        let Self { bearer, token, replay } = self;
+        let Self { bearer, token, deadline, replay } = self;
         bearer.provider.invalidate(&token);
-        let fresh = bearer.provider.token().await?;
+        let fresh = until_deadline(deadline, bearer.provider.token()).await?;
         if fresh == token {
             return Ok(response);
         }
@@ -819,7 +844,7 @@ impl Bearer {
     /// Waits for a token, then sends `req` through `service` (ready) with it; after a 401,
     /// as [`Check::after_401`].
     async fn authorize<S: Inner>(&self, mut service: S, mut req: Request<Body>) -> Result<Response<Body>, Error> {
-        let token = self.token().await?;
+        let token = until_deadline(deadline(&req), self.token()).await?;
         self.set(&mut req, &token)?;
         let check = Check::of(self, token, &req, &service);
         let response = service.call(req).await?;

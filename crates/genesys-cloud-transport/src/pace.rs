@@ -322,7 +322,8 @@ impl Pacer {
 ///
 /// On by default, switched by [`RateLimits::pacing`], read per call. It sits inside the auth
 /// layer, where the token is known, and outside the attempt timeout, so a wait is not a slow
-/// attempt; a 429 that still comes is the retry layer's.
+/// attempt (it ends at the call's [`Deadline`](crate::Deadline), as a timeout); a 429 that
+/// still comes is the retry layer's.
 #[derive(Clone, Debug)]
 pub struct PaceLayer {
     pacer: Arc<Pacer>,
@@ -381,8 +382,11 @@ impl<S: Inner> Service<Request<Body>> for Paced<S> {
             Err(first_wait) => {
                 let clone = self.inner.clone();
                 let mut inner = std::mem::replace(&mut self.inner, clone);
+                let deadline = crate::layers::deadline(&req);
                 Either::Right(Box::pin(async move {
-                    let permit = Permit::after(&pacer, pace, first_wait).await;
+                    // No turn is waited for past the call's deadline.
+                    let turn = async { Ok(Permit::after(&pacer, pace, first_wait).await) };
+                    let permit = crate::layers::until_deadline(deadline, turn).await?;
                     let result = inner.call(req).await;
                     settle(&pacer, permit, &result);
                     result

@@ -592,3 +592,66 @@ async fn a_retry_after_past_the_deadline_returns_the_429_at_once() {
     assert_eq!(r.attempts(), 1);
     assert_eq!(server.hits("/api/v2/limited"), 1);
 }
+
+/// Nothing hangs: `call` must finish within ten seconds.
+async fn bounded<T>(call: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(10), call).await.expect("the call hung")
+}
+
+/// A token provider whose token never comes.
+struct NeverToken;
+
+impl genesys_cloud_auth::TokenProvider for NeverToken {
+    fn token(
+        &self,
+    ) -> genesys_cloud_core::BoxFuture<'_, Result<genesys_cloud_auth::Secret, genesys_cloud_core::Error>> {
+        Box::pin(std::future::pending())
+    }
+}
+
+/// A wait outside any attempt ends at the call's deadline with the call's timeout error and
+/// its attempt count (the stage gives the wait up itself, so the error passes the retry
+/// layer): waiting for a token that does not come, and waiting for the pacer's next turn.
+/// The same with an attempt layer of the application's.
+#[tokio::test]
+async fn waits_outside_an_attempt_end_at_the_call_deadline() {
+    // One request a window of a minute: the pacer holds the second call for the rest of it.
+    let server = serve(Arc::new(|_, _, _, n| {
+        Reply::ok("{}")
+            .header("inin-ratelimit-allowed", "1".into())
+            .header("inin-ratelimit-count", n.to_string())
+            .header("inin-ratelimit-reset", "60".into())
+    }))
+    .await;
+    let timeouts = Timeouts::default().call(Duration::from_millis(300));
+    let builder = || {
+        Transport::builder()
+            .endpoint(Endpoint::custom(&server.base()).unwrap())
+            .retry(fast_retry())
+            .timeouts(timeouts.clone())
+    };
+    for layered in [false, true] {
+        let with_layer = |b: genesys_cloud_transport::TransportBuilder| {
+            if layered {
+                b.with_attempt_layer(tower::limit::ConcurrencyLimitLayer::new(8))
+            } else {
+                b
+            }
+        };
+        let never = with_layer(builder().token_provider(Arc::new(NeverToken))).build().unwrap();
+        let e = bounded(call(&never, Method::GET, "/api/v2/no-token")).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+        assert!(e.to_string().contains("the call took longer than 300ms"), "layered {layered}: {e}");
+        assert_eq!(e.attempts(), 1, "the error went through the retry layer, which counted it");
+        assert_eq!(server.hits("/api/v2/no-token"), 0, "nothing was sent without a token");
+
+        let paced = with_layer(builder().access_token("paced-token")).build().unwrap();
+        let path = if layered { "/api/v2/paced-layered" } else { "/api/v2/paced" };
+        assert_eq!(bounded(call(&paced, Method::GET, path)).await.unwrap().status(), 200);
+        let e = bounded(call(&paced, Method::GET, path)).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+        assert!(e.to_string().contains("the call took longer than 300ms"), "layered {layered}: {e}");
+        assert_eq!(e.attempts(), 1, "the error went through the retry layer, which counted it");
+        assert_eq!(server.hits(path), 1, "the second call waited for its turn and was not sent");
+    }
+}
