@@ -129,6 +129,11 @@ fn options<B>(req: &Request<B>) -> Option<&CallOptions> {
     }
 }
 
+/// The deadline of `req`'s call, if it has one.
+pub(crate) fn deadline<B>(req: &Request<B>) -> Option<Deadline> {
+    CallContext::of(req).and_then(|c| c.deadline)
+}
+
 /// The attempt `req` is (0 above the retry layer).
 pub(crate) fn attempt<B>(req: &Request<B>) -> u32 {
     CallContext::of(req).map_or(0, |c| c.attempt)
@@ -265,11 +270,6 @@ pub(crate) async fn until_deadline<T>(
     }
 }
 
-/// The deadline of `req`'s call, if it has one.
-pub(crate) fn deadline<B>(req: &Request<B>) -> Option<Deadline> {
-    CallContext::of(req).and_then(|c| c.deadline)
-}
-
 // ---------------------------------------------------------------------------------------------
 
 /// Retries: 429 always; 502, 503, 504, timeouts and broken connections only for idempotent
@@ -327,7 +327,7 @@ impl<S: Inner> Service<Request<Body>> for RetryService<S> {
         // The call's attempts go through a copy of their own.
         let inner = S::clone(&self.inner);
         // The call started when its deadline was set (no second read of the clock), else now.
-        let deadline = CallContext::of(&req).and_then(|c| c.deadline);
+        let deadline = deadline(&req);
         let started = deadline.and_then(|d| d.at.checked_sub(d.limit)).unwrap_or_else(Instant::now);
         let policy = RetryPolicy::of(self.config.with(Retry::clone), &req, started);
         Retrying { inner, req, policy, attempt: 0, replay: Replay::None, state: RetryState::Ready }
@@ -487,7 +487,7 @@ impl RetryPolicy {
             not_found_for: over.and_then(|o| o.not_found_for),
             config,
             started,
-            deadline: CallContext::of(req).and_then(|c| c.deadline),
+            deadline: deadline(req),
         }
     }
 
@@ -621,7 +621,7 @@ impl<S: Inner> Service<Request<Body>> for AttemptTimeout<S> {
     fn call(&mut self, req: Request<Body>) -> Self::Future {
         let limit = self.timeouts.with(|t| t.attempt);
         let own = Instant::now() + limit;
-        let (at, limit, whole_call) = match CallContext::of(&req).and_then(|c| c.deadline) {
+        let (at, limit, whole_call) = match deadline(&req) {
             Some(d) if d.at <= own => (d.at, d.limit, true),
             _ => (own, limit, false),
         };
