@@ -580,6 +580,30 @@ fn child_peak(which: &str, file: &std::path::Path) -> (f64, f64) {
     (it.next().unwrap(), it.next().unwrap())
 }
 
+/// The machine's CPU time so far, from `/proc/stat`'s first line: (all, steal), in ticks.
+/// `None` where there is no `/proc/stat` (not Linux).
+fn cpu_ticks() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let fields: Vec<u64> = stat.lines().next()?.split_whitespace().skip(1).filter_map(|f| f.parse().ok()).collect();
+    // user nice system idle iowait irq softirq steal [guest guest_nice, already in user]
+    Some((fields.iter().take(8).sum(), *fields.get(7)?))
+}
+
+/// One line on how busy the machine was while the HTTP figures ran: the share of its CPU time
+/// the hypervisor gave to other tenants (steal), and the load average. On this project's VM
+/// the ratios rise with both (a larger code footprint suffers more from a shared cache).
+fn machine_during(before: Option<(u64, u64)>, after: Option<(u64, u64)>) -> String {
+    let load = std::fs::read_to_string("/proc/loadavg").ok();
+    let load = load.as_deref().and_then(|l| l.split_whitespace().next()).unwrap_or("unknown");
+    match (before, after) {
+        (Some((all0, steal0)), Some((all1, steal1))) if all1 > all0 => {
+            let steal = 100.0 * (steal1 - steal0) as f64 / (all1 - all0) as f64;
+            format!("machine during the HTTP figures: steal {steal:.1} % of CPU time, load average {load}")
+        }
+        _ => format!("machine during the HTTP figures: steal unknown, load average {load}"),
+    }
+}
+
 fn main() {
     let started = Instant::now();
     let args: Vec<String> = std::env::args().collect();
@@ -597,6 +621,7 @@ fn main() {
     let workers = args.iter().position(|a| a == "--workers").and_then(|i| args.get(i + 1)?.parse().ok()).unwrap_or(1);
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build().unwrap();
     let mut rows = Vec::new();
+    let ticks_before = cpu_ticks();
 
     let user = Bytes::from(user_json());
     let mut routes = HashMap::new();
@@ -919,6 +944,8 @@ fn main() {
         }
     }));
 
+    let machine = machine_during(ticks_before, cpu_ticks());
+
     // 5. From process start to the first token, `http` base URL: fresh child processes, the
     // token endpoint on a server thread here.
     let (tx, rx) = std::sync::mpsc::channel();
@@ -1057,4 +1084,6 @@ fn main() {
     let (m_ms, m_mb) = (median(ms), median(mp) / 1024.0);
     println!("| decode 30 MB analytics details | {m_ms:.1} ms | {decode_ms:.1} ms | {:.3} |", decode_ms / m_ms);
     println!("| peak RSS of that decode | {m_mb:.1} MB | {peak_mb:.1} MB | {:.3} |", peak_mb / m_mb);
+    println!();
+    println!("{machine}");
 }
