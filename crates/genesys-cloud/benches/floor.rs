@@ -589,19 +589,24 @@ fn cpu_ticks() -> Option<(u64, u64)> {
     Some((fields.iter().take(8).sum(), *fields.get(7)?))
 }
 
-/// One line on how busy the machine was while the HTTP figures ran: the share of its CPU time
+/// One line on the CPU and how busy the machine was while the HTTP figures ran: the share of its CPU time
 /// the hypervisor gave to other tenants (steal), and the load average. On this project's VM
 /// the ratios rise with both (a larger code footprint suffers more from a shared cache).
 fn machine_during(before: Option<(u64, u64)>, after: Option<(u64, u64)>) -> String {
     let load = std::fs::read_to_string("/proc/loadavg").ok();
     let load = load.as_deref().and_then(|l| l.split_whitespace().next()).unwrap_or("unknown");
-    match (before, after) {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name")?.split_once(':').map(|(_, m)| m.trim()))
+        .unwrap_or("unknown");
+    let steal = match (before, after) {
         (Some((all0, steal0)), Some((all1, steal1))) if all1 > all0 => {
-            let steal = 100.0 * (steal1 - steal0) as f64 / (all1 - all0) as f64;
-            format!("machine during the HTTP figures: steal {steal:.1} % of CPU time, load average {load}")
+            format!("{:.1} %", 100.0 * (steal1 - steal0) as f64 / (all1 - all0) as f64)
         }
-        _ => format!("machine during the HTTP figures: steal unknown, load average {load}"),
-    }
+        _ => "unknown".to_owned(),
+    };
+    format!("machine during the HTTP figures: CPU {cpu}, steal {steal} of CPU time, load average {load}")
 }
 
 fn main() {
