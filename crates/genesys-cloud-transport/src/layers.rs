@@ -55,7 +55,7 @@ async fn send_when_ready<S: Inner>(service: &mut S, req: Request<Body>) -> Resul
 
 /// Room in a copy's header map for the headers the layers below add (token, `User-Agent`,
 /// `purecloud-sdk`, `Accept-Encoding`, `Host`), so none of them grows it again.
-const HEADER_ROOM: usize = 6;
+const HEADER_ROOM: usize = 5;
 
 /// A copy of a request: bodies are whole and shared, so every attempt can be replayed.
 pub fn clone_request(req: &Request<Body>) -> Request<Body> {
@@ -305,9 +305,9 @@ impl<S> Layer<S> for RetryLayer {
 /// The service of [`RetryLayer`].
 #[derive(Clone, Debug)]
 pub struct RetryService<S> {
-    /// Shared by the clones of this service: it is never called itself, each call's
-    /// attempts go through a copy of it, so a clone of the stack above does not copy the
-    /// attempt layers once more.
+    /// Shared by the clones of this service and their calls: it is never called itself,
+    /// each attempt goes through a copy of it, so a clone of the stack above does not copy
+    /// the attempt layers once more.
     inner: Arc<S>,
     config: Live<Retry>,
 }
@@ -324,37 +324,37 @@ impl<S: Inner> Service<Request<Body>> for RetryService<S> {
     }
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
-        // The call's attempts go through a copy of their own.
-        let inner = S::clone(&self.inner);
         // The call started when its deadline was set (no second read of the clock), else now.
         let deadline = deadline(&req);
         let started = deadline.and_then(|d| d.at.checked_sub(d.limit)).unwrap_or_else(Instant::now);
         let policy = RetryPolicy::of(self.config.with(Retry::clone), &req, started);
-        Retrying { inner, req, policy, attempt: 0, replay: Replay::None, state: RetryState::Ready }
+        let state = RetryState::Ready { service: S::clone(&self.inner) };
+        Retrying { inner: self.inner.clone(), req, policy, attempt: 0, replay: Replay::None, state }
     }
 }
 
 pin_project_lite::pin_project! {
     /// The future of [`RetryService`]: the call's attempts and the waits between them. Each
     /// attempt sends a copy of the request (with its attempt number), so the next one
-    /// still has the original.
+    /// still has the original, through a copy of the service below made for it (held only
+    /// until the attempt is sent: the future stays small enough for the allocator's fast path).
     pub struct Retrying<S, F> {
-        inner: S,
+        inner: Arc<S>,
         req: Request<Body>,
         policy: RetryPolicy,
         attempt: u32,
         // The one replay after a 401 with a fresh token ([`Reauthorize`]).
         replay: Replay,
         #[pin]
-        state: RetryState<F>,
+        state: RetryState<F, S>,
     }
 }
 
 pin_project_lite::pin_project! {
     #[project = RetryStateProj]
-    enum RetryState<F> {
-        // The next attempt waits for the inner service to be ready.
-        Ready,
+    enum RetryState<F, S> {
+        // The next attempt waits for its copy of the inner service to be ready.
+        Ready { service: S },
         Sending { #[pin] pending: F },
         // Between attempts (boxed: most calls never wait).
         Waiting { sleep: std::pin::Pin<Box<tokio::time::Sleep>> },
@@ -369,7 +369,7 @@ impl<S: Inner> std::future::Future for Retrying<S, S::Future> {
         let mut this = self.project();
         loop {
             let result = match this.state.as_mut().project() {
-                RetryStateProj::Ready => match std::task::ready!(this.inner.poll_ready(cx)) {
+                RetryStateProj::Ready { service } => match std::task::ready!(service.poll_ready(cx)) {
                     Ok(()) => {
                         *this.attempt += 1;
                         let mut one = clone_request(this.req);
@@ -380,7 +380,7 @@ impl<S: Inner> std::future::Future for Retrying<S, S::Future> {
                             context.reauthorized = true;
                             *this.replay = Replay::Sent;
                         }
-                        let pending = this.inner.call(one);
+                        let pending = service.call(one);
                         this.state.set(RetryState::Sending { pending });
                         continue;
                     }
@@ -392,7 +392,7 @@ impl<S: Inner> std::future::Future for Retrying<S, S::Future> {
                 RetryStateProj::Sending { pending } => std::task::ready!(pending.poll(cx)),
                 RetryStateProj::Waiting { sleep } => {
                     std::task::ready!(sleep.as_mut().poll(cx));
-                    this.state.set(RetryState::Ready);
+                    this.state.set(RetryState::Ready { service: S::clone(this.inner) });
                     continue;
                 }
                 RetryStateProj::Done => {
@@ -404,7 +404,7 @@ impl<S: Inner> std::future::Future for Retrying<S, S::Future> {
                 // The auth layer replaced the token this 401 rejected: send once more at once
                 // (through every attempt layer, so they see the replay too).
                 *this.replay = Replay::Next;
-                this.state.set(RetryState::Ready);
+                this.state.set(RetryState::Ready { service: S::clone(this.inner) });
                 continue;
             }
             match this.policy.settle(*this.attempt, result) {
@@ -457,10 +457,9 @@ enum Decision {
 
 /// The retry policy of one call.
 pub(crate) struct RetryPolicy {
+    /// The current policy, with the call's own attempt and elapsed-time budgets in it.
     config: Retry,
     idempotent: bool,
-    max_attempts: u32,
-    max_elapsed: Duration,
     /// 404s are retried for this long (the call's own option).
     not_found_for: Option<Duration>,
     started: Instant,
@@ -478,12 +477,12 @@ enum Settled {
 impl RetryPolicy {
     /// The policy for `req` (its operation's idempotency, its own retry options, its
     /// deadline), starting at `started`.
-    fn of(config: Retry, req: &Request<Body>, started: Instant) -> Self {
+    fn of(mut config: Retry, req: &Request<Body>, started: Instant) -> Self {
         let over = options(req).and_then(|o| o.retry);
+        config.max_attempts = over.and_then(|o| o.max_attempts).unwrap_or(config.max_attempts).max(1);
+        config.max_elapsed = over.and_then(|o| o.max_elapsed).unwrap_or(config.max_elapsed);
         Self {
             idempotent: is_idempotent(req),
-            max_attempts: over.and_then(|o| o.max_attempts).unwrap_or(config.max_attempts).max(1),
-            max_elapsed: over.and_then(|o| o.max_elapsed).unwrap_or(config.max_elapsed),
             not_found_for: over.and_then(|o| o.not_found_for),
             config,
             started,
@@ -552,7 +551,8 @@ impl RetryPolicy {
         }
         // A wait that would end past the call's deadline is not worth starting.
         let past_deadline = deadline.is_some_and(|d| now + wait >= d.at);
-        if attempt >= self.max_attempts || (now - self.started) + wait > self.max_elapsed || past_deadline {
+        if attempt >= self.config.max_attempts || (now - self.started) + wait > self.config.max_elapsed || past_deadline
+        {
             return Settled::Done(match result {
                 Err(e) if attempt > 1 => Err(e.into_retries_exhausted(attempt)),
                 other => with_attempts(other, attempt),
