@@ -24,9 +24,11 @@
 //! the data carries (no target: that is the price of complete models, which every SDK pays).
 //!
 //! The HTTP figures alternate SDK and floor in short adjacent blocks and report the median of
-//! the pairs' ratios; the decode alternates which side goes first the same way. By default the clients and the server share one runtime worker: with
-//! two, each side's figure also depends on which worker the scheduler puts its connection's
-//! server task on, which moved single runs by ±30 % on this machine.
+//! the pairs' ratios; the decode alternates which side goes first the same way. By default
+//! the clients and the server share one runtime worker: with two, each side's figure also
+//! depends on which worker the scheduler puts its connection's server task on, which moved
+//! single runs by ±30 % on this machine. The last line of a run names the CPU and says how
+//! busy the machine was.
 
 use bytes::Bytes;
 use futures_util::TryStreamExt;
@@ -589,9 +591,9 @@ fn cpu_ticks() -> Option<(u64, u64)> {
     Some((fields.iter().take(8).sum(), *fields.get(7)?))
 }
 
-/// One line on the CPU and how busy the machine was while the HTTP figures ran: the share of its CPU time
-/// the hypervisor gave to other tenants (steal), and the load average. On this project's VM
-/// the ratios rise with both (a larger code footprint suffers more from a shared cache).
+/// One line on the CPU and how busy the machine was while the HTTP figures ran: the share of
+/// its CPU time the hypervisor gave to other tenants (steal), and the load average. On this
+/// project's VMs the ratios rise when the machine is shared (BENCHMARKS.md, sessions 9 to 13).
 fn machine_during(before: Option<(u64, u64)>, after: Option<(u64, u64)>) -> String {
     let load = std::fs::read_to_string("/proc/loadavg").ok();
     let load = load.as_deref().and_then(|l| l.split_whitespace().next()).unwrap_or("unknown");
