@@ -324,10 +324,7 @@ impl<S: Inner> Service<Request<Body>> for RetryService<S> {
     }
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
-        // The call started when its deadline was set (no second read of the clock), else now.
-        let deadline = deadline(&req);
-        let started = deadline.and_then(|d| d.at.checked_sub(d.limit)).unwrap_or_else(Instant::now);
-        let policy = RetryPolicy::of(self.config.with(Retry::clone), &req, started);
+        let policy = RetryPolicy::of(self.config.with(Retry::clone), &req);
         let state = RetryState::Ready { service: S::clone(&self.inner) };
         Retrying { inner: self.inner.clone(), req, policy, attempt: 0, replay: Replay::None, state }
     }
@@ -476,17 +473,19 @@ enum Settled {
 
 impl RetryPolicy {
     /// The policy for `req` (its operation's idempotency, its own retry options, its
-    /// deadline), starting at `started`.
-    fn of(mut config: Retry, req: &Request<Body>, started: Instant) -> Self {
+    /// deadline), starting now.
+    fn of(mut config: Retry, req: &Request<Body>) -> Self {
         let over = options(req).and_then(|o| o.retry);
         config.max_attempts = over.and_then(|o| o.max_attempts).unwrap_or(config.max_attempts).max(1);
         config.max_elapsed = over.and_then(|o| o.max_elapsed).unwrap_or(config.max_elapsed);
+        let deadline = deadline(req);
         Self {
             idempotent: is_idempotent(req),
             not_found_for: over.and_then(|o| o.not_found_for),
             config,
-            started,
-            deadline: deadline(req),
+            // The call started when its deadline was set (no second read of the clock).
+            started: deadline.and_then(|d| d.at.checked_sub(d.limit)).unwrap_or_else(Instant::now),
+            deadline,
         }
     }
 
@@ -722,7 +721,8 @@ impl<S: Inner> Check<S> {
         if context.is_some_and(|c| c.reauthorized) {
             return None;
         }
-        let replay = (attempt(req) == 0).then(|| Box::new((clone_request(req), service.clone())));
+        let attempt = context.map_or(0, |c| c.attempt);
+        let replay = (attempt == 0).then(|| Box::new((clone_request(req), service.clone())));
         Some(Self { bearer: bearer.clone(), token, deadline: context.and_then(|c| c.deadline), replay })
     }
 

@@ -425,6 +425,41 @@ where
     (median(fs), median(ss), median(rs))
 }
 
+/// `floor` and `sdk` (each returning its own figure) in `rounds` pairs, which goes first
+/// alternating, each round after `before`; returns the median of each side and the median of
+/// the pairs' ratios.
+fn paired(
+    rounds: usize,
+    mut before: impl FnMut(),
+    mut floor: impl FnMut() -> f64,
+    mut sdk: impl FnMut() -> f64,
+) -> (f64, f64, f64) {
+    let (mut fs, mut ss, mut rs) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        before();
+        let (f, s) = if round % 2 == 0 {
+            let f = floor();
+            (f, sdk())
+        } else {
+            let s = sdk();
+            (floor(), s)
+        };
+        fs.push(f);
+        ss.push(s);
+        rs.push(s / f);
+    }
+    (median(fs), median(ss), median(rs))
+}
+
+/// Milliseconds to decode `bytes` as a `T` (dropped outside the timing).
+fn time_decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> f64 {
+    let t = Instant::now();
+    let v: T = serde_json::from_slice(bytes).unwrap();
+    let ms = t.elapsed().as_secs_f64() * 1e3;
+    drop(std::hint::black_box(v));
+    ms
+}
+
 /// The SDK with one call layer and one attempt layer of the application's: tower-http's
 /// `TraceLayer` per call, tower's `ConcurrencyLimitLayer` per attempt.
 fn layered_client(base: &str) -> Client {
@@ -965,25 +1000,13 @@ fn main() {
     });
     let base = format!("http://{}", rx.recv().unwrap());
     let children = if quick { 15 } else { 41 };
-    let (mut fs, mut ss, mut rs) = (Vec::new(), Vec::new(), Vec::new());
-    for pair in 0..children {
-        let (f, s) = if pair % 2 == 0 {
-            let f = first_token(&base, "floor");
-            (f, first_token(&base, "sdk"))
-        } else {
-            let s = first_token(&base, "sdk");
-            (first_token(&base, "floor"), s)
-        };
-        fs.push(f);
-        ss.push(s);
-        rs.push(s / f);
-    }
+    let (f, s, ratio) = paired(children, || (), || first_token(&base, "floor"), || first_token(&base, "sdk"));
     rows.push(Row {
         name: "process start to the first token, http base URL",
         unit: "ms",
-        floor: median(fs) / 1000.0,
-        sdk: median(ss) / 1000.0,
-        ratio: median(rs),
+        floor: f / 1000.0,
+        sdk: s / 1000.0,
+        ratio,
         target: f64::NAN,
     });
 
@@ -1003,46 +1026,21 @@ fn main() {
         assert_eq!(sessions(&a[7]), 3);
     }
     // Paired as the HTTP figures are: which side decodes first alternates (the one after
-    // decodes into memory the one before just gave back), and the ratio is the median of the
-    // rounds' ratios.
-    let decode_floor = || {
-        let t = Instant::now();
-        let v: shape::AnalyticsConversationQueryResponse = serde_json::from_slice(bytes).unwrap();
-        let ms = t.elapsed().as_secs_f64() * 1e3;
-        drop(std::hint::black_box(v));
-        ms
-    };
-    let decode_sdk = || {
-        let t = Instant::now();
-        let v: genesys_cloud::models::AnalyticsConversationQueryResponse = serde_json::from_slice(bytes).unwrap();
-        let ms = t.elapsed().as_secs_f64() * 1e3;
-        drop(std::hint::black_box(v));
-        ms
-    };
-    let (mut fs, mut ss, mut rs, mut ms) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for round in 0..decode_rounds {
-        let t = Instant::now();
-        let v: minimal::ConversationQueryResponse = serde_json::from_slice(bytes).unwrap();
-        ms.push(t.elapsed().as_secs_f64() * 1e3);
-        drop(std::hint::black_box(v));
-        let (f, s) = if round % 2 == 0 {
-            let f = decode_floor();
-            (f, decode_sdk())
-        } else {
-            let s = decode_sdk();
-            (decode_floor(), s)
-        };
-        fs.push(f);
-        ss.push(s);
-        rs.push(s / f);
-    }
-    let (decode_ms, floor_ms) = (median(ss), median(fs));
+    // decodes into memory the one before just gave back). Each round starts with the minimal
+    // structs' decode (for scale).
+    let mut ms = Vec::new();
+    let (floor_ms, decode_ms, ratio) = paired(
+        decode_rounds,
+        || ms.push(time_decode::<minimal::ConversationQueryResponse>(bytes)),
+        || time_decode::<shape::AnalyticsConversationQueryResponse>(bytes),
+        || time_decode::<genesys_cloud::models::AnalyticsConversationQueryResponse>(bytes),
+    );
     rows.push(Row {
         name: "decode 30 MB analytics details (10,000 conversations)",
         unit: "ms",
         floor: floor_ms,
         sdk: decode_ms,
-        ratio: median(rs),
+        ratio,
         target: 1.10,
     });
 
