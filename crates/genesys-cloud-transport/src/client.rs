@@ -34,6 +34,11 @@ struct Connector {
 }
 
 impl LazyTls {
+    /// Plain connections through `plain`; TLS with `settings`, set up when first needed.
+    fn new(plain: ProxyConnector, settings: TlsConfig) -> Self {
+        Self(Arc::new(Connector { plain, settings, https: Default::default() }))
+    }
+
     fn https(&self) -> Result<Https, String> {
         let this = &*self.0;
         this.https
@@ -117,7 +122,7 @@ impl HyperClient {
         tls.clone().only_added_roots().client_config()?;
         let http = crate::proxy::tcp_connector(connect_timeout);
         let plain = ProxyConnector::new(http, proxy)?;
-        let connector = LazyTls(Arc::new(Connector { plain, settings: tls.clone(), https: Default::default() }));
+        let connector = LazyTls::new(plain, tls.clone());
         let client = Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(90)).build(connector);
         let inner = tower_http::decompression::DecompressionLayer::new().no_br().no_deflate().no_zstd();
         Ok(Self { inner: tower::Layer::layer(&inner, Wire(Arc::new(client))) })
@@ -218,4 +223,25 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         cur = c.source();
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The TLS configuration (and with it the system's root certificates, most of a client's
+    /// start-up) is built at the first `https` connection, never for `http` ones.
+    #[tokio::test]
+    async fn tls_is_set_up_at_the_first_https_connection_only() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let plain = ProxyConnector::new(crate::proxy::tcp_connector(Duration::from_secs(5)), None).unwrap();
+        let mut connector = LazyTls::new(plain, TlsConfig::default());
+        let stream = connector.call(format!("http://{addr}/").parse().unwrap()).await.unwrap();
+        assert!(matches!(stream, hyper_rustls::MaybeHttpsStream::Http(_)), "a plain TCP connection");
+        assert!(connector.0.https.get().is_none(), "an http connection set up no TLS");
+        // The https connection's future is not needed: the setup happens when it is asked for.
+        drop(connector.call(format!("https://{addr}/").parse().unwrap()));
+        assert!(matches!(connector.0.https.get(), Some(Ok(_))), "the first https connection set TLS up");
+    }
 }

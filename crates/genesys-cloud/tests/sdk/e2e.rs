@@ -62,6 +62,37 @@ async fn client_credentials_then_a_typed_call() {
     assert!(format!("{client:?}").contains("127.0.0.1"));
 }
 
+/// `Client::login` and `ClientBuilder::build_and_login` fetch the token before any call and
+/// return its info; the call after uses that token. A client without a grant cannot log in.
+#[tokio::test]
+async fn login_before_the_first_call_returns_the_token_info() {
+    let (base, seen) = server().await;
+    let token_requests =
+        |seen: &Mutex<Vec<String>>| seen.lock().unwrap().iter().filter(|h| h.starts_with("POST /oauth/token")).count();
+
+    let client = Client::builder().base_url(&base).client_credentials("e2e-id", "e2e-secret").build().unwrap();
+    assert!(seen.lock().unwrap().is_empty(), "building the client sends nothing");
+    let info = client.login().await.unwrap();
+    assert_eq!(info.access_token.expose(), "e2e-token");
+    assert_eq!(info.token_type, "bearer");
+    assert_eq!(info.expires_in, Some(std::time::Duration::from_secs(3600)));
+    assert_eq!(seen.lock().unwrap().len(), 1, "the login is the one request so far");
+    assert_eq!(client.users().get_users_me().send().await.unwrap().id.as_deref(), Some("me-1"));
+    assert_eq!(token_requests(&seen), 1, "the call used the login's token");
+
+    let (client, info) =
+        Client::builder().base_url(&base).client_credentials("e2e-id", "e2e-secret").build_and_login().await.unwrap();
+    assert_eq!(info.access_token.expose(), "e2e-token");
+    assert_eq!(token_requests(&seen), 2);
+    assert_eq!(client.users().get_users_me().send().await.unwrap().name.as_deref(), Some("Loopback User"));
+    assert_eq!(token_requests(&seen), 2, "the call used the token build_and_login fetched");
+
+    let no_grant = Client::builder().base_url(&base).access_token("given").build().unwrap();
+    let e = no_grant.login().await.unwrap_err();
+    assert_eq!(e.kind(), genesys_cloud::ErrorKind::Auth, "{e}");
+    assert_eq!(token_requests(&seen), 2, "nothing was sent");
+}
+
 #[tokio::test]
 async fn authorization_code_returns_the_token_info_like_the_python_sdk() {
     let (base, seen) = server().await;
