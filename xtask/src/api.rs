@@ -768,7 +768,7 @@ futures-executor = {{ workspace = true }}
 genesys-cloud-mock = {{ path = "../genesys-cloud-mock" }}
 genesys-cloud-spec = {{ workspace = true }}
 httpdate = {{ workspace = true }}
-tokio = {{ version = "1", default-features = false, features = ["rt", "rt-multi-thread", "macros", "net", "time", "io-util", "sync"] }}
+tokio = {{ version = "1", default-features = false, features = ["rt", "rt-multi-thread", "macros", "net", "time", "io-util", "sync", "test-util"] }}
 tempfile = "3"
 # Standard layers at the builder's extension points, and in-process HTTP doubles.
 tower = {{ version = "0.5.2", default-features = false, features = ["util", "limit", "timeout"] }}

@@ -122,6 +122,10 @@ struct PaceState {
     /// When the current window ends, as the first answer in it said (rounded up, so never
     /// before the server's).
     window_end: Option<Instant>,
+    /// When the current window's first attempt went out. Until an answer says when the window
+    /// ends, it ends one learned window (or [`UNKNOWN_WINDOW`]) after this: attempts that never
+    /// get an answer (an outage, timeouts) cannot hold the token forever.
+    window_start: Option<Instant>,
     /// Which window this is (answers to attempts of an earlier one do not count in it).
     epoch: u64,
     /// Attempts sent in this window, at least what the server counted.
@@ -141,6 +145,19 @@ fn limiter(allowed: u32, window: Duration) -> Limiter {
     RateLimiter::direct_with_clock(quota, TokioClock)
 }
 
+impl PaceState {
+    /// When the current window ends: as its first answer said, else one learned window after
+    /// its first attempt (the answers may never come).
+    fn end_of_window(&self) -> Option<Instant> {
+        let assumed = if self.window.is_zero() { UNKNOWN_WINDOW } else { self.window };
+        self.window_end.or_else(|| self.window_start.map(|start| start + assumed))
+    }
+}
+
+/// How long a window is taken to be when no answer has told its length: the longest the
+/// platform uses (its limits are per minute).
+const UNKNOWN_WINDOW: Duration = Duration::from_secs(60);
+
 impl TokenPace {
     fn new() -> Self {
         Self {
@@ -150,6 +167,7 @@ impl TokenPace {
                 window: Duration::ZERO,
                 longest_reset: Duration::ZERO,
                 window_end: None,
+                window_start: None,
                 epoch: 0,
                 sent: 0,
                 in_flight: 0,
@@ -168,12 +186,13 @@ impl TokenPace {
         let mut s = self.lock();
         let now = Instant::now();
         s.last_used = now;
-        if s.window_end.is_some_and(|end| now >= end) {
+        if s.end_of_window().is_some_and(|end| now >= end) {
             s.window_end = None;
             s.epoch += 1;
             // Attempts still in flight may arrive after the server's window turned: they
-            // count in the new one.
+            // count in the new one, which starts now if so.
             s.sent = s.in_flight;
+            s.window_start = (s.in_flight > 0).then_some(now);
         }
         if let Some(until) = s.hold_until {
             if until > now {
@@ -183,11 +202,17 @@ impl TokenPace {
         }
         if s.allowed > 0 && s.sent >= s.allowed {
             // The window's allowance is used: wait for it to turn (or, before its first
-            // answer has said when, for that answer).
-            return Err(s.window_end.map_or(Duration::from_millis(20), |end| end - now));
+            // answer has said when, for that answer, at most until the window's assumed end).
+            let wait = match (s.window_end, s.end_of_window()) {
+                (Some(end), _) => end - now,
+                (None, Some(end)) => (end - now).min(Duration::from_millis(20)),
+                (None, None) => Duration::from_millis(20),
+            };
+            return Err(wait.max(Duration::from_millis(1)));
         }
         match s.limiter.as_ref().map_or(Ok(()), |l| l.check()) {
             Ok(()) => {
+                s.window_start.get_or_insert(now);
                 s.sent += 1;
                 s.in_flight += 1;
                 Ok(s.epoch)

@@ -142,3 +142,86 @@ async fn a_pool_size_in_code_keeps_the_files_pacing() {
     assert_eq!(mock.token_requests(), 3, "the code's pool size");
     assert_eq!(client.pace_stats().requests, 0, "the file's pacing = false");
 }
+
+/// An API double on Tokio's time for the outage test below: 5 calls a 4 s window per token,
+/// with truthful `inin-ratelimit-*` headers, and, while `down` is set, no answer at all (the
+/// attempt timeout then ends each attempt, so no header comes back).
+#[derive(Default)]
+struct Windowed {
+    down: std::sync::atomic::AtomicBool,
+    window: std::sync::Mutex<Option<(tokio::time::Instant, u32)>>,
+}
+
+impl Windowed {
+    const ALLOWED: u32 = 5;
+    const WINDOW: Duration = Duration::from_secs(4);
+
+    fn answer(&self) -> Option<genesys_cloud::core::http::Response<genesys_cloud::transport::Body>> {
+        let now = tokio::time::Instant::now();
+        let mut window = self.window.lock().unwrap();
+        let (start, count) = window.get_or_insert((now, 0));
+        if now >= *start + Self::WINDOW {
+            (*start, *count) = (now, 0);
+        }
+        *count += 1;
+        let (count, left) = (*count, (*start + Self::WINDOW - now).as_secs_f64().ceil() as u64);
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return None;
+        }
+        let status = if count > Self::ALLOWED { 429 } else { 200 };
+        let body = if status == 200 { r#"{"id":"me"}"# } else { r#"{"message":"slow down","status":429}"# };
+        let mut r = genesys_cloud::core::http::Response::new(genesys_cloud::transport::Body::from(body));
+        *r.status_mut() = genesys_cloud::core::http::StatusCode::from_u16(status).unwrap();
+        let h = r.headers_mut();
+        h.insert("inin-ratelimit-allowed", Self::ALLOWED.into());
+        h.insert("inin-ratelimit-count", count.min(Self::ALLOWED).into());
+        h.insert("inin-ratelimit-reset", left.into());
+        if status == 429 {
+            h.insert("retry-after", left.into());
+        }
+        Some(r)
+    }
+}
+
+/// After an outage in which no attempt got an answer, the pacer does not hold the token
+/// forever: the window it counted those attempts in ends one learned window (4 s) after its
+/// first attempt, and the next call goes out then (it used to wait for an answer that no
+/// attempt could go out to bring, until its own deadline).
+#[tokio::test(start_paused = true)]
+async fn the_pacer_lets_calls_out_again_after_an_outage_in_which_nothing_answered() {
+    use genesys_cloud::transport::Timeouts;
+    let api = std::sync::Arc::new(Windowed::default());
+    let plays = api.clone();
+    let service = tower::service_fn(move |_req| {
+        let answer = plays.answer();
+        async move {
+            match answer {
+                Some(r) => Ok::<_, std::convert::Infallible>(r),
+                None => std::future::pending().await,
+            }
+        }
+    });
+    let client = Client::builder()
+        .access_token("token-a")
+        .http_service(service)
+        .timeouts(Timeouts::default().attempt(Duration::from_secs(1)).call(Duration::from_secs(20)))
+        .retry(Retry::default().max_attempts(5).backoff(Duration::from_millis(10), Duration::from_millis(50)))
+        .build()
+        .unwrap();
+    let me = || client.raw().request(genesys_cloud::core::http::Method::GET, "/api/v2/users/me").send();
+    me().await.expect("the first call teaches the limit");
+    tokio::time::sleep(Windowed::WINDOW + Duration::from_secs(1)).await;
+    api.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    let outage_started = tokio::time::Instant::now();
+    let e = me().await.expect_err("nothing answers");
+    assert!(e.is_timeout(), "{e}");
+    assert_eq!(e.attempts(), 5, "{e}");
+    api.down.store(false, std::sync::atomic::Ordering::SeqCst);
+    me().await.expect("the call after the outage goes out once the window it counted in is over");
+    let waited = tokio::time::Instant::now() - outage_started;
+    assert!(waited < Duration::from_secs(20), "the call was not held to its deadline: {waited:?}");
+    assert!(
+        waited <= Duration::from_secs(5) + Windowed::WINDOW,
+        "held no longer than the outage's attempts and one learned window: {waited:?}"
+    );
+}
