@@ -27,10 +27,16 @@
 //!   to every request.
 //! - `FAILED` and `CANCELLED` end in an [`ErrorKind::JobFailed`] error with the server's
 //!   `errorMessage`, `EXPIRED` in [`ErrorKind::JobExpired`]; a job still running after
-//!   [`JobOptions::time_limit`] ends in a timeout error (and is cancelled).
-//! - A job dropped before its results were read to the end (the [`Job`] and its results
-//!   stream both gone) is cancelled with a `DELETE` in the background, for the families that
-//!   can be cancelled.
+//!   [`JobOptions::time_limit`] ends in a timeout error, and a job this handle submitted is
+//!   cancelled then (the helper gave up on it).
+//! - A job is cancelled on drop only by its owner, and only while nothing else may want it:
+//!   a job [`submit`](Jobs::submit)ted through this handle, dropped (the [`Job`] and its
+//!   results stream both gone) before any of its results were read and with no error seen,
+//!   is cancelled with a `DELETE` in the background, for the families that can be cancelled.
+//!   A job [`attach`](Jobs::attach)ed to by id is never cancelled on drop (another process
+//!   may own it); nor is one whose results were started (it is done running, and can be
+//!   read again by id until it expires), nor one that saw an error (a transient failure is
+//!   no reason to throw away the work: attach to it again). [`Job::cancel`] cancels any job.
 
 use crate::{Client, Error, ErrorKind, Result};
 use genesys_cloud_core::http::Method;
@@ -506,21 +512,27 @@ impl Jobs {
             request = request.with_header(*name, *value);
         }
         let submitted: Submitted = request.send_json().await?;
-        Ok(self.attach(submitted.job_id))
+        Ok(self.job(submitted.job_id, true))
     }
 
-    /// A job submitted before (by id), to wait for or read.
+    /// A job submitted before (by id), to wait for or read. Dropping it never cancels it:
+    /// only [`Job::cancel`] does.
     pub fn attach(&self, job_id: impl Into<String>) -> Job {
+        self.job(job_id.into(), false)
+    }
+
+    /// The handle of job `id`; `owned` when this handle submitted it.
+    fn job(&self, id: String, owned: bool) -> Job {
         let (progress, _) = watch::channel(JobProgress::default());
         Job {
             inner: Arc::new(JobInner {
                 raw: self.client.raw(),
                 family: self.family,
                 options: self.options.clone(),
-                id: job_id.into(),
+                id,
                 started: Instant::now(),
                 progress,
-                settled: AtomicBool::new(false),
+                cancel_on_drop: AtomicBool::new(owned && self.family.cancellable),
             }),
         }
     }
@@ -534,13 +546,14 @@ struct JobInner {
     id: String,
     started: Instant,
     progress: watch::Sender<JobProgress>,
-    /// Read to the end, failed, expired or cancelled: nothing to cancel on drop.
-    settled: AtomicBool,
+    /// Submitted through this handle, cancellable, and since then no results read, no error
+    /// seen, no final state: a drop cancels it.
+    cancel_on_drop: AtomicBool,
 }
 
 impl Drop for JobInner {
     fn drop(&mut self) {
-        if self.settled.load(Ordering::SeqCst) || !self.family.cancellable {
+        if !self.cancel_on_drop.load(Ordering::SeqCst) {
             return;
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
@@ -552,8 +565,8 @@ impl Drop for JobInner {
     }
 }
 
-/// A submitted job. Dropping it (and its results stream) before the results were read to the
-/// end cancels it.
+/// A submitted job. Dropped before any result was read, a job this handle submitted is
+/// cancelled (see [the module's docs](self) for when it is not).
 pub struct Job {
     inner: Arc<JobInner>,
 }
@@ -587,7 +600,7 @@ impl Job {
 
     /// Cancels the job now.
     pub async fn cancel(self) -> Result<()> {
-        self.inner.settled.store(true, Ordering::SeqCst);
+        self.inner.keep();
         self.inner.raw.request(Method::DELETE, self.inner.path("")).send().await
     }
 
@@ -603,7 +616,6 @@ impl Job {
                     return Some((Ok(item), state));
                 }
                 if state.done {
-                    state.inner.settled.store(true, Ordering::SeqCst);
                     return None;
                 }
                 if !state.fulfilled {
@@ -640,6 +652,19 @@ struct Pages<T> {
 }
 
 impl JobInner {
+    /// From now on, a drop does not cancel the job.
+    fn keep(&self) {
+        self.cancel_on_drop.store(false, Ordering::SeqCst);
+    }
+
+    /// `result`, after which a drop no longer cancels the job if it is an error.
+    fn keep_if_failed<T>(&self, result: Result<T>) -> Result<T> {
+        if result.is_err() {
+            self.keep();
+        }
+        result
+    }
+
     fn update(&self, f: impl FnOnce(&mut JobProgress)) {
         let elapsed = self.started.elapsed();
         self.progress.send_modify(|p| {
@@ -655,6 +680,11 @@ impl JobInner {
 
     /// One status poll: the status and the `Retry-After` of its answer.
     async fn poll(&self) -> Result<(JobStatus, Option<Duration>)> {
+        let polled = self.poll_once().await;
+        self.keep_if_failed(polled)
+    }
+
+    async fn poll_once(&self) -> Result<(JobStatus, Option<Duration>)> {
         // Right after the submit, the job can be invisible for a while.
         let retry = genesys_cloud_core::RetryOverride::default().not_found_for(self.options.not_found_for);
         let response = self
@@ -688,15 +718,15 @@ impl JobInner {
             match &status.state {
                 JobState::Fulfilled => return Ok(status),
                 JobState::Failed => {
-                    self.settled.store(true, Ordering::SeqCst);
+                    self.keep();
                     return Err(Error::new(ErrorKind::JobFailed, format!("job {} failed: {}", self.id, message())));
                 }
                 JobState::Cancelled => {
-                    self.settled.store(true, Ordering::SeqCst);
+                    self.keep();
                     return Err(Error::new(ErrorKind::JobFailed, format!("job {} was cancelled", self.id)));
                 }
                 JobState::Expired => {
-                    self.settled.store(true, Ordering::SeqCst);
+                    self.keep();
                     return Err(Error::new(
                         ErrorKind::JobExpired,
                         format!("job {} expired: its results are gone; submit it again", self.id),
@@ -706,6 +736,10 @@ impl JobInner {
             }
             let pause = retry_after.unwrap_or(wait);
             if self.started.elapsed() + pause > self.options.time_limit {
+                // The helper gives up on the job: one it submitted is cancelled now.
+                if self.cancel_on_drop.swap(false, Ordering::SeqCst) {
+                    let _ = self.raw.request(Method::DELETE, self.path("")).send().await;
+                }
                 return Err(Error::new(
                     ErrorKind::Timeout,
                     format!("job {} was not fulfilled within {:?}", self.id, self.options.time_limit),
@@ -716,8 +750,14 @@ impl JobInner {
         }
     }
 
-    /// One results page: its items and the next cursor.
+    /// One results page: its items and the next cursor. Once results are read, a drop no
+    /// longer cancels the job.
     async fn page<T: DeserializeOwned>(&self, cursor: Option<&str>) -> Result<(Vec<T>, Option<String>)> {
+        self.keep();
+        self.page_once(cursor).await
+    }
+
+    async fn page_once<T: DeserializeOwned>(&self, cursor: Option<&str>) -> Result<(Vec<T>, Option<String>)> {
         let mut request = self.raw.request(Method::GET, self.path("/results"));
         if let Some(c) = cursor {
             request = request.query("cursor", c);

@@ -10,6 +10,8 @@ use genesys_cloud_mock::{MockOptions, MockServer};
 use genesys_cloud_spec::{Document, SampleOptions, Sampler};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 fn client(mock: &MockServer) -> Client {
@@ -107,15 +109,46 @@ async fn failed_and_expired_jobs_are_typed_errors() {
     assert_eq!(e.kind(), genesys_cloud::ErrorKind::JobExpired);
 }
 
-/// A job dropped before its end is cancelled with a DELETE.
+/// A client whose calls with method DELETE are counted as they start (a standard tower layer
+/// around each call), and the counter.
+fn counting_deletes(mock: &MockServer) -> (Client, Arc<AtomicUsize>) {
+    let deletes = Arc::new(AtomicUsize::new(0));
+    let seen = deletes.clone();
+    let count = tower::util::MapRequestLayer::new(move |req: genesys_cloud::core::http::Request<_>| {
+        if req.method() == genesys_cloud::core::http::Method::DELETE {
+            seen.fetch_add(1, Ordering::SeqCst);
+        }
+        req
+    });
+    let client = Client::builder()
+        .base_url(&mock.base_url())
+        .client_credentials("mock-id", "mock-secret")
+        .retry(Retry::default().backoff(Duration::from_millis(5), Duration::from_millis(50)))
+        .with_layer(count)
+        .build()
+        .unwrap();
+    (client, deletes)
+}
+
+/// Lets every task spawned so far run up to its first wait (the tests run on one thread): a
+/// cancel spawned by a drop has then started its `DELETE` call.
+async fn let_spawned_tasks_start() {
+    for _ in 0..16 {
+        tokio::task::yield_now().await;
+    }
+}
+
+/// A job this handle submitted, dropped before any result was read, is cancelled with a
+/// `DELETE`.
 #[tokio::test]
-async fn a_job_dropped_before_its_end_is_cancelled() {
-    let options = MockOptions::default().job_delay(Duration::from_millis(50)).job_items(500);
+async fn a_submitted_job_dropped_unread_is_cancelled() {
+    let options = MockOptions::default().job_delay(Duration::from_millis(500)).job_items(500);
     let mock = MockServer::start_with(options).await.unwrap();
-    let jobs = client(&mock).jobs(families::CONVERSATIONS_DETAILS).options(quick());
-    let mut results = jobs.submit(&details_query()).await.unwrap().results::<Value>();
-    assert!(bounded(results.try_next()).await.unwrap().is_some());
-    drop(results);
+    let (client, deletes) = counting_deletes(&mock);
+    let job = client.jobs(families::CONVERSATIONS_DETAILS).options(quick()).submit(&details_query()).await.unwrap();
+    drop(job);
+    let_spawned_tasks_start().await;
+    assert_eq!(deletes.load(Ordering::SeqCst), 1, "the drop started a cancel");
     bounded(async {
         while mock.job_counts().1 == 0 {
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -123,6 +156,69 @@ async fn a_job_dropped_before_its_end_is_cancelled() {
     })
     .await;
     assert_eq!(mock.job_counts(), (1, 1));
+}
+
+/// Only the owner cancels, only while the results are unread, never after an error: a job
+/// attached to by id, a job whose results were started, and a job whose results stream
+/// failed are all left running when dropped, and can be read again by id.
+#[tokio::test]
+async fn a_job_is_not_cancelled_on_drop_unless_owned_unread_and_error_free() {
+    let options = MockOptions::default().job_delay(Duration::from_millis(50)).job_items(500);
+    let mock = MockServer::start_with(options).await.unwrap();
+    let (client, deletes) = counting_deletes(&mock);
+    let jobs = client.jobs(families::CONVERSATIONS_DETAILS).options(quick().page_size(100));
+
+    // Attached by id: another process may own it.
+    let submitted = jobs.submit(&details_query()).await.unwrap();
+    let id = submitted.id().to_owned();
+    let attached = jobs.attach(&id);
+    bounded(attached.wait()).await.unwrap();
+    drop(attached);
+    let_spawned_tasks_start().await;
+    assert_eq!(deletes.load(Ordering::SeqCst), 0, "an attached job is not cancelled on drop");
+
+    // Results started, then dropped.
+    let mut results = submitted.results::<Value>();
+    assert!(bounded(results.try_next()).await.unwrap().is_some());
+    drop(results);
+    let_spawned_tasks_start().await;
+    assert_eq!(deletes.load(Ordering::SeqCst), 0, "a job whose results were started is not cancelled");
+
+    // A results stream that failed on a transient error.
+    let failing = jobs.submit(&details_query()).await.unwrap();
+    let failing_id = failing.id().to_owned();
+    let results_path = format!("{}/jobs/{failing_id}/results", families::CONVERSATIONS_DETAILS.path());
+    mock.inject(genesys_cloud_mock::Fault::status(503).on_path(&results_path).times(10));
+    let mut results = failing.results::<Value>();
+    let e = bounded(results.try_next()).await.unwrap_err();
+    assert!(e.status().is_some_and(|s| s.as_u16() == 503), "{e}");
+    drop(results);
+    let_spawned_tasks_start().await;
+    assert_eq!(deletes.load(Ordering::SeqCst), 0, "a job that saw an error is not cancelled");
+    mock.clear_faults();
+
+    // Both jobs are still there, whole.
+    for id in [id, failing_id] {
+        let items: Vec<Value> = bounded(jobs.attach(&id).results().try_collect()).await.unwrap();
+        assert_eq!(items.len(), 500, "job {id} was read again from the start");
+    }
+    assert_eq!(mock.job_counts(), (2, 0), "nothing was cancelled");
+}
+
+/// An explicit cancel works on any job, attached ones too.
+#[tokio::test]
+async fn cancel_works_on_an_attached_job() {
+    let options = MockOptions::default().job_delay(Duration::from_secs(30));
+    let mock = MockServer::start_with(options).await.unwrap();
+    let (client, deletes) = counting_deletes(&mock);
+    let jobs = client.jobs(families::CONVERSATIONS_DETAILS).options(quick());
+    // The submitting handle stays alive (dropped unread, it would cancel the job itself).
+    let submitted = jobs.submit(&details_query()).await.unwrap();
+    bounded(jobs.attach(submitted.id()).cancel()).await.unwrap();
+    assert_eq!(deletes.load(Ordering::SeqCst), 1);
+    assert_eq!(mock.job_counts(), (1, 1));
+    let e = bounded(submitted.wait()).await.unwrap_err();
+    assert!(e.is_job_failed() && e.to_string().contains("cancelled"), "{e}");
 }
 
 /// A status answer's Retry-After is the next wait: a job of 2.5 s is polled about twice, not
