@@ -33,7 +33,7 @@ pub enum ReloadEvent {
     Removed,
 }
 
-type Listener = Box<dyn Fn(&ReloadEvent) + Send + Sync>;
+type Listener = Arc<dyn Fn(&ReloadEvent) + Send + Sync>;
 type Override = Arc<dyn Fn(&mut Config) + Send + Sync>;
 
 struct Inner {
@@ -41,7 +41,8 @@ struct Inner {
     path: Option<PathBuf>,
     env: HashMap<String, String>,
     overrides: Option<Override>,
-    listeners: Mutex<Vec<Listener>>,
+    /// The listeners, each with the id its [`Listening`] guard removes it by.
+    listeners: Mutex<(u64, Vec<(u64, Listener)>)>,
     watcher: Mutex<Option<notify::RecommendedWatcher>>,
 }
 
@@ -227,9 +228,22 @@ impl ConfigHandle {
         self.inner.watcher.lock().unwrap_or_else(PoisonError::into_inner).is_some()
     }
 
-    /// Calls `listener` after every reload attempt (new snapshot, rejected file, removed file).
-    pub fn on_change(&self, listener: impl Fn(&ReloadEvent) + Send + Sync + 'static) {
-        self.inner.listeners.lock().unwrap_or_else(PoisonError::into_inner).push(Box::new(listener));
+    /// Calls `listener` after every reload attempt (new snapshot, rejected file, removed file),
+    /// until the returned guard is dropped (or, after [`Listening::detach`], for as long as
+    /// the handle lives). A client built from this handle holds its own guard, so dropping the
+    /// client removes its listener and frees what the listener kept (its token cache, its
+    /// settings).
+    pub fn on_change(&self, listener: impl Fn(&ReloadEvent) + Send + Sync + 'static) -> Listening {
+        let mut listeners = self.inner.listeners.lock().unwrap_or_else(PoisonError::into_inner);
+        let id = listeners.0;
+        listeners.0 += 1;
+        listeners.1.push((id, Arc::new(listener)));
+        Listening { inner: Arc::downgrade(&self.inner), id: Some(id) }
+    }
+
+    /// How many listeners are registered now.
+    pub fn listener_count(&self) -> usize {
+        self.inner.listeners.lock().unwrap_or_else(PoisonError::into_inner).1.len()
     }
 
     /// Re-reads the file now. An invalid file keeps the current snapshot and returns the error.
@@ -294,8 +308,45 @@ fn debounce_loop(rx: mpsc::Receiver<()>, weak: Weak<Inner>, quiet: Duration) {
 }
 
 fn notify_all(inner: &Inner, event: ReloadEvent) {
-    for listener in inner.listeners.lock().unwrap_or_else(PoisonError::into_inner).iter() {
+    // Called outside the lock, so a listener may add or remove listeners.
+    let listeners: Vec<Listener> =
+        inner.listeners.lock().unwrap_or_else(PoisonError::into_inner).1.iter().map(|(_, l)| l.clone()).collect();
+    for listener in listeners {
         listener(&event);
+    }
+}
+
+/// A listener added by [`ConfigHandle::on_change`]: dropping this removes it.
+#[must_use = "the listener is removed when this guard is dropped: keep it, or call `detach()`"]
+pub struct Listening {
+    inner: Weak<Inner>,
+    /// `None` once detached.
+    id: Option<u64>,
+}
+
+impl Listening {
+    /// Keeps the listener for as long as the configuration handle lives.
+    pub fn detach(mut self) {
+        self.id = None;
+    }
+}
+
+impl std::fmt::Debug for Listening {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Listening").field("id", &self.id).finish()
+    }
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        let (Some(id), Some(inner)) = (self.id, self.inner.upgrade()) else { return };
+        // Taken out under the lock, dropped after it (the listener may hold anything).
+        let removed = {
+            let mut listeners = inner.listeners.lock().unwrap_or_else(PoisonError::into_inner);
+            let at = listeners.1.iter().position(|(i, _)| *i == id);
+            at.map(|at| listeners.1.remove(at))
+        };
+        drop(removed);
     }
 }
 

@@ -16,7 +16,7 @@ mod handle;
 mod model;
 mod parse;
 
-pub use handle::{default_path, ConfigBuilder, ConfigHandle, ReloadEvent};
+pub use handle::{default_path, ConfigBuilder, ConfigHandle, Listening, ReloadEvent};
 pub use model::{
     Config, Credentials, Gateway, LogFormat, LogLevel, Logging, Proxy, RateLimits, Reauthentication, Retry, Timeouts,
 };

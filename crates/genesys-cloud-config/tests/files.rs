@@ -263,7 +263,7 @@ fn an_invalid_file_keeps_the_last_good_snapshot_and_reports() {
     let handle = build(&path);
     let events: Arc<Mutex<Vec<String>>> = Arc::default();
     let log = events.clone();
-    handle.on_change(move |e| {
+    let _listening = handle.on_change(move |e| {
         log.lock().unwrap().push(match e {
             ReloadEvent::Reloaded(_) => "reloaded".into(),
             ReloadEvent::Rejected(err) => format!("rejected: {err}"),
@@ -317,16 +317,36 @@ fn two_handles_watch_two_files_and_the_watcher_stops_with_the_last_handle() {
     assert_eq!(hb.load().logging.level, LogLevel::None);
     let seen: Arc<Mutex<usize>> = Arc::default();
     let count = seen.clone();
-    hb.on_change(move |_| *count.lock().unwrap() += 1);
+    let _listening = hb.on_change(move |_| *count.lock().unwrap() += 1);
     let clone = hb.clone();
     drop(hb);
     write(&b, "[logging]\nlog_level = trace\n");
     eventually("b to reload while a clone lives", || clone.load().logging.level == LogLevel::Trace);
-    let before = *seen.lock().unwrap();
+    assert!(*seen.lock().unwrap() > 0);
     drop(clone);
+    // The handle's state (watcher, listeners) is freed with the last handle: the listener, and
+    // the counter it holds, are dropped (a reload in flight may hold it a moment longer), so
+    // nothing can call it again.
+    eventually("the last handle's state to be freed", || Arc::strong_count(&seen) == 1);
     write(&b, "[logging]\nlog_level = error\n");
-    std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(*seen.lock().unwrap(), before, "no reload after the last handle is gone");
+    assert_eq!(Arc::strong_count(&seen), 1, "no watcher brought the listener back");
+}
+
+#[test]
+fn a_dropped_guard_removes_its_listener() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config");
+    write(&path, "[logging]\nlog_level = none\n");
+    let handle = build(&path);
+    let kept: Arc<Mutex<usize>> = Arc::default();
+    let count = kept.clone();
+    let guards: Vec<_> = (0..1000).map(|_| handle.on_change(|_| {})).collect();
+    handle.on_change(move |_| *count.lock().unwrap() += 1).detach();
+    assert_eq!(handle.listener_count(), 1001);
+    drop(guards);
+    assert_eq!(handle.listener_count(), 1, "the detached one stays");
+    handle.reload().unwrap();
+    assert_eq!(*kept.lock().unwrap(), 1);
 }
 
 #[test]

@@ -229,3 +229,22 @@ fn a_success_body_that_does_not_decode_keeps_the_response() {
     assert_eq!(err.correlation_id(), Some("corr-42"));
     assert!(err.body_excerpt().unwrap().contains("Ann"));
 }
+
+/// Each client built from a configuration handle listens to its reloads; dropping the client
+/// removes its listener (and so frees its token cache and settings): 1,000 clients built and
+/// dropped leave none.
+#[test]
+fn a_dropped_client_removes_its_configuration_listener() {
+    let handle = genesys_cloud::config::ConfigHandle::fixed(genesys_cloud::config::Config::default());
+    for _ in 0..1000 {
+        let client = Client::builder().config(handle.clone()).access_token("fake-token").build().unwrap();
+        drop(client);
+    }
+    assert_eq!(handle.listener_count(), 0);
+    let client = Client::builder().config(handle.clone()).access_token("fake-token").build().unwrap();
+    let clone = client.clone();
+    drop(client);
+    assert_eq!(handle.listener_count(), 1, "a clone keeps the client, and its listener, alive");
+    drop(clone);
+    assert_eq!(handle.listener_count(), 0);
+}

@@ -203,7 +203,7 @@ async fn retry_and_timeout_changes_in_the_file_apply_to_the_next_call() {
     let handle = ConfigHandle::builder().path(&path).env_vars(Default::default()).watch(false).build().unwrap();
     let events = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = events.clone();
-    handle.on_change(move |e| seen.lock().unwrap().push(e.clone()));
+    let _listening = handle.on_change(move |e| seen.lock().unwrap().push(e.clone()));
     // The code's base URL wins over the file's region.
     let client = Client::builder()
         .config(handle.clone())
