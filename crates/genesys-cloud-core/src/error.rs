@@ -38,6 +38,9 @@ pub enum ErrorKind {
     JobFailed,
     /// An asynchronous job ended in `EXPIRED`: its results are gone; submit it again.
     JobExpired,
+    /// The response body was larger (once inflated) than the client's maximum response size;
+    /// it was not read further. Not retried.
+    TooLarge,
 }
 
 impl fmt::Display for ErrorKind {
@@ -52,6 +55,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Decode => "response decode error",
             ErrorKind::JobFailed => "job failed",
             ErrorKind::JobExpired => "job expired",
+            ErrorKind::TooLarge => "response too large",
         })
     }
 }
@@ -318,6 +322,12 @@ impl Error {
         self.caused_by(ErrorKind::Connect)
     }
 
+    /// Whether a response was past the client's maximum response size
+    /// ([`ErrorKind::TooLarge`]), here or in a wrapped request.
+    pub fn is_too_large(&self) -> bool {
+        self.caused_by(ErrorKind::TooLarge)
+    }
+
     /// Whether a timeout expired ([`ErrorKind::Timeout`]), here or in a wrapped request.
     pub fn is_timeout(&self) -> bool {
         self.caused_by(ErrorKind::Timeout)
@@ -385,6 +395,10 @@ fn excerpt(body: &[u8]) -> String {
         }
         Err(_) => String::from_utf8_lossy(cut).into_owned(),
     };
+    // A body can carry secrets (a created user's password, a token a gateway echoes).
+    if let std::borrow::Cow::Owned(masked) = crate::redact::redact_body(&text) {
+        text = masked;
+    }
     if body.len() > BODY_EXCERPT_LIMIT {
         text.push('…');
     }

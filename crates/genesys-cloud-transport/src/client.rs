@@ -83,6 +83,8 @@ impl Service<genesys_cloud_core::http::Uri> for LazyTls {
 #[derive(Clone)]
 pub struct HyperClient {
     inner: Decompression<Wire>,
+    /// The largest response body read, once inflated.
+    max_body: usize,
 }
 
 /// hyper-util's client, shared: a clone per call is one reference count.
@@ -103,9 +105,13 @@ impl Service<Request<Body>> for Wire {
     }
 }
 
-/// The largest body a response may have once inflated: far above any Genesys Cloud response,
-/// low enough that a decompression bomb is an error rather than an exhausted machine.
-pub const MAX_INFLATED_BODY: u64 = 1 << 30;
+/// The largest body a response may have once inflated, unless the client sets its own
+/// ([`TransportBuilder::max_response_size`](crate::TransportBuilder::max_response_size)):
+/// 256 MiB. Every response is held whole in memory; the largest Genesys Cloud answers (an
+/// analytics details page of 10,000 conversations) are tens of megabytes, so this is far
+/// above them and low enough that a runaway or hostile body (a decompression bomb) is an
+/// [`ErrorKind::TooLarge`] error rather than an exhausted machine.
+pub const DEFAULT_MAX_RESPONSE_SIZE: usize = 256 << 20;
 
 impl std::fmt::Debug for HyperClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -125,7 +131,14 @@ impl HyperClient {
         let connector = LazyTls::new(plain, tls.clone());
         let client = Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(90)).build(connector);
         let inner = tower_http::decompression::DecompressionLayer::new().no_br().no_deflate().no_zstd();
-        Ok(Self { inner: tower::Layer::layer(&inner, Wire(Arc::new(client))) })
+        Ok(Self { inner: tower::Layer::layer(&inner, Wire(Arc::new(client))), max_body: DEFAULT_MAX_RESPONSE_SIZE })
+    }
+
+    /// Sets the largest response body read (once inflated), in bytes; a larger one is an
+    /// [`ErrorKind::TooLarge`] error. Default [`DEFAULT_MAX_RESPONSE_SIZE`].
+    pub fn max_response_size(mut self, bytes: usize) -> Self {
+        self.max_body = bytes;
+        self
     }
 }
 
@@ -142,7 +155,7 @@ impl Service<Request<Body>> for HyperClient {
     /// Sends one request (its URI absolute) and reads the whole response. The request goes
     /// to hyper at once: the future holds hyper's response future, not the request.
     fn call(&mut self, req: Request<Body>) -> Self::Future {
-        HyperCall { state: CallState::Head { pending: self.inner.call(req) } }
+        HyperCall { state: CallState::Head { pending: self.inner.call(req) }, max_body: self.max_body }
     }
 }
 
@@ -153,6 +166,7 @@ pin_project_lite::pin_project! {
     pub struct HyperCall {
         #[pin]
         state: CallState,
+        max_body: usize,
     }
 }
 
@@ -186,11 +200,12 @@ impl std::future::Future for HyperCall {
                         Error::new(kind, format!("{what}: {}", error_chain(&e))).with_source(e)
                     })?;
                     let (parts, body) = response.into_parts();
-                    let body = Box::pin(Limited::new(body, MAX_INFLATED_BODY as usize));
+                    let body = Box::pin(Limited::new(body, *this.max_body));
                     this.state.set(CallState::Body { parts: Some(parts), body, joined: Joined::default() });
                 }
                 CallStateProj::Body { parts, body, joined } => {
-                    let bytes = std::task::ready!(joined.poll_to_end(body.as_mut(), cx, body_error))?;
+                    let limit = *this.max_body;
+                    let bytes = std::task::ready!(joined.poll_to_end(body.as_mut(), cx, |e| body_error(e, limit)))?;
                     let Some(parts) = parts.take() else {
                         return Poll::Ready(Err(Error::new(ErrorKind::Transport, "polled after completion")));
                     };
@@ -201,11 +216,14 @@ impl std::future::Future for HyperCall {
     }
 }
 
-/// A response body that could not be read: cut off, not valid gzip, or inflating past
-/// [`MAX_INFLATED_BODY`].
-fn body_error(e: BoxError) -> Error {
+/// A response body that could not be read: cut off, not valid gzip, or past `limit` bytes
+/// once inflated.
+fn body_error(e: BoxError, limit: usize) -> Error {
     let what = if e.is::<http_body_util::LengthLimitError>() {
-        format!("the response body inflates past {MAX_INFLATED_BODY} bytes")
+        let message = format!(
+            "the response body is larger than the client's maximum response size ({limit} bytes, once inflated)"
+        );
+        return Error::new(ErrorKind::TooLarge, message).with_boxed_source(e);
     } else if e.is::<std::io::Error>() {
         format!("the gzip response body could not be inflated: {}", error_chain(&*e))
     } else {

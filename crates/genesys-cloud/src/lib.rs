@@ -93,6 +93,8 @@ struct Inner {
     proxy: Option<config::Proxy>,
     /// Kept so the configuration watcher lives exactly as long as the client.
     config: Option<config::ConfigHandle>,
+    /// The client's listener on that configuration: removed with the client.
+    _listening: Option<config::Listening>,
     /// The HTTP log, for [`Client::flush_logs`].
     logs: transport::LogHandle,
 }
@@ -420,6 +422,14 @@ impl ClientBuilder {
         self
     }
 
+    /// The largest response body the client reads, in bytes once inflated; a larger one is an
+    /// [`ErrorKind::TooLarge`] error. Default
+    /// [`DEFAULT_MAX_RESPONSE_SIZE`](transport::DEFAULT_MAX_RESPONSE_SIZE) (256 MiB).
+    pub fn max_response_size(mut self, bytes: usize) -> Self {
+        self.transport = self.transport.max_response_size(bytes);
+        self
+    }
+
     /// Replaces the HTTP client underneath the SDK's layers with `service` (a test double,
     /// another client): retries, timeouts, tokens, headers and logging still apply, and it
     /// receives requests with absolute URIs. The one way to replace the transport.
@@ -508,7 +518,7 @@ impl ClientBuilder {
         let transport = t.build()?;
         let tokens = transport.token_cache();
         let pacer = transport.pacer();
-        if let Some(handle) = &self.config {
+        let listening = self.config.as_ref().map(|handle| {
             // The hot settings the code left to the configuration follow its reloads.
             let follow_retry = self.retry.is_none().then(|| retry.clone());
             let follow_timeouts = self.timeouts.is_none().then(|| timeouts.clone());
@@ -534,9 +544,10 @@ impl ClientBuilder {
                 if let Some(cache) = &follow_cache {
                     cache.set_options(cache_of(c));
                 }
-            });
-        }
+            })
+        });
         let executor: core::SharedExecutor = Arc::new(transport);
-        Ok(Client { inner: Arc::new(Inner { executor, tokens, pacer, tls, proxy, config: self.config, logs }) })
+        let inner = Inner { executor, tokens, pacer, tls, proxy, config: self.config, _listening: listening, logs };
+        Ok(Client { inner: Arc::new(inner) })
     }
 }

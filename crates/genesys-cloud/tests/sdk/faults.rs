@@ -296,7 +296,7 @@ async fn a_config_file_corrupted_mid_run_keeps_the_last_good_snapshot() {
     std::fs::write(&path, &good).unwrap();
     let handle = ConfigHandle::builder().path(&path).watch(true).debounce(Duration::from_millis(50)).build().unwrap();
     let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-    handle.on_change(move |e| {
+    let _listening = handle.on_change(move |e| {
         let _ = tx.send(e.clone());
     });
     let client = builder()
@@ -375,5 +375,26 @@ async fn a_wait_that_would_pass_the_call_deadline_returns_the_answer_at_once() {
     assert!(err.is_rate_limited() && !err.is_timeout(), "{err}");
     assert_eq!(err.retry_after(), Some(Duration::from_secs(3)));
     assert_eq!(err.attempts(), 1);
+    me_works(&client).await;
+}
+
+/// A response past the client's maximum response size is a typed error, sent once (not
+/// retried); a smaller one still decodes on the same client.
+#[tokio::test]
+async fn a_response_past_the_maximum_size_is_a_typed_error_not_retried() {
+    let mock = MockServer::start_with(MockOptions::default().listing_total(500)).await.unwrap();
+    let client = builder()
+        .base_url(&mock.base_url())
+        .client_credentials("fault-client", "fault-secret")
+        .retry(quick_retry())
+        .max_response_size(4 * 1024)
+        .build()
+        .unwrap();
+    let e = bounded(Duration::from_secs(10), client.users().get_users().page_size(100).send()).await.unwrap_err();
+    assert!(e.is_too_large(), "{e}");
+    assert_eq!(e.kind(), genesys_cloud::ErrorKind::TooLarge);
+    assert!(e.to_string().contains("4096 bytes"), "{e}");
+    assert_eq!(e.attempts(), 1, "not retried: {e}");
+    assert_eq!(mock.hits("/api/v2/users"), 1);
     me_works(&client).await;
 }
