@@ -14,6 +14,7 @@ pub mod error;
 pub mod executor;
 pub mod meta;
 pub mod pagination;
+pub mod redact;
 pub mod request;
 
 pub use bytes;

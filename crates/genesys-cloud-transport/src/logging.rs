@@ -8,13 +8,15 @@ use arc_swap::ArcSwap;
 use genesys_cloud_core::bytes::Bytes;
 use genesys_cloud_core::error::CORRELATION_ID_HEADER;
 use genesys_cloud_core::http::{HeaderMap, Request, Response};
+use genesys_cloud_core::redact::REDACTED;
 use genesys_cloud_core::{Error, OperationMeta};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tower::{Layer, Service};
 
 pub use genesys_cloud_config::{LogFormat, LogLevel};
@@ -26,8 +28,12 @@ pub use genesys_cloud_config::Logging as LogSettings;
 /// from the next request on.
 ///
 /// Lines are written by a thread of their own (started with the first line), fed through a
-/// channel: a request never waits for a file or the console. The last handle's drop (the
-/// client's) writes out every line still queued; [`flush`](Self::flush) does so on demand.
+/// bounded queue: a request never waits for a file or the console. When the queue is full
+/// ([`LOG_QUEUE_LINES`] lines or [`LOG_QUEUE_BYTES`] bytes: a stalled disk, a console nobody
+/// reads), new lines are dropped and counted, and the writer says how many in a line of its
+/// own once it catches up ([`dropped_lines`](Self::dropped_lines) counts them too). The last
+/// handle's drop (the client's) waits up to [`LOG_DROP_WAIT`] for the queued lines to be
+/// written; [`flush`](Self::flush) waits for them on demand.
 #[derive(Clone)]
 pub struct LogHandle {
     settings: Arc<ArcSwap<LogSettings>>,
@@ -40,76 +46,148 @@ impl std::fmt::Debug for LogHandle {
     }
 }
 
+/// The most lines queued for the writer: past it, lines are dropped and counted.
+pub const LOG_QUEUE_LINES: usize = 8192;
+/// The most bytes of lines queued for the writer (a line can hold a whole body): past it,
+/// lines are dropped and counted.
+pub const LOG_QUEUE_BYTES: usize = 64 << 20;
+/// How long the last handle's drop waits for the queued lines to be written. A writer still
+/// stuck then (a file on a hung disk) is left to finish on its own.
+pub const LOG_DROP_WAIT: Duration = Duration::from_secs(2);
+
 /// What the writer thread is told.
 enum Message {
-    Line { console: bool, file: Option<PathBuf>, line: String },
+    /// A line, and how many lines were dropped just before it.
+    Line {
+        console: bool,
+        file: Option<PathBuf>,
+        line: String,
+        dropped_before: u64,
+    },
     Flush(std::sync::mpsc::SyncSender<()>),
 }
 
-/// The writer thread and its channel, started with the first line.
+/// The writer thread and its queue, started with the first line.
 #[derive(Default)]
 struct Writer {
-    started: Mutex<Option<(std::sync::mpsc::Sender<Message>, std::thread::JoinHandle<()>)>>,
+    started: Mutex<Option<Started>>,
+    /// What the queue holds and what it dropped, shared with the thread.
+    queue: Arc<QueueCounts>,
+}
+
+struct Started {
+    tx: std::sync::mpsc::SyncSender<Message>,
+    /// Disconnected when the thread ends.
+    ended: std::sync::mpsc::Receiver<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+#[derive(Default)]
+struct QueueCounts {
+    bytes: AtomicUsize,
+    /// Dropped since the writer last said so.
+    dropped: AtomicU64,
+    /// Dropped in all.
+    dropped_total: AtomicU64,
+}
+
+impl QueueCounts {
+    fn drop_one(&self) {
+        self.dropped.fetch_add(1, Ordering::Relaxed);
+        self.dropped_total.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 impl Writer {
-    fn send(&self, message: Message) -> bool {
+    /// Queues `message` without waiting; a line that does not fit is dropped and counted.
+    fn send(&self, mut message: Message) -> bool {
         let mut started = self.started.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if started.is_none() {
-            let (tx, rx) = std::sync::mpsc::channel();
-            match std::thread::Builder::new().name("genesys-cloud-log".into()).spawn(move || write_lines(rx)) {
-                Ok(thread) => *started = Some((tx, thread)),
+            let (tx, rx) = std::sync::mpsc::sync_channel(LOG_QUEUE_LINES);
+            let (signal, ended) = std::sync::mpsc::channel();
+            let queue = self.queue.clone();
+            let spawned = std::thread::Builder::new().name("genesys-cloud-log".into()).spawn(move || {
+                write_lines(rx, &queue);
+                drop(signal);
+            });
+            match spawned {
+                Ok(thread) => *started = Some(Started { tx, ended, thread }),
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot start the log writer thread");
                     return false;
                 }
             }
         }
-        started.as_ref().is_some_and(|(tx, _)| tx.send(message).is_ok())
+        let Some(writer) = started.as_ref() else { return false };
+        let size = match &message {
+            Message::Line { line, .. } => line.len(),
+            Message::Flush(_) => 0,
+        };
+        if size > 0 && self.queue.bytes.load(Ordering::Relaxed) + size > LOG_QUEUE_BYTES {
+            self.queue.drop_one();
+            return false;
+        }
+        // Counted before it is queued: the writer subtracts it once it takes it. The lines
+        // dropped since the last one queued go with it, so the writer tells of them where
+        // they were lost.
+        self.queue.bytes.fetch_add(size, Ordering::Relaxed);
+        let mut before = 0;
+        if let Message::Line { dropped_before, .. } = &mut message {
+            before = self.queue.dropped.swap(0, Ordering::Relaxed);
+            *dropped_before = before;
+        }
+        let sent = writer.tx.try_send(message);
+        if sent.is_err() {
+            self.queue.bytes.fetch_sub(size, Ordering::Relaxed);
+            self.queue.dropped.fetch_add(before, Ordering::Relaxed);
+        }
+        match sent {
+            Ok(()) => true,
+            Err(std::sync::mpsc::TrySendError::Full(_)) => {
+                self.queue.drop_one();
+                false
+            }
+            Err(std::sync::mpsc::TrySendError::Disconnected(_)) => false,
+        }
     }
 }
 
 impl Drop for Writer {
     fn drop(&mut self) {
         let started = self.started.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner).take();
-        if let Some((tx, thread)) = started {
-            // The channel closes; the thread writes what is queued, then ends.
+        if let Some(Started { tx, ended, thread }) = started {
+            // The queue closes; the thread writes what is queued, then ends. It is waited
+            // for a bounded time: a writer stuck on a hung file is left behind.
             drop(tx);
-            let _ = thread.join();
+            match ended.recv_timeout(LOG_DROP_WAIT) {
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    tracing::warn!("the log writer did not finish within {LOG_DROP_WAIT:?}; queued lines may be lost")
+                }
+                _ => {
+                    let _ = thread.join();
+                }
+            }
         }
     }
 }
 
+type OpenFile = Option<(PathBuf, Option<std::io::BufWriter<std::fs::File>>)>;
+
 /// The writer thread: appends each line to its file (kept open while the path stays the
-/// same) or the console, and flushes whenever the queue is empty.
-fn write_lines(rx: std::sync::mpsc::Receiver<Message>) {
-    let mut open: Option<(PathBuf, Option<std::io::BufWriter<std::fs::File>>)> = None;
-    let flush = |open: &mut Option<(PathBuf, Option<std::io::BufWriter<std::fs::File>>)>| {
-        if let Some((_, Some(f))) = open {
-            let _ = f.flush();
-        }
-    };
+/// same) or the console, and flushes whenever the queue is empty. Lines the queue dropped
+/// are told in a line of their own, where the next line goes.
+fn write_lines(rx: std::sync::mpsc::Receiver<Message>, queue: &QueueCounts) {
+    let mut open: OpenFile = None;
+    let mut last_target: Option<(bool, Option<PathBuf>)> = None;
     while let Ok(first) = rx.recv() {
         let mut next = Some(first);
         while let Some(message) = next.take() {
             match message {
-                Message::Line { console, file, line } => {
-                    if console {
-                        eprintln!("{line}");
-                    }
-                    if let Some(path) = file {
-                        if open.as_ref().is_none_or(|(p, _)| *p != path) {
-                            flush(&mut open);
-                            let file = std::fs::OpenOptions::new().create(true).append(true).open(&path);
-                            if let Err(e) = &file {
-                                tracing::warn!(path = %path.display(), error = %e, "cannot open the log file");
-                            }
-                            open = Some((path, file.ok().map(std::io::BufWriter::new)));
-                        }
-                        if let Some((_, Some(f))) = &mut open {
-                            let _ = writeln!(f, "{line}");
-                        }
-                    }
+                Message::Line { console, file, line, dropped_before } => {
+                    queue.bytes.fetch_sub(line.len(), Ordering::Relaxed);
+                    tell_dropped(dropped_before, console, file.as_ref(), &mut open);
+                    write_line(console, file.as_ref(), &line, &mut open);
+                    last_target = Some((console, file));
                 }
                 Message::Flush(done) => {
                     flush(&mut open);
@@ -118,9 +196,47 @@ fn write_lines(rx: std::sync::mpsc::Receiver<Message>) {
             }
             next = rx.try_recv().ok();
         }
+        // Lines dropped since the last one queued: told once the queue is drained.
+        if let Some((console, file)) = &last_target {
+            tell_dropped(queue.dropped.swap(0, Ordering::Relaxed), *console, file.as_ref(), &mut open);
+        }
         flush(&mut open);
     }
     flush(&mut open);
+}
+
+fn flush(open: &mut OpenFile) {
+    if let Some((_, Some(f))) = open {
+        let _ = f.flush();
+    }
+}
+
+/// Writes how many lines were dropped, if any.
+fn tell_dropped(dropped: u64, console: bool, file: Option<&PathBuf>, open: &mut OpenFile) {
+    if dropped > 0 {
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let line = format!("{now} WARN genesys-cloud-rs {dropped} log lines dropped: the log queue was full");
+        write_line(console, file, &line, open);
+    }
+}
+
+fn write_line(console: bool, file: Option<&PathBuf>, line: &str, open: &mut OpenFile) {
+    if console {
+        eprintln!("{line}");
+    }
+    if let Some(path) = file {
+        if open.as_ref().is_none_or(|(p, _)| p != path) {
+            flush(open);
+            let file = std::fs::OpenOptions::new().create(true).append(true).open(path);
+            if let Err(e) = &file {
+                tracing::warn!(path = %path.display(), error = %e, "cannot open the log file");
+            }
+            *open = Some((path.clone(), file.ok().map(std::io::BufWriter::new)));
+        }
+        if let Some((_, Some(f))) = open {
+            let _ = writeln!(f, "{line}");
+        }
+    }
 }
 
 impl LogHandle {
@@ -139,6 +255,11 @@ impl LogHandle {
         self.settings.store(Arc::new(settings));
     }
 
+    /// How many lines were dropped so far because the queue was full.
+    pub fn dropped_lines(&self) -> u64 {
+        self.writer.queue.dropped_total.load(Ordering::Relaxed)
+    }
+
     /// Waits until every line logged so far is written to its file (at most 5 s). It blocks:
     /// call it outside async code, or from `spawn_blocking`.
     pub fn flush(&self) {
@@ -146,17 +267,32 @@ impl LogHandle {
         if !started {
             return;
         }
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
         let (done, wait) = std::sync::mpsc::sync_channel(1);
-        if self.writer.send(Message::Flush(done)) {
-            let _ = wait.recv_timeout(std::time::Duration::from_secs(5));
+        let mut flush = Message::Flush(done);
+        // The queue may be full: the flush waits its turn, within the same 5 s.
+        loop {
+            let writer = self.writer.started.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let Some(w) = writer.as_ref() else { return };
+            match w.tx.try_send(flush) {
+                Ok(()) => break,
+                Err(std::sync::mpsc::TrySendError::Full(back)) if std::time::Instant::now() < deadline => {
+                    flush = back;
+                    drop(writer);
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err(_) => return,
+            }
         }
+        let _ = wait.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()));
     }
 
     fn write(&self, settings: &Arc<LogSettings>, line: String) {
         if !settings.to_console && settings.file.is_none() {
             return;
         }
-        self.writer.send(Message::Line { console: settings.to_console, file: settings.file.clone(), line });
+        let file = settings.file.clone();
+        self.writer.send(Message::Line { console: settings.to_console, file, line, dropped_before: 0 });
     }
 }
 
@@ -167,7 +303,7 @@ fn headers_json(h: &HeaderMap) -> serde_json::Map<String, serde_json::Value> {
     h.iter()
         .map(|(k, v)| {
             let value = if REDACTED_HEADERS.contains(&k.as_str()) {
-                "[REDACTED]".to_owned()
+                REDACTED.to_owned()
             } else {
                 String::from_utf8_lossy(v.as_bytes()).into_owned()
             };
@@ -176,12 +312,14 @@ fn headers_json(h: &HeaderMap) -> serde_json::Map<String, serde_json::Value> {
         .collect()
 }
 
+/// A body as logged: a token request's or answer's not at all, any other's with the values
+/// of its secret-looking fields masked ([`genesys_cloud_core::redact`]).
 fn body_text(body: &Bytes, secret: bool) -> String {
     if secret {
-        "[REDACTED]".into()
-    } else {
-        String::from_utf8_lossy(body).into_owned()
+        return REDACTED.into();
     }
+    let text = String::from_utf8_lossy(body);
+    genesys_cloud_core::redact::redact_body(&text).into_owned()
 }
 
 /// Logs each attempt as it leaves for the network.

@@ -128,3 +128,121 @@ async fn each_attempt_is_logged_with_its_number() {
     assert_eq!((lines[0]["attempt"].as_u64(), lines[0]["status"].as_u64()), (Some(1), Some(503)));
     assert_eq!((lines[1]["attempt"].as_u64(), lines[1]["status"].as_u64()), (Some(2), Some(200)));
 }
+
+/// Secret-looking fields are masked in every logged body, not only the token endpoint's: a
+/// created user's password going out, a token a gateway echoes coming back. The rest of
+/// each body is logged as it was.
+#[tokio::test]
+async fn secret_fields_are_masked_in_every_logged_body() {
+    let server = serve(Arc::new(|_, _, _, _| {
+        Reply::ok(r#"{"name":"visible-response-body","access_token":"SECRET-ECHOED-token","nested":{"idToken":"SECRET-ID-jwt"}}"#)
+    }))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bodies.log");
+    let handle = LogHandle::new(
+        LogSettings::default()
+            .level(LogLevel::Trace)
+            .format(LogFormat::Json)
+            .bodies(true, true)
+            .file(&file)
+            .to_console(false),
+    );
+    let t = Transport::builder()
+        .endpoint(Endpoint::custom(&server.base()).unwrap())
+        .retry(Retry::disabled())
+        .log_handle(handle.clone())
+        .build()
+        .unwrap();
+    call(&t, Method::POST, "/api/v2/users", Some(r#"{"name":"visible-request-body","password":"SECRET-USER-pw"}"#))
+        .await;
+    let log = read(&handle, &file);
+    assert!(log.contains("visible-request-body") && log.contains("visible-response-body"), "{log}");
+    assert!(log.contains(r#"\"password\":\"[REDACTED]\""#), "{log}");
+    for secret in ["SECRET-USER-pw", "SECRET-ECHOED-token", "SECRET-ID-jwt"] {
+        assert!(!log.contains(secret), "{secret} leaked into the log:\n{log}");
+    }
+}
+
+/// A named pipe nobody reads yet: the writer thread blocks opening it, as on a stalled disk.
+fn stalled_file(dir: &std::path::Path) -> std::path::PathBuf {
+    let fifo = dir.join("stalled.log");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success(), "mkfifo");
+    fifo
+}
+
+/// A log destination that stalls never blocks a request: the queue is bounded, lines past
+/// it are dropped and counted, and once the destination takes lines again the writer says
+/// how many were dropped, in a line of its own. Then the last handle's drop returns.
+#[tokio::test]
+async fn a_stalled_log_drops_lines_counts_them_and_never_blocks_a_call() {
+    // 256 KiB bodies: the byte bound of the queue (64 MiB) is reached after about 256 lines.
+    let big = format!(r#"{{"blob":"{}"}}"#, "x".repeat(256 * 1024));
+    let server = serve(Arc::new(move |_, _, _, _| Reply::ok(&big))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = stalled_file(dir.path());
+    let handle = LogHandle::new(
+        LogSettings::default()
+            .level(LogLevel::Trace)
+            .format(LogFormat::Json)
+            .bodies(false, true)
+            .file(&fifo)
+            .to_console(false),
+    );
+    let t = Transport::builder()
+        .endpoint(Endpoint::custom(&server.base()).unwrap())
+        .retry(Retry::disabled())
+        .log_handle(handle.clone())
+        .build()
+        .unwrap();
+    for _ in 0..400 {
+        call(&t, Method::GET, "/api/v2/big", None).await;
+    }
+    let dropped = handle.dropped_lines();
+    assert!(dropped > 0, "the queue is bounded: lines were dropped");
+    assert!(dropped < 400, "the queue held some: {dropped}");
+    // Now the destination reads again: every queued line, then the count of the dropped.
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        let pipe = std::io::BufReader::new(std::fs::File::open(&fifo).unwrap());
+        let mut written = 0u64;
+        for line in pipe.lines() {
+            let line = line.unwrap();
+            if line.contains("log lines dropped") {
+                return (written, line);
+            }
+            written += 1;
+        }
+        (written, String::new())
+    });
+    let (written, notice) = tokio::task::spawn_blocking(move || reader.join().unwrap()).await.unwrap();
+    assert!(notice.contains(&format!("{dropped} log lines dropped")), "{notice}");
+    assert_eq!(written + dropped, 400, "each line was written or counted as dropped");
+    drop(t);
+    drop(handle);
+}
+
+/// The last handle's drop waits a bounded time for a writer that cannot finish (a file on
+/// a hung disk) and returns.
+#[test]
+fn dropping_the_last_handle_returns_while_the_writer_is_stuck() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = stalled_file(dir.path());
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let server = runtime.block_on(serve(Arc::new(|_, _, _, _| Reply::ok("{}"))));
+    let handle = LogHandle::new(
+        LogSettings::default().level(LogLevel::Debug).format(LogFormat::Json).file(&fifo).to_console(false),
+    );
+    let t = Transport::builder()
+        .endpoint(Endpoint::custom(&server.base()).unwrap())
+        .log_handle(handle.clone())
+        .build()
+        .unwrap();
+    runtime.block_on(call(&t, Method::GET, "/api/v2/one", None));
+    drop(t);
+    // The writer is blocked opening the pipe for good: this drop must still return.
+    drop(handle);
+    // Unblocks the writer so the test leaves no thread behind.
+    drop(std::fs::File::open(&fifo).unwrap());
+}
