@@ -10,11 +10,13 @@
 //! one) is read the same way.
 
 use crate::body::Body;
+use crate::budget::RetryBudget;
 use crate::live::Live;
 use genesys_cloud_auth::TokenProvider;
 use genesys_cloud_config::{Retry, Timeouts};
 use genesys_cloud_core::error::parse_retry_after;
 use genesys_cloud_core::executor::Attempts;
+use genesys_cloud_core::http::uri::{Authority, Scheme};
 use genesys_cloud_core::http::{header, HeaderName, HeaderValue, Request, Response, StatusCode};
 use genesys_cloud_core::meta::is_idempotent_method;
 use genesys_cloud_core::{BoxFuture, CallOptions, Error, ErrorKind, OperationMeta};
@@ -277,10 +279,13 @@ pub(crate) async fn until_deadline<T>(
 /// the call asks ([`RetryOverride::not_found_for`](genesys_cloud_core::RetryOverride::not_found_for)). Waits what `Retry-After` says
 /// (seconds or HTTP-date) up to a cap, else full-jitter exponential backoff; stops at the
 /// attempt or elapsed-time budget and never waits past the call's [`Deadline`]. The policy
-/// is read per call, so a reload applies to the next call.
+/// is read per call, so a reload applies to the next call. Retries after failures draw on a
+/// [`RetryBudget`] that every call through this layer shares, so an outage is not met with
+/// a multiple of the load.
 #[derive(Clone, Debug)]
 pub struct RetryLayer {
     config: Live<Retry>,
+    budget: Arc<RetryBudget>,
 }
 
 impl RetryLayer {
@@ -289,16 +294,22 @@ impl RetryLayer {
         Self::live(Live::new(config))
     }
 
-    /// Retries as the current value of `config` says.
+    /// Retries as the current value of `config` says, with a budget of its own.
     pub fn live(config: Live<Retry>) -> Self {
-        Self { config }
+        Self { config, budget: Arc::default() }
+    }
+
+    /// Retries draw on `budget` (to share one, or to read what it refused).
+    pub fn budget(mut self, budget: Arc<RetryBudget>) -> Self {
+        self.budget = budget;
+        self
     }
 }
 
 impl<S> Layer<S> for RetryLayer {
     type Service = RetryService<S>;
     fn layer(&self, inner: S) -> RetryService<S> {
-        RetryService { inner: Arc::new(inner), config: self.config.clone() }
+        RetryService { inner: Arc::new(inner), config: self.config.clone(), budget: self.budget.clone() }
     }
 }
 
@@ -310,6 +321,7 @@ pub struct RetryService<S> {
     /// the attempt layers once more.
     inner: Arc<S>,
     config: Live<Retry>,
+    budget: Arc<RetryBudget>,
 }
 
 impl<S: Inner> Service<Request<Body>> for RetryService<S> {
@@ -324,7 +336,7 @@ impl<S: Inner> Service<Request<Body>> for RetryService<S> {
     }
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
-        let policy = RetryPolicy::of(self.config.with(Retry::clone), &req);
+        let policy = RetryPolicy::of(self.config.with(Retry::clone), &req, self.budget.clone());
         let state = RetryState::Ready { service: S::clone(&self.inner) };
         Retrying { inner: self.inner.clone(), req, policy, attempt: 0, replay: Replay::None, state }
     }
@@ -448,6 +460,8 @@ pub fn full_jitter_backoff(base: Duration, max: Duration, attempt: u32) -> Durat
 enum Decision {
     Done,
     RetryAfter(Duration),
+    /// A retry after a failure: drawn on the budget, at this cost.
+    Charged(Duration, u32),
     /// A 404 the call asked to wait out: bounded by its own time, not the attempt budget.
     NotFoundYet(Duration),
 }
@@ -461,6 +475,9 @@ pub(crate) struct RetryPolicy {
     not_found_for: Option<Duration>,
     started: Instant,
     deadline: Option<Deadline>,
+    budget: Arc<RetryBudget>,
+    /// What this call's retries took from the budget (given back if it succeeds).
+    paid: u32,
 }
 
 /// What follows an attempt.
@@ -474,7 +491,7 @@ enum Settled {
 impl RetryPolicy {
     /// The policy for `req` (its operation's idempotency, its own retry options, its
     /// deadline), starting now.
-    fn of(mut config: Retry, req: &Request<Body>) -> Self {
+    fn of(mut config: Retry, req: &Request<Body>, budget: Arc<RetryBudget>) -> Self {
         let over = options(req).and_then(|o| o.retry);
         config.max_attempts = over.and_then(|o| o.max_attempts).unwrap_or(config.max_attempts).max(1);
         config.max_elapsed = over.and_then(|o| o.max_elapsed).unwrap_or(config.max_elapsed);
@@ -486,6 +503,8 @@ impl RetryPolicy {
             // The call started when its deadline was set (no second read of the clock).
             started: deadline.and_then(|d| d.at.checked_sub(d.limit)).unwrap_or_else(Instant::now),
             deadline,
+            budget,
+            paid: 0,
         }
     }
 
@@ -505,17 +524,21 @@ impl RetryPolicy {
                     None => Decision::RetryAfter(self.backoff(attempt)),
                 },
                 404 if self.not_found_for.is_some() => Decision::NotFoundYet(self.backoff(attempt)),
-                502..=504 if self.idempotent => Decision::RetryAfter(
+                502..=504 if self.idempotent => Decision::Charged(
                     parse_retry_after(resp.headers(), SystemTime::now())
                         .filter(|w| *w <= config.max_retry_after)
                         .unwrap_or_else(|| self.backoff(attempt)),
+                    RetryBudget::RETRY_COST,
                 ),
                 _ => Decision::Done,
             },
             Err(e) => match e.kind() {
-                ErrorKind::Connect => Decision::RetryAfter(self.backoff(attempt)),
-                ErrorKind::Transport | ErrorKind::Timeout if self.idempotent => {
-                    Decision::RetryAfter(self.backoff(attempt))
+                ErrorKind::Connect => Decision::Charged(self.backoff(attempt), RetryBudget::RETRY_COST),
+                ErrorKind::Transport if self.idempotent => {
+                    Decision::Charged(self.backoff(attempt), RetryBudget::RETRY_COST)
+                }
+                ErrorKind::Timeout if self.idempotent => {
+                    Decision::Charged(self.backoff(attempt), RetryBudget::TIMEOUT_COST)
                 }
                 _ => Decision::Done,
             },
@@ -524,17 +547,22 @@ impl RetryPolicy {
 
     /// After attempt number `attempt` gave `result`: the call's outcome, or the wait before
     /// the next attempt.
-    fn settle(&self, attempt: u32, result: Result<Response<Body>, Error>) -> Settled {
+    fn settle(&mut self, attempt: u32, result: Result<Response<Body>, Error>) -> Settled {
         let deadline = self.deadline;
         let decision = self.decide(attempt, &result);
         if matches!(decision, Decision::Done) {
+            if matches!(&result, Ok(r) if r.status().is_success()) {
+                // A success gives back what its retries took, or 1.
+                self.budget.deposit(self.paid.max(1));
+            }
             return Settled::Done(with_attempts(result, attempt));
         }
         // The clock is read only when another attempt may follow.
         let now = Instant::now();
-        let wait = match decision {
+        let (wait, cost) = match decision {
             Decision::Done => return Settled::Done(with_attempts(result, attempt)),
-            Decision::RetryAfter(wait) => wait,
+            Decision::RetryAfter(wait) => (wait, 0),
+            Decision::Charged(wait, cost) => (wait, cost),
             Decision::NotFoundYet(wait) => {
                 let limit = self.not_found_for.unwrap_or_default();
                 if (now - self.started) + wait > limit || deadline.is_some_and(|d| now + wait >= d.at) {
@@ -556,6 +584,13 @@ impl RetryPolicy {
                 Err(e) if attempt > 1 => Err(e.into_retries_exhausted(attempt)),
                 other => with_attempts(other, attempt),
             });
+        }
+        if cost > 0 {
+            if !self.budget.withdraw(cost) {
+                tracing::warn!(attempt, "not retrying: the client's retry budget is spent (calls keep failing)");
+                return Settled::Done(with_attempts(result, attempt));
+            }
+            self.paid += cost;
         }
         tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, "retrying");
         Settled::Wait(wait)
@@ -633,6 +668,12 @@ impl<S: Inner> Service<Request<Body>> for AttemptTimeout<S> {
 /// Adds the bearer token; on a 401 drops that token, takes a fresh one and replays once:
 /// through the [`RetryLayer`] above it when there is one (the replay is one more attempt, seen
 /// by every attempt layer; see [`Reauthorize`]), else on its own.
+///
+/// The token goes only where the client's calls go: to a request whose URI is a path (the
+/// [`BaseUrlLayer`] below puts it on the API host), or an absolute URI on one of the hosts
+/// given to [`to_hosts`](Self::to_hosts) (the transport gives its API and login hosts, a
+/// gateway's included). A request for any other host (a `selfUri` elsewhere, a download
+/// link) is sent without it.
 #[derive(Clone)]
 pub struct AuthLayer {
     bearer: Bearer,
@@ -645,9 +686,15 @@ impl std::fmt::Debug for AuthLayer {
 }
 
 impl AuthLayer {
-    /// Tokens from `provider`.
+    /// Tokens from `provider`, for requests whose URI is a path.
     pub fn new(provider: Arc<dyn TokenProvider>) -> Self {
-        Self { bearer: Bearer::new(provider) }
+        Self { bearer: Bearer::new(provider, Vec::new()) }
+    }
+
+    /// Also sends the token with absolute URIs on these hosts (scheme, host and port alike).
+    pub fn to_hosts<'a>(self, hosts: impl IntoIterator<Item = &'a crate::region::Base>) -> Self {
+        let hosts = hosts.into_iter().map(|b| (b.scheme().clone(), b.authority().clone())).collect();
+        Self { bearer: Bearer::new(self.bearer.provider.clone(), hosts) }
     }
 }
 
@@ -678,7 +725,7 @@ impl<S: Inner> Service<Request<Body>> for Auth<S> {
     ready_when_inner_is!();
 
     fn call(&mut self, mut req: Request<Body>) -> Self::Future {
-        let state = if !meta(&req).is_none_or(|m| m.needs_auth) {
+        let state = if !meta(&req).is_none_or(|m| m.needs_auth) || !self.bearer.goes_to(&req) {
             AuthState::Sending { pending: self.inner.call(req), check: None }
         } else if let Some(token) = self.bearer.provider.ready() {
             // The common case: a token is at hand.
@@ -801,6 +848,8 @@ struct Bearer(Arc<BearerState>);
 
 struct BearerState {
     provider: Arc<dyn TokenProvider>,
+    /// The hosts an absolute URI may name and still get the token.
+    hosts: Vec<(Scheme, Authority)>,
     /// The header of the last token, so each call does not format and validate it again.
     last: arc_swap::ArcSwapOption<(genesys_cloud_auth::Secret, HeaderValue)>,
 }
@@ -813,8 +862,18 @@ impl std::ops::Deref for Bearer {
 }
 
 impl Bearer {
-    fn new(provider: Arc<dyn TokenProvider>) -> Self {
-        Self(Arc::new(BearerState { provider, last: Default::default() }))
+    fn new(provider: Arc<dyn TokenProvider>, hosts: Vec<(Scheme, Authority)>) -> Self {
+        Self(Arc::new(BearerState { provider, hosts, last: Default::default() }))
+    }
+
+    /// Whether `req` may carry the token: its URI is a path, or names one of the hosts.
+    fn goes_to(&self, req: &Request<Body>) -> bool {
+        let uri = req.uri();
+        match (uri.scheme(), uri.authority()) {
+            (None, None) => true,
+            (Some(scheme), Some(authority)) => self.hosts.iter().any(|(s, a)| s == scheme && a == authority),
+            _ => false,
+        }
     }
 
     /// A token valid now: the provider's ready one, else its (possibly refreshing) future.

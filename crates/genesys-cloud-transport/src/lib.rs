@@ -34,6 +34,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod body;
+mod budget;
 mod client;
 mod layers;
 mod live;
@@ -44,7 +45,8 @@ mod region;
 mod tls;
 
 pub use body::{error_from_layer, Body, BoxError};
-pub use client::{HyperCall, HyperClient, MAX_INFLATED_BODY};
+pub use budget::RetryBudget;
+pub use client::{HyperCall, HyperClient, DEFAULT_MAX_RESPONSE_SIZE};
 pub use genesys_cloud_config::{Proxy, RateLimits, Retry, Timeouts};
 pub use layers::{
     clone_request, full_jitter_backoff, AttemptTimeout, AttemptTimeoutLayer, Auth, AuthLayer, Authorized, BaseUrl,
@@ -52,7 +54,10 @@ pub use layers::{
     Reauthorize, RetryLayer, RetryService, Retrying, TimeLimited,
 };
 pub use live::Live;
-pub use logging::{LogFormat, LogHandle, LogLevel, LogSettings, Logging, LoggingLayer, Span, SpanLayer};
+pub use logging::{
+    LogFormat, LogHandle, LogLevel, LogSettings, Logging, LoggingLayer, Span, SpanLayer, LOG_DROP_WAIT,
+    LOG_QUEUE_BYTES, LOG_QUEUE_LINES,
+};
 pub use pace::{PaceLayer, PaceStats, Paced, Pacer, RateLimitStatus};
 pub use proxy::connect_tcp;
 pub use region::{Base, Endpoint, Region};
@@ -78,6 +83,7 @@ pub struct Transport {
     token_cache: Option<Arc<TokenCache>>,
     token_pool: Option<Arc<TokenPool>>,
     pacer: Option<Arc<Pacer>>,
+    retry_budget: Arc<RetryBudget>,
 }
 
 impl std::fmt::Debug for Transport {
@@ -145,6 +151,12 @@ impl Transport {
     pub fn pacer(&self) -> Option<Arc<Pacer>> {
         self.pacer.clone()
     }
+
+    /// The retry budget every call of this transport (token requests included) draws on,
+    /// and what it refused.
+    pub fn retry_budget(&self) -> Arc<RetryBudget> {
+        self.retry_budget.clone()
+    }
 }
 
 type WrapFn = Box<dyn Fn(HttpService) -> HttpService + Send + Sync>;
@@ -175,6 +187,7 @@ pub struct TransportBuilder {
     proxy: Option<Proxy>,
     logging: LogHandle,
     tls: TlsConfig,
+    max_response_size: usize,
 }
 
 impl Default for TransportBuilder {
@@ -191,6 +204,7 @@ impl Default for TransportBuilder {
             proxy: None,
             logging: LogHandle::new(LogSettings::default()),
             tls: TlsConfig::default(),
+            max_response_size: DEFAULT_MAX_RESPONSE_SIZE,
         }
     }
 }
@@ -499,6 +513,15 @@ impl TransportBuilder {
         self
     }
 
+    /// The largest response body the client reads, in bytes once inflated (every response is
+    /// held whole in memory); a larger one is an [`ErrorKind::TooLarge`](genesys_cloud_core::ErrorKind::TooLarge)
+    /// error, not retried. Default [`DEFAULT_MAX_RESPONSE_SIZE`] (256 MiB). It applies to the
+    /// SDK's HTTP client, not to one set with [`http_service`](Self::http_service).
+    pub fn max_response_size(mut self, bytes: usize) -> Self {
+        self.max_response_size = bytes;
+        self
+    }
+
     /// Replaces the innermost HTTP service (hyper) with `service`: a test double, or another
     /// client. Every layer of the SDK and of the application still runs around it; requests
     /// reach it with absolute URIs.
@@ -536,10 +559,14 @@ impl TransportBuilder {
         let api_host = self.endpoint.api.host().to_owned();
         let wire = match self.http.take() {
             Some(custom) => Wire::Custom(custom),
-            None => Wire::Hyper(HyperClient::new(self.timeouts.load().connect, self.proxy.as_ref(), &self.tls)?),
+            None => Wire::Hyper(
+                HyperClient::new(self.timeouts.load().connect, self.proxy.as_ref(), &self.tls)?
+                    .max_response_size(self.max_response_size),
+            ),
         };
         let mut token_cache = None;
         let mut token_pool = None;
+        let retry_budget = Arc::new(RetryBudget::default());
         let provider: Option<Arc<dyn TokenProvider>> = match std::mem::replace(&mut self.auth, AuthSource::None) {
             AuthSource::None => None,
             AuthSource::Provider(p) => Some(p),
@@ -549,12 +576,13 @@ impl TransportBuilder {
                 let attempts = self.attempts(&wire, &self.endpoint.login, None, false);
                 let login: SharedExecutor = Arc::new(Transport {
                     calls: CallStack::Layered(BoxCloneSyncService::new(
-                        RetryLayer::live(self.retry.clone()).layer(attempts),
+                        RetryLayer::live(self.retry.clone()).budget(retry_budget.clone()).layer(attempts),
                     )),
                     api_host: self.endpoint.login.host().to_owned(),
                     token_cache: None,
                     token_pool: None,
                     pacer: None,
+                    retry_budget: retry_budget.clone(),
                 });
                 let size = self.rate_limits.load().token_pool;
                 if size > 1 && matches!(grant, Grant::ClientCredentials(_)) {
@@ -570,17 +598,20 @@ impl TransportBuilder {
             }
         };
         let pacer = provider.as_ref().map(|_| Arc::new(Pacer::new(self.rate_limits.clone())));
-        let auth = provider.zip(pacer.clone()).map(|(p, pacer)| (AuthLayer::new(p), PaceLayer::shared(pacer)));
+        let hosts = [&self.endpoint.api, &self.endpoint.login];
+        let auth =
+            provider.zip(pacer.clone()).map(|(p, pacer)| (AuthLayer::new(p).to_hosts(hosts), PaceLayer::shared(pacer)));
         let attempts = self.attempts(&wire, &self.endpoint.api, auth, true);
         let calls = SpanLayer.layer(
-            CallTimeoutLayer::live(self.timeouts.clone()).layer(RetryLayer::live(self.retry.clone()).layer(attempts)),
+            CallTimeoutLayer::live(self.timeouts.clone())
+                .layer(RetryLayer::live(self.retry.clone()).budget(retry_budget.clone()).layer(attempts)),
         );
         let calls = if self.call_layers.is_empty() {
             CallStack::Sdk(calls)
         } else {
             CallStack::Layered(wrapped(&self.call_layers, BoxCloneSyncService::new(calls)))
         };
-        Ok(Transport { calls, api_host, token_cache, token_pool, pacer })
+        Ok(Transport { calls, api_host, token_cache, token_pool, pacer, retry_budget })
     }
 }
 

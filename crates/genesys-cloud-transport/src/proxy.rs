@@ -36,13 +36,21 @@ pub(crate) fn matcher(proxy: &Proxy) -> Result<Matcher, Error> {
         }
         (None, _) => String::new(),
     };
-    let full = format!("{}://{userinfo}{authority}", uri.scheme_str().unwrap_or("http"));
+    if uri.scheme_str().is_some_and(|s| !s.eq_ignore_ascii_case("http")) {
+        return Err(Error::build(format!("the proxy URL {url:?} is not http://: {}", NOT_HTTP)));
+    }
+    let full = format!("http://{userinfo}{authority}");
     let mut b = Matcher::builder().all(full);
     if let Some(no) = &proxy.no_proxy {
         b = b.no(no.clone());
     }
     Ok(b.build())
 }
+
+/// Why a proxy is reached only over `http://`.
+const NOT_HTTP: &str = "this client speaks to a proxy only in plain HTTP (the CONNECT, then TLS to the API inside \
+     the tunnel), so an https:// proxy would get its CONNECT and Proxy-Authorization in clear text; \
+     use the proxy's http:// address";
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -72,6 +80,14 @@ impl Service<Uri> for ProxyConnector {
     fn call(&mut self, dst: Uri) -> Self::Future {
         let direct = self.direct.clone();
         match self.matcher.as_ref().and_then(|m| m.intercept(&dst)) {
+            // `HTTPS_PROXY=https://…`: refused, as in `matcher`.
+            Some(intercept) if intercept.uri().scheme_str() != Some("http") => {
+                let message = format!(
+                    "the proxy {} is not http://: {NOT_HTTP}",
+                    intercept.uri().authority().map_or("", |a| a.as_str())
+                );
+                Box::pin(std::future::ready(Err(message.into())))
+            }
             Some(intercept) => {
                 let mut tunnel = Tunnel::new(intercept.uri().clone(), direct);
                 if let Some(auth) = intercept.basic_auth() {

@@ -118,6 +118,16 @@ impl Base {
         Ok(Self { scheme, authority, prefix: uri.path().trim_end_matches('/').to_owned() })
     }
 
+    /// The scheme.
+    pub(crate) fn scheme(&self) -> &http::uri::Scheme {
+        &self.scheme
+    }
+
+    /// The host and port.
+    pub(crate) fn authority(&self) -> &http::uri::Authority {
+        &self.authority
+    }
+
     /// Whether the scheme is `https`.
     pub fn is_https(&self) -> bool {
         self.scheme == http::uri::Scheme::HTTPS

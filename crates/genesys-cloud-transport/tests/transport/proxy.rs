@@ -146,3 +146,41 @@ async fn a_proxy_url_that_cannot_be_used_is_a_build_error_naming_it() {
         assert!(e.to_string().contains("proxy URL"), "{e}");
     }
 }
+
+/// An `https://` proxy would be sent its CONNECT and `Proxy-Authorization` in clear text (the
+/// client speaks plain HTTP to a proxy): such a URL is a build error that says why, and the
+/// listener at that address (standing in for a TLS proxy: it records whatever bytes come)
+/// receives nothing.
+#[tokio::test]
+async fn an_https_proxy_url_is_refused_before_anything_is_sent() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let received: Arc<Mutex<Vec<u8>>> = Arc::default();
+    let log = received.clone();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 4096];
+            while let Ok(n) = s.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+                log.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        }
+    });
+    let target = origin().await;
+    let proxy = Proxy::url(format!("https://{addr}")).with_credentials("agent", "pa ss:w0rd");
+    let built = Transport::builder().endpoint(Endpoint::custom(&target).unwrap()).proxy(proxy).build();
+    let e = built.expect_err("an https:// proxy is refused");
+    assert_eq!(e.kind(), ErrorKind::Build);
+    assert!(e.to_string().contains("clear text") && e.to_string().contains("https://"), "{e}");
+    assert!(!e.to_string().contains("w0rd"), "{e}");
+    // One connection to the listener proves it would have seen any earlier bytes.
+    let mut probe = TcpStream::connect(addr).await.unwrap();
+    probe.write_all(b"probe").await.unwrap();
+    drop(probe);
+    while !received.lock().unwrap().ends_with(b"probe") {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(*received.lock().unwrap(), b"probe", "nothing but the probe reached the proxy");
+}

@@ -655,3 +655,78 @@ async fn waits_outside_an_attempt_end_at_the_call_deadline() {
         assert_eq!(server.hits(path), 1, "the second call waited for its turn and was not sent");
     }
 }
+
+/// The bearer token stays on the client's hosts: a request through the public service with a
+/// path, or an absolute URI on the API host, carries it; one for another host (a `selfUri`
+/// elsewhere, a download link) goes there without it. Two servers on loopback.
+#[tokio::test]
+async fn the_token_goes_only_to_the_clients_hosts() {
+    type Seen = Arc<Mutex<Vec<(String, Option<String>)>>>;
+    let recording = |seen: Seen| -> common::Handler {
+        Arc::new(move |_, path, auth, _| {
+            seen.lock().unwrap().push((path.to_owned(), auth.map(str::to_owned)));
+            Reply::ok("{}")
+        })
+    };
+    let (on_api, elsewhere): (Seen, Seen) = Default::default();
+    let api = serve(recording(on_api.clone())).await;
+    let other = serve(recording(elsewhere.clone())).await;
+    let t = Transport::builder()
+        .endpoint(Endpoint::custom(&api.base()).unwrap())
+        .access_token("token-on-api-only")
+        .build()
+        .unwrap();
+    use tower::ServiceExt as _;
+    for uri in ["/api/v2/users/me".to_owned(), format!("{}/api/v2/users/me", api.base())] {
+        let r = t.service().oneshot(request(Method::GET, &uri)).await.unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let r = t.service().oneshot(request(Method::GET, &format!("{}/downloads/file-1", other.base()))).await.unwrap();
+    assert_eq!(r.status(), 200, "the other host was still called");
+    let bearer = Some("Bearer token-on-api-only".to_owned());
+    assert_eq!(*on_api.lock().unwrap(), vec![("/api/v2/users/me".into(), bearer.clone()); 2]);
+    assert_eq!(*elsewhere.lock().unwrap(), vec![("/downloads/file-1".into(), None)], "no token to another host");
+}
+
+/// During an outage, retries draw on one budget the client's calls share: 1,000 calls
+/// against a server that answers only 503 (3 attempts each allowed) make at most 100 extra
+/// attempts in all (500 / 5), not 2,000. Once calls succeed again, the budget fills and
+/// failures are retried again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_spends_the_shared_retry_budget_not_a_multiple_of_the_load() {
+    use futures_util::StreamExt as _;
+    let down = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let failing = down.clone();
+    let server = serve(Arc::new(
+        move |_, _, _, _| {
+            if failing.load(Ordering::SeqCst) {
+                Reply::status(503)
+            } else {
+                Reply::ok("{}")
+            }
+        },
+    ))
+    .await;
+    let retry = Retry::default().max_attempts(3).backoff(Duration::from_millis(1), Duration::from_millis(2));
+    let t = transport(&server, retry, Timeouts::default());
+    let results: Vec<_> = futures_util::stream::iter(0..1000)
+        .map(|_| call(&t, Method::GET, "/api/v2/down"))
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    assert!(results.iter().all(|r| r.as_ref().is_err_and(|e| e.status() == Some(StatusCode::SERVICE_UNAVAILABLE))));
+    let budget = t.retry_budget();
+    assert_eq!(server.hits("/api/v2/down"), 1000 + 100, "100 retries in all, paid 5 each from 500");
+    assert_eq!(budget.available(), 0);
+    assert!(budget.refused() >= 900, "{}", budget.refused());
+    // Back up: successes fill the budget (1 each), and a failure is retried again.
+    down.store(false, Ordering::SeqCst);
+    for _ in 0..10 {
+        call(&t, Method::GET, "/api/v2/up").await.unwrap();
+    }
+    assert_eq!(budget.available(), 10);
+    down.store(true, Ordering::SeqCst);
+    let e = call(&t, Method::GET, "/api/v2/again").await.unwrap_err();
+    assert_eq!(e.attempts(), 3, "two retries paid for: {e}");
+    assert_eq!(budget.available(), 0);
+}
