@@ -614,27 +614,3 @@ impl TransportBuilder {
         Ok(Transport { calls, api_host, token_cache, token_pool, pacer, retry_budget })
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A call through the SDK's layers alone allocates its future once (in `start`). At no
-    /// more than 1,024 bytes, glibc's allocator serves that from its per-thread cache (chunks
-    /// up to 1,032 bytes) instead of its bins; with the attempt's header map sized as it is
-    /// (`clone_request`), that took 1.4k instructions a call off the floor bench's profile
-    /// (BENCHMARKS.md, session 13). A field that pushes a stage's future past the limit fails
-    /// here, not unseen in the bench.
-    #[tokio::test]
-    async fn the_call_future_fits_the_allocators_fast_path() {
-        let endpoint = Endpoint::custom("http://127.0.0.1:9").unwrap();
-        let transport = Transport::builder().endpoint(endpoint).access_token("t").build().unwrap();
-        let CallStack::Sdk(mut service) = transport.calls.clone() else { panic!("no call layers were added") };
-        let request = body::request_in(Request::get("/api/v2/users/me").body(Bytes::new()).unwrap());
-        let future = service.call(request);
-        let size = std::mem::size_of_val(&future);
-        assert!(size <= 1024, "the call future is {size} bytes");
-        // One that holds the whole attempt stack's copy beside the attempt's future is larger.
-        assert!(size >= 512, "{size} bytes: is this the call's future?");
-    }
-}

@@ -101,7 +101,13 @@ struct Inner {
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Client").field("api_host", &self.inner.executor.api_host()).finish_non_exhaustive()
+        // What the client was built with, secrets hidden by each part's own `Debug`.
+        f.debug_struct("Client")
+            .field("api_host", &self.inner.executor.api_host())
+            .field("tokens", &self.inner.tokens)
+            .field("proxy", &self.inner.proxy)
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
     }
 }
 

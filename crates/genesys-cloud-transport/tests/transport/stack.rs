@@ -254,12 +254,14 @@ async fn the_replay_after_a_401_is_an_attempt_every_attempt_layer_sees() {
     assert_eq!(server.hits("/oauth/token"), 3);
 }
 
+/// A thousand calls at once find the token expired: one token request serves them all. The
+/// expiry is set, not waited for (an expired token is put in the cache), and the fresh token
+/// lives an hour, so no clock can make a second refresh due while the calls run.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_concurrent_calls_at_token_expiry_make_one_token_request() {
     let server = serve(Arc::new(|_, path, _, n| match path {
-        // Two-second tokens: the cache refreshes them after about one second.
         "/oauth/token" => {
-            Reply::ok(&format!(r#"{{"access_token":"tok-{n}","expires_in":2}}"#)).delay(Duration::from_millis(100))
+            Reply::ok(&format!(r#"{{"access_token":"tok-{n}","expires_in":3600}}"#)).delay(Duration::from_millis(100))
         }
         _ => Reply::ok("{}"),
     }))
@@ -271,7 +273,12 @@ async fn a_thousand_concurrent_calls_at_token_expiry_make_one_token_request() {
         .unwrap();
     call(&t, Method::GET, "/api/v2/warm-up").await.unwrap();
     assert_eq!(server.hits("/oauth/token"), 1);
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    t.token_cache().unwrap().set_token(genesys_cloud_auth::TokenInfo {
+        access_token: "tok-expired".into(),
+        token_type: "bearer".into(),
+        expires_in: Some(Duration::ZERO),
+        refresh_token: None,
+    });
     let calls: Vec<_> = (0..1000)
         .map(|_| {
             let t = t.clone();

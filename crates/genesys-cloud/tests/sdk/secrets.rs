@@ -78,7 +78,21 @@ async fn the_token_cache_transport_builder_and_client_hide_their_secrets() {
         .proxy(Proxy::url("http://proxy.example:3128").with_credentials("agent", SECRETS[6]))
         .build()
         .unwrap();
-    assert_clean("a client", format!("{client:?}"));
+    let shown = format!("{client:?}");
+    // The Debug shows what the client holds (so this check can fail): the grant's client id,
+    // the proxy and its user, the token cache.
+    for part in ["client-id", "proxy.example", "agent", "tokens"] {
+        assert!(shown.contains(part), "a client's Debug shows {part}: {shown}");
+    }
+    assert_clean("a client", shown);
+    // A client holding a token (and a refresh token) from the mock shows neither.
+    let logged_in =
+        Client::builder().base_url(&mock.base_url()).client_credentials("client-id", SECRETS[0]).build().unwrap();
+    logged_in.login().await.unwrap();
+    let shown = format!("{logged_in:?}");
+    let token = mock.issued_tokens().pop().unwrap();
+    assert!(!shown.contains(&token), "a client's Debug shows its token: {shown}");
+    assert_clean("a logged-in client", shown);
     let builder = Client::builder().client_credentials("client-id", SECRETS[0]).access_token(SECRETS[1]);
     assert_clean("a client builder", format!("{builder:?}"));
     let transport = Transport::builder().grant(grants().remove(1), CacheOptions::default()).build().unwrap();
