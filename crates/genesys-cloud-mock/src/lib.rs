@@ -274,6 +274,24 @@ impl MockServer {
         self.state.notifications.drop_sockets();
     }
 
+    /// [`publish`](Self::publish) with this correlation id: the service does not promise that
+    /// two events never share one.
+    pub fn publish_with_correlation(&self, topic: &str, body: &Value, correlation_id: &str) -> usize {
+        self.state.notifications.publish_with(topic, body, correlation_id)
+    }
+
+    /// Fault: every notification socket is cut with no close frame.
+    pub fn abort_notification_sockets(&self) {
+        self.state.notifications.abort_sockets();
+    }
+
+    /// Fault: every notification channel falls silent (`on`) or speaks again: no heartbeat,
+    /// pong or event reaches its socket, which stays open, and events published meanwhile are
+    /// lost to it.
+    pub fn silence_notification_sockets(&self, on: bool) {
+        self.state.notifications.silence(on);
+    }
+
     /// Fault: `v2.system.socket_closing` on every notification socket, closed `grace` later.
     pub fn send_socket_closing(&self, grace: Duration) {
         self.state.notifications.socket_closing(grace);
@@ -294,7 +312,8 @@ impl MockServer {
         self.state.notifications.expire_channels();
     }
 
-    /// Fault: `v2.system.token_revoked` on every socket, which then closes; tokens expire.
+    /// Fault: `v2.system.token_revoked` on every socket, whose channel then falls silent (no
+    /// more events, heartbeats or pongs on it); tokens expire.
     pub fn revoke_token(&self) {
         self.state.notifications.revoke_token();
         self.state.expire_tokens();
@@ -308,6 +327,12 @@ impl MockServer {
     /// How many notification channels exist, and how many have a socket connected.
     pub fn channel_counts(&self) -> (usize, usize) {
         self.state.notifications.counts()
+    }
+
+    /// How many notification channels OAuth client `client_id` has (the service's limit of
+    /// 20 is per client), and how many have a socket connected.
+    pub fn channel_counts_of(&self, client_id: &str) -> (usize, usize) {
+        self.state.notifications.counts_of(client_id)
     }
 
     /// The base URL (`http://127.0.0.1:PORT`), for both the API and the login endpoints.
@@ -607,7 +632,7 @@ async fn route(
     if let Some(r) = state.jobs.answer(route, &path_params, &query_pairs, headers, body) {
         return r;
     }
-    if let Some(r) = state.stateful(route, &path_params, &query_pairs, body) {
+    if let Some(r) = state.stateful(route, &path_params, &query_pairs, body, &state.owner(headers)) {
         return r;
     }
     let Some(pointer) = &route.response else {

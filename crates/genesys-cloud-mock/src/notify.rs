@@ -3,9 +3,14 @@
 //!
 //! As in Genesys Cloud: heartbeats (`channel.metadata`, "WebSocket Heartbeat") at an interval,
 //! `{"message":"ping"}` answered by a pong, one socket per channel (a second connection closes
-//! the first), at most 1,000 topics per channel (a 400 past that), 20 channels per client, a
-//! channel lifetime. Faults for tests: drop the sockets, send `v2.system.socket_closing`, stop
-//! heartbeats, expire a channel, refuse subscriptions, revoke the token.
+//! the first), at most 1,000 topics per channel (a 400 past that), 20 channels per OAuth
+//! client (a new one replaces the client's oldest channel without a connection, or its oldest
+//! channel when all are connected), a channel lifetime. Faults for tests, as the service may
+//! behave: close the sockets (with a close frame), cut them (no close frame), silence them (no
+//! heartbeat, pong or event; events published meanwhile are lost to them), send
+//! `v2.system.socket_closing` and close later, stop heartbeats, expire a channel, refuse
+//! subscriptions, revoke the token (the channel falls silent at once), and events that share a
+//! correlation id.
 
 use futures_util::{SinkExt as _, StreamExt as _};
 use serde_json::{json, Value};
@@ -25,12 +30,18 @@ pub const CHANNEL_LIMIT: usize = 20;
 #[derive(Debug)]
 pub(crate) enum Outgoing {
     Text(String),
-    /// Close the socket (a server-side drop).
+    /// Close the socket (a server-side drop, with a close frame).
     Close,
+    /// Cut the connection: no close frame.
+    Abort,
 }
 
 #[derive(Default)]
 struct Channel {
+    /// The OAuth client that made it.
+    owner: String,
+    /// Silent: no heartbeat, pong or event goes to its socket.
+    silent: bool,
     topics: BTreeSet<String>,
     /// The writer of the connected socket and its connection number.
     socket: Option<(u64, mpsc::UnboundedSender<Outgoing>)>,
@@ -88,25 +99,31 @@ impl Hub {
         *lock(&self.base) = ws_base;
     }
 
-    /// `POST /api/v2/notifications/channels`.
-    pub(crate) fn create_channel(&self) -> Value {
+    /// `POST /api/v2/notifications/channels` for OAuth client `owner`.
+    pub(crate) fn create_channel(&self, owner: &str) -> Value {
         let n = self.next.fetch_add(1, Ordering::SeqCst);
         let id = format!("streaming-{n:04}-mock");
         let expires = SystemTime::now() + self.channel_lifetime;
         let mut channels = lock(&self.channels);
-        if channels.len() >= CHANNEL_LIMIT {
-            // The oldest channel without a connection goes (Genesys Cloud's rule).
-            let oldest = channels
-                .iter()
-                .filter(|(_, c)| c.socket.is_none())
-                .min_by_key(|(_, c)| c.created)
-                .map(|(k, _)| k.clone())
-                .or_else(|| channels.iter().min_by_key(|(_, c)| c.created).map(|(k, _)| k.clone()));
-            if let Some(k) = oldest {
-                channels.remove(&k);
+        let owned = |c: &&Channel| c.owner == owner;
+        if channels.values().filter(owned).count() >= CHANNEL_LIMIT {
+            // The client's oldest channel without a connection goes (Genesys Cloud's rule);
+            // when all are connected, its oldest channel, whose socket is closed.
+            let oldest = |connected: bool| {
+                channels
+                    .iter()
+                    .filter(|(_, c)| c.owner == owner && (connected || c.socket.is_none()))
+                    .min_by_key(|(_, c)| c.created)
+                    .map(|(k, _)| k.clone())
+            };
+            if let Some(k) = oldest(false).or_else(|| oldest(true)) {
+                if let Some((_, tx)) = channels.remove(&k).and_then(|c| c.socket) {
+                    let _ = tx.send(Outgoing::Close);
+                }
             }
         }
-        channels.insert(id.clone(), Channel { created: n, expires: Some(expires), ..Default::default() });
+        let channel = Channel { owner: owner.to_owned(), created: n, expires: Some(expires), ..Default::default() };
+        channels.insert(id.clone(), channel);
         let connect = format!("{}/channels/{id}", lock(&self.base));
         json!({"id": id, "connectUri": connect, "expires": httpdate_rfc3339(expires)})
     }
@@ -165,17 +182,24 @@ impl Hub {
     }
 
     /// Sends one event of `topic` to every connected channel subscribed to it; returns how
-    /// many sockets it was sent to.
+    /// many sockets it was sent to (a silent socket's event is lost, and not counted).
     pub(crate) fn publish(&self, topic: &str, body: &Value) -> usize {
         let n = self.published.fetch_add(1, Ordering::SeqCst) + 1;
+        self.publish_with(topic, body, &format!("mock-event-{n:08}"))
+    }
+
+    /// [`publish`](Self::publish) with this correlation id (the service does not promise
+    /// unique ones).
+    pub(crate) fn publish_with(&self, topic: &str, body: &Value, correlation_id: &str) -> usize {
         // In the service's order: topicName, version, eventBody, metadata.
         let text = format!(
-            r#"{{"topicName":{},"version":"2","eventBody":{body},"metadata":{{"CorrelationId":"mock-event-{n:08}"}}}}"#,
-            Value::String(topic.to_owned())
+            r#"{{"topicName":{},"version":"2","eventBody":{body},"metadata":{{"CorrelationId":{}}}}}"#,
+            Value::String(topic.to_owned()),
+            Value::String(correlation_id.to_owned())
         );
         let channels = lock(&self.channels);
         let mut sent = 0;
-        for c in channels.values().filter(|c| c.topics.contains(topic)) {
+        for c in channels.values().filter(|c| c.topics.contains(topic) && !c.silent) {
             if let Some((_, tx)) = &c.socket {
                 if tx.send(Outgoing::Text(text.clone())).is_ok() {
                     sent += 1;
@@ -185,9 +209,9 @@ impl Hub {
         sent
     }
 
-    /// Sends `text` to every connected socket.
+    /// Sends `text` to every connected socket that is not silent.
     fn broadcast(&self, text: &str) {
-        for c in lock(&self.channels).values() {
+        for c in lock(&self.channels).values().filter(|c| !c.silent) {
             if let Some((_, tx)) = &c.socket {
                 let _ = tx.send(Outgoing::Text(text.to_owned()));
             }
@@ -201,6 +225,29 @@ impl Hub {
                 let _ = tx.send(Outgoing::Close);
             }
         }
+    }
+
+    /// Fault: every socket is cut, with no close frame (a network drop, a crashed node).
+    pub(crate) fn abort_sockets(&self) {
+        for c in lock(&self.channels).values_mut() {
+            if let Some((_, tx)) = c.socket.take() {
+                let _ = tx.send(Outgoing::Abort);
+            }
+        }
+    }
+
+    /// Fault: every channel falls silent (on), or speaks again (off): a silent socket stays
+    /// open but gets no heartbeat, pong or event, and events published meanwhile are lost to
+    /// it.
+    pub(crate) fn silence(&self, on: bool) {
+        for c in lock(&self.channels).values_mut() {
+            c.silent = on;
+        }
+    }
+
+    /// Whether channel `id` is silent now.
+    fn is_silent(&self, id: &str) -> bool {
+        lock(&self.channels).get(id).is_some_and(|c| c.silent)
     }
 
     /// Fault: `v2.system.socket_closing` on every socket, which closes `grace` later.
@@ -239,19 +286,28 @@ impl Hub {
         }
     }
 
-    /// Fault: `v2.system.token_revoked.{id}` on every socket, then it closes.
+    /// Fault: `v2.system.token_revoked.{id}` on every socket, whose channel falls silent at
+    /// once (the service may stop delivering on a revoked channel right away): events published
+    /// after it are lost to it, and the socket stays open until the client leaves it.
     pub(crate) fn revoke_token(&self) {
         self.broadcast(
             &json!({"topicName": "v2.system.token_revoked.mock", "eventBody": {"message": "token revoked"}})
                 .to_string(),
         );
-        self.drop_sockets();
+        self.silence(true);
     }
 
     /// How many channels exist and how many have a socket.
     pub(crate) fn counts(&self) -> (usize, usize) {
         let channels = lock(&self.channels);
         (channels.len(), channels.values().filter(|c| c.socket.is_some()).count())
+    }
+
+    /// How many channels OAuth client `owner` has, and how many of them have a socket.
+    pub(crate) fn counts_of(&self, owner: &str) -> (usize, usize) {
+        let channels = lock(&self.channels);
+        let owned: Vec<&Channel> = channels.values().filter(|c| c.owner == owner).collect();
+        (owned.len(), owned.iter().filter(|c| c.socket.is_some()).count())
     }
 
     /// Runs one WebSocket of channel `id` until either side closes it.
@@ -276,16 +332,19 @@ impl Hub {
                         let _ = sink.send(Message::Close(None)).await;
                         break;
                     }
+                    // Dropped without a close frame: the client sees the connection end.
+                    Some(Outgoing::Abort) => break,
                 },
                 _ = ticker.tick() => {
-                    if self.heartbeats.load(Ordering::SeqCst) && sink.send(Message::text(heartbeat.clone())).await.is_err() {
+                    let beat = self.heartbeats.load(Ordering::SeqCst) && !self.is_silent(&id);
+                    if beat && sink.send(Message::text(heartbeat.clone())).await.is_err() {
                         break;
                     }
                 }
                 msg = incoming.next() => match msg {
                     Some(Ok(Message::Text(t))) => {
                         let v: Value = serde_json::from_str(t.as_str()).unwrap_or(Value::Null);
-                        let answer = self.heartbeats.load(Ordering::SeqCst);
+                        let answer = self.heartbeats.load(Ordering::SeqCst) && !self.is_silent(&id);
                         match v.get("message").and_then(Value::as_str) {
                             Some("ping") if answer && sink.send(Message::text(pong.clone())).await.is_err() => break,
                             Some("subscribe") => {
@@ -296,7 +355,7 @@ impl Hub {
                             _ => {}
                         }
                     }
-                    Some(Ok(Message::Ping(p))) => { let _ = sink.send(Message::Pong(p)).await; }
+                    Some(Ok(Message::Ping(p))) if !self.is_silent(&id) => { let _ = sink.send(Message::Pong(p)).await; }
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                     Some(Ok(_)) => {}
                 },

@@ -106,6 +106,8 @@ impl Fault {
 
 struct Token {
     expires: Instant,
+    /// The OAuth client it was issued to (channels are counted per client).
+    client: String,
 }
 
 struct Code {
@@ -276,13 +278,17 @@ impl State {
         }
     }
 
-    fn issue(&self, with_refresh: bool) -> Value {
+    /// The OAuth client a request's bearer token was issued to ("" when unknown).
+    pub(crate) fn owner(&self, headers: &HeaderMap) -> String {
+        let Some(token) = bearer(headers) else { return String::new() };
+        self.tokens.lock().unwrap_or_else(|e| e.into_inner()).get(token).map(|t| t.client.clone()).unwrap_or_default()
+    }
+
+    fn issue(&self, with_refresh: bool, client: &str) -> Value {
         let n = self.next();
         let token = format!("mock-access-{n:06}");
-        self.tokens
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(token.clone(), Token { expires: Instant::now() + self.options.token_lifetime });
+        let record = Token { expires: Instant::now() + self.options.token_lifetime, client: client.to_owned() };
+        self.tokens.lock().unwrap_or_else(|e| e.into_inner()).insert(token.clone(), record);
         let mut body =
             json!({"access_token": token, "token_type": "bearer", "expires_in": self.options.token_lifetime.as_secs()});
         if with_refresh {
@@ -307,6 +313,12 @@ impl State {
             .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
             .and_then(|b| String::from_utf8(b).ok())
             .filter(|pair| pair.split_once(':').is_some_and(|(id, secret)| !id.is_empty() && !secret.is_empty()));
+        let client = basic
+            .as_deref()
+            .and_then(|pair| pair.split_once(':'))
+            .map(|(id, _)| id.to_owned())
+            .or_else(|| form.get("client_id").cloned())
+            .unwrap_or_default();
         let issued = match form.get("grant_type").map(String::as_str) {
             Some("client_credentials") => {
                 if basic.is_none() {
@@ -315,7 +327,7 @@ impl State {
                         json!({"error": "invalid_client", "description": "client authentication failed"}).to_string(),
                     );
                 }
-                self.issue(false)
+                self.issue(false, &client)
             }
             Some("urn:ietf:params:oauth:grant-type:saml2-bearer") => {
                 if basic.is_none()
@@ -324,7 +336,7 @@ impl State {
                 {
                     return refused("orgName, assertion and client authentication are required");
                 }
-                self.issue(false)
+                self.issue(false, &client)
             }
             Some("authorization_code") => {
                 let Some(code) =
@@ -344,7 +356,7 @@ impl State {
                     (None, _) if basic.is_none() => return refused("client authentication is required"),
                     (None, _) => {}
                 }
-                self.issue(true)
+                self.issue(true, &client)
             }
             Some("refresh_token") => {
                 let known = form
@@ -353,7 +365,7 @@ impl State {
                 if !known {
                     return refused("unknown refresh token");
                 }
-                self.issue(true)
+                self.issue(true, &client)
             }
             other => return refused(&format!("unsupported grant type {other:?}")),
         };
@@ -401,6 +413,7 @@ impl State {
         params: &[(String, String)],
         query: &[(String, String)],
         body: &Bytes,
+        owner: &str,
     ) -> Option<Response<MockBody>> {
         let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
         let hub = &self.notifications;
@@ -413,7 +426,9 @@ impl State {
             full(StatusCode::OK, json!({"entities": entities}).to_string())
         };
         match (route.method.as_str(), route.template.as_str()) {
-            ("POST", "/api/v2/notifications/channels") => Some(full(StatusCode::OK, hub.create_channel().to_string())),
+            ("POST", "/api/v2/notifications/channels") => {
+                Some(full(StatusCode::OK, hub.create_channel(owner).to_string()))
+            }
             ("HEAD", "/api/v2/notifications/channels/{channelId}") => {
                 let status = if hub.is_valid(&param("channelId")?) { StatusCode::OK } else { StatusCode::NOT_FOUND };
                 Some(full(status, Bytes::new()))

@@ -3,7 +3,6 @@
 //!
 //! ```no_run
 //! # async fn demo(client: genesys_cloud_core::SharedExecutor) -> Result<(), Box<dyn std::error::Error>> {
-//! use futures_util::StreamExt as _;
 //! use genesys_cloud_notifications::{topics, Item, Notifications, Payload};
 //!
 //! let notifications = Notifications::new(client);
@@ -31,16 +30,33 @@
 //!   ([`Payload`], one variant per pattern, [`Payload::Raw`] for unknown topics), a body that
 //!   does not fit its type as [`Item::Undecodable`] (raw JSON and the error; the stream goes
 //!   on), connection changes ([`ConnectionEvent`]), and [`Item::Lost`] when a slow consumer
-//!   made the bounded buffer drop events.
-//! - **It heals itself**: a dropped socket is reconnected with jittered backoff and every topic
-//!   subscribed again; a quiet socket is pinged after 35 s (the service's heartbeat is every
-//!   30 s) and replaced 10 s later without an answer; `v2.system.socket_closing`, a revoked
-//!   token and the channel's 24-hour end move the stream to a new channel that is subscribed
-//!   and connected before the old socket goes, events of the overlap delivered once. Whenever
-//!   events may have been missed, a [`ConnectionEvent::Gap`] says from when to when, and
-//!   **the state is made whole again**: for every subscribed topic with a REST counterpart (a
-//!   user's presence and routing status, a queue's members) an [`Item::Resync`] follows with
-//!   the state fetched through the API, before any event of the new socket.
+//!   made the bounded buffer drop events (how many, and over which time). Only events are
+//!   ever dropped: connection changes, gaps and states always reach the consumer.
+//!   [`Subscription::next`] needs no trait import.
+//! - **It heals itself**: a dropped socket (closed, cut without a close frame, or silent) is
+//!   reconnected with jittered backoff and every topic subscribed again; a quiet socket is
+//!   pinged after 35 s (the service's heartbeat is every 30 s) and replaced 10 s later without
+//!   an answer. `v2.system.socket_closing` and the channel's 24-hour end move the stream to a
+//!   new channel with no gap: the old socket is read while the new channel is set up, then
+//!   beside the new one until the new one has caught up, so events come once, and within each
+//!   topic in the order the service sent them; the old channel's subscriptions are removed.
+//!   A revoked token or `no_longer_subscribed` is a possible loss (the service may stop
+//!   delivering at once): the stream reconnects and reports a gap.
+//! - **Every loss is reported**: whenever events may have been missed, a
+//!   [`ConnectionEvent::Gap`] says from when (the lost socket's last frame) to when (the new
+//!   socket up), and **the state is made whole again**: for every subscribed topic with a REST
+//!   counterpart (a user's presence and routing status, a queue's members) an
+//!   [`Item::Resync`] comes with the state fetched through the API, after a gap and after an
+//!   [`Item::Lost`]. The socket is read meanwhile: events of other topics go on, and those of
+//!   a topic being fetched wait for its state. The fetches go through the client (its pacing
+//!   applies), [`Options::resync_concurrency`] at a time.
+//! - **Every wait ends**: the socket's connection and handshakes within
+//!   [`Options::connect_timeout`], a handover within 30 s, a shutdown within
+//!   [`SHUTDOWN_LIMIT`]; each also ends when the consumer leaves.
+//! - **Channels are budgeted per client**: the service allows 20 per user and app and replaces
+//!   the oldest past that, so a client's subscriptions hold at most [`CHANNELS_IN_USE`] (19)
+//!   together, one being kept for renewals, and renew one at a time ([`ChannelBudget`]).
+//!   Processes of the same user and app share the service's 20 too.
 //! - Channel and subscription calls are the client's generated Notifications operations, so
 //!   its tokens, retries and logging apply; `wss://` uses rustls with the client's roots
 //!   ([`Options::tls`]), through the client's proxy ([`Options::proxy`], a CONNECT tunnel).
@@ -48,10 +64,14 @@
 //!   them): the body is decoded into its type as the envelope is read.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod api;
 mod event;
+mod item;
 mod listener;
+mod queue;
 mod resync;
 mod topic;
+mod worker;
 
 #[rustfmt::skip]
 #[allow(clippy::all, missing_docs)]
@@ -60,8 +80,11 @@ mod generated;
 
 pub use event::{decode_event, DecodeFailure, EnvelopeError, Event, Undecodable};
 pub use generated::{topics, Payload, PATTERNS};
+pub use item::{ConnectionEvent, Item};
 pub use listener::{
-    ConnectionEvent, Item, Notifications, Options, Subscription, CHANNELS_PER_CLIENT, TOPICS_PER_CHANNEL,
+    ChannelBudget, Notifications, Options, StreamStats, Subscription, CHANNELS_IN_USE, CHANNELS_PER_CLIENT,
+    TOPICS_PER_CHANNEL,
 };
 pub use resync::{Resync, ResyncError, ResyncState};
 pub use topic::{Topic, TopicError, UserPart};
+pub use worker::SHUTDOWN_LIMIT;

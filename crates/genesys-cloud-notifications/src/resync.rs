@@ -93,7 +93,7 @@ pub(crate) fn plan(topics: &[Topic]) -> Vec<(String, Fetch)> {
 
 /// Fetches one state through `executor`.
 pub(crate) async fn fetch(executor: SharedExecutor, topic: String, what: &Fetch) -> Resync {
-    let api = crate::listener::Api(executor);
+    let api = crate::api::Api(executor);
     let state = async {
         Ok::<_, Error>(match what {
             Fetch::Presence(user_id) => {

@@ -3,7 +3,6 @@
 //! revoked token, with nothing lost after the reconnect and nothing duplicated; a slow
 //! consumer's loss count; shutdown removing the subscriptions.
 
-use futures_util::StreamExt as _;
 use genesys_cloud_api::Tags as _;
 use genesys_cloud_auth::{CacheOptions, Grant};
 use genesys_cloud_core::SharedExecutor;
@@ -147,9 +146,9 @@ async fn socket_closing_moves_to_a_new_channel_with_no_gap_and_no_duplicates() {
     };
     assert_eq!(old_channel, &old);
     assert_ne!(new_channel, &old);
-    // In the overlap both channels are subscribed and connected: each event goes to both
-    // sockets, and is delivered once.
-    assert_eq!(mock.publish(&format!("v2.users.{ME}.presence"), &presence(100)), 2, "both sockets are up");
+    // Each event is delivered once, from the new channel (the old socket was read until the
+    // new one had caught up, then left).
+    assert!(mock.publish(&format!("v2.users.{ME}.presence"), &presence(100)) >= 1, "the new socket is up");
     let e = next_event(&mut sub).await;
     assert!(
         matches!(&e.payload, Payload::UsersPresence(p) if p.presence_definition.as_ref().unwrap().id.as_deref() == Some("p-100"))
@@ -218,15 +217,17 @@ async fn a_slow_consumer_is_told_how_many_events_it_lost_and_the_buffer_stays_bo
     for n in 0..200 {
         mock.publish(&topic, &presence(n));
     }
-    // Let the listener read all 200 while nobody reads the stream.
+    // The listener reads all 201 while nobody reads the stream (its count says when).
     let marker = 999;
     mock.publish(&topic, &presence(marker));
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    while sub.stats().received < 201 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     let (mut events, mut lost) = (0u64, 0u64);
     loop {
         match next(&mut sub).await {
             Item::Event(_) => events += 1,
-            Item::Lost { count } => lost += count,
+            Item::Lost { count, .. } => lost += count,
             Item::Connection(_) => {}
             other => panic!("{other:?}"),
         }
@@ -264,7 +265,7 @@ async fn a_refused_subscription_is_an_error_at_subscribe() {
     // Past 20 channels of 1,000 topics the service would replace the oldest channel.
     let too_many = (0..20_001).map(|i| genesys_cloud_notifications::Topic::raw(format!("v2.users.u{i}.presence")));
     let err = notifications.subscribe(too_many).await.unwrap_err();
-    assert!(err.is_build() && err.message().contains("at most 20"), "{err}");
+    assert!(err.is_build() && err.message().contains("at most 19"), "{err}");
 }
 
 #[tokio::test]
@@ -531,8 +532,8 @@ async fn a_channel_near_its_end_is_renewed_ahead_with_no_gap_and_no_duplicates()
     assert_ne!(new_channel, &old);
     assert!(!sub_has_gap(&seen), "renewed before the end: no gap: {seen:?}");
     assert!(!seen.iter().any(|i| matches!(i, Item::Connection(ConnectionEvent::Reconnecting { .. }))), "{seen:?}");
-    // Both channels are subscribed and connected in the overlap; each event is delivered once.
-    assert_eq!(mock.publish(&format!("v2.users.{ME}.presence"), &presence(50)), 2, "the overlap");
+    // Each event is delivered once, from the new channel.
+    assert!(mock.publish(&format!("v2.users.{ME}.presence"), &presence(50)) >= 1, "the new socket is up");
     let e = next_event(&mut sub).await;
     assert!(
         matches!(&e.payload, Payload::UsersPresence(p) if p.presence_definition.as_ref().unwrap().id.as_deref() == Some("p-50"))

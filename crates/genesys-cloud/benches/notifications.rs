@@ -9,7 +9,6 @@
 //! `cargo bench -p genesys-cloud --features notification-service --bench notifications`
 //! (`-- --quick` for fewer rounds).
 
-use futures_util::StreamExt as _;
 use genesys_cloud::notifications::{decode_event, topics, ConnectionEvent, Item, Options, Payload};
 use genesys_cloud_mock::{MockOptions, MockServer};
 use genesys_cloud_spec::{Document, SampleOptions, Sampler};

@@ -97,6 +97,10 @@ struct Inner {
     _listening: Option<config::Listening>,
     /// The HTTP log, for [`Client::flush_logs`].
     logs: transport::LogHandle,
+    /// The notification channels of every listener of this client (the service counts them
+    /// per user and app).
+    #[cfg(feature = "notification-service")]
+    channels: Arc<notifications::ChannelBudget>,
 }
 
 impl fmt::Debug for Client {
@@ -184,7 +188,7 @@ impl Client {
     #[cfg_attr(docsrs, doc(cfg(feature = "notification-service")))]
     pub fn notification_service_with(&self, options: notifications::Options) -> notifications::Notifications {
         let options = options.tls(self.inner.tls.clone()).proxy(self.inner.proxy.clone());
-        notifications::Notifications::with_options(self.executor(), options)
+        notifications::Notifications::with_options(self.executor(), options).budget(self.inner.channels.clone())
     }
 }
 
@@ -553,7 +557,18 @@ impl ClientBuilder {
             })
         });
         let executor: core::SharedExecutor = Arc::new(transport);
-        let inner = Inner { executor, tokens, pacer, tls, proxy, config: self.config, _listening: listening, logs };
+        let inner = Inner {
+            executor,
+            tokens,
+            pacer,
+            tls,
+            proxy,
+            config: self.config,
+            _listening: listening,
+            logs,
+            #[cfg(feature = "notification-service")]
+            channels: Arc::default(),
+        };
         Ok(Client { inner: Arc::new(inner) })
     }
 }
