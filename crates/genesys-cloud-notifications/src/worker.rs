@@ -321,7 +321,7 @@ impl Worker {
                 let executor = executor.clone();
                 async move { crate::resync::fetch(executor, topic, &what).await }
             })
-            .buffer_unordered(self.setup.options.resync_concurrency.max(1));
+            .buffered(self.setup.options.resync_concurrency.max(1));
         match &mut self.resync {
             // A run in progress: its topics are fetched again too (they may have lost events).
             Some(run) => {
@@ -401,10 +401,15 @@ impl Worker {
                 msg = socket.next() => match msg {
                     Some(Ok(Message::Text(t))) => {
                         last = Instant::now();
-                        last_frame = SystemTime::now();
+                        let before = std::mem::replace(&mut last_frame, SystemTime::now());
                         pinged = false;
                         match read(t.as_str()) {
                             Read::Alive => {}
+                            // The service may have stopped delivering when it sent this: the
+                            // possible loss starts at the frame before it.
+                            Read::End(Ended::Lost { why, new_channel, .. }) => {
+                                return Ended::Lost { why, last: before, new_channel };
+                            }
                             Read::End(end) => return end,
                             Read::Event { topic, key, item } => {
                                 if !self.on_current_event(topic, key, item) {
@@ -690,7 +695,12 @@ impl Worker {
     }
 }
 
-/// Closes a socket, waiting at most a second for the server's part.
+/// Closes a socket and waits for the server to end it too (so the service no longer counts
+/// it as connected when the next channel is made), at most a second.
 async fn close_bounded(mut socket: Socket) {
-    let _ = tokio::time::timeout(Duration::from_secs(1), socket.close(None)).await;
+    let closed = async {
+        let _ = socket.close(None).await;
+        while let Some(Ok(_)) = socket.next().await {}
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), closed).await;
 }

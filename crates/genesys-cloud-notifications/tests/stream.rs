@@ -558,3 +558,367 @@ async fn dropping_the_stream_removes_the_subscriptions_and_the_socket() {
     assert_eq!(mock.channel_topics(&channel).unwrap(), Vec::<String>::new(), "unsubscribed");
     assert_eq!(mock.channel_counts().1, 0, "the socket is closed");
 }
+
+// ---------------------------------------------------------------------------------------------
+// The service's adversarial behaviour, as its documentation allows: sockets cut without a close
+// frame, sockets that go silent, traffic across a handover, revocations, limits per client,
+// shared correlation ids, stalls. Each test counts loss, duplicates and order per topic.
+
+/// The presence definition id of an event ("p-N"), as its number.
+fn number(e: &Event) -> Option<usize> {
+    let Payload::UsersPresence(p) = &e.payload else { return None };
+    p.presence_definition.as_ref()?.id.as_deref()?.strip_prefix("p-")?.parse().ok()
+}
+
+/// The gaps among `items`.
+fn gaps(items: &[Item]) -> Vec<(std::time::SystemTime, std::time::SystemTime)> {
+    items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Connection(ConnectionEvent::Gap { start, end }) => Some((*start, *end)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A socket that goes silent (no heartbeat, pong or event; what is published meanwhile is
+/// lost to it) is replaced, and the gap it reports starts at its last frame, before the
+/// silence: every event it lost was published inside the gap.
+#[tokio::test]
+async fn a_silent_socket_is_replaced_and_every_event_it_lost_is_inside_the_gap() {
+    let (mock, notifications) = setup().await;
+    let mut sub = notifications.subscribe([topics::users_presence(ME).unwrap()]).await.unwrap();
+    exactly_once(&mock, &mut sub, 0, 1).await;
+    mock.silence_notification_sockets(true);
+    let topic = format!("v2.users.{ME}.presence");
+    let mut lost_at = Vec::new();
+    for n in 100..105 {
+        assert_eq!(mock.publish(&topic, &presence(n)), 0, "the socket is silent: the event is lost to it");
+        lost_at.push(std::time::SystemTime::now());
+    }
+    let seen = until_connection(&mut sub, |c| matches!(c, ConnectionEvent::Gap { .. })).await;
+    mock.silence_notification_sockets(false);
+    let [(start, end)] = gaps(&seen)[..] else { panic!("one gap: {seen:?}") };
+    for at in lost_at {
+        assert!(start <= at && at <= end, "a lost event at {at:?} is inside the gap {start:?}..{end:?}");
+    }
+    exactly_once(&mock, &mut sub, 200, 2).await;
+}
+
+/// A socket cut with no close frame is reconnected, with a gap, and the stream goes on.
+#[tokio::test]
+async fn a_socket_cut_without_a_close_frame_heals() {
+    let (mock, notifications) = setup().await;
+    let mut sub = notifications.subscribe([topics::users_presence(ME).unwrap()]).await.unwrap();
+    exactly_once(&mock, &mut sub, 0, 1).await;
+    mock.abort_notification_sockets();
+    let seen = until_connection(&mut sub, |c| matches!(c, ConnectionEvent::Gap { .. })).await;
+    assert!(seen.iter().any(|i| matches!(i, Item::Connection(ConnectionEvent::Reconnecting { .. }))), "{seen:?}");
+    exactly_once(&mock, &mut sub, 10, 3).await;
+}
+
+/// Under traffic (about 1,000 events a second over two topics), across two `socket_closing`
+/// handovers and a channel renewal: every event comes once, within each topic in the order
+/// it was published, and none is missing (no gap was reported).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_stay_in_order_once_each_across_handovers_under_traffic() {
+    let options = MockOptions::default().heartbeat_interval(Duration::from_millis(200));
+    let mock = Arc::new(MockServer::start_with(options.channel_lifetime(Duration::from_secs(8))).await.unwrap());
+    let transport = Transport::builder()
+        .endpoint(Endpoint::custom(&mock.base_url()).unwrap())
+        .grant(Grant::client_credentials("traffic", "traffic-secret"), CacheOptions::default())
+        .build()
+        .unwrap();
+    // A renewal about 2 s in (8 s channels, renewed 6 s before their end).
+    let options = Options::default().buffer(100_000).renew_before(Duration::from_secs(6));
+    let notifications = Notifications::with_options(Arc::new(transport), options);
+    let users = ["order-a", "order-b"];
+    let mut sub = notifications.subscribe(users.map(|u| topics::users_presence(u).unwrap())).await.unwrap();
+    const PER_TOPIC: usize = 2_500;
+    let publisher = {
+        let mock = mock.clone();
+        tokio::spawn(async move {
+            for n in 0..PER_TOPIC {
+                for user in users {
+                    mock.publish(&format!("v2.users.{user}.presence"), &presence(n));
+                }
+                if n % 5 == 4 {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                if n == 600 || n == 1_600 {
+                    mock.send_socket_closing(Duration::from_millis(300));
+                }
+            }
+        })
+    };
+    let mut last: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut count = 0usize;
+    let mut seen = Vec::new();
+    while count < PER_TOPIC * users.len() {
+        let item = tokio::time::timeout(Duration::from_secs(30), sub.next()).await.expect("quiet").expect("ended");
+        if let Item::Event(e) = &item {
+            let n = number(e).expect("a numbered presence event");
+            if let Some(before) = last.insert(e.topic.clone(), n) {
+                assert_eq!(n, before + 1, "{}: in order, none missing, none twice", e.topic);
+            } else {
+                assert_eq!(n, 0, "{}: the first event", e.topic);
+            }
+            count += 1;
+        } else {
+            seen.push(item);
+        }
+    }
+    publisher.await.unwrap();
+    let renewed = seen.iter().filter(|i| matches!(i, Item::Connection(ConnectionEvent::Renewed { .. }))).count();
+    assert!(renewed >= 3, "two socket_closing handovers and a renewal: {seen:?}");
+    assert!(gaps(&seen).is_empty(), "no gap: {seen:?}");
+    assert!(sub.stats().duplicates > 0, "the overlaps carried copies, which were dropped: {:?}", sub.stats());
+}
+
+/// A consumer that reads nothing while its buffer overflows and the socket is lost still
+/// gets, in order: the events that fit, how many were lost and over which time, then every
+/// connection change, the gap and the state fetched again.
+#[tokio::test]
+async fn a_slow_consumer_gets_every_connection_item_and_the_loss_with_its_time() {
+    let (mock, _) = setup().await;
+    let transport = Transport::builder()
+        .endpoint(Endpoint::custom(&mock.base_url()).unwrap())
+        .grant(Grant::client_credentials("slow", "slow-secret"), CacheOptions::default())
+        .build()
+        .unwrap();
+    let options = Options::default().buffer(8).backoff(Duration::from_millis(20), Duration::from_millis(200));
+    let notifications = Notifications::with_options(Arc::new(transport), options);
+    let mut sub = notifications.subscribe([topics::users_presence(ME).unwrap()]).await.unwrap();
+    let topic = format!("v2.users.{ME}.presence");
+    for n in 0..100 {
+        mock.publish(&topic, &presence(n));
+    }
+    while sub.stats().received < 100 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    mock.drop_notification_sockets();
+    // Back once the channel has a socket again (the drop took it away at once).
+    while mock.channel_counts().1 == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let mut items = Vec::new();
+    loop {
+        let item = next(&mut sub).await;
+        let done = matches!(item, Item::Resync(_));
+        items.push(item);
+        if done {
+            break;
+        }
+    }
+    let kinds: Vec<&str> = items
+        .iter()
+        .map(|i| match i {
+            Item::Event(_) => "event",
+            Item::Lost { .. } => "lost",
+            Item::Connection(ConnectionEvent::Connected { .. }) => "connected",
+            Item::Connection(ConnectionEvent::Reconnecting { .. }) => "reconnecting",
+            Item::Connection(ConnectionEvent::Gap { .. }) => "gap",
+            Item::Resync(_) => "resync",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "connected",
+            "event",
+            "event",
+            "event",
+            "event",
+            "event",
+            "event",
+            "event",
+            "event",
+            "lost",
+            "reconnecting",
+            "connected",
+            "gap",
+            "resync"
+        ],
+        "the buffer holds 8 events; the rest is never dropped"
+    );
+    let Some(Item::Lost { count, from, to }) = items.iter().find(|i| matches!(i, Item::Lost { .. })) else {
+        unreachable!()
+    };
+    assert_eq!(*count, 100 - 8, "the buffer held 8 events");
+    assert!(from <= to);
+}
+
+/// A revoked token may stop the channel at once (the mock's falls silent): the stream moves
+/// to a new channel, reports a gap that holds every event published meanwhile, and fetches
+/// the state again.
+#[tokio::test]
+async fn a_revoked_token_is_a_gap_with_the_state_fetched_again() {
+    let (mock, notifications) = setup().await;
+    let mut sub = notifications.subscribe([topics::users_presence(ME).unwrap()]).await.unwrap();
+    exactly_once(&mock, &mut sub, 0, 1).await;
+    let old = sub.channel_id();
+    mock.revoke_token();
+    let published_at = std::time::SystemTime::now();
+    mock.publish(&format!("v2.users.{ME}.presence"), &presence(50));
+    let seen = until_connection(&mut sub, |c| matches!(c, ConnectionEvent::Gap { .. })).await;
+    let [(start, end)] = gaps(&seen)[..] else { panic!("one gap: {seen:?}") };
+    assert!(start <= published_at && published_at <= end, "the event published after the revocation is in the gap");
+    assert!(matches!(next(&mut sub).await, Item::Resync(_)), "the state comes again");
+    assert_ne!(sub.channel_id(), old, "a new channel");
+    exactly_once(&mock, &mut sub, 100, 2).await;
+}
+
+/// The service does not promise unique correlation ids: two different events that share one
+/// are both delivered.
+#[tokio::test]
+async fn two_events_sharing_a_correlation_id_are_both_delivered() {
+    let (mock, notifications) = setup().await;
+    let mut sub = notifications.subscribe([topics::users_presence(ME).unwrap()]).await.unwrap();
+    let topic = format!("v2.users.{ME}.presence");
+    mock.publish_with_correlation(&topic, &presence(1), "shared-id");
+    mock.publish_with_correlation(&topic, &presence(2), "shared-id");
+    let (a, b) = (next_event(&mut sub).await, next_event(&mut sub).await);
+    assert_eq!((number(&a), number(&b)), (Some(1), Some(2)));
+    assert_eq!(a.correlation_id, b.correlation_id);
+}
+
+/// The service allows 20 channels per user and app, and replaces the oldest past that. A
+/// client's subscriptions share 19 (one kept for renewals): a subscription that would pass
+/// them is refused, naming what is held; and when all 19 are renewed at once, one at a time,
+/// the service evicts none in use: every subscription still delivers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn channels_are_budgeted_per_client_with_one_kept_for_renewals() {
+    let (mock, notifications) = setup().await;
+    let many = |prefix: &str, channels: usize| {
+        let n = (channels - 1) * 1_000 + 1;
+        (0..n).map(move |i| topics::routing_queues_conversations(&format!("{prefix}{i}")).unwrap()).collect::<Vec<_>>()
+    };
+    let mut a = notifications.subscribe(many("qa", 10)).await.unwrap();
+    let err = notifications.clone().subscribe(many("qb", 10)).await.unwrap_err();
+    assert!(err.is_build() && err.message().contains("hold 10") && err.message().contains("at most 19"), "{err}");
+    let mut b = notifications.subscribe(many("qb", 9)).await.unwrap();
+    assert_eq!(notifications.channel_budget().in_use(), 19);
+    // (The mock attaches a socket just after the handshake the client waits for.)
+    connected_by_listener(&mock, 19).await;
+    assert_eq!(mock.channel_counts_of("listener").0, 19);
+    for sub in [&mut a, &mut b] {
+        for _ in 0..sub.channel_ids().len() {
+            assert!(matches!(next(sub).await, Item::Connection(ConnectionEvent::Connected { .. })));
+        }
+    }
+    // All 19 told to close, with a grace of a few seconds: the renewals go one at a time.
+    mock.send_socket_closing(Duration::from_secs(10));
+    for sub in [&mut a, &mut b] {
+        let mut renewed = 0;
+        let channels = sub.channel_ids().len();
+        while renewed < channels {
+            match next(sub).await {
+                Item::Connection(ConnectionEvent::Renewed { .. }) => renewed += 1,
+                Item::Connection(other) => panic!("a channel in use was lost: {other:?}"),
+                _ => {}
+            }
+        }
+    }
+    connected_by_listener(&mock, 19).await;
+    for (sub, queue) in [(&mut a, "qa0"), (&mut b, "qb0")] {
+        mock.publish_sample(&format!("v2.routing.queues.{queue}.conversations")).unwrap();
+        loop {
+            if let Item::Event(e) = next(sub).await {
+                assert_eq!(e.topic, format!("v2.routing.queues.{queue}.conversations"));
+                break;
+            }
+        }
+    }
+}
+
+/// Waits until OAuth client `listener` has `n` channels with a socket (a hang guard bounds
+/// the wait; it is not a speed bound).
+async fn connected_by_listener(mock: &MockServer, n: usize) {
+    for _ in 0..2_000 {
+        if mock.channel_counts_of("listener").1 == n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{:?} channels of the client, connected", mock.channel_counts_of("listener"));
+}
+
+/// Every wait ends: a socket whose tunnel never answers fails `subscribe` at the connect
+/// timeout, and `close()` returns while the service does not answer the removal of the
+/// subscriptions.
+#[tokio::test]
+async fn subscribe_and_close_end_when_the_service_stalls() {
+    let (mock, _) = setup().await;
+    // A proxy that accepts and never answers: the tunnel, TLS and handshake never finish.
+    let stalled = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy_url = format!("http://{}", stalled.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = stalled.accept().await {
+            held.push(s);
+        }
+    });
+    let transport = |id: &str| {
+        Transport::builder()
+            .endpoint(Endpoint::custom(&mock.base_url()).unwrap())
+            .grant(Grant::client_credentials(id, "secret"), CacheOptions::default())
+            .build()
+            .unwrap()
+    };
+    let options = Options::default()
+        .proxy(Some(genesys_cloud_transport::Proxy::url(&proxy_url)))
+        .connect_timeout(Duration::from_millis(300));
+    let notifications = Notifications::with_options(Arc::new(transport("stalled")), options);
+    let err =
+        tokio::time::timeout(Duration::from_secs(20), notifications.subscribe([topics::users_presence(ME).unwrap()]))
+            .await
+            .expect("subscribe ended")
+            .unwrap_err();
+    assert!(err.is_timeout(), "{err}");
+
+    let notifications = Notifications::new(Arc::new(transport("closing")));
+    let sub = notifications.subscribe([topics::users_presence(ME).unwrap()]).await.unwrap();
+    let fault = genesys_cloud_mock::Fault::new(genesys_cloud_mock::FaultKind::Latency(Duration::from_secs(120)));
+    mock.inject(fault.on_path("/api/v2/notifications/channels/").on_method("DELETE").times(10));
+    tokio::time::timeout(Duration::from_secs(20), sub.close()).await.expect("close() returned");
+    assert_eq!(notifications.channel_budget().in_use(), 0, "the channels were given back");
+}
+
+/// After a renewal the old channel keeps no subscriptions.
+#[tokio::test]
+async fn after_a_renewal_the_old_channel_has_no_subscriptions() {
+    let (mock, notifications) = setup().await;
+    let mut sub = notifications.subscribe([topics::users_presence(ME).unwrap()]).await.unwrap();
+    let old = sub.channel_id();
+    mock.send_socket_closing(Duration::from_millis(300));
+    until_connection(&mut sub, |c| matches!(c, ConnectionEvent::Renewed { .. })).await;
+    exactly_once(&mock, &mut sub, 0, 1).await;
+    for _ in 0..400 {
+        if mock.channel_topics(&old).is_none_or(|t| t.is_empty()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the old channel still has {:?}", mock.channel_topics(&old));
+}
+
+/// While the state is fetched after a gap, the socket is read: an event of a topic that is
+/// not being fetched comes before the slow fetch's state.
+#[tokio::test]
+async fn the_socket_is_read_while_the_state_is_fetched() {
+    let (mock, notifications) = setup().await;
+    let conversations = format!("v2.routing.queues.{QUEUE}.conversations");
+    let mut sub = notifications
+        .subscribe([topics::users_presence(ME).unwrap(), topics::routing_queues_conversations(QUEUE).unwrap()])
+        .await
+        .unwrap();
+    let slow = genesys_cloud_mock::Fault::new(genesys_cloud_mock::FaultKind::Latency(Duration::from_secs(2)));
+    mock.inject(slow.on_path(&format!("/api/v2/users/{ME}/presences")).times(5));
+    mock.drop_notification_sockets();
+    until_connection(&mut sub, |c| matches!(c, ConnectionEvent::Gap { .. })).await;
+    mock.publish_sample(&conversations).unwrap();
+    let first = next(&mut sub).await;
+    assert!(matches!(&first, Item::Event(e) if e.topic == conversations), "the event before the state: {first:?}");
+    assert!(matches!(next(&mut sub).await, Item::Resync(_)));
+}
