@@ -914,7 +914,7 @@ async fn the_socket_is_read_while_the_state_is_fetched() {
         .await
         .unwrap();
     let slow = genesys_cloud_mock::Fault::new(genesys_cloud_mock::FaultKind::Latency(Duration::from_secs(2)));
-    mock.inject(slow.on_path(&format!("/api/v2/users/{ME}/presences")).times(5));
+    mock.inject(slow.on_path(format!("/api/v2/users/{ME}/presences")).times(5));
     mock.drop_notification_sockets();
     until_connection(&mut sub, |c| matches!(c, ConnectionEvent::Gap { .. })).await;
     mock.publish_sample(&conversations).unwrap();
