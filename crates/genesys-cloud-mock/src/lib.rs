@@ -292,6 +292,13 @@ impl MockServer {
         self.state.notifications.silence(on);
     }
 
+    /// Fault: the socket of channel `id` alone falls silent (`on`) or speaks again, as
+    /// [`silence_notification_sockets`](Self::silence_notification_sockets) does for all;
+    /// whether the channel exists.
+    pub fn silence_notification_channel(&self, id: &str, on: bool) -> bool {
+        self.state.notifications.silence_channel(id, on)
+    }
+
     /// Fault: `v2.system.socket_closing` on every notification socket, closed `grace` later.
     pub fn send_socket_closing(&self, grace: Duration) {
         self.state.notifications.socket_closing(grace);
@@ -377,6 +384,12 @@ impl MockServer {
         self.state.connections.load(std::sync::atomic::Ordering::SeqCst)
     }
 
+    /// How many HTTP connections are open now (not counting notification sockets: see
+    /// [`channel_counts`](Self::channel_counts)).
+    pub fn open_connections(&self) -> usize {
+        self.state.open_connections.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// How many token requests were answered.
     pub fn token_requests(&self) -> usize {
         self.state.token_requests()
@@ -422,6 +435,16 @@ impl MockServer {
 /// Serves one connection; with an idle timeout, drops it (closing the socket) once no request
 /// is in flight and no byte has moved for that long.
 async fn serve(state: Arc<State>, stream: tokio::net::TcpStream, idle_timeout: Option<Duration>) {
+    /// Counts the connection open until it ends (an upgraded one goes on as a notification
+    /// socket, counted by its channel).
+    struct Open(Arc<State>);
+    impl Drop for Open {
+        fn drop(&mut self) {
+            self.0.open_connections.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+    state.open_connections.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let _open = Open(state.clone());
     let activity = Arc::new(idle::Activity::new());
     let in_flight = activity.clone();
     let svc = hyper::service::service_fn(move |req| {

@@ -245,6 +245,11 @@ impl Hub {
         }
     }
 
+    /// Fault: channel `id` alone falls silent (`on`) or speaks again; whether it exists.
+    pub(crate) fn silence_channel(&self, id: &str, on: bool) -> bool {
+        lock(&self.channels).get_mut(id).map(|c| c.silent = on).is_some()
+    }
+
     /// Whether channel `id` is silent now.
     fn is_silent(&self, id: &str) -> bool {
         lock(&self.channels).get(id).is_some_and(|c| c.silent)

@@ -58,10 +58,11 @@ pub enum ConnectionEvent {
         new_channel: String,
     },
     /// Events of this time may have been missed: from the last sign of life of the socket
-    /// that was lost (its last frame) to when the new one was subscribed and connected.
-    /// Every event the stream missed was sent within a reported gap.
+    /// that was lost (a second before its last frame arrived, for what was still on its way)
+    /// to when the new one was subscribed and connected. Every event the stream missed was
+    /// sent within a reported gap (or told as [`Item::Lost`]).
     Gap {
-        /// The last frame received before the loss.
+        /// A second before the last frame received before the loss.
         start: SystemTime,
         /// When the new socket was up.
         end: SystemTime,

@@ -43,11 +43,11 @@
 //!   A revoked token or `no_longer_subscribed` is a possible loss (the service may stop
 //!   delivering at once): the stream reconnects and reports a gap.
 //! - **Every loss is reported**: whenever events may have been missed, a
-//!   [`ConnectionEvent::Gap`] says from when (the lost socket's last frame) to when (the new
-//!   socket up), and **the state is made whole again**: for every subscribed topic with a REST
-//!   counterpart (a user's presence and routing status, a queue's members) an
-//!   [`Item::Resync`] comes with the state fetched through the API, after a gap and after an
-//!   [`Item::Lost`]. The socket is read meanwhile: events of other topics go on, and those of
+//!   [`ConnectionEvent::Gap`] says from when (a second before the lost socket's last frame)
+//!   to when (the new socket up), and **the state is made whole again**: for every subscribed
+//!   topic with a REST counterpart (a user's presence and routing status, a queue's members)
+//!   an [`Item::Resync`] comes with the state fetched through the API, after a gap and after
+//!   an [`Item::Lost`]. The socket is read meanwhile: events of other topics go on, and those of
 //!   a topic being fetched wait for its state. The fetches go through the client (its pacing
 //!   applies), [`Options::resync_concurrency`] at a time.
 //! - **Every wait ends**: the socket's connection and handshakes within

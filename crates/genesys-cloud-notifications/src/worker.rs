@@ -39,6 +39,10 @@ pub const SHUTDOWN_LIMIT: Duration = Duration::from_secs(5);
 /// with the new one up (an event sent before the new subscription may still be on its way).
 const HANDOVER_SETTLE: Duration = Duration::from_millis(200);
 
+/// A gap starts this long before the lost socket's last frame: events sent just before that
+/// frame arrived may have been on their way still.
+pub(crate) const GAP_MARGIN: Duration = Duration::from_secs(1);
+
 /// The most events held back at once: the new socket's during a handover, and those of topics
 /// whose state is being fetched again. Past it, a handover ends early, and a held topic's
 /// events are dropped (reported as [`Item::Lost`]) and its state fetched again.
@@ -594,9 +598,11 @@ impl Worker {
         Some((channel, new))
     }
 
-    /// Tells of a gap from `start` to now and fetches the state again. `false` when the
-    /// consumer left.
-    fn report_gap(&mut self, start: SystemTime) -> bool {
+    /// Tells of a gap from `last` (the last frame received) to now, and fetches the state
+    /// again. `false` when the consumer left.
+    fn report_gap(&mut self, last: SystemTime) -> bool {
+        // What the service sent just before that frame arrived may still have been on its way.
+        let start = last.checked_sub(GAP_MARGIN).unwrap_or(last);
         let end = SystemTime::now();
         tracing::warn!(?start, ?end, "notifications: events of this interval may have been missed");
         if !self.queue.control(Item::Connection(ConnectionEvent::Gap { start, end })) {

@@ -922,3 +922,31 @@ async fn the_socket_is_read_while_the_state_is_fetched() {
     assert!(matches!(&first, Item::Event(e) if e.topic == conversations), "the event before the state: {first:?}");
     assert!(matches!(next(&mut sub).await, Item::Resync(_)));
 }
+
+/// One socket of a stream going silent is that channel's loss alone: the other channel's
+/// events keep coming while it is replaced, and the gap is reported once.
+#[tokio::test]
+async fn one_silent_channel_of_two_heals_while_the_other_goes_on() {
+    let (mock, notifications) = setup().await;
+    let topics = (0..1001).map(|i| topics::routing_queues_conversations(&format!("q-{i:04}")).unwrap());
+    let mut sub = notifications.subscribe(topics).await.unwrap();
+    let channels = sub.channel_ids();
+    assert_eq!(channels.len(), 2);
+    assert!(mock.silence_notification_channel(&channels[0], true));
+    // The other channel (q-1000) still delivers while the first is silent.
+    mock.publish_sample("v2.routing.queues.q-1000.conversations").unwrap();
+    let mut seen = Vec::new();
+    let event = loop {
+        match next(&mut sub).await {
+            Item::Event(e) => break e,
+            other => seen.push(other),
+        }
+    };
+    assert_eq!(event.topic, "v2.routing.queues.q-1000.conversations");
+    let more = until_connection(&mut sub, |c| matches!(c, ConnectionEvent::Gap { .. })).await;
+    seen.extend(more);
+    assert_eq!(gaps(&seen).len(), 1, "one gap, for the silent channel: {seen:?}");
+    mock.silence_notification_channel(&channels[0], false);
+    mock.publish_sample("v2.routing.queues.q-0000.conversations").unwrap();
+    assert_eq!(next_event(&mut sub).await.topic, "v2.routing.queues.q-0000.conversations");
+}
