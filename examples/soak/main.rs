@@ -276,6 +276,7 @@ async fn soak(length: Duration, seed: u64) -> bool {
     mock.silence_notification_sockets(false);
     // The last events: read until each topic's last number came, or a quiet while.
     let last = rounds.saturating_sub(1);
+    let drain_until = Instant::now() + Duration::from_secs(60);
     loop {
         let done = {
             let l = ledger.lock().unwrap();
@@ -284,8 +285,14 @@ async fn soak(length: Duration, seed: u64) -> bool {
         if done {
             break;
         }
-        match tokio::time::timeout(Duration::from_secs(15), stream.next()).await {
-            Ok(Some(item)) => consume(&ledger, &delivery, item),
+        let quiet = Duration::from_secs(15).min(drain_until.saturating_duration_since(Instant::now()));
+        match tokio::time::timeout(quiet, stream.next()).await {
+            Ok(Some(item)) => {
+                if std::env::var_os("SOAK_DEBUG").is_some() && !matches!(item, Item::Event(_)) {
+                    eprintln!("after the run: {item:?}");
+                }
+                consume(&ledger, &delivery, item)
+            }
             _ => {
                 let l = ledger.lock().unwrap();
                 for (topic, expected) in &l.expected {
@@ -382,12 +389,19 @@ fn consume(ledger: &Mutex<Ledger>, delivery: &Tally, item: Item) {
                 if counted {
                     l.lost_unmatched -= 1;
                 }
+                if !(in_gap || counted) && std::env::var_os("SOAK_DEBUG").is_some() {
+                    eprintln!("{:?} MISSING {} {m} published {at:?}; delivered {n}", SystemTime::now(), e.topic);
+                }
                 delivery.check(in_gap || counted, || {
                     format!("{}: {m} missing, published at {at:?}, in no gap or loss", e.topic)
                 });
             }
             delivery.check(true, String::new);
             l.expected.insert(e.topic.clone(), n + 1);
+        }
+        Item::Connection(ConnectionEvent::Gap { start, end }) if std::env::var_os("SOAK_DEBUG").is_some() => {
+            eprintln!("{:?} gap {start:?}..{end:?}", SystemTime::now());
+            l.gaps.push((start, end));
         }
         Item::Connection(ConnectionEvent::Gap { start, end }) => {
             l.gaps.push((start, end));
@@ -397,6 +411,10 @@ fn consume(ledger: &Mutex<Ledger>, delivery: &Tally, item: Item) {
             }
         }
         Item::Lost { count, .. } => l.lost_unmatched += count,
-        _ => {}
+        other => {
+            if std::env::var_os("SOAK_DEBUG").is_some() {
+                eprintln!("{:?} {other:?}", SystemTime::now());
+            }
+        }
     }
 }

@@ -40,8 +40,9 @@ pub(crate) enum Outgoing {
 struct Channel {
     /// The OAuth client that made it.
     owner: String,
-    /// Silent: no heartbeat, pong or event goes to its socket.
-    silent: bool,
+    /// The connection number of its socket that is silent (no heartbeat, pong or event goes
+    /// to it); a socket connected later is not.
+    silent: Option<u64>,
     topics: BTreeSet<String>,
     /// The writer of the connected socket and its connection number.
     socket: Option<(u64, mpsc::UnboundedSender<Outgoing>)>,
@@ -79,6 +80,18 @@ pub(crate) fn topics_of(body: &[u8]) -> Result<Vec<String>, String> {
         }
     }
     Ok(out)
+}
+
+impl Channel {
+    /// Whether its socket is silent now.
+    fn is_silent(&self) -> bool {
+        self.silent.is_some() && self.socket.as_ref().map(|(n, _)| *n) == self.silent
+    }
+
+    /// Silences its current socket (`on`), or lets it speak again.
+    fn set_silent(&mut self, on: bool) {
+        self.silent = if on { self.socket.as_ref().map(|(n, _)| *n) } else { None };
+    }
 }
 
 impl Hub {
@@ -199,7 +212,7 @@ impl Hub {
         );
         let channels = lock(&self.channels);
         let mut sent = 0;
-        for c in channels.values().filter(|c| c.topics.contains(topic) && !c.silent) {
+        for c in channels.values().filter(|c| c.topics.contains(topic) && !c.is_silent()) {
             if let Some((_, tx)) = &c.socket {
                 if tx.send(Outgoing::Text(text.clone())).is_ok() {
                     sent += 1;
@@ -211,7 +224,7 @@ impl Hub {
 
     /// Sends `text` to every connected socket that is not silent.
     fn broadcast(&self, text: &str) {
-        for c in lock(&self.channels).values().filter(|c| !c.silent) {
+        for c in lock(&self.channels).values().filter(|c| !c.is_silent()) {
             if let Some((_, tx)) = &c.socket {
                 let _ = tx.send(Outgoing::Text(text.to_owned()));
             }
@@ -236,23 +249,23 @@ impl Hub {
         }
     }
 
-    /// Fault: every channel falls silent (on), or speaks again (off): a silent socket stays
-    /// open but gets no heartbeat, pong or event, and events published meanwhile are lost to
-    /// it.
+    /// Fault: every channel's socket falls silent (on), or speaks again (off): a silent socket
+    /// stays open but gets no heartbeat, pong or event, and events published meanwhile are
+    /// lost to it. A socket that connects to the channel later is not silent.
     pub(crate) fn silence(&self, on: bool) {
         for c in lock(&self.channels).values_mut() {
-            c.silent = on;
+            c.set_silent(on);
         }
     }
 
     /// Fault: channel `id` alone falls silent (`on`) or speaks again; whether it exists.
     pub(crate) fn silence_channel(&self, id: &str, on: bool) -> bool {
-        lock(&self.channels).get_mut(id).map(|c| c.silent = on).is_some()
+        lock(&self.channels).get_mut(id).map(|c| c.set_silent(on)).is_some()
     }
 
     /// Whether channel `id` is silent now.
     fn is_silent(&self, id: &str) -> bool {
-        lock(&self.channels).get(id).is_some_and(|c| c.silent)
+        lock(&self.channels).get(id).is_some_and(Channel::is_silent)
     }
 
     /// Fault: `v2.system.socket_closing` on every socket, which closes `grace` later.

@@ -1,23 +1,23 @@
-//! The retry budget a client's calls share, on the model of the AWS SDKs' standard retry
-//! mode ("retry quota"): during an outage, retries would multiply the load on a service that
-//! is already failing, so they draw on one budget that only successes fill.
-//!
-//! - The budget starts full at [`RetryBudget::DEFAULT_CAPACITY`] (500).
-//! - A retry after a 5xx, a broken connection or a failed connect costs
-//!   [`RetryBudget::RETRY_COST`] (5); after a timeout, [`RetryBudget::TIMEOUT_COST`] (10).
-//! - A call that succeeds gives back what its retries cost, or 1 when it needed none, up to
-//!   the capacity.
-//! - When the budget cannot pay for a retry, the call ends with the error it has.
-//!
-//! So a healthy client never notices it, and a client whose calls all fail makes at most
-//! 100 extra attempts (500 / 5) over all its calls, however many calls it makes, until
-//! calls succeed again. A 429 is not charged: it carries the service's own schedule
-//! (`Retry-After`), and the pacer keeps calls under the limit. The 404s a call asks to wait
-//! out (a read right after a create) are not charged either.
+//! The retry budget a client's calls share.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
-/// A retry budget shared by a client's calls (see the [module](self)).
+/// The retry budget a client's calls share, on the model of the AWS SDKs' standard retry
+/// mode ("retry quota"): during an outage, retries would multiply the load on a service that
+/// is already failing, so they draw on one budget that only successes fill.
+///
+/// - The budget starts full at [`RetryBudget::DEFAULT_CAPACITY`] (500).
+/// - A retry after a 5xx, a broken connection or a failed connect costs
+///   [`RetryBudget::RETRY_COST`] (5); after a timeout, [`RetryBudget::TIMEOUT_COST`] (10).
+/// - A call that succeeds gives back what its retries cost, or 1 when it needed none, up to
+///   the capacity.
+/// - When the budget cannot pay for a retry, the call ends with the error it has.
+///
+/// So a healthy client never notices it, and a client whose calls all fail makes at most
+/// 100 extra attempts (500 / 5) over all its calls, however many calls it makes, until
+/// calls succeed again. A 429 is not charged: it carries the service's own schedule
+/// (`Retry-After`), and the pacer keeps calls under the limit. The 404s a call asks to wait
+/// out (a read right after a create) are not charged either.
 #[derive(Debug)]
 pub struct RetryBudget {
     capacity: u32,
