@@ -129,6 +129,20 @@ async fn each_attempt_is_logged_with_its_number() {
     assert_eq!((lines[1]["attempt"].as_u64(), lines[1]["status"].as_u64()), (Some(2), Some(200)));
 }
 
+/// A transport to `server` logging every attempt at trace level as JSON to `file`, with the
+/// response bodies (and the request bodies when `request_bodies`), no retries.
+fn traced(server: &common::Server, file: &std::path::Path, request_bodies: bool) -> (Transport, LogHandle) {
+    let settings = LogSettings::default().level(LogLevel::Trace).format(LogFormat::Json);
+    let handle = LogHandle::new(settings.bodies(request_bodies, true).file(file).to_console(false));
+    let t = Transport::builder()
+        .endpoint(Endpoint::custom(&server.base()).unwrap())
+        .retry(Retry::disabled())
+        .log_handle(handle.clone())
+        .build()
+        .unwrap();
+    (t, handle)
+}
+
 /// Secret-looking fields are masked in every logged body, not only the token endpoint's: a
 /// created user's password going out, a token a gateway echoes coming back. The rest of
 /// each body is logged as it was.
@@ -140,20 +154,7 @@ async fn secret_fields_are_masked_in_every_logged_body() {
     .await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bodies.log");
-    let handle = LogHandle::new(
-        LogSettings::default()
-            .level(LogLevel::Trace)
-            .format(LogFormat::Json)
-            .bodies(true, true)
-            .file(&file)
-            .to_console(false),
-    );
-    let t = Transport::builder()
-        .endpoint(Endpoint::custom(&server.base()).unwrap())
-        .retry(Retry::disabled())
-        .log_handle(handle.clone())
-        .build()
-        .unwrap();
+    let (t, handle) = traced(&server, &file, true);
     call(&t, Method::POST, "/api/v2/users", Some(r#"{"name":"visible-request-body","password":"SECRET-USER-pw"}"#))
         .await;
     let log = read(&handle, &file);
@@ -182,20 +183,7 @@ async fn a_stalled_log_drops_lines_counts_them_and_never_blocks_a_call() {
     let server = serve(Arc::new(move |_, _, _, _| Reply::ok(&big))).await;
     let dir = tempfile::tempdir().unwrap();
     let fifo = stalled_file(dir.path());
-    let handle = LogHandle::new(
-        LogSettings::default()
-            .level(LogLevel::Trace)
-            .format(LogFormat::Json)
-            .bodies(false, true)
-            .file(&fifo)
-            .to_console(false),
-    );
-    let t = Transport::builder()
-        .endpoint(Endpoint::custom(&server.base()).unwrap())
-        .retry(Retry::disabled())
-        .log_handle(handle.clone())
-        .build()
-        .unwrap();
+    let (t, handle) = traced(&server, &fifo, false);
     for _ in 0..400 {
         call(&t, Method::GET, "/api/v2/big", None).await;
     }
