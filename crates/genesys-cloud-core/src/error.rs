@@ -595,6 +595,18 @@ mod tests {
     }
 
     #[test]
+    fn a_body_excerpt_masks_secret_fields_in_debug_and_display() {
+        // A success body that does not decode: a gateway's token answer where a model was due,
+        // cut off inside its secret at the excerpt's limit too.
+        let long = format!(r#"{{"id":7,"access_token":"tok-SECRET-1","refresh_token":"{}"}}"#, "r".repeat(3000));
+        let body = Bytes::from(long);
+        let e = decode_body::<Vec<u8>>(StatusCode::OK, &HeaderMap::new(), &body).unwrap_err();
+        let shown = format!("{e:?} {e} {}", e.body_excerpt().unwrap());
+        assert!(!shown.contains("tok-SECRET-1") && !shown.contains("rrrr"), "{shown}");
+        assert!(shown.contains(r#""access_token":"[REDACTED]""#), "{shown}");
+    }
+
+    #[test]
     fn retries_exhausted_keeps_the_last_response() {
         let last =
             Error::from_response(StatusCode::SERVICE_UNAVAILABLE, headers(&[("inin-correlation-id", "c")]), b"{}");
