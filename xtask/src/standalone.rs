@@ -20,6 +20,7 @@ const CORE: &[(&str, &str)] = &[
     ("src/executor.rs", include_str!("../../crates/genesys-cloud-core/src/executor.rs")),
     ("src/meta.rs", include_str!("../../crates/genesys-cloud-core/src/meta.rs")),
     ("src/pagination.rs", include_str!("../../crates/genesys-cloud-core/src/pagination.rs")),
+    ("src/redact.rs", include_str!("../../crates/genesys-cloud-core/src/redact.rs")),
     ("src/request.rs", include_str!("../../crates/genesys-cloud-core/src/request.rs")),
 ];
 
@@ -107,4 +108,18 @@ pub fn complete(out: &Path, spec_file: &str, spec_text: &str, crates: &mut Vec<G
             (format!("spec/{spec_file}"), spec_text.to_owned()),
         ],
     });
+}
+
+#[cfg(test)]
+mod core_files {
+    /// Every source file of the core crate is copied into a standalone workspace (a module
+    /// added to the crate and not to the list broke the standalone build once).
+    #[test]
+    fn every_core_source_file_is_copied() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/genesys-cloud-core/src");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let name = format!("src/{}", entry.unwrap().file_name().to_string_lossy());
+            assert!(super::CORE.iter().any(|(path, _)| *path == name), "{name} is not in standalone::CORE");
+        }
+    }
 }
