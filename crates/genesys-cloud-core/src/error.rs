@@ -369,6 +369,37 @@ impl Error {
         self.inner.status == Some(StatusCode::TOO_MANY_REQUESTS)
     }
 
+    /// Whether the API said 409: a duplicate (an email already in use, a name taken) or a
+    /// stale `version` on an update. [`code`](Self::code) tells which (`general.conflict`,
+    /// `conflict.version`, …).
+    pub fn is_conflict(&self) -> bool {
+        self.inner.status == Some(StatusCode::CONFLICT)
+    }
+
+    /// Whether the API said 403: the token lacks a permission or a scope, or the org lacks
+    /// a product. Retrying does not help.
+    pub fn is_forbidden(&self) -> bool {
+        self.inner.status == Some(StatusCode::FORBIDDEN)
+    }
+
+    /// Whether the API said 400: the request was refused as invalid.
+    /// [`api_error`](Self::api_error) has the server's message and, for validation
+    /// failures, one nested error per field.
+    pub fn is_bad_request(&self) -> bool {
+        self.inner.status == Some(StatusCode::BAD_REQUEST)
+    }
+
+    /// Whether the API answered with this HTTP status (`err.is_status(412)`).
+    pub fn is_status(&self, status: u16) -> bool {
+        self.inner.status.is_some_and(|s| s.as_u16() == status)
+    }
+
+    /// The Genesys error code of the answer's body, such as `general.conflict`,
+    /// `bad.request` or `not.authorized`, when the body had one.
+    pub fn code(&self) -> Option<&str> {
+        self.inner.api.as_ref().and_then(|a| a.code.as_deref())
+    }
+
     /// Whether trying again could succeed: 429, 502, 503, 504, connection and transport
     /// failures, and timeouts. (Whether it is *safe* to retry depends on the operation's
     /// idempotency, which the retry layer checks.)
@@ -547,6 +578,23 @@ mod tests {
             e.to_string(),
             "API error (404 Not Found): The user could not be found: 9f0c [not.found] (correlation id corr-123)"
         );
+    }
+
+    #[test]
+    fn triage_predicates_name_the_status_and_the_genesys_code() {
+        let conflict = br#"{"message":"Email already in use","code":"general.conflict","status":409}"#;
+        let e = Error::from_response(StatusCode::CONFLICT, HeaderMap::new(), conflict).into_retries_exhausted(1);
+        assert!(e.is_conflict() && e.is_status(409));
+        assert!(!e.is_forbidden() && !e.is_bad_request() && !e.is_not_found() && !e.is_status(400));
+        assert_eq!(e.code(), Some("general.conflict"));
+        let e = Error::from_response(StatusCode::FORBIDDEN, HeaderMap::new(), br#"{"code":"missing.permissions"}"#);
+        assert!(e.is_forbidden() && !e.is_conflict());
+        assert_eq!(e.code(), Some("missing.permissions"));
+        let e = Error::from_response(StatusCode::BAD_REQUEST, HeaderMap::new(), b"<html>bad</html>");
+        assert!(e.is_bad_request() && e.is_status(400));
+        assert_eq!(e.code(), None);
+        let e = Error::new(ErrorKind::Timeout, "no answer");
+        assert!(!e.is_status(409) && !e.is_conflict() && e.code().is_none());
     }
 
     #[test]

@@ -7,6 +7,23 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::fmt;
 use std::sync::Arc;
 
+/// The cryptography TLS runs on: the process's default provider when the application has
+/// installed one (`rustls::crypto::CryptoProvider::install_default`, for example aws-lc-rs for
+/// post-quantum key exchange), and *ring* otherwise.
+///
+/// rustls 0.23.48 deprecated `ring::default_provider` because *ring* has no post-quantum key
+/// exchange. The SDK keeps *ring* as its fallback on purpose: it builds from Rust and a little C
+/// in seconds, where aws-lc-rs adds a C library build to every dependent's first build. The
+/// allowance is here, in one place, so that a dependent's `-D warnings` build stays clean.
+fn crypto_provider() -> Arc<rustls::crypto::CryptoProvider> {
+    if let Some(installed) = rustls::crypto::CryptoProvider::get_default() {
+        return installed.clone();
+    }
+    #[allow(deprecated)]
+    let ring = rustls::crypto::ring::default_provider();
+    Arc::new(ring)
+}
+
 /// TLS settings of the transport.
 #[derive(Clone, Default)]
 pub struct TlsConfig {
@@ -60,7 +77,9 @@ impl TlsConfig {
         // The key's own error text is not shown: it could quote key material.
         let key =
             PrivateKeyDer::from_pem_slice(key).map_err(|_| Error::build("invalid or unsupported client key PEM"))?;
-        rustls::crypto::ring::sign::any_supported_type(&key)
+        crypto_provider()
+            .key_provider
+            .load_private_key(key.clone_key())
             .map_err(|_| Error::build("invalid or unsupported client key"))?;
         self.identity = Some((certs, Arc::new(key)));
         Ok(self)
@@ -88,7 +107,7 @@ impl TlsConfig {
         for ca in &self.extra_roots {
             roots.add(ca.clone()).map_err(|e| tls_error("unusable CA certificate", e))?;
         }
-        let builder = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        let builder = rustls::ClientConfig::builder_with_provider(crypto_provider())
             .with_safe_default_protocol_versions()
             .map_err(|e| tls_error("TLS setup", e))?
             .with_root_certificates(roots);

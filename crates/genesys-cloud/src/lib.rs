@@ -40,7 +40,12 @@ pub use genesys_cloud_transport as transport;
 
 pub use genesys_cloud_transport::Region;
 
-pub use genesys_cloud_core::{Error, ErrorKind, Response, Result};
+/// HTTP methods, as [`Raw::request`] takes them.
+pub use genesys_cloud_core::http::Method;
+/// HTTP status codes, as [`Error::status`] and [`Response::status`](Response#structfield.status)
+/// give them.
+pub use genesys_cloud_core::http::StatusCode;
+pub use genesys_cloud_core::{Error, ErrorKind, Response, Result, RetryOverride};
 
 pub mod jobs;
 mod raw;

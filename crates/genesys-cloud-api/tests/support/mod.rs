@@ -242,7 +242,10 @@ fn check(h: &Harness, id: &str, case: fn(&Harness) -> CaseFuture) -> Result<(), 
     }
     let mut path = op.path.clone();
     for p in op.params.iter().filter(|p| p["in"] == "path") {
+        let first_enum = p["enum"].as_array().and_then(|v| v.first()).and_then(Value::as_str);
         let value = match p["type"].as_str() {
+            // An enum path parameter is sent its first value, as a query parameter is.
+            _ if first_enum.is_some() => encode(first_enum.unwrap_or_default()),
             Some("integer") => "7".to_owned(),
             _ if p["format"] == "date" => "2024-05-06".to_owned(),
             _ => encode(PATH_VALUE),

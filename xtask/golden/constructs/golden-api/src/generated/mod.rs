@@ -26,7 +26,7 @@ pub trait Tags {
     fn pets(&self) -> pets::PetsApi {
         pets::PetsApi::new(self.executor())
     }
-    #[doc = " The operations of the `Store Things` tag (2 operations)."]
+    #[doc = " The operations of the `Store Things` tag (3 operations)."]
     #[cfg(feature = "store-things")]
     #[cfg_attr(docsrs, doc(cfg(feature = "store-things")))]
     fn store_things(&self) -> store_things::StoreThingsApi {

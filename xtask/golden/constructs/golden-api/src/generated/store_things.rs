@@ -24,6 +24,10 @@ impl StoreThingsApi {
     pub fn get_store(&self, id: impl ::std::convert::Into<::std::string::String>) -> GetStore {
         GetStore::new(self.executor.clone(), id.into())
     }
+    #[doc = " `GET /store/features/{featureName}` (getStoreFeature): see [`GetStoreFeature`]."]
+    pub fn get_store_feature(&self, feature_name: impl ::std::convert::Into<::std::string::String>) -> GetStoreFeature {
+        GetStoreFeature::new(self.executor.clone(), feature_name.into())
+    }
 }
 static META_GET_PETS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getPets", &["Pets", "Store Things"], ::genesys_cloud_core::http::Method::GET, "/pets", true, ::std::option::Option::None, false, false, false);
 #[doc = " `GET /pets`: the `getPets` operation."]
@@ -154,6 +158,73 @@ impl GetStore {
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
+        self.send().with_response()
+    }
+}
+static META_GET_STORE_FEATURE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getStoreFeature", &["Store Things"], ::genesys_cloud_core::http::Method::GET, "/store/features/{featureName}", true, ::std::option::Option::None, false, false, false);
+#[doc = " `GET /store/features/{featureName}`: the `getStoreFeature` operation."]
+#[doc = ""]
+#[doc = " Set optional parameters with the setters, then `.send().await` for `bool`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Public endpoint: no access token is sent."]
+#[doc = ""]
+#[doc = " Idempotent: retried after 502, 503, 504, a timeout or a broken connection, as well as after 429 and connection failures (the client's retry settings)."]
+#[derive(Clone)]
+#[must_use = "an operation does nothing until it is sent"]
+pub struct GetStoreFeature {
+    executor: ::genesys_cloud_core::SharedExecutor,
+    options: ::genesys_cloud_core::CallOptions,
+    feature_name: ::std::string::String,
+}
+impl ::std::fmt::Debug for GetStoreFeature {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("GetStoreFeature").finish_non_exhaustive()
+    }
+}
+impl ::genesys_cloud_core::Operation for GetStoreFeature {
+    fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
+        &mut self.options
+    }
+}
+impl GetStoreFeature {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
+impl GetStoreFeature {
+    fn new(executor: ::genesys_cloud_core::SharedExecutor, feature_name: ::std::string::String) -> Self {
+        Self { executor, options: ::std::default::Default::default(), feature_name }
+    }
+    /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
+        ::genesys_cloud_core::encode::check_path_param("getStoreFeature", "featureName", &self.feature_name)?;
+        let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_STORE_FEATURE, ::std::format!("/store/features/{}", ::genesys_cloud_core::encode_path_segment(&self.feature_name)));
+        parts.options = self.options.clone();
+        ::std::result::Result::Ok(parts)
+    }
+    /// Sends the call; resolves to the decoded body.
+    pub fn send(self) -> ::genesys_cloud_core::Call<bool, ::genesys_cloud_core::executor::Json> {
+        let parts = self.build();
+        ::genesys_cloud_core::Call::new(&self.executor, parts)
+    }
+    /// Sends the call; resolves to the body with the status, headers and correlation id.
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<bool, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
 }

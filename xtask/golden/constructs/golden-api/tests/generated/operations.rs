@@ -29,6 +29,7 @@ fn cases_pets(cases: &mut Vec<Case>) {
 #[cfg(feature = "store-things")]
 fn cases_store_things(cases: &mut Vec<Case>) {
     cases.push(("getStore", |h: &Harness| erase(h.store_things().get_store(support::PATH_VALUE).send_with_response())));
+    cases.push(("getStoreFeature", |h: &Harness| erase(h.store_things().get_store_feature("realtimeCIC").send_with_response())));
 }
 
 pub fn cases() -> Vec<Case> {
@@ -44,7 +45,7 @@ pub fn cases() -> Vec<Case> {
 }
 
 /// How many operations the spec has; with `full`, every one must be in `cases()`.
-const OPERATIONS: usize = 6;
+const OPERATIONS: usize = 7;
 
 #[test]
 fn every_operation_builds_the_request_the_spec_describes_and_decodes_its_response() {
