@@ -18,6 +18,7 @@
 //!
 //! It exits non-zero when any check failed.
 
+use chrono::{DateTime, Utc};
 use genesys_cloud::notifications::{topics, ConnectionEvent, Item, Options, Payload};
 use genesys_cloud::prelude::*;
 use genesys_cloud::transport::{Retry, Timeouts};
@@ -26,7 +27,7 @@ use genesys_cloud_mock::{Fault, FaultKind, MockOptions, MockServer};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 use tokio::time::Instant;
 
 /// One invariant's count of checks.
@@ -89,9 +90,9 @@ fn rss_kb() -> u64 {
 /// the numbers not delivered yet; the gaps and losses reported.
 #[derive(Default)]
 struct Ledger {
-    published: HashMap<String, VecDeque<(u64, SystemTime)>>,
+    published: HashMap<String, VecDeque<(u64, DateTime<Utc>)>>,
     expected: HashMap<String, u64>,
-    gaps: Vec<(SystemTime, SystemTime)>,
+    gaps: Vec<(DateTime<Utc>, DateTime<Utc>)>,
     /// Events the stream said it dropped, not yet matched to a missing number.
     lost_unmatched: u64,
 }
@@ -192,7 +193,7 @@ async fn soak(length: Duration, seed: u64) -> bool {
             while !stop.load(Ordering::Relaxed) {
                 for user in USERS {
                     let topic = format!("v2.users.{user}.presence");
-                    let at = SystemTime::now();
+                    let at = Utc::now();
                     ledger.lock().unwrap().published.entry(topic.clone()).or_default().push_back((n, at));
                     mock.publish(&topic, &presence(n));
                 }
@@ -369,7 +370,7 @@ fn consume(ledger: &Mutex<Ledger>, delivery: &Tally, item: Item) {
                 return;
             }
             // Every number skipped was lost: inside a gap, or one of the reported losses.
-            let skipped: Vec<(u64, SystemTime)> = {
+            let skipped: Vec<(u64, DateTime<Utc>)> = {
                 let queue = l.published.entry(e.topic.clone()).or_default();
                 let mut skipped = Vec::new();
                 while let Some(&(m, at)) = queue.front() {
@@ -390,7 +391,7 @@ fn consume(ledger: &Mutex<Ledger>, delivery: &Tally, item: Item) {
                     l.lost_unmatched -= 1;
                 }
                 if !(in_gap || counted) && std::env::var_os("SOAK_DEBUG").is_some() {
-                    eprintln!("{:?} MISSING {} {m} published {at:?}; delivered {n}", SystemTime::now(), e.topic);
+                    eprintln!("{:?} MISSING {} {m} published {at:?}; delivered {n}", Utc::now(), e.topic);
                 }
                 delivery.check(in_gap || counted, || {
                     format!("{}: {m} missing, published at {at:?}, in no gap or loss", e.topic)
@@ -400,7 +401,7 @@ fn consume(ledger: &Mutex<Ledger>, delivery: &Tally, item: Item) {
             l.expected.insert(e.topic.clone(), n + 1);
         }
         Item::Connection(ConnectionEvent::Gap { start, end }) if std::env::var_os("SOAK_DEBUG").is_some() => {
-            eprintln!("{:?} gap {start:?}..{end:?}", SystemTime::now());
+            eprintln!("{:?} gap {start:?}..{end:?}", Utc::now());
             l.gaps.push((start, end));
         }
         Item::Connection(ConnectionEvent::Gap { start, end }) => {
@@ -413,7 +414,7 @@ fn consume(ledger: &Mutex<Ledger>, delivery: &Tally, item: Item) {
         Item::Lost { count, .. } => l.lost_unmatched += count,
         other => {
             if std::env::var_os("SOAK_DEBUG").is_some() {
-                eprintln!("{:?} {other:?}", SystemTime::now());
+                eprintln!("{:?} {other:?}", Utc::now());
             }
         }
     }

@@ -759,6 +759,8 @@ serde_json = {{ workspace = true }}
 tower-layer = "0.3"
 tower-service = "0.3"
 futures-util = {{ workspace = true }}
+# The jobs helper's dates (the models crate has the same).
+chrono = {{ workspace = true }}
 # The jobs helper: its polling waits, its progress channel and the cancel of a dropped job.
 tokio = {{ version = "1", default-features = false, features = ["time", "rt", "sync"] }}
 genesys-cloud-notifications = {{ path = "../genesys-cloud-notifications", version = "0.1.0", optional = true }}

@@ -1,9 +1,9 @@
 //! One message of the notification socket, decoded.
 
 use crate::Payload;
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use std::time::SystemTime;
 
 /// An event of a subscribed topic.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,7 +18,7 @@ pub struct Event {
     /// The message's `version`.
     pub version: Option<String>,
     /// When the SDK received it.
-    pub received: SystemTime,
+    pub received: DateTime<Utc>,
 }
 
 /// An event whose body does not fit its topic's type: kept raw, with the error, so nothing is
@@ -33,7 +33,7 @@ pub struct Undecodable {
     /// Why it did not decode.
     pub error: String,
     /// When the SDK received it.
-    pub received: SystemTime,
+    pub received: DateTime<Utc>,
 }
 
 /// A message that is not JSON of the notification envelope.
@@ -98,7 +98,7 @@ impl Decoded {
             payload: self.payload,
             correlation_id: self.correlation_id,
             version: self.version,
-            received: SystemTime::now(),
+            received: Utc::now(),
         }
     }
 }
@@ -216,7 +216,7 @@ pub(crate) fn decode_message(m: Message<'_>) -> Result<Event, DecodeFailure> {
             topic: m.topic,
             raw: m.body.to_owned(),
             error: e.to_string(),
-            received: SystemTime::now(),
+            received: Utc::now(),
         })),
     }
 }

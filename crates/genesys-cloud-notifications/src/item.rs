@@ -2,7 +2,7 @@
 
 use crate::event::{Event, Undecodable};
 use crate::resync::Resync;
-use std::time::SystemTime;
+use chrono::{DateTime, Utc};
 
 /// One item of a subscription stream.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,9 +25,9 @@ pub enum Item {
         /// How many events were dropped.
         count: u64,
         /// When the first of them was received.
-        from: SystemTime,
+        from: DateTime<Utc>,
         /// When the last of them was received.
-        to: SystemTime,
+        to: DateTime<Utc>,
     },
 }
 
@@ -63,8 +63,23 @@ pub enum ConnectionEvent {
     /// sent within a reported gap (or told as [`Item::Lost`]).
     Gap {
         /// A second before the last frame received before the loss.
-        start: SystemTime,
+        start: DateTime<Utc>,
         /// When the new socket was up.
-        end: SystemTime,
+        end: DateTime<Utc>,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_print_as_rfc_3339() {
+        let start = DateTime::parse_from_rfc3339("2026-12-07T10:15:30.250Z").unwrap().to_utc();
+        let end = DateTime::parse_from_rfc3339("2026-12-07T10:16:01Z").unwrap().to_utc();
+        let gap = format!("{:?}", ConnectionEvent::Gap { start, end });
+        assert_eq!(gap, "Gap { start: 2026-12-07T10:15:30.250Z, end: 2026-12-07T10:16:01Z }");
+        let lost = format!("{:?}", Item::Lost { count: 3, from: start, to: end });
+        assert!(lost.contains("from: 2026-12-07T10:15:30.250Z"), "{lost}");
+    }
 }

@@ -6,18 +6,18 @@
 //! are few, and a consumer that misses one cannot know its view is stale.
 
 use crate::item::Item;
+use chrono::{DateTime, Utc};
 use futures_util::task::AtomicWaker;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::task::{Context, Poll};
-use std::time::SystemTime;
 
 /// A run of dropped events, not told yet.
 struct LostRun {
     count: u64,
-    from: SystemTime,
-    to: SystemTime,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
 }
 
 struct State {
@@ -121,7 +121,7 @@ impl Queue {
 
     /// Adds one event to the pending loss; whether it starts one.
     fn count_lost(state: &mut State) -> bool {
-        let now = SystemTime::now();
+        let now = Utc::now();
         let first = state.lost.is_none();
         let run = state.lost.get_or_insert(LostRun { count: 0, from: now, to: now });
         run.count += 1;
@@ -233,7 +233,7 @@ mod tests {
                 topic: format!("t{n}"),
                 raw: String::new(),
                 error: String::new(),
-                received: SystemTime::UNIX_EPOCH,
+                received: DateTime::<Utc>::UNIX_EPOCH,
             })
         };
         assert_eq!(q.event(ev(1)), Delivery::Queued);

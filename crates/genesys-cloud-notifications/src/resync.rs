@@ -2,10 +2,10 @@
 //! fetched through the client, so a live view built from events is whole again.
 
 use crate::topic::Topic;
+use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt as _;
 use genesys_cloud_api::Tags as _;
 use genesys_cloud_core::{Error, SharedExecutor};
-use std::time::SystemTime;
 
 /// The state of one subscribed topic, fetched through the API after a
 /// [`Gap`](crate::ConnectionEvent::Gap): what the events of the gap would have told.
@@ -22,7 +22,7 @@ pub struct Resync {
     /// The state, or why it could not be fetched (the client's retries already spent).
     pub state: Result<ResyncState, ResyncError>,
     /// When it was fetched.
-    pub fetched: SystemTime,
+    pub fetched: DateTime<Utc>,
 }
 
 /// The state of a topic with a REST counterpart.
@@ -119,7 +119,7 @@ pub(crate) async fn fetch(executor: SharedExecutor, topic: String, what: &Fetch)
     }
     .await
     .map_err(|e| ResyncError(e.to_string()));
-    Resync { topic, state, fetched: SystemTime::now() }
+    Resync { topic, state, fetched: Utc::now() }
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use crate::listener::{ChannelBudget, Options, Shared};
 use crate::queue::{Delivery, Queue};
 use crate::resync::{Fetch, Resync};
 use crate::topic::Topic;
+use chrono::{DateTime, Utc};
 use futures_util::{SinkExt as _, Stream, StreamExt as _};
 use genesys_cloud_api::Tags as _;
 use genesys_cloud_core::{Error, ErrorKind, SharedExecutor};
@@ -21,7 +22,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
@@ -173,7 +174,7 @@ pub(crate) enum Ended {
     /// The consumer is gone.
     Shutdown,
     /// The socket was lost, or stopped delivering; `last` is its last sign of life.
-    Lost { why: String, last: SystemTime, new_channel: bool },
+    Lost { why: String, last: DateTime<Utc>, new_channel: bool },
     /// The channel must be replaced while its socket still works (`socket_closing`, its end).
     NewChannel(String),
 }
@@ -181,7 +182,7 @@ pub(crate) enum Ended {
 /// What a message of a control topic does: `Some(None)` is only a sign of life (heartbeats
 /// and pongs), `Some(Some(_))` ends the socket; `None`: an event topic.
 fn control(topic: &str) -> Option<Option<Ended>> {
-    let lost = |why: &str, new_channel| Ended::Lost { why: why.into(), last: SystemTime::now(), new_channel };
+    let lost = |why: &str, new_channel| Ended::Lost { why: why.into(), last: Utc::now(), new_channel };
     match topic {
         "channel.metadata" => Some(None),
         "v2.system.socket_closing" => Some(Some(Ended::NewChannel("socket_closing".into()))),
@@ -384,7 +385,7 @@ impl Worker {
     async fn pump(&mut self, socket: &mut Socket, renew_at: Option<Instant>) -> Ended {
         let options = self.setup.options.clone();
         let mut last = Instant::now();
-        let mut last_frame = SystemTime::now();
+        let mut last_frame = Utc::now();
         let mut pinged = false;
         loop {
             let quiet_until = last + if pinged { options.ping_after + options.pong_within } else { options.ping_after };
@@ -405,7 +406,7 @@ impl Worker {
                 msg = socket.next() => match msg {
                     Some(Ok(Message::Text(t))) => {
                         last = Instant::now();
-                        let before = std::mem::replace(&mut last_frame, SystemTime::now());
+                        let before = std::mem::replace(&mut last_frame, Utc::now());
                         pinged = false;
                         match read(t.as_str()) {
                             Read::Alive => {}
@@ -426,7 +427,7 @@ impl Worker {
                         return Ended::Lost { why: "the server closed the socket".into(), last: last_frame, new_channel: false };
                     }
                     Some(Err(e)) => return Ended::Lost { why: format!("the socket failed: {e}"), last: last_frame, new_channel: false },
-                    Some(Ok(_)) => { last = Instant::now(); last_frame = SystemTime::now(); pinged = false; }
+                    Some(Ok(_)) => { last = Instant::now(); last_frame = Utc::now(); pinged = false; }
                 },
                 () = tokio::time::sleep_until(quiet_until) => {
                     if pinged {
@@ -492,7 +493,7 @@ impl Worker {
             permit = budget.renewal() => permit,
         };
         let mut setup = Box::pin(self.setup.clone().open_and_connect());
-        let mut old_last = SystemTime::now();
+        let mut old_last = Utc::now();
         let mut old_alive = true;
         // Phase 1: the new channel is set up; the old socket is still read.
         let made = loop {
@@ -501,13 +502,13 @@ impl Worker {
                 made = &mut setup => break made,
                 msg = old.next(), if old_alive => match msg {
                     Some(Ok(Message::Text(t))) => {
-                        old_last = SystemTime::now();
+                        old_last = Utc::now();
                         if let Read::Event { topic, item, .. } = read(t.as_str()) {
                             self.queue.received.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                             if !self.hand_on(topic, item) { close_bounded(old).await; return None; }
                         }
                     }
-                    Some(Ok(_)) => old_last = SystemTime::now(),
+                    Some(Ok(_)) => old_last = Utc::now(),
                     _ => old_alive = false,
                 },
             }
@@ -600,11 +601,12 @@ impl Worker {
 
     /// Tells of a gap from `last` (the last frame received) to now, and fetches the state
     /// again. `false` when the consumer left.
-    fn report_gap(&mut self, last: SystemTime) -> bool {
+    fn report_gap(&mut self, last: DateTime<Utc>) -> bool {
         // What the service sent just before that frame arrived may still have been on its way.
-        let start = last.checked_sub(GAP_MARGIN).unwrap_or(last);
-        let end = SystemTime::now();
-        tracing::warn!(?start, ?end, "notifications: events of this interval may have been missed");
+        let start =
+            chrono::TimeDelta::from_std(GAP_MARGIN).ok().and_then(|m| last.checked_sub_signed(m)).unwrap_or(last);
+        let end = Utc::now();
+        tracing::warn!(%start, %end, "notifications: events of this interval may have been missed");
         if !self.queue.control(Item::Connection(ConnectionEvent::Gap { start, end })) {
             return false;
         }
@@ -627,7 +629,7 @@ impl Worker {
     async fn reconnect(
         &mut self,
         why: String,
-        last: SystemTime,
+        last: DateTime<Utc>,
         mut channel: Option<Channel>,
     ) -> Option<(Channel, Socket)> {
         let queue = self.queue.clone();

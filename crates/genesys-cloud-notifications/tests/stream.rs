@@ -571,7 +571,7 @@ fn number(e: &Event) -> Option<usize> {
 }
 
 /// The gaps among `items`.
-fn gaps(items: &[Item]) -> Vec<(std::time::SystemTime, std::time::SystemTime)> {
+fn gaps(items: &[Item]) -> Vec<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)> {
     items
         .iter()
         .filter_map(|i| match i {
@@ -594,7 +594,7 @@ async fn a_silent_socket_is_replaced_and_every_event_it_lost_is_inside_the_gap()
     let mut lost_at = Vec::new();
     for n in 100..105 {
         assert_eq!(mock.publish(&topic, &presence(n)), 0, "the socket is silent: the event is lost to it");
-        lost_at.push(std::time::SystemTime::now());
+        lost_at.push(chrono::Utc::now());
     }
     let seen = until_connection(&mut sub, |c| matches!(c, ConnectionEvent::Gap { .. })).await;
     mock.silence_notification_sockets(false);
@@ -759,7 +759,7 @@ async fn a_revoked_token_is_a_gap_with_the_state_fetched_again() {
     exactly_once(&mock, &mut sub, 0, 1).await;
     let old = sub.channel_id();
     mock.revoke_token();
-    let published_at = std::time::SystemTime::now();
+    let published_at = chrono::Utc::now();
     mock.publish(&format!("v2.users.{ME}.presence"), &presence(50));
     let seen = until_connection(&mut sub, |c| matches!(c, ConnectionEvent::Gap { .. })).await;
     let [(start, end)] = gaps(&seen)[..] else { panic!("one gap: {seen:?}") };

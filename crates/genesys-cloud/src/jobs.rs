@@ -39,6 +39,7 @@
 //!   no reason to throw away the work: attach to it again). [`Job::cancel`] cancels any job.
 
 use crate::{Client, Error, ErrorKind, Result};
+use chrono::{DateTime, Utc};
 use genesys_cloud_core::http::Method;
 use genesys_cloud_core::pagination::Listing;
 use serde::de::{DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
@@ -436,12 +437,12 @@ pub struct JobStatus {
     pub state: JobState,
     /// The server's message, when the job failed.
     pub error_message: Option<String>,
-    /// When the results expire (RFC 3339, as the server wrote it).
-    pub expiration_date: Option<String>,
+    /// When the results expire.
+    pub expiration_date: Option<DateTime<Utc>>,
     /// When the job was submitted.
-    pub submission_date: Option<String>,
+    pub submission_date: Option<DateTime<Utc>>,
     /// When it was completed.
-    pub completion_date: Option<String>,
+    pub completion_date: Option<DateTime<Utc>>,
 }
 
 #[derive(serde::Deserialize)]
@@ -449,9 +450,9 @@ pub struct JobStatus {
 struct StatusBody {
     state: Option<String>,
     error_message: Option<String>,
-    expiration_date: Option<String>,
-    submission_date: Option<String>,
-    completion_date: Option<String>,
+    expiration_date: Option<DateTime<Utc>>,
+    submission_date: Option<DateTime<Utc>>,
+    completion_date: Option<DateTime<Utc>>,
 }
 
 #[derive(serde::Deserialize)]

@@ -79,6 +79,12 @@ async fn a_details_job_is_submitted_polled_and_read_across_cursors() {
     let job = jobs.submit(&details_query()).await.unwrap();
     assert!(job.id().starts_with("mock-job-"));
     let progress = job.progress();
+    bounded(job.wait()).await.unwrap();
+    let status = job.status().await.unwrap();
+    let (submitted, done, expires) =
+        (status.submission_date.unwrap(), status.completion_date.unwrap(), status.expiration_date.unwrap());
+    assert!(submitted <= done && done < expires, "{status:?}");
+    assert_eq!(expires - submitted, chrono::Duration::days(1), "the mock keeps results for a day");
     let conversations: Vec<genesys_cloud::models::AnalyticsConversation> =
         bounded(job.results().try_collect()).await.unwrap();
     assert_eq!(conversations.len(), 250);
